@@ -1,0 +1,66 @@
+package gatehouse
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes: a closed set. Each maps to exactly one HTTP status in the api
+// package.
+const (
+	EINVALID         = "invalid"           // the request is malformed or breaks a rule
+	ENOTFOUND        = "not_found"         // the thing does not exist (or the caller may not see it)
+	ECONFLICT        = "conflict"          // a name is taken, a version is stale, a thing is in use
+	EUNAUTHORIZED    = "unauthorized"      // no valid credentials
+	EFORBIDDEN       = "forbidden"         // valid credentials, missing scope
+	ETOOMANYREQUESTS = "too_many_requests" // rate limited
+	EINTERNAL        = "internal"          // a fault of ours; details go to the log only
+)
+
+// Codes lists every error code, for tests and documentation.
+var Codes = []string{EINVALID, ENOTFOUND, ECONFLICT, EUNAUTHORIZED, EFORBIDDEN, ETOOMANYREQUESTS, EINTERNAL}
+
+// Error is the one error type that crosses package boundaries. Code is from
+// the closed set above; Message is safe to show the caller and says what was
+// wrong and where.
+type Error struct {
+	Code    string
+	Message string
+}
+
+// Error implements the error interface.
+func (e *Error) Error() string {
+	return fmt.Sprintf("gatehouse error: code=%s message=%s", e.Code, e.Message)
+}
+
+// Errorf returns an *Error with the given code and a formatted message.
+func Errorf(code string, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of the *Error in err's chain, EINTERNAL for any
+// other non-nil error, and "" for nil.
+func ErrorCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the message of the *Error in err's chain. Any other
+// error yields "internal error": its text may hold details the caller must
+// not see, so it belongs in the log only.
+func ErrorMessage(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return "internal error"
+}
