@@ -1,0 +1,65 @@
+package gatehouse
+
+import "fmt"
+
+// MemberDefaults are the organization-wide settings that extend the built-in
+// Member role (Pulumi's "organization-wide role settings"). They apply to
+// members on the built-in Member role and to team tokens.
+type MemberDefaults struct {
+	// StackPermission is granted on every stack: "none", "read" or "write".
+	StackPermission string `json:"stackPermission"`
+	// EnvironmentPermission is granted on every environment: "none", "read",
+	// "open" or "write".
+	EnvironmentPermission string `json:"environmentPermission"`
+	// AccountPermission is granted on every Insights account: "none",
+	// "read", "write" or "admin".
+	AccountPermission string `json:"accountPermission"`
+	// MembersCanCreateStacks grants stack:create (and transferring stacks in).
+	MembersCanCreateStacks bool `json:"membersCanCreateStacks"`
+	// StackAdminsCanTransfer lets members who administer a stack transfer it out.
+	StackAdminsCanTransfer bool `json:"stackAdminsCanTransfer"`
+	// StackAdminsCanDelete lets members who administer a stack delete it.
+	StackAdminsCanDelete bool `json:"stackAdminsCanDelete"`
+	// MembersCanCreateAccounts grants insights_account:create.
+	MembersCanCreateAccounts bool `json:"membersCanCreateAccounts"`
+	// MembersCanCreateTeams grants team:create.
+	MembersCanCreateTeams bool `json:"membersCanCreateTeams"`
+}
+
+// DefaultMemberDefaults are a new organization's settings, as Pulumi's: no
+// default access to existing entities; members may create stacks, and stack
+// admins may delete and transfer them.
+func DefaultMemberDefaults() MemberDefaults {
+	return MemberDefaults{
+		StackPermission:        "none",
+		EnvironmentPermission:  "none",
+		AccountPermission:      "none",
+		MembersCanCreateStacks: true,
+		StackAdminsCanTransfer: true,
+		StackAdminsCanDelete:   true,
+	}
+}
+
+// Validate reports the first field that holds a value outside its set.
+func (d MemberDefaults) Validate() error {
+	check := func(field, v string, allowed ...string) error {
+		for _, a := range allowed {
+			if v == a {
+				return nil
+			}
+		}
+		return Errorf(EINVALID, "%s: %q is not one of %v", field, v, allowed)
+	}
+	if err := check("stackPermission", d.StackPermission, "none", "read", "write"); err != nil {
+		return err
+	}
+	if err := check("environmentPermission", d.EnvironmentPermission, "none", "read", "open", "write"); err != nil {
+		return err
+	}
+	return check("accountPermission", d.AccountPermission, "none", "read", "write", "admin")
+}
+
+// String summarizes the settings for logs.
+func (d MemberDefaults) String() string {
+	return fmt.Sprintf("stack=%s environment=%s account=%s", d.StackPermission, d.EnvironmentPermission, d.AccountPermission)
+}
