@@ -1,0 +1,63 @@
+// Command gatehouse is Gatehouse's single binary: the server (later) and the
+// command-line tools for scopes and policy documents. Wiring of the
+// packages happens here and nowhere else.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+func main() {
+	os.Exit(Run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// Exit statuses. policy eval uses 0 for allow and 1 for deny so that policy
+// authors can test role files in their own CI.
+const (
+	exitOK    = 0
+	exitDeny  = 1
+	exitError = 2
+)
+
+// exitCode is an error that carries the process's exit status. Its message,
+// if any, has already been printed.
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// Run runs the gatehouse command line with args and returns the exit status.
+func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newRootCmd()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.Execute()
+	var code exitCode
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &code):
+		return int(code)
+	default:
+		fmt.Fprintln(stderr, "gatehouse:", err)
+		return exitError
+	}
+}
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "gatehouse",
+		Short:         "Gatehouse: self-hosted access control for infrastructure as code",
+		Long:          "Gatehouse implements Pulumi Cloud's identity and access management model as a service you run.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newScopesCmd(), newPolicyCmd())
+	return root
+}

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = Run(args, strings.NewReader(""), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+const prodStack = `{"type":"stack","id":"20DEDE8F-6a2b-4d8e-9a6e-3c1f2b7a9d10","tags":{"env":"prod"}}`
+
+func TestPolicyEval(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{"allow via tag rule", []string{"--scope", "stack:write", "--entity", prodStack}, exitOK,
+			`allow: role "Ops" grants stack:write at details.entries[1].subNode.permissionDescriptors[0] -> set "Deployer" details`, ""},
+		{"deny with the failed condition", []string{"--scope", "stack:write", "--entity", `{"type":"stack","id":"20dede8f-6a2b-4d8e-9a6e-3c1f2b7a9d10","tags":{"env":"dev"}}`}, exitDeny,
+			`only where stack.tags["env"] == "prod", which does not hold: tag "env" is "dev"`, ""},
+		{"built-in set", []string{"--scope", "stack:read", "--entity", `{"type":"stack","id":"20dede8f-6a2b-4d8e-9a6e-3c1f2b7a9d10"}`}, exitOK,
+			`set "Stack Read"`, ""},
+		{"org scope", []string{"--scope", "org_member:read", "--entity", `{"type":"global"}`}, exitOK, `set "Standard"`, ""},
+		{"never granted", []string{"--scope", "stack:delete", "--entity", prodStack}, exitDeny, `no role grants stack:delete (roles held: "Ops")`, ""},
+		{"scope of another type", []string{"--scope", "environment:open", "--entity", prodStack}, exitDeny,
+			`scope environment:open applies to environment, not to stack entities`, ""},
+		{"unknown scope", []string{"--scope", "stack:wrte", "--entity", prodStack}, exitError, "", `--scope: unknown scope "stack:wrte" (did you mean "stack:write"?)`},
+		{"bad entity json", []string{"--scope", "stack:write", "--entity", `{"type":"stack"`}, exitError, "", `--entity: want {"type"`},
+		{"bad entity type", []string{"--scope", "stack:write", "--entity", `{"type":"stacks","id":"x"}`}, exitError, "", `--entity: type: "stacks" is not one of`},
+		{"missing id", []string{"--scope", "stack:write", "--entity", `{"type":"stack"}`}, exitError, "", `--entity: id: missing`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			args := append([]string{"policy", "eval", "--role", "testdata/ops-role.json", "--sets", "testdata/sets"}, tt.args...)
+			code, stdout, stderr := run(t, args...)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d\nstdout: %s\nstderr: %s", code, tt.code, stdout, stderr)
+			}
+			if !strings.Contains(stdout, tt.stdout) {
+				t.Errorf("stdout %q lacks %q", stdout, tt.stdout)
+			}
+			if !strings.Contains(stderr, tt.stderr) {
+				t.Errorf("stderr %q lacks %q", stderr, tt.stderr)
+			}
+		})
+	}
+}
+
+func TestPolicyEvalJSON(t *testing.T) {
+	t.Parallel()
+	code, stdout, _ := run(t, "policy", "eval", "--role", "testdata/ops-role.json", "--sets", "testdata/sets",
+		"--scope", "stack:write", "--entity", prodStack, "-o", "json")
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	var ex struct {
+		Allowed bool `json:"allowed"`
+		Grants  []struct{ Role, Path string }
+	}
+	if err := json.Unmarshal([]byte(stdout), &ex); err != nil {
+		t.Fatal(err)
+	}
+	if !ex.Allowed || len(ex.Grants) != 1 || ex.Grants[0].Role != "Ops" {
+		t.Errorf("explanation = %+v", ex)
+	}
+}
+
+func TestPolicyValidate(t *testing.T) {
+	t.Parallel()
+	code, stdout, stderr := run(t, "policy", "validate", "--sets", "testdata/sets", "testdata/ops-role.json")
+	if code != exitOK || !strings.Contains(stdout, `testdata/ops-role.json: valid role "Ops"`) {
+		t.Errorf("valid role: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	// Without --sets, the role's reference to "deployer" does not resolve.
+	code, _, stderr = run(t, "policy", "validate", "testdata/ops-role.json")
+	if code != exitDeny || !strings.Contains(stderr, `testdata/ops-role.json: details.entries[1].subNode.permissionDescriptors[0]: unknown permission descriptor "deployer"`) {
+		t.Errorf("dangling reference: exit %d, stderr %q", code, stderr)
+	}
+	code, _, stderr = run(t, "policy", "validate", "testdata/bad-role.json", "testdata/sets/deployer.json")
+	if code != exitDeny {
+		t.Errorf("bad role: exit %d", code)
+	}
+	for _, want := range []string{
+		`testdata/bad-role.json: details.entries[1].condition: unknown __type "PermissionExpressionFoo"`,
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr %q lacks %q", stderr, want)
+		}
+	}
+	code, _, stderr = run(t, "policy", "validate", "testdata/missing.json")
+	if code != exitError || !strings.Contains(stderr, "no such file") {
+		t.Errorf("missing file: exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestScopes(t *testing.T) {
+	t.Parallel()
+	code, stdout, _ := run(t, "scopes", "--type", "environment", "-o", "json")
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	var infos []struct {
+		Name  string   `json:"name"`
+		Types []string `json:"types"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &infos); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, i := range infos {
+		if i.Name == "environment:open" {
+			found = true
+		}
+		if !strings.Contains(strings.Join(i.Types, ","), "environment") {
+			t.Errorf("scope %s listed for environment has types %v", i.Name, i.Types)
+		}
+	}
+	if !found || len(infos) < 30 {
+		t.Errorf("environment scopes: %d, environment:open found %v", len(infos), found)
+	}
+	code, stdout, _ = run(t, "scopes")
+	if code != exitOK || !strings.Contains(stdout, "audit_logs:read") || strings.Count(stdout, "\n") != 208 {
+		t.Errorf("table: exit %d, %d lines", code, strings.Count(stdout, "\n"))
+	}
+	if code, _, stderr := run(t, "scopes", "--type", "team"); code != exitError || !strings.Contains(stderr, "--type") {
+		t.Errorf("bad type: exit %d, stderr %q", code, stderr)
+	}
+}
