@@ -21,6 +21,7 @@ var allowedImports = map[string][]string{
 	".":               {},
 	"catalog":         {"."},
 	"policy":          {".", "catalog"},
+	"policy/workload": {".", "catalog", "policy"},
 	"authz":           {".", "catalog", "policy"},
 	"service":         {".", "catalog", "policy", "authz"},
 	"store":           {"."},
