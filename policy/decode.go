@@ -395,6 +395,9 @@ func (d *decoder) strings(v any, path string, required bool) []string {
 		d.p.add(path, "want an array of strings, got "+kindOf(v))
 		return nil
 	}
+	if len(arr) == 0 {
+		return nil // an empty list and a missing one mean the same
+	}
 	out := make([]string, 0, len(arr))
 	for i, x := range arr {
 		s, ok := x.(string)
