@@ -92,7 +92,13 @@ func (v *validator) node(n Node, path string, allowed typeMask, where string) {
 	if v.p.full() {
 		return
 	}
-	set := v.opts.Purpose == "set"
+	switch n.(type) {
+	case *Condition, *IfThenElse, *Select:
+		if v.opts.Purpose == "set" {
+			v.p.add(path, "a permission set grants its scopes unconditionally; put conditions in a role")
+			return
+		}
+	}
 	switch n := n.(type) {
 	case *Allow:
 		for i, name := range n.Permissions {
@@ -107,25 +113,13 @@ func (v *validator) node(n Node, path string, allowed typeMask, where string) {
 			v.reference(id, path+".permissionDescriptors["+strconv.Itoa(i)+"]", allowed, where)
 		}
 	case *Condition:
-		if set {
-			v.p.add(path, "a permission set grants its scopes unconditionally; put conditions in a role")
-			return
-		}
 		inner, w := v.condition(n.Condition, path+".condition", allowed, where)
 		v.node(n.SubNode, path+".subNode", inner, w)
 	case *IfThenElse:
-		if set {
-			v.p.add(path, "a permission set grants its scopes unconditionally; put conditions in a role")
-			return
-		}
 		inner, w := v.condition(n.Condition, path+".condition", allowed, where)
 		v.node(n.Then, path+".subNodeForTrue", inner, w)
 		v.node(n.Else, path+".subNodeForFalse", inner, w)
 	case *Select:
-		if set {
-			v.p.add(path, "a permission set grants its scopes unconditionally; put conditions in a role")
-			return
-		}
 		inner, w := v.condition(n.Selector, path+".selector", allowed, where)
 		for i, o := range n.Options {
 			op := path + ".options[" + strconv.Itoa(i) + "]"
