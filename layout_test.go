@@ -25,7 +25,7 @@ var allowedImports = map[string][]string{
 	"authz":           {".", "catalog", "policy"},
 	"service":         {".", "catalog", "policy", "authz"},
 	"store":           {"."},
-	"store/storetest": {".", "store"},
+	"store/storetest": {"."},
 	"oidc":            {"."},
 	"state":           {"."},
 	"api":             {".", "catalog", "policy", "authz", "service", "oidc", "state"},

@@ -1,6 +1,9 @@
 package gatehouse
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // MemberDefaults are the organization-wide settings that extend the built-in
 // Member role (Pulumi's "organization-wide role settings"). They apply to
@@ -62,4 +65,30 @@ func (d MemberDefaults) Validate() error {
 // String summarizes the settings for logs.
 func (d MemberDefaults) String() string {
 	return fmt.Sprintf("stack=%s environment=%s account=%s", d.StackPermission, d.EnvironmentPermission, d.AccountPermission)
+}
+
+// Organization is a tenant: everything else belongs to one.
+type Organization struct {
+	ID          string
+	Name        string // the login, unique, as in /api/orgs/{orgName}
+	DisplayName string
+	Created     time.Time
+	Settings    OrgSettings
+	// Revision counts the changes that affect access; the store bumps it in
+	// the same transaction as each such change.
+	Revision int64
+}
+
+// OrgSettings are an organization's access settings.
+type OrgSettings struct {
+	// DefaultRoleID is the role new members and role-less organization
+	// tokens get.
+	DefaultRoleID  string         `json:"defaultRoleId"`
+	MemberDefaults MemberDefaults `json:"memberDefaults"`
+	// MaxTokenLifetime caps the total lifetime (creation to expiry) of
+	// tokens used against the organization; zero means no cap.
+	MaxTokenLifetime time.Duration `json:"maxTokenLifetime"`
+	// AuditRetention is how long audit events are kept; zero keeps them
+	// forever.
+	AuditRetention time.Duration `json:"auditRetention"`
 }

@@ -1,0 +1,199 @@
+package gatehouse
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps everything Gatehouse knows. Work happens in transactions
+// passed as closures: Write commits when fn returns nil and rolls back when
+// it returns an error; Read sees one consistent snapshot. A Tx must not be
+// used after fn returns.
+//
+// Errors are *Error with code ENOTFOUND (no such record), ECONFLICT (a
+// unique name is taken, a version is stale, a record is in use) or EINVALID
+// (a reference to a record that does not exist).
+type Store interface {
+	Read(ctx context.Context, fn func(Tx) error) error
+	Write(ctx context.Context, fn func(Tx) error) error
+	Close() error
+}
+
+// ListOptions bound a list. Continuation is the opaque token a previous
+// page returned; empty starts at the beginning.
+type ListOptions struct {
+	Limit        int
+	Continuation string
+}
+
+// List limits.
+const (
+	DefaultListLimit = 100
+	MaxListLimit     = 1000
+)
+
+// TokenFilter selects tokens to list.
+type TokenFilter struct {
+	OrgID  string // organization and team tokens of the org
+	Kind   string // empty: every kind
+	UserID string // personal tokens of the user
+	TeamID string
+	RoleID string
+	// IncludeDeleted also lists revoked tokens.
+	IncludeDeleted bool
+}
+
+// GrantFilter selects entity grants to list; empty fields match all.
+type GrantFilter struct {
+	Entity *EntityRef
+	UserID string
+	TeamID string
+}
+
+// AuditFilter selects audit events: From (inclusive) and To (exclusive)
+// bound the time; Types and ActorLogins match any of their values.
+type AuditFilter struct {
+	From, To    time.Time
+	Types       []string
+	ActorLogins []string
+	// Descending lists the newest first.
+	Descending bool
+}
+
+// Tx is a transaction on the Store. Writes that affect access (roles, sets,
+// memberships, teams, grants, tokens, entities and their tags, settings)
+// bump the organization's revision in the same transaction.
+type Tx interface {
+	CreateOrg(ctx context.Context, o *Organization) error
+	GetOrg(ctx context.Context, id string) (*Organization, error)
+	GetOrgByName(ctx context.Context, name string) (*Organization, error)
+	ListOrgs(ctx context.Context, opts ListOptions) ([]*Organization, string, error)
+	UpdateOrg(ctx context.Context, o *Organization) error
+	Revision(ctx context.Context, orgID string) (int64, error)
+
+	CreateUser(ctx context.Context, u *User) error
+	GetUser(ctx context.Context, id string) (*User, error)
+	GetUserByLogin(ctx context.Context, login string) (*User, error)
+	UpdateUser(ctx context.Context, u *User) error
+
+	AddMember(ctx context.Context, m *Membership) error
+	GetMember(ctx context.Context, orgID, userID string) (*Membership, error)
+	ListMembers(ctx context.Context, orgID string, opts ListOptions) ([]*Membership, string, error)
+	ListUserMemberships(ctx context.Context, userID string) ([]*Membership, error)
+	UpdateMember(ctx context.Context, m *Membership) error
+	// RemoveMember also removes the user from the organization's teams.
+	RemoveMember(ctx context.Context, orgID, userID string) error
+
+	CreateTeam(ctx context.Context, t *Team) error
+	GetTeam(ctx context.Context, orgID, name string) (*Team, error)
+	GetTeamByID(ctx context.Context, id string) (*Team, error)
+	ListTeams(ctx context.Context, orgID string, opts ListOptions) ([]*Team, string, error)
+	UpdateTeam(ctx context.Context, t *Team) error
+	// DeleteTeam also deletes its memberships, roles, grants and tokens.
+	DeleteTeam(ctx context.Context, id string) error
+	PutTeamMember(ctx context.Context, m *TeamMember) error
+	RemoveTeamMember(ctx context.Context, teamID, userID string) error
+	ListTeamMembers(ctx context.Context, teamID string) ([]*TeamMember, error)
+	ListUserTeams(ctx context.Context, orgID, userID string) ([]*Team, error)
+	AddTeamRole(ctx context.Context, teamID, roleID string) error
+	RemoveTeamRole(ctx context.Context, teamID, roleID string) error
+	ListTeamRoles(ctx context.Context, teamID string) ([]string, error)
+
+	CreateDescriptor(ctx context.Context, d *Descriptor) error
+	GetDescriptor(ctx context.Context, orgID, id string) (*Descriptor, error)
+	ListDescriptors(ctx context.Context, orgID, purpose string, opts ListOptions) ([]*Descriptor, string, error)
+	// UpdateDescriptor writes d if the stored version is still
+	// expectVersion, and sets d.Version to the new version.
+	UpdateDescriptor(ctx context.Context, d *Descriptor, expectVersion int) error
+	DeleteDescriptor(ctx context.Context, orgID, id string) error
+	DescriptorUsage(ctx context.Context, orgID, id string) (*DescriptorUsage, error)
+
+	// PutGrant creates or replaces the grant of its principal on its entity.
+	PutGrant(ctx context.Context, g *Grant) error
+	DeleteGrant(ctx context.Context, orgID, id string) error
+	ListGrants(ctx context.Context, orgID string, f GrantFilter) ([]*Grant, error)
+
+	CreateToken(ctx context.Context, t *Token) error
+	GetToken(ctx context.Context, id string) (*Token, error)
+	GetTokenByDigest(ctx context.Context, digest []byte) (*Token, error)
+	ListTokens(ctx context.Context, f TokenFilter, opts ListOptions) ([]*Token, string, error)
+	// DeleteToken revokes a token; its name stays reserved.
+	DeleteToken(ctx context.Context, id string) error
+	// TouchTokens records last-used times (batched by the caller).
+	TouchTokens(ctx context.Context, used map[string]time.Time) error
+
+	// CreateIssuer also creates the issuer's policy (p), deny-all or as given.
+	CreateIssuer(ctx context.Context, i *Issuer, p *AuthPolicy) error
+	GetIssuer(ctx context.Context, orgID, id string) (*Issuer, error)
+	FindIssuer(ctx context.Context, orgID, issuer string) (*Issuer, error)
+	ListIssuers(ctx context.Context, orgID string) ([]*Issuer, error)
+	UpdateIssuer(ctx context.Context, i *Issuer) error
+	DeleteIssuer(ctx context.Context, orgID, id string) error
+	GetAuthPolicy(ctx context.Context, orgID, id string) (*AuthPolicy, error)
+	GetIssuerPolicy(ctx context.Context, orgID, issuerID string) (*AuthPolicy, error)
+	// UpdateAuthPolicy writes p if the stored version is still expectVersion.
+	UpdateAuthPolicy(ctx context.Context, p *AuthPolicy, expectVersion int) error
+
+	CreateStack(ctx context.Context, s *Stack) error
+	GetStack(ctx context.Context, orgID, project, name string) (*Stack, error)
+	GetStackByID(ctx context.Context, id string) (*Stack, error)
+	ListStacks(ctx context.Context, orgID, project string, opts ListOptions) ([]*Stack, string, error)
+	// UpdateStack writes the stack's project, name and tags.
+	UpdateStack(ctx context.Context, s *Stack) error
+	DeleteStack(ctx context.Context, id string) error
+	// SaveCheckpoint stores version c.Version, which must be the stack's
+	// current version plus one, and makes it current.
+	SaveCheckpoint(ctx context.Context, c *Checkpoint) error
+	// ReplaceCheckpoint rewrites the current version's data in place.
+	ReplaceCheckpoint(ctx context.Context, c *Checkpoint) error
+	// GetCheckpoint returns a version; 0 means the current one.
+	GetCheckpoint(ctx context.Context, stackID string, version int) (*Checkpoint, error)
+	CreateUpdate(ctx context.Context, u *StackUpdate) error
+	GetUpdate(ctx context.Context, id string) (*StackUpdate, error)
+	SaveUpdate(ctx context.Context, u *StackUpdate) error
+	ListUpdates(ctx context.Context, stackID string, opts ListOptions) ([]*StackUpdate, string, error)
+
+	CreateEnvironment(ctx context.Context, e *Environment, definition []byte) error
+	GetEnvironment(ctx context.Context, orgID, project, name string) (*Environment, error)
+	GetEnvironmentByID(ctx context.Context, id string) (*Environment, error)
+	ListEnvironments(ctx context.Context, orgID string, opts ListOptions) ([]*Environment, string, error)
+	UpdateEnvironment(ctx context.Context, e *Environment) error
+	DeleteEnvironment(ctx context.Context, id string) error
+	// PutEnvironmentVersion stores a new definition if the environment's
+	// version is still expectVersion, returning the new version.
+	PutEnvironmentVersion(ctx context.Context, envID string, expectVersion int, definition []byte, by string) (int, error)
+	GetEnvironmentVersion(ctx context.Context, envID string, version int) (*EnvironmentVersion, error)
+
+	CreateAccount(ctx context.Context, a *Account) error
+	GetAccount(ctx context.Context, orgID, name string) (*Account, error)
+	GetAccountByID(ctx context.Context, id string) (*Account, error)
+	ListAccounts(ctx context.Context, orgID string, opts ListOptions) ([]*Account, string, error)
+	UpdateAccount(ctx context.Context, a *Account) error
+	DeleteAccount(ctx context.Context, id string) error
+
+	// AppendAudit appends an event and sets its Seq.
+	AppendAudit(ctx context.Context, e *AuditEvent) error
+	ListAudit(ctx context.Context, orgID string, f AuditFilter, opts ListOptions) ([]*AuditEvent, string, error)
+	LastAudit(ctx context.Context, orgID string) (*AuditEvent, error)
+
+	// LoadSnapshot reads everything authorization needs about an
+	// organization, consistently.
+	LoadSnapshot(ctx context.Context, orgID string) (*Snapshot, error)
+}
+
+// Snapshot is everything authorization needs about one organization, read
+// in one transaction.
+type Snapshot struct {
+	Org          *Organization
+	Descriptors  []*Descriptor
+	Members      []*Membership
+	Users        []*User // the members' users
+	Teams        []*Team
+	TeamMembers  []*TeamMember
+	TeamRoles    map[string][]string // team id -> role ids
+	Grants       []*Grant
+	Tokens       []*Token // live organization and team tokens; personal tokens of members
+	Stacks       []*Stack
+	Environments []*Environment
+	Accounts     []*Account
+}

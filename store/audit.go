@@ -1,0 +1,101 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
+
+	"github.com/gatehouse-iam/gatehouse"
+)
+
+const auditCols = "seq, org_id, time, type, description, actor_user_id, actor_login, token_id, token_name, source_ip, user_agent, request_id, entity, req_org_admin, req_stack_admin, auth_failure, data, prev_hash, hash FROM audit_events"
+
+func scanAudit(s scanner) (*gatehouse.AuditEvent, error) {
+	e := &gatehouse.AuditEvent{}
+	var tm int64
+	var data string
+	err := s.Scan(&e.Seq, &e.OrgID, &tm, &e.Type, &e.Description, &e.ActorUserID, &e.ActorLogin, &e.TokenID, &e.TokenName,
+		&e.SourceIP, &e.UserAgent, &e.RequestID, &e.Entity, &e.ReqOrgAdmin, &e.ReqStackAdmin, &e.AuthFailure, &data, &e.PrevHash, &e.Hash)
+	e.Time = fromUS(tm)
+	if data != "" {
+		e.Data = json.RawMessage(data)
+	}
+	return e, err
+}
+
+// AppendAudit appends an event. Its time is the caller's (the moment the
+// action happened) or now.
+func (t *tx) AppendAudit(ctx context.Context, e *gatehouse.AuditEvent) error {
+	if e.OrgID == "" || e.Type == "" {
+		return gatehouse.Errorf(gatehouse.EINVALID, "an audit event needs its organization and type")
+	}
+	if e.Time.IsZero() {
+		e.Time = t.stamp()
+	}
+	e.Time = fromUS(us(e.Time))
+	return get2(ctx, t, &e.Seq, "INSERT INTO audit_events (org_id, time, type, description, actor_user_id, actor_login, token_id, token_name, source_ip, user_agent, request_id, entity, req_org_admin, req_stack_admin, auth_failure, data, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
+		e.OrgID, us(e.Time), e.Type, e.Description, e.ActorUserID, e.ActorLogin, e.TokenID, e.TokenName, e.SourceIP, e.UserAgent,
+		e.RequestID, e.Entity, e.ReqOrgAdmin, e.ReqStackAdmin, e.AuthFailure, string(e.Data), e.PrevHash, e.Hash)
+}
+
+// get2 runs a statement returning one value.
+func get2(ctx context.Context, t *tx, dest any, q string, args ...any) error {
+	if t.readOnly {
+		return gatehouse.Errorf(gatehouse.EINTERNAL, "store: write in a read transaction")
+	}
+	return t.d.mapErr(t.queryRow(ctx, q, args...).Scan(dest), opWrite)
+}
+
+// ListAudit pages by (time, seq), oldest first unless f.Descending.
+func (t *tx) ListAudit(ctx context.Context, orgID string, f gatehouse.AuditFilter, opts gatehouse.ListOptions) ([]*gatehouse.AuditEvent, string, error) {
+	limit, err := limitOf(opts)
+	if err != nil {
+		return nil, "", err
+	}
+	where, args := []string{"org_id = ?"}, []any{orgID}
+	if !f.From.IsZero() {
+		where, args = append(where, "time >= ?"), append(args, us(f.From))
+	}
+	if !f.To.IsZero() {
+		where, args = append(where, "time < ?"), append(args, us(f.To))
+	}
+	in := func(col string, vals []string) {
+		if len(vals) == 0 {
+			return
+		}
+		where = append(where, col+" IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(vals)), ", ")+")")
+		for _, v := range vals {
+			args = append(args, v)
+		}
+	}
+	in("type", f.Types)
+	in("actor_login", f.ActorLogins)
+	cmp, dir := ">", "ASC"
+	if f.Descending {
+		cmp, dir = "<", "DESC"
+	}
+	if opts.Continuation != "" {
+		c, err := parseCursor(opts.Continuation)
+		if err != nil {
+			return nil, "", err
+		}
+		seq, err := strconv.ParseInt(c.ID, 10, 64)
+		if err != nil {
+			return nil, "", gatehouse.Errorf(gatehouse.EINVALID, "continuationToken: malformed; pass back the token a previous page returned")
+		}
+		where, args = append(where, "(time, seq) "+cmp+" (?, ?)"), append(args, c.Num, seq)
+	}
+	q := "SELECT " + auditCols + " WHERE " + strings.Join(where, " AND ") + " ORDER BY time " + dir + ", seq " + dir + " LIMIT ?"
+	events, err := all(ctx, t, scanAudit, q, append(args, limit+1)...)
+	if err != nil || len(events) <= limit {
+		return events, "", err
+	}
+	events = events[:limit]
+	last := events[limit-1]
+	return events, cursor{Num: us(last.Time), ID: strconv.FormatInt(last.Seq, 10)}.token(), nil
+}
+
+func (t *tx) LastAudit(ctx context.Context, orgID string) (*gatehouse.AuditEvent, error) {
+	return get(ctx, t, "audit event", scanAudit, "SELECT "+auditCols+" WHERE org_id = ? ORDER BY seq DESC LIMIT 1", orgID)
+}

@@ -1,0 +1,180 @@
+// Package store keeps Gatehouse's records in a SQL database: embedded SQLite
+// (modernc.org/sqlite, the default) or PostgreSQL (pgx). There is one
+// implementation of gatehouse.Store; the differences between the two
+// dialects live in dialect.go. Migrations are embedded per dialect and
+// applied on open with goose; a database written by a newer Gatehouse is
+// refused, never modified.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-iam/gatehouse"
+)
+
+// DB is a gatehouse.Store over a SQL database.
+type DB struct {
+	d *dialect
+	// write is where write transactions run. For SQLite it holds a single
+	// connection, so writers queue in Go rather than fight over the lock.
+	write *sql.DB
+	// read serves read transactions; for PostgreSQL it is write.
+	read *sql.DB
+	now  func() time.Time
+}
+
+var _ gatehouse.Store = (*DB)(nil)
+
+// Options tune Open.
+type Options struct {
+	// ReadConns bounds SQLite's reader pool (default 4) or PostgreSQL's
+	// pool (default 16).
+	ReadConns int
+	// BusyTimeout is how long SQLite waits for a lock (default 5s).
+	BusyTimeout time.Duration
+	// Now is the clock; tests set it.
+	Now func() time.Time
+}
+
+// Open opens the database named by dsn: a postgres:// or postgresql:// URL,
+// or a SQLite file path (optionally file:PATH), and migrates it.
+func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	var db *DB
+	var err error
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		db, err = openPostgres(dsn, opts)
+	} else {
+		db, err = openSQLite(dsn, opts)
+	}
+	if err != nil {
+		return nil, err
+	}
+	db.now = opts.Now
+	if err := db.write.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open %s database: %w", db.d.name, err)
+	}
+	if err := migrate(ctx, db.write, db.d); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func openSQLite(path string, opts Options) (*DB, error) {
+	path = strings.TrimPrefix(path, "file:")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		return nil, fmt.Errorf("sqlite database %q: give a plain file path; Gatehouse sets the connection options", path)
+	}
+	if path == "" {
+		return nil, errors.New("sqlite database: empty path")
+	}
+	busy := opts.BusyTimeout
+	if busy <= 0 {
+		busy = 5 * time.Second
+	}
+	q := url.Values{}
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds()))
+	q.Add("_pragma", "journal_mode(WAL)")
+	// FULL: an acknowledged commit survives a power cut, not only a crash.
+	q.Add("_pragma", "synchronous(FULL)")
+	base := "file:" + path + "?"
+	write, err := sql.Open("sqlite", base+q.Encode()+"&_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	write.SetMaxOpenConns(1)
+	write.SetConnMaxLifetime(0)
+	write.SetConnMaxIdleTime(0)
+	q.Add("_pragma", "query_only(1)")
+	read, err := sql.Open("sqlite", base+q.Encode())
+	if err != nil {
+		write.Close()
+		return nil, err
+	}
+	n := opts.ReadConns
+	if n <= 0 {
+		n = 4
+	}
+	read.SetMaxOpenConns(n)
+	read.SetMaxIdleConns(n)
+	return &DB{d: sqliteDialect, write: write, read: read}, nil
+}
+
+func openPostgres(dsn string, opts Options) (*DB, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, err
+	}
+	n := opts.ReadConns
+	if n <= 0 {
+		n = 16
+	}
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	return &DB{d: postgresDialect, write: db, read: db}, nil
+}
+
+// Dialect returns "sqlite" or "postgres".
+func (db *DB) Dialect() string { return db.d.name }
+
+// Close closes the database.
+func (db *DB) Close() error {
+	err := db.write.Close()
+	if db.read != db.write {
+		if e := db.read.Close(); err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// Read runs fn in a read-only transaction that sees one consistent state.
+func (db *DB) Read(ctx context.Context, fn func(gatehouse.Tx) error) error {
+	return db.run(ctx, db.read, &sql.TxOptions{ReadOnly: true}, fn)
+}
+
+// Write runs fn in a transaction, committing when it returns nil.
+func (db *DB) Write(ctx context.Context, fn func(gatehouse.Tx) error) error {
+	return db.run(ctx, db.write, nil, fn)
+}
+
+func (db *DB) run(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn func(gatehouse.Tx) error) error {
+	sqlTx, err := pool.BeginTx(ctx, db.d.txOptions(opts))
+	if err != nil {
+		return db.d.mapErr(fmt.Errorf("begin transaction: %w", err), opWrite)
+	}
+	t := &tx{tx: sqlTx, d: db.d, now: db.now, readOnly: opts != nil && opts.ReadOnly}
+	if err := fn(t); err != nil {
+		sqlTx.Rollback()
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return db.d.mapErr(fmt.Errorf("commit: %w", err), opWrite)
+	}
+	return nil
+}
+
+// Backup writes a consistent copy of a SQLite database to path while it is
+// in use (VACUUM INTO). The copy is a complete database: to restore, stop
+// Gatehouse and put the copy in place of the database file (removing any
+// -wal and -shm files beside it).
+func (db *DB) Backup(ctx context.Context, path string) error {
+	if db.d != sqliteDialect {
+		return gatehouse.Errorf(gatehouse.EINVALID, "backup: Gatehouse backs up SQLite databases; use pg_dump for PostgreSQL")
+	}
+	if _, err := db.read.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
+		return fmt.Errorf("backup to %s: %w", path, err)
+	}
+	return nil
+}

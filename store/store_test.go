@@ -1,0 +1,79 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/store"
+	"github.com/gatehouse-iam/gatehouse/store/storetest"
+)
+
+func openSQLite(t *testing.T) gatehouse.Store {
+	t.Helper()
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "gatehouse.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestSQLite(t *testing.T) {
+	storetest.Run(t, openSQLite)
+}
+
+// postgresDSN returns the test server's DSN, or skips.
+func postgresDSN(t testing.TB) string {
+	dsn := os.Getenv("GATEHOUSE_TEST_POSTGRES_DSN")
+	if dsn == "" {
+		t.Skip("GATEHOUSE_TEST_POSTGRES_DSN is not set")
+	}
+	return dsn
+}
+
+// openPostgres gives each test a schema of its own, dropped afterwards, so
+// that runs never collide.
+func openPostgres(t *testing.T) gatehouse.Store {
+	t.Helper()
+	db, _ := openPostgresSchema(t)
+	return db
+}
+
+func openPostgresSchema(t testing.TB) (*store.DB, string) {
+	t.Helper()
+	dsn := postgresDSN(t)
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema := fmt.Sprintf("gh_test_%d", rand.Uint64())
+	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+		t.Fatal(err)
+	}
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	db, err := store.Open(context.Background(), dsn+sep+"search_path="+schema, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		db.Close()
+		admin.Exec("DROP SCHEMA " + schema + " CASCADE")
+		admin.Close()
+	})
+	return db, schema
+}
+
+func TestPostgres(t *testing.T) {
+	postgresDSN(t)
+	storetest.Run(t, openPostgres)
+}

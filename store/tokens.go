@@ -1,0 +1,155 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/gatehouse-iam/gatehouse"
+)
+
+const tokenCols = "id, kind, org_id, user_id, team_id, runner, name, description, role_id, digest, created, created_by, expires, last_used, deleted, exchanged FROM tokens"
+
+func scanToken(s scanner) (*gatehouse.Token, error) {
+	tk := &gatehouse.Token{}
+	var orgID, userID, teamID, roleID *string
+	var created, expires, lastUsed int64
+	if err := s.Scan(&tk.ID, &tk.Kind, &orgID, &userID, &teamID, &tk.Runner, &tk.Name, &tk.Description, &roleID,
+		&tk.Digest, &created, &tk.CreatedBy, &expires, &lastUsed, &tk.Deleted, &tk.Exchanged); err != nil {
+		return nil, err
+	}
+	tk.OrgID, tk.UserID, tk.TeamID, tk.RoleID = deref(orgID), deref(userID), deref(teamID), deref(roleID)
+	tk.Created, tk.Expires, tk.LastUsed = fromUS(created), fromUS(expires), fromUS(lastUsed)
+	return tk, nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func (t *tx) CreateToken(ctx context.Context, tk *gatehouse.Token) error {
+	if len(tk.Digest) != 32 {
+		return gatehouse.Errorf(gatehouse.EINVALID, "token digest must be a SHA-256 (32 bytes)")
+	}
+	switch tk.Kind {
+	case gatehouse.TokenPersonal:
+		if tk.UserID == "" {
+			return gatehouse.Errorf(gatehouse.EINVALID, "a personal token needs its user")
+		}
+	case gatehouse.TokenOrganization, gatehouse.TokenRunner:
+		if tk.OrgID == "" {
+			return gatehouse.Errorf(gatehouse.EINVALID, "an organization token needs its organization")
+		}
+	case gatehouse.TokenTeam:
+		org, err := t.teamOrg(ctx, tk.TeamID)
+		if err != nil || tk.OrgID != org {
+			return gatehouse.Errorf(gatehouse.EINVALID, "team %q does not exist in the organization", tk.TeamID)
+		}
+	default:
+		return gatehouse.Errorf(gatehouse.EINVALID, "unknown token kind %q", tk.Kind)
+	}
+	if tk.RoleID != "" {
+		if err := t.roleInOrg(ctx, tk.OrgID, tk.RoleID); err != nil {
+			return err
+		}
+	}
+	if tk.ID == "" {
+		tk.ID = gatehouse.NewID()
+	}
+	tk.Created = t.stamp()
+	_, err := t.exec(ctx, opWrite, "INSERT INTO tokens (id, kind, org_id, user_id, team_id, runner, name, description, role_id, digest, created, created_by, expires, last_used, deleted, exchanged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		tk.ID, tk.Kind, nullable(tk.OrgID), nullable(tk.UserID), nullable(tk.TeamID), tk.Runner, tk.Name, tk.Description,
+		nullable(tk.RoleID), tk.Digest, us(tk.Created), tk.CreatedBy, us(tk.Expires), us(tk.LastUsed), tk.Deleted, tk.Exchanged)
+	if err != nil {
+		return invalidAs(conflictAs(err, "a token named %q exists or existed in the organization; token names are never reused", tk.Name),
+			"the token's organization or user does not exist")
+	}
+	return t.bumpToken(ctx, tk)
+}
+
+// bumpToken bumps the revision of every organization a token can reach: its
+// own, or for a personal token every organization of its user.
+func (t *tx) bumpToken(ctx context.Context, tk *gatehouse.Token) error {
+	if tk.Kind != gatehouse.TokenPersonal {
+		return t.bump(ctx, tk.OrgID)
+	}
+	orgs, err := all(ctx, t, scanString, "SELECT org_id FROM memberships WHERE user_id = ?", tk.UserID)
+	if err != nil {
+		return err
+	}
+	for _, o := range orgs {
+		if err := t.bump(ctx, o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *tx) GetToken(ctx context.Context, id string) (*gatehouse.Token, error) {
+	return get(ctx, t, "token", scanToken, "SELECT "+tokenCols+" WHERE id = ?", id)
+}
+
+func (t *tx) GetTokenByDigest(ctx context.Context, digest []byte) (*gatehouse.Token, error) {
+	return get(ctx, t, "token", scanToken, "SELECT "+tokenCols+" WHERE digest = ?", digest)
+}
+
+// ListTokens pages by creation time.
+func (t *tx) ListTokens(ctx context.Context, f gatehouse.TokenFilter, opts gatehouse.ListOptions) ([]*gatehouse.Token, string, error) {
+	where, args := "1 = 1", []any{}
+	add := func(cond string, v any) {
+		where += " AND " + cond
+		args = append(args, v)
+	}
+	if f.OrgID != "" {
+		add("org_id = ?", f.OrgID)
+	}
+	if f.UserID != "" {
+		add("user_id = ?", f.UserID)
+	}
+	if f.TeamID != "" {
+		add("team_id = ?", f.TeamID)
+	}
+	if f.Kind != "" {
+		add("kind = ?", f.Kind)
+	}
+	if f.RoleID != "" {
+		add("role_id = ?", f.RoleID)
+	}
+	if !f.IncludeDeleted {
+		add("deleted = ?", false)
+	}
+	if where == "1 = 1 AND deleted = ?" || where == "1 = 1" {
+		return nil, "", gatehouse.Errorf(gatehouse.EINVALID, "list tokens of an organization, a user or a team")
+	}
+	return page[*gatehouse.Token]{
+		from: tokenCols, where: where, args: args, keyCol: "created", numeric: true, scan: scanToken,
+		key: func(tk *gatehouse.Token) cursor { return cursor{Num: us(tk.Created), ID: tk.ID} },
+	}.run(ctx, t, opts)
+}
+
+func (t *tx) DeleteToken(ctx context.Context, id string) error {
+	tk, err := t.GetToken(ctx, id)
+	if err != nil {
+		return err
+	}
+	if tk.Deleted {
+		return notFound("token")
+	}
+	if _, err := t.exec(ctx, opWrite, "UPDATE tokens SET deleted = ? WHERE id = ?", true, id); err != nil {
+		return err
+	}
+	return t.bumpToken(ctx, tk)
+}
+
+// TouchTokens records when tokens were last used. It does not bump the
+// revision: last-used times do not affect access.
+func (t *tx) TouchTokens(ctx context.Context, used map[string]time.Time) error {
+	for id, at := range used {
+		if _, err := t.exec(ctx, opWrite, "UPDATE tokens SET last_used = ? WHERE id = ? AND last_used < ?", us(at), id, us(at)); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,241 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse-iam/gatehouse"
+)
+
+// tx implements gatehouse.Tx.
+type tx struct {
+	tx       *sql.Tx
+	d        *dialect
+	now      func() time.Time
+	readOnly bool
+	// bumped holds the organizations whose revision this transaction has
+	// already bumped: one bump per transaction is enough.
+	bumped map[string]bool
+}
+
+var _ gatehouse.Tx = (*tx)(nil)
+
+func (t *tx) exec(ctx context.Context, o op, q string, args ...any) (sql.Result, error) {
+	if t.readOnly {
+		return nil, errors.New("store: write in a read transaction")
+	}
+	res, err := t.tx.ExecContext(ctx, t.d.rebind(q), args...)
+	if err != nil {
+		return nil, t.d.mapErr(err, o)
+	}
+	return res, nil
+}
+
+// execOne runs a statement that must change exactly one row; zero rows is
+// ENOTFOUND for what.
+func (t *tx) execOne(ctx context.Context, o op, what, q string, args ...any) error {
+	res, err := t.exec(ctx, o, q, args...)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return notFound(what)
+	}
+	return nil
+}
+
+func (t *tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	rows, err := t.tx.QueryContext(ctx, t.d.rebind(q), args...)
+	if err != nil {
+		return nil, t.d.mapErr(err, opWrite)
+	}
+	return rows, nil
+}
+
+func (t *tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(ctx, t.d.rebind(q), args...)
+}
+
+// get scans one row, turning sql.ErrNoRows into ENOTFOUND for what.
+func get[T any](ctx context.Context, t *tx, what string, scan func(scanner) (T, error), q string, args ...any) (T, error) {
+	v, err := scan(t.queryRow(ctx, q, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return v, notFound(what)
+	}
+	if err != nil {
+		return v, t.d.mapErr(err, opWrite)
+	}
+	return v, nil
+}
+
+// all scans every row.
+func all[T any](ctx context.Context, t *tx, scan func(scanner) (T, error), q string, args ...any) ([]T, error) {
+	rows, err := t.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+func notFound(what string) error { return gatehouse.Errorf(gatehouse.ENOTFOUND, "%s not found", what) }
+
+// bump increments an organization's revision, once per transaction.
+func (t *tx) bump(ctx context.Context, orgID string) error {
+	if orgID == "" || t.bumped[orgID] {
+		return nil
+	}
+	if err := t.execOne(ctx, opWrite, "organization", "UPDATE organizations SET revision = revision + 1 WHERE id = ?", orgID); err != nil {
+		return err
+	}
+	if t.bumped == nil {
+		t.bumped = map[string]bool{}
+	}
+	t.bumped[orgID] = true
+	return nil
+}
+
+// Times are stored as unix microseconds; 0 is the zero time.
+func us(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func fromUS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(v).UTC()
+}
+
+// stamp returns the transaction's notion of now, at the stored precision.
+func (t *tx) stamp() time.Time { return fromUS(t.now().UnixMicro()) }
+
+func jsonText(v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+func tagsText(m map[string]string) (string, error) {
+	if m == nil {
+		m = map[string]string{}
+	}
+	return jsonText(m)
+}
+
+func parseTags(s string) (map[string]string, error) {
+	m := map[string]string{}
+	if s == "" {
+		return m, nil
+	}
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		return nil, fmt.Errorf("stored tags: %w", err)
+	}
+	return m, nil
+}
+
+// cursor is the position after the last row of a page: its sort key and
+// id. It travels as an opaque continuation token.
+type cursor struct {
+	Key string `json:"k,omitempty"`
+	Num int64  `json:"n,omitempty"`
+	ID  string `json:"i"`
+}
+
+func (c cursor) token() string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func parseCursor(s string) (cursor, error) {
+	var c cursor
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		err = json.Unmarshal(b, &c)
+	}
+	if err != nil || c.ID == "" {
+		return c, gatehouse.Errorf(gatehouse.EINVALID, "continuationToken: malformed; pass back the token a previous page returned")
+	}
+	return c, nil
+}
+
+func limitOf(opts gatehouse.ListOptions) (int, error) {
+	switch {
+	case opts.Limit == 0:
+		return gatehouse.DefaultListLimit, nil
+	case opts.Limit < 0 || opts.Limit > gatehouse.MaxListLimit:
+		return 0, gatehouse.Errorf(gatehouse.EINVALID, "limit: %d is out of range (1 to %d)", opts.Limit, gatehouse.MaxListLimit)
+	}
+	return opts.Limit, nil
+}
+
+// page is a keyset-paginated list: rows matching where, ordered by keyCol
+// then id, after the cursor in opts. keyCol holds text unless numeric.
+type page[T any] struct {
+	from, where string
+	args        []any
+	keyCol      string
+	numeric     bool
+	desc        bool
+	scan        func(scanner) (T, error)
+	key         func(T) cursor
+}
+
+func (p page[T]) run(ctx context.Context, t *tx, opts gatehouse.ListOptions) ([]T, string, error) {
+	limit, err := limitOf(opts)
+	if err != nil {
+		return nil, "", err
+	}
+	where, args := p.where, append([]any(nil), p.args...)
+	cmp, dir := ">", "ASC"
+	if p.desc {
+		cmp, dir = "<", "DESC"
+	}
+	if opts.Continuation != "" {
+		c, err := parseCursor(opts.Continuation)
+		if err != nil {
+			return nil, "", err
+		}
+		where += fmt.Sprintf(" AND (%s, id) %s (?, ?)", p.keyCol, cmp)
+		if p.numeric {
+			args = append(args, c.Num, c.ID)
+		} else {
+			args = append(args, c.Key, c.ID)
+		}
+	}
+	q := fmt.Sprintf("SELECT %s WHERE %s ORDER BY %s %s, id %s LIMIT ?", p.from, where, p.keyCol, dir, dir)
+	items, err := all(ctx, t, p.scan, q, append(args, limit+1)...)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(items) <= limit {
+		return items, "", nil
+	}
+	items = items[:limit]
+	return items, p.key(items[limit-1]).token(), nil
+}

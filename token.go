@@ -1,0 +1,63 @@
+package gatehouse
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+)
+
+// Token kinds.
+const (
+	TokenPersonal     = "personal"
+	TokenOrganization = "organization"
+	TokenTeam         = "team"
+	TokenRunner       = "runner"
+)
+
+// Token is an access token. Its value is never stored: only the SHA-256
+// digest of it.
+type Token struct {
+	ID          string
+	Kind        string
+	OrgID       string // empty for personal tokens, which act as their user everywhere
+	UserID      string // the owner of a personal token
+	TeamID      string // the team of a team token
+	Runner      string // the runner of a runner token
+	Name        string // organization and team token names stay unique forever
+	Description string
+	RoleID      string // the role of an organization token; empty means the org default
+	Digest      []byte
+	Created     time.Time
+	CreatedBy   string    // user id of the creator
+	Expires     time.Time // zero: never
+	LastUsed    time.Time // zero: never used
+	Deleted     bool
+	// Exchanged marks a token issued by OIDC token exchange.
+	Exchanged bool
+}
+
+// TokenPrefix starts every token value, as Pulumi's do.
+const TokenPrefix = "pul-"
+
+// NewTokenValue returns a fresh random token value ("pul-" and 40 hex
+// characters, 160 bits of randomness) and its digest.
+func NewTokenValue() (value string, digest []byte) {
+	var b [20]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("crypto/rand failed: " + err.Error())
+	}
+	value = TokenPrefix + hex.EncodeToString(b[:])
+	return value, TokenDigest(value)
+}
+
+// TokenDigest is the SHA-256 of a token value, the only form stored.
+func TokenDigest(value string) []byte {
+	d := sha256.Sum256([]byte(value))
+	return d[:]
+}
+
+// Expired reports whether the token has expired at now.
+func (t *Token) Expired(now time.Time) bool {
+	return !t.Expires.IsZero() && !now.Before(t.Expires)
+}
