@@ -27,6 +27,8 @@ type DB struct {
 	// read serves read transactions; for PostgreSQL it is write.
 	read *sql.DB
 	now  func() time.Time
+	// sqliteDSN opens a plain read-write connection, for backups.
+	sqliteDSN string
 }
 
 var _ gatehouse.Store = (*DB)(nil)
@@ -96,8 +98,8 @@ func openSQLite(path string, opts Options) (*DB, error) {
 	write.SetMaxOpenConns(1)
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
-	q.Add("_pragma", "query_only(1)")
-	read, err := sql.Open("sqlite", base+q.Encode())
+	readQ := url.Values{"_pragma": append(q["_pragma"][:len(q["_pragma"]):len(q["_pragma"])], "query_only(1)")}
+	read, err := sql.Open("sqlite", base+readQ.Encode())
 	if err != nil {
 		write.Close()
 		return nil, err
@@ -108,7 +110,7 @@ func openSQLite(path string, opts Options) (*DB, error) {
 	}
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
-	return &DB{d: sqliteDialect, write: write, read: read}, nil
+	return &DB{d: sqliteDialect, write: write, read: read, sqliteDSN: base + q.Encode()}, nil
 }
 
 func openPostgres(dsn string, opts Options) (*DB, error) {
@@ -173,7 +175,15 @@ func (db *DB) Backup(ctx context.Context, path string) error {
 	if db.d != sqliteDialect {
 		return gatehouse.Errorf(gatehouse.EINVALID, "backup: Gatehouse backs up SQLite databases; use pg_dump for PostgreSQL")
 	}
-	if _, err := db.read.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
+	// VACUUM INTO reads in one transaction, so the copy is consistent; it
+	// runs on a connection of its own so that neither readers nor writers
+	// wait for it.
+	conn, err := sql.Open("sqlite", db.sqliteDSN)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
 		return fmt.Errorf("backup to %s: %w", path, err)
 	}
 	return nil

@@ -48,6 +48,13 @@ func openPostgres(t *testing.T) gatehouse.Store {
 
 func openPostgresSchema(t testing.TB) (*store.DB, string) {
 	t.Helper()
+	db, schema, cleanup := newPostgresSchema(t)
+	t.Cleanup(cleanup)
+	return db, schema
+}
+
+func newPostgresSchema(t testing.TB) (*store.DB, string, func()) {
+	t.Helper()
 	dsn := postgresDSN(t)
 	admin, err := sql.Open("pgx", dsn)
 	if err != nil {
@@ -65,12 +72,11 @@ func openPostgresSchema(t testing.TB) (*store.DB, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
+	return db, schema, func() {
 		db.Close()
 		admin.Exec("DROP SCHEMA " + schema + " CASCADE")
 		admin.Close()
-	})
-	return db, schema
+	}
 }
 
 func TestPostgres(t *testing.T) {

@@ -58,6 +58,6 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newScopesCmd(), newPolicyCmd())
+	root.AddCommand(newScopesCmd(), newPolicyCmd(), newBackupCmd())
 	return root
 }

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/store"
+)
+
+// TestBackupAndRestore follows the README's procedure: back up a live
+// database, then restore by putting the copy in place of the database file.
+func TestBackupAndRestore(t *testing.T) {
+	dir := t.TempDir()
+	live := filepath.Join(dir, "gatehouse.db")
+	ctx := context.Background()
+	db, err := store.Open(ctx, live, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	org := &gatehouse.Organization{Name: "acme"}
+	if err := db.Write(ctx, func(tx gatehouse.Tx) error { return tx.CreateOrg(ctx, org) }); err != nil {
+		t.Fatal(err)
+	}
+	backup := filepath.Join(dir, "backup.db")
+	code, stdout, stderr := run(t, "backup", "--database", live, backup)
+	if code != exitOK || !strings.Contains(stdout, "backed up") {
+		t.Fatalf("backup: exit %d, %s %s", code, stdout, stderr)
+	}
+	if code, _, stderr := run(t, "backup", "--database", live, backup); code != exitError || !strings.Contains(stderr, "already exists") {
+		t.Errorf("backup over an existing file: exit %d, %s", code, stderr)
+	}
+	if code, _, stderr := run(t, "backup", "--database", filepath.Join(dir, "missing.db"), filepath.Join(dir, "b2.db")); code != exitError || !strings.Contains(stderr, "missing.db") {
+		t.Errorf("backup of a missing database: exit %d, %s", code, stderr)
+	}
+	// Lose the organization, then restore.
+	if err := db.Write(ctx, func(tx gatehouse.Tx) error {
+		return tx.CreateOrg(ctx, &gatehouse.Organization{Name: "after-backup"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		os.Remove(live + suffix)
+	}
+	b, err := os.ReadFile(backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(live, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	restored, err := store.Open(ctx, live, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer restored.Close()
+	err = restored.Read(ctx, func(tx gatehouse.Tx) error {
+		if _, err := tx.GetOrgByName(ctx, "acme"); err != nil {
+			return err
+		}
+		if _, err := tx.GetOrgByName(ctx, "after-backup"); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+			t.Errorf("restored database holds a write made after the backup: %v", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
