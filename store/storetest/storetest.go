@@ -370,6 +370,25 @@ func testMembers(t *testing.T, s gatehouse.Store) {
 		}
 		return err
 	})
+	// Change the member's role; a role of another organization is refused.
+	r2 := &gatehouse.Descriptor{OrgID: f.org.ID, Name: "Admin", Purpose: gatehouse.PurposeRole, Details: json.RawMessage(`{}`)}
+	write(t, s, func(tx gatehouse.Tx) error {
+		if err := tx.CreateDescriptor(ctx, r2); err != nil {
+			return err
+		}
+		return tx.UpdateMember(ctx, &gatehouse.Membership{OrgID: f.org.ID, UserID: u2.ID, RoleID: r2.ID, Suspended: false})
+	})
+	err = s.Write(ctx, func(tx gatehouse.Tx) error {
+		return tx.UpdateMember(ctx, &gatehouse.Membership{OrgID: f.org.ID, UserID: u2.ID, RoleID: other.role.ID})
+	})
+	wantCode(t, err, gatehouse.EINVALID, "update to a role of another organization")
+	read(t, s, func(tx gatehouse.Tx) error {
+		m, err := tx.GetMember(ctx, f.org.ID, u2.ID)
+		if err != nil || m.RoleID != r2.ID || m.Suspended {
+			t.Errorf("updated member = %+v, %v", m, err)
+		}
+		return nil
+	})
 	// Removing a member takes them out of the organization's teams.
 	tm := &gatehouse.Team{OrgID: f.org.ID, Kind: gatehouse.TeamPulumi, Name: "ops"}
 	write(t, s, func(tx gatehouse.Tx) error {
@@ -437,6 +456,9 @@ func testTeams(t *testing.T, s gatehouse.Store) {
 		}
 		return err
 	})
+	write(t, s, func(tx gatehouse.Tx) error { return tx.RemoveTeamMember(ctx, tm.ID, f.user.ID) })
+	err = s.Write(ctx, func(tx gatehouse.Tx) error { return tx.RemoveTeamMember(ctx, tm.ID, f.user.ID) })
+	wantCode(t, err, gatehouse.ENOTFOUND, "remove a team member twice")
 	tm.DisplayName = "The Platform Team"
 	write(t, s, func(tx gatehouse.Tx) error { return tx.UpdateTeam(ctx, tm) })
 	write(t, s, func(tx gatehouse.Tx) error { return tx.RemoveTeamRole(ctx, tm.ID, f.role.ID) })

@@ -1,0 +1,29 @@
+package storetest
+
+import (
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-iam/gatehouse"
+)
+
+// TestSuiteCallsEveryMethod checks that the conformance suite exercises
+// every method of gatehouse.Tx, so that a new method cannot land untested.
+func TestSuiteCallsEveryMethod(t *testing.T) {
+	src, err := os.ReadFile("storetest.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	txType := reflect.TypeOf((*gatehouse.Tx)(nil)).Elem()
+	if txType.NumMethod() < 50 {
+		t.Fatalf("gatehouse.Tx has %d methods; the reflection is broken", txType.NumMethod())
+	}
+	for i := 0; i < txType.NumMethod(); i++ {
+		name := txType.Method(i).Name
+		if !strings.Contains(string(src), "."+name+"(ctx") {
+			t.Errorf("the suite never calls Tx.%s", name)
+		}
+	}
+}
