@@ -146,6 +146,25 @@ func testOrganizations(t *testing.T, s gatehouse.Store) {
 	err = s.Read(ctx, func(tx gatehouse.Tx) error { _, err := tx.GetOrg(ctx, gatehouse.NewID()); return err })
 	wantCode(t, err, gatehouse.ENOTFOUND, "unknown organization")
 
+	// Page through every organization until this one shows up.
+	found, pages := false, 0
+	for next := ""; !found; pages++ {
+		var orgs []*gatehouse.Organization
+		read(t, s, func(tx gatehouse.Tx) (err error) {
+			orgs, next, err = tx.ListOrgs(ctx, gatehouse.ListOptions{Limit: 1, Continuation: next})
+			return err
+		})
+		for _, o := range orgs {
+			found = found || o.ID == f.org.ID
+		}
+		if next == "" {
+			break
+		}
+	}
+	if !found {
+		t.Errorf("ListOrgs never listed the organization (%d pages)", pages)
+	}
+
 	before := revision(t, s, f.org.ID)
 	got.Settings.DefaultRoleID = f.role.ID
 	got.Settings.MaxTokenLifetime = 90 * 24 * time.Hour
@@ -449,6 +468,10 @@ func testTeams(t *testing.T, s gatehouse.Store) {
 		roles, err := tx.ListTeamRoles(ctx, tm.ID)
 		if !slices.Equal(roles, []string{f.role.ID}) {
 			t.Errorf("team roles = %v", roles)
+		}
+		byID, err := tx.GetTeamByID(ctx, tm.ID)
+		if err != nil || byID.Name != "platform" || byID.DisplayName != "Platform" || byID.Kind != gatehouse.TeamPulumi {
+			t.Errorf("GetTeamByID = %+v, %v", byID, err)
 		}
 		teams, err := tx.ListUserTeams(ctx, f.org.ID, f.user.ID)
 		if len(teams) != 1 || teams[0].Name != "platform" {
@@ -841,6 +864,10 @@ func testEnvironments(t *testing.T, s gatehouse.Store) {
 		got, err := tx.GetEnvironment(ctx, f.org.ID, "app", "prod")
 		if err != nil || got.Version != 2 || got.Tags["team"] != "core" {
 			t.Errorf("environment = %+v, %v", got, err)
+		}
+		byID, err := tx.GetEnvironmentByID(ctx, e.ID)
+		if err != nil || byID.Name != "prod" || byID.CreatedBy != f.user.ID {
+			t.Errorf("GetEnvironmentByID = %+v, %v", byID, err)
 		}
 		list, _, err := tx.ListEnvironments(ctx, f.org.ID, gatehouse.ListOptions{})
 		if len(list) != 1 {
