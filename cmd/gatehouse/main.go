@@ -58,6 +58,6 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newScopesCmd(), newPolicyCmd(), newBackupCmd())
+	root.AddCommand(newServeCmd(), newAdminCmd(), newScopesCmd(), newPolicyCmd(), newBackupCmd())
 	return root
 }

@@ -1,0 +1,621 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/catalog"
+	"github.com/gatehouse-iam/gatehouse/service"
+)
+
+// maxRoleBody is the largest role document accepted, as Pulumi (1 MB), plus
+// room for the envelope.
+const maxRoleBody = 1<<20 + 4<<10
+
+func (s *Server) register() {
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+	s.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if s.ready != nil {
+			if err := s.ready(r.Context()); err != nil {
+				http.Error(w, "not ready: database unavailable", http.StatusServiceUnavailable)
+				return
+			}
+		}
+		w.Write([]byte("ready\n"))
+	})
+	s.mux.Handle("GET /metrics", s.metrics.handler())
+
+	// Who am I.
+	s.handle(&route{method: "GET", pattern: "/api/user", h: s.getUser})
+	s.handle(&route{method: "GET", pattern: "/api/user/organizations/default", h: s.defaultOrg})
+	s.handle(&route{method: "GET", pattern: "/api/capabilities", h: func(q *request) (any, error) {
+		return map[string]any{"capabilities": []any{}}, nil
+	}})
+
+	// Roles, permission sets and policies.
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/roles", scopes: scopes("role:read"), h: s.listRoles})
+	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/roles", scopes: scopes("role:create"), maxBytes: maxRoleBody, h: s.createRole})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/roles/scopes", scopes: scopes("role:read"), h: s.roleScopes})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/roles/{roleID}", scopes: scopes("role:read"), h: s.getRole})
+	s.handle(&route{method: "PATCH", pattern: "/api/orgs/{orgName}/roles/{roleID}", scopes: scopes("role:update"), maxBytes: maxRoleBody, h: s.updateRole})
+	s.handle(&route{method: "DELETE", pattern: "/api/orgs/{orgName}/roles/{roleID}", scopes: scopes("role:delete"), h: s.deleteRole})
+	s.handle(&route{method: "PATCH", pattern: "/api/orgs/{orgName}/roles/{roleID}/default", scopes: scopes("role:update", "organization:update"), h: s.defaultRole})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/roles/{roleID}/users", scopes: scopes("role:read", "org_member:read"), h: s.roleUsers})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/roles/{roleID}/teams", scopes: scopes("role:read", "team:read"), h: s.roleTeams})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/roles/{roleID}/tokens", scopes: scopes("role:read", "org_token:read"), h: s.roleTokens})
+
+	// Members.
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/members", scopes: scopes("org_member:read"), h: s.listMembers})
+	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/members/{userLogin}", scopes: scopes("org_member:add"), h: s.addMember})
+	s.handle(&route{method: "PATCH", pattern: "/api/orgs/{orgName}/members/{userLogin}", scopes: scopes("org_member:update"), h: s.updateMember})
+	s.handle(&route{method: "DELETE", pattern: "/api/orgs/{orgName}/members/{userLogin}", scopes: scopes("org_member:delete"), h: s.removeMember})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/members/{userLogin}/teams", scopes: scopes("org_member:read"), h: s.memberTeams})
+
+	// Teams.
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/teams", scopes: scopes("team:list"), h: s.listTeams})
+	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/teams/pulumi", scopes: scopes("team:create"), status: http.StatusCreated, h: s.createTeam})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/teams/{teamName}", scopes: scopes("team:read"), h: s.getTeam})
+	s.handle(&route{method: "PATCH", pattern: "/api/orgs/{orgName}/teams/{teamName}", scopes: scopes("team:update"), h: s.updateTeam})
+	s.handle(&route{method: "DELETE", pattern: "/api/orgs/{orgName}/teams/{teamName}", scopes: scopes("team:delete"), h: s.deleteTeam})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/teams/{teamName}/roles", scopes: scopes("team:read", "role:read"), h: s.teamRoles})
+	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/teams/{teamName}/roles/{roleID}", scopes: scopes("role:update", "team:update"), h: s.addTeamRole})
+	s.handle(&route{method: "DELETE", pattern: "/api/orgs/{orgName}/teams/{teamName}/roles/{roleID}", scopes: scopes("role:update", "team:update"), h: s.removeTeamRole})
+
+	// Tokens.
+	s.handle(&route{method: "GET", pattern: "/api/user/tokens", h: s.listPersonalTokens})
+	s.handle(&route{method: "POST", pattern: "/api/user/tokens", h: s.createPersonalToken})
+	s.handle(&route{method: "DELETE", pattern: "/api/user/tokens/{tokenID}", h: s.deletePersonalToken})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/tokens", scopes: scopes("org_token:read"), h: s.listOrgTokens})
+	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/tokens", scopes: scopes("org_token:create"), h: s.createOrgToken})
+	s.handle(&route{method: "DELETE", pattern: "/api/orgs/{orgName}/tokens/{tokenID}", scopes: scopes("org_token:delete"), h: s.deleteOrgToken})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/teams/{teamName}/tokens", scopes: scopes("team:list_tokens"), h: s.listTeamTokens})
+	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/teams/{teamName}/tokens", scopes: scopes("team:create_token"), h: s.createTeamToken})
+	s.handle(&route{method: "DELETE", pattern: "/api/orgs/{orgName}/teams/{teamName}/tokens/{tokenID}", scopes: scopes("team:delete_token"), h: s.deleteTeamToken})
+
+	// Decisions for other services.
+	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/authz/check", scopes: scopes("org_member_access:read"), maxBytes: 1 << 20, h: s.check})
+}
+
+// --- who am I
+
+func (s *Server) getUser(q *request) (any, error) {
+	type tokenInfo struct {
+		Name         string `json:"name"`
+		Organization string `json:"organization,omitempty"`
+		Team         string `json:"team,omitempty"`
+	}
+	type user struct {
+		ID            string     `json:"id"`
+		GitHubLogin   string     `json:"githubLogin"`
+		Name          string     `json:"name"`
+		Email         string     `json:"email"`
+		AvatarURL     string     `json:"avatarUrl"`
+		Organizations []userInfo `json:"organizations"`
+		Identities    []string   `json:"identities"`
+		SiteAdmin     bool       `json:"siteAdmin"`
+		TokenInfo     *tokenInfo `json:"tokenInfo,omitempty"`
+	}
+	t := q.id.Token
+	if q.id.User != nil {
+		u := q.id.User
+		orgs, err := s.svc.UserOrgs(q.ctx(), u.ID)
+		if err != nil {
+			return nil, err
+		}
+		out := user{ID: u.ID, GitHubLogin: u.Login, Name: u.Name, Email: u.Email, AvatarURL: u.AvatarURL,
+			Organizations: []userInfo{}, Identities: []string{}}
+		for _, o := range orgs {
+			out.Organizations = append(out.Organizations, userInfo{Name: o.DisplayName, GitHubLogin: o.Name})
+		}
+		return out, nil
+	}
+	org, err := s.orgByID(q, t.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	out := user{ID: t.ID, GitHubLogin: org.Name, Name: org.DisplayName, Organizations: []userInfo{{Name: org.DisplayName, GitHubLogin: org.Name}},
+		Identities: []string{}, TokenInfo: &tokenInfo{Name: t.Name, Organization: org.Name}}
+	if t.Kind == gatehouse.TokenTeam {
+		team, err := s.teamName(q, org, t.TeamID)
+		if err != nil {
+			return nil, err
+		}
+		out.GitHubLogin, out.TokenInfo.Team = team, team
+	}
+	return out, nil
+}
+
+func (s *Server) orgByID(q *request, id string) (*gatehouse.Organization, error) {
+	var org *gatehouse.Organization
+	err := s.svc.Store.Read(q.ctx(), func(tx gatehouse.Tx) (err error) {
+		org, err = tx.GetOrg(q.ctx(), id)
+		return err
+	})
+	return org, err
+}
+
+func (s *Server) teamName(q *request, org *gatehouse.Organization, teamID string) (string, error) {
+	var name string
+	err := s.svc.Store.Read(q.ctx(), func(tx gatehouse.Tx) error {
+		t, err := tx.GetTeamByID(q.ctx(), teamID)
+		if err == nil {
+			name = t.Name
+		}
+		return err
+	})
+	return name, err
+}
+
+func (s *Server) defaultOrg(q *request) (any, error) {
+	type resp struct {
+		GitHubLogin string `json:"GitHubLogin"`
+		Messages    []any  `json:"Messages"`
+	}
+	if q.id.User == nil {
+		org, err := s.orgByID(q, q.id.Token.OrgID)
+		if err != nil {
+			return nil, err
+		}
+		return resp{GitHubLogin: org.Name, Messages: []any{}}, nil
+	}
+	orgs, err := s.svc.UserOrgs(q.ctx(), q.id.User.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := resp{Messages: []any{}}
+	if len(orgs) > 0 {
+		sort.Slice(orgs, func(i, j int) bool { return orgs[i].Created.Before(orgs[j].Created) })
+		out.GitHubLogin = orgs[0].Name
+	}
+	return out, nil
+}
+
+// --- roles
+
+var listPurposes = []string{gatehouse.PurposeRole, gatehouse.PurposeRolePrivate, gatehouse.PurposeRoleUserPrivate,
+	gatehouse.PurposeRoleTemporary, gatehouse.PurposePolicy, gatehouse.PurposeSet}
+
+func (s *Server) listRoles(q *request) (any, error) {
+	purpose := q.r.URL.Query().Get("uxPurpose")
+	if purpose == "" {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "uxPurpose: required (one of %s)", strings.Join(listPurposes, ", "))
+	}
+	if !slices.Contains(listPurposes, purpose) {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "uxPurpose: %q is not one of %s", purpose, strings.Join(listPurposes, ", "))
+	}
+	opts, err := q.listOptions()
+	if err != nil {
+		return nil, err
+	}
+	if opts.Limit == 0 {
+		opts.Limit = gatehouse.MaxListLimit
+	}
+	ds, next, err := s.svc.Descriptors(q.ctx(), q.org.ID, purpose, opts)
+	if err != nil {
+		return nil, err
+	}
+	out := struct {
+		Roles             []descriptorJSON `json:"roles"`
+		ContinuationToken string           `json:"continuationToken,omitempty"`
+	}{Roles: []descriptorJSON{}, ContinuationToken: next}
+	for _, d := range ds {
+		out.Roles = append(out.Roles, toDescriptor(d, q.org))
+	}
+	return out, nil
+}
+
+func (s *Server) createRole(q *request) (any, error) {
+	both, err := q.boolParam("createPolicyAndRole")
+	if err != nil {
+		return nil, err
+	}
+	var in descriptorBase
+	if err := q.decode(&in); err != nil {
+		return nil, err
+	}
+	d, err := s.svc.CreateDescriptor(q.ctx(), q.org.ID, service.DescriptorInput{Name: in.Name, Description: in.Description,
+		ResourceType: in.ResourceType, Purpose: in.UXPurpose, Details: in.Details}, both)
+	if err != nil {
+		return nil, err
+	}
+	return toDescriptor(d, q.org), nil
+}
+
+func (s *Server) getRole(q *request) (any, error) {
+	d, err := s.svc.Descriptor(q.ctx(), q.org.ID, q.r.PathValue("roleID"))
+	if err != nil {
+		return nil, err
+	}
+	return toDescriptor(d, q.org), nil
+}
+
+func (s *Server) updateRole(q *request) (any, error) {
+	var in updateRoleRequest
+	if err := q.decode(&in); err != nil {
+		return nil, err
+	}
+	if in.Name == nil && in.Description == nil && in.Details == nil {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "request body: nothing to change; give name, description or details")
+	}
+	d, err := s.svc.UpdateDescriptor(q.ctx(), q.org.ID, q.r.PathValue("roleID"), service.DescriptorInput{Name: in.Name, Description: in.Description, Details: in.Details})
+	if err != nil {
+		return nil, err
+	}
+	org, err := s.orgByID(q, q.org.ID)
+	if err != nil {
+		return nil, err
+	}
+	return toDescriptor(d, org), nil
+}
+
+func (s *Server) deleteRole(q *request) (any, error) {
+	force, err := q.boolParam("force")
+	if err != nil {
+		return nil, err
+	}
+	return nil, s.svc.DeleteDescriptor(q.ctx(), q.org.ID, q.r.PathValue("roleID"), force)
+}
+
+func (s *Server) defaultRole(q *request) (any, error) {
+	return nil, s.svc.SetDefaultRole(q.ctx(), q.org.ID, q.r.PathValue("roleID"))
+}
+
+func (s *Server) roleScopes(q *request) (any, error) {
+	type scopeJSON struct {
+		Name     string            `json:"name"`
+		Metadata map[string]string `json:"metadata"`
+	}
+	type groupJSON struct {
+		Name   string      `json:"name"`
+		Scopes []scopeJSON `json:"scopes"`
+	}
+	out := map[string][]groupJSON{}
+	for _, t := range []gatehouse.EntityType{gatehouse.EntityGlobal, gatehouse.EntityStack, gatehouse.EntityEnvironment, gatehouse.EntityInsightsAccount} {
+		groups := []groupJSON{}
+		for _, g := range catalog.Groups(t) {
+			gj := groupJSON{Name: g.Name}
+			for _, sc := range g.Scopes {
+				gj.Scopes = append(gj.Scopes, scopeJSON{Name: sc.Name(), Metadata: map[string]string{"description": sc.Info().Description}})
+			}
+			groups = append(groups, gj)
+		}
+		out[t.String()] = groups
+	}
+	return out, nil
+}
+
+func (s *Server) roleUsers(q *request) (any, error) {
+	u, err := s.svc.Usage(q.ctx(), q.org.ID, q.r.PathValue("roleID"))
+	if err != nil {
+		return nil, err
+	}
+	out := struct {
+		Users []userInfo `json:"users"`
+	}{Users: []userInfo{}}
+	err = s.svc.Store.Read(q.ctx(), func(tx gatehouse.Tx) error {
+		for _, id := range u.Members {
+			user, err := tx.GetUser(q.ctx(), id)
+			if err != nil {
+				return err
+			}
+			out.Users = append(out.Users, toUserInfo(user))
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (s *Server) roleTeams(q *request) (any, error) {
+	u, err := s.svc.Usage(q.ctx(), q.org.ID, q.r.PathValue("roleID"))
+	if err != nil {
+		return nil, err
+	}
+	out := struct {
+		Teams []teamJSON `json:"teams"`
+	}{Teams: []teamJSON{}}
+	err = s.svc.Store.Read(q.ctx(), func(tx gatehouse.Tx) error {
+		for _, id := range u.Teams {
+			t, err := tx.GetTeamByID(q.ctx(), id)
+			if err != nil {
+				return err
+			}
+			out.Teams = append(out.Teams, toTeam(t))
+		}
+		return nil
+	})
+	return out, err
+}
+
+func (s *Server) roleTokens(q *request) (any, error) {
+	id := q.r.PathValue("roleID")
+	if _, err := s.svc.Descriptor(q.ctx(), q.org.ID, id); err != nil {
+		return nil, err
+	}
+	return s.listTokens(q, gatehouse.TokenFilter{OrgID: q.org.ID, Kind: gatehouse.TokenOrganization, RoleID: id})
+}
+
+// --- members
+
+func (s *Server) listMembers(q *request) (any, error) {
+	switch t := q.r.URL.Query().Get("type"); t {
+	case "", "frontend", "backend":
+	default:
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "type: %q is not one of frontend, backend", t)
+	}
+	opts, err := q.listOptions()
+	if err != nil {
+		return nil, err
+	}
+	includeSuspended, err := q.boolParam("includeSuspended")
+	if err != nil {
+		return nil, err
+	}
+	ms, next, err := s.svc.Members(q.ctx(), q.org.ID, opts)
+	if err != nil {
+		return nil, err
+	}
+	out := struct {
+		Members           []organizationMember `json:"members"`
+		ContinuationToken string               `json:"continuationToken,omitempty"`
+	}{Members: []organizationMember{}, ContinuationToken: next}
+	for _, m := range ms {
+		if m.Membership.Suspended && !includeSuspended {
+			continue
+		}
+		out.Members = append(out.Members, toMember(m, q.org))
+	}
+	return out, nil
+}
+
+func (s *Server) addMember(q *request) (any, error) {
+	var in struct {
+		Role string `json:"role"`
+	}
+	if q.r.ContentLength != 0 {
+		if err := q.decode(&in); err != nil {
+			return nil, err
+		}
+	}
+	v, err := s.svc.AddMember(q.ctx(), q.org.ID, q.r.PathValue("userLogin"), in.Role)
+	if err != nil {
+		return nil, err
+	}
+	return toMember(v, q.org), nil
+}
+
+func (s *Server) updateMember(q *request) (any, error) {
+	var in struct {
+		Role      string `json:"role"`
+		FGARoleID string `json:"fgaRoleId"`
+		Name      string `json:"name"`
+	}
+	if err := q.decode(&in); err != nil {
+		return nil, err
+	}
+	return nil, s.svc.UpdateMember(q.ctx(), q.org.ID, q.r.PathValue("userLogin"), in.Role, in.FGARoleID)
+}
+
+func (s *Server) removeMember(q *request) (any, error) {
+	return nil, s.svc.RemoveMember(q.ctx(), q.org.ID, q.r.PathValue("userLogin"), q.id)
+}
+
+func (s *Server) memberTeams(q *request) (any, error) {
+	names, err := s.svc.MemberTeams(q.ctx(), q.org.ID, q.r.PathValue("userLogin"))
+	if err != nil {
+		return nil, err
+	}
+	if names == nil {
+		names = []string{}
+	}
+	return map[string][]string{"teams": names}, nil
+}
+
+// --- teams
+
+func (s *Server) listTeams(q *request) (any, error) {
+	opts, err := q.listOptions()
+	if err != nil {
+		return nil, err
+	}
+	if opts.Limit == 0 {
+		opts.Limit = gatehouse.MaxListLimit
+	}
+	ts, next, err := s.svc.Teams(q.ctx(), q.org.ID, opts)
+	if err != nil {
+		return nil, err
+	}
+	out := struct {
+		Teams             []teamJSON `json:"teams"`
+		ContinuationToken string     `json:"continuationToken,omitempty"`
+	}{Teams: []teamJSON{}, ContinuationToken: next}
+	for _, t := range ts {
+		out.Teams = append(out.Teams, toTeam(t))
+	}
+	return out, nil
+}
+
+func (s *Server) createTeam(q *request) (any, error) {
+	var in struct {
+		Name        string `json:"name"`
+		DisplayName string `json:"displayName"`
+		Description string `json:"description"`
+	}
+	if err := q.decode(&in); err != nil {
+		return nil, err
+	}
+	t, err := s.svc.CreateTeam(q.ctx(), q.org.ID, in.Name, in.DisplayName, in.Description)
+	if err != nil {
+		return nil, err
+	}
+	return toTeam(t), nil
+}
+
+func (s *Server) getTeam(q *request) (any, error) {
+	v, err := s.svc.Team(q.ctx(), q.org.ID, q.r.PathValue("teamName"))
+	if err != nil {
+		return nil, err
+	}
+	return toTeamView(v, q.id), nil
+}
+
+func (s *Server) updateTeam(q *request) (any, error) {
+	var in updateTeamRequest
+	if err := q.decode(&in); err != nil {
+		return nil, err
+	}
+	u := service.TeamUpdate{NewDisplayName: in.NewDisplayName, NewDescription: in.NewDescription, MemberAction: in.MemberAction, Member: in.Member}
+	stack := func(j *teamStackJSON) *service.StackGrant {
+		if j == nil {
+			return nil
+		}
+		return &service.StackGrant{ProjectName: j.ProjectName, StackName: j.StackName, Permission: j.Permission}
+	}
+	env := func(j *teamEnvJSON) (*service.EnvironmentGrant, error) {
+		if j == nil {
+			return nil, nil
+		}
+		g := &service.EnvironmentGrant{ProjectName: j.ProjectName, EnvName: j.EnvName, Permission: j.Permission}
+		if j.MaxOpenDuration != "" {
+			d, err := time.ParseDuration(j.MaxOpenDuration)
+			if err != nil || d < 0 {
+				return nil, gatehouse.Errorf(gatehouse.EINVALID, "maxOpenDuration: %q is not a duration such as 1h30m", j.MaxOpenDuration)
+			}
+			g.MaxOpenDuration = d
+		}
+		return g, nil
+	}
+	u.AddStack, u.EditStack, u.RemoveStack = stack(in.AddStackPermission), stack(in.EditStackPermission), stack(in.RemoveStack)
+	var err error
+	if u.AddEnvironment, err = env(in.AddEnvironmentPermission); err != nil {
+		return nil, err
+	}
+	if u.EditEnvironment, err = env(in.EditEnvironmentPermission); err != nil {
+		return nil, err
+	}
+	if u.RemoveEnvironment, err = env(in.RemoveEnvironment); err != nil {
+		return nil, err
+	}
+	return nil, s.svc.UpdateTeam(q.ctx(), q.org.ID, q.r.PathValue("teamName"), u)
+}
+
+func (s *Server) deleteTeam(q *request) (any, error) {
+	return nil, s.svc.DeleteTeam(q.ctx(), q.org.ID, q.r.PathValue("teamName"))
+}
+
+func (s *Server) teamRoles(q *request) (any, error) {
+	ds, err := s.svc.TeamRoles(q.ctx(), q.org.ID, q.r.PathValue("teamName"))
+	if err != nil {
+		return nil, err
+	}
+	out := struct {
+		Roles []descriptorJSON `json:"roles"`
+	}{Roles: []descriptorJSON{}}
+	for _, d := range ds {
+		out.Roles = append(out.Roles, toDescriptor(d, q.org))
+	}
+	return out, nil
+}
+
+func (s *Server) addTeamRole(q *request) (any, error) {
+	return nil, s.svc.AddTeamRole(q.ctx(), q.org.ID, q.r.PathValue("teamName"), q.r.PathValue("roleID"))
+}
+
+func (s *Server) removeTeamRole(q *request) (any, error) {
+	return nil, s.svc.RemoveTeamRole(q.ctx(), q.org.ID, q.r.PathValue("teamName"), q.r.PathValue("roleID"))
+}
+
+// --- decisions
+
+type checkRequest struct {
+	Checks []struct {
+		Token  string `json:"token"`
+		Scope  string `json:"scope"`
+		Entity struct {
+			Type    string `json:"type"`
+			ID      string `json:"id"`
+			Project string `json:"project"`
+			Name    string `json:"name"`
+		} `json:"entity"`
+	} `json:"checks"`
+}
+
+type checkResult struct {
+	Allowed bool   `json:"allowed"`
+	Reason  string `json:"reason"`
+	Error   string `json:"error,omitempty"`
+}
+
+// check answers a batch of "may this token use this scope on this entity",
+// each with its explanation.
+func (s *Server) check(q *request) (any, error) {
+	var in checkRequest
+	if err := q.decode(&in); err != nil {
+		return nil, err
+	}
+	if len(in.Checks) == 0 || len(in.Checks) > 1000 {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "checks: give 1 to 1000 checks")
+	}
+	out := struct {
+		Results []checkResult `json:"results"`
+	}{Results: make([]checkResult, len(in.Checks))}
+	for i, c := range in.Checks {
+		res := &out.Results[i]
+		id, err := s.az.Authenticate("token " + c.Token)
+		if err != nil {
+			res.Reason, res.Error = "the token is not valid", "checks["+itoa(i)+"].token: not a valid token"
+			continue
+		}
+		sc, ok := catalog.Lookup(c.Scope)
+		if !ok {
+			res.Error = "checks[" + itoa(i) + "].scope: unknown scope " + quote(c.Scope)
+			if sug := catalog.Suggest(c.Scope); sug != "" {
+				res.Error += " (did you mean " + quote(sug) + "?)"
+			}
+			continue
+		}
+		et, ok := gatehouse.ParseEntityType(c.Entity.Type)
+		if c.Entity.Type == "" {
+			et, ok = gatehouse.EntityGlobal, true
+		}
+		if !ok || et == gatehouse.EntityTeam {
+			res.Error = "checks[" + itoa(i) + "].entity.type: " + quote(c.Entity.Type) + " is not one of global, stack, environment, insights-account"
+			continue
+		}
+		var e *gatehouse.Entity
+		switch {
+		case et == gatehouse.EntityGlobal:
+			e = &gatehouse.Entity{Type: et, ID: q.org.ID}
+		case c.Entity.ID != "":
+			e, err = s.az.EntityByID(q.ctx(), q.org.ID, c.Entity.ID)
+		default:
+			name := c.Entity.Name
+			if et != gatehouse.EntityInsightsAccount {
+				name = c.Entity.Project + "/" + c.Entity.Name
+			}
+			e, err = s.az.Entity(q.ctx(), q.org.ID, et, name)
+		}
+		if err == nil && e.Type != et {
+			err = gatehouse.Errorf(gatehouse.ENOTFOUND, "not found")
+		}
+		if err != nil {
+			res.Error = "checks[" + itoa(i) + "].entity: " + gatehouse.ErrorMessage(err)
+			continue
+		}
+		ex, err := s.az.Explain(q.ctx(), id, q.org.ID, sc, e)
+		if err != nil {
+			return nil, err
+		}
+		res.Allowed, res.Reason = ex.Allowed, ex.Reason
+		s.metrics.decision(sc, ex.Allowed)
+	}
+	return out, nil
+}
+
+func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
+
+func quote(s string) string { b, _ := json.Marshal(s); return string(b) }

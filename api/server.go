@@ -1,0 +1,409 @@
+// Package api is Gatehouse's HTTP server: the IAM REST API in Pulumi
+// Cloud's wire format, plus health, readiness and metrics. Every route
+// declares the scopes it needs and how to find the entity they apply to;
+// authentication and the decision happen in one place (serve) before the
+// handler runs, through the authz package.
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/authz"
+	"github.com/gatehouse-iam/gatehouse/catalog"
+	"github.com/gatehouse-iam/gatehouse/service"
+)
+
+// Server serves the API.
+type Server struct {
+	svc     *service.Service
+	az      *authz.Authorizer
+	log     *slog.Logger
+	metrics *metrics
+	limiter *failureLimiter
+	mux     *http.ServeMux
+	routes  []*route
+	ready   func(context.Context) error
+}
+
+// Options configure a Server.
+type Options struct {
+	Logger *slog.Logger
+	// Ready reports whether the server can serve (the database answers).
+	Ready func(context.Context) error
+	// AuthFailuresPerMinute bounds failed authentications per source
+	// address before 429s (default 60).
+	AuthFailuresPerMinute int
+}
+
+// New returns a Server.
+func New(svc *service.Service, az *authz.Authorizer, opts Options) *Server {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.AuthFailuresPerMinute <= 0 {
+		opts.AuthFailuresPerMinute = 60
+	}
+	s := &Server{svc: svc, az: az, log: opts.Logger, metrics: newMetrics(), mux: http.NewServeMux(),
+		limiter: newFailureLimiter(opts.AuthFailuresPerMinute, time.Minute), ready: opts.Ready}
+	s.register()
+	return s
+}
+
+// Handler returns the server's root handler.
+func (s *Server) Handler() http.Handler { return s.mux }
+
+// Routes returns "METHOD /pattern" for every registered API route.
+func (s *Server) Routes() []string {
+	out := make([]string, len(s.routes))
+	for i, r := range s.routes {
+		out[i] = r.method + " " + r.pattern
+	}
+	return out
+}
+
+// request is what a handler gets: the authenticated identity, the
+// organization and entity the route resolved, and the raw request.
+type request struct {
+	r        *http.Request
+	w        http.ResponseWriter
+	id       *gatehouse.Identity
+	org      *gatehouse.Organization
+	entity   *gatehouse.Entity
+	reqID    string
+	srv      *Server
+	maxBytes int64
+}
+
+// handler serves one route; it returns the response body (nil for 204) or
+// an error.
+type handler func(q *request) (any, error)
+
+// route is one API route and what it requires.
+type route struct {
+	method, pattern string
+	// public routes need no token.
+	public bool
+	// scopes must all be granted on the entity (the organization for
+	// organization routes). None: any authenticated caller.
+	scopes []catalog.Scope
+	// entity finds the entity the scopes apply to; nil means the
+	// organization in the path, or nothing for routes without one.
+	entity func(q *request) (*gatehouse.Entity, error)
+	// maxBytes bounds the request body (default 64 KiB).
+	maxBytes int64
+	// status is the success status (default 200, or 204 for a nil body).
+	status int
+	h      handler
+}
+
+func (s *Server) handle(rt *route) {
+	s.routes = append(s.routes, rt)
+	s.mux.Handle(rt.method+" "+rt.pattern, s.metrics.instrument(rt.pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.serve(rt, w, r)
+	})))
+}
+
+func (rt *route) scopeNames() []string {
+	out := make([]string, len(rt.scopes))
+	for i, sc := range rt.scopes {
+		out[i] = sc.Name()
+	}
+	return out
+}
+
+func scopes(names ...string) []catalog.Scope {
+	out := make([]catalog.Scope, len(names))
+	for i, n := range names {
+		out[i] = catalog.MustLookup(n)
+	}
+	return out
+}
+
+func newRequestID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// serve runs one request through recovery, authentication, organization
+// and entity resolution, the decision, the handler, and the response.
+func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	q := &request{r: r, w: w, srv: s, reqID: r.Header.Get("X-Request-ID"), maxBytes: rt.maxBytes}
+	if q.reqID == "" || len(q.reqID) > 64 {
+		q.reqID = newRequestID()
+	}
+	w.Header().Set("X-Request-ID", q.reqID)
+	if q.maxBytes == 0 {
+		q.maxBytes = 64 << 10
+	}
+	status := http.StatusOK
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("panic", "request_id", q.reqID, "route", rt.pattern, "panic", fmt.Sprint(p))
+			status = writeError(w, q.reqID, errors.New("panic"), s.log)
+		}
+		s.log.Info("request", "request_id", q.reqID, "method", r.Method, "path", r.URL.Path, "status", status,
+			"duration_ms", time.Since(start).Milliseconds(), "actor", q.id.Actor(), "remote", clientIP(r))
+	}()
+	body, err := s.authorize(rt, q)
+	if err == nil {
+		body, err = rt.h(q)
+	}
+	if err != nil {
+		status = writeError(w, q.reqID, err, s.log)
+		return
+	}
+	status = rt.status
+	if status == 0 {
+		status = http.StatusOK
+		if body == nil {
+			status = http.StatusNoContent
+		}
+	}
+	if body == nil {
+		w.WriteHeader(status)
+		return
+	}
+	if raw, ok := body.(rawBody); ok {
+		w.Header().Set("Content-Type", raw.contentType)
+		w.WriteHeader(status)
+		w.Write(raw.data)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(body)
+}
+
+// rawBody is a response that is not JSON.
+type rawBody struct {
+	contentType string
+	data        []byte
+}
+
+// authorize authenticates the caller, resolves the organization and
+// entity, and decides every scope the route requires.
+func (s *Server) authorize(rt *route, q *request) (any, error) {
+	if rt.public {
+		return nil, nil
+	}
+	ip := clientIP(q.r)
+	if wait := s.limiter.blocked(ip); wait > 0 {
+		q.w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds())+1))
+		return nil, gatehouse.Errorf(gatehouse.ETOOMANYREQUESTS, "too many failed authentications from this address; retry later")
+	}
+	id, err := s.az.Authenticate(q.r.Header.Get("Authorization"))
+	if err != nil {
+		s.limiter.fail(ip)
+		s.metrics.authFailures.WithLabelValues(failureReason(err)).Inc()
+		s.log.Info("authentication failed", "request_id", q.reqID, "remote", ip, "why", err.Error())
+		return nil, authz.ErrUnauthenticated
+	}
+	q.id = id
+	if name := q.r.PathValue("orgName"); name != "" {
+		org, err := s.az.Org(q.r.Context(), name)
+		if err != nil || !s.az.Member(q.r.Context(), id, org.ID) {
+			// Whether an organization exists is not the caller's business
+			// unless they belong to it.
+			return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "organization %q not found", name)
+		}
+		q.org = org
+	}
+	if len(rt.scopes) == 0 {
+		return nil, nil
+	}
+	if q.org == nil {
+		return nil, fmt.Errorf("route %s declares scopes but has no organization", rt.pattern)
+	}
+	if rt.entity != nil {
+		if q.entity, err = rt.entity(q); err != nil {
+			return nil, err
+		}
+	} else {
+		q.entity = &gatehouse.Entity{Type: gatehouse.EntityGlobal, ID: q.org.ID}
+	}
+	for _, sc := range rt.scopes {
+		ok, err := s.az.Decide(q.r.Context(), id, q.org.ID, sc, q.entity)
+		if err != nil {
+			return nil, err
+		}
+		s.metrics.decision(sc, ok)
+		if !ok {
+			return nil, s.denied(q, sc)
+		}
+	}
+	return nil, nil
+}
+
+// denied explains a denial. A caller who may not even read an entity
+// learns nothing about it: 404, as Pulumi does.
+func (s *Server) denied(q *request, sc catalog.Scope) error {
+	ctx := q.r.Context()
+	if read := readScope(q.entity.Type); read != nil && *read != sc {
+		if ok, _ := s.az.Decide(ctx, q.id, q.org.ID, *read, q.entity); !ok {
+			return gatehouse.Errorf(gatehouse.ENOTFOUND, "%s not found", q.entity.Type)
+		}
+	}
+	ex, err := s.az.Explain(ctx, q.id, q.org.ID, sc, q.entity)
+	if err != nil {
+		return err
+	}
+	s.log.Info("denied", "request_id", q.reqID, "actor", q.id.Actor(), "scope", sc.Name(), "reason", ex.Reason)
+	return gatehouse.Errorf(gatehouse.EFORBIDDEN, "forbidden: this requires the %s scope, which the caller does not hold: %s", sc.Name(), ex.Reason)
+}
+
+func readScope(t gatehouse.EntityType) *catalog.Scope {
+	var name string
+	switch t {
+	case gatehouse.EntityStack:
+		name = "stack:read"
+	case gatehouse.EntityEnvironment:
+		name = "environment:read"
+	case gatehouse.EntityInsightsAccount:
+		name = "insights_account:read"
+	default:
+		return nil
+	}
+	sc := catalog.MustLookup(name)
+	return &sc
+}
+
+func failureReason(err error) string {
+	msg := err.Error()
+	for _, r := range []string{"unknown", "revoked", "expired", "lifetime", "no token"} {
+		if strings.Contains(msg, r) {
+			return r
+		}
+	}
+	return "other"
+}
+
+// clientIP is the connection's address; Gatehouse does not trust
+// forwarding headers it cannot verify.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// statusOf maps the domain's error codes to HTTP statuses: the one place
+// that does.
+func statusOf(code string) int {
+	switch code {
+	case gatehouse.EINVALID:
+		return http.StatusBadRequest
+	case gatehouse.ENOTFOUND:
+		return http.StatusNotFound
+	case gatehouse.ECONFLICT:
+		return http.StatusConflict
+	case gatehouse.EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case gatehouse.EFORBIDDEN:
+		return http.StatusForbidden
+	case gatehouse.ETOOMANYREQUESTS:
+		return http.StatusTooManyRequests
+	}
+	return http.StatusInternalServerError
+}
+
+// writeError writes Pulumi's error body {code, message}. Internal errors
+// show only the request id; their cause goes to the log.
+func writeError(w http.ResponseWriter, reqID string, err error, log *slog.Logger) int {
+	code := gatehouse.ErrorCode(err)
+	status := statusOf(code)
+	msg := gatehouse.ErrorMessage(err)
+	if code == gatehouse.EINTERNAL {
+		log.Error("internal error", "request_id", reqID, "err", err.Error())
+		msg = "internal error (request id " + reqID + ")"
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	}{status, msg})
+	return status
+}
+
+// decode reads a JSON body into v, refusing unknown fields, trailing data
+// and bodies over the route's limit.
+func (q *request) decode(v any) error {
+	body := http.MaxBytesReader(q.w, q.r.Body, q.maxBytes)
+	data, err := io.ReadAll(body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return gatehouse.Errorf(gatehouse.EINVALID, "request body: over the limit of %d bytes", q.maxBytes)
+		}
+		return gatehouse.Errorf(gatehouse.EINVALID, "request body: %v", err)
+	}
+	if len(strings.TrimSpace(string(data))) == 0 {
+		return gatehouse.Errorf(gatehouse.EINVALID, "request body: missing; want a JSON object")
+	}
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return gatehouse.Errorf(gatehouse.EINVALID, "request body: %s", jsonProblem(err))
+	}
+	if dec.More() {
+		return gatehouse.Errorf(gatehouse.EINVALID, "request body: unexpected data after the JSON object")
+	}
+	return nil
+}
+
+func jsonProblem(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fmt.Sprintf("%s: want %s, got %s", te.Field, te.Type, te.Value)
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("invalid JSON at byte %d: %v", se.Offset, se)
+	}
+	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+func (q *request) ctx() context.Context { return q.r.Context() }
+
+// listOptions reads continuationToken and maxResults.
+func (q *request) listOptions() (gatehouse.ListOptions, error) {
+	opts := gatehouse.ListOptions{Continuation: q.r.URL.Query().Get("continuationToken")}
+	if v := q.r.URL.Query().Get("maxResults"); v != "" {
+		var n int
+		if _, err := fmt.Sscanf(v, "%d", &n); err != nil || n < 1 || n > gatehouse.MaxListLimit {
+			return opts, gatehouse.Errorf(gatehouse.EINVALID, "maxResults: %q is not a number from 1 to %d", v, gatehouse.MaxListLimit)
+		}
+		opts.Limit = n
+	}
+	return opts, nil
+}
+
+func (q *request) boolParam(name string) (bool, error) {
+	switch v := q.r.URL.Query().Get(name); v {
+	case "", "false":
+		return false, nil
+	case "true":
+		return true, nil
+	default:
+		return false, gatehouse.Errorf(gatehouse.EINVALID, "%s: %q is not true or false", name, v)
+	}
+}

@@ -1,0 +1,233 @@
+package api
+
+import (
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/service"
+)
+
+// listTokens lists tokens with Pulumi's filter, search and sort.
+func (s *Server) listTokens(q *request, f gatehouse.TokenFilter) (any, error) {
+	query := q.r.URL.Query()
+	filter := query.Get("filter")
+	switch filter {
+	case "", "active":
+	case "expired", "all":
+		f.IncludeDeleted = filter == "all"
+	default:
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "filter: %q is not one of active, expired, all", filter)
+	}
+	sortBy := query.Get("sortBy")
+	switch sortBy {
+	case "", "name", "created", "lastUsed", "expires":
+	default:
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "sortBy: %q is not one of name, created, lastUsed, expires", sortBy)
+	}
+	dir := query.Get("sortDirection")
+	if dir != "" && dir != "asc" && dir != "desc" && dir != "ascending" && dir != "descending" {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "sortDirection: %q is not asc or desc", dir)
+	}
+	opts, err := q.listOptions()
+	if err != nil {
+		return nil, err
+	}
+	ts, next, err := s.svc.Tokens(q.ctx(), f, opts)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	search := strings.ToLower(query.Get("search"))
+	var kept []*gatehouse.Token
+	for _, t := range ts {
+		expired := t.Expired(now)
+		if (filter == "" || filter == "active") && expired || filter == "expired" && !expired {
+			continue
+		}
+		if search != "" && !strings.Contains(strings.ToLower(t.Name+" "+t.Description), search) {
+			continue
+		}
+		kept = append(kept, t)
+	}
+	less := map[string]func(a, b *gatehouse.Token) bool{
+		"name":     func(a, b *gatehouse.Token) bool { return a.Name < b.Name },
+		"lastUsed": func(a, b *gatehouse.Token) bool { return a.LastUsed.Before(b.LastUsed) },
+		"expires":  func(a, b *gatehouse.Token) bool { return a.Expires.Before(b.Expires) },
+	}[sortBy]
+	if less != nil {
+		sort.SliceStable(kept, func(i, j int) bool { return less(kept[i], kept[j]) })
+	}
+	if strings.HasPrefix(dir, "desc") {
+		for i, j := 0, len(kept)-1; i < j; i, j = i+1, j-1 {
+			kept[i], kept[j] = kept[j], kept[i]
+		}
+	}
+	out := struct {
+		Tokens            []accessTokenJSON `json:"tokens"`
+		ContinuationToken string            `json:"continuationToken,omitempty"`
+	}{Tokens: []accessTokenJSON{}, ContinuationToken: next}
+	err = s.svc.Store.Read(q.ctx(), func(tx gatehouse.Tx) error {
+		for _, t := range kept {
+			j := accessTokenJSON{ID: t.ID, Name: t.Name, Description: t.Description, Created: t.Created.Format(time.RFC3339),
+				LastUsed: unix(t.LastUsed), Expires: unix(t.Expires), Type: t.Kind}
+			if t.CreatedBy != "" {
+				if u, err := tx.GetUser(q.ctx(), t.CreatedBy); err == nil {
+					j.CreatedBy = &u.Login
+				}
+			}
+			if t.Kind == gatehouse.TokenOrganization {
+				roleID := t.RoleID
+				if roleID == "" {
+					if org, err := tx.GetOrg(q.ctx(), t.OrgID); err == nil {
+						roleID = org.Settings.DefaultRoleID
+					}
+				}
+				if d, err := tx.GetDescriptor(q.ctx(), t.OrgID, roleID); err == nil {
+					j.Role = &tokenRoleJSON{ID: d.ID, Name: d.Name, DefaultIdentifier: d.DefaultIdentifier}
+					j.Admin = d.DefaultIdentifier == "admin"
+				}
+			}
+			out.Tokens = append(out.Tokens, j)
+		}
+		return nil
+	})
+	return out, err
+}
+
+type createTokenRequest struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Expires     int64  `json:"expires"`
+	Admin       bool   `json:"admin"`
+	RoleID      string `json:"roleID"`
+}
+
+func (s *Server) createToken(q *request, in service.TokenInput) (any, error) {
+	t, value, err := s.svc.CreateToken(q.ctx(), in)
+	if err != nil {
+		return nil, err
+	}
+	return createTokenResponse{ID: t.ID, TokenValue: value}, nil
+}
+
+func userOnly(q *request) error {
+	if q.id.User == nil {
+		return gatehouse.Errorf(gatehouse.EFORBIDDEN, "forbidden: personal tokens belong to users; this request was made with a %s token", q.id.Token.Kind)
+	}
+	return nil
+}
+
+func (s *Server) listPersonalTokens(q *request) (any, error) {
+	if err := userOnly(q); err != nil {
+		return nil, err
+	}
+	return s.listTokens(q, gatehouse.TokenFilter{UserID: q.id.User.ID, Kind: gatehouse.TokenPersonal})
+}
+
+func (s *Server) createPersonalToken(q *request) (any, error) {
+	if err := userOnly(q); err != nil {
+		return nil, err
+	}
+	var in struct {
+		Description string `json:"description"`
+		Expires     int64  `json:"expires"`
+	}
+	if err := q.decode(&in); err != nil {
+		return nil, err
+	}
+	return s.createToken(q, service.TokenInput{Kind: gatehouse.TokenPersonal, UserID: q.id.User.ID, Description: in.Description,
+		Expires: in.Expires, CreatedBy: q.id.User.ID})
+}
+
+func (s *Server) deletePersonalToken(q *request) (any, error) {
+	if err := userOnly(q); err != nil {
+		return nil, err
+	}
+	return nil, s.svc.RevokeToken(q.ctx(), q.r.PathValue("tokenID"), func(t *gatehouse.Token) error {
+		if t.UserID != q.id.User.ID || t.Kind != gatehouse.TokenPersonal {
+			return gatehouse.Errorf(gatehouse.ENOTFOUND, "token %q not found", t.ID)
+		}
+		return nil
+	})
+}
+
+func (s *Server) listOrgTokens(q *request) (any, error) {
+	return s.listTokens(q, gatehouse.TokenFilter{OrgID: q.org.ID, Kind: gatehouse.TokenOrganization})
+}
+
+func createdBy(q *request) string {
+	if q.id.User != nil {
+		return q.id.User.ID
+	}
+	return ""
+}
+
+func (s *Server) createOrgToken(q *request) (any, error) {
+	var in createTokenRequest
+	if err := q.decode(&in); err != nil {
+		return nil, err
+	}
+	roleID := in.RoleID
+	if in.Admin && roleID == "" {
+		// The legacy admin flag maps onto the built-in Admin role.
+		for _, d := range mustList(s, q) {
+			if d.DefaultIdentifier == "admin" {
+				roleID = d.ID
+			}
+		}
+	}
+	return s.createToken(q, service.TokenInput{Kind: gatehouse.TokenOrganization, OrgID: q.org.ID, Name: in.Name,
+		Description: in.Description, Expires: in.Expires, RoleID: roleID, CreatedBy: createdBy(q)})
+}
+
+func mustList(s *Server, q *request) []*gatehouse.Descriptor {
+	ds, _, _ := s.svc.Descriptors(q.ctx(), q.org.ID, gatehouse.PurposeRole, gatehouse.ListOptions{Limit: gatehouse.MaxListLimit})
+	return ds
+}
+
+func (s *Server) deleteOrgToken(q *request) (any, error) {
+	return nil, s.svc.RevokeToken(q.ctx(), q.r.PathValue("tokenID"), func(t *gatehouse.Token) error {
+		if t.OrgID != q.org.ID || t.Kind != gatehouse.TokenOrganization {
+			return gatehouse.Errorf(gatehouse.ENOTFOUND, "token %q not found", t.ID)
+		}
+		return nil
+	})
+}
+
+func (s *Server) listTeamTokens(q *request) (any, error) {
+	id, err := s.svc.TeamID(q.ctx(), q.org.ID, q.r.PathValue("teamName"))
+	if err != nil {
+		return nil, err
+	}
+	return s.listTokens(q, gatehouse.TokenFilter{OrgID: q.org.ID, TeamID: id, Kind: gatehouse.TokenTeam})
+}
+
+func (s *Server) createTeamToken(q *request) (any, error) {
+	var in createTokenRequest
+	if err := q.decode(&in); err != nil {
+		return nil, err
+	}
+	if in.RoleID != "" || in.Admin {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "roleID: a team token holds its team's roles and takes no role of its own")
+	}
+	return s.createToken(q, service.TokenInput{Kind: gatehouse.TokenTeam, OrgID: q.org.ID, TeamName: q.r.PathValue("teamName"),
+		Name: in.Name, Description: in.Description, Expires: in.Expires, CreatedBy: createdBy(q)})
+}
+
+func (s *Server) deleteTeamToken(q *request) (any, error) {
+	teamID, err := s.svc.TeamID(q.ctx(), q.org.ID, q.r.PathValue("teamName"))
+	if err != nil {
+		return nil, err
+	}
+	return nil, s.svc.RevokeToken(q.ctx(), q.r.PathValue("tokenID"), func(t *gatehouse.Token) error {
+		if t.OrgID != q.org.ID {
+			return gatehouse.Errorf(gatehouse.ENOTFOUND, "token %q not found", t.ID)
+		}
+		if t.Kind != gatehouse.TokenTeam || t.TeamID != teamID {
+			return gatehouse.Errorf(gatehouse.EINVALID, "token %q is not a token of team %q", t.ID, q.r.PathValue("teamName"))
+		}
+		return nil
+	})
+}

@@ -1,0 +1,406 @@
+// Package authz authenticates tokens and decides requests. It keeps, per
+// organization, an in-memory snapshot compiled from the store: roles
+// compiled by the policy engine, each principal's grants, entities with
+// their tags, and tokens by digest. A change that affects access rebuilds
+// the organization's snapshot (Refresh) before its response returns; other
+// replicas notice the organization's new revision and rebuild too (Watch).
+package authz
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/catalog"
+	"github.com/gatehouse-iam/gatehouse/policy"
+)
+
+// Authorizer answers "who is this?" and "may they?".
+type Authorizer struct {
+	store gatehouse.Store
+	now   func() time.Time
+
+	mu   sync.Mutex // serializes rebuilds
+	orgs atomic.Pointer[map[string]*orgState]
+	// tokens indexes every loaded organization's tokens by digest; personal
+	// tokens appear under each organization of their user, with the same
+	// record.
+	tokens atomic.Pointer[map[[32]byte]*gatehouse.Token]
+
+	used *usedBatch
+}
+
+// New returns an Authorizer over store. Organizations load on first use.
+func New(store gatehouse.Store, now func() time.Time) *Authorizer {
+	if now == nil {
+		now = time.Now
+	}
+	a := &Authorizer{store: store, now: now, used: newUsedBatch()}
+	a.orgs.Store(&map[string]*orgState{})
+	a.tokens.Store(&map[[32]byte]*gatehouse.Token{})
+	return a
+}
+
+// LoadAll loads every organization: call it at start, so that tokens of any
+// organization authenticate from the first request.
+func (a *Authorizer) LoadAll(ctx context.Context) error {
+	var ids []string
+	err := a.store.Read(ctx, func(tx gatehouse.Tx) error {
+		next := ""
+		for {
+			orgs, n, err := tx.ListOrgs(ctx, gatehouse.ListOptions{Limit: gatehouse.MaxListLimit, Continuation: next})
+			if err != nil {
+				return err
+			}
+			for _, o := range orgs {
+				ids = append(ids, o.ID)
+			}
+			if next = n; next == "" {
+				return nil
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := a.Refresh(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Refresh rebuilds an organization's snapshot from the store.
+func (a *Authorizer) Refresh(ctx context.Context, orgID string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var snap *gatehouse.Snapshot
+	err := a.store.Read(ctx, func(tx gatehouse.Tx) (err error) {
+		snap, err = tx.LoadSnapshot(ctx, orgID)
+		return err
+	})
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		a.install(orgID, nil)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("load organization %s: %w", orgID, err)
+	}
+	st, err := build(snap)
+	if err != nil {
+		return err
+	}
+	a.install(orgID, st)
+	return nil
+}
+
+// install replaces an organization's state and its tokens in the index.
+// Callers hold a.mu.
+func (a *Authorizer) install(orgID string, st *orgState) {
+	old := *a.orgs.Load()
+	orgs := make(map[string]*orgState, len(old)+1)
+	for k, v := range old {
+		orgs[k] = v
+	}
+	prev := orgs[orgID]
+	if st == nil {
+		delete(orgs, orgID)
+	} else {
+		orgs[orgID] = st
+	}
+	oldTokens := *a.tokens.Load()
+	tokens := make(map[[32]byte]*gatehouse.Token, len(oldTokens)+len(stTokens(st)))
+	for k, v := range oldTokens {
+		tokens[k] = v
+	}
+	if prev != nil {
+		for d, t := range prev.tokens {
+			// A personal token stays while another loaded organization of
+			// its user still holds it.
+			if t.Kind == gatehouse.TokenPersonal && heldElsewhere(orgs, orgID, d) {
+				continue
+			}
+			delete(tokens, d)
+		}
+	}
+	for d, t := range stTokens(st) {
+		tokens[d] = t
+	}
+	a.orgs.Store(&orgs)
+	a.tokens.Store(&tokens)
+}
+
+func stTokens(st *orgState) map[[32]byte]*gatehouse.Token {
+	if st == nil {
+		return nil
+	}
+	return st.tokens
+}
+
+func heldElsewhere(orgs map[string]*orgState, except string, d [32]byte) bool {
+	for id, st := range orgs {
+		if id != except {
+			if _, ok := st.tokens[d]; ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Revision returns the revision of the loaded snapshot of an organization,
+// or -1 when it is not loaded.
+func (a *Authorizer) Revision(orgID string) int64 {
+	if st := (*a.orgs.Load())[orgID]; st != nil {
+		return st.revision
+	}
+	return -1
+}
+
+func (a *Authorizer) state(ctx context.Context, orgID string) (*orgState, error) {
+	if st := (*a.orgs.Load())[orgID]; st != nil {
+		return st, nil
+	}
+	if err := a.Refresh(ctx, orgID); err != nil {
+		return nil, err
+	}
+	if st := (*a.orgs.Load())[orgID]; st != nil {
+		return st, nil
+	}
+	return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "organization not found")
+}
+
+// ErrUnauthenticated is the one answer to every failed authentication, so
+// that callers learn nothing about which part failed.
+var ErrUnauthenticated = gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "unauthorized: the request needs a valid access token (Authorization: token <value>)")
+
+// Authenticate checks the Authorization header's token: it must be known,
+// not revoked, not expired, and within its organization's maximum token
+// lifetime. The returned error says why, for logs and metrics; callers show
+// the caller only ErrUnauthenticated.
+func (a *Authorizer) Authenticate(header string) (*gatehouse.Identity, error) {
+	value, ok := tokenFromHeader(header)
+	if !ok {
+		return nil, errors.New("no token in the Authorization header")
+	}
+	digest := [32]byte(gatehouse.TokenDigest(value))
+	t := (*a.tokens.Load())[digest]
+	if t == nil || subtle.ConstantTimeCompare(t.Digest, digest[:]) != 1 {
+		return nil, errors.New("unknown token")
+	}
+	if t.Deleted {
+		return nil, errors.New("revoked token")
+	}
+	now := a.now()
+	if t.Expired(now) {
+		return nil, errors.New("expired token")
+	}
+	id := &gatehouse.Identity{Token: t}
+	orgs := *a.orgs.Load()
+	switch t.Kind {
+	case gatehouse.TokenPersonal:
+		// The user, and the lifetime cap of every organization the token
+		// reaches, come from the loaded organizations.
+		for _, st := range orgs {
+			if m := st.members[t.UserID]; m != nil {
+				if id.User == nil {
+					id.User = st.users[t.UserID]
+				}
+			}
+		}
+		if id.User == nil {
+			return nil, errors.New("personal token of a user in no organization")
+		}
+	default:
+		st := orgs[t.OrgID]
+		if st == nil {
+			return nil, errors.New("token of an unknown organization")
+		}
+		if !gatehouse.TokenLifetimeOK(t, st.org.Settings.MaxTokenLifetime) {
+			return nil, errors.New("token lifetime exceeds the organization's maximum")
+		}
+	}
+	a.used.mark(t.ID, now)
+	return id, nil
+}
+
+func tokenFromHeader(h string) (string, bool) {
+	scheme, value, ok := strings.Cut(strings.TrimSpace(h), " ")
+	if !ok {
+		return "", false
+	}
+	switch strings.ToLower(scheme) {
+	case "token", "bearer":
+	default:
+		return "", false
+	}
+	value = strings.TrimSpace(value)
+	return value, value != ""
+}
+
+// Org returns the loaded organization by name, or ENOTFOUND.
+func (a *Authorizer) Org(ctx context.Context, name string) (*gatehouse.Organization, error) {
+	for _, st := range *a.orgs.Load() {
+		if st.org.Name == name {
+			return st.org, nil
+		}
+	}
+	var org *gatehouse.Organization
+	err := a.store.Read(ctx, func(tx gatehouse.Tx) (err error) {
+		org, err = tx.GetOrgByName(ctx, name)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := a.state(ctx, org.ID); err != nil {
+		return nil, err
+	}
+	return org, nil
+}
+
+// principal returns the roles and grants the identity holds in st, or ok
+// false when it has none there (not a member, another organization's token).
+func (st *orgState) principal(id *gatehouse.Identity) (roles []*policy.Descriptor, grants *policy.Grants, ok bool) {
+	t := id.Token
+	switch t.Kind {
+	case gatehouse.TokenPersonal:
+		m := st.members[t.UserID]
+		if m == nil || m.membership.Suspended {
+			return nil, nil, false
+		}
+		if !gatehouse.TokenLifetimeOK(t, st.org.Settings.MaxTokenLifetime) {
+			return nil, nil, false
+		}
+		return m.roles, m.grants, true
+	case gatehouse.TokenTeam:
+		if t.OrgID != st.org.ID {
+			return nil, nil, false
+		}
+		ts := st.teams[t.TeamID]
+		if ts == nil {
+			return nil, nil, false
+		}
+		return ts.tokenRoles, ts.tokenGrants, true
+	default:
+		if t.OrgID != st.org.ID {
+			return nil, nil, false
+		}
+		tg := st.tokenGrants[t.ID]
+		if tg == nil {
+			return nil, nil, false
+		}
+		return tg.roles, tg.grants, true
+	}
+}
+
+// Member reports whether the identity belongs to the organization: a live
+// membership for personal tokens, the organization's own tokens otherwise.
+func (a *Authorizer) Member(ctx context.Context, id *gatehouse.Identity, orgID string) bool {
+	st, err := a.state(ctx, orgID)
+	if err != nil {
+		return false
+	}
+	_, _, ok := st.principal(id)
+	return ok
+}
+
+// Decide reports whether the identity may use scope sc on entity e of the
+// organization. It does not allocate on the allow path.
+func (a *Authorizer) Decide(ctx context.Context, id *gatehouse.Identity, orgID string, sc catalog.Scope, e *gatehouse.Entity) (bool, error) {
+	st, err := a.state(ctx, orgID)
+	if err != nil {
+		return false, err
+	}
+	_, grants, ok := st.principal(id)
+	if !ok {
+		return false, nil
+	}
+	return grants.Decide(sc, e), nil
+}
+
+// Explain decides like Decide and says why.
+func (a *Authorizer) Explain(ctx context.Context, id *gatehouse.Identity, orgID string, sc catalog.Scope, e *gatehouse.Entity) (policy.Explanation, error) {
+	st, err := a.state(ctx, orgID)
+	if err != nil {
+		return policy.Explanation{}, err
+	}
+	roles, _, ok := st.principal(id)
+	if !ok {
+		return policy.Explanation{Reason: "the caller is not a member of the organization"}, nil
+	}
+	return policy.Explain(roles, st.lookup, sc, e), nil
+}
+
+// Entity returns the organization entity or a named stack, environment or
+// account, with its tags, from the snapshot. name is "project/stack",
+// "project/environment" or the account name.
+func (a *Authorizer) Entity(ctx context.Context, orgID string, t gatehouse.EntityType, name string) (*gatehouse.Entity, error) {
+	st, err := a.state(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	var id string
+	switch t {
+	case gatehouse.EntityGlobal:
+		return &gatehouse.Entity{Type: gatehouse.EntityGlobal, ID: orgID}, nil
+	case gatehouse.EntityStack:
+		id = st.stacks[name]
+	case gatehouse.EntityEnvironment:
+		id = st.envs[name]
+	case gatehouse.EntityInsightsAccount:
+		id = st.accounts[name]
+	}
+	if e := st.entities[id]; e != nil {
+		return e, nil
+	}
+	return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "%s %q not found", t, name)
+}
+
+// EntityByID returns an entity of the organization by id.
+func (a *Authorizer) EntityByID(ctx context.Context, orgID, id string) (*gatehouse.Entity, error) {
+	st, err := a.state(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	if e := st.entities[strings.ToLower(id)]; e != nil {
+		return e, nil
+	}
+	return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "entity %q not found", id)
+}
+
+// TakeUsed returns and forgets the tokens used since the last call, with
+// when: the server writes them to the store in batches, off the request
+// path.
+func (a *Authorizer) TakeUsed() map[string]time.Time { return a.used.take() }
+
+// usedBatch collects last-used times.
+type usedBatch struct {
+	mu   sync.Mutex
+	used map[string]time.Time
+}
+
+func newUsedBatch() *usedBatch { return &usedBatch{used: map[string]time.Time{}} }
+
+func (b *usedBatch) mark(id string, at time.Time) {
+	b.mu.Lock()
+	if at.After(b.used[id]) {
+		b.used[id] = at
+	}
+	b.mu.Unlock()
+}
+
+func (b *usedBatch) take() map[string]time.Time {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := b.used
+	b.used = map[string]time.Time{}
+	return out
+}

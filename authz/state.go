@@ -1,0 +1,218 @@
+package authz
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/catalog"
+	"github.com/gatehouse-iam/gatehouse/policy"
+)
+
+// orgState is the compiled snapshot of one organization at one revision.
+// It is immutable once built; a change builds a new one.
+type orgState struct {
+	org      *gatehouse.Organization
+	revision int64
+
+	descs    map[string]*policy.Descriptor // decoded descriptors by id
+	records  map[string]*gatehouse.Descriptor
+	compiled map[string]*policy.Compiled // roles by id, compiled lazily under build
+	lookup   policy.Lookup
+	builtin  map[string]string // defaultIdentifier -> descriptor id
+
+	members map[string]*memberState // by user id
+	teams   map[string]*teamState   // by team id
+	tokens  map[[32]byte]*gatehouse.Token
+	// tokenGrants holds what each organization token may do.
+	tokenGrants map[string]*tokenGrants
+
+	// Entities, by id and by name.
+	entities map[string]*gatehouse.Entity
+	stacks   map[string]string // "project/name" -> id
+	envs     map[string]string // "project/name" -> id
+	accounts map[string]string // name -> id
+	users    map[string]*gatehouse.User
+}
+
+type tokenGrants struct {
+	roles  []*policy.Descriptor
+	grants *policy.Grants
+}
+
+type memberState struct {
+	membership *gatehouse.Membership
+	roles      []*policy.Descriptor // the member role, team roles, and the direct grants as a synthetic role
+	grants     *policy.Grants
+}
+
+type teamState struct {
+	team   *gatehouse.Team
+	roles  []*policy.Descriptor // team roles, team entity grants as a synthetic role
+	grants *policy.Grants       // roles and entity grants only
+	// tokenGrants is what a team token holds: the team's grants plus the
+	// organization's Member role.
+	tokenRoles  []*policy.Descriptor
+	tokenGrants *policy.Grants
+}
+
+// build compiles a snapshot.
+func build(snap *gatehouse.Snapshot) (*orgState, error) {
+	s := &orgState{
+		org: snap.Org, revision: snap.Org.Revision,
+		descs: map[string]*policy.Descriptor{}, records: map[string]*gatehouse.Descriptor{},
+		compiled: map[string]*policy.Compiled{}, builtin: map[string]string{},
+		members: map[string]*memberState{}, teams: map[string]*teamState{},
+		tokens:   map[[32]byte]*gatehouse.Token{}, tokenGrants: map[string]*tokenGrants{},
+		entities: map[string]*gatehouse.Entity{}, stacks: map[string]string{}, envs: map[string]string{},
+		accounts: map[string]string{}, users: map[string]*gatehouse.User{},
+	}
+	for _, d := range snap.Descriptors {
+		n, err := policy.Decode(d.Details)
+		if err != nil {
+			// A stored document that no longer decodes grants nothing
+			// rather than taking the organization down.
+			n = &policy.Group{}
+		}
+		s.descs[d.ID] = &policy.Descriptor{ID: d.ID, Name: d.Name, Purpose: d.Purpose, ResourceType: d.ResourceType, Details: n}
+		s.records[d.ID] = d
+		if d.DefaultIdentifier != "" {
+			s.builtin[d.DefaultIdentifier] = d.ID
+		}
+	}
+	s.lookup = func(id string) (*policy.Descriptor, bool) {
+		d, ok := s.descs[id]
+		return d, ok
+	}
+	for _, st := range snap.Stacks {
+		s.entities[st.ID] = &gatehouse.Entity{Type: gatehouse.EntityStack, ID: st.ID, Tags: gatehouse.TagsFromMap(st.Tags)}
+		s.stacks[st.Project+"/"+st.Name] = st.ID
+	}
+	for _, e := range snap.Environments {
+		s.entities[e.ID] = &gatehouse.Entity{Type: gatehouse.EntityEnvironment, ID: e.ID, Tags: gatehouse.TagsFromMap(e.Tags)}
+		s.envs[e.Project+"/"+e.Name] = e.ID
+	}
+	for _, a := range snap.Accounts {
+		s.entities[a.ID] = &gatehouse.Entity{Type: gatehouse.EntityInsightsAccount, ID: a.ID, Tags: gatehouse.TagsFromMap(a.Tags)}
+		s.accounts[a.Name] = a.ID
+	}
+	for _, u := range snap.Users {
+		s.users[u.ID] = u
+	}
+
+	// Direct grants per user and per team, and creator grants, become one
+	// synthetic role each: a Group of entity conditions composing the sets.
+	userDirect := map[string][]policy.Node{}
+	teamDirect := map[string][]policy.Node{}
+	for _, g := range snap.Grants {
+		node := entityRule(g.Entity, g.SetID)
+		if g.UserID != "" {
+			userDirect[g.UserID] = append(userDirect[g.UserID], node)
+		} else {
+			teamDirect[g.TeamID] = append(teamDirect[g.TeamID], node)
+		}
+	}
+	if admin, ok := s.builtin["stack-admin"]; ok {
+		for _, st := range snap.Stacks {
+			if st.CreatedBy != "" {
+				userDirect[st.CreatedBy] = append(userDirect[st.CreatedBy], entityRule(gatehouse.EntityRef{Type: gatehouse.EntityStack, ID: st.ID}, admin))
+			}
+		}
+	}
+	memberRole := s.descs[s.builtin[catalog.RoleMember]]
+
+	teamsOf := map[string][]string{}
+	for _, tm := range snap.TeamMembers {
+		teamsOf[tm.UserID] = append(teamsOf[tm.UserID], tm.TeamID)
+	}
+	for _, t := range snap.Teams {
+		ts := &teamState{team: t}
+		for _, rid := range snap.TeamRoles[t.ID] {
+			if d, ok := s.descs[rid]; ok {
+				ts.roles = append(ts.roles, d)
+			}
+		}
+		if nodes := teamDirect[t.ID]; len(nodes) > 0 {
+			ts.roles = append(ts.roles, &policy.Descriptor{ID: "team-grants:" + t.ID, Name: fmt.Sprintf("entity grants of team %s", t.Name),
+				Purpose: "role", Details: &policy.Group{Entries: nodes}})
+		}
+		ts.grants = s.union(ts.roles)
+		ts.tokenRoles = ts.roles
+		if memberRole != nil {
+			ts.tokenRoles = append(slices.Clone(ts.roles), memberRole)
+		}
+		ts.tokenGrants = s.union(ts.tokenRoles)
+		s.teams[t.ID] = ts
+	}
+	for _, m := range snap.Members {
+		ms := &memberState{membership: m}
+		if !m.Suspended {
+			if d, ok := s.descs[m.RoleID]; ok {
+				ms.roles = append(ms.roles, d)
+			}
+			for _, tid := range teamsOf[m.UserID] {
+				if ts := s.teams[tid]; ts != nil {
+					ms.roles = append(ms.roles, ts.roles...)
+				}
+			}
+			if nodes := userDirect[m.UserID]; len(nodes) > 0 {
+				ms.roles = append(ms.roles, &policy.Descriptor{ID: "user-grants:" + m.UserID, Name: "direct grants and stacks created",
+					Purpose: "role", Details: &policy.Group{Entries: nodes}})
+			}
+		}
+		ms.grants = s.union(ms.roles)
+		s.members[m.UserID] = ms
+	}
+	for _, t := range snap.Tokens {
+		if len(t.Digest) == 32 {
+			s.tokens[[32]byte(t.Digest)] = t
+		}
+		if t.Kind == gatehouse.TokenOrganization || t.Kind == gatehouse.TokenRunner {
+			if r := s.roleOf(t); r != nil {
+				s.tokenGrants[t.ID] = &tokenGrants{roles: []*policy.Descriptor{r}, grants: s.union([]*policy.Descriptor{r})}
+			} else {
+				s.tokenGrants[t.ID] = &tokenGrants{grants: policy.Union()}
+			}
+		}
+	}
+	return s, nil
+}
+
+func entityRule(e gatehouse.EntityRef, setID string) policy.Node {
+	return &policy.Condition{
+		Condition: &policy.Equal{Left: &policy.Context{Type: e.Type}, Right: &policy.EntityLit{Type: e.Type, ID: strings.ToLower(e.ID)}},
+		SubNode:   &policy.Compose{Descriptors: []string{setID}},
+	}
+}
+
+// compile returns the compiled form of a role, compiling it once.
+func (s *orgState) compile(d *policy.Descriptor) *policy.Compiled {
+	if c, ok := s.compiled[d.ID]; ok {
+		return c
+	}
+	c := policy.Compile(d.Details, s.lookup)
+	s.compiled[d.ID] = c
+	return c
+}
+
+func (s *orgState) union(roles []*policy.Descriptor) *policy.Grants {
+	cs := make([]*policy.Compiled, len(roles))
+	for i, r := range roles {
+		cs[i] = s.compile(r)
+	}
+	return policy.Union(cs...)
+}
+
+// roleOf returns an organization token's role: its own, or the
+// organization's default.
+func (s *orgState) roleOf(t *gatehouse.Token) *policy.Descriptor {
+	id := t.RoleID
+	if id == "" {
+		id = s.org.Settings.DefaultRoleID
+	}
+	if id == "" {
+		id = s.builtin[catalog.RoleMember]
+	}
+	return s.descs[id]
+}

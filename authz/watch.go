@@ -1,0 +1,70 @@
+package authz
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/gatehouse-iam/gatehouse"
+)
+
+// Watch keeps the snapshots current with changes made elsewhere (another
+// replica, the admin CLI): every interval it reads the organizations'
+// revisions and rebuilds those that moved. Changes made through this
+// process are already installed by Refresh before their response. Watch
+// returns when ctx ends. Wake, when not nil, triggers an early check (a
+// PostgreSQL notification).
+func (a *Authorizer) Watch(ctx context.Context, interval time.Duration, wake <-chan struct{}, log *slog.Logger) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-wake:
+		}
+		if err := a.sync(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("refresh snapshots", "err", err)
+		}
+	}
+}
+
+// sync rebuilds every organization whose stored revision differs from the
+// loaded one, and drops deleted ones.
+func (a *Authorizer) sync(ctx context.Context) error {
+	revs := map[string]int64{}
+	err := a.store.Read(ctx, func(tx gatehouse.Tx) error {
+		next := ""
+		for {
+			orgs, n, err := tx.ListOrgs(ctx, gatehouse.ListOptions{Limit: gatehouse.MaxListLimit, Continuation: next})
+			if err != nil {
+				return err
+			}
+			for _, o := range orgs {
+				revs[o.ID] = o.Revision
+			}
+			if next = n; next == "" {
+				return nil
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	for id, rev := range revs {
+		if a.Revision(id) != rev {
+			if err := a.Refresh(ctx, id); err != nil {
+				return err
+			}
+		}
+	}
+	for id := range *a.orgs.Load() {
+		if _, ok := revs[id]; !ok {
+			a.mu.Lock()
+			a.install(id, nil)
+			a.mu.Unlock()
+		}
+	}
+	return nil
+}

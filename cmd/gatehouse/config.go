@@ -1,0 +1,141 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// Config is everything `gatehouse serve` can be told. Values come from, in
+// rising precedence: the defaults, a JSON file (--config), GATEHOUSE_*
+// environment variables, and flags.
+type Config struct {
+	Listen             string `json:"listen" flag:"listen" help:"address to listen on"`
+	Database           string `json:"database" flag:"database" help:"SQLite file path or postgres:// URL"`
+	TLSCert            string `json:"tlsCert" flag:"tls-cert" help:"TLS certificate file (PEM); with --tls-key, serve HTTPS"`
+	TLSKey             string `json:"tlsKey" flag:"tls-key" help:"TLS private key file (PEM)"`
+	BootstrapOrg       string `json:"bootstrapOrg" flag:"bootstrap-org" help:"organization to create on an empty database"`
+	BootstrapAdmin     string `json:"bootstrapAdmin" flag:"bootstrap-admin" help:"login of the first admin created on an empty database"`
+	BootstrapTokenFile string `json:"bootstrapTokenFile" flag:"bootstrap-token-file" help:"write the first admin's token to this file (mode 0600) instead of showing it"`
+	LogFormat          string `json:"logFormat" flag:"log-format" help:"log format: text or json"`
+	LogLevel           string `json:"logLevel" flag:"log-level" help:"log level: debug, info, warn or error"`
+	AuthFailureLimit   int    `json:"authFailureLimit" flag:"auth-failure-limit" help:"failed authentications per source address per minute before 429s"`
+	RefreshInterval    string `json:"refreshInterval" flag:"refresh-interval" help:"how often to check for changes made by other replicas"`
+}
+
+// DefaultConfig is the embedded default: a SQLite file in the working
+// directory, served on loopback.
+func DefaultConfig() Config {
+	return Config{Listen: "127.0.0.1:8080", Database: defaultDatabase, BootstrapOrg: "default", BootstrapAdmin: "admin",
+		LogFormat: "text", LogLevel: "info", AuthFailureLimit: 60, RefreshInterval: "500ms"}
+}
+
+// Validate reports the first field that is unusable.
+func (c *Config) Validate() error {
+	switch {
+	case c.Listen == "":
+		return fmt.Errorf("listen: must not be empty")
+	case c.Database == "":
+		return fmt.Errorf("database: must not be empty")
+	case (c.TLSCert == "") != (c.TLSKey == ""):
+		return fmt.Errorf("tls-cert and tls-key: give both or neither")
+	case c.LogFormat != "text" && c.LogFormat != "json":
+		return fmt.Errorf("log-format: %q is not text or json", c.LogFormat)
+	case c.AuthFailureLimit < 1:
+		return fmt.Errorf("auth-failure-limit: must be at least 1")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log-level: %q is not debug, info, warn or error", c.LogLevel)
+	}
+	return nil
+}
+
+// configFields visits every field with its flag name.
+func configFields(c *Config, fn func(flag, help string, v reflect.Value)) {
+	rv := reflect.ValueOf(c).Elem()
+	rt := rv.Type()
+	for i := 0; i < rt.NumField(); i++ {
+		f := rt.Field(i)
+		fn(f.Tag.Get("flag"), f.Tag.Get("help"), rv.Field(i))
+	}
+}
+
+// bindConfig registers one flag per field.
+func bindConfig(cmd *cobra.Command, c *Config) {
+	configFields(c, func(flag, help string, v reflect.Value) {
+		env := " (env GATEHOUSE_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_")) + ")"
+		switch v.Kind() {
+		case reflect.String:
+			cmd.Flags().StringVar(v.Addr().Interface().(*string), flag, v.String(), help+env)
+		case reflect.Int:
+			cmd.Flags().IntVar(v.Addr().Interface().(*int), flag, int(v.Int()), help+env)
+		}
+	})
+	cmd.Flags().String("config", "", "JSON file of settings (env GATEHOUSE_CONFIG); flags and environment override it")
+}
+
+// resolveConfig applies the file and the environment under the flags the
+// user set.
+func resolveConfig(cmd *cobra.Command, c *Config) error {
+	flagged := *c
+	*c = DefaultConfig()
+	path, _ := cmd.Flags().GetString("config")
+	if path == "" {
+		path = os.Getenv("GATEHOUSE_CONFIG")
+	}
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("config: %w", err)
+		}
+		dec := json.NewDecoder(strings.NewReader(string(b)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(c); err != nil {
+			return fmt.Errorf("config %s: %v", path, err)
+		}
+	}
+	var err error
+	configFields(c, func(flag, _ string, v reflect.Value) {
+		env := "GATEHOUSE_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+		if s, ok := os.LookupEnv(env); ok && err == nil {
+			switch v.Kind() {
+			case reflect.String:
+				v.SetString(s)
+			case reflect.Int:
+				n, e := strconv.Atoi(s)
+				if e != nil {
+					err = fmt.Errorf("%s: %q is not a number", env, s)
+					return
+				}
+				v.SetInt(int64(n))
+			}
+		}
+	})
+	if err != nil {
+		return err
+	}
+	fv := reflect.ValueOf(&flagged).Elem()
+	configFields(c, func(flag, _ string, v reflect.Value) {
+		if cmd.Flags().Changed(flag) {
+			v.Set(fv.FieldByIndex(fieldIndex(flag)))
+		}
+	})
+	return c.Validate()
+}
+
+func fieldIndex(flag string) []int {
+	rt := reflect.TypeOf(Config{})
+	for i := 0; i < rt.NumField(); i++ {
+		if rt.Field(i).Tag.Get("flag") == flag {
+			return []int{i}
+		}
+	}
+	panic("no field for flag " + flag)
+}

@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/api"
+	"github.com/gatehouse-iam/gatehouse/authz"
+	"github.com/gatehouse-iam/gatehouse/service"
+	"github.com/gatehouse-iam/gatehouse/store"
+)
+
+func newServeCmd() *cobra.Command {
+	cfg := DefaultConfig()
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the Gatehouse server",
+		Long: `Run the Gatehouse server. On an empty database it first creates an organization and
+its first admin, and shows the admin's access token once.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := resolveConfig(cmd, &cfg); err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			m := &Main{Config: cfg, Stderr: cmd.ErrOrStderr()}
+			if err := m.Run(ctx); err != nil {
+				return err
+			}
+			<-ctx.Done()
+			return m.Close()
+		},
+	}
+	bindConfig(cmd, &cfg)
+	return cmd
+}
+
+// Main is the running program: every part wired together. Tests start it
+// on 127.0.0.1:0 with a temporary database.
+type Main struct {
+	Config Config
+	Stderr io.Writer
+	// Addr is the address the server listens on, once Run returns.
+	Addr string
+
+	db       *store.DB
+	az       *authz.Authorizer
+	server   *http.Server
+	cancel   context.CancelFunc
+	done     chan struct{}
+	log      *slog.Logger
+	Service  *service.Service
+	Handler  http.Handler
+	serveErr chan error
+}
+
+func newLogger(w io.Writer, format, level string) *slog.Logger {
+	var lv slog.Level
+	lv.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// Run opens the database, bootstraps it when empty, loads the snapshots and
+// starts serving. It returns once the server listens.
+func (m *Main) Run(ctx context.Context) error {
+	if m.Stderr == nil {
+		m.Stderr = os.Stderr
+	}
+	m.log = newLogger(m.Stderr, m.Config.LogFormat, m.Config.LogLevel)
+	interval, err := time.ParseDuration(m.Config.RefreshInterval)
+	if err != nil || interval <= 0 {
+		return fmt.Errorf("refresh-interval: %q is not a positive duration", m.Config.RefreshInterval)
+	}
+	db, err := store.Open(ctx, m.Config.Database, store.Options{})
+	if err != nil {
+		return err
+	}
+	m.db = db
+	m.az = authz.New(db, nil)
+	m.Service = service.New(db, m.az, nil)
+	if err := m.bootstrap(ctx); err != nil {
+		db.Close()
+		return err
+	}
+	if err := m.az.LoadAll(ctx); err != nil {
+		db.Close()
+		return err
+	}
+	srv := api.New(m.Service, m.az, api.Options{Logger: m.log, AuthFailuresPerMinute: m.Config.AuthFailureLimit,
+		Ready: func(ctx context.Context) error {
+			return db.Read(ctx, func(tx gatehouse.Tx) error { _, _, err := tx.ListOrgs(ctx, gatehouse.ListOptions{Limit: 1}); return err })
+		}})
+	m.Handler = srv.Handler()
+	ln, err := net.Listen("tcp", m.Config.Listen)
+	if err != nil {
+		db.Close()
+		return err
+	}
+	m.Addr = ln.Addr().String()
+	m.server = &http.Server{Handler: m.Handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
+		WriteTimeout: 120 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelWarn)}
+	bg, cancel := context.WithCancel(context.Background())
+	m.cancel = cancel
+	m.done = make(chan struct{})
+	go func() {
+		defer close(m.done)
+		m.background(bg, interval)
+	}()
+	m.serveErr = make(chan error, 1)
+	go func() {
+		var err error
+		if m.Config.TLSCert != "" {
+			err = m.server.ServeTLS(ln, m.Config.TLSCert, m.Config.TLSKey)
+		} else {
+			err = m.server.Serve(ln)
+		}
+		if !errors.Is(err, http.ErrServerClosed) {
+			m.log.Error("serve", "err", err)
+		}
+		m.serveErr <- err
+	}()
+	scheme := "http"
+	if m.Config.TLSCert != "" {
+		scheme = "https"
+	}
+	m.log.Info("gatehouse serving", "url", scheme+"://"+m.Addr, "database", db.Dialect())
+	return nil
+}
+
+// background writes last-used times in batches and follows changes made
+// elsewhere.
+func (m *Main) background(ctx context.Context, interval time.Duration) {
+	go m.az.Watch(ctx, interval, nil, m.log)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	flush := func(ctx context.Context) {
+		used := m.az.TakeUsed()
+		if len(used) == 0 {
+			return
+		}
+		if err := m.db.Write(ctx, func(tx gatehouse.Tx) error { return tx.TouchTokens(ctx, used) }); err != nil {
+			m.log.Warn("record token use", "err", err)
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			flush(context.Background())
+			return
+		case <-t.C:
+			flush(ctx)
+		}
+	}
+}
+
+// bootstrap creates the first organization and admin on an empty database
+// and shows the admin's token once.
+func (m *Main) bootstrap(ctx context.Context) error {
+	token, err := m.Service.Bootstrap(ctx, m.Config.BootstrapOrg, m.Config.BootstrapAdmin)
+	if err != nil || token == "" {
+		return err
+	}
+	m.log.Info("bootstrapped an empty database", "organization", m.Config.BootstrapOrg, "admin", m.Config.BootstrapAdmin)
+	if path := m.Config.BootstrapTokenFile; path != "" {
+		if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+			return fmt.Errorf("bootstrap-token-file: %w", err)
+		}
+		fmt.Fprintf(m.Stderr, "\nGatehouse created organization %q and its first admin %q.\nThe admin's access token is in %s (mode 0600).\n\n",
+			m.Config.BootstrapOrg, m.Config.BootstrapAdmin, path)
+		return nil
+	}
+	url := "http://" + m.Config.Listen
+	fmt.Fprintf(m.Stderr, `
+Gatehouse created organization %q and its first admin %q.
+The admin's access token, shown this once and never again:
+
+    %s
+
+Next steps:
+    pulumi login %s          (paste the token when asked)
+    gatehouse admin issue-token --org %s --user %s   (if the token is lost)
+
+`, m.Config.BootstrapOrg, m.Config.BootstrapAdmin, token, url, m.Config.BootstrapOrg, m.Config.BootstrapAdmin)
+	return nil
+}
+
+// Close stops serving, finishing requests in flight, and closes the
+// database.
+func (m *Main) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	var err error
+	if m.server != nil {
+		err = m.server.Shutdown(ctx)
+	}
+	if m.cancel != nil {
+		m.cancel()
+		<-m.done
+	}
+	if m.db != nil {
+		if e := m.db.Close(); err == nil {
+			err = e
+		}
+	}
+	return err
+}

@@ -1,0 +1,242 @@
+package service
+
+import (
+	"context"
+
+	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/catalog"
+)
+
+// builtinRole returns the id of the organization's built-in role or set
+// with the given identifier.
+func builtinRole(ctx context.Context, tx gatehouse.Tx, orgID, ident string) (*gatehouse.Descriptor, error) {
+	next := ""
+	for {
+		ds, n, err := tx.ListDescriptors(ctx, orgID, "", gatehouse.ListOptions{Limit: gatehouse.MaxListLimit, Continuation: next})
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range ds {
+			if d.DefaultIdentifier == ident {
+				return d, nil
+			}
+		}
+		if next = n; next == "" {
+			return nil, gatehouse.Errorf(gatehouse.EINVALID, "role: %q is not a built-in role (member, admin, billing-manager, reader, builder, maintainer)", ident)
+		}
+	}
+}
+
+// MemberView is a member with their user and role.
+type MemberView struct {
+	Membership *gatehouse.Membership
+	User       *gatehouse.User
+	Role       *gatehouse.Descriptor
+}
+
+func memberView(ctx context.Context, tx gatehouse.Tx, m *gatehouse.Membership) (*MemberView, error) {
+	u, err := tx.GetUser(ctx, m.UserID)
+	if err != nil {
+		return nil, err
+	}
+	r, err := tx.GetDescriptor(ctx, m.OrgID, m.RoleID)
+	if err != nil {
+		return nil, err
+	}
+	return &MemberView{Membership: m, User: u, Role: r}, nil
+}
+
+// Members lists members with their users and roles.
+func (s *Service) Members(ctx context.Context, orgID string, opts gatehouse.ListOptions) (out []*MemberView, next string, err error) {
+	err = s.read(ctx, func(tx gatehouse.Tx) error {
+		ms, n, err := tx.ListMembers(ctx, orgID, opts)
+		if err != nil {
+			return err
+		}
+		next = n
+		for _, m := range ms {
+			v, err := memberView(ctx, tx, m)
+			if err != nil {
+				return err
+			}
+			out = append(out, v)
+		}
+		return nil
+	})
+	return out, next, err
+}
+
+// Member returns one member by login.
+func (s *Service) Member(ctx context.Context, orgID, login string) (v *MemberView, err error) {
+	err = s.read(ctx, func(tx gatehouse.Tx) error {
+		m, err := memberByLogin(ctx, tx, orgID, login)
+		if err != nil {
+			return err
+		}
+		v, err = memberView(ctx, tx, m)
+		return err
+	})
+	return v, err
+}
+
+func memberByLogin(ctx context.Context, tx gatehouse.Tx, orgID, login string) (*gatehouse.Membership, error) {
+	u, err := tx.GetUserByLogin(ctx, login)
+	if err != nil {
+		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "member %q not found", login)
+	}
+	m, err := tx.GetMember(ctx, orgID, u.ID)
+	if err != nil {
+		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "member %q not found", login)
+	}
+	return m, nil
+}
+
+// AddMember adds a user (creating it when new) with a built-in role, or the
+// organization's default role when role is empty.
+func (s *Service) AddMember(ctx context.Context, orgID, login, role string) (v *MemberView, err error) {
+	if err := checkName("userLogin", login, 100); err != nil {
+		return nil, err
+	}
+	err = s.write(ctx, orgID, func(tx gatehouse.Tx) error {
+		var roleID string
+		if role == "" {
+			org, err := tx.GetOrg(ctx, orgID)
+			if err != nil {
+				return err
+			}
+			roleID = org.Settings.DefaultRoleID
+		} else {
+			d, err := builtinRole(ctx, tx, orgID, role)
+			if err != nil {
+				return err
+			}
+			if d.Purpose != gatehouse.PurposeRole {
+				return gatehouse.Errorf(gatehouse.EINVALID, "role: %q is a permission set, not a role", role)
+			}
+			roleID = d.ID
+		}
+		u, err := tx.GetUserByLogin(ctx, login)
+		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+			u = &gatehouse.User{Login: login, Name: login}
+			err = tx.CreateUser(ctx, u)
+		}
+		if err != nil {
+			return err
+		}
+		m := &gatehouse.Membership{OrgID: orgID, UserID: u.ID, RoleID: roleID}
+		if err := tx.AddMember(ctx, m); err != nil {
+			return conflictMsg(err, "%q is already a member", login)
+		}
+		v, err = memberView(ctx, tx, m)
+		return err
+	})
+	return v, err
+}
+
+func conflictMsg(err error, format string, args ...any) error {
+	if gatehouse.ErrorCode(err) == gatehouse.ECONFLICT {
+		return gatehouse.Errorf(gatehouse.ECONFLICT, format, args...)
+	}
+	return err
+}
+
+// UpdateMember changes a member's role: roleID (any role of the
+// organization) wins over role (a built-in identifier).
+func (s *Service) UpdateMember(ctx context.Context, orgID, login, role, roleID string) error {
+	if role == "" && roleID == "" {
+		return gatehouse.Errorf(gatehouse.EINVALID, "role or fgaRoleId: one is required")
+	}
+	return s.write(ctx, orgID, func(tx gatehouse.Tx) error {
+		m, err := memberByLogin(ctx, tx, orgID, login)
+		if err != nil {
+			return err
+		}
+		var d *gatehouse.Descriptor
+		if roleID != "" {
+			d, err = tx.GetDescriptor(ctx, orgID, roleID)
+			if err != nil {
+				return gatehouse.Errorf(gatehouse.EINVALID, "fgaRoleId: role %q not found", roleID)
+			}
+		} else if d, err = builtinRole(ctx, tx, orgID, role); err != nil {
+			return err
+		}
+		if d.Purpose == gatehouse.PurposeSet || d.Purpose == gatehouse.PurposePolicy {
+			return gatehouse.Errorf(gatehouse.EINVALID, "%q is a %s, not a role", d.Name, d.Purpose)
+		}
+		if err := lastAdmin(ctx, tx, orgID, m, d.ID); err != nil {
+			return err
+		}
+		m.RoleID = d.ID
+		return tx.UpdateMember(ctx, m)
+	})
+}
+
+// lastAdmin refuses a change that would leave the organization without a
+// member on the Admin role.
+func lastAdmin(ctx context.Context, tx gatehouse.Tx, orgID string, m *gatehouse.Membership, newRoleID string) error {
+	admin, err := builtinRole(ctx, tx, orgID, catalog.RoleAdmin)
+	if err != nil || m.RoleID != admin.ID || newRoleID == admin.ID {
+		return err
+	}
+	u, err := tx.DescriptorUsage(ctx, orgID, admin.ID)
+	if err != nil {
+		return err
+	}
+	if len(u.Members) <= 1 {
+		return gatehouse.Errorf(gatehouse.ECONFLICT, "this is the organization's last admin; make someone else an admin first")
+	}
+	return nil
+}
+
+// RemoveMember removes a member (and their place in the organization's
+// teams). Callers cannot remove themselves, nor the last admin.
+func (s *Service) RemoveMember(ctx context.Context, orgID, login string, caller *gatehouse.Identity) error {
+	if caller != nil && caller.User != nil && caller.User.Login == login {
+		return gatehouse.Errorf(gatehouse.EINVALID, "you cannot remove yourself from the organization")
+	}
+	return s.write(ctx, orgID, func(tx gatehouse.Tx) error {
+		m, err := memberByLogin(ctx, tx, orgID, login)
+		if err != nil {
+			return err
+		}
+		if err := lastAdmin(ctx, tx, orgID, m, ""); err != nil {
+			return err
+		}
+		return tx.RemoveMember(ctx, orgID, m.UserID)
+	})
+}
+
+// MemberTeams lists the names of a member's teams.
+func (s *Service) MemberTeams(ctx context.Context, orgID, login string) (names []string, err error) {
+	err = s.read(ctx, func(tx gatehouse.Tx) error {
+		m, err := memberByLogin(ctx, tx, orgID, login)
+		if err != nil {
+			return err
+		}
+		teams, err := tx.ListUserTeams(ctx, orgID, m.UserID)
+		for _, t := range teams {
+			names = append(names, t.Name)
+		}
+		return err
+	})
+	return names, err
+}
+
+// UserMemberships lists the organizations of a user.
+func (s *Service) UserOrgs(ctx context.Context, userID string) (orgs []*gatehouse.Organization, err error) {
+	err = s.read(ctx, func(tx gatehouse.Tx) error {
+		ms, err := tx.ListUserMemberships(ctx, userID)
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			o, err := tx.GetOrg(ctx, m.OrgID)
+			if err != nil {
+				return err
+			}
+			orgs = append(orgs, o)
+		}
+		return nil
+	})
+	return orgs, err
+}

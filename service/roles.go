@@ -1,0 +1,314 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+
+	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/policy"
+)
+
+var purposes = []string{gatehouse.PurposeRole, gatehouse.PurposeRolePrivate, gatehouse.PurposeRoleUserPrivate,
+	gatehouse.PurposeRoleTemporary, gatehouse.PurposePolicy, gatehouse.PurposeSet}
+
+// DescriptorInput is what a caller sends to create or change a descriptor
+// (Pulumi's PermissionDescriptorBase and UpdateRoleRequest).
+type DescriptorInput struct {
+	Name         *string
+	Description  *string
+	ResourceType *string
+	Purpose      *string
+	Details      json.RawMessage
+}
+
+// storeLookup resolves Compose references against the organization's
+// stored descriptors, decoding each once.
+func storeLookup(ctx context.Context, tx gatehouse.Tx, orgID string) policy.Lookup {
+	cache := map[string]*policy.Descriptor{}
+	return func(id string) (*policy.Descriptor, bool) {
+		if d, ok := cache[id]; ok {
+			return d, d != nil
+		}
+		rec, err := tx.GetDescriptor(ctx, orgID, id)
+		if err != nil {
+			cache[id] = nil
+			return nil, false
+		}
+		n, err := policy.Decode(rec.Details)
+		if err != nil {
+			n = &policy.Group{}
+		}
+		d := &policy.Descriptor{ID: rec.ID, Name: rec.Name, Purpose: rec.Purpose, ResourceType: rec.ResourceType, Details: n}
+		cache[id] = d
+		return d, true
+	}
+}
+
+// parseDetails validates a descriptor document in its organization and
+// returns its canonical encoding and references.
+func parseDetails(ctx context.Context, tx gatehouse.Tx, orgID, selfID, purpose string, rt gatehouse.EntityType, raw json.RawMessage) (json.RawMessage, []string, error) {
+	if len(raw) == 0 {
+		return nil, nil, gatehouse.Errorf(gatehouse.EINVALID, "details: missing")
+	}
+	n, err := policy.Parse(raw, policy.Options{Purpose: purpose, ResourceType: rt, SelfID: selfID, Lookup: storeLookup(ctx, tx, orgID)})
+	if err != nil {
+		if es, ok := err.(policy.Errors); ok {
+			return nil, nil, es.Invalid()
+		}
+		return nil, nil, err
+	}
+	enc, err := policy.Encode(n)
+	if err != nil {
+		return nil, nil, err
+	}
+	return enc, policy.References(n), nil
+}
+
+// CreateDescriptor creates a role, set or policy. With policyAndRole, the
+// tree goes into a new policy and the role composes it, as the console
+// does.
+func (s *Service) CreateDescriptor(ctx context.Context, orgID string, in DescriptorInput, policyAndRole bool) (*gatehouse.Descriptor, error) {
+	if in.Name == nil {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "name: missing")
+	}
+	if err := checkDescriptorName(*in.Name); err != nil {
+		return nil, err
+	}
+	d := &gatehouse.Descriptor{OrgID: orgID, Name: *in.Name, Purpose: gatehouse.PurposeRole, ResourceType: gatehouse.EntityGlobal}
+	if in.Description != nil {
+		if err := checkText("description", *in.Description, 1000); err != nil {
+			return nil, err
+		}
+		d.Description = *in.Description
+	}
+	if in.Purpose != nil {
+		if !slices.Contains(purposes, *in.Purpose) {
+			return nil, gatehouse.Errorf(gatehouse.EINVALID, "uxPurpose: %q is not one of %v", *in.Purpose, purposes)
+		}
+		d.Purpose = *in.Purpose
+	}
+	if in.ResourceType != nil && *in.ResourceType != "" {
+		if err := d.ResourceType.UnmarshalText([]byte(*in.ResourceType)); err != nil || d.ResourceType == gatehouse.EntityTeam {
+			return nil, gatehouse.Errorf(gatehouse.EINVALID, "resourceType: %q is not one of global, stack, environment, insights-account", *in.ResourceType)
+		}
+	}
+	if policyAndRole && d.Purpose != gatehouse.PurposeRole {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "createPolicyAndRole: only for uxPurpose role, not %s", d.Purpose)
+	}
+	err := s.write(ctx, orgID, func(tx gatehouse.Tx) error {
+		details, refs, err := parseDetails(ctx, tx, orgID, "", d.Purpose, d.ResourceType, in.Details)
+		if err != nil {
+			return err
+		}
+		if policyAndRole {
+			pol := &gatehouse.Descriptor{OrgID: orgID, Name: d.Name, Description: d.Description, Purpose: gatehouse.PurposePolicy,
+				ResourceType: d.ResourceType, Details: details, Refs: refs}
+			if err := tx.CreateDescriptor(ctx, pol); err != nil {
+				return err
+			}
+			d.Details, d.Refs = composeOf(pol.ID), []string{pol.ID}
+		} else {
+			d.Details, d.Refs = details, refs
+		}
+		return tx.CreateDescriptor(ctx, d)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+func composeOf(id string) json.RawMessage {
+	b, _ := policy.Encode(&policy.Compose{Descriptors: []string{id}})
+	return b
+}
+
+func checkDescriptorName(name string) error {
+	if name == "" {
+		return gatehouse.Errorf(gatehouse.EINVALID, "name: must not be empty")
+	}
+	return checkText("name", name, 100)
+}
+
+// consolePolicy returns the policy a console-shaped role composes alone,
+// with the same name, or nil.
+func consolePolicy(ctx context.Context, tx gatehouse.Tx, role *gatehouse.Descriptor) *gatehouse.Descriptor {
+	if role.Purpose == gatehouse.PurposePolicy || len(role.Refs) != 1 {
+		return nil
+	}
+	n, err := policy.Decode(role.Details)
+	if err != nil {
+		return nil
+	}
+	if c, ok := n.(*policy.Compose); !ok || len(c.Descriptors) != 1 {
+		return nil
+	}
+	pol, err := tx.GetDescriptor(ctx, role.OrgID, role.Refs[0])
+	if err != nil || pol.Purpose != gatehouse.PurposePolicy || pol.Name != role.Name {
+		return nil
+	}
+	return pol
+}
+
+// UpdateDescriptor changes a descriptor's name, description or details.
+// Built-ins cannot change. A console role's name and description stay in
+// step with its policy's.
+func (s *Service) UpdateDescriptor(ctx context.Context, orgID, id string, in DescriptorInput) (*gatehouse.Descriptor, error) {
+	if in.Name != nil {
+		if err := checkDescriptorName(*in.Name); err != nil {
+			return nil, err
+		}
+	}
+	if in.Description != nil {
+		if err := checkText("description", *in.Description, 1000); err != nil {
+			return nil, err
+		}
+	}
+	var out *gatehouse.Descriptor
+	err := s.write(ctx, orgID, func(tx gatehouse.Tx) error {
+		d, err := tx.GetDescriptor(ctx, orgID, id)
+		if err != nil {
+			return err
+		}
+		if d.DefaultIdentifier != "" {
+			return gatehouse.Errorf(gatehouse.EINVALID, "%q is built in and cannot be changed; create a custom one instead", d.Name)
+		}
+		pol := consolePolicy(ctx, tx, d)
+		if in.Name != nil {
+			d.Name = *in.Name
+		}
+		if in.Description != nil {
+			d.Description = *in.Description
+		}
+		if in.Details != nil {
+			details, refs, err := parseDetails(ctx, tx, orgID, d.ID, d.Purpose, d.ResourceType, in.Details)
+			if err != nil {
+				return err
+			}
+			d.Details, d.Refs = details, refs
+		}
+		if err := tx.UpdateDescriptor(ctx, d, d.Version); err != nil {
+			return err
+		}
+		if pol != nil && (pol.Name != d.Name || pol.Description != d.Description) && slices.Equal(d.Refs, []string{pol.ID}) {
+			pol.Name, pol.Description = d.Name, d.Description
+			if err := tx.UpdateDescriptor(ctx, pol, pol.Version); err != nil {
+				return err
+			}
+		}
+		out = d
+		return nil
+	})
+	return out, err
+}
+
+// DeleteDescriptor deletes a descriptor. A built-in, the organization's
+// default role, and a descriptor another one composes are never deleted.
+// A role held by members or teams is deleted only with force: its members
+// fall back to the default role and its teams lose it. A console role's
+// policy goes with it.
+func (s *Service) DeleteDescriptor(ctx context.Context, orgID, id string, force bool) error {
+	return s.write(ctx, orgID, func(tx gatehouse.Tx) error {
+		d, err := tx.GetDescriptor(ctx, orgID, id)
+		if err != nil {
+			return err
+		}
+		if d.DefaultIdentifier != "" {
+			return gatehouse.Errorf(gatehouse.EINVALID, "%q is built in and cannot be deleted", d.Name)
+		}
+		u, err := tx.DescriptorUsage(ctx, orgID, id)
+		if err != nil {
+			return err
+		}
+		switch {
+		case len(u.Descriptors) > 0:
+			return gatehouse.Errorf(gatehouse.ECONFLICT, "%q is composed by %d other descriptor(s) (%v); remove it from them first", d.Name, len(u.Descriptors), u.Descriptors)
+		case u.OrgDefault:
+			return gatehouse.Errorf(gatehouse.ECONFLICT, "%q is the organization's default role; make another role the default first", d.Name)
+		case len(u.Tokens) > 0:
+			return gatehouse.Errorf(gatehouse.ECONFLICT, "%q is the role of %d access token(s); revoke them first", d.Name, len(u.Tokens))
+		case len(u.Grants) > 0:
+			return gatehouse.Errorf(gatehouse.ECONFLICT, "%q is used by %d entity grant(s); remove them first", d.Name, len(u.Grants))
+		case (len(u.Members) > 0 || len(u.Teams) > 0) && !force:
+			return gatehouse.Errorf(gatehouse.ECONFLICT, "%q is assigned to %d member(s) and %d team(s); unassign it, or delete with force=true", d.Name, len(u.Members), len(u.Teams))
+		}
+		if len(u.Members) > 0 {
+			org, err := tx.GetOrg(ctx, orgID)
+			if err != nil {
+				return err
+			}
+			for _, uid := range u.Members {
+				m, err := tx.GetMember(ctx, orgID, uid)
+				if err != nil {
+					return err
+				}
+				m.RoleID = org.Settings.DefaultRoleID
+				if err := tx.UpdateMember(ctx, m); err != nil {
+					return err
+				}
+			}
+		}
+		for _, tid := range u.Teams {
+			if err := tx.RemoveTeamRole(ctx, tid, id); err != nil {
+				return err
+			}
+		}
+		pol := consolePolicy(ctx, tx, d)
+		if err := tx.DeleteDescriptor(ctx, orgID, id); err != nil {
+			return err
+		}
+		if pol != nil {
+			if pu, err := tx.DescriptorUsage(ctx, orgID, pol.ID); err == nil && !pu.InUse() {
+				return tx.DeleteDescriptor(ctx, orgID, pol.ID)
+			}
+		}
+		return nil
+	})
+}
+
+// SetDefaultRole makes a role the organization's default.
+func (s *Service) SetDefaultRole(ctx context.Context, orgID, id string) error {
+	return s.write(ctx, orgID, func(tx gatehouse.Tx) error {
+		d, err := tx.GetDescriptor(ctx, orgID, id)
+		if err != nil {
+			return err
+		}
+		if d.Purpose == gatehouse.PurposeSet || d.Purpose == gatehouse.PurposePolicy {
+			return gatehouse.Errorf(gatehouse.EINVALID, "Invalid role type: %q is a %s, not a role", d.Name, d.Purpose)
+		}
+		org, err := tx.GetOrg(ctx, orgID)
+		if err != nil {
+			return err
+		}
+		org.Settings.DefaultRoleID = id
+		return tx.UpdateOrg(ctx, org)
+	})
+}
+
+// Descriptor returns one descriptor.
+func (s *Service) Descriptor(ctx context.Context, orgID, id string) (d *gatehouse.Descriptor, err error) {
+	err = s.read(ctx, func(tx gatehouse.Tx) error {
+		d, err = tx.GetDescriptor(ctx, orgID, id)
+		return err
+	})
+	return d, err
+}
+
+// Descriptors lists one purpose ("" for every one).
+func (s *Service) Descriptors(ctx context.Context, orgID, purpose string, opts gatehouse.ListOptions) (ds []*gatehouse.Descriptor, next string, err error) {
+	err = s.read(ctx, func(tx gatehouse.Tx) error {
+		ds, next, err = tx.ListDescriptors(ctx, orgID, purpose, opts)
+		return err
+	})
+	return ds, next, err
+}
+
+// Usage says who holds a descriptor.
+func (s *Service) Usage(ctx context.Context, orgID, id string) (u *gatehouse.DescriptorUsage, err error) {
+	err = s.read(ctx, func(tx gatehouse.Tx) error {
+		u, err = tx.DescriptorUsage(ctx, orgID, id)
+		return err
+	})
+	return u, err
+}

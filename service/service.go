@@ -1,0 +1,199 @@
+// Package service holds Gatehouse's use cases, written once: roles, sets
+// and policies, members, teams and tokens. It validates input, applies the
+// business rules ("a set in use cannot be deleted", "token names stay
+// reserved"), writes through the store in one transaction, and refreshes the
+// authorizer's snapshot before returning, so that the next request sees the
+// change. Authorization of the caller happens in the api package, which
+// calls the service only for allowed requests.
+package service
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/authz"
+	"github.com/gatehouse-iam/gatehouse/catalog"
+	"github.com/gatehouse-iam/gatehouse/policy"
+)
+
+// Service implements the use cases.
+type Service struct {
+	Store gatehouse.Store
+	Authz *authz.Authorizer
+	Now   func() time.Time
+}
+
+// New returns a Service.
+func New(store gatehouse.Store, az *authz.Authorizer, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{Store: store, Authz: az, Now: now}
+}
+
+// write runs fn in a transaction and, when it commits, refreshes the
+// organization's snapshot.
+func (s *Service) write(ctx context.Context, orgID string, fn func(tx gatehouse.Tx) error) error {
+	if err := s.Store.Write(ctx, fn); err != nil {
+		return err
+	}
+	return s.Authz.Refresh(ctx, orgID)
+}
+
+func (s *Service) read(ctx context.Context, fn func(tx gatehouse.Tx) error) error {
+	return s.Store.Read(ctx, fn)
+}
+
+// Names: logins, organization, team and token names.
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)
+
+func checkName(field, v string, maxLen int) error {
+	if v == "" {
+		return gatehouse.Errorf(gatehouse.EINVALID, "%s: must not be empty", field)
+	}
+	if len(v) > maxLen {
+		return gatehouse.Errorf(gatehouse.EINVALID, "%s: %d characters, over the limit of %d", field, len(v), maxLen)
+	}
+	if !nameRE.MatchString(v) {
+		return gatehouse.Errorf(gatehouse.EINVALID, "%s: %q may hold only letters, digits, '.', '_' and '-', and must start with a letter or digit", field, v)
+	}
+	return nil
+}
+
+func checkText(field, v string, maxLen int) error {
+	if len(v) > maxLen {
+		return gatehouse.Errorf(gatehouse.EINVALID, "%s: %d characters, over the limit of %d", field, len(v), maxLen)
+	}
+	return nil
+}
+
+// CreateOrg creates an organization with its built-in sets and roles; the
+// built-in Member role is the default role.
+func (s *Service) CreateOrg(ctx context.Context, tx gatehouse.Tx, name, displayName string) (*gatehouse.Organization, map[string]string, error) {
+	if err := checkName("name", name, 40); err != nil {
+		return nil, nil, err
+	}
+	org := &gatehouse.Organization{Name: name, DisplayName: displayName,
+		Settings: gatehouse.OrgSettings{MemberDefaults: gatehouse.DefaultMemberDefaults()}}
+	if err := tx.CreateOrg(ctx, org); err != nil {
+		return nil, nil, err
+	}
+	ids := map[string]string{}
+	idFor := func(ident string) string {
+		if ids[ident] == "" {
+			ids[ident] = gatehouse.NewID()
+		}
+		return ids[ident]
+	}
+	descs := policy.Builtins(idFor, org.Settings.MemberDefaults)
+	descriptions := builtinDescriptions()
+	for _, d := range descs {
+		details, err := policy.Encode(d.Details)
+		if err != nil {
+			return nil, nil, err
+		}
+		ident := identOf(ids, d.ID)
+		rec := &gatehouse.Descriptor{ID: d.ID, OrgID: org.ID, Name: d.Name, Description: descriptions[ident], ResourceType: d.ResourceType,
+			Purpose: d.Purpose, Details: details, Refs: policy.References(d.Details), DefaultIdentifier: ident}
+		if err := tx.CreateDescriptor(ctx, rec); err != nil {
+			return nil, nil, fmt.Errorf("create built-in %s: %w", d.Name, err)
+		}
+	}
+	org.Settings.DefaultRoleID = ids[catalog.RoleMember]
+	if err := tx.UpdateOrg(ctx, org); err != nil {
+		return nil, nil, err
+	}
+	return org, ids, nil
+}
+
+func identOf(ids map[string]string, id string) string {
+	for k, v := range ids {
+		if v == id {
+			return k
+		}
+	}
+	return ""
+}
+
+func builtinDescriptions() map[string]string {
+	out := map[string]string{}
+	for _, s := range catalog.Sets() {
+		out[s.Identifier] = s.Description
+	}
+	for _, r := range catalog.Roles() {
+		out[r.Identifier] = r.Description
+	}
+	return out
+}
+
+// Bootstrap prepares an empty database: an organization, its first admin
+// and the admin's personal token, whose value it returns. On a database
+// that already has an organization it does nothing and returns "".
+func (s *Service) Bootstrap(ctx context.Context, orgName, adminLogin string) (token string, err error) {
+	if err := checkName("bootstrap admin", adminLogin, 100); err != nil {
+		return "", err
+	}
+	var orgID string
+	err = s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+		existing, _, err := tx.ListOrgs(ctx, gatehouse.ListOptions{Limit: 1})
+		if err != nil || len(existing) > 0 {
+			return err
+		}
+		org, ids, err := s.CreateOrg(ctx, tx, orgName, orgName)
+		if err != nil {
+			return err
+		}
+		orgID = org.ID
+		user, err := tx.GetUserByLogin(ctx, adminLogin)
+		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+			user = &gatehouse.User{Login: adminLogin, Name: adminLogin}
+			err = tx.CreateUser(ctx, user)
+		}
+		if err != nil {
+			return err
+		}
+		if err := tx.AddMember(ctx, &gatehouse.Membership{OrgID: org.ID, UserID: user.ID, RoleID: ids[catalog.RoleAdmin]}); err != nil {
+			return err
+		}
+		value, digest := gatehouse.NewTokenValue()
+		token = value
+		return tx.CreateToken(ctx, &gatehouse.Token{Kind: gatehouse.TokenPersonal, UserID: user.ID,
+			Description: "bootstrap token of the first admin", Digest: digest, CreatedBy: user.ID})
+	})
+	if err != nil || orgID == "" {
+		return "", err
+	}
+	return token, s.Authz.Refresh(ctx, orgID)
+}
+
+// IssueToken creates a personal token for a member, for recovering access
+// from the host with direct database access.
+func (s *Service) IssueToken(ctx context.Context, orgName, login, description string, expires time.Time) (string, error) {
+	var value string
+	var orgID string
+	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+		org, err := tx.GetOrgByName(ctx, orgName)
+		if err != nil {
+			return gatehouse.Errorf(gatehouse.ENOTFOUND, "organization %q not found", orgName)
+		}
+		orgID = org.ID
+		user, err := tx.GetUserByLogin(ctx, login)
+		if err != nil {
+			return gatehouse.Errorf(gatehouse.ENOTFOUND, "user %q not found", login)
+		}
+		if _, err := tx.GetMember(ctx, org.ID, user.ID); err != nil {
+			return gatehouse.Errorf(gatehouse.ENOTFOUND, "user %q is not a member of %q", login, orgName)
+		}
+		v, digest := gatehouse.NewTokenValue()
+		value = v
+		return tx.CreateToken(ctx, &gatehouse.Token{Kind: gatehouse.TokenPersonal, UserID: user.ID, Description: description,
+			Digest: digest, CreatedBy: user.ID, Expires: expires})
+	})
+	if err != nil {
+		return "", err
+	}
+	return value, s.Authz.Refresh(ctx, orgID)
+}

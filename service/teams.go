@@ -1,0 +1,374 @@
+package service
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/gatehouse-iam/gatehouse"
+)
+
+// TeamView is a team with its members, roles and entity grants.
+type TeamView struct {
+	Team    *gatehouse.Team
+	Members []TeamMemberView
+	RoleIDs []string
+	Grants  []GrantView
+}
+
+// TeamMemberView is a team member with their user.
+type TeamMemberView struct {
+	User *gatehouse.User
+	Role string
+}
+
+// GrantView is an entity grant with the entity's names and the set.
+type GrantView struct {
+	Grant   *gatehouse.Grant
+	Project string
+	Name    string
+	Set     *gatehouse.Descriptor
+}
+
+// CreateTeam creates a Pulumi-kind team.
+func (s *Service) CreateTeam(ctx context.Context, orgID, name, displayName, description string) (*gatehouse.Team, error) {
+	if err := checkName("name", name, 100); err != nil {
+		return nil, err
+	}
+	if err := checkText("displayName", displayName, 100); err != nil {
+		return nil, err
+	}
+	if err := checkText("description", description, 1000); err != nil {
+		return nil, err
+	}
+	t := &gatehouse.Team{OrgID: orgID, Kind: gatehouse.TeamPulumi, Name: name, DisplayName: displayName, Description: description}
+	err := s.write(ctx, orgID, func(tx gatehouse.Tx) error { return tx.CreateTeam(ctx, t) })
+	return t, err
+}
+
+func teamByName(ctx context.Context, tx gatehouse.Tx, orgID, name string) (*gatehouse.Team, error) {
+	t, err := tx.GetTeam(ctx, orgID, name)
+	if err != nil {
+		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "team %q not found", name)
+	}
+	return t, nil
+}
+
+// Teams lists teams.
+func (s *Service) Teams(ctx context.Context, orgID string, opts gatehouse.ListOptions) (ts []*gatehouse.Team, next string, err error) {
+	err = s.read(ctx, func(tx gatehouse.Tx) error {
+		ts, next, err = tx.ListTeams(ctx, orgID, opts)
+		return err
+	})
+	return ts, next, err
+}
+
+// Team returns a team with its members, roles and grants.
+func (s *Service) Team(ctx context.Context, orgID, name string) (v *TeamView, err error) {
+	err = s.read(ctx, func(tx gatehouse.Tx) error {
+		t, err := teamByName(ctx, tx, orgID, name)
+		if err != nil {
+			return err
+		}
+		v = &TeamView{Team: t}
+		members, err := tx.ListTeamMembers(ctx, t.ID)
+		if err != nil {
+			return err
+		}
+		for _, m := range members {
+			u, err := tx.GetUser(ctx, m.UserID)
+			if err != nil {
+				return err
+			}
+			v.Members = append(v.Members, TeamMemberView{User: u, Role: m.Role})
+		}
+		if v.RoleIDs, err = tx.ListTeamRoles(ctx, t.ID); err != nil {
+			return err
+		}
+		grants, err := tx.ListGrants(ctx, orgID, gatehouse.GrantFilter{TeamID: t.ID})
+		if err != nil {
+			return err
+		}
+		v.Grants, err = grantViews(ctx, tx, orgID, grants)
+		return err
+	})
+	return v, err
+}
+
+func grantViews(ctx context.Context, tx gatehouse.Tx, orgID string, grants []*gatehouse.Grant) ([]GrantView, error) {
+	var out []GrantView
+	for _, g := range grants {
+		gv := GrantView{Grant: g}
+		switch g.Entity.Type {
+		case gatehouse.EntityStack:
+			st, err := tx.GetStackByID(ctx, g.Entity.ID)
+			if err != nil {
+				return nil, err
+			}
+			gv.Project, gv.Name = st.Project, st.Name
+		case gatehouse.EntityEnvironment:
+			e, err := tx.GetEnvironmentByID(ctx, g.Entity.ID)
+			if err != nil {
+				return nil, err
+			}
+			gv.Project, gv.Name = e.Project, e.Name
+		case gatehouse.EntityInsightsAccount:
+			a, err := tx.GetAccountByID(ctx, g.Entity.ID)
+			if err != nil {
+				return nil, err
+			}
+			gv.Name = a.Name
+		}
+		set, err := tx.GetDescriptor(ctx, orgID, g.SetID)
+		if err != nil {
+			return nil, err
+		}
+		gv.Set = set
+		out = append(out, gv)
+	}
+	return out, nil
+}
+
+// TeamUpdate is one PATCH of a team (Pulumi's UpdateTeamRequest): each
+// field optional, one action per call.
+type TeamUpdate struct {
+	NewDisplayName *string
+	NewDescription *string
+	MemberAction   string // add, remove, promote, demote
+	Member         string
+	// Stack grants: permission 101 read, 102 write, 103 admin.
+	AddStack, EditStack *StackGrant
+	RemoveStack         *StackGrant
+	// Environment grants: read, open, write, admin.
+	AddEnvironment, EditEnvironment *EnvironmentGrant
+	RemoveEnvironment               *EnvironmentGrant
+}
+
+// StackGrant names a stack and a legacy permission code.
+type StackGrant struct {
+	ProjectName, StackName string
+	Permission             int
+}
+
+// EnvironmentGrant names an environment and a permission level.
+type EnvironmentGrant struct {
+	ProjectName, EnvName string
+	Permission           string
+	MaxOpenDuration      time.Duration
+}
+
+var stackPermissionSets = map[int]string{101: "stack-read", 102: "stack-write", 103: "stack-admin", 104: "stack-admin"}
+
+var envPermissionSets = map[string]string{"read": "environment-read", "open": "environment-open", "write": "environment-write", "admin": "environment-admin"}
+
+// UpdateTeam applies one change to a team.
+func (s *Service) UpdateTeam(ctx context.Context, orgID, name string, u TeamUpdate) error {
+	return s.write(ctx, orgID, func(tx gatehouse.Tx) error {
+		t, err := teamByName(ctx, tx, orgID, name)
+		if err != nil {
+			return err
+		}
+		if u.NewDisplayName != nil || u.NewDescription != nil {
+			if u.NewDisplayName != nil {
+				if err := checkText("newDisplayName", *u.NewDisplayName, 100); err != nil {
+					return err
+				}
+				t.DisplayName = *u.NewDisplayName
+			}
+			if u.NewDescription != nil {
+				if err := checkText("newDescription", *u.NewDescription, 1000); err != nil {
+					return err
+				}
+				t.Description = *u.NewDescription
+			}
+			if err := tx.UpdateTeam(ctx, t); err != nil {
+				return err
+			}
+		}
+		if u.MemberAction != "" {
+			if err := teamMemberAction(ctx, tx, orgID, t, u.MemberAction, u.Member); err != nil {
+				return err
+			}
+		}
+		for _, sg := range []*StackGrant{u.AddStack, u.EditStack} {
+			if sg == nil {
+				continue
+			}
+			set, ok := stackPermissionSets[sg.Permission]
+			if !ok {
+				return gatehouse.Errorf(gatehouse.EINVALID, "permission: %d is not a stack permission (101 read, 102 write, 103 admin)", sg.Permission)
+			}
+			if err := putTeamGrant(ctx, tx, orgID, t, gatehouse.EntityStack, sg.ProjectName, sg.StackName, set, strconv.Itoa(sg.Permission), 0); err != nil {
+				return err
+			}
+		}
+		for _, eg := range []*EnvironmentGrant{u.AddEnvironment, u.EditEnvironment} {
+			if eg == nil {
+				continue
+			}
+			set, ok := envPermissionSets[eg.Permission]
+			if !ok {
+				return gatehouse.Errorf(gatehouse.EINVALID, "permission: %q is not an environment permission (read, open, write, admin)", eg.Permission)
+			}
+			if err := putTeamGrant(ctx, tx, orgID, t, gatehouse.EntityEnvironment, eg.ProjectName, eg.EnvName, set, eg.Permission, eg.MaxOpenDuration); err != nil {
+				return err
+			}
+		}
+		if u.RemoveStack != nil {
+			if err := removeTeamGrant(ctx, tx, orgID, t, gatehouse.EntityStack, u.RemoveStack.ProjectName, u.RemoveStack.StackName); err != nil {
+				return err
+			}
+		}
+		if u.RemoveEnvironment != nil {
+			return removeTeamGrant(ctx, tx, orgID, t, gatehouse.EntityEnvironment, u.RemoveEnvironment.ProjectName, u.RemoveEnvironment.EnvName)
+		}
+		return nil
+	})
+}
+
+func teamMemberAction(ctx context.Context, tx gatehouse.Tx, orgID string, t *gatehouse.Team, action, login string) error {
+	if login == "" {
+		return gatehouse.Errorf(gatehouse.EINVALID, "member: required with memberAction")
+	}
+	m, err := memberByLogin(ctx, tx, orgID, login)
+	if err != nil {
+		return gatehouse.Errorf(gatehouse.EINVALID, "member: %q is not a member of the organization", login)
+	}
+	switch action {
+	case "add":
+		return tx.PutTeamMember(ctx, &gatehouse.TeamMember{TeamID: t.ID, UserID: m.UserID, Role: gatehouse.TeamRoleMember})
+	case "promote", "demote":
+		members, err := tx.ListTeamMembers(ctx, t.ID)
+		if err != nil {
+			return err
+		}
+		in := false
+		for _, tm := range members {
+			in = in || tm.UserID == m.UserID
+		}
+		if !in {
+			return gatehouse.Errorf(gatehouse.EINVALID, "member: %q is not in team %q", login, t.Name)
+		}
+		role := gatehouse.TeamRoleAdmin
+		if action == "demote" {
+			role = gatehouse.TeamRoleMember
+		}
+		return tx.PutTeamMember(ctx, &gatehouse.TeamMember{TeamID: t.ID, UserID: m.UserID, Role: role})
+	case "remove":
+		err := tx.RemoveTeamMember(ctx, t.ID, m.UserID)
+		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+			return gatehouse.Errorf(gatehouse.EINVALID, "member: %q is not in team %q", login, t.Name)
+		}
+		return err
+	}
+	return gatehouse.Errorf(gatehouse.EINVALID, "memberAction: %q is not one of add, remove, promote, demote", action)
+}
+
+func entityID(ctx context.Context, tx gatehouse.Tx, orgID string, t gatehouse.EntityType, project, name string) (string, error) {
+	switch t {
+	case gatehouse.EntityStack:
+		st, err := tx.GetStack(ctx, orgID, project, name)
+		if err != nil {
+			return "", gatehouse.Errorf(gatehouse.EINVALID, "stack %s/%s not found", project, name)
+		}
+		return st.ID, nil
+	default:
+		e, err := tx.GetEnvironment(ctx, orgID, project, name)
+		if err != nil {
+			return "", gatehouse.Errorf(gatehouse.EINVALID, "environment %s/%s not found", project, name)
+		}
+		return e.ID, nil
+	}
+}
+
+func putTeamGrant(ctx context.Context, tx gatehouse.Tx, orgID string, t *gatehouse.Team, et gatehouse.EntityType, project, name, set, legacy string, maxOpen time.Duration) error {
+	id, err := entityID(ctx, tx, orgID, et, project, name)
+	if err != nil {
+		return err
+	}
+	d, err := builtinRole(ctx, tx, orgID, set)
+	if err != nil {
+		return err
+	}
+	return tx.PutGrant(ctx, &gatehouse.Grant{OrgID: orgID, TeamID: t.ID, Entity: gatehouse.EntityRef{Type: et, ID: id},
+		SetID: d.ID, Legacy: legacy, MaxOpenDuration: maxOpen})
+}
+
+func removeTeamGrant(ctx context.Context, tx gatehouse.Tx, orgID string, t *gatehouse.Team, et gatehouse.EntityType, project, name string) error {
+	id, err := entityID(ctx, tx, orgID, et, project, name)
+	if err != nil {
+		return err
+	}
+	ref := gatehouse.EntityRef{Type: et, ID: id}
+	grants, err := tx.ListGrants(ctx, orgID, gatehouse.GrantFilter{TeamID: t.ID, Entity: &ref})
+	if err != nil {
+		return err
+	}
+	if len(grants) == 0 {
+		return gatehouse.Errorf(gatehouse.EINVALID, "team %q has no grant on %s %s/%s", t.Name, et, project, name)
+	}
+	return tx.DeleteGrant(ctx, orgID, grants[0].ID)
+}
+
+// DeleteTeam deletes a team; its tokens are revoked with it.
+func (s *Service) DeleteTeam(ctx context.Context, orgID, name string) error {
+	return s.write(ctx, orgID, func(tx gatehouse.Tx) error {
+		t, err := teamByName(ctx, tx, orgID, name)
+		if err != nil {
+			return err
+		}
+		return tx.DeleteTeam(ctx, t.ID)
+	})
+}
+
+// AddTeamRole gives a team a role; a team holds any number.
+func (s *Service) AddTeamRole(ctx context.Context, orgID, name, roleID string) error {
+	return s.write(ctx, orgID, func(tx gatehouse.Tx) error {
+		t, err := teamByName(ctx, tx, orgID, name)
+		if err != nil {
+			return err
+		}
+		d, err := tx.GetDescriptor(ctx, orgID, roleID)
+		if err != nil {
+			return err
+		}
+		if d.Purpose == gatehouse.PurposeSet || d.Purpose == gatehouse.PurposePolicy {
+			return gatehouse.Errorf(gatehouse.EINVALID, "%q is a %s, not a role", d.Name, d.Purpose)
+		}
+		return tx.AddTeamRole(ctx, t.ID, roleID)
+	})
+}
+
+// RemoveTeamRole takes a role from a team.
+func (s *Service) RemoveTeamRole(ctx context.Context, orgID, name, roleID string) error {
+	return s.write(ctx, orgID, func(tx gatehouse.Tx) error {
+		t, err := teamByName(ctx, tx, orgID, name)
+		if err != nil {
+			return err
+		}
+		return tx.RemoveTeamRole(ctx, t.ID, roleID)
+	})
+}
+
+// TeamRoles returns a team's roles.
+func (s *Service) TeamRoles(ctx context.Context, orgID, name string) (ds []*gatehouse.Descriptor, err error) {
+	err = s.read(ctx, func(tx gatehouse.Tx) error {
+		t, err := teamByName(ctx, tx, orgID, name)
+		if err != nil {
+			return err
+		}
+		ids, err := tx.ListTeamRoles(ctx, t.ID)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			d, err := tx.GetDescriptor(ctx, orgID, id)
+			if err != nil {
+				return err
+			}
+			ds = append(ds, d)
+		}
+		return nil
+	})
+	return ds, err
+}

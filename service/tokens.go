@@ -1,0 +1,160 @@
+package service
+
+import (
+	"context"
+	"time"
+
+	"github.com/gatehouse-iam/gatehouse"
+)
+
+// MaxTokenAhead is how far ahead a token's expiry may be.
+const MaxTokenAhead = 2 * 365 * 24 * time.Hour
+
+// TokenInput describes a token to create.
+type TokenInput struct {
+	Kind        string
+	OrgID       string // organization and team tokens
+	UserID      string // personal tokens
+	TeamName    string // team tokens
+	Name        string // organization and team tokens: 1 to 40 characters
+	Description string
+	// Expires is a unix time, or 0 for never.
+	Expires   int64
+	RoleID    string
+	CreatedBy string
+}
+
+// CreateToken creates a token and returns it with its value, which is shown
+// once and never stored.
+func (s *Service) CreateToken(ctx context.Context, in TokenInput) (*gatehouse.Token, string, error) {
+	now := s.Now()
+	t := &gatehouse.Token{Kind: in.Kind, OrgID: in.OrgID, UserID: in.UserID, Name: in.Name, Description: in.Description,
+		RoleID: in.RoleID, CreatedBy: in.CreatedBy}
+	if err := checkText("description", in.Description, 1000); err != nil {
+		return nil, "", err
+	}
+	switch {
+	case in.Expires < 0:
+		return nil, "", gatehouse.Errorf(gatehouse.EINVALID, "expires: must be a unix time in the future, or 0 for never")
+	case in.Expires > 0:
+		t.Expires = time.Unix(in.Expires, 0).UTC()
+		if !t.Expires.After(now) {
+			return nil, "", gatehouse.Errorf(gatehouse.EINVALID, "expires: %s is in the past", t.Expires.Format(time.RFC3339))
+		}
+		if t.Expires.Sub(now) > MaxTokenAhead {
+			return nil, "", gatehouse.Errorf(gatehouse.EINVALID, "expires: at most two years ahead")
+		}
+	}
+	if in.Kind != gatehouse.TokenPersonal {
+		if in.Name == "" || len(in.Name) > 40 {
+			return nil, "", gatehouse.Errorf(gatehouse.EINVALID, "name: must be 1 to 40 characters")
+		}
+	}
+	value, digest := gatehouse.NewTokenValue()
+	t.Digest = digest
+	orgs := []string{in.OrgID}
+	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+		switch in.Kind {
+		case gatehouse.TokenTeam:
+			team, err := teamByName(ctx, tx, in.OrgID, in.TeamName)
+			if err != nil {
+				return err
+			}
+			t.TeamID = team.ID
+		case gatehouse.TokenOrganization:
+			if in.RoleID != "" {
+				d, err := tx.GetDescriptor(ctx, in.OrgID, in.RoleID)
+				if err != nil {
+					return gatehouse.Errorf(gatehouse.EINVALID, "roleID: role %q not found", in.RoleID)
+				}
+				if d.Purpose == gatehouse.PurposeSet || d.Purpose == gatehouse.PurposePolicy {
+					return gatehouse.Errorf(gatehouse.EINVALID, "roleID: %q is a %s, not a role", d.Name, d.Purpose)
+				}
+			}
+		case gatehouse.TokenPersonal:
+			ms, err := tx.ListUserMemberships(ctx, in.UserID)
+			if err != nil {
+				return err
+			}
+			orgs = orgs[:0]
+			for _, m := range ms {
+				orgs = append(orgs, m.OrgID)
+			}
+		}
+		if in.OrgID != "" {
+			org, err := tx.GetOrg(ctx, in.OrgID)
+			if err != nil {
+				return err
+			}
+			if max := org.Settings.MaxTokenLifetime; max > 0 && (t.Expires.IsZero() || t.Expires.Sub(now) > max) {
+				return gatehouse.Errorf(gatehouse.EINVALID, "expires: the organization allows tokens to live at most %s", max)
+			}
+		}
+		return tx.CreateToken(ctx, t)
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	for _, o := range orgs {
+		if err := s.Authz.Refresh(ctx, o); err != nil {
+			return nil, "", err
+		}
+	}
+	return t, value, nil
+}
+
+// Tokens lists tokens.
+func (s *Service) Tokens(ctx context.Context, f gatehouse.TokenFilter, opts gatehouse.ListOptions) (ts []*gatehouse.Token, next string, err error) {
+	err = s.read(ctx, func(tx gatehouse.Tx) error {
+		ts, next, err = tx.ListTokens(ctx, f, opts)
+		return err
+	})
+	return ts, next, err
+}
+
+// TeamID returns a team's id by name.
+func (s *Service) TeamID(ctx context.Context, orgID, name string) (id string, err error) {
+	err = s.read(ctx, func(tx gatehouse.Tx) error {
+		t, err := teamByName(ctx, tx, orgID, name)
+		if err == nil {
+			id = t.ID
+		}
+		return err
+	})
+	return id, err
+}
+
+// RevokeToken revokes a token after check accepts it (ownership, kind).
+func (s *Service) RevokeToken(ctx context.Context, id string, check func(*gatehouse.Token) error) error {
+	var orgs []string
+	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+		t, err := tx.GetToken(ctx, id)
+		if err != nil || t.Deleted {
+			return gatehouse.Errorf(gatehouse.ENOTFOUND, "token %q not found", id)
+		}
+		if err := check(t); err != nil {
+			return err
+		}
+		if t.Kind == gatehouse.TokenPersonal {
+			ms, err := tx.ListUserMemberships(ctx, t.UserID)
+			if err != nil {
+				return err
+			}
+			for _, m := range ms {
+				orgs = append(orgs, m.OrgID)
+			}
+		} else {
+			orgs = []string{t.OrgID}
+		}
+		return tx.DeleteToken(ctx, id)
+	})
+	if err != nil {
+		return err
+	}
+	for _, o := range orgs {
+		if err := s.Authz.Refresh(ctx, o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
