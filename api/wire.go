@@ -168,16 +168,16 @@ func toTeamView(v *service.TeamView, caller *gatehouse.Identity) teamJSON {
 }
 
 type updateTeamRequest struct {
-	NewDisplayName            *string          `json:"newDisplayName"`
-	NewDescription            *string          `json:"newDescription"`
-	MemberAction              string           `json:"memberAction"`
-	Member                    string           `json:"member"`
-	AddStackPermission        *teamStackJSON   `json:"addStackPermission"`
-	EditStackPermission       *teamStackJSON   `json:"editStackPermission"`
-	RemoveStack               *teamStackJSON   `json:"removeStack"`
-	AddEnvironmentPermission  *teamEnvJSON     `json:"addEnvironmentPermission"`
-	EditEnvironmentPermission *teamEnvJSON     `json:"editEnvironmentPermission"`
-	RemoveEnvironment         *teamEnvJSON     `json:"removeEnvironment"`
+	NewDisplayName            *string        `json:"newDisplayName"`
+	NewDescription            *string        `json:"newDescription"`
+	MemberAction              string         `json:"memberAction"`
+	Member                    string         `json:"member"`
+	AddStackPermission        *teamStackJSON `json:"addStackPermission"`
+	EditStackPermission       *teamStackJSON `json:"editStackPermission"`
+	RemoveStack               *teamStackJSON `json:"removeStack"`
+	AddEnvironmentPermission  *teamEnvJSON   `json:"addEnvironmentPermission"`
+	EditEnvironmentPermission *teamEnvJSON   `json:"editEnvironmentPermission"`
+	RemoveEnvironment         *teamEnvJSON   `json:"removeEnvironment"`
 }
 
 type tokenRoleJSON struct {

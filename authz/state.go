@@ -64,7 +64,7 @@ func build(snap *gatehouse.Snapshot) (*orgState, error) {
 		descs: map[string]*policy.Descriptor{}, records: map[string]*gatehouse.Descriptor{},
 		compiled: map[string]*policy.Compiled{}, builtin: map[string]string{},
 		members: map[string]*memberState{}, teams: map[string]*teamState{},
-		tokens:   map[[32]byte]*gatehouse.Token{}, tokenGrants: map[string]*tokenGrants{},
+		tokens: map[[32]byte]*gatehouse.Token{}, tokenGrants: map[string]*tokenGrants{},
 		entities: map[string]*gatehouse.Entity{}, stacks: map[string]string{}, envs: map[string]string{},
 		accounts: map[string]string{}, users: map[string]*gatehouse.User{},
 	}

@@ -105,7 +105,10 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	srv := api.New(m.Service, m.az, api.Options{Logger: m.log, AuthFailuresPerMinute: m.Config.AuthFailureLimit,
 		Ready: func(ctx context.Context) error {
-			return db.Read(ctx, func(tx gatehouse.Tx) error { _, _, err := tx.ListOrgs(ctx, gatehouse.ListOptions{Limit: 1}); return err })
+			return db.Read(ctx, func(tx gatehouse.Tx) error {
+				_, _, err := tx.ListOrgs(ctx, gatehouse.ListOptions{Limit: 1})
+				return err
+			})
 		}})
 	m.Handler = srv.Handler()
 	ln, err := net.Listen("tcp", m.Config.Listen)
