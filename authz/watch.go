@@ -15,6 +15,9 @@ import (
 // returns when ctx ends. Wake, when not nil, triggers an early check (a
 // PostgreSQL notification).
 func (a *Authorizer) Watch(ctx context.Context, interval time.Duration, wake <-chan struct{}, log *slog.Logger) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
