@@ -12,9 +12,9 @@ import (
 // replica, the admin CLI): every interval it reads the organizations'
 // revisions and rebuilds those that moved. Changes made through this
 // process are already installed by Refresh before their response. Watch
-// returns when ctx ends. Wake, when not nil, triggers an early check (a
-// PostgreSQL notification).
-func (a *Authorizer) Watch(ctx context.Context, interval time.Duration, wake <-chan struct{}, log *slog.Logger) {
+// returns when ctx ends. Changed, when not nil, announces organizations that
+// changed elsewhere (PostgreSQL notifications): they are rebuilt at once.
+func (a *Authorizer) Watch(ctx context.Context, interval time.Duration, changed <-chan string, log *slog.Logger) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -24,8 +24,16 @@ func (a *Authorizer) Watch(ctx context.Context, interval time.Duration, wake <-c
 		select {
 		case <-ctx.Done():
 			return
+		case orgID, ok := <-changed:
+			if !ok {
+				changed = nil
+				continue
+			}
+			if err := a.Refresh(ctx, orgID); err != nil && ctx.Err() == nil {
+				log.Warn("refresh snapshot", "org", orgID, "err", err)
+			}
+			continue
 		case <-t.C:
-		case <-wake:
 		}
 		if err := a.sync(ctx); err != nil && ctx.Err() == nil {
 			log.Warn("refresh snapshots", "err", err)

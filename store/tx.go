@@ -108,6 +108,12 @@ func (t *tx) bump(ctx context.Context, orgID string) error {
 	if err := t.execOne(ctx, opWrite, "organization", "UPDATE organizations SET revision = revision + 1 WHERE id = ?", orgID); err != nil {
 		return err
 	}
+	if t.d == postgresDialect {
+		// Delivered to listening replicas when the transaction commits.
+		if _, err := t.exec(ctx, opWrite, "SELECT pg_notify('"+notifyChannel+"', ?)", orgID); err != nil {
+			return err
+		}
+	}
 	if t.bumped == nil {
 		t.bumped = map[string]bool{}
 	}

@@ -84,7 +84,6 @@ func bindConfig(cmd *cobra.Command, c *Config) {
 // resolveConfig applies the file and the environment under the flags the
 // user set.
 func resolveConfig(cmd *cobra.Command, c *Config) error {
-	flagged := *c
 	*c = DefaultConfig()
 	path, _ := cmd.Flags().GetString("config")
 	if path == "" {
@@ -121,21 +120,18 @@ func resolveConfig(cmd *cobra.Command, c *Config) error {
 	if err != nil {
 		return err
 	}
-	fv := reflect.ValueOf(&flagged).Elem()
 	configFields(c, func(flag, _ string, v reflect.Value) {
-		if cmd.Flags().Changed(flag) {
-			v.Set(fv.FieldByIndex(fieldIndex(flag)))
+		if !cmd.Flags().Changed(flag) {
+			return
+		}
+		s := cmd.Flags().Lookup(flag).Value.String()
+		switch v.Kind() {
+		case reflect.String:
+			v.SetString(s)
+		case reflect.Int:
+			n, _ := strconv.Atoi(s) // pflag has already checked it
+			v.SetInt(int64(n))
 		}
 	})
 	return c.Validate()
-}
-
-func fieldIndex(flag string) []int {
-	rt := reflect.TypeOf(Config{})
-	for i := 0; i < rt.NumField(); i++ {
-		if rt.Field(i).Tag.Get("flag") == flag {
-			return []int{i}
-		}
-	}
-	panic("no field for flag " + flag)
 }

@@ -151,7 +151,7 @@ func (m *Main) Run(ctx context.Context) error {
 // background writes last-used times in batches and follows changes made
 // elsewhere.
 func (m *Main) background(ctx context.Context, interval time.Duration) {
-	go m.az.Watch(ctx, interval, nil, m.log)
+	go m.az.Watch(ctx, interval, m.db.Changes(ctx), m.log)
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	flush := func(ctx context.Context) {

@@ -1,0 +1,303 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startMain runs the real program on 127.0.0.1:0 with cfg changes applied,
+// and returns it with the bootstrap admin token (when it bootstrapped).
+func startMain(t *testing.T, database string, change func(*Config)) (*Main, string) {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.Database = database
+	cfg.BootstrapOrg = "acme"
+	cfg.BootstrapTokenFile = filepath.Join(t.TempDir(), "token")
+	cfg.LogLevel = "warn"
+	if change != nil {
+		change(&cfg)
+	}
+	m := &Main{Config: cfg, Stderr: io.Discard}
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	b, _ := os.ReadFile(cfg.BootstrapTokenFile)
+	return m, strings.TrimSpace(string(b))
+}
+
+func httpCall(t *testing.T, m *Main, token, method, path string, body any) (int, []byte) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, "http://"+m.Addr+path, rd)
+	req.Header.Set("Authorization", "token "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, data
+}
+
+func TestServeBootstrapsOnce(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "g.db")
+	m, token := startMain(t, db, nil)
+	if !strings.HasPrefix(token, "pul-") {
+		t.Fatalf("bootstrap token file holds %q", token)
+	}
+	info, _ := os.Stat(m.Config.BootstrapTokenFile)
+	if info.Mode().Perm() != 0o600 {
+		t.Errorf("token file mode %v, want 0600", info.Mode().Perm())
+	}
+	if status, body := httpCall(t, m, token, "GET", "/api/user", nil); status != 200 {
+		t.Fatalf("/api/user: %d %s", status, body)
+	}
+	for _, p := range []string{"/healthz", "/readyz", "/metrics"} {
+		resp, err := http.Get("http://" + m.Addr + p)
+		if err != nil || resp.StatusCode != 200 {
+			t.Errorf("%s: %v %v", p, resp.StatusCode, err)
+		}
+		resp.Body.Close()
+	}
+	m.Close()
+	// A second start on the same database shows no token.
+	var stderr bytes.Buffer
+	cfg := m.Config
+	cfg.BootstrapTokenFile = ""
+	m2 := &Main{Config: cfg, Stderr: &stderr}
+	if err := m2.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer m2.Close()
+	if strings.Contains(stderr.String(), "pul-") {
+		t.Errorf("a second start showed a token:\n%s", stderr.String())
+	}
+	// The admin CLI recovers access with direct database access.
+	code, stdout, stderrText := run(t, "admin", "issue-token", "--database", db, "--org", "acme", "--user", "admin")
+	value := strings.TrimSpace(stdout)
+	if code != exitOK || !strings.HasPrefix(value, "pul-") {
+		t.Fatalf("issue-token: exit %d %s %s", code, stdout, stderrText)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		status, _ := httpCall(t, m2, value, "GET", "/api/user", nil)
+		if status == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a token issued from the host never worked against the running server (status %d)", status)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if code, _, stderrText := run(t, "admin", "issue-token", "--database", db, "--org", "acme", "--user", "nobody"); code != exitError || !strings.Contains(stderrText, "nobody") {
+		t.Errorf("issue-token for an unknown user: exit %d %s", code, stderrText)
+	}
+}
+
+func TestServeConfig(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "c.json")
+	os.WriteFile(file, []byte(`{"listen":"127.0.0.1:1","logLevel":"debug","bootstrapOrg":"fromfile"}`), 0o600)
+	t.Setenv("GATEHOUSE_LOG_LEVEL", "warn")
+	// Flags over environment over file over defaults.
+	c := newServeCmd()
+	c.ParseFlags([]string{"--config", file, "--listen", "127.0.0.1:2"})
+	got := DefaultConfig()
+	if err := resolveConfig(c, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Listen != "127.0.0.1:2" || got.LogLevel != "warn" || got.BootstrapOrg != "fromfile" || got.Database != defaultDatabase {
+		t.Errorf("resolved config = %+v", got)
+	}
+	bad := newServeCmd()
+	bad.ParseFlags([]string{"--log-format", "xml"})
+	cfg2 := DefaultConfig()
+	if err := resolveConfig(bad, &cfg2); err == nil || !strings.Contains(err.Error(), "log-format") {
+		t.Errorf("bad log format: %v", err)
+	}
+	os.WriteFile(file, []byte(`{"listen":"x","colour":"blue"}`), 0o600)
+	c3 := newServeCmd()
+	c3.ParseFlags([]string{"--config", file})
+	cfg3 := DefaultConfig()
+	if err := resolveConfig(c3, &cfg3); err == nil || !strings.Contains(err.Error(), "colour") {
+		t.Errorf("unknown config field: %v", err)
+	}
+}
+
+// TestReplicas runs two servers on one PostgreSQL database: a token revoked
+// through one is rejected by the other, and a role edited through one
+// changes the other's decisions, each within a second. The replicas poll
+// only every 30 s, so only LISTEN/NOTIFY can make it in time.
+func TestReplicas(t *testing.T) {
+	dsn := os.Getenv("GATEHOUSE_TEST_POSTGRES_DSN")
+	if dsn == "" {
+		t.Skip("GATEHOUSE_TEST_POSTGRES_DSN is not set")
+	}
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	schema := fmt.Sprintf("gh_replicas_%d", rand.Uint64())
+	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Exec("DROP SCHEMA " + schema + " CASCADE")
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	database := dsn + sep + "search_path=" + schema
+	slow := func(c *Config) { c.RefreshInterval = "30s" }
+	a, token := startMain(t, database, slow)
+	b, _ := startMain(t, database, slow)
+
+	var created struct{ ID, TokenValue string }
+	_, body := httpCall(t, a, token, "POST", "/api/orgs/acme/tokens", map[string]any{"name": "shared"})
+	json.Unmarshal(body, &created)
+	within := func(what string, ok func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(time.Second)
+		for !ok() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 1 s", what)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	within("a token created on A authenticates on B", func() bool {
+		s, _ := httpCall(t, b, created.TokenValue, "GET", "/api/user", nil)
+		return s == 200
+	})
+	httpCall(t, a, token, "DELETE", "/api/orgs/acme/tokens/"+created.ID, nil)
+	within("a token revoked on A is rejected by B", func() bool {
+		s, _ := httpCall(t, b, created.TokenValue, "GET", "/api/user", nil)
+		return s == 401
+	})
+
+	// A custom role bound to a token: reading teams is denied, then the
+	// role is edited on A to allow it, and B follows.
+	var r struct{ ID string }
+	_, body = httpCall(t, a, token, "POST", "/api/orgs/acme/roles", map[string]any{"name": "narrow", "uxPurpose": "role",
+		"details": map[string]any{"__type": "PermissionDescriptorAllow", "permissions": []string{"org_member:read"}}})
+	json.Unmarshal(body, &r)
+	_, body = httpCall(t, a, token, "POST", "/api/orgs/acme/tokens", map[string]any{"name": "narrow", "roleID": r.ID})
+	json.Unmarshal(body, &created)
+	within("the narrow token reaches B", func() bool {
+		s, _ := httpCall(t, b, created.TokenValue, "GET", "/api/orgs/acme/members", nil)
+		return s == 200
+	})
+	if s, _ := httpCall(t, b, created.TokenValue, "GET", "/api/orgs/acme/teams", nil); s != 403 {
+		t.Fatalf("narrow token listed teams on B: %d", s)
+	}
+	httpCall(t, a, token, "PATCH", "/api/orgs/acme/roles/"+r.ID, map[string]any{"details": map[string]any{
+		"__type": "PermissionDescriptorAllow", "permissions": []string{"org_member:read", "team:list"}}})
+	within("a role edited on A changes decisions on B", func() bool {
+		s, _ := httpCall(t, b, created.TokenValue, "GET", "/api/orgs/acme/teams", nil)
+		return s == 200
+	})
+}
+
+// TestPulumiCLI drives the real pulumi CLI against Gatehouse. It needs
+// pulumi on PATH (.ci/run builds it with ../shared/tools/pulumi-cli); set
+// GATEHOUSE_E2E_PULUMI=1 to make its absence a failure.
+func TestPulumiCLI(t *testing.T) {
+	pulumi, err := exec.LookPath("pulumi")
+	if err != nil {
+		if os.Getenv("GATEHOUSE_E2E_PULUMI") != "" {
+			t.Fatal("pulumi is not on PATH")
+		}
+		t.Skip("pulumi is not on PATH")
+	}
+	m, token := startMain(t, filepath.Join(t.TempDir(), "g.db"), nil)
+	url := "http://" + m.Addr
+	home := t.TempDir()
+	run := func(tok string, args ...string) (string, error) {
+		cmd := exec.Command(pulumi, args...)
+		cmd.Dir = home
+		cmd.Env = append(os.Environ(), "PULUMI_HOME="+filepath.Join(home, ".pulumi"), "PULUMI_ACCESS_TOKEN="+tok,
+			"PULUMI_SKIP_UPDATE_CHECK=true", "PULUMI_BACKEND_URL="+url, "NO_COLOR=1")
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	mustRun := func(tok string, want string, args ...string) string {
+		t.Helper()
+		out, err := run(tok, args...)
+		if err != nil || !strings.Contains(out, want) {
+			t.Fatalf("pulumi %s: %v\n%s\nwant %q", strings.Join(args, " "), err, out, want)
+		}
+		return out
+	}
+	mustRun(token, "Logged in to "+url+" as admin", "login", url)
+	mustRun(token, "User: admin", "whoami", "-v")
+	out := mustRun(token, "Member", "org", "role", "list", "--org", "acme")
+	if !strings.Contains(out, "Admin") || !strings.Contains(out, "yes") {
+		t.Errorf("role list lacks the built-ins or the default marker:\n%s", out)
+	}
+	details := filepath.Join(home, "role.json")
+	os.WriteFile(details, []byte(`{"__type":"PermissionDescriptorAllow","permissions":["org_member:read","role:read"]}`), 0o600)
+	out = mustRun(token, `"name": "auditor"`, "org", "role", "new", "auditor", details, "--org", "acme", "--description", "reads", "--output", "json")
+	var created struct {
+		Role struct{ ID string } `json:"role"`
+	}
+	json.Unmarshal([]byte(out), &created)
+	if created.Role.ID == "" {
+		t.Fatalf("role new printed no id:\n%s", out)
+	}
+	mustRun(token, "auditors", "org", "role", "edit", created.Role.ID, "--name", "auditors", "--org", "acme")
+	httpCall(t, m, token, "POST", "/api/orgs/acme/teams/pulumi", map[string]any{"name": "platform"})
+	mustRun(token, "platform", "org", "role", "assign", created.Role.ID, "platform", "--org", "acme")
+	httpCall(t, m, token, "POST", "/api/orgs/acme/members/bob", nil)
+	mustRun(token, "bob", "org", "member", "list", "--org", "acme")
+	mustRun(token, created.Role.ID, "org", "member", "edit", "bob", "--fga-role-name", "auditors", "--org", "acme")
+	out, err = run(token, "org", "role", "remove", created.Role.ID, "--org", "acme", "--yes")
+	if err == nil || !strings.Contains(out, "force") {
+		t.Errorf("removing an assigned role without --force: %v\n%s", err, out)
+	}
+	mustRun(token, "", "org", "role", "remove", created.Role.ID, "--org", "acme", "--yes", "--force")
+
+	// A token whose role lacks the scopes fails with a clear message.
+	var readerID string
+	var roles struct {
+		Roles []struct{ ID, Name string }
+	}
+	_, body := httpCall(t, m, token, "GET", "/api/orgs/acme/roles?uxPurpose=role", nil)
+	json.Unmarshal(body, &roles)
+	for _, r := range roles.Roles {
+		if r.Name == "Billing Manager" {
+			readerID = r.ID
+		}
+	}
+	var tok struct{ TokenValue string }
+	_, body = httpCall(t, m, token, "POST", "/api/orgs/acme/tokens", map[string]any{"name": "billing", "roleID": readerID})
+	json.Unmarshal(body, &tok)
+	for _, args := range [][]string{
+		{"org", "role", "list", "--org", "acme"},
+		{"org", "role", "new", "x", details, "--org", "acme"},
+		{"org", "member", "edit", "bob", "--role", "admin", "--org", "acme"},
+	} {
+		out, err := run(tok.TokenValue, args...)
+		if err == nil || !strings.Contains(out, "403") || !strings.Contains(out, "scope") {
+			t.Errorf("pulumi %s with a billing token: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	mustRun(tok.TokenValue, "bob", "org", "member", "list", "--org", "acme")
+}
