@@ -22,13 +22,14 @@ import (
 
 // env is a running server with its bootstrap admin.
 type env struct {
-	t     *testing.T
-	srv   *httptest.Server
-	db    *store.DB
-	svc   *service.Service
-	az    *authz.Authorizer
-	admin string // the admin's personal token
-	org   string
+	t      *testing.T
+	routes func() []string
+	srv    *httptest.Server
+	db     *store.DB
+	svc    *service.Service
+	az     *authz.Authorizer
+	admin  string // the admin's personal token
+	org    string
 }
 
 func newEnv(t *testing.T, opts ...func(*api.Options)) *env {
@@ -48,9 +49,10 @@ func newEnv(t *testing.T, opts ...func(*api.Options)) *env {
 	for _, f := range opts {
 		f(&o)
 	}
-	srv := httptest.NewServer(api.New(svc, az, o).Handler())
+	server := api.New(svc, az, o)
+	srv := httptest.NewServer(server.Handler())
 	t.Cleanup(func() { srv.Close(); db.Close() })
-	return &env{t: t, srv: srv, db: db, svc: svc, az: az, admin: token, org: "acme"}
+	return &env{t: t, routes: server.Routes, srv: srv, db: db, svc: svc, az: az, admin: token, org: "acme"}
 }
 
 // call makes a request and decodes a JSON response into out (if not nil).

@@ -77,6 +77,11 @@ func (s *Server) register() {
 	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/teams/{teamName}/tokens", scopes: scopes("team:create_token"), h: s.createTeamToken})
 	s.handle(&route{method: "DELETE", pattern: "/api/orgs/{orgName}/teams/{teamName}/tokens/{tokenID}", scopes: scopes("team:delete_token"), h: s.deleteTeamToken})
 
+	s.handle(&route{method: "GET", pattern: "/api/openapi/pulumi-spec.json", public: true, h: func(q *request) (any, error) {
+		doc, err := s.openAPI()
+		return rawBody{contentType: "application/json", data: doc}, err
+	}})
+
 	// Decisions for other services.
 	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/authz/check", scopes: scopes("org_member_access:read"), maxBytes: 1 << 20, h: s.check})
 }

@@ -1,0 +1,138 @@
+package api
+
+import (
+	"encoding/json"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// operationInfo documents a route for the OpenAPI document.
+type operationInfo struct {
+	id, summary string
+	query       []string
+	body        string // component schema of the request body
+	response    string // component schema of the response, "" for 204
+}
+
+var operations = map[string]operationInfo{
+	"GET /api/user":                                                {"GetCurrentUser", "Who the caller is", nil, "", "User"},
+	"GET /api/user/organizations/default":                          {"GetDefaultOrganization", "The caller's default organization", nil, "", "DefaultOrganization"},
+	"GET /api/capabilities":                                        {"GetCapabilities", "What this service supports", nil, "", "Capabilities"},
+	"GET /api/orgs/{orgName}/roles":                                {"ListRoles", "List roles, permission sets or policies", []string{"uxPurpose", "continuationToken", "maxResults"}, "", "ListRolesResponse"},
+	"POST /api/orgs/{orgName}/roles":                               {"CreateRole", "Create a role, permission set or policy", []string{"createPolicyAndRole"}, "PermissionDescriptorBase", "PermissionDescriptorRecord"},
+	"GET /api/orgs/{orgName}/roles/scopes":                         {"ListRoleScopes", "The scope catalog by entity type", nil, "", "RoleScopes"},
+	"GET /api/orgs/{orgName}/roles/{roleID}":                       {"GetRole", "Get a role, set or policy", nil, "", "PermissionDescriptorRecord"},
+	"PATCH /api/orgs/{orgName}/roles/{roleID}":                     {"UpdateRole", "Change a role's name, description or details", nil, "UpdateRoleRequest", "PermissionDescriptorRecord"},
+	"DELETE /api/orgs/{orgName}/roles/{roleID}":                    {"DeleteRole", "Delete a role, set or policy", []string{"force"}, "", ""},
+	"PATCH /api/orgs/{orgName}/roles/{roleID}/default":             {"UpdateDefaultRole", "Make a role the organization's default", nil, "", ""},
+	"GET /api/orgs/{orgName}/roles/{roleID}/users":                 {"ListRoleUsers", "Members assigned the role", nil, "", "ListRoleUsersResponse"},
+	"GET /api/orgs/{orgName}/roles/{roleID}/teams":                 {"ListRoleTeams", "Teams holding the role", nil, "", "ListTeamsResponse"},
+	"GET /api/orgs/{orgName}/roles/{roleID}/tokens":                {"ListRoleTokens", "Organization tokens bound to the role", nil, "", "ListAccessTokensResponse"},
+	"GET /api/orgs/{orgName}/members":                              {"ListOrganizationMembers", "List members", []string{"type", "continuationToken", "maxResults", "includeSuspended"}, "", "ListOrganizationMembersResponse"},
+	"POST /api/orgs/{orgName}/members/{userLogin}":                 {"AddOrganizationMember", "Add a member with a built-in role", nil, "AddOrganizationMemberRequest", "OrganizationMember"},
+	"PATCH /api/orgs/{orgName}/members/{userLogin}":                {"UpdateOrganizationMember", "Change a member's role", nil, "UpdateOrganizationMemberRequest", ""},
+	"DELETE /api/orgs/{orgName}/members/{userLogin}":               {"DeleteOrganizationMember", "Remove a member and their team memberships", nil, "", ""},
+	"GET /api/orgs/{orgName}/members/{userLogin}/teams":            {"ListMemberTeams", "A member's teams", nil, "", "ListMemberTeamsResponse"},
+	"GET /api/orgs/{orgName}/teams":                                {"ListTeams", "List teams", []string{"continuationToken", "maxResults"}, "", "ListTeamsResponse"},
+	"POST /api/orgs/{orgName}/teams/pulumi":                        {"CreatePulumiTeam", "Create a team", nil, "CreatePulumiTeamRequest", "Team"},
+	"GET /api/orgs/{orgName}/teams/{teamName}":                     {"GetTeam", "Get a team with its members, roles and grants", nil, "", "Team"},
+	"PATCH /api/orgs/{orgName}/teams/{teamName}":                   {"UpdateTeam", "Change a team: one action per call", nil, "UpdateTeamRequest", ""},
+	"DELETE /api/orgs/{orgName}/teams/{teamName}":                  {"DeleteTeam", "Delete a team and revoke its tokens", nil, "", ""},
+	"GET /api/orgs/{orgName}/teams/{teamName}/roles":               {"ListTeamRoles", "A team's roles", nil, "", "ListRolesResponse"},
+	"POST /api/orgs/{orgName}/teams/{teamName}/roles/{roleID}":     {"AddTeamRole", "Give a team a role", nil, "", ""},
+	"DELETE /api/orgs/{orgName}/teams/{teamName}/roles/{roleID}":   {"RemoveTeamRole", "Take a role from a team", nil, "", ""},
+	"GET /api/user/tokens":                                         {"ListPersonalTokens", "The caller's personal tokens", []string{"filter", "continuationToken", "maxResults", "search", "sortBy", "sortDirection"}, "", "ListAccessTokensResponse"},
+	"POST /api/user/tokens":                                        {"CreatePersonalToken", "Create a personal token; its value is shown once", nil, "CreatePersonalAccessTokenRequest", "CreateAccessTokenResponse"},
+	"DELETE /api/user/tokens/{tokenID}":                            {"DeletePersonalToken", "Revoke a personal token", nil, "", ""},
+	"GET /api/orgs/{orgName}/tokens":                               {"ListOrgTokens", "Organization tokens", []string{"filter", "continuationToken", "maxResults", "search", "sortBy", "sortDirection"}, "", "ListAccessTokensResponse"},
+	"POST /api/orgs/{orgName}/tokens":                              {"CreateOrgToken", "Create an organization token bound to a role", nil, "CreateOrgAccessTokenRequest", "CreateAccessTokenResponse"},
+	"DELETE /api/orgs/{orgName}/tokens/{tokenID}":                  {"DeleteOrgToken", "Revoke an organization token; its name stays reserved", nil, "", ""},
+	"GET /api/orgs/{orgName}/teams/{teamName}/tokens":              {"ListTeamTokens", "A team's tokens", []string{"filter", "continuationToken", "maxResults", "search", "sortBy", "sortDirection"}, "", "ListAccessTokensResponse"},
+	"POST /api/orgs/{orgName}/teams/{teamName}/tokens":             {"CreateTeamToken", "Create a team token", nil, "CreateTeamAccessTokenRequest", "CreateAccessTokenResponse"},
+	"DELETE /api/orgs/{orgName}/teams/{teamName}/tokens/{tokenID}": {"DeleteTeamToken", "Revoke a team token", nil, "", ""},
+	"POST /api/orgs/{orgName}/authz/check":                         {"CheckAccess", "Decide a batch of (token, scope, entity) questions, with explanations (Gatehouse extension)", nil, "CheckRequest", "CheckResponse"},
+	"GET /api/openapi/pulumi-spec.json":                            {"GetOpenAPISpec", "This document", nil, "", "OpenAPI"},
+}
+
+var pathParam = regexp.MustCompile(`\{([A-Za-z]+)\}`)
+
+// openAPI builds the OpenAPI 3 document of the registered routes.
+func (s *Server) openAPI() ([]byte, error) {
+	type param struct {
+		Name     string         `json:"name"`
+		In       string         `json:"in"`
+		Required bool           `json:"required"`
+		Schema   map[string]any `json:"schema"`
+	}
+	paths := map[string]map[string]any{}
+	for _, rt := range s.routes {
+		key := rt.method + " " + rt.pattern
+		info := operations[key]
+		var params []param
+		for _, m := range pathParam.FindAllStringSubmatch(rt.pattern, -1) {
+			params = append(params, param{Name: m[1], In: "path", Required: true, Schema: map[string]any{"type": "string"}})
+		}
+		for _, q := range info.query {
+			params = append(params, param{Name: q, In: "query", Schema: map[string]any{"type": "string"}})
+		}
+		responses := map[string]any{
+			"400": map[string]any{"$ref": "#/components/responses/Error"},
+			"401": map[string]any{"$ref": "#/components/responses/Error"},
+			"403": map[string]any{"$ref": "#/components/responses/Error"},
+			"404": map[string]any{"$ref": "#/components/responses/Error"},
+		}
+		success := "200"
+		if rt.status != 0 {
+			success = itoa(rt.status)
+		}
+		if info.response == "" {
+			responses["204"] = map[string]any{"description": "No Content"}
+		} else {
+			responses[success] = map[string]any{"description": "OK", "content": map[string]any{"application/json": map[string]any{
+				"schema": map[string]any{"$ref": "#/components/schemas/" + info.response}}}}
+		}
+		op := map[string]any{"operationId": info.id, "summary": info.summary, "responses": responses, "x-gatehouse-scopes": rt.scopeNames()}
+		if len(params) > 0 {
+			op["parameters"] = params
+		}
+		if rt.public {
+			op["security"] = []any{}
+		}
+		if info.body != "" {
+			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{
+				"schema": map[string]any{"$ref": "#/components/schemas/" + info.body}}}}
+		}
+		if paths[rt.pattern] == nil {
+			paths[rt.pattern] = map[string]any{}
+		}
+		paths[rt.pattern][strings.ToLower(rt.method)] = op
+	}
+	schemas := map[string]any{}
+	names := []string{}
+	for _, info := range operations {
+		for _, n := range []string{info.body, info.response} {
+			if n != "" && schemas[n] == nil {
+				schemas[n] = map[string]any{"type": "object", "additionalProperties": true}
+				names = append(names, n)
+			}
+		}
+	}
+	sort.Strings(names)
+	schemas["Error"] = map[string]any{"type": "object", "required": []string{"code", "message"}, "properties": map[string]any{
+		"code": map[string]any{"type": "integer"}, "message": map[string]any{"type": "string"}}}
+	doc := map[string]any{
+		"openapi": "3.0.3",
+		"info":    map[string]any{"title": "Gatehouse API", "version": "1", "description": "Pulumi Cloud's IAM API, served by Gatehouse."},
+		"paths":   paths,
+		"components": map[string]any{
+			"schemas": schemas,
+			"responses": map[string]any{"Error": map[string]any{"description": "An error", "content": map[string]any{
+				"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Error"}}}}},
+			"securitySchemes": map[string]any{"token": map[string]any{"type": "apiKey", "in": "header", "name": "Authorization",
+				"description": "token <value> (or Bearer <value>)"}},
+		},
+		"security": []any{map[string]any{"token": []any{}}},
+	}
+	return json.MarshalIndent(doc, "", "  ")
+}
