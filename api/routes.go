@@ -232,7 +232,7 @@ func (s *Server) createRole(q *request) (any, error) {
 }
 
 func (s *Server) getRole(q *request) (any, error) {
-	d, err := s.svc.Descriptor(q.ctx(), q.org.ID, q.r.PathValue("roleID"))
+	d, err := s.az.Descriptor(q.ctx(), q.org.ID, q.r.PathValue("roleID"))
 	if err != nil {
 		return nil, err
 	}

@@ -404,3 +404,17 @@ func (b *usedBatch) take() map[string]time.Time {
 	b.used = map[string]time.Time{}
 	return out
 }
+
+// Descriptor returns a descriptor record from the organization's snapshot,
+// which is as current as any decision: reads of roles need no database
+// round trip.
+func (a *Authorizer) Descriptor(ctx context.Context, orgID, id string) (*gatehouse.Descriptor, error) {
+	st, err := a.state(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	if d := st.records[id]; d != nil {
+		return d, nil
+	}
+	return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "descriptor not found")
+}

@@ -84,6 +84,14 @@ func bindConfig(cmd *cobra.Command, c *Config) {
 // resolveConfig applies the file and the environment under the flags the
 // user set.
 func resolveConfig(cmd *cobra.Command, c *Config) error {
+	// The flags may be bound to c itself: read what the user set before
+	// starting again from the defaults.
+	set := map[string]string{}
+	configFields(c, func(flag, _ string, _ reflect.Value) {
+		if cmd.Flags().Changed(flag) {
+			set[flag] = cmd.Flags().Lookup(flag).Value.String()
+		}
+	})
 	*c = DefaultConfig()
 	path, _ := cmd.Flags().GetString("config")
 	if path == "" {
@@ -121,10 +129,10 @@ func resolveConfig(cmd *cobra.Command, c *Config) error {
 		return err
 	}
 	configFields(c, func(flag, _ string, v reflect.Value) {
-		if !cmd.Flags().Changed(flag) {
+		s, ok := set[flag]
+		if !ok {
 			return
 		}
-		s := cmd.Flags().Lookup(flag).Value.String()
 		switch v.Kind() {
 		case reflect.String:
 			v.SetString(s)

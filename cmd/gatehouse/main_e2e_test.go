@@ -15,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spf13/cobra"
 )
 
 // startMain runs the real program on 127.0.0.1:0 with cfg changes applied,
@@ -126,6 +128,16 @@ func TestServeConfig(t *testing.T) {
 	}
 	if got.Listen != "127.0.0.1:2" || got.LogLevel != "warn" || got.BootstrapOrg != "fromfile" || got.Database != defaultDatabase {
 		t.Errorf("resolved config = %+v", got)
+	}
+	// The serve command binds its flags to the very Config it resolves.
+	var resolved Config
+	bound := newServeCmdWith(func(_ *cobra.Command, cfg Config) error { resolved = cfg; return nil })
+	bound.SetArgs([]string{"--listen", "127.0.0.1:3", "--log-level", "error", "--database", "x.db"})
+	if err := bound.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if resolved.Listen != "127.0.0.1:3" || resolved.LogLevel != "error" || resolved.Database != "x.db" {
+		t.Errorf("flags of the serve command were lost: %+v", resolved)
 	}
 	bad := newServeCmd()
 	bad.ParseFlags([]string{"--log-format", "xml"})

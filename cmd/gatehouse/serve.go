@@ -23,6 +23,21 @@ import (
 )
 
 func newServeCmd() *cobra.Command {
+	return newServeCmdWith(func(cmd *cobra.Command, cfg Config) error {
+		ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		m := &Main{Config: cfg, Stderr: cmd.ErrOrStderr()}
+		if err := m.Run(ctx); err != nil {
+			return err
+		}
+		<-ctx.Done()
+		return m.Close()
+	})
+}
+
+// newServeCmdWith builds the serve command around run, which gets the
+// resolved configuration.
+func newServeCmdWith(run func(*cobra.Command, Config) error) *cobra.Command {
 	cfg := DefaultConfig()
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -34,14 +49,7 @@ its first admin, and shows the admin's access token once.`,
 			if err := resolveConfig(cmd, &cfg); err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			m := &Main{Config: cfg, Stderr: cmd.ErrOrStderr()}
-			if err := m.Run(ctx); err != nil {
-				return err
-			}
-			<-ctx.Done()
-			return m.Close()
+			return run(cmd, cfg)
 		},
 	}
 	bindConfig(cmd, &cfg)

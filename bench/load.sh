@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Load test of a running Gatehouse over loopback with wrk (Debian package
+# wrk): the check endpoint alone, then the check endpoint and GET
+# /roles/{id} side by side. Numbers go to BENCHMARKS.md.
+#   bash bench/load.sh            (from the repository root)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+dir=$(mktemp -d)
+trap 'kill $pid 2>/dev/null || true; rm -rf "$dir"' EXIT
+go build -o "$dir/gatehouse" ./cmd/gatehouse
+"$dir/gatehouse" serve --database "$dir/g.db" --listen 127.0.0.1:18181 --bootstrap-org acme \
+  --bootstrap-token-file "$dir/token" >"$dir/log" 2>&1 &
+pid=$!
+for _ in $(seq 50); do [ -s "$dir/token" ] && curl -sf http://127.0.0.1:18181/readyz >/dev/null && break; sleep 0.1; done
+T=$(cat "$dir/token")
+base=http://127.0.0.1:18181
+RID=$(curl -s -H "Authorization: token $T" "$base/api/orgs/acme/roles?uxPurpose=role" | sed 's/.*"id":"\([^"]*\)".*/\1/' | head -c 36)
+cat >"$dir/check.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Authorization"] = "token $T"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"checks":[{"token":"$T","scope":"audit_logs:read","entity":{"type":"global"}}]}'
+LUA
+printf 'wrk.headers["Authorization"] = "token %s"\n' "$T" >"$dir/get.lua"
+echo "== check endpoint alone (1 wrk thread, 16 connections, 10 s)"
+wrk -t1 -c16 -d10s --latency -s "$dir/check.lua" "$base/api/orgs/acme/authz/check"
+echo "== check endpoint with GET /roles/{id} alongside (two wrk processes)"
+wrk -t1 -c4 -d10s --latency -s "$dir/get.lua" "$base/api/orgs/acme/roles/$RID" >"$dir/get.txt" 2>&1 &
+wrk -t1 -c12 -d10s --latency -s "$dir/check.lua" "$base/api/orgs/acme/authz/check"
+wait %2 2>/dev/null || sleep 1
+echo "-- GET /roles/{id} alongside:"
+cat "$dir/get.txt"
