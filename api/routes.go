@@ -224,7 +224,7 @@ func (s *Server) createRole(q *request) (any, error) {
 		return nil, err
 	}
 	d, err := s.svc.CreateDescriptor(q.ctx(), q.org.ID, service.DescriptorInput{Name: in.Name, Description: in.Description,
-		ResourceType: in.ResourceType, Purpose: in.UXPurpose, Details: in.Details}, both)
+		ResourceType: in.ResourceType, Purpose: in.UXPurpose, Details: present(in.Details)}, both)
 	if err != nil {
 		return nil, err
 	}
@@ -244,6 +244,7 @@ func (s *Server) updateRole(q *request) (any, error) {
 	if err := q.decode(&in); err != nil {
 		return nil, err
 	}
+	in.Details = present(in.Details)
 	if in.Name == nil && in.Description == nil && in.Details == nil {
 		return nil, gatehouse.Errorf(gatehouse.EINVALID, "request body: nothing to change; give name, description or details")
 	}
@@ -536,89 +537,29 @@ func (s *Server) removeTeamRole(q *request) (any, error) {
 
 // --- decisions
 
-type checkRequest struct {
-	Checks []struct {
-		Token  string `json:"token"`
-		Scope  string `json:"scope"`
-		Entity struct {
-			Type    string `json:"type"`
-			ID      string `json:"id"`
-			Project string `json:"project"`
-			Name    string `json:"name"`
-		} `json:"entity"`
-	} `json:"checks"`
-}
-
-type checkResult struct {
-	Allowed bool   `json:"allowed"`
-	Reason  string `json:"reason"`
-	Error   string `json:"error,omitempty"`
-}
-
 // check answers a batch of "may this token use this scope on this entity",
 // each with its explanation.
 func (s *Server) check(q *request) (any, error) {
-	var in checkRequest
+	var in struct {
+		Checks []gatehouse.CheckRequest `json:"checks"`
+	}
 	if err := q.decode(&in); err != nil {
 		return nil, err
 	}
 	if len(in.Checks) == 0 || len(in.Checks) > 1000 {
 		return nil, gatehouse.Errorf(gatehouse.EINVALID, "checks: give 1 to 1000 checks")
 	}
-	out := struct {
-		Results []checkResult `json:"results"`
-	}{Results: make([]checkResult, len(in.Checks))}
-	for i, c := range in.Checks {
-		res := &out.Results[i]
-		id, err := s.az.Authenticate("token " + c.Token)
-		if err != nil {
-			res.Reason, res.Error = "the token is not valid", "checks["+itoa(i)+"].token: not a valid token"
-			continue
-		}
-		sc, ok := catalog.Lookup(c.Scope)
-		if !ok {
-			res.Error = "checks[" + itoa(i) + "].scope: unknown scope " + quote(c.Scope)
-			if sug := catalog.Suggest(c.Scope); sug != "" {
-				res.Error += " (did you mean " + quote(sug) + "?)"
+	results := s.svc.Check(q.ctx(), q.org.ID, in.Checks)
+	for i, r := range results {
+		if r.Error == "" {
+			if sc, ok := catalog.Lookup(in.Checks[i].Scope); ok {
+				s.metrics.decision(sc, r.Allowed)
 			}
-			continue
 		}
-		et, ok := gatehouse.ParseEntityType(c.Entity.Type)
-		if c.Entity.Type == "" {
-			et, ok = gatehouse.EntityGlobal, true
-		}
-		if !ok || et == gatehouse.EntityTeam {
-			res.Error = "checks[" + itoa(i) + "].entity.type: " + quote(c.Entity.Type) + " is not one of global, stack, environment, insights-account"
-			continue
-		}
-		var e *gatehouse.Entity
-		switch {
-		case et == gatehouse.EntityGlobal:
-			e = &gatehouse.Entity{Type: et, ID: q.org.ID}
-		case c.Entity.ID != "":
-			e, err = s.az.EntityByID(q.ctx(), q.org.ID, c.Entity.ID)
-		default:
-			name := c.Entity.Name
-			if et != gatehouse.EntityInsightsAccount {
-				name = c.Entity.Project + "/" + c.Entity.Name
-			}
-			e, err = s.az.Entity(q.ctx(), q.org.ID, et, name)
-		}
-		if err == nil && e.Type != et {
-			err = gatehouse.Errorf(gatehouse.ENOTFOUND, "not found")
-		}
-		if err != nil {
-			res.Error = "checks[" + itoa(i) + "].entity: " + gatehouse.ErrorMessage(err)
-			continue
-		}
-		ex, err := s.az.Explain(q.ctx(), id, q.org.ID, sc, e)
-		if err != nil {
-			return nil, err
-		}
-		res.Allowed, res.Reason = ex.Allowed, ex.Reason
-		s.metrics.decision(sc, ex.Allowed)
 	}
-	return out, nil
+	return struct {
+		Results []gatehouse.CheckResult `json:"results"`
+	}{results}, nil
 }
 
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }

@@ -34,17 +34,25 @@ func toDescriptor(d *gatehouse.Descriptor, org *gatehouse.Organization) descript
 // descriptorBase is the body of POST /roles; every field optional on the
 // wire, checked by the service.
 type descriptorBase struct {
-	Name         *string         `json:"name"`
-	Description  *string         `json:"description"`
-	ResourceType *string         `json:"resourceType"`
-	UXPurpose    *string         `json:"uxPurpose"`
-	Details      json.RawMessage `json:"details"`
+	Name         *string         `json:"name,omitempty"`
+	Description  *string         `json:"description,omitempty"`
+	ResourceType *string         `json:"resourceType,omitempty"`
+	UXPurpose    *string         `json:"uxPurpose,omitempty"`
+	Details      json.RawMessage `json:"details,omitempty"`
 }
 
 type updateRoleRequest struct {
-	Name        *string         `json:"name"`
-	Description *string         `json:"description"`
-	Details     json.RawMessage `json:"details"`
+	Name        *string         `json:"name,omitempty"`
+	Description *string         `json:"description,omitempty"`
+	Details     json.RawMessage `json:"details,omitempty"`
+}
+
+// present is a JSON field's raw value, nil when absent or null.
+func present(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	return raw
 }
 
 type userInfo struct {

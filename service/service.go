@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/gatehouse-iam/gatehouse"
@@ -197,3 +198,7 @@ func (s *Service) IssueToken(ctx context.Context, orgName, login, description st
 	}
 	return value, s.Authz.Refresh(ctx, orgID)
 }
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func quote(s string) string { return strconv.Quote(s) }

@@ -10,6 +10,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-iam/gatehouse"
 )
 
 func main() {
@@ -58,6 +60,8 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServeCmd(), newAdminCmd(), newScopesCmd(), newPolicyCmd(), newBackupCmd())
+	root.AddCommand(newServeCmd(), newAdminCmd(), newScopesCmd(), newPolicyCmd(), newBackupCmd(),
+		newLoginCmd(), newWhoAmICmd(), newDescriptorCmd("role", gatehouse.PurposeRole, "role"),
+		newDescriptorCmd("set", gatehouse.PurposeSet, "permission set"), newTokenCmd(), newTeamCmd(), newMemberCmd(), newCheckCmd())
 	return root
 }

@@ -1,0 +1,355 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-iam/gatehouse"
+)
+
+// Client is gatehouse.IAM over Gatehouse's HTTP API (or any service with
+// Pulumi's wire format, for the parts it has).
+type Client struct {
+	BaseURL string
+	Token   string
+	HTTP    *http.Client
+}
+
+var _ gatehouse.IAM = (*Client)(nil)
+
+// do sends a request and decodes the JSON response into out. API errors
+// come back as *gatehouse.Error with the server's message.
+func (c *Client) do(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.BaseURL, "/")+path, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "token "+c.Token)
+	req.Header.Set("Accept", "application/vnd.pulumi+8")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode >= 400 {
+		var e struct {
+			Message string `json:"message"`
+		}
+		if json.Unmarshal(data, &e) != nil || e.Message == "" {
+			e.Message = strings.TrimSpace(string(data))
+		}
+		return &gatehouse.Error{Code: codeOf(resp.StatusCode), Message: fmt.Sprintf("[%d] %s", resp.StatusCode, e.Message)}
+	}
+	if out != nil && len(data) > 0 {
+		if err := json.Unmarshal(data, out); err != nil {
+			return fmt.Errorf("%s %s: decode response: %w", method, path, err)
+		}
+	}
+	return nil
+}
+
+func codeOf(status int) string {
+	switch status {
+	case http.StatusBadRequest:
+		return gatehouse.EINVALID
+	case http.StatusNotFound:
+		return gatehouse.ENOTFOUND
+	case http.StatusConflict:
+		return gatehouse.ECONFLICT
+	case http.StatusUnauthorized:
+		return gatehouse.EUNAUTHORIZED
+	case http.StatusForbidden:
+		return gatehouse.EFORBIDDEN
+	case http.StatusTooManyRequests:
+		return gatehouse.ETOOMANYREQUESTS
+	}
+	return gatehouse.EINTERNAL
+}
+
+func orgPath(org string, parts ...string) string {
+	p := "/api/orgs/" + url.PathEscape(org)
+	for _, s := range parts {
+		p += "/" + url.PathEscape(s)
+	}
+	return p
+}
+
+// WhoAmI implements gatehouse.IAM.
+func (c *Client) WhoAmI(ctx context.Context) (*gatehouse.WhoAmI, error) {
+	var u struct {
+		GitHubLogin   string
+		Organizations []struct{ GitHubLogin string }
+		TokenInfo     *struct{ Name, Organization, Team string }
+	}
+	if err := c.do(ctx, "GET", "/api/user", nil, &u); err != nil {
+		return nil, err
+	}
+	w := &gatehouse.WhoAmI{Login: u.GitHubLogin}
+	for _, o := range u.Organizations {
+		w.Organizations = append(w.Organizations, o.GitHubLogin)
+	}
+	if u.TokenInfo != nil {
+		w.TokenName, w.Team = u.TokenInfo.Name, u.TokenInfo.Team
+	}
+	return w, nil
+}
+
+func fromDescriptor(j descriptorJSON) *gatehouse.Descriptor {
+	d := &gatehouse.Descriptor{ID: j.ID, OrgID: j.OrgID, Name: j.Name, Description: j.Description, Purpose: j.UXPurpose,
+		Details: j.Details, Version: j.Version, DefaultIdentifier: j.DefaultIdentifier, Created: j.Created, Modified: j.Modified}
+	d.ResourceType.UnmarshalText([]byte(j.ResourceType))
+	return d
+}
+
+// Roles implements gatehouse.IAM.
+func (c *Client) Roles(ctx context.Context, org, purpose string) ([]*gatehouse.Descriptor, error) {
+	var out struct{ Roles []descriptorJSON }
+	if err := c.do(ctx, "GET", orgPath(org, "roles")+"?uxPurpose="+url.QueryEscape(purpose), nil, &out); err != nil {
+		return nil, err
+	}
+	ds := make([]*gatehouse.Descriptor, len(out.Roles))
+	for i, r := range out.Roles {
+		ds[i] = fromDescriptor(r)
+	}
+	return ds, nil
+}
+
+// Role implements gatehouse.IAM.
+func (c *Client) Role(ctx context.Context, org, id string) (*gatehouse.Descriptor, error) {
+	var out descriptorJSON
+	if err := c.do(ctx, "GET", orgPath(org, "roles", id), nil, &out); err != nil {
+		return nil, err
+	}
+	return fromDescriptor(out), nil
+}
+
+// CreateRole implements gatehouse.IAM.
+func (c *Client) CreateRole(ctx context.Context, org string, in gatehouse.RoleInput, policyAndRole bool) (*gatehouse.Descriptor, error) {
+	body := descriptorBase{Name: in.Name, Description: in.Description, Details: in.Details}
+	if in.Purpose != "" {
+		body.UXPurpose = &in.Purpose
+	}
+	if in.ResourceType != "" {
+		body.ResourceType = &in.ResourceType
+	}
+	path := orgPath(org, "roles")
+	if policyAndRole {
+		path += "?createPolicyAndRole=true"
+	}
+	var out descriptorJSON
+	if err := c.do(ctx, "POST", path, body, &out); err != nil {
+		return nil, err
+	}
+	return fromDescriptor(out), nil
+}
+
+// UpdateRole implements gatehouse.IAM.
+func (c *Client) UpdateRole(ctx context.Context, org, id string, in gatehouse.RoleInput) (*gatehouse.Descriptor, error) {
+	var out descriptorJSON
+	if err := c.do(ctx, "PATCH", orgPath(org, "roles", id), updateRoleRequest{Name: in.Name, Description: in.Description, Details: in.Details}, &out); err != nil {
+		return nil, err
+	}
+	return fromDescriptor(out), nil
+}
+
+// DeleteRole implements gatehouse.IAM.
+func (c *Client) DeleteRole(ctx context.Context, org, id string, force bool) error {
+	path := orgPath(org, "roles", id)
+	if force {
+		path += "?force=true"
+	}
+	return c.do(ctx, "DELETE", path, nil, nil)
+}
+
+// SetDefaultRole implements gatehouse.IAM.
+func (c *Client) SetDefaultRole(ctx context.Context, org, id string) error {
+	return c.do(ctx, "PATCH", orgPath(org, "roles", id, "default"), nil, nil)
+}
+
+func fromMember(m organizationMember) *gatehouse.Member {
+	return &gatehouse.Member{Login: m.User.GitHubLogin, Name: m.User.Name, RoleID: m.FGARole.ID, RoleName: m.FGARole.Name,
+		Suspended: m.Suspended, Created: m.Created}
+}
+
+// Members implements gatehouse.IAM.
+func (c *Client) Members(ctx context.Context, org string) ([]*gatehouse.Member, error) {
+	var all []*gatehouse.Member
+	next := ""
+	for {
+		var out struct {
+			Members           []organizationMember
+			ContinuationToken string
+		}
+		path := orgPath(org, "members") + "?includeSuspended=true"
+		if next != "" {
+			path += "&continuationToken=" + url.QueryEscape(next)
+		}
+		if err := c.do(ctx, "GET", path, nil, &out); err != nil {
+			return nil, err
+		}
+		for _, m := range out.Members {
+			all = append(all, fromMember(m))
+		}
+		if next = out.ContinuationToken; next == "" {
+			return all, nil
+		}
+	}
+}
+
+// AddMember implements gatehouse.IAM.
+func (c *Client) AddMember(ctx context.Context, org, login, role string) (*gatehouse.Member, error) {
+	var out organizationMember
+	if err := c.do(ctx, "POST", orgPath(org, "members", login), map[string]string{"role": role}, &out); err != nil {
+		return nil, err
+	}
+	return fromMember(out), nil
+}
+
+// SetMemberRole implements gatehouse.IAM.
+func (c *Client) SetMemberRole(ctx context.Context, org, login, roleID string) error {
+	return c.do(ctx, "PATCH", orgPath(org, "members", login), map[string]string{"fgaRoleId": roleID}, nil)
+}
+
+// RemoveMember implements gatehouse.IAM.
+func (c *Client) RemoveMember(ctx context.Context, org, login string) error {
+	return c.do(ctx, "DELETE", orgPath(org, "members", login), nil, nil)
+}
+
+// Teams implements gatehouse.IAM.
+func (c *Client) Teams(ctx context.Context, org string) ([]*gatehouse.Team, error) {
+	var out struct{ Teams []teamJSON }
+	if err := c.do(ctx, "GET", orgPath(org, "teams"), nil, &out); err != nil {
+		return nil, err
+	}
+	ts := make([]*gatehouse.Team, len(out.Teams))
+	for i, t := range out.Teams {
+		ts[i] = &gatehouse.Team{Kind: t.Kind, Name: t.Name, DisplayName: t.DisplayName, Description: t.Description}
+	}
+	return ts, nil
+}
+
+// CreateTeam implements gatehouse.IAM.
+func (c *Client) CreateTeam(ctx context.Context, org, name, displayName, description string) (*gatehouse.Team, error) {
+	var out teamJSON
+	err := c.do(ctx, "POST", orgPath(org, "teams", "pulumi"), map[string]string{"name": name, "displayName": displayName, "description": description}, &out)
+	if err != nil {
+		return nil, err
+	}
+	return &gatehouse.Team{Kind: out.Kind, Name: out.Name, DisplayName: out.DisplayName, Description: out.Description}, nil
+}
+
+// DeleteTeam implements gatehouse.IAM.
+func (c *Client) DeleteTeam(ctx context.Context, org, name string) error {
+	return c.do(ctx, "DELETE", orgPath(org, "teams", name), nil, nil)
+}
+
+// TeamMember implements gatehouse.IAM.
+func (c *Client) TeamMember(ctx context.Context, org, team, login, action string) error {
+	return c.do(ctx, "PATCH", orgPath(org, "teams", team), map[string]string{"memberAction": action, "member": login}, nil)
+}
+
+// AssignTeamRole implements gatehouse.IAM.
+func (c *Client) AssignTeamRole(ctx context.Context, org, team, roleID string) error {
+	return c.do(ctx, "POST", orgPath(org, "teams", team, "roles", roleID), nil, nil)
+}
+
+// UnassignTeamRole implements gatehouse.IAM.
+func (c *Client) UnassignTeamRole(ctx context.Context, org, team, roleID string) error {
+	return c.do(ctx, "DELETE", orgPath(org, "teams", team, "roles", roleID), nil, nil)
+}
+
+func tokensPath(org, team string) string {
+	switch {
+	case org == "":
+		return "/api/user/tokens"
+	case team != "":
+		return orgPath(org, "teams", team, "tokens")
+	}
+	return orgPath(org, "tokens")
+}
+
+// Tokens implements gatehouse.IAM.
+func (c *Client) Tokens(ctx context.Context, org, team string) ([]*gatehouse.Token, error) {
+	var out struct{ Tokens []accessTokenJSON }
+	if err := c.do(ctx, "GET", tokensPath(org, team)+"?filter=all", nil, &out); err != nil {
+		return nil, err
+	}
+	ts := make([]*gatehouse.Token, len(out.Tokens))
+	for i, j := range out.Tokens {
+		t := &gatehouse.Token{ID: j.ID, Kind: j.Type, Name: j.Name, Description: j.Description}
+		t.Created, _ = time.Parse(time.RFC3339, j.Created)
+		if j.Expires > 0 {
+			t.Expires = time.Unix(j.Expires, 0)
+		}
+		if j.LastUsed > 0 {
+			t.LastUsed = time.Unix(j.LastUsed, 0)
+		}
+		if j.Role != nil {
+			t.RoleID = j.Role.ID
+		}
+		if j.CreatedBy != nil {
+			t.CreatedBy = *j.CreatedBy
+		}
+		ts[i] = t
+	}
+	return ts, nil
+}
+
+// CreateToken implements gatehouse.IAM.
+func (c *Client) CreateToken(ctx context.Context, org string, req gatehouse.TokenRequest) (*gatehouse.CreatedToken, error) {
+	body := map[string]any{"description": req.Description, "expires": int64(0)}
+	if !req.Expires.IsZero() {
+		body["expires"] = req.Expires.Unix()
+	}
+	if org != "" {
+		body["name"] = req.Name
+	}
+	if req.RoleID != "" {
+		body["roleID"] = req.RoleID
+	}
+	var out createTokenResponse
+	if err := c.do(ctx, "POST", tokensPath(org, req.Team), body, &out); err != nil {
+		return nil, err
+	}
+	return &gatehouse.CreatedToken{ID: out.ID, Value: out.TokenValue}, nil
+}
+
+// RevokeToken implements gatehouse.IAM.
+func (c *Client) RevokeToken(ctx context.Context, org, team, id string) error {
+	return c.do(ctx, "DELETE", tokensPath(org, team)+"/"+url.PathEscape(id), nil, nil)
+}
+
+// Check implements gatehouse.IAM.
+func (c *Client) Check(ctx context.Context, org string, checks []gatehouse.CheckRequest) ([]gatehouse.CheckResult, error) {
+	var out struct{ Results []gatehouse.CheckResult }
+	if err := c.do(ctx, "POST", orgPath(org, "authz", "check"), map[string]any{"checks": checks}, &out); err != nil {
+		return nil, err
+	}
+	return out.Results, nil
+}

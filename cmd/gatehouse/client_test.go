@@ -1,0 +1,111 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestClientCommands drives the gatehouse CLI's client commands against a
+// running server, from login to cleanup.
+func TestClientCommands(t *testing.T) {
+	m, admin := startMain(t, filepath.Join(t.TempDir(), "g.db"), nil)
+	url := "http://" + m.Addr
+	cfgDir := t.TempDir()
+	t.Setenv("GATEHOUSE_CONFIG_DIR", cfgDir)
+	t.Setenv("GATEHOUSE_TOKEN", "")
+	t.Setenv("GATEHOUSE_URL", "")
+	t.Setenv("GATEHOUSE_ORG", "")
+
+	must := func(want string, args ...string) string {
+		t.Helper()
+		code, stdout, stderr := run(t, args...)
+		if code != exitOK || !strings.Contains(stdout, want) {
+			t.Fatalf("gatehouse %s: exit %d\nstdout: %s\nstderr: %s\nwant %q", strings.Join(args, " "), code, stdout, stderr, want)
+		}
+		return stdout
+	}
+	if code, _, stderr := run(t, "role", "list"); code != exitError || !strings.Contains(stderr, "not logged in") {
+		t.Fatalf("role list before login: exit %d %s", code, stderr)
+	}
+	must("Logged in to "+url+" as admin (organization acme)", "login", url, "--token", admin)
+	info, err := os.Stat(filepath.Join(cfgDir, "credentials.json"))
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("credentials file: %v %v", info, err)
+	}
+	if code, _, stderr := run(t, "login", url, "--token", "pul-wrong"); code != exitError || !strings.Contains(stderr, "401") {
+		t.Errorf("login with a bad token: exit %d %s", code, stderr)
+	}
+	must("acme", "whoami")
+
+	out := must(`"Name": "Deployers"`, "set", "create", "Deployers", "--type", "stack", "--scopes", "stack:read,stack:write", "-o", "json")
+	var set struct{ ID string }
+	json.Unmarshal([]byte(out), &set)
+	details := filepath.Join(t.TempDir(), "role.json")
+	os.WriteFile(details, []byte(`{"__type":"PermissionDescriptorGroup","entries":[
+		{"__type":"PermissionDescriptorAllow","permissions":["org_member:read"]},
+		{"__type":"PermissionDescriptorCondition","condition":{"__type":"PermissionExpressionHasTag","context":{"__type":"PermissionExpressionStack"},"key":"team"},
+		 "subNode":{"__type":"PermissionDescriptorCompose","permissionDescriptors":["`+set.ID+`"]}}]}`), 0o600)
+	out = must(`"Name": "tagged"`, "role", "create", "tagged", "--details", details, "--description", "by tag", "-o", "json")
+	var role struct{ ID string }
+	json.Unmarshal([]byte(out), &role)
+	must("tagged", "role", "list")
+	must("PermissionDescriptorCompose", "role", "get", role.ID)
+	must("tagged-role", "role", "edit", role.ID, "--name", "tagged-role")
+	if code, _, stderr := run(t, "role", "edit", role.ID); code != exitError || !strings.Contains(stderr, "nothing to change") {
+		t.Errorf("edit with nothing: exit %d %s", code, stderr)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(bad, []byte(`{"__type":"PermissionDescriptorAllow","permissions":["stack:reed"]}`), 0o600)
+	if code, _, stderr := run(t, "role", "create", "bad", "--details", bad); code != exitError || !strings.Contains(stderr, `did you mean "stack:read"`) {
+		t.Errorf("create with a bad scope: exit %d %s", code, stderr)
+	}
+
+	value := strings.TrimSpace(must("pul-", "token", "create", "--name", "ci", "--role", role.ID, "--expires", "24h"))
+	must("ci", "token", "list")
+	must("allow: role", "check", "--token", value, "--scope", "org_member:read")
+	code, stdout, _ := run(t, "check", "--token", value, "--scope", "team:create")
+	if code != exitDeny || !strings.Contains(stdout, "deny: no role grants team:create") {
+		t.Errorf("check deny: exit %d %s", code, stdout)
+	}
+	if code, _, stderr := run(t, "check", "--token", value, "--scope", "stack:read", "--entity", "stack:nope"); code != exitError || !strings.Contains(stderr, "PROJECT/NAME") {
+		t.Errorf("check with a bad entity: exit %d %s", code, stderr)
+	}
+
+	must("platform", "team", "create", "platform", "--display-name", "Platform")
+	must("bob", "member", "add", "bob", "--role", "member")
+	must("", "team", "add-member", "platform", "bob")
+	must("assigned", "role", "assign", role.ID, "--team", "platform")
+	must("assigned", "role", "assign", role.ID, "--member", "bob")
+	out = must("bob", "member", "list")
+	if !strings.Contains(out, "tagged-role") {
+		t.Errorf("member list lacks bob's role:\n%s", out)
+	}
+	teamTok := strings.TrimSpace(must("pul-", "token", "create", "--team", "platform", "--name", "platform-ci"))
+	must("allow", "check", "--token", teamTok, "--scope", "org_member:read")
+	personal := strings.TrimSpace(must("pul-", "token", "create", "--personal", "--description", "laptop"))
+	_ = personal
+	out = must("laptop", "token", "list", "--personal", "-o", "json")
+	var toks []struct{ ID, Description string }
+	json.Unmarshal([]byte(out), &toks)
+	for _, tk := range toks {
+		if tk.Description == "laptop" {
+			must("revoked", "token", "revoke", tk.ID, "--personal")
+		}
+	}
+	if code, _, stderr := run(t, "role", "delete", role.ID); code != exitError || !strings.Contains(stderr, "409") {
+		t.Errorf("delete a role in use: exit %d %s", code, stderr)
+	}
+	must("", "member", "remove", "bob")
+	must("", "team", "delete", "platform")
+	out = must("", "token", "list", "-o", "json")
+	json.Unmarshal([]byte(out), &toks)
+	for _, tk := range toks {
+		must("revoked", "token", "revoke", tk.ID)
+	}
+	must("deleted", "role", "delete", role.ID)
+	must("deleted", "set", "delete", set.ID)
+	must("bash", "completion", "bash")
+}
