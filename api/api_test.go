@@ -612,3 +612,86 @@ func TestCheckEndpointErrors(t *testing.T) {
 	}
 	e.fails(e.admin, "POST", "/api/orgs/acme/authz/check", map[string]any{"checks": []any{}}, 400, "1 to 1000 checks")
 }
+
+func TestAssignments(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	sets := e.roles("set")
+	st := e.createStack("app", "prod", nil, "")
+	e.must(e.admin, "POST", "/api/orgs/acme/members/bob", nil, 200, nil)
+	bob, err := e.svc.IssueToken(context.Background(), "acme", "bob", "t", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := map[string]string{"type": "stack", "project": "app", "name": "prod"}
+	if r := e.decide(bob, "stack:read", ref); r.Allowed {
+		t.Fatal("bob reads the stack before any assignment")
+	}
+	ctxStack := map[string]string{"__type": "PermissionExpressionStack"}
+	var upd struct {
+		Assignment *struct {
+			Principal     struct{ User *struct{ GitHubLogin string } }
+			PermissionSet struct{ Name, ID string }
+			Source        string
+		}
+	}
+	e.must(e.admin, "POST", "/api/orgs/acme/assignments/update", map[string]any{"context": ctxStack, "id": st.ID,
+		"userId": "bob", "permissionSetId": sets["Stack Write"].ID}, 200, &upd)
+	if upd.Assignment == nil || upd.Assignment.PermissionSet.Name != "Stack Write" || upd.Assignment.Principal.User.GitHubLogin != "bob" {
+		t.Fatalf("update = %+v", upd)
+	}
+	if r := e.decide(bob, "stack:write", ref); !r.Allowed {
+		t.Errorf("assignment not in effect: %s", r.Reason)
+	}
+	e.must(e.admin, "POST", "/api/orgs/acme/teams/pulumi", map[string]any{"name": "ops"}, 201, nil)
+	e.must(e.admin, "PATCH", "/api/orgs/acme/teams/ops", map[string]any{"addStackPermission": map[string]any{"projectName": "app", "stackName": "prod", "permission": 103}}, 204, nil)
+	var list struct {
+		Assignments []struct {
+			Principal struct {
+				User *struct{ GitHubLogin string }
+				Team *struct{ Name string }
+			}
+			PermissionSet struct{ Name string }
+			Source        string
+		}
+		AvailablePermissionSets []struct{ Name, ResourceType string }
+	}
+	e.must(e.admin, "POST", "/api/orgs/acme/assignments/list", map[string]any{"context": ctxStack, "id": st.ID}, 200, &list)
+	if len(list.Assignments) != 2 || len(list.AvailablePermissionSets) != 3 {
+		t.Fatalf("list = %+v", list)
+	}
+	for _, a := range list.Assignments {
+		if a.Source == "team" && (a.Principal.Team == nil || a.Principal.Team.Name != "ops" || a.PermissionSet.Name != "Stack Admin") {
+			t.Errorf("team assignment = %+v", a)
+		}
+	}
+	for _, s := range list.AvailablePermissionSets {
+		if s.ResourceType != "stack" {
+			t.Errorf("a %s set offered for a stack", s.ResourceType)
+		}
+	}
+	// Wrong set type, unknown user, unknown entity, wrong context.
+	e.fails(e.admin, "POST", "/api/orgs/acme/assignments/update", map[string]any{"context": ctxStack, "id": st.ID, "userId": "bob",
+		"permissionSetId": sets["Environment Read"].ID}, 400, "is for environment entities")
+	e.fails(e.admin, "POST", "/api/orgs/acme/assignments/update", map[string]any{"context": ctxStack, "id": st.ID, "userId": "nobody",
+		"permissionSetId": sets["Stack Read"].ID}, 400, "userId")
+	e.fails(e.admin, "POST", "/api/orgs/acme/assignments/list", map[string]any{"context": ctxStack, "id": gatehouse.NewID()}, 404, "not found")
+	e.fails(e.admin, "POST", "/api/orgs/acme/assignments/list", map[string]any{"context": map[string]string{"__type": "PermissionExpressionEnvironment"}, "id": st.ID}, 404, "not found")
+	e.fails(e.admin, "POST", "/api/orgs/acme/assignments/list", map[string]any{"context": map[string]string{"__type": "X"}, "id": st.ID}, 400, "context.__type")
+	// Bob may not see who can reach the stack: he lacks stack_access:read?
+	// He holds Stack Write, which includes stack_access:read.
+	e.must(bob, "POST", "/api/orgs/acme/assignments/list", map[string]any{"context": ctxStack, "id": st.ID}, 200, nil)
+	e.fails(bob, "POST", "/api/orgs/acme/assignments/update", map[string]any{"context": ctxStack, "id": st.ID, "userId": "bob",
+		"permissionSetId": sets["Stack Admin"].ID}, 403, "stack_access:update")
+	// Revoke: no permissionSetId.
+	upd.Assignment = nil
+	e.must(e.admin, "POST", "/api/orgs/acme/assignments/update", map[string]any{"context": ctxStack, "id": st.ID, "userId": "bob"}, 200, &upd)
+	if upd.Assignment != nil {
+		t.Errorf("revocation returned an assignment")
+	}
+	if r := e.decide(bob, "stack:write", ref); r.Allowed {
+		t.Errorf("revoked assignment still in effect")
+	}
+	// A caller who cannot read the stack learns nothing about it: 404.
+	e.fails(bob, "POST", "/api/orgs/acme/assignments/list", map[string]any{"context": ctxStack, "id": st.ID}, 404, "not found")
+}

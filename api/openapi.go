@@ -51,6 +51,8 @@ var operations = map[string]operationInfo{
 	"GET /api/orgs/{orgName}/teams/{teamName}/tokens":              {"ListTeamTokens", "A team's tokens", []string{"filter", "continuationToken", "maxResults", "search", "sortBy", "sortDirection"}, "", "ListAccessTokensResponse"},
 	"POST /api/orgs/{orgName}/teams/{teamName}/tokens":             {"CreateTeamToken", "Create a team token", nil, "CreateTeamAccessTokenRequest", "CreateAccessTokenResponse"},
 	"DELETE /api/orgs/{orgName}/teams/{teamName}/tokens/{tokenID}": {"DeleteTeamToken", "Revoke a team token", nil, "", ""},
+	"POST /api/orgs/{orgName}/assignments/list":                    {"ListEntityAssignments", "Every principal's grant on one entity, and the sets that can be assigned", nil, "EntityInstance", "EntityAssignmentsResponse"},
+	"POST /api/orgs/{orgName}/assignments/update":                  {"UpdateEntityAssignment", "Grant, change or revoke a user's permission set on an entity", nil, "UpdateEntityAssignmentRequest", "UpdateEntityAssignmentResponse"},
 	"POST /api/orgs/{orgName}/authz/check":                         {"CheckAccess", "Decide a batch of (token, scope, entity) questions, with explanations (Gatehouse extension)", nil, "CheckRequest", "CheckResponse"},
 	"GET /api/openapi/pulumi-spec.json":                            {"GetOpenAPISpec", "This document", nil, "", "OpenAPI"},
 }

@@ -82,6 +82,12 @@ func (s *Server) register() {
 		return rawBody{contentType: "application/json", data: doc}, err
 	}})
 
+	// Entity assignments.
+	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/assignments/list", entity: assignmentEntity,
+		scopeFor: accessScope("read"), h: s.listAssignments})
+	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/assignments/update", entity: assignmentEntity,
+		scopeFor: accessScope("update"), h: s.updateAssignment})
+
 	// Decisions for other services.
 	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/authz/check", scopes: scopes("org_member_access:read"), maxBytes: 1 << 20, h: s.check})
 }

@@ -84,6 +84,8 @@ type request struct {
 	reqID    string
 	srv      *Server
 	maxBytes int64
+	// body is a request body an entity resolver already read.
+	body any
 }
 
 // handler serves one route; it returns the response body (nil for 204) or
@@ -98,6 +100,9 @@ type route struct {
 	// scopes must all be granted on the entity (the organization for
 	// organization routes). None: any authenticated caller.
 	scopes []catalog.Scope
+	// scopeFor, when set, picks the scope by the entity's type (the
+	// access scopes differ per entity type).
+	scopeFor func(gatehouse.EntityType) catalog.Scope
 	// entity finds the entity the scopes apply to; nil means the
 	// organization in the path, or nothing for routes without one.
 	entity func(q *request) (*gatehouse.Entity, error)
@@ -116,9 +121,14 @@ func (s *Server) handle(rt *route) {
 }
 
 func (rt *route) scopeNames() []string {
-	out := make([]string, len(rt.scopes))
-	for i, sc := range rt.scopes {
-		out[i] = sc.Name()
+	out := make([]string, 0, len(rt.scopes)+3)
+	for _, sc := range rt.scopes {
+		out = append(out, sc.Name())
+	}
+	if rt.scopeFor != nil {
+		for _, t := range []gatehouse.EntityType{gatehouse.EntityStack, gatehouse.EntityEnvironment, gatehouse.EntityInsightsAccount} {
+			out = append(out, rt.scopeFor(t).Name())
+		}
 	}
 	return out
 }
@@ -224,7 +234,7 @@ func (s *Server) authorize(rt *route, q *request) (any, error) {
 		}
 		q.org = org
 	}
-	if len(rt.scopes) == 0 {
+	if len(rt.scopes) == 0 && rt.scopeFor == nil {
 		return nil, nil
 	}
 	if q.org == nil {
@@ -237,7 +247,11 @@ func (s *Server) authorize(rt *route, q *request) (any, error) {
 	} else {
 		q.entity = &gatehouse.Entity{Type: gatehouse.EntityGlobal, ID: q.org.ID}
 	}
-	for _, sc := range rt.scopes {
+	required := rt.scopes
+	if rt.scopeFor != nil {
+		required = append(required[:len(required):len(required)], rt.scopeFor(q.entity.Type))
+	}
+	for _, sc := range required {
 		ok, err := s.az.Decide(q.r.Context(), id, q.org.ID, sc, q.entity)
 		if err != nil {
 			return nil, err
