@@ -695,3 +695,18 @@ func TestAssignments(t *testing.T) {
 	// A caller who cannot read the stack learns nothing about it: 404.
 	e.fails(bob, "POST", "/api/orgs/acme/assignments/list", map[string]any{"context": ctxStack, "id": st.ID}, 404, "not found")
 }
+
+func TestLegacyAdminToken(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	var out struct{ TokenValue string }
+	e.must(e.admin, "POST", "/api/orgs/acme/tokens", map[string]any{"name": "legacy", "admin": true}, 200, &out)
+	if r := e.decide(out.TokenValue, "org_token:create", map[string]string{"type": "global"}); !r.Allowed {
+		t.Errorf("a legacy admin token is not an admin: %s", r.Reason)
+	}
+	var list struct{ Tokens []struct{ Admin bool } }
+	e.must(e.admin, "GET", "/api/orgs/acme/tokens", nil, 200, &list)
+	if len(list.Tokens) != 1 || !list.Tokens[0].Admin {
+		t.Errorf("tokens = %+v", list)
+	}
+}

@@ -172,19 +172,14 @@ func (s *Server) createOrgToken(q *request) (any, error) {
 	roleID := in.RoleID
 	if in.Admin && roleID == "" {
 		// The legacy admin flag maps onto the built-in Admin role.
-		for _, d := range mustList(s, q) {
-			if d.DefaultIdentifier == "admin" {
-				roleID = d.ID
-			}
+		admin, err := s.svc.Builtin(q.ctx(), q.org.ID, "admin")
+		if err != nil {
+			return nil, err
 		}
+		roleID = admin.ID
 	}
 	return s.createToken(q, service.TokenInput{Kind: gatehouse.TokenOrganization, OrgID: q.org.ID, Name: in.Name,
 		Description: in.Description, Expires: in.Expires, RoleID: roleID, CreatedBy: createdBy(q)})
-}
-
-func mustList(s *Server, q *request) []*gatehouse.Descriptor {
-	ds, _, _ := s.svc.Descriptors(q.ctx(), q.org.ID, gatehouse.PurposeRole, gatehouse.ListOptions{Limit: gatehouse.MaxListLimit})
-	return ds
 }
 
 func (s *Server) deleteOrgToken(q *request) (any, error) {

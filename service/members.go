@@ -27,6 +27,16 @@ func builtinRole(ctx context.Context, tx gatehouse.Tx, orgID, ident string) (*ga
 	}
 }
 
+// Builtin returns the organization's built-in role or set with the given
+// identifier ("admin", "stack-read", ...).
+func (s *Service) Builtin(ctx context.Context, orgID, ident string) (d *gatehouse.Descriptor, err error) {
+	err = s.read(ctx, func(tx gatehouse.Tx) error {
+		d, err = builtinRole(ctx, tx, orgID, ident)
+		return err
+	})
+	return d, err
+}
+
 // MemberView is a member with their user and role.
 type MemberView struct {
 	Membership *gatehouse.Membership
