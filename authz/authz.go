@@ -50,7 +50,21 @@ func New(store gatehouse.Store, now func() time.Time) *Authorizer {
 // LoadAll loads every organization: call it at start, so that tokens of any
 // organization authenticate from the first request.
 func (a *Authorizer) LoadAll(ctx context.Context) error {
-	var ids []string
+	revs, err := a.revisions(ctx)
+	if err != nil {
+		return err
+	}
+	for id := range revs {
+		if err := a.Refresh(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// revisions reads every organization's revision.
+func (a *Authorizer) revisions(ctx context.Context) (map[string]int64, error) {
+	revs := map[string]int64{}
 	err := a.store.Read(ctx, func(tx gatehouse.Tx) error {
 		next := ""
 		for {
@@ -59,22 +73,14 @@ func (a *Authorizer) LoadAll(ctx context.Context) error {
 				return err
 			}
 			for _, o := range orgs {
-				ids = append(ids, o.ID)
+				revs[o.ID] = o.Revision
 			}
 			if next = n; next == "" {
 				return nil
 			}
 		}
 	})
-	if err != nil {
-		return err
-	}
-	for _, id := range ids {
-		if err := a.Refresh(ctx, id); err != nil {
-			return err
-		}
-	}
-	return nil
+	return revs, err
 }
 
 // Refresh rebuilds an organization's snapshot from the store.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"time"
-
-	"github.com/gatehouse-iam/gatehouse"
 )
 
 // Watch keeps the snapshots current with changes made elsewhere (another
@@ -44,22 +42,7 @@ func (a *Authorizer) Watch(ctx context.Context, interval time.Duration, changed 
 // sync rebuilds every organization whose stored revision differs from the
 // loaded one, and drops deleted ones.
 func (a *Authorizer) sync(ctx context.Context) error {
-	revs := map[string]int64{}
-	err := a.store.Read(ctx, func(tx gatehouse.Tx) error {
-		next := ""
-		for {
-			orgs, n, err := tx.ListOrgs(ctx, gatehouse.ListOptions{Limit: gatehouse.MaxListLimit, Continuation: next})
-			if err != nil {
-				return err
-			}
-			for _, o := range orgs {
-				revs[o.ID] = o.Revision
-			}
-			if next = n; next == "" {
-				return nil
-			}
-		}
-	})
+	revs, err := a.revisions(ctx)
 	if err != nil {
 		return err
 	}

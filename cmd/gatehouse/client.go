@@ -114,6 +114,20 @@ func (f *clientFlags) client() (gatehouse.IAM, string, error) {
 	return &api.Client{BaseURL: url, Token: token}, org, nil
 }
 
+// withOrg wraps a command body that needs a client and an organization.
+func (f *clientFlags) withOrg(run func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		c, org, err := f.client()
+		if err == nil {
+			err = f.needOrg(org)
+		}
+		if err != nil {
+			return err
+		}
+		return run(cmd, c, org, args)
+	}
+}
+
 func (f *clientFlags) needOrg(org string) error {
 	if org == "" {
 		return errors.New("no organization: pass --org (or log in, which remembers your first one)")
@@ -236,32 +250,18 @@ func newDescriptorCmd(use, purpose, what string) *cobra.Command {
 	var listPurpose string
 	list := &cobra.Command{
 		Use: "list", Short: "List " + what + "s", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, org, err := f.client()
-			if err == nil {
-				err = f.needOrg(org)
-			}
-			if err != nil {
-				return err
-			}
+		RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, _ []string) error {
 			ds, err := c.Roles(cmd.Context(), org, listPurpose)
 			if err != nil {
 				return err
 			}
 			return f.print(cmd.OutOrStdout(), ds, descriptorHeader, descriptorRows(ds))
-		},
+		}),
 	}
 	list.Flags().StringVar(&listPurpose, "purpose", purpose, "uxPurpose to list")
 	get := &cobra.Command{
 		Use: "get ID", Short: "Show a " + what + " with its details", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, org, err := f.client()
-			if err == nil {
-				err = f.needOrg(org)
-			}
-			if err != nil {
-				return err
-			}
+		RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error {
 			d, err := c.Role(cmd.Context(), org, args[0])
 			if err != nil {
 				return err
@@ -274,7 +274,7 @@ func newDescriptorCmd(use, purpose, what string) *cobra.Command {
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "\n%s\n", d.Details)
 			return nil
-		},
+		}),
 	}
 	var details, description, resourceType, scopes string
 	var both bool
@@ -282,15 +282,9 @@ func newDescriptorCmd(use, purpose, what string) *cobra.Command {
 		Use: "create NAME", Short: "Create a " + what, Args: cobra.ExactArgs(1),
 		Long: "Create a " + what + " from a descriptor tree in --details FILE (or - for stdin)" +
 			map[bool]string{true: ", or from --scopes for a flat permission set.", false: "."}[purpose == gatehouse.PurposeSet],
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, org, err := f.client()
-			if err == nil {
-				err = f.needOrg(org)
-			}
-			if err != nil {
-				return err
-			}
+		RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error {
 			in := gatehouse.RoleInput{Name: &args[0], Purpose: purpose, ResourceType: resourceType}
+			var err error
 			if description != "" {
 				in.Description = &description
 			}
@@ -309,7 +303,7 @@ func newDescriptorCmd(use, purpose, what string) *cobra.Command {
 				return err
 			}
 			return f.print(cmd.OutOrStdout(), d, descriptorHeader, descriptorRows([]*gatehouse.Descriptor{d}))
-		},
+		}),
 	}
 	create.Flags().StringVar(&details, "details", "", "descriptor tree JSON file, - for stdin")
 	create.Flags().StringVar(&description, "description", "", "description")
@@ -322,15 +316,9 @@ func newDescriptorCmd(use, purpose, what string) *cobra.Command {
 	var newName, newDescription, newDetails string
 	edit := &cobra.Command{
 		Use: "edit ID", Short: "Change a " + what + "'s name, description or details", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, org, err := f.client()
-			if err == nil {
-				err = f.needOrg(org)
-			}
-			if err != nil {
-				return err
-			}
+		RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error {
 			var in gatehouse.RoleInput
+			var err error
 			if cmd.Flags().Changed("name") {
 				in.Name = &newName
 			}
@@ -350,7 +338,7 @@ func newDescriptorCmd(use, purpose, what string) *cobra.Command {
 				return err
 			}
 			return f.print(cmd.OutOrStdout(), d, descriptorHeader, descriptorRows([]*gatehouse.Descriptor{d}))
-		},
+		}),
 	}
 	edit.Flags().StringVar(&newName, "name", "", "new name")
 	edit.Flags().StringVar(&newDescription, "description", "", "new description")
@@ -358,20 +346,13 @@ func newDescriptorCmd(use, purpose, what string) *cobra.Command {
 	var force bool
 	del := &cobra.Command{
 		Use: "delete ID", Short: "Delete a " + what, Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, org, err := f.client()
-			if err == nil {
-				err = f.needOrg(org)
-			}
-			if err != nil {
-				return err
-			}
+		RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error {
 			if err := c.DeleteRole(cmd.Context(), org, args[0], force); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", args[0])
 			return nil
-		},
+		}),
 	}
 	del.Flags().BoolVar(&force, "force", false, "also unassign it from members (who fall back to the default role) and teams")
 	cmd.AddCommand(list, get, create, edit, del)
@@ -379,14 +360,8 @@ func newDescriptorCmd(use, purpose, what string) *cobra.Command {
 		var member, team string
 		assign := &cobra.Command{
 			Use: "assign ROLE-ID (--member LOGIN | --team TEAM)", Short: "Give a member or a team a role", Args: cobra.ExactArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				c, org, err := f.client()
-				if err == nil {
-					err = f.needOrg(org)
-				}
-				if err != nil {
-					return err
-				}
+			RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error {
+				var err error
 				switch {
 				case (member == "") == (team == ""):
 					return errors.New("give exactly one of --member and --team")
@@ -400,22 +375,15 @@ func newDescriptorCmd(use, purpose, what string) *cobra.Command {
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "assigned %s to %s%s\n", args[0], member, team)
 				return nil
-			},
+			}),
 		}
 		assign.Flags().StringVar(&member, "member", "", "member login")
 		assign.Flags().StringVar(&team, "team", "", "team name")
 		def := &cobra.Command{
 			Use: "default ROLE-ID", Short: "Make a role the organization's default", Args: cobra.ExactArgs(1),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				c, org, err := f.client()
-				if err == nil {
-					err = f.needOrg(org)
-				}
-				if err != nil {
-					return err
-				}
+			RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error {
 				return c.SetDefaultRole(cmd.Context(), org, args[0])
-			},
+			}),
 		}
 		cmd.AddCommand(assign, def)
 	}
@@ -521,20 +489,8 @@ func newTeamCmd() *cobra.Command {
 	f := &clientFlags{}
 	cmd := &cobra.Command{Use: "team", Short: "Manage teams"}
 	f.bind(cmd)
-	withOrg := func(run func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error) func(*cobra.Command, []string) error {
-		return func(cmd *cobra.Command, args []string) error {
-			c, org, err := f.client()
-			if err == nil {
-				err = f.needOrg(org)
-			}
-			if err != nil {
-				return err
-			}
-			return run(cmd, c, org, args)
-		}
-	}
 	list := &cobra.Command{Use: "list", Short: "List teams", Args: cobra.NoArgs,
-		RunE: withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, _ []string) error {
+		RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, _ []string) error {
 			ts, err := c.Teams(cmd.Context(), org)
 			if err != nil {
 				return err
@@ -547,7 +503,7 @@ func newTeamCmd() *cobra.Command {
 		})}
 	var display, description string
 	create := &cobra.Command{Use: "create NAME", Short: "Create a team", Args: cobra.ExactArgs(1),
-		RunE: withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error {
+		RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error {
 			t, err := c.CreateTeam(cmd.Context(), org, args[0], display, description)
 			if err != nil {
 				return err
@@ -557,12 +513,12 @@ func newTeamCmd() *cobra.Command {
 	create.Flags().StringVar(&display, "display-name", "", "display name")
 	create.Flags().StringVar(&description, "description", "", "description")
 	del := &cobra.Command{Use: "delete NAME", Short: "Delete a team (its tokens are revoked)", Args: cobra.ExactArgs(1),
-		RunE: withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error {
+		RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error {
 			return c.DeleteTeam(cmd.Context(), org, args[0])
 		})}
 	member := func(use, action, short string) *cobra.Command {
 		return &cobra.Command{Use: use + " TEAM LOGIN", Short: short, Args: cobra.ExactArgs(2),
-			RunE: withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error {
+			RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error {
 				return c.TeamMember(cmd.Context(), org, args[0], args[1], action)
 			})}
 	}
@@ -576,20 +532,8 @@ func newMemberCmd() *cobra.Command {
 	f := &clientFlags{}
 	cmd := &cobra.Command{Use: "member", Short: "Manage organization members"}
 	f.bind(cmd)
-	withOrg := func(run func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error) func(*cobra.Command, []string) error {
-		return func(cmd *cobra.Command, args []string) error {
-			c, org, err := f.client()
-			if err == nil {
-				err = f.needOrg(org)
-			}
-			if err != nil {
-				return err
-			}
-			return run(cmd, c, org, args)
-		}
-	}
 	list := &cobra.Command{Use: "list", Short: "List members", Args: cobra.NoArgs,
-		RunE: withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, _ []string) error {
+		RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, _ []string) error {
 			ms, err := c.Members(cmd.Context(), org)
 			if err != nil {
 				return err
@@ -602,7 +546,7 @@ func newMemberCmd() *cobra.Command {
 		})}
 	var role string
 	add := &cobra.Command{Use: "add LOGIN", Short: "Add a user (created when new) with a built-in role", Args: cobra.ExactArgs(1),
-		RunE: withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error {
+		RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error {
 			m, err := c.AddMember(cmd.Context(), org, args[0], role)
 			if err != nil {
 				return err
@@ -611,11 +555,11 @@ func newMemberCmd() *cobra.Command {
 		})}
 	add.Flags().StringVar(&role, "role", "", "built-in role: member, admin, billing-manager, reader, builder, maintainer (default: the organization's default)")
 	setRole := &cobra.Command{Use: "set-role LOGIN ROLE-ID", Short: "Give a member any role", Args: cobra.ExactArgs(2),
-		RunE: withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error {
+		RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error {
 			return c.SetMemberRole(cmd.Context(), org, args[0], args[1])
 		})}
 	remove := &cobra.Command{Use: "remove LOGIN", Short: "Remove a member", Args: cobra.ExactArgs(1),
-		RunE: withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error {
+		RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error {
 			return c.RemoveMember(cmd.Context(), org, args[0])
 		})}
 	cmd.AddCommand(list, add, setRole, remove)
@@ -664,14 +608,7 @@ func newCheckCmd() *cobra.Command {
 			"E is global (the default), stack:PROJECT/NAME, environment:PROJECT/NAME, insights-account:NAME or JSON.\n" +
 			"Exit status: 0 allow, 1 deny, 2 error.",
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, org, err := f.client()
-			if err == nil {
-				err = f.needOrg(org)
-			}
-			if err != nil {
-				return err
-			}
+		RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, _ []string) error {
 			e, err := parseCheckEntity(entity)
 			if err != nil {
 				return err
@@ -697,7 +634,7 @@ func newCheckCmd() *cobra.Command {
 				return exitCode(exitDeny)
 			}
 			return nil
-		},
+		}),
 	}
 	f.bindWithout(cmd)
 	cmd.Flags().StringVar(&token, "token", "", "the token to ask about (the caller's own comes from gatehouse login or $GATEHOUSE_TOKEN)")
