@@ -171,14 +171,31 @@ type Tx interface {
 	UpdateAccount(ctx context.Context, a *Account) error
 	DeleteAccount(ctx context.Context, id string) error
 
-	// AppendAudit appends an event and sets its Seq.
+	// AppendAudit appends an event to its organization's chain, setting its
+	// Seq, PrevHash and Hash.
 	AppendAudit(ctx context.Context, e *AuditEvent) error
+	// AuditChain returns up to limit events after afterSeq, in chain order.
+	AuditChain(ctx context.Context, orgID string, afterSeq int64, limit int) ([]*AuditEvent, error)
+	// AuditHead returns the organization's chain head and anchor.
+	AuditHead(ctx context.Context, orgID string) (*AuditHead, error)
+	// PruneAudit deletes the events before a time, keeping the rest of the
+	// chain verifiable from the last pruned hash; it returns how many went.
+	PruneAudit(ctx context.Context, orgID string, before time.Time) (int64, error)
 	ListAudit(ctx context.Context, orgID string, f AuditFilter, opts ListOptions) ([]*AuditEvent, string, error)
 	LastAudit(ctx context.Context, orgID string) (*AuditEvent, error)
 
 	// LoadSnapshot reads everything authorization needs about an
 	// organization, consistently.
 	LoadSnapshot(ctx context.Context, orgID string) (*Snapshot, error)
+}
+
+// AuditHead is the head of an organization's audit chain, and the anchor
+// the chain starts from after pruning (zero and empty before any).
+type AuditHead struct {
+	LastSeq    int64
+	LastHash   []byte
+	AnchorSeq  int64
+	AnchorHash []byte
 }
 
 // Snapshot is everything authorization needs about one organization, read

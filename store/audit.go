@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-iam/gatehouse"
 )
@@ -34,9 +35,62 @@ func (t *tx) AppendAudit(ctx context.Context, e *gatehouse.AuditEvent) error {
 		e.Time = t.stamp()
 	}
 	e.Time = fromUS(us(e.Time))
-	return get2(ctx, t, &e.Seq, "INSERT INTO audit_events (org_id, time, type, description, actor_user_id, actor_login, token_id, token_name, source_ip, user_agent, request_id, entity, req_org_admin, req_stack_admin, auth_failure, data, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
+	// Taking the head row serializes appends per organization, on both
+	// dialects, so that the chain never forks.
+	var prev []byte
+	if err := get2(ctx, t, &prev, "INSERT INTO audit_heads (org_id, last_seq, last_hash, anchor_seq, anchor_hash) VALUES (?, 0, ?, 0, ?) "+
+		"ON CONFLICT (org_id) DO UPDATE SET last_seq = audit_heads.last_seq RETURNING last_hash", e.OrgID, []byte{}, []byte{}); err != nil {
+		return err
+	}
+	e.PrevHash = prev
+	e.Hash = e.ChainHash(prev)
+	if err := get2(ctx, t, &e.Seq, "INSERT INTO audit_events (org_id, time, type, description, actor_user_id, actor_login, token_id, token_name, source_ip, user_agent, request_id, entity, req_org_admin, req_stack_admin, auth_failure, data, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
 		e.OrgID, us(e.Time), e.Type, e.Description, e.ActorUserID, e.ActorLogin, e.TokenID, e.TokenName, e.SourceIP, e.UserAgent,
-		e.RequestID, e.Entity, e.ReqOrgAdmin, e.ReqStackAdmin, e.AuthFailure, string(e.Data), e.PrevHash, e.Hash)
+		e.RequestID, e.Entity, e.ReqOrgAdmin, e.ReqStackAdmin, e.AuthFailure, string(e.Data), e.PrevHash, e.Hash); err != nil {
+		return err
+	}
+	_, err := t.exec(ctx, opWrite, "UPDATE audit_heads SET last_seq = ?, last_hash = ? WHERE org_id = ?", e.Seq, e.Hash, e.OrgID)
+	return err
+}
+
+func (t *tx) AuditChain(ctx context.Context, orgID string, afterSeq int64, limit int) ([]*gatehouse.AuditEvent, error) {
+	if limit <= 0 || limit > 10000 {
+		limit = 1000
+	}
+	return all(ctx, t, scanAudit, "SELECT "+auditCols+" WHERE org_id = ? AND seq > ? ORDER BY seq LIMIT ?", orgID, afterSeq, limit)
+}
+
+func (t *tx) AuditHead(ctx context.Context, orgID string) (*gatehouse.AuditHead, error) {
+	h, err := get(ctx, t, "audit chain", func(s scanner) (*gatehouse.AuditHead, error) {
+		h := &gatehouse.AuditHead{}
+		return h, s.Scan(&h.LastSeq, &h.LastHash, &h.AnchorSeq, &h.AnchorHash)
+	}, "SELECT last_seq, last_hash, anchor_seq, anchor_hash FROM audit_heads WHERE org_id = ?", orgID)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return &gatehouse.AuditHead{}, nil
+	}
+	return h, err
+}
+
+func (t *tx) PruneAudit(ctx context.Context, orgID string, before time.Time) (int64, error) {
+	last, err := get(ctx, t, "audit event", func(s scanner) (*gatehouse.AuditEvent, error) {
+		e := &gatehouse.AuditEvent{}
+		return e, s.Scan(&e.Seq, &e.Hash)
+	}, "SELECT seq, hash FROM audit_events WHERE org_id = ? AND time < ? ORDER BY seq DESC LIMIT 1", orgID, us(before))
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	// Events are appended in time order, so everything up to the last
+	// event before the cut goes; the chain then starts from its hash.
+	res, err := t.exec(ctx, opDelete, "DELETE FROM audit_events WHERE org_id = ? AND seq <= ?", orgID, last.Seq)
+	if err != nil {
+		return 0, err
+	}
+	n, _ := res.RowsAffected()
+	_, err = t.exec(ctx, opWrite, "UPDATE audit_heads SET anchor_seq = ?, anchor_hash = ? WHERE org_id = ?", last.Seq, last.Hash, orgID)
+	return n, err
 }
 
 // get2 runs a statement returning one value.

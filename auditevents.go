@@ -1,0 +1,67 @@
+package gatehouse
+
+// AuditEventType describes one kind of audit event (Pulumi's
+// AuditLogEventTypeCatalogEntry).
+type AuditEventType struct {
+	Event                 string `json:"event"`
+	DisplayName           string `json:"displayName"`
+	Description           string `json:"description"`
+	RequiresOrgAdmin      bool   `json:"requiresOrgAdmin"`
+	RequiresStackAdmin    bool   `json:"requiresStackAdmin"`
+	AuthenticationFailure bool   `json:"authenticationFailure"`
+	Deprecated            bool   `json:"deprecated"`
+}
+
+// Audit event types Gatehouse records.
+const (
+	EventRoleCreated        = "role_created"
+	EventRoleUpdated        = "role_updated"
+	EventRoleDeleted        = "role_deleted"
+	EventDefaultRoleChanged = "default_role_changed"
+	EventMemberAdded        = "member_added"
+	EventMemberRoleChanged  = "member_role_changed"
+	EventMemberRemoved      = "member_removed"
+	EventTeamCreated        = "team_created"
+	EventTeamUpdated        = "team_updated"
+	EventTeamDeleted        = "team_deleted"
+	EventTeamMemberAdded    = "team_member_added"
+	EventTeamMemberRemoved  = "team_member_removed"
+	EventTeamMemberRole     = "team_member_role_changed"
+	EventTeamRoleAssigned   = "team_role_assigned"
+	EventTeamRoleUnassigned = "team_role_unassigned"
+	EventTeamGrantChanged   = "team_entity_grant_changed"
+	EventAssignmentChanged  = "entity_assignment_changed"
+	EventTokenCreated       = "access_token_created"
+	EventTokenDeleted       = "access_token_deleted"
+	EventOrgCreated         = "organization_created"
+	EventSettingsChanged    = "organization_settings_changed"
+	EventAuthFailure        = "authentication_failed"
+	EventAccessDenied       = "access_denied"
+)
+
+// AuditEventTypes is the catalog /auditlogs/event-types serves.
+var AuditEventTypes = []AuditEventType{
+	{EventRoleCreated, "Role Created", "A role, permission set or policy was created.", true, false, false, false},
+	{EventRoleUpdated, "Role Updated", "A role, permission set or policy changed; the event holds the details before and after.", true, false, false, false},
+	{EventRoleDeleted, "Role Deleted", "A role, permission set or policy was deleted.", true, false, false, false},
+	{EventDefaultRoleChanged, "Default Role Changed", "Another role became the organization's default.", true, false, false, false},
+	{EventMemberAdded, "Member Added", "A user joined the organization.", true, false, false, false},
+	{EventMemberRoleChanged, "Member Role Changed", "A member's role changed.", true, false, false, false},
+	{EventMemberRemoved, "Member Removed", "A member left the organization.", true, false, false, false},
+	{EventTeamCreated, "Team Created", "A team was created.", false, false, false, false},
+	{EventTeamUpdated, "Team Updated", "A team's display name or description changed.", false, false, false, false},
+	{EventTeamDeleted, "Team Deleted", "A team was deleted and its tokens revoked.", false, false, false, false},
+	{EventTeamMemberAdded, "Team Member Added", "A member joined a team.", false, false, false, false},
+	{EventTeamMemberRemoved, "Team Member Removed", "A member left a team.", false, false, false, false},
+	{EventTeamMemberRole, "Team Member Role Changed", "A team member was promoted or demoted.", false, false, false, false},
+	{EventTeamRoleAssigned, "Team Role Assigned", "A team was given a role.", true, false, false, false},
+	{EventTeamRoleUnassigned, "Team Role Unassigned", "A team lost a role.", true, false, false, false},
+	{EventTeamGrantChanged, "Team Entity Grant Changed", "A team's permission on a stack or environment changed.", false, true, false, false},
+	{EventAssignmentChanged, "Entity Assignment Changed", "A user's permission set on an entity was granted, changed or revoked.", false, true, false, false},
+	{EventTokenCreated, "Access Token Created", "A personal, organization or team token was created (never its value).", false, false, false, false},
+	{EventTokenDeleted, "Access Token Deleted", "A token was revoked.", false, false, false, false},
+	{EventOrgCreated, "Organization Created", "The organization was created.", true, false, false, false},
+	{EventSettingsChanged, "Organization Settings Changed", "The organization's access settings changed.", true, false, false, false},
+	{EventAuthFailure, "Authentication Failed", "A request came with a missing, unknown, revoked or expired token.", false, false, true, false},
+	{EventAccessDenied, "Access Denied", "A request was denied; the event holds the missing scope and the explanation.", false, false, false, false},
+}
