@@ -51,7 +51,7 @@ func newEnv(t *testing.T, opts ...func(*api.Options)) *env {
 	}
 	server := api.New(svc, az, o)
 	srv := httptest.NewServer(server.Handler())
-	t.Cleanup(func() { srv.Close(); db.Close() })
+	t.Cleanup(func() { srv.Close(); server.Close(); db.Close() })
 	return &env{t: t, routes: server.Routes, srv: srv, db: db, svc: svc, az: az, admin: token, org: "acme"}
 }
 

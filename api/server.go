@@ -35,6 +35,7 @@ type Server struct {
 	mux     *http.ServeMux
 	routes  []*route
 	ready   func(context.Context) error
+	audit   *auditWriter
 }
 
 // Options configure a Server.
@@ -45,6 +46,9 @@ type Options struct {
 	// AuthFailuresPerMinute bounds failed authentications per source
 	// address before 429s (default 60).
 	AuthFailuresPerMinute int
+	// AuditQueue bounds the queue of denial and authentication-failure
+	// events waiting to be written (default 10,000).
+	AuditQueue int
 }
 
 // New returns a Server.
@@ -55,11 +59,19 @@ func New(svc *service.Service, az *authz.Authorizer, opts Options) *Server {
 	if opts.AuthFailuresPerMinute <= 0 {
 		opts.AuthFailuresPerMinute = 60
 	}
+	if opts.AuditQueue <= 0 {
+		opts.AuditQueue = 10000
+	}
 	s := &Server{svc: svc, az: az, log: opts.Logger, metrics: newMetrics(), mux: http.NewServeMux(),
 		limiter: newFailureLimiter(opts.AuthFailuresPerMinute, time.Minute), ready: opts.Ready}
+	s.audit = newAuditWriter(svc.Store, opts.Logger, opts.AuditQueue, s.metrics)
 	s.register()
 	return s
 }
+
+// Close writes the audit events still queued. Call it after the HTTP
+// server has stopped taking requests.
+func (s *Server) Close() { s.audit.close() }
 
 // Handler returns the server's root handler.
 func (s *Server) Handler() http.Handler { return s.mux }
@@ -222,9 +234,18 @@ func (s *Server) authorize(rt *route, q *request) (any, error) {
 		s.limiter.fail(ip)
 		s.metrics.authFailures.WithLabelValues(failureReason(err)).Inc()
 		s.log.Info("authentication failed", "request_id", q.reqID, "remote", ip, "why", err.Error())
+		s.auditAuthFailure(q, ip, err)
 		return nil, authz.ErrUnauthenticated
 	}
 	q.id = id
+	actor := gatehouse.Actor{SourceIP: ip, UserAgent: q.r.UserAgent(), RequestID: q.reqID, TokenID: id.Token.ID}
+	if id.User != nil {
+		actor.UserID, actor.Login = id.User.ID, id.User.Login
+	} else {
+		actor.TokenName = id.Token.Name
+		actor.Login = id.Token.Kind + " token " + id.Token.Name
+	}
+	q.r = q.r.WithContext(gatehouse.WithActor(q.r.Context(), actor))
 	if name := q.r.PathValue("orgName"); name != "" {
 		org, err := s.az.Org(q.r.Context(), name)
 		if err != nil || !s.az.Member(q.r.Context(), id, org.ID) {
@@ -278,6 +299,9 @@ func (s *Server) denied(q *request, sc catalog.Scope) error {
 		return err
 	}
 	s.log.Info("denied", "request_id", q.reqID, "actor", q.id.Actor(), "scope", sc.Name(), "reason", ex.Reason)
+	s.audit.add(service.NewAuditEvent(ctx, time.Now(), q.org.ID, gatehouse.EventAccessDenied,
+		fmt.Sprintf("denied %s %s: missing %s", q.r.Method, q.r.URL.Path, sc.Name()), q.entity.ID,
+		map[string]string{"scope": sc.Name(), "reason": ex.Reason, "method": q.r.Method, "path": q.r.URL.Path}))
 	return gatehouse.Errorf(gatehouse.EFORBIDDEN, "forbidden: this requires the %s scope, which the caller does not hold: %s", sc.Name(), ex.Reason)
 }
 
@@ -420,4 +444,22 @@ func (q *request) boolParam(name string) (bool, error) {
 	default:
 		return false, gatehouse.Errorf(gatehouse.EINVALID, "%s: %q is not true or false", name, v)
 	}
+}
+
+// auditAuthFailure records a failed authentication in the organization the
+// request named, when there is one: failures against no organization are
+// only counted.
+func (s *Server) auditAuthFailure(q *request, ip string, why error) {
+	name := q.r.PathValue("orgName")
+	if name == "" {
+		return
+	}
+	org, err := s.az.Org(q.r.Context(), name)
+	if err != nil {
+		return
+	}
+	ctx := gatehouse.WithActor(q.r.Context(), gatehouse.Actor{SourceIP: ip, UserAgent: q.r.UserAgent(), RequestID: q.reqID})
+	s.audit.add(service.NewAuditEvent(ctx, time.Now(), org.ID, gatehouse.EventAuthFailure,
+		fmt.Sprintf("authentication failed for %s %s (%s token)", q.r.Method, q.r.URL.Path, failureReason(why)), "",
+		map[string]string{"reason": failureReason(why), "method": q.r.Method, "path": q.r.URL.Path}))
 }

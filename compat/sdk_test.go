@@ -31,8 +31,9 @@ func client(t *testing.T) *apiclient.CloudClient {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api.New(svc, az, api.Options{}).Handler())
-	t.Cleanup(func() { srv.Close(); db.Close() })
+	server := api.New(svc, az, api.Options{})
+	srv := httptest.NewServer(server.Handler())
+	t.Cleanup(func() { srv.Close(); server.Close(); db.Close() })
 	return &apiclient.CloudClient{BaseURL: srv.URL, Executor: func(r *http.Request) (*http.Response, error) {
 		r.Header.Set("Authorization", "token "+token)
 		return http.DefaultClient.Do(r)

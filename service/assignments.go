@@ -90,7 +90,8 @@ func (s *Service) Assign(ctx context.Context, orgID string, e gatehouse.EntityRe
 					return err
 				}
 			}
-			return nil
+			return s.audit(ctx, tx, orgID, gatehouse.EventAssignmentChanged, e.ID, map[string]string{"user": u.Login, "entityType": e.Type.String()},
+				"revoked %q's assignment on %s %s", u.Login, e.Type, e.ID)
 		}
 		set, err := tx.GetDescriptor(ctx, orgID, setID)
 		if err != nil || set.Purpose != gatehouse.PurposeSet {
@@ -103,7 +104,8 @@ func (s *Service) Assign(ctx context.Context, orgID string, e gatehouse.EntityRe
 			return err
 		}
 		out = &AssignmentView{User: u, Set: set, Source: "assignment"}
-		return nil
+		return s.audit(ctx, tx, orgID, gatehouse.EventAssignmentChanged, e.ID, map[string]string{"user": u.Login, "entityType": e.Type.String(), "permissionSetId": setID},
+			"gave %q the permission set %q on %s %s", u.Login, set.Name, e.Type, e.ID)
 	})
 	return out, err
 }

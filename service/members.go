@@ -137,8 +137,11 @@ func (s *Service) AddMember(ctx context.Context, orgID, login, role string) (v *
 		if err := tx.AddMember(ctx, m); err != nil {
 			return conflictMsg(err, "%q is already a member", login)
 		}
-		v, err = memberView(ctx, tx, m)
-		return err
+		if v, err = memberView(ctx, tx, m); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, orgID, gatehouse.EventMemberAdded, "", map[string]string{"login": login, "roleId": roleID, "role": v.Role.Name},
+			"added %q with role %q", login, v.Role.Name)
 	})
 	return v, err
 }
@@ -176,8 +179,13 @@ func (s *Service) UpdateMember(ctx context.Context, orgID, login, role, roleID s
 		if err := lastAdmin(ctx, tx, orgID, m, d.ID); err != nil {
 			return err
 		}
+		before := m.RoleID
 		m.RoleID = d.ID
-		return tx.UpdateMember(ctx, m)
+		if err := tx.UpdateMember(ctx, m); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, orgID, gatehouse.EventMemberRoleChanged, "", map[string]string{"login": login, "before": before, "after": d.ID},
+			"gave %q the role %q", login, d.Name)
 	})
 }
 
@@ -212,7 +220,10 @@ func (s *Service) RemoveMember(ctx context.Context, orgID, login string, caller 
 		if err := lastAdmin(ctx, tx, orgID, m, ""); err != nil {
 			return err
 		}
-		return tx.RemoveMember(ctx, orgID, m.UserID)
+		if err := tx.RemoveMember(ctx, orgID, m.UserID); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, orgID, gatehouse.EventMemberRemoved, "", map[string]string{"login": login}, "removed %q", login)
 	})
 }
 

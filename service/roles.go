@@ -107,11 +107,17 @@ func (s *Service) CreateDescriptor(ctx context.Context, orgID string, in Descrip
 			if err := tx.CreateDescriptor(ctx, pol); err != nil {
 				return err
 			}
+			if err := s.audit(ctx, tx, orgID, gatehouse.EventRoleCreated, pol.ID, stateOf(pol), "created policy %q", pol.Name); err != nil {
+				return err
+			}
 			d.Details, d.Refs = composeOf(pol.ID), []string{pol.ID}
 		} else {
 			d.Details, d.Refs = details, refs
 		}
-		return tx.CreateDescriptor(ctx, d)
+		if err := tx.CreateDescriptor(ctx, d); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, orgID, gatehouse.EventRoleCreated, d.ID, stateOf(d), "created %s %q", purposeName(d.Purpose), d.Name)
 	})
 	if err != nil {
 		return nil, err
@@ -175,6 +181,7 @@ func (s *Service) UpdateDescriptor(ctx context.Context, orgID, id string, in Des
 			return gatehouse.Errorf(gatehouse.EINVALID, "%q is built in and cannot be changed; create a custom one instead", d.Name)
 		}
 		pol := consolePolicy(ctx, tx, d)
+		before := stateOf(d)
 		if in.Name != nil {
 			d.Name = *in.Name
 		}
@@ -189,6 +196,10 @@ func (s *Service) UpdateDescriptor(ctx context.Context, orgID, id string, in Des
 			d.Details, d.Refs = details, refs
 		}
 		if err := tx.UpdateDescriptor(ctx, d, d.Version); err != nil {
+			return err
+		}
+		if err := s.audit(ctx, tx, orgID, gatehouse.EventRoleUpdated, d.ID, map[string]any{"before": before, "after": stateOf(d)},
+			"changed %s %q", purposeName(d.Purpose), d.Name); err != nil {
 			return err
 		}
 		if pol != nil && (pol.Name != d.Name || pol.Description != d.Description) && slices.Equal(d.Refs, []string{pol.ID}) {
@@ -258,9 +269,16 @@ func (s *Service) DeleteDescriptor(ctx context.Context, orgID, id string, force 
 		if err := tx.DeleteDescriptor(ctx, orgID, id); err != nil {
 			return err
 		}
+		if err := s.audit(ctx, tx, orgID, gatehouse.EventRoleDeleted, d.ID, map[string]any{"deleted": stateOf(d), "force": force,
+			"unassignedMembers": u.Members, "unassignedTeams": u.Teams}, "deleted %s %q", purposeName(d.Purpose), d.Name); err != nil {
+			return err
+		}
 		if pol != nil {
 			if pu, err := tx.DescriptorUsage(ctx, orgID, pol.ID); err == nil && !pu.InUse() {
-				return tx.DeleteDescriptor(ctx, orgID, pol.ID)
+				if err := tx.DeleteDescriptor(ctx, orgID, pol.ID); err != nil {
+					return err
+				}
+				return s.audit(ctx, tx, orgID, gatehouse.EventRoleDeleted, pol.ID, map[string]any{"deleted": stateOf(pol)}, "deleted policy %q with its role", pol.Name)
 			}
 		}
 		return nil
@@ -281,8 +299,12 @@ func (s *Service) SetDefaultRole(ctx context.Context, orgID, id string) error {
 		if err != nil {
 			return err
 		}
+		before := org.Settings.DefaultRoleID
 		org.Settings.DefaultRoleID = id
-		return tx.UpdateOrg(ctx, org)
+		if err := tx.UpdateOrg(ctx, org); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, orgID, gatehouse.EventDefaultRoleChanged, "", map[string]string{"before": before, "after": id}, "made %q the default role", d.Name)
 	})
 }
 
@@ -311,4 +333,14 @@ func (s *Service) Usage(ctx context.Context, orgID, id string) (u *gatehouse.Des
 		return err
 	})
 	return u, err
+}
+
+func purposeName(p string) string {
+	switch p {
+	case gatehouse.PurposeSet:
+		return "permission set"
+	case gatehouse.PurposePolicy:
+		return "policy"
+	}
+	return "role"
 }

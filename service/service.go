@@ -107,6 +107,9 @@ func (s *Service) CreateOrg(ctx context.Context, tx gatehouse.Tx, name, displayN
 	if err := tx.UpdateOrg(ctx, org); err != nil {
 		return nil, nil, err
 	}
+	if err := s.audit(ctx, tx, org.ID, gatehouse.EventOrgCreated, org.ID, map[string]string{"name": name}, "created organization %q with its built-in roles", name); err != nil {
+		return nil, nil, err
+	}
 	return org, ids, nil
 }
 
@@ -159,10 +162,17 @@ func (s *Service) Bootstrap(ctx context.Context, orgName, adminLogin string) (to
 		if err := tx.AddMember(ctx, &gatehouse.Membership{OrgID: org.ID, UserID: user.ID, RoleID: ids[catalog.RoleAdmin]}); err != nil {
 			return err
 		}
+		if err := s.audit(ctx, tx, org.ID, gatehouse.EventMemberAdded, "", map[string]string{"login": adminLogin, "role": "admin"},
+			"added the first admin %q", adminLogin); err != nil {
+			return err
+		}
 		value, digest := gatehouse.NewTokenValue()
 		token = value
-		return tx.CreateToken(ctx, &gatehouse.Token{Kind: gatehouse.TokenPersonal, UserID: user.ID,
-			Description: "bootstrap token of the first admin", Digest: digest, CreatedBy: user.ID})
+		t := &gatehouse.Token{Kind: gatehouse.TokenPersonal, UserID: user.ID, Description: "bootstrap token of the first admin", Digest: digest, CreatedBy: user.ID}
+		if err := tx.CreateToken(ctx, t); err != nil {
+			return err
+		}
+		return s.tokenEvent(ctx, tx, []string{org.ID}, gatehouse.EventTokenCreated, t, "created")
 	})
 	if err != nil || orgID == "" {
 		return "", err
@@ -190,8 +200,19 @@ func (s *Service) IssueToken(ctx context.Context, orgName, login, description st
 		}
 		v, digest := gatehouse.NewTokenValue()
 		value = v
-		return tx.CreateToken(ctx, &gatehouse.Token{Kind: gatehouse.TokenPersonal, UserID: user.ID, Description: description,
-			Digest: digest, CreatedBy: user.ID, Expires: expires})
+		t := &gatehouse.Token{Kind: gatehouse.TokenPersonal, UserID: user.ID, Description: description, Digest: digest, CreatedBy: user.ID, Expires: expires}
+		if err := tx.CreateToken(ctx, t); err != nil {
+			return err
+		}
+		ms, err := tx.ListUserMemberships(ctx, user.ID)
+		if err != nil {
+			return err
+		}
+		orgs := make([]string, len(ms))
+		for i, m := range ms {
+			orgs[i] = m.OrgID
+		}
+		return s.tokenEvent(gatehouse.WithActor(ctx, gatehouse.Actor{Login: "host: gatehouse admin issue-token"}), tx, orgs, gatehouse.EventTokenCreated, t, "issued from the host")
 	})
 	if err != nil {
 		return "", err

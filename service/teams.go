@@ -42,7 +42,12 @@ func (s *Service) CreateTeam(ctx context.Context, orgID, name, displayName, desc
 		return nil, err
 	}
 	t := &gatehouse.Team{OrgID: orgID, Kind: gatehouse.TeamPulumi, Name: name, DisplayName: displayName, Description: description}
-	err := s.write(ctx, orgID, func(tx gatehouse.Tx) error { return tx.CreateTeam(ctx, t) })
+	err := s.write(ctx, orgID, func(tx gatehouse.Tx) error {
+		if err := tx.CreateTeam(ctx, t); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, orgID, gatehouse.EventTeamCreated, t.ID, map[string]string{"name": name, "displayName": displayName}, "created team %q", name)
+	})
 	return t, err
 }
 
@@ -184,11 +189,24 @@ func (s *Service) UpdateTeam(ctx context.Context, orgID, name string, u TeamUpda
 			if err := tx.UpdateTeam(ctx, t); err != nil {
 				return err
 			}
+			if err := s.audit(ctx, tx, orgID, gatehouse.EventTeamUpdated, t.ID, map[string]string{"displayName": t.DisplayName, "description": t.Description},
+				"changed team %q", t.Name); err != nil {
+				return err
+			}
 		}
 		if u.MemberAction != "" {
 			if err := teamMemberAction(ctx, tx, orgID, t, u.MemberAction, u.Member); err != nil {
 				return err
 			}
+			typ := map[string]string{"add": gatehouse.EventTeamMemberAdded, "remove": gatehouse.EventTeamMemberRemoved,
+				"promote": gatehouse.EventTeamMemberRole, "demote": gatehouse.EventTeamMemberRole}[u.MemberAction]
+			if err := s.audit(ctx, tx, orgID, typ, t.ID, map[string]string{"member": u.Member, "action": u.MemberAction},
+				"%s %q in team %q", u.MemberAction, u.Member, t.Name); err != nil {
+				return err
+			}
+		}
+		grantEvent := func(what string, v any) error {
+			return s.audit(ctx, tx, orgID, gatehouse.EventTeamGrantChanged, t.ID, v, "%s for team %q", what, t.Name)
 		}
 		for _, sg := range []*StackGrant{u.AddStack, u.EditStack} {
 			if sg == nil {
@@ -199,6 +217,9 @@ func (s *Service) UpdateTeam(ctx context.Context, orgID, name string, u TeamUpda
 				return gatehouse.Errorf(gatehouse.EINVALID, "permission: %d is not a stack permission (101 read, 102 write, 103 admin)", sg.Permission)
 			}
 			if err := putTeamGrant(ctx, tx, orgID, t, gatehouse.EntityStack, sg.ProjectName, sg.StackName, set, strconv.Itoa(sg.Permission), 0); err != nil {
+				return err
+			}
+			if err := grantEvent("stack permission "+strconv.Itoa(sg.Permission)+" on "+sg.ProjectName+"/"+sg.StackName, sg); err != nil {
 				return err
 			}
 		}
@@ -213,14 +234,23 @@ func (s *Service) UpdateTeam(ctx context.Context, orgID, name string, u TeamUpda
 			if err := putTeamGrant(ctx, tx, orgID, t, gatehouse.EntityEnvironment, eg.ProjectName, eg.EnvName, set, eg.Permission, eg.MaxOpenDuration); err != nil {
 				return err
 			}
+			if err := grantEvent("environment permission "+eg.Permission+" on "+eg.ProjectName+"/"+eg.EnvName, eg); err != nil {
+				return err
+			}
 		}
 		if u.RemoveStack != nil {
 			if err := removeTeamGrant(ctx, tx, orgID, t, gatehouse.EntityStack, u.RemoveStack.ProjectName, u.RemoveStack.StackName); err != nil {
 				return err
 			}
+			if err := grantEvent("removed stack "+u.RemoveStack.ProjectName+"/"+u.RemoveStack.StackName, u.RemoveStack); err != nil {
+				return err
+			}
 		}
 		if u.RemoveEnvironment != nil {
-			return removeTeamGrant(ctx, tx, orgID, t, gatehouse.EntityEnvironment, u.RemoveEnvironment.ProjectName, u.RemoveEnvironment.EnvName)
+			if err := removeTeamGrant(ctx, tx, orgID, t, gatehouse.EntityEnvironment, u.RemoveEnvironment.ProjectName, u.RemoveEnvironment.EnvName); err != nil {
+				return err
+			}
+			return grantEvent("removed environment "+u.RemoveEnvironment.ProjectName+"/"+u.RemoveEnvironment.EnvName, u.RemoveEnvironment)
 		}
 		return nil
 	})
@@ -317,7 +347,10 @@ func (s *Service) DeleteTeam(ctx context.Context, orgID, name string) error {
 		if err != nil {
 			return err
 		}
-		return tx.DeleteTeam(ctx, t.ID)
+		if err := tx.DeleteTeam(ctx, t.ID); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, orgID, gatehouse.EventTeamDeleted, t.ID, map[string]string{"name": t.Name}, "deleted team %q and revoked its tokens", t.Name)
 	})
 }
 
@@ -335,7 +368,10 @@ func (s *Service) AddTeamRole(ctx context.Context, orgID, name, roleID string) e
 		if d.Purpose == gatehouse.PurposeSet || d.Purpose == gatehouse.PurposePolicy {
 			return gatehouse.Errorf(gatehouse.EINVALID, "%q is a %s, not a role", d.Name, d.Purpose)
 		}
-		return tx.AddTeamRole(ctx, t.ID, roleID)
+		if err := tx.AddTeamRole(ctx, t.ID, roleID); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, orgID, gatehouse.EventTeamRoleAssigned, t.ID, map[string]string{"team": t.Name, "roleId": roleID}, "gave team %q the role %q", t.Name, d.Name)
 	})
 }
 
@@ -346,7 +382,10 @@ func (s *Service) RemoveTeamRole(ctx context.Context, orgID, name, roleID string
 		if err != nil {
 			return err
 		}
-		return tx.RemoveTeamRole(ctx, t.ID, roleID)
+		if err := tx.RemoveTeamRole(ctx, t.ID, roleID); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, orgID, gatehouse.EventTeamRoleUnassigned, t.ID, map[string]string{"team": t.Name, "roleId": roleID}, "took role %s from team %q", roleID, t.Name)
 	})
 }
 

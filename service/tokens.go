@@ -90,7 +90,10 @@ func (s *Service) CreateToken(ctx context.Context, in TokenInput) (*gatehouse.To
 				return gatehouse.Errorf(gatehouse.EINVALID, "expires: the organization allows tokens to live at most %s", max)
 			}
 		}
-		return tx.CreateToken(ctx, t)
+		if err := tx.CreateToken(ctx, t); err != nil {
+			return err
+		}
+		return s.tokenEvent(ctx, tx, orgs, gatehouse.EventTokenCreated, t, "created")
 	})
 	if err != nil {
 		return nil, "", err
@@ -146,13 +149,33 @@ func (s *Service) RevokeToken(ctx context.Context, id string, check func(*gateho
 		} else {
 			orgs = []string{t.OrgID}
 		}
-		return tx.DeleteToken(ctx, id)
+		if err := tx.DeleteToken(ctx, id); err != nil {
+			return err
+		}
+		return s.tokenEvent(ctx, tx, orgs, gatehouse.EventTokenDeleted, t, "revoked")
 	})
 	if err != nil {
 		return err
 	}
 	for _, o := range orgs {
 		if err := s.Authz.Refresh(ctx, o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tokenEvent records a token's creation or revocation in each organization
+// it reaches; never its value.
+func (s *Service) tokenEvent(ctx context.Context, tx gatehouse.Tx, orgs []string, typ string, t *gatehouse.Token, verb string) error {
+	data := map[string]any{"id": t.ID, "kind": t.Kind, "name": t.Name, "description": t.Description, "roleId": t.RoleID,
+		"teamId": t.TeamID, "expires": t.Expires}
+	name := t.Name
+	if name == "" {
+		name = t.Description
+	}
+	for _, o := range orgs {
+		if err := s.audit(ctx, tx, o, typ, t.ID, data, "%s %s token %q", verb, t.Kind, name); err != nil {
 			return err
 		}
 	}

@@ -72,6 +72,7 @@ type Main struct {
 	log      *slog.Logger
 	Service  *service.Service
 	Handler  http.Handler
+	api      *api.Server
 	serveErr chan error
 }
 
@@ -118,6 +119,7 @@ func (m *Main) Run(ctx context.Context) error {
 				return err
 			})
 		}})
+	m.api = srv
 	m.Handler = srv.Handler()
 	ln, err := net.Listen("tcp", m.Config.Listen)
 	if err != nil {
@@ -221,6 +223,9 @@ func (m *Main) Close() error {
 	var err error
 	if m.server != nil {
 		err = m.server.Shutdown(ctx)
+	}
+	if m.api != nil {
+		m.api.Close() // write the audit events still queued
 	}
 	if m.cancel != nil {
 		m.cancel()

@@ -1,0 +1,102 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gatehouse-iam/gatehouse"
+)
+
+// auditWriter records denials and authentication failures off the request
+// path: a bounded queue drained in batches by one goroutine. It never
+// blocks a request and never grows past its bound; what it cannot take it
+// drops, counts and logs.
+type auditWriter struct {
+	store   gatehouse.Store
+	log     *slog.Logger
+	queue   chan *gatehouse.AuditEvent
+	dropped prometheus.Counter
+	written prometheus.Counter
+	done    chan struct{}
+	once    sync.Once
+	mu      sync.Mutex // guards lastDropLog
+	lastLog time.Time
+}
+
+func newAuditWriter(store gatehouse.Store, log *slog.Logger, size int, m *metrics) *auditWriter {
+	w := &auditWriter{store: store, log: log, queue: make(chan *gatehouse.AuditEvent, size), done: make(chan struct{}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "gatehouse_audit_dropped_total",
+			Help: "Denial and authentication-failure audit events dropped because the writer's queue was full."}),
+		written: prometheus.NewCounter(prometheus.CounterOpts{Name: "gatehouse_audit_async_written_total",
+			Help: "Denial and authentication-failure audit events written."})}
+	m.reg.MustRegister(w.dropped, w.written)
+	go w.run()
+	return w
+}
+
+// add queues an event, or drops it when the queue is full.
+func (w *auditWriter) add(e *gatehouse.AuditEvent) {
+	select {
+	case w.queue <- e:
+	default:
+		w.dropped.Inc()
+		w.mu.Lock()
+		if time.Since(w.lastLog) > 10*time.Second {
+			w.lastLog = time.Now()
+			w.log.Warn("audit queue full: dropping denial and authentication-failure events", "queue", cap(w.queue))
+		}
+		w.mu.Unlock()
+	}
+}
+
+const auditBatch = 256
+
+func (w *auditWriter) run() {
+	defer close(w.done)
+	batch := make([]*gatehouse.AuditEvent, 0, auditBatch)
+	for e := range w.queue {
+		batch = append(batch[:0], e)
+	fill:
+		for len(batch) < auditBatch {
+			select {
+			case e, ok := <-w.queue:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, e)
+			default:
+				break fill
+			}
+		}
+		w.write(batch)
+	}
+}
+
+func (w *auditWriter) write(batch []*gatehouse.AuditEvent) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := w.store.Write(ctx, func(tx gatehouse.Tx) error {
+		for _, e := range batch {
+			if err := tx.AppendAudit(ctx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		w.dropped.Add(float64(len(batch)))
+		w.log.Error("write audit events", "events", len(batch), "err", err)
+		return
+	}
+	w.written.Add(float64(len(batch)))
+}
+
+// close writes what is queued and stops.
+func (w *auditWriter) close() {
+	w.once.Do(func() { close(w.queue) })
+	<-w.done
+}
