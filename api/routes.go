@@ -82,6 +82,13 @@ func (s *Server) register() {
 		return rawBody{contentType: "application/json", data: doc}, err
 	}})
 
+	// Audit log.
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/auditlogs", scopes: scopes("audit_logs:read"), h: s.listAudit(false)})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/auditlogs/v2", scopes: scopes("audit_logs:read"), h: s.listAudit(true)})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/auditlogs/export", scopes: scopes("audit_logs:export"), h: s.exportAudit(false)})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/auditlogs/v2/export", scopes: scopes("audit_logs:export"), h: s.exportAudit(true)})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/auditlogs/event-types", scopes: scopes("audit_logs:read"), h: s.auditEventTypes})
+
 	// Entity assignments.
 	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/assignments/list", entity: assignmentEntity,
 		scopeFor: accessScope("read"), h: s.listAssignments})

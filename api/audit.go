@@ -1,0 +1,195 @@
+package api
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/csv"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-iam/gatehouse"
+)
+
+type auditEventJSON struct {
+	Timestamp     int64    `json:"timestamp"`
+	SourceIP      string   `json:"sourceIP"`
+	Event         string   `json:"event"`
+	Description   string   `json:"description"`
+	User          userInfo `json:"user"`
+	TokenID       string   `json:"tokenID,omitempty"`
+	TokenName     string   `json:"tokenName,omitempty"`
+	ReqOrgAdmin   bool     `json:"reqOrgAdmin,omitempty"`
+	ReqStackAdmin bool     `json:"reqStackAdmin,omitempty"`
+	AuthFailure   bool     `json:"authFailure,omitempty"`
+	ActorName     string   `json:"actorName,omitempty"`
+	// Beyond Pulumi: what the event is about, its details, and its link
+	// in the organization's tamper-evident chain.
+	Entity    string   `json:"entity,omitempty"`
+	RequestID string   `json:"requestID,omitempty"`
+	UserAgent string   `json:"userAgent,omitempty"`
+	Details   *jsonRaw `json:"details,omitempty"`
+	Hash      string   `json:"hash,omitempty"`
+}
+
+// jsonRaw is raw JSON that encodes as itself.
+type jsonRaw []byte
+
+func (j jsonRaw) MarshalJSON() ([]byte, error) { return j, nil }
+
+func toAuditEvent(e *gatehouse.AuditEvent) auditEventJSON {
+	j := auditEventJSON{Timestamp: e.Time.Unix(), SourceIP: e.SourceIP, Event: e.Type, Description: e.Description,
+		User: userInfo{Name: e.ActorLogin, GitHubLogin: e.ActorLogin}, TokenID: e.TokenID, TokenName: e.TokenName,
+		ReqOrgAdmin: e.ReqOrgAdmin, ReqStackAdmin: e.ReqStackAdmin, AuthFailure: e.AuthFailure, ActorName: e.ActorLogin,
+		Entity: e.Entity, RequestID: e.RequestID, UserAgent: e.UserAgent, Hash: fmt.Sprintf("%x", e.Hash)}
+	if len(e.Data) > 0 {
+		d := jsonRaw(e.Data)
+		j.Details = &d
+	}
+	return j
+}
+
+// auditQuery reads the filters. In v1, startTime is the upper bound
+// ("entries older than this") and endTime the lower; in v2, startTime is the
+// lower bound and endTime the upper. Both list the newest events first.
+func (q *request) auditQuery(v2 bool) (gatehouse.AuditFilter, gatehouse.ListOptions, error) {
+	query := q.r.URL.Query()
+	f := gatehouse.AuditFilter{Descending: true, Types: query["eventFilter"], ActorLogins: query["userFilter"]}
+	opts := gatehouse.ListOptions{Continuation: query.Get("continuationToken")}
+	unixParam := func(name string) (time.Time, error) {
+		v := query.Get(name)
+		if v == "" {
+			return time.Time{}, nil
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return time.Time{}, gatehouse.Errorf(gatehouse.EINVALID, "%s: %q is not a unix time in seconds", name, v)
+		}
+		return time.Unix(n, 0), nil
+	}
+	start, err := unixParam("startTime")
+	if err != nil {
+		return f, opts, err
+	}
+	end, err := unixParam("endTime")
+	if err != nil {
+		return f, opts, err
+	}
+	if v2 {
+		f.From = start
+		if !end.IsZero() {
+			f.To = end.Add(time.Second) // inclusive of the end second
+		}
+	} else {
+		if start.IsZero() && opts.Continuation == "" {
+			return f, opts, gatehouse.Errorf(gatehouse.EINVALID, "startTime or continuationToken: one is required")
+		}
+		f.To, f.From = start, end
+	}
+	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
+		return f, opts, gatehouse.Errorf(gatehouse.EINVALID, "startTime and endTime: the range is empty")
+	}
+	if v := query.Get("format"); v != "" && v != "json" && v != "csv" && v != "cef" {
+		return f, opts, gatehouse.Errorf(gatehouse.EINVALID, "format: %q is not json, csv or cef", v)
+	}
+	if v := query.Get("pageSize"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > gatehouse.MaxListLimit {
+			return f, opts, gatehouse.Errorf(gatehouse.EINVALID, "pageSize: %q is not a number from 1 to %d", v, gatehouse.MaxListLimit)
+		}
+		opts.Limit = n
+	}
+	return f, opts, nil
+}
+
+func (s *Server) listAudit(v2 bool) handler {
+	return func(q *request) (any, error) {
+		f, opts, err := q.auditQuery(v2)
+		if err != nil {
+			return nil, err
+		}
+		events, next, err := s.svc.AuditEvents(q.ctx(), q.org.ID, f, opts)
+		if err != nil {
+			return nil, err
+		}
+		out := struct {
+			ContinuationToken string           `json:"continuationToken,omitempty"`
+			AuditLogEvents    []auditEventJSON `json:"auditLogEvents"`
+		}{ContinuationToken: next, AuditLogEvents: []auditEventJSON{}}
+		for _, e := range events {
+			out.AuditLogEvents = append(out.AuditLogEvents, toAuditEvent(e))
+		}
+		return out, nil
+	}
+}
+
+// maxExport bounds one export; a larger range needs several.
+const maxExport = 1_000_000
+
+// exportAudit writes the matching events as CSV (the default) or CEF,
+// gzip-compressed, as Pulumi does.
+func (s *Server) exportAudit(v2 bool) handler {
+	return func(q *request) (any, error) {
+		f, opts, err := q.auditQuery(v2)
+		if err != nil {
+			return nil, err
+		}
+		format := q.r.URL.Query().Get("format")
+		if format == "" || format == "json" {
+			format = "csv"
+		}
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		var cw *csv.Writer
+		if format == "csv" {
+			cw = csv.NewWriter(zw)
+			cw.Write([]string{"Timestamp", "Name", "Login", "Event", "Description", "SourceIP", "RequireOrgAdmin", "RequireStackAdmin", "AuthenticationFailure"})
+		}
+		opts.Limit = gatehouse.MaxListLimit
+		for n := 0; n < maxExport; {
+			events, next, err := s.svc.AuditEvents(q.ctx(), q.org.ID, f, opts)
+			if err != nil {
+				return nil, err
+			}
+			for _, e := range events {
+				if cw != nil {
+					cw.Write([]string{e.Time.UTC().Format(time.RFC3339), e.ActorLogin, e.ActorLogin, e.Type, e.Description, e.SourceIP,
+						strconv.FormatBool(e.ReqOrgAdmin), strconv.FormatBool(e.ReqStackAdmin), strconv.FormatBool(e.AuthFailure)})
+				} else {
+					zw.Write([]byte(cefLine(e) + "\n"))
+				}
+			}
+			n += len(events)
+			if opts.Continuation = next; next == "" {
+				break
+			}
+		}
+		if cw != nil {
+			cw.Flush()
+		}
+		if err := zw.Close(); err != nil {
+			return nil, err
+		}
+		q.w.Header().Set("Content-Encoding", "gzip")
+		q.w.Header().Set("Content-Disposition", "attachment; filename=auditlogs."+format+".gz")
+		return rawBody{contentType: "text/plain; charset=utf-8", data: buf.Bytes()}, nil
+	}
+}
+
+// cefLine renders an event in ArcSight's Common Event Format.
+func cefLine(e *gatehouse.AuditEvent) string {
+	header := func(s string) string { return strings.NewReplacer(`\`, `\\`, `|`, `\|`, "\n", " ").Replace(s) }
+	ext := func(s string) string { return strings.NewReplacer(`\`, `\\`, `=`, `\=`, "\n", `\n`).Replace(s) }
+	severity := 3
+	if e.AuthFailure || e.Type == gatehouse.EventAccessDenied {
+		severity = 6
+	}
+	return fmt.Sprintf("CEF:0|Gatehouse|Gatehouse|1|%s|%s|%d|rt=%d suser=%s src=%s requestClientApplication=%s cs1Label=requestID cs1=%s cs2Label=entity cs2=%s cs3Label=token cs3=%s",
+		header(e.Type), header(e.Description), severity, e.Time.UnixMilli(), ext(e.ActorLogin), ext(e.SourceIP), ext(e.UserAgent),
+		ext(e.RequestID), ext(e.Entity), ext(e.TokenName))
+}
+
+func (s *Server) auditEventTypes(q *request) (any, error) {
+	return map[string]any{"eventTypes": gatehouse.AuditEventTypes}, nil
+}
