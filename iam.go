@@ -3,6 +3,7 @@ package gatehouse
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"time"
 )
 
@@ -48,6 +49,11 @@ type IAM interface {
 
 	// Check decides a batch of questions, with explanations.
 	Check(ctx context.Context, org string, checks []CheckRequest) ([]CheckResult, error)
+
+	// AuditEvents lists an organization's audit events, newest first.
+	AuditEvents(ctx context.Context, org string, f AuditFilter, opts ListOptions) ([]*AuditEvent, string, error)
+	// ExportAudit writes the matching events to w as "csv" or "cef".
+	ExportAudit(ctx context.Context, org string, f AuditFilter, format string, w io.Writer) error
 }
 
 // WhoAmI describes an authenticated caller.

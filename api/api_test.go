@@ -22,8 +22,9 @@ import (
 
 // env is a running server with its bootstrap admin.
 type env struct {
-	t      *testing.T
-	routes func() []string
+	t           *testing.T
+	routes      func() []string
+	closeServer func()
 	srv    *httptest.Server
 	db     *store.DB
 	svc    *service.Service
@@ -52,7 +53,7 @@ func newEnv(t *testing.T, opts ...func(*api.Options)) *env {
 	server := api.New(svc, az, o)
 	srv := httptest.NewServer(server.Handler())
 	t.Cleanup(func() { srv.Close(); server.Close(); db.Close() })
-	return &env{t: t, routes: server.Routes, srv: srv, db: db, svc: svc, az: az, admin: token, org: "acme"}
+	return &env{t: t, routes: server.Routes, closeServer: server.Close, srv: srv, db: db, svc: svc, az: az, admin: token, org: "acme"}
 }
 
 // call makes a request and decodes a JSON response into out (if not nil).
@@ -709,4 +710,10 @@ func TestLegacyAdminToken(t *testing.T) {
 	if len(list.Tokens) != 1 || !list.Tokens[0].Admin {
 		t.Errorf("tokens = %+v", list)
 	}
+}
+
+// rawExec changes the database behind the store's back, as an attacker
+// with file access would.
+func (e *env) rawExec(q string, args ...any) error {
+	return e.db.UnsafeExec(context.Background(), q, args...)
 }

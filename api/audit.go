@@ -3,10 +3,8 @@ package api
 import (
 	"bytes"
 	"compress/gzip"
-	"encoding/csv"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gatehouse-iam/gatehouse"
@@ -141,10 +139,9 @@ func (s *Server) exportAudit(v2 bool) handler {
 		}
 		var buf bytes.Buffer
 		zw := gzip.NewWriter(&buf)
-		var cw *csv.Writer
-		if format == "csv" {
-			cw = csv.NewWriter(zw)
-			cw.Write([]string{"Timestamp", "Name", "Login", "Event", "Description", "SourceIP", "RequireOrgAdmin", "RequireStackAdmin", "AuthenticationFailure"})
+		aw, err := gatehouse.NewAuditWriter(zw, format)
+		if err != nil {
+			return nil, err
 		}
 		opts.Limit = gatehouse.MaxListLimit
 		for n := 0; n < maxExport; {
@@ -153,11 +150,8 @@ func (s *Server) exportAudit(v2 bool) handler {
 				return nil, err
 			}
 			for _, e := range events {
-				if cw != nil {
-					cw.Write([]string{e.Time.UTC().Format(time.RFC3339), e.ActorLogin, e.ActorLogin, e.Type, e.Description, e.SourceIP,
-						strconv.FormatBool(e.ReqOrgAdmin), strconv.FormatBool(e.ReqStackAdmin), strconv.FormatBool(e.AuthFailure)})
-				} else {
-					zw.Write([]byte(cefLine(e) + "\n"))
+				if err := aw.Write(e); err != nil {
+					return nil, err
 				}
 			}
 			n += len(events)
@@ -165,8 +159,8 @@ func (s *Server) exportAudit(v2 bool) handler {
 				break
 			}
 		}
-		if cw != nil {
-			cw.Flush()
+		if err := aw.Flush(); err != nil {
+			return nil, err
 		}
 		if err := zw.Close(); err != nil {
 			return nil, err
@@ -175,19 +169,6 @@ func (s *Server) exportAudit(v2 bool) handler {
 		q.w.Header().Set("Content-Disposition", "attachment; filename=auditlogs."+format+".gz")
 		return rawBody{contentType: "text/plain; charset=utf-8", data: buf.Bytes()}, nil
 	}
-}
-
-// cefLine renders an event in ArcSight's Common Event Format.
-func cefLine(e *gatehouse.AuditEvent) string {
-	header := func(s string) string { return strings.NewReplacer(`\`, `\\`, `|`, `\|`, "\n", " ").Replace(s) }
-	ext := func(s string) string { return strings.NewReplacer(`\`, `\\`, `=`, `\=`, "\n", `\n`).Replace(s) }
-	severity := 3
-	if e.AuthFailure || e.Type == gatehouse.EventAccessDenied {
-		severity = 6
-	}
-	return fmt.Sprintf("CEF:0|Gatehouse|Gatehouse|1|%s|%s|%d|rt=%d suser=%s src=%s requestClientApplication=%s cs1Label=requestID cs1=%s cs2Label=entity cs2=%s cs3Label=token cs3=%s",
-		header(e.Type), header(e.Description), severity, e.Time.UnixMilli(), ext(e.ActorLogin), ext(e.SourceIP), ext(e.UserAgent),
-		ext(e.RequestID), ext(e.Entity), ext(e.TokenName))
 }
 
 func (s *Server) auditEventTypes(q *request) (any, error) {

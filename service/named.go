@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"io"
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/catalog"
@@ -371,4 +372,42 @@ func (s *Service) Check(ctx context.Context, orgID string, checks []gatehouse.Ch
 		res.Allowed, res.Reason = ex.Allowed, ex.Reason
 	}
 	return out
+}
+
+// AuditEvents implements gatehouse.IAM.
+func (n *Named) AuditEvents(ctx context.Context, org string, f gatehouse.AuditFilter, opts gatehouse.ListOptions) ([]*gatehouse.AuditEvent, string, error) {
+	o, err := n.org(ctx, org)
+	if err != nil {
+		return nil, "", err
+	}
+	f.Descending = true
+	return n.S.AuditEvents(ctx, o.ID, f, opts)
+}
+
+// ExportAudit implements gatehouse.IAM.
+func (n *Named) ExportAudit(ctx context.Context, org string, f gatehouse.AuditFilter, format string, w io.Writer) error {
+	o, err := n.org(ctx, org)
+	if err != nil {
+		return err
+	}
+	aw, err := gatehouse.NewAuditWriter(w, format)
+	if err != nil {
+		return err
+	}
+	f.Descending = true
+	opts := gatehouse.ListOptions{Limit: gatehouse.MaxListLimit}
+	for {
+		events, next, err := n.S.AuditEvents(ctx, o.ID, f, opts)
+		if err != nil {
+			return err
+		}
+		for _, e := range events {
+			if err := aw.Write(e); err != nil {
+				return err
+			}
+		}
+		if opts.Continuation = next; next == "" {
+			return aw.Flush()
+		}
+	}
 }

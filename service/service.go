@@ -223,3 +223,87 @@ func (s *Service) IssueToken(ctx context.Context, orgName, login, description st
 func itoa(i int) string { return strconv.Itoa(i) }
 
 func quote(s string) string { return strconv.Quote(s) }
+
+// SettingsChange changes some of an organization's settings; nil fields
+// stay as they are.
+type SettingsChange struct {
+	MaxTokenLifetime *time.Duration
+	AuditRetention   *time.Duration
+	MemberDefaults   *gatehouse.MemberDefaults
+}
+
+// UpdateSettings applies a settings change, recording its event. A change
+// to the member defaults rewrites the built-in Member role, whose tree
+// holds them.
+func (s *Service) UpdateSettings(ctx context.Context, orgID string, c SettingsChange) error {
+	if c.MaxTokenLifetime != nil && *c.MaxTokenLifetime < 0 {
+		return gatehouse.Errorf(gatehouse.EINVALID, "maxTokenLifetime: must not be negative")
+	}
+	if c.AuditRetention != nil && *c.AuditRetention != 0 && *c.AuditRetention < 24*time.Hour {
+		return gatehouse.Errorf(gatehouse.EINVALID, "auditRetention: at least a day, or 0 to keep events forever")
+	}
+	if c.MemberDefaults != nil {
+		if err := c.MemberDefaults.Validate(); err != nil {
+			return err
+		}
+	}
+	return s.write(ctx, orgID, func(tx gatehouse.Tx) error {
+		org, err := tx.GetOrg(ctx, orgID)
+		if err != nil {
+			return err
+		}
+		before := org.Settings
+		if c.MaxTokenLifetime != nil {
+			org.Settings.MaxTokenLifetime = *c.MaxTokenLifetime
+		}
+		if c.AuditRetention != nil {
+			org.Settings.AuditRetention = *c.AuditRetention
+		}
+		if c.MemberDefaults != nil {
+			org.Settings.MemberDefaults = *c.MemberDefaults
+			if err := s.rewriteMemberRole(ctx, tx, orgID, *c.MemberDefaults); err != nil {
+				return err
+			}
+		}
+		if err := tx.UpdateOrg(ctx, org); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, orgID, gatehouse.EventSettingsChanged, orgID, map[string]any{"before": before, "after": org.Settings},
+			"changed the organization's settings")
+	})
+}
+
+// rewriteMemberRole regenerates the built-in Member role from the defaults.
+func (s *Service) rewriteMemberRole(ctx context.Context, tx gatehouse.Tx, orgID string, d gatehouse.MemberDefaults) error {
+	ids := map[string]string{}
+	next := ""
+	for {
+		ds, n, err := tx.ListDescriptors(ctx, orgID, "", gatehouse.ListOptions{Limit: gatehouse.MaxListLimit, Continuation: next})
+		if err != nil {
+			return err
+		}
+		for _, x := range ds {
+			if x.DefaultIdentifier != "" {
+				ids[x.DefaultIdentifier] = x.ID
+			}
+		}
+		if next = n; next == "" {
+			break
+		}
+	}
+	for _, b := range policy.Builtins(func(ident string) string { return ids[ident] }, d) {
+		if b.ID != ids[catalog.RoleMember] {
+			continue
+		}
+		member, err := tx.GetDescriptor(ctx, orgID, b.ID)
+		if err != nil {
+			return err
+		}
+		if member.Details, err = policy.Encode(b.Details); err != nil {
+			return err
+		}
+		member.Refs = policy.References(b.Details)
+		return tx.UpdateDescriptor(ctx, member, member.Version)
+	}
+	return gatehouse.Errorf(gatehouse.EINTERNAL, "the organization has no built-in Member role")
+}

@@ -188,3 +188,10 @@ func (db *DB) Backup(ctx context.Context, path string) error {
 	}
 	return nil
 }
+
+// UnsafeExec runs a statement outside every rule of the store. It exists
+// for tests that play an attacker with access to the database file.
+func (db *DB) UnsafeExec(ctx context.Context, q string, args ...any) error {
+	_, err := db.write.ExecContext(ctx, db.d.rebind(q), args...)
+	return err
+}

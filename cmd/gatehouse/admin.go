@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/authz"
 	"github.com/gatehouse-iam/gatehouse/service"
 	"github.com/gatehouse-iam/gatehouse/store"
@@ -51,6 +52,65 @@ func newAdminCmd() *cobra.Command {
 	issue.Flags().StringVar(&user, "user", "", "member's login")
 	issue.Flags().StringVar(&description, "description", "issued with gatehouse admin issue-token", "token description")
 	issue.Flags().DurationVar(&expires, "expires", 0, "lifetime, e.g. 720h (default: never expires)")
-	cmd.AddCommand(issue)
+	cmd.AddCommand(issue, newAdminSettingsCmd())
+	return cmd
+}
+
+func newAdminSettingsCmd() *cobra.Command {
+	var database, org, stackDefault, envDefault, accountDefault string
+	var maxLifetime, retention time.Duration
+	cmd := &cobra.Command{
+		Use:   "settings --org ORG [--max-token-lifetime D] [--audit-retention D] [--default-stack-permission P] ...",
+		Short: "Change an organization's access settings, with direct database access",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if org == "" {
+				return fmt.Errorf("--org is required")
+			}
+			db, err := store.Open(cmd.Context(), database, store.Options{})
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			svc := service.New(db, authz.New(db, nil), nil)
+			var o *gatehouse.Organization
+			if err := db.Read(cmd.Context(), func(tx gatehouse.Tx) (err error) { o, err = tx.GetOrgByName(cmd.Context(), org); return err }); err != nil {
+				return fmt.Errorf("organization %q: %w", org, err)
+			}
+			var c service.SettingsChange
+			if cmd.Flags().Changed("max-token-lifetime") {
+				c.MaxTokenLifetime = &maxLifetime
+			}
+			if cmd.Flags().Changed("audit-retention") {
+				c.AuditRetention = &retention
+			}
+			if stackDefault != "" || envDefault != "" || accountDefault != "" {
+				d := o.Settings.MemberDefaults
+				if stackDefault != "" {
+					d.StackPermission = stackDefault
+				}
+				if envDefault != "" {
+					d.EnvironmentPermission = envDefault
+				}
+				if accountDefault != "" {
+					d.AccountPermission = accountDefault
+				}
+				c.MemberDefaults = &d
+			}
+			ctx := gatehouse.WithActor(cmd.Context(), gatehouse.Actor{Login: "host: gatehouse admin settings"})
+			if err := svc.UpdateSettings(ctx, o.ID, c); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "updated the settings of %s\n", org)
+			return nil
+		},
+	}
+	databaseFlag(cmd, &database)
+	cmd.Flags().StringVar(&org, "org", "", "organization")
+	cmd.Flags().DurationVar(&maxLifetime, "max-token-lifetime", 0, "longest total lifetime of tokens used against the organization (0: no cap)")
+	cmd.Flags().DurationVar(&retention, "audit-retention", 0, "how long audit events are kept (0: forever)")
+	cmd.Flags().StringVar(&stackDefault, "default-stack-permission", "", "members' permission on every stack: none, read, write")
+	cmd.Flags().StringVar(&envDefault, "default-environment-permission", "", "members' permission on every environment: none, read, open, write")
+	cmd.Flags().StringVar(&accountDefault, "default-account-permission", "", "members' permission on every account: none, read, write, admin")
 	return cmd
 }

@@ -164,6 +164,9 @@ func (m *Main) background(ctx context.Context, interval time.Duration) {
 	go m.az.Watch(ctx, interval, m.db.Changes(ctx), m.log)
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
+	prune := time.NewTicker(time.Hour)
+	defer prune.Stop()
+	m.pruneAudit(ctx)
 	flush := func(ctx context.Context) {
 		used := m.az.TakeUsed()
 		if len(used) == 0 {
@@ -180,6 +183,28 @@ func (m *Main) background(ctx context.Context, interval time.Duration) {
 			return
 		case <-t.C:
 			flush(ctx)
+		case <-prune.C:
+			m.pruneAudit(ctx)
+		}
+	}
+}
+
+// pruneAudit applies each organization's audit retention.
+func (m *Main) pruneAudit(ctx context.Context) {
+	var orgs []*gatehouse.Organization
+	err := m.db.Read(ctx, func(tx gatehouse.Tx) (err error) {
+		orgs, _, err = tx.ListOrgs(ctx, gatehouse.ListOptions{Limit: gatehouse.MaxListLimit})
+		return err
+	})
+	if err != nil {
+		m.log.Warn("audit retention", "err", err)
+		return
+	}
+	for _, o := range orgs {
+		if n, err := m.Service.PruneAudit(ctx, o.ID); err != nil {
+			m.log.Warn("audit retention", "org", o.Name, "err", err)
+		} else if n > 0 {
+			m.log.Info("pruned audit events past retention", "org", o.Name, "events", n)
 		}
 	}
 }

@@ -1,0 +1,382 @@
+package api_test
+
+import (
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/api"
+	"github.com/gatehouse-iam/gatehouse/service"
+)
+
+// countEvents counts an organization's events of a type.
+func (e *env) countEvents(typ string) int {
+	e.t.Helper()
+	n := 0
+	ctx := context.Background()
+	err := e.db.Read(ctx, func(tx gatehouse.Tx) error {
+		next := ""
+		for {
+			es, nx, err := tx.ListAudit(ctx, e.orgID(), gatehouse.AuditFilter{Types: []string{typ}}, gatehouse.ListOptions{Limit: 1000, Continuation: next})
+			if err != nil {
+				return err
+			}
+			n += len(es)
+			if next = nx; next == "" {
+				return nil
+			}
+		}
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
+// TestEveryMutatingRouteEmitsItsEvent walks the registered routes: every
+// route that changes something has a valid call here, and that call must
+// add an event of the expected type.
+func TestEveryMutatingRouteEmitsItsEvent(t *testing.T) {
+	e := newEnv(t)
+	sets := e.roles("set")
+	st := e.createStack("app", "prod", nil, "")
+	var roleID, orgTokenID, teamTokenID, personalTokenID string
+	ctxStack := map[string]string{"__type": "PermissionExpressionStack"}
+	type call struct {
+		event string
+		do    func()
+	}
+	calls := map[string]call{
+		"POST /api/orgs/{orgName}/roles": {gatehouse.EventRoleCreated, func() {
+			var r role
+			e.must(e.admin, "POST", "/api/orgs/acme/roles", map[string]any{"name": "r", "uxPurpose": "role",
+				"details": map[string]any{"__type": "PermissionDescriptorAllow", "permissions": []string{"team:list"}}}, 200, &r)
+			roleID = r.ID
+		}},
+		"PATCH /api/orgs/{orgName}/roles/{roleID}": {gatehouse.EventRoleUpdated, func() {
+			e.must(e.admin, "PATCH", "/api/orgs/acme/roles/"+roleID, map[string]any{"description": "d"}, 200, nil)
+		}},
+		"PATCH /api/orgs/{orgName}/roles/{roleID}/default": {gatehouse.EventDefaultRoleChanged, func() {
+			e.must(e.admin, "PATCH", "/api/orgs/acme/roles/"+e.roles("role")["Reader"].ID+"/default", nil, 204, nil)
+		}},
+		"POST /api/orgs/{orgName}/members/{userLogin}": {gatehouse.EventMemberAdded, func() {
+			e.must(e.admin, "POST", "/api/orgs/acme/members/bob", nil, 200, nil)
+		}},
+		"PATCH /api/orgs/{orgName}/members/{userLogin}": {gatehouse.EventMemberRoleChanged, func() {
+			e.must(e.admin, "PATCH", "/api/orgs/acme/members/bob", map[string]any{"role": "builder"}, 204, nil)
+		}},
+		"POST /api/orgs/{orgName}/teams/pulumi": {gatehouse.EventTeamCreated, func() {
+			e.must(e.admin, "POST", "/api/orgs/acme/teams/pulumi", map[string]any{"name": "ops"}, 201, nil)
+		}},
+		"PATCH /api/orgs/{orgName}/teams/{teamName}": {gatehouse.EventTeamMemberAdded, func() {
+			e.must(e.admin, "PATCH", "/api/orgs/acme/teams/ops", map[string]any{"memberAction": "add", "member": "bob"}, 204, nil)
+		}},
+		"POST /api/orgs/{orgName}/teams/{teamName}/roles/{roleID}": {gatehouse.EventTeamRoleAssigned, func() {
+			e.must(e.admin, "POST", "/api/orgs/acme/teams/ops/roles/"+roleID, nil, 204, nil)
+		}},
+		"DELETE /api/orgs/{orgName}/teams/{teamName}/roles/{roleID}": {gatehouse.EventTeamRoleUnassigned, func() {
+			e.must(e.admin, "DELETE", "/api/orgs/acme/teams/ops/roles/"+roleID, nil, 204, nil)
+		}},
+		"POST /api/user/tokens": {gatehouse.EventTokenCreated, func() {
+			var out struct{ ID string }
+			e.must(e.admin, "POST", "/api/user/tokens", map[string]any{"description": "x"}, 200, &out)
+			personalTokenID = out.ID
+		}},
+		"DELETE /api/user/tokens/{tokenID}": {gatehouse.EventTokenDeleted, func() {
+			e.must(e.admin, "DELETE", "/api/user/tokens/"+personalTokenID, nil, 204, nil)
+		}},
+		"POST /api/orgs/{orgName}/tokens": {gatehouse.EventTokenCreated, func() {
+			var out struct{ ID string }
+			e.must(e.admin, "POST", "/api/orgs/acme/tokens", map[string]any{"name": "t"}, 200, &out)
+			orgTokenID = out.ID
+		}},
+		"DELETE /api/orgs/{orgName}/tokens/{tokenID}": {gatehouse.EventTokenDeleted, func() {
+			e.must(e.admin, "DELETE", "/api/orgs/acme/tokens/"+orgTokenID, nil, 204, nil)
+		}},
+		"POST /api/orgs/{orgName}/teams/{teamName}/tokens": {gatehouse.EventTokenCreated, func() {
+			var out struct{ ID string }
+			e.must(e.admin, "POST", "/api/orgs/acme/teams/ops/tokens", map[string]any{"name": "tt"}, 200, &out)
+			teamTokenID = out.ID
+		}},
+		"DELETE /api/orgs/{orgName}/teams/{teamName}/tokens/{tokenID}": {gatehouse.EventTokenDeleted, func() {
+			e.must(e.admin, "DELETE", "/api/orgs/acme/teams/ops/tokens/"+teamTokenID, nil, 204, nil)
+		}},
+		"POST /api/orgs/{orgName}/assignments/update": {gatehouse.EventAssignmentChanged, func() {
+			e.must(e.admin, "POST", "/api/orgs/acme/assignments/update", map[string]any{"context": ctxStack, "id": st.ID,
+				"userId": "bob", "permissionSetId": sets["Stack Read"].ID}, 200, nil)
+		}},
+		"DELETE /api/orgs/{orgName}/teams/{teamName}": {gatehouse.EventTeamDeleted, func() {
+			e.must(e.admin, "DELETE", "/api/orgs/acme/teams/ops", nil, 204, nil)
+		}},
+		"DELETE /api/orgs/{orgName}/members/{userLogin}": {gatehouse.EventMemberRemoved, func() {
+			e.must(e.admin, "DELETE", "/api/orgs/acme/members/bob", nil, 204, nil)
+		}},
+		"DELETE /api/orgs/{orgName}/roles/{roleID}": {gatehouse.EventRoleDeleted, func() {
+			e.must(e.admin, "DELETE", "/api/orgs/acme/roles/"+roleID, nil, 204, nil)
+		}},
+	}
+	// Reads that use POST, and the decision endpoint, change nothing.
+	readOnly := map[string]bool{"POST /api/orgs/{orgName}/assignments/list": true, "POST /api/orgs/{orgName}/authz/check": true}
+	order := []string{"POST /api/orgs/{orgName}/roles", "PATCH /api/orgs/{orgName}/roles/{roleID}", "PATCH /api/orgs/{orgName}/roles/{roleID}/default",
+		"POST /api/orgs/{orgName}/members/{userLogin}", "PATCH /api/orgs/{orgName}/members/{userLogin}", "POST /api/orgs/{orgName}/teams/pulumi",
+		"PATCH /api/orgs/{orgName}/teams/{teamName}", "POST /api/orgs/{orgName}/teams/{teamName}/roles/{roleID}",
+		"DELETE /api/orgs/{orgName}/teams/{teamName}/roles/{roleID}", "POST /api/user/tokens", "DELETE /api/user/tokens/{tokenID}",
+		"POST /api/orgs/{orgName}/tokens", "DELETE /api/orgs/{orgName}/tokens/{tokenID}", "POST /api/orgs/{orgName}/teams/{teamName}/tokens",
+		"DELETE /api/orgs/{orgName}/teams/{teamName}/tokens/{tokenID}", "POST /api/orgs/{orgName}/assignments/update",
+		"DELETE /api/orgs/{orgName}/teams/{teamName}", "DELETE /api/orgs/{orgName}/members/{userLogin}", "DELETE /api/orgs/{orgName}/roles/{roleID}"}
+	for _, rt := range e.routes() {
+		method, _, _ := strings.Cut(rt, " ")
+		if method == "GET" || readOnly[rt] {
+			continue
+		}
+		if _, ok := calls[rt]; !ok {
+			t.Errorf("mutating route %s has no audit check: add it here", rt)
+		}
+	}
+	if len(order) != len(calls) {
+		t.Fatalf("order lists %d calls, the table %d", len(order), len(calls))
+	}
+	for _, rt := range order {
+		c := calls[rt]
+		before := e.countEvents(c.event)
+		c.do()
+		if after := e.countEvents(c.event); after <= before {
+			t.Errorf("%s added no %s event", rt, c.event)
+		}
+	}
+	// A role change records the details before and after.
+	var events []*gatehouse.AuditEvent
+	e.db.Read(context.Background(), func(tx gatehouse.Tx) (err error) {
+		events, _, err = tx.ListAudit(context.Background(), e.orgID(), gatehouse.AuditFilter{Types: []string{gatehouse.EventRoleUpdated}}, gatehouse.ListOptions{})
+		return err
+	})
+	var diff struct{ Before, After struct{ Description string } }
+	if len(events) == 0 || json.Unmarshal(events[0].Data, &diff) != nil || diff.Before.Description != "" || diff.After.Description != "d" {
+		t.Errorf("role update event data = %s", events[0].Data)
+	}
+	if events[0].ActorLogin != "admin" || events[0].SourceIP != "127.0.0.1" || events[0].RequestID == "" {
+		t.Errorf("event actor fields = %+v", events[0])
+	}
+	// Token events never hold the token's value.
+	e.db.Read(context.Background(), func(tx gatehouse.Tx) (err error) {
+		events, _, err = tx.ListAudit(context.Background(), e.orgID(), gatehouse.AuditFilter{}, gatehouse.ListOptions{Limit: 1000})
+		return err
+	})
+	for _, ev := range events {
+		if strings.Contains(string(ev.Data)+ev.Description, "pul-") {
+			t.Errorf("event %s holds a token value: %s", ev.Type, ev.Data)
+		}
+	}
+}
+
+func TestAuditAPI(t *testing.T) {
+	e := newEnv(t)
+	e.must(e.admin, "POST", "/api/orgs/acme/members/bob", nil, 200, nil)
+	member := e.orgToken("plain", "")
+	e.fails(member, "GET", "/api/orgs/acme/auditlogs/v2", nil, 403, "audit_logs:read")
+	e.fails(member, "GET", "/api/orgs/acme/auditlogs/v2/export", nil, 403, "audit_logs:export")
+	e.fails("pul-nope", "GET", "/api/orgs/acme/auditlogs/v2", nil, 401, "unauthorized")
+	time.Sleep(200 * time.Millisecond) // let the denials reach the log
+
+	var page struct {
+		ContinuationToken string
+		AuditLogEvents    []struct {
+			Timestamp   int64
+			Event       string
+			Description string
+			User        struct{ GitHubLogin string }
+			AuthFailure bool
+		}
+	}
+	e.must(e.admin, "GET", "/api/orgs/acme/auditlogs/v2", nil, 200, &page)
+	kinds := map[string]int{}
+	for _, ev := range page.AuditLogEvents {
+		kinds[ev.Event]++
+	}
+	if kinds[gatehouse.EventAccessDenied] != 2 || kinds[gatehouse.EventAuthFailure] != 1 || kinds[gatehouse.EventMemberAdded] != 2 {
+		t.Errorf("event kinds = %v", kinds)
+	}
+	for i := 1; i < len(page.AuditLogEvents); i++ {
+		if page.AuditLogEvents[i].Timestamp > page.AuditLogEvents[i-1].Timestamp {
+			t.Fatalf("events not newest first")
+		}
+	}
+	e.must(e.admin, "GET", "/api/orgs/acme/auditlogs/v2?eventFilter=member_added&userFilter=admin", nil, 200, &page)
+	if len(page.AuditLogEvents) != 1 || page.AuditLogEvents[0].Description != `added "bob" with role "Member"` {
+		t.Errorf("filtered = %+v", page.AuditLogEvents)
+	}
+	e.must(e.admin, "GET", "/api/orgs/acme/auditlogs/v2?pageSize=2", nil, 200, &page)
+	if len(page.AuditLogEvents) != 2 || page.ContinuationToken == "" {
+		t.Errorf("first page = %d events, token %q", len(page.AuditLogEvents), page.ContinuationToken)
+	}
+	future := time.Now().Add(time.Hour).Unix()
+	e.must(e.admin, "GET", fmt.Sprintf("/api/orgs/acme/auditlogs/v2?startTime=%d", future), nil, 200, &page)
+	if len(page.AuditLogEvents) != 0 {
+		t.Errorf("events after the future: %d", len(page.AuditLogEvents))
+	}
+	e.fails(e.admin, "GET", "/api/orgs/acme/auditlogs", nil, 400, "startTime or continuationToken")
+	e.must(e.admin, "GET", fmt.Sprintf("/api/orgs/acme/auditlogs?startTime=%d", future), nil, 200, &page)
+	if len(page.AuditLogEvents) < 5 {
+		t.Errorf("v1 older than the future: %d events", len(page.AuditLogEvents))
+	}
+	e.fails(e.admin, "GET", "/api/orgs/acme/auditlogs/v2?startTime=yesterday", nil, 400, "startTime")
+	e.fails(e.admin, "GET", "/api/orgs/acme/auditlogs/v2?startTime=20&endTime=10", nil, 400, "range is empty")
+	e.fails(e.admin, "GET", "/api/orgs/acme/auditlogs/v2/export?format=xml", nil, 400, "format")
+
+	for _, format := range []string{"csv", "cef"} {
+		req, _ := http.NewRequest("GET", e.srv.URL+"/api/orgs/acme/auditlogs/v2/export?format="+format, nil)
+		req.Header.Set("Authorization", "token "+e.admin)
+		req.Header.Set("Accept-Encoding", "gzip") // read the raw, compressed body
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 200 || resp.Header.Get("Content-Encoding") != "gzip" {
+			t.Fatalf("export %s: %v %v", format, resp.StatusCode, err)
+		}
+		zr, err := gzip.NewReader(resp.Body)
+		if err != nil {
+			t.Fatalf("export %s is not gzip: %v", format, err)
+		}
+		body, _ := io.ReadAll(zr)
+		resp.Body.Close()
+		lines := strings.Split(strings.TrimSpace(string(body)), "\n")
+		switch format {
+		case "csv":
+			if lines[0] != "Timestamp,Name,Login,Event,Description,SourceIP,RequireOrgAdmin,RequireStackAdmin,AuthenticationFailure" || len(lines) < 6 {
+				t.Errorf("csv export:\n%s", body)
+			}
+		case "cef":
+			if !strings.HasPrefix(lines[0], "CEF:0|Gatehouse|Gatehouse|1|") || len(lines) < 5 {
+				t.Errorf("cef export:\n%s", body)
+			}
+		}
+	}
+	var types struct{ EventTypes []gatehouse.AuditEventType }
+	e.must(e.admin, "GET", "/api/orgs/acme/auditlogs/event-types", nil, 200, &types)
+	if len(types.EventTypes) != len(gatehouse.AuditEventTypes) {
+		t.Errorf("event types = %d", len(types.EventTypes))
+	}
+	// The whole chain verifies.
+	v, err := e.svc.VerifyAudit(context.Background(), e.orgID())
+	if err != nil || v.Broken != 0 || v.Events < 6 {
+		t.Errorf("verify = %+v, %v", v, err)
+	}
+}
+
+// TestAuditWriterBounded floods the server with failed authentications:
+// requests never block on the audit log, the queue stays bounded, and what
+// it could not take is counted.
+func TestAuditWriterBounded(t *testing.T) {
+	e := newEnv(t, func(o *api.Options) { o.AuditQueue = 8; o.AuthFailuresPerMinute = 1 << 20 })
+	const n = 2000
+	var wg sync.WaitGroup
+	for w := 0; w < 16; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < n/16; i++ {
+				req, _ := http.NewRequest("GET", e.srv.URL+"/api/orgs/acme/members", nil)
+				req.Header.Set("Authorization", "token pul-flood")
+				resp, err := http.DefaultClient.Do(req)
+				if err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	e.closeServer()
+	resp, err := http.Get(e.srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var dropped, written float64
+	for _, line := range strings.Split(string(metrics), "\n") {
+		fmt.Sscanf(line, "gatehouse_audit_dropped_total %g", &dropped)
+		fmt.Sscanf(line, "gatehouse_audit_async_written_total %g", &written)
+	}
+	recorded := e.countEvents(gatehouse.EventAuthFailure)
+	if dropped == 0 || int(dropped)+recorded != n || int(written) != recorded {
+		t.Errorf("dropped %g + recorded %d (written %g) != %d failures", dropped, recorded, written, n)
+	}
+}
+
+// TestAuditVerifyFindsTampering changes, then removes, a stored event: the
+// chain walk names the first broken link.
+func TestAuditVerifyFindsTampering(t *testing.T) {
+	e := newEnv(t)
+	for _, login := range []string{"a1", "a2", "a3"} {
+		e.must(e.admin, "POST", "/api/orgs/acme/members/"+login, nil, 200, nil)
+	}
+	ctx := context.Background()
+	v, err := e.svc.VerifyAudit(ctx, e.orgID())
+	if err != nil || v.Broken != 0 {
+		t.Fatalf("fresh chain: %+v %v", v, err)
+	}
+	var victim *gatehouse.AuditEvent
+	e.db.Read(ctx, func(tx gatehouse.Tx) error {
+		chain, err := tx.AuditChain(ctx, e.orgID(), 0, 100)
+		victim = chain[len(chain)-2]
+		return err
+	})
+	if err := e.rawExec("UPDATE audit_events SET description = 'nothing happened' WHERE seq = ?", victim.Seq); err != nil {
+		t.Fatal(err)
+	}
+	v, _ = e.svc.VerifyAudit(ctx, e.orgID())
+	if v.Broken != victim.Seq || !strings.Contains(v.Problem, "changed") {
+		t.Errorf("after changing event %d: %+v", victim.Seq, v)
+	}
+	if err := e.rawExec("DELETE FROM audit_events WHERE seq = ?", victim.Seq); err != nil {
+		t.Fatal(err)
+	}
+	v, _ = e.svc.VerifyAudit(ctx, e.orgID())
+	if v.Broken != victim.Seq+1 && v.Broken <= victim.Seq {
+		t.Errorf("after deleting event %d: %+v", victim.Seq, v)
+	}
+	if v.Broken == 0 {
+		t.Errorf("a deleted event went unnoticed")
+	}
+}
+
+func TestAuditRetention(t *testing.T) {
+	e := newEnv(t)
+	clock := time.Now()
+	e.svc.Now = func() time.Time { return clock }
+	day := 24 * time.Hour
+	ctx := context.Background()
+	keep := 2 * day
+	if err := e.svc.UpdateSettings(ctx, e.orgID(), service.SettingsChange{AuditRetention: &keep}); err != nil {
+		t.Fatal(err)
+	}
+	short := time.Hour
+	if err := e.svc.UpdateSettings(ctx, e.orgID(), service.SettingsChange{AuditRetention: &short}); gatehouse.ErrorCode(err) != gatehouse.EINVALID {
+		t.Errorf("an hour's retention: %v", err)
+	}
+	clock = clock.Add(3 * day)
+	e.must(e.admin, "POST", "/api/orgs/acme/members/late", nil, 200, nil)
+	n, err := e.svc.PruneAudit(ctx, e.orgID())
+	if err != nil || n < 4 {
+		t.Fatalf("pruned %d, %v", n, err)
+	}
+	v, err := e.svc.VerifyAudit(ctx, e.orgID())
+	if err != nil || v.Broken != 0 || v.Events == 0 {
+		t.Errorf("after pruning: %+v %v", v, err)
+	}
+	var page struct{ AuditLogEvents []struct{ Event string } }
+	e.must(e.admin, "GET", "/api/orgs/acme/auditlogs/v2", nil, 200, &page)
+	for _, ev := range page.AuditLogEvents {
+		if ev.Event == gatehouse.EventOrgCreated {
+			t.Errorf("an event past retention survived")
+		}
+	}
+}
+
