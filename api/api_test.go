@@ -25,12 +25,12 @@ type env struct {
 	t           *testing.T
 	routes      func() []string
 	closeServer func()
-	srv    *httptest.Server
-	db     *store.DB
-	svc    *service.Service
-	az     *authz.Authorizer
-	admin  string // the admin's personal token
-	org    string
+	srv         *httptest.Server
+	db          *store.DB
+	svc         *service.Service
+	az          *authz.Authorizer
+	admin       string // the admin's personal token
+	org         string
 }
 
 func newEnv(t *testing.T, opts ...func(*api.Options)) *env {

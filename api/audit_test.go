@@ -379,4 +379,3 @@ func TestAuditRetention(t *testing.T) {
 		}
 	}
 }
-
