@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -24,17 +25,12 @@ type auditEventJSON struct {
 	ActorName     string   `json:"actorName,omitempty"`
 	// Beyond Pulumi: what the event is about, its details, and its link
 	// in the organization's tamper-evident chain.
-	Entity    string   `json:"entity,omitempty"`
-	RequestID string   `json:"requestID,omitempty"`
-	UserAgent string   `json:"userAgent,omitempty"`
-	Details   *jsonRaw `json:"details,omitempty"`
-	Hash      string   `json:"hash,omitempty"`
+	Entity    string          `json:"entity,omitempty"`
+	RequestID string          `json:"requestID,omitempty"`
+	UserAgent string          `json:"userAgent,omitempty"`
+	Details   json.RawMessage `json:"details,omitempty"`
+	Hash      string          `json:"hash,omitempty"`
 }
-
-// jsonRaw is raw JSON that encodes as itself.
-type jsonRaw []byte
-
-func (j jsonRaw) MarshalJSON() ([]byte, error) { return j, nil }
 
 func toAuditEvent(e *gatehouse.AuditEvent) auditEventJSON {
 	j := auditEventJSON{Timestamp: e.Time.Unix(), SourceIP: e.SourceIP, Event: e.Type, Description: e.Description,
@@ -42,8 +38,7 @@ func toAuditEvent(e *gatehouse.AuditEvent) auditEventJSON {
 		ReqOrgAdmin: e.ReqOrgAdmin, ReqStackAdmin: e.ReqStackAdmin, AuthFailure: e.AuthFailure, ActorName: e.ActorLogin,
 		Entity: e.Entity, RequestID: e.RequestID, UserAgent: e.UserAgent, Hash: fmt.Sprintf("%x", e.Hash)}
 	if len(e.Data) > 0 {
-		d := jsonRaw(e.Data)
-		j.Details = &d
+		j.Details = json.RawMessage(e.Data)
 	}
 	return j
 }

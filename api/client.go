@@ -393,9 +393,7 @@ func (c *Client) AuditEvents(ctx context.Context, org string, f gatehouse.AuditF
 		e := &gatehouse.AuditEvent{Time: time.Unix(j.Timestamp, 0), Type: j.Event, Description: j.Description, ActorLogin: j.User.GitHubLogin,
 			TokenID: j.TokenID, TokenName: j.TokenName, SourceIP: j.SourceIP, UserAgent: j.UserAgent, RequestID: j.RequestID, Entity: j.Entity,
 			ReqOrgAdmin: j.ReqOrgAdmin, ReqStackAdmin: j.ReqStackAdmin, AuthFailure: j.AuthFailure}
-		if j.Details != nil {
-			e.Data = []byte(*j.Details)
-		}
+		e.Data = j.Details
 		events[i] = e
 	}
 	return events, out.ContinuationToken, nil

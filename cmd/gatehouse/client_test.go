@@ -108,4 +108,17 @@ func TestClientCommands(t *testing.T) {
 	must("deleted", "role", "delete", role.ID)
 	must("deleted", "set", "delete", set.ID)
 	must("bash", "completion", "bash")
+
+	// The audit log: list, export, and verify from the host.
+	must("role_deleted", "audit", "list", "--event", "role_deleted,role_created")
+	out = must("member_removed", "audit", "list", "--user", "admin", "-o", "json")
+	if strings.Contains(out, "pul-") {
+		t.Errorf("audit list shows a token value")
+	}
+	must("Timestamp,Name,Login", "audit", "export")
+	must("CEF:0|", "audit", "export", "--format", "cef")
+	must("intact:", "audit", "verify", "--database", m.Config.Database, "--org", "acme")
+	if code, _, stderr := run(t, "audit", "list", "--from", "yesterday"); code != exitError || !strings.Contains(stderr, "--from") {
+		t.Errorf("audit list --from yesterday: exit %d %s", code, stderr)
+	}
 }

@@ -312,4 +312,45 @@ func TestPulumiCLI(t *testing.T) {
 		}
 	}
 	mustRun(tok.TokenValue, "bob", "org", "member", "list", "--org", "acme")
+
+	// The audit log, through pulumi org audit-log.
+	out = mustRun(token, "member_added", "org", "audit-log", "list", "--org", "acme")
+	if !strings.Contains(out, "role_created") || !strings.Contains(out, "access_denied") {
+		t.Errorf("audit-log list lacks events:\n%s", out)
+	}
+	mustRun(token, "Timestamp,Name,Login,Event,Description,SourceIP,RequireOrgAdmin,RequireStackAdmin,AuthenticationFailure", "org", "audit-log", "export", "--org", "acme")
+	mustRun(token, "CEF:0|Gatehouse", "org", "audit-log", "export", "--org", "acme", "--format", "cef")
+	for _, args := range [][]string{{"org", "audit-log", "list", "--org", "acme"}, {"org", "audit-log", "export", "--org", "acme"}} {
+		out, err := run(tok.TokenValue, args...)
+		if err == nil || !strings.Contains(out, "403") || !strings.Contains(out, "audit_logs:") {
+			t.Errorf("pulumi %s with a billing token: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+}
+
+// TestAuditVerifyCommand: gatehouse audit verify names the event an
+// attacker with the database file changed.
+func TestAuditVerifyCommand(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "g.db")
+	m, token := startMain(t, db, nil)
+	httpCall(t, m, token, "POST", "/api/orgs/acme/members/bob", nil)
+	m.Close()
+	code, stdout, _ := run(t, "audit", "verify", "--database", db, "--org", "acme")
+	if code != exitOK || !strings.HasPrefix(stdout, "intact:") {
+		t.Fatalf("verify: exit %d %s", code, stdout)
+	}
+	raw, err := sql.Open("sqlite", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seq int64
+	raw.QueryRow("SELECT seq FROM audit_events WHERE type = 'member_added' AND description LIKE '%bob%'").Scan(&seq)
+	if _, err := raw.Exec("UPDATE audit_events SET actor_login = 'mallory' WHERE seq = ?", seq); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	code, stdout, _ = run(t, "audit", "verify", "--database", db, "--org", "acme")
+	if code != exitDeny || !strings.Contains(stdout, fmt.Sprintf("broken: event %d", seq)) {
+		t.Errorf("verify after tampering: exit %d %s", code, stdout)
+	}
 }
