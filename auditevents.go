@@ -35,6 +35,11 @@ const (
 	EventTokenDeleted       = "access_token_deleted"
 	EventOrgCreated         = "organization_created"
 	EventSettingsChanged    = "organization_settings_changed"
+	EventIssuerCreated      = "oidc_issuer_created"
+	EventIssuerUpdated      = "oidc_issuer_updated"
+	EventIssuerDeleted      = "oidc_issuer_deleted"
+	EventAuthPolicyUpdated  = "auth_policy_updated"
+	EventTokenExchanged     = "oidc_token_exchanged"
 	EventAuthFailure        = "authentication_failed"
 	EventAccessDenied       = "access_denied"
 )
@@ -62,6 +67,11 @@ var AuditEventTypes = []AuditEventType{
 	{EventTokenDeleted, "Access Token Deleted", "A token was revoked.", false, false, false, false},
 	{EventOrgCreated, "Organization Created", "The organization was created.", true, false, false, false},
 	{EventSettingsChanged, "Organization Settings Changed", "The organization's access settings changed.", true, false, false, false},
+	{EventIssuerCreated, "OIDC Issuer Registered", "An OIDC issuer was registered, with a deny-all policy.", true, false, false, false},
+	{EventIssuerUpdated, "OIDC Issuer Updated", "An OIDC issuer's name, thumbprints, key set or maximum expiration changed.", true, false, false, false},
+	{EventIssuerDeleted, "OIDC Issuer Deleted", "An OIDC issuer and its policy were deleted.", true, false, false, false},
+	{EventAuthPolicyUpdated, "Auth Policy Updated", "An OIDC issuer's authorization policy changed; the event holds the rules before and after.", true, false, false, false},
+	{EventTokenExchanged, "OIDC Token Exchanged", "An ID token was exchanged for an access token; the event holds the issuer, sub and the rule that matched.", false, false, false, false},
 	{EventAuthFailure, "Authentication Failed", "A request came with a missing, unknown, revoked or expired token.", false, false, true, false},
 	{EventAccessDenied, "Access Denied", "A request was denied; the event holds the missing scope and the explanation.", false, false, false, false},
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/api"
 	"github.com/gatehouse-iam/gatehouse/authz"
+	"github.com/gatehouse-iam/gatehouse/oidc"
 	"github.com/gatehouse-iam/gatehouse/service"
 	"github.com/gatehouse-iam/gatehouse/store"
 )
@@ -46,7 +47,7 @@ func newEnv(t *testing.T, opts ...func(*api.Options)) *env {
 	if err != nil || token == "" {
 		t.Fatalf("bootstrap: %q, %v", token, err)
 	}
-	o := api.Options{AuthFailuresPerMinute: 1000}
+	o := api.Options{AuthFailuresPerMinute: 1000, Verifier: oidc.New(oidc.Options{AllowInsecure: true})}
 	for _, f := range opts {
 		f(&o)
 	}

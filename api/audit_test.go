@@ -49,6 +49,9 @@ func TestEveryMutatingRouteEmitsItsEvent(t *testing.T) {
 	sets := e.roles("set")
 	st := e.createStack("app", "prod", nil, "")
 	var roleID, orgTokenID, teamTokenID, personalTokenID string
+	ti := newTestIssuer(t)
+	var iss issuerResp
+	var policyID string
 	ctxStack := map[string]string{"__type": "PermissionExpressionStack"}
 	type call struct {
 		event string
@@ -119,6 +122,25 @@ func TestEveryMutatingRouteEmitsItsEvent(t *testing.T) {
 		"DELETE /api/orgs/{orgName}/members/{userLogin}": {gatehouse.EventMemberRemoved, func() {
 			e.must(e.admin, "DELETE", "/api/orgs/acme/members/bob", nil, 204, nil)
 		}},
+		"POST /api/orgs/{orgName}/oidc/issuers": {gatehouse.EventIssuerCreated, func() { iss, policyID = e.register(ti, "ci") }},
+		"PATCH /api/orgs/{orgName}/oidc/issuers/{issuerID}": {gatehouse.EventIssuerUpdated, func() {
+			e.must(e.admin, "PATCH", "/api/orgs/acme/oidc/issuers/"+iss.ID, map[string]any{"name": "ci2"}, 200, nil)
+		}},
+		"POST /api/orgs/{orgName}/oidc/issuers/{issuerID}/regenerate-thumbprints": {gatehouse.EventIssuerUpdated, func() {
+			e.must(e.admin, "POST", "/api/orgs/acme/oidc/issuers/"+iss.ID+"/regenerate-thumbprints", nil, 200, nil)
+		}},
+		"PATCH /api/orgs/{orgName}/auth/policies/{policyID}": {gatehouse.EventAuthPolicyUpdated, func() {
+			e.must(e.admin, "PATCH", "/api/orgs/acme/auth/policies/"+policyID, map[string]any{"policies": []map[string]any{
+				{"decision": "allow", "tokenType": "organization", "rules": map[string]string{"sub": "*"}}}}, 200, nil)
+		}},
+		"POST /api/oauth/token": {gatehouse.EventTokenExchanged, func() {
+			if status, res := e.exchange(ti.sign(githubClaims("acme/app", "prod")), "organization", "", false, nil); status != 200 {
+				t.Fatalf("exchange: %d %+v", status, res)
+			}
+		}},
+		"DELETE /api/orgs/{orgName}/oidc/issuers/{issuerID}": {gatehouse.EventIssuerDeleted, func() {
+			e.must(e.admin, "DELETE", "/api/orgs/acme/oidc/issuers/"+iss.ID, nil, 204, nil)
+		}},
 		"DELETE /api/orgs/{orgName}/roles/{roleID}": {gatehouse.EventRoleDeleted, func() {
 			e.must(e.admin, "DELETE", "/api/orgs/acme/roles/"+roleID, nil, 204, nil)
 		}},
@@ -131,7 +153,10 @@ func TestEveryMutatingRouteEmitsItsEvent(t *testing.T) {
 		"DELETE /api/orgs/{orgName}/teams/{teamName}/roles/{roleID}", "POST /api/user/tokens", "DELETE /api/user/tokens/{tokenID}",
 		"POST /api/orgs/{orgName}/tokens", "DELETE /api/orgs/{orgName}/tokens/{tokenID}", "POST /api/orgs/{orgName}/teams/{teamName}/tokens",
 		"DELETE /api/orgs/{orgName}/teams/{teamName}/tokens/{tokenID}", "POST /api/orgs/{orgName}/assignments/update",
-		"DELETE /api/orgs/{orgName}/teams/{teamName}", "DELETE /api/orgs/{orgName}/members/{userLogin}", "DELETE /api/orgs/{orgName}/roles/{roleID}"}
+		"DELETE /api/orgs/{orgName}/teams/{teamName}", "DELETE /api/orgs/{orgName}/members/{userLogin}", "DELETE /api/orgs/{orgName}/roles/{roleID}",
+		"POST /api/orgs/{orgName}/oidc/issuers", "PATCH /api/orgs/{orgName}/oidc/issuers/{issuerID}",
+		"POST /api/orgs/{orgName}/oidc/issuers/{issuerID}/regenerate-thumbprints", "PATCH /api/orgs/{orgName}/auth/policies/{policyID}",
+		"POST /api/oauth/token", "DELETE /api/orgs/{orgName}/oidc/issuers/{issuerID}"}
 	for _, rt := range e.routes() {
 		method, _, _ := strings.Cut(rt, " ")
 		if method == "GET" || readOnly[rt] {

@@ -58,7 +58,8 @@ func TestBadInputEveryRoute(t *testing.T) {
 
 	fill := func(pattern, org string) string {
 		r := strings.NewReplacer("{orgName}", org, "{roleID}", "00000000-0000-4000-8000-000000000000",
-			"{userLogin}", "ghost", "{teamName}", "ghost-team", "{tokenID}", "00000000-0000-4000-8000-000000000001")
+			"{userLogin}", "ghost", "{teamName}", "ghost-team", "{tokenID}", "00000000-0000-4000-8000-000000000001",
+			"{issuerID}", "00000000-0000-4000-8000-000000000002", "{policyID}", "00000000-0000-4000-8000-000000000003")
 		return r.Replace(pattern)
 	}
 	bodies := map[string]bool{"POST": true, "PATCH": true}
@@ -70,6 +71,13 @@ func TestBadInputEveryRoute(t *testing.T) {
 		}
 		path := fill(pattern, "acme")
 		t.Run(rt, func(t *testing.T) {
+			if rt == "POST /api/oauth/token" {
+				// Unauthenticated: the subject token is the credential.
+				for _, body := range []string{`{"grant_type":`, `[1]`, `{}`, huge} {
+					e.failsAny("", method, path, body, 400, "", "exchange")
+				}
+				return
+			}
 			for _, tok := range []struct{ name, value string }{{"garbage token", "pul-garbage"}, {"no token", ""},
 				{"expired token", expired}, {"revoked token", revoked}} {
 				e.failsAny(tok.value, method, path, `{}`, 401, "unauthorized", tok.name)
@@ -89,7 +97,8 @@ func TestBadInputEveryRoute(t *testing.T) {
 			// Unknown ids in the path (adding an unknown login is how
 			// members are made, so that route is not among them).
 			hasID := strings.ContainsAny(pattern, "{") && (strings.Contains(pattern, "{roleID}") || strings.Contains(pattern, "{teamName}") ||
-				strings.Contains(pattern, "{tokenID}") || strings.Contains(pattern, "{userLogin}"))
+				strings.Contains(pattern, "{tokenID}") || strings.Contains(pattern, "{userLogin}") ||
+				strings.Contains(pattern, "{issuerID}") || strings.Contains(pattern, "{policyID}"))
 			if hasID && rt != "POST /api/orgs/{orgName}/members/{userLogin}" {
 				e.failsAny(e.admin, method, path, `{}`, 0, "", "unknown ids")
 			}

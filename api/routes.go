@@ -82,6 +82,18 @@ func (s *Server) register() {
 		return rawBody{contentType: "application/json", data: doc}, err
 	}})
 
+	// OIDC issuers, their policies, and the token exchange.
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/oidc/issuers", scopes: scopes("oidc_issuers:read"), h: s.listIssuers})
+	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/oidc/issuers", scopes: scopes("oidc_issuers:create"), h: s.createIssuer})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/oidc/issuers/{issuerID}", scopes: scopes("oidc_issuers:read"), h: s.getIssuer})
+	s.handle(&route{method: "PATCH", pattern: "/api/orgs/{orgName}/oidc/issuers/{issuerID}", scopes: scopes("oidc_issuers:update"), h: s.updateIssuer})
+	s.handle(&route{method: "DELETE", pattern: "/api/orgs/{orgName}/oidc/issuers/{issuerID}", scopes: scopes("oidc_issuers:delete"), h: s.deleteIssuer})
+	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/oidc/issuers/{issuerID}/regenerate-thumbprints", scopes: scopes("oidc_issuers:regenerate_thumbprints"), h: s.regenerateThumbprints})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/auth/policies/oidcissuers/{issuerID}", scopes: scopes("auth_policies:read"), h: s.getIssuerPolicy})
+	s.handle(&route{method: "PATCH", pattern: "/api/orgs/{orgName}/auth/policies/{policyID}", scopes: scopes("auth_policies:update"), h: s.updatePolicy})
+	s.routes = append(s.routes, &route{method: "POST", pattern: "/api/oauth/token", public: true})
+	s.mux.Handle("POST /api/oauth/token", s.metrics.instrument("/api/oauth/token", http.HandlerFunc(s.exchange)))
+
 	// Audit log.
 	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/auditlogs", scopes: scopes("audit_logs:read"), h: s.listAudit(false)})
 	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/auditlogs/v2", scopes: scopes("audit_logs:read"), h: s.listAudit(true)})

@@ -36,6 +36,8 @@ type Server struct {
 	routes  []*route
 	ready   func(context.Context) error
 	audit   *auditWriter
+	// verifier checks ID tokens for registration and exchange.
+	verifier gatehouse.IDTokenVerifier
 }
 
 // Options configure a Server.
@@ -49,6 +51,8 @@ type Options struct {
 	// AuditQueue bounds the queue of denial and authentication-failure
 	// events waiting to be written (default 10,000).
 	AuditQueue int
+	// Verifier checks OIDC issuers and their ID tokens.
+	Verifier gatehouse.IDTokenVerifier
 }
 
 // New returns a Server.
@@ -63,7 +67,7 @@ func New(svc *service.Service, az *authz.Authorizer, opts Options) *Server {
 		opts.AuditQueue = 10000
 	}
 	s := &Server{svc: svc, az: az, log: opts.Logger, metrics: newMetrics(), mux: http.NewServeMux(),
-		limiter: newFailureLimiter(opts.AuthFailuresPerMinute, time.Minute), ready: opts.Ready}
+		limiter: newFailureLimiter(opts.AuthFailuresPerMinute, time.Minute), ready: opts.Ready, verifier: opts.Verifier}
 	s.audit = newAuditWriter(svc.Store, opts.Logger, opts.AuditQueue, s.metrics)
 	s.register()
 	return s

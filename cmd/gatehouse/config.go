@@ -26,6 +26,9 @@ type Config struct {
 	LogLevel           string `json:"logLevel" flag:"log-level" help:"log level: debug, info, warn or error"`
 	AuthFailureLimit   int    `json:"authFailureLimit" flag:"auth-failure-limit" help:"failed authentications per source address per minute before 429s"`
 	RefreshInterval    string `json:"refreshInterval" flag:"refresh-interval" help:"how often to check for changes made by other replicas"`
+	// AllowInsecureIssuers permits OIDC issuers on loopback and private
+	// addresses and trusts their certificates on first use.
+	AllowInsecureIssuers bool `json:"allowInsecureIssuers" flag:"allow-insecure-issuers" help:"allow OIDC issuers on loopback and private addresses, trusting their certificate on first use (local testing only)"`
 }
 
 // DefaultConfig is the embedded default: a SQLite file in the working
@@ -76,6 +79,8 @@ func bindConfig(cmd *cobra.Command, c *Config) {
 			cmd.Flags().StringVar(v.Addr().Interface().(*string), flag, v.String(), help+env)
 		case reflect.Int:
 			cmd.Flags().IntVar(v.Addr().Interface().(*int), flag, int(v.Int()), help+env)
+		case reflect.Bool:
+			cmd.Flags().BoolVar(v.Addr().Interface().(*bool), flag, v.Bool(), help+env)
 		}
 	})
 	cmd.Flags().String("config", "", "JSON file of settings (env GATEHOUSE_CONFIG); flags and environment override it")
@@ -122,6 +127,13 @@ func resolveConfig(cmd *cobra.Command, c *Config) error {
 					return
 				}
 				v.SetInt(int64(n))
+			case reflect.Bool:
+				b, e := strconv.ParseBool(s)
+				if e != nil {
+					err = fmt.Errorf("%s: %q is not true or false", env, s)
+					return
+				}
+				v.SetBool(b)
 			}
 		}
 	})
@@ -139,6 +151,9 @@ func resolveConfig(cmd *cobra.Command, c *Config) error {
 		case reflect.Int:
 			n, _ := strconv.Atoi(s) // pflag has already checked it
 			v.SetInt(int64(n))
+		case reflect.Bool:
+			b, _ := strconv.ParseBool(s)
+			v.SetBool(b)
 		}
 	})
 	return c.Validate()

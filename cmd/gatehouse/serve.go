@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/api"
 	"github.com/gatehouse-iam/gatehouse/authz"
+	"github.com/gatehouse-iam/gatehouse/oidc"
 	"github.com/gatehouse-iam/gatehouse/service"
 	"github.com/gatehouse-iam/gatehouse/store"
 )
@@ -112,7 +113,11 @@ func (m *Main) Run(ctx context.Context) error {
 		db.Close()
 		return err
 	}
+	if m.Config.AllowInsecureIssuers {
+		m.log.Warn("OIDC issuers on loopback and private addresses are allowed and their certificates trusted on first use: for local testing only")
+	}
 	srv := api.New(m.Service, m.az, api.Options{Logger: m.log, AuthFailuresPerMinute: m.Config.AuthFailureLimit,
+		Verifier: oidc.New(oidc.Options{AllowInsecure: m.Config.AllowInsecureIssuers}),
 		Ready: func(ctx context.Context) error {
 			return db.Read(ctx, func(tx gatehouse.Tx) error {
 				_, _, err := tx.ListOrgs(ctx, gatehouse.ListOptions{Limit: 1})

@@ -1,0 +1,541 @@
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/catalog"
+)
+
+func sortStrings(s []string) { sort.Strings(s) }
+
+// Default and largest lifetimes of exchanged tokens.
+const (
+	DefaultExchangeLifetime = 2 * time.Hour
+	DefaultIssuerMax        = 25 * time.Hour
+	MaxIssuerMax            = 31 * 24 * time.Hour
+)
+
+// IssuerInput registers or changes an issuer.
+type IssuerInput struct {
+	Name          string
+	URL           string
+	Thumbprints   []string
+	JWKS          json.RawMessage
+	MaxExpiration *time.Duration
+}
+
+var tokenKinds = []string{gatehouse.TokenOrganization, gatehouse.TokenTeam, gatehouse.TokenPersonal, gatehouse.TokenRunner}
+
+func checkIssuerFields(in IssuerInput) error {
+	if in.Name == "" || len(in.Name) > 100 {
+		return gatehouse.Errorf(gatehouse.EINVALID, "name: the issuer name is required (1 to 100 characters)")
+	}
+	for i, tp := range in.Thumbprints {
+		if len(tp) != 64 || strings.Trim(strings.ToLower(tp), "0123456789abcdef") != "" {
+			return gatehouse.Errorf(gatehouse.EINVALID, "thumbprints[%d]: %q is not a SHA-256 thumbprint (64 hex digits)", i, tp)
+		}
+	}
+	if in.MaxExpiration != nil && (*in.MaxExpiration < 0 || *in.MaxExpiration > MaxIssuerMax) {
+		return gatehouse.Errorf(gatehouse.EINVALID, "maxExpiration: %s is out of range (0 to %s)", *in.MaxExpiration, MaxIssuerMax)
+	}
+	if len(in.JWKS) > 0 {
+		var ks struct {
+			Keys []map[string]any `json:"keys"`
+		}
+		if err := json.Unmarshal(in.JWKS, &ks); err != nil || len(ks.Keys) == 0 {
+			return gatehouse.Errorf(gatehouse.EINVALID, "jwks: want a JSON Web Key Set with at least one key")
+		}
+	}
+	return nil
+}
+
+func lower(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = strings.ToLower(s)
+	}
+	return out
+}
+
+// RegisterIssuer registers an OIDC issuer: it fetches the issuer's
+// configuration and keys and pins the serving certificate's thumbprint
+// (unless thumbprints or a static key set are given). The new issuer's
+// policy denies everything.
+func (s *Service) RegisterIssuer(ctx context.Context, v gatehouse.IDTokenVerifier, orgID string, in IssuerInput) (*gatehouse.Issuer, error) {
+	if err := checkIssuerFields(in); err != nil {
+		return nil, err
+	}
+	u, err := url.Parse(in.URL)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "url: %q is not an https:// URL", in.URL)
+	}
+	iss := &gatehouse.Issuer{OrgID: orgID, Name: in.Name, URL: strings.TrimRight(in.URL, "/"), Thumbprints: lower(in.Thumbprints), JWKS: in.JWKS,
+		MaxExpiration: DefaultIssuerMax}
+	if in.MaxExpiration != nil && *in.MaxExpiration > 0 {
+		iss.MaxExpiration = *in.MaxExpiration
+	}
+	if len(in.JWKS) > 0 {
+		iss.Issuer = iss.URL
+	} else {
+		d, err := v.Discover(ctx, iss.URL, iss.Thumbprints)
+		if err != nil {
+			return nil, gatehouse.Errorf(gatehouse.EINVALID, "url: %v", err)
+		}
+		iss.Issuer, iss.Thumbprints = d.Issuer, d.Thumbprints
+	}
+	pol := &gatehouse.AuthPolicy{}
+	pol.Policies, _ = json.Marshal([]gatehouse.AuthPolicyRule{{Decision: "deny", TokenType: gatehouse.TokenOrganization,
+		AuthorizedPermissions: []string{}, Rules: map[string]string{}}})
+	err = s.write(ctx, orgID, func(tx gatehouse.Tx) error {
+		if err := tx.CreateIssuer(ctx, iss, pol); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, orgID, gatehouse.EventIssuerCreated, iss.ID, map[string]any{"name": iss.Name, "url": iss.URL,
+			"issuer": iss.Issuer, "thumbprints": iss.Thumbprints, "staticJwks": len(iss.JWKS) > 0}, "registered OIDC issuer %q", iss.Name)
+	})
+	return iss, err
+}
+
+// Issuers lists an organization's issuers.
+func (s *Service) Issuers(ctx context.Context, orgID string) (is []*gatehouse.Issuer, err error) {
+	err = s.read(ctx, func(tx gatehouse.Tx) error {
+		is, err = tx.ListIssuers(ctx, orgID)
+		return err
+	})
+	return is, err
+}
+
+// Issuer returns one issuer.
+func (s *Service) Issuer(ctx context.Context, orgID, id string) (i *gatehouse.Issuer, err error) {
+	err = s.read(ctx, func(tx gatehouse.Tx) error {
+		i, err = tx.GetIssuer(ctx, orgID, id)
+		return err
+	})
+	return i, err
+}
+
+// UpdateIssuer changes an issuer's name, thumbprints, static key set or
+// maximum expiration; its URL never changes.
+func (s *Service) UpdateIssuer(ctx context.Context, orgID, id string, in IssuerInput) (*gatehouse.Issuer, error) {
+	if err := checkIssuerFields(in); err != nil {
+		return nil, err
+	}
+	var out *gatehouse.Issuer
+	err := s.write(ctx, orgID, func(tx gatehouse.Tx) error {
+		iss, err := tx.GetIssuer(ctx, orgID, id)
+		if err != nil {
+			return err
+		}
+		iss.Name = in.Name
+		if in.Thumbprints != nil {
+			iss.Thumbprints = lower(in.Thumbprints)
+		}
+		if len(in.JWKS) > 0 {
+			iss.JWKS = in.JWKS
+		}
+		if in.MaxExpiration != nil {
+			iss.MaxExpiration = *in.MaxExpiration
+			if iss.MaxExpiration == 0 {
+				iss.MaxExpiration = DefaultIssuerMax
+			}
+		}
+		if err := tx.UpdateIssuer(ctx, iss); err != nil {
+			return err
+		}
+		out = iss
+		return s.audit(ctx, tx, orgID, gatehouse.EventIssuerUpdated, iss.ID, map[string]any{"name": iss.Name,
+			"thumbprints": iss.Thumbprints, "maxExpiration": iss.MaxExpiration.Seconds()}, "changed OIDC issuer %q", iss.Name)
+	})
+	return out, err
+}
+
+// RegenerateThumbprints pins the certificate the issuer serves today.
+func (s *Service) RegenerateThumbprints(ctx context.Context, v gatehouse.IDTokenVerifier, orgID, id string) (*gatehouse.Issuer, error) {
+	iss, err := s.Issuer(ctx, orgID, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(iss.JWKS) > 0 {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "issuer %q has a static key set: there is no certificate to pin", iss.Name)
+	}
+	d, err := v.Discover(ctx, iss.URL, nil)
+	if err != nil {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "url: %v", err)
+	}
+	return s.UpdateIssuer(ctx, orgID, id, IssuerInput{Name: iss.Name, Thumbprints: d.Thumbprints})
+}
+
+// DeleteIssuer deletes an issuer and its policy.
+func (s *Service) DeleteIssuer(ctx context.Context, orgID, id string) error {
+	return s.write(ctx, orgID, func(tx gatehouse.Tx) error {
+		iss, err := tx.GetIssuer(ctx, orgID, id)
+		if err != nil {
+			return err
+		}
+		if err := tx.DeleteIssuer(ctx, orgID, id); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, orgID, gatehouse.EventIssuerDeleted, id, map[string]string{"name": iss.Name}, "deleted OIDC issuer %q", iss.Name)
+	})
+}
+
+// IssuerPolicy returns an issuer's authorization policy.
+func (s *Service) IssuerPolicy(ctx context.Context, orgID, issuerID string) (p *gatehouse.AuthPolicy, err error) {
+	err = s.read(ctx, func(tx gatehouse.Tx) error {
+		if _, err := tx.GetIssuer(ctx, orgID, issuerID); err != nil {
+			return err
+		}
+		p, err = tx.GetIssuerPolicy(ctx, orgID, issuerID)
+		return err
+	})
+	return p, err
+}
+
+// checkRules validates a policy's rules, naming the first bad field.
+func checkRules(ctx context.Context, tx gatehouse.Tx, orgID string, rules []gatehouse.AuthPolicyRule) error {
+	if len(rules) == 0 {
+		return gatehouse.Errorf(gatehouse.EINVALID, "policies: at least one rule is required (a single deny rule denies everything)")
+	}
+	for i, r := range rules {
+		at := fmt.Sprintf("policies[%d]", i)
+		if r.Decision != "allow" && r.Decision != "deny" {
+			return gatehouse.Errorf(gatehouse.EINVALID, "%s.decision: %q is not allow or deny", at, r.Decision)
+		}
+		if !slices.Contains(tokenKinds, r.TokenType) {
+			return gatehouse.Errorf(gatehouse.EINVALID, "%s.tokenType: %q is not organization, team, personal or runner", at, r.TokenType)
+		}
+		if r.Decision == "allow" {
+			switch {
+			case r.TokenType == gatehouse.TokenTeam && r.TeamName == "":
+				return gatehouse.Errorf(gatehouse.EINVALID, "%s.teamName: required for team tokens", at)
+			case r.TokenType == gatehouse.TokenPersonal && r.UserLogin == "":
+				return gatehouse.Errorf(gatehouse.EINVALID, "%s.userLogin: required for personal tokens", at)
+			case r.TokenType == gatehouse.TokenRunner && r.RunnerID == "":
+				return gatehouse.Errorf(gatehouse.EINVALID, "%s.runnerID: required for runner tokens", at)
+			}
+		}
+		for _, p := range r.AuthorizedPermissions {
+			if p != "admin" {
+				return gatehouse.Errorf(gatehouse.EINVALID, "%s.authorizedPermissions: %q is not admin", at, p)
+			}
+			if r.TokenType != gatehouse.TokenOrganization {
+				return gatehouse.Errorf(gatehouse.EINVALID, "%s.authorizedPermissions: admin is for organization tokens only", at)
+			}
+		}
+		if r.RoleID != "" {
+			if r.TokenType != gatehouse.TokenOrganization && r.TokenType != gatehouse.TokenRunner {
+				return gatehouse.Errorf(gatehouse.EINVALID, "%s.roleID: only organization and runner tokens take a role", at)
+			}
+			d, err := tx.GetDescriptor(ctx, orgID, r.RoleID)
+			if err != nil || d.Purpose == gatehouse.PurposeSet || d.Purpose == gatehouse.PurposePolicy {
+				return gatehouse.Errorf(gatehouse.EINVALID, "%s.roleID: %q is not a role of the organization", at, r.RoleID)
+			}
+		}
+		for k := range r.Rules {
+			if _, err := parseClaimPath(k); err != nil {
+				return gatehouse.Errorf(gatehouse.EINVALID, "%s.rules: claim path %v", at, err)
+			}
+		}
+	}
+	return nil
+}
+
+// UpdatePolicy replaces a policy's whole rule list.
+func (s *Service) UpdatePolicy(ctx context.Context, orgID, policyID string, rules []gatehouse.AuthPolicyRule) (*gatehouse.AuthPolicy, error) {
+	var out *gatehouse.AuthPolicy
+	err := s.write(ctx, orgID, func(tx gatehouse.Tx) error {
+		if err := checkRules(ctx, tx, orgID, rules); err != nil {
+			return err
+		}
+		p, err := tx.GetAuthPolicy(ctx, orgID, policyID)
+		if err != nil {
+			return err
+		}
+		before := p.Policies
+		for i := range rules {
+			if rules[i].AuthorizedPermissions == nil {
+				rules[i].AuthorizedPermissions = []string{}
+			}
+		}
+		p.Policies, _ = json.Marshal(rules)
+		if err := tx.UpdateAuthPolicy(ctx, p, p.Version); err != nil {
+			return err
+		}
+		out = p
+		return s.audit(ctx, tx, orgID, gatehouse.EventAuthPolicyUpdated, p.IssuerID, map[string]json.RawMessage{"before": before, "after": p.Policies},
+			"replaced the rules of an OIDC issuer's policy (%d rules)", len(rules))
+	})
+	return out, err
+}
+
+// OAuthError is an RFC 6749 §5.2 error of the token endpoint.
+type OAuthError struct {
+	Code        string // invalid_request, invalid_grant, invalid_target, invalid_scope, unsupported_grant_type
+	Description string
+}
+
+func (e *OAuthError) Error() string { return e.Code + ": " + e.Description }
+
+func oauthErr(code, format string, args ...any) error {
+	return &OAuthError{Code: code, Description: fmt.Sprintf(format, args...)}
+}
+
+// ExchangeRequest is an RFC 8693 token-exchange request as Pulumi takes it.
+type ExchangeRequest struct {
+	GrantType          string
+	Audience           string
+	SubjectToken       string
+	SubjectTokenType   string
+	RequestedTokenType string
+	Scope              string
+	Expiration         int64 // seconds; 0 means the default
+}
+
+// ExchangeResult is what the exchange issued.
+type ExchangeResult struct {
+	AccessToken     string
+	IssuedTokenType string
+	ExpiresIn       int64
+	Scope           string
+}
+
+const (
+	grantTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
+	idTokenType        = "urn:ietf:params:oauth:token-type:id_token"
+	accessTokenPrefix  = "urn:pulumi:token-type:access_token:"
+	audiencePrefix     = "urn:pulumi:org:"
+)
+
+// Decision is the outcome of evaluating a policy for a request: the rule
+// that allowed it, or why nothing did.
+type Decision struct {
+	Allowed bool
+	Rule    int // index of the deciding rule, -1 when none
+	Reason  string
+}
+
+// EvaluatePolicy decides an exchange request against a policy's rules:
+// any matching deny rule wins; otherwise the first matching allow rule in
+// list order; no match denies. subject names the requested team, user or
+// runner (empty for organization tokens).
+func EvaluatePolicy(rules []gatehouse.AuthPolicyRule, claims map[string]any, kind, subject, issuerName string) Decision {
+	allow := -1
+	var firstMiss string
+	for i, r := range rules {
+		if r.TokenType != kind {
+			continue
+		}
+		if r.Decision == "allow" {
+			want := map[string]string{gatehouse.TokenTeam: r.TeamName, gatehouse.TokenPersonal: r.UserLogin, gatehouse.TokenRunner: r.RunnerID}[kind]
+			if kind != gatehouse.TokenOrganization && !wildcardMatch(want, subject) {
+				if firstMiss == "" {
+					firstMiss = fmt.Sprintf("rule %d allows %s %q, not %q", i, kind, want, subject)
+				}
+				continue
+			}
+		}
+		if why := ruleMismatch(r.Rules, claims); why != "" {
+			if r.Decision == "allow" && firstMiss == "" {
+				firstMiss = fmt.Sprintf("rule %d: %s", i, why)
+			}
+			continue
+		}
+		if r.Decision == "deny" {
+			return Decision{Rule: i, Reason: fmt.Sprintf("rule %d of issuer %q denies %s tokens for these claims", i, issuerName, kind)}
+		}
+		if allow < 0 {
+			allow = i
+		}
+	}
+	if allow >= 0 {
+		return Decision{Allowed: true, Rule: allow}
+	}
+	reason := fmt.Sprintf("the claims matched no allow rule for %s tokens of issuer %q", kind, issuerName)
+	if firstMiss != "" {
+		reason += " (" + firstMiss + ")"
+	}
+	return Decision{Rule: -1, Reason: reason}
+}
+
+// Exchange verifies an ID token from a registered issuer against the
+// issuer's policy and issues a short-lived Gatehouse token of the requested
+// kind, bound to the matching rule's role.
+func (s *Service) Exchange(ctx context.Context, v gatehouse.IDTokenVerifier, req ExchangeRequest) (*ExchangeResult, error) {
+	if req.GrantType != grantTokenExchange {
+		return nil, oauthErr("unsupported_grant_type", "grant_type: %q is not %s", req.GrantType, grantTokenExchange)
+	}
+	if req.SubjectToken == "" {
+		return nil, oauthErr("invalid_request", "subject_token: missing")
+	}
+	if req.SubjectTokenType != idTokenType && req.SubjectTokenType != "urn:ietf:params:oauth:token-type:jwt" {
+		return nil, oauthErr("invalid_request", "subject_token_type: %q is not %s", req.SubjectTokenType, idTokenType)
+	}
+	kind := gatehouse.TokenOrganization
+	if req.RequestedTokenType != "" {
+		k, ok := strings.CutPrefix(req.RequestedTokenType, accessTokenPrefix)
+		if !ok || !slices.Contains(tokenKinds, k) {
+			return nil, oauthErr("invalid_request", "requested_token_type: %q is not %s followed by organization, team, personal or runner", req.RequestedTokenType, accessTokenPrefix)
+		}
+		kind = k
+	}
+	orgName, ok := strings.CutPrefix(req.Audience, audiencePrefix)
+	if !ok || orgName == "" {
+		return nil, oauthErr("invalid_target", "audience: %q is not %sORGANIZATION", req.Audience, audiencePrefix)
+	}
+	var subject string
+	admin := false
+	switch kind {
+	case gatehouse.TokenOrganization:
+		switch req.Scope {
+		case "":
+		case "admin":
+			admin = true
+		default:
+			return nil, oauthErr("invalid_scope", "scope: %q; organization tokens take an empty scope or admin", req.Scope)
+		}
+	default:
+		prefix := map[string]string{gatehouse.TokenTeam: "team:", gatehouse.TokenPersonal: "user:", gatehouse.TokenRunner: "runner:"}[kind]
+		subject, ok = strings.CutPrefix(req.Scope, prefix)
+		if !ok || subject == "" {
+			return nil, oauthErr("invalid_scope", "scope: %s tokens need scope %sNAME, not %q", kind, prefix, req.Scope)
+		}
+	}
+	var org *gatehouse.Organization
+	if err := s.read(ctx, func(tx gatehouse.Tx) (err error) { org, err = tx.GetOrgByName(ctx, orgName); return err }); err != nil {
+		return nil, oauthErr("invalid_target", "audience: organization %q not found", orgName)
+	}
+	issName, err := v.PeekIssuer(req.SubjectToken)
+	if err != nil {
+		return nil, oauthErr("invalid_grant", "subject_token: %v", err)
+	}
+	var iss *gatehouse.Issuer
+	var pol *gatehouse.AuthPolicy
+	err = s.read(ctx, func(tx gatehouse.Tx) (err error) {
+		if iss, err = tx.FindIssuer(ctx, org.ID, issName); err != nil {
+			return err
+		}
+		pol, err = tx.GetIssuerPolicy(ctx, org.ID, iss.ID)
+		return err
+	})
+	if err != nil {
+		return nil, oauthErr("invalid_grant", "subject_token: issuer %q is not registered in organization %q", issName, orgName)
+	}
+	claims, err := v.Verify(ctx, iss, req.SubjectToken, []string{orgName, req.Audience})
+	if err != nil {
+		return nil, oauthErr("invalid_grant", "subject_token: %v", err)
+	}
+	var rules []gatehouse.AuthPolicyRule
+	if err := json.Unmarshal(pol.Policies, &rules); err != nil {
+		return nil, fmt.Errorf("issuer %s policy: %w", iss.ID, err)
+	}
+	d := EvaluatePolicy(rules, claims, kind, subject, iss.Name)
+	if !d.Allowed {
+		return nil, oauthErr("invalid_grant", "%s", d.Reason)
+	}
+	rule := rules[d.Rule]
+	if admin && !slices.Contains(rule.AuthorizedPermissions, "admin") {
+		return nil, oauthErr("invalid_scope", "scope admin: rule %d of issuer %q does not list admin in authorizedPermissions", d.Rule, iss.Name)
+	}
+	life := DefaultExchangeLifetime
+	if req.Expiration < 0 {
+		return nil, oauthErr("invalid_request", "expiration: must be a positive number of seconds")
+	}
+	if req.Expiration > 0 {
+		life = time.Duration(req.Expiration) * time.Second
+	}
+	max := iss.MaxExpiration
+	if max <= 0 {
+		max = DefaultIssuerMax
+	}
+	life = min(life, max)
+	now := s.Now()
+	value, digest := gatehouse.NewTokenValue()
+	tok := &gatehouse.Token{Kind: kind, OrgID: org.ID, Digest: digest, Expires: now.Add(life), Exchanged: true,
+		Name: "oidc-" + randomHex(8), Description: fmt.Sprintf("exchanged from issuer %q for %v", iss.Name, claims["sub"])}
+	err = s.write(ctx, org.ID, func(tx gatehouse.Tx) error {
+		switch kind {
+		case gatehouse.TokenOrganization, gatehouse.TokenRunner:
+			tok.RoleID = rule.RoleID
+			if admin {
+				a, err := builtinRole(ctx, tx, org.ID, catalog.RoleAdmin)
+				if err != nil {
+					return err
+				}
+				tok.RoleID = a.ID
+			}
+			tok.Runner = subject
+		case gatehouse.TokenTeam:
+			t, err := tx.GetTeam(ctx, org.ID, subject)
+			if err != nil {
+				return oauthErr("invalid_scope", "scope: team %q not found in organization %q", subject, orgName)
+			}
+			tok.TeamID = t.ID
+		case gatehouse.TokenPersonal:
+			u, err := tx.GetUserByLogin(ctx, subject)
+			if err == nil {
+				_, err = tx.GetMember(ctx, org.ID, u.ID)
+			}
+			if err != nil {
+				return oauthErr("invalid_scope", "scope: user %q is not a member of organization %q", subject, orgName)
+			}
+			tok.OrgID, tok.UserID, tok.Name = "", u.ID, ""
+		}
+		if err := tx.CreateToken(ctx, tok); err != nil {
+			return err
+		}
+		iss.LastUsed = now
+		if err := tx.UpdateIssuer(ctx, iss); err != nil {
+			return err
+		}
+		matched := map[string]any{}
+		for k := range rule.Rules {
+			if p, err := parseClaimPath(k); err == nil {
+				matched[k], _ = claimAt(claims, p)
+			}
+		}
+		ctx := gatehouse.WithActor(ctx, gatehouse.Actor{Login: fmt.Sprintf("oidc:%s:%v", iss.Name, claims["sub"]), TokenID: tok.ID,
+			TokenName: tok.Name, SourceIP: gatehouse.ActorFrom(ctx).SourceIP, UserAgent: gatehouse.ActorFrom(ctx).UserAgent,
+			RequestID: gatehouse.ActorFrom(ctx).RequestID})
+		return s.audit(ctx, tx, org.ID, gatehouse.EventTokenExchanged, tok.ID, map[string]any{"issuer": iss.Name, "issuerId": iss.ID,
+			"sub": claims["sub"], "rule": d.Rule, "matchedClaims": matched, "tokenType": kind, "scope": req.Scope,
+			"expires": tok.Expires, "roleId": tok.RoleID}, "exchanged an ID token of %q (sub %v) for a %s token", iss.Name, claims["sub"], kind)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if kind == gatehouse.TokenPersonal {
+		if err := s.refreshUserOrgs(ctx, tok.UserID); err != nil {
+			return nil, err
+		}
+	}
+	return &ExchangeResult{AccessToken: value, IssuedTokenType: accessTokenPrefix + kind, ExpiresIn: int64(life / time.Second), Scope: req.Scope}, nil
+}
+
+func (s *Service) refreshUserOrgs(ctx context.Context, userID string) error {
+	orgs, err := s.UserOrgs(ctx, userID)
+	if err != nil {
+		return err
+	}
+	for _, o := range orgs {
+		if err := s.Authz.Refresh(ctx, o.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
