@@ -92,9 +92,9 @@ func New(opts Options) *Verifier {
 
 // keyCache holds an issuer's fetched key set.
 type keyCache struct {
-	mu        sync.Mutex
-	keys      jose.JSONWebKeySet
-	expires   time.Time
+	mu      sync.Mutex
+	keys    jose.JSONWebKeySet
+	expires time.Time
 	// lastForced is when an unknown key id last caused a fetch: such
 	// fetches happen at most once per refetch interval.
 	lastForced time.Time
