@@ -50,6 +50,16 @@ type IAM interface {
 	// Check decides a batch of questions, with explanations.
 	Check(ctx context.Context, org string, checks []CheckRequest) ([]CheckResult, error)
 
+	// Issuers lists the organization's OIDC issuers.
+	Issuers(ctx context.Context, org string) ([]*Issuer, error)
+	// RegisterIssuer registers an issuer by URL (its policy denies all).
+	RegisterIssuer(ctx context.Context, org, name, url string, maxExpiration time.Duration) (*Issuer, error)
+	DeleteIssuer(ctx context.Context, org, id string) error
+	// IssuerPolicy returns an issuer's policy and its rules.
+	IssuerPolicy(ctx context.Context, org, issuerID string) (*AuthPolicy, []AuthPolicyRule, error)
+	// SetIssuerPolicy replaces the rules of an issuer's policy.
+	SetIssuerPolicy(ctx context.Context, org, issuerID string, rules []AuthPolicyRule) (*AuthPolicy, error)
+
 	// AuditEvents lists an organization's audit events, newest first.
 	AuditEvents(ctx context.Context, org string, f AuditFilter, opts ListOptions) ([]*AuditEvent, string, error)
 	// ExportAudit writes the matching events to w as "csv" or "cef".

@@ -2,7 +2,9 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"io"
+	"time"
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/catalog"
@@ -18,6 +20,8 @@ import (
 type Named struct {
 	S     *Service
 	Actor *gatehouse.User
+	// Verifier registers OIDC issuers.
+	Verifier gatehouse.IDTokenVerifier
 }
 
 var _ gatehouse.IAM = (*Named)(nil)
@@ -410,4 +414,66 @@ func (n *Named) ExportAudit(ctx context.Context, org string, f gatehouse.AuditFi
 			return aw.Flush()
 		}
 	}
+}
+
+// Issuers implements gatehouse.IAM.
+func (n *Named) Issuers(ctx context.Context, org string) ([]*gatehouse.Issuer, error) {
+	o, err := n.org(ctx, org)
+	if err != nil {
+		return nil, err
+	}
+	return n.S.Issuers(ctx, o.ID)
+}
+
+// RegisterIssuer implements gatehouse.IAM.
+func (n *Named) RegisterIssuer(ctx context.Context, org, name, url string, maxExpiration time.Duration) (*gatehouse.Issuer, error) {
+	o, err := n.org(ctx, org)
+	if err != nil {
+		return nil, err
+	}
+	if n.Verifier == nil {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "no OIDC verifier configured")
+	}
+	in := IssuerInput{Name: name, URL: url}
+	if maxExpiration > 0 {
+		in.MaxExpiration = &maxExpiration
+	}
+	return n.S.RegisterIssuer(ctx, n.Verifier, o.ID, in)
+}
+
+// DeleteIssuer implements gatehouse.IAM.
+func (n *Named) DeleteIssuer(ctx context.Context, org, id string) error {
+	o, err := n.org(ctx, org)
+	if err != nil {
+		return err
+	}
+	return n.S.DeleteIssuer(ctx, o.ID, id)
+}
+
+// IssuerPolicy implements gatehouse.IAM.
+func (n *Named) IssuerPolicy(ctx context.Context, org, issuerID string) (*gatehouse.AuthPolicy, []gatehouse.AuthPolicyRule, error) {
+	o, err := n.org(ctx, org)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := n.S.IssuerPolicy(ctx, o.ID, issuerID)
+	if err != nil {
+		return nil, nil, err
+	}
+	var rules []gatehouse.AuthPolicyRule
+	err = json.Unmarshal(p.Policies, &rules)
+	return p, rules, err
+}
+
+// SetIssuerPolicy implements gatehouse.IAM.
+func (n *Named) SetIssuerPolicy(ctx context.Context, org, issuerID string, rules []gatehouse.AuthPolicyRule) (*gatehouse.AuthPolicy, error) {
+	o, err := n.org(ctx, org)
+	if err != nil {
+		return nil, err
+	}
+	p, err := n.S.IssuerPolicy(ctx, o.ID, issuerID)
+	if err != nil {
+		return nil, err
+	}
+	return n.S.UpdatePolicy(ctx, o.ID, p.ID, rules)
 }

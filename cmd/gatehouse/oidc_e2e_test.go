@@ -138,3 +138,48 @@ func TestPulumiOIDCLogin(t *testing.T) {
 		t.Errorf("pulumi login with a token the policy refuses: %v\n%s", err, out)
 	}
 }
+
+// TestOIDCCommands drives gatehouse oidc: add an issuer, set its policy,
+// test claims against it, remove it.
+func TestOIDCCommands(t *testing.T) {
+	m, admin := startMain(t, filepath.Join(t.TempDir(), "g.db"), func(c *Config) { c.AllowInsecureIssuers = true })
+	t.Setenv("GATEHOUSE_CONFIG_DIR", t.TempDir())
+	t.Setenv("GATEHOUSE_URL", "http://"+m.Addr)
+	t.Setenv("GATEHOUSE_TOKEN", admin)
+	t.Setenv("GATEHOUSE_ORG", "acme")
+	ci := newCIIssuer(t)
+	must := func(want string, args ...string) string {
+		t.Helper()
+		code, stdout, stderr := run(t, args...)
+		if code != exitOK || !strings.Contains(stdout, want) {
+			t.Fatalf("gatehouse %s: exit %d\n%s%s\nwant %q", strings.Join(args, " "), code, stdout, stderr, want)
+		}
+		return stdout
+	}
+	must("github", "oidc", "issuer", "add", "github", ci.srv.URL, "--max-expiration", "1h")
+	must(ci.srv.URL, "oidc", "issuer", "list")
+	must(`"decision": "deny"`, "oidc", "policy", "get", "github")
+	dir := t.TempDir()
+	rules := filepath.Join(dir, "rules.json")
+	os.WriteFile(rules, []byte(`[{"decision":"allow","tokenType":"organization","rules":{"sub":"repo:acme/*","environment":"prod"}},
+		{"decision":"allow","tokenType":"team","teamName":"platform","rules":{"repository":"acme/*"}}]`), 0o600)
+	must("version 2 with 2 rules", "oidc", "policy", "set", "github", rules)
+	claims := filepath.Join(dir, "claims.json")
+	os.WriteFile(claims, []byte(`{"sub":"repo:acme/app:environment:prod","environment":"prod","repository":"acme/app"}`), 0o600)
+	must("allow: rule 0 matches; an exchange would issue a organization token", "oidc", "test", "--issuer", "github", "--claims", claims)
+	must("allow: rule 1 matches", "oidc", "test", "--issuer", "github", "--claims", claims, "--token-type", "team", "--scope", "team:platform")
+	os.WriteFile(claims, []byte(`{"sub":"repo:acme/app:environment:dev","environment":"dev"}`), 0o600)
+	code, stdout, _ := run(t, "oidc", "test", "--issuer", "github", "--claims", claims)
+	if code != exitDeny || !strings.Contains(stdout, `claim environment "dev" does not match "prod"`) {
+		t.Errorf("oidc test of non-matching claims: exit %d %s", code, stdout)
+	}
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`[{"decision":"perhaps","tokenType":"organization"}]`), 0o600)
+	if code, _, stderr := run(t, "oidc", "policy", "set", "github", bad); code != exitError || !strings.Contains(stderr, "policies[0].decision") {
+		t.Errorf("setting a bad policy: exit %d %s", code, stderr)
+	}
+	must("", "oidc", "issuer", "rm", "github")
+	if code, _, stderr := run(t, "oidc", "policy", "get", "github"); code != exitError || !strings.Contains(stderr, "no OIDC issuer") {
+		t.Errorf("policy of a removed issuer: exit %d %s", code, stderr)
+	}
+}
