@@ -128,6 +128,8 @@ type Tx interface {
 	FindIssuer(ctx context.Context, orgID, issuer string) (*Issuer, error)
 	ListIssuers(ctx context.Context, orgID string) ([]*Issuer, error)
 	UpdateIssuer(ctx context.Context, i *Issuer) error
+	// TouchIssuer records an issuer's last use; it does not affect access.
+	TouchIssuer(ctx context.Context, orgID, id string, at time.Time) error
 	DeleteIssuer(ctx context.Context, orgID, id string) error
 	GetAuthPolicy(ctx context.Context, orgID, id string) (*AuthPolicy, error)
 	GetIssuerPolicy(ctx context.Context, orgID, issuerID string) (*AuthPolicy, error)

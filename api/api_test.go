@@ -23,7 +23,7 @@ import (
 
 // env is a running server with its bootstrap admin.
 type env struct {
-	t           *testing.T
+	t           testing.TB
 	routes      func() []string
 	closeServer func()
 	srv         *httptest.Server
@@ -34,7 +34,7 @@ type env struct {
 	org         string
 }
 
-func newEnv(t *testing.T, opts ...func(*api.Options)) *env {
+func newEnv(t testing.TB, opts ...func(*api.Options)) *env {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "gatehouse.db"), store.Options{})

@@ -28,7 +28,7 @@ type testIssuer struct {
 	fetches int
 }
 
-func newTestIssuer(t *testing.T) *testIssuer {
+func newTestIssuer(t testing.TB) *testIssuer {
 	t.Helper()
 	ti := &testIssuer{keys: map[string]*rsa.PrivateKey{}}
 	ti.rotate()

@@ -31,7 +31,8 @@ type Authorizer struct {
 	// tokens indexes every loaded organization's tokens by digest; personal
 	// tokens appear under each organization of their user, with the same
 	// record.
-	tokens atomic.Pointer[map[[32]byte]*gatehouse.Token]
+	tokensMu sync.RWMutex
+	tokens   map[[32]byte]*gatehouse.Token
 
 	used *usedBatch
 }
@@ -43,7 +44,7 @@ func New(store gatehouse.Store, now func() time.Time) *Authorizer {
 	}
 	a := &Authorizer{store: store, now: now, used: newUsedBatch()}
 	a.orgs.Store(&map[string]*orgState{})
-	a.tokens.Store(&map[[32]byte]*gatehouse.Token{})
+	a.tokens = map[[32]byte]*gatehouse.Token{}
 	return a
 }
 
@@ -121,26 +122,73 @@ func (a *Authorizer) install(orgID string, st *orgState) {
 	} else {
 		orgs[orgID] = st
 	}
-	oldTokens := *a.tokens.Load()
-	tokens := make(map[[32]byte]*gatehouse.Token, len(oldTokens)+len(stTokens(st)))
-	for k, v := range oldTokens {
-		tokens[k] = v
-	}
+	a.tokensMu.Lock()
+	defer a.tokensMu.Unlock()
 	if prev != nil {
+		prev.mu.Lock()
 		for d, t := range prev.tokens {
 			// A personal token stays while another loaded organization of
-			// its user still holds it.
-			if t.Kind == gatehouse.TokenPersonal && heldElsewhere(orgs, orgID, d) {
+			// its user still holds it, and every token the new state holds
+			// stays (it is replaced below).
+			if _, kept := stTokens(st)[d]; kept || t.Kind == gatehouse.TokenPersonal && heldElsewhere(orgs, orgID, d) {
 				continue
 			}
-			delete(tokens, d)
+			delete(a.tokens, d)
 		}
+		prev.mu.Unlock()
 	}
 	for d, t := range stTokens(st) {
-		tokens[d] = t
+		a.tokens[d] = t
 	}
 	a.orgs.Store(&orgs)
-	a.tokens.Store(&tokens)
+}
+
+// AddToken makes a token just created usable at once, without rebuilding
+// its organization's snapshot: a token changes nothing else about access.
+func (a *Authorizer) AddToken(t *gatehouse.Token) {
+	a.mu.Lock() // so that no rebuild read before the token's commit installs over it
+	defer a.mu.Unlock()
+	d := [32]byte(t.Digest)
+	for _, st := range a.holders(t) {
+		st.mu.Lock()
+		st.tokens[d] = t
+		st.mu.Unlock()
+	}
+	a.tokensMu.Lock()
+	a.tokens[d] = t
+	a.tokensMu.Unlock()
+}
+
+// RemoveToken revokes a token in memory at once.
+func (a *Authorizer) RemoveToken(t *gatehouse.Token) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	d := [32]byte(t.Digest)
+	for _, st := range *a.orgs.Load() {
+		st.mu.Lock()
+		delete(st.tokens, d)
+		delete(st.tokenGrants, t.ID)
+		st.mu.Unlock()
+	}
+	a.tokensMu.Lock()
+	delete(a.tokens, d)
+	a.tokensMu.Unlock()
+}
+
+// holders are the loaded organizations a token belongs to: its own, or
+// every organization of a personal token's user.
+func (a *Authorizer) holders(t *gatehouse.Token) []*orgState {
+	var out []*orgState
+	for id, st := range *a.orgs.Load() {
+		if t.Kind == gatehouse.TokenPersonal {
+			if st.members[t.UserID] != nil {
+				out = append(out, st)
+			}
+		} else if id == t.OrgID {
+			out = append(out, st)
+		}
+	}
+	return out
 }
 
 func stTokens(st *orgState) map[[32]byte]*gatehouse.Token {
@@ -153,7 +201,10 @@ func stTokens(st *orgState) map[[32]byte]*gatehouse.Token {
 func heldElsewhere(orgs map[string]*orgState, except string, d [32]byte) bool {
 	for id, st := range orgs {
 		if id != except {
-			if _, ok := st.tokens[d]; ok {
+			st.mu.Lock()
+			_, ok := st.tokens[d]
+			st.mu.Unlock()
+			if ok {
 				return true
 			}
 		}
@@ -197,7 +248,9 @@ func (a *Authorizer) Authenticate(header string) (*gatehouse.Identity, error) {
 		return nil, errors.New("no token in the Authorization header")
 	}
 	digest := [32]byte(gatehouse.TokenDigest(value))
-	t := (*a.tokens.Load())[digest]
+	a.tokensMu.RLock()
+	t := a.tokens[digest]
+	a.tokensMu.RUnlock()
 	if t == nil || subtle.ConstantTimeCompare(t.Digest, digest[:]) != 1 {
 		return nil, errors.New("unknown token")
 	}
@@ -299,10 +352,7 @@ func (st *orgState) principal(id *gatehouse.Identity) (roles []*policy.Descripto
 		if t.OrgID != st.org.ID {
 			return nil, nil, false
 		}
-		tg := st.tokenGrants[t.ID]
-		if tg == nil {
-			return nil, nil, false
-		}
+		tg := st.orgTokenGrants(t)
 		return tg.roles, tg.grants, true
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/catalog"
@@ -15,6 +16,11 @@ import (
 type orgState struct {
 	org      *gatehouse.Organization
 	revision int64
+
+	// mu guards compiled, tokens and tokenGrants, which grow after the
+	// build: roles compile lazily, and tokens created through this process
+	// join without a rebuild.
+	mu sync.Mutex
 
 	descs    map[string]*policy.Descriptor // decoded descriptors by id
 	records  map[string]*gatehouse.Descriptor
@@ -169,11 +175,7 @@ func build(snap *gatehouse.Snapshot) (*orgState, error) {
 			s.tokens[[32]byte(t.Digest)] = t
 		}
 		if t.Kind == gatehouse.TokenOrganization || t.Kind == gatehouse.TokenRunner {
-			if r := s.roleOf(t); r != nil {
-				s.tokenGrants[t.ID] = &tokenGrants{roles: []*policy.Descriptor{r}, grants: s.union([]*policy.Descriptor{r})}
-			} else {
-				s.tokenGrants[t.ID] = &tokenGrants{grants: policy.Union()}
-			}
+			s.orgTokenGrants(t)
 		}
 	}
 	return s, nil
@@ -186,7 +188,8 @@ func entityRule(e gatehouse.EntityRef, setID string) policy.Node {
 	}
 }
 
-// compile returns the compiled form of a role, compiling it once.
+// compile returns the compiled form of a role, compiling it once. Callers
+// hold s.mu, or own s (during build).
 func (s *orgState) compile(d *policy.Descriptor) *policy.Compiled {
 	if c, ok := s.compiled[d.ID]; ok {
 		return c
@@ -194,6 +197,22 @@ func (s *orgState) compile(d *policy.Descriptor) *policy.Compiled {
 	c := policy.Compile(d.Details, s.lookup)
 	s.compiled[d.ID] = c
 	return c
+}
+
+// orgTokenGrants returns what an organization or runner token holds,
+// computing it on first use for tokens added after the build.
+func (s *orgState) orgTokenGrants(t *gatehouse.Token) *tokenGrants {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if tg := s.tokenGrants[t.ID]; tg != nil {
+		return tg
+	}
+	tg := &tokenGrants{grants: policy.Union()}
+	if r := s.roleOf(t); r != nil {
+		tg = &tokenGrants{roles: []*policy.Descriptor{r}, grants: s.union([]*policy.Descriptor{r})}
+	}
+	s.tokenGrants[t.ID] = tg
+	return tg
 }
 
 func (s *orgState) union(roles []*policy.Descriptor) *policy.Grants {

@@ -39,7 +39,7 @@ require (
 
 require (
 	github.com/blang/semver v3.5.1+incompatible // indirect
-	github.com/go-jose/go-jose/v4 v4.1.8 // indirect
+	github.com/go-jose/go-jose/v4 v4.1.9 // indirect
 	github.com/pulumi/pulumi-cloud-sdk/go v1.20261110.0
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )

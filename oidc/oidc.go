@@ -248,7 +248,7 @@ func cacheTTL(h http.Header) time.Duration {
 }
 
 func registration(iss *gatehouse.Issuer) string {
-	return iss.URL + "|" + strings.Join(iss.Thumbprints, ",") + "|" + string(iss.JWKS) + "|" + iss.Modified.String()
+	return iss.URL + "|" + strings.Join(iss.Thumbprints, ",") + "|" + string(iss.JWKS)
 }
 
 // keySet returns the issuer's keys: its static set, or the cached fetched

@@ -410,8 +410,8 @@ func (s *Service) Exchange(ctx context.Context, v gatehouse.IDTokenVerifier, req
 			return nil, oauthErr("invalid_scope", "scope: %s tokens need scope %sNAME, not %q", kind, prefix, req.Scope)
 		}
 	}
-	var org *gatehouse.Organization
-	if err := s.read(ctx, func(tx gatehouse.Tx) (err error) { org, err = tx.GetOrgByName(ctx, orgName); return err }); err != nil {
+	org, err := s.Authz.Org(ctx, orgName)
+	if err != nil {
 		return nil, oauthErr("invalid_target", "audience: organization %q not found", orgName)
 	}
 	issName, err := v.PeekIssuer(req.SubjectToken)
@@ -462,7 +462,7 @@ func (s *Service) Exchange(ctx context.Context, v gatehouse.IDTokenVerifier, req
 	value, digest := gatehouse.NewTokenValue()
 	tok := &gatehouse.Token{Kind: kind, OrgID: org.ID, Digest: digest, Expires: now.Add(life), Exchanged: true,
 		Name: "oidc-" + randomHex(8), Description: fmt.Sprintf("exchanged from issuer %q for %v", iss.Name, claims["sub"])}
-	err = s.write(ctx, org.ID, func(tx gatehouse.Tx) error {
+	err = s.Store.Write(ctx, func(tx gatehouse.Tx) error {
 		switch kind {
 		case gatehouse.TokenOrganization, gatehouse.TokenRunner:
 			tok.RoleID = rule.RoleID
@@ -493,8 +493,7 @@ func (s *Service) Exchange(ctx context.Context, v gatehouse.IDTokenVerifier, req
 		if err := tx.CreateToken(ctx, tok); err != nil {
 			return err
 		}
-		iss.LastUsed = now
-		if err := tx.UpdateIssuer(ctx, iss); err != nil {
+		if err := tx.TouchIssuer(ctx, org.ID, iss.ID, now); err != nil {
 			return err
 		}
 		matched := map[string]any{}
@@ -513,25 +512,8 @@ func (s *Service) Exchange(ctx context.Context, v gatehouse.IDTokenVerifier, req
 	if err != nil {
 		return nil, err
 	}
-	if kind == gatehouse.TokenPersonal {
-		if err := s.refreshUserOrgs(ctx, tok.UserID); err != nil {
-			return nil, err
-		}
-	}
+	s.Authz.AddToken(tok)
 	return &ExchangeResult{AccessToken: value, IssuedTokenType: accessTokenPrefix + kind, ExpiresIn: int64(life / time.Second), Scope: req.Scope}, nil
-}
-
-func (s *Service) refreshUserOrgs(ctx context.Context, userID string) error {
-	orgs, err := s.UserOrgs(ctx, userID)
-	if err != nil {
-		return err
-	}
-	for _, o := range orgs {
-		if err := s.Authz.Refresh(ctx, o.ID); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func randomHex(n int) string {

@@ -98,11 +98,7 @@ func (s *Service) CreateToken(ctx context.Context, in TokenInput) (*gatehouse.To
 	if err != nil {
 		return nil, "", err
 	}
-	for _, o := range orgs {
-		if err := s.Authz.Refresh(ctx, o); err != nil {
-			return nil, "", err
-		}
-	}
+	s.Authz.AddToken(t)
 	return t, value, nil
 }
 
@@ -130,8 +126,10 @@ func (s *Service) TeamID(ctx context.Context, orgID, name string) (id string, er
 // RevokeToken revokes a token after check accepts it (ownership, kind).
 func (s *Service) RevokeToken(ctx context.Context, id string, check func(*gatehouse.Token) error) error {
 	var orgs []string
+	var revoked *gatehouse.Token
 	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
 		t, err := tx.GetToken(ctx, id)
+		revoked = t
 		if err != nil || t.Deleted {
 			return gatehouse.Errorf(gatehouse.ENOTFOUND, "token %q not found", id)
 		}
@@ -157,11 +155,7 @@ func (s *Service) RevokeToken(ctx context.Context, id string, check func(*gateho
 	if err != nil {
 		return err
 	}
-	for _, o := range orgs {
-		if err := s.Authz.Refresh(ctx, o); err != nil {
-			return err
-		}
-	}
+	s.Authz.RemoveToken(revoked)
 	return nil
 }
 

@@ -92,6 +92,10 @@ func (t *tx) UpdateIssuer(ctx context.Context, i *gatehouse.Issuer) error {
 	return t.bump(ctx, i.OrgID)
 }
 
+func (t *tx) TouchIssuer(ctx context.Context, orgID, id string, at time.Time) error {
+	return t.execOne(ctx, opWrite, "oidc issuer", "UPDATE issuers SET last_used = ? WHERE org_id = ? AND id = ?", us(at), orgID, id)
+}
+
 func (t *tx) DeleteIssuer(ctx context.Context, orgID, id string) error {
 	if err := t.execOne(ctx, opDelete, "oidc issuer", "DELETE FROM issuers WHERE org_id = ? AND id = ?", orgID, id); err != nil {
 		return err

@@ -299,3 +299,82 @@ func TestCrashDurability(t *testing.T) {
 		t.Errorf("only %d writes in %d rounds: the child barely ran", next, rounds)
 	}
 }
+
+// TestGroupCommit: concurrent writers share transactions, yet each
+// closure commits or rolls back on its own, and a panic reaches its
+// caller.
+func TestGroupCommit(t *testing.T) {
+	t.Parallel()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "g.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	org := &gatehouse.Organization{Name: "g"}
+	if err := db.Write(ctx, func(tx gatehouse.Tx) error { return tx.CreateOrg(ctx, org) }); err != nil {
+		t.Fatal(err)
+	}
+	const n = 200
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			errs <- db.Write(ctx, func(tx gatehouse.Tx) error {
+				if err := tx.CreateStack(ctx, &gatehouse.Stack{OrgID: org.ID, Project: "p", Name: fmt.Sprintf("s%d", i)}); err != nil {
+					return err
+				}
+				if i%2 == 1 {
+					return fmt.Errorf("odd %d", i)
+				}
+				return nil
+			})
+		}()
+	}
+	failed := 0
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			if !strings.HasPrefix(err.Error(), "odd ") {
+				t.Fatalf("unexpected error: %v", err)
+			}
+			failed++
+		}
+	}
+	if failed != n/2 {
+		t.Fatalf("%d writes failed, want %d", failed, n/2)
+	}
+	err = db.Read(ctx, func(tx gatehouse.Tx) error {
+		stacks, _, err := tx.ListStacks(ctx, org.ID, "p", gatehouse.ListOptions{Limit: 1000})
+		if err != nil {
+			return err
+		}
+		if len(stacks) != n/2 {
+			t.Errorf("%d stacks committed, want %d", len(stacks), n/2)
+		}
+		for _, s := range stacks {
+			var i int
+			fmt.Sscanf(s.Name, "s%d", &i)
+			if i%2 == 1 {
+				t.Errorf("stack %s of a failed write was committed", s.Name)
+			}
+		}
+		rev, err := tx.Revision(ctx, org.ID)
+		if rev != 1+n/2 {
+			t.Errorf("revision %d, want %d: one bump per committed write", rev, 1+n/2)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if p := recover(); p != "boom" {
+			t.Errorf("recovered %v, want the closure's panic", p)
+		}
+		// The writer survived the panic.
+		if err := db.Write(ctx, func(tx gatehouse.Tx) error {
+			return tx.CreateStack(ctx, &gatehouse.Stack{OrgID: org.ID, Project: "p", Name: "after-panic"})
+		}); err != nil {
+			t.Errorf("write after a panic: %v", err)
+		}
+	}()
+	db.Write(ctx, func(tx gatehouse.Tx) error { panic("boom") })
+}

@@ -29,6 +29,9 @@ type DB struct {
 	now  func() time.Time
 	// sqliteDSN opens a plain read-write connection, for backups.
 	sqliteDSN string
+	// group commits SQLite writes in groups (nil for PostgreSQL, whose
+	// pool commits concurrently).
+	group *groupCommitter
 }
 
 var _ gatehouse.Store = (*DB)(nil)
@@ -110,7 +113,9 @@ func openSQLite(path string, opts Options) (*DB, error) {
 	}
 	read.SetMaxOpenConns(n)
 	read.SetMaxIdleConns(n)
-	return &DB{d: sqliteDialect, write: write, read: read, sqliteDSN: base + q.Encode()}, nil
+	db := &DB{d: sqliteDialect, write: write, read: read, sqliteDSN: base + q.Encode()}
+	db.group = newGroupCommitter(db)
+	return db, nil
 }
 
 func openPostgres(dsn string, opts Options) (*DB, error) {
@@ -132,6 +137,9 @@ func (db *DB) Dialect() string { return db.d.name }
 
 // Close closes the database.
 func (db *DB) Close() error {
+	if db.group != nil {
+		db.group.close()
+	}
 	err := db.write.Close()
 	if db.read != db.write {
 		if e := db.read.Close(); err == nil {
@@ -148,6 +156,9 @@ func (db *DB) Read(ctx context.Context, fn func(gatehouse.Tx) error) error {
 
 // Write runs fn in a transaction, committing when it returns nil.
 func (db *DB) Write(ctx context.Context, fn func(gatehouse.Tx) error) error {
+	if db.group != nil {
+		return db.group.write(ctx, fn)
+	}
 	return db.run(ctx, db.write, nil, fn)
 }
 

@@ -685,6 +685,21 @@ func testIssuers(t *testing.T, s gatehouse.Store) {
 		}
 		return err
 	})
+	used := time.Now().Truncate(time.Microsecond).UTC()
+	before := revision(t, s, f.org.ID)
+	write(t, s, func(tx gatehouse.Tx) error { return tx.TouchIssuer(ctx, f.org.ID, iss.ID, used) })
+	if after := revision(t, s, f.org.ID); after != before {
+		t.Errorf("TouchIssuer bumped the revision")
+	}
+	read(t, s, func(tx gatehouse.Tx) error {
+		got, err := tx.GetIssuer(ctx, f.org.ID, iss.ID)
+		if err != nil || !got.LastUsed.Equal(used) {
+			t.Errorf("last used = %v, %v", got.LastUsed, err)
+		}
+		return nil
+	})
+	err = s.Write(ctx, func(tx gatehouse.Tx) error { return tx.TouchIssuer(ctx, f.org.ID, gatehouse.NewID(), used) })
+	wantCode(t, err, gatehouse.ENOTFOUND, "touch an unknown issuer")
 	iss.Name, iss.JWKS = "GitHub Actions", json.RawMessage(`{"keys":[]}`)
 	write(t, s, func(tx gatehouse.Tx) error { return tx.UpdateIssuer(ctx, iss) })
 	upd := &gatehouse.AuthPolicy{ID: pol.ID, OrgID: f.org.ID, Policies: json.RawMessage(`[{"decision":"allow","tokenType":"organization","rules":{"sub":"repo:acme/*"}}]`)}
