@@ -27,6 +27,12 @@ func (a *Authorizer) Watch(ctx context.Context, interval time.Duration, changed 
 				changed = nil
 				continue
 			}
+			if orgID == "" { // announcements may have been missed
+				if err := a.sync(ctx); err != nil && ctx.Err() == nil {
+					log.Warn("refresh snapshots", "err", err)
+				}
+				continue
+			}
 			if err := a.Refresh(ctx, orgID); err != nil && ctx.Err() == nil {
 				log.Warn("refresh snapshot", "org", orgID, "err", err)
 			}

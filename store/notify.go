@@ -2,9 +2,11 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
@@ -13,49 +15,66 @@ import (
 const notifyChannel = "gatehouse_revisions"
 
 // Changes returns the ids of organizations whose revision other processes
-// change, as PostgreSQL announces them, until ctx ends. SQLite has no such
-// announcements: the channel is nil, and callers rely on polling. Delivery
-// is best effort (a full channel drops ids): callers also poll.
+// change, as PostgreSQL announces them, until ctx ends. An empty id means
+// "announcements may have been missed (the connection was re-established):
+// check everything". SQLite has no announcements: the channel is nil, and
+// callers rely on polling. The first LISTEN is in place when Changes
+// returns, so that nothing committed afterwards is missed.
 func (db *DB) Changes(ctx context.Context) <-chan string {
 	if db.d != postgresDialect {
 		return nil
 	}
 	out := make(chan string, 256)
+	first, err := db.listenConn(ctx)
 	go func() {
 		defer close(out)
 		backoff := 100 * time.Millisecond
 		for ctx.Err() == nil {
-			err := db.listen(ctx, out)
+			if err == nil {
+				err = db.wait(ctx, first, out)
+				first.Close()
+				first = nil
+			}
 			if ctx.Err() != nil {
 				return
 			}
-			_ = err // the connection broke: listen again after a pause
 			select {
 			case <-ctx.Done():
 				return
 			case <-time.After(backoff):
 			}
 			backoff = min(backoff*2, 5*time.Second)
+			if first, err = db.listenConn(ctx); err == nil {
+				backoff = 100 * time.Millisecond
+				select {
+				case out <- "": // resynchronize: announcements may have been missed
+				default:
+				}
+			}
 		}
 	}()
 	return out
 }
 
-func (db *DB) listen(ctx context.Context, out chan<- string) error {
+// listenConn takes a connection out of the pool and LISTENs on it.
+func (db *DB) listenConn(ctx context.Context) (*sql.Conn, error) {
 	conn, err := db.write.Conn(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer conn.Close()
-	return conn.Raw(func(driverConn any) error {
-		sc, ok := driverConn.(*stdlib.Conn)
-		if !ok {
-			return errors.New("not a pgx connection")
-		}
-		pc := sc.Conn()
-		if _, err := pc.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
-			return err
-		}
+	if err := withPgConn(conn, func(pc *pgx.Conn) error {
+		_, err := pc.Exec(ctx, "LISTEN "+notifyChannel)
+		return err
+	}); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
+}
+
+// wait relays notifications until the connection breaks or ctx ends.
+func (db *DB) wait(ctx context.Context, conn *sql.Conn, out chan<- string) error {
+	return withPgConn(conn, func(pc *pgx.Conn) error {
 		defer pc.Exec(context.Background(), "UNLISTEN "+notifyChannel)
 		for {
 			n, err := pc.WaitForNotification(ctx)
@@ -64,8 +83,18 @@ func (db *DB) listen(ctx context.Context, out chan<- string) error {
 			}
 			select {
 			case out <- n.Payload:
-			default:
+			default: // full: the caller's polling catches up
 			}
 		}
+	})
+}
+
+func withPgConn(conn *sql.Conn, fn func(*pgx.Conn) error) error {
+	return conn.Raw(func(driverConn any) error {
+		sc, ok := driverConn.(*stdlib.Conn)
+		if !ok {
+			return errors.New("not a pgx connection")
+		}
+		return fn(sc.Conn())
 	})
 }

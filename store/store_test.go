@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/store"
@@ -82,4 +83,43 @@ func newPostgresSchema(t testing.TB) (*store.DB, string, func()) {
 func TestPostgres(t *testing.T) {
 	postgresDSN(t)
 	storetest.Run(t, openPostgres)
+}
+
+// TestPostgresChanges: a change committed through one connection pool is
+// announced to another's Changes, with the organization's id.
+func TestPostgresChanges(t *testing.T) {
+	db, schema := openPostgresSchema(t)
+	dsn := postgresDSN(t)
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	other, err := store.Open(context.Background(), dsn+sep+"search_path="+schema, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	changes := other.Changes(ctx)
+	org := &gatehouse.Organization{Name: "notified"}
+	if err := db.Write(ctx, func(tx gatehouse.Tx) error { return tx.CreateOrg(ctx, org) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Write(ctx, func(tx gatehouse.Tx) error {
+		return tx.CreateTeam(ctx, &gatehouse.Team{OrgID: org.ID, Kind: gatehouse.TeamPulumi, Name: "t"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case id := <-changes:
+		if id != org.ID {
+			t.Errorf("announced %q, want %q", id, org.ID)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("no announcement within 2 s")
+	}
+	if sqlite := openSQLite(t).(*store.DB); sqlite.Changes(ctx) != nil {
+		t.Errorf("SQLite announced changes")
+	}
 }
