@@ -6,6 +6,7 @@ require (
 	github.com/casbin/casbin/v2 v2.135.0
 	github.com/cedar-policy/cedar-go v1.9.1
 	github.com/gatehouse-iam/gatehouse v0.0.0
+	github.com/go-jose/go-jose/v4 v4.1.9
 )
 
 require (

@@ -31,3 +31,23 @@ wrk -t1 -c12 -d10s --latency -s "$dir/check.lua" "$base/api/orgs/acme/authz/chec
 wait %2 2>/dev/null || sleep 1
 echo "-- GET /roles/{id} alongside:"
 cat "$dir/get.txt"
+
+echo "== OIDC token exchange (static-JWKS issuer, 1 wrk thread, 16 connections, 10 s)"
+(cd bench && go run ./cmd/oidcjwt -iss https://ci.example -aud acme -jwks "$dir/jwks.json") >"$dir/idtoken"
+ISS=$(curl -sf -H "Authorization: token $T" -H 'Content-Type: application/json' \
+  -d "{\"name\":\"ci\",\"url\":\"https://ci.example\",\"jwks\":$(cat "$dir/jwks.json")}" \
+  "$base/api/orgs/acme/oidc/issuers" | sed 's/.*"id":"\([^"]*\)".*/\1/' | head -c 36)
+POL=$(curl -sf -H "Authorization: token $T" "$base/api/orgs/acme/auth/policies/oidcissuers/$ISS" |
+  sed 's/.*"id":"\([^"]*\)".*/\1/' | head -c 36)
+curl -sf -X PATCH -H "Authorization: token $T" -H 'Content-Type: application/json' \
+  -d '{"policies":[{"decision":"allow","tokenType":"organization","rules":{"sub":"repo:acme/*"}}]}' \
+  "$base/api/orgs/acme/auth/policies/$POL" >/dev/null
+cat >"$dir/exchange.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.body = "grant_type=urn:ietf:params:oauth:grant-type:token-exchange&subject_token_type=urn:ietf:params:oauth:token-type:id_token&requested_token_type=urn:pulumi:token-type:access_token:organization&audience=urn:pulumi:org:acme&subject_token=$(cat "$dir/idtoken")"
+response = function(status, headers, body)
+  if status ~= 200 then io.stderr:write("exchange: " .. status .. " " .. body .. "\n"); os.exit(1) end
+end
+LUA
+wrk -t1 -c16 -d10s --latency -s "$dir/exchange.lua" "$base/api/oauth/token"
