@@ -39,7 +39,7 @@ func BenchmarkExchangeParallel(b *testing.B) {
 	for i := range tokens {
 		tokens[i] = ti.sign(githubClaims("acme/app", "prod"))
 	}
-	b.SetParallelism(4)
+	b.SetParallelism(8)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		i := 0

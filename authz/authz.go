@@ -159,6 +159,42 @@ func (a *Authorizer) AddToken(t *gatehouse.Token) {
 	a.tokensMu.Unlock()
 }
 
+// maxAhead bounds the token-only revisions an organization's snapshot keeps
+// while waiting for one between (another writer's change, which a rebuild
+// settles).
+const maxAhead = 4096
+
+// AddTokenAt is AddToken for a token whose creation moved its
+// organization to revision rev and changed nothing else. When the loaded
+// snapshot is at rev-1 (no other change came between), the snapshot is
+// marked current at rev, so that the change is not rebuilt from the store:
+// otherwise every exchanged token would cost a rebuild of its organization.
+// Revisions may arrive in any order.
+func (a *Authorizer) AddTokenAt(t *gatehouse.Token, rev int64) {
+	a.AddToken(t)
+	if t.Kind == gatehouse.TokenPersonal {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	st := (*a.orgs.Load())[t.OrgID]
+	if st == nil || rev <= st.revision.Load() {
+		return
+	}
+	// Exchanges commit together and report in any order: a revision
+	// ahead of the next waits until the ones between it come in.
+	if st.ahead == nil {
+		st.ahead = map[int64]bool{}
+	}
+	if len(st.ahead) < maxAhead {
+		st.ahead[rev] = true
+	}
+	for next := st.revision.Load() + 1; st.ahead[next]; next++ {
+		delete(st.ahead, next)
+		st.revision.Store(next)
+	}
+}
+
 // RemoveToken revokes a token in memory at once.
 func (a *Authorizer) RemoveToken(t *gatehouse.Token) {
 	a.mu.Lock()
@@ -216,7 +252,7 @@ func heldElsewhere(orgs map[string]*orgState, except string, d [32]byte) bool {
 // or -1 when it is not loaded.
 func (a *Authorizer) Revision(orgID string) int64 {
 	if st := (*a.orgs.Load())[orgID]; st != nil {
-		return st.revision
+		return st.revision.Load()
 	}
 	return -1
 }

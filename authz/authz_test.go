@@ -264,3 +264,87 @@ func BenchmarkAuthenticateAndDecide(b *testing.B) {
 	}
 	b.ReportMetric(float64(allowed)/float64(b.N), "allowed/op")
 }
+
+// TestAddTokenAtSkipsTheRebuildOnlyWhenNothingElseChanged: a token whose
+// creation was the organization's only change since the snapshot marks the
+// snapshot current; with another change between, the snapshot stays behind
+// so that the next sync rebuilds it.
+func TestAddTokenAtSkipsTheRebuildOnlyWhenNothingElseChanged(t *testing.T) {
+	f := newFixture(t)
+	if err := f.az.Refresh(ctx, f.org.ID); err != nil {
+		t.Fatal(err)
+	}
+	create := func(name string) (*gatehouse.Token, int64) {
+		t.Helper()
+		tok := &gatehouse.Token{Kind: gatehouse.TokenOrganization, OrgID: f.org.ID, Name: name, Expires: f.clock.Add(time.Hour)}
+		_, tok.Digest = gatehouse.NewTokenValue()
+		var rev int64
+		err := f.db.Write(ctx, func(tx gatehouse.Tx) error {
+			if err := tx.CreateToken(ctx, tok); err != nil {
+				return err
+			}
+			o, err := tx.GetOrg(ctx, f.org.ID)
+			rev = o.Revision
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok, rev
+	}
+	before := f.az.Revision(f.org.ID)
+	tok, rev := create("first")
+	if rev != before+1 {
+		t.Fatalf("creating a token moved the revision from %d to %d", before, rev)
+	}
+	f.az.AddTokenAt(tok, rev)
+	if got := f.az.Revision(f.org.ID); got != rev {
+		t.Errorf("after the only change, Revision = %d, want %d", got, rev)
+	}
+
+	// Tokens committed together may be reported in either order.
+	tokA, revA := create("a")
+	tokB, revB := create("b")
+	f.az.AddTokenAt(tokB, revB)
+	if got := f.az.Revision(f.org.ID); got != rev {
+		t.Fatalf("with %d not yet reported, Revision = %d, want %d", revA, got, rev)
+	}
+	f.az.AddTokenAt(tokA, revA)
+	if got := f.az.Revision(f.org.ID); got != revB {
+		t.Fatalf("after both, Revision = %d, want %d", got, revB)
+	}
+	rev = revB
+
+	// Another writer changes a setting; then this process adds a token.
+	err := f.db.Write(ctx, func(tx gatehouse.Tx) error {
+		o, err := tx.GetOrg(ctx, f.org.ID)
+		if err != nil {
+			return err
+		}
+		o.Settings.AuditRetention = 48 * time.Hour
+		return tx.UpdateOrg(ctx, o)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok2, rev2 := create("second")
+	f.az.AddTokenAt(tok2, rev2)
+	if got := f.az.Revision(f.org.ID); got != rev {
+		t.Fatalf("with another change between, Revision = %d, want it left at %d", got, rev)
+	}
+	// The next sync picks up the other change.
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go f.az.Watch(wctx, 10*time.Millisecond, nil, nil)
+	deadline := time.Now().Add(2 * time.Second)
+	for f.az.Revision(f.org.ID) != rev2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("Watch never rebuilt: Revision = %d, want %d", f.az.Revision(f.org.ID), rev2)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	o, err := f.az.Org(ctx, "acme")
+	if err != nil || o.Settings.AuditRetention != 48*time.Hour {
+		t.Errorf("after the rebuild the organization is %+v, %v", o, err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/catalog"
@@ -14,8 +15,13 @@ import (
 // orgState is the compiled snapshot of one organization at one revision.
 // It is immutable once built; a change builds a new one.
 type orgState struct {
-	org      *gatehouse.Organization
-	revision int64
+	org *gatehouse.Organization
+	// revision moves on only when a write changed nothing but add a token
+	// this process already installed (Authorizer.AddTokenAt).
+	revision atomic.Int64
+	// ahead holds revisions above revision that were token-only changes
+	// installed out of order (guarded by Authorizer.mu).
+	ahead map[int64]bool
 
 	// mu guards compiled, tokens and tokenGrants, which grow after the
 	// build: roles compile lazily, and tokens created through this process
@@ -66,7 +72,7 @@ type teamState struct {
 // build compiles a snapshot.
 func build(snap *gatehouse.Snapshot) (*orgState, error) {
 	s := &orgState{
-		org: snap.Org, revision: snap.Org.Revision,
+		org:   snap.Org,
 		descs: map[string]*policy.Descriptor{}, records: map[string]*gatehouse.Descriptor{},
 		compiled: map[string]*policy.Compiled{}, builtin: map[string]string{},
 		members: map[string]*memberState{}, teams: map[string]*teamState{},
@@ -74,6 +80,7 @@ func build(snap *gatehouse.Snapshot) (*orgState, error) {
 		entities: map[string]*gatehouse.Entity{}, stacks: map[string]string{}, envs: map[string]string{},
 		accounts: map[string]string{}, users: map[string]*gatehouse.User{},
 	}
+	s.revision.Store(snap.Org.Revision)
 	for _, d := range snap.Descriptors {
 		n, err := policy.Decode(d.Details)
 		if err != nil {

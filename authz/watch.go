@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"time"
+
+	"github.com/gatehouse-iam/gatehouse"
 )
 
 // Watch keeps the snapshots current with changes made elsewhere (another
@@ -18,6 +20,7 @@ func (a *Authorizer) Watch(ctx context.Context, interval time.Duration, changed 
 	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	polled := map[string]int64{}
 	for {
 		select {
 		case <-ctx.Done():
@@ -28,36 +31,50 @@ func (a *Authorizer) Watch(ctx context.Context, interval time.Duration, changed 
 				continue
 			}
 			if orgID == "" { // announcements may have been missed
-				if err := a.sync(ctx); err != nil && ctx.Err() == nil {
+				if err := a.sync(ctx, polled); err != nil && ctx.Err() == nil {
 					log.Warn("refresh snapshots", "err", err)
 				}
 				continue
 			}
-			if err := a.Refresh(ctx, orgID); err != nil && ctx.Err() == nil {
+			if err := a.refreshIfMoved(ctx, orgID); err != nil && ctx.Err() == nil {
 				log.Warn("refresh snapshot", "org", orgID, "err", err)
 			}
 			continue
 		case <-t.C:
 		}
-		if err := a.sync(ctx); err != nil && ctx.Err() == nil {
+		if err := a.sync(ctx, polled); err != nil && ctx.Err() == nil {
 			log.Warn("refresh snapshots", "err", err)
 		}
 	}
 }
 
 // sync rebuilds every organization whose stored revision differs from the
-// loaded one, and drops deleted ones.
-func (a *Authorizer) sync(ctx context.Context) error {
+// loaded one, and drops deleted ones. Writes through this process install
+// themselves just after they commit (Refresh, AddTokenAt), so a revision
+// first seen now may be one of those on its way: an organization is rebuilt
+// when its snapshot is still behind what the previous poll saw, which is
+// within two intervals of someone else's change. polled holds the stored
+// revisions the previous poll saw.
+func (a *Authorizer) sync(ctx context.Context, polled map[string]int64) error {
 	revs, err := a.revisions(ctx)
 	if err != nil {
 		return err
 	}
 	for id, rev := range revs {
-		if a.Revision(id) != rev {
-			if err := a.Refresh(ctx, id); err != nil {
-				return err
-			}
+		loaded := a.Revision(id)
+		if loaded == rev {
+			continue
 		}
+		if prev, seen := polled[id]; loaded >= 0 && (!seen || loaded >= prev) {
+			continue // changed since the last poll: wait for one more
+		}
+		if err := a.Refresh(ctx, id); err != nil {
+			return err
+		}
+	}
+	clear(polled)
+	for id, rev := range revs {
+		polled[id] = rev
 	}
 	for id := range *a.orgs.Load() {
 		if _, ok := revs[id]; !ok {
@@ -67,4 +84,19 @@ func (a *Authorizer) sync(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// refreshIfMoved rebuilds an organization unless the loaded snapshot is at
+// its stored revision already (the announcement was of this process's own
+// change, installed before it was announced).
+func (a *Authorizer) refreshIfMoved(ctx context.Context, orgID string) error {
+	var org *gatehouse.Organization
+	err := a.store.Read(ctx, func(tx gatehouse.Tx) (err error) {
+		org, err = tx.GetOrg(ctx, orgID)
+		return err
+	})
+	if err == nil && a.Revision(orgID) == org.Revision {
+		return nil
+	}
+	return a.Refresh(ctx, orgID)
 }

@@ -32,7 +32,7 @@ wait %2 2>/dev/null || sleep 1
 echo "-- GET /roles/{id} alongside:"
 cat "$dir/get.txt"
 
-echo "== OIDC token exchange (static-JWKS issuer, 1 wrk thread, 16 connections, 10 s)"
+echo "== OIDC token exchange (static-JWKS issuer, 1 wrk thread, 32 connections, 10 s)"
 (cd bench && go run ./cmd/oidcjwt -iss https://ci.example -aud acme -jwks "$dir/jwks.json") >"$dir/idtoken"
 ISS=$(curl -sf -H "Authorization: token $T" -H 'Content-Type: application/json' \
   -d "{\"name\":\"ci\",\"url\":\"https://ci.example\",\"jwks\":$(cat "$dir/jwks.json")}" \
@@ -50,4 +50,9 @@ response = function(status, headers, body)
   if status ~= 200 then io.stderr:write("exchange: " .. status .. " " .. body .. "\n"); os.exit(1) end
 end
 LUA
-wrk -t1 -c16 -d10s --latency -s "$dir/exchange.lua" "$base/api/oauth/token"
+cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }  # server's user+system clock ticks
+c0=$(cpu)
+wrk -t1 -c32 -d10s --latency -s "$dir/exchange.lua" "$base/api/oauth/token" | tee "$dir/ex.txt"
+c1=$(cpu)
+n=$(awk '/requests in/ {print $1}' "$dir/ex.txt")
+echo "-- server CPU: $(( (c1 - c0) * 1000 / $(getconf CLK_TCK) )) ms for $n exchanges = $(( n * $(getconf CLK_TCK) / (c1 - c0) )) exchanges per CPU-second"

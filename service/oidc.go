@@ -462,6 +462,7 @@ func (s *Service) Exchange(ctx context.Context, v gatehouse.IDTokenVerifier, req
 	value, digest := gatehouse.NewTokenValue()
 	tok := &gatehouse.Token{Kind: kind, OrgID: org.ID, Digest: digest, Expires: now.Add(life), Exchanged: true,
 		Name: "oidc-" + randomHex(8), Description: fmt.Sprintf("exchanged from issuer %q for %v", iss.Name, claims["sub"])}
+	var rev int64 // the organization's revision after the token's creation
 	err = s.Store.Write(ctx, func(tx gatehouse.Tx) error {
 		switch kind {
 		case gatehouse.TokenOrganization, gatehouse.TokenRunner:
@@ -493,6 +494,13 @@ func (s *Service) Exchange(ctx context.Context, v gatehouse.IDTokenVerifier, req
 		if err := tx.CreateToken(ctx, tok); err != nil {
 			return err
 		}
+		if tok.OrgID != "" {
+			o, err := tx.GetOrg(ctx, tok.OrgID)
+			if err != nil {
+				return err
+			}
+			rev = o.Revision
+		}
 		if err := tx.TouchIssuer(ctx, org.ID, iss.ID, now); err != nil {
 			return err
 		}
@@ -512,7 +520,12 @@ func (s *Service) Exchange(ctx context.Context, v gatehouse.IDTokenVerifier, req
 	if err != nil {
 		return nil, err
 	}
-	s.Authz.AddToken(tok)
+	if rev > 0 {
+		// Nothing but the token changed: no rebuild of the organization.
+		s.Authz.AddTokenAt(tok, rev)
+	} else {
+		s.Authz.AddToken(tok)
+	}
 	return &ExchangeResult{AccessToken: value, IssuedTokenType: accessTokenPrefix + kind, ExpiresIn: int64(life / time.Second), Scope: req.Scope}, nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -15,7 +16,7 @@ import (
 const notifyChannel = "gatehouse_revisions"
 
 // Changes returns the ids of organizations whose revision other processes
-// change, as PostgreSQL announces them, until ctx ends. An empty id means
+// (other DBs) change, as PostgreSQL announces them, until ctx ends. An empty id means
 // "announcements may have been missed (the connection was re-established):
 // check everything". SQLite has no announcements: the channel is nil, and
 // callers rely on polling. The first LISTEN is in place when Changes
@@ -81,8 +82,12 @@ func (db *DB) wait(ctx context.Context, conn *sql.Conn, out chan<- string) error
 			if err != nil {
 				return err
 			}
+			orgID, origin, _ := strings.Cut(n.Payload, " ")
+			if origin == db.origin {
+				continue // this DB's own change: its process installed it
+			}
 			select {
-			case out <- n.Payload:
+			case out <- orgID:
 			default: // full: the caller's polling catches up
 			}
 		}

@@ -32,6 +32,8 @@ type DB struct {
 	// group commits SQLite writes in groups (nil for PostgreSQL, whose
 	// pool commits concurrently).
 	group *groupCommitter
+	// origin tells this DB's PostgreSQL announcements from other processes'.
+	origin string
 }
 
 var _ gatehouse.Store = (*DB)(nil)
@@ -64,6 +66,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		return nil, err
 	}
 	db.now = opts.Now
+	db.origin = gatehouse.NewID()
 	if err := db.write.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s database: %w", db.d.name, err)
@@ -93,6 +96,9 @@ func openSQLite(path string, opts Options) (*DB, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	// FULL: an acknowledged commit survives a power cut, not only a crash.
 	q.Add("_pragma", "synchronous(FULL)")
+	// Savepoints' sub-journals (one per write in a group) and temporary
+	// b-trees stay in memory rather than in temporary files.
+	q.Add("_pragma", "temp_store(MEMORY)")
 	base := "file:" + path + "?"
 	write, err := sql.Open("sqlite", base+q.Encode()+"&_txlock=immediate")
 	if err != nil {
@@ -167,7 +173,7 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn fun
 	if err != nil {
 		return db.d.mapErr(fmt.Errorf("begin transaction: %w", err), opWrite)
 	}
-	t := &tx{tx: sqlTx, d: db.d, now: db.now, readOnly: opts != nil && opts.ReadOnly}
+	t := &tx{tx: sqlTx, d: db.d, now: db.now, origin: db.origin, readOnly: opts != nil && opts.ReadOnly}
 	if err := fn(t); err != nil {
 		sqlTx.Rollback()
 		return err
@@ -203,6 +209,13 @@ func (db *DB) Backup(ctx context.Context, path string) error {
 // UnsafeExec runs a statement outside every rule of the store. It exists
 // for tests that play an attacker with access to the database file.
 func (db *DB) UnsafeExec(ctx context.Context, q string, args ...any) error {
+	if db.group != nil {
+		// The writer holds SQLite's one write connection.
+		return db.group.write(ctx, func(t gatehouse.Tx) error {
+			_, err := t.(*tx).tx.ExecContext(ctx, q, args...)
+			return err
+		})
+	}
 	_, err := db.write.ExecContext(ctx, db.d.rebind(q), args...)
 	return err
 }

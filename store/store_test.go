@@ -102,6 +102,7 @@ func TestPostgresChanges(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	changes := other.Changes(ctx)
+	own := db.Changes(ctx)
 	org := &gatehouse.Organization{Name: "notified"}
 	if err := db.Write(ctx, func(tx gatehouse.Tx) error { return tx.CreateOrg(ctx, org) }); err != nil {
 		t.Fatal(err)
@@ -118,6 +119,30 @@ func TestPostgresChanges(t *testing.T) {
 		}
 	case <-time.After(2 * time.Second):
 		t.Fatal("no announcement within 2 s")
+	}
+	// A DB does not announce its own changes to itself: its process has
+	// installed them already. A later change from elsewhere still arrives.
+	org2 := &gatehouse.Organization{Name: "elsewhere"}
+	if err := other.Write(ctx, func(tx gatehouse.Tx) error {
+		if err := tx.CreateOrg(ctx, org2); err != nil {
+			return err
+		}
+		return tx.CreateTeam(ctx, &gatehouse.Team{OrgID: org2.ID, Kind: gatehouse.TeamPulumi, Name: "u"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case id := <-own:
+		if id != org2.ID {
+			t.Errorf("a DB heard %q (its own change), want %q from elsewhere", id, org2.ID)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("no announcement of the other DB's change within 2 s")
+	}
+	select {
+	case id := <-own:
+		t.Errorf("a DB announced %q more than once, or its own change", id)
+	default:
 	}
 	if sqlite := openSQLite(t).(*store.DB); sqlite.Changes(ctx) != nil {
 		t.Errorf("SQLite announced changes")

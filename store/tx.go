@@ -14,16 +14,25 @@ import (
 
 // tx implements gatehouse.Tx.
 type tx struct {
-	tx       *sql.Tx
+	tx       runner
 	d        *dialect
 	now      func() time.Time
 	readOnly bool
+	origin   string // the DB's origin, for PostgreSQL announcements
 	// bumped holds the organizations whose revision this transaction has
 	// already bumped: one bump per transaction is enough.
 	bumped map[string]bool
 }
 
 var _ gatehouse.Tx = (*tx)(nil)
+
+// runner runs statements: a *sql.Tx, or the SQLite writer's connection
+// with its cache of prepared statements (stmtConn).
+type runner interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
 
 func (t *tx) exec(ctx context.Context, o op, q string, args ...any) (sql.Result, error) {
 	if t.readOnly {
@@ -110,7 +119,8 @@ func (t *tx) bump(ctx context.Context, orgID string) error {
 	}
 	if t.d == postgresDialect {
 		// Delivered to listening replicas when the transaction commits.
-		if _, err := t.exec(ctx, opWrite, "SELECT pg_notify('"+notifyChannel+"', ?)", orgID); err != nil {
+		// The payload names the organization and the DB that changed it.
+		if _, err := t.exec(ctx, opWrite, "SELECT pg_notify('"+notifyChannel+"', ?)", orgID+" "+t.origin); err != nil {
 			return err
 		}
 	}
