@@ -19,6 +19,18 @@ type Store interface {
 	Close() error
 }
 
+// Change announces a committed change to an organization, made by another
+// process (store.DB.Changes). Revision is the organization's revision after
+// it (0 when unknown); Tokens, when not empty, are the organization and team
+// tokens whose creation was all the change did, so that a replica adds them
+// instead of rebuilding. An empty OrgID means announcements may have been
+// missed: check every organization.
+type Change struct {
+	OrgID    string
+	Revision int64
+	Tokens   []string
+}
+
 // ListOptions bound a list. Continuation is the opaque token a previous
 // page returned; empty starts at the beginning.
 type ListOptions struct {

@@ -280,6 +280,14 @@ func TestAuthFailuresRateLimited(t *testing.T) {
 	if !strings.Contains(string(body), `gatehouse_authn_failures_total{reason="unknown"} 3`) {
 		t.Errorf("metrics lack the failures:\n%s", body)
 	}
+	// The organization's snapshot was built at least once, and counted.
+	var rebuilds float64
+	for _, line := range strings.Split(string(body), "\n") {
+		fmt.Sscanf(line, "gatehouse_snapshot_rebuilds_total %g", &rebuilds)
+	}
+	if rebuilds < 1 {
+		t.Errorf("gatehouse_snapshot_rebuilds_total = %g, want at least 1", rebuilds)
+	}
 }
 
 func TestRoles(t *testing.T) {

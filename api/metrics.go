@@ -24,7 +24,7 @@ type metrics struct {
 	allowed, denied []prometheus.Counter
 }
 
-func newMetrics() *metrics {
+func newMetrics(rebuilds func() uint64) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatehouse_http_requests_total",
@@ -37,6 +37,8 @@ func newMetrics() *metrics {
 			Help: "Failed authentications by reason."}, []string{"reason"}),
 	}
 	m.reg.MustRegister(m.requests, m.latency, m.decisions, m.authFailures,
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gatehouse_snapshot_rebuilds_total",
+			Help: "Rebuilds of an organization's authorization snapshot from the store."}, func() float64 { return float64(rebuilds()) }),
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	for i := 0; i < catalog.Len(); i++ {
 		name := catalog.Scope(i).Name()

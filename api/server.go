@@ -66,7 +66,7 @@ func New(svc *service.Service, az *authz.Authorizer, opts Options) *Server {
 	if opts.AuditQueue <= 0 {
 		opts.AuditQueue = 10000
 	}
-	s := &Server{svc: svc, az: az, log: opts.Logger, metrics: newMetrics(), mux: http.NewServeMux(),
+	s := &Server{svc: svc, az: az, log: opts.Logger, metrics: newMetrics(az.Rebuilds), mux: http.NewServeMux(),
 		limiter: newFailureLimiter(opts.AuthFailuresPerMinute, time.Minute), ready: opts.Ready, verifier: opts.Verifier}
 	s.audit = newAuditWriter(svc.Store, opts.Logger, opts.AuditQueue, s.metrics)
 	s.register()

@@ -35,6 +35,8 @@ type Authorizer struct {
 	tokens   map[[32]byte]*gatehouse.Token
 
 	used *usedBatch
+	// rebuilds counts snapshot rebuilds (Refresh), for metrics and tests.
+	rebuilds atomic.Uint64
 }
 
 // New returns an Authorizer over store. Organizations load on first use.
@@ -105,8 +107,13 @@ func (a *Authorizer) Refresh(ctx context.Context, orgID string) error {
 		return err
 	}
 	a.install(orgID, st)
+	a.rebuilds.Add(1)
 	return nil
 }
+
+// Rebuilds reports how many times an organization's snapshot was rebuilt
+// from the store.
+func (a *Authorizer) Rebuilds() uint64 { return a.rebuilds.Load() }
 
 // install replaces an organization's state and its tokens in the index.
 // Callers hold a.mu.
@@ -148,6 +155,10 @@ func (a *Authorizer) install(orgID string, st *orgState) {
 func (a *Authorizer) AddToken(t *gatehouse.Token) {
 	a.mu.Lock() // so that no rebuild read before the token's commit installs over it
 	defer a.mu.Unlock()
+	a.addTokenLocked(t)
+}
+
+func (a *Authorizer) addTokenLocked(t *gatehouse.Token) {
 	d := [32]byte(t.Digest)
 	for _, st := range a.holders(t) {
 		st.mu.Lock()
@@ -164,22 +175,30 @@ func (a *Authorizer) AddToken(t *gatehouse.Token) {
 // settles).
 const maxAhead = 4096
 
-// AddTokenAt is AddToken for a token whose creation moved its
-// organization to revision rev and changed nothing else. When the loaded
+// AddTokenAt is AddToken for tokens of one organization whose creation
+// moved it to revision rev and changed nothing else. When the loaded
 // snapshot is at rev-1 (no other change came between), the snapshot is
 // marked current at rev, so that the change is not rebuilt from the store:
 // otherwise every exchanged token would cost a rebuild of its organization.
 // Revisions may arrive in any order.
-func (a *Authorizer) AddTokenAt(t *gatehouse.Token, rev int64) {
-	a.AddToken(t)
-	if t.Kind == gatehouse.TokenPersonal {
+func (a *Authorizer) AddTokenAt(rev int64, toks ...*gatehouse.Token) {
+	if len(toks) == 0 {
 		return
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	st := (*a.orgs.Load())[t.OrgID]
-	if st == nil || rev <= st.revision.Load() {
+	st := (*a.orgs.Load())[toks[0].OrgID]
+	if st == nil {
+		for _, t := range toks {
+			a.addTokenLocked(t)
+		}
 		return
+	}
+	if rev <= st.revision.Load() {
+		return // a rebuild at rev or later holds the tokens (or their revocation)
+	}
+	for _, t := range toks {
+		a.addTokenLocked(t)
 	}
 	// Exchanges commit together and report in any order: a revision
 	// ahead of the next waits until the ones between it come in.

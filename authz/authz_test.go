@@ -2,9 +2,13 @@ package authz_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -297,7 +301,7 @@ func TestAddTokenAtSkipsTheRebuildOnlyWhenNothingElseChanged(t *testing.T) {
 	if rev != before+1 {
 		t.Fatalf("creating a token moved the revision from %d to %d", before, rev)
 	}
-	f.az.AddTokenAt(tok, rev)
+	f.az.AddTokenAt(rev, tok)
 	if got := f.az.Revision(f.org.ID); got != rev {
 		t.Errorf("after the only change, Revision = %d, want %d", got, rev)
 	}
@@ -305,11 +309,11 @@ func TestAddTokenAtSkipsTheRebuildOnlyWhenNothingElseChanged(t *testing.T) {
 	// Tokens committed together may be reported in either order.
 	tokA, revA := create("a")
 	tokB, revB := create("b")
-	f.az.AddTokenAt(tokB, revB)
+	f.az.AddTokenAt(revB, tokB)
 	if got := f.az.Revision(f.org.ID); got != rev {
 		t.Fatalf("with %d not yet reported, Revision = %d, want %d", revA, got, rev)
 	}
-	f.az.AddTokenAt(tokA, revA)
+	f.az.AddTokenAt(revA, tokA)
 	if got := f.az.Revision(f.org.ID); got != revB {
 		t.Fatalf("after both, Revision = %d, want %d", got, revB)
 	}
@@ -328,7 +332,7 @@ func TestAddTokenAtSkipsTheRebuildOnlyWhenNothingElseChanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok2, rev2 := create("second")
-	f.az.AddTokenAt(tok2, rev2)
+	f.az.AddTokenAt(rev2, tok2)
 	if got := f.az.Revision(f.org.ID); got != rev {
 		t.Fatalf("with another change between, Revision = %d, want it left at %d", got, rev)
 	}
@@ -346,5 +350,108 @@ func TestAddTokenAtSkipsTheRebuildOnlyWhenNothingElseChanged(t *testing.T) {
 	o, err := f.az.Org(ctx, "acme")
 	if err != nil || o.Settings.AuditRetention != 48*time.Hour {
 		t.Errorf("after the rebuild the organization is %+v, %v", o, err)
+	}
+}
+
+// TestReplicaAddsAnnouncedTokens: on PostgreSQL, a token created through
+// one replica reaches another through its announcement, without a rebuild;
+// any other change still rebuilds. Needs GATEHOUSE_TEST_POSTGRES_DSN.
+func TestReplicaAddsAnnouncedTokens(t *testing.T) {
+	dsn := os.Getenv("GATEHOUSE_TEST_POSTGRES_DSN")
+	if dsn == "" {
+		t.Skip("GATEHOUSE_TEST_POSTGRES_DSN is not set")
+	}
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	schema := fmt.Sprintf("gh_authz_%d", rand.Uint64())
+	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Exec("DROP SCHEMA " + schema + " CASCADE")
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	open := func() *store.DB {
+		db, err := store.Open(ctx, dsn+sep+"search_path="+schema, store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	db1, db2 := open(), open()
+	az1 := authz.New(db1, nil)
+	svc1 := service.New(db1, az1, nil)
+	if _, err := svc1.Bootstrap(ctx, "acme", "admin"); err != nil {
+		t.Fatal(err)
+	}
+	az2 := authz.New(db2, nil)
+	if err := az2.LoadAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go az2.Watch(wctx, time.Hour, db2.Changes(wctx), nil) // announcements only
+	var org *gatehouse.Organization
+	if err := db1.Read(ctx, func(tx gatehouse.Tx) (err error) { org, err = tx.GetOrgByName(ctx, "acme"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for !ok() {
+			if time.Now().After(deadline) {
+				t.Fatalf("replica 2 never %s", what)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	before := az2.Rebuilds()
+	tok := &gatehouse.Token{Kind: gatehouse.TokenOrganization, OrgID: org.ID, Name: "exchanged", Expires: time.Now().Add(time.Hour)}
+	value, digest := gatehouse.NewTokenValue()
+	tok.Digest = digest
+	var rev int64
+	if err := db1.Write(ctx, func(tx gatehouse.Tx) error {
+		if err := tx.CreateToken(ctx, tok); err != nil {
+			return err
+		}
+		o, err := tx.GetOrg(ctx, org.ID)
+		rev = o.Revision
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	az1.AddTokenAt(rev, tok)
+	waitFor("authenticated the new token", func() bool { _, err := az2.Authenticate("token " + value); return err == nil })
+	if got := az2.Revision(org.ID); got != rev {
+		t.Errorf("replica 2 is at revision %d, want %d", got, rev)
+	}
+	if got := az2.Rebuilds(); got != before {
+		t.Errorf("replica 2 rebuilt %d times for a new token", got-before)
+	}
+	if got := az1.Revision(org.ID); got != rev {
+		t.Errorf("replica 1 is at revision %d, want %d", got, rev)
+	}
+	// Anything else rebuilds.
+	if err := db1.Write(ctx, func(tx gatehouse.Tx) error {
+		o, err := tx.GetOrg(ctx, org.ID)
+		if err != nil {
+			return err
+		}
+		o.Settings.AuditRetention = 72 * time.Hour
+		return tx.UpdateOrg(ctx, o)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("rebuilt after a settings change", func() bool {
+		o, err := az2.Org(ctx, "acme")
+		return err == nil && o.Settings.AuditRetention == 72*time.Hour
+	})
+	if az2.Rebuilds() == before {
+		t.Errorf("replica 2 took a settings change without a rebuild")
 	}
 }

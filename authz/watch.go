@@ -12,9 +12,10 @@ import (
 // replica, the admin CLI): every interval it reads the organizations'
 // revisions and rebuilds those that moved. Changes made through this
 // process are already installed by Refresh before their response. Watch
-// returns when ctx ends. Changed, when not nil, announces organizations that
-// changed elsewhere (PostgreSQL notifications): they are rebuilt at once.
-func (a *Authorizer) Watch(ctx context.Context, interval time.Duration, changed <-chan string, log *slog.Logger) {
+// returns when ctx ends. Changed, when not nil, announces changes made
+// elsewhere (PostgreSQL notifications): new tokens are added, anything else
+// rebuilds its organization at once.
+func (a *Authorizer) Watch(ctx context.Context, interval time.Duration, changed <-chan gatehouse.Change, log *slog.Logger) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -25,19 +26,19 @@ func (a *Authorizer) Watch(ctx context.Context, interval time.Duration, changed 
 		select {
 		case <-ctx.Done():
 			return
-		case orgID, ok := <-changed:
+		case c, ok := <-changed:
 			if !ok {
 				changed = nil
 				continue
 			}
-			if orgID == "" { // announcements may have been missed
+			if c.OrgID == "" { // announcements may have been missed
 				if err := a.sync(ctx, polled); err != nil && ctx.Err() == nil {
 					log.Warn("refresh snapshots", "err", err)
 				}
 				continue
 			}
-			if err := a.refreshIfMoved(ctx, orgID); err != nil && ctx.Err() == nil {
-				log.Warn("refresh snapshot", "org", orgID, "err", err)
+			if err := a.apply(ctx, c); err != nil && ctx.Err() == nil {
+				log.Warn("refresh snapshot", "org", c.OrgID, "err", err)
 			}
 			continue
 		case <-t.C:
@@ -86,9 +87,37 @@ func (a *Authorizer) sync(ctx context.Context, polled map[string]int64) error {
 	return nil
 }
 
+// apply installs an announced change: the tokens it created, when that is
+// all it did, or else a rebuild unless the loaded snapshot is at the
+// organization's stored revision already.
+func (a *Authorizer) apply(ctx context.Context, c gatehouse.Change) error {
+	if len(c.Tokens) > 0 && c.Revision > 0 && a.Revision(c.OrgID) >= 0 {
+		toks := make([]*gatehouse.Token, 0, len(c.Tokens))
+		err := a.store.Read(ctx, func(tx gatehouse.Tx) error {
+			for _, id := range c.Tokens {
+				tok, err := tx.GetToken(ctx, id)
+				if err != nil {
+					return err
+				}
+				toks = append(toks, tok)
+			}
+			return nil
+		})
+		if err == nil {
+			for _, tok := range toks {
+				if tok.OrgID != c.OrgID || tok.Kind == gatehouse.TokenPersonal {
+					return a.refreshIfMoved(ctx, c.OrgID)
+				}
+			}
+			a.AddTokenAt(c.Revision, toks...)
+			return nil
+		}
+	}
+	return a.refreshIfMoved(ctx, c.OrgID)
+}
+
 // refreshIfMoved rebuilds an organization unless the loaded snapshot is at
-// its stored revision already (the announcement was of this process's own
-// change, installed before it was announced).
+// its stored revision already.
 func (a *Authorizer) refreshIfMoved(ctx context.Context, orgID string) error {
 	var org *gatehouse.Organization
 	err := a.store.Read(ctx, func(tx gatehouse.Tx) (err error) {

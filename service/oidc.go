@@ -520,9 +520,9 @@ func (s *Service) Exchange(ctx context.Context, v gatehouse.IDTokenVerifier, req
 	if err != nil {
 		return nil, err
 	}
-	if rev > 0 {
+	if rev > 0 && kind != gatehouse.TokenPersonal {
 		// Nothing but the token changed: no rebuild of the organization.
-		s.Authz.AddTokenAt(tok, rev)
+		s.Authz.AddTokenAt(rev, tok)
 	} else {
 		s.Authz.AddToken(tok)
 	}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/gatehouse-iam/gatehouse"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 )
@@ -15,17 +17,17 @@ import (
 // that affects access announces its organization's id.
 const notifyChannel = "gatehouse_revisions"
 
-// Changes returns the ids of organizations whose revision other processes
-// (other DBs) change, as PostgreSQL announces them, until ctx ends. An empty id means
-// "announcements may have been missed (the connection was re-established):
-// check everything". SQLite has no announcements: the channel is nil, and
+// Changes returns the changes other processes (other DBs) commit, as
+// PostgreSQL announces them, until ctx ends. A change with an empty OrgID
+// means "announcements may have been missed (the connection was
+// re-established): check everything". SQLite has no announcements: the channel is nil, and
 // callers rely on polling. The first LISTEN is in place when Changes
 // returns, so that nothing committed afterwards is missed.
-func (db *DB) Changes(ctx context.Context) <-chan string {
+func (db *DB) Changes(ctx context.Context) <-chan gatehouse.Change {
 	if db.d != postgresDialect {
 		return nil
 	}
-	out := make(chan string, 256)
+	out := make(chan gatehouse.Change, 256)
 	first, err := db.listenConn(ctx)
 	go func() {
 		defer close(out)
@@ -48,7 +50,7 @@ func (db *DB) Changes(ctx context.Context) <-chan string {
 			if first, err = db.listenConn(ctx); err == nil {
 				backoff = 100 * time.Millisecond
 				select {
-				case out <- "": // resynchronize: announcements may have been missed
+				case out <- gatehouse.Change{}: // resynchronize: announcements may have been missed
 				default:
 				}
 			}
@@ -74,7 +76,7 @@ func (db *DB) listenConn(ctx context.Context) (*sql.Conn, error) {
 }
 
 // wait relays notifications until the connection breaks or ctx ends.
-func (db *DB) wait(ctx context.Context, conn *sql.Conn, out chan<- string) error {
+func (db *DB) wait(ctx context.Context, conn *sql.Conn, out chan<- gatehouse.Change) error {
 	return withPgConn(conn, func(pc *pgx.Conn) error {
 		defer pc.Exec(context.Background(), "UNLISTEN "+notifyChannel)
 		for {
@@ -82,12 +84,12 @@ func (db *DB) wait(ctx context.Context, conn *sql.Conn, out chan<- string) error
 			if err != nil {
 				return err
 			}
-			orgID, origin, _ := strings.Cut(n.Payload, " ")
+			c, origin := parseAnnouncement(n.Payload)
 			if origin == db.origin {
 				continue // this DB's own change: its process installed it
 			}
 			select {
-			case out <- orgID:
+			case out <- c:
 			default: // full: the caller's polling catches up
 			}
 		}
@@ -102,4 +104,27 @@ func withPgConn(conn *sql.Conn, fn func(*pgx.Conn) error) error {
 		}
 		return fn(sc.Conn())
 	})
+}
+
+// parseAnnouncement reads "ORG ORIGIN REVISION[ TOKEN,TOKEN...]" (tx.announce).
+// Anything it cannot read stays a plain change of the organization.
+func parseAnnouncement(payload string) (gatehouse.Change, string) {
+	f := strings.Fields(payload)
+	if len(f) == 0 {
+		return gatehouse.Change{}, ""
+	}
+	c := gatehouse.Change{OrgID: f[0]}
+	origin := ""
+	if len(f) > 1 {
+		origin = f[1]
+	}
+	if len(f) > 2 {
+		if rev, err := strconv.ParseInt(f[2], 10, 64); err == nil && rev > 0 {
+			c.Revision = rev
+			if len(f) > 3 {
+				c.Tokens = strings.Split(f[3], ",")
+			}
+		}
+	}
+	return c, origin
 }

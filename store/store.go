@@ -178,6 +178,12 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn fun
 		sqlTx.Rollback()
 		return err
 	}
+	if db.d == postgresDialect {
+		if err := t.announce(ctx); err != nil {
+			sqlTx.Rollback()
+			return err
+		}
+	}
 	if err := sqlTx.Commit(); err != nil {
 		return db.d.mapErr(fmt.Errorf("commit: %w", err), opWrite)
 	}

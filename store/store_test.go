@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -112,13 +113,50 @@ func TestPostgresChanges(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case id := <-changes:
-		if id != org.ID {
-			t.Errorf("announced %q, want %q", id, org.ID)
+	next := func(ch <-chan gatehouse.Change) gatehouse.Change {
+		t.Helper()
+		select {
+		case c := <-ch:
+			return c
+		case <-time.After(2 * time.Second):
+			t.Fatal("no announcement within 2 s")
+			return gatehouse.Change{}
 		}
-	case <-time.After(2 * time.Second):
-		t.Fatal("no announcement within 2 s")
+	}
+	if c := next(changes); c.OrgID != org.ID || c.Revision < 1 || len(c.Tokens) != 0 {
+		t.Errorf("announced %+v, want a plain change of %q", c, org.ID)
+	}
+	// Creating tokens and nothing else announces them, with the revision.
+	var stored *gatehouse.Organization
+	toks := []*gatehouse.Token{
+		{Kind: gatehouse.TokenOrganization, OrgID: org.ID, Name: "a", Digest: make([]byte, 32)},
+		{Kind: gatehouse.TokenOrganization, OrgID: org.ID, Name: "b", Digest: append(make([]byte, 31), 1)},
+	}
+	if err := db.Write(ctx, func(tx gatehouse.Tx) (err error) {
+		for _, tk := range toks {
+			if err := tx.CreateToken(ctx, tk); err != nil {
+				return err
+			}
+		}
+		stored, err = tx.GetOrg(ctx, org.ID)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if c := next(changes); c.OrgID != org.ID || c.Revision != stored.Revision || !slices.Equal(c.Tokens, []string{toks[0].ID, toks[1].ID}) {
+		t.Errorf("announced %+v, want tokens %s and %s at revision %d", c, toks[0].ID, toks[1].ID, stored.Revision)
+	}
+	// A token and another change in one transaction is a plain change.
+	if err := db.Write(ctx, func(tx gatehouse.Tx) error {
+		if err := tx.CreateToken(ctx, &gatehouse.Token{Kind: gatehouse.TokenOrganization, OrgID: org.ID, Name: "c", Digest: append(make([]byte, 31), 2)}); err != nil {
+			return err
+		}
+		return tx.CreateTeam(ctx, &gatehouse.Team{OrgID: org.ID, Kind: gatehouse.TeamPulumi, Name: "t2"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if c := next(changes); c.OrgID != org.ID || len(c.Tokens) != 0 {
+		t.Errorf("announced %+v, want a plain change: the transaction did more than create a token", c)
 	}
 	// A DB does not announce its own changes to itself: its process has
 	// installed them already. A later change from elsewhere still arrives.
@@ -131,17 +169,12 @@ func TestPostgresChanges(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case id := <-own:
-		if id != org2.ID {
-			t.Errorf("a DB heard %q (its own change), want %q from elsewhere", id, org2.ID)
-		}
-	case <-time.After(2 * time.Second):
-		t.Fatal("no announcement of the other DB's change within 2 s")
+	if c := next(own); c.OrgID != org2.ID {
+		t.Errorf("a DB heard %+v (its own change), want %q from elsewhere", c, org2.ID)
 	}
 	select {
-	case id := <-own:
-		t.Errorf("a DB announced %q more than once, or its own change", id)
+	case c := <-own:
+		t.Errorf("a DB announced %+v more than once, or its own change", c)
 	default:
 	}
 	if sqlite := openSQLite(t).(*store.DB); sqlite.Changes(ctx) != nil {

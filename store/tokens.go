@@ -66,7 +66,15 @@ func (t *tx) CreateToken(ctx context.Context, tk *gatehouse.Token) error {
 		return invalidAs(conflictAs(err, "a token named %q exists or existed in the organization; token names are never reused", tk.Name),
 			"the token's organization or user does not exist")
 	}
-	return t.bumpToken(ctx, tk)
+	if tk.Kind == gatehouse.TokenPersonal {
+		return t.bumpToken(ctx, tk)
+	}
+	c, err := t.bumpOrg(ctx, tk.OrgID)
+	if err != nil {
+		return err
+	}
+	c.tokens = append(c.tokens, tk.ID)
+	return nil
 }
 
 // bumpToken bumps the revision of every organization a token can reach: its

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-iam/gatehouse"
@@ -20,8 +22,9 @@ type tx struct {
 	readOnly bool
 	origin   string // the DB's origin, for PostgreSQL announcements
 	// bumped holds the organizations whose revision this transaction has
-	// already bumped: one bump per transaction is enough.
-	bumped map[string]bool
+	// already bumped (one bump per transaction is enough), and what it
+	// changed there.
+	bumped map[string]*orgChange
 }
 
 var _ gatehouse.Tx = (*tx)(nil)
@@ -109,25 +112,64 @@ type scanner interface{ Scan(dest ...any) error }
 
 func notFound(what string) error { return gatehouse.Errorf(gatehouse.ENOTFOUND, "%s not found", what) }
 
-// bump increments an organization's revision, once per transaction.
+// orgChange is what a transaction changed in one organization.
+type orgChange struct {
+	revision int64    // the organization's revision after the transaction
+	tokens   []string // organization, team and runner tokens created
+	other    bool     // anything else
+}
+
+// bump increments an organization's revision for a change other than a
+// token's creation.
 func (t *tx) bump(ctx context.Context, orgID string) error {
-	if orgID == "" || t.bumped[orgID] {
-		return nil
+	c, err := t.bumpOrg(ctx, orgID)
+	if c != nil {
+		c.other = true
 	}
-	if err := t.execOne(ctx, opWrite, "organization", "UPDATE organizations SET revision = revision + 1 WHERE id = ?", orgID); err != nil {
-		return err
+	return err
+}
+
+// bumpOrg increments an organization's revision, once per transaction.
+func (t *tx) bumpOrg(ctx context.Context, orgID string) (*orgChange, error) {
+	if orgID == "" {
+		return nil, nil
 	}
-	if t.d == postgresDialect {
-		// Delivered to listening replicas when the transaction commits.
-		// The payload names the organization and the DB that changed it.
-		if _, err := t.exec(ctx, opWrite, "SELECT pg_notify('"+notifyChannel+"', ?)", orgID+" "+t.origin); err != nil {
+	if c := t.bumped[orgID]; c != nil {
+		return c, nil
+	}
+	c := &orgChange{}
+	err := t.queryRow(ctx, "UPDATE organizations SET revision = revision + 1 WHERE id = ? RETURNING revision", orgID).Scan(&c.revision)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("organization")
+	}
+	if err != nil {
+		return nil, t.d.mapErr(err, opWrite)
+	}
+	if t.bumped == nil {
+		t.bumped = map[string]*orgChange{}
+	}
+	t.bumped[orgID] = c
+	return c, nil
+}
+
+// maxAnnouncedTokens bounds the token ids one announcement carries
+// (PostgreSQL's payloads stop at 8,000 bytes); more make it a plain change.
+const maxAnnouncedTokens = 100
+
+// announce tells listening replicas, through PostgreSQL's NOTIFY (delivered
+// when the transaction commits), which organizations changed: "ORG ORIGIN
+// REVISION[ TOKEN,TOKEN...]", the token ids when creating them was all the
+// transaction did there, so that replicas add them rather than rebuild.
+func (t *tx) announce(ctx context.Context) error {
+	for orgID, c := range t.bumped {
+		payload := orgID + " " + t.origin + " " + strconv.FormatInt(c.revision, 10)
+		if !c.other && len(c.tokens) > 0 && len(c.tokens) <= maxAnnouncedTokens {
+			payload += " " + strings.Join(c.tokens, ",")
+		}
+		if _, err := t.exec(ctx, opWrite, "SELECT pg_notify('"+notifyChannel+"', ?)", payload); err != nil {
 			return err
 		}
 	}
-	if t.bumped == nil {
-		t.bumped = map[string]bool{}
-	}
-	t.bumped[orgID] = true
 	return nil
 }
 
