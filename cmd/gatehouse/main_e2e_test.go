@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -81,7 +82,7 @@ func TestServeBootstrapsOnce(t *testing.T) {
 	}
 	m.Close()
 	// A second start on the same database shows no token.
-	var stderr bytes.Buffer
+	var stderr lockedBuffer // the log is flushed from a goroutine of its own
 	cfg := m.Config
 	cfg.BootstrapTokenFile = ""
 	m2 := &Main{Config: cfg, Stderr: &stderr}
@@ -353,4 +354,23 @@ func TestAuditVerifyCommand(t *testing.T) {
 	if code != exitDeny || !strings.Contains(stdout, fmt.Sprintf("broken: event %d", seq)) {
 		t.Errorf("verify after tampering: exit %d %s", code, stdout)
 	}
+}
+
+// lockedBuffer is a bytes.Buffer safe to write from one goroutine while
+// another reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -71,6 +71,7 @@ type Main struct {
 	cancel   context.CancelFunc
 	done     chan struct{}
 	log      *slog.Logger
+	logBuf   *logBuffer
 	Service  *service.Service
 	Handler  http.Handler
 	api      *api.Server
@@ -81,10 +82,14 @@ func newLogger(w io.Writer, format, level string) *slog.Logger {
 	var lv slog.Level
 	lv.UnmarshalText([]byte(level))
 	opts := &slog.HandlerOptions{Level: lv}
+	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	if b, ok := w.(*logBuffer); ok {
+		h = flushingHandler{h, b}
+	}
+	return slog.New(h)
 }
 
 // Run opens the database, bootstraps it when empty, loads the snapshots and
@@ -93,7 +98,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.Stderr == nil {
 		m.Stderr = os.Stderr
 	}
-	m.log = newLogger(m.Stderr, m.Config.LogFormat, m.Config.LogLevel)
+	m.logBuf = newLogBuffer(m.Stderr)
+	defer m.logBuf.Flush() // what Run logged, at once
+	m.log = newLogger(m.logBuf, m.Config.LogFormat, m.Config.LogLevel)
 	interval, err := time.ParseDuration(m.Config.RefreshInterval)
 	if err != nil || interval <= 0 {
 		return fmt.Errorf("refresh-interval: %q is not a positive duration", m.Config.RefreshInterval)
@@ -265,6 +272,9 @@ func (m *Main) Close() error {
 		if e := m.db.Close(); err == nil {
 			err = e
 		}
+	}
+	if m.logBuf != nil {
+		m.logBuf.Close()
 	}
 	return err
 }
