@@ -162,6 +162,11 @@ type Tx interface {
 	ReplaceCheckpoint(ctx context.Context, c *Checkpoint) error
 	// GetCheckpoint returns a version; 0 means the current one.
 	GetCheckpoint(ctx context.Context, stackID string, version int) (*Checkpoint, error)
+	// PutStackKey stores a stack's data key, wrapped by the master key;
+	// once: a second is ECONFLICT.
+	PutStackKey(ctx context.Context, stackID string, wrapped []byte) error
+	// GetStackKey returns a stack's wrapped data key.
+	GetStackKey(ctx context.Context, stackID string) ([]byte, error)
 	CreateUpdate(ctx context.Context, u *StackUpdate) error
 	GetUpdate(ctx context.Context, id string) (*StackUpdate, error)
 	SaveUpdate(ctx context.Context, u *StackUpdate) error

@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 
 	"github.com/gatehouse-iam/gatehouse"
 )
@@ -365,4 +367,24 @@ func (t *tx) DeleteAccount(ctx context.Context, id string) error {
 		return err
 	}
 	return t.bump(ctx, a.OrgID)
+}
+
+func (t *tx) PutStackKey(ctx context.Context, stackID string, wrapped []byte) error {
+	if len(wrapped) == 0 {
+		return gatehouse.Errorf(gatehouse.EINVALID, "a stack key must not be empty")
+	}
+	_, err := t.exec(ctx, opWrite, "INSERT INTO stack_keys (stack_id, wrapped, created) VALUES (?, ?, ?)", stackID, wrapped, us(t.stamp()))
+	return invalidAs(conflictAs(err, "the stack has a data key already"), "the stack does not exist")
+}
+
+func (t *tx) GetStackKey(ctx context.Context, stackID string) ([]byte, error) {
+	var wrapped []byte
+	err := t.queryRow(ctx, "SELECT wrapped FROM stack_keys WHERE stack_id = ?", stackID).Scan(&wrapped)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("stack key")
+	}
+	if err != nil {
+		return nil, t.d.mapErr(err, opWrite)
+	}
+	return wrapped, nil
 }

@@ -39,6 +39,7 @@ func Run(t *testing.T, open Opener) {
 		{"Issuers", testIssuers},
 		{"Stacks", testStacks},
 		{"Checkpoints", testCheckpoints},
+		{"StackKeys", testStackKeys},
 		{"Updates", testUpdates},
 		{"Environments", testEnvironments},
 		{"Accounts", testAccounts},
@@ -1314,4 +1315,31 @@ func testAuditConcurrent(t *testing.T, s gatehouse.Store) {
 		}
 		return nil
 	})
+}
+
+func testStackKeys(t *testing.T, s gatehouse.Store) {
+	f := newFixture(t, s)
+	st := &gatehouse.Stack{OrgID: f.org.ID, Project: "p", Name: "keyed"}
+	write(t, s, func(tx gatehouse.Tx) error { return tx.CreateStack(ctx, st) })
+	err := s.Read(ctx, func(tx gatehouse.Tx) error { _, err := tx.GetStackKey(ctx, st.ID); return err })
+	wantCode(t, err, gatehouse.ENOTFOUND, "key of a stack without one")
+	wrapped := []byte{1, 2, 3, 0, 255}
+	write(t, s, func(tx gatehouse.Tx) error { return tx.PutStackKey(ctx, st.ID, wrapped) })
+	read(t, s, func(tx gatehouse.Tx) error {
+		got, err := tx.GetStackKey(ctx, st.ID)
+		if err == nil && !bytes.Equal(got, wrapped) {
+			t.Errorf("GetStackKey = %v, want %v", got, wrapped)
+		}
+		return err
+	})
+	err = s.Write(ctx, func(tx gatehouse.Tx) error { return tx.PutStackKey(ctx, st.ID, []byte{9}) })
+	wantCode(t, err, gatehouse.ECONFLICT, "a second key for a stack")
+	err = s.Write(ctx, func(tx gatehouse.Tx) error { return tx.PutStackKey(ctx, gatehouse.NewID(), []byte{9}) })
+	wantCode(t, err, gatehouse.EINVALID, "a key for no stack")
+	err = s.Write(ctx, func(tx gatehouse.Tx) error { return tx.PutStackKey(ctx, st.ID, nil) })
+	wantCode(t, err, gatehouse.EINVALID, "an empty key")
+	// The key goes with its stack.
+	write(t, s, func(tx gatehouse.Tx) error { return tx.DeleteStack(ctx, st.ID) })
+	err = s.Read(ctx, func(tx gatehouse.Tx) error { _, err := tx.GetStackKey(ctx, st.ID); return err })
+	wantCode(t, err, gatehouse.ENOTFOUND, "key of a deleted stack")
 }
