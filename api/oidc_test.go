@@ -299,10 +299,12 @@ func TestOIDCExchangeRejections(t *testing.T) {
 	hsTok, _ := jwt.Signed(hmacSigner).Claims(map[string]any{"iss": ti.srv.URL, "aud": "acme", "sub": "repo:acme/app:x", "exp": time.Now().Add(time.Minute).Unix()}).Serialize()
 	// Tampered payload: change the claims, keep the signature.
 	tamperedPayload := parts[0] + "." + b64([]byte(`{"iss":"`+ti.srv.URL+`","aud":"acme","sub":"repo:acme/app:x","exp":9999999999}`)) + "." + parts[2]
-	// Tampered signature.
+	// Tampered signature: another base64url character in the middle, so
+	// that the signature still decodes but no longer verifies.
 	sig := []byte(parts[2])
-	sig[10] ^= 1
-	if sig[10] == '.' {
+	if sig[10] == 'A' {
+		sig[10] = 'B'
+	} else {
 		sig[10] = 'A'
 	}
 	tamperedSig := parts[0] + "." + parts[1] + "." + string(sig)
