@@ -2,13 +2,9 @@ package authz_test
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +13,7 @@ import (
 	"github.com/gatehouse-iam/gatehouse/catalog"
 	"github.com/gatehouse-iam/gatehouse/service"
 	"github.com/gatehouse-iam/gatehouse/store"
+	"github.com/gatehouse-iam/gatehouse/store/storetest"
 )
 
 var ctx = context.Background()
@@ -357,26 +354,9 @@ func TestAddTokenAtSkipsTheRebuildOnlyWhenNothingElseChanged(t *testing.T) {
 // one replica reaches another through its announcement, without a rebuild;
 // any other change still rebuilds. Needs GATEHOUSE_TEST_POSTGRES_DSN.
 func TestReplicaAddsAnnouncedTokens(t *testing.T) {
-	dsn := os.Getenv("GATEHOUSE_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		t.Skip("GATEHOUSE_TEST_POSTGRES_DSN is not set")
-	}
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	schema := fmt.Sprintf("gh_authz_%d", rand.Uint64())
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Exec("DROP SCHEMA " + schema + " CASCADE")
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
+	dsn := storetest.PostgresSchema(t)
 	open := func() *store.DB {
-		db, err := store.Open(ctx, dsn+sep+"search_path="+schema, store.Options{})
+		db, err := store.Open(ctx, dsn, store.Options{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/store"
+	"github.com/gatehouse-iam/gatehouse/store/storetest"
 )
 
 // The large organization of the storage benchmarks.
@@ -134,7 +135,7 @@ func benchTags(r *rand.Rand) map[string]string {
 func dialects(b *testing.B, fn func(b *testing.B, dialect string)) {
 	b.Run("sqlite", func(b *testing.B) { fn(b, "sqlite") })
 	b.Run("postgres", func(b *testing.B) {
-		postgresDSN(b)
+		storetest.PostgresDSN(b)
 		fn(b, "postgres")
 	})
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/store"
+	"github.com/gatehouse-iam/gatehouse/store/storetest"
 )
 
 var ctx = context.Background()
@@ -67,8 +68,13 @@ func TestRefuseNewerSchema(t *testing.T) {
 }
 
 func TestRefuseNewerSchemaPostgres(t *testing.T) {
-	db, schema := openPostgresSchema(t)
-	dsn := postgresDSN(t)
+	dsn, schema, drop := storetest.NewPostgresSchema(t)
+	defer drop()
+	db, err := store.Open(ctx, dsn, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
 	raw, err := sql.Open("pgx", dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -77,12 +83,7 @@ func TestRefuseNewerSchemaPostgres(t *testing.T) {
 	if _, err := raw.Exec("INSERT INTO " + schema + ".goose_db_version (version_id, is_applied) VALUES (9999, true)"); err != nil {
 		t.Fatal(err)
 	}
-	_ = db
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	_, err = store.Open(ctx, dsn+sep+"search_path="+schema, store.Options{})
+	_, err = store.Open(ctx, dsn, store.Options{})
 	if err == nil || !strings.Contains(err.Error(), "newer than this Gatehouse knows") {
 		t.Fatalf("Open of a newer database: %v", err)
 	}

@@ -2,13 +2,8 @@ package store_test
 
 import (
 	"context"
-	"database/sql"
-	"fmt"
-	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -31,71 +26,48 @@ func TestSQLite(t *testing.T) {
 	storetest.Run(t, openSQLite)
 }
 
-// postgresDSN returns the test server's DSN, or skips.
-func postgresDSN(t testing.TB) string {
-	dsn := os.Getenv("GATEHOUSE_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		t.Skip("GATEHOUSE_TEST_POSTGRES_DSN is not set")
-	}
-	return dsn
-}
-
-// openPostgres gives each test a schema of its own, dropped afterwards, so
-// that runs never collide.
+// openPostgres gives each test a schema of its own, dropped afterwards.
 func openPostgres(t *testing.T) gatehouse.Store {
 	t.Helper()
 	db, _ := openPostgresSchema(t)
 	return db
 }
 
+// openPostgresSchema opens a store on a schema of its own, closed and
+// dropped when t ends, and returns it with the schema's DSN.
 func openPostgresSchema(t testing.TB) (*store.DB, string) {
 	t.Helper()
-	db, schema, cleanup := newPostgresSchema(t)
+	db, dsn, cleanup := newPostgresSchema(t)
 	t.Cleanup(cleanup)
-	return db, schema
+	return db, dsn
 }
 
+// newPostgresSchema is openPostgresSchema with the cleanup left to the
+// caller (benchmark fixtures outlive their b.Run).
 func newPostgresSchema(t testing.TB) (*store.DB, string, func()) {
 	t.Helper()
-	dsn := postgresDSN(t)
-	admin, err := sql.Open("pgx", dsn)
+	dsn, _, drop := storetest.NewPostgresSchema(t)
+	db, err := store.Open(context.Background(), dsn, store.Options{})
 	if err != nil {
+		drop()
 		t.Fatal(err)
 	}
-	schema := fmt.Sprintf("gh_test_%d", rand.Uint64())
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatal(err)
-	}
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	db, err := store.Open(context.Background(), dsn+sep+"search_path="+schema, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return db, schema, func() {
+	return db, dsn, func() {
 		db.Close()
-		admin.Exec("DROP SCHEMA " + schema + " CASCADE")
-		admin.Close()
+		drop()
 	}
 }
 
 func TestPostgres(t *testing.T) {
-	postgresDSN(t)
+	storetest.PostgresDSN(t)
 	storetest.Run(t, openPostgres)
 }
 
 // TestPostgresChanges: a change committed through one connection pool is
 // announced to another's Changes, with the organization's id.
 func TestPostgresChanges(t *testing.T) {
-	db, schema := openPostgresSchema(t)
-	dsn := postgresDSN(t)
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	other, err := store.Open(context.Background(), dsn+sep+"search_path="+schema, store.Options{})
+	db, dsn := openPostgresSchema(t)
+	other, err := store.Open(context.Background(), dsn, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

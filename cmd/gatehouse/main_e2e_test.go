@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,6 +17,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-iam/gatehouse/store/storetest"
 )
 
 // startMain runs the real program on 127.0.0.1:0 with cfg changes applied,
@@ -160,25 +161,7 @@ func TestServeConfig(t *testing.T) {
 // changes the other's decisions, each within a second. The replicas poll
 // only every 30 s, so only LISTEN/NOTIFY can make it in time.
 func TestReplicas(t *testing.T) {
-	dsn := os.Getenv("GATEHOUSE_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		t.Skip("GATEHOUSE_TEST_POSTGRES_DSN is not set")
-	}
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	schema := fmt.Sprintf("gh_replicas_%d", rand.Uint64())
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Exec("DROP SCHEMA " + schema + " CASCADE")
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	database := dsn + sep + "search_path=" + schema
+	database := storetest.PostgresSchema(t)
 	slow := func(c *Config) { c.RefreshInterval = "30s" }
 	a, token := startMain(t, database, slow)
 	b, _ := startMain(t, database, slow)
