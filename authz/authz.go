@@ -180,7 +180,8 @@ const maxAhead = 4096
 // snapshot is at rev-1 (no other change came between), the snapshot is
 // marked current at rev, so that the change is not rebuilt from the store:
 // otherwise every exchanged token would cost a rebuild of its organization.
-// Revisions may arrive in any order.
+// Revisions may arrive in any order. Tokens of no organization (personal
+// tokens, which reach all of their user's) are only added.
 func (a *Authorizer) AddTokenAt(rev int64, toks ...*gatehouse.Token) {
 	if len(toks) == 0 {
 		return

@@ -462,7 +462,7 @@ func (s *Service) Exchange(ctx context.Context, v gatehouse.IDTokenVerifier, req
 	value, digest := gatehouse.NewTokenValue()
 	tok := &gatehouse.Token{Kind: kind, OrgID: org.ID, Digest: digest, Expires: now.Add(life), Exchanged: true,
 		Name: "oidc-" + randomHex(8), Description: fmt.Sprintf("exchanged from issuer %q for %v", iss.Name, claims["sub"])}
-	var rev int64 // the organization's revision after the token's creation
+	var rev int64 // the organization's revision after the token's creation (0 for personal tokens)
 	err = s.Store.Write(ctx, func(tx gatehouse.Tx) error {
 		switch kind {
 		case gatehouse.TokenOrganization, gatehouse.TokenRunner:
@@ -520,12 +520,8 @@ func (s *Service) Exchange(ctx context.Context, v gatehouse.IDTokenVerifier, req
 	if err != nil {
 		return nil, err
 	}
-	if rev > 0 && kind != gatehouse.TokenPersonal {
-		// Nothing but the token changed: no rebuild of the organization.
-		s.Authz.AddTokenAt(rev, tok)
-	} else {
-		s.Authz.AddToken(tok)
-	}
+	// Nothing but the token changed: no rebuild of the organization.
+	s.Authz.AddTokenAt(rev, tok)
 	return &ExchangeResult{AccessToken: value, IssuedTokenType: accessTokenPrefix + kind, ExpiresIn: int64(life / time.Second), Scope: req.Scope}, nil
 }
 
