@@ -218,7 +218,7 @@ func (db *DB) UnsafeExec(ctx context.Context, q string, args ...any) error {
 	if db.group != nil {
 		// The writer holds SQLite's one write connection.
 		return db.group.write(ctx, func(t gatehouse.Tx) error {
-			_, err := t.(*tx).tx.ExecContext(ctx, q, args...)
+			_, err := t.(*tx).tx.ExecContext(ctx, db.d.rebind(q), args...)
 			return err
 		})
 	}
