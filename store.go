@@ -167,10 +167,21 @@ type Tx interface {
 	PutStackKey(ctx context.Context, stackID string, wrapped []byte) error
 	// GetStackKey returns a stack's wrapped data key.
 	GetStackKey(ctx context.Context, stackID string) ([]byte, error)
+	// AcquireStackLease gives the stack's lease to an update until expiry,
+	// if no other update holds an unexpired one at now (ECONFLICT
+	// otherwise); the holder renews it the same way.
+	AcquireStackLease(ctx context.Context, stackID, updateID string, expiry, now time.Time) error
+	// ReleaseStackLease frees the stack's lease if the update holds it.
+	ReleaseStackLease(ctx context.Context, stackID, updateID string) error
 	CreateUpdate(ctx context.Context, u *StackUpdate) error
 	GetUpdate(ctx context.Context, id string) (*StackUpdate, error)
 	SaveUpdate(ctx context.Context, u *StackUpdate) error
 	ListUpdates(ctx context.Context, stackID string, opts ListOptions) ([]*StackUpdate, string, error)
+	// AppendUpdateEvents stores engine events; an event whose sequence is
+	// stored already is skipped, so that retries are harmless.
+	AppendUpdateEvents(ctx context.Context, updateID string, events []UpdateEvent) error
+	// ListUpdateEvents returns up to limit events after a sequence number.
+	ListUpdateEvents(ctx context.Context, updateID string, after, limit int) ([]UpdateEvent, error)
 
 	CreateEnvironment(ctx context.Context, e *Environment, definition []byte) error
 	GetEnvironment(ctx context.Context, orgID, project, name string) (*Environment, error)
