@@ -42,6 +42,15 @@ const (
 	EventTokenExchanged     = "oidc_token_exchanged"
 	EventAuthFailure        = "authentication_failed"
 	EventAccessDenied       = "access_denied"
+	EventStackCreated       = "stack_created"
+	EventStackDeleted       = "stack_deleted"
+	EventStackRenamed       = "stack_renamed"
+	EventStackTagsChanged   = "stack_tags_changed"
+	EventStackUpdated       = "stack_updated"
+	EventStackImported      = "stack_imported"
+	EventStackExported      = "stack_exported"
+	EventStackUpdateCancel  = "stack_update_cancelled"
+	EventSecretsDecrypted   = "stack_secrets_decrypted"
 )
 
 // AuditEventTypes is the catalog /auditlogs/event-types serves.
@@ -74,4 +83,13 @@ var AuditEventTypes = []AuditEventType{
 	{EventTokenExchanged, "OIDC Token Exchanged", "An ID token was exchanged for an access token; the event holds the issuer, sub and the rule that matched.", false, false, false, false},
 	{EventAuthFailure, "Authentication Failed", "A request came with a missing, unknown, revoked or expired token.", false, false, true, false},
 	{EventAccessDenied, "Access Denied", "A request was denied; the event holds the missing scope and the explanation.", false, false, false, false},
+	{EventStackCreated, "Stack Created", "A stack was created; the event holds its tags and the teams given access.", false, false, false, false},
+	{EventStackDeleted, "Stack Deleted", "A stack was deleted with its history.", false, true, false, false},
+	{EventStackRenamed, "Stack Renamed", "A stack moved to a new name or project.", false, true, false, false},
+	{EventStackTagsChanged, "Stack Tags Changed", "A stack's tags changed; the event holds them before and after.", false, false, false, false},
+	{EventStackUpdated, "Stack Updated", "An update, refresh or destroy of a stack finished; the event holds its kind, result and version.", false, false, false, false},
+	{EventStackImported, "Stack Imported", "A deployment was imported into a stack as a new version.", false, false, false, false},
+	{EventStackExported, "Stack Exported", "A stack's deployment was exported.", false, false, false, false},
+	{EventStackUpdateCancel, "Stack Update Cancelled", "A running update was cancelled and the stack's lease freed.", false, false, false, false},
+	{EventSecretsDecrypted, "Stack Secrets Decrypted", "Secrets of a stack were decrypted (how many, never their values).", false, false, false, false},
 }

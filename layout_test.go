@@ -23,7 +23,7 @@ var allowedImports = map[string][]string{
 	"policy":          {".", "catalog"},
 	"policy/workload": {".", "catalog", "policy"},
 	"authz":           {".", "catalog", "policy"},
-	"service":         {".", "catalog", "policy", "authz"},
+	"service":         {".", "catalog", "policy", "authz", "state"},
 	"store":           {"."},
 	"store/storetest": {"."},
 	"oidc":            {"."},

@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-iam/gatehouse/authz"
 	"github.com/gatehouse-iam/gatehouse/oidc"
 	"github.com/gatehouse-iam/gatehouse/service"
+	"github.com/gatehouse-iam/gatehouse/state"
 	"github.com/gatehouse-iam/gatehouse/store"
 )
 
@@ -43,6 +44,9 @@ func newEnv(t testing.TB, opts ...func(*api.Options)) *env {
 	}
 	az := authz.New(db, nil)
 	svc := service.New(db, az, nil)
+	if svc.Keys, err = state.NewKeyring(bytes.Repeat([]byte{7}, 32)); err != nil {
+		t.Fatal(err)
+	}
 	token, err := svc.Bootstrap(ctx, "acme", "admin")
 	if err != nil || token == "" {
 		t.Fatalf("bootstrap: %q, %v", token, err)
@@ -77,7 +81,10 @@ func (e *env) call(token, method, path string, body any, out any) (int, string) 
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if token != "" {
+	switch {
+	case strings.HasPrefix(token, "update-token "):
+		req.Header.Set("Authorization", token)
+	case token != "":
 		req.Header.Set("Authorization", "token "+token)
 	}
 	req.Header.Set("Accept", "application/vnd.pulumi+8")

@@ -53,13 +53,16 @@ func TestBadInputEveryRoute(t *testing.T) {
 			e.must(e.admin, "DELETE", "/api/orgs/acme/tokens/"+tk.ID, nil, 204, nil)
 		}
 	}
+	e.newStack(e.admin, "app", "dev", map[string]string{"env": "dev"})
 	time.Sleep(2 * time.Second) // let the expiring token expire
 	before := e.fingerprint()
 
 	fill := func(pattern, org string) string {
 		r := strings.NewReplacer("{orgName}", org, "{roleID}", "00000000-0000-4000-8000-000000000000",
 			"{userLogin}", "ghost", "{teamName}", "ghost-team", "{tokenID}", "00000000-0000-4000-8000-000000000001",
-			"{issuerID}", "00000000-0000-4000-8000-000000000002", "{policyID}", "00000000-0000-4000-8000-000000000003")
+			"{issuerID}", "00000000-0000-4000-8000-000000000002", "{policyID}", "00000000-0000-4000-8000-000000000003",
+			"{projectName}", "app", "{stackName}", "dev", "{updateKind}", "update", "{updateID}", "00000000-0000-4000-8000-000000000004",
+			"{version}", "999", "{tagName}", "nope")
 		return r.Replace(pattern)
 	}
 	bodies := map[string]bool{"POST": true, "PATCH": true}
@@ -82,7 +85,12 @@ func TestBadInputEveryRoute(t *testing.T) {
 				{"expired token", expired}, {"revoked token", revoked}} {
 				e.failsAny(tok.value, method, path, `{}`, 401, "unauthorized", tok.name)
 			}
-			if strings.Contains(pattern, "{orgName}") {
+			// An update's own requests need its lease before anything else.
+			lease := strings.Contains(pattern, "/{updateKind}/{updateID}/") && method != "GET" && !strings.HasSuffix(pattern, "/cancel")
+			switch {
+			case lease:
+				e.failsAny(e.admin, method, fill(pattern, "no-such-org"), `{}`, 401, "update-token", "missing org")
+			case strings.Contains(pattern, "{orgName}"):
 				e.failsAny(e.admin, method, fill(pattern, "no-such-org"), `{}`, 404, `organization "no-such-org" not found`, "missing org")
 			}
 			if bodies[method] {
@@ -98,7 +106,8 @@ func TestBadInputEveryRoute(t *testing.T) {
 			// members are made, so that route is not among them).
 			hasID := strings.ContainsAny(pattern, "{") && (strings.Contains(pattern, "{roleID}") || strings.Contains(pattern, "{teamName}") ||
 				strings.Contains(pattern, "{tokenID}") || strings.Contains(pattern, "{userLogin}") ||
-				strings.Contains(pattern, "{issuerID}") || strings.Contains(pattern, "{policyID}"))
+				strings.Contains(pattern, "{issuerID}") || strings.Contains(pattern, "{policyID}") || strings.Contains(pattern, "{updateID}") ||
+				strings.Contains(pattern, "{version}") || strings.Contains(pattern, "{tagName}"))
 			if hasID && rt != "POST /api/orgs/{orgName}/members/{userLogin}" {
 				e.failsAny(e.admin, method, path, `{}`, 0, "", "unknown ids")
 			}
@@ -140,6 +149,8 @@ func (e *env) failsAny(token, method, path, body string, status int, want, what 
 	switch {
 	case status != 0 && got != status, status == 0 && (got < 400 || got > 499):
 		e.t.Errorf("%s: %s %s: status %d %s; want %d", what, method, path, got, truncate(data), status)
+	case method == "HEAD":
+		// A HEAD response has no body.
 	case errBody.Code != got || errBody.Message == "":
 		e.t.Errorf("%s: %s %s: error body %s is not {code, message}", what, method, path, truncate(data))
 	case want != "" && !strings.Contains(errBody.Message, want):

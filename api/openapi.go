@@ -16,6 +16,45 @@ type operationInfo struct {
 }
 
 var operations = map[string]operationInfo{
+	"POST /api/stacks/{orgName}/{projectName}/{stackName}/{updateKind}/{updateID}": {"StartUpdate", "Start an update of any kind: take the stack's lease", nil, "StartUpdateRequest", "StartUpdateResponse"},
+	"GET /api/user/stacks":                                                                             {"ListUserStacks", "Stacks the caller may read, in one organization", []string{"organization", "project", "tagName", "tagValue", "continuationToken"}, "", "ListStacksResponse"},
+	"GET /api/stacks/{orgName}":                                                                        {"ListOrganizationStacks", "An organization's stacks the caller may read", []string{"project", "tagName", "tagValue", "continuationToken"}, "", "ListStacksResponse"},
+	"POST /api/stacks/{orgName}/{projectName}":                                                         {"CreateStack", "Create a stack; the creator holds Stack Admin on it", nil, "CreateStackRequest", "CreateStackResponse"},
+	"HEAD /api/stacks/{orgName}/{projectName}":                                                         {"ProjectExists", "Whether the caller can read a stack of the project", nil, "", ""},
+	"GET /api/stacks/{orgName}/{projectName}/{stackName}":                                              {"GetStack", "Get a stack", nil, "", "Stack"},
+	"DELETE /api/stacks/{orgName}/{projectName}/{stackName}":                                           {"DeleteStack", "Delete a stack with its history (force: even with resources)", []string{"force"}, "", ""},
+	"POST /api/stacks/{orgName}/{projectName}/{stackName}/rename":                                      {"RenameStack", "Rename a stack or move it to another project", nil, "StackRenameRequest", ""},
+	"POST /api/stacks/{orgName}/{projectName}/{stackName}/tags":                                        {"CreateStackTag", "Add a tag", nil, "StackTag", ""},
+	"PATCH /api/stacks/{orgName}/{projectName}/{stackName}/tags":                                       {"UpdateStackTags", "Replace every tag", nil, "StackTags", ""},
+	"PATCH /api/stacks/{orgName}/{projectName}/{stackName}/tags/{tagName}":                             {"UpdateStackTag", "Change or rename a tag", nil, "StackTag", ""},
+	"DELETE /api/stacks/{orgName}/{projectName}/{stackName}/tags/{tagName}":                            {"DeleteStackTag", "Remove a tag", nil, "", ""},
+	"GET /api/stacks/{orgName}/{projectName}/{stackName}/export":                                       {"ExportStack", "The stack's current deployment", nil, "", "UntypedDeployment"},
+	"GET /api/stacks/{orgName}/{projectName}/{stackName}/export/{version}":                             {"ExportStackVersion", "A version of the stack's deployment", nil, "", "UntypedDeployment"},
+	"POST /api/stacks/{orgName}/{projectName}/{stackName}/import":                                      {"ImportStack", "Import a deployment as the stack's next version", nil, "UntypedDeployment", "ImportStackResponse"},
+	"POST /api/stacks/{orgName}/{projectName}/{stackName}/encrypt":                                     {"EncryptValue", "Encrypt a secret under the stack's key", nil, "EncryptValueRequest", "EncryptValueResponse"},
+	"POST /api/stacks/{orgName}/{projectName}/{stackName}/batch-encrypt":                               {"BatchEncrypt", "Encrypt secrets under the stack's key", nil, "BatchEncryptRequest", "BatchEncryptResponse"},
+	"POST /api/stacks/{orgName}/{projectName}/{stackName}/decrypt":                                     {"DecryptValue", "Decrypt a secret of the stack", nil, "DecryptValueRequest", "DecryptValueResponse"},
+	"POST /api/stacks/{orgName}/{projectName}/{stackName}/batch-decrypt":                               {"BatchDecrypt", "Decrypt secrets of the stack", nil, "BatchDecryptRequest", "BatchDecryptResponse"},
+	"POST /api/stacks/{orgName}/{projectName}/{stackName}/decrypt/log-decryption":                      {"LogDecryption", "Record a decryption the CLI did itself", nil, "Log3rdPartyDecryptionEvent", ""},
+	"POST /api/stacks/{orgName}/{projectName}/{stackName}/decrypt/log-batch-decryption":                {"LogBatchDecryption", "Record a bulk decryption the CLI did itself", nil, "Log3rdPartyDecryptionEvent", ""},
+	"GET /api/stacks/{orgName}/{projectName}/{stackName}/updates":                                      {"GetStackUpdates", "The stack's update history, newest first", []string{"pageSize", "page"}, "", "GetHistoryResponse"},
+	"GET /api/stacks/{orgName}/{projectName}/{stackName}/updates/latest":                               {"GetLatestStackUpdate", "The stack's latest update", nil, "", "UpdateInfo"},
+	"GET /api/stacks/{orgName}/{projectName}/{stackName}/updates/latest/previews":                      {"GetLatestStackPreviews", "The stack's latest preview", nil, "", "GetLatestStackPreviewsResponse"},
+	"GET /api/stacks/{orgName}/{projectName}/{stackName}/updates/{version}":                            {"GetStackUpdate", "The update that made a version", nil, "", "UpdateInfo"},
+	"GET /api/stacks/{orgName}/{projectName}/{stackName}/{updateKind}/{updateID}":                      {"GetUpdateStatus", "An update's status", []string{"continuationToken"}, "", "UpdateResults"},
+	"GET /api/stacks/{orgName}/{projectName}/{stackName}/{updateKind}/{updateID}/events":               {"GetUpdateEngineEvents", "An update's engine events", []string{"continuationToken"}, "", "GetUpdateEventsResponse"},
+	"POST /api/stacks/{orgName}/{projectName}/{stackName}/{updateKind}/{updateID}/cancel":              {"CancelUpdate", "Cancel an update and free the stack", nil, "", ""},
+	"PATCH /api/stacks/{orgName}/{projectName}/{stackName}/{updateKind}/{updateID}/checkpoint":         {"PatchCheckpoint", "Store the update's checkpoint (update token)", nil, "PatchUpdateCheckpointRequest", ""},
+	"PATCH /api/stacks/{orgName}/{projectName}/{stackName}/{updateKind}/{updateID}/checkpointverbatim": {"PatchCheckpointVerbatim", "Store the update's checkpoint as sent (update token)", nil, "PatchUpdateVerbatimCheckpointRequest", ""},
+	"PATCH /api/stacks/{orgName}/{projectName}/{stackName}/{updateKind}/{updateID}/checkpointdelta":    {"PatchCheckpointDelta", "Store the update's checkpoint as a delta, checked by its hash (update token)", nil, "PatchUpdateCheckpointDeltaRequest", ""},
+	"POST /api/stacks/{orgName}/{projectName}/{stackName}/{updateKind}/{updateID}/events":              {"PostEngineEvent", "Record an engine event (update token)", nil, "EngineEvent", ""},
+	"POST /api/stacks/{orgName}/{projectName}/{stackName}/{updateKind}/{updateID}/events/batch":        {"PostEngineEventBatch", "Record engine events (update token)", nil, "EngineEventBatch", ""},
+	"POST /api/stacks/{orgName}/{projectName}/{stackName}/{updateKind}/{updateID}/renew_lease":         {"RenewUpdateLease", "Extend the update's lease (update token)", nil, "RenewUpdateLeaseRequest", "RenewUpdateLeaseResponse"},
+	"POST /api/stacks/{orgName}/{projectName}/{stackName}/{updateKind}/{updateID}/complete":            {"CompleteUpdate", "Finish the update and free the stack (update token)", nil, "CompleteUpdateRequest", ""},
+	"POST /api/stacks/{orgName}/{projectName}/{stackName}/update":                                      {"CreateUpdate", "Create an update of the stack", nil, "UpdateProgramRequest", "UpdateProgramResponse"},
+	"POST /api/stacks/{orgName}/{projectName}/{stackName}/preview":                                     {"CreatePreview", "Create a preview of the stack", nil, "UpdateProgramRequest", "UpdateProgramResponse"},
+	"POST /api/stacks/{orgName}/{projectName}/{stackName}/refresh":                                     {"CreateRefresh", "Create a refresh of the stack", nil, "UpdateProgramRequest", "UpdateProgramResponse"},
+	"POST /api/stacks/{orgName}/{projectName}/{stackName}/destroy":                                     {"CreateDestroy", "Create a destroy of the stack", nil, "UpdateProgramRequest", "UpdateProgramResponse"},
 	"GET /api/user":                                                           {"GetCurrentUser", "Who the caller is", nil, "", "User"},
 	"GET /api/user/organizations/default":                                     {"GetDefaultOrganization", "The caller's default organization", nil, "", "DefaultOrganization"},
 	"GET /api/capabilities":                                                   {"GetCapabilities", "What this service supports", nil, "", "Capabilities"},
@@ -115,6 +154,9 @@ func (s *Server) openAPI() ([]byte, error) {
 		if rt.public {
 			op["security"] = []any{}
 		}
+		if rt.lease {
+			op["security"] = []any{map[string]any{"updateToken": []any{}}}
+		}
 		if info.body != "" {
 			op["requestBody"] = map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{
 				"schema": map[string]any{"$ref": "#/components/schemas/" + info.body}}}}
@@ -146,7 +188,9 @@ func (s *Server) openAPI() ([]byte, error) {
 			"responses": map[string]any{"Error": map[string]any{"description": "An error", "content": map[string]any{
 				"application/json": map[string]any{"schema": map[string]any{"$ref": "#/components/schemas/Error"}}}}},
 			"securitySchemes": map[string]any{"token": map[string]any{"type": "apiKey", "in": "header", "name": "Authorization",
-				"description": "token <value> (or Bearer <value>)"}},
+				"description": "token <value> (or Bearer <value>)"},
+				"updateToken": map[string]any{"type": "apiKey", "in": "header", "name": "Authorization",
+					"description": "update-token <lease>: the lease an update's start returned, for that update's own requests"}},
 		},
 		"security": []any{map[string]any{"token": []any{}}},
 	}

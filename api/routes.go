@@ -34,7 +34,7 @@ func (s *Server) register() {
 	s.handle(&route{method: "GET", pattern: "/api/user", h: s.getUser})
 	s.handle(&route{method: "GET", pattern: "/api/user/organizations/default", h: s.defaultOrg})
 	s.handle(&route{method: "GET", pattern: "/api/capabilities", h: func(q *request) (any, error) {
-		return map[string]any{"capabilities": []any{}}, nil
+		return capabilities(), nil
 	}})
 
 	// Roles, permission sets and policies.
@@ -106,6 +106,9 @@ func (s *Server) register() {
 		scopeFor: accessScope("read"), h: s.listAssignments})
 	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/assignments/update", entity: assignmentEntity,
 		scopeFor: accessScope("update"), h: s.updateAssignment})
+
+	// Stacks: the pulumi CLI's state backend.
+	s.registerStacks()
 
 	// Decisions for other services.
 	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/authz/check", scopes: scopes("org_member_access:read"), maxBytes: 1 << 20, h: s.check})
@@ -182,27 +185,32 @@ func (s *Server) teamName(q *request, org *gatehouse.Organization, teamID string
 }
 
 func (s *Server) defaultOrg(q *request) (any, error) {
-	type resp struct {
-		GitHubLogin string `json:"GitHubLogin"`
-		Messages    []any  `json:"Messages"`
-	}
-	if q.id.User == nil {
-		org, err := s.orgByID(q, q.id.Token.OrgID)
-		if err != nil {
-			return nil, err
-		}
-		return resp{GitHubLogin: org.Name, Messages: []any{}}, nil
-	}
-	orgs, err := s.svc.UserOrgs(q.ctx(), q.id.User.ID)
+	name, err := s.defaultOrgName(q)
 	if err != nil {
 		return nil, err
 	}
-	out := resp{Messages: []any{}}
-	if len(orgs) > 0 {
-		sort.Slice(orgs, func(i, j int) bool { return orgs[i].Created.Before(orgs[j].Created) })
-		out.GitHubLogin = orgs[0].Name
+	return struct {
+		GitHubLogin string `json:"GitHubLogin"`
+		Messages    []any  `json:"Messages"`
+	}{name, []any{}}, nil
+}
+
+// defaultOrgName is the caller's default organization: its token's, or the
+// user's oldest membership ("" for none).
+func (s *Server) defaultOrgName(q *request) (string, error) {
+	if q.id.User == nil {
+		org, err := s.orgByID(q, q.id.Token.OrgID)
+		if err != nil {
+			return "", err
+		}
+		return org.Name, nil
 	}
-	return out, nil
+	orgs, err := s.svc.UserOrgs(q.ctx(), q.id.User.ID)
+	if err != nil || len(orgs) == 0 {
+		return "", err
+	}
+	sort.Slice(orgs, func(i, j int) bool { return orgs[i].Created.Before(orgs[j].Created) })
+	return orgs[0].Name, nil
 }
 
 // --- roles

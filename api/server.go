@@ -102,6 +102,10 @@ type request struct {
 	maxBytes int64
 	// body is a request body an entity resolver already read.
 	body any
+	// stack is the stack of stack routes; update, the update of routes
+	// authenticated by an update's lease.
+	stack  *gatehouse.Stack
+	update *gatehouse.StackUpdate
 }
 
 // handler serves one route; it returns the response body (nil for 204) or
@@ -113,6 +117,9 @@ type route struct {
 	method, pattern string
 	// public routes need no token.
 	public bool
+	// lease routes are an update's own requests, authenticated by its
+	// lease token instead of an access token.
+	lease bool
 	// scopes must all be granted on the entity (the organization for
 	// organization routes). None: any authenticated caller.
 	scopes []catalog.Scope
@@ -140,6 +147,11 @@ func (rt *route) scopeNames() []string {
 	out := make([]string, 0, len(rt.scopes)+3)
 	for _, sc := range rt.scopes {
 		out = append(out, sc.Name())
+	}
+	if rt.lease {
+		// The update's starter must still hold stack:write (stack:read
+		// for a preview).
+		out = append(out, "stack:write", "stack:read")
 	}
 	if rt.scopeFor != nil {
 		for _, t := range []gatehouse.EntityType{gatehouse.EntityStack, gatehouse.EntityEnvironment, gatehouse.EntityInsightsAccount} {
@@ -228,6 +240,9 @@ func (s *Server) authorize(rt *route, q *request) (any, error) {
 	if rt.public {
 		return nil, nil
 	}
+	if rt.lease {
+		return nil, s.authorizeLease(q)
+	}
 	ip := clientIP(q.r)
 	if wait := s.limiter.blocked(ip); wait > 0 {
 		q.w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds())+1))
@@ -293,8 +308,14 @@ func (s *Server) authorize(rt *route, q *request) (any, error) {
 // learns nothing about it: 404, as Pulumi does.
 func (s *Server) denied(q *request, sc catalog.Scope) error {
 	ctx := q.r.Context()
-	if read := readScope(q.entity.Type); read != nil && *read != sc {
+	if read := readScope(q.entity.Type); read != nil {
 		if ok, _ := s.az.Decide(ctx, q.id, q.org.ID, *read, q.entity); !ok {
+			s.audit.add(service.NewAuditEvent(ctx, time.Now(), q.org.ID, gatehouse.EventAccessDenied,
+				fmt.Sprintf("denied %s %s: missing %s", q.r.Method, q.r.URL.Path, sc.Name()), q.entity.ID,
+				map[string]string{"scope": sc.Name(), "reason": "the caller may not read the " + q.entity.Type.String(), "method": q.r.Method, "path": q.r.URL.Path}))
+			if q.stack != nil {
+				return stackNotFound(q)
+			}
 			return gatehouse.Errorf(gatehouse.ENOTFOUND, "%s not found", q.entity.Type)
 		}
 	}

@@ -303,7 +303,17 @@ func (a *Authorizer) Authenticate(header string) (*gatehouse.Identity, error) {
 	if !ok {
 		return nil, errors.New("no token in the Authorization header")
 	}
-	digest := [32]byte(gatehouse.TokenDigest(value))
+	return a.AuthenticateDigest(gatehouse.TokenDigest(value))
+}
+
+// AuthenticateDigest authenticates a token by its digest, as Authenticate
+// does by its value: requests made with an update's lease act for the token
+// that started the update, which must still be valid.
+func (a *Authorizer) AuthenticateDigest(d []byte) (*gatehouse.Identity, error) {
+	if len(d) != 32 {
+		return nil, errors.New("unknown token")
+	}
+	digest := [32]byte(d)
 	a.tokensMu.RLock()
 	t := a.tokens[digest]
 	a.tokensMu.RUnlock()

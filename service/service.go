@@ -25,6 +25,11 @@ type Service struct {
 	Store gatehouse.Store
 	Authz *authz.Authorizer
 	Now   func() time.Time
+	// Keys makes and opens stacks' data keys; without it, stacks cannot be
+	// created nor their secrets used.
+	Keys gatehouse.Keyring
+
+	keys keyCache
 }
 
 // New returns a Service.

@@ -15,6 +15,8 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+
+	"github.com/gatehouse-iam/gatehouse"
 )
 
 // KeySize is the size of master and data keys: AES-256.
@@ -70,6 +72,26 @@ func (k *Keyring) Unwrap(stackID string, wrapped []byte) (*DataKey, error) {
 	}
 	return newDataKey(raw)
 }
+
+// NewStackKey is NewDataKey as a gatehouse.Keyring.
+func (k *Keyring) NewStackKey(stackID string) (gatehouse.DataKey, []byte, error) {
+	dk, wrapped, err := k.NewDataKey(stackID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return dk, wrapped, nil
+}
+
+// OpenStackKey is Unwrap as a gatehouse.Keyring.
+func (k *Keyring) OpenStackKey(stackID string, wrapped []byte) (gatehouse.DataKey, error) {
+	dk, err := k.Unwrap(stackID, wrapped)
+	if err != nil {
+		return nil, err
+	}
+	return dk, nil
+}
+
+var _ gatehouse.Keyring = (*Keyring)(nil)
 
 // DataKey seals and opens one stack's secrets.
 type DataKey struct {

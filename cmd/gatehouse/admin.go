@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -9,6 +10,7 @@ import (
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/authz"
 	"github.com/gatehouse-iam/gatehouse/service"
+	"github.com/gatehouse-iam/gatehouse/state"
 	"github.com/gatehouse-iam/gatehouse/store"
 )
 
@@ -52,7 +54,25 @@ func newAdminCmd() *cobra.Command {
 	issue.Flags().StringVar(&user, "user", "", "member's login")
 	issue.Flags().StringVar(&description, "description", "issued with gatehouse admin issue-token", "token description")
 	issue.Flags().DurationVar(&expires, "expires", 0, "lifetime, e.g. 720h (default: never expires)")
-	cmd.AddCommand(issue, newAdminSettingsCmd())
+	masterKey := &cobra.Command{
+		Use:   "master-key FILE",
+		Short: "Make a new master key file (mode 0600) for stack secrets",
+		Long: "Make a new random master key in FILE, readable by its owner only. Every replica on one\n" +
+			"PostgreSQL database must use the same key (--master-key-file); back it up with the database.\n" +
+			"An existing file is never overwritten.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := os.Stat(args[0]); err == nil {
+				return fmt.Errorf("%s exists already; a master key is never overwritten", args[0])
+			}
+			if _, _, err := state.LoadMasterKey(args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote a new master key to %s (mode 0600)\n", args[0])
+			return nil
+		},
+	}
+	cmd.AddCommand(issue, masterKey, newAdminSettingsCmd())
 	return cmd
 }
 

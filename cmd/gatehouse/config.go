@@ -26,6 +26,9 @@ type Config struct {
 	LogLevel           string `json:"logLevel" flag:"log-level" help:"log level: debug, info, warn or error"`
 	AuthFailureLimit   int    `json:"authFailureLimit" flag:"auth-failure-limit" help:"failed authentications per source address per minute before 429s"`
 	RefreshInterval    string `json:"refreshInterval" flag:"refresh-interval" help:"how often to check for changes made by other replicas"`
+	// MasterKey (base64) or MasterKeyFile wraps every stack's data key.
+	MasterKey     string `json:"masterKey" flag:"master-key" help:"master key wrapping the stacks' data keys, 32 bytes in base64 (prefer the environment variable or a key file to a flag)"`
+	MasterKeyFile string `json:"masterKeyFile" flag:"master-key-file" help:"file holding the master key; with SQLite it defaults to the database path plus .key and is created (mode 0600) on first start"`
 	// AllowInsecureIssuers permits OIDC issuers on loopback and private
 	// addresses and trusts their certificates on first use.
 	AllowInsecureIssuers bool `json:"allowInsecureIssuers" flag:"allow-insecure-issuers" help:"allow OIDC issuers on loopback and private addresses, trusting their certificate on first use (local testing only)"`
@@ -49,6 +52,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("tls-cert and tls-key: give both or neither")
 	case c.LogFormat != "text" && c.LogFormat != "json":
 		return fmt.Errorf("log-format: %q is not text or json", c.LogFormat)
+	case c.MasterKey != "" && c.MasterKeyFile != "":
+		return fmt.Errorf("master-key and master-key-file: give one, not both")
 	case c.AuthFailureLimit < 1:
 		return fmt.Errorf("auth-failure-limit: must be at least 1")
 	}

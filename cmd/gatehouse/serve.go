@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/gatehouse-iam/gatehouse/authz"
 	"github.com/gatehouse-iam/gatehouse/oidc"
 	"github.com/gatehouse-iam/gatehouse/service"
+	"github.com/gatehouse-iam/gatehouse/state"
 	"github.com/gatehouse-iam/gatehouse/store"
 )
 
@@ -112,6 +114,10 @@ func (m *Main) Run(ctx context.Context) error {
 	m.db = db
 	m.az = authz.New(db, nil)
 	m.Service = service.New(db, m.az, nil)
+	if m.Service.Keys, err = m.keyring(); err != nil {
+		db.Close()
+		return err
+	}
 	if err := m.bootstrap(ctx); err != nil {
 		db.Close()
 		return err
@@ -277,4 +283,40 @@ func (m *Main) Close() error {
 		m.logBuf.Close()
 	}
 	return err
+}
+
+// keyring loads the master key: given in the configuration, or read from
+// its file. With SQLite the file defaults to the database's path plus
+// ".key" and is made on first start. Replicas on PostgreSQL must share one
+// key, so there it must be given, and a missing file is an error rather
+// than a new key.
+func (m *Main) keyring() (*state.Keyring, error) {
+	if m.Config.MasterKey != "" {
+		key, err := state.ParseMasterKey(m.Config.MasterKey)
+		if err != nil {
+			return nil, err
+		}
+		return state.NewKeyring(key)
+	}
+	path := m.Config.MasterKeyFile
+	postgres := strings.HasPrefix(m.Config.Database, "postgres://") || strings.HasPrefix(m.Config.Database, "postgresql://")
+	if path == "" {
+		if postgres {
+			return nil, fmt.Errorf("master-key-file or master-key: required with PostgreSQL, so that every replica seals stack secrets with the same key; make one with `gatehouse admin master-key FILE`")
+		}
+		path = m.Config.Database + ".key"
+	}
+	if postgres {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("master-key-file: %v; with PostgreSQL the key is not made on first start (every replica needs the same one): make it with `gatehouse admin master-key %s` and share it", err, path)
+		}
+	}
+	key, created, err := state.LoadMasterKey(path)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		m.log.Warn("created a new master key for stack secrets: back it up with the database; without it, stack secrets cannot be decrypted", "file", path)
+	}
+	return state.NewKeyring(key)
 }

@@ -1330,7 +1330,9 @@ func testStackLeases(t *testing.T, s gatehouse.Store) {
 	write(t, s, func(tx gatehouse.Tx) error { return tx.AcquireStackLease(ctx, st.ID, "u1", now.Add(time.Minute), now) })
 	err := s.Write(ctx, func(tx gatehouse.Tx) error { return tx.AcquireStackLease(ctx, st.ID, "u2", now.Add(time.Minute), now) })
 	wantCode(t, err, gatehouse.ECONFLICT, "a second update's lease")
-	write(t, s, func(tx gatehouse.Tx) error { return tx.AcquireStackLease(ctx, st.ID, "u1", now.Add(2*time.Minute), now) })
+	write(t, s, func(tx gatehouse.Tx) error {
+		return tx.AcquireStackLease(ctx, st.ID, "u1", now.Add(2*time.Minute), now)
+	})
 	read(t, s, func(tx gatehouse.Tx) error {
 		got, err := tx.GetStackByID(ctx, st.ID)
 		if err == nil && (got.ActiveUpdate != "u1" || !got.LeaseExpiry.Equal(now.Add(2*time.Minute).Truncate(time.Microsecond))) {
@@ -1346,7 +1348,9 @@ func testStackLeases(t *testing.T, s gatehouse.Store) {
 	write(t, s, func(tx gatehouse.Tx) error { return tx.AcquireStackLease(ctx, st.ID, "u2", now.Add(time.Minute), now) })
 	// Expired: another update takes over.
 	later := now.Add(time.Hour)
-	write(t, s, func(tx gatehouse.Tx) error { return tx.AcquireStackLease(ctx, st.ID, "u3", later.Add(time.Minute), later) })
+	write(t, s, func(tx gatehouse.Tx) error {
+		return tx.AcquireStackLease(ctx, st.ID, "u3", later.Add(time.Minute), later)
+	})
 	err = s.Write(ctx, func(tx gatehouse.Tx) error { return tx.AcquireStackLease(ctx, gatehouse.NewID(), "u", later, now) })
 	wantCode(t, err, gatehouse.ENOTFOUND, "the lease of no stack")
 
