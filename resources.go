@@ -87,8 +87,10 @@ type Account struct {
 	Name      string // unique in the organization
 	Tags      map[string]string
 	CreatedBy string
-	Created   time.Time
-	Modified  time.Time
+	// Details holds the account's provider settings as JSON.
+	Details  json.RawMessage
+	Created  time.Time
+	Modified time.Time
 }
 
 // Update kinds and statuses.

@@ -193,6 +193,12 @@ type Tx interface {
 	// version is still expectVersion, returning the new version.
 	PutEnvironmentVersion(ctx context.Context, envID string, expectVersion int, definition []byte, by string) (int, error)
 	GetEnvironmentVersion(ctx context.Context, envID string, version int) (*EnvironmentVersion, error)
+	// ListEnvironmentVersions lists an environment's revisions, newest
+	// first, without their definitions.
+	ListEnvironmentVersions(ctx context.Context, envID string, opts ListOptions) ([]*EnvironmentVersion, string, error)
+	// PutEnvironmentKey stores an environment's wrapped data key, once.
+	PutEnvironmentKey(ctx context.Context, envID string, wrapped []byte) error
+	GetEnvironmentKey(ctx context.Context, envID string) ([]byte, error)
 
 	CreateAccount(ctx context.Context, a *Account) error
 	GetAccount(ctx context.Context, orgID, name string) (*Account, error)

@@ -126,10 +126,26 @@ func build(snap *gatehouse.Snapshot) (*orgState, error) {
 			teamDirect[g.TeamID] = append(teamDirect[g.TeamID], node)
 		}
 	}
+	// Creators administer what they created: a stack, an environment, an
+	// Insights account.
 	if admin, ok := s.builtin["stack-admin"]; ok {
 		for _, st := range snap.Stacks {
 			if st.CreatedBy != "" {
 				userDirect[st.CreatedBy] = append(userDirect[st.CreatedBy], entityRule(gatehouse.EntityRef{Type: gatehouse.EntityStack, ID: st.ID}, admin))
+			}
+		}
+	}
+	if admin, ok := s.builtin["environment-admin"]; ok {
+		for _, e := range snap.Environments {
+			if e.CreatedBy != "" {
+				userDirect[e.CreatedBy] = append(userDirect[e.CreatedBy], entityRule(gatehouse.EntityRef{Type: gatehouse.EntityEnvironment, ID: e.ID}, admin))
+			}
+		}
+	}
+	if admin, ok := s.builtin["insights-account-admin"]; ok {
+		for _, a := range snap.Accounts {
+			if a.CreatedBy != "" {
+				userDirect[a.CreatedBy] = append(userDirect[a.CreatedBy], entityRule(gatehouse.EntityRef{Type: gatehouse.EntityInsightsAccount, ID: a.ID}, admin))
 			}
 		}
 	}

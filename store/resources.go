@@ -348,15 +348,16 @@ func (t *tx) GetEnvironmentVersion(ctx context.Context, envID string, version in
 	return get(ctx, t, "environment version", scan, "SELECT environment_id, version, definition, created_by, created FROM environment_versions WHERE environment_id = ? AND version = ?", envID, version)
 }
 
-const accountCols = "id, org_id, name, tags, created_by, created, modified FROM accounts"
+const accountCols = "id, org_id, name, tags, created_by, details, created, modified FROM accounts"
 
 func scanAccount(s scanner) (*gatehouse.Account, error) {
 	a := &gatehouse.Account{}
-	var tags string
+	var tags, details string
 	var created, modified int64
-	if err := s.Scan(&a.ID, &a.OrgID, &a.Name, &tags, &a.CreatedBy, &created, &modified); err != nil {
+	if err := s.Scan(&a.ID, &a.OrgID, &a.Name, &tags, &a.CreatedBy, &details, &created, &modified); err != nil {
 		return nil, err
 	}
+	a.Details = json.RawMessage(details)
 	var err error
 	a.Tags, err = parseTags(tags)
 	a.Created, a.Modified = fromUS(created), fromUS(modified)
@@ -373,8 +374,11 @@ func (t *tx) CreateAccount(ctx context.Context, a *gatehouse.Account) error {
 	}
 	a.Created = t.stamp()
 	a.Modified = a.Created
-	_, err = t.exec(ctx, opWrite, "INSERT INTO accounts (id, org_id, name, tags, created_by, created, modified) VALUES (?, ?, ?, ?, ?, ?, ?)",
-		a.ID, a.OrgID, a.Name, tags, a.CreatedBy, us(a.Created), us(a.Modified))
+	if len(a.Details) == 0 {
+		a.Details = json.RawMessage(`{}`)
+	}
+	_, err = t.exec(ctx, opWrite, "INSERT INTO accounts (id, org_id, name, tags, created_by, details, created, modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+		a.ID, a.OrgID, a.Name, tags, a.CreatedBy, string(a.Details), us(a.Created), us(a.Modified))
 	if err != nil {
 		return invalidAs(conflictAs(err, "account %q already exists", a.Name), "organization %q does not exist", a.OrgID)
 	}
@@ -402,8 +406,11 @@ func (t *tx) UpdateAccount(ctx context.Context, a *gatehouse.Account) error {
 		return err
 	}
 	a.Modified = t.stamp()
-	err = t.execOne(ctx, opWrite, "account", "UPDATE accounts SET name = ?, tags = ?, modified = ? WHERE org_id = ? AND id = ?",
-		a.Name, tags, us(a.Modified), a.OrgID, a.ID)
+	if len(a.Details) == 0 {
+		a.Details = json.RawMessage(`{}`)
+	}
+	err = t.execOne(ctx, opWrite, "account", "UPDATE accounts SET name = ?, tags = ?, details = ?, modified = ? WHERE org_id = ? AND id = ?",
+		a.Name, tags, string(a.Details), us(a.Modified), a.OrgID, a.ID)
 	if err != nil {
 		return conflictAs(err, "account %q already exists", a.Name)
 	}
@@ -437,6 +444,41 @@ func (t *tx) GetStackKey(ctx context.Context, stackID string) ([]byte, error) {
 	err := t.queryRow(ctx, "SELECT wrapped FROM stack_keys WHERE stack_id = ?", stackID).Scan(&wrapped)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("stack key")
+	}
+	if err != nil {
+		return nil, t.d.mapErr(err, opWrite)
+	}
+	return wrapped, nil
+}
+
+func (t *tx) ListEnvironmentVersions(ctx context.Context, envID string, opts gatehouse.ListOptions) ([]*gatehouse.EnvironmentVersion, string, error) {
+	return page[*gatehouse.EnvironmentVersion]{
+		from: "environment_id, version, created_by, created FROM environment_versions", where: "environment_id = ?", args: []any{envID},
+		keyCol: "version", idCol: "environment_id", numeric: true, desc: true,
+		scan: func(s scanner) (*gatehouse.EnvironmentVersion, error) {
+			v := &gatehouse.EnvironmentVersion{}
+			var created int64
+			err := s.Scan(&v.EnvironmentID, &v.Version, &v.CreatedBy, &created)
+			v.Created = fromUS(created)
+			return v, err
+		},
+		key: func(v *gatehouse.EnvironmentVersion) cursor { return cursor{Num: int64(v.Version), ID: v.EnvironmentID} },
+	}.run(ctx, t, opts)
+}
+
+func (t *tx) PutEnvironmentKey(ctx context.Context, envID string, wrapped []byte) error {
+	if len(wrapped) == 0 {
+		return gatehouse.Errorf(gatehouse.EINVALID, "an environment key must not be empty")
+	}
+	_, err := t.exec(ctx, opWrite, "INSERT INTO environment_keys (environment_id, wrapped, created) VALUES (?, ?, ?)", envID, wrapped, us(t.stamp()))
+	return invalidAs(conflictAs(err, "the environment has a data key already"), "the environment does not exist")
+}
+
+func (t *tx) GetEnvironmentKey(ctx context.Context, envID string) ([]byte, error) {
+	var wrapped []byte
+	err := t.queryRow(ctx, "SELECT wrapped FROM environment_keys WHERE environment_id = ?", envID).Scan(&wrapped)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("environment key")
 	}
 	if err != nil {
 		return nil, t.d.mapErr(err, opWrite)

@@ -258,10 +258,12 @@ type page[T any] struct {
 	from, where string
 	args        []any
 	keyCol      string
-	numeric     bool
-	desc        bool
-	scan        func(scanner) (T, error)
-	key         func(T) cursor
+	// idCol breaks ties (default "id").
+	idCol   string
+	numeric bool
+	desc    bool
+	scan    func(scanner) (T, error)
+	key     func(T) cursor
 }
 
 func (p page[T]) run(ctx context.Context, t *tx, opts gatehouse.ListOptions) ([]T, string, error) {
@@ -270,6 +272,10 @@ func (p page[T]) run(ctx context.Context, t *tx, opts gatehouse.ListOptions) ([]
 		return nil, "", err
 	}
 	where, args := p.where, append([]any(nil), p.args...)
+	idCol := p.idCol
+	if idCol == "" {
+		idCol = "id"
+	}
 	cmp, dir := ">", "ASC"
 	if p.desc {
 		cmp, dir = "<", "DESC"
@@ -279,14 +285,14 @@ func (p page[T]) run(ctx context.Context, t *tx, opts gatehouse.ListOptions) ([]
 		if err != nil {
 			return nil, "", err
 		}
-		where += fmt.Sprintf(" AND (%s, id) %s (?, ?)", p.keyCol, cmp)
+		where += fmt.Sprintf(" AND (%s, %s) %s (?, ?)", p.keyCol, idCol, cmp)
 		if p.numeric {
 			args = append(args, c.Num, c.ID)
 		} else {
 			args = append(args, c.Key, c.ID)
 		}
 	}
-	q := fmt.Sprintf("SELECT %s WHERE %s ORDER BY %s %s, id %s LIMIT ?", p.from, where, p.keyCol, dir, dir)
+	q := fmt.Sprintf("SELECT %s WHERE %s ORDER BY %s %s, %s %s LIMIT ?", p.from, where, p.keyCol, dir, idCol, dir)
 	items, err := all(ctx, t, p.scan, q, append(args, limit+1)...)
 	if err != nil {
 		return nil, "", err

@@ -893,9 +893,34 @@ func testEnvironments(t *testing.T, s gatehouse.Store) {
 		if len(list) != 1 {
 			t.Errorf("ListEnvironments = %d", len(list))
 		}
+		vs, next, err := tx.ListEnvironmentVersions(ctx, e.ID, gatehouse.ListOptions{Limit: 1})
+		if err != nil || len(vs) != 1 || vs[0].Version != 2 || next == "" {
+			t.Fatalf("first page of versions = %+v, %q, %v", vs, next, err)
+		}
+		vs, next, err = tx.ListEnvironmentVersions(ctx, e.ID, gatehouse.ListOptions{Limit: 1, Continuation: next})
+		if err != nil || len(vs) != 1 || vs[0].Version != 1 || vs[0].CreatedBy != f.user.ID || next != "" {
+			t.Errorf("second page of versions = %+v, %q, %v", vs, next, err)
+		}
+		return err
+	})
+	// Its data key: set once, gone with it.
+	err = s.Read(ctx, func(tx gatehouse.Tx) error { _, err := tx.GetEnvironmentKey(ctx, e.ID); return err })
+	wantCode(t, err, gatehouse.ENOTFOUND, "key of an environment without one")
+	write(t, s, func(tx gatehouse.Tx) error { return tx.PutEnvironmentKey(ctx, e.ID, []byte{4, 5}) })
+	err = s.Write(ctx, func(tx gatehouse.Tx) error { return tx.PutEnvironmentKey(ctx, e.ID, []byte{6}) })
+	wantCode(t, err, gatehouse.ECONFLICT, "a second environment key")
+	err = s.Write(ctx, func(tx gatehouse.Tx) error { return tx.PutEnvironmentKey(ctx, gatehouse.NewID(), []byte{6}) })
+	wantCode(t, err, gatehouse.EINVALID, "a key for no environment")
+	read(t, s, func(tx gatehouse.Tx) error {
+		got, err := tx.GetEnvironmentKey(ctx, e.ID)
+		if err == nil && !bytes.Equal(got, []byte{4, 5}) {
+			t.Errorf("GetEnvironmentKey = %v", got)
+		}
 		return err
 	})
 	write(t, s, func(tx gatehouse.Tx) error { return tx.DeleteEnvironment(ctx, e.ID) })
+	err = s.Read(ctx, func(tx gatehouse.Tx) error { _, err := tx.GetEnvironmentKey(ctx, e.ID); return err })
+	wantCode(t, err, gatehouse.ENOTFOUND, "key of a deleted environment")
 	err = s.Read(ctx, func(tx gatehouse.Tx) error { _, err := tx.GetEnvironmentVersion(ctx, e.ID, 1); return err })
 	wantCode(t, err, gatehouse.ENOTFOUND, "version of a deleted environment")
 }
@@ -909,10 +934,11 @@ func testAccounts(t *testing.T, s gatehouse.Store) {
 	})
 	wantCode(t, err, gatehouse.ECONFLICT, "duplicate account")
 	a.Tags["env"] = "prod"
+	a.Details = json.RawMessage(`{"provider":"aws"}`)
 	write(t, s, func(tx gatehouse.Tx) error { return tx.UpdateAccount(ctx, a) })
 	read(t, s, func(tx gatehouse.Tx) error {
 		got, err := tx.GetAccount(ctx, f.org.ID, "aws-prod")
-		if err != nil || got.Tags["env"] != "prod" || got.ID != a.ID {
+		if err != nil || got.Tags["env"] != "prod" || got.ID != a.ID || string(got.Details) != `{"provider":"aws"}` {
 			t.Errorf("account = %+v, %v", got, err)
 		}
 		list, _, err := tx.ListAccounts(ctx, f.org.ID, gatehouse.ListOptions{})
