@@ -51,6 +51,14 @@ const (
 	EventStackExported      = "stack_exported"
 	EventStackUpdateCancel  = "stack_update_cancelled"
 	EventSecretsDecrypted   = "stack_secrets_decrypted"
+	EventEnvCreated         = "environment_created"
+	EventEnvUpdated         = "environment_updated"
+	EventEnvDeleted         = "environment_deleted"
+	EventEnvOpened          = "environment_opened"
+	EventEnvTagsChanged     = "environment_tags_changed"
+	EventAccountCreated     = "insights_account_created"
+	EventAccountDeleted     = "insights_account_deleted"
+	EventAccountTagsChanged = "insights_account_tags_changed"
 )
 
 // AuditEventTypes is the catalog /auditlogs/event-types serves.
@@ -92,4 +100,12 @@ var AuditEventTypes = []AuditEventType{
 	{EventStackExported, "Stack Exported", "A stack's deployment was exported.", false, false, false, false},
 	{EventStackUpdateCancel, "Stack Update Cancelled", "A running update was cancelled and the stack's lease freed.", false, false, false, false},
 	{EventSecretsDecrypted, "Stack Secrets Decrypted", "Secrets of a stack were decrypted (how many, never their values).", false, false, false, false},
+	{EventEnvCreated, "Environment Created", "An environment was created.", false, false, false, false},
+	{EventEnvUpdated, "Environment Updated", "An environment's definition changed; the event holds the new version.", false, false, false, false},
+	{EventEnvDeleted, "Environment Deleted", "An environment was deleted with its versions.", false, false, false, false},
+	{EventEnvOpened, "Environment Opened", "An environment was opened, or its definition read with its secrets: its secrets were revealed.", false, false, false, false},
+	{EventEnvTagsChanged, "Environment Tags Changed", "An environment's tags changed.", false, false, false, false},
+	{EventAccountCreated, "Insights Account Created", "An Insights account was created.", false, false, false, false},
+	{EventAccountDeleted, "Insights Account Deleted", "An Insights account was deleted.", false, false, false, false},
+	{EventAccountTagsChanged, "Insights Account Tags Changed", "An Insights account's tags changed.", false, false, false, false},
 }

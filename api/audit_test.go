@@ -192,6 +192,40 @@ func TestEveryMutatingRouteEmitsItsEvent(t *testing.T) {
 		"DELETE /api/stacks/{orgName}/{projectName}/{stackName}": {gatehouse.EventStackDeleted, func() {
 			e.must(e.admin, "DELETE", stackPath("web", "stage")+"?force=true", nil, 204, nil)
 		}},
+		"POST /api/esc/environments/{orgName}": {gatehouse.EventEnvCreated, func() {
+			e.must(e.admin, "POST", "/api/esc/environments/acme", map[string]string{"project": "app", "name": "cfg"}, 200, nil)
+		}},
+		"POST /api/esc/environments/{orgName}/{projectName}/{envName}": {gatehouse.EventEnvCreated, func() {
+			e.must(e.admin, "POST", "/api/esc/environments/acme/app/cfg2", nil, 200, nil)
+		}},
+		"PATCH /api/esc/environments/{orgName}/{projectName}/{envName}": {gatehouse.EventEnvUpdated, func() {
+			e.must(e.admin, "PATCH", "/api/esc/environments/acme/app/cfg", "values:\n  a: 1\n", 200, nil)
+		}},
+		"POST /api/esc/environments/{orgName}/{projectName}/{envName}/open": {gatehouse.EventEnvOpened, func() {
+			e.must(e.admin, "POST", "/api/esc/environments/acme/app/cfg/open", nil, 200, nil)
+		}},
+		"POST /api/esc/environments/{orgName}/{projectName}/{envName}/tags": {gatehouse.EventEnvTagsChanged, func() {
+			e.must(e.admin, "POST", "/api/esc/environments/acme/app/cfg/tags", map[string]string{"name": "t", "value": "1"}, 200, nil)
+		}},
+		"PATCH /api/esc/environments/{orgName}/{projectName}/{envName}/tags/{tagName}": {gatehouse.EventEnvTagsChanged, func() {
+			e.must(e.admin, "PATCH", "/api/esc/environments/acme/app/cfg/tags/t", map[string]any{"currentTag": map[string]string{"value": "1"},
+				"newTag": map[string]string{"value": "2"}}, 200, nil)
+		}},
+		"DELETE /api/esc/environments/{orgName}/{projectName}/{envName}/tags/{tagName}": {gatehouse.EventEnvTagsChanged, func() {
+			e.must(e.admin, "DELETE", "/api/esc/environments/acme/app/cfg/tags/t", nil, 204, nil)
+		}},
+		"DELETE /api/esc/environments/{orgName}/{projectName}/{envName}": {gatehouse.EventEnvDeleted, func() {
+			e.must(e.admin, "DELETE", "/api/esc/environments/acme/app/cfg", nil, 204, nil)
+		}},
+		"POST /api/preview/insights/{orgName}/accounts/{accountName}": {gatehouse.EventAccountCreated, func() {
+			e.must(e.admin, "POST", "/api/preview/insights/acme/accounts/aws", map[string]string{"provider": "aws", "environment": "app/creds"}, 204, nil)
+		}},
+		"PUT /api/preview/insights/{orgName}/accounts/{accountName}/tags": {gatehouse.EventAccountTagsChanged, func() {
+			e.must(e.admin, "PUT", "/api/preview/insights/acme/accounts/aws/tags", map[string]any{"tags": map[string]string{"env": "prod"}}, 204, nil)
+		}},
+		"DELETE /api/preview/insights/{orgName}/accounts/{accountName}": {gatehouse.EventAccountDeleted, func() {
+			e.must(e.admin, "DELETE", "/api/preview/insights/acme/accounts/aws", nil, 204, nil)
+		}},
 	}
 	// Routes that change nothing worth an event of their own: encrypting
 	// stores nothing; an update's creation, start, checkpoints, events and
@@ -228,7 +262,13 @@ func TestEveryMutatingRouteEmitsItsEvent(t *testing.T) {
 		"POST /api/stacks/{orgName}/{projectName}/{stackName}/decrypt/log-batch-decryption",
 		"POST /api/stacks/{orgName}/{projectName}/{stackName}/{updateKind}/{updateID}/complete",
 		"POST /api/stacks/{orgName}/{projectName}/{stackName}/{updateKind}/{updateID}/cancel",
-		"POST /api/stacks/{orgName}/{projectName}/{stackName}/rename", "DELETE /api/stacks/{orgName}/{projectName}/{stackName}"}
+		"POST /api/stacks/{orgName}/{projectName}/{stackName}/rename", "DELETE /api/stacks/{orgName}/{projectName}/{stackName}",
+		"POST /api/esc/environments/{orgName}", "POST /api/esc/environments/{orgName}/{projectName}/{envName}",
+		"PATCH /api/esc/environments/{orgName}/{projectName}/{envName}", "POST /api/esc/environments/{orgName}/{projectName}/{envName}/open",
+		"POST /api/esc/environments/{orgName}/{projectName}/{envName}/tags", "PATCH /api/esc/environments/{orgName}/{projectName}/{envName}/tags/{tagName}",
+		"DELETE /api/esc/environments/{orgName}/{projectName}/{envName}/tags/{tagName}", "DELETE /api/esc/environments/{orgName}/{projectName}/{envName}",
+		"POST /api/preview/insights/{orgName}/accounts/{accountName}", "PUT /api/preview/insights/{orgName}/accounts/{accountName}/tags",
+		"DELETE /api/preview/insights/{orgName}/accounts/{accountName}"}
 	for _, rt := range e.routes() {
 		method, _, _ := strings.Cut(rt, " ")
 		if method == "GET" || method == "HEAD" || readOnly[rt] {

@@ -110,6 +110,9 @@ func (s *Server) register() {
 	// Stacks: the pulumi CLI's state backend.
 	s.registerStacks()
 
+	// Environments and Insights accounts.
+	s.registerEnvironments()
+
 	// Decisions for other services.
 	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/authz/check", scopes: scopes("org_member_access:read"), maxBytes: 1 << 20, h: s.check})
 }

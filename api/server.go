@@ -104,8 +104,10 @@ type request struct {
 	body any
 	// stack is the stack of stack routes; update, the update of routes
 	// authenticated by an update's lease.
-	stack  *gatehouse.Stack
-	update *gatehouse.StackUpdate
+	stack   *gatehouse.Stack
+	update  *gatehouse.StackUpdate
+	env     *gatehouse.Environment
+	account *gatehouse.Account
 }
 
 // handler serves one route; it returns the response body (nil for 204) or
@@ -431,6 +433,16 @@ func (q *request) decode(v any) error {
 		return gatehouse.Errorf(gatehouse.EINVALID, "request body: unexpected data after the JSON object")
 	}
 	return nil
+}
+
+// noBody refuses a body on a request that takes none, rather than ignore
+// what the caller meant.
+func (q *request) noBody() error {
+	data, err := io.ReadAll(io.LimitReader(q.r.Body, 1))
+	if err == nil && len(data) == 0 {
+		return nil
+	}
+	return gatehouse.Errorf(gatehouse.EINVALID, "request body: this request takes none")
 }
 
 func jsonProblem(err error) string {

@@ -192,7 +192,7 @@ func TestStackLifecycle(t *testing.T) {
 
 	// Tags: add, change, replace, delete; the project tag is fixed.
 	e.must(e.admin, "POST", stackPath("app", "dev", "tags"), map[string]string{"name": "team", "value": "core"}, 204, nil)
-	e.fails(e.admin, "POST", stackPath("app", "dev", "tags"), map[string]string{"name": "team", "value": "x"}, 400, "already has")
+	e.fails(e.admin, "POST", stackPath("app", "dev", "tags"), map[string]string{"name": "team", "value": "x"}, 400, "exists already")
 	e.fails(e.admin, "PATCH", stackPath("app", "dev", "tags", "pulumi:project"), map[string]string{"name": "pulumi:project", "value": "x"}, 400, "built in")
 	e.must(e.admin, "PATCH", stackPath("app", "dev", "tags"), map[string]string{"env": "prod", "pulumi:project": "app"}, 204, nil)
 	e.must(e.admin, "DELETE", stackPath("app", "dev", "tags", "env"), nil, 204, nil)

@@ -284,6 +284,58 @@ type TagChange struct {
 	FromUpdate bool
 }
 
+// applyTags applies a change to an entity's tags and says whether they
+// changed. builtin, when not empty, names a tag that is always builtinValue
+// and cannot be set or removed. Adding a tag that exists is an error of
+// code dup (Pulumi answers 400 for stacks, 409 for environments).
+func applyTags(cur map[string]string, c TagChange, builtin, builtinValue, dup string) (map[string]string, bool, error) {
+	tags := maps.Clone(cur)
+	if tags == nil {
+		tags = map[string]string{}
+	}
+	var err error
+	switch {
+	case c.Replace != nil:
+		if v, ok := c.Replace[builtin]; builtin != "" && ok && v != builtinValue {
+			return nil, false, gatehouse.Errorf(gatehouse.EINVALID, "tags: %s is built in and always %q", builtin, builtinValue)
+		}
+		if tags, err = checkTags(c.Replace); err != nil {
+			return nil, false, err
+		}
+	case c.Set != nil || c.Add != nil:
+		kv := c.Set
+		if kv == nil {
+			kv = c.Add
+		}
+		if builtin != "" && kv[0] == builtin {
+			return nil, false, gatehouse.Errorf(gatehouse.EINVALID, "name: %s is built in and cannot be changed", builtin)
+		}
+		_, ok := tags[kv[0]]
+		if ok && c.Add != nil {
+			return nil, false, gatehouse.Errorf(dup, "name: a tag %q exists already", kv[0])
+		}
+		if !ok && c.Set != nil {
+			return nil, false, gatehouse.Errorf(gatehouse.ENOTFOUND, "tag %q not found", kv[0])
+		}
+		tags[kv[0]] = kv[1]
+		if tags, err = checkTags(tags); err != nil {
+			return nil, false, err
+		}
+	case c.Delete != "":
+		if builtin != "" && c.Delete == builtin {
+			return nil, false, gatehouse.Errorf(gatehouse.EINVALID, "tagName: %s is built in and cannot be removed", builtin)
+		}
+		if _, ok := tags[c.Delete]; !ok {
+			return nil, false, gatehouse.Errorf(gatehouse.ENOTFOUND, "tag %q not found", c.Delete)
+		}
+		delete(tags, c.Delete)
+	}
+	if maps.Equal(tags, cur) || (len(tags) == 0 && len(cur) == 0) {
+		return cur, false, nil
+	}
+	return tags, true, nil
+}
+
 // ChangeStackTags applies a change to a stack's tags. The built-in project
 // tag cannot change.
 func (s *Service) ChangeStackTags(ctx context.Context, st *gatehouse.Stack, c TagChange) error {
@@ -293,48 +345,9 @@ func (s *Service) ChangeStackTags(ctx context.Context, st *gatehouse.Stack, c Ta
 		if err != nil {
 			return err
 		}
-		tags := maps.Clone(cur.Tags)
-		if tags == nil {
-			tags = map[string]string{}
-		}
-		switch {
-		case c.Replace != nil:
-			if v, ok := c.Replace[ProjectTag]; ok && v != cur.Project {
-				return gatehouse.Errorf(gatehouse.EINVALID, "tags: %s is built in and always the stack's project, %q", ProjectTag, cur.Project)
-			}
-			if tags, err = checkTags(c.Replace); err != nil {
-				return err
-			}
-		case c.Set != nil || c.Add != nil:
-			kv := c.Set
-			if kv == nil {
-				kv = c.Add
-			}
-			if kv[0] == ProjectTag {
-				return gatehouse.Errorf(gatehouse.EINVALID, "name: %s is built in and cannot be changed", ProjectTag)
-			}
-			_, ok := tags[kv[0]]
-			if ok && c.Add != nil {
-				return gatehouse.Errorf(gatehouse.EINVALID, "name: the stack already has a tag %q", kv[0])
-			}
-			if !ok && c.Set != nil {
-				return gatehouse.Errorf(gatehouse.ENOTFOUND, "tag %q not found", kv[0])
-			}
-			tags[kv[0]] = kv[1]
-			if tags, err = checkTags(tags); err != nil {
-				return err
-			}
-		case c.Delete != "":
-			if c.Delete == ProjectTag {
-				return gatehouse.Errorf(gatehouse.EINVALID, "tagName: %s is built in and cannot be removed", ProjectTag)
-			}
-			if _, ok := tags[c.Delete]; !ok {
-				return gatehouse.Errorf(gatehouse.ENOTFOUND, "tag %q not found", c.Delete)
-			}
-			delete(tags, c.Delete)
-		}
-		if maps.Equal(tags, cur.Tags) || (len(tags) == 0 && len(cur.Tags) == 0) {
-			return nil
+		tags, ok, err := applyTags(cur.Tags, c, ProjectTag, cur.Project, gatehouse.EINVALID)
+		if err != nil || !ok {
+			return err
 		}
 		before := cur.Tags
 		cur.Tags = tags

@@ -462,7 +462,9 @@ func (t *tx) ListEnvironmentVersions(ctx context.Context, envID string, opts gat
 			v.Created = fromUS(created)
 			return v, err
 		},
-		key: func(v *gatehouse.EnvironmentVersion) cursor { return cursor{Num: int64(v.Version), ID: v.EnvironmentID} },
+		key: func(v *gatehouse.EnvironmentVersion) cursor {
+			return cursor{Num: int64(v.Version), ID: v.EnvironmentID}
+		},
 	}.run(ctx, t, opts)
 }
 

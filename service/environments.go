@@ -1,0 +1,399 @@
+package service
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"time"
+
+	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/state"
+)
+
+// Environments (Pulumi ESC's model, without providers): a YAML definition
+// kept in numbered versions, whose fn::secret values are sealed under the
+// environment's own data key and opened only for a caller who may open it.
+
+// MaxOpenDuration bounds how long an opened environment can be read.
+const (
+	DefaultOpenDuration = 2 * time.Hour
+	MaxOpenDuration     = 24 * time.Hour
+)
+
+// CreateEnvironment creates an empty environment with its data key; a user
+// who creates it administers it.
+func (s *Service) CreateEnvironment(ctx context.Context, orgID string, by *gatehouse.Identity, project, name string) (*gatehouse.Environment, error) {
+	if err := checkStackName("project", project); err != nil {
+		return nil, err
+	}
+	if err := checkStackName("name", name); err != nil {
+		return nil, err
+	}
+	if s.Keys == nil {
+		return nil, gatehouse.Errorf(gatehouse.EINTERNAL, "no master key is configured")
+	}
+	e := &gatehouse.Environment{ID: gatehouse.NewID(), OrgID: orgID, Project: project, Name: name}
+	if by.User != nil {
+		e.CreatedBy = by.User.ID
+	}
+	_, wrapped, err := s.Keys.NewStackKey(envKeyID(e.ID))
+	if err != nil {
+		return nil, err
+	}
+	err = s.write(ctx, orgID, func(tx gatehouse.Tx) error {
+		if err := tx.CreateEnvironment(ctx, e, []byte{}); err != nil {
+			return err
+		}
+		if err := tx.PutEnvironmentKey(ctx, e.ID, wrapped); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, orgID, gatehouse.EventEnvCreated, e.ID, nil, "created environment %s/%s", project, name)
+	})
+	return e, err
+}
+
+// envKeyID binds an environment's data key to it: a key wrapped for a
+// stack never opens as an environment's, nor the reverse.
+func envKeyID(id string) string { return "environment/" + id }
+
+func (s *Service) envKey(ctx context.Context, envID string) (gatehouse.DataKey, error) {
+	if s.Keys == nil {
+		return nil, gatehouse.Errorf(gatehouse.EINTERNAL, "no master key is configured")
+	}
+	var wrapped []byte
+	err := s.read(ctx, func(tx gatehouse.Tx) (err error) {
+		wrapped, err = tx.GetEnvironmentKey(ctx, envID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	k, err := s.Keys.OpenStackKey(envKeyID(envID), wrapped)
+	if err != nil {
+		return nil, gatehouse.Errorf(gatehouse.EINTERNAL, "the environment's data key does not open under the configured master key")
+	}
+	return k, nil
+}
+
+// Environment returns an environment by project and name.
+func (s *Service) Environment(ctx context.Context, orgID, project, name string) (e *gatehouse.Environment, err error) {
+	err = s.read(ctx, func(tx gatehouse.Tx) error {
+		e, err = tx.GetEnvironment(ctx, orgID, project, name)
+		return err
+	})
+	return e, err
+}
+
+// Environments lists one page of an organization's environments that
+// visible allows.
+func (s *Service) Environments(ctx context.Context, orgID string, visible func(*gatehouse.Environment) bool, opts gatehouse.ListOptions) (out []*gatehouse.Environment, next string, err error) {
+	err = s.read(ctx, func(tx gatehouse.Tx) error {
+		page, n, err := tx.ListEnvironments(ctx, orgID, opts)
+		next = n
+		for _, e := range page {
+			if visible(e) {
+				out = append(out, e)
+			}
+		}
+		return err
+	})
+	return out, next, err
+}
+
+// Definition returns a version of an environment's definition (0: the
+// current one), its secrets sealed, or revealed when reveal is set (the
+// caller may open the environment; the read is recorded).
+func (s *Service) Definition(ctx context.Context, e *gatehouse.Environment, version int, reveal bool) ([]byte, int, error) {
+	var v *gatehouse.EnvironmentVersion
+	err := s.read(ctx, func(tx gatehouse.Tx) (err error) {
+		v, err = tx.GetEnvironmentVersion(ctx, e.ID, version)
+		return err
+	})
+	if err != nil {
+		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+			return nil, 0, gatehouse.Errorf(gatehouse.ENOTFOUND, "environment %s/%s has no version %d", e.Project, e.Name, version)
+		}
+		return nil, 0, err
+	}
+	if !reveal {
+		return v.Definition, v.Version, nil
+	}
+	k, err := s.envKey(ctx, e.ID)
+	if err != nil {
+		return nil, 0, err
+	}
+	def, err := state.RevealSecrets(v.Definition, k)
+	if err != nil {
+		return nil, 0, gatehouse.Errorf(gatehouse.EINTERNAL, "%s", err.Error())
+	}
+	err = s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+		return s.audit(ctx, tx, e.OrgID, gatehouse.EventEnvOpened, e.ID, map[string]any{"version": v.Version, "how": "definition with secrets"},
+			"read environment %s/%s with its secrets", e.Project, e.Name)
+	})
+	return def, v.Version, err
+}
+
+// UpdateDefinition stores a new version of the definition with its
+// secrets sealed, if the environment is still at expectVersion (-1: any).
+func (s *Service) UpdateDefinition(ctx context.Context, e *gatehouse.Environment, def []byte, expectVersion int, by *gatehouse.Identity) (int, error) {
+	k, err := s.envKey(ctx, e.ID)
+	if err != nil {
+		return 0, err
+	}
+	sealed, err := state.SealSecrets(def, k)
+	if err != nil {
+		return 0, gatehouse.Errorf(gatehouse.EINVALID, "%s", err.Error())
+	}
+	var version int
+	err = s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+		cur, err := tx.GetEnvironmentByID(ctx, e.ID)
+		if err != nil {
+			return err
+		}
+		if expectVersion < 0 {
+			expectVersion = cur.Version
+		}
+		author := by.Actor()
+		if by.User != nil {
+			author = by.User.ID
+		}
+		if version, err = tx.PutEnvironmentVersion(ctx, e.ID, expectVersion, sealed, author); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, e.OrgID, gatehouse.EventEnvUpdated, e.ID, map[string]int{"version": version},
+			"changed environment %s/%s (version %d)", e.Project, e.Name, version)
+	})
+	return version, err
+}
+
+// DeleteEnvironment deletes an environment with its versions and key.
+func (s *Service) DeleteEnvironment(ctx context.Context, e *gatehouse.Environment) error {
+	return s.write(ctx, e.OrgID, func(tx gatehouse.Tx) error {
+		if err := tx.DeleteEnvironment(ctx, e.ID); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, e.OrgID, gatehouse.EventEnvDeleted, e.ID, nil, "deleted environment %s/%s", e.Project, e.Name)
+	})
+}
+
+// openSession is what an open session's id carries, sealed under the
+// environment's key: which version, until when. Any replica can read it.
+type openSession struct {
+	Version int   `json:"v"`
+	Expires int64 `json:"e"`
+}
+
+// OpenEnvironment opens the current version of an environment for a while
+// and returns the session's id, which reads its values.
+func (s *Service) OpenEnvironment(ctx context.Context, e *gatehouse.Environment, d time.Duration) (string, error) {
+	if d <= 0 {
+		d = DefaultOpenDuration
+	}
+	if d > MaxOpenDuration {
+		return "", gatehouse.Errorf(gatehouse.EINVALID, "duration: %v is over the limit of %v", d, MaxOpenDuration)
+	}
+	k, err := s.envKey(ctx, e.ID)
+	if err != nil {
+		return "", err
+	}
+	cur, err := s.Environment(ctx, e.OrgID, e.Project, e.Name)
+	if err != nil {
+		return "", err
+	}
+	data, _ := json.Marshal(openSession{Version: cur.Version, Expires: s.Now().Add(d).Unix()})
+	id := base64.RawURLEncoding.EncodeToString(k.Encrypt(data))
+	err = s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+		return s.audit(ctx, tx, e.OrgID, gatehouse.EventEnvOpened, e.ID, map[string]any{"version": cur.Version, "duration": d.String()},
+			"opened environment %s/%s (version %d)", e.Project, e.Name, cur.Version)
+	})
+	return id, err
+}
+
+// OpenedValues reads the values of an open session: the definition's
+// values with their secrets opened.
+func (s *Service) OpenedValues(ctx context.Context, e *gatehouse.Environment, id string) (map[string]state.Value, error) {
+	k, err := s.envKey(ctx, e.ID)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(id)
+	notFound := gatehouse.Errorf(gatehouse.ENOTFOUND, "open session not found or expired")
+	if err != nil {
+		return nil, notFound
+	}
+	data, err := k.Decrypt(raw)
+	var sess openSession
+	if err != nil || json.Unmarshal(data, &sess) != nil || s.Now().Unix() >= sess.Expires {
+		return nil, notFound
+	}
+	var v *gatehouse.EnvironmentVersion
+	err = s.read(ctx, func(tx gatehouse.Tx) (err error) {
+		v, err = tx.GetEnvironmentVersion(ctx, e.ID, sess.Version)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	vals, err := state.Open(v.Definition, k)
+	if err != nil {
+		return nil, gatehouse.Errorf(gatehouse.EINTERNAL, "%s", err.Error())
+	}
+	return vals, nil
+}
+
+// EnvironmentVersions lists an environment's versions, newest first.
+func (s *Service) EnvironmentVersions(ctx context.Context, e *gatehouse.Environment, opts gatehouse.ListOptions) (vs []*gatehouse.EnvironmentVersion, next string, err error) {
+	err = s.read(ctx, func(tx gatehouse.Tx) error {
+		vs, next, err = tx.ListEnvironmentVersions(ctx, e.ID, opts)
+		return err
+	})
+	return vs, next, err
+}
+
+// ChangeEnvironmentTags applies a change to an environment's tags; adding
+// one that exists is a conflict, as in ESC.
+func (s *Service) ChangeEnvironmentTags(ctx context.Context, e *gatehouse.Environment, c TagChange) error {
+	changed := false
+	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+		cur, err := tx.GetEnvironmentByID(ctx, e.ID)
+		if err != nil {
+			return err
+		}
+		tags, ok, err := applyTags(cur.Tags, c, "", "", gatehouse.ECONFLICT)
+		if err != nil || !ok {
+			return err
+		}
+		before := cur.Tags
+		cur.Tags = tags
+		if err := tx.UpdateEnvironment(ctx, cur); err != nil {
+			return err
+		}
+		changed = true
+		return s.audit(ctx, tx, cur.OrgID, gatehouse.EventEnvTagsChanged, cur.ID, map[string]any{"before": before, "after": tags},
+			"changed the tags of environment %s/%s", cur.Project, cur.Name)
+	})
+	if err != nil || !changed {
+		return err
+	}
+	return s.Authz.Refresh(ctx, e.OrgID)
+}
+
+// --- Insights accounts
+
+// AccountInput describes a new Insights account.
+type AccountInput struct {
+	Name           string
+	Provider       string
+	Environment    string
+	ScanSchedule   string
+	AgentPoolID    string
+	ProviderConfig json.RawMessage
+}
+
+// AccountDetails is what an account keeps beyond its name and tags.
+type AccountDetails struct {
+	Provider       string          `json:"provider"`
+	Environment    string          `json:"environment"`
+	ScanSchedule   string          `json:"scanSchedule,omitempty"`
+	AgentPoolID    string          `json:"agentPoolID,omitempty"`
+	ProviderConfig json.RawMessage `json:"providerConfig,omitempty"`
+}
+
+var accountProviders = map[string]bool{"aws": true, "gcp": true, "azure-native": true, "oci": true, "kubernetes": true}
+
+// CreateAccount creates an Insights account; a user who creates it
+// administers it.
+func (s *Service) CreateAccount(ctx context.Context, orgID string, by *gatehouse.Identity, in AccountInput) (*gatehouse.Account, error) {
+	if err := checkStackName("accountName", in.Name); err != nil {
+		return nil, err
+	}
+	if !accountProviders[in.Provider] {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "provider: %q is not one of aws, gcp, azure-native, oci, kubernetes", in.Provider)
+	}
+	if in.Environment == "" {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "environment: required, the project/environment holding the provider's credentials")
+	}
+	switch in.ScanSchedule {
+	case "", "none", "12h", "daily":
+	default:
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "scanSchedule: %q is not none, 12h or daily", in.ScanSchedule)
+	}
+	if len(in.ProviderConfig) > 0 && !json.Valid(in.ProviderConfig) {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "providerConfig: not JSON")
+	}
+	details, _ := json.Marshal(AccountDetails{Provider: in.Provider, Environment: in.Environment, ScanSchedule: in.ScanSchedule,
+		AgentPoolID: in.AgentPoolID, ProviderConfig: in.ProviderConfig})
+	a := &gatehouse.Account{OrgID: orgID, Name: in.Name, Details: details}
+	if by.User != nil {
+		a.CreatedBy = by.User.ID
+	}
+	err := s.write(ctx, orgID, func(tx gatehouse.Tx) error {
+		if err := tx.CreateAccount(ctx, a); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, orgID, gatehouse.EventAccountCreated, a.ID, map[string]string{"provider": in.Provider}, "created Insights account %s", a.Name)
+	})
+	return a, err
+}
+
+// Account returns an Insights account by name.
+func (s *Service) Account(ctx context.Context, orgID, name string) (a *gatehouse.Account, err error) {
+	err = s.read(ctx, func(tx gatehouse.Tx) error {
+		a, err = tx.GetAccount(ctx, orgID, name)
+		return err
+	})
+	return a, err
+}
+
+// Accounts lists one page of an organization's accounts that visible
+// allows.
+func (s *Service) Accounts(ctx context.Context, orgID string, visible func(*gatehouse.Account) bool, opts gatehouse.ListOptions) (out []*gatehouse.Account, next string, err error) {
+	err = s.read(ctx, func(tx gatehouse.Tx) error {
+		page, n, err := tx.ListAccounts(ctx, orgID, opts)
+		next = n
+		for _, a := range page {
+			if visible(a) {
+				out = append(out, a)
+			}
+		}
+		return err
+	})
+	return out, next, err
+}
+
+// DeleteAccount deletes an Insights account.
+func (s *Service) DeleteAccount(ctx context.Context, a *gatehouse.Account) error {
+	return s.write(ctx, a.OrgID, func(tx gatehouse.Tx) error {
+		if err := tx.DeleteAccount(ctx, a.ID); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, a.OrgID, gatehouse.EventAccountDeleted, a.ID, nil, "deleted Insights account %s", a.Name)
+	})
+}
+
+// SetAccountTags replaces an account's tags.
+func (s *Service) SetAccountTags(ctx context.Context, a *gatehouse.Account, tags map[string]string) error {
+	changed := false
+	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+		cur, err := tx.GetAccountByID(ctx, a.ID)
+		if err != nil {
+			return err
+		}
+		next, ok, err := applyTags(cur.Tags, TagChange{Replace: tags}, "", "", gatehouse.ECONFLICT)
+		if err != nil || !ok {
+			return err
+		}
+		before := cur.Tags
+		cur.Tags = next
+		if err := tx.UpdateAccount(ctx, cur); err != nil {
+			return err
+		}
+		changed = true
+		return s.audit(ctx, tx, cur.OrgID, gatehouse.EventAccountTagsChanged, cur.ID, map[string]any{"before": before, "after": next},
+			"changed the tags of Insights account %s", cur.Name)
+	})
+	if err != nil || !changed {
+		return err
+	}
+	return s.Authz.Refresh(ctx, a.OrgID)
+}
