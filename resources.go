@@ -24,6 +24,12 @@ type Stack struct {
 	Modified     time.Time
 }
 
+// StackHead is what a stack list shows of a stack's latest version.
+type StackHead struct {
+	Version  int
+	Modified time.Time
+}
+
 // Checkpoint is one version of a stack's state.
 type Checkpoint struct {
 	StackID string

@@ -152,6 +152,9 @@ type Tx interface {
 	GetStack(ctx context.Context, orgID, project, name string) (*Stack, error)
 	GetStackByID(ctx context.Context, id string) (*Stack, error)
 	ListStacks(ctx context.Context, orgID, project string, opts ListOptions) ([]*Stack, string, error)
+	// StackHeads returns the current version of each of the organization's
+	// stacks named (up to MaxListLimit), by id; unknown ids are absent.
+	StackHeads(ctx context.Context, orgID string, ids []string) (map[string]StackHead, error)
 	// UpdateStack writes the stack's project, name and tags.
 	UpdateStack(ctx context.Context, s *Stack) error
 	DeleteStack(ctx context.Context, id string) error

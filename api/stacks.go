@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/authz"
 	"github.com/gatehouse-iam/gatehouse/catalog"
 	"github.com/gatehouse-iam/gatehouse/service"
 	"github.com/gatehouse-iam/gatehouse/state"
@@ -245,35 +246,44 @@ func (s *Server) createStack(q *request) (any, error) {
 	return createStackResponse{}, nil
 }
 
-// visibleStacks is the filter of stack lists: stacks the caller may read.
-func (s *Server) visibleStacks(q *request, orgID string) func(*gatehouse.Stack) bool {
-	read := catalog.MustLookup("stack:read")
-	return func(st *gatehouse.Stack) bool {
-		e, err := s.az.EntityByID(q.ctx(), orgID, st.ID)
-		if err != nil {
-			return false
-		}
-		ok, _ := s.az.Decide(q.ctx(), q.id, orgID, read, e)
-		return ok
-	}
-}
-
+// stackList lists a page of the stacks the caller may read, from the
+// snapshot, with their latest versions from the store.
 func (s *Server) stackList(q *request, org *gatehouse.Organization) (any, error) {
 	v := q.r.URL.Query()
-	opts := gatehouse.ListOptions{Continuation: v.Get("continuationToken"), Limit: gatehouse.MaxListLimit}
-	f := service.StackFilter{Project: v.Get("project"), TagName: v.Get("tagName"), TagValue: v.Get("tagValue")}
-	sts, next, err := s.svc.Stacks(q.ctx(), org.ID, f, s.visibleStacks(q, org.ID), opts)
+	project, tagName, tagValue := v.Get("project"), v.Get("tagName"), v.Get("tagValue")
+	match := func(r *authz.StackRef) bool {
+		if project != "" && r.Project != project {
+			return false
+		}
+		if tagName != "" {
+			tv, ok := r.Tags[tagName]
+			if tagName == service.ProjectTag {
+				tv, ok = r.Project, true
+			}
+			return ok && (tagValue == "" || tv == tagValue)
+		}
+		return true
+	}
+	refs, next, err := s.az.VisibleStacks(q.ctx(), q.id, org.ID, catalog.MustLookup("stack:read"), v.Get("continuationToken"), gatehouse.MaxListLimit, match)
 	if err != nil {
 		return nil, err
 	}
-	out := listStacksResponse{Stacks: []stackSummaryJSON{}}
+	ids := make([]string, len(refs))
+	for i, r := range refs {
+		ids[i] = r.ID
+	}
+	heads, err := s.svc.StackHeads(q.ctx(), org.ID, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := listStacksResponse{Stacks: make([]stackSummaryJSON, 0, len(refs))}
 	if next != "" {
 		out.ContinuationToken = &next
 	}
-	for _, st := range sts {
-		sum := stackSummaryJSON{ID: st.ID, OrgName: org.Name, ProjectName: st.Project, StackName: st.Name}
-		if st.Version > 0 {
-			t := st.Modified.Unix()
+	for _, r := range refs {
+		sum := stackSummaryJSON{ID: r.ID, OrgName: org.Name, ProjectName: r.Project, StackName: r.Name}
+		if h, ok := heads[r.ID]; ok && h.Version > 0 {
+			t := h.Modified.Unix()
 			sum.LastUpdate = &t
 		}
 		out.Stacks = append(out.Stacks, sum)
@@ -307,20 +317,16 @@ func (s *Server) listUserStacks(q *request) (any, error) {
 // projectExists answers HEAD: 200 when the caller can read a stack of the
 // project, 404 otherwise.
 func (s *Server) projectExists(q *request) (any, error) {
-	opts := gatehouse.ListOptions{Limit: gatehouse.MaxListLimit}
-	for {
-		sts, next, err := s.svc.Stacks(q.ctx(), q.org.ID, service.StackFilter{Project: q.r.PathValue("projectName")}, s.visibleStacks(q, q.org.ID), opts)
-		if err != nil {
-			return nil, err
-		}
-		if len(sts) > 0 {
-			return rawBody{contentType: "application/json"}, nil
-		}
-		if next == "" {
-			return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "project %q not found", q.r.PathValue("projectName"))
-		}
-		opts.Continuation = next
+	project := q.r.PathValue("projectName")
+	refs, _, err := s.az.VisibleStacks(q.ctx(), q.id, q.org.ID, catalog.MustLookup("stack:read"), "", 1,
+		func(r *authz.StackRef) bool { return r.Project == project })
+	if err != nil {
+		return nil, err
 	}
+	if len(refs) == 0 {
+		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "project %q not found", project)
+	}
+	return rawBody{contentType: "application/json"}, nil
 }
 
 func (s *Server) deleteStack(q *request) (any, error) {

@@ -43,9 +43,11 @@ type orgState struct {
 	// Entities, by id and by name.
 	entities map[string]*gatehouse.Entity
 	stacks   map[string]string // "project/name" -> id
-	envs     map[string]string // "project/name" -> id
-	accounts map[string]string // name -> id
-	users    map[string]*gatehouse.User
+	// stackList is every stack in id order, for lists.
+	stackList []StackRef
+	envs      map[string]string // "project/name" -> id
+	accounts  map[string]string // name -> id
+	users     map[string]*gatehouse.User
 }
 
 type tokenGrants struct {
@@ -98,10 +100,14 @@ func build(snap *gatehouse.Snapshot) (*orgState, error) {
 		d, ok := s.descs[id]
 		return d, ok
 	}
+	s.stackList = make([]StackRef, 0, len(snap.Stacks))
 	for _, st := range snap.Stacks {
-		s.entities[st.ID] = &gatehouse.Entity{Type: gatehouse.EntityStack, ID: st.ID, Tags: gatehouse.TagsFromMap(st.Tags)}
+		e := &gatehouse.Entity{Type: gatehouse.EntityStack, ID: st.ID, Tags: gatehouse.TagsFromMap(st.Tags)}
+		s.entities[st.ID] = e
 		s.stacks[st.Project+"/"+st.Name] = st.ID
+		s.stackList = append(s.stackList, StackRef{ID: st.ID, Project: st.Project, Name: st.Name, Tags: st.Tags, Entity: e})
 	}
+	slices.SortFunc(s.stackList, func(a, b StackRef) int { return strings.Compare(a.ID, b.ID) })
 	for _, e := range snap.Environments {
 		s.entities[e.ID] = &gatehouse.Entity{Type: gatehouse.EntityEnvironment, ID: e.ID, Tags: gatehouse.TagsFromMap(e.Tags)}
 		s.envs[e.Project+"/"+e.Name] = e.ID

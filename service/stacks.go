@@ -169,37 +169,13 @@ func (s *Service) Stack(ctx context.Context, orgID, project, name string) (st *g
 	return st, err
 }
 
-// StackFilter narrows a stack list.
-type StackFilter struct {
-	Project  string
-	TagName  string
-	TagValue string
-}
-
-// Stacks lists one page of an organization's stacks that match the filter
-// and that visible allows (the caller's stack:read), with the token of the
-// next page.
-func (s *Service) Stacks(ctx context.Context, orgID string, f StackFilter, visible func(*gatehouse.Stack) bool, opts gatehouse.ListOptions) (out []*gatehouse.Stack, next string, err error) {
+// StackHeads returns the latest versions of stacks, by id.
+func (s *Service) StackHeads(ctx context.Context, orgID string, ids []string) (heads map[string]gatehouse.StackHead, err error) {
 	err = s.read(ctx, func(tx gatehouse.Tx) error {
-		page, n, err := tx.ListStacks(ctx, orgID, f.Project, opts)
-		if err != nil {
-			return err
-		}
-		next = n
-		for _, st := range page {
-			if f.TagName != "" {
-				v, ok := StackTags(st)[f.TagName]
-				if !ok || (f.TagValue != "" && v != f.TagValue) {
-					continue
-				}
-			}
-			if visible(st) {
-				out = append(out, st)
-			}
-		}
-		return nil
+		heads, err = tx.StackHeads(ctx, orgID, ids)
+		return err
 	})
-	return out, next, err
+	return heads, err
 }
 
 // errHasResources is the message the pulumi CLI looks for to offer --force.
@@ -493,22 +469,71 @@ func (s *Service) Export(ctx context.Context, st *gatehouse.Stack, version int) 
 	return data, err
 }
 
-// checkDeployment checks that data is an untyped deployment: a JSON object
-// with a version.
+// checkDeployment checks that data is an untyped deployment: valid JSON,
+// an object with a schema version. It scans the text twice at most: once to
+// validate it (json.Valid), once to find the top-level version.
 func checkDeployment(field string, data []byte) error {
 	if len(data) > state.MaxCheckpoint {
 		return gatehouse.Errorf(gatehouse.EINVALID, "%s: %d bytes, over the limit of %d", field, len(data), state.MaxCheckpoint)
 	}
-	var d struct {
-		Version *int `json:"version"`
-	}
-	if err := json.Unmarshal(data, &d); err != nil {
+	if !json.Valid(data) {
+		var v any
+		err := json.Unmarshal(data, &v) // for the message only
 		return gatehouse.Errorf(gatehouse.EINVALID, "%s: not a deployment: %v", field, err)
 	}
-	if d.Version == nil {
-		return gatehouse.Errorf(gatehouse.EINVALID, "%s: a deployment needs its schema version", field)
+	if !hasTopLevelNumber(data, "version") {
+		return gatehouse.Errorf(gatehouse.EINVALID, "%s: a deployment is a JSON object with its schema version", field)
 	}
 	return nil
+}
+
+// hasTopLevelNumber reports whether valid JSON data is an object whose
+// member key (spelt without escapes) is a number.
+func hasTopLevelNumber(data []byte, key string) bool {
+	data = bytes.TrimSpace(data)
+	if len(data) == 0 || data[0] != '{' {
+		return false
+	}
+	depth, inString, escaped, keyStart := 0, false, false, -1
+	expectKey := false
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+				if keyStart >= 0 {
+					if string(data[keyStart:i]) == key {
+						rest := bytes.TrimLeft(data[i+1:], " \t\r\n")
+						rest = bytes.TrimLeft(bytes.TrimPrefix(rest, []byte(":")), " \t\r\n")
+						return len(rest) > 0 && (rest[0] == '-' || (rest[0] >= '0' && rest[0] <= '9'))
+					}
+					keyStart = -1
+				}
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+			if depth == 1 && expectKey {
+				keyStart = i + 1
+				expectKey = false
+			}
+		case '{', '[':
+			depth++
+			expectKey = depth == 1 && c == '{'
+		case '}', ']':
+			depth--
+		case ',':
+			expectKey = depth == 1
+		}
+	}
+	return false
 }
 
 // Import stores a deployment as the stack's next version, through an

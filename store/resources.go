@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-iam/gatehouse"
@@ -63,6 +64,37 @@ func (t *tx) ListStacks(ctx context.Context, orgID, project string, opts gatehou
 		from: stackCols, where: where, args: args, keyCol: "org_id", scan: scanStack,
 		key: func(s *gatehouse.Stack) cursor { return cursor{Key: s.OrgID, ID: s.ID} },
 	}.run(ctx, t, opts)
+}
+
+func (t *tx) StackHeads(ctx context.Context, orgID string, ids []string) (map[string]gatehouse.StackHead, error) {
+	out := make(map[string]gatehouse.StackHead, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	if len(ids) > gatehouse.MaxListLimit {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "%d stacks, over the limit of %d", len(ids), gatehouse.MaxListLimit)
+	}
+	args := make([]any, 0, len(ids)+1)
+	args = append(args, orgID)
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	rows, err := t.query(ctx, "SELECT id, version, modified FROM stacks WHERE org_id = ? AND id IN (?"+strings.Repeat(", ?", len(ids)-1)+")", args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var h gatehouse.StackHead
+		var modified int64
+		if err := rows.Scan(&id, &h.Version, &modified); err != nil {
+			return nil, err
+		}
+		h.Modified = fromUS(modified)
+		out[id] = h
+	}
+	return out, rows.Err()
 }
 
 func (t *tx) UpdateStack(ctx context.Context, s *gatehouse.Stack) error {

@@ -42,6 +42,7 @@ func Run(t *testing.T, open Opener) {
 		{"StackKeys", testStackKeys},
 		{"Updates", testUpdates},
 		{"StackLeases", testStackLeases},
+		{"StackHeads", testStackHeads},
 		{"UpdateEvents", testUpdateEvents},
 		{"Environments", testEnvironments},
 		{"Accounts", testAccounts},
@@ -1348,6 +1349,37 @@ func testAuditConcurrent(t *testing.T, s gatehouse.Store) {
 // testStackLeases: one update holds a stack's lease at a time; the holder
 // renews it; it frees it; an expired lease can be taken over; many writers
 // racing for one lease get exactly one winner.
+// testStackHeads: the versions of named stacks, by id; other
+// organizations' and unknown ids are absent.
+func testStackHeads(t *testing.T, s gatehouse.Store) {
+	f := newFixture(t, s)
+	a := &gatehouse.Stack{OrgID: f.org.ID, Project: "p", Name: "a"}
+	b := &gatehouse.Stack{OrgID: f.org.ID, Project: "p", Name: "b"}
+	write(t, s, func(tx gatehouse.Tx) error {
+		if err := tx.CreateStack(ctx, a); err != nil {
+			return err
+		}
+		if err := tx.CreateStack(ctx, b); err != nil {
+			return err
+		}
+		return tx.SaveCheckpoint(ctx, &gatehouse.Checkpoint{StackID: b.ID, Version: 1, Data: []byte(`{}`)})
+	})
+	other := newFixture(t, s)
+	read(t, s, func(tx gatehouse.Tx) error {
+		heads, err := tx.StackHeads(ctx, f.org.ID, []string{a.ID, b.ID, gatehouse.NewID()})
+		if err != nil || len(heads) != 2 || heads[a.ID].Version != 0 || heads[b.ID].Version != 1 || heads[b.ID].Modified.IsZero() {
+			t.Errorf("StackHeads = %+v, %v", heads, err)
+		}
+		if heads, err := tx.StackHeads(ctx, other.org.ID, []string{a.ID}); err != nil || len(heads) != 0 {
+			t.Errorf("another organization's heads = %+v, %v", heads, err)
+		}
+		if heads, err := tx.StackHeads(ctx, f.org.ID, nil); err != nil || len(heads) != 0 {
+			t.Errorf("no ids = %+v, %v", heads, err)
+		}
+		return nil
+	})
+}
+
 func testStackLeases(t *testing.T, s gatehouse.Store) {
 	f := newFixture(t, s)
 	st := &gatehouse.Stack{OrgID: f.org.ID, Project: "p", Name: "leased"}
