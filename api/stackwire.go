@@ -225,3 +225,33 @@ type capabilityJSON struct {
 type capabilitiesResponse struct {
 	Capabilities []capabilityJSON `json:"capabilities"`
 }
+
+// WireTypes returns a zero value of each mirrored wire type by the name of
+// the type it mirrors in github.com/pulumi/pulumi/sdk/v3/go/common/apitype,
+// so that the compat module can check, by reflection, that every JSON
+// field this server reads or writes is one the CLI knows.
+func WireTypes() map[string]any {
+	return map[string]any{
+		"StackSummary": stackSummaryJSON{}, "ListStacksResponse": listStacksResponse{},
+		"CreateStackRequest": createStackRequest{}, "CreateStackResponse": createStackResponse{},
+		"Message": messageJSON{}, "OperationStatus": operationStatusJSON{}, "Stack": stackJSON{},
+		"StackRenameRequest":  stackRenameRequest{},
+		"EncryptValueRequest": encryptValueRequest{}, "EncryptValueResponse": encryptValueResponse{},
+		"BatchEncryptRequest": batchEncryptRequest{}, "BatchEncryptResponse": batchEncryptResponse{},
+		"DecryptValueRequest": decryptValueRequest{}, "DecryptValueResponse": decryptValueResponse{},
+		"BatchDecryptRequest": batchDecryptRequest{}, "BatchDecryptResponse": batchDecryptResponse{},
+		"Log3rdPartyDecryptionEvent": log3rdPartyDecryptionEvent{}, "ImportStackResponse": importStackResponse{},
+		"UpdateProgramRequest": updateProgramRequest{}, "UpdateProgramResponse": updateProgramResponse{},
+		"StartUpdateRequest": startUpdateRequest{}, "StartUpdateResponse": startUpdateResponse{},
+		"RenewUpdateLeaseRequest": renewUpdateLeaseRequest{}, "RenewUpdateLeaseResponse": renewUpdateLeaseResponse{},
+		"CompleteUpdateRequest": completeUpdateRequest{}, "PatchUpdateCheckpointRequest": patchUpdateCheckpointRequest{},
+		"PatchUpdateVerbatimCheckpointRequest": patchUpdateVerbatimCheckpointRequest{},
+		"PatchUpdateCheckpointDeltaRequest":    patchUpdateCheckpointDeltaRequest{},
+		"EngineEventBatch":                     engineEventBatch{}, "UpdateResults": updateResults{}, "GetUpdateEventsResponse": getUpdateEventsResponse{},
+		"UpdateInfo": updateInfoJSON{}, "GetHistoryResponse": getHistoryResponse{}, "StackPreview": stackPreviewJSON{},
+		"GetLatestStackPreviewsResponse": getLatestStackPreviewsResponse{}, "APICapabilityConfig": capabilityJSON{},
+		"CapabilitiesResponse": capabilitiesResponse{}, "InsightsAccount": insightsAccountJSON{},
+		"InsightsAccountOwner": accountOwnerJSON{}, "CreateInsightsAccountRequest": createInsightsAccountRequest{},
+		"ESCEnvironment": envSummaryJSON{}, "ListESCEnvironmentsResponse": listEnvironmentsResponse{},
+	}
+}
