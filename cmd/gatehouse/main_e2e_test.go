@@ -71,6 +71,11 @@ func TestServeBootstrapsOnce(t *testing.T) {
 	if info.Mode().Perm() != 0o600 {
 		t.Errorf("token file mode %v, want 0600", info.Mode().Perm())
 	}
+	// The master key is made beside the SQLite database, readable by its
+	// owner only.
+	if info, err := os.Stat(db + ".key"); err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("master key file: %v %v", info, err)
+	}
 	if status, body := httpCall(t, m, token, "GET", "/api/user", nil); status != 200 {
 		t.Fatalf("/api/user: %d %s", status, body)
 	}
@@ -162,12 +167,35 @@ func TestServeConfig(t *testing.T) {
 // only every 30 s, so only LISTEN/NOTIFY can make it in time.
 func TestReplicas(t *testing.T) {
 	database := storetest.PostgresSchema(t)
-	slow := func(c *Config) { c.RefreshInterval = "30s" }
+	// On PostgreSQL the master key is never made on start: a replica
+	// without one, or with a file that does not exist, refuses to start.
+	for _, c := range []Config{{Database: database}, {Database: database, MasterKeyFile: filepath.Join(t.TempDir(), "missing.key")}} {
+		cfg := DefaultConfig()
+		cfg.Listen, cfg.Database, cfg.MasterKeyFile = "127.0.0.1:0", c.Database, c.MasterKeyFile
+		m := &Main{Config: cfg, Stderr: io.Discard}
+		if err := m.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "master-key") {
+			m.Close()
+			t.Errorf("a PostgreSQL replica started without a master key file (%q): %v", c.MasterKeyFile, err)
+		}
+	}
+	keyFile := filepath.Join(t.TempDir(), "master.key")
+	if code, _, stderr := run(t, "admin", "master-key", keyFile); code != 0 {
+		t.Fatalf("admin master-key: %d %s", code, stderr)
+	}
+	slow := func(c *Config) { c.RefreshInterval = "30s"; c.MasterKeyFile = keyFile }
 	a, token := startMain(t, database, slow)
 	b, _ := startMain(t, database, slow)
 
+	// A secret sealed through A opens through B: they share the key.
+	if s, body := httpCall(t, a, token, "POST", "/api/stacks/acme/app", map[string]any{"stackName": "dev"}); s != 200 {
+		t.Fatalf("create stack: %d %s", s, body)
+	}
+	var sealed struct{ Ciphertext []byte }
+	_, body := httpCall(t, a, token, "POST", "/api/stacks/acme/app/dev/encrypt", map[string]any{"plaintext": []byte("shared secret")})
+	json.Unmarshal(body, &sealed)
+
 	var created struct{ ID, TokenValue string }
-	_, body := httpCall(t, a, token, "POST", "/api/orgs/acme/tokens", map[string]any{"name": "shared"})
+	_, body = httpCall(t, a, token, "POST", "/api/orgs/acme/tokens", map[string]any{"name": "shared"})
 	json.Unmarshal(body, &created)
 	within := func(what string, ok func() bool) {
 		t.Helper()
@@ -179,6 +207,11 @@ func TestReplicas(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
+	within("a secret sealed on A opens on B", func() bool {
+		var opened struct{ Plaintext []byte }
+		s, body := httpCall(t, b, token, "POST", "/api/stacks/acme/app/dev/decrypt", map[string]any{"ciphertext": sealed.Ciphertext})
+		return s == 200 && json.Unmarshal(body, &opened) == nil && string(opened.Plaintext) == "shared secret"
+	})
 	within("a token created on A authenticates on B", func() bool {
 		s, _ := httpCall(t, b, created.TokenValue, "GET", "/api/user", nil)
 		return s == 200
