@@ -148,6 +148,15 @@ func (s *Server) may(q *request, scope string, e *gatehouse.Entity) bool {
 	return ok
 }
 
+// readableEnv is the filter of environment lists: those the caller may
+// read.
+func (s *Server) readableEnv(q *request) func(*gatehouse.Environment) bool {
+	return func(e *gatehouse.Environment) bool {
+		ent, err := s.az.EntityByID(q.ctx(), q.org.ID, e.ID)
+		return err == nil && s.may(q, "environment:read", ent)
+	}
+}
+
 func (s *Server) listEnvironments(q *request) (any, error) {
 	opts, err := q.listOptions()
 	if err != nil {
@@ -157,10 +166,7 @@ func (s *Server) listEnvironments(q *request) (any, error) {
 	if opts.Limit == 0 {
 		opts.Limit = gatehouse.MaxListLimit
 	}
-	envs, next, err := s.svc.Environments(q.ctx(), q.org.ID, func(e *gatehouse.Environment) bool {
-		ent, err := s.az.EntityByID(q.ctx(), q.org.ID, e.ID)
-		return err == nil && s.may(q, "environment:read", ent)
-	}, opts)
+	envs, next, err := s.svc.Environments(q.ctx(), q.org.ID, s.readableEnv(q), opts)
 	if err != nil {
 		return nil, err
 	}
@@ -363,10 +369,7 @@ func (s *Server) orgEnvironmentTags(q *request) (any, error) {
 	seen := map[string]bool{}
 	opts := gatehouse.ListOptions{Limit: gatehouse.MaxListLimit}
 	for {
-		envs, next, err := s.svc.Environments(q.ctx(), q.org.ID, func(e *gatehouse.Environment) bool {
-			ent, err := s.az.EntityByID(q.ctx(), q.org.ID, e.ID)
-			return err == nil && s.may(q, "environment:read", ent)
-		}, opts)
+		envs, next, err := s.svc.Environments(q.ctx(), q.org.ID, s.readableEnv(q), opts)
 		if err != nil {
 			return nil, err
 		}

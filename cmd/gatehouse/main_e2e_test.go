@@ -245,10 +245,11 @@ func TestReplicas(t *testing.T) {
 	})
 }
 
-// TestPulumiCLI drives the real pulumi CLI against Gatehouse. It needs
-// pulumi on PATH (.ci/run builds it with ../shared/tools/pulumi-cli); set
-// GATEHOUSE_E2E_PULUMI=1 to make its absence a failure.
-func TestPulumiCLI(t *testing.T) {
+// pulumiCLI finds the real pulumi CLI on PATH (.ci/run builds it with
+// ../shared/tools/pulumi-cli): without it the test is skipped, or fails when
+// GATEHOUSE_E2E_PULUMI is set.
+func pulumiCLI(t *testing.T) string {
+	t.Helper()
 	pulumi, err := exec.LookPath("pulumi")
 	if err != nil {
 		if os.Getenv("GATEHOUSE_E2E_PULUMI") != "" {
@@ -256,6 +257,14 @@ func TestPulumiCLI(t *testing.T) {
 		}
 		t.Skip("pulumi is not on PATH")
 	}
+	return pulumi
+}
+
+// TestPulumiCLI drives the real pulumi CLI against Gatehouse. It needs
+// pulumi on PATH (.ci/run builds it with ../shared/tools/pulumi-cli); set
+// GATEHOUSE_E2E_PULUMI=1 to make its absence a failure.
+func TestPulumiCLI(t *testing.T) {
+	pulumi := pulumiCLI(t)
 	m, token := startMain(t, filepath.Join(t.TempDir(), "g.db"), nil)
 	url := "http://" + m.Addr
 	home := t.TempDir()
@@ -297,7 +306,7 @@ func TestPulumiCLI(t *testing.T) {
 	httpCall(t, m, token, "POST", "/api/orgs/acme/members/bob", nil)
 	mustRun(token, "bob", "org", "member", "list", "--org", "acme")
 	mustRun(token, created.Role.ID, "org", "member", "edit", "bob", "--fga-role-name", "auditors", "--org", "acme")
-	out, err = run(token, "org", "role", "remove", created.Role.ID, "--org", "acme", "--yes")
+	out, err := run(token, "org", "role", "remove", created.Role.ID, "--org", "acme", "--yes")
 	if err == nil || !strings.Contains(out, "force") {
 		t.Errorf("removing an assigned role without --force: %v\n%s", err, out)
 	}

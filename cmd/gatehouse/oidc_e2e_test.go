@@ -61,13 +61,7 @@ func (ci *ciIssuer) token(t *testing.T, repo, env string) string {
 // TestPulumiOIDCLogin: a CI job's ID token logs the real pulumi CLI in to
 // Gatehouse, and the session may do exactly what the bound role allows.
 func TestPulumiOIDCLogin(t *testing.T) {
-	pulumi, err := exec.LookPath("pulumi")
-	if err != nil {
-		if os.Getenv("GATEHOUSE_E2E_PULUMI") != "" {
-			t.Fatal("pulumi is not on PATH")
-		}
-		t.Skip("pulumi is not on PATH")
-	}
+	pulumi := pulumiCLI(t)
 	m, admin := startMain(t, filepath.Join(t.TempDir(), "g.db"), func(c *Config) { c.AllowInsecureIssuers = true })
 	url := "http://" + m.Addr
 	ci := newCIIssuer(t)

@@ -31,13 +31,7 @@ outputs:
 // then checks that roles decide what it may do, stack by stack and tag by
 // tag, and that two updates of one stack cannot run at once.
 func TestPulumiStacks(t *testing.T) {
-	pulumi, err := exec.LookPath("pulumi")
-	if err != nil {
-		if os.Getenv("GATEHOUSE_E2E_PULUMI") != "" {
-			t.Fatal("pulumi is not on PATH")
-		}
-		t.Skip("pulumi is not on PATH")
-	}
+	pulumi := pulumiCLI(t)
 	m, admin := startMain(t, filepath.Join(t.TempDir(), "g.db"), nil)
 	// In front of the server, a proxy that holds back the completion of
 	// updates of the stack "race", so that its lease is held long enough
