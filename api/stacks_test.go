@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/base64"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // stackPath is the API path of a stack of acme.
@@ -329,4 +331,41 @@ func (e *env) orgTokenWithID(name, roleID string) (string, string) {
 	var out struct{ ID, TokenValue string }
 	e.must(e.admin, "POST", "/api/orgs/acme/tokens", map[string]any{"name": name, "roleID": roleID}, 200, &out)
 	return out.ID, out.TokenValue
+}
+
+// TestStackCreators: a member whose role may only create stacks
+// administers what they create, and nothing else; teams named on create
+// get Stack Write; a team token's team administers the stacks it creates.
+func TestStackCreators(t *testing.T) {
+	e := newEnv(t)
+	creator := e.customRole("creator", map[string]any{"__type": "PermissionDescriptorAllow", "permissions": []string{"stack:create"}})
+	e.must(e.admin, "POST", "/api/orgs/acme/members/carol", nil, 200, nil)
+	e.must(e.admin, "PATCH", "/api/orgs/acme/members/carol", map[string]any{"fgaRoleId": creator}, 204, nil)
+	status, body := e.call(e.admin, "POST", "/api/orgs/acme/teams/pulumi", map[string]any{"name": "ops"}, nil)
+	if status != 201 {
+		t.Fatalf("team: %d %s", status, body)
+	}
+	carolToken, err := e.svc.IssueToken(context.Background(), "acme", "carol", "test", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.newStack(e.admin, "app", "theirs", nil)
+	e.fails(carolToken, "POST", "/api/stacks/acme/app", map[string]any{"stackName": "mine", "teams": []string{"ops"}}, 403, "team:update")
+	e.newStack(carolToken, "app", "mine", nil)
+	e.must(carolToken, "GET", stackPath("app", "mine"), nil, 200, nil)
+	e.fails(carolToken, "GET", stackPath("app", "theirs"), nil, 404, "not found")
+	// The admin names a team: its members may write the stack.
+	e.must(e.admin, "POST", "/api/stacks/acme/app", map[string]any{"stackName": "shared", "teams": []string{"ops"}}, 200, nil)
+	e.fails(e.admin, "POST", "/api/stacks/acme/app", map[string]any{"stackName": "x", "teams": []string{"nope"}}, 400, `team "nope" not found`)
+	e.must(e.admin, "PATCH", "/api/orgs/acme/teams/ops", map[string]any{"memberAction": "add", "member": "carol"}, 204, nil)
+	e.begin(carolToken, "app", "shared", "update")
+	e.fails(carolToken, "DELETE", stackPath("app", "shared"), nil, 403, "stack:delete")
+	e.must(carolToken, "DELETE", stackPath("app", "mine"), nil, 204, nil)
+	// A team token creates a stack; its team administers it.
+	var tt struct{ TokenValue string }
+	e.must(e.admin, "PATCH", "/api/orgs/acme/teams/ops", map[string]any{"memberAction": "remove", "member": "carol"}, 204, nil)
+	e.must(e.admin, "POST", "/api/orgs/acme/teams/ops/roles/"+creator, nil, 204, nil)
+	e.must(e.admin, "POST", "/api/orgs/acme/teams/ops/tokens", map[string]any{"name": "ops-ci"}, 200, &tt)
+	e.newStack(tt.TokenValue, "app", "ops-made", nil)
+	e.must(tt.TokenValue, "DELETE", stackPath("app", "ops-made"), nil, 204, nil)
 }
