@@ -350,7 +350,7 @@ func TestRoles(t *testing.T) {
 	e.fails(e.admin, "PATCH", "/api/orgs/acme/roles/"+builtins["Admin"].ID, map[string]any{"name": "Root"}, 400, "built in")
 
 	// The set is in use: it cannot go. The default role cannot go.
-	e.fails(e.admin, "DELETE", "/api/orgs/acme/roles/"+set.ID, nil, 409, "composed by")
+	e.fails(e.admin, "DELETE", "/api/orgs/acme/roles/"+set.ID, nil, 409, `used by "Dev deployers"`)
 	e.fails(e.admin, "DELETE", "/api/orgs/acme/roles/"+builtins["Member"].ID, nil, 400, "built in")
 
 	// Assign the role to a member; then deleting needs force, and the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strings"
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/policy"
@@ -234,7 +235,15 @@ func (s *Service) DeleteDescriptor(ctx context.Context, orgID, id string, force 
 		}
 		switch {
 		case len(u.Descriptors) > 0:
-			return gatehouse.Errorf(gatehouse.ECONFLICT, "%q is composed by %d other descriptor(s) (%v); remove it from them first", d.Name, len(u.Descriptors), u.Descriptors)
+			names := make([]string, 0, len(u.Descriptors))
+			for _, ref := range u.Descriptors {
+				if r, err := tx.GetDescriptor(ctx, orgID, ref); err == nil {
+					names = append(names, quote(r.Name))
+				} else {
+					names = append(names, ref)
+				}
+			}
+			return gatehouse.Errorf(gatehouse.ECONFLICT, "%q is used by %s; remove it from them first", d.Name, strings.Join(names, ", "))
 		case u.OrgDefault:
 			return gatehouse.Errorf(gatehouse.ECONFLICT, "%q is the organization's default role; make another role the default first", d.Name)
 		case len(u.Tokens) > 0:
