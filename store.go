@@ -223,6 +223,13 @@ type Tx interface {
 	ListAudit(ctx context.Context, orgID string, f AuditFilter, opts ListOptions) ([]*AuditEvent, string, error)
 	LastAudit(ctx context.Context, orgID string) (*AuditEvent, error)
 
+	CreateSession(ctx context.Context, s *Session) error
+	// GetSession returns a session by its digest, expired or not.
+	GetSession(ctx context.Context, digest []byte) (*Session, error)
+	DeleteSession(ctx context.Context, digest []byte) error
+	// PruneSessions deletes the sessions expired before a time.
+	PruneSessions(ctx context.Context, before time.Time) (int64, error)
+
 	// LoadSnapshot reads everything authorization needs about an
 	// organization, consistently.
 	LoadSnapshot(ctx context.Context, orgID string) (*Snapshot, error)

@@ -1,0 +1,48 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/gatehouse-iam/gatehouse"
+)
+
+func (t *tx) CreateSession(ctx context.Context, s *gatehouse.Session) error {
+	if len(s.Digest) != 32 || len(s.TokenDigest) != 32 {
+		return gatehouse.Errorf(gatehouse.EINVALID, "a session needs its digest and its token's")
+	}
+	s.Created = t.stamp()
+	_, err := t.exec(ctx, opWrite, "INSERT INTO console_sessions (digest, token_digest, user_id, csrf, created, expires) VALUES (?, ?, ?, ?, ?, ?)",
+		s.Digest, s.TokenDigest, s.UserID, s.CSRF, us(s.Created), us(s.Expires))
+	return invalidAs(conflictAs(err, "the session exists already"), "user %q does not exist", s.UserID)
+}
+
+func (t *tx) GetSession(ctx context.Context, digest []byte) (*gatehouse.Session, error) {
+	s := &gatehouse.Session{}
+	var created, expires int64
+	err := t.queryRow(ctx, "SELECT digest, token_digest, user_id, csrf, created, expires FROM console_sessions WHERE digest = ?", digest).
+		Scan(&s.Digest, &s.TokenDigest, &s.UserID, &s.CSRF, &created, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("session")
+	}
+	if err != nil {
+		return nil, t.d.mapErr(err, opWrite)
+	}
+	s.Created, s.Expires = fromUS(created), fromUS(expires)
+	return s, nil
+}
+
+func (t *tx) DeleteSession(ctx context.Context, digest []byte) error {
+	_, err := t.exec(ctx, opDelete, "DELETE FROM console_sessions WHERE digest = ?", digest)
+	return err
+}
+
+func (t *tx) PruneSessions(ctx context.Context, before time.Time) (int64, error) {
+	res, err := t.exec(ctx, opDelete, "DELETE FROM console_sessions WHERE expires < ?", us(before))
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
