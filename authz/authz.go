@@ -582,3 +582,55 @@ func (a *Authorizer) VisibleStacks(ctx context.Context, id *gatehouse.Identity, 
 	}
 	return out, "", nil
 }
+
+// Holder is a principal that holds a scope on an entity.
+type Holder struct {
+	Kind string // "user", "team" or "token"
+	ID   string
+	Name string // the user's login, the team's or the token's name
+}
+
+// WhoCan answers the reverse question: which members, teams and
+// organization tokens of the organization hold scope sc on entity e. It
+// walks the snapshot's compiled grants in memory.
+func (a *Authorizer) WhoCan(ctx context.Context, orgID string, sc catalog.Scope, e *gatehouse.Entity) ([]Holder, error) {
+	st, err := a.state(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	var out []Holder
+	for uid, m := range st.members {
+		if !m.membership.Suspended && m.grants.Decide(sc, e) {
+			name := uid
+			if u := st.users[uid]; u != nil {
+				name = u.Login
+			}
+			out = append(out, Holder{Kind: "user", ID: uid, Name: name})
+		}
+	}
+	for tid, t := range st.teams {
+		if t.grants.Decide(sc, e) {
+			out = append(out, Holder{Kind: "team", ID: tid, Name: t.team.Name})
+		}
+	}
+	st.mu.Lock()
+	var tokens []*gatehouse.Token
+	for _, t := range st.tokens {
+		if t.Kind == gatehouse.TokenOrganization && t.OrgID == orgID && !t.Deleted {
+			tokens = append(tokens, t)
+		}
+	}
+	st.mu.Unlock()
+	for _, t := range tokens {
+		if st.orgTokenGrants(t).grants.Decide(sc, e) {
+			out = append(out, Holder{Kind: "token", ID: t.ID, Name: t.Name})
+		}
+	}
+	slices.SortFunc(out, func(x, y Holder) int {
+		if c := strings.Compare(x.Kind, y.Kind); c != 0 {
+			return c
+		}
+		return strings.Compare(x.Name, y.Name)
+	})
+	return out, nil
+}

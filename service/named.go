@@ -340,32 +340,13 @@ func (s *Service) Check(ctx context.Context, orgID string, checks []gatehouse.Ch
 			}
 			continue
 		}
-		et, ok := gatehouse.ParseEntityType(c.Entity.Type)
-		if c.Entity.Type == "" {
-			et, ok = gatehouse.EntityGlobal, true
-		}
-		if !ok || et == gatehouse.EntityTeam {
-			res.Error = field("entity.type") + ": " + quote(c.Entity.Type) + " is not one of global, stack, environment, insights-account"
-			continue
-		}
-		var e *gatehouse.Entity
-		switch {
-		case et == gatehouse.EntityGlobal:
-			e = &gatehouse.Entity{Type: et, ID: orgID}
-		case c.Entity.ID != "":
-			e, err = s.Authz.EntityByID(ctx, orgID, c.Entity.ID)
-		default:
-			name := c.Entity.Name
-			if et != gatehouse.EntityInsightsAccount {
-				name = c.Entity.Project + "/" + c.Entity.Name
-			}
-			e, err = s.Authz.Entity(ctx, orgID, et, name)
-		}
-		if err == nil && e.Type != et {
-			err = gatehouse.Errorf(gatehouse.ENOTFOUND, "%s not found", et)
-		}
+		e, err := s.ResolveEntity(ctx, orgID, c.Entity)
 		if err != nil {
-			res.Error = field("entity") + ": " + gatehouse.ErrorMessage(err)
+			if gatehouse.ErrorCode(err) == gatehouse.EINVALID {
+				res.Error = field("entity.type") + ": " + gatehouse.ErrorMessage(err)
+			} else {
+				res.Error = field("entity") + ": " + gatehouse.ErrorMessage(err)
+			}
 			continue
 		}
 		var ex policy.Explanation
@@ -376,6 +357,36 @@ func (s *Service) Check(ctx context.Context, orgID string, checks []gatehouse.Ch
 		res.Allowed, res.Reason = ex.Allowed, ex.Reason
 	}
 	return out
+}
+
+// ResolveEntity finds the entity a check names: the organization, or a
+// stack, environment or account by id or by name, from the snapshot.
+func (s *Service) ResolveEntity(ctx context.Context, orgID string, c gatehouse.CheckEntity) (*gatehouse.Entity, error) {
+	et, ok := gatehouse.ParseEntityType(c.Type)
+	if c.Type == "" {
+		et, ok = gatehouse.EntityGlobal, true
+	}
+	if !ok || et == gatehouse.EntityTeam {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "%s is not one of global, stack, environment, insights-account", quote(c.Type))
+	}
+	var e *gatehouse.Entity
+	var err error
+	switch {
+	case et == gatehouse.EntityGlobal:
+		return &gatehouse.Entity{Type: et, ID: orgID}, nil
+	case c.ID != "":
+		e, err = s.Authz.EntityByID(ctx, orgID, c.ID)
+	default:
+		name := c.Name
+		if et != gatehouse.EntityInsightsAccount {
+			name = c.Project + "/" + c.Name
+		}
+		e, err = s.Authz.Entity(ctx, orgID, et, name)
+	}
+	if err == nil && e.Type != et {
+		err = gatehouse.Errorf(gatehouse.ENOTFOUND, "%s not found", et)
+	}
+	return e, err
 }
 
 // AuditEvents implements gatehouse.IAM.

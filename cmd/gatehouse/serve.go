@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse-iam/gatehouse/service"
 	"github.com/gatehouse-iam/gatehouse/state"
 	"github.com/gatehouse-iam/gatehouse/store"
+	"github.com/gatehouse-iam/gatehouse/web"
 )
 
 func newServeCmd() *cobra.Command {
@@ -138,7 +139,12 @@ func (m *Main) Run(ctx context.Context) error {
 			})
 		}})
 	m.api = srv
-	m.Handler = srv.Handler()
+	console := web.New(m.Service, m.az, srv, web.Options{Logger: m.log, Secure: m.Config.TLSCert != ""})
+	root := http.NewServeMux()
+	root.Handle("/console/", console.Handler())
+	root.Handle("GET /{$}", http.RedirectHandler("/console/", http.StatusSeeOther))
+	root.Handle("/", srv.Handler())
+	m.Handler = root
 	ln, err := net.Listen("tcp", m.Config.Listen)
 	if err != nil {
 		db.Close()

@@ -1,0 +1,373 @@
+// Package web is Gatehouse's console: server-rendered pages (html/template,
+// embedded) under /console for Organization Settings — permissions, roles,
+// access tokens, teams, members, OIDC issuers, the audit log and an access
+// explorer. Signing in with a personal access token opens a server-side
+// session; every page and action goes through the API in process
+// (api.Server.ServeAs), so the console allows exactly what the API does
+// and records the same audit events. Forms work without JavaScript and
+// carry a CSRF token; a Content-Security-Policy allows no inline script.
+package web
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/api"
+	"github.com/gatehouse-iam/gatehouse/authz"
+	"github.com/gatehouse-iam/gatehouse/service"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// SessionLifetime is how long a console session lasts.
+const SessionLifetime = 12 * time.Hour
+
+const cookieName = "gatehouse_session"
+
+// csp allows only the console's own scripts, styles and images.
+const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; connect-src 'self'"
+
+// Console serves the web console.
+type Console struct {
+	svc  *service.Service
+	az   *authz.Authorizer
+	api  *api.Server
+	log  *slog.Logger
+	tmpl *template.Template
+	mux  *http.ServeMux
+	// secure marks cookies Secure (the server speaks TLS).
+	secure bool
+}
+
+// Options configure a Console.
+type Options struct {
+	Logger *slog.Logger
+	// Secure is set when the server speaks TLS: cookies are then Secure.
+	Secure bool
+}
+
+// New returns the console over the service, the authorizer and the API.
+func New(svc *service.Service, az *authz.Authorizer, apiSrv *api.Server, opts Options) *Console {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	c := &Console{svc: svc, az: az, api: apiSrv, log: opts.Logger, secure: opts.Secure, mux: http.NewServeMux()}
+	c.tmpl = template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.html"))
+	c.routes()
+	return c
+}
+
+// Handler serves /console and its pages.
+func (c *Console) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", csp)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Cache-Control", "no-store")
+		c.mux.ServeHTTP(w, r)
+	})
+}
+
+var funcs = template.FuncMap{
+	"unix": func(t int64) string {
+		if t == 0 {
+			return "never"
+		}
+		return time.Unix(t, 0).UTC().Format("2006-01-02 15:04 UTC")
+	},
+	"join": strings.Join,
+	"json": func(v any) string {
+		b, _ := json.MarshalIndent(v, "", "  ")
+		return string(b)
+	},
+	"raw": func(b json.RawMessage) string {
+		var out bytes.Buffer
+		if json.Indent(&out, b, "", "  ") != nil {
+			return string(b)
+		}
+		return out.String()
+	},
+	"has": func(list []string, v string) bool {
+		for _, x := range list {
+			if x == v {
+				return true
+			}
+		}
+		return false
+	},
+	"add":   func(a, b int) int { return a + b },
+	"list3": func() []string { return []string{"stack", "environment", "insights-account"} },
+	"list4": func() []string { return []string{"stack", "environment", "insights-account", "global"} },
+}
+
+// --- sessions
+
+// session is a signed-in request: who, for which token, and the form token.
+type session struct {
+	rec *gatehouse.Session
+	id  *gatehouse.Identity
+}
+
+func digest(v string) []byte { s := sha256.Sum256([]byte(v)); return s[:] }
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic("crypto/rand failed: " + err.Error())
+	}
+	return hex.EncodeToString(b)
+}
+
+// signIn checks a personal access token and opens a session for it.
+func (c *Console) signIn(w http.ResponseWriter, r *http.Request, token string) error {
+	id, err := c.az.Authenticate("token " + strings.TrimSpace(token))
+	if err != nil {
+		return fmt.Errorf("that token is not a valid access token")
+	}
+	if id.User == nil {
+		return fmt.Errorf("sign in with a personal access token: organization and team tokens have no user")
+	}
+	value := randomHex(32)
+	s := &gatehouse.Session{Digest: digest(value), TokenDigest: id.Token.Digest, UserID: id.User.ID, CSRF: randomHex(32),
+		Expires: time.Now().Add(SessionLifetime)}
+	err = c.svc.Store.Write(r.Context(), func(tx gatehouse.Tx) error {
+		if _, err := tx.PruneSessions(r.Context(), time.Now()); err != nil {
+			return err
+		}
+		return tx.CreateSession(r.Context(), s)
+	})
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: value, Path: "/console", Expires: s.Expires, HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: c.secure})
+	c.log.Info("console sign-in", "user", id.User.Login)
+	return nil
+}
+
+// session returns the request's session, if its cookie names a live one
+// whose token is still valid.
+func (c *Console) session(r *http.Request) *session {
+	ck, err := r.Cookie(cookieName)
+	if err != nil || ck.Value == "" {
+		return nil
+	}
+	var rec *gatehouse.Session
+	err = c.svc.Store.Read(r.Context(), func(tx gatehouse.Tx) (err error) {
+		rec, err = tx.GetSession(r.Context(), digest(ck.Value))
+		return err
+	})
+	if err != nil || !time.Now().Before(rec.Expires) {
+		return nil
+	}
+	id, err := c.az.AuthenticateDigest(rec.TokenDigest)
+	if err != nil || id.User == nil || id.User.ID != rec.UserID {
+		return nil
+	}
+	return &session{rec: rec, id: id}
+}
+
+func (c *Console) signOut(w http.ResponseWriter, r *http.Request) {
+	if ck, err := r.Cookie(cookieName); err == nil {
+		c.svc.Store.Write(r.Context(), func(tx gatehouse.Tx) error { return tx.DeleteSession(r.Context(), digest(ck.Value)) })
+	}
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/console", MaxAge: -1, HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: c.secure})
+}
+
+// --- pages
+
+// page is what every template gets.
+type page struct {
+	Title   string
+	Org     string
+	Orgs    []string
+	User    string
+	CSRF    string
+	Nav     string
+	Error   string
+	Notice  string
+	Data    any
+	Form    url.Values
+	Request *http.Request
+}
+
+// req is one console request with its session.
+type req struct {
+	c    *Console
+	w    http.ResponseWriter
+	r    *http.Request
+	sess *session
+	org  string
+}
+
+type handlerFunc func(q *req) error
+
+// authed wraps a page: it needs a session (else to sign-in), checks the
+// CSRF token of every POST, and resolves the organization in the path.
+func (c *Console) authed(h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s := c.session(r)
+		if s == nil {
+			http.Redirect(w, r, "/console/login?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
+			return
+		}
+		q := &req{c: c, w: w, r: r, sess: s, org: r.PathValue("org")}
+		if r.Method == http.MethodPost {
+			r.Body = http.MaxBytesReader(w, r.Body, 2<<20)
+			if err := r.ParseForm(); err != nil {
+				http.Error(w, "bad form: "+err.Error(), http.StatusBadRequest)
+				return
+			}
+			if subtle.ConstantTimeCompare([]byte(r.PostForm.Get("csrf")), []byte(s.rec.CSRF)) != 1 {
+				http.Error(w, "the form's CSRF token is missing or stale: reload the page and try again", http.StatusForbidden)
+				return
+			}
+		}
+		if err := h(q); err != nil {
+			c.log.Error("console page", "path", r.URL.Path, "err", err.Error())
+			http.Error(w, "internal error", http.StatusInternalServerError)
+		}
+	}
+}
+
+// render writes a page with the layout.
+func (q *req) render(status int, name, title, nav string, data any, errMsg, notice string) error {
+	p := page{Title: title, Org: q.org, User: q.sess.id.User.Login, CSRF: q.sess.rec.CSRF, Nav: nav, Error: errMsg, Notice: notice,
+		Data: data, Form: q.r.PostForm, Request: q.r}
+	if orgs, err := q.c.svc.UserOrgs(q.r.Context(), q.sess.id.User.ID); err == nil {
+		for _, o := range orgs {
+			p.Orgs = append(p.Orgs, o.Name)
+		}
+		sort.Strings(p.Orgs)
+	}
+	var b bytes.Buffer
+	if err := q.c.tmpl.ExecuteTemplate(&b, name, p); err != nil {
+		return err
+	}
+	q.w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	q.w.WriteHeader(status)
+	_, err := q.w.Write(b.Bytes())
+	return err
+}
+
+// apiError is the API's error body.
+type apiError struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *apiError) Error() string { return e.Message }
+
+// recorder collects an in-process API response.
+type recorder struct {
+	h      http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header { return r.h }
+func (r *recorder) WriteHeader(s int) {
+	if r.status == 0 {
+		r.status = s
+	}
+}
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = 200
+	}
+	return r.body.Write(b)
+}
+
+// call makes an API request as the session's user, in process, and decodes
+// a JSON response into out. A 4xx or 5xx is an *apiError.
+func (q *req) call(method, path string, body, out any) error {
+	var rd io.Reader = http.NoBody
+	if body != nil {
+		data, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(data)
+	}
+	r, err := http.NewRequestWithContext(context.WithoutCancel(q.r.Context()), method, path, rd)
+	if err != nil {
+		return err
+	}
+	r.RemoteAddr = q.r.RemoteAddr
+	r.Header.Set("User-Agent", q.r.UserAgent()+" (gatehouse console)")
+	r.Header.Set("Content-Type", "application/json")
+	rec := &recorder{h: http.Header{}}
+	q.c.api.ServeAs(q.sess.id, rec, r)
+	if rec.status >= 400 {
+		e := &apiError{Code: rec.status}
+		if json.Unmarshal(rec.body.Bytes(), e) != nil || e.Message == "" {
+			e.Message = strings.TrimSpace(rec.body.String())
+		}
+		return e
+	}
+	if out != nil && rec.body.Len() > 0 {
+		return json.Unmarshal(rec.body.Bytes(), out)
+	}
+	return nil
+}
+
+// may reports whether the session's user holds a scope in the organization
+// (to show or hide an action; the API decides again when it is taken).
+func (q *req) may(scope string) bool {
+	org, err := q.c.az.Org(q.r.Context(), q.org)
+	if err != nil {
+		return false
+	}
+	sc, ok := lookupScope(scope)
+	if !ok {
+		return false
+	}
+	ok, _ = q.c.az.Decide(q.r.Context(), q.sess.id, org.ID, sc, &gatehouse.Entity{Type: gatehouse.EntityGlobal, ID: org.ID})
+	return ok
+}
+
+func (q *req) redirect(path, notice string) error {
+	if notice != "" {
+		path += "?notice=" + url.QueryEscape(notice)
+	}
+	http.Redirect(q.w, q.r, path, http.StatusSeeOther)
+	return nil
+}
+
+// fail shows an API error on the page it came from: 4xx errors are the
+// user's to fix; anything else is the server's.
+func (q *req) fail(err error, show func(msg string) error) error {
+	if e, ok := err.(*apiError); ok && e.Code < 500 {
+		return show(e.Message)
+	}
+	return err
+}
+
+func staticHandler() http.Handler {
+	sub, _ := fs.Sub(staticFS, "static")
+	return http.StripPrefix("/console/-/static/", http.FileServer(http.FS(sub)))
+}
