@@ -167,7 +167,9 @@ func (q *req) descriptors(purpose string) ([]descriptor, error) {
 func (c *Console) permissions(q *req) error {
 	sets, err := q.descriptors("set")
 	if err != nil {
-		return q.fail(err, func(msg string) error { return q.render(http.StatusForbidden, "permissions", "Permissions", "permissions", nil, msg, "") })
+		return q.fail(err, func(msg string) error {
+			return q.render(http.StatusForbidden, "permissions", "Permissions", "permissions", nil, msg, "")
+		})
 	}
 	return q.render(http.StatusOK, "permissions", "Permissions", "permissions", sets, "", q.r.URL.Query().Get("notice"))
 }
@@ -510,7 +512,9 @@ func (c *Console) membersPage(q *req, status int, errMsg string) error {
 	var d membersData
 	var out struct{ Members []member }
 	if err := q.call("GET", "/api/orgs/"+url.PathEscape(q.org)+"/members", nil, &out); err != nil {
-		return q.fail(err, func(msg string) error { return q.render(http.StatusForbidden, "members", "Members", "members", d, msg, "") })
+		return q.fail(err, func(msg string) error {
+			return q.render(http.StatusForbidden, "members", "Members", "members", d, msg, "")
+		})
 	}
 	d.Members = out.Members
 	d.Roles, _ = q.descriptors("role")
@@ -554,7 +558,9 @@ func (c *Console) issuers(q *req) error { return c.issuersPage(q, http.StatusOK,
 func (c *Console) issuersPage(q *req, status int, errMsg string) error {
 	var out struct{ OIDCIssuers []issuer }
 	if err := q.call("GET", "/api/orgs/"+url.PathEscape(q.org)+"/oidc/issuers", nil, &out); err != nil {
-		return q.fail(err, func(msg string) error { return q.render(http.StatusForbidden, "oidc", "OIDC issuers", "oidc", nil, msg, "") })
+		return q.fail(err, func(msg string) error {
+			return q.render(http.StatusForbidden, "oidc", "OIDC issuers", "oidc", nil, msg, "")
+		})
 	}
 	return q.render(status, "oidc", "OIDC issuers", "oidc", out.OIDCIssuers, errMsg, q.r.URL.Query().Get("notice"))
 }
@@ -583,7 +589,9 @@ func (c *Console) issuerPage(q *req, status int, errMsg, rules string) error {
 	id := q.r.PathValue("id")
 	var d issuerData
 	if err := q.call("GET", base+"/oidc/issuers/"+url.PathEscape(id), nil, &d.Issuer); err != nil {
-		return q.fail(err, func(msg string) error { return q.render(http.StatusNotFound, "issuer", "OIDC issuer", "oidc", d, msg, "") })
+		return q.fail(err, func(msg string) error {
+			return q.render(http.StatusNotFound, "issuer", "OIDC issuer", "oidc", d, msg, "")
+		})
 	}
 	var pol struct {
 		ID       string          `json:"id"`
@@ -684,7 +692,9 @@ func (c *Console) audit(q *req) error {
 	d := auditData{Filter: in}
 	base := "/api/orgs/" + url.PathEscape(q.org) + "/auditlogs"
 	if err := q.call("GET", base+"/v2?"+v.Encode(), nil, &d); err != nil {
-		return q.fail(err, func(msg string) error { return q.render(http.StatusForbidden, "audit", "Audit log", "audit", d, msg, "") })
+		return q.fail(err, func(msg string) error {
+			return q.render(http.StatusForbidden, "audit", "Audit log", "audit", d, msg, "")
+		})
 	}
 	for _, t := range gatehouse.AuditEventTypes {
 		d.Types = append(d.Types, t.Event)
@@ -741,7 +751,9 @@ func (c *Console) access(q *req) error {
 	}
 	e, err := c.svc.ResolveEntity(q.r.Context(), org.ID, entity)
 	if err != nil {
-		return q.fail(err, func(msg string) error { return q.render(http.StatusBadRequest, "access", "Access explorer", "access", d, msg, "") })
+		return q.fail(err, func(msg string) error {
+			return q.render(http.StatusBadRequest, "access", "Access explorer", "access", d, msg, "")
+		})
 	}
 	if d.Holders, err = c.az.WhoCan(q.r.Context(), org.ID, sc, e); err != nil {
 		return err
@@ -750,7 +762,9 @@ func (c *Console) access(q *req) error {
 		var out struct{ Results []gatehouse.CheckResult }
 		if err := q.call("POST", "/api/orgs/"+url.PathEscape(q.org)+"/authz/check",
 			map[string]any{"checks": []gatehouse.CheckRequest{{Token: d.Token, Scope: d.Scope, Entity: entity}}}, &out); err != nil {
-			return q.fail(err, func(msg string) error { return q.render(http.StatusBadRequest, "access", "Access explorer", "access", d, msg, "") })
+			return q.fail(err, func(msg string) error {
+				return q.render(http.StatusBadRequest, "access", "Access explorer", "access", d, msg, "")
+			})
 		}
 		if len(out.Results) == 1 {
 			d.Decision = &out.Results[0]

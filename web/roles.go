@@ -360,7 +360,9 @@ func (c *Console) showRoleForm(q *req, status int, errMsg string) error {
 		f.OrgSets, f.Rules, ok = shape(details, names)
 		f.NotShaped = !ok || f.BuiltIn
 		f.JSON = funcs["raw"].(func(json.RawMessage) string)(details)
-		var users struct{ Users []struct{ GitHubLogin string } }
+		var users struct {
+			Users []struct{ GitHubLogin string }
+		}
 		q.call("GET", base+"/"+url.PathEscape(id)+"/users", nil, &users)
 		for _, u := range users.Users {
 			f.Holders.Users = append(f.Holders.Users, u.GitHubLogin)

@@ -297,7 +297,9 @@ func TestConsoleFlows(t *testing.T) {
 		t.Errorf("a reader creating a set: %d\n%s", status, body)
 	}
 	// Revoking the token a session was opened with ends the session.
-	var toks struct{ Tokens []struct{ ID, Description string } }
+	var toks struct {
+		Tokens []struct{ ID, Description string }
+	}
 	e.api(rita, "GET", "/api/user/tokens", nil, &toks)
 	for _, tk := range toks.Tokens {
 		e.api(rita, "DELETE", "/api/user/tokens/"+tk.ID, nil, nil)
