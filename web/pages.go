@@ -66,6 +66,7 @@ func (c *Console) routes() {
 
 	m.HandleFunc("GET /console/{org}/audit", c.authed(c.audit))
 	m.HandleFunc("GET /console/{org}/access", c.authed(c.access))
+	m.HandleFunc("POST /console/{org}/access", c.authed(c.access))
 }
 
 // --- sign in
@@ -716,9 +717,17 @@ type accessData struct {
 	Asked                            bool
 }
 
+// access answers the explorer's questions. A token, being a secret, comes
+// only in a POST body, never in a URL.
 func (c *Console) access(q *req) error {
 	in := q.r.URL.Query()
-	d := accessData{Scope: in.Get("scope"), EntityType: in.Get("type"), Entity: in.Get("entity"), Token: in.Get("token")}
+	if q.r.Method == http.MethodPost {
+		in = q.r.PostForm
+	}
+	d := accessData{Scope: in.Get("scope"), EntityType: in.Get("type"), Entity: in.Get("entity")}
+	if q.r.Method == http.MethodPost {
+		d.Token = in.Get("token")
+	}
 	for _, i := range catalog.All() {
 		d.Scopes = append(d.Scopes, i.Name)
 	}

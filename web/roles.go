@@ -29,7 +29,7 @@ type rule struct {
 type tagCond struct{ Key, Op, Value string } // Op: eq, ne, has
 
 // minRules is how many rule rows the form offers without JavaScript.
-const minRules = 4
+const minRules = 2
 
 type roleForm struct {
 	Role      descriptor
