@@ -52,6 +52,7 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /console/{org}/teams/{team}", c.authed(c.team))
 	m.HandleFunc("POST /console/{org}/teams/{team}/members", c.authed(c.teamMember))
 	m.HandleFunc("POST /console/{org}/teams/{team}/roles", c.authed(c.teamRole))
+	m.HandleFunc("POST /console/{org}/teams/{team}/grants", c.authed(c.teamGrant))
 	m.HandleFunc("POST /console/{org}/teams/{team}/delete", c.authed(c.deleteTeam))
 
 	m.HandleFunc("GET /console/{org}/members", c.authed(c.members))
@@ -407,6 +408,11 @@ type team struct {
 		StackName   string `json:"stackName"`
 		Permission  int    `json:"permission"`
 	} `json:"stacks"`
+	Environments []struct {
+		ProjectName string `json:"projectName"`
+		EnvName     string `json:"envName"`
+		Permission  string `json:"permission"`
+	} `json:"environments"`
 	RoleIDs []string `json:"roleIds"`
 }
 
@@ -480,6 +486,43 @@ func (c *Console) teamRole(q *req) error {
 		return q.fail(err, func(msg string) error { return c.teamPage(q, name, http.StatusBadRequest, "", "", msg) })
 	}
 	return q.redirect("/console/"+url.PathEscape(q.org)+"/teams/"+url.PathEscape(name), "Team roles updated.")
+}
+
+// teamGrant adds or removes a team's permission on one stack or
+// environment (Pulumi's team grants: stack read 101, write 102, admin 103;
+// environment read, open, write, admin).
+func (c *Console) teamGrant(q *req) error {
+	name := q.r.PathValue("team")
+	f := q.r.PostForm
+	project, entity, ok := strings.Cut(strings.TrimSpace(f.Get("entity")), "/")
+	if !ok {
+		return c.teamPage(q, name, http.StatusBadRequest, "", "", fmt.Sprintf("entity: %q is not project/name", f.Get("entity")))
+	}
+	remove := f.Get("action") == "remove"
+	var body map[string]any
+	switch f.Get("type") {
+	case "stack":
+		perm, _ := strconv.Atoi(f.Get("permission"))
+		g := map[string]any{"projectName": project, "stackName": entity, "permission": perm}
+		if remove {
+			body = map[string]any{"removeStack": g}
+		} else {
+			body = map[string]any{"addStackPermission": g}
+		}
+	case "environment":
+		g := map[string]any{"projectName": project, "envName": entity, "permission": f.Get("permission")}
+		if remove {
+			body = map[string]any{"removeEnvironment": g}
+		} else {
+			body = map[string]any{"addEnvironmentPermission": g}
+		}
+	default:
+		return c.teamPage(q, name, http.StatusBadRequest, "", "", fmt.Sprintf("type: %q is not stack or environment", f.Get("type")))
+	}
+	if err := q.call("PATCH", "/api/orgs/"+url.PathEscape(q.org)+"/teams/"+url.PathEscape(name), body, nil); err != nil {
+		return q.fail(err, func(msg string) error { return c.teamPage(q, name, http.StatusBadRequest, "", "", msg) })
+	}
+	return q.redirect("/console/"+url.PathEscape(q.org)+"/teams/"+url.PathEscape(name), "Team grants updated.")
 }
 
 func (c *Console) deleteTeam(q *req) error {
@@ -685,12 +728,24 @@ func (c *Console) audit(q *req) error {
 	if u := in.Get("user"); u != "" {
 		v.Set("userFilter", u)
 	}
-	for _, k := range []string{"startTime", "endTime", "continuationToken"} {
+	d := auditData{Filter: in}
+	// Dates (YYYY-MM-DD, UTC) bound the events: from the start of the
+	// first day to the end of the last.
+	for k, param := range map[string]string{"from": "startTime", "to": "endTime"} {
 		if s := in.Get(k); s != "" {
-			v.Set(k, s)
+			t, err := time.Parse("2006-01-02", s)
+			if err != nil {
+				return q.render(http.StatusBadRequest, "audit", "Audit log", "audit", d, fmt.Sprintf("%s: %q is not a date (YYYY-MM-DD)", k, s), "")
+			}
+			if k == "to" {
+				t = t.Add(24 * time.Hour)
+			}
+			v.Set(param, strconv.FormatInt(t.Unix(), 10))
 		}
 	}
-	d := auditData{Filter: in}
+	if s := in.Get("continuationToken"); s != "" {
+		v.Set("continuationToken", s)
+	}
 	base := "/api/orgs/" + url.PathEscape(q.org) + "/auditlogs"
 	if err := q.call("GET", base+"/v2?"+v.Encode(), nil, &d); err != nil {
 		return q.fail(err, func(msg string) error {

@@ -282,6 +282,29 @@ func TestConsoleFlows(t *testing.T) {
 		t.Errorf("access explorer:\n%s", page)
 	}
 
+	// A team given write on the dev stack through its page; a grant of the
+	// wrong permission is the API's refusal on the page.
+	if status, _, body := b.do("POST", "/console/acme/teams", url.Values{"name": {"ops"}}); status != 303 {
+		t.Fatalf("create team: %d\n%s", status, body)
+	}
+	if status, _, body := b.do("POST", "/console/acme/teams/ops/grants", url.Values{"action": {"add"}, "type": {"stack"}, "entity": {"app/dev"}, "permission": {"102"}}); status != 303 {
+		t.Fatalf("grant: %d\n%s", status, body)
+	}
+	if page := b.get("/console/acme/teams/ops"); !strings.Contains(page, "stack app/dev: write") {
+		t.Errorf("the team page lacks its grant:\n%s", page)
+	}
+	if status, _, body := b.do("POST", "/console/acme/teams/ops/grants", url.Values{"action": {"add"}, "type": {"stack"}, "entity": {"app/dev"}, "permission": {"open"}}); status != 400 {
+		t.Errorf("a stack grant of open: %d\n%s", status, body)
+	}
+	// Audit dates: a bad one is named; today's events are found.
+	if status, _, body := b.do("GET", "/console/acme/audit?from=yesterday", nil); status != 400 || !strings.Contains(body, "YYYY-MM-DD") {
+		t.Errorf("a bad date: %d", status)
+	}
+	today := time.Now().UTC().Format("2006-01-02")
+	if page := b.get("/console/acme/audit?event=team_created&from=" + today + "&to=" + today); !strings.Contains(page, "ops") {
+		t.Errorf("today's team_created event is not listed")
+	}
+
 	// A member with the Reader role: the console shows the API's refusal.
 	if _, err := e.svc.AddMember(ctx, orgID(t, e), "rita", "reader"); err != nil {
 		t.Fatal(err)
