@@ -91,6 +91,10 @@ func (c *Console) renderLogin(w http.ResponseWriter, status int, d loginData) {
 }
 
 func (c *Console) login(w http.ResponseWriter, r *http.Request) {
+	if !sameOrigin(r) {
+		c.renderLogin(w, http.StatusForbidden, loginData{Error: "this form was posted from another site"})
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
 		c.renderLogin(w, http.StatusBadRequest, loginData{Error: "bad form"})

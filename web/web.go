@@ -168,6 +168,17 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request, token string) e
 	return nil
 }
 
+// sameOrigin refuses a form posted from another site: a browser sends
+// Origin with every POST, and it must name this server.
+func sameOrigin(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" || o == "null" {
+		return o == ""
+	}
+	u, err := url.Parse(o)
+	return err == nil && u.Host == r.Host
+}
+
 // session returns the request's session, if its cookie names a live one
 // whose token is still valid.
 func (c *Console) session(r *http.Request) *session {
@@ -237,6 +248,10 @@ func (c *Console) authed(h handlerFunc) http.HandlerFunc {
 		}
 		q := &req{c: c, w: w, r: r, sess: s, org: r.PathValue("org")}
 		if r.Method == http.MethodPost {
+			if !sameOrigin(r) {
+				http.Error(w, "this form was posted from another site", http.StatusForbidden)
+				return
+			}
 			r.Body = http.MaxBytesReader(w, r.Body, 2<<20)
 			if err := r.ParseForm(); err != nil {
 				http.Error(w, "bad form: "+err.Error(), http.StatusBadRequest)

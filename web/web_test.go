@@ -172,6 +172,13 @@ func TestSignIn(t *testing.T) {
 		"/console/acme/audit", "/console/acme/access"} {
 		b.get(p)
 	}
+	// A form posted from another site is refused, whatever it carries.
+	req, _ := http.NewRequest("POST", e.srv.URL+"/console/acme/teams", strings.NewReader(url.Values{"name": {"x"}, "csrf": {b.csrf}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "https://evil.example")
+	if resp, err := b.c.Do(req); err != nil || resp.StatusCode != 403 {
+		t.Errorf("a cross-site post: %v %v", resp.StatusCode, err)
+	}
 	// Every form needs the session's CSRF token.
 	if status, _, _ := b.do("POST", "/console/acme/teams", url.Values{"name": {"x"}, "csrf": {"forged"}}); status != 403 {
 		t.Errorf("a forged CSRF token: %d", status)
