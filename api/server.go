@@ -6,6 +6,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -436,10 +437,10 @@ func (q *request) decode(v any) error {
 		}
 		return gatehouse.Errorf(gatehouse.EINVALID, "request body: %v", err)
 	}
-	if len(strings.TrimSpace(string(data))) == 0 {
+	if len(bytes.TrimSpace(data)) == 0 {
 		return gatehouse.Errorf(gatehouse.EINVALID, "request body: missing; want a JSON object")
 	}
-	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return gatehouse.Errorf(gatehouse.EINVALID, "request body: %s", jsonProblem(err))

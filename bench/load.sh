@@ -36,11 +36,11 @@ cat "$dir/get.txt"
 # their tail is the scheduler's. The goal is a latency at a rate: here each
 # connection waits 1 ms between requests (wrk's delay()), which holds the
 # check endpoint near 21,000 requests/s with GETs alongside.
-echo "== paced: check endpoint at ~21k requests/s (40 connections, 1 ms apart) with GET /roles/{id} alongside (4 connections)"
+echo "== paced: check endpoint at ~21k requests/s (44 connections, 1 ms apart) with GET /roles/{id} alongside (4 connections)"
 printf 'function delay() return 1 end\n' | tee -a "$dir/check.lua" >>"$dir/get.lua"
 wrk -t1 -c4 -d10s --latency -s "$dir/get.lua" "$base/api/orgs/acme/roles/$RID" >"$dir/get.txt" 2>&1 &
 g=$!
-wrk -t1 -c40 -d10s --latency -s "$dir/check.lua" "$base/api/orgs/acme/authz/check"
+wrk -t1 -c44 -d10s --latency -s "$dir/check.lua" "$base/api/orgs/acme/authz/check"
 wait $g
 echo "-- GET /roles/{id} alongside, paced:"
 cat "$dir/get.txt"
