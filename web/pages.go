@@ -22,7 +22,7 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /console/login", c.login)
 	m.HandleFunc("POST /console/logout", c.authed(func(q *req) error {
 		c.signOut(q.w, q.r)
-		http.Redirect(q.w, q.r, "/console/login?notice="+url.QueryEscape("Signed out."), http.StatusSeeOther)
+		http.Redirect(q.w, q.r, "/console/login?signedout=1", http.StatusSeeOther)
 		return nil
 	}))
 	m.HandleFunc("GET /console/{$}", c.authed(c.home))
@@ -79,7 +79,11 @@ func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/console/", http.StatusSeeOther)
 		return
 	}
-	c.renderLogin(w, http.StatusOK, loginData{Next: r.URL.Query().Get("next"), Notice: r.URL.Query().Get("notice")})
+	d := loginData{Next: r.URL.Query().Get("next")}
+	if r.URL.Query().Get("signedout") != "" {
+		d.Notice = "Signed out."
+	}
+	c.renderLogin(w, http.StatusOK, d)
 }
 
 func (c *Console) renderLogin(w http.ResponseWriter, status int, d loginData) {
@@ -140,7 +144,7 @@ func (c *Console) overview(q *req) error {
 			out = append(out, s)
 		}
 	}
-	return q.render(http.StatusOK, "overview", "Organization settings", "", out, "", q.r.URL.Query().Get("notice"))
+	return q.render(http.StatusOK, "overview", "Organization settings", "", out, "", q.notice())
 }
 
 // --- permission sets and roles
@@ -177,7 +181,7 @@ func (c *Console) permissions(q *req) error {
 			return q.render(http.StatusForbidden, "permissions", "Permissions", "permissions", nil, msg, "")
 		})
 	}
-	return q.render(http.StatusOK, "permissions", "Permissions", "permissions", sets, "", q.r.URL.Query().Get("notice"))
+	return q.render(http.StatusOK, "permissions", "Permissions", "permissions", sets, "", q.notice())
 }
 
 // setForm is the permission set editor's data.
@@ -235,7 +239,7 @@ func (c *Console) showSetForm(q *req, status int, errMsg string) error {
 	if !f.New {
 		title = f.Set.Name
 	}
-	return q.render(status, "permission", title, "permissions", f, errMsg, q.r.URL.Query().Get("notice"))
+	return q.render(status, "permission", title, "permissions", f, errMsg, q.notice())
 }
 
 func (c *Console) savePermission(q *req) error {
@@ -286,7 +290,7 @@ func (c *Console) roles(q *req) error {
 	if err != nil {
 		return q.fail(err, func(msg string) error { return q.render(http.StatusForbidden, "roles", "Roles", "roles", nil, msg, "") })
 	}
-	return q.render(http.StatusOK, "roles", "Roles", "roles", roles, "", q.r.URL.Query().Get("notice"))
+	return q.render(http.StatusOK, "roles", "Roles", "roles", roles, "", q.notice())
 }
 
 func (c *Console) defaultRole(q *req) error {
@@ -334,7 +338,7 @@ func (c *Console) tokensPage(q *req, status int, created, createdName, errMsg st
 	}
 	d.Personal = list.Tokens
 	d.Roles, _ = q.descriptors("role")
-	return q.render(status, "tokens", "Access tokens", "tokens", d, errMsg, q.r.URL.Query().Get("notice"))
+	return q.render(status, "tokens", "Access tokens", "tokens", d, errMsg, q.notice())
 }
 
 func (c *Console) tokens(q *req) error { return c.tokensPage(q, http.StatusOK, "", "", "") }
@@ -427,7 +431,7 @@ func (c *Console) teamsPage(q *req, status int, errMsg string) error {
 	if err := q.call("GET", "/api/orgs/"+url.PathEscape(q.org)+"/teams", nil, &out); err != nil {
 		return q.fail(err, func(msg string) error { return q.render(http.StatusForbidden, "teams", "Teams", "teams", nil, msg, "") })
 	}
-	return q.render(status, "teams", "Teams", "teams", out.Teams, errMsg, q.r.URL.Query().Get("notice"))
+	return q.render(status, "teams", "Teams", "teams", out.Teams, errMsg, q.notice())
 }
 
 func (c *Console) createTeam(q *req) error {
@@ -465,7 +469,7 @@ func (c *Console) teamPage(q *req, name string, status int, created, createdName
 	var toks struct{ Tokens []token }
 	q.call("GET", base+"/tokens", nil, &toks)
 	d.Tokens = toks.Tokens
-	return q.render(status, "team", d.Team.Name, "teams", d, errMsg, q.r.URL.Query().Get("notice"))
+	return q.render(status, "team", d.Team.Name, "teams", d, errMsg, q.notice())
 }
 
 func (c *Console) teamMember(q *req) error {
@@ -566,7 +570,7 @@ func (c *Console) membersPage(q *req, status int, errMsg string) error {
 	}
 	d.Members = out.Members
 	d.Roles, _ = q.descriptors("role")
-	return q.render(status, "members", "Members", "members", d, errMsg, q.r.URL.Query().Get("notice"))
+	return q.render(status, "members", "Members", "members", d, errMsg, q.notice())
 }
 
 func (c *Console) addMember(q *req) error {
@@ -610,7 +614,7 @@ func (c *Console) issuersPage(q *req, status int, errMsg string) error {
 			return q.render(http.StatusForbidden, "oidc", "OIDC issuers", "oidc", nil, msg, "")
 		})
 	}
-	return q.render(status, "oidc", "OIDC issuers", "oidc", out.OIDCIssuers, errMsg, q.r.URL.Query().Get("notice"))
+	return q.render(status, "oidc", "OIDC issuers", "oidc", out.OIDCIssuers, errMsg, q.notice())
 }
 
 func (c *Console) addIssuer(q *req) error {
@@ -655,7 +659,7 @@ func (c *Console) issuerPage(q *req, status int, errMsg, rules string) error {
 		d.Claims = claims
 		d.Result = c.testClaims(q, id, claims)
 	}
-	return q.render(status, "issuer", d.Issuer.Name, "oidc", d, errMsg, q.r.URL.Query().Get("notice"))
+	return q.render(status, "issuer", d.Issuer.Name, "oidc", d, errMsg, q.notice())
 }
 
 // testClaims evaluates the issuer's policy on a claims document for an

@@ -392,7 +392,7 @@ func (c *Console) showRoleForm(q *req, status int, errMsg string) error {
 	if !f.New {
 		title = f.Role.Name
 	}
-	return q.render(status, "role", title, "roles", f, errMsg, q.r.URL.Query().Get("notice"))
+	return q.render(status, "role", title, "roles", f, errMsg, q.notice())
 }
 
 func (c *Console) saveRole(q *req) error {

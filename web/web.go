@@ -11,6 +11,7 @@ package web
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -365,12 +366,30 @@ func (q *req) may(scope string) bool {
 	return ok
 }
 
+// redirect sends the browser on after a change, with a notice to show.
+// The notice travels in the URL with a MAC under the session's secret, so
+// that a link made elsewhere cannot put words on a console page.
 func (q *req) redirect(path, notice string) error {
 	if notice != "" {
-		path += "?notice=" + url.QueryEscape(notice)
+		path += "?notice=" + url.QueryEscape(notice) + "&ns=" + q.noticeMAC(notice)
 	}
 	http.Redirect(q.w, q.r, path, http.StatusSeeOther)
 	return nil
+}
+
+func (q *req) noticeMAC(notice string) string {
+	m := hmac.New(sha256.New, []byte(q.sess.rec.CSRF))
+	m.Write([]byte(notice))
+	return hex.EncodeToString(m.Sum(nil))[:32]
+}
+
+// notice is the request's notice, if this session's console wrote it.
+func (q *req) notice() string {
+	n := q.r.URL.Query().Get("notice")
+	if n == "" || !hmac.Equal([]byte(q.r.URL.Query().Get("ns")), []byte(q.noticeMAC(n))) {
+		return ""
+	}
+	return n
 }
 
 // fail shows an API error on the page it came from: 4xx errors are the

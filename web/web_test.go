@@ -172,6 +172,10 @@ func TestSignIn(t *testing.T) {
 		"/console/acme/audit", "/console/acme/access"} {
 		b.get(p)
 	}
+	// A notice in a link made elsewhere is not shown.
+	if page := b.get("/console/acme/roles?notice=Your+session+expired%3A+sign+in+at+evil.example"); strings.Contains(page, "evil.example") {
+		t.Errorf("a forged notice was shown")
+	}
 	// A form posted from another site is refused, whatever it carries.
 	req, _ := http.NewRequest("POST", e.srv.URL+"/console/acme/teams", strings.NewReader(url.Values{"name": {"x"}, "csrf": {b.csrf}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
