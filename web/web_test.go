@@ -3,8 +3,12 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
 	"encoding/json"
 	"io"
+	"math/big"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -353,4 +357,40 @@ func orgID(t *testing.T, e *env) string {
 		return err
 	})
 	return id
+}
+
+// TestConsoleOIDC: an issuer's policy edited on its page, and a "test these
+// claims" answer from the same evaluation as an exchange.
+func TestConsoleOIDC(t *testing.T) {
+	e := newEnv(t)
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks := map[string]any{"keys": []map[string]any{{"kty": "RSA", "kid": "k1", "alg": "RS256", "use": "sig",
+		"n": base64.RawURLEncoding.EncodeToString(key.N.Bytes()), "e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(key.E)).Bytes())}}}
+	var iss struct{ ID string }
+	if status := e.api(e.admin, "POST", "/api/orgs/acme/oidc/issuers", map[string]any{"name": "ci", "url": "https://ci.example", "jwks": jwks}, &iss); status != 200 {
+		t.Fatalf("register: %d", status)
+	}
+	b := e.browser()
+	b.signIn(e.admin)
+	page := b.get("/console/acme/oidc/" + iss.ID)
+	policy := regexp.MustCompile(`name="policy" value="([^"]+)"`).FindStringSubmatch(page)
+	if policy == nil {
+		t.Fatalf("no policy on the issuer page:\n%s", page)
+	}
+	claims := url.Values{"claims": {`{"sub":"repo:acme/app:ref:refs/heads/main","aud":"acme"}`}}.Encode()
+	if page := b.get("/console/acme/oidc/" + iss.ID + "?" + claims); !strings.Contains(page, "deny:") {
+		t.Errorf("a deny-all policy allowed the claims:\n%s", page)
+	}
+	if status, _, body := b.do("POST", "/console/acme/oidc/"+iss.ID+"/policy", url.Values{"policy": {policy[1]}, "rules": {`[{"decision":"allow","tokenType":"organization","rules":{"sub":"repo:acme/*"}}]`}}); status != 303 {
+		t.Fatalf("save policy: %d\n%s", status, body)
+	}
+	if page := b.get("/console/acme/oidc/" + iss.ID + "?" + claims); !strings.Contains(page, "allow: rule 0 matches") {
+		t.Errorf("the test box does not allow the claims:\n%s", page)
+	}
+	if status, _, body := b.do("POST", "/console/acme/oidc/"+iss.ID+"/policy", url.Values{"policy": {policy[1]}, "rules": {`[{"decision":"maybe"}]`}}); status != 400 {
+		t.Errorf("a bad rule: %d\n%s", status, body)
+	}
 }
