@@ -246,8 +246,11 @@ func TestStackAccess(t *testing.T) {
 	e.fails(reader, "POST", stackPath("app", "dev", "tags"), map[string]string{"name": "a", "value": "b"}, 403, "stack_tags:update")
 	e.fails(reader, "DELETE", stackPath("app", "dev"), nil, 403, "stack:delete")
 	e.fails(reader, "POST", "/api/stacks/acme/app", map[string]any{"stackName": "new"}, 403, "stack:create")
-	// A preview is a read: it starts, and its snapshot is not stored.
+	// A preview is a read: it starts, and its snapshot is not stored; it
+	// takes no stack lease, so an update runs beside it.
 	p := e.begin(reader, "app", "dev", "preview")
+	beside := e.begin(e.admin, "app", "dev", "update")
+	e.must(beside.auth, "POST", stackPath("app", "dev", "update", beside.id, "complete"), map[string]any{"status": "succeeded"}, 204, nil)
 	data, _ := json.Marshal(deployment("urn:p"))
 	e.must(p.auth, "PATCH", stackPath("app", "dev", "update", p.id, "checkpointverbatim"),
 		map[string]any{"version": 3, "untypedDeployment": json.RawMessage(data), "sequenceNumber": 1}, 204, nil)
@@ -255,7 +258,7 @@ func TestStackAccess(t *testing.T) {
 	var st struct{ Version int }
 	e.must(e.admin, "GET", stackPath("app", "dev"), nil, 200, &st)
 	if st.Version != 0 {
-		t.Errorf("a preview wrote version %d", st.Version)
+		t.Errorf("a preview wrote version %d (the update beside it wrote none)", st.Version)
 	}
 
 	// Stack Write on stacks tagged env=dev.

@@ -682,10 +682,15 @@ func (s *Service) StartUpdate(ctx context.Context, st *gatehouse.Stack, id strin
 		if err != nil {
 			return err
 		}
-		if err := tx.AcquireStackLease(ctx, st.ID, u.ID, out.Expires, now); err != nil {
-			return err
+		// A preview writes nothing: it runs beside an update and holds a
+		// lease of its own, not the stack's, so that a reader cannot keep
+		// writers out by previewing.
+		if u.Kind != gatehouse.UpdateKindPreview {
+			if err := tx.AcquireStackLease(ctx, st.ID, u.ID, out.Expires, now); err != nil {
+				return err
+			}
 		}
-		if cur.ActiveUpdate != "" && cur.ActiveUpdate != u.ID {
+		if u.Kind != gatehouse.UpdateKindPreview && cur.ActiveUpdate != "" && cur.ActiveUpdate != u.ID {
 			// Its lease lapsed: the CLI that held it is gone.
 			if old, err := tx.GetUpdate(ctx, cur.ActiveUpdate); err == nil && old.Status == gatehouse.UpdateRunning {
 				old.Status, old.Finished, old.LeaseDigest = gatehouse.UpdateFailed, now, nil
@@ -769,8 +774,10 @@ func (s *Service) RenewLease(ctx context.Context, u *gatehouse.StackUpdate, d ti
 	now := s.Now()
 	expiry := now.Add(d)
 	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
-		if err := tx.AcquireStackLease(ctx, u.StackID, u.ID, expiry, now); err != nil {
-			return gatehouse.Errorf(gatehouse.ECONFLICT, "the update lost the stack's lease")
+		if u.Kind != gatehouse.UpdateKindPreview {
+			if err := tx.AcquireStackLease(ctx, u.StackID, u.ID, expiry, now); err != nil {
+				return gatehouse.Errorf(gatehouse.ECONFLICT, "the update lost the stack's lease")
+			}
 		}
 		cur, err := tx.GetUpdate(ctx, u.ID)
 		if err != nil {
@@ -793,7 +800,7 @@ func (s *Service) holding(ctx context.Context, tx gatehouse.Tx, id string) (*gat
 	if err != nil {
 		return nil, nil, err
 	}
-	if u.Status != gatehouse.UpdateRunning || st.ActiveUpdate != u.ID {
+	if u.Status != gatehouse.UpdateRunning || (u.Kind != gatehouse.UpdateKindPreview && st.ActiveUpdate != u.ID) {
 		return nil, nil, gatehouse.Errorf(gatehouse.ECONFLICT, "the update no longer holds the stack's lease")
 	}
 	return u, st, nil
