@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -433,5 +434,106 @@ func TestReplicaAddsAnnouncedTokens(t *testing.T) {
 	})
 	if az2.Rebuilds() == before {
 		t.Errorf("replica 2 took a settings change without a rebuild")
+	}
+}
+
+// TestVisibleStacksAndWhoCan: lists in id order, page by page, only what
+// the identity may read; the reverse question names members, teams and
+// organization tokens that hold a scope on an entity.
+func TestVisibleStacksAndWhoCan(t *testing.T) {
+	f := newFixture(t)
+	var ids []string
+	err := f.db.Write(ctx, func(tx gatehouse.Tx) error {
+		for i := 0; i < 7; i++ {
+			env := "dev"
+			if i%2 == 1 {
+				env = "prod"
+			}
+			st := &gatehouse.Stack{OrgID: f.org.ID, Project: "app", Name: fmt.Sprint("s", i), Tags: map[string]string{"env": env}}
+			if err := tx.CreateStack(ctx, st); err != nil {
+				return err
+			}
+			if env == "dev" {
+				ids = append(ids, st.ID)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sets, _, err := f.svc.Descriptors(ctx, f.org.ID, gatehouse.PurposeSet, gatehouse.ListOptions{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stackRead string
+	for _, s := range sets {
+		if s.DefaultIdentifier == "stack-read" {
+			stackRead = s.ID
+		}
+	}
+	details, _ := json.Marshal(map[string]any{"__type": "PermissionDescriptorCondition",
+		"condition": map[string]any{"__type": "PermissionExpressionEqual",
+			"left":  map[string]any{"__type": "PermissionExpressionTag", "context": map[string]any{"__type": "PermissionExpressionStack"}, "key": "env"},
+			"right": map[string]any{"__type": "PermissionLiteralExpressionString", "value": "dev"}},
+		"subNode": map[string]any{"__type": "PermissionDescriptorCompose", "permissionDescriptors": []string{stackRead}}})
+	name, purpose := "dev-reader", gatehouse.PurposeRole
+	role, err := f.svc.CreateDescriptor(ctx, f.org.ID, service.DescriptorInput{Name: &name, Purpose: &purpose, Details: details}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, value, err := f.svc.CreateToken(ctx, service.TokenInput{Kind: gatehouse.TokenOrganization, OrgID: f.org.ID, Name: "reader", RoleID: role.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := f.az.Authenticate("token " + value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := catalog.MustLookup("stack:read")
+	var got []string
+	after := ""
+	for pages := 0; ; pages++ {
+		refs, next, err := f.az.VisibleStacks(ctx, id, f.org.ID, read, after, 2, nil)
+		if err != nil || pages > 10 {
+			t.Fatalf("VisibleStacks: %v after %d pages", err, pages)
+		}
+		for _, r := range refs {
+			got = append(got, r.ID)
+		}
+		if after = next; next == "" {
+			break
+		}
+	}
+	slices.Sort(ids)
+	if !slices.Equal(got, ids) {
+		t.Errorf("visible stacks %v, want the dev ones in id order %v", got, ids)
+	}
+	refs, _, _ := f.az.VisibleStacks(ctx, id, f.org.ID, read, "", 10, func(r *authz.StackRef) bool { return r.Name == "s2" })
+	if len(refs) != 1 || refs[0].Name != "s2" {
+		t.Errorf("filtered = %+v", refs)
+	}
+
+	e, err := f.az.Entity(ctx, f.org.ID, gatehouse.EntityStack, "app/s0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	holders, err := f.az.WhoCan(ctx, f.org.ID, read, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, h := range holders {
+		names = append(names, h.Kind+":"+h.Name)
+	}
+	if !slices.Contains(names, "token:"+tok.Name) || !slices.Contains(names, "user:admin") {
+		t.Errorf("who can read app/s0: %v", names)
+	}
+	prod, _ := f.az.Entity(ctx, f.org.ID, gatehouse.EntityStack, "app/s1")
+	holders, _ = f.az.WhoCan(ctx, f.org.ID, read, prod)
+	for _, h := range holders {
+		if h.Kind == "token" && h.Name == tok.Name {
+			t.Errorf("the dev reader can read a prod stack")
+		}
 	}
 }
