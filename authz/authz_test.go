@@ -116,6 +116,31 @@ func TestLastUsedIsBatched(t *testing.T) {
 // TestWatchPicksUpOtherWriters: a change written straight to the store (as
 // another replica or the admin CLI would) reaches the snapshot through
 // Watch.
+func TestWatchCatchesUpAtOnceWhenAnnouncementsWereMissed(t *testing.T) {
+	f := newFixture(t)
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	changed := make(chan gatehouse.Change, 1)
+	// Polling would take an hour: only the resynchronization can do it.
+	go f.az.Watch(wctx, time.Hour, changed, nil)
+	other := authz.New(f.db, nil)
+	value, err := service.New(f.db, other, nil).IssueToken(ctx, "acme", "admin", "while not listening", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed <- gatehouse.Change{} // the listener reconnected
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		if _, err := f.az.Authenticate("token " + value); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a change missed while not listening was not caught up on resynchronization")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func TestWatchPicksUpOtherWriters(t *testing.T) {
 	f := newFixture(t)
 	wctx, cancel := context.WithCancel(ctx)

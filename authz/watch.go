@@ -31,8 +31,8 @@ func (a *Authorizer) Watch(ctx context.Context, interval time.Duration, changed 
 				changed = nil
 				continue
 			}
-			if c.OrgID == "" { // announcements may have been missed
-				if err := a.sync(ctx, polled); err != nil && ctx.Err() == nil {
+			if c.OrgID == "" { // announcements may have been missed: catch up now
+				if err := a.sync(ctx, polled, true); err != nil && ctx.Err() == nil {
 					log.Warn("refresh snapshots", "err", err)
 				}
 				continue
@@ -43,7 +43,7 @@ func (a *Authorizer) Watch(ctx context.Context, interval time.Duration, changed 
 			continue
 		case <-t.C:
 		}
-		if err := a.sync(ctx, polled); err != nil && ctx.Err() == nil {
+		if err := a.sync(ctx, polled, false); err != nil && ctx.Err() == nil {
 			log.Warn("refresh snapshots", "err", err)
 		}
 	}
@@ -55,8 +55,11 @@ func (a *Authorizer) Watch(ctx context.Context, interval time.Duration, changed 
 // first seen now may be one of those on its way: an organization is rebuilt
 // when its snapshot is still behind what the previous poll saw, which is
 // within two intervals of someone else's change. polled holds the stored
-// revisions the previous poll saw.
-func (a *Authorizer) sync(ctx context.Context, polled map[string]int64) error {
+// revisions the previous poll saw. now rebuilds every organization that
+// moved at once: announcements may have been missed (the listener
+// connected or reconnected), so waiting for another poll could take an
+// interval for nothing.
+func (a *Authorizer) sync(ctx context.Context, polled map[string]int64, now bool) error {
 	revs, err := a.revisions(ctx)
 	if err != nil {
 		return err
@@ -66,7 +69,7 @@ func (a *Authorizer) sync(ctx context.Context, polled map[string]int64) error {
 		if loaded == rev {
 			continue
 		}
-		if prev, seen := polled[id]; loaded >= 0 && (!seen || loaded >= prev) {
+		if prev, seen := polled[id]; !now && loaded >= 0 && (!seen || loaded >= prev) {
 			continue // changed since the last poll: wait for one more
 		}
 		if err := a.Refresh(ctx, id); err != nil {
