@@ -206,8 +206,10 @@ func (s *Server) getDefinition(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if reveal && !s.may(q, "environment:open", q.entity) {
-		return nil, s.denied(q, catalog.MustLookup("environment:open"))
+	if reveal {
+		if err := s.require(q, catalog.MustLookup("environment:open")); err != nil {
+			return nil, err
+		}
 	}
 	def, v, err := s.svc.Definition(q.ctx(), q.env, version, reveal)
 	if err != nil {

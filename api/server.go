@@ -310,16 +310,26 @@ func (s *Server) authorize(rt *route, q *request) (any, error) {
 		required = append(required[:len(required):len(required)], rt.scopeFor(q.entity.Type))
 	}
 	for _, sc := range required {
-		ok, err := s.az.Decide(q.r.Context(), id, q.org.ID, sc, q.entity)
-		if err != nil {
+		if err := s.require(q, sc); err != nil {
 			return nil, err
-		}
-		s.metrics.decision(sc, ok)
-		if !ok {
-			return nil, s.denied(q, sc)
 		}
 	}
 	return nil, nil
+}
+
+// require decides one scope for the request's identity on its entity,
+// counts the decision, and explains a denial: the one way a route or a
+// handler checks a scope.
+func (s *Server) require(q *request, sc catalog.Scope) error {
+	ok, err := s.az.Decide(q.r.Context(), q.id, q.org.ID, sc, q.entity)
+	if err != nil {
+		return err
+	}
+	s.metrics.decision(sc, ok)
+	if !ok {
+		return s.denied(q, sc)
+	}
+	return nil
 }
 
 // denied explains a denial. A caller who may not even read an entity

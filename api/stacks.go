@@ -149,19 +149,16 @@ func (s *Server) authorizeLease(q *request) error {
 		return err
 	}
 	q.update, q.id = u, id
-	sc := catalog.MustLookup("stack:write")
-	if u.Kind == gatehouse.UpdateKindPreview {
-		sc = catalog.MustLookup("stack:read")
+	return s.require(q, updateScope(u.Kind))
+}
+
+// updateScope is the scope running an update of a kind needs: stack:read
+// for a preview, stack:write for the rest.
+func updateScope(kind string) catalog.Scope {
+	if name, ok := updateKinds[kind]; ok {
+		return catalog.MustLookup(name)
 	}
-	ok, err := s.az.Decide(q.ctx(), id, org.ID, sc, q.entity)
-	if err != nil {
-		return err
-	}
-	s.metrics.decision(sc, ok)
-	if !ok {
-		return s.denied(q, sc)
-	}
-	return nil
+	return catalog.MustLookup("stack:write")
 }
 
 // readBody reads the request body, gunzipping it when the CLI compressed it,
@@ -653,15 +650,8 @@ func (s *Server) startUpdate(q *request) (any, error) {
 	}
 	// The route needs stack:read; an update, refresh or destroy needs
 	// stack:write.
-	if sc := catalog.MustLookup(updateKinds[u.Kind]); sc.Name() != "stack:read" {
-		ok, err := s.az.Decide(q.ctx(), q.id, q.org.ID, sc, q.entity)
-		if err != nil {
-			return nil, err
-		}
-		s.metrics.decision(sc, ok)
-		if !ok {
-			return nil, s.denied(q, sc)
-		}
+	if err := s.require(q, updateScope(u.Kind)); err != nil {
+		return nil, err
 	}
 	setTags, _ := s.az.Decide(q.ctx(), q.id, q.org.ID, catalog.MustLookup("stack_tags:update"), q.entity)
 	st, err := s.svc.StartUpdate(q.ctx(), q.stack, u.ID, q.id, in.Tags, setTags)
