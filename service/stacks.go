@@ -254,6 +254,9 @@ func (s *Service) RenameStack(ctx context.Context, st *gatehouse.Stack, newProje
 type TagChange struct {
 	// Replace, when not nil, replaces every tag.
 	Replace map[string]string
+	// Merge, when not nil, adds and changes tags and removes none; a
+	// built-in tag in it is ignored.
+	Merge map[string]string
 	// Set adds or changes one tag; Add refuses an existing one.
 	Set, Add   *[2]string
 	Delete     string
@@ -276,6 +279,15 @@ func applyTags(cur map[string]string, c TagChange, builtin, builtinValue, dup st
 			return nil, false, gatehouse.Errorf(gatehouse.EINVALID, "tags: %s is built in and always %q", builtin, builtinValue)
 		}
 		if tags, err = checkTags(c.Replace); err != nil {
+			return nil, false, err
+		}
+	case c.Merge != nil:
+		for k, v := range c.Merge {
+			if builtin == "" || k != builtin {
+				tags[k] = v
+			}
+		}
+		if tags, err = checkTags(tags); err != nil {
 			return nil, false, err
 		}
 	case c.Set != nil || c.Add != nil:
@@ -713,26 +725,11 @@ func (s *Service) StartUpdate(ctx context.Context, st *gatehouse.Stack, id strin
 	if setTags && len(tags) > 0 {
 		// Merged, not replaced: the CLI sends the stack's tags with the
 		// program's, and a tag an update leaves out is not one it removes.
-		cur, err := s.Stack(ctx, st.OrgID, st.Project, st.Name)
-		if err != nil {
-			return nil, err
-		}
-		merged := maps.Clone(cur.Tags)
-		if merged == nil {
-			merged = map[string]string{}
-		}
-		maps.Copy(merged, tags)
-		if err := s.ChangeStackTags(ctx, st, TagChange{Replace: withProject(merged, st.Project), FromUpdate: true}); err != nil {
+		if err := s.ChangeStackTags(ctx, st, TagChange{Merge: tags, FromUpdate: true}); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
-}
-
-func withProject(tags map[string]string, project string) map[string]string {
-	out := maps.Clone(tags)
-	out[ProjectTag] = project
-	return out
 }
 
 // Leased authenticates a request made with an update's lease token: the
