@@ -57,22 +57,7 @@ func (s *Service) CreateEnvironment(ctx context.Context, orgID string, by *gateh
 func envKeyID(id string) string { return "environment/" + id }
 
 func (s *Service) envKey(ctx context.Context, envID string) (gatehouse.DataKey, error) {
-	if s.Keys == nil {
-		return nil, gatehouse.Errorf(gatehouse.EINTERNAL, "no master key is configured")
-	}
-	var wrapped []byte
-	err := s.read(ctx, func(tx gatehouse.Tx) (err error) {
-		wrapped, err = tx.GetEnvironmentKey(ctx, envID)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	k, err := s.Keys.OpenStackKey(envKeyID(envID), wrapped)
-	if err != nil {
-		return nil, gatehouse.Errorf(gatehouse.EINTERNAL, "the environment's data key does not open under the configured master key")
-	}
-	return k, nil
+	return s.openKey(ctx, envKeyID(envID), "environment", func(tx gatehouse.Tx) ([]byte, error) { return tx.GetEnvironmentKey(ctx, envID) }, nil)
 }
 
 // Environment returns an environment by project and name.
@@ -172,6 +157,7 @@ func (s *Service) DeleteEnvironment(ctx context.Context, e *gatehouse.Environmen
 		if err := tx.DeleteEnvironment(ctx, e.ID); err != nil {
 			return err
 		}
+		s.forgetKey(envKeyID(e.ID))
 		return s.audit(ctx, tx, e.OrgID, gatehouse.EventEnvDeleted, e.ID, nil, "deleted environment %s/%s", e.Project, e.Name)
 	})
 }

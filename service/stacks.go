@@ -363,9 +363,19 @@ type keyCache struct {
 
 const maxCachedKeys = 10000
 
+// dataKey opens a stack's data key. A stack from before keys existed gets
+// one now.
 func (s *Service) dataKey(ctx context.Context, stackID string) (gatehouse.DataKey, error) {
+	return s.openKey(ctx, stackID, "stack", func(tx gatehouse.Tx) ([]byte, error) { return tx.GetStackKey(ctx, stackID) },
+		func(tx gatehouse.Tx, wrapped []byte) error { return tx.PutStackKey(ctx, stackID, wrapped) })
+}
+
+// openKey opens the data key wrapped for keyID (the owner it is bound to),
+// from the cache or as load reads it. When there is none and create is
+// given, a new key is stored; a racing writer's key wins and is read back.
+func (s *Service) openKey(ctx context.Context, keyID, owner string, load func(gatehouse.Tx) ([]byte, error), create func(gatehouse.Tx, []byte) error) (gatehouse.DataKey, error) {
 	s.keys.mu.Lock()
-	k := s.keys.keys[stackID]
+	k := s.keys.keys[keyID]
 	s.keys.mu.Unlock()
 	if k != nil {
 		return k, nil
@@ -374,44 +384,39 @@ func (s *Service) dataKey(ctx context.Context, stackID string) (gatehouse.DataKe
 		return nil, gatehouse.Errorf(gatehouse.EINTERNAL, "no master key is configured")
 	}
 	var wrapped []byte
-	err := s.read(ctx, func(tx gatehouse.Tx) (err error) {
-		wrapped, err = tx.GetStackKey(ctx, stackID)
-		return err
-	})
-	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
-		// A stack from before keys existed gets one now; a racing writer's
-		// key wins and is read back.
+	read := func() (err error) {
+		return s.read(ctx, func(tx gatehouse.Tx) (err error) { wrapped, err = load(tx); return err })
+	}
+	err := read()
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND && create != nil {
 		var fresh []byte
-		if _, fresh, err = s.Keys.NewStackKey(stackID); err != nil {
+		if _, fresh, err = s.Keys.NewStackKey(keyID); err != nil {
 			return nil, err
 		}
-		err = s.Store.Write(ctx, func(tx gatehouse.Tx) error { return tx.PutStackKey(ctx, stackID, fresh) })
+		err = s.Store.Write(ctx, func(tx gatehouse.Tx) error { return create(tx, fresh) })
 		if err == nil || gatehouse.ErrorCode(err) == gatehouse.ECONFLICT {
-			err = s.read(ctx, func(tx gatehouse.Tx) (err error) {
-				wrapped, err = tx.GetStackKey(ctx, stackID)
-				return err
-			})
+			err = read()
 		}
 	}
 	if err != nil {
 		return nil, err
 	}
-	if k, err = s.Keys.OpenStackKey(stackID, wrapped); err != nil {
+	if k, err = s.Keys.OpenStackKey(keyID, wrapped); err != nil {
 		// Never the key or the error's details: a wrong master key.
-		return nil, gatehouse.Errorf(gatehouse.EINTERNAL, "the stack's data key does not open under the configured master key")
+		return nil, gatehouse.Errorf(gatehouse.EINTERNAL, "the %s's data key does not open under the configured master key", owner)
 	}
 	s.keys.mu.Lock()
 	if s.keys.keys == nil || len(s.keys.keys) >= maxCachedKeys {
 		s.keys.keys = map[string]gatehouse.DataKey{}
 	}
-	s.keys.keys[stackID] = k
+	s.keys.keys[keyID] = k
 	s.keys.mu.Unlock()
 	return k, nil
 }
 
-func (s *Service) forgetKey(stackID string) {
+func (s *Service) forgetKey(keyID string) {
 	s.keys.mu.Lock()
-	delete(s.keys.keys, stackID)
+	delete(s.keys.keys, keyID)
 	s.keys.mu.Unlock()
 }
 
