@@ -8,10 +8,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-iam/gatehouse"
-	"github.com/gatehouse-iam/gatehouse/authz"
 	"github.com/gatehouse-iam/gatehouse/service"
 	"github.com/gatehouse-iam/gatehouse/state"
-	"github.com/gatehouse-iam/gatehouse/store"
 )
 
 func newAdminCmd() *cobra.Command {
@@ -31,12 +29,11 @@ func newAdminCmd() *cobra.Command {
 			if org == "" || user == "" {
 				return fmt.Errorf("--org and --user are required")
 			}
-			db, err := store.Open(cmd.Context(), database, store.Options{})
+			db, svc, err := openDirect(cmd.Context(), database)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			svc := service.New(db, authz.New(db, nil), nil)
 			var exp time.Time
 			if expires > 0 {
 				exp = time.Now().Add(expires)
@@ -87,15 +84,14 @@ func newAdminSettingsCmd() *cobra.Command {
 			if org == "" {
 				return fmt.Errorf("--org is required")
 			}
-			db, err := store.Open(cmd.Context(), database, store.Options{})
+			db, svc, err := openDirect(cmd.Context(), database)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			svc := service.New(db, authz.New(db, nil), nil)
-			var o *gatehouse.Organization
-			if err := db.Read(cmd.Context(), func(tx gatehouse.Tx) (err error) { o, err = tx.GetOrgByName(cmd.Context(), org); return err }); err != nil {
-				return fmt.Errorf("organization %q: %w", org, err)
+			o, err := orgByName(cmd.Context(), db, org)
+			if err != nil {
+				return err
 			}
 			var c service.SettingsChange
 			if cmd.Flags().Changed("max-token-lifetime") {

@@ -9,9 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-iam/gatehouse"
-	"github.com/gatehouse-iam/gatehouse/authz"
-	"github.com/gatehouse-iam/gatehouse/service"
-	"github.com/gatehouse-iam/gatehouse/store"
 )
 
 // parseWhen reads a time flag: unix seconds or RFC 3339.
@@ -115,15 +112,14 @@ func newAuditCmd() *cobra.Command {
 			if orgName == "" {
 				return fmt.Errorf("--org is required")
 			}
-			db, err := store.Open(cmd.Context(), database, store.Options{})
+			db, svc, err := openDirect(cmd.Context(), database)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			svc := service.New(db, authz.New(db, nil), nil)
-			var org *gatehouse.Organization
-			if err := db.Read(cmd.Context(), func(tx gatehouse.Tx) (err error) { org, err = tx.GetOrgByName(cmd.Context(), orgName); return err }); err != nil {
-				return fmt.Errorf("organization %q: %w", orgName, err)
+			org, err := orgByName(cmd.Context(), db, orgName)
+			if err != nil {
+				return err
 			}
 			v, err := svc.VerifyAudit(cmd.Context(), org.ID)
 			if err != nil {

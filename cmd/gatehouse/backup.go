@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/authz"
+	"github.com/gatehouse-iam/gatehouse/service"
 	"github.com/gatehouse-iam/gatehouse/store"
 )
 
@@ -22,6 +26,27 @@ func databaseFlag(cmd *cobra.Command, dst *string) {
 		def = defaultDatabase
 	}
 	cmd.Flags().StringVar(dst, "database", def, "SQLite file path or postgres:// URL (env GATEHOUSE_DATABASE)")
+}
+
+// openDirect opens the database for a command run on the host, with a
+// service over it; the caller closes the database.
+func openDirect(ctx context.Context, database string) (*store.DB, *service.Service, error) {
+	db, err := store.Open(ctx, database, store.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	return db, service.New(db, authz.New(db, nil), nil), nil
+}
+
+// orgByName reads an organization by name, saying which when it is not
+// there.
+func orgByName(ctx context.Context, db *store.DB, name string) (*gatehouse.Organization, error) {
+	var o *gatehouse.Organization
+	err := db.Read(ctx, func(tx gatehouse.Tx) (err error) { o, err = tx.GetOrgByName(ctx, name); return err })
+	if err != nil {
+		return nil, fmt.Errorf("organization %q: %w", name, err)
+	}
+	return o, nil
 }
 
 func newBackupCmd() *cobra.Command {
