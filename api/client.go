@@ -75,20 +75,12 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	return nil
 }
 
+// codeOf is the error code of an HTTP status, the inverse of statusOf.
 func codeOf(status int) string {
-	switch status {
-	case http.StatusBadRequest:
-		return gatehouse.EINVALID
-	case http.StatusNotFound:
-		return gatehouse.ENOTFOUND
-	case http.StatusConflict:
-		return gatehouse.ECONFLICT
-	case http.StatusUnauthorized:
-		return gatehouse.EUNAUTHORIZED
-	case http.StatusForbidden:
-		return gatehouse.EFORBIDDEN
-	case http.StatusTooManyRequests:
-		return gatehouse.ETOOMANYREQUESTS
+	for code, s := range codeStatus {
+		if s == status {
+			return code
+		}
 	}
 	return gatehouse.EINTERNAL
 }

@@ -394,22 +394,21 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
-// statusOf maps the domain's error codes to HTTP statuses: the one place
-// that does.
+// codeStatus maps the domain's error codes to HTTP statuses: the one
+// table both the server and the client read.
+var codeStatus = map[string]int{
+	gatehouse.EINVALID:         http.StatusBadRequest,
+	gatehouse.ENOTFOUND:        http.StatusNotFound,
+	gatehouse.ECONFLICT:        http.StatusConflict,
+	gatehouse.EUNAUTHORIZED:    http.StatusUnauthorized,
+	gatehouse.EFORBIDDEN:       http.StatusForbidden,
+	gatehouse.ETOOMANYREQUESTS: http.StatusTooManyRequests,
+}
+
+// statusOf is the HTTP status of an error code; anything else is a 500.
 func statusOf(code string) int {
-	switch code {
-	case gatehouse.EINVALID:
-		return http.StatusBadRequest
-	case gatehouse.ENOTFOUND:
-		return http.StatusNotFound
-	case gatehouse.ECONFLICT:
-		return http.StatusConflict
-	case gatehouse.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case gatehouse.EFORBIDDEN:
-		return http.StatusForbidden
-	case gatehouse.ETOOMANYREQUESTS:
-		return http.StatusTooManyRequests
+	if s, ok := codeStatus[code]; ok {
+		return s
 	}
 	return http.StatusInternalServerError
 }
