@@ -319,7 +319,6 @@ type tokensData struct {
 	Org, Personal []token
 	OrgErr        string
 	Roles         []descriptor
-	Teams         []team
 	Created       string // a new token's value, shown once
 	CreatedName   string
 	CanCreate     bool
@@ -817,7 +816,7 @@ func (c *Console) access(q *req) error {
 	if d.EntityType == "global" {
 		entity = gatehouse.CheckEntity{Type: "global"}
 	}
-	sc, ok := lookupScope(d.Scope)
+	sc, ok := catalog.Lookup(d.Scope)
 	if !ok {
 		return q.render(http.StatusBadRequest, "access", "Access explorer", "access", d, fmt.Sprintf("scope: %q is not a scope", d.Scope), "")
 	}
@@ -853,5 +852,3 @@ func (c *Console) access(q *req) error {
 	}
 	return q.render(http.StatusOK, "access", "Access explorer", "access", d, "", "")
 }
-
-func lookupScope(name string) (catalog.Scope, bool) { return catalog.Lookup(name) }

@@ -32,6 +32,7 @@ import (
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/api"
 	"github.com/gatehouse-iam/gatehouse/authz"
+	"github.com/gatehouse-iam/gatehouse/catalog"
 	"github.com/gatehouse-iam/gatehouse/service"
 )
 
@@ -214,17 +215,15 @@ func (c *Console) signOut(w http.ResponseWriter, r *http.Request) {
 
 // page is what every template gets.
 type page struct {
-	Title   string
-	Org     string
-	Orgs    []string
-	User    string
-	CSRF    string
-	Nav     string
-	Error   string
-	Notice  string
-	Data    any
-	Form    url.Values
-	Request *http.Request
+	Title  string
+	Org    string
+	Orgs   []string
+	User   string
+	CSRF   string
+	Nav    string
+	Error  string
+	Notice string
+	Data   any
 }
 
 // req is one console request with its session.
@@ -273,7 +272,7 @@ func (c *Console) authed(h handlerFunc) http.HandlerFunc {
 // render writes a page with the layout.
 func (q *req) render(status int, name, title, nav string, data any, errMsg, notice string) error {
 	p := page{Title: title, Org: q.org, User: q.sess.id.User.Login, CSRF: q.sess.rec.CSRF, Nav: nav, Error: errMsg, Notice: notice,
-		Data: data, Form: q.r.PostForm, Request: q.r}
+		Data: data}
 	if orgs, err := q.c.svc.UserOrgs(q.r.Context(), q.sess.id.User.ID); err == nil {
 		for _, o := range orgs {
 			p.Orgs = append(p.Orgs, o.Name)
@@ -358,7 +357,7 @@ func (q *req) may(scope string) bool {
 	if err != nil {
 		return false
 	}
-	sc, ok := lookupScope(scope)
+	sc, ok := catalog.Lookup(scope)
 	if !ok {
 		return false
 	}
