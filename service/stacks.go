@@ -573,7 +573,7 @@ func (s *Service) Import(ctx context.Context, st *gatehouse.Stack, by *gatehouse
 			return err
 		}
 		u.Version = cur.Version + 1
-		u.Info, _ = json.Marshal(updateInfo{Message: "import", ResourceCount: resourceCount(data)})
+		u.Info, _ = json.Marshal(UpdateInfo{Message: "import", ResourceCount: resourceCount(data)})
 		if err := tx.CreateUpdate(ctx, u); err != nil {
 			return err
 		}
@@ -591,8 +591,9 @@ func (s *Service) Import(ctx context.Context, st *gatehouse.Stack, by *gatehouse
 
 // --- the update lifecycle
 
-// updateInfo is what an update records beyond its columns.
-type updateInfo struct {
+// UpdateInfo is what an update records beyond its columns, as JSON in
+// StackUpdate.Info.
+type UpdateInfo struct {
 	Program         json.RawMessage   `json:"program,omitempty"`
 	Message         string            `json:"message,omitempty"`
 	Environment     map[string]string `json:"environment,omitempty"`
@@ -602,22 +603,11 @@ type updateInfo struct {
 	Author          string            `json:"author,omitempty"`
 }
 
-// UpdateInfo decodes what an update recorded.
-type UpdateInfo struct {
-	Program         json.RawMessage
-	Message         string
-	Environment     map[string]string
-	Config          json.RawMessage
-	ResourceChanges map[string]int
-	ResourceCount   int
-	Author          string
-}
-
 // InfoOf decodes an update's recorded details.
 func InfoOf(u *gatehouse.StackUpdate) UpdateInfo {
-	var i updateInfo
+	var i UpdateInfo
 	json.Unmarshal(u.Info, &i)
-	return UpdateInfo(i)
+	return i
 }
 
 // ProgramRequest is what the CLI says about an update when creating it.
@@ -640,7 +630,7 @@ func (s *Service) CreateUpdate(ctx context.Context, st *gatehouse.Stack, by *gat
 	if p.Name != st.Project {
 		return nil, gatehouse.Errorf(gatehouse.EINVALID, "name: the program's project %q is not the stack's project %q", p.Name, st.Project)
 	}
-	info, _ := json.Marshal(updateInfo{Program: p.Raw, Message: p.Message, Environment: p.Environment, Config: p.Config, Author: by.Actor()})
+	info, _ := json.Marshal(UpdateInfo{Program: p.Raw, Message: p.Message, Environment: p.Environment, Config: p.Config, Author: by.Actor()})
 	u := &gatehouse.StackUpdate{StackID: st.ID, Kind: kind, Status: gatehouse.UpdateNotStarted, Info: info, StarterDigest: by.Token.Digest}
 	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error { return tx.CreateUpdate(ctx, u) })
 	return u, err
@@ -918,8 +908,7 @@ func (s *Service) RecordEvents(ctx context.Context, updateID string, events []js
 			return err
 		}
 		if changes != nil {
-			var info updateInfo
-			json.Unmarshal(u.Info, &info)
+			info := InfoOf(u)
 			info.ResourceChanges = changes
 			u.Info, _ = json.Marshal(info)
 			return tx.SaveUpdate(ctx, u)
@@ -969,8 +958,7 @@ func (s *Service) CompleteUpdate(ctx context.Context, updateID, status string) e
 			if err != nil {
 				return err
 			}
-			var info updateInfo
-			json.Unmarshal(u.Info, &info)
+			info := InfoOf(u)
 			info.ResourceCount = resourceCount(cp.Data)
 			u.Info, _ = json.Marshal(info)
 		}
