@@ -1007,7 +1007,31 @@ func (s *Service) History(ctx context.Context, st *gatehouse.Stack, pageSize, pa
 	if pageSize > 0 {
 		skip = (max(page, 1) - 1) * pageSize
 	}
-	err := s.read(ctx, func(tx gatehouse.Tx) error {
+	err := s.walkUpdates(ctx, st, func(u *gatehouse.StackUpdate) bool {
+		if !inHistory(u) {
+			return false
+		}
+		if skip > 0 {
+			skip--
+			return false
+		}
+		out = append(out, u)
+		return pageSize > 0 && len(out) == pageSize
+	})
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Version > out[j].Version })
+	return out, err
+}
+
+// inHistory reports whether an update is part of the stack's history:
+// started, and not a preview.
+func inHistory(u *gatehouse.StackUpdate) bool {
+	return u.Kind != gatehouse.UpdateKindPreview && u.Status != gatehouse.UpdateNotStarted
+}
+
+// walkUpdates calls fn on the stack's updates, newest first, until it
+// returns true or there are no more.
+func (s *Service) walkUpdates(ctx context.Context, st *gatehouse.Stack, fn func(*gatehouse.StackUpdate) bool) error {
+	return s.read(ctx, func(tx gatehouse.Tx) error {
 		next := ""
 		for {
 			us, n, err := tx.ListUpdates(ctx, st.ID, gatehouse.ListOptions{Limit: gatehouse.MaxListLimit, Continuation: next})
@@ -1015,15 +1039,7 @@ func (s *Service) History(ctx context.Context, st *gatehouse.Stack, pageSize, pa
 				return err
 			}
 			for _, u := range us {
-				if u.Kind == gatehouse.UpdateKindPreview || u.Status == gatehouse.UpdateNotStarted {
-					continue
-				}
-				if skip > 0 {
-					skip--
-					continue
-				}
-				out = append(out, u)
-				if pageSize > 0 && len(out) == pageSize {
+				if fn(u) {
 					return nil
 				}
 			}
@@ -1032,44 +1048,35 @@ func (s *Service) History(ctx context.Context, st *gatehouse.Stack, pageSize, pa
 			}
 		}
 	})
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Version > out[j].Version })
-	return out, err
 }
 
-// VersionUpdate returns the update that made a version of the stack.
+// VersionUpdate returns the update that made a version of the stack (0:
+// the latest), reading the history only as far back as it is.
 func (s *Service) VersionUpdate(ctx context.Context, st *gatehouse.Stack, version int) (*gatehouse.StackUpdate, error) {
-	all, err := s.History(ctx, st, 0, 0)
-	if err != nil {
-		return nil, err
-	}
-	for _, u := range all {
-		if version == 0 || u.Version == version {
-			return u, nil
+	var out *gatehouse.StackUpdate
+	err := s.walkUpdates(ctx, st, func(u *gatehouse.StackUpdate) bool {
+		if inHistory(u) && (version == 0 || u.Version == version) {
+			out = u
 		}
+		return out != nil
+	})
+	if err == nil && out == nil {
+		err = gatehouse.Errorf(gatehouse.ENOTFOUND, "stack %s/%s has no update of version %d", st.Project, st.Name, version)
 	}
-	return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "stack %s/%s has no update of version %d", st.Project, st.Name, version)
+	return out, err
 }
 
 // LatestPreview returns the stack's most recent preview.
 func (s *Service) LatestPreview(ctx context.Context, st *gatehouse.Stack) (*gatehouse.StackUpdate, error) {
 	var out *gatehouse.StackUpdate
-	err := s.read(ctx, func(tx gatehouse.Tx) error {
-		next := ""
-		for {
-			us, n, err := tx.ListUpdates(ctx, st.ID, gatehouse.ListOptions{Limit: 100, Continuation: next})
-			if err != nil {
-				return err
-			}
-			for _, u := range us {
-				if u.Kind == gatehouse.UpdateKindPreview {
-					out = u
-					return nil
-				}
-			}
-			if next = n; next == "" {
-				return gatehouse.Errorf(gatehouse.ENOTFOUND, "stack %s/%s has no previews", st.Project, st.Name)
-			}
+	err := s.walkUpdates(ctx, st, func(u *gatehouse.StackUpdate) bool {
+		if u.Kind == gatehouse.UpdateKindPreview {
+			out = u
 		}
+		return out != nil
 	})
+	if err == nil && out == nil {
+		err = gatehouse.Errorf(gatehouse.ENOTFOUND, "stack %s/%s has no previews", st.Project, st.Name)
+	}
 	return out, err
 }
