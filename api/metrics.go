@@ -19,6 +19,9 @@ type metrics struct {
 	latency      *prometheus.HistogramVec
 	decisions    *prometheus.CounterVec
 	authFailures *prometheus.CounterVec
+	// authLimited counts failed authentications refused (429) beyond
+	// their address's limit.
+	authLimited prometheus.Counter
 	// allowed and denied are the decision counters per scope, made once so
 	// that counting does not allocate.
 	allowed, denied []prometheus.Counter
@@ -35,8 +38,10 @@ func newMetrics(rebuilds func() uint64) *metrics {
 			Help: "Authorization decisions by scope and result."}, []string{"scope", "result"}),
 		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatehouse_authn_failures_total",
 			Help: "Failed authentications by reason."}, []string{"reason"}),
+		authLimited: prometheus.NewCounter(prometheus.CounterOpts{Name: "gatehouse_authn_failures_limited_total",
+			Help: "Failed authentications refused with 429 because their source address was over its limit."}),
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.decisions, m.authFailures,
+	m.reg.MustRegister(m.requests, m.latency, m.decisions, m.authFailures, m.authLimited,
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gatehouse_snapshot_rebuilds_total",
 			Help: "Rebuilds of an organization's authorization snapshot from the store."}, func() float64 { return float64(rebuilds()) }),
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))

@@ -164,17 +164,12 @@ func (s *Server) updatePolicy(q *request) (any, error) {
 func (s *Server) exchange(w http.ResponseWriter, r *http.Request) {
 	reqID := newRequestID()
 	w.Header().Set("X-Request-ID", reqID)
-	ip := clientIP(r)
+	ip := s.clientIP(r)
 	writeOAuth := func(status int, code, desc string) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(status)
 		json.NewEncoder(w).Encode(map[string]any{"error": code, "error_description": desc, "code": status, "message": code + ": " + desc})
-	}
-	if wait := s.limiter.blocked(ip); wait > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-		writeOAuth(http.StatusTooManyRequests, "invalid_request", "too many failed exchanges from this address; retry later")
-		return
 	}
 	req, err := parseExchange(w, r)
 	if err != nil {
@@ -186,8 +181,13 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request) {
 	var oe *service.OAuthError
 	switch {
 	case errors.As(err, &oe):
-		s.limiter.fail(ip)
+		// Only a refused exchange is limited: a valid ID token is never
+		// refused because others failed from the same address.
 		s.metrics.authFailures.WithLabelValues("exchange").Inc()
+		if s.limitFailures(w, reqID, ip, 1) {
+			writeOAuth(http.StatusTooManyRequests, "invalid_request", "too many failed exchanges from this address; retry later")
+			return
+		}
 		s.log.Info("token exchange refused", "request_id", reqID, "remote", ip, "error", oe.Code, "why", oe.Description)
 		if orgName, ok := strings.CutPrefix(req.Audience, "urn:pulumi:org:"); ok {
 			if org, err := s.az.Org(r.Context(), orgName); err == nil {

@@ -28,7 +28,9 @@ func (s *Server) register() {
 		}
 		w.Write([]byte("ready\n"))
 	})
-	s.mux.Handle("GET /metrics", s.metrics.handler())
+	if !s.metricsElsewhere {
+		s.mux.Handle("GET /metrics", s.metrics.handler())
+	}
 
 	// Who am I.
 	s.handle(&route{method: "GET", pattern: "/api/user", h: s.getUser})

@@ -15,8 +15,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -33,10 +33,14 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 	limiter *failureLimiter
-	mux     *http.ServeMux
-	routes  []*route
-	ready   func(context.Context) error
-	audit   *auditWriter
+	// trusted are the proxies whose X-Forwarded-For is believed.
+	trusted []netip.Prefix
+	// metricsElsewhere: /metrics is served on another listener.
+	metricsElsewhere bool
+	mux              *http.ServeMux
+	routes           []*route
+	ready            func(context.Context) error
+	audit            *auditWriter
 	// verifier checks ID tokens for registration and exchange.
 	verifier gatehouse.IDTokenVerifier
 }
@@ -47,8 +51,16 @@ type Options struct {
 	// Ready reports whether the server can serve (the database answers).
 	Ready func(context.Context) error
 	// AuthFailuresPerMinute bounds failed authentications per source
-	// address before 429s (default 60).
+	// address (an IPv6 /64) before 429s (default 60). Only failures are
+	// limited: a valid token is never refused.
 	AuthFailuresPerMinute int
+	// TrustedProxies are the networks of the reverse proxies in front of
+	// the server: from them, and only from them, X-Forwarded-For names
+	// the client (for the failure limit, audit events and logs).
+	TrustedProxies []netip.Prefix
+	// MetricsElsewhere leaves /metrics off the server's handler: the
+	// caller serves MetricsHandler on a listener of its own.
+	MetricsElsewhere bool
 	// AuditQueue bounds the queue of denial and authentication-failure
 	// events waiting to be written (default 10,000).
 	AuditQueue int
@@ -68,7 +80,7 @@ func New(svc *service.Service, az *authz.Authorizer, opts Options) *Server {
 		opts.AuditQueue = 10000
 	}
 	s := &Server{svc: svc, az: az, log: opts.Logger, metrics: newMetrics(az.Rebuilds), mux: http.NewServeMux(),
-		limiter: newFailureLimiter(opts.AuthFailuresPerMinute, time.Minute), ready: opts.Ready, verifier: opts.Verifier}
+		limiter: newFailureLimiter(opts.AuthFailuresPerMinute, time.Minute), trusted: opts.TrustedProxies, metricsElsewhere: opts.MetricsElsewhere, ready: opts.Ready, verifier: opts.Verifier}
 	s.audit = newAuditWriter(svc.Store, opts.Logger, opts.AuditQueue, s.metrics)
 	s.register()
 	return s
@@ -91,6 +103,10 @@ func (s *Server) ServeAs(id *gatehouse.Identity, w http.ResponseWriter, r *http.
 
 // Handler returns the server's root handler.
 func (s *Server) Handler() http.Handler { return s.mux }
+
+// MetricsHandler serves the server's Prometheus metrics (also on Handler
+// at /metrics unless Options.MetricsElsewhere).
+func (s *Server) MetricsHandler() http.Handler { return s.metrics.handler() }
 
 // Routes returns "METHOD /pattern" for every registered API route.
 func (s *Server) Routes() []string {
@@ -208,7 +224,7 @@ func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 			status = writeError(w, q.reqID, errors.New("panic"), s.log)
 		}
 		s.log.Info("request", "request_id", q.reqID, "method", r.Method, "path", r.URL.Path, "status", status,
-			"duration_ms", time.Since(start).Milliseconds(), "actor", q.id.Actor(), "remote", clientIP(r))
+			"duration_ms", time.Since(start).Milliseconds(), "actor", q.id.Actor(), "remote", s.clientIP(r))
 	}()
 	body, err := s.authorize(rt, q)
 	if err == nil {
@@ -257,20 +273,15 @@ func (s *Server) authorize(rt *route, q *request) (any, error) {
 	if rt.lease {
 		return nil, s.authorizeLease(q)
 	}
-	ip := clientIP(q.r)
-	if wait := s.limiter.blocked(ip); wait > 0 {
-		q.w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds())+1))
-		return nil, gatehouse.Errorf(gatehouse.ETOOMANYREQUESTS, "too many failed authentications from this address; retry later")
-	}
+	ip := s.clientIP(q.r)
 	id, _ := q.r.Context().Value(asKey{}).(*gatehouse.Identity)
 	if id == nil {
+		// Authentication comes first (a map lookup), and only a failure
+		// consults the failure limiter: a valid token is never refused
+		// because others guessed from the same address.
 		var err error
 		if id, err = s.az.Authenticate(q.r.Header.Get("Authorization")); err != nil {
-			s.limiter.fail(ip)
-			s.metrics.authFailures.WithLabelValues(failureReason(err)).Inc()
-			s.log.Info("authentication failed", "request_id", q.reqID, "remote", ip, "why", err.Error())
-			s.auditAuthFailure(q, ip, err)
-			return nil, authz.ErrUnauthenticated
+			return nil, s.authFailed(q, ip, err, 1)
 		}
 	}
 	q.id = id
@@ -384,15 +395,9 @@ func failureReason(err error) string {
 	return "other"
 }
 
-// clientIP is the connection's address; Gatehouse does not trust
-// forwarding headers it cannot verify.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+// clientIP is the client's address: the connection's, or what trusted
+// proxies forwarded (see clientAddr).
+func (s *Server) clientIP(r *http.Request) string { return clientAddr(r, s.trusted) }
 
 // codeStatus maps the domain's error codes to HTTP statuses: the one
 // table both the server and the client read.

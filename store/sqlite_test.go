@@ -382,3 +382,33 @@ func TestGroupCommit(t *testing.T) {
 	}()
 	db.Write(ctx, func(tx gatehouse.Tx) error { panic("boom") })
 }
+
+// TestSQLiteFilesPrivate: a new database, its -wal and -shm, and a backup
+// are created 0600; a backup never overwrites a file.
+func TestSQLiteFilesPrivate(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "g.db")
+	db, err := store.Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Write(ctx, func(tx gatehouse.Tx) error { return tx.CreateOrg(ctx, &gatehouse.Organization{Name: "acme"}) }); err != nil {
+		t.Fatal(err)
+	}
+	backup := filepath.Join(dir, "b.db")
+	if err := db.Backup(ctx, backup); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{path, path + "-wal", path + "-shm", backup} {
+		info, err := os.Stat(f)
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+		} else if perm := info.Mode().Perm(); perm != 0o600 {
+			t.Errorf("%s: mode %o, want 600", filepath.Base(f), perm)
+		}
+	}
+	if err := db.Backup(ctx, backup); err == nil {
+		t.Errorf("a backup overwrote an existing file")
+	}
+}

@@ -11,7 +11,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -86,6 +88,9 @@ func openSQLite(path string, opts Options) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("sqlite database: empty path")
 	}
+	if err := createPrivate(path); err != nil {
+		return nil, fmt.Errorf("sqlite database: %w", err)
+	}
 	busy := opts.BusyTimeout
 	if busy <= 0 {
 		busy = 5 * time.Second
@@ -122,6 +127,23 @@ func openSQLite(path string, opts Options) (*DB, error) {
 	db := &DB{d: sqliteDialect, write: write, read: read, sqliteDSN: base + q.Encode()}
 	db.group = newGroupCommitter(db)
 	return db, nil
+}
+
+// createPrivate makes a new SQLite database file readable and writable
+// by its owner only (0600): SQLite then gives its -wal and -shm files the
+// same mode. An existing file keeps the mode its operator gave it.
+func createPrivate(path string) error {
+	if path == ":memory:" {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		return f.Close()
+	}
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	return err
 }
 
 func openPostgres(dsn string, opts Options) (*DB, error) {
@@ -201,12 +223,21 @@ func (db *DB) Backup(ctx context.Context, path string) error {
 	// VACUUM INTO reads in one transaction, so the copy is consistent; it
 	// runs on a connection of its own so that neither readers nor writers
 	// wait for it.
+	// The copy holds everything the database does: it is made readable by
+	// its owner only, and never over an existing file (VACUUM INTO fills
+	// an empty one).
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	f.Close()
 	conn, err := sql.Open("sqlite", db.sqliteDSN)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
 	if _, err := conn.ExecContext(ctx, "VACUUM INTO ?", path); err != nil {
+		os.Remove(path)
 		return fmt.Errorf("backup to %s: %w", path, err)
 	}
 	return nil

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-iam/gatehouse/api"
 )
 
 // Config is everything `gatehouse serve` can be told. Values come from, in
@@ -26,6 +28,12 @@ type Config struct {
 	LogLevel           string `json:"logLevel" flag:"log-level" help:"log level: debug, info, warn or error"`
 	AuthFailureLimit   int    `json:"authFailureLimit" flag:"auth-failure-limit" help:"failed authentications per source address per minute before 429s"`
 	RefreshInterval    string `json:"refreshInterval" flag:"refresh-interval" help:"how often to check for changes made by other replicas"`
+	// TrustedProxies lists the CIDR prefixes of the reverse proxies whose
+	// X-Forwarded-For names the client.
+	TrustedProxies string `json:"trustedProxies" flag:"trusted-proxies" help:"comma-separated CIDR prefixes of the reverse proxies in front of Gatehouse; only from them is X-Forwarded-For believed (for the failure limit, audit events and logs)"`
+	// MetricsListen serves /metrics on a listener of its own (and not on
+	// the main one).
+	MetricsListen string `json:"metricsListen" flag:"metrics-listen" help:"serve /metrics on this address instead of the main listener"`
 	// MasterKey (base64) or MasterKeyFile wraps every stack's data key.
 	MasterKey     string `json:"masterKey" flag:"master-key" help:"master key wrapping the stacks' data keys, 32 bytes in base64 (prefer the environment variable or a key file to a flag)"`
 	MasterKeyFile string `json:"masterKeyFile" flag:"master-key-file" help:"file holding the master key; with SQLite it defaults to the database path plus .key and is created (mode 0600) on first start"`
@@ -56,6 +64,11 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("master-key and master-key-file: give one, not both")
 	case c.AuthFailureLimit < 1:
 		return fmt.Errorf("auth-failure-limit: must be at least 1")
+	case c.MetricsListen != "" && c.MetricsListen == c.Listen:
+		return fmt.Errorf("metrics-listen: must differ from listen")
+	}
+	if _, err := api.ParseTrustedProxies(c.TrustedProxies); err != nil {
+		return fmt.Errorf("trusted-proxies: %v", err)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -67,10 +67,14 @@ type Main struct {
 	Stderr io.Writer
 	// Addr is the address the server listens on, once Run returns.
 	Addr string
+	// MetricsAddr is the address /metrics is served on when
+	// Config.MetricsListen is set, once Run returns.
+	MetricsAddr string
 
 	db       *store.DB
 	az       *authz.Authorizer
 	server   *http.Server
+	metrics  *http.Server
 	cancel   context.CancelFunc
 	done     chan struct{}
 	log      *slog.Logger
@@ -130,7 +134,13 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.Config.AllowInsecureIssuers {
 		m.log.Warn("OIDC issuers on loopback and private addresses are allowed and their certificates trusted on first use: for local testing only")
 	}
+	trusted, err := api.ParseTrustedProxies(m.Config.TrustedProxies)
+	if err != nil {
+		db.Close()
+		return fmt.Errorf("trusted-proxies: %w", err)
+	}
 	srv := api.New(m.Service, m.az, api.Options{Logger: m.log, AuthFailuresPerMinute: m.Config.AuthFailureLimit,
+		TrustedProxies: trusted, MetricsElsewhere: m.Config.MetricsListen != "",
 		Verifier: oidc.New(oidc.Options{AllowInsecure: m.Config.AllowInsecureIssuers}),
 		Ready: func(ctx context.Context) error {
 			return db.Read(ctx, func(tx gatehouse.Tx) error {
@@ -151,6 +161,13 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.Addr = ln.Addr().String()
+	if m.Config.MetricsListen != "" {
+		if err := m.serveMetrics(srv.MetricsHandler()); err != nil {
+			ln.Close()
+			db.Close()
+			return err
+		}
+	}
 	m.server = &http.Server{Handler: m.Handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
 		WriteTimeout: 120 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelWarn)}
@@ -179,6 +196,28 @@ func (m *Main) Run(ctx context.Context) error {
 		scheme = "https"
 	}
 	m.log.Info("gatehouse serving", "url", scheme+"://"+m.Addr, "database", db.Dialect())
+	return nil
+}
+
+// serveMetrics serves /metrics alone on the metrics listener, so that the
+// main listener (which clients reach) does not expose it.
+func (m *Main) serveMetrics(h http.Handler) error {
+	ln, err := net.Listen("tcp", m.Config.MetricsListen)
+	if err != nil {
+		return fmt.Errorf("metrics-listen: %w", err)
+	}
+	m.MetricsAddr = ln.Addr().String()
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	m.metrics = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 16 << 10,
+		ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelWarn)}
+	go func() {
+		if err := m.metrics.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			m.log.Error("serve metrics", "err", err)
+		}
+	}()
+	m.log.Info("metrics serving", "url", "http://"+m.MetricsAddr+"/metrics")
 	return nil
 }
 
@@ -272,6 +311,9 @@ func (m *Main) Close() error {
 	var err error
 	if m.server != nil {
 		err = m.server.Shutdown(ctx)
+	}
+	if m.metrics != nil {
+		m.metrics.Shutdown(ctx)
 	}
 	if m.api != nil {
 		m.api.Close() // write the audit events still queued
