@@ -587,7 +587,14 @@ func (s *Server) check(q *request) (any, error) {
 	if len(in.Checks) == 0 || len(in.Checks) > 1000 {
 		return nil, gatehouse.Errorf(gatehouse.EINVALID, "checks: give 1 to 1000 checks")
 	}
-	results := s.svc.Check(q.ctx(), q.org.ID, in.Checks)
+	results, failed := s.svc.Check(q.ctx(), q.org.ID, in.Checks)
+	if failed > 0 {
+		// Asking about a token that is not valid here is guessing, like
+		// presenting one: counted, limited and audited the same way.
+		if err := s.authFailed(q, s.clientIP(q.r), errCheckedToken, failed); err == errTooManyFailures {
+			return nil, err
+		}
+	}
 	for i, r := range results {
 		if r.Error == "" {
 			if sc, ok := catalog.Lookup(in.Checks[i].Scope); ok {

@@ -387,7 +387,7 @@ func readScope(t gatehouse.EntityType) *catalog.Scope {
 
 func failureReason(err error) string {
 	msg := err.Error()
-	for _, r := range []string{"unknown", "revoked", "expired", "lifetime", "no token"} {
+	for _, r := range []string{"checked", "unknown", "revoked", "expired", "lifetime", "no token"} {
 		if strings.Contains(msg, r) {
 			return r
 		}

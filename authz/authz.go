@@ -311,6 +311,25 @@ func (a *Authorizer) Authenticate(header string) (*gatehouse.Identity, error) {
 // does by its value: requests made with an update's lease act for the token
 // that started the update, which must still be valid.
 func (a *Authorizer) AuthenticateDigest(d []byte) (*gatehouse.Identity, error) {
+	id, err := a.verifyDigest(d)
+	if err == nil {
+		a.used.mark(id.Token.ID, a.now())
+	}
+	return id, err
+}
+
+// Verify checks a token as Authenticate does without recording its use:
+// for a token that someone else presents to ask about it (authz/check),
+// which is not a use of the token.
+func (a *Authorizer) Verify(header string) (*gatehouse.Identity, error) {
+	value, ok := tokenFromHeader(header)
+	if !ok {
+		return nil, errors.New("no token in the Authorization header")
+	}
+	return a.verifyDigest(gatehouse.TokenDigest(value))
+}
+
+func (a *Authorizer) verifyDigest(d []byte) (*gatehouse.Identity, error) {
 	if len(d) != 32 {
 		return nil, errors.New("unknown token")
 	}
@@ -353,7 +372,6 @@ func (a *Authorizer) AuthenticateDigest(d []byte) (*gatehouse.Identity, error) {
 			return nil, errors.New("token lifetime exceeds the organization's maximum")
 		}
 	}
-	a.used.mark(t.ID, now)
 	return id, nil
 }
 

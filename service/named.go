@@ -317,19 +317,27 @@ func (n *Named) Check(ctx context.Context, org string, checks []gatehouse.CheckR
 	if err != nil {
 		return nil, err
 	}
-	return n.S.Check(ctx, o.ID, checks), nil
+	out, _ := n.S.Check(ctx, o.ID, checks)
+	return out, nil
 }
 
 // Check decides a batch of questions with explanations; each result holds
 // either a decision or the problem with its question.
-func (s *Service) Check(ctx context.Context, orgID string, checks []gatehouse.CheckRequest) []gatehouse.CheckResult {
-	out := make([]gatehouse.CheckResult, len(checks))
+//
+// A token that is not valid in the organization (unknown, revoked, expired,
+// or another organization's) gets one answer, "not a valid token", so that
+// the check reveals nothing about other organizations' tokens; failed
+// counts them, for the caller to treat as failed authentications. Checking
+// a token is not using it: its last use is not recorded.
+func (s *Service) Check(ctx context.Context, orgID string, checks []gatehouse.CheckRequest) (out []gatehouse.CheckResult, failed int) {
+	out = make([]gatehouse.CheckResult, len(checks))
 	for i, c := range checks {
 		res := &out[i]
 		field := func(f string) string { return "checks[" + itoa(i) + "]." + f }
-		id, err := s.Authz.Authenticate("token " + c.Token)
-		if err != nil {
+		id, err := s.Authz.Verify("token " + c.Token)
+		if err != nil || !s.Authz.Member(ctx, id, orgID) {
 			res.Reason, res.Error = "the token is not valid", field("token")+": not a valid token"
+			failed++
 			continue
 		}
 		sc, ok := catalog.Lookup(c.Scope)
@@ -356,7 +364,7 @@ func (s *Service) Check(ctx context.Context, orgID string, checks []gatehouse.Ch
 		}
 		res.Allowed, res.Reason = ex.Allowed, ex.Reason
 	}
-	return out
+	return out, failed
 }
 
 // ResolveEntity finds the entity a check names: the organization, or a
