@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -106,7 +107,15 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	}
 	next := r.PostForm.Get("next")
 	if err := c.signIn(w, r, r.PostForm.Get("token")); err != nil {
-		c.renderLogin(w, http.StatusUnauthorized, loginData{Next: next, Error: err.Error()})
+		status, msg := http.StatusUnauthorized, err.Error()
+		// A bad token is a failed authentication like the API's: counted
+		// against the client address's limit, audited in the organization
+		// the form was headed for, and logged.
+		var bad *badToken
+		if errors.As(err, &bad) && !c.api.SignInFailed(w, r, nextOrg(next), bad.why) {
+			status, msg = http.StatusTooManyRequests, "too many failed sign-ins from this address; try again later"
+		}
+		c.renderLogin(w, status, loginData{Next: next, Error: msg})
 		return
 	}
 	// Only the console's own pages, never another site.
@@ -114,6 +123,17 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		next = "/console/"
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// nextOrg is the organization a sign-in form was headed for
+// ("/console/{org}/..."), or "".
+func nextOrg(next string) string {
+	rest, ok := strings.CutPrefix(next, "/console/")
+	if !ok {
+		return ""
+	}
+	org, _, _ := strings.Cut(rest, "/")
+	return org
 }
 
 func (c *Console) home(q *req) error {

@@ -147,9 +147,10 @@ func randomHex(n int) string {
 func (c *Console) signIn(w http.ResponseWriter, r *http.Request, token string) error {
 	id, err := c.az.Authenticate("token " + strings.TrimSpace(token))
 	if err != nil {
-		return fmt.Errorf("that token is not a valid access token")
+		return &badToken{why: err}
 	}
 	if id.User == nil {
+		c.log.Info("console sign-in refused: not a personal token", "remote", c.api.ClientIP(r), "token", id.Token.Kind+" token "+id.Token.Name)
 		return fmt.Errorf("sign in with a personal access token: organization and team tokens have no user")
 	}
 	value := randomHex(32)
@@ -166,9 +167,15 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request, token string) e
 	}
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: value, Path: "/console", Expires: s.Expires, HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, Secure: c.secure})
-	c.log.Info("console sign-in", "user", id.User.Login)
+	c.log.Info("console sign-in", "user", id.User.Login, "remote", c.api.ClientIP(r))
 	return nil
 }
+
+// badToken is a sign-in with a token that does not authenticate: a failed
+// authentication, which the API counts, limits and audits.
+type badToken struct{ why error }
+
+func (e *badToken) Error() string { return "that token is not a valid access token" }
 
 // sameOrigin refuses a form posted from another site: a browser sends
 // Origin with every POST, and it must name this server.
@@ -333,6 +340,9 @@ func (q *req) call(method, path string, body, out any) error {
 		return err
 	}
 	r.RemoteAddr = q.r.RemoteAddr
+	// The API finds the client's address as for its own requests (through
+	// trusted proxies), for its audit events and logs.
+	r.Header["X-Forwarded-For"] = q.r.Header.Values("X-Forwarded-For")
 	r.Header.Set("User-Agent", q.r.UserAgent()+" (gatehouse console)")
 	r.Header.Set("Content-Type", "application/json")
 	rec := &recorder{h: http.Header{}}

@@ -29,13 +29,16 @@ import (
 )
 
 type env struct {
-	t     *testing.T
-	srv   *httptest.Server
-	svc   *service.Service
-	admin string
+	t      *testing.T
+	srv    *httptest.Server
+	svc    *service.Service
+	apiSrv *api.Server
+	admin  string
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvWith(t, api.Options{}) }
+
+func newEnvWith(t *testing.T, opts api.Options) *env {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "g.db"), store.Options{})
@@ -51,14 +54,14 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := api.New(svc, az, api.Options{})
-	c := web.New(svc, az, a, web.Options{})
+	a := api.New(svc, az, opts)
+	c := web.New(svc, az, a, web.Options{Logger: opts.Logger})
 	mux := http.NewServeMux()
 	mux.Handle("/console/", c.Handler())
 	mux.Handle("/", a.Handler())
 	srv := httptest.NewServer(mux)
 	t.Cleanup(func() { srv.Close(); a.Close(); db.Close() })
-	return &env{t: t, srv: srv, svc: svc, admin: token}
+	return &env{t: t, srv: srv, svc: svc, apiSrv: a, admin: token}
 }
 
 // browser is a client with its own cookies that does not follow
