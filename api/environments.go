@@ -94,14 +94,14 @@ func (s *Server) registerEnvironments() {
 	s.handle(&route{method: "GET", pattern: "/api/esc/environments/{orgName}", scopes: scopes("environment:list"), h: s.listEnvironments})
 	s.handle(&route{method: "POST", pattern: "/api/esc/environments/{orgName}", scopes: scopes("environment:create"), h: s.createEnvironment})
 	s.handle(&route{method: "GET", pattern: "/api/esc/environments/{orgName}/tags", scopes: scopes("environment_tags:list"), h: s.orgEnvironmentTags})
-	s.handle(&route{method: "POST", pattern: envPath, scopes: scopes("environment:create"), h: s.createEnvironment})
+	s.handle(&route{method: "POST", pattern: envPath, scopes: scopes("environment:create"), noBody: true, h: s.createEnvironment})
 	env := func(method, suffix, scope string, h handler) {
 		s.handle(&route{method: method, pattern: envPath + suffix, scopes: scopes(scope), entity: envEntity, h: h})
 	}
 	env("GET", "", "environment:read", s.getDefinition)
 	s.handle(&route{method: "PATCH", pattern: envPath, scopes: scopes("environment:write"), entity: envEntity, maxBytes: state.MaxDefinition, h: s.updateDefinition})
 	env("DELETE", "", "environment:delete", s.deleteEnvironment)
-	env("POST", "/open", "environment:open", s.openEnvironment)
+	s.handle(&route{method: "POST", pattern: envPath + "/open", scopes: scopes("environment:open"), entity: envEntity, noBody: true, h: s.openEnvironment})
 	env("GET", "/open/{openSessionID}", "environment:open", s.readOpenEnvironment)
 	env("GET", "/versions", "environment_version:read", s.listEnvironmentVersions)
 	env("GET", "/versions/{version}", "environment_version:read", s.getDefinition)

@@ -46,7 +46,7 @@ func (s *Server) register() {
 	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/roles/{roleID}", scopes: scopes("role:read"), h: s.getRole})
 	s.handle(&route{method: "PATCH", pattern: "/api/orgs/{orgName}/roles/{roleID}", scopes: scopes("role:update"), maxBytes: maxRoleBody, h: s.updateRole})
 	s.handle(&route{method: "DELETE", pattern: "/api/orgs/{orgName}/roles/{roleID}", scopes: scopes("role:delete"), h: s.deleteRole})
-	s.handle(&route{method: "PATCH", pattern: "/api/orgs/{orgName}/roles/{roleID}/default", scopes: scopes("role:update", "organization:update"), h: s.defaultRole})
+	s.handle(&route{method: "PATCH", pattern: "/api/orgs/{orgName}/roles/{roleID}/default", scopes: scopes("role:update", "organization:update"), noBody: true, h: s.defaultRole})
 	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/roles/{roleID}/users", scopes: scopes("role:read", "org_member:read"), h: s.roleUsers})
 	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/roles/{roleID}/teams", scopes: scopes("role:read", "team:read"), h: s.roleTeams})
 	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/roles/{roleID}/tokens", scopes: scopes("role:read", "org_token:read"), h: s.roleTokens})
@@ -65,7 +65,7 @@ func (s *Server) register() {
 	s.handle(&route{method: "PATCH", pattern: "/api/orgs/{orgName}/teams/{teamName}", scopes: scopes("team:update"), h: s.updateTeam})
 	s.handle(&route{method: "DELETE", pattern: "/api/orgs/{orgName}/teams/{teamName}", scopes: scopes("team:delete"), h: s.deleteTeam})
 	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/teams/{teamName}/roles", scopes: scopes("team:read", "role:read"), h: s.teamRoles})
-	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/teams/{teamName}/roles/{roleID}", scopes: scopes("role:update", "team:update"), h: s.addTeamRole})
+	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/teams/{teamName}/roles/{roleID}", scopes: scopes("role:update", "team:update"), noBody: true, h: s.addTeamRole})
 	s.handle(&route{method: "DELETE", pattern: "/api/orgs/{orgName}/teams/{teamName}/roles/{roleID}", scopes: scopes("role:update", "team:update"), h: s.removeTeamRole})
 
 	// Tokens.
@@ -90,7 +90,7 @@ func (s *Server) register() {
 	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/oidc/issuers/{issuerID}", scopes: scopes("oidc_issuers:read"), h: s.getIssuer})
 	s.handle(&route{method: "PATCH", pattern: "/api/orgs/{orgName}/oidc/issuers/{issuerID}", scopes: scopes("oidc_issuers:update"), h: s.updateIssuer})
 	s.handle(&route{method: "DELETE", pattern: "/api/orgs/{orgName}/oidc/issuers/{issuerID}", scopes: scopes("oidc_issuers:delete"), h: s.deleteIssuer})
-	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/oidc/issuers/{issuerID}/regenerate-thumbprints", scopes: scopes("oidc_issuers:regenerate_thumbprints"), h: s.regenerateThumbprints})
+	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/oidc/issuers/{issuerID}/regenerate-thumbprints", scopes: scopes("oidc_issuers:regenerate_thumbprints"), noBody: true, h: s.regenerateThumbprints})
 	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/auth/policies/oidcissuers/{issuerID}", scopes: scopes("auth_policies:read"), h: s.getIssuerPolicy})
 	s.handle(&route{method: "PATCH", pattern: "/api/orgs/{orgName}/auth/policies/{policyID}", scopes: scopes("auth_policies:update"), h: s.updatePolicy})
 	s.routes = append(s.routes, &route{method: "POST", pattern: "/api/oauth/token", public: true})

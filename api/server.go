@@ -161,6 +161,9 @@ type route struct {
 	entity func(q *request) (*gatehouse.Entity, error)
 	// maxBytes bounds the request body (default 64 KiB).
 	maxBytes int64
+	// noBody marks a POST or PATCH route that takes no body (see
+	// takesNoBody).
+	noBody bool
 	// status is the success status (default 200, or 204 for a nil body).
 	status int
 	h      handler
@@ -227,6 +230,9 @@ func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 			"duration_ms", time.Since(start).Milliseconds(), "actor", q.id.Actor(), "remote", s.clientIP(r))
 	}()
 	body, err := s.authorize(rt, q)
+	if err == nil && rt.takesNoBody() {
+		err = q.noBody()
+	}
 	if err == nil {
 		body, err = rt.h(q)
 	}
@@ -453,6 +459,9 @@ func (q *request) decode(v any) error {
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return gatehouse.Errorf(gatehouse.EINVALID, "request body: missing; want a JSON object")
+	}
+	if err := refuseNull(data); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()

@@ -83,7 +83,7 @@ func (s *Server) registerStacks() {
 	st("POST", "/{updateKind}/{updateID}", "stack:read", s.startUpdate)
 	st("GET", "/{updateKind}/{updateID}", "stack:read", s.updateStatus)
 	st("GET", "/{updateKind}/{updateID}/events", "stack:read", s.updateEngineEvents)
-	st("POST", "/{updateKind}/{updateID}/cancel", "stack:cancel_update", s.cancelUpdate)
+	st("POST", "/{updateKind}/{updateID}/cancel", "stack:cancel_update", s.cancelUpdate, func(rt *route) { rt.noBody = true })
 
 	// The update's own requests, authenticated by its lease.
 	lease := func(method, suffix string, h handler, max int64) {
@@ -196,6 +196,9 @@ func (q *request) decodeCLI(v any) error {
 	}
 	if len(strings.TrimSpace(string(data))) == 0 {
 		return gatehouse.Errorf(gatehouse.EINVALID, "request body: missing; want a JSON object")
+	}
+	if err := refuseNull(data); err != nil {
+		return err
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		return gatehouse.Errorf(gatehouse.EINVALID, "request body: %s", jsonProblem(err))
@@ -614,6 +617,9 @@ func (s *Server) createUpdate(routeKind string) handler {
 	return func(q *request) (any, error) {
 		kind := routeKind
 		data, err := q.readBody()
+		if err == nil {
+			err = refuseNull(data)
+		}
 		if err != nil {
 			return nil, err
 		}
