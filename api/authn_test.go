@@ -147,3 +147,19 @@ func TestUntrustedForwardedForIgnored(t *testing.T) {
 		})
 	}
 }
+
+// TestBadLeasesLimited guesses an update's lease: the guesses count as
+// failed authentications (429 beyond the limit) while the real lease keeps
+// working from the same address.
+func TestBadLeasesLimited(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *api.Options) { o.AuthFailuresPerMinute = 3 })
+	e.newStack(e.admin, "app", "dev", nil)
+	u := e.begin(e.admin, "app", "dev", "update")
+	renew := stackPath("app", "dev", "update", u.id, "renew_lease")
+	for i := 0; i < 3; i++ {
+		e.fails("update-token guess", "POST", renew, map[string]any{"duration": 60}, 401, "lease")
+	}
+	e.fails("update-token guess", "POST", renew, map[string]any{"duration": 60}, 429, "too many failed authentications")
+	e.must(u.auth, "POST", renew, map[string]any{"duration": 60}, 200, nil)
+}

@@ -145,7 +145,14 @@ func (s *Server) authorizeLease(q *request) error {
 	}
 	u, id, err := s.svc.Leased(q.ctx(), q.stack.ID, q.r.PathValue("updateID"), strings.TrimSpace(lease))
 	if err != nil {
-		s.log.Info("update lease refused", "request_id", q.reqID, "why", err.Error())
+		if gatehouse.ErrorCode(err) == gatehouse.EUNAUTHORIZED {
+			// A wrong lease is a failed authentication like a wrong token.
+			s.metrics.authFailures.WithLabelValues("lease").Inc()
+			if s.limitFailures(q.w, q.reqID, s.clientIP(q.r), 1) {
+				return errTooManyFailures
+			}
+		}
+		s.log.Info("update lease refused", "request_id", q.reqID, "remote", s.clientIP(q.r), "why", err.Error())
 		return err
 	}
 	q.update, q.id = u, id
