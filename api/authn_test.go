@@ -163,3 +163,27 @@ func TestBadLeasesLimited(t *testing.T) {
 	e.fails("update-token guess", "POST", renew, map[string]any{"duration": 60}, 429, "too many failed authentications")
 	e.must(u.auth, "POST", renew, map[string]any{"duration": 60}, 200, nil)
 }
+
+// TestExchangeFloodNeverRefusesValidIDToken floods the exchange with bad
+// ID tokens from one address: the bad ones beyond the limit get 429, and
+// a valid ID token from the same address is still exchanged.
+func TestExchangeFloodNeverRefusesValidIDToken(t *testing.T) {
+	e := newEnv(t, func(o *api.Options) { o.AuthFailuresPerMinute = 3 })
+	ti := newTestIssuer(t)
+	_, policyID := e.register(ti, "github")
+	e.must(e.admin, "PATCH", "/api/orgs/acme/auth/policies/"+policyID, map[string]any{"policies": []map[string]any{
+		{"decision": "allow", "tokenType": "organization", "rules": map[string]string{"sub": "repo:acme/*"}},
+	}}, 200, nil)
+	bad := ti.sign(githubClaims("evil/app", "prod"))
+	for i := 0; i < 3; i++ {
+		if status, _ := e.exchange(bad, "organization", "", false, nil); status != 400 {
+			t.Fatalf("bad exchange %d: %d, want 400", i, status)
+		}
+	}
+	if status, _ := e.exchange(bad, "organization", "", false, nil); status != 429 {
+		t.Errorf("bad exchange beyond the limit: %d, want 429", status)
+	}
+	if status, res := e.exchange(ti.sign(githubClaims("acme/app", "prod")), "organization", "", false, nil); status != 200 || res.AccessToken == "" {
+		t.Errorf("valid exchange from the flooded address: %d %+v", status, res)
+	}
+}
