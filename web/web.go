@@ -342,7 +342,9 @@ func (q *req) call(method, path string, body, out any) error {
 	r.RemoteAddr = q.r.RemoteAddr
 	// The API finds the client's address as for its own requests (through
 	// trusted proxies), for its audit events and logs.
-	r.Header["X-Forwarded-For"] = q.r.Header.Values("X-Forwarded-For")
+	if xff := q.r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+		r.Header["X-Forwarded-For"] = xff
+	}
 	r.Header.Set("User-Agent", q.r.UserAgent()+" (gatehouse console)")
 	r.Header.Set("Content-Type", "application/json")
 	rec := &recorder{h: http.Header{}}
