@@ -74,6 +74,14 @@ func TestSignInFailuresLimitedAndAudited(t *testing.T) {
 	if status, _ := signIn("pul-guess-secret", b); status != 401 {
 		t.Errorf("another client behind the proxy: status %d, want 401", status)
 	}
+	// A change made through the console is audited with the client's
+	// forwarded address too.
+	br := e.browser()
+	br.forwardedFor = b
+	br.signIn(e.admin)
+	if status, _, body := br.do("POST", "/console/acme/teams", url.Values{"name": {"ops"}}); status != 303 {
+		t.Fatalf("create a team: %d\n%s", status, body)
+	}
 	e.apiSrv.Close() // writes the queued audit events
 	ctx := context.Background()
 	count := map[string]int{}
@@ -85,6 +93,13 @@ func TestSignInFailuresLimitedAndAudited(t *testing.T) {
 		es, _, err := tx.ListAudit(ctx, org.ID, gatehouse.AuditFilter{Types: []string{gatehouse.EventAuthFailure}}, gatehouse.ListOptions{Limit: 100})
 		for _, ev := range es {
 			count[ev.SourceIP]++
+		}
+		if err != nil {
+			return err
+		}
+		es, _, err = tx.ListAudit(ctx, org.ID, gatehouse.AuditFilter{Types: []string{gatehouse.EventTeamCreated}}, gatehouse.ListOptions{Limit: 10})
+		if len(es) != 1 || es[0].SourceIP != b {
+			t.Errorf("team_created events %+v; want one from %s", es, b)
 		}
 		return err
 	})

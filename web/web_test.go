@@ -70,6 +70,9 @@ type browser struct {
 	e    *env
 	c    *http.Client
 	csrf string
+	// forwardedFor, when set, is sent as X-Forwarded-For (a client behind
+	// a proxy).
+	forwardedFor string
 }
 
 func (e *env) browser() *browser {
@@ -91,6 +94,9 @@ func (b *browser) do(method, path string, form url.Values) (int, http.Header, st
 	req, _ := http.NewRequest(method, b.e.srv.URL+path, body)
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if b.forwardedFor != "" {
+		req.Header.Set("X-Forwarded-For", b.forwardedFor)
 	}
 	resp, err := b.c.Do(req)
 	if err != nil {
