@@ -39,6 +39,8 @@ type Server struct {
 	audit   *auditWriter
 	// verifier checks ID tokens for registration and exchange.
 	verifier gatehouse.IDTokenVerifier
+	// cursorKey authenticates continuation tokens (continuation.go).
+	cursorKey []byte
 }
 
 // Options configure a Server.
@@ -54,6 +56,10 @@ type Options struct {
 	AuditQueue int
 	// Verifier checks OIDC issuers and their ID tokens.
 	Verifier gatehouse.IDTokenVerifier
+	// ContinuationKey authenticates continuation tokens. Replicas must
+	// share it (cmd derives it from the master key); without one, a
+	// random key of this process's own is used.
+	ContinuationKey []byte
 }
 
 // New returns a Server.
@@ -69,6 +75,7 @@ func New(svc *service.Service, az *authz.Authorizer, opts Options) *Server {
 	}
 	s := &Server{svc: svc, az: az, log: opts.Logger, metrics: newMetrics(az.Rebuilds), mux: http.NewServeMux(),
 		limiter: newFailureLimiter(opts.AuthFailuresPerMinute, time.Minute), ready: opts.Ready, verifier: opts.Verifier}
+	s.cursorKey = continuationKey(opts.ContinuationKey)
 	s.audit = newAuditWriter(svc.Store, opts.Logger, opts.AuditQueue, s.metrics)
 	s.register()
 	return s

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -140,8 +141,127 @@ func TestAuditChainAttacks(t *testing.T) {
 			if code != exitDeny || !strings.Contains(out, "broken") {
 				t.Errorf("after the attack: exit %d, %q %q; want broken", code, out, stderr)
 			}
+			t.Log(out)
 		})
 	}
 }
 
-var _ = context.Background
+// hostEvents appends n events from the host (settings changes), through
+// the same keyed store the server uses.
+func hostEvents(t *testing.T, path string, n int) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		if code, _, stderr := run(t, "admin", "settings", "--database", path, "--org", "acme", "--max-token-lifetime", fmt.Sprintf("%dh", 100+i)); code != exitOK {
+			t.Fatalf("admin settings: %d %s", code, stderr)
+		}
+	}
+}
+
+func verifyOut(t *testing.T, path string, args ...string) (int, string) {
+	t.Helper()
+	code, out, stderr := run(t, append([]string{"audit", "verify", "--database", path, "--org", "acme"}, args...)...)
+	return code, out + stderr
+}
+
+// TestAuditCheckpoint: a signed checkpoint kept outside the database finds
+// what the database alone cannot show: the chain cut back to an older,
+// validly sealed head (an attacker replaying the head row of a backup),
+// or downgraded to unkeyed links and rehashed. A checkpoint that was
+// altered, or is of another organization, is refused.
+func TestAuditCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	type headRow struct {
+		lastSeq, anchorSeq, keyedFrom int64
+		lastHash, anchorHash, mac     []byte
+	}
+	saveHead := func(t *testing.T, db *sql.DB) headRow {
+		var h headRow
+		if err := db.QueryRowContext(ctx, "SELECT last_seq, last_hash, anchor_seq, anchor_hash, keyed_from, mac FROM audit_heads").
+			Scan(&h.lastSeq, &h.lastHash, &h.anchorSeq, &h.anchorHash, &h.keyedFrom, &h.mac); err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range []*[]byte{&h.lastHash, &h.anchorHash, &h.mac} {
+			if *b == nil {
+				*b = []byte{} // NOT NULL columns; the driver reads empty blobs as nil
+			}
+		}
+		return h
+	}
+	tests := []struct {
+		name string
+		// before runs before the checkpoint is taken (it may save what an
+		// attacker would keep), attack after it and more events.
+		before, attack func(t *testing.T, db *sql.DB, saved *headRow)
+		// plain is whether verify without the checkpoint still says intact.
+		plain bool
+		want  string
+	}{
+		{"replay an older sealed head and cut back to it", func(t *testing.T, db *sql.DB, saved *headRow) {
+			*saved = saveHead(t, db)
+		}, func(t *testing.T, db *sql.DB, saved *headRow) {
+			rawExec(t, db, "DELETE FROM audit_events WHERE seq > ?", saved.lastSeq)
+			rawExec(t, db, "UPDATE audit_heads SET last_seq = ?, last_hash = ?, anchor_seq = ?, anchor_hash = ?, keyed_from = ?, mac = ?",
+				saved.lastSeq, saved.lastHash, saved.anchorSeq, saved.anchorHash, saved.keyedFrom, saved.mac)
+		}, true, "before the checkpoint's event"},
+		{"downgrade the whole chain to unkeyed links", nil, func(t *testing.T, db *sql.DB, _ *headRow) {
+			chain := rawChain(t, db)
+			chain[1].ev.Description = "nothing happened"
+			rawExec(t, db, "UPDATE audit_events SET description = ? WHERE seq = ?", chain[1].ev.Description, chain[1].ev.Seq)
+			rehash(t, db, chain, 0)
+			rawExec(t, db, "UPDATE audit_heads SET keyed_from = 0, mac = ?", []byte{})
+		}, true, "another hash"},
+		{"cut the events after the checkpoint", nil, func(t *testing.T, db *sql.DB, _ *headRow) {
+			chain := rawChain(t, db)
+			keep := chain[len(chain)-3].ev
+			rawExec(t, db, "DELETE FROM audit_events WHERE seq > ?", keep.Seq)
+			rawExec(t, db, "UPDATE audit_heads SET last_seq = ?, last_hash = ?", keep.Seq, keep.Hash)
+		}, false, "does not match its MAC"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := auditDB(t, 2)
+			db, err := sql.Open("sqlite", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			var saved headRow
+			if tt.before != nil {
+				tt.before(t, db, &saved)
+			}
+			hostEvents(t, path, 2)
+			cp := filepath.Join(t.TempDir(), "cp.json")
+			if code, _, stderr := run(t, "audit", "checkpoint", "--database", path, "--org", "acme", "--out", cp); code != exitOK {
+				t.Fatalf("checkpoint: %d %s", code, stderr)
+			}
+			hostEvents(t, path, 2)
+			if code, out := verifyOut(t, path, "--checkpoint", cp); code != exitOK || !strings.Contains(out, "checkpoint: the chain holds") {
+				t.Fatalf("before the attack: %d %s", code, out)
+			}
+			tt.attack(t, db, &saved)
+			code, out := verifyOut(t, path)
+			if intact := code == exitOK; intact != tt.plain {
+				t.Errorf("without the checkpoint: %d %s", code, out)
+			}
+			t.Logf("without the checkpoint: %s", out)
+			code, out = verifyOut(t, path, "--checkpoint", cp)
+			if code != exitDeny || !strings.Contains(out, tt.want) {
+				t.Errorf("with the checkpoint: exit %d %q, want broken: %s", code, out, tt.want)
+			}
+			t.Logf("with the checkpoint: %s", out)
+		})
+	}
+	t.Run("an altered checkpoint", func(t *testing.T) {
+		path := auditDB(t, 1)
+		cp := filepath.Join(t.TempDir(), "cp.json")
+		if code, _, stderr := run(t, "audit", "checkpoint", "--database", path, "--org", "acme", "--out", cp); code != exitOK {
+			t.Fatalf("checkpoint: %d %s", code, stderr)
+		}
+		data, _ := os.ReadFile(cp)
+		altered := strings.Replace(string(data), `"count": `, `"count": 1`, 1)
+		os.WriteFile(cp, []byte(altered), 0o600)
+		if code, out := verifyOut(t, path, "--checkpoint", cp); code == exitOK || !strings.Contains(out, "signature does not hold") {
+			t.Errorf("altered checkpoint: %d %s", code, out)
+		}
+	})
+}
