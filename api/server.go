@@ -111,14 +111,16 @@ func (s *Server) Routes() []string {
 // request is what a handler gets: the authenticated identity, the
 // organization and entity the route resolved, and the raw request.
 type request struct {
-	r        *http.Request
-	w        http.ResponseWriter
-	id       *gatehouse.Identity
-	org      *gatehouse.Organization
-	entity   *gatehouse.Entity
-	reqID    string
-	srv      *Server
-	maxBytes int64
+	r      *http.Request
+	w      http.ResponseWriter
+	id     *gatehouse.Identity
+	org    *gatehouse.Organization
+	entity *gatehouse.Entity
+	reqID  string
+	// clientReqID is the client's X-Request-ID, sanitized; never reqID.
+	clientReqID string
+	srv         *Server
+	maxBytes    int64
 	// body is a request body an entity resolver already read.
 	body any
 	// stack is the stack of stack routes; update, the update of routes
@@ -196,14 +198,31 @@ func newRequestID() string {
 	return hex.EncodeToString(b[:])
 }
 
+// clientRequestID keeps what a client sent as X-Request-ID for logs and
+// audit events: at most 64 characters, each a letter, digit or one of
+// "-_.:/+=", any other replaced by '_'.
+func clientRequestID(v string) string {
+	if len(v) > 64 {
+		v = v[:64]
+	}
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.ContainsRune("-_.:/+=", r):
+			return r
+		}
+		return '_'
+	}, v)
+}
+
 // serve runs one request through recovery, authentication, organization
 // and entity resolution, the decision, the handler, and the response.
 func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	q := &request{r: r, w: w, srv: s, reqID: r.Header.Get("X-Request-ID"), maxBytes: rt.maxBytes}
-	if q.reqID == "" || len(q.reqID) > 64 {
-		q.reqID = newRequestID()
-	}
+	// The request id is always the server's: a client's X-Request-ID is
+	// kept apart (sanitized), so that no client can pass its id off as one
+	// the server gave, or forge a log line or audit event that matches
+	// another request's.
+	q := &request{r: r, w: w, srv: s, reqID: newRequestID(), clientReqID: clientRequestID(r.Header.Get("X-Request-ID")), maxBytes: rt.maxBytes}
 	w.Header().Set("X-Request-ID", q.reqID)
 	if q.maxBytes == 0 {
 		q.maxBytes = 64 << 10
@@ -214,10 +233,13 @@ func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 			s.log.Error("panic", "request_id", q.reqID, "route", rt.pattern, "panic", fmt.Sprint(p))
 			status = writeError(w, q.reqID, errors.New("panic"), s.log)
 		}
-		s.log.Info("request", "request_id", q.reqID, "method", r.Method, "path", r.URL.Path, "status", status,
+		s.log.Info("request", "request_id", q.reqID, "client_request_id", q.clientReqID, "method", r.Method, "path", r.URL.Path, "status", status,
 			"duration_ms", time.Since(start).Milliseconds(), "actor", q.id.Actor(), "remote", clientIP(r))
 	}()
 	body, err := s.authorize(rt, q)
+	if err == nil {
+		err = q.openContinuation()
+	}
 	if err == nil {
 		body, err = rt.h(q)
 	}
@@ -281,7 +303,7 @@ func (s *Server) authorize(rt *route, q *request) (any, error) {
 		}
 	}
 	q.id = id
-	actor := gatehouse.Actor{SourceIP: ip, UserAgent: q.r.UserAgent(), RequestID: q.reqID, TokenID: id.Token.ID}
+	actor := gatehouse.Actor{SourceIP: ip, UserAgent: q.r.UserAgent(), RequestID: q.reqID, ClientRequestID: q.clientReqID, TokenID: id.Token.ID}
 	if id.User != nil {
 		actor.UserID, actor.Login = id.User.ID, id.User.Login
 	} else {
@@ -527,7 +549,7 @@ func (s *Server) auditAuthFailure(q *request, ip string, why error) {
 	if err != nil {
 		return
 	}
-	ctx := gatehouse.WithActor(q.r.Context(), gatehouse.Actor{SourceIP: ip, UserAgent: q.r.UserAgent(), RequestID: q.reqID})
+	ctx := gatehouse.WithActor(q.r.Context(), gatehouse.Actor{SourceIP: ip, UserAgent: q.r.UserAgent(), RequestID: q.reqID, ClientRequestID: q.clientReqID})
 	s.audit.add(service.NewAuditEvent(ctx, time.Now(), org.ID, gatehouse.EventAuthFailure,
 		fmt.Sprintf("authentication failed for %s %s (%s token)", q.r.Method, q.r.URL.Path, failureReason(why)), "",
 		map[string]string{"reason": failureReason(why), "method": q.r.Method, "path": q.r.URL.Path}))

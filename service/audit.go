@@ -27,7 +27,7 @@ func NewAuditEvent(ctx context.Context, now time.Time, orgID, typ, description, 
 	flags := eventFlags[typ]
 	e := &gatehouse.AuditEvent{OrgID: orgID, Time: now, Type: typ, Description: description, ActorUserID: a.UserID,
 		ActorLogin: a.Login, TokenID: a.TokenID, TokenName: a.TokenName, SourceIP: a.SourceIP, UserAgent: a.UserAgent,
-		RequestID: a.RequestID, Entity: entity, ReqOrgAdmin: flags.RequiresOrgAdmin, ReqStackAdmin: flags.RequiresStackAdmin,
+		RequestID: a.RequestID, ClientRequestID: a.ClientRequestID, Entity: entity, ReqOrgAdmin: flags.RequiresOrgAdmin, ReqStackAdmin: flags.RequiresStackAdmin,
 		AuthFailure: flags.AuthenticationFailure}
 	if data != nil {
 		e.Data, _ = json.Marshal(data)
