@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/api"
 )
 
 // events returns the organization's audit events of a type. Call
@@ -175,5 +177,38 @@ func TestContinuationTokensAuthenticated(t *testing.T) {
 	}
 	if len(names) != 5 {
 		t.Errorf("paged %v, want 5 teams", names)
+	}
+}
+
+// TestContinuationTokensAcrossReplicas: replicas given the same key (cmd
+// derives it from the master key they share) accept each other's tokens;
+// a server with another key refuses them.
+func TestContinuationTokensAcrossReplicas(t *testing.T) {
+	key := []byte("the continuation key of replicas")
+	e := newEnv(t, func(o *api.Options) { o.ContinuationKey = key })
+	for i := 0; i < 3; i++ {
+		e.must(e.admin, "POST", "/api/orgs/acme/teams/pulumi", map[string]string{"name": fmt.Sprintf("team%d", i), "displayName": "t"}, 201, nil)
+	}
+	var first struct{ ContinuationToken string }
+	e.must(e.admin, "GET", "/api/orgs/acme/teams?maxResults=1", nil, 200, &first)
+	for _, tt := range []struct {
+		name string
+		key  []byte
+		want int
+	}{{"same key", key, 200}, {"another key", []byte("another key, of another database"), 400}} {
+		other := api.New(e.svc, e.az, api.Options{ContinuationKey: tt.key})
+		srv := httptest.NewServer(other.Handler())
+		req, _ := http.NewRequest("GET", srv.URL+"/api/orgs/acme/teams?maxResults=1&continuationToken="+url.QueryEscape(first.ContinuationToken), nil)
+		req.Header.Set("Authorization", "token "+e.admin)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		srv.Close()
+		other.Close()
+		if resp.StatusCode != tt.want {
+			t.Errorf("%s: %d, want %d", tt.name, resp.StatusCode, tt.want)
+		}
 	}
 }

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -264,4 +266,27 @@ func TestAuditCheckpoint(t *testing.T) {
 			t.Errorf("altered checkpoint: %d %s", code, out)
 		}
 	})
+}
+
+// TestContinuationKeyFromMasterKey: the continuation tokens' key is derived
+// from the master key, not made per process, so that a token one replica
+// gave pages on another (here: the same database served again).
+func TestContinuationKeyFromMasterKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "g.db")
+	m, token := startMain(t, path, nil)
+	for i := 0; i < 3; i++ {
+		if code, body := httpCall(t, m, token, "POST", "/api/orgs/acme/teams/pulumi", map[string]string{"name": fmt.Sprintf("team%d", i), "displayName": "t"}); code != 201 {
+			t.Fatalf("create team: %d %s", code, body)
+		}
+	}
+	code, body := httpCall(t, m, token, "GET", "/api/orgs/acme/teams?maxResults=1", nil)
+	var page struct{ ContinuationToken string }
+	if err := json.Unmarshal(body, &page); code != 200 || err != nil || page.ContinuationToken == "" {
+		t.Fatalf("first page: %d %s", code, body)
+	}
+	m.Close()
+	again, _ := startMain(t, path, nil)
+	if code, body := httpCall(t, again, token, "GET", "/api/orgs/acme/teams?maxResults=1&continuationToken="+url.QueryEscape(page.ContinuationToken), nil); code != 200 {
+		t.Errorf("the token of the previous process: %d %s", code, body)
+	}
 }
