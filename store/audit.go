@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -92,9 +94,20 @@ func (t *tx) AuditHead(ctx context.Context, orgID string) (*gatehouse.AuditHead,
 }
 
 func (t *tx) PruneAudit(ctx context.Context, orgID string, before time.Time) (int64, error) {
-	head, err := t.AuditHead(ctx, orgID)
+	// Lock the head first (as AppendAudit does), so that its MAC is
+	// computed over the head as it is when this commits, not as it was
+	// before a concurrent append.
+	if t.readOnly {
+		return 0, gatehouse.Errorf(gatehouse.EINTERNAL, "store: write in a read transaction")
+	}
+	head := &gatehouse.AuditHead{}
+	err := t.queryRow(ctx, "UPDATE audit_heads SET last_seq = last_seq WHERE org_id = ? RETURNING last_seq, last_hash, anchor_seq, anchor_hash, keyed_from, mac", orgID).
+		Scan(&head.LastSeq, &head.LastHash, &head.AnchorSeq, &head.AnchorHash, &head.KeyedFrom, &head.MAC)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil // no events, nothing to prune
+	}
 	if err != nil {
-		return 0, err
+		return 0, t.d.mapErr(err, opWrite)
 	}
 	if t.auditKey == nil && len(head.MAC) > 0 {
 		return 0, gatehouse.Errorf(gatehouse.EINTERNAL, "the audit chain of organization %s is keyed, and this process has no audit key", orgID)
