@@ -111,16 +111,14 @@ func (s *Server) Routes() []string {
 // request is what a handler gets: the authenticated identity, the
 // organization and entity the route resolved, and the raw request.
 type request struct {
-	r      *http.Request
-	w      http.ResponseWriter
-	id     *gatehouse.Identity
-	org    *gatehouse.Organization
-	entity *gatehouse.Entity
-	reqID  string
-	// clientReqID is the client's X-Request-ID, sanitized; never reqID.
-	clientReqID string
-	srv         *Server
-	maxBytes    int64
+	r        *http.Request
+	w        http.ResponseWriter
+	id       *gatehouse.Identity
+	org      *gatehouse.Organization
+	entity   *gatehouse.Entity
+	reqID    string
+	srv      *Server
+	maxBytes int64
 	// body is a request body an entity resolver already read.
 	body any
 	// stack is the stack of stack routes; update, the update of routes
@@ -129,6 +127,9 @@ type request struct {
 	update  *gatehouse.StackUpdate
 	env     *gatehouse.Environment
 	account *gatehouse.Account
+
+	// clientReqID is the client's X-Request-ID, sanitized; never reqID.
+	clientReqID string
 }
 
 // handler serves one route; it returns the response body (nil for 204) or
