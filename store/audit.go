@@ -49,8 +49,22 @@ func (t *tx) AppendAudit(ctx context.Context, e *gatehouse.AuditEvent) error {
 	if err != nil {
 		return t.d.mapErr(err, opWrite)
 	}
-	if t.auditKey == nil && len(h.MAC) > 0 {
-		return gatehouse.Errorf(gatehouse.EINTERNAL, "the audit chain of organization %s is keyed, and this process has no audit key: open the store with the key derived from the master key", e.OrgID)
+	if t.auditKey == nil {
+		keyed := len(h.MAC) > 0
+		if !keyed && h.LastSeq == 0 {
+			// A new chain in a database whose chains are keyed: this
+			// process lacks the key it should have (a host command
+			// without the master key), so it writes nothing unkeyed.
+			var n int
+			err := t.queryRow(ctx, "SELECT COUNT(*) FROM (SELECT 1 FROM audit_heads WHERE length(mac) > 0 LIMIT 1) k").Scan(&n)
+			if err != nil {
+				return t.d.mapErr(err, opWrite)
+			}
+			keyed = n > 0
+		}
+		if keyed {
+			return gatehouse.Errorf(gatehouse.EINTERNAL, "the audit chains of this database are keyed, and this process has no audit key: give it the master key (host commands: GATEHOUSE_MASTER_KEY_FILE)")
+		}
 	}
 	e.PrevHash = h.LastHash
 	e.Hash = e.Link(t.auditKey, h.LastHash)

@@ -90,6 +90,14 @@ func TestAuditChainBecomesKeyed(t *testing.T) {
 			if err := appendN(unkeyed, org.ID, 1); err == nil {
 				t.Errorf("a process without the key appended to a keyed chain")
 			}
+			// Nor does it start a new, unkeyed chain in a keyed database.
+			other := &gatehouse.Organization{Name: "other"}
+			if err := unkeyed.Write(ctx, func(tx gatehouse.Tx) error { return tx.CreateOrg(ctx, other) }); err != nil {
+				t.Fatal(err)
+			}
+			if err := appendN(unkeyed, other.ID, 1); err == nil {
+				t.Errorf("a process without the key started an unkeyed chain in a keyed database")
+			}
 		})
 	}
 }
