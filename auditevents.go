@@ -51,14 +51,19 @@ const (
 	EventStackExported      = "stack_exported"
 	EventStackUpdateCancel  = "stack_update_cancelled"
 	EventSecretsDecrypted   = "stack_secrets_decrypted"
-	EventEnvCreated         = "environment_created"
-	EventEnvUpdated         = "environment_updated"
-	EventEnvDeleted         = "environment_deleted"
-	EventEnvOpened          = "environment_opened"
-	EventEnvTagsChanged     = "environment_tags_changed"
-	EventAccountCreated     = "insights_account_created"
-	EventAccountDeleted     = "insights_account_deleted"
-	EventAccountTagsChanged = "insights_account_tags_changed"
+	// EventClientReportedDecryption is what a client says it decrypted
+	// itself (the CLI's own secrets provider): its details are the
+	// client's words, never the server's stack_secrets_decrypted.
+	EventClientReportedDecryption = "client_reported_decryption"
+	EventStackCheckpoint          = "stack_checkpoint_saved"
+	EventEnvCreated               = "environment_created"
+	EventEnvUpdated               = "environment_updated"
+	EventEnvDeleted               = "environment_deleted"
+	EventEnvOpened                = "environment_opened"
+	EventEnvTagsChanged           = "environment_tags_changed"
+	EventAccountCreated           = "insights_account_created"
+	EventAccountDeleted           = "insights_account_deleted"
+	EventAccountTagsChanged       = "insights_account_tags_changed"
 )
 
 // AuditEventTypes is the catalog /auditlogs/event-types serves.
@@ -100,6 +105,8 @@ var AuditEventTypes = []AuditEventType{
 	{EventStackExported, "Stack Exported", "A stack's deployment was exported.", false, false, false, false},
 	{EventStackUpdateCancel, "Stack Update Cancelled", "A running update was cancelled and the stack's lease freed.", false, false, false, false},
 	{EventSecretsDecrypted, "Stack Secrets Decrypted", "Secrets of a stack were decrypted (how many, never their values).", false, false, false, false},
+	{EventClientReportedDecryption, "Client-Reported Decryption", "A client reported decrypting secrets of a stack with a secrets provider of its own; the details under clientReported are the client's words, bounded, not checked by the server.", false, false, false, false},
+	{EventStackCheckpoint, "Stack Checkpoint Saved", "A running update first wrote the stack's new version (one event per update and version, whether or not the update completes).", false, false, false, false},
 	{EventEnvCreated, "Environment Created", "An environment was created.", false, false, false, false},
 	{EventEnvUpdated, "Environment Updated", "An environment's definition changed; the event holds the new version.", false, false, false, false},
 	{EventEnvDeleted, "Environment Deleted", "An environment was deleted with its versions.", false, false, false, false},

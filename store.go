@@ -242,6 +242,12 @@ type AuditHead struct {
 	LastHash   []byte
 	AnchorSeq  int64
 	AnchorHash []byte
+	// KeyedFrom is the sequence number from which events are linked with
+	// ChainMAC (those before, written by an unkeyed version, with
+	// ChainHash); 0 while the chain is unkeyed. MAC is HeadMAC under the
+	// chain's key (empty while unkeyed).
+	KeyedFrom int64
+	MAC       []byte
 }
 
 // Snapshot is everything authorization needs about one organization, read

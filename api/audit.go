@@ -25,18 +25,20 @@ type auditEventJSON struct {
 	ActorName     string   `json:"actorName,omitempty"`
 	// Beyond Pulumi: what the event is about, its details, and its link
 	// in the organization's tamper-evident chain.
-	Entity    string          `json:"entity,omitempty"`
-	RequestID string          `json:"requestID,omitempty"`
-	UserAgent string          `json:"userAgent,omitempty"`
-	Details   json.RawMessage `json:"details,omitempty"`
-	Hash      string          `json:"hash,omitempty"`
+	Entity    string `json:"entity,omitempty"`
+	RequestID string `json:"requestID,omitempty"`
+	// ClientRequestID is the X-Request-ID the client sent, sanitized.
+	ClientRequestID string          `json:"clientRequestID,omitempty"`
+	UserAgent       string          `json:"userAgent,omitempty"`
+	Details         json.RawMessage `json:"details,omitempty"`
+	Hash            string          `json:"hash,omitempty"`
 }
 
 func toAuditEvent(e *gatehouse.AuditEvent) auditEventJSON {
 	j := auditEventJSON{Timestamp: e.Time.Unix(), SourceIP: e.SourceIP, Event: e.Type, Description: e.Description,
 		User: userInfo{Name: e.ActorLogin, GitHubLogin: e.ActorLogin}, TokenID: e.TokenID, TokenName: e.TokenName,
 		ReqOrgAdmin: e.ReqOrgAdmin, ReqStackAdmin: e.ReqStackAdmin, AuthFailure: e.AuthFailure, ActorName: e.ActorLogin,
-		Entity: e.Entity, RequestID: e.RequestID, UserAgent: e.UserAgent, Hash: fmt.Sprintf("%x", e.Hash)}
+		Entity: e.Entity, RequestID: e.RequestID, ClientRequestID: e.ClientRequestID, UserAgent: e.UserAgent, Hash: fmt.Sprintf("%x", e.Hash)}
 	if len(e.Data) > 0 {
 		j.Details = json.RawMessage(e.Data)
 	}
@@ -109,7 +111,7 @@ func (s *Server) listAudit(v2 bool) handler {
 		out := struct {
 			ContinuationToken string           `json:"continuationToken,omitempty"`
 			AuditLogEvents    []auditEventJSON `json:"auditLogEvents"`
-		}{ContinuationToken: next, AuditLogEvents: []auditEventJSON{}}
+		}{ContinuationToken: q.next(next), AuditLogEvents: []auditEventJSON{}}
 		for _, e := range events {
 			out.AuditLogEvents = append(out.AuditLogEvents, toAuditEvent(e))
 		}

@@ -172,10 +172,10 @@ func TestEveryMutatingRouteEmitsItsEvent(t *testing.T) {
 			e.must(e.admin, "POST", stackPath("web", "dev", "batch-encrypt"), map[string]any{"plaintexts": [][]byte{[]byte("x")}}, 200, &enc)
 			e.must(e.admin, "POST", stackPath("web", "dev", "batch-decrypt"), map[string]any{"ciphertexts": enc.Ciphertexts}, 200, nil)
 		}},
-		"POST /api/stacks/{orgName}/{projectName}/{stackName}/decrypt/log-decryption": {gatehouse.EventSecretsDecrypted, func() {
+		"POST /api/stacks/{orgName}/{projectName}/{stackName}/decrypt/log-decryption": {gatehouse.EventClientReportedDecryption, func() {
 			e.must(e.admin, "POST", stackPath("web", "dev", "decrypt", "log-decryption"), map[string]any{"secretName": "s"}, 204, nil)
 		}},
-		"POST /api/stacks/{orgName}/{projectName}/{stackName}/decrypt/log-batch-decryption": {gatehouse.EventSecretsDecrypted, func() {
+		"POST /api/stacks/{orgName}/{projectName}/{stackName}/decrypt/log-batch-decryption": {gatehouse.EventClientReportedDecryption, func() {
 			e.must(e.admin, "POST", stackPath("web", "dev", "decrypt", "log-batch-decryption"), map[string]any{"commandName": "up"}, 204, nil)
 		}},
 		"POST /api/stacks/{orgName}/{projectName}/{stackName}/{updateKind}/{updateID}/complete": {gatehouse.EventStackUpdated, func() {

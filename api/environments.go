@@ -170,7 +170,7 @@ func (s *Server) listEnvironments(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := listEnvironmentsResponse{Environments: []envSummaryJSON{}, NextToken: next}
+	out := listEnvironmentsResponse{Environments: []envSummaryJSON{}, NextToken: q.next(next)}
 	for _, e := range envs {
 		out.Environments = append(out.Environments, envSummaryJSON{Organization: q.org.Name, Project: e.Project, Name: e.Name,
 			Created: rfc3339(e.Created), Modified: rfc3339(e.Modified), Tags: e.Tags})
@@ -448,7 +448,7 @@ func (s *Server) listAccounts(q *request) (any, error) {
 	out := struct {
 		Accounts  []insightsAccountJSON `json:"accounts"`
 		NextToken string                `json:"nextToken,omitempty"`
-	}{Accounts: []insightsAccountJSON{}, NextToken: next}
+	}{Accounts: []insightsAccountJSON{}, NextToken: q.next(next)}
 	for _, a := range as {
 		out.Accounts = append(out.Accounts, s.toAccount(q, a))
 	}

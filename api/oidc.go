@@ -176,7 +176,8 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request) {
 		writeOAuth(http.StatusBadRequest, "invalid_request", err.Error())
 		return
 	}
-	ctx := gatehouse.WithActor(r.Context(), gatehouse.Actor{SourceIP: ip, UserAgent: r.UserAgent(), RequestID: reqID})
+	ctx := gatehouse.WithActor(r.Context(), gatehouse.Actor{SourceIP: ip, UserAgent: r.UserAgent(), RequestID: reqID,
+		ClientRequestID: clientRequestID(r.Header.Get("X-Request-ID"))})
 	res, err := s.svc.Exchange(ctx, s.verifier, req)
 	var oe *service.OAuthError
 	switch {

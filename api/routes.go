@@ -245,7 +245,7 @@ func (s *Server) listRoles(q *request) (any, error) {
 	out := struct {
 		Roles             []descriptorJSON `json:"roles"`
 		ContinuationToken string           `json:"continuationToken,omitempty"`
-	}{Roles: []descriptorJSON{}, ContinuationToken: next}
+	}{Roles: []descriptorJSON{}, ContinuationToken: q.next(next)}
 	for _, d := range ds {
 		out.Roles = append(out.Roles, toDescriptor(d, q.org))
 	}
@@ -406,7 +406,7 @@ func (s *Server) listMembers(q *request) (any, error) {
 	out := struct {
 		Members           []organizationMember `json:"members"`
 		ContinuationToken string               `json:"continuationToken,omitempty"`
-	}{Members: []organizationMember{}, ContinuationToken: next}
+	}{Members: []organizationMember{}, ContinuationToken: q.next(next)}
 	for _, m := range ms {
 		if m.Membership.Suspended && !includeSuspended {
 			continue
@@ -476,7 +476,7 @@ func (s *Server) listTeams(q *request) (any, error) {
 	out := struct {
 		Teams             []teamJSON `json:"teams"`
 		ContinuationToken string     `json:"continuationToken,omitempty"`
-	}{Teams: []teamJSON{}, ContinuationToken: next}
+	}{Teams: []teamJSON{}, ContinuationToken: q.next(next)}
 	for _, t := range ts {
 		out.Teams = append(out.Teams, toTeam(t))
 	}

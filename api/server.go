@@ -43,6 +43,8 @@ type Server struct {
 	audit            *auditWriter
 	// verifier checks ID tokens for registration and exchange.
 	verifier gatehouse.IDTokenVerifier
+	// cursorKey authenticates continuation tokens (continuation.go).
+	cursorKey []byte
 }
 
 // Options configure a Server.
@@ -66,6 +68,10 @@ type Options struct {
 	AuditQueue int
 	// Verifier checks OIDC issuers and their ID tokens.
 	Verifier gatehouse.IDTokenVerifier
+	// ContinuationKey authenticates continuation tokens. Replicas must
+	// share it (cmd derives it from the master key); without one, a
+	// random key of this process's own is used.
+	ContinuationKey []byte
 }
 
 // New returns a Server.
@@ -81,6 +87,7 @@ func New(svc *service.Service, az *authz.Authorizer, opts Options) *Server {
 	}
 	s := &Server{svc: svc, az: az, log: opts.Logger, metrics: newMetrics(az.Rebuilds), mux: http.NewServeMux(),
 		limiter: newFailureLimiter(opts.AuthFailuresPerMinute, time.Minute), trusted: opts.TrustedProxies, metricsElsewhere: opts.MetricsElsewhere, ready: opts.Ready, verifier: opts.Verifier}
+	s.cursorKey = continuationKey(opts.ContinuationKey)
 	s.audit = newAuditWriter(svc.Store, opts.Logger, opts.AuditQueue, s.metrics)
 	s.register()
 	return s
@@ -136,6 +143,9 @@ type request struct {
 	update  *gatehouse.StackUpdate
 	env     *gatehouse.Environment
 	account *gatehouse.Account
+
+	// clientReqID is the client's X-Request-ID, sanitized; never reqID.
+	clientReqID string
 }
 
 // handler serves one route; it returns the response body (nil for 204) or
@@ -208,14 +218,31 @@ func newRequestID() string {
 	return hex.EncodeToString(b[:])
 }
 
+// clientRequestID keeps what a client sent as X-Request-ID for logs and
+// audit events: at most 64 characters, each a letter, digit or one of
+// "-_.:/+=", any other replaced by '_'.
+func clientRequestID(v string) string {
+	if len(v) > 64 {
+		v = v[:64]
+	}
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.ContainsRune("-_.:/+=", r):
+			return r
+		}
+		return '_'
+	}, v)
+}
+
 // serve runs one request through recovery, authentication, organization
 // and entity resolution, the decision, the handler, and the response.
 func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	q := &request{r: r, w: w, srv: s, reqID: r.Header.Get("X-Request-ID"), maxBytes: rt.maxBytes}
-	if q.reqID == "" || len(q.reqID) > 64 {
-		q.reqID = newRequestID()
-	}
+	// The request id is always the server's: a client's X-Request-ID is
+	// kept apart (sanitized), so that no client can pass its id off as one
+	// the server gave, or forge a log line or audit event that matches
+	// another request's.
+	q := &request{r: r, w: w, srv: s, reqID: newRequestID(), clientReqID: clientRequestID(r.Header.Get("X-Request-ID")), maxBytes: rt.maxBytes}
 	w.Header().Set("X-Request-ID", q.reqID)
 	if q.maxBytes == 0 {
 		q.maxBytes = 64 << 10
@@ -226,12 +253,15 @@ func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 			s.log.Error("panic", "request_id", q.reqID, "route", rt.pattern, "panic", fmt.Sprint(p))
 			status = writeError(w, q.reqID, errors.New("panic"), s.log)
 		}
-		s.log.Info("request", "request_id", q.reqID, "method", r.Method, "path", r.URL.Path, "status", status,
+		s.log.Info("request", "request_id", q.reqID, "client_request_id", q.clientReqID, "method", r.Method, "path", r.URL.Path, "status", status,
 			"duration_ms", time.Since(start).Milliseconds(), "actor", q.id.Actor(), "remote", s.clientIP(r))
 	}()
 	body, err := s.authorize(rt, q)
 	if err == nil && rt.takesNoBody() {
 		err = q.noBody()
+	}
+	if err == nil {
+		err = q.openContinuation()
 	}
 	if err == nil {
 		body, err = rt.h(q)
@@ -291,7 +321,7 @@ func (s *Server) authorize(rt *route, q *request) (any, error) {
 		}
 	}
 	q.id = id
-	actor := gatehouse.Actor{SourceIP: ip, UserAgent: q.r.UserAgent(), RequestID: q.reqID, TokenID: id.Token.ID}
+	actor := gatehouse.Actor{SourceIP: ip, UserAgent: q.r.UserAgent(), RequestID: q.reqID, ClientRequestID: q.clientReqID, TokenID: id.Token.ID}
 	if id.User != nil {
 		actor.UserID, actor.Login = id.User.ID, id.User.Login
 	} else {
@@ -534,7 +564,7 @@ func (s *Server) auditAuthFailure(q *request, ip string, why error) {
 	if err != nil {
 		return
 	}
-	ctx := gatehouse.WithActor(q.r.Context(), gatehouse.Actor{SourceIP: ip, UserAgent: q.r.UserAgent(), RequestID: q.reqID})
+	ctx := gatehouse.WithActor(q.r.Context(), gatehouse.Actor{SourceIP: ip, UserAgent: q.r.UserAgent(), RequestID: q.reqID, ClientRequestID: q.clientReqID})
 	s.audit.add(service.NewAuditEvent(ctx, time.Now(), org.ID, gatehouse.EventAuthFailure,
 		fmt.Sprintf("authentication failed for %s %s (%s token)", q.r.Method, q.r.URL.Path, failureReason(why)), "",
 		map[string]string{"reason": failureReason(why), "method": q.r.Method, "path": q.r.URL.Path}))

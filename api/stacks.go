@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/authz"
@@ -156,6 +157,19 @@ func (s *Server) authorizeLease(q *request) error {
 		return err
 	}
 	q.update, q.id = u, id
+	// The update's own requests act for whoever started it, so that what
+	// they record (a checkpoint's event) names them.
+	actor := gatehouse.Actor{SourceIP: s.clientIP(q.r), UserAgent: q.r.UserAgent(), RequestID: q.reqID, ClientRequestID: q.clientReqID}
+	if id.Token != nil {
+		actor.TokenID = id.Token.ID
+	}
+	if id.User != nil {
+		actor.UserID, actor.Login = id.User.ID, id.User.Login
+	} else if id.Token != nil {
+		actor.TokenName = id.Token.Name
+		actor.Login = id.Token.Kind + " token " + id.Token.Name
+	}
+	q.r = q.r.WithContext(gatehouse.WithActor(q.r.Context(), actor))
 	return s.require(q, updateScope(u.Kind))
 }
 
@@ -284,9 +298,7 @@ func (s *Server) stackList(q *request, org *gatehouse.Organization) (any, error)
 		return nil, err
 	}
 	out := listStacksResponse{Stacks: make([]stackSummaryJSON, 0, len(refs))}
-	if next != "" {
-		out.ContinuationToken = &next
-	}
+	out.ContinuationToken = q.nextPtr(next)
 	for _, r := range refs {
 		sum := stackSummaryJSON{ID: r.ID, OrgName: org.Name, ProjectName: r.Project, StackName: r.Name}
 		if h, ok := heads[r.ID]; ok && h.Version > 0 {
@@ -509,17 +521,36 @@ func (s *Server) auditDecrypt(q *request, n int) {
 		fmt.Sprintf("decrypted %d secret(s) of stack %s/%s", n, q.stack.Project, q.stack.Name), q.stack.ID, map[string]int{"count": n}))
 }
 
-// logDecryption records a decryption the CLI did itself, with a secrets
-// provider of its own.
+// logDecryption records what the CLI says it decrypted itself, with a
+// secrets provider of its own. The server did not see it happen, so it is
+// never the server's stack_secrets_decrypted event: it is recorded as
+// client-reported, the client's words bounded and kept under
+// clientReported.
 func (s *Server) logDecryption(q *request) (any, error) {
 	var in log3rdPartyDecryptionEvent
 	if err := q.decodeCLI(&in); err != nil {
 		return nil, err
 	}
-	s.audit.add(service.NewAuditEvent(q.ctx(), time.Now(), q.org.ID, gatehouse.EventSecretsDecrypted,
-		fmt.Sprintf("decrypted secrets of stack %s/%s with the CLI's own secrets provider", q.stack.Project, q.stack.Name), q.stack.ID,
-		map[string]string{"secretName": in.SecretName, "command": in.CommandName}))
+	s.audit.add(service.NewAuditEvent(q.ctx(), time.Now(), q.org.ID, gatehouse.EventClientReportedDecryption,
+		fmt.Sprintf("the client reported decrypting secrets of stack %s/%s with its own secrets provider", q.stack.Project, q.stack.Name), q.stack.ID,
+		map[string]any{"clientReported": map[string]string{"secretName": clientText(in.SecretName), "commandName": clientText(in.CommandName)}}))
 	return nil, nil
+}
+
+// clientText bounds what a client reports for the audit log: valid UTF-8,
+// no control characters, at most 256 bytes.
+func clientText(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	if len(s) > 256 {
+		s = strings.ToValidUTF8(s[:256], "")
+	}
+	return s
 }
 
 // --- history
@@ -707,8 +738,7 @@ func (s *Server) updateEngineEvents(q *request) (any, error) {
 		out.Events = append(out.Events, e.Data)
 	}
 	if len(evs) == gatehouse.MaxListLimit {
-		next := strconv.Itoa(evs[len(evs)-1].Sequence)
-		out.ContinuationToken = &next
+		out.ContinuationToken = q.nextPtr(strconv.Itoa(evs[len(evs)-1].Sequence))
 	}
 	return out, nil
 }

@@ -67,7 +67,7 @@ func (s *Server) listTokens(q *request, f gatehouse.TokenFilter) (any, error) {
 	out := struct {
 		Tokens            []accessTokenJSON `json:"tokens"`
 		ContinuationToken string            `json:"continuationToken,omitempty"`
-	}{Tokens: []accessTokenJSON{}, ContinuationToken: next}
+	}{Tokens: []accessTokenJSON{}, ContinuationToken: q.next(next)}
 	err = s.svc.Store.Read(q.ctx(), func(tx gatehouse.Tx) error {
 		for _, t := range kept {
 			j := accessTokenJSON{ID: t.ID, Name: t.Name, Description: t.Description, Created: t.Created.Format(time.RFC3339),

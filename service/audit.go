@@ -2,6 +2,9 @@ package service
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -24,7 +27,7 @@ func NewAuditEvent(ctx context.Context, now time.Time, orgID, typ, description, 
 	flags := eventFlags[typ]
 	e := &gatehouse.AuditEvent{OrgID: orgID, Time: now, Type: typ, Description: description, ActorUserID: a.UserID,
 		ActorLogin: a.Login, TokenID: a.TokenID, TokenName: a.TokenName, SourceIP: a.SourceIP, UserAgent: a.UserAgent,
-		RequestID: a.RequestID, Entity: entity, ReqOrgAdmin: flags.RequiresOrgAdmin, ReqStackAdmin: flags.RequiresStackAdmin,
+		RequestID: a.RequestID, ClientRequestID: a.ClientRequestID, Entity: entity, ReqOrgAdmin: flags.RequiresOrgAdmin, ReqStackAdmin: flags.RequiresStackAdmin,
 		AuthFailure: flags.AuthenticationFailure}
 	if data != nil {
 		e.Data, _ = json.Marshal(data)
@@ -61,44 +64,121 @@ func (s *Service) AuditEvents(ctx context.Context, orgID string, f gatehouse.Aud
 
 // VerifyAudit walks an organization's chain from its anchor and reports the
 // first event whose link does not hold: a changed, deleted or inserted row.
-func (s *Service) VerifyAudit(ctx context.Context, orgID string) (*gatehouse.AuditVerification, error) {
+// Events before the head's KeyedFrom were linked without the key (by a
+// version before the chain was keyed) and are checked with ChainHash; the
+// rest with ChainMAC, and the head and anchor with the head's MAC, so that
+// cutting events at either end is found too. A checkpoint, when given, must
+// be one this master key signed, and the chain must still hold its event
+// with its hash.
+func (s *Service) VerifyAudit(ctx context.Context, orgID string, cps ...*AuditCheckpoint) (*gatehouse.AuditVerification, error) {
+	v, _, _, err := s.verifyAudit(ctx, orgID, cps)
+	return v, err
+}
+
+// verifyAudit is VerifyAudit, also returning the last event checked and
+// the head, read in the same transaction.
+func (s *Service) verifyAudit(ctx context.Context, orgID string, cps []*AuditCheckpoint) (*gatehouse.AuditVerification, *gatehouse.AuditEvent, *gatehouse.AuditHead, error) {
+	for _, cp := range cps {
+		if err := s.checkCheckpoint(cp, orgID); err != nil {
+			return nil, nil, nil, err
+		}
+	}
 	v := &gatehouse.AuditVerification{}
-	err := s.read(ctx, func(tx gatehouse.Tx) error {
-		head, err := tx.AuditHead(ctx, orgID)
+	var last *gatehouse.AuditEvent
+	var head *gatehouse.AuditHead
+	err := s.read(ctx, func(tx gatehouse.Tx) (err error) {
+		head, err = tx.AuditHead(ctx, orgID)
 		if err != nil {
 			return err
+		}
+		v.KeyedFrom = head.KeyedFrom
+		sealed := len(head.MAC) > 0 || head.KeyedFrom != 0
+		if sealed && s.AuditKey == nil {
+			return gatehouse.Errorf(gatehouse.EINVALID, "the audit chain is keyed from event %d: verifying it needs the master key", head.KeyedFrom)
 		}
 		prev, after := head.AnchorHash, head.AnchorSeq
 		if prev == nil {
 			prev = []byte{}
 		}
+		found := map[*AuditCheckpoint]bool{}
+		counted := map[*AuditCheckpoint]int64{}
 		for {
 			page, err := tx.AuditChain(ctx, orgID, after, 1000)
 			if err != nil {
 				return err
 			}
 			for _, e := range page {
+				keyed := head.KeyedFrom != 0 && e.Seq >= head.KeyedFrom
+				var key []byte
+				if keyed {
+					key = s.AuditKey
+					v.Keyed++
+				} else {
+					v.Unkeyed++
+				}
 				v.Events++
 				switch {
 				case string(e.PrevHash) != string(prev):
 					v.Broken, v.Problem = e.Seq, "its link to the event before does not match: an event before it was changed, removed or inserted"
 					return nil
-				case string(e.Hash) != string(e.ChainHash(prev)):
-					v.Broken, v.Problem = e.Seq, "its contents do not match its hash: the event was changed"
+				case !hmac.Equal(e.Hash, e.Link(key, prev)):
+					v.Broken, v.Problem = e.Seq, "its contents do not match its link: the event was changed"
 					return nil
 				}
-				prev, after = e.Hash, e.Seq
+				for _, cp := range cps {
+					if e.Seq <= cp.Seq {
+						counted[cp]++
+					}
+					if e.Seq == cp.Seq {
+						if hex.EncodeToString(e.Hash) != cp.Hash {
+							v.Broken, v.Problem = e.Seq, "the checkpoint's event has another hash now: the chain was rewritten up to it"
+							return nil
+						}
+						found[cp] = true
+					}
+				}
+				prev, after, last = e.Hash, e.Seq, e
 			}
 			if len(page) < 1000 {
 				break
 			}
 		}
+		if sealed && !hmac.Equal(head.MAC, head.HeadMAC(s.AuditKey, orgID)) {
+			v.Broken, v.Problem = head.LastSeq, "the chain's head or anchor does not match its MAC: it was moved, so events at the end or at the beginning of the chain were removed (or the master key is not this chain's)"
+			return nil
+		}
 		if head.LastSeq != 0 && (after != head.LastSeq || string(prev) != string(head.LastHash)) {
 			v.Broken, v.Problem = head.LastSeq, fmt.Sprintf("the chain ends at event %d, but its head records event %d: events at the end were removed", after, head.LastSeq)
+			return nil
+		}
+		for _, cp := range cps {
+			switch {
+			case found[cp]:
+				v.Checkpoint = fmt.Sprintf("the chain holds the checkpoint's event %d (%s) with its hash", cp.Seq, cp.Time.UTC().Format(time.RFC3339))
+			case cp.Seq == head.AnchorSeq && cp.Hash == hex.EncodeToString(head.AnchorHash):
+				v.Checkpoint = fmt.Sprintf("the checkpoint's event %d is the last one pruned, the chain's anchor", cp.Seq)
+			case cp.Seq < head.AnchorSeq:
+				v.Checkpoint = fmt.Sprintf("the checkpoint's event %d was pruned (retention); the chain starts after event %d", cp.Seq, head.AnchorSeq)
+			case cp.Seq > after:
+				v.Broken, v.Problem = after, fmt.Sprintf("the chain ends at event %d, before the checkpoint's event %d of %s: events at the end were removed",
+					after, cp.Seq, cp.Time.UTC().Format(time.RFC3339))
+				return nil
+			default:
+				v.Broken, v.Problem = cp.Seq, fmt.Sprintf("the chain no longer holds the checkpoint's event %d: events were removed or the chain rewritten", cp.Seq)
+				return nil
+			}
+			if cp.KeyedFrom != 0 && (head.KeyedFrom == 0 || head.KeyedFrom > cp.KeyedFrom) {
+				v.Broken, v.Problem = head.LastSeq, fmt.Sprintf("the checkpoint says the chain is keyed from event %d, the database from event %d: the chain was downgraded to unkeyed links", cp.KeyedFrom, head.KeyedFrom)
+				return nil
+			}
+			if found[cp] && head.AnchorSeq == cp.AnchorSeq && counted[cp] != cp.Count {
+				v.Broken, v.Problem = cp.Seq, fmt.Sprintf("the checkpoint counted %d events up to event %d, the chain holds %d: events were removed or inserted", cp.Count, cp.Seq, counted[cp])
+				return nil
+			}
 		}
 		return nil
 	})
-	return v, err
+	return v, last, head, err
 }
 
 // PruneAudit deletes events older than the organization's retention.
@@ -113,4 +193,91 @@ func (s *Service) PruneAudit(ctx context.Context, orgID string) (int64, error) {
 		return err
 	})
 	return n, err
+}
+
+// AuditCheckpoint is a signed statement of an organization's chain head at
+// a moment: its last event's sequence number and link, and how many events
+// the chain held. Kept outside the database (exported by `gatehouse audit
+// checkpoint`), it lets VerifyAudit find a chain cut back before it, or
+// rewritten up to it, even by someone who can write the whole database.
+//
+// It is signed with HMAC-SHA256 under a key derived from the master key:
+// only the holder of the master key can make or check one, which is who
+// runs `audit verify` (from the host, with the database and the key). An
+// Ed25519 signature would let third parties check checkpoints without the
+// master key; nothing needs that yet.
+type AuditCheckpoint struct {
+	Version int    `json:"version"`
+	Org     string `json:"org"`
+	OrgID   string `json:"orgID"`
+	// Seq and Hash (hex) are the chain's last event and its link; EventTime
+	// is when that event happened.
+	Seq       int64     `json:"seq"`
+	Hash      string    `json:"hash"`
+	EventTime time.Time `json:"eventTime"`
+	// Count is the number of events from the anchor (AnchorSeq, the last
+	// pruned) to Seq; KeyedFrom, the first keyed event.
+	Count     int64 `json:"count"`
+	AnchorSeq int64 `json:"anchorSeq"`
+	KeyedFrom int64 `json:"keyedFrom"`
+	// Time is when the checkpoint was taken.
+	Time time.Time `json:"time"`
+	MAC  string    `json:"mac"`
+}
+
+func (s *Service) checkpointMAC(cp *AuditCheckpoint) ([]byte, error) {
+	if s.CheckpointKey == nil {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "audit checkpoints need the master key")
+	}
+	c := *cp
+	c.MAC = ""
+	b, err := json.Marshal(c)
+	if err != nil {
+		return nil, err
+	}
+	m := hmac.New(sha256.New, s.CheckpointKey)
+	m.Write(b)
+	return m.Sum(nil), nil
+}
+
+// checkCheckpoint checks a checkpoint's signature and organization.
+func (s *Service) checkCheckpoint(cp *AuditCheckpoint, orgID string) error {
+	want, err := s.checkpointMAC(cp)
+	if err != nil {
+		return err
+	}
+	got, err := hex.DecodeString(cp.MAC)
+	if err != nil || !hmac.Equal(got, want) || cp.Version != 1 {
+		return gatehouse.Errorf(gatehouse.EINVALID, "checkpoint: its signature does not hold: it was altered, or signed with another master key")
+	}
+	if cp.OrgID != orgID {
+		return gatehouse.Errorf(gatehouse.EINVALID, "checkpoint: it is of organization %q, not this one", cp.Org)
+	}
+	return nil
+}
+
+// CheckpointAudit verifies an organization's chain and, when intact,
+// returns a signed checkpoint of its head.
+func (s *Service) CheckpointAudit(ctx context.Context, orgID, orgName string) (*AuditCheckpoint, error) {
+	if s.CheckpointKey == nil {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "audit checkpoints need the master key")
+	}
+	v, last, head, err := s.verifyAudit(ctx, orgID, nil)
+	if err != nil {
+		return nil, err
+	}
+	if v.Broken != 0 {
+		return nil, gatehouse.Errorf(gatehouse.ECONFLICT, "the audit chain is broken at event %d (%s): no checkpoint of a broken chain", v.Broken, v.Problem)
+	}
+	if last == nil {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "the organization has no audit events to checkpoint")
+	}
+	cp := &AuditCheckpoint{Version: 1, Org: orgName, OrgID: orgID, Seq: last.Seq, Hash: hex.EncodeToString(last.Hash),
+		EventTime: last.Time.UTC(), Count: v.Events, AnchorSeq: head.AnchorSeq, KeyedFrom: v.KeyedFrom, Time: s.Now().UTC().Round(0)}
+	mac, err := s.checkpointMAC(cp)
+	if err != nil {
+		return nil, err
+	}
+	cp.MAC = hex.EncodeToString(mac)
+	return cp, nil
 }

@@ -28,6 +28,11 @@ type Service struct {
 	// Keys makes and opens stacks' data keys; without it, stacks cannot be
 	// created nor their secrets used.
 	Keys gatehouse.Keyring
+	// AuditKey keys the audit chain (the store's key, which VerifyAudit
+	// checks the keyed part with) and CheckpointKey signs checkpoints of
+	// its head; both are derived from the master key. Without them the
+	// chain is unkeyed and checkpoints cannot be made.
+	AuditKey, CheckpointKey []byte
 
 	keys keyCache
 }

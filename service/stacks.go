@@ -812,6 +812,23 @@ func saveCheckpoint(ctx context.Context, tx gatehouse.Tx, u *gatehouse.StackUpda
 	return gatehouse.Errorf(gatehouse.ECONFLICT, "the stack is at version %d; this update writes version %d", st.Version, u.Version)
 }
 
+// saveCheckpoint is saveCheckpoint for an update's own checkpoint writes:
+// the first, which makes the stack's new version, is audited, so that an
+// update that never completes is in the audit log too; later ones replace
+// that version and are not (one event per update and version, not one per
+// checkpoint).
+func (s *Service) saveCheckpoint(ctx context.Context, tx gatehouse.Tx, u *gatehouse.StackUpdate, st *gatehouse.Stack, data []byte) error {
+	first := st.Version == u.Version-1
+	if err := saveCheckpoint(ctx, tx, u, st, data); err != nil {
+		return err
+	}
+	if !first {
+		return nil
+	}
+	return s.audit(ctx, tx, st.OrgID, gatehouse.EventStackCheckpoint, st.ID, map[string]any{"update": u.ID, "kind": u.Kind, "version": u.Version},
+		"%s %s of stack %s/%s wrote its first checkpoint (version %d)", u.Kind, u.ID, st.Project, st.Name, u.Version)
+}
+
 // PatchCheckpoint stores a whole checkpoint of a running update. sequence
 // (0 when the CLI sends none) orders them: a retry of one already stored
 // is accepted and changes nothing.
@@ -832,7 +849,7 @@ func (s *Service) PatchCheckpoint(ctx context.Context, updateID string, sequence
 		if sequence > 0 && sequence <= u.Sequence {
 			return nil
 		}
-		if err := saveCheckpoint(ctx, tx, u, st, data); err != nil {
+		if err := s.saveCheckpoint(ctx, tx, u, st, data); err != nil {
 			return err
 		}
 		if sequence > 0 {
@@ -868,7 +885,7 @@ func (s *Service) PatchCheckpointDelta(ctx context.Context, updateID string, seq
 		if err != nil {
 			return gatehouse.Errorf(gatehouse.EINVALID, "%s", err.Error())
 		}
-		if err := saveCheckpoint(ctx, tx, u, st, data); err != nil {
+		if err := s.saveCheckpoint(ctx, tx, u, st, data); err != nil {
 			return err
 		}
 		u.Sequence = sequence

@@ -8,7 +8,9 @@ package state
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -207,4 +209,23 @@ func LoadMasterKey(path string) (key []byte, created bool, err error) {
 		return nil, false, fmt.Errorf("master key file %s: %w", path, err)
 	}
 	return key, false, nil
+}
+
+// Labels of the keys derived from the master key, one per purpose, so that
+// no key serves two.
+const (
+	LabelAuditChain      = "gatehouse/audit-chain/v1"
+	LabelAuditCheckpoint = "gatehouse/audit-checkpoint/v1"
+	LabelContinuation    = "gatehouse/continuation-token/v1"
+)
+
+// DeriveKey derives a 32-byte key for one purpose (its label) from the
+// master key with HKDF-SHA256. The master key stays outside the database,
+// and so do the keys derived from it; every replica sharing the master key
+// derives the same ones.
+func DeriveKey(master []byte, label string) ([]byte, error) {
+	if len(master) != KeySize {
+		return nil, fmt.Errorf("master key: %d bytes; it must be %d", len(master), KeySize)
+	}
+	return hkdf.Key(sha256.New, master, nil, label, KeySize)
 }

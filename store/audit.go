@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -10,14 +12,14 @@ import (
 	"github.com/gatehouse-iam/gatehouse"
 )
 
-const auditCols = "seq, org_id, time, type, description, actor_user_id, actor_login, token_id, token_name, source_ip, user_agent, request_id, entity, req_org_admin, req_stack_admin, auth_failure, data, prev_hash, hash FROM audit_events"
+const auditCols = "seq, org_id, time, type, description, actor_user_id, actor_login, token_id, token_name, source_ip, user_agent, request_id, entity, req_org_admin, req_stack_admin, auth_failure, data, client_request_id, prev_hash, hash FROM audit_events"
 
 func scanAudit(s scanner) (*gatehouse.AuditEvent, error) {
 	e := &gatehouse.AuditEvent{}
 	var tm int64
 	var data string
 	err := s.Scan(&e.Seq, &e.OrgID, &tm, &e.Type, &e.Description, &e.ActorUserID, &e.ActorLogin, &e.TokenID, &e.TokenName,
-		&e.SourceIP, &e.UserAgent, &e.RequestID, &e.Entity, &e.ReqOrgAdmin, &e.ReqStackAdmin, &e.AuthFailure, &data, &e.PrevHash, &e.Hash)
+		&e.SourceIP, &e.UserAgent, &e.RequestID, &e.Entity, &e.ReqOrgAdmin, &e.ReqStackAdmin, &e.AuthFailure, &data, &e.ClientRequestID, &e.PrevHash, &e.Hash)
 	e.Time = fromUS(tm)
 	if data != "" {
 		e.Data = json.RawMessage(data)
@@ -37,19 +39,53 @@ func (t *tx) AppendAudit(ctx context.Context, e *gatehouse.AuditEvent) error {
 	e.Time = fromUS(us(e.Time))
 	// Taking the head row serializes appends per organization, on both
 	// dialects, so that the chain never forks.
-	var prev []byte
-	if err := get2(ctx, t, &prev, "INSERT INTO audit_heads (org_id, last_seq, last_hash, anchor_seq, anchor_hash) VALUES (?, 0, ?, 0, ?) "+
-		"ON CONFLICT (org_id) DO UPDATE SET last_seq = audit_heads.last_seq RETURNING last_hash", e.OrgID, []byte{}, []byte{}); err != nil {
-		return err
+	if t.readOnly {
+		return gatehouse.Errorf(gatehouse.EINTERNAL, "store: write in a read transaction")
 	}
-	e.PrevHash = prev
-	e.Hash = e.ChainHash(prev)
-	if err := get2(ctx, t, &e.Seq, "INSERT INTO audit_events (org_id, time, type, description, actor_user_id, actor_login, token_id, token_name, source_ip, user_agent, request_id, entity, req_org_admin, req_stack_admin, auth_failure, data, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
+	h := &gatehouse.AuditHead{}
+	err := t.queryRow(ctx, "INSERT INTO audit_heads (org_id, last_seq, last_hash, anchor_seq, anchor_hash, keyed_from, mac) VALUES (?, 0, ?, 0, ?, 0, ?) "+
+		"ON CONFLICT (org_id) DO UPDATE SET last_seq = audit_heads.last_seq RETURNING last_seq, last_hash, anchor_seq, anchor_hash, keyed_from, mac",
+		e.OrgID, []byte{}, []byte{}, []byte{}).Scan(&h.LastSeq, &h.LastHash, &h.AnchorSeq, &h.AnchorHash, &h.KeyedFrom, &h.MAC)
+	if err != nil {
+		return t.d.mapErr(err, opWrite)
+	}
+	if t.auditKey == nil {
+		keyed := len(h.MAC) > 0
+		if !keyed && h.LastSeq == 0 {
+			// A new chain in a database whose chains are keyed: this
+			// process lacks the key it should have (a host command
+			// without the master key), so it writes nothing unkeyed.
+			var n int
+			err := t.queryRow(ctx, "SELECT COUNT(*) FROM (SELECT 1 FROM audit_heads WHERE length(mac) > 0 LIMIT 1) k").Scan(&n)
+			if err != nil {
+				return t.d.mapErr(err, opWrite)
+			}
+			keyed = n > 0
+		}
+		if keyed {
+			return gatehouse.Errorf(gatehouse.EINTERNAL, "the audit chains of this database are keyed, and this process has no audit key: give it the master key (host commands: GATEHOUSE_MASTER_KEY_FILE)")
+		}
+	}
+	e.PrevHash = h.LastHash
+	e.Hash = e.Link(t.auditKey, h.LastHash)
+	if err := get2(ctx, t, &e.Seq, "INSERT INTO audit_events (org_id, time, type, description, actor_user_id, actor_login, token_id, token_name, source_ip, user_agent, request_id, entity, req_org_admin, req_stack_admin, auth_failure, data, client_request_id, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq",
 		e.OrgID, us(e.Time), e.Type, e.Description, e.ActorUserID, e.ActorLogin, e.TokenID, e.TokenName, e.SourceIP, e.UserAgent,
-		e.RequestID, e.Entity, e.ReqOrgAdmin, e.ReqStackAdmin, e.AuthFailure, string(e.Data), e.PrevHash, e.Hash); err != nil {
+		e.RequestID, e.Entity, e.ReqOrgAdmin, e.ReqStackAdmin, e.AuthFailure, string(e.Data), e.ClientRequestID, e.PrevHash, e.Hash); err != nil {
 		return err
 	}
-	_, err := t.exec(ctx, opWrite, "UPDATE audit_heads SET last_seq = ?, last_hash = ? WHERE org_id = ?", e.Seq, e.Hash, e.OrgID)
+	h.LastSeq, h.LastHash = e.Seq, e.Hash
+	if t.auditKey != nil {
+		if h.KeyedFrom == 0 {
+			// The first keyed event: the part before it was linked
+			// without the key and is verified as such.
+			h.KeyedFrom = e.Seq
+		}
+		h.MAC = h.HeadMAC(t.auditKey, e.OrgID)
+	}
+	if h.MAC == nil {
+		h.MAC = []byte{} // the column is NOT NULL; drivers read an empty blob as nil
+	}
+	_, err = t.exec(ctx, opWrite, "UPDATE audit_heads SET last_seq = ?, last_hash = ?, keyed_from = ?, mac = ? WHERE org_id = ?", e.Seq, e.Hash, h.KeyedFrom, h.MAC, e.OrgID)
 	return err
 }
 
@@ -63,8 +99,8 @@ func (t *tx) AuditChain(ctx context.Context, orgID string, afterSeq int64, limit
 func (t *tx) AuditHead(ctx context.Context, orgID string) (*gatehouse.AuditHead, error) {
 	h, err := get(ctx, t, "audit chain", func(s scanner) (*gatehouse.AuditHead, error) {
 		h := &gatehouse.AuditHead{}
-		return h, s.Scan(&h.LastSeq, &h.LastHash, &h.AnchorSeq, &h.AnchorHash)
-	}, "SELECT last_seq, last_hash, anchor_seq, anchor_hash FROM audit_heads WHERE org_id = ?", orgID)
+		return h, s.Scan(&h.LastSeq, &h.LastHash, &h.AnchorSeq, &h.AnchorHash, &h.KeyedFrom, &h.MAC)
+	}, "SELECT last_seq, last_hash, anchor_seq, anchor_hash, keyed_from, mac FROM audit_heads WHERE org_id = ?", orgID)
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 		return &gatehouse.AuditHead{}, nil
 	}
@@ -72,6 +108,24 @@ func (t *tx) AuditHead(ctx context.Context, orgID string) (*gatehouse.AuditHead,
 }
 
 func (t *tx) PruneAudit(ctx context.Context, orgID string, before time.Time) (int64, error) {
+	// Lock the head first (as AppendAudit does), so that its MAC is
+	// computed over the head as it is when this commits, not as it was
+	// before a concurrent append.
+	if t.readOnly {
+		return 0, gatehouse.Errorf(gatehouse.EINTERNAL, "store: write in a read transaction")
+	}
+	head := &gatehouse.AuditHead{}
+	err := t.queryRow(ctx, "UPDATE audit_heads SET last_seq = last_seq WHERE org_id = ? RETURNING last_seq, last_hash, anchor_seq, anchor_hash, keyed_from, mac", orgID).
+		Scan(&head.LastSeq, &head.LastHash, &head.AnchorSeq, &head.AnchorHash, &head.KeyedFrom, &head.MAC)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil // no events, nothing to prune
+	}
+	if err != nil {
+		return 0, t.d.mapErr(err, opWrite)
+	}
+	if t.auditKey == nil && len(head.MAC) > 0 {
+		return 0, gatehouse.Errorf(gatehouse.EINTERNAL, "the audit chain of organization %s is keyed, and this process has no audit key", orgID)
+	}
 	last, err := get(ctx, t, "audit event", func(s scanner) (*gatehouse.AuditEvent, error) {
 		e := &gatehouse.AuditEvent{}
 		return e, s.Scan(&e.Seq, &e.Hash)
@@ -89,7 +143,15 @@ func (t *tx) PruneAudit(ctx context.Context, orgID string, before time.Time) (in
 		return 0, err
 	}
 	n, _ := res.RowsAffected()
-	_, err = t.exec(ctx, opWrite, "UPDATE audit_heads SET anchor_seq = ?, anchor_hash = ? WHERE org_id = ?", last.Seq, last.Hash, orgID)
+	// The head's MAC covers the anchor, so that nobody without the key
+	// can move it past events they deleted.
+	head.AnchorSeq, head.AnchorHash = last.Seq, last.Hash
+	if len(head.MAC) > 0 {
+		head.MAC = head.HeadMAC(t.auditKey, orgID)
+	} else {
+		head.MAC = []byte{}
+	}
+	_, err = t.exec(ctx, opWrite, "UPDATE audit_heads SET anchor_seq = ?, anchor_hash = ?, mac = ? WHERE org_id = ?", last.Seq, last.Hash, head.MAC, orgID)
 	return n, err
 }
 

@@ -36,6 +36,8 @@ type DB struct {
 	group *groupCommitter
 	// origin tells this DB's PostgreSQL announcements from other processes'.
 	origin string
+	// auditKey keys the audit chain (nil: unkeyed, as before 00010).
+	auditKey []byte
 }
 
 var _ gatehouse.Store = (*DB)(nil)
@@ -49,6 +51,12 @@ type Options struct {
 	BusyTimeout time.Duration
 	// Now is the clock; tests set it.
 	Now func() time.Time
+	// AuditKey keys the audit chain with HMAC-SHA256. It must come from
+	// outside the database (cmd derives it from the master key). The first
+	// event appended with a key to a chain written without one starts the
+	// chain's keyed part and seals its head. Without a key, events are
+	// linked with plain SHA-256, and appending to a keyed chain fails.
+	AuditKey []byte
 }
 
 // Open opens the database named by dsn: a postgres:// or postgresql:// URL,
@@ -69,6 +77,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	}
 	db.now = opts.Now
 	db.origin = gatehouse.NewID()
+	db.auditKey = opts.AuditKey
 	if err := db.write.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s database: %w", db.d.name, err)
@@ -195,7 +204,7 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn fun
 	if err != nil {
 		return db.d.mapErr(fmt.Errorf("begin transaction: %w", err), opWrite)
 	}
-	t := &tx{tx: sqlTx, d: db.d, now: db.now, origin: db.origin, readOnly: opts != nil && opts.ReadOnly}
+	t := &tx{tx: sqlTx, d: db.d, now: db.now, origin: db.origin, auditKey: db.auditKey, readOnly: opts != nil && opts.ReadOnly}
 	if err := fn(t); err != nil {
 		sqlTx.Rollback()
 		return err

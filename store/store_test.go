@@ -14,7 +14,7 @@ import (
 
 func openSQLite(t *testing.T) gatehouse.Store {
 	t.Helper()
-	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "gatehouse.db"), store.Options{})
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "gatehouse.db"), store.Options{AuditKey: storetest.AuditKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func openPostgresSchema(t testing.TB) (*store.DB, string) {
 func newPostgresSchema(t testing.TB) (*store.DB, string, func()) {
 	t.Helper()
 	dsn, _, drop := storetest.NewPostgresSchema(t)
-	db, err := store.Open(context.Background(), dsn, store.Options{})
+	db, err := store.Open(context.Background(), dsn, store.Options{AuditKey: storetest.AuditKey})
 	if err != nil {
 		drop()
 		t.Fatal(err)

@@ -21,6 +21,7 @@ type tx struct {
 	now      func() time.Time
 	readOnly bool
 	origin   string // the DB's origin, for PostgreSQL announcements
+	auditKey []byte // keys the audit chain; nil: unkeyed
 	// bumped holds the organizations whose revision this transaction has
 	// already bumped (one bump per transaction is enough), and what it
 	// changed there.

@@ -53,7 +53,7 @@ func newAdminCmd() *cobra.Command {
 	issue.Flags().DurationVar(&expires, "expires", 0, "lifetime, e.g. 720h (default: never expires)")
 	masterKey := &cobra.Command{
 		Use:   "master-key FILE",
-		Short: "Make a new master key file (mode 0600) for stack secrets",
+		Short: "Make a new master key file (mode 0600) for stack secrets and the audit chain",
 		Long: "Make a new random master key in FILE, readable by its owner only. Every replica on one\n" +
 			"PostgreSQL database must use the same key (--master-key-file); back it up with the database.\n" +
 			"An existing file is never overwritten.",

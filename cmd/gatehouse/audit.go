@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
@@ -9,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/service"
 )
 
 // parseWhen reads a time flag: unix seconds or RFC 3339.
@@ -101,18 +104,29 @@ func newAuditCmd() *cobra.Command {
 	filters(export)
 	export.Flags().StringVar(&format, "format", "csv", "csv or cef")
 	export.Flags().StringVar(&file, "file", "", "write to this new file instead of standard output")
-	var database, orgName string
+	var database, orgName, keyFile, checkpointFile, out string
 	verify := &cobra.Command{
-		Use:   "verify --org ORG",
+		Use:   "verify --org ORG [--checkpoint FILE]",
 		Short: "Walk an organization's tamper-evident audit chain and name the first broken link",
 		Long: "Walk an organization's audit chain in the database (direct access, from the host) and check that\n" +
-			"every event links to the one before and matches its hash. Exit status 0 when intact, 1 when broken.",
+			"every event links to the one before and matches its link (HMAC-SHA256 under a key derived from\n" +
+			"the master key; events written before the chain was keyed, with plain SHA-256), and that the\n" +
+			"chain's head and anchor match their MAC. With --checkpoint, also check that the chain still holds\n" +
+			"the checkpoint's event with its hash. Exit status 0 when intact, 1 when broken.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if orgName == "" {
 				return fmt.Errorf("--org is required")
 			}
-			db, svc, err := openDirect(cmd.Context(), database)
+			var cps []*service.AuditCheckpoint
+			if checkpointFile != "" {
+				cp, err := readCheckpoint(checkpointFile)
+				if err != nil {
+					return err
+				}
+				cps = append(cps, cp)
+			}
+			db, svc, err := openDirectKey(cmd.Context(), database, keyFile)
 			if err != nil {
 				return err
 			}
@@ -121,20 +135,103 @@ func newAuditCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			v, err := svc.VerifyAudit(cmd.Context(), org.ID)
+			v, err := svc.VerifyAudit(cmd.Context(), org.ID, cps...)
 			if err != nil {
 				return err
 			}
+			w := cmd.OutOrStdout()
 			if v.Broken != 0 {
-				fmt.Fprintf(cmd.OutOrStdout(), "broken: event %d: %s (%d events checked)\n", v.Broken, v.Problem, v.Events)
+				fmt.Fprintf(w, "broken: event %d: %s (%d events checked)\n", v.Broken, v.Problem, v.Events)
 				return exitCode(exitDeny)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "intact: %d events\n", v.Events)
+			switch {
+			case v.Unkeyed == 0:
+				fmt.Fprintf(w, "intact: %d events, all keyed\n", v.Events)
+			case v.KeyedFrom == 0:
+				fmt.Fprintf(w, "intact: %d events, all unkeyed (written before the chain was keyed; a later event starts the keyed part): anyone who can write the database could have rewritten them\n", v.Events)
+			default:
+				fmt.Fprintf(w, "intact: %d events: %d unkeyed (before event %d, written before the chain was keyed; anyone who can write the database could have rewritten them) and %d keyed\n",
+					v.Events, v.Unkeyed, v.KeyedFrom, v.Keyed)
+			}
+			if v.Checkpoint != "" {
+				fmt.Fprintf(w, "checkpoint: %s\n", v.Checkpoint)
+			}
 			return nil
 		},
 	}
 	databaseFlag(verify, &database)
 	verify.Flags().StringVar(&orgName, "org", "", "organization")
-	cmd.AddCommand(list, export, verify)
+	verify.Flags().StringVar(&keyFile, "master-key-file", "", "the master key file (default: GATEHOUSE_MASTER_KEY(_FILE), or for SQLite the database path plus .key)")
+	verify.Flags().StringVar(&checkpointFile, "checkpoint", "", "a checkpoint written by `gatehouse audit checkpoint` that the chain must still hold")
+	checkpoint := &cobra.Command{
+		Use:   "checkpoint --org ORG [--out FILE]",
+		Short: "Verify an organization's audit chain and write a signed checkpoint of its head",
+		Long: "Verify an organization's audit chain (direct access, from the host) and write a checkpoint of its\n" +
+			"head as JSON (organization, last event, its hash, the event count, the time), signed with HMAC-SHA256\n" +
+			"under a key derived from the master key. Keep checkpoints outside the database (another machine, a\n" +
+			"write-once store): `gatehouse audit verify --checkpoint FILE` then finds a chain cut back before the\n" +
+			"checkpoint or rewritten up to it, even by someone who could write the whole database.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if orgName == "" {
+				return fmt.Errorf("--org is required")
+			}
+			db, svc, err := openDirectKey(cmd.Context(), database, keyFile)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			org, err := orgByName(cmd.Context(), db, orgName)
+			if err != nil {
+				return err
+			}
+			cp, err := svc.CheckpointAudit(cmd.Context(), org.ID, org.Name)
+			if err != nil {
+				return err
+			}
+			data, err := json.MarshalIndent(cp, "", "  ")
+			if err != nil {
+				return err
+			}
+			data = append(data, '\n')
+			if out == "" {
+				_, err = cmd.OutOrStdout().Write(data)
+				return err
+			}
+			fh, err := os.OpenFile(out, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+			if err != nil {
+				return err
+			}
+			if _, err := fh.Write(data); err != nil {
+				fh.Close()
+				return err
+			}
+			if err := fh.Close(); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "wrote a checkpoint of %s at event %d to %s\n", org.Name, cp.Seq, out)
+			return nil
+		},
+	}
+	databaseFlag(checkpoint, &database)
+	checkpoint.Flags().StringVar(&orgName, "org", "", "organization")
+	checkpoint.Flags().StringVar(&keyFile, "master-key-file", "", "the master key file (default: GATEHOUSE_MASTER_KEY(_FILE), or for SQLite the database path plus .key)")
+	checkpoint.Flags().StringVar(&out, "out", "", "write to this new file (mode 0600) instead of standard output")
+	cmd.AddCommand(list, export, verify, checkpoint)
 	return cmd
+}
+
+// readCheckpoint reads a checkpoint file, strictly.
+func readCheckpoint(path string) (*service.AuditCheckpoint, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--checkpoint: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	cp := &service.AuditCheckpoint{}
+	if err := dec.Decode(cp); err != nil {
+		return nil, fmt.Errorf("--checkpoint %s: not a checkpoint: %v", path, err)
+	}
+	return cp, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/authz"
 	"github.com/gatehouse-iam/gatehouse/service"
+	"github.com/gatehouse-iam/gatehouse/state"
 	"github.com/gatehouse-iam/gatehouse/store"
 )
 
@@ -30,12 +31,65 @@ func databaseFlag(cmd *cobra.Command, dst *string) {
 
 // openDirect opens the database for a command run on the host, with a
 // service over it; the caller closes the database.
+//
+// The master key keys the audit chain that host commands append to: it is
+// read from GATEHOUSE_MASTER_KEY or GATEHOUSE_MASTER_KEY_FILE, or, for
+// SQLite, from the database's path plus ".key" when that file exists.
+// Without one the store is opened unkeyed, and appending to a keyed chain
+// fails rather than write an unkeyed link.
 func openDirect(ctx context.Context, database string) (*store.DB, *service.Service, error) {
-	db, err := store.Open(ctx, database, store.Options{})
+	return openDirectKey(ctx, database, "")
+}
+
+// openDirectKey is openDirect with the master key file given (when not "").
+func openDirectKey(ctx context.Context, database, keyFile string) (*store.DB, *service.Service, error) {
+	master, err := directMasterKey(database, keyFile)
 	if err != nil {
 		return nil, nil, err
 	}
-	return db, service.New(db, authz.New(db, nil), nil), nil
+	var keys derivedKeys
+	if master != nil {
+		if keys, err = deriveKeys(master); err != nil {
+			return nil, nil, err
+		}
+	}
+	db, err := store.Open(ctx, database, store.Options{AuditKey: keys.audit})
+	if err != nil {
+		return nil, nil, err
+	}
+	svc := service.New(db, authz.New(db, nil), nil)
+	keys.apply(svc)
+	if master != nil {
+		if svc.Keys, err = state.NewKeyring(master); err != nil {
+			db.Close()
+			return nil, nil, err
+		}
+	}
+	return db, svc, nil
+}
+
+// directMasterKey finds the master key for a host command; nil when there
+// is none to find.
+func directMasterKey(database, keyFile string) ([]byte, error) {
+	if keyFile == "" {
+		if v := os.Getenv("GATEHOUSE_MASTER_KEY"); v != "" {
+			return state.ParseMasterKey(v)
+		}
+		keyFile = os.Getenv("GATEHOUSE_MASTER_KEY_FILE")
+	}
+	if keyFile == "" && !isPostgres(database) {
+		if _, err := os.Stat(database + ".key"); err == nil {
+			keyFile = database + ".key"
+		}
+	}
+	if keyFile == "" {
+		return nil, nil
+	}
+	if _, err := os.Stat(keyFile); err != nil {
+		return nil, fmt.Errorf("master key file: %w", err)
+	}
+	key, _, err := state.LoadMasterKey(keyFile)
+	return key, err
 }
 
 // orgByName reads an organization by name, saying which when it is not

@@ -112,14 +112,23 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil || interval <= 0 {
 		return fmt.Errorf("refresh-interval: %q is not a positive duration", m.Config.RefreshInterval)
 	}
-	db, err := store.Open(ctx, m.Config.Database, store.Options{})
+	master, err := m.masterKey()
+	if err != nil {
+		return err
+	}
+	keys, err := deriveKeys(master)
+	if err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, m.Config.Database, store.Options{AuditKey: keys.audit})
 	if err != nil {
 		return err
 	}
 	m.db = db
 	m.az = authz.New(db, nil)
 	m.Service = service.New(db, m.az, nil)
-	if m.Service.Keys, err = m.keyring(); err != nil {
+	keys.apply(m.Service)
+	if m.Service.Keys, err = state.NewKeyring(master); err != nil {
 		db.Close()
 		return err
 	}
@@ -139,7 +148,7 @@ func (m *Main) Run(ctx context.Context) error {
 		db.Close()
 		return fmt.Errorf("trusted-proxies: %w", err)
 	}
-	srv := api.New(m.Service, m.az, api.Options{Logger: m.log, AuthFailuresPerMinute: m.Config.AuthFailureLimit,
+	srv := api.New(m.Service, m.az, api.Options{Logger: m.log, AuthFailuresPerMinute: m.Config.AuthFailureLimit, ContinuationKey: keys.continuation,
 		TrustedProxies: trusted, MetricsElsewhere: m.Config.MetricsListen != "",
 		Verifier: oidc.New(oidc.Options{AllowInsecure: m.Config.AllowInsecureIssuers}),
 		Ready: func(ctx context.Context) error {
@@ -333,18 +342,14 @@ func (m *Main) Close() error {
 	return err
 }
 
-// keyring loads the master key: given in the configuration, or read from
+// masterKey loads the master key: given in the configuration, or read from
 // its file. With SQLite the file defaults to the database's path plus
 // ".key" and is made on first start. Replicas on PostgreSQL must share one
 // key, so there it must be given, and a missing file is an error rather
 // than a new key.
-func (m *Main) keyring() (*state.Keyring, error) {
+func (m *Main) masterKey() ([]byte, error) {
 	if m.Config.MasterKey != "" {
-		key, err := state.ParseMasterKey(m.Config.MasterKey)
-		if err != nil {
-			return nil, err
-		}
-		return state.NewKeyring(key)
+		return state.ParseMasterKey(m.Config.MasterKey)
 	}
 	path := m.Config.MasterKeyFile
 	postgres := strings.HasPrefix(m.Config.Database, "postgres://") || strings.HasPrefix(m.Config.Database, "postgresql://")
@@ -364,7 +369,31 @@ func (m *Main) keyring() (*state.Keyring, error) {
 		return nil, err
 	}
 	if created {
-		m.log.Warn("created a new master key for stack secrets: back it up with the database; without it, stack secrets cannot be decrypted", "file", path)
+		m.log.Warn("created a new master key for stack secrets and the audit chain: back it up with the database; without it, stack secrets cannot be decrypted nor the audit chain verified", "file", path)
 	}
-	return state.NewKeyring(key)
+	return key, nil
+}
+
+// derivedKeys are the keys derived from the master key, one per purpose.
+type derivedKeys struct {
+	audit, checkpoint, continuation []byte
+}
+
+func deriveKeys(master []byte) (derivedKeys, error) {
+	var k derivedKeys
+	var err error
+	for _, d := range []struct {
+		dst   *[]byte
+		label string
+	}{{&k.audit, state.LabelAuditChain}, {&k.checkpoint, state.LabelAuditCheckpoint}, {&k.continuation, state.LabelContinuation}} {
+		if *d.dst, err = state.DeriveKey(master, d.label); err != nil {
+			return k, err
+		}
+	}
+	return k, nil
+}
+
+// apply gives the service the audit chain's keys.
+func (k derivedKeys) apply(svc *service.Service) {
+	svc.AuditKey, svc.CheckpointKey = k.audit, k.checkpoint
 }

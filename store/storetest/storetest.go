@@ -18,9 +18,12 @@ import (
 	"github.com/gatehouse-iam/gatehouse"
 )
 
-// Opener returns a new, empty store for one test; it registers its own
-// cleanup.
+// Opener returns a new, empty store for one test, keyed with AuditKey; it
+// registers its own cleanup.
 type Opener func(t *testing.T) gatehouse.Store
+
+// AuditKey is the audit chain's key every store under test is opened with.
+var AuditKey = []byte("storetest: the audit chain's key")
 
 // Run runs the whole suite.
 func Run(t *testing.T, open Opener) {
@@ -962,6 +965,9 @@ func testAudit(t *testing.T, s gatehouse.Store) {
 		for i := 0; i < 30; i++ {
 			e := &gatehouse.AuditEvent{OrgID: f.org.ID, Time: base.Add(time.Duration(i) * time.Minute), Type: types[i%3],
 				ActorLogin: []string{"ada", "bob"}[i%2], SourceIP: "127.0.0.1", Data: json.RawMessage(`{"i":` + fmt.Sprint(i) + `}`)}
+			if i == 7 {
+				e.ClientRequestID = "client-7"
+			}
 			if err := tx.AppendAudit(ctx, e); err != nil {
 				return err
 			}
@@ -1009,7 +1015,7 @@ func testAudit(t *testing.T, s gatehouse.Store) {
 		}
 		prev := []byte{}
 		for i, e := range chain {
-			if !bytes.Equal(e.PrevHash, prev) || !bytes.Equal(e.Hash, e.ChainHash(prev)) {
+			if !bytes.Equal(e.PrevHash, prev) || !bytes.Equal(e.Hash, e.ChainMAC(AuditKey, prev)) {
 				t.Fatalf("chain broken at event %d", i)
 			}
 			prev = e.Hash
@@ -1017,6 +1023,13 @@ func testAudit(t *testing.T, s gatehouse.Store) {
 		head, err := tx.AuditHead(ctx, f.org.ID)
 		if err != nil || head.LastSeq != chain[29].Seq || !bytes.Equal(head.LastHash, chain[29].Hash) || head.AnchorSeq != 0 {
 			t.Errorf("AuditHead = %+v, %v", head, err)
+		}
+		// The chain is keyed from its first event, and the head sealed.
+		if head.KeyedFrom != chain[0].Seq || !bytes.Equal(head.MAC, head.HeadMAC(AuditKey, f.org.ID)) {
+			t.Errorf("head keyed from %d (want %d), MAC holds: %v", head.KeyedFrom, chain[0].Seq, bytes.Equal(head.MAC, head.HeadMAC(AuditKey, f.org.ID)))
+		}
+		if chain[7].ClientRequestID != "client-7" || chain[8].ClientRequestID != "" {
+			t.Errorf("client request ids: %q %q", chain[7].ClientRequestID, chain[8].ClientRequestID)
 		}
 		if rest, _ := tx.AuditChain(ctx, f.org.ID, chain[27].Seq, 100); len(rest) != 2 {
 			t.Errorf("AuditChain after the 28th = %d events", len(rest))
@@ -1046,6 +1059,9 @@ func testAudit(t *testing.T, s gatehouse.Store) {
 		rest, err := tx.AuditChain(ctx, f.org.ID, 0, 100)
 		if err != nil || len(rest) != 20 || rest[0].Seq <= head.AnchorSeq || !bytes.Equal(rest[0].PrevHash, head.AnchorHash) {
 			t.Errorf("after pruning: %d events, head %+v, %v", len(rest), head, err)
+		}
+		if !bytes.Equal(head.MAC, head.HeadMAC(AuditKey, f.org.ID)) {
+			t.Errorf("after pruning, the head's MAC does not cover the new anchor")
 		}
 		return nil
 	})
@@ -1338,7 +1354,7 @@ func testAuditConcurrent(t *testing.T, s gatehouse.Store) {
 		}
 		prev := []byte{}
 		for i, e := range chain {
-			if !bytes.Equal(e.PrevHash, prev) || !bytes.Equal(e.Hash, e.ChainHash(prev)) {
+			if !bytes.Equal(e.PrevHash, prev) || !bytes.Equal(e.Hash, e.ChainMAC(AuditKey, prev)) {
 				t.Fatalf("the chain forked at event %d", i)
 			}
 			prev = e.Hash
