@@ -37,6 +37,7 @@ func Run(t *testing.T, open Opener) {
 		{"Grants", testGrants},
 		{"Tokens", testTokens},
 		{"Issuers", testIssuers},
+		{"TokenRoleAndIssuer", testTokenRoleAndIssuer},
 		{"Stacks", testStacks},
 		{"Checkpoints", testCheckpoints},
 		{"StackKeys", testStackKeys},
@@ -725,6 +726,97 @@ func testIssuers(t *testing.T, s gatehouse.Store) {
 	write(t, s, func(tx gatehouse.Tx) error { return tx.DeleteIssuer(ctx, f.org.ID, iss.ID) })
 	err = s.Read(ctx, func(tx gatehouse.Tx) error { _, err := tx.GetAuthPolicy(ctx, f.org.ID, pol.ID); return err })
 	wantCode(t, err, gatehouse.ENOTFOUND, "policy of a deleted issuer")
+}
+
+// testTokenRoleAndIssuer: a role deleted under tokens leaves them marked
+// as holding nothing (not NULL, which means the default role); an issuer's
+// exchanged tokens are revoked together, and no one else's.
+func testTokenRoleAndIssuer(t *testing.T, s gatehouse.Store) {
+	f := newFixture(t, s)
+	custom := &gatehouse.Descriptor{OrgID: f.org.ID, Name: "Deployer", Purpose: gatehouse.PurposeRole, ResourceType: gatehouse.EntityGlobal,
+		Details: json.RawMessage(`{"__type":"PermissionDescriptorAllow","permissions":["stack:read"]}`)}
+	iss := &gatehouse.Issuer{OrgID: f.org.ID, Name: "ci", URL: "https://ci.example", Issuer: "https://ci.example"}
+	tok := func(name, role, issuer string) *gatehouse.Token {
+		_, d := gatehouse.NewTokenValue()
+		return &gatehouse.Token{Kind: gatehouse.TokenOrganization, OrgID: f.org.ID, Name: name, RoleID: role, Digest: d, IssuerID: issuer, Exchanged: issuer != ""}
+	}
+	var bound, revoked, plain, exchanged, other *gatehouse.Token
+	write(t, s, func(tx gatehouse.Tx) error {
+		if err := tx.CreateDescriptor(ctx, custom); err != nil {
+			return err
+		}
+		if err := tx.CreateIssuer(ctx, iss, &gatehouse.AuthPolicy{Policies: json.RawMessage(`[]`)}); err != nil {
+			return err
+		}
+		bound, revoked, plain = tok("bound", custom.ID, ""), tok("revoked", custom.ID, ""), tok("plain", "", "")
+		exchanged, other = tok("exchanged", f.role.ID, iss.ID), tok("other", f.role.ID, gatehouse.NewID())
+		for _, tk := range []*gatehouse.Token{bound, revoked, plain, exchanged, other} {
+			if err := tx.CreateToken(ctx, tk); err != nil {
+				return err
+			}
+		}
+		return tx.DeleteToken(ctx, revoked.ID)
+	})
+	read(t, s, func(tx gatehouse.Tx) error {
+		got, err := tx.GetToken(ctx, exchanged.ID)
+		if err != nil || got.IssuerID != iss.ID || got.RoleDeleted {
+			t.Errorf("exchanged token = %+v, %v", got, err)
+		}
+		return err
+	})
+	err := s.Write(ctx, func(tx gatehouse.Tx) error { return tx.DeleteDescriptor(ctx, f.org.ID, custom.ID) })
+	wantCode(t, err, gatehouse.ECONFLICT, "delete a role tokens are bound to")
+	before := revision(t, s, f.org.ID)
+	write(t, s, func(tx gatehouse.Tx) error {
+		lost, err := tx.UnbindRole(ctx, f.org.ID, custom.ID)
+		if err != nil {
+			return err
+		}
+		if len(lost) != 1 || lost[0].ID != bound.ID || !lost[0].RoleDeleted {
+			t.Errorf("UnbindRole = %+v, want the one live token bound to the role", lost)
+		}
+		return tx.DeleteDescriptor(ctx, f.org.ID, custom.ID)
+	})
+	if revision(t, s, f.org.ID) == before {
+		t.Errorf("UnbindRole did not bump the revision")
+	}
+	err = s.Write(ctx, func(tx gatehouse.Tx) error { _, err := tx.UnbindRole(ctx, f.org.ID, custom.ID); return err })
+	wantCode(t, err, gatehouse.ENOTFOUND, "unbind a deleted role")
+	read(t, s, func(tx gatehouse.Tx) error {
+		for _, c := range []struct {
+			tk          *gatehouse.Token
+			roleDeleted bool
+		}{{bound, true}, {revoked, true}, {plain, false}} {
+			got, err := tx.GetToken(ctx, c.tk.ID)
+			if err != nil || got.RoleID != "" || got.RoleDeleted != c.roleDeleted {
+				t.Errorf("token %s after its role went = %+v, %v; want roleDeleted %v", c.tk.Name, got, err, c.roleDeleted)
+			}
+		}
+		return nil
+	})
+	before = revision(t, s, f.org.ID)
+	write(t, s, func(tx gatehouse.Tx) error {
+		gone, err := tx.RevokeIssuerTokens(ctx, iss.ID)
+		if len(gone) != 1 || gone[0].ID != exchanged.ID {
+			t.Errorf("RevokeIssuerTokens = %+v, want the issuer's one token", gone)
+		}
+		return err
+	})
+	if revision(t, s, f.org.ID) == before {
+		t.Errorf("RevokeIssuerTokens did not bump the revision")
+	}
+	read(t, s, func(tx gatehouse.Tx) error {
+		for _, c := range []struct {
+			tk      *gatehouse.Token
+			deleted bool
+		}{{exchanged, true}, {other, false}, {plain, false}} {
+			got, err := tx.GetToken(ctx, c.tk.ID)
+			if err != nil || got.Deleted != c.deleted {
+				t.Errorf("token %s after its issuer's revocation: deleted = %v, %v; want %v", c.tk.Name, got.Deleted, err, c.deleted)
+			}
+		}
+		return nil
+	})
 }
 
 func testStacks(t *testing.T, s gatehouse.Store) {
