@@ -253,8 +253,11 @@ func (s *orgState) union(roles []*policy.Descriptor) *policy.Grants {
 }
 
 // roleOf returns an organization token's role: its own, or the
-// organization's default.
+// organization's default; none for a token whose role was deleted.
 func (s *orgState) roleOf(t *gatehouse.Token) *policy.Descriptor {
+	if t.RoleDeleted {
+		return nil // its role was deleted: it holds nothing, not the default
+	}
 	id := t.RoleID
 	if id == "" {
 		id = s.org.Settings.DefaultRoleID
