@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-iam/gatehouse"
 )
@@ -88,4 +89,81 @@ func TestForceDeleteRoleBoundToTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.fails(tok, "GET", "/api/orgs/acme/members", nil, 403, "")
+}
+
+// TestMaxOpenDurationEnforced attacks maxOpenDuration: a member whose only
+// way to open an environment is a team grant limited to one minute asks
+// for 24 hours. The limit is the largest among the grants that let the
+// caller open the environment; an unconstrained grant lifts it.
+func TestMaxOpenDurationEnforced(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	const base = "/api/esc/environments/acme/app/prod"
+	e.must(e.admin, "POST", "/api/esc/environments/acme", map[string]string{"project": "app", "name": "prod"}, 200, nil)
+	e.must(e.admin, "POST", "/api/esc/environments/acme", map[string]string{"project": "app", "name": "dev"}, 200, nil)
+	e.must(e.admin, "PATCH", base, "values:\n  greeting: hello\n", 200, nil)
+	// erin's own role opens nothing: only the team grant does.
+	none := e.customRole("no-environments", map[string]any{"__type": "PermissionDescriptorAllow", "permissions": []string{"org_member:read"}})
+	e.must(e.admin, "POST", "/api/orgs/acme/members/erin", nil, 200, nil)
+	e.must(e.admin, "PATCH", "/api/orgs/acme/members/erin", map[string]any{"fgaRoleId": none}, 204, nil)
+	erin, err := e.svc.IssueToken(ctx, "acme", "erin", "test", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.must(e.admin, "POST", "/api/orgs/acme/teams/pulumi", map[string]any{"name": "ops"}, 201, nil)
+	e.must(e.admin, "PATCH", "/api/orgs/acme/teams/ops", map[string]any{"memberAction": "add", "member": "erin"}, 204, nil)
+	e.must(e.admin, "PATCH", "/api/orgs/acme/teams/ops", map[string]any{"addEnvironmentPermission": map[string]any{
+		"projectName": "app", "envName": "prod", "permission": "open", "maxOpenDuration": "1m"}}, 204, nil)
+
+	e.fails(erin, "POST", base+"/open?duration=24h", nil, 403, "1m0s")
+	e.fails(erin, "POST", base+"/open?duration=61s", nil, 403, "maxOpenDuration")
+	var opened struct{ ID string }
+	e.must(erin, "POST", base+"/open?duration=30s", nil, 200, &opened)
+	e.must(erin, "GET", base+"/open/"+opened.ID, nil, 200, nil)
+
+	// No duration asked: the default (2h) is capped to the limit, as the
+	// esc CLI always sends its default and a 403 would break it.
+	var capped struct{ ID string }
+	e.must(erin, "POST", base+"/open", nil, 200, &capped)
+	start := time.Now()
+	e.svc.Now = func() time.Time { return start.Add(59 * time.Second) }
+	e.must(erin, "GET", base+"/open/"+capped.ID, nil, 200, nil)
+	e.svc.Now = func() time.Time { return start.Add(61 * time.Second) }
+	e.fails(erin, "GET", base+"/open/"+capped.ID, nil, 404, "expired")
+	e.fails(erin, "GET", base+"/open/"+opened.ID, nil, 404, "expired")
+	e.svc.Now = time.Now
+
+	// The admin, unconstrained, opens for a day.
+	e.must(e.admin, "POST", base+"/open?duration=24h", nil, 200, nil)
+
+	// A role's Allow with constraints.MaxOpenDuration on dev: 2 minutes.
+	devEntity, err := e.az.Entity(ctx, e.orgID(), gatehouse.EntityEnvironment, "app/dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prodEntity, err := e.az.Entity(ctx, e.orgID(), gatehouse.EntityEnvironment, "app/prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	onEnv := func(id string, secs int) map[string]any {
+		return map[string]any{"__type": "PermissionDescriptorCondition",
+			"condition": map[string]any{"__type": "PermissionExpressionEqual",
+				"left":  map[string]any{"__type": "PermissionExpressionEnvironment"},
+				"right": map[string]any{"__type": "PermissionLiteralExpressionEnvironment", "identity": id}},
+			"subNode": map[string]any{"__type": "PermissionDescriptorAllow", "permissions": []string{"environment:open", "environment:read"},
+				"constraints": map[string]any{"MaxOpenDuration": secs}}}
+	}
+	limited := e.customRole("limited-opener", map[string]any{"__type": "PermissionDescriptorGroup", "entries": []any{
+		onEnv(devEntity.ID, 120), onEnv(prodEntity.ID, 300),
+		map[string]any{"__type": "PermissionDescriptorAllow", "permissions": []string{"org_member:read"}}}})
+	e.must(e.admin, "PATCH", "/api/orgs/acme/members/erin", map[string]any{"fgaRoleId": limited}, 204, nil)
+	e.fails(erin, "POST", "/api/esc/environments/acme/app/dev/open?duration=3m", nil, 403, "2m0s")
+	e.must(erin, "POST", "/api/esc/environments/acme/app/dev/open?duration=2m", nil, 200, nil)
+	// prod: the team's 1m and the role's 5m; the largest wins.
+	e.must(erin, "POST", base+"/open?duration=5m", nil, 200, nil)
+	e.fails(erin, "POST", base+"/open?duration=6m", nil, 403, "5m0s")
+
+	// An organization token bound to the limited role is limited too.
+	tok := e.orgToken("opener", limited)
+	e.fails(tok, "POST", "/api/esc/environments/acme/app/dev/open?duration=24h", nil, 403, "2m0s")
 }
