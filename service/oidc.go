@@ -79,7 +79,10 @@ func (s *Service) RegisterIssuer(ctx context.Context, v gatehouse.IDTokenVerifie
 	if err != nil || u.Scheme != "https" || u.Host == "" {
 		return nil, gatehouse.Errorf(gatehouse.EINVALID, "url: %q is not an https:// URL", in.URL)
 	}
-	iss := &gatehouse.Issuer{OrgID: orgID, Name: in.Name, URL: strings.TrimRight(in.URL, "/"), Thumbprints: lower(in.Thumbprints), JWKS: in.JWKS,
+	// The URL is kept as given: discovery's issuer must be identical to it
+	// (OpenID Connect Discovery §4.3), trailing slash included (Auth0's
+	// issuers end with one).
+	iss := &gatehouse.Issuer{OrgID: orgID, Name: in.Name, URL: in.URL, Thumbprints: lower(in.Thumbprints), JWKS: in.JWKS,
 		MaxExpiration: DefaultIssuerMax}
 	if in.MaxExpiration != nil && *in.MaxExpiration > 0 {
 		iss.MaxExpiration = *in.MaxExpiration
