@@ -167,3 +167,53 @@ func TestMaxOpenDurationEnforced(t *testing.T) {
 	tok := e.orgToken("opener", limited)
 	e.fails(tok, "POST", "/api/esc/environments/acme/app/dev/open?duration=24h", nil, 403, "2m0s")
 }
+
+// TestIssuerDeletionKillsExchangedTokens: tokens minted through an
+// issuer's exchange die with the issuer (401), organization, team and
+// personal ones alike; the deletion event lists them; other tokens live.
+func TestIssuerDeletionKillsExchangedTokens(t *testing.T) {
+	e := newEnv(t)
+	ti := newTestIssuer(t)
+	iss, policyID := e.register(ti, "ci")
+	e.must(e.admin, "POST", "/api/orgs/acme/teams/pulumi", map[string]any{"name": "platform"}, 201, nil)
+	e.must(e.admin, "PATCH", "/api/orgs/acme/auth/policies/"+policyID, map[string]any{"policies": []map[string]any{
+		{"decision": "allow", "tokenType": "organization", "rules": map[string]string{"repository_owner": "acme"}},
+		{"decision": "allow", "tokenType": "team", "teamName": "platform", "rules": map[string]string{"repository_owner": "acme"}},
+		{"decision": "allow", "tokenType": "personal", "userLogin": "admin", "rules": map[string]string{"repository_owner": "acme"}},
+	}}, 200, nil)
+	jwtValue := ti.sign(githubClaims("acme/app", "prod"))
+	var exchanged []string
+	for _, c := range []struct{ kind, scope string }{{"organization", ""}, {"team", "team:platform"}, {"personal", "user:admin"}} {
+		status, res := e.exchange(jwtValue, c.kind, c.scope, false, nil)
+		if status != 200 {
+			t.Fatalf("%s exchange: %d %+v", c.kind, status, res)
+		}
+		exchanged = append(exchanged, res.AccessToken)
+	}
+	other := e.orgToken("unrelated", "")
+	for _, tok := range append(exchanged, other) {
+		e.must(tok, "GET", "/api/orgs/acme/members", nil, 200, nil)
+	}
+
+	e.must(e.admin, "DELETE", "/api/orgs/acme/oidc/issuers/"+iss.ID, nil, 204, nil)
+	for i, tok := range exchanged {
+		if status, body := e.call(tok, "GET", "/api/orgs/acme/members", nil, nil); status != 401 {
+			t.Errorf("exchanged token %d after its issuer's deletion: %d %s, want 401", i, status, body)
+		}
+	}
+	e.must(other, "GET", "/api/orgs/acme/members", nil, 200, nil)
+	e.must(e.admin, "GET", "/api/orgs/acme/members", nil, 200, nil)
+	d := e.auditDetails(gatehouse.EventIssuerDeleted)
+	if revoked, _ := d["revokedTokens"].([]any); len(revoked) != 3 {
+		t.Errorf("issuer deletion event %v does not list the 3 revoked tokens", d)
+	}
+	// Still dead after the snapshot is rebuilt from the store.
+	if err := e.az.Refresh(context.Background(), e.orgID()); err != nil {
+		t.Fatal(err)
+	}
+	for i, tok := range exchanged {
+		if status, _ := e.call(tok, "GET", "/api/orgs/acme/members", nil, nil); status != 401 {
+			t.Errorf("exchanged token %d after a rebuild: %d, want 401", i, status)
+		}
+	}
+}

@@ -178,18 +178,40 @@ func (s *Service) RegenerateThumbprints(ctx context.Context, v gatehouse.IDToken
 	return s.UpdateIssuer(ctx, orgID, id, IssuerInput{Name: iss.Name, Thumbprints: d.Thumbprints})
 }
 
-// DeleteIssuer deletes an issuer and its policy.
+// DeleteIssuer deletes an issuer and its policy, and revokes in the same
+// transaction every token its exchanges minted (organization, team,
+// runner and personal ones): trust in the issuer is what they stood on.
+// The event lists them; they leave the in-memory index before the
+// response returns.
 func (s *Service) DeleteIssuer(ctx context.Context, orgID, id string) error {
-	return s.write(ctx, orgID, func(tx gatehouse.Tx) error {
+	var revoked []*gatehouse.Token
+	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
 		iss, err := tx.GetIssuer(ctx, orgID, id)
 		if err != nil {
+			return err
+		}
+		if revoked, err = tx.RevokeIssuerTokens(ctx, id); err != nil {
 			return err
 		}
 		if err := tx.DeleteIssuer(ctx, orgID, id); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, orgID, gatehouse.EventIssuerDeleted, id, map[string]string{"name": iss.Name}, "deleted OIDC issuer %q", iss.Name)
+		ids := make([]string, 0, len(revoked))
+		for _, t := range revoked {
+			ids = append(ids, t.ID)
+		}
+		return s.audit(ctx, tx, orgID, gatehouse.EventIssuerDeleted, id, map[string]any{"name": iss.Name, "revokedTokens": ids},
+			"deleted OIDC issuer %q and revoked the %d token(s) exchanged through it", iss.Name, len(revoked))
 	})
+	if err != nil {
+		return err
+	}
+	// Personal tokens are indexed under every organization of their user,
+	// which this organization's rebuild does not reach: drop them all.
+	for _, t := range revoked {
+		s.Authz.RemoveToken(t)
+	}
+	return s.Authz.Refresh(ctx, orgID)
 }
 
 // IssuerPolicy returns an issuer's authorization policy.
@@ -463,7 +485,7 @@ func (s *Service) Exchange(ctx context.Context, v gatehouse.IDTokenVerifier, req
 	life = min(life, max)
 	now := s.Now()
 	value, digest := gatehouse.NewTokenValue()
-	tok := &gatehouse.Token{Kind: kind, OrgID: org.ID, Digest: digest, Expires: now.Add(life), Exchanged: true,
+	tok := &gatehouse.Token{Kind: kind, OrgID: org.ID, Digest: digest, Expires: now.Add(life), Exchanged: true, IssuerID: iss.ID,
 		Name: "oidc-" + randomHex(8), Description: fmt.Sprintf("exchanged from issuer %q for %v", iss.Name, claims["sub"])}
 	var rev int64 // the organization's revision after the token's creation (0 for personal tokens)
 	err = s.Store.Write(ctx, func(tx gatehouse.Tx) error {
@@ -494,6 +516,12 @@ func (s *Service) Exchange(ctx context.Context, v gatehouse.IDTokenVerifier, req
 			}
 			tok.OrgID, tok.UserID, tok.Name = "", u.ID, ""
 		}
+		// Touch the issuer first: its row lock orders this exchange with the
+		// issuer's deletion (which revokes its tokens under the same lock),
+		// and a deleted issuer fails the exchange here.
+		if err := tx.TouchIssuer(ctx, org.ID, iss.ID, now); err != nil {
+			return err
+		}
 		if err := tx.CreateToken(ctx, tok); err != nil {
 			return err
 		}
@@ -503,9 +531,6 @@ func (s *Service) Exchange(ctx context.Context, v gatehouse.IDTokenVerifier, req
 				return err
 			}
 			rev = o.Revision
-		}
-		if err := tx.TouchIssuer(ctx, org.ID, iss.ID, now); err != nil {
-			return err
 		}
 		matched := map[string]any{}
 		for k := range rule.Rules {

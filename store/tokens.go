@@ -186,8 +186,14 @@ func (t *tx) UnbindRole(ctx context.Context, orgID, roleID string) ([]*gatehouse
 }
 
 // RevokeIssuerTokens revokes every live token an OIDC issuer's exchanges
-// minted, and returns them.
+// minted, and returns them. It first takes the issuer's row lock, which an
+// exchange also takes (TouchIssuer, in the transaction creating its
+// token): an exchange either commits first and its token is revoked here,
+// or waits and then finds the issuer gone.
 func (t *tx) RevokeIssuerTokens(ctx context.Context, issuerID string) ([]*gatehouse.Token, error) {
+	if _, err := t.exec(ctx, opWrite, "UPDATE issuers SET last_used = last_used WHERE id = ?", issuerID); err != nil {
+		return nil, err
+	}
 	toks, err := all(ctx, t, scanToken, "SELECT "+tokenCols+" WHERE issuer_id = ? AND deleted = ? ORDER BY id", issuerID, false)
 	if err != nil {
 		return nil, err

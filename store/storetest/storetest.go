@@ -38,6 +38,7 @@ func Run(t *testing.T, open Opener) {
 		{"Tokens", testTokens},
 		{"Issuers", testIssuers},
 		{"TokenRoleAndIssuer", testTokenRoleAndIssuer},
+		{"TokenBindRaces", testTokenBindRaces},
 		{"Stacks", testStacks},
 		{"Checkpoints", testCheckpoints},
 		{"StackKeys", testStackKeys},
@@ -817,6 +818,101 @@ func testTokenRoleAndIssuer(t *testing.T, s gatehouse.Store) {
 		}
 		return nil
 	})
+}
+
+// testTokenBindRaces: a token bound to a role, or minted through an
+// issuer, while another transaction deletes the role or the issuer never
+// outlives it with access: the deletion sees the token (refused, or the
+// token revoked), or the token's creation fails. The binding transaction
+// is held open while the deletion starts, so that on PostgreSQL the
+// deletion meets its locks.
+func testTokenBindRaces(t *testing.T, s gatehouse.Store) {
+	f := newFixture(t, s)
+	custom := &gatehouse.Descriptor{OrgID: f.org.ID, Name: "racer", Purpose: gatehouse.PurposeRole, ResourceType: gatehouse.EntityGlobal,
+		Details: json.RawMessage(`{"__type":"PermissionDescriptorAllow","permissions":["stack:read"]}`)}
+	iss := &gatehouse.Issuer{OrgID: f.org.ID, Name: "race", URL: "https://race.example", Issuer: "https://race.example"}
+	write(t, s, func(tx gatehouse.Tx) error {
+		if err := tx.CreateDescriptor(ctx, custom); err != nil {
+			return err
+		}
+		return tx.CreateIssuer(ctx, iss, &gatehouse.AuthPolicy{Policies: json.RawMessage(`[]`)})
+	})
+	race := func(bind func(tx gatehouse.Tx) error, del func(tx gatehouse.Tx) error) (bindErr, delErr error) {
+		created, release, delDone := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+		bindDone := make(chan error, 1)
+		go func() {
+			bindDone <- s.Write(ctx, func(tx gatehouse.Tx) error {
+				if err := bind(tx); err != nil {
+					close(created)
+					return err
+				}
+				close(created)
+				<-release
+				return nil
+			})
+		}()
+		<-created
+		started := make(chan struct{})
+		go func() {
+			delDone <- s.Write(ctx, func(tx gatehouse.Tx) error { close(started); return del(tx) })
+		}()
+		select {
+		case <-started:
+			// Give the deletion time to reach the binding's locks, so that
+			// the race is run and not only the ordered case. The check
+			// below holds under every interleaving: no timing is asserted.
+			time.Sleep(100 * time.Millisecond)
+		case <-time.After(100 * time.Millisecond): // SQLite: one writer at a time
+		}
+		close(release)
+		return <-bindDone, <-delDone
+	}
+
+	var tok *gatehouse.Token
+	bindErr, delErr := race(func(tx gatehouse.Tx) error {
+		_, d := gatehouse.NewTokenValue()
+		tok = &gatehouse.Token{Kind: gatehouse.TokenOrganization, OrgID: f.org.ID, Name: "bound-in-race", RoleID: custom.ID, Digest: d}
+		return tx.CreateToken(ctx, tok)
+	}, func(tx gatehouse.Tx) error { return tx.DeleteDescriptor(ctx, f.org.ID, custom.ID) })
+	if bindErr == nil {
+		wantCode(t, delErr, gatehouse.ECONFLICT, "delete a role a token was bound to meanwhile")
+		read(t, s, func(tx gatehouse.Tx) error {
+			got, err := tx.GetToken(ctx, tok.ID)
+			if err != nil || got.RoleID != custom.ID {
+				t.Errorf("token bound during a role's deletion = %+v, %v; want it still bound", got, err)
+			}
+			return err
+		})
+	} else if delErr != nil {
+		t.Errorf("both the binding (%v) and the deletion (%v) failed", bindErr, delErr)
+	}
+
+	var ex *gatehouse.Token
+	bindErr, delErr = race(func(tx gatehouse.Tx) error {
+		_, d := gatehouse.NewTokenValue()
+		ex = &gatehouse.Token{Kind: gatehouse.TokenOrganization, OrgID: f.org.ID, Name: "exchanged-in-race", Digest: d, IssuerID: iss.ID, Exchanged: true}
+		if err := tx.TouchIssuer(ctx, f.org.ID, iss.ID, time.Now()); err != nil {
+			return err
+		}
+		return tx.CreateToken(ctx, ex)
+	}, func(tx gatehouse.Tx) error {
+		if _, err := tx.RevokeIssuerTokens(ctx, iss.ID); err != nil {
+			return err
+		}
+		return tx.DeleteIssuer(ctx, f.org.ID, iss.ID)
+	})
+	if delErr != nil {
+		t.Fatalf("delete an issuer during an exchange: %v", delErr)
+	}
+	if bindErr == nil {
+		read(t, s, func(tx gatehouse.Tx) error {
+			got, err := tx.GetToken(ctx, ex.ID)
+			if err != nil || !got.Deleted {
+				t.Errorf("token exchanged during its issuer's deletion = %+v, %v; want it revoked", got, err)
+			}
+			return err
+		})
+	}
 }
 
 func testStacks(t *testing.T, s gatehouse.Store) {
