@@ -3,6 +3,8 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -215,5 +217,25 @@ func TestIssuerDeletionKillsExchangedTokens(t *testing.T) {
 		if status, _ := e.call(tok, "GET", "/api/orgs/acme/members", nil, nil); status != 401 {
 			t.Errorf("exchanged token %d after a rebuild: %d, want 401", i, status)
 		}
+	}
+}
+
+// TestRegisterLyingIssuer: an issuer whose discovery document claims
+// another issuer's name (GitHub's) is refused at registration.
+func TestRegisterLyingIssuer(t *testing.T) {
+	e := newEnv(t)
+	liar := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/.well-known/openid-configuration":
+			json.NewEncoder(w).Encode(map[string]string{"issuer": "https://token.actions.githubusercontent.com", "jwks_uri": "https://" + r.Host + "/keys"})
+		case "/keys":
+			w.Write([]byte(`{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","kid":"k"}]}`))
+		}
+	}))
+	t.Cleanup(liar.Close)
+	e.fails(e.admin, "POST", "/api/orgs/acme/oidc/issuers", map[string]any{"name": "liar", "url": liar.URL}, 400,
+		`names issuer "https://token.actions.githubusercontent.com", not "`+liar.URL+`"`)
+	if n := e.countEvents(gatehouse.EventIssuerCreated); n != 0 {
+		t.Errorf("a refused registration recorded %d issuer_created events", n)
 	}
 }
