@@ -192,6 +192,16 @@ func TestIssuerDeletionKillsExchangedTokens(t *testing.T) {
 		}
 		exchanged = append(exchanged, res.AccessToken)
 	}
+	// A token exchanged before tokens recorded their issuer (migration
+	// 00011) is found through its exchange event.
+	status, res := e.exchange(jwtValue, "organization", "", false, nil)
+	if status != 200 {
+		t.Fatalf("legacy exchange: %d %+v", status, res)
+	}
+	exchanged = append(exchanged, res.AccessToken)
+	if err := e.rawExec("UPDATE tokens SET issuer_id = NULL WHERE digest = ?", gatehouse.TokenDigest(res.AccessToken)); err != nil {
+		t.Fatal(err)
+	}
 	other := e.orgToken("unrelated", "")
 	for _, tok := range append(exchanged, other) {
 		e.must(tok, "GET", "/api/orgs/acme/members", nil, 200, nil)
@@ -206,8 +216,8 @@ func TestIssuerDeletionKillsExchangedTokens(t *testing.T) {
 	e.must(other, "GET", "/api/orgs/acme/members", nil, 200, nil)
 	e.must(e.admin, "GET", "/api/orgs/acme/members", nil, 200, nil)
 	d := e.auditDetails(gatehouse.EventIssuerDeleted)
-	if revoked, _ := d["revokedTokens"].([]any); len(revoked) != 3 {
-		t.Errorf("issuer deletion event %v does not list the 3 revoked tokens", d)
+	if revoked, _ := d["revokedTokens"].([]any); len(revoked) != 4 {
+		t.Errorf("issuer deletion event %v does not list the 4 revoked tokens", d)
 	}
 	// Still dead after the snapshot is rebuilt from the store.
 	if err := e.az.Refresh(context.Background(), e.orgID()); err != nil {

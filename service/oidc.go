@@ -193,6 +193,11 @@ func (s *Service) DeleteIssuer(ctx context.Context, orgID, id string) error {
 		if revoked, err = tx.RevokeIssuerTokens(ctx, id); err != nil {
 			return err
 		}
+		legacy, err := s.revokeUnrecordedIssuerTokens(ctx, tx, orgID, id)
+		if err != nil {
+			return err
+		}
+		revoked = append(revoked, legacy...)
 		if err := tx.DeleteIssuer(ctx, orgID, id); err != nil {
 			return err
 		}
@@ -212,6 +217,49 @@ func (s *Service) DeleteIssuer(ctx context.Context, orgID, id string) error {
 		s.Authz.RemoveToken(t)
 	}
 	return s.Authz.Refresh(ctx, orgID)
+}
+
+// revokeUnrecordedIssuerTokens revokes the live tokens an issuer minted
+// before tokens recorded their issuer (migration 00011), found through
+// their exchange events: no exchanged token outlives MaxIssuerMax, so the
+// events of that window are enough.
+func (s *Service) revokeUnrecordedIssuerTokens(ctx context.Context, tx gatehouse.Tx, orgID, issuerID string) ([]*gatehouse.Token, error) {
+	now := s.Now()
+	var out []*gatehouse.Token
+	next := ""
+	for {
+		events, n, err := tx.ListAudit(ctx, orgID, gatehouse.AuditFilter{From: now.Add(-MaxIssuerMax), Types: []string{gatehouse.EventTokenExchanged}},
+			gatehouse.ListOptions{Limit: gatehouse.MaxListLimit, Continuation: next})
+		if err != nil {
+			return nil, err
+		}
+		for _, ev := range events {
+			var d struct {
+				IssuerID string `json:"issuerId"`
+			}
+			if json.Unmarshal(ev.Data, &d) != nil || d.IssuerID != issuerID || ev.Entity == "" {
+				continue
+			}
+			t, err := tx.GetToken(ctx, ev.Entity)
+			if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			if t.Deleted || !t.Exchanged || t.IssuerID != "" || t.Expired(now) {
+				continue
+			}
+			if err := tx.DeleteToken(ctx, t.ID); err != nil {
+				return nil, err
+			}
+			t.Deleted = true
+			out = append(out, t)
+		}
+		if next = n; next == "" {
+			return out, nil
+		}
+	}
 }
 
 // IssuerPolicy returns an issuer's authorization policy.
