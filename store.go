@@ -133,6 +133,12 @@ type Tx interface {
 	DeleteToken(ctx context.Context, id string) error
 	// TouchTokens records last-used times (batched by the caller).
 	TouchTokens(ctx context.Context, used map[string]time.Time) error
+	// UnbindRole marks the tokens bound to a role (about to be deleted) as
+	// having lost it, so that they hold nothing, and returns the live ones.
+	UnbindRole(ctx context.Context, orgID, roleID string) ([]*Token, error)
+	// RevokeIssuerTokens revokes the live tokens an OIDC issuer's exchanges
+	// minted, and returns them.
+	RevokeIssuerTokens(ctx context.Context, issuerID string) ([]*Token, error)
 
 	// CreateIssuer also creates the issuer's policy (p), deny-all or as given.
 	CreateIssuer(ctx context.Context, i *Issuer, p *AuthPolicy) error

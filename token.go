@@ -35,6 +35,12 @@ type Token struct {
 	Deleted     bool
 	// Exchanged marks a token issued by OIDC token exchange.
 	Exchanged bool
+	// IssuerID is the OIDC issuer whose exchange minted the token: deleting
+	// the issuer revokes it.
+	IssuerID string
+	// RoleDeleted marks an organization token whose role was deleted with
+	// force: it holds nothing (it does not fall back to the default role).
+	RoleDeleted bool
 }
 
 // TokenPrefix starts every token value, as Pulumi's do.

@@ -253,7 +253,17 @@ func (s *Server) openEnvironment(q *request) (any, error) {
 			return nil, gatehouse.Errorf(gatehouse.EINVALID, "duration: %q is not a positive duration such as 2h", v)
 		}
 	}
-	id, err := s.svc.OpenEnvironment(q.ctx(), q.env, d)
+	// The caller holds environment:open here (the route checked it); how
+	// long it may keep the environment open is the largest maxOpenDuration
+	// of the grants that give it that.
+	limit, ok, err := s.az.OpenLimit(q.ctx(), q.id, q.org.ID, catalog.MustLookup("environment:open"), q.entity)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, gatehouse.Errorf(gatehouse.EFORBIDDEN, "opening environment %s/%s requires the environment:open scope", q.env.Project, q.env.Name)
+	}
+	id, err := s.svc.OpenEnvironment(q.ctx(), q.env, d, limit)
 	if err != nil {
 		return nil, err
 	}

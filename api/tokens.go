@@ -77,7 +77,7 @@ func (s *Server) listTokens(q *request, f gatehouse.TokenFilter) (any, error) {
 					j.CreatedBy = &u.Login
 				}
 			}
-			if t.Kind == gatehouse.TokenOrganization {
+			if t.Kind == gatehouse.TokenOrganization && !t.RoleDeleted {
 				roleID := t.RoleID
 				if roleID == "" {
 					if org, err := tx.GetOrg(q.ctx(), t.OrgID); err == nil {

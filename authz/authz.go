@@ -480,6 +480,24 @@ func (a *Authorizer) Explain(ctx context.Context, id *gatehouse.Identity, orgID 
 	return policy.Explain(roles, st.lookup, sc, e), nil
 }
 
+// OpenLimit returns how long the identity may keep entity e open under
+// scope sc (environment:open): the largest maxOpenDuration among the grants
+// that give it sc on e, or 0 when one of them has none. ok is false when no
+// grant gives it sc on e. It walks the principal's role trees
+// (policy.OpenLimit), once per open, off the Decide path.
+func (a *Authorizer) OpenLimit(ctx context.Context, id *gatehouse.Identity, orgID string, sc catalog.Scope, e *gatehouse.Entity) (limit time.Duration, ok bool, err error) {
+	st, err := a.state(ctx, orgID)
+	if err != nil {
+		return 0, false, err
+	}
+	roles, _, member := st.principal(id)
+	if !member {
+		return 0, false, nil
+	}
+	secs, ok := policy.OpenLimit(roles, st.lookup, sc, e)
+	return time.Duration(secs) * time.Second, ok, nil
+}
+
 // Entity returns the organization entity or a named stack, environment or
 // account, with its tags, from the snapshot. name is "project/stack",
 // "project/environment" or the account name.

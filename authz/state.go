@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/catalog"
@@ -126,6 +127,9 @@ func build(snap *gatehouse.Snapshot) (*orgState, error) {
 	teamDirect := map[string][]policy.Node{}
 	for _, g := range snap.Grants {
 		node := entityRule(g.Entity, g.SetID)
+		if g.MaxOpenDuration > 0 {
+			node = s.limitedRule(g)
+		}
 		if g.UserID != "" {
 			userDirect[g.UserID] = append(userDirect[g.UserID], node)
 		} else {
@@ -217,6 +221,23 @@ func entityRule(e gatehouse.EntityRef, setID string) policy.Node {
 	}
 }
 
+// limitedRule is a grant with a maxOpenDuration (a team's environment
+// permission): the set's scopes on the entity, inlined into one Allow that
+// carries the limit as its constraints.MaxOpenDuration, so that
+// policy.OpenLimit finds it like any descriptor's constraint.
+func (s *orgState) limitedRule(g *gatehouse.Grant) policy.Node {
+	e := &gatehouse.Entity{Type: g.Entity.Type, ID: strings.ToLower(g.Entity.ID)}
+	var scopes catalog.Set
+	if set := s.descs[g.SetID]; set != nil {
+		scopes = policy.Evaluate(set.Details, s.lookup, e)
+	}
+	secs := int((g.MaxOpenDuration + time.Second - 1) / time.Second)
+	return &policy.Condition{
+		Condition: &policy.Equal{Left: &policy.Context{Type: e.Type}, Right: &policy.EntityLit{Type: e.Type, ID: e.ID}},
+		SubNode:   &policy.Allow{Permissions: scopes.Names(), Constraints: &policy.Constraints{MaxOpenDuration: secs}},
+	}
+}
+
 // compile returns the compiled form of a role, compiling it once. Callers
 // hold s.mu, or own s (during build).
 func (s *orgState) compile(d *policy.Descriptor) *policy.Compiled {
@@ -253,8 +274,11 @@ func (s *orgState) union(roles []*policy.Descriptor) *policy.Grants {
 }
 
 // roleOf returns an organization token's role: its own, or the
-// organization's default.
+// organization's default; none for a token whose role was deleted.
 func (s *orgState) roleOf(t *gatehouse.Token) *policy.Descriptor {
+	if t.RoleDeleted {
+		return nil // its role was deleted: it holds nothing, not the default
+	}
 	id := t.RoleID
 	if id == "" {
 		id = s.org.Settings.DefaultRoleID

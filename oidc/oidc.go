@@ -47,7 +47,10 @@ type Options struct {
 	// Now is the clock.
 	Now func() time.Time
 	// RefetchInterval is the least time between two key-set fetches of one
-	// issuer prompted by an unknown key id (default 1 minute).
+	// issuer (default 10 seconds): a token with an unknown key id fetches
+	// the keys again at most that often, so that a flood of such tokens
+	// costs the issuer one request per interval, and a real rotation is
+	// honoured within it.
 	RefetchInterval time.Duration
 }
 
@@ -63,6 +66,8 @@ const (
 	minKeyTTL = time.Minute
 	maxKeyTTL = 24 * time.Hour
 	defKeyTTL = time.Hour
+	// DefaultRefetchInterval is Options.RefetchInterval's default.
+	DefaultRefetchInterval = 10 * time.Second
 )
 
 // Algorithms are the signature algorithms accepted: asymmetric only, so
@@ -85,7 +90,7 @@ func New(opts Options) *Verifier {
 		opts.Now = time.Now
 	}
 	if opts.RefetchInterval <= 0 {
-		opts.RefetchInterval = time.Minute
+		opts.RefetchInterval = DefaultRefetchInterval
 	}
 	return &Verifier{opts: opts, keys: map[string]*keyCache{}}
 }
@@ -95,9 +100,13 @@ type keyCache struct {
 	mu      sync.Mutex
 	keys    jose.JSONWebKeySet
 	expires time.Time
-	// lastForced is when an unknown key id last caused a fetch: such
-	// fetches happen at most once per refetch interval.
+	// lastForced is when an unknown key id last caused a fetch, and
+	// lastFailed when a fetch last failed: each kind happens at most once
+	// per refetch interval, so that neither a flood of unknown kids nor an
+	// issuer that is down turns every request into a fetch.
 	lastForced time.Time
+	lastFailed time.Time
+	lastErr    error  // the last failure, answered until the next fetch may run
 	version    string // invalidates the cache when the issuer's registration changes
 }
 
@@ -217,6 +226,9 @@ func (v *Verifier) Discover(ctx context.Context, issuerURL string, thumbprints [
 	if doc.Issuer == "" || doc.JWKSURI == "" {
 		return nil, fmt.Errorf("%s lacks issuer or jwks_uri", configURL(issuerURL))
 	}
+	if err := sameIssuer(issuerURL, doc.Issuer); err != nil {
+		return nil, err
+	}
 	var keys jose.JSONWebKeySet
 	if _, err := v.get(ctx, c, doc.JWKSURI, &keys); err != nil {
 		return nil, err
@@ -229,6 +241,18 @@ func (v *Verifier) Discover(ctx context.Context, issuerURL string, thumbprints [
 		d.Thumbprints = []string{seen}
 	}
 	return d, nil
+}
+
+// sameIssuer checks OpenID Connect Discovery §4.3: the issuer a discovery
+// document names must be identical to the URL it was fetched for, or
+// anyone serving a discovery document could claim another issuer's name
+// (and its tokens' "iss").
+func sameIssuer(url, claimed string) error {
+	if claimed != url {
+		return fmt.Errorf("%s names issuer %q, not %q: OpenID Connect Discovery requires them identical (register the issuer by the URL its tokens name)",
+			configURL(url), claimed, url)
+	}
+	return nil
 }
 
 // cacheTTL reads Cache-Control's max-age, bounded.
@@ -252,8 +276,9 @@ func registration(iss *gatehouse.Issuer) string {
 }
 
 // keySet returns the issuer's keys: its static set, or the cached fetched
-// set, fetched when stale, or when force and the last fetch is older than
-// the refetch interval.
+// set, fetched again when stale or when force (an unknown key id), but
+// never twice within the refetch interval: in between, the cached set (or
+// the last fetch's error) is the answer.
 func (v *Verifier) keySet(ctx context.Context, iss *gatehouse.Issuer, force bool) (jose.JSONWebKeySet, error) {
 	if len(iss.JWKS) > 0 {
 		var ks jose.JSONWebKeySet
@@ -273,24 +298,45 @@ func (v *Verifier) keySet(ctx context.Context, iss *gatehouse.Issuer, force bool
 	defer kc.mu.Unlock()
 	now := v.opts.Now()
 	stale := now.After(kc.expires)
-	if !stale && !(force && now.Sub(kc.lastForced) >= v.opts.RefetchInterval) {
+	if !stale && !force {
+		return kc.keys, nil
+	}
+	recent := func(at time.Time) bool { return !at.IsZero() && now.Sub(at) < v.opts.RefetchInterval }
+	if recent(kc.lastFailed) || (!stale && recent(kc.lastForced)) {
+		if kc.lastErr != nil && len(kc.keys.Keys) == 0 {
+			return kc.keys, kc.lastErr
+		}
 		return kc.keys, nil
 	}
 	if !stale {
 		kc.lastForced = now
 	}
+	ks, ttl, err := v.fetchKeys(ctx, iss)
+	if err != nil {
+		kc.lastFailed, kc.lastErr = now, err
+		return kc.keys, err
+	}
+	kc.keys, kc.expires, kc.lastErr = ks, now.Add(ttl), nil
+	return ks, nil
+}
+
+// fetchKeys fetches an issuer's discovery document, checks that it still
+// names the registered issuer, and fetches the key set it points to.
+func (v *Verifier) fetchKeys(ctx context.Context, iss *gatehouse.Issuer) (jose.JSONWebKeySet, time.Duration, error) {
+	var ks jose.JSONWebKeySet
 	c := v.client(iss.Thumbprints, nil)
 	var doc discoveryDoc
 	if _, err := v.get(ctx, c, configURL(iss.URL), &doc); err != nil {
-		return kc.keys, err
+		return ks, 0, err
 	}
-	var ks jose.JSONWebKeySet
+	if doc.Issuer != iss.Issuer {
+		return ks, 0, fmt.Errorf("%s now names issuer %q, not the registered %q; refusing its keys", configURL(iss.URL), doc.Issuer, iss.Issuer)
+	}
 	h, err := v.get(ctx, c, doc.JWKSURI, &ks)
 	if err != nil {
-		return kc.keys, err
+		return ks, 0, err
 	}
-	kc.keys, kc.expires = ks, now.Add(cacheTTL(h))
-	return ks, nil
+	return ks, cacheTTL(h), nil
 }
 
 // VerifyError is a failed check of an ID token; Check names it.
@@ -318,6 +364,11 @@ func (v *Verifier) Verify(ctx context.Context, iss *gatehouse.Issuer, raw string
 		return nil, fail("format", "want exactly one signature")
 	}
 	kid := tok.Headers[0].KeyID
+	if len(iss.JWKS) == 0 && strings.TrimRight(iss.Issuer, "/") != strings.TrimRight(iss.URL, "/") {
+		// Registered before discovery's issuer had to equal the URL (the
+		// trailing slash aside, which registration used to strip).
+		return nil, fail("issuer", "issuer %q was registered at %s but names itself %q; delete it and re-register it by the URL its tokens name", iss.Name, iss.URL, iss.Issuer)
+	}
 	keys, err := v.keySet(ctx, iss, false)
 	if err != nil {
 		return nil, fail("keys", "%v", err)

@@ -170,13 +170,24 @@ type openSession struct {
 }
 
 // OpenEnvironment opens the current version of an environment for a while
-// and returns the session's id, which reads its values.
-func (s *Service) OpenEnvironment(ctx context.Context, e *gatehouse.Environment, d time.Duration) (string, error) {
-	if d <= 0 {
-		d = DefaultOpenDuration
-	}
+// (d; 0 asks for the default) and returns the session's id, which reads
+// its values. limit is the caller's maxOpenDuration on the environment (0:
+// none): a longer duration is refused with 403 naming it, and the default
+// is capped to it, since the esc CLI always asks for its default (2h) and a
+// refusal would leave a limited member unable to open at all.
+func (s *Service) OpenEnvironment(ctx context.Context, e *gatehouse.Environment, d, limit time.Duration) (string, error) {
 	if d > MaxOpenDuration {
 		return "", gatehouse.Errorf(gatehouse.EINVALID, "duration: %v is over the limit of %v", d, MaxOpenDuration)
+	}
+	if d <= 0 {
+		d = DefaultOpenDuration
+		if limit > 0 && d > limit {
+			d = limit
+		}
+	}
+	if limit > 0 && d > limit {
+		return "", gatehouse.Errorf(gatehouse.EFORBIDDEN, "duration: %v is over your limit of %v on environment %s/%s (the largest maxOpenDuration of the grants that let you open it)",
+			d, limit, e.Project, e.Name)
 	}
 	k, err := s.envKey(ctx, e.ID)
 	if err != nil {
@@ -189,7 +200,11 @@ func (s *Service) OpenEnvironment(ctx context.Context, e *gatehouse.Environment,
 	data, _ := json.Marshal(openSession{Version: cur.Version, Expires: s.Now().Add(d).Unix()})
 	id := base64.RawURLEncoding.EncodeToString(k.Encrypt(data))
 	err = s.Store.Write(ctx, func(tx gatehouse.Tx) error {
-		return s.audit(ctx, tx, e.OrgID, gatehouse.EventEnvOpened, e.ID, map[string]any{"version": cur.Version, "duration": d.String()},
+		details := map[string]any{"version": cur.Version, "duration": d.String()}
+		if limit > 0 {
+			details["maxOpenDuration"] = limit.String()
+		}
+		return s.audit(ctx, tx, e.OrgID, gatehouse.EventEnvOpened, e.ID, details,
 			"opened environment %s/%s (version %d)", e.Project, e.Name, cur.Version)
 	})
 	return id, err

@@ -79,7 +79,10 @@ func (s *Service) RegisterIssuer(ctx context.Context, v gatehouse.IDTokenVerifie
 	if err != nil || u.Scheme != "https" || u.Host == "" {
 		return nil, gatehouse.Errorf(gatehouse.EINVALID, "url: %q is not an https:// URL", in.URL)
 	}
-	iss := &gatehouse.Issuer{OrgID: orgID, Name: in.Name, URL: strings.TrimRight(in.URL, "/"), Thumbprints: lower(in.Thumbprints), JWKS: in.JWKS,
+	// The URL is kept as given: discovery's issuer must be identical to it
+	// (OpenID Connect Discovery §4.3), trailing slash included (Auth0's
+	// issuers end with one).
+	iss := &gatehouse.Issuer{OrgID: orgID, Name: in.Name, URL: in.URL, Thumbprints: lower(in.Thumbprints), JWKS: in.JWKS,
 		MaxExpiration: DefaultIssuerMax}
 	if in.MaxExpiration != nil && *in.MaxExpiration > 0 {
 		iss.MaxExpiration = *in.MaxExpiration
@@ -175,18 +178,88 @@ func (s *Service) RegenerateThumbprints(ctx context.Context, v gatehouse.IDToken
 	return s.UpdateIssuer(ctx, orgID, id, IssuerInput{Name: iss.Name, Thumbprints: d.Thumbprints})
 }
 
-// DeleteIssuer deletes an issuer and its policy.
+// DeleteIssuer deletes an issuer and its policy, and revokes in the same
+// transaction every token its exchanges minted (organization, team,
+// runner and personal ones): trust in the issuer is what they stood on.
+// The event lists them; they leave the in-memory index before the
+// response returns.
 func (s *Service) DeleteIssuer(ctx context.Context, orgID, id string) error {
-	return s.write(ctx, orgID, func(tx gatehouse.Tx) error {
+	var revoked []*gatehouse.Token
+	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
 		iss, err := tx.GetIssuer(ctx, orgID, id)
 		if err != nil {
 			return err
 		}
+		if revoked, err = tx.RevokeIssuerTokens(ctx, id); err != nil {
+			return err
+		}
+		legacy, err := s.revokeUnrecordedIssuerTokens(ctx, tx, orgID, id)
+		if err != nil {
+			return err
+		}
+		revoked = append(revoked, legacy...)
 		if err := tx.DeleteIssuer(ctx, orgID, id); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, orgID, gatehouse.EventIssuerDeleted, id, map[string]string{"name": iss.Name}, "deleted OIDC issuer %q", iss.Name)
+		ids := make([]string, 0, len(revoked))
+		for _, t := range revoked {
+			ids = append(ids, t.ID)
+		}
+		return s.audit(ctx, tx, orgID, gatehouse.EventIssuerDeleted, id, map[string]any{"name": iss.Name, "revokedTokens": ids},
+			"deleted OIDC issuer %q and revoked the %d token(s) exchanged through it", iss.Name, len(revoked))
 	})
+	if err != nil {
+		return err
+	}
+	// Personal tokens are indexed under every organization of their user,
+	// which this organization's rebuild does not reach: drop them all.
+	for _, t := range revoked {
+		s.Authz.RemoveToken(t)
+	}
+	return s.Authz.Refresh(ctx, orgID)
+}
+
+// revokeUnrecordedIssuerTokens revokes the live tokens an issuer minted
+// before tokens recorded their issuer (migration 00011), found through
+// their exchange events: no exchanged token outlives MaxIssuerMax, so the
+// events of that window are enough.
+func (s *Service) revokeUnrecordedIssuerTokens(ctx context.Context, tx gatehouse.Tx, orgID, issuerID string) ([]*gatehouse.Token, error) {
+	now := s.Now()
+	var out []*gatehouse.Token
+	next := ""
+	for {
+		events, n, err := tx.ListAudit(ctx, orgID, gatehouse.AuditFilter{From: now.Add(-MaxIssuerMax), Types: []string{gatehouse.EventTokenExchanged}},
+			gatehouse.ListOptions{Limit: gatehouse.MaxListLimit, Continuation: next})
+		if err != nil {
+			return nil, err
+		}
+		for _, ev := range events {
+			var d struct {
+				IssuerID string `json:"issuerId"`
+			}
+			if json.Unmarshal(ev.Data, &d) != nil || d.IssuerID != issuerID || ev.Entity == "" {
+				continue
+			}
+			t, err := tx.GetToken(ctx, ev.Entity)
+			if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			if t.Deleted || !t.Exchanged || t.IssuerID != "" || t.Expired(now) {
+				continue
+			}
+			if err := tx.DeleteToken(ctx, t.ID); err != nil {
+				return nil, err
+			}
+			t.Deleted = true
+			out = append(out, t)
+		}
+		if next = n; next == "" {
+			return out, nil
+		}
+	}
 }
 
 // IssuerPolicy returns an issuer's authorization policy.
@@ -460,7 +533,7 @@ func (s *Service) Exchange(ctx context.Context, v gatehouse.IDTokenVerifier, req
 	life = min(life, max)
 	now := s.Now()
 	value, digest := gatehouse.NewTokenValue()
-	tok := &gatehouse.Token{Kind: kind, OrgID: org.ID, Digest: digest, Expires: now.Add(life), Exchanged: true,
+	tok := &gatehouse.Token{Kind: kind, OrgID: org.ID, Digest: digest, Expires: now.Add(life), Exchanged: true, IssuerID: iss.ID,
 		Name: "oidc-" + randomHex(8), Description: fmt.Sprintf("exchanged from issuer %q for %v", iss.Name, claims["sub"])}
 	var rev int64 // the organization's revision after the token's creation (0 for personal tokens)
 	err = s.Store.Write(ctx, func(tx gatehouse.Tx) error {
@@ -491,6 +564,12 @@ func (s *Service) Exchange(ctx context.Context, v gatehouse.IDTokenVerifier, req
 			}
 			tok.OrgID, tok.UserID, tok.Name = "", u.ID, ""
 		}
+		// Touch the issuer first: its row lock orders this exchange with the
+		// issuer's deletion (which revokes its tokens under the same lock),
+		// and a deleted issuer fails the exchange here.
+		if err := tx.TouchIssuer(ctx, org.ID, iss.ID, now); err != nil {
+			return err
+		}
 		if err := tx.CreateToken(ctx, tok); err != nil {
 			return err
 		}
@@ -500,9 +579,6 @@ func (s *Service) Exchange(ctx context.Context, v gatehouse.IDTokenVerifier, req
 				return err
 			}
 			rev = o.Revision
-		}
-		if err := tx.TouchIssuer(ctx, org.ID, iss.ID, now); err != nil {
-			return err
 		}
 		matched := map[string]any{}
 		for k := range rule.Rules {

@@ -217,9 +217,12 @@ func (s *Service) UpdateDescriptor(ctx context.Context, orgID, id string, in Des
 
 // DeleteDescriptor deletes a descriptor. A built-in, the organization's
 // default role, and a descriptor another one composes are never deleted.
-// A role held by members or teams is deleted only with force: its members
-// fall back to the default role and its teams lose it. A console role's
-// policy goes with it.
+// A role held by members, teams or organization tokens is deleted only
+// with force (`pulumi org role remove --force`): its members fall back to
+// the default role (Pulumi's semantics), its teams lose it, and the tokens
+// bound to it hold nothing from then on: they fail closed rather than
+// take the default role, which may grant more. The audit event lists the
+// tokens that lost their role. A console role's policy goes with it.
 func (s *Service) DeleteDescriptor(ctx context.Context, orgID, id string, force bool) error {
 	return s.write(ctx, orgID, func(tx gatehouse.Tx) error {
 		d, err := tx.GetDescriptor(ctx, orgID, id)
@@ -246,12 +249,15 @@ func (s *Service) DeleteDescriptor(ctx context.Context, orgID, id string, force 
 			return gatehouse.Errorf(gatehouse.ECONFLICT, "%q is used by %s; remove it from them first", d.Name, strings.Join(names, ", "))
 		case u.OrgDefault:
 			return gatehouse.Errorf(gatehouse.ECONFLICT, "%q is the organization's default role; make another role the default first", d.Name)
-		case len(u.Tokens) > 0:
-			return gatehouse.Errorf(gatehouse.ECONFLICT, "%q is the role of %d access token(s); revoke them first", d.Name, len(u.Tokens))
 		case len(u.Grants) > 0:
 			return gatehouse.Errorf(gatehouse.ECONFLICT, "%q is used by %d entity grant(s); remove them first", d.Name, len(u.Grants))
-		case (len(u.Members) > 0 || len(u.Teams) > 0) && !force:
-			return gatehouse.Errorf(gatehouse.ECONFLICT, "%q is assigned to %d member(s) and %d team(s); unassign it, or delete with force=true", d.Name, len(u.Members), len(u.Teams))
+		case (len(u.Members) > 0 || len(u.Teams) > 0 || len(u.Tokens) > 0) && !force:
+			return gatehouse.Errorf(gatehouse.ECONFLICT, "%q is assigned to %d member(s), %d team(s) and %d access token(s); unassign it, or delete with force=true (pulumi org role remove --force): members then fall back to the default role and the tokens hold nothing",
+				d.Name, len(u.Members), len(u.Teams), len(u.Tokens))
+		}
+		unbound, err := s.unbindRoleTokens(ctx, tx, orgID, id)
+		if err != nil {
+			return err
 		}
 		if len(u.Members) > 0 {
 			org, err := tx.GetOrg(ctx, orgID)
@@ -279,7 +285,7 @@ func (s *Service) DeleteDescriptor(ctx context.Context, orgID, id string, force 
 			return err
 		}
 		if err := s.audit(ctx, tx, orgID, gatehouse.EventRoleDeleted, d.ID, map[string]any{"deleted": stateOf(d), "force": force,
-			"unassignedMembers": u.Members, "unassignedTeams": u.Teams}, "deleted %s %q", purposeName(d.Purpose), d.Name); err != nil {
+			"unassignedMembers": u.Members, "unassignedTeams": u.Teams, "unboundTokens": unbound}, "deleted %s %q", purposeName(d.Purpose), d.Name); err != nil {
 			return err
 		}
 		if pol != nil {
@@ -292,6 +298,27 @@ func (s *Service) DeleteDescriptor(ctx context.Context, orgID, id string, force 
 		}
 		return nil
 	})
+}
+
+// unboundToken names, in a role's deletion event, a token that lost it.
+type unboundToken struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// unbindRoleTokens marks the tokens bound to a role about to be deleted as
+// holding nothing, and returns them for the audit event. It runs before the
+// deletion, under the role's row lock (see Tx.UnbindRole).
+func (s *Service) unbindRoleTokens(ctx context.Context, tx gatehouse.Tx, orgID, roleID string) ([]unboundToken, error) {
+	toks, err := tx.UnbindRole(ctx, orgID, roleID)
+	if err != nil {
+		return nil, err
+	}
+	out := []unboundToken{}
+	for _, t := range toks {
+		out = append(out, unboundToken{ID: t.ID, Name: t.Name})
+	}
+	return out, nil
 }
 
 // SetDefaultRole makes a role the organization's default.

@@ -135,6 +135,14 @@ func sortedCopy(s []string) []string {
 // DeleteDescriptor refuses, with ECONFLICT naming what holds on to it, a
 // descriptor in use.
 func (t *tx) DeleteDescriptor(ctx context.Context, orgID, id string) error {
+	// Lock the row before reading what uses it: a token, member or team
+	// being bound to it concurrently commits first (and is seen below) or
+	// waits and then fails its reference check. Without the lock, a token
+	// bound meanwhile would have its role_id set to NULL by the foreign
+	// key and fall back to the organization's default role.
+	if err := t.lockDescriptor(ctx, orgID, id); err != nil {
+		return err
+	}
 	u, err := t.DescriptorUsage(ctx, orgID, id)
 	if err != nil {
 		return err
@@ -146,6 +154,18 @@ func (t *tx) DeleteDescriptor(ctx context.Context, orgID, id string) error {
 		return err
 	}
 	return t.bump(ctx, orgID)
+}
+
+// lockDescriptor takes a row lock on a descriptor that conflicts with the
+// key-share lock a referencing insert takes (PostgreSQL's FOR UPDATE;
+// SQLite serializes writers anyway).
+func (t *tx) lockDescriptor(ctx context.Context, orgID, id string) error {
+	q := "SELECT id FROM descriptors WHERE org_id = ? AND id = ?"
+	if t.d == postgresDialect {
+		q += " FOR UPDATE"
+	}
+	_, err := get(ctx, t, "descriptor", scanString, q, orgID, id)
+	return err
 }
 
 func usageText(u *gatehouse.DescriptorUsage) string {

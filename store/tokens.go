@@ -7,17 +7,17 @@ import (
 	"github.com/gatehouse-iam/gatehouse"
 )
 
-const tokenCols = "id, kind, org_id, user_id, team_id, runner, name, description, role_id, digest, created, created_by, expires, last_used, deleted, exchanged FROM tokens"
+const tokenCols = "id, kind, org_id, user_id, team_id, runner, name, description, role_id, digest, created, created_by, expires, last_used, deleted, exchanged, issuer_id, role_deleted FROM tokens"
 
 func scanToken(s scanner) (*gatehouse.Token, error) {
 	tk := &gatehouse.Token{}
-	var orgID, userID, teamID, roleID *string
+	var orgID, userID, teamID, roleID, issuerID *string
 	var created, expires, lastUsed int64
 	if err := s.Scan(&tk.ID, &tk.Kind, &orgID, &userID, &teamID, &tk.Runner, &tk.Name, &tk.Description, &roleID,
-		&tk.Digest, &created, &tk.CreatedBy, &expires, &lastUsed, &tk.Deleted, &tk.Exchanged); err != nil {
+		&tk.Digest, &created, &tk.CreatedBy, &expires, &lastUsed, &tk.Deleted, &tk.Exchanged, &issuerID, &tk.RoleDeleted); err != nil {
 		return nil, err
 	}
-	tk.OrgID, tk.UserID, tk.TeamID, tk.RoleID = deref(orgID), deref(userID), deref(teamID), deref(roleID)
+	tk.OrgID, tk.UserID, tk.TeamID, tk.RoleID, tk.IssuerID = deref(orgID), deref(userID), deref(teamID), deref(roleID), deref(issuerID)
 	tk.Created, tk.Expires, tk.LastUsed = fromUS(created), fromUS(expires), fromUS(lastUsed)
 	return tk, nil
 }
@@ -59,9 +59,10 @@ func (t *tx) CreateToken(ctx context.Context, tk *gatehouse.Token) error {
 		tk.ID = gatehouse.NewID()
 	}
 	tk.Created = t.stamp()
-	_, err := t.exec(ctx, opWrite, "INSERT INTO tokens (id, kind, org_id, user_id, team_id, runner, name, description, role_id, digest, created, created_by, expires, last_used, deleted, exchanged) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	_, err := t.exec(ctx, opWrite, "INSERT INTO tokens (id, kind, org_id, user_id, team_id, runner, name, description, role_id, digest, created, created_by, expires, last_used, deleted, exchanged, issuer_id, role_deleted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		tk.ID, tk.Kind, nullable(tk.OrgID), nullable(tk.UserID), nullable(tk.TeamID), tk.Runner, tk.Name, tk.Description,
-		nullable(tk.RoleID), tk.Digest, us(tk.Created), tk.CreatedBy, us(tk.Expires), us(tk.LastUsed), tk.Deleted, tk.Exchanged)
+		nullable(tk.RoleID), tk.Digest, us(tk.Created), tk.CreatedBy, us(tk.Expires), us(tk.LastUsed), tk.Deleted, tk.Exchanged,
+		nullable(tk.IssuerID), tk.RoleDeleted)
 	if err != nil {
 		return invalidAs(conflictAs(err, "a token named %q exists or existed in the organization; token names are never reused", tk.Name),
 			"the token's organization or user does not exist")
@@ -160,4 +161,51 @@ func (t *tx) TouchTokens(ctx context.Context, used map[string]time.Time) error {
 		}
 	}
 	return nil
+}
+
+// UnbindRole marks every token bound to a role as having lost it, before
+// the role is deleted: such tokens hold nothing from then on (they do not
+// fall back to the organization's default role), and it returns the live
+// ones. The role's row is locked first, so that a token being bound to it
+// concurrently either commits before (and is marked) or fails after.
+func (t *tx) UnbindRole(ctx context.Context, orgID, roleID string) ([]*gatehouse.Token, error) {
+	if err := t.lockDescriptor(ctx, orgID, roleID); err != nil {
+		return nil, err
+	}
+	toks, err := all(ctx, t, scanToken, "SELECT "+tokenCols+" WHERE org_id = ? AND role_id = ? AND deleted = ? ORDER BY id", orgID, roleID, false)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := t.exec(ctx, opWrite, "UPDATE tokens SET role_id = NULL, role_deleted = ? WHERE org_id = ? AND role_id = ?", true, orgID, roleID); err != nil {
+		return nil, err
+	}
+	for _, tk := range toks {
+		tk.RoleID, tk.RoleDeleted = "", true
+	}
+	return toks, t.bump(ctx, orgID)
+}
+
+// RevokeIssuerTokens revokes every live token an OIDC issuer's exchanges
+// minted, and returns them. It first takes the issuer's row lock, which an
+// exchange also takes (TouchIssuer, in the transaction creating its
+// token): an exchange either commits first and its token is revoked here,
+// or waits and then finds the issuer gone.
+func (t *tx) RevokeIssuerTokens(ctx context.Context, issuerID string) ([]*gatehouse.Token, error) {
+	if _, err := t.exec(ctx, opWrite, "UPDATE issuers SET last_used = last_used WHERE id = ?", issuerID); err != nil {
+		return nil, err
+	}
+	toks, err := all(ctx, t, scanToken, "SELECT "+tokenCols+" WHERE issuer_id = ? AND deleted = ? ORDER BY id", issuerID, false)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := t.exec(ctx, opWrite, "UPDATE tokens SET deleted = ? WHERE issuer_id = ? AND deleted = ?", true, issuerID, false); err != nil {
+		return nil, err
+	}
+	for _, tk := range toks {
+		tk.Deleted = true
+		if err := t.bumpToken(ctx, tk); err != nil {
+			return nil, err
+		}
+	}
+	return toks, nil
 }

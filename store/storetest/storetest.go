@@ -40,6 +40,8 @@ func Run(t *testing.T, open Opener) {
 		{"Grants", testGrants},
 		{"Tokens", testTokens},
 		{"Issuers", testIssuers},
+		{"TokenRoleAndIssuer", testTokenRoleAndIssuer},
+		{"TokenBindRaces", testTokenBindRaces},
 		{"Stacks", testStacks},
 		{"Checkpoints", testCheckpoints},
 		{"StackKeys", testStackKeys},
@@ -728,6 +730,192 @@ func testIssuers(t *testing.T, s gatehouse.Store) {
 	write(t, s, func(tx gatehouse.Tx) error { return tx.DeleteIssuer(ctx, f.org.ID, iss.ID) })
 	err = s.Read(ctx, func(tx gatehouse.Tx) error { _, err := tx.GetAuthPolicy(ctx, f.org.ID, pol.ID); return err })
 	wantCode(t, err, gatehouse.ENOTFOUND, "policy of a deleted issuer")
+}
+
+// testTokenRoleAndIssuer: a role deleted under tokens leaves them marked
+// as holding nothing (not NULL, which means the default role); an issuer's
+// exchanged tokens are revoked together, and no one else's.
+func testTokenRoleAndIssuer(t *testing.T, s gatehouse.Store) {
+	f := newFixture(t, s)
+	custom := &gatehouse.Descriptor{OrgID: f.org.ID, Name: "Deployer", Purpose: gatehouse.PurposeRole, ResourceType: gatehouse.EntityGlobal,
+		Details: json.RawMessage(`{"__type":"PermissionDescriptorAllow","permissions":["stack:read"]}`)}
+	iss := &gatehouse.Issuer{OrgID: f.org.ID, Name: "ci", URL: "https://ci.example", Issuer: "https://ci.example"}
+	tok := func(name, role, issuer string) *gatehouse.Token {
+		_, d := gatehouse.NewTokenValue()
+		return &gatehouse.Token{Kind: gatehouse.TokenOrganization, OrgID: f.org.ID, Name: name, RoleID: role, Digest: d, IssuerID: issuer, Exchanged: issuer != ""}
+	}
+	var bound, revoked, plain, exchanged, other *gatehouse.Token
+	write(t, s, func(tx gatehouse.Tx) error {
+		if err := tx.CreateDescriptor(ctx, custom); err != nil {
+			return err
+		}
+		if err := tx.CreateIssuer(ctx, iss, &gatehouse.AuthPolicy{Policies: json.RawMessage(`[]`)}); err != nil {
+			return err
+		}
+		bound, revoked, plain = tok("bound", custom.ID, ""), tok("revoked", custom.ID, ""), tok("plain", "", "")
+		exchanged, other = tok("exchanged", f.role.ID, iss.ID), tok("other", f.role.ID, gatehouse.NewID())
+		for _, tk := range []*gatehouse.Token{bound, revoked, plain, exchanged, other} {
+			if err := tx.CreateToken(ctx, tk); err != nil {
+				return err
+			}
+		}
+		return tx.DeleteToken(ctx, revoked.ID)
+	})
+	read(t, s, func(tx gatehouse.Tx) error {
+		got, err := tx.GetToken(ctx, exchanged.ID)
+		if err != nil || got.IssuerID != iss.ID || got.RoleDeleted {
+			t.Errorf("exchanged token = %+v, %v", got, err)
+		}
+		return err
+	})
+	err := s.Write(ctx, func(tx gatehouse.Tx) error { return tx.DeleteDescriptor(ctx, f.org.ID, custom.ID) })
+	wantCode(t, err, gatehouse.ECONFLICT, "delete a role tokens are bound to")
+	before := revision(t, s, f.org.ID)
+	write(t, s, func(tx gatehouse.Tx) error {
+		lost, err := tx.UnbindRole(ctx, f.org.ID, custom.ID)
+		if err != nil {
+			return err
+		}
+		if len(lost) != 1 || lost[0].ID != bound.ID || !lost[0].RoleDeleted {
+			t.Errorf("UnbindRole = %+v, want the one live token bound to the role", lost)
+		}
+		return tx.DeleteDescriptor(ctx, f.org.ID, custom.ID)
+	})
+	if revision(t, s, f.org.ID) == before {
+		t.Errorf("UnbindRole did not bump the revision")
+	}
+	err = s.Write(ctx, func(tx gatehouse.Tx) error { _, err := tx.UnbindRole(ctx, f.org.ID, custom.ID); return err })
+	wantCode(t, err, gatehouse.ENOTFOUND, "unbind a deleted role")
+	read(t, s, func(tx gatehouse.Tx) error {
+		for _, c := range []struct {
+			tk          *gatehouse.Token
+			roleDeleted bool
+		}{{bound, true}, {revoked, true}, {plain, false}} {
+			got, err := tx.GetToken(ctx, c.tk.ID)
+			if err != nil || got.RoleID != "" || got.RoleDeleted != c.roleDeleted {
+				t.Errorf("token %s after its role went = %+v, %v; want roleDeleted %v", c.tk.Name, got, err, c.roleDeleted)
+			}
+		}
+		return nil
+	})
+	before = revision(t, s, f.org.ID)
+	write(t, s, func(tx gatehouse.Tx) error {
+		gone, err := tx.RevokeIssuerTokens(ctx, iss.ID)
+		if len(gone) != 1 || gone[0].ID != exchanged.ID {
+			t.Errorf("RevokeIssuerTokens = %+v, want the issuer's one token", gone)
+		}
+		return err
+	})
+	if revision(t, s, f.org.ID) == before {
+		t.Errorf("RevokeIssuerTokens did not bump the revision")
+	}
+	read(t, s, func(tx gatehouse.Tx) error {
+		for _, c := range []struct {
+			tk      *gatehouse.Token
+			deleted bool
+		}{{exchanged, true}, {other, false}, {plain, false}} {
+			got, err := tx.GetToken(ctx, c.tk.ID)
+			if err != nil || got.Deleted != c.deleted {
+				t.Errorf("token %s after its issuer's revocation: deleted = %v, %v; want %v", c.tk.Name, got.Deleted, err, c.deleted)
+			}
+		}
+		return nil
+	})
+}
+
+// testTokenBindRaces: a token bound to a role, or minted through an
+// issuer, while another transaction deletes the role or the issuer never
+// outlives it with access: the deletion sees the token (refused, or the
+// token revoked), or the token's creation fails. The binding transaction
+// is held open while the deletion starts, so that on PostgreSQL the
+// deletion meets its locks.
+func testTokenBindRaces(t *testing.T, s gatehouse.Store) {
+	f := newFixture(t, s)
+	custom := &gatehouse.Descriptor{OrgID: f.org.ID, Name: "racer", Purpose: gatehouse.PurposeRole, ResourceType: gatehouse.EntityGlobal,
+		Details: json.RawMessage(`{"__type":"PermissionDescriptorAllow","permissions":["stack:read"]}`)}
+	iss := &gatehouse.Issuer{OrgID: f.org.ID, Name: "race", URL: "https://race.example", Issuer: "https://race.example"}
+	write(t, s, func(tx gatehouse.Tx) error {
+		if err := tx.CreateDescriptor(ctx, custom); err != nil {
+			return err
+		}
+		return tx.CreateIssuer(ctx, iss, &gatehouse.AuthPolicy{Policies: json.RawMessage(`[]`)})
+	})
+	race := func(bind func(tx gatehouse.Tx) error, del func(tx gatehouse.Tx) error) (bindErr, delErr error) {
+		created, release, delDone := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+		bindDone := make(chan error, 1)
+		go func() {
+			bindDone <- s.Write(ctx, func(tx gatehouse.Tx) error {
+				if err := bind(tx); err != nil {
+					close(created)
+					return err
+				}
+				close(created)
+				<-release
+				return nil
+			})
+		}()
+		<-created
+		started := make(chan struct{})
+		go func() {
+			delDone <- s.Write(ctx, func(tx gatehouse.Tx) error { close(started); return del(tx) })
+		}()
+		select {
+		case <-started:
+			// Give the deletion time to reach the binding's locks, so that
+			// the race is run and not only the ordered case. The check
+			// below holds under every interleaving: no timing is asserted.
+			time.Sleep(100 * time.Millisecond)
+		case <-time.After(100 * time.Millisecond): // SQLite: one writer at a time
+		}
+		close(release)
+		return <-bindDone, <-delDone
+	}
+
+	var tok *gatehouse.Token
+	bindErr, delErr := race(func(tx gatehouse.Tx) error {
+		_, d := gatehouse.NewTokenValue()
+		tok = &gatehouse.Token{Kind: gatehouse.TokenOrganization, OrgID: f.org.ID, Name: "bound-in-race", RoleID: custom.ID, Digest: d}
+		return tx.CreateToken(ctx, tok)
+	}, func(tx gatehouse.Tx) error { return tx.DeleteDescriptor(ctx, f.org.ID, custom.ID) })
+	if bindErr == nil {
+		wantCode(t, delErr, gatehouse.ECONFLICT, "delete a role a token was bound to meanwhile")
+		read(t, s, func(tx gatehouse.Tx) error {
+			got, err := tx.GetToken(ctx, tok.ID)
+			if err != nil || got.RoleID != custom.ID {
+				t.Errorf("token bound during a role's deletion = %+v, %v; want it still bound", got, err)
+			}
+			return err
+		})
+	} else if delErr != nil {
+		t.Errorf("both the binding (%v) and the deletion (%v) failed", bindErr, delErr)
+	}
+
+	var ex *gatehouse.Token
+	bindErr, delErr = race(func(tx gatehouse.Tx) error {
+		_, d := gatehouse.NewTokenValue()
+		ex = &gatehouse.Token{Kind: gatehouse.TokenOrganization, OrgID: f.org.ID, Name: "exchanged-in-race", Digest: d, IssuerID: iss.ID, Exchanged: true}
+		if err := tx.TouchIssuer(ctx, f.org.ID, iss.ID, time.Now()); err != nil {
+			return err
+		}
+		return tx.CreateToken(ctx, ex)
+	}, func(tx gatehouse.Tx) error {
+		if _, err := tx.RevokeIssuerTokens(ctx, iss.ID); err != nil {
+			return err
+		}
+		return tx.DeleteIssuer(ctx, f.org.ID, iss.ID)
+	})
+	if delErr != nil {
+		t.Fatalf("delete an issuer during an exchange: %v", delErr)
+	}
+	if bindErr == nil {
+		read(t, s, func(tx gatehouse.Tx) error {
+			got, err := tx.GetToken(ctx, ex.ID)
+			if err != nil || !got.Deleted {
+				t.Errorf("token exchanged during its issuer's deletion = %+v, %v; want it revoked", got, err)
+			}
+			return err
+		})
+	}
 }
 
 func testStacks(t *testing.T, s gatehouse.Store) {
