@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 
@@ -109,7 +110,12 @@ func TestSubsetAgreesWithReference(t *testing.T) {
 		lookup := MapLookup(lib...)
 		cand := g.node()
 		var holder Node
-		switch i % 4 {
+		if i%5 == 4 { // flat rules from small pools, for both
+			cand = flatRules(g, 1+g.pick(3))
+		}
+		switch i % 5 {
+		case 4:
+			holder = flatRules(g, 2+g.pick(6))
 		case 0: // the candidate plus more
 			holder = &Group{Entries: []Node{cand, g.node()}}
 		case 1: // a random tree plus many unconditional scopes
@@ -120,8 +126,8 @@ func TestSubsetAgreesWithReference(t *testing.T) {
 				}
 			}
 			holder = &Group{Entries: []Node{g.node(), n}}
-		case 2: // the candidate's entity and tag rules, unconditionally
-			holder = &Group{Entries: []Node{g.node(), g.node(), g.node()}}
+		case 2: // the candidate with its string literals and ids changed
+			holder = &Group{Entries: []Node{mutate(t, g, cand), g.node()}}
 		default:
 			holder = g.node()
 		}
@@ -168,4 +174,59 @@ func TestSubsetAgreesWithReference(t *testing.T) {
 		t.Fatalf("only %d of %d random candidates were covered: the check is nearly vacuous", covered, cases)
 	}
 	t.Logf("%d of %d random candidates covered", covered, cases)
+}
+
+var literalRE = regexp.MustCompile(`"value":"[^"]*"|"id":"[^"]*"`)
+
+// mutate returns n with some of its string literals and entity ids
+// changed, so that holders often have the candidate's shape with other
+// tag values or entities.
+func mutate(t *testing.T, g *gen, n Node) Node {
+	t.Helper()
+	b := literalRE.ReplaceAllStringFunc(mustEncode(n), func(m string) string {
+		if g.pick(2) == 0 {
+			return m
+		}
+		if strings.HasPrefix(m, `"id"`) {
+			return `"id":"` + genID(gatehouse.EntityStack, g.pick(5)) + `"`
+		}
+		return `"value":"` + genValues[g.pick(len(genValues))] + `"`
+	})
+	out, err := Decode([]byte(b))
+	if err != nil {
+		t.Fatalf("mutate: %v\n%s", err, b)
+	}
+	return out
+}
+
+// flatRules returns a Group of n rules of the kinds the index holds (type
+// wide, one entity, a tag value, a tag key, an opaque condition), from
+// small pools so that a holder often has the candidate's rules.
+func flatRules(g *gen, n int) Node {
+	grp := &Group{}
+	for ; n > 0; n-- {
+		a := &Allow{}
+		for j := g.pick(2); j >= 0; j-- {
+			a.Permissions = append(a.Permissions, []string{"stack:read", "stack:write", "environment:open"}[g.pick(3)])
+		}
+		t := []gatehouse.EntityType{gatehouse.EntityStack, gatehouse.EntityEnvironment}[g.pick(2)]
+		ctx := &Context{Type: t}
+		key := genKeys[g.pick(2)]
+		var cond Expr
+		switch g.pick(5) {
+		case 0:
+			grp.Entries = append(grp.Entries, a)
+			continue
+		case 1:
+			cond = &Equal{Left: ctx, Right: &EntityLit{Type: t, ID: genID(t, g.pick(3))}}
+		case 2:
+			cond = &Equal{Left: &Tag{Context: ctx, Key: key}, Right: &String{Value: genValues[g.pick(2)]}}
+		case 3:
+			cond = &HasTag{Context: ctx, Key: key}
+		default:
+			cond = &Equal{Left: &Tag{Context: ctx, Key: genKeys[0]}, Right: &Tag{Context: ctx, Key: genKeys[1]}}
+		}
+		grp.Entries = append(grp.Entries, &Condition{Condition: cond, SubNode: a})
+	}
+	return grp
 }
