@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/catalog"
@@ -192,7 +193,7 @@ func (g *Grants) holdsOnEntity(sc catalog.Scope, t gatehouse.EntityType, id stri
 			}
 		}
 	}
-	return e != nil && e.Type == t && e.ID == id && g.Decide(sc, e)
+	return e != nil && e.Type == t && strings.EqualFold(e.ID, id) && g.Decide(sc, e)
 }
 
 // holdsOnTag reports whether g grants sc on every entity of type t with tag

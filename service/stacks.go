@@ -337,6 +337,9 @@ func (s *Service) ChangeStackTags(ctx context.Context, st *gatehouse.Stack, c Ta
 		if err != nil || !ok {
 			return err
 		}
+		if err := s.checkRetag(ctx, cur.OrgID, gatehouse.EntityStack, cur.ID, cur.Tags, tags); err != nil {
+			return err
+		}
 		before := cur.Tags
 		cur.Tags = tags
 		if err := tx.UpdateStack(ctx, cur); err != nil {
