@@ -135,6 +135,15 @@ func TestNoEscalationThroughDelegatedScopes(t *testing.T) {
 		}
 		e.fails(tok, "PATCH", path, rule(map[string]any{"authorizedPermissions": []string{"admin"}}), 403, escalation(firstNotHeld(held...)))
 		e.fails(tok, "PATCH", path, rule(map[string]any{"roleID": adminID}), 403, escalation(firstNotHeld(held...)))
+		// Team tokens of a team holding Admin, personal tokens acting as the admin.
+		e.must(e.admin, "POST", "/api/orgs/acme/teams/pulumi", map[string]any{"name": "oidc-root"}, 201, nil)
+		e.must(e.admin, "POST", "/api/orgs/acme/teams/oidc-root/roles/"+adminID, nil, 204, nil)
+		e.fails(tok, "PATCH", path, map[string]any{"policies": []any{map[string]any{"decision": "allow", "tokenType": "team", "teamName": "oidc-root", "rules": map[string]string{"sub": "me"}}}},
+			403, escalation(firstNotHeld(held...)))
+		e.fails(tok, "PATCH", path, map[string]any{"policies": []any{map[string]any{"decision": "allow", "tokenType": "personal", "userLogin": "admin", "rules": map[string]string{"sub": "me"}}}},
+			403, "acting as admin would grant "+firstNotHeld(held...)+" ")
+		// A deny rule grants nothing.
+		e.must(tok, "PATCH", path, map[string]any{"policies": []any{map[string]any{"decision": "deny", "tokenType": "organization", "rules": map[string]string{"sub": "me"}}}}, 200, nil)
 		e.must(e.admin, "PATCH", path, rule(map[string]any{"authorizedPermissions": []string{"admin"}}), 200, nil)
 	})
 
@@ -220,7 +229,7 @@ func TestRetagCannotGainScopes(t *testing.T) {
 	e := newEnv(t)
 	e.createStack("web", "prod", map[string]string{"env": "prod"}, "")
 	details := map[string]any{"__type": "PermissionDescriptorGroup", "entries": []any{
-		allowDetails("stack:read", "stack_tags:update"),
+		allowDetails("stack:read", "stack_tags:update", "stack:write"),
 		map[string]any{"__type": "PermissionDescriptorCondition",
 			"condition": map[string]any{"__type": "PermissionExpressionEqual",
 				"left":  map[string]any{"__type": "PermissionExpressionTag", "context": map[string]any{"__type": "PermissionExpressionStack"}, "key": "env"},
@@ -237,6 +246,12 @@ func TestRetagCannotGainScopes(t *testing.T) {
 	if e.decide(tok, "stack:delete", stack).Allowed {
 		t.Fatal("the refused retag took effect")
 	}
+	// Nor through the tags an update brings: the update does not start.
+	var created struct{ UpdateID string }
+	e.must(tok, "POST", stackPath("web", "prod", "update"), map[string]any{"name": "web", "runtime": "yaml",
+		"options": map[string]any{}, "config": map[string]any{}, "metadata": map[string]any{"message": "m"}}, 200, &created)
+	e.fails(tok, "POST", stackPath("web", "prod", "update", created.UpdateID), map[string]any{"tags": map[string]string{"env": "dev"}}, 403, "stack:delete")
+	e.must(tok, "POST", stackPath("web", "prod", "update", created.UpdateID), map[string]any{"tags": map[string]string{"pulumi:runtime": "yaml"}}, 200, nil)
 	// A tag that changes nothing of its access is fine; so is the admin.
 	e.must(tok, "POST", stackPath("web", "prod", "tags"), map[string]string{"name": "owner", "value": "me"}, 204, nil)
 	e.must(e.admin, "PATCH", stackPath("web", "prod", "tags", "env"), map[string]string{"name": "env", "value": "dev"}, 204, nil)

@@ -223,3 +223,14 @@ func (s *Service) checkTeamGrant(ctx context.Context, tx gatehouse.Tx, orgID str
 	return s.checkGrant(ctx, orgID, fmt.Sprintf("the team grant of %s on %s %s/%s", d.Name, et, project, name),
 		compileNodes(ctx, tx, orgID, grantNode(gatehouse.EntityRef{Type: et, ID: id}, d.ID)))
 }
+
+// checkUpdateTags refuses, before an update starts, the tags it would merge
+// into the stack when they would give the caller more on it (the merge
+// itself checks again, after the update has started).
+func (s *Service) checkUpdateTags(ctx context.Context, st *gatehouse.Stack, tags map[string]string) error {
+	next, ok, err := applyTags(st.Tags, TagChange{Merge: tags, FromUpdate: true}, ProjectTag, st.Project, gatehouse.EINVALID)
+	if err != nil || !ok {
+		return nil // the merge reports bad tags itself
+	}
+	return s.checkRetag(ctx, st.OrgID, gatehouse.EntityStack, st.ID, st.Tags, next)
+}

@@ -677,6 +677,11 @@ func (s *Service) StartUpdate(ctx context.Context, st *gatehouse.Stack, id strin
 	now := s.Now()
 	token, digest := newLeaseToken()
 	out := &Started{Token: token, Expires: now.Add(LeaseDuration)}
+	if setTags && len(tags) > 0 {
+		if err := s.checkUpdateTags(ctx, st, tags); err != nil {
+			return nil, err
+		}
+	}
 	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
 		u, err := tx.GetUpdate(ctx, id)
 		if err != nil || u.StackID != st.ID {
