@@ -142,6 +142,16 @@ func TestNoEscalationThroughDelegatedScopes(t *testing.T) {
 			403, escalation(firstNotHeld(held...)))
 		e.fails(tok, "PATCH", path, map[string]any{"policies": []any{map[string]any{"decision": "allow", "tokenType": "personal", "userLogin": "admin", "rules": map[string]string{"sub": "me"}}}},
 			403, "acting as admin would grant "+firstNotHeld(held...)+" ")
+		// Patterns and unknown subjects cannot be compared: refused.
+		teamRule := func(name string) map[string]any {
+			return map[string]any{"policies": []any{map[string]any{"decision": "allow", "tokenType": "team", "teamName": name, "rules": map[string]string{"sub": "me"}}}}
+		}
+		e.fails(tok, "PATCH", path, teamRule("*"), 403, "policies[0].teamName: \"*\" is a pattern")
+		e.fails(tok, "PATCH", path, teamRule("oidc.root"), 403, "is a pattern")
+		e.fails(tok, "PATCH", path, teamRule("later"), 403, "no team \"later\" yet")
+		e.fails(tok, "PATCH", path, map[string]any{"policies": []any{map[string]any{"decision": "allow", "tokenType": "personal", "userLogin": "adm?n", "rules": map[string]string{"sub": "me"}}}}, 403, "is a pattern")
+		e.must(e.admin, "POST", "/api/orgs/acme/teams/pulumi", map[string]any{"name": "nothing"}, 201, nil)
+		e.fails(tok, "PATCH", path, teamRule("nothing"), 403, "of team nothing would grant ") // team tokens hold the Member role
 		// A deny rule grants nothing.
 		e.must(tok, "PATCH", path, map[string]any{"policies": []any{map[string]any{"decision": "deny", "tokenType": "organization", "rules": map[string]string{"sub": "me"}}}}, 200, nil)
 		e.must(e.admin, "PATCH", path, rule(map[string]any{"authorizedPermissions": []string{"admin"}}), 200, nil)

@@ -139,7 +139,8 @@ func (s *Service) checkAuthRules(ctx context.Context, tx gatehouse.Tx, orgID str
 		if r.Decision != "allow" {
 			continue
 		}
-		what := fmt.Sprintf("policies[%d] (%s tokens)", i, r.TokenType)
+		at := fmt.Sprintf("policies[%d]", i)
+		what := fmt.Sprintf("%s (%s tokens)", at, r.TokenType)
 		switch r.TokenType {
 		case gatehouse.TokenOrganization, gatehouse.TokenRunner:
 			for _, p := range r.AuthorizedPermissions {
@@ -161,17 +162,32 @@ func (s *Service) checkAuthRules(ctx context.Context, tx gatehouse.Tx, orgID str
 				return err
 			}
 		case gatehouse.TokenTeam:
+			if err := s.checkSubject(ctx, orgID, at+".teamName", r.TeamName); err != nil {
+				return err
+			}
 			t, err := tx.GetTeam(ctx, orgID, r.TeamName)
 			if err != nil {
-				continue // no such team: the exchange refuses it
+				if admin, err := s.callerIsAdmin(ctx, orgID); err != nil || admin {
+					return err
+				}
+				return gatehouse.Errorf(gatehouse.EFORBIDDEN, "%s.teamName: no team %q yet, so what its tokens would hold cannot be compared with what the caller holds; only an Admin may write it", at, r.TeamName)
 			}
 			if err := s.checkTeam(ctx, orgID, what+" of team "+r.TeamName, t.ID, true); err != nil {
 				return err
 			}
 		case gatehouse.TokenPersonal:
+			if err := s.checkSubject(ctx, orgID, at+".userLogin", r.UserLogin); err != nil {
+				return err
+			}
 			u, err := tx.GetUserByLogin(ctx, r.UserLogin)
+			if err == nil {
+				_, err = tx.GetMember(ctx, orgID, u.ID)
+			}
 			if err != nil {
-				continue // no such user: the exchange refuses it
+				if admin, err := s.callerIsAdmin(ctx, orgID); err != nil || admin {
+					return err
+				}
+				return gatehouse.Errorf(gatehouse.EFORBIDDEN, "%s.userLogin: %q is not a member yet, so what its tokens would hold cannot be compared with what the caller holds; only an Admin may write it", at, r.UserLogin)
 			}
 			g, err := s.Authz.MemberGrants(ctx, orgID, u.ID)
 			if err != nil {
@@ -183,6 +199,30 @@ func (s *Service) checkAuthRules(ctx context.Context, tx gatehouse.Tx, orgID str
 		}
 	}
 	return nil
+}
+
+// callerIsAdmin reports whether the context's caller is an Admin of the
+// organization (or the host, with no caller).
+func (s *Service) callerIsAdmin(ctx context.Context, orgID string) (bool, error) {
+	id := callerFrom(ctx)
+	if id == nil || id.Token == nil {
+		return true, nil
+	}
+	_, admin, err := s.Authz.GrantsOf(ctx, id, orgID)
+	return admin, err
+}
+
+// checkSubject refuses to a caller who is not an Admin a team or user
+// pattern in an OIDC rule ('*', '?' and '.' are wildcards): it matches
+// teams or users that come later, whose grants cannot be compared now.
+func (s *Service) checkSubject(ctx context.Context, orgID, field, pattern string) error {
+	if !strings.ContainsAny(pattern, "*?.") {
+		return nil
+	}
+	if admin, err := s.callerIsAdmin(ctx, orgID); err != nil || admin {
+		return err
+	}
+	return gatehouse.Errorf(gatehouse.EFORBIDDEN, "%s: %q is a pattern ('*', '?' and '.' are wildcards) that matches teams or users created later, whose grants cannot be compared with what the caller holds; only an Admin may write one", field, pattern)
 }
 
 // checkRetag refuses a change of an entity's tags through which the caller
