@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -72,7 +73,9 @@ type EntityLookup func(t gatehouse.EntityType, id string) *gatehouse.Entity
 //   - on a tag key or key=value: the holder holds it unconditionally, or
 //     through the same tag rule without a further condition (a rule on the
 //     key alone covers every value of it);
-//   - under any other condition: the holder holds it unconditionally.
+//   - under any other condition: the holder holds it unconditionally, or
+//     (an entity rule, a tag rule, or a residual) gives it under the very
+//     same condition on the same index key.
 //
 // Order is deterministic: unconditional grants, then per role of cand its
 // entity rules by id, its tag rules by key and value, its residual
@@ -114,14 +117,6 @@ func scopeType(sc catalog.Scope) gatehouse.EntityType {
 	return gatehouse.EntityGlobal
 }
 
-func restScopes(rest []residual) catalog.Set {
-	var s catalog.Set
-	for i := range rest {
-		s.Union(&rest[i].scopes)
-	}
-	return s
-}
-
 func (o *Compiled) subsetOf(h *Grants, entity EntityLookup) *Excess {
 	for t := range o.byEntity {
 		et := gatehouse.EntityType(t)
@@ -140,7 +135,13 @@ func (o *Compiled) subsetOf(h *Grants, entity EntityLookup) *Excess {
 			if x, ok := firstMissing(g.all, has); ok {
 				return &Excess{Scope: x, Type: et, Entity: id}
 			}
-			if x, ok := firstMissing(restScopes(g.rest), has); ok {
+			var hg []*guarded
+			for _, r := range h.roles {
+				if m := r.byEntity[t]; m != nil && m[id] != nil {
+					hg = append(hg, m[id])
+				}
+			}
+			if x, ok := missingRest(g.rest, has, hg); ok {
 				return &Excess{Scope: x, Type: et, Entity: id, Condition: true}
 			}
 		}
@@ -152,7 +153,7 @@ func (o *Compiled) subsetOf(h *Grants, entity EntityLookup) *Excess {
 			if x, ok := firstMissing(k.has.all, has); ok {
 				return &Excess{Scope: x, Type: et, TagKey: k.key}
 			}
-			if x, ok := firstMissing(restScopes(k.has.rest), has); ok {
+			if x, ok := missingRest(k.has.rest, has, h.keyGuards(et, k.key, "", false)); ok {
 				return &Excess{Scope: x, Type: et, TagKey: k.key, Condition: true}
 			}
 			vals := make([]string, 0, len(k.values))
@@ -166,18 +167,68 @@ func (o *Compiled) subsetOf(h *Grants, entity EntityLookup) *Excess {
 				if x, ok := firstMissing(g.all, has); ok {
 					return &Excess{Scope: x, Type: et, TagKey: k.key, TagValue: v, HasValue: true}
 				}
-				if x, ok := firstMissing(restScopes(g.rest), has); ok {
+				if x, ok := missingRest(g.rest, has, h.keyGuards(et, k.key, v, true)); ok {
 					return &Excess{Scope: x, Type: et, TagKey: k.key, TagValue: v, HasValue: true, Condition: true}
 				}
 			}
 		}
 	}
+	var hres []residual
+	for _, r := range h.roles {
+		hres = append(hres, r.residual...)
+	}
 	for i := range o.residual {
-		if x, ok := firstMissing(o.residual[i].scopes, func(sc catalog.Scope) bool { return h.uncond.Has(sc) }); ok {
+		if x, ok := missingRest(o.residual[i:i+1], func(sc catalog.Scope) bool { return h.uncond.Has(sc) }, []*guarded{{rest: hres}}); ok {
 			return &Excess{Scope: x, Type: scopeType(x), Condition: true}
 		}
 	}
 	return nil
+}
+
+// missingRest returns the first scope of the conditional grants rest that
+// has does not cover and that no holder grant in hg gives under the very
+// same condition.
+func missingRest(rest []residual, has func(catalog.Scope) bool, hg []*guarded) (catalog.Scope, bool) {
+	for i := range rest {
+		for _, sc := range rest[i].scopes.Scopes() {
+			if has(sc) || sameCondition(sc, rest[i].cond, hg) {
+				continue
+			}
+			return sc, true
+		}
+	}
+	return 0, false
+}
+
+// sameCondition reports whether a grant of hg gives sc under a condition
+// identical to cond (same index key, same remaining condition: the same
+// grant).
+func sameCondition(sc catalog.Scope, cond Expr, hg []*guarded) bool {
+	for _, g := range hg {
+		for i := range g.rest {
+			if g.rest[i].scopes.Has(sc) && reflect.DeepEqual(g.rest[i].cond, cond) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// keyGuards returns the holder's index entries for tag key (and value
+// val when hasVal) of type t: a key rule covers every value.
+func (g *Grants) keyGuards(t gatehouse.EntityType, key, val string, hasVal bool) []*guarded {
+	var out []*guarded
+	for _, r := range g.roles {
+		k := r.keyIndex(t, key)
+		if k == nil {
+			continue
+		}
+		out = append(out, &k.has)
+		if hasVal && k.values[val] != nil {
+			out = append(out, k.values[val])
+		}
+	}
+	return out
 }
 
 // holdsOnEntity reports whether g grants sc on entity id of type t whatever

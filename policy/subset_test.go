@@ -45,6 +45,7 @@ func TestSubset(t *testing.T) {
 	// A condition the index cannot use: the stack's tag equals another
 	// of its tags.
 	opaque := &Equal{Left: &Tag{Context: &Context{Type: gatehouse.EntityStack}, Key: "a"}, Right: &Tag{Context: &Context{Type: gatehouse.EntityStack}, Key: "b"}}
+	opaque2 := &Equal{Left: &Tag{Context: &Context{Type: gatehouse.EntityStack}, Key: "a"}, Right: &Tag{Context: &Context{Type: gatehouse.EntityStack}, Key: "c"}}
 	cases := []struct {
 		name   string
 		holder []Node
@@ -70,10 +71,18 @@ func TestSubset(t *testing.T) {
 		{"tag rule under entity rules", []Node{onStack(s1, allowN("stack:read"))}, []Node{stackTag("env", "prod", allowN("stack:read"))}, lookup, "stack:read on every stack tagged env=prod"},
 		{"tag rule under type-wide", []Node{allowN("stack:read")}, []Node{stackTag("env", "prod", allowN("stack:read"))}, nil, ""},
 		{"residual under type-wide", []Node{allowN("stack:read")}, []Node{&Condition{Condition: opaque, SubNode: allowN("stack:read")}}, nil, ""},
-		{"residual under the same residual", []Node{&Condition{Condition: opaque, SubNode: allowN("stack:read")}}, []Node{&Condition{Condition: opaque, SubNode: allowN("stack:read")}}, nil, "stack:read on every stack (under a condition"},
+		{"residual under the same residual", []Node{&Condition{Condition: opaque, SubNode: allowN("stack:read")}}, []Node{&Condition{Condition: opaque, SubNode: allowN("stack:read")}}, nil, ""},
+		{"residual under another residual", []Node{&Condition{Condition: opaque2, SubNode: allowN("stack:read")}}, []Node{&Condition{Condition: opaque, SubNode: allowN("stack:read")}}, nil, "stack:read on every stack (under a condition"},
+		{"residual under a conditional entity rule", []Node{onStack(s1, allowN("stack:read"))}, []Node{&Condition{Condition: opaque, SubNode: allowN("stack:read")}}, lookup, "stack:read on every stack (under a condition"},
 		{"entity rule with a condition under same entity", []Node{onStack(s1, allowN("stack:read"))}, []Node{&Condition{Condition: opaque, SubNode: onStack(s1, allowN("stack:read"))}}, nil, ""},
 		{"entity rule with a condition under a conditional entity rule", []Node{&Condition{Condition: opaque, SubNode: onStack(s1, allowN("stack:read"))}},
+			[]Node{&Condition{Condition: opaque, SubNode: onStack(s1, allowN("stack:read"))}}, nil, ""},
+		{"entity rule with a condition under another conditional entity rule", []Node{&Condition{Condition: opaque2, SubNode: onStack(s1, allowN("stack:read"))}},
 			[]Node{&Condition{Condition: opaque, SubNode: onStack(s1, allowN("stack:read"))}}, nil, "stack:read on stack " + s1 + " (under a condition"},
+		{"tag rule with a condition under the same", []Node{&Condition{Condition: opaque, SubNode: stackTag("env", "prod", allowN("stack:read"))}},
+			[]Node{&Condition{Condition: opaque, SubNode: stackTag("env", "prod", allowN("stack:read"))}}, nil, ""},
+		{"tag rule with a condition under another value", []Node{&Condition{Condition: opaque, SubNode: stackTag("env", "dev", allowN("stack:read"))}},
+			[]Node{&Condition{Condition: opaque, SubNode: stackTag("env", "prod", allowN("stack:read"))}}, nil, "stack:read on every stack tagged env=prod (under a condition"},
 		{"two holder roles", []Node{allowN("stack:read"), onStack(s1, allowN("stack:delete"))}, []Node{onStack(s1, allowN("stack:read", "stack:delete"))}, nil, ""},
 		{"admin holds all", []Node{&Allow{Permissions: catalog.AllScopes().Names()}}, []Node{allowN("stack:delete"), stackTag("env", "x", allowN("role:update")), &Condition{Condition: opaque, SubNode: allowN("stack:read")}}, nil, ""},
 	}
