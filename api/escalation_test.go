@@ -208,7 +208,7 @@ func TestGrantingWithinWhatTheCallerHolds(t *testing.T) {
 	st := e.createStack("infra", "prod", nil, "")
 	details := map[string]any{"__type": "PermissionDescriptorGroup", "entries": []any{
 		map[string]any{"__type": "PermissionDescriptorCompose", "permissionDescriptors": []string{stackWrite}},
-		allowDetails("role:create", "team:update"),
+		allowDetails("role:create", "team:update", "stack_access:update"),
 	}}
 	tok := e.orgToken("writer", e.customRole("writer", details))
 	onStack := func(scopes ...string) map[string]any {
@@ -230,6 +230,15 @@ func TestGrantingWithinWhatTheCallerHolds(t *testing.T) {
 	e.must(tok, "PATCH", "/api/orgs/acme/teams/devs", grant(102), 204, nil)
 	e.fails(tok, "PATCH", "/api/orgs/acme/teams/devs", grant(103), 403, "on stack "+st.ID)
 	e.must(e.admin, "PATCH", "/api/orgs/acme/teams/devs", grant(103), 204, nil)
+
+	// A direct assignment likewise.
+	e.must(e.admin, "POST", "/api/orgs/acme/members/bob", nil, 200, nil)
+	assign := func(set string) map[string]any {
+		return map[string]any{"context": map[string]string{"__type": "PermissionExpressionStack"}, "id": st.ID, "userId": "bob", "permissionSetId": sets[set].ID}
+	}
+	e.must(tok, "POST", "/api/orgs/acme/assignments/update", assign("Stack Read"), 200, nil)
+	e.fails(tok, "POST", "/api/orgs/acme/assignments/update", assign("Stack Admin"), 403, "on stack "+st.ID)
+	e.must(e.admin, "POST", "/api/orgs/acme/assignments/update", assign("Stack Admin"), 200, nil)
 }
 
 // TestRetagCannotGainScopes: a caller that may change a stack's tags may
