@@ -278,3 +278,20 @@ func TestRetagCannotGainScopes(t *testing.T) {
 		t.Fatal("the admin's retag did not take effect")
 	}
 }
+
+// TestNewStackTeamGrantWithinWhatTheCallerHolds: an organization token
+// (which is no stack's creator) may give a team Stack Write on the stack it
+// creates only when it holds that itself.
+func TestNewStackTeamGrantWithinWhatTheCallerHolds(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.must(e.admin, "POST", "/api/orgs/acme/teams/pulumi", map[string]any{"name": "ops"}, 201, nil)
+	creator := e.orgToken("creator", e.customRole("creator", allowDetails("stack:create", "team:update")))
+	e.fails(creator, "POST", "/api/stacks/acme/app", map[string]any{"stackName": "mine", "teams": []string{"ops"}}, 403, "would grant stack:")
+	e.must(creator, "POST", "/api/stacks/acme/app", map[string]any{"stackName": "mine"}, 200, nil)
+	writer := e.orgToken("writer", e.customRole("writer", map[string]any{"__type": "PermissionDescriptorGroup", "entries": []any{
+		map[string]any{"__type": "PermissionDescriptorCompose", "permissionDescriptors": []string{e.roles("set")["Stack Write"].ID}},
+		allowDetails("stack:create", "team:update"),
+	}}))
+	e.must(writer, "POST", "/api/stacks/acme/app", map[string]any{"stackName": "shared", "teams": []string{"ops"}}, 200, nil)
+}

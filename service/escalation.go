@@ -274,3 +274,29 @@ func (s *Service) checkUpdateTags(ctx context.Context, st *gatehouse.Stack, tags
 	}
 	return s.checkRetag(ctx, st.OrgID, gatehouse.EntityStack, st.ID, st.Tags, next)
 }
+
+// checkNewStackGrant holds a team grant of built-in set on a stack being
+// created to what the caller holds on it. A user who creates a stack holds
+// Stack Admin on it, which covers every team grant creation makes; a token
+// holds only what its grants give on the new stack (with its tags).
+func (s *Service) checkNewStackGrant(ctx context.Context, tx gatehouse.Tx, st *gatehouse.Stack, team, set string) error {
+	caller := callerFrom(ctx)
+	if caller == nil || caller.Token == nil || caller.User != nil {
+		return nil
+	}
+	holder, admin, err := s.Authz.GrantsOf(ctx, caller, st.OrgID)
+	if err != nil || admin {
+		return err
+	}
+	d, err := builtinRole(ctx, tx, st.OrgID, set)
+	if err != nil {
+		return err
+	}
+	e := &gatehouse.Entity{Type: gatehouse.EntityStack, ID: strings.ToLower(st.ID), Tags: gatehouse.TagsFromMap(st.Tags)}
+	cand := compileNodes(ctx, tx, st.OrgID, roleNode(d.ID)).Allowed(e)
+	if missing := cand.Minus(holder.Allowed(e)).Scopes(); len(missing) > 0 {
+		return gatehouse.Errorf(gatehouse.EFORBIDDEN, "teams: giving team %q %s on the new stack would grant %s on it, which the caller does not hold there; only an Admin may grant beyond what it holds",
+			team, d.Name, missing[0].Name())
+	}
+	return nil
+}

@@ -134,6 +134,9 @@ func (s *Service) CreateStack(ctx context.Context, orgID string, by *gatehouse.I
 			if !in.MayGrantTeams && !administers(ctx, tx, t.ID, by) {
 				return gatehouse.Errorf(gatehouse.EFORBIDDEN, "teams: giving team %q access needs the team:update scope or being the team's admin", name)
 			}
+			if err := s.checkNewStackGrant(ctx, tx, st, name, "stack-write"); err != nil {
+				return err
+			}
 			if err := putTeamGrant(ctx, tx, orgID, t, gatehouse.EntityStack, st.Project, st.Name, "stack-write", "102", 0); err != nil {
 				return err
 			}
