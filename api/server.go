@@ -328,7 +328,7 @@ func (s *Server) authorize(rt *route, q *request) (any, error) {
 		actor.TokenName = id.Token.Name
 		actor.Login = id.Token.Kind + " token " + id.Token.Name
 	}
-	q.r = q.r.WithContext(gatehouse.WithActor(q.r.Context(), actor))
+	q.r = q.r.WithContext(service.WithCaller(gatehouse.WithActor(q.r.Context(), actor), id))
 	if name := q.r.PathValue("orgName"); name != "" {
 		org, err := s.az.Org(q.r.Context(), name)
 		if err != nil || !s.az.Member(q.r.Context(), id, org.ID) {

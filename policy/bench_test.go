@@ -151,3 +151,29 @@ func BenchmarkUnion5(b *testing.B) {
 		policy.Union(roles...)
 	}
 }
+
+// BenchmarkSubset compares each principal's grants with another's in a
+// 10,000-stack organization: the cost of one escalation check.
+func BenchmarkSubset(b *testing.B) {
+	o := orgOf(b, 10000)
+	n := len(o.grants)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		_ = policy.Subset(o.grants[i%n], o.grants[(i+1)%n], nil)
+	}
+}
+
+// BenchmarkSubsetSelf compares each principal's grants with themselves:
+// covered, so every rule is walked.
+func BenchmarkSubsetSelf(b *testing.B) {
+	o := orgOf(b, 10000)
+	n := len(o.grants)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if x := policy.Subset(o.grants[i%n], o.grants[i%n], nil); x != nil {
+			b.Fatalf("grants not within themselves: %s", x)
+		}
+	}
+}

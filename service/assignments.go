@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/gatehouse-iam/gatehouse"
 )
@@ -99,6 +100,9 @@ func (s *Service) Assign(ctx context.Context, orgID string, e gatehouse.EntityRe
 		}
 		if set.ResourceType != e.Type {
 			return gatehouse.Errorf(gatehouse.EINVALID, "permissionSetId: %q is for %s entities, not %s", set.Name, set.ResourceType, e.Type)
+		}
+		if err := s.checkGrant(ctx, orgID, fmt.Sprintf("assigning %q on %s %s", set.Name, e.Type, e.ID), compileNodes(ctx, tx, orgID, grantNode(e, setID))); err != nil {
+			return err
 		}
 		if err := tx.PutGrant(ctx, &gatehouse.Grant{OrgID: orgID, UserID: u.ID, Entity: e, SetID: setID}); err != nil {
 			return err

@@ -264,6 +264,9 @@ func (s *Service) ChangeEnvironmentTags(ctx context.Context, e *gatehouse.Enviro
 		if err != nil || !ok {
 			return err
 		}
+		if err := s.checkRetag(ctx, cur.OrgID, gatehouse.EntityEnvironment, cur.ID, cur.Tags, tags); err != nil {
+			return err
+		}
 		before := cur.Tags
 		cur.Tags = tags
 		if err := tx.UpdateEnvironment(ctx, cur); err != nil {
@@ -382,6 +385,9 @@ func (s *Service) SetAccountTags(ctx context.Context, a *gatehouse.Account, tags
 		}
 		next, ok, err := applyTags(cur.Tags, TagChange{Replace: tags}, "", "", gatehouse.ECONFLICT)
 		if err != nil || !ok {
+			return err
+		}
+		if err := s.checkRetag(ctx, cur.OrgID, gatehouse.EntityInsightsAccount, cur.ID, cur.Tags, next); err != nil {
 			return err
 		}
 		before := cur.Tags

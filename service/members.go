@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/catalog"
@@ -133,6 +134,9 @@ func (s *Service) AddMember(ctx context.Context, orgID, login, role string) (v *
 		if err != nil {
 			return err
 		}
+		if err := s.checkRole(ctx, tx, orgID, "adding a member with this role", roleID); err != nil {
+			return err
+		}
 		m := &gatehouse.Membership{OrgID: orgID, UserID: u.ID, RoleID: roleID}
 		if err := tx.AddMember(ctx, m); err != nil {
 			return conflictMsg(err, "%q is already a member", login)
@@ -175,6 +179,9 @@ func (s *Service) UpdateMember(ctx context.Context, orgID, login, role, roleID s
 		}
 		if d.Purpose == gatehouse.PurposeSet || d.Purpose == gatehouse.PurposePolicy {
 			return gatehouse.Errorf(gatehouse.EINVALID, "%q is a %s, not a role", d.Name, d.Purpose)
+		}
+		if err := s.checkRole(ctx, tx, orgID, fmt.Sprintf("giving %q the role %q", login, d.Name), d.ID); err != nil {
+			return err
 		}
 		if err := lastAdmin(ctx, tx, orgID, m, d.ID); err != nil {
 			return err

@@ -330,6 +330,9 @@ func (s *Service) UpdatePolicy(ctx context.Context, orgID, policyID string, rule
 		if err := checkRules(ctx, tx, orgID, rules); err != nil {
 			return err
 		}
+		if err := s.checkAuthRules(ctx, tx, orgID, rules); err != nil {
+			return err
+		}
 		p, err := tx.GetAuthPolicy(ctx, orgID, policyID)
 		if err != nil {
 			return err

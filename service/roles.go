@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -102,6 +103,9 @@ func (s *Service) CreateDescriptor(ctx context.Context, orgID string, in Descrip
 		if err != nil {
 			return err
 		}
+		if err := s.checkDetails(ctx, tx, orgID, "the new "+purposeName(d.Purpose), details); err != nil {
+			return err
+		}
 		if policyAndRole {
 			pol := &gatehouse.Descriptor{OrgID: orgID, Name: d.Name, Description: d.Description, Purpose: gatehouse.PurposePolicy,
 				ResourceType: d.ResourceType, Details: details, Refs: refs}
@@ -192,6 +196,9 @@ func (s *Service) UpdateDescriptor(ctx context.Context, orgID, id string, in Des
 		if in.Details != nil {
 			details, refs, err := parseDetails(ctx, tx, orgID, d.ID, d.Purpose, d.ResourceType, in.Details)
 			if err != nil {
+				return err
+			}
+			if err := s.checkDetails(ctx, tx, orgID, "the changed "+purposeName(d.Purpose), details); err != nil {
 				return err
 			}
 			d.Details, d.Refs = details, refs
@@ -330,6 +337,9 @@ func (s *Service) SetDefaultRole(ctx context.Context, orgID, id string) error {
 		}
 		if d.Purpose == gatehouse.PurposeSet || d.Purpose == gatehouse.PurposePolicy {
 			return gatehouse.Errorf(gatehouse.EINVALID, "Invalid role type: %q is a %s, not a role", d.Name, d.Purpose)
+		}
+		if err := s.checkRole(ctx, tx, orgID, fmt.Sprintf("making %q the default role (held by tokens without a role)", d.Name), id); err != nil {
+			return err
 		}
 		org, err := tx.GetOrg(ctx, orgID)
 		if err != nil {

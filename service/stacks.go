@@ -134,6 +134,9 @@ func (s *Service) CreateStack(ctx context.Context, orgID string, by *gatehouse.I
 			if !in.MayGrantTeams && !administers(ctx, tx, t.ID, by) {
 				return gatehouse.Errorf(gatehouse.EFORBIDDEN, "teams: giving team %q access needs the team:update scope or being the team's admin", name)
 			}
+			if err := s.checkNewStackGrant(ctx, tx, st, name, "stack-write"); err != nil {
+				return err
+			}
 			if err := putTeamGrant(ctx, tx, orgID, t, gatehouse.EntityStack, st.Project, st.Name, "stack-write", "102", 0); err != nil {
 				return err
 			}
@@ -335,6 +338,9 @@ func (s *Service) ChangeStackTags(ctx context.Context, st *gatehouse.Stack, c Ta
 		}
 		tags, ok, err := applyTags(cur.Tags, c, ProjectTag, cur.Project, gatehouse.EINVALID)
 		if err != nil || !ok {
+			return err
+		}
+		if err := s.checkRetag(ctx, cur.OrgID, gatehouse.EntityStack, cur.ID, cur.Tags, tags); err != nil {
 			return err
 		}
 		before := cur.Tags
@@ -674,6 +680,11 @@ func (s *Service) StartUpdate(ctx context.Context, st *gatehouse.Stack, id strin
 	now := s.Now()
 	token, digest := newLeaseToken()
 	out := &Started{Token: token, Expires: now.Add(LeaseDuration)}
+	if setTags && len(tags) > 0 {
+		if err := s.checkUpdateTags(ctx, st, tags); err != nil {
+			return nil, err
+		}
+	}
 	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
 		u, err := tx.GetUpdate(ctx, id)
 		if err != nil || u.StackID != st.ID {

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -194,6 +195,11 @@ func (s *Service) UpdateTeam(ctx context.Context, orgID, name string, u TeamUpda
 				return err
 			}
 		}
+		if u.MemberAction == "add" {
+			if err := s.checkTeam(ctx, orgID, "adding a member to team "+t.Name, t.ID, false); err != nil {
+				return err
+			}
+		}
 		if u.MemberAction != "" {
 			if err := teamMemberAction(ctx, tx, orgID, t, u.MemberAction, u.Member); err != nil {
 				return err
@@ -216,6 +222,9 @@ func (s *Service) UpdateTeam(ctx context.Context, orgID, name string, u TeamUpda
 			if !ok {
 				return gatehouse.Errorf(gatehouse.EINVALID, "permission: %d is not a stack permission (101 read, 102 write, 103 admin)", sg.Permission)
 			}
+			if err := s.checkTeamGrant(ctx, tx, orgID, gatehouse.EntityStack, sg.ProjectName, sg.StackName, set); err != nil {
+				return err
+			}
 			if err := putTeamGrant(ctx, tx, orgID, t, gatehouse.EntityStack, sg.ProjectName, sg.StackName, set, strconv.Itoa(sg.Permission), 0); err != nil {
 				return err
 			}
@@ -230,6 +239,9 @@ func (s *Service) UpdateTeam(ctx context.Context, orgID, name string, u TeamUpda
 			set, ok := envPermissionSets[eg.Permission]
 			if !ok {
 				return gatehouse.Errorf(gatehouse.EINVALID, "permission: %q is not an environment permission (read, open, write, admin)", eg.Permission)
+			}
+			if err := s.checkTeamGrant(ctx, tx, orgID, gatehouse.EntityEnvironment, eg.ProjectName, eg.EnvName, set); err != nil {
+				return err
 			}
 			if err := putTeamGrant(ctx, tx, orgID, t, gatehouse.EntityEnvironment, eg.ProjectName, eg.EnvName, set, eg.Permission, eg.MaxOpenDuration); err != nil {
 				return err
@@ -367,6 +379,9 @@ func (s *Service) AddTeamRole(ctx context.Context, orgID, name, roleID string) e
 		}
 		if d.Purpose == gatehouse.PurposeSet || d.Purpose == gatehouse.PurposePolicy {
 			return gatehouse.Errorf(gatehouse.EINVALID, "%q is a %s, not a role", d.Name, d.Purpose)
+		}
+		if err := s.checkRole(ctx, tx, orgID, fmt.Sprintf("giving team %q the role %q", t.Name, d.Name), roleID); err != nil {
+			return err
 		}
 		if err := tx.AddTeamRole(ctx, t.ID, roleID); err != nil {
 			return err

@@ -61,6 +61,9 @@ func (s *Service) CreateToken(ctx context.Context, in TokenInput) (*gatehouse.To
 				return err
 			}
 			t.TeamID = team.ID
+			if err := s.checkTeam(ctx, in.OrgID, "a token of team "+team.Name, team.ID, true); err != nil {
+				return err
+			}
 		case gatehouse.TokenOrganization:
 			if in.RoleID != "" {
 				d, err := tx.GetDescriptor(ctx, in.OrgID, in.RoleID)
@@ -70,6 +73,11 @@ func (s *Service) CreateToken(ctx context.Context, in TokenInput) (*gatehouse.To
 				if d.Purpose == gatehouse.PurposeSet || d.Purpose == gatehouse.PurposePolicy {
 					return gatehouse.Errorf(gatehouse.EINVALID, "roleID: %q is a %s, not a role", d.Name, d.Purpose)
 				}
+			}
+			if rid, err := tokenRoleID(ctx, tx, in.OrgID, in.RoleID); err != nil {
+				return err
+			} else if err := s.checkRole(ctx, tx, in.OrgID, "an organization token with this role", rid); err != nil {
+				return err
 			}
 		case gatehouse.TokenPersonal:
 			ms, err := tx.ListUserMemberships(ctx, in.UserID)
