@@ -43,7 +43,9 @@ func TestConsoleInvitations(t *testing.T) {
 	if status != 303 || !strings.HasPrefix(h.Get("Location"), "/console/acme/") {
 		t.Fatalf("accept: %d %q", status, h.Get("Location"))
 	}
-	var members struct{ Members []struct{ User struct{ GitHubLogin string } } }
+	var members struct {
+		Members []struct{ User struct{ GitHubLogin string } }
+	}
 	e.api(e.admin, "GET", "/api/orgs/acme/members", nil, &members)
 	found := false
 	for _, mm := range members.Members {
