@@ -21,6 +21,11 @@ const (
 	EventMemberAdded        = "member_added"
 	EventMemberRoleChanged  = "member_role_changed"
 	EventMemberRemoved      = "member_removed"
+	EventInviteCreated      = "invite_created"
+	EventInviteUpdated      = "invite_updated"
+	EventInviteRevoked      = "invite_revoked"
+	EventInviteAccepted     = "invite_accepted"
+	EventInviteDeclined     = "invite_declined"
 	EventTeamCreated        = "team_created"
 	EventTeamUpdated        = "team_updated"
 	EventTeamDeleted        = "team_deleted"
@@ -75,6 +80,11 @@ var AuditEventTypes = []AuditEventType{
 	{EventMemberAdded, "Member Added", "A user joined the organization.", true, false, false, false},
 	{EventMemberRoleChanged, "Member Role Changed", "A member's role changed.", true, false, false, false},
 	{EventMemberRemoved, "Member Removed", "A member left the organization.", true, false, false, false},
+	{EventInviteCreated, "Invite Created", "A user was invited to join the organization with a role.", true, false, false, false},
+	{EventInviteUpdated, "Invite Updated", "A pending invitation's role or expiry changed.", true, false, false, false},
+	{EventInviteRevoked, "Invite Revoked", "A pending invitation was withdrawn.", true, false, false, false},
+	{EventInviteAccepted, "Invite Accepted", "An invited user accepted and joined with the invitation's role.", true, false, false, false},
+	{EventInviteDeclined, "Invite Declined", "An invited user declined.", true, false, false, false},
 	{EventTeamCreated, "Team Created", "A team was created.", false, false, false, false},
 	{EventTeamUpdated, "Team Updated", "A team's display name or description changed.", false, false, false, false},
 	{EventTeamDeleted, "Team Deleted", "A team was deleted and its tokens revoked.", false, false, false, false},

@@ -10,7 +10,28 @@ type User struct {
 	Email     string
 	AvatarURL string
 	Created   time.Time
+	// ManagedBy is the organization that created the user (the bootstrap,
+	// `gatehouse admin org create`, a member added under a new login; later
+	// SSO and SCIM): it may add the user directly. Any other organization
+	// invites the user, who accepts. Empty: no organization manages it.
+	ManagedBy string
 }
+
+// Invite asks a user to join an organization with a role. Accepting it
+// makes the membership; it ends when accepted, declined, revoked or
+// expired.
+type Invite struct {
+	ID        string
+	OrgID     string
+	UserID    string
+	RoleID    string
+	Created   time.Time
+	CreatedBy string // user id of the sender ("" for the host)
+	Expires   time.Time
+}
+
+// Expired reports whether the invitation has expired at now.
+func (i *Invite) Expired(now time.Time) bool { return !now.Before(i.Expires) }
 
 // Membership places a user in an organization with one role (built-in or
 // custom, by descriptor id).

@@ -96,6 +96,20 @@ type Tx interface {
 	// RemoveMember also removes the user from the organization's teams.
 	RemoveMember(ctx context.Context, orgID, userID string) error
 
+	// CreateInvite stores an invitation; one per user and organization
+	// (ECONFLICT), an expired one being replaced.
+	CreateInvite(ctx context.Context, i *Invite) error
+	GetInvite(ctx context.Context, id string) (*Invite, error)
+	// ListInvites lists an organization's invitations, oldest first.
+	ListInvites(ctx context.Context, orgID string) ([]*Invite, error)
+	// ListUserInvites lists the invitations sent to a user, oldest first.
+	ListUserInvites(ctx context.Context, userID string) ([]*Invite, error)
+	// UpdateInvite changes an invitation's role and expiry.
+	UpdateInvite(ctx context.Context, i *Invite) error
+	// TakeInvite deletes an invitation and returns it as it was: of two
+	// callers (an accept and a revoke), exactly one gets it.
+	TakeInvite(ctx context.Context, id string) (*Invite, error)
+
 	CreateTeam(ctx context.Context, t *Team) error
 	GetTeam(ctx context.Context, orgID, name string) (*Team, error)
 	GetTeamByID(ctx context.Context, id string) (*Team, error)
@@ -267,7 +281,7 @@ type Snapshot struct {
 	TeamMembers  []*TeamMember
 	TeamRoles    map[string][]string // team id -> role ids
 	Grants       []*Grant
-	Tokens       []*Token // live organization and team tokens; personal tokens of members
+	Tokens       []*Token // live tokens of the organization; personal tokens of no organization of its members
 	Stacks       []*Stack
 	Environments []*Environment
 	Accounts     []*Account

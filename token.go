@@ -20,7 +20,7 @@ const (
 type Token struct {
 	ID          string
 	Kind        string
-	OrgID       string // empty for personal tokens, which act as their user everywhere
+	OrgID       string // empty only for personal tokens a user made, which act in each of its orgs; an exchanged one is bound to its org
 	UserID      string // the owner of a personal token
 	TeamID      string // the team of a team token
 	Runner      string // the runner of a runner token
@@ -66,4 +66,11 @@ func TokenDigest(value string) []byte {
 // Expired reports whether the token has expired at now.
 func (t *Token) Expired(now time.Time) bool {
 	return !t.Expires.IsZero() && !now.Before(t.Expires)
+}
+
+// BoundElsewhere reports whether the token belongs to an organization other
+// than orgID: every token but a user's own personal tokens belongs to one,
+// and is refused (401) everywhere else.
+func (t *Token) BoundElsewhere(orgID string) bool {
+	return t.OrgID != "" && t.OrgID != orgID
 }

@@ -48,7 +48,7 @@ func TestEveryMutatingRouteEmitsItsEvent(t *testing.T) {
 	e := newEnv(t)
 	sets := e.roles("set")
 	st := e.createStack("app", "prod", nil, "")
-	var roleID, orgTokenID, teamTokenID, personalTokenID string
+	var roleID, orgTokenID, teamTokenID, personalTokenID, inviteID, carol string
 	ti := newTestIssuer(t)
 	var iss issuerResp
 	var policyID string
@@ -71,6 +71,28 @@ func TestEveryMutatingRouteEmitsItsEvent(t *testing.T) {
 		}},
 		"PATCH /api/orgs/{orgName}/roles/{roleID}/default": {gatehouse.EventDefaultRoleChanged, func() {
 			e.must(e.admin, "PATCH", "/api/orgs/acme/roles/"+e.roles("role")["Reader"].ID+"/default", nil, 204, nil)
+		}},
+		"POST /api/orgs/{orgName}/invites": {gatehouse.EventInviteCreated, func() {
+			carol = e.newOrg("carols", "carol")
+			var out struct{ ID string }
+			e.must(e.admin, "POST", "/api/orgs/acme/invites", map[string]any{"userLogin": "carol", "role": "member"}, 201, &out)
+			inviteID = out.ID
+		}},
+		"PATCH /api/orgs/{orgName}/invites/{inviteID}": {gatehouse.EventInviteUpdated, func() {
+			e.must(e.admin, "PATCH", "/api/orgs/acme/invites/"+inviteID, map[string]any{"role": "admin"}, 200, nil)
+		}},
+		"DELETE /api/orgs/{orgName}/invites/{inviteID}": {gatehouse.EventInviteRevoked, func() {
+			e.must(e.admin, "DELETE", "/api/orgs/acme/invites/"+inviteID, nil, 204, nil)
+		}},
+		"POST /api/user/pending-invites/{inviteID}/decline": {gatehouse.EventInviteDeclined, func() {
+			var out struct{ ID string }
+			e.must(e.admin, "POST", "/api/orgs/acme/invites", map[string]any{"userLogin": "carol"}, 201, &out)
+			e.must(carol, "POST", "/api/user/pending-invites/"+out.ID+"/decline", nil, 204, nil)
+		}},
+		"POST /api/user/pending-invites/{inviteID}/accept": {gatehouse.EventInviteAccepted, func() {
+			var out struct{ ID string }
+			e.must(e.admin, "POST", "/api/orgs/acme/invites", map[string]any{"userLogin": "carol"}, 201, &out)
+			e.must(carol, "POST", "/api/user/pending-invites/"+out.ID+"/accept", nil, 200, nil)
 		}},
 		"POST /api/orgs/{orgName}/members/{userLogin}": {gatehouse.EventMemberAdded, func() {
 			e.must(e.admin, "POST", "/api/orgs/acme/members/bob", nil, 200, nil)
@@ -244,7 +266,9 @@ func TestEveryMutatingRouteEmitsItsEvent(t *testing.T) {
 		"POST /api/stacks/{orgName}/{projectName}/{stackName}/{updateKind}/{updateID}/renew_lease"} {
 		readOnly[rt] = true
 	}
-	order := []string{"POST /api/orgs/{orgName}/roles", "PATCH /api/orgs/{orgName}/roles/{roleID}", "PATCH /api/orgs/{orgName}/roles/{roleID}/default",
+	order := []string{"POST /api/orgs/{orgName}/invites", "PATCH /api/orgs/{orgName}/invites/{inviteID}",
+		"DELETE /api/orgs/{orgName}/invites/{inviteID}", "POST /api/user/pending-invites/{inviteID}/decline",
+		"POST /api/user/pending-invites/{inviteID}/accept", "POST /api/orgs/{orgName}/roles", "PATCH /api/orgs/{orgName}/roles/{roleID}", "PATCH /api/orgs/{orgName}/roles/{roleID}/default",
 		"POST /api/orgs/{orgName}/members/{userLogin}", "PATCH /api/orgs/{orgName}/members/{userLogin}", "POST /api/orgs/{orgName}/teams/pulumi",
 		"PATCH /api/orgs/{orgName}/teams/{teamName}", "POST /api/orgs/{orgName}/teams/{teamName}/roles/{roleID}",
 		"DELETE /api/orgs/{orgName}/teams/{teamName}/roles/{roleID}", "POST /api/user/tokens", "DELETE /api/user/tokens/{tokenID}",

@@ -217,8 +217,17 @@ func (c *Client) Members(ctx context.Context, org string) ([]*gatehouse.Member, 
 
 // AddMember implements gatehouse.IAM.
 func (c *Client) AddMember(ctx context.Context, org, login, role string) (*gatehouse.Member, error) {
+	var raw json.RawMessage
+	if err := c.do(ctx, "POST", orgPath(org, "members", login), map[string]string{"role": role}, &raw); err != nil {
+		return nil, err
+	}
+	// A user the organization does not manage is invited instead (202).
+	var inv inviteJSON
+	if json.Unmarshal(raw, &inv) == nil && inv.Status == "pending" {
+		return &gatehouse.Member{Login: inv.User.GitHubLogin, RoleID: inv.RoleID, RoleName: "invited as " + inv.RoleName + " (joins on accepting)"}, nil
+	}
 	var out organizationMember
-	if err := c.do(ctx, "POST", orgPath(org, "members", login), map[string]string{"role": role}, &out); err != nil {
+	if err := json.Unmarshal(raw, &out); err != nil {
 		return nil, err
 	}
 	return fromMember(out), nil

@@ -191,6 +191,26 @@ func TestNoEscalationThroughDelegatedScopes(t *testing.T) {
 			t.Fatal("the refused default took effect")
 		}
 	})
+
+	t.Run("invites:create inviting someone as Admin", func(t *testing.T) {
+		e := e.as(t)
+		held := []string{"invites:create", "invites:read"}
+		e.newOrg("elsewhere", "outsider")
+		tok := e.orgToken("inviter", e.customRole("inviter", allowDetails(held...)))
+		e.fails(tok, "POST", "/api/orgs/acme/invites", map[string]any{"userLogin": "outsider", "roleId": adminID}, 403, escalation(firstNotHeld(held...)))
+		e.fails(tok, "POST", "/api/orgs/acme/invites", map[string]any{"userLogin": "outsider", "role": "admin"}, 403, escalation(firstNotHeld(held...)))
+		var list struct{ Invites []map[string]any }
+		e.must(e.admin, "GET", "/api/orgs/acme/invites", nil, 200, &list)
+		if len(list.Invites) != 0 {
+			t.Fatalf("a refused invitation was stored: %v", list.Invites)
+		}
+		// An invitation the admin made cannot be raised to Admin by the
+		// inviter either.
+		var inv struct{ ID string }
+		e.must(e.admin, "POST", "/api/orgs/acme/invites", map[string]any{"userLogin": "outsider", "role": "member"}, 201, &inv)
+		e.fails(tok, "PATCH", "/api/orgs/acme/invites/"+inv.ID, map[string]any{"roleId": adminID}, 403, escalation(firstNotHeld(held...)))
+		e.must(e.admin, "DELETE", "/api/orgs/acme/invites/"+inv.ID, nil, 204, nil)
+	})
 }
 
 // TestGrantingWithinWhatTheCallerHolds: a caller holding Stack Write on

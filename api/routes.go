@@ -32,6 +32,8 @@ func (s *Server) register() {
 		s.mux.Handle("GET /metrics", s.metrics.handler())
 	}
 
+	s.registerInvites()
+
 	// Who am I.
 	s.handle(&route{method: "GET", pattern: "/api/user", h: s.getUser})
 	s.handle(&route{method: "GET", pattern: "/api/user/organizations/default", h: s.defaultOrg})
@@ -141,7 +143,7 @@ func (s *Server) getUser(q *request) (any, error) {
 	t := q.id.Token
 	if q.id.User != nil {
 		u := q.id.User
-		orgs, err := s.svc.UserOrgs(q.ctx(), u.ID)
+		orgs, err := s.userOrgs(q)
 		if err != nil {
 			return nil, err
 		}
@@ -210,7 +212,7 @@ func (s *Server) defaultOrgName(q *request) (string, error) {
 		}
 		return org.Name, nil
 	}
-	orgs, err := s.svc.UserOrgs(q.ctx(), q.id.User.ID)
+	orgs, err := s.userOrgs(q)
 	if err != nil || len(orgs) == 0 {
 		return "", err
 	}
@@ -425,7 +427,20 @@ func (s *Server) addMember(q *request) (any, error) {
 			return nil, err
 		}
 	}
-	v, err := s.svc.AddMember(q.ctx(), q.org.ID, q.r.PathValue("userLogin"), in.Role)
+	login := q.r.PathValue("userLogin")
+	// A user this organization does not manage is invited, and joins when
+	// it accepts: 202 with the invitation.
+	if managed, err := s.svc.Managed(q.ctx(), q.org.ID, login); err != nil || !managed {
+		if err != nil {
+			return nil, err
+		}
+		v, err := s.svc.Invite(q.ctx(), q.org.ID, service.InviteInput{Login: login, Role: in.Role, CreatedBy: createdBy(q)})
+		if err != nil {
+			return nil, err
+		}
+		return statusBody{http.StatusAccepted, toInvite(v, time.Now())}, nil
+	}
+	v, err := s.svc.AddMember(q.ctx(), q.org.ID, login, in.Role)
 	if err != nil {
 		return nil, err
 	}
@@ -610,3 +625,20 @@ func (s *Server) check(q *request) (any, error) {
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
 
 func quote(s string) string { b, _ := json.Marshal(s); return string(b) }
+
+// userOrgs are the organizations the caller's user reaches with this
+// token: all of its own for a token the user made, the one that minted it
+// for an exchanged one.
+func (s *Server) userOrgs(q *request) ([]*gatehouse.Organization, error) {
+	orgs, err := s.svc.UserOrgs(q.ctx(), q.id.User.ID)
+	if err != nil || q.id.Token.OrgID == "" {
+		return orgs, err
+	}
+	var out []*gatehouse.Organization
+	for _, o := range orgs {
+		if o.ID == q.id.Token.OrgID {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}

@@ -271,6 +271,9 @@ func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	status = rt.status
+	if sb, ok := body.(statusBody); ok {
+		status, body = sb.status, sb.body
+	}
 	if status == 0 {
 		status = http.StatusOK
 		if body == nil {
@@ -331,6 +334,9 @@ func (s *Server) authorize(rt *route, q *request) (any, error) {
 	q.r = q.r.WithContext(service.WithCaller(gatehouse.WithActor(q.r.Context(), actor), id))
 	if name := q.r.PathValue("orgName"); name != "" {
 		org, err := s.az.Org(q.r.Context(), name)
+		if err == nil && id.Token.BoundElsewhere(org.ID) {
+			return nil, s.boundElsewhere(q, ip, org)
+		}
 		if err != nil || !s.az.Member(q.r.Context(), id, org.ID) {
 			// Whether an organization exists is not the caller's business
 			// unless they belong to it.

@@ -326,6 +326,9 @@ func (s *Server) listUserStacks(q *request) (any, error) {
 		}
 	}
 	org, err := s.az.Org(q.ctx(), name)
+	if err == nil && q.id.Token.BoundElsewhere(org.ID) {
+		return nil, s.boundElsewhere(q, s.clientIP(q.r), org)
+	}
 	if err != nil || !s.az.Member(q.ctx(), q.id, org.ID) {
 		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "organization %q not found", name)
 	}

@@ -116,6 +116,13 @@ func userOnly(q *request) error {
 	if q.id.User == nil {
 		return gatehouse.Errorf(gatehouse.EFORBIDDEN, "forbidden: personal tokens belong to users; this request was made with a %s token", q.id.Token.Kind)
 	}
+	if q.id.Token.OrgID != "" {
+		// A token an organization's OIDC exchange minted speaks for that
+		// organization only: it may not make or manage the user's own
+		// tokens (which reach every organization of the user) nor answer
+		// the user's invitations.
+		return gatehouse.Errorf(gatehouse.EFORBIDDEN, "forbidden: this personal token was exchanged through an OIDC issuer of one organization and acts only there; use a token you created")
+	}
 	return nil
 }
 

@@ -233,11 +233,11 @@ func (a *Authorizer) RemoveToken(t *gatehouse.Token) {
 }
 
 // holders are the loaded organizations a token belongs to: its own, or
-// every organization of a personal token's user.
+// every organization of the user of a personal token of no organization.
 func (a *Authorizer) holders(t *gatehouse.Token) []*orgState {
 	var out []*orgState
 	for id, st := range *a.orgs.Load() {
-		if t.Kind == gatehouse.TokenPersonal {
+		if t.Kind == gatehouse.TokenPersonal && t.OrgID == "" {
 			if st.members[t.UserID] != nil {
 				out = append(out, st)
 			}
@@ -349,8 +349,19 @@ func (a *Authorizer) verifyDigest(d []byte) (*gatehouse.Identity, error) {
 	}
 	id := &gatehouse.Identity{Token: t}
 	orgs := *a.orgs.Load()
-	switch t.Kind {
-	case gatehouse.TokenPersonal:
+	switch {
+	case t.Kind == gatehouse.TokenPersonal && t.OrgID != "":
+		// Bound to the organization that minted it: the user must be a
+		// member there, and nowhere else counts.
+		st := orgs[t.OrgID]
+		if st == nil || st.members[t.UserID] == nil {
+			return nil, errors.New("personal token of a user no longer in its organization")
+		}
+		if !gatehouse.TokenLifetimeOK(t, st.org.Settings.MaxTokenLifetime) {
+			return nil, errors.New("token lifetime exceeds the organization's maximum")
+		}
+		id.User = st.users[t.UserID]
+	case t.Kind == gatehouse.TokenPersonal:
 		// The user, and the lifetime cap of every organization the token
 		// reaches, come from the loaded organizations.
 		for _, st := range orgs {
@@ -414,6 +425,9 @@ func (a *Authorizer) Org(ctx context.Context, name string) (*gatehouse.Organizat
 // false when it has none there (not a member, another organization's token).
 func (st *orgState) principal(id *gatehouse.Identity) (roles []*policy.Descriptor, grants *policy.Grants, ok bool) {
 	t := id.Token
+	if t.BoundElsewhere(st.org.ID) {
+		return nil, nil, false // another organization's token, whatever its kind
+	}
 	switch t.Kind {
 	case gatehouse.TokenPersonal:
 		m := st.members[t.UserID]
@@ -443,7 +457,8 @@ func (st *orgState) principal(id *gatehouse.Identity) (roles []*policy.Descripto
 }
 
 // Member reports whether the identity belongs to the organization: a live
-// membership for personal tokens, the organization's own tokens otherwise.
+// membership for personal tokens (and, for one bound to an organization,
+// that organization), the organization's own tokens otherwise.
 func (a *Authorizer) Member(ctx context.Context, id *gatehouse.Identity, orgID string) bool {
 	st, err := a.state(ctx, orgID)
 	if err != nil {

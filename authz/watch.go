@@ -108,7 +108,7 @@ func (a *Authorizer) apply(ctx context.Context, c gatehouse.Change) error {
 		})
 		if err == nil {
 			for _, tok := range toks {
-				if tok.OrgID != c.OrgID || tok.Kind == gatehouse.TokenPersonal {
+				if tok.OrgID != c.OrgID { // a personal token of no organization reaches several
 					return a.refreshIfMoved(ctx, c.OrgID)
 				}
 			}

@@ -102,8 +102,10 @@ func memberByLogin(ctx context.Context, tx gatehouse.Tx, orgID, login string) (*
 	return m, nil
 }
 
-// AddMember adds a user (creating it when new) with a built-in role, or the
-// organization's default role when role is empty.
+// AddMember adds a user (creating it when new, managed by the
+// organization) with a built-in role, or the organization's default role
+// when role is empty. A user the organization does not manage joins only
+// by accepting an invitation (Invite).
 func (s *Service) AddMember(ctx context.Context, orgID, login, role string) (v *MemberView, err error) {
 	if err := checkName("userLogin", login, 100); err != nil {
 		return nil, err
@@ -128,11 +130,15 @@ func (s *Service) AddMember(ctx context.Context, orgID, login, role string) (v *
 		}
 		u, err := tx.GetUserByLogin(ctx, login)
 		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
-			u = &gatehouse.User{Login: login, Name: login}
+			// A new login: the organization creates the user, and manages it.
+			u = &gatehouse.User{Login: login, Name: login, ManagedBy: orgID}
 			err = tx.CreateUser(ctx, u)
 		}
 		if err != nil {
 			return err
+		}
+		if u.ManagedBy != orgID {
+			return errNotManaged(login)
 		}
 		if err := s.checkRole(ctx, tx, orgID, "adding a member with this role", roleID); err != nil {
 			return err

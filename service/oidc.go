@@ -538,7 +538,7 @@ func (s *Service) Exchange(ctx context.Context, v gatehouse.IDTokenVerifier, req
 	value, digest := gatehouse.NewTokenValue()
 	tok := &gatehouse.Token{Kind: kind, OrgID: org.ID, Digest: digest, Expires: now.Add(life), Exchanged: true, IssuerID: iss.ID,
 		Name: "oidc-" + randomHex(8), Description: fmt.Sprintf("exchanged from issuer %q for %v", iss.Name, claims["sub"])}
-	var rev int64 // the organization's revision after the token's creation (0 for personal tokens)
+	var rev int64 // the organization's revision after the token's creation
 	err = s.Store.Write(ctx, func(tx gatehouse.Tx) error {
 		switch kind {
 		case gatehouse.TokenOrganization, gatehouse.TokenRunner:
@@ -565,7 +565,9 @@ func (s *Service) Exchange(ctx context.Context, v gatehouse.IDTokenVerifier, req
 			if err != nil {
 				return oauthErr("invalid_scope", "scope: user %q is not a member of organization %q", subject, orgName)
 			}
-			tok.OrgID, tok.UserID, tok.Name = "", u.ID, ""
+			// Bound to this organization: its issuer and policy speak
+			// for it, never for the user's other organizations.
+			tok.UserID, tok.Name = u.ID, ""
 		}
 		// Touch the issuer first: its row lock orders this exchange with the
 		// issuer's deletion (which revokes its tokens under the same lock),

@@ -163,7 +163,7 @@ func (s *Service) Bootstrap(ctx context.Context, orgName, adminLogin string) (to
 		orgID = org.ID
 		user, err := tx.GetUserByLogin(ctx, adminLogin)
 		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
-			user = &gatehouse.User{Login: adminLogin, Name: adminLogin}
+			user = &gatehouse.User{Login: adminLogin, Name: adminLogin, ManagedBy: org.ID}
 			err = tx.CreateUser(ctx, user)
 		}
 		if err != nil {

@@ -43,7 +43,7 @@ func (t *tx) LoadSnapshot(ctx context.Context, orgID string) (*gatehouse.Snapsho
 	if s.Grants, err = all(ctx, t, scanGrant, "SELECT "+grantCols+" WHERE org_id = ?", orgID); err != nil {
 		return nil, err
 	}
-	if s.Tokens, err = all(ctx, t, scanToken, "SELECT "+tokenCols+" WHERE deleted = ? AND (org_id = ? OR (kind = ? AND user_id IN (SELECT user_id FROM memberships WHERE org_id = ?)))",
+	if s.Tokens, err = all(ctx, t, scanToken, "SELECT "+tokenCols+" WHERE deleted = ? AND (org_id = ? OR (kind = ? AND org_id IS NULL AND user_id IN (SELECT user_id FROM memberships WHERE org_id = ?)))",
 		false, orgID, gatehouse.TokenPersonal, orgID); err != nil {
 		return nil, err
 	}

@@ -67,9 +67,11 @@ func (t *tx) CreateToken(ctx context.Context, tk *gatehouse.Token) error {
 		return invalidAs(conflictAs(err, "a token named %q exists or existed in the organization; token names are never reused", tk.Name),
 			"the token's organization or user does not exist")
 	}
-	if tk.Kind == gatehouse.TokenPersonal {
+	if tk.Kind == gatehouse.TokenPersonal && tk.OrgID == "" {
 		return t.bumpToken(ctx, tk)
 	}
+	// A token of one organization (a personal token bound to the
+	// organization whose OIDC issuer minted it, too) changes only that one.
 	c, err := t.bumpOrg(ctx, tk.OrgID)
 	if err != nil {
 		return err
@@ -79,9 +81,10 @@ func (t *tx) CreateToken(ctx context.Context, tk *gatehouse.Token) error {
 }
 
 // bumpToken bumps the revision of every organization a token can reach: its
-// own, or for a personal token every organization of its user.
+// own, or for a personal token of no organization every organization of its
+// user.
 func (t *tx) bumpToken(ctx context.Context, tk *gatehouse.Token) error {
-	if tk.Kind != gatehouse.TokenPersonal {
+	if tk.Kind != gatehouse.TokenPersonal || tk.OrgID != "" {
 		return t.bump(ctx, tk.OrgID)
 	}
 	orgs, err := all(ctx, t, scanString, "SELECT org_id FROM memberships WHERE user_id = ?", tk.UserID)

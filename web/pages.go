@@ -56,6 +56,7 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /console/{org}/teams/{team}/grants", c.authed(c.teamGrant))
 	m.HandleFunc("POST /console/{org}/teams/{team}/delete", c.authed(c.deleteTeam))
 
+	c.inviteRoutes()
 	m.HandleFunc("GET /console/{org}/members", c.authed(c.members))
 	m.HandleFunc("POST /console/{org}/members", c.authed(c.addMember))
 	m.HandleFunc("POST /console/{org}/members/{login}", c.authed(c.updateMember))
@@ -575,6 +576,7 @@ type member struct {
 type membersData struct {
 	Members []member
 	Roles   []descriptor
+	Invites []invite
 }
 
 func (c *Console) members(q *req) error { return c.membersPage(q, http.StatusOK, "") }
@@ -589,13 +591,21 @@ func (c *Console) membersPage(q *req, status int, errMsg string) error {
 	}
 	d.Members = out.Members
 	d.Roles, _ = q.descriptors("role")
+	var inv struct{ Invites []invite }
+	if q.may("invites:read") && q.call("GET", "/api/orgs/"+url.PathEscape(q.org)+"/invites", nil, &inv) == nil {
+		d.Invites = inv.Invites
+	}
 	return q.render(status, "members", "Members", "members", d, errMsg, q.notice())
 }
 
 func (c *Console) addMember(q *req) error {
 	login := q.r.PostForm.Get("login")
-	if err := q.call("POST", "/api/orgs/"+url.PathEscape(q.org)+"/members/"+url.PathEscape(login), map[string]string{"role": "member"}, nil); err != nil {
+	var out struct{ Status string } // "pending" when the API invited instead
+	if err := q.call("POST", "/api/orgs/"+url.PathEscape(q.org)+"/members/"+url.PathEscape(login), map[string]string{"role": "member"}, &out); err != nil {
 		return q.fail(err, func(msg string) error { return c.membersPage(q, http.StatusBadRequest, msg) })
+	}
+	if out.Status == "pending" {
+		return q.redirect("/console/"+url.PathEscape(q.org)+"/members", fmt.Sprintf("%s is not a user of this organization: invited; they join when they accept.", login))
 	}
 	return q.redirect("/console/"+url.PathEscape(q.org)+"/members", fmt.Sprintf("Added %s.", login))
 }

@@ -153,6 +153,11 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request, token string) e
 		c.log.Info("console sign-in refused: not a personal token", "remote", c.api.ClientIP(r), "token", id.Token.Kind+" token "+id.Token.Name)
 		return fmt.Errorf("sign in with a personal access token: organization and team tokens have no user")
 	}
+	if id.Token.OrgID != "" {
+		// An exchanged personal token speaks for the organization whose
+		// OIDC issuer minted it, not for the user everywhere.
+		return fmt.Errorf("sign in with a personal access token you created: this one was exchanged through an organization's OIDC issuer and acts only there")
+	}
 	value := randomHex(32)
 	s := &gatehouse.Session{Digest: digest(value), TokenDigest: id.Token.Digest, UserID: id.User.ID, CSRF: randomHex(32),
 		Expires: time.Now().Add(SessionLifetime)}
@@ -204,7 +209,7 @@ func (c *Console) session(r *http.Request) *session {
 		return nil
 	}
 	id, err := c.az.AuthenticateDigest(rec.TokenDigest)
-	if err != nil || id.User == nil || id.User.ID != rec.UserID {
+	if err != nil || id.User == nil || id.User.ID != rec.UserID || id.Token.OrgID != "" {
 		return nil
 	}
 	return &session{rec: rec, id: id}

@@ -69,7 +69,7 @@ func newAdminCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.AddCommand(issue, masterKey, newAdminSettingsCmd())
+	cmd.AddCommand(issue, masterKey, newAdminSettingsCmd(), newAdminOrgCmd())
 	return cmd
 }
 

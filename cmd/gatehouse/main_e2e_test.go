@@ -402,3 +402,55 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// TestAdminOrgCreate: operators make more organizations from the host; the
+// admin's first token works against the running server, an existing login
+// is refused (or invited with --invite), and list shows them all.
+func TestAdminOrgCreate(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "g.db")
+	m, token := startMain(t, db, nil)
+	code, stdout, stderrText := run(t, "admin", "org", "create", "beta", "--admin", "bea", "--database", db)
+	value := strings.TrimSpace(stdout)
+	if code != exitOK || !strings.HasPrefix(value, "pul-") || !strings.Contains(stderrText, "shown this once") {
+		t.Fatalf("org create: exit %d %q %q", code, stdout, stderrText)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		status, body := httpCall(t, m, value, "GET", "/api/orgs/beta/members", nil)
+		if status == 200 {
+			if !strings.Contains(string(body), `"bea"`) || !strings.Contains(string(body), `"admin"`) {
+				t.Fatalf("beta's members: %s", body)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the new admin's token never worked against the running server (status %d)", status)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// bea is beta's, not acme's.
+	if status, _ := httpCall(t, m, value, "GET", "/api/orgs/acme/members", nil); status != 404 {
+		t.Errorf("beta's admin reaches acme: %d", status)
+	}
+	// acme's admin exists already: refused without consent...
+	if code, _, stderrText := run(t, "admin", "org", "create", "gamma", "--admin", "admin", "--database", db); code != exitError || !strings.Contains(stderrText, "--invite") {
+		t.Fatalf("org create with an existing admin login: exit %d %s", code, stderrText)
+	}
+	// ... or invited, and the invitation shows up for the user.
+	code, stdout, _ = run(t, "admin", "org", "create", "gamma", "--admin", "admin", "--invite", "--database", db)
+	if code != exitOK || strings.Contains(stdout, "pul-") || !strings.Contains(stdout, "invited") {
+		t.Fatalf("org create --invite: exit %d %q", code, stdout)
+	}
+	if status, body := httpCall(t, m, token, "GET", "/api/user/pending-invites", nil); status != 200 || !strings.Contains(string(body), `"gamma"`) {
+		t.Errorf("pending invites of acme's admin: %d %s", status, body)
+	}
+	if code, _, _ := run(t, "admin", "org", "create", "beta", "--admin", "other", "--database", db); code != exitError {
+		t.Errorf("a second org named beta: exit %d", code)
+	}
+	code, stdout, _ = run(t, "admin", "org", "list", "--database", db)
+	for _, name := range []string{"acme", "beta", "gamma"} {
+		if code != exitOK || !strings.Contains(stdout, name) {
+			t.Errorf("org list: exit %d, %q lacks %s", code, stdout, name)
+		}
+	}
+}

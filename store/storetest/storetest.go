@@ -59,6 +59,8 @@ func Run(t *testing.T, open Opener) {
 		{"Rollback", testRollback},
 		{"Pagination", testPagination},
 		{"ConcurrentWriters", testConcurrentWriters},
+		{"Invites", testInvites},
+		{"BoundPersonalTokens", testBoundPersonalTokens},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1748,4 +1750,143 @@ func testStackKeys(t *testing.T, s gatehouse.Store) {
 	write(t, s, func(tx gatehouse.Tx) error { return tx.DeleteStack(ctx, st.ID) })
 	err = s.Read(ctx, func(tx gatehouse.Tx) error { _, err := tx.GetStackKey(ctx, st.ID); return err })
 	wantCode(t, err, gatehouse.ENOTFOUND, "key of a deleted stack")
+}
+
+func testInvites(t *testing.T, s gatehouse.Store) {
+	f := newFixture(t, s)
+	other := newFixture(t, s)
+	// A user records the organization that manages it.
+	guest := &gatehouse.User{Login: fmt.Sprintf("guest-%d", time.Now().UnixNano()), ManagedBy: other.org.ID}
+	write(t, s, func(tx gatehouse.Tx) error { return tx.CreateUser(ctx, guest) })
+	read(t, s, func(tx gatehouse.Tx) error {
+		got, err := tx.GetUser(ctx, guest.ID)
+		if err != nil || got.ManagedBy != other.org.ID {
+			t.Errorf("managed by = %+v, %v", got, err)
+		}
+		return nil
+	})
+	err := s.Write(ctx, func(tx gatehouse.Tx) error {
+		return tx.CreateUser(ctx, &gatehouse.User{Login: "nobody-" + gatehouse.NewID(), ManagedBy: gatehouse.NewID()})
+	})
+	wantCode(t, err, gatehouse.EINVALID, "user managed by an unknown organization")
+
+	now := time.Now()
+	inv := &gatehouse.Invite{OrgID: f.org.ID, UserID: guest.ID, RoleID: f.role.ID, CreatedBy: f.user.ID, Expires: now.Add(time.Hour)}
+	rev := revision(t, s, f.org.ID)
+	write(t, s, func(tx gatehouse.Tx) error { return tx.CreateInvite(ctx, inv) })
+	if revision(t, s, f.org.ID) != rev {
+		t.Errorf("an invitation changed the revision: it grants nothing until accepted")
+	}
+	err = s.Write(ctx, func(tx gatehouse.Tx) error {
+		return tx.CreateInvite(ctx, &gatehouse.Invite{OrgID: f.org.ID, UserID: guest.ID, RoleID: f.role.ID, Expires: now.Add(time.Hour)})
+	})
+	wantCode(t, err, gatehouse.ECONFLICT, "second live invitation")
+	err = s.Write(ctx, func(tx gatehouse.Tx) error {
+		return tx.CreateInvite(ctx, &gatehouse.Invite{OrgID: f.org.ID, UserID: other.user.ID, RoleID: other.role.ID, Expires: now.Add(time.Hour)})
+	})
+	wantCode(t, err, gatehouse.EINVALID, "another organization's role")
+	read(t, s, func(tx gatehouse.Tx) error {
+		got, err := tx.GetInvite(ctx, inv.ID)
+		if err != nil || got.UserID != guest.ID || got.RoleID != f.role.ID || got.CreatedBy != f.user.ID || got.Expires.Unix() != inv.Expires.Unix() {
+			t.Errorf("invite = %+v, %v", got, err)
+		}
+		if l, err := tx.ListInvites(ctx, f.org.ID); err != nil || len(l) != 1 {
+			t.Errorf("org invites = %v, %v", l, err)
+		}
+		if l, err := tx.ListUserInvites(ctx, guest.ID); err != nil || len(l) != 1 || l[0].ID != inv.ID {
+			t.Errorf("user invites = %v, %v", l, err)
+		}
+		return nil
+	})
+	inv.Expires = now.Add(2 * time.Hour)
+	write(t, s, func(tx gatehouse.Tx) error { return tx.UpdateInvite(ctx, inv) })
+	// Taken once: the second taker finds nothing.
+	var taken *gatehouse.Invite
+	write(t, s, func(tx gatehouse.Tx) (err error) {
+		taken, err = tx.TakeInvite(ctx, inv.ID)
+		return err
+	})
+	if taken.Expires.Unix() != inv.Expires.Unix() {
+		t.Errorf("taken = %+v", taken)
+	}
+	err = s.Write(ctx, func(tx gatehouse.Tx) error { _, err := tx.TakeInvite(ctx, inv.ID); return err })
+	wantCode(t, err, gatehouse.ENOTFOUND, "second take")
+	err = s.Write(ctx, func(tx gatehouse.Tx) error { return tx.UpdateInvite(ctx, inv) })
+	wantCode(t, err, gatehouse.ENOTFOUND, "update of a taken invitation")
+	// An expired invitation gives way to a new one.
+	write(t, s, func(tx gatehouse.Tx) error {
+		return tx.CreateInvite(ctx, &gatehouse.Invite{OrgID: f.org.ID, UserID: guest.ID, RoleID: f.role.ID, Expires: now.Add(-time.Second)})
+	})
+	write(t, s, func(tx gatehouse.Tx) error {
+		return tx.CreateInvite(ctx, &gatehouse.Invite{OrgID: f.org.ID, UserID: guest.ID, RoleID: f.role.ID, Expires: now.Add(time.Hour)})
+	})
+
+	// Concurrent takes: exactly one wins.
+	race := &gatehouse.Invite{OrgID: other.org.ID, UserID: f.user.ID, RoleID: other.role.ID, Expires: now.Add(time.Hour)}
+	write(t, s, func(tx gatehouse.Tx) error { return tx.CreateInvite(ctx, race) })
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if s.Write(ctx, func(tx gatehouse.Tx) error { _, err := tx.TakeInvite(ctx, race.ID); return err }) == nil {
+				wins.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Errorf("%d concurrent takes of one invitation succeeded, want 1", wins.Load())
+	}
+}
+
+// testBoundPersonalTokens: a personal token bound to an organization (an
+// OIDC exchange's) belongs to that organization's snapshot only, and its
+// creation bumps only that organization.
+func testBoundPersonalTokens(t *testing.T, s gatehouse.Store) {
+	a := newFixture(t, s)
+	b := newFixture(t, s)
+	write(t, s, func(tx gatehouse.Tx) error {
+		return tx.AddMember(ctx, &gatehouse.Membership{OrgID: b.org.ID, UserID: a.user.ID, RoleID: b.role.ID})
+	})
+	revA := revision(t, s, a.org.ID)
+	_, d := gatehouse.NewTokenValue()
+	bound := &gatehouse.Token{Kind: gatehouse.TokenPersonal, OrgID: b.org.ID, UserID: a.user.ID, Digest: d, Exchanged: true, Expires: time.Now().Add(time.Hour)}
+	write(t, s, func(tx gatehouse.Tx) error { return tx.CreateToken(ctx, bound) })
+	if revision(t, s, a.org.ID) != revA {
+		t.Errorf("a token bound to b bumped a")
+	}
+	_, d2 := gatehouse.NewTokenValue()
+	own := &gatehouse.Token{Kind: gatehouse.TokenPersonal, UserID: a.user.ID, Digest: d2}
+	write(t, s, func(tx gatehouse.Tx) error { return tx.CreateToken(ctx, own) })
+	has := func(snap *gatehouse.Snapshot, id string) bool {
+		for _, tk := range snap.Tokens {
+			if tk.ID == id {
+				return true
+			}
+		}
+		return false
+	}
+	read(t, s, func(tx gatehouse.Tx) error {
+		sa, err := tx.LoadSnapshot(ctx, a.org.ID)
+		if err != nil {
+			return err
+		}
+		sb, err := tx.LoadSnapshot(ctx, b.org.ID)
+		if err != nil {
+			return err
+		}
+		if has(sa, bound.ID) || !has(sb, bound.ID) {
+			t.Errorf("the bound token is in a's snapshot (%v) or not in b's (%v)", has(sa, bound.ID), has(sb, bound.ID))
+		}
+		if !has(sa, own.ID) || !has(sb, own.ID) {
+			t.Errorf("the user's own token is missing from a snapshot")
+		}
+		got, err := tx.GetToken(ctx, bound.ID)
+		if err != nil || got.OrgID != b.org.ID || got.Kind != gatehouse.TokenPersonal {
+			t.Errorf("bound token = %+v, %v", got, err)
+		}
+		return nil
+	})
 }
