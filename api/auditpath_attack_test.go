@@ -39,3 +39,15 @@ func TestAuditPathNoControlChars(t *testing.T) {
 		t.Fatalf("%d events recorded; want the failure and the denial", n)
 	}
 }
+
+// TestTokenNameNoControlChars: a token's name becomes the actor of every
+// event the token causes ("organization token NAME"), printed as is by
+// `gatehouse audit list`; a name with a newline or escapes forged lines
+// there. Such names are refused.
+func TestTokenNameNoControlChars(t *testing.T) {
+	e := newEnv(t)
+	for _, name := range []string{"ci\n2026-12-01T00:00:00Z  admin  role_deleted", "ci\x1b[2J", "ci\tx"} {
+		e.failsAny(e.admin, "POST", "/api/orgs/acme/tokens", `{"name": "`+strings.NewReplacer("\n", `\n`, "\x1b", `\u001b`, "\t", `\t`).Replace(name)+`", "description": "d", "expires": 0}`, 400, "name", name)
+	}
+	e.must(e.admin, "POST", "/api/orgs/acme/tokens", map[string]any{"name": "ci deploy", "description": "d", "expires": 0}, 200, nil)
+}
