@@ -20,6 +20,9 @@ func ParseTrustedProxies(list string) ([]netip.Prefix, error) {
 		}
 		if p, err := netip.ParsePrefix(f); err == nil {
 			if p.Addr().Is4In6() {
+				if p.Bits() < 96 {
+					return nil, fmt.Errorf("%q is an IPv4-mapped prefix shorter than /96: it names no IPv4 network (write it as IPv4, such as 10.0.0.0/8)", f)
+				}
 				p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
 			}
 			out = append(out, p.Masked())

@@ -45,10 +45,11 @@ type envTagJSON struct {
 }
 
 type updateEnvTagRequest struct {
-	CurrentTag struct {
+	// Both required: null or absent is a 400, not an empty tag.
+	CurrentTag *struct {
 		Value string `json:"value"`
 	} `json:"currentTag"`
-	NewTag struct {
+	NewTag *struct {
 		Name  string `json:"name"`
 		Value string `json:"value"`
 	} `json:"newTag"`
@@ -345,6 +346,12 @@ func (s *Server) updateEnvironmentTag(q *request) (any, error) {
 	var in updateEnvTagRequest
 	if err := q.decode(&in); err != nil {
 		return nil, err
+	}
+	if in.CurrentTag == nil {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "currentTag: missing or null; want {\"value\": ...}")
+	}
+	if in.NewTag == nil {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "newTag: missing or null; want {\"name\": ..., \"value\": ...}")
 	}
 	name := q.r.PathValue("tagName")
 	cur, err := s.envTag(q, name)

@@ -392,8 +392,8 @@ func (s *Server) denied(q *request, sc catalog.Scope) error {
 	if read := readScope(q.entity.Type); read != nil {
 		if ok, _ := s.az.Decide(ctx, q.id, q.org.ID, *read, q.entity); !ok {
 			s.audit.add(service.NewAuditEvent(ctx, time.Now(), q.org.ID, gatehouse.EventAccessDenied,
-				fmt.Sprintf("denied %s %s: missing %s", q.r.Method, q.r.URL.Path, sc.Name()), q.entity.ID,
-				map[string]string{"scope": sc.Name(), "reason": "the caller may not read the " + q.entity.Type.String(), "method": q.r.Method, "path": q.r.URL.Path}))
+				fmt.Sprintf("denied %s %s: missing %s", q.r.Method, q.auditPath(), sc.Name()), q.entity.ID,
+				map[string]string{"scope": sc.Name(), "reason": "the caller may not read the " + q.entity.Type.String(), "method": q.r.Method, "path": q.auditPath()}))
 			if q.stack != nil {
 				return stackNotFound(q)
 			}
@@ -406,8 +406,8 @@ func (s *Server) denied(q *request, sc catalog.Scope) error {
 	}
 	s.log.Info("denied", "request_id", q.reqID, "actor", q.id.Actor(), "scope", sc.Name(), "reason", ex.Reason)
 	s.audit.add(service.NewAuditEvent(ctx, time.Now(), q.org.ID, gatehouse.EventAccessDenied,
-		fmt.Sprintf("denied %s %s: missing %s", q.r.Method, q.r.URL.Path, sc.Name()), q.entity.ID,
-		map[string]string{"scope": sc.Name(), "reason": ex.Reason, "method": q.r.Method, "path": q.r.URL.Path}))
+		fmt.Sprintf("denied %s %s: missing %s", q.r.Method, q.auditPath(), sc.Name()), q.entity.ID,
+		map[string]string{"scope": sc.Name(), "reason": ex.Reason, "method": q.r.Method, "path": q.auditPath()}))
 	return gatehouse.Errorf(gatehouse.EFORBIDDEN, "forbidden: this requires the %s scope, which the caller does not hold: %s", sc.Name(), ex.Reason)
 }
 
@@ -561,6 +561,12 @@ func (q *request) boolParam(name string) (bool, error) {
 // auditAuthFailure records a failed authentication in the organization the
 // request named, when there is one: failures against no organization are
 // only counted.
+// auditPath is the request's path as audit events record it: the
+// client's words, so without control characters and bounded (clientText),
+// or a path with a newline or terminal escapes would forge lines in what
+// `gatehouse audit list` prints.
+func (q *request) auditPath() string { return clientText(q.r.URL.Path) }
+
 func (s *Server) auditAuthFailure(q *request, ip string, why error) {
 	name := q.r.PathValue("orgName")
 	if name == "" {
@@ -572,6 +578,6 @@ func (s *Server) auditAuthFailure(q *request, ip string, why error) {
 	}
 	ctx := gatehouse.WithActor(q.r.Context(), gatehouse.Actor{SourceIP: ip, UserAgent: q.r.UserAgent(), RequestID: q.reqID, ClientRequestID: q.clientReqID})
 	s.audit.add(service.NewAuditEvent(ctx, time.Now(), org.ID, gatehouse.EventAuthFailure,
-		fmt.Sprintf("authentication failed for %s %s (%s token)", q.r.Method, q.r.URL.Path, failureReason(why)), "",
-		map[string]string{"reason": failureReason(why), "method": q.r.Method, "path": q.r.URL.Path}))
+		fmt.Sprintf("authentication failed for %s %s (%s token)", q.r.Method, q.auditPath(), failureReason(why)), "",
+		map[string]string{"reason": failureReason(why), "method": q.r.Method, "path": q.auditPath()}))
 }

@@ -137,6 +137,11 @@ func (s *Server) createPersonalToken(q *request) (any, error) {
 	if err := userOnly(q); err != nil {
 		return nil, err
 	}
+	if q.id.Token.Exchanged {
+		// An exchanged token is short-lived and dies with its issuer; a
+		// personal token it made would do neither.
+		return nil, gatehouse.Errorf(gatehouse.EFORBIDDEN, "forbidden: a token exchanged from an OIDC ID token cannot create personal access tokens; sign in with a personal access token")
+	}
 	var in struct {
 		Description string `json:"description"`
 		Expires     int64  `json:"expires"`

@@ -2,7 +2,10 @@ package service
 
 import (
 	"context"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gatehouse-iam/gatehouse"
 )
@@ -48,6 +51,10 @@ func (s *Service) CreateToken(ctx context.Context, in TokenInput) (*gatehouse.To
 	if in.Kind != gatehouse.TokenPersonal {
 		if in.Name == "" || len(in.Name) > 40 {
 			return nil, "", gatehouse.Errorf(gatehouse.EINVALID, "name: must be 1 to 40 characters")
+		}
+		if strings.ContainsFunc(in.Name, unicode.IsControl) || !utf8.ValidString(in.Name) {
+			// The name is the actor of the token's audit events, shown as is.
+			return nil, "", gatehouse.Errorf(gatehouse.EINVALID, "name: %q holds control characters or invalid UTF-8", in.Name)
 		}
 	}
 	value, digest := gatehouse.NewTokenValue()

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/hmac"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -73,8 +74,13 @@ func (t *tx) AppendAudit(ctx context.Context, e *gatehouse.AuditEvent) error {
 		e.RequestID, e.Entity, e.ReqOrgAdmin, e.ReqStackAdmin, e.AuthFailure, string(e.Data), e.ClientRequestID, e.PrevHash, e.Hash); err != nil {
 		return err
 	}
+	// A sealed head whose MAC does not hold was moved by someone without
+	// the key (the tail or the oldest events cut): it is never sealed
+	// again, or the next event would cover the tracks. The chain grows on
+	// and `audit verify` keeps finding it.
+	tampered := t.auditKey != nil && (len(h.MAC) > 0 || h.KeyedFrom != 0) && !hmac.Equal(h.MAC, h.HeadMAC(t.auditKey, e.OrgID))
 	h.LastSeq, h.LastHash = e.Seq, e.Hash
-	if t.auditKey != nil {
+	if t.auditKey != nil && !tampered {
 		if h.KeyedFrom == 0 {
 			// The first keyed event: the part before it was linked
 			// without the key and is verified as such.
@@ -125,6 +131,10 @@ func (t *tx) PruneAudit(ctx context.Context, orgID string, before time.Time) (in
 	}
 	if t.auditKey == nil && len(head.MAC) > 0 {
 		return 0, gatehouse.Errorf(gatehouse.EINTERNAL, "the audit chain of organization %s is keyed, and this process has no audit key", orgID)
+	}
+	if t.auditKey != nil && (len(head.MAC) > 0 || head.KeyedFrom != 0) && !hmac.Equal(head.MAC, head.HeadMAC(t.auditKey, orgID)) {
+		// Pruning would delete the evidence and reseal the head over it.
+		return 0, gatehouse.Errorf(gatehouse.EINTERNAL, "the audit chain of organization %s has a head that does not match its MAC (tampered with, or another master key): not pruned; run gatehouse audit verify", orgID)
 	}
 	last, err := get(ctx, t, "audit event", func(s scanner) (*gatehouse.AuditEvent, error) {
 		e := &gatehouse.AuditEvent{}

@@ -290,7 +290,7 @@ func (m *Main) bootstrap(ctx context.Context) error {
 	}
 	m.log.Info("bootstrapped an empty database", "organization", m.Config.BootstrapOrg, "admin", m.Config.BootstrapAdmin)
 	if path := m.Config.BootstrapTokenFile; path != "" {
-		if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+		if err := writePrivate(path, []byte(token+"\n")); err != nil {
 			return fmt.Errorf("bootstrap-token-file: %w", err)
 		}
 		fmt.Fprintf(m.Stderr, "\nGatehouse created organization %q and its first admin %q.\nThe admin's access token is in %s (mode 0600).\n\n",
@@ -396,4 +396,25 @@ func deriveKeys(master []byte) (derivedKeys, error) {
 // apply gives the service the audit chain's keys.
 func (k derivedKeys) apply(svc *service.Service) {
 	svc.AuditKey, svc.CheckpointKey = k.audit, k.checkpoint
+}
+
+// writePrivate writes a secret to path at mode 0600, an existing file
+// included: its mode is narrowed (through the open file) before the
+// secret is written, where os.WriteFile would keep a wider one.
+func writePrivate(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	err = f.Chmod(0o600)
+	if err == nil {
+		err = f.Truncate(0)
+	}
+	if err == nil {
+		_, err = f.Write(data)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
