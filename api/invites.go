@@ -22,8 +22,8 @@ func (s *Server) registerInvites() {
 	s.handle(&route{method: "PATCH", pattern: "/api/orgs/{orgName}/invites/{inviteID}", scopes: scopes("invites:create"), h: s.updateInvite})
 	s.handle(&route{method: "DELETE", pattern: "/api/orgs/{orgName}/invites/{inviteID}", scopes: scopes("invites:create"), h: s.revokeInvite})
 	s.handle(&route{method: "GET", pattern: "/api/user/pending-invites", h: s.pendingInvites})
-	s.handle(&route{method: "POST", pattern: "/api/user/pending-invites/{inviteID}/accept", h: s.acceptInvite})
-	s.handle(&route{method: "POST", pattern: "/api/user/pending-invites/{inviteID}/decline", h: s.declineInvite})
+	s.handle(&route{method: "POST", pattern: "/api/user/pending-invites/{inviteID}/accept", noBody: true, h: s.acceptInvite})
+	s.handle(&route{method: "POST", pattern: "/api/user/pending-invites/{inviteID}/decline", noBody: true, h: s.declineInvite})
 }
 
 // inviteJSON is Pulumi's PendingOrganizationInvite, plus the invited

@@ -14,6 +14,8 @@ var noBodyRoutes = map[string]bool{
 	"POST /api/stacks/{orgName}/{projectName}/{stackName}/{updateKind}/{updateID}/cancel": true,
 	"POST /api/esc/environments/{orgName}/{projectName}/{envName}/open":                   true,
 	"POST /api/esc/environments/{orgName}/{projectName}/{envName}":                        true,
+	"POST /api/user/pending-invites/{inviteID}/accept":                                    true,
+	"POST /api/user/pending-invites/{inviteID}/decline":                                   true,
 }
 
 func takesNoBody(rt string) bool {
