@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-iam/gatehouse/authz"
 	"github.com/gatehouse-iam/gatehouse/catalog"
 	"github.com/gatehouse-iam/gatehouse/policy"
+	"github.com/gatehouse-iam/gatehouse/state"
 )
 
 // Service implements the use cases.
@@ -28,6 +29,9 @@ type Service struct {
 	// Keys makes and opens stacks' data keys; without it, stacks cannot be
 	// created nor their secrets used.
 	Keys gatehouse.Keyring
+	// MaxCheckpoint bounds a stack's checkpoint in bytes, whole, imported
+	// or rebuilt from a delta (0: DefaultMaxCheckpoint).
+	MaxCheckpoint int
 
 	keys keyCache
 }
@@ -38,6 +42,17 @@ func New(store gatehouse.Store, az *authz.Authorizer, now func() time.Time) *Ser
 		now = time.Now
 	}
 	return &Service{Store: store, Authz: az, Now: now}
+}
+
+// DefaultMaxCheckpoint is the checkpoint limit when none is configured.
+const DefaultMaxCheckpoint = 64 << 20
+
+// CheckpointLimit is the largest checkpoint the service stores, in bytes.
+func (s *Service) CheckpointLimit() int {
+	if s.MaxCheckpoint <= 0 {
+		return DefaultMaxCheckpoint
+	}
+	return min(s.MaxCheckpoint, state.MaxCheckpoint)
 }
 
 // write runs fn in a transaction and, when it commits, refreshes the

@@ -115,6 +115,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.db = db
 	m.az = authz.New(db, nil)
 	m.Service = service.New(db, m.az, nil)
+	m.Service.MaxCheckpoint = m.Config.MaxCheckpointMiB << 20
 	if m.Service.Keys, err = m.keyring(); err != nil {
 		db.Close()
 		return err
