@@ -59,6 +59,11 @@ func parseDetails(ctx context.Context, tx gatehouse.Tx, orgID, selfID, purpose s
 		}
 		return nil, nil, err
 	}
+	// Composing costs the size of the expansion: refuse what would cost
+	// more than the budget to compile at every snapshot.
+	if _, _, err := policy.Expansion(n, storeLookup(ctx, tx, orgID), policy.MaxExpansion); err != nil {
+		return nil, nil, err
+	}
 	enc, err := policy.Encode(n)
 	if err != nil {
 		return nil, nil, err
