@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime/debug"
 	"strings"
 
 	"github.com/gatehouse-iam/gatehouse"
@@ -88,6 +89,10 @@ func isMaxBytes(err error) bool {
 	return errors.As(err, &mbe)
 }
 
+// releaseAfter is the body size from which the chunks a body was read in
+// are returned to the operating system once joined.
+const releaseAfter = 8 << 20
+
 // readLimited reads r to its end, refusing more than limit bytes (it
 // reads at most limit+1). With a known size it reads into one buffer of
 // that size; otherwise into chunks of growing size, joined into one buffer
@@ -142,6 +147,12 @@ func readLimited(r io.Reader, limit, size int64) ([]byte, error) {
 	for i, c := range chunks {
 		out = append(out, c...)
 		chunks[i] = nil // let the collector have it
+	}
+	if total >= releaseAfter {
+		// The chunks are garbage now; what follows (the database's copies
+		// of a checkpoint) is allocated outside the Go heap, which would
+		// not reuse them. Hand them back rather than peak at three copies.
+		debug.FreeOSMemory()
 	}
 	return out, nil
 }
