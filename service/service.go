@@ -250,6 +250,9 @@ type SettingsChange struct {
 	MaxTokenLifetime *time.Duration
 	AuditRetention   *time.Duration
 	MemberDefaults   *gatehouse.MemberDefaults
+	// Quotas, when set, replace the organization's quotas (zero fields:
+	// the defaults).
+	Quotas *gatehouse.Quotas
 }
 
 // UpdateSettings applies a settings change, recording its event. A change
@@ -261,6 +264,15 @@ func (s *Service) UpdateSettings(ctx context.Context, orgID string, c SettingsCh
 	}
 	if c.AuditRetention != nil && *c.AuditRetention != 0 && *c.AuditRetention < 24*time.Hour {
 		return gatehouse.Errorf(gatehouse.EINVALID, "auditRetention: at least a day, or 0 to keep events forever")
+	}
+	if c.Quotas != nil {
+		q := *c.Quotas
+		for name, v := range map[string]int{"stacks": q.Stacks, "environments": q.Environments, "tokens": q.Tokens,
+			"descriptors": q.Descriptors, "descriptorBytes": q.DescriptorBytes, "previewEvents": q.PreviewEvents} {
+			if v < 0 {
+				return gatehouse.Errorf(gatehouse.EINVALID, "quotas.%s: must not be negative (0: the default)", name)
+			}
+		}
 	}
 	if c.MemberDefaults != nil {
 		if err := c.MemberDefaults.Validate(); err != nil {
@@ -278,6 +290,9 @@ func (s *Service) UpdateSettings(ctx context.Context, orgID string, c SettingsCh
 		}
 		if c.AuditRetention != nil {
 			org.Settings.AuditRetention = *c.AuditRetention
+		}
+		if c.Quotas != nil {
+			org.Settings.Quotas = *c.Quotas
 		}
 		if c.MemberDefaults != nil {
 			org.Settings.MemberDefaults = *c.MemberDefaults

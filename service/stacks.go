@@ -112,6 +112,9 @@ func (s *Service) CreateStack(ctx context.Context, orgID string, by *gatehouse.I
 		return nil, err
 	}
 	err = s.write(ctx, orgID, func(tx gatehouse.Tx) error {
+		if err := s.checkQuota(ctx, tx, orgID, quotaStacks); err != nil {
+			return err
+		}
 		if err := tx.CreateStack(ctx, st); err != nil {
 			return err
 		}
