@@ -67,3 +67,26 @@ func TestQuotas(t *testing.T) {
 		t.Errorf("a negative quota: %v", err)
 	}
 }
+
+// TestPreviewEventsQuota: a preview keeps at most quotas.previewEvents
+// engine events; the rest are accepted and dropped.
+func TestPreviewEventsQuota(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	org, _ := e.az.Org(ctx, "acme")
+	if err := e.svc.UpdateSettings(ctx, org.ID, service.SettingsChange{Quotas: &gatehouse.Quotas{PreviewEvents: 3}}); err != nil {
+		t.Fatal(err)
+	}
+	e.newStack(e.admin, "app", "dev", nil)
+	u := e.begin(e.admin, "app", "dev", "preview")
+	evs := []map[string]any{}
+	for i := 1; i <= 10; i++ {
+		evs = append(evs, map[string]any{"sequence": i, "timestamp": 1})
+	}
+	e.must(u.auth, "POST", stackPath("app", "dev", "update", u.id, "events/batch"), map[string]any{"events": evs}, 204, nil)
+	var got struct{ Events []map[string]any }
+	e.must(e.admin, "GET", stackPath("app", "dev", "update", u.id, "events"), nil, 200, &got)
+	if len(got.Events) != 3 {
+		t.Errorf("the preview kept %d events, want 3", len(got.Events))
+	}
+}

@@ -914,9 +914,25 @@ func (s *Service) RecordEvents(ctx context.Context, updateID string, events []js
 		evs = append(evs, gatehouse.UpdateEvent{Sequence: *e.Sequence, Data: raw})
 	}
 	return s.Store.Write(ctx, func(tx gatehouse.Tx) error {
-		u, _, err := s.holding(ctx, tx, updateID)
+		u, st, err := s.holding(ctx, tx, updateID)
 		if err != nil {
 			return err
+		}
+		if u.Kind == gatehouse.UpdateKindPreview {
+			// A preview keeps its first events only (quotas.previewEvents):
+			// sequence numbers past the quota are accepted and dropped.
+			org, err := tx.GetOrg(ctx, st.OrgID)
+			if err != nil {
+				return err
+			}
+			limit := org.Settings.Quotas.Effective().PreviewEvents
+			kept := evs[:0:0]
+			for _, e := range evs {
+				if e.Sequence >= 0 && e.Sequence <= limit {
+					kept = append(kept, e)
+				}
+			}
+			evs = kept
 		}
 		if err := tx.AppendUpdateEvents(ctx, u.ID, evs); err != nil {
 			return err
