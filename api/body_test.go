@@ -192,3 +192,19 @@ func TestBodyLimits(t *testing.T) {
 	// An IAM route over its limit is 413 too.
 	e.fails(e.admin, "POST", "/api/orgs/acme/teams/pulumi", `{"name":"`+strings.Repeat("a", 70<<10)+`"}`, 413, "64 KiB")
 }
+
+// TestCheckpointLimitConfigured: the service's checkpoint limit
+// (--max-checkpoint-mib) bounds imports and checkpoints with a 413 naming
+// it, whatever the route let through.
+func TestCheckpointLimitConfigured(t *testing.T) {
+	e := newEnv(t)
+	e.svc.MaxCheckpoint = 1 << 20
+	e.newStack(e.admin, "app", "dev", nil)
+	big := `{"version":3,"deployment":{"manifest":{}},"pad":"` + strings.Repeat("x", 1<<20) + `"}`
+	e.fails(e.admin, "POST", stackPath("app", "dev", "import"), big, 413, "over the checkpoint limit of 1048576")
+	u := e.begin(e.admin, "app", "dev", "update")
+	e.fails(u.auth, "PATCH", stackPath("app", "dev", "update", u.id, "checkpointverbatim"),
+		`{"version":3,"sequenceNumber":1,"untypedDeployment":`+big+`}`, 413, "over the checkpoint limit")
+	small := `{"version":3,"deployment":{"manifest":{}}}`
+	e.must(e.admin, "POST", stackPath("app", "dev", "import"), small, 409, "") // the update holds the lease; the size passed
+}
