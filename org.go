@@ -91,4 +91,34 @@ type OrgSettings struct {
 	// AuditRetention is how long audit events are kept; zero keeps them
 	// forever.
 	AuditRetention time.Duration `json:"auditRetention"`
+	// Quotas bound what the organization may hold; zero fields take the
+	// defaults (DefaultQuotas).
+	Quotas Quotas `json:"quotas,omitzero"`
+}
+
+// Quotas are an organization's limits on what it holds. A zero field is
+// the default.
+type Quotas struct {
+	Stacks          int `json:"stacks,omitempty"`
+	Environments    int `json:"environments,omitempty"`
+	Tokens          int `json:"tokens,omitempty"`          // organization and team tokens
+	Descriptors     int `json:"descriptors,omitempty"`     // custom roles, permission sets and policies
+	DescriptorBytes int `json:"descriptorBytes,omitempty"` // of one descriptor's details
+	PreviewEvents   int `json:"previewEvents,omitempty"`   // engine events kept per preview
+}
+
+// DefaultQuotas are generous: they stop abuse, not use.
+var DefaultQuotas = Quotas{Stacks: 100_000, Environments: 10_000, Tokens: 50_000, Descriptors: 5_000,
+	DescriptorBytes: 256 << 10, PreviewEvents: 10_000}
+
+// Effective is q with the defaults in place of its zero fields.
+func (q Quotas) Effective() Quotas {
+	d := DefaultQuotas
+	for _, f := range []struct{ v, def *int }{{&q.Stacks, &d.Stacks}, {&q.Environments, &d.Environments}, {&q.Tokens, &d.Tokens},
+		{&q.Descriptors, &d.Descriptors}, {&q.DescriptorBytes, &d.DescriptorBytes}, {&q.PreviewEvents, &d.PreviewEvents}} {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
+	}
+	return q
 }

@@ -81,6 +81,14 @@ type Tx interface {
 	GetOrgByName(ctx context.Context, name string) (*Organization, error)
 	ListOrgs(ctx context.Context, opts ListOptions) ([]*Organization, string, error)
 	UpdateOrg(ctx context.Context, o *Organization) error
+	// LockOrg takes the organization's row lock until the transaction
+	// ends, so that a count and the insert it allows are atomic against
+	// other writers (quotas).
+	LockOrg(ctx context.Context, orgID string) error
+	// CountOrg counts an organization's records of a kind: "stacks",
+	// "environments", "descriptors" (custom ones) or "tokens"
+	// (organization and team tokens not deleted).
+	CountOrg(ctx context.Context, orgID, kind string) (int, error)
 	Revision(ctx context.Context, orgID string) (int64, error)
 
 	CreateUser(ctx context.Context, u *User) error

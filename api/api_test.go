@@ -33,12 +33,14 @@ type env struct {
 	az          *authz.Authorizer
 	admin       string // the admin's personal token
 	org         string
+	dbPath      string // the SQLite file
 }
 
 func newEnv(t testing.TB, opts ...func(*api.Options)) *env {
 	t.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "gatehouse.db"), store.Options{})
+	dbPath := filepath.Join(t.TempDir(), "gatehouse.db")
+	db, err := store.Open(ctx, dbPath, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +60,7 @@ func newEnv(t testing.TB, opts ...func(*api.Options)) *env {
 	server := api.New(svc, az, o)
 	srv := httptest.NewServer(server.Handler())
 	t.Cleanup(func() { srv.Close(); server.Close(); db.Close() })
-	return &env{t: t, routes: server.Routes, closeServer: server.Close, srv: srv, db: db, svc: svc, az: az, admin: token, org: "acme"}
+	return &env{t: t, routes: server.Routes, closeServer: server.Close, srv: srv, db: db, svc: svc, az: az, admin: token, org: "acme", dbPath: dbPath}
 }
 
 // call makes a request and decodes a JSON response into out (if not nil).
@@ -424,7 +426,7 @@ func TestRoleValidationErrors(t *testing.T) {
 		})
 	}
 	huge := `{"name":"x","uxPurpose":"role","details":{"__type":"PermissionDescriptorAllow","permissions":["` + strings.Repeat("a", 2<<20) + `"]}}`
-	e.fails(e.admin, "POST", "/api/orgs/acme/roles", huge, 400, "over the limit")
+	e.fails(e.admin, "POST", "/api/orgs/acme/roles", huge, 413, "limit of")
 	if n := len(e.roles("role")); n != 6 {
 		t.Errorf("%d roles after only failed creates, want the 6 built-ins", n)
 	}

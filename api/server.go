@@ -245,7 +245,7 @@ func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 	q := &request{r: r, w: w, srv: s, reqID: newRequestID(), clientReqID: clientRequestID(r.Header.Get("X-Request-ID")), maxBytes: rt.maxBytes}
 	w.Header().Set("X-Request-ID", q.reqID)
 	if q.maxBytes == 0 {
-		q.maxBytes = 64 << 10
+		q.maxBytes = defaultBodyLimit
 	}
 	status := http.StatusOK
 	defer func() {
@@ -450,6 +450,7 @@ var codeStatus = map[string]int{
 	gatehouse.EUNAUTHORIZED:    http.StatusUnauthorized,
 	gatehouse.EFORBIDDEN:       http.StatusForbidden,
 	gatehouse.ETOOMANYREQUESTS: http.StatusTooManyRequests,
+	gatehouse.ETOOLARGE:        http.StatusRequestEntityTooLarge,
 }
 
 // statusOf is the HTTP status of an error code; anything else is a 500.
@@ -484,14 +485,9 @@ func writeError(w http.ResponseWriter, reqID string, err error, log *slog.Logger
 // decode reads a JSON body into v, refusing unknown fields, trailing data
 // and bodies over the route's limit.
 func (q *request) decode(v any) error {
-	body := http.MaxBytesReader(q.w, q.r.Body, q.maxBytes)
-	data, err := io.ReadAll(body)
+	data, err := q.readBody() // body.go: limits, 413
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return gatehouse.Errorf(gatehouse.EINVALID, "request body: over the limit of %d bytes", q.maxBytes)
-		}
-		return gatehouse.Errorf(gatehouse.EINVALID, "request body: %v", err)
+		return err
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return gatehouse.Errorf(gatehouse.EINVALID, "request body: missing; want a JSON object")

@@ -1,13 +1,9 @@
 package api
 
 import (
-	"compress/gzip"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -17,15 +13,14 @@ import (
 	"github.com/gatehouse-iam/gatehouse/authz"
 	"github.com/gatehouse-iam/gatehouse/catalog"
 	"github.com/gatehouse-iam/gatehouse/service"
-	"github.com/gatehouse-iam/gatehouse/state"
 )
 
-// Body limits of the stack routes: a checkpoint or an import carries a
-// whole deployment.
+// Body limits of the stack routes (decompressed, see body.go). A
+// checkpoint or an import carries a whole deployment and is bounded by
+// the service's checkpoint limit (configurable, 64 MiB by default).
 const (
-	maxDeploymentBody = state.MaxCheckpoint + 1<<20
-	maxEventsBody     = 64 << 20
-	maxSecretsBody    = 32 << 20
+	maxEventsBody  = 64 << 20
+	maxSecretsBody = 32 << 20
 )
 
 // deltaCutoff is the checkpoint size from which the CLI sends deltas.
@@ -45,7 +40,7 @@ var updateKinds = map[string]string{
 func (s *Server) registerStacks() {
 	s.handle(&route{method: "GET", pattern: "/api/user/stacks", h: s.listUserStacks})
 	s.handle(&route{method: "GET", pattern: "/api/stacks/{orgName}", scopes: scopes("stack:list"), h: s.listOrgStacks})
-	s.handle(&route{method: "POST", pattern: "/api/stacks/{orgName}/{projectName}", scopes: scopes("stack:create"), maxBytes: maxDeploymentBody, h: s.createStack})
+	s.handle(&route{method: "POST", pattern: "/api/stacks/{orgName}/{projectName}", scopes: scopes("stack:create"), maxBytes: maxCreateStackBody, h: s.createStack})
 	s.handle(&route{method: "HEAD", pattern: "/api/stacks/{orgName}/{projectName}", scopes: scopes("stack:list"), h: s.projectExists})
 
 	st := func(method, suffix, scope string, h handler, opts ...func(*route)) {
@@ -56,6 +51,7 @@ func (s *Server) registerStacks() {
 		s.handle(rt)
 	}
 	limit := func(n int64) func(*route) { return func(rt *route) { rt.maxBytes = n } }
+	maxDeploymentBody := int64(s.svc.CheckpointLimit()) + 1<<20 // the deployment and the request around it
 	st("GET", "", "stack:read", s.getStack)
 	st("DELETE", "", "stack:delete", s.deleteStack)
 	st("POST", "/rename", "stack:rename", s.renameStack)
@@ -180,51 +176,6 @@ func updateScope(kind string) catalog.Scope {
 		return catalog.MustLookup(name)
 	}
 	return catalog.MustLookup("stack:write")
-}
-
-// readBody reads the request body, gunzipping it when the CLI compressed it,
-// within the route's limit.
-func (q *request) readBody() ([]byte, error) {
-	var r io.Reader = http.MaxBytesReader(q.w, q.r.Body, q.maxBytes)
-	if strings.EqualFold(q.r.Header.Get("Content-Encoding"), "gzip") {
-		zr, err := gzip.NewReader(r)
-		if err != nil {
-			return nil, gatehouse.Errorf(gatehouse.EINVALID, "request body: Content-Encoding is gzip but the body is not: %v", err)
-		}
-		defer zr.Close()
-		r = io.LimitReader(zr, q.maxBytes+1)
-	}
-	data, err := io.ReadAll(r)
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, gatehouse.Errorf(gatehouse.EINVALID, "request body: over the limit of %d bytes", q.maxBytes)
-		}
-		return nil, gatehouse.Errorf(gatehouse.EINVALID, "request body: %v", err)
-	}
-	if int64(len(data)) > q.maxBytes {
-		return nil, gatehouse.Errorf(gatehouse.EINVALID, "request body: over the limit of %d bytes once decompressed", q.maxBytes)
-	}
-	return data, nil
-}
-
-// decodeCLI reads a JSON body from the pulumi CLI: gzip allowed, and
-// fields this server does not use ignored (the CLI's types grow).
-func (q *request) decodeCLI(v any) error {
-	data, err := q.readBody()
-	if err != nil {
-		return err
-	}
-	if len(strings.TrimSpace(string(data))) == 0 {
-		return gatehouse.Errorf(gatehouse.EINVALID, "request body: missing; want a JSON object")
-	}
-	if err := refuseNull(data); err != nil {
-		return err
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		return gatehouse.Errorf(gatehouse.EINVALID, "request body: %s", jsonProblem(err))
-	}
-	return nil
 }
 
 // --- stacks
@@ -665,8 +616,8 @@ func (s *Server) createUpdate(routeKind string) handler {
 			return nil, err
 		}
 		var in updateProgramRequest
-		if err := json.Unmarshal(data, &in); err != nil {
-			return nil, gatehouse.Errorf(gatehouse.EINVALID, "request body: %s", jsonProblem(err))
+		if err := decodeCLIBytes(data, &in); err != nil {
+			return nil, err
 		}
 		var opts struct {
 			DryRun bool `json:"dryRun"`
@@ -754,18 +705,14 @@ func (s *Server) cancelUpdate(q *request) (any, error) {
 }
 
 func (s *Server) patchCheckpoint(q *request) (any, error) {
-	var in patchUpdateCheckpointRequest
+	var in checkpointBody
 	if err := q.decodeCLI(&in); err != nil {
 		return nil, err
 	}
 	if in.IsInvalid {
 		return nil, gatehouse.Errorf(gatehouse.EINVALID, "isInvalid: the CLI marked this checkpoint invalid; it is not stored")
 	}
-	data, err := json.Marshal(struct {
-		Version    int             `json:"version"`
-		Features   []string        `json:"features,omitempty"`
-		Deployment json.RawMessage `json:"deployment,omitempty"`
-	}{in.Version, in.Features, in.Deployment})
+	data, err := in.untypedDeployment()
 	if err != nil {
 		return nil, gatehouse.Errorf(gatehouse.EINVALID, "deployment: %v", err)
 	}
@@ -773,18 +720,18 @@ func (s *Server) patchCheckpoint(q *request) (any, error) {
 }
 
 func (s *Server) patchCheckpointVerbatim(q *request) (any, error) {
-	var in patchUpdateVerbatimCheckpointRequest
+	var in verbatimCheckpointBody
 	if err := q.decodeCLI(&in); err != nil {
 		return nil, err
 	}
-	if len(in.UntypedDeployment) == 0 {
+	if len(in.UntypedDeployment) == 0 || string(in.UntypedDeployment) == "null" {
 		return nil, gatehouse.Errorf(gatehouse.EINVALID, "untypedDeployment: missing")
 	}
 	return nil, s.svc.PatchCheckpoint(q.ctx(), q.update.ID, in.SequenceNumber, in.UntypedDeployment)
 }
 
 func (s *Server) patchCheckpointDelta(q *request) (any, error) {
-	var in patchUpdateCheckpointDeltaRequest
+	var in deltaCheckpointBody
 	if err := q.decodeCLI(&in); err != nil {
 		return nil, err
 	}

@@ -27,8 +27,17 @@ type Authorizer struct {
 	store gatehouse.Store
 	now   func() time.Time
 
-	mu   sync.Mutex // serializes rebuilds
-	orgs atomic.Pointer[map[string]*orgState]
+	// mu serializes installing snapshots and changing tokens in memory;
+	// it is never held while a snapshot is read or compiled.
+	mu sync.Mutex
+	// orgLocks holds one *sync.Mutex per organization, serializing that
+	// organization's rebuilds (so that a later read installs later)
+	// without making organizations wait on each other.
+	orgLocks sync.Map
+	// tokenEpoch counts in-memory token changes (under mu): a rebuild
+	// that read its snapshot before one installs only after reading again.
+	tokenEpoch uint64
+	orgs       atomic.Pointer[map[string]*orgState]
 	// tokens indexes every loaded organization's tokens by digest; personal
 	// tokens appear under each organization of their user, with the same
 	// record.
@@ -38,6 +47,8 @@ type Authorizer struct {
 	used *usedBatch
 	// rebuilds counts snapshot rebuilds (Refresh), for metrics and tests.
 	rebuilds atomic.Uint64
+	// buildHook, in tests, runs between reading a snapshot and building it.
+	buildHook func(orgID string)
 }
 
 // New returns an Authorizer over store. Organizations load on first use.
@@ -87,29 +98,62 @@ func (a *Authorizer) revisions(ctx context.Context) (map[string]int64, error) {
 	return revs, err
 }
 
-// Refresh rebuilds an organization's snapshot from the store.
+// Refresh rebuilds an organization's snapshot from the store. The read
+// and the compile run under the organization's own lock only; the
+// process-wide lock is taken to swap the new state in. A token added or
+// removed in memory while the snapshot was read may be missing from it:
+// then the rebuild reads again, and after two such tries reads under the
+// process-wide lock, as a token change cannot come between.
 func (a *Authorizer) Refresh(ctx context.Context, orgID string) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	l, _ := a.orgLocks.LoadOrStore(orgID, &sync.Mutex{})
+	l.(*sync.Mutex).Lock()
+	defer l.(*sync.Mutex).Unlock()
+	for try := 0; ; try++ {
+		locked := try == 2
+		a.mu.Lock()
+		epoch := a.tokenEpoch
+		if !locked {
+			a.mu.Unlock()
+		}
+		st, err := a.load(ctx, orgID)
+		if !locked {
+			a.mu.Lock()
+		}
+		if err != nil {
+			a.mu.Unlock()
+			return err
+		}
+		if a.tokenEpoch != epoch {
+			a.mu.Unlock()
+			continue
+		}
+		a.install(orgID, st)
+		a.mu.Unlock()
+		if st != nil {
+			a.rebuilds.Add(1)
+		}
+		return nil
+	}
+}
+
+// load reads an organization's snapshot and builds its state (nil when
+// the organization is gone).
+func (a *Authorizer) load(ctx context.Context, orgID string) (*orgState, error) {
 	var snap *gatehouse.Snapshot
 	err := a.store.Read(ctx, func(tx gatehouse.Tx) (err error) {
 		snap, err = tx.LoadSnapshot(ctx, orgID)
 		return err
 	})
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
-		a.install(orgID, nil)
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return fmt.Errorf("load organization %s: %w", orgID, err)
+		return nil, fmt.Errorf("load organization %s: %w", orgID, err)
 	}
-	st, err := build(snap)
-	if err != nil {
-		return err
+	if a.buildHook != nil {
+		a.buildHook(orgID)
 	}
-	a.install(orgID, st)
-	a.rebuilds.Add(1)
-	return nil
+	return build(snap)
 }
 
 // Rebuilds reports how many times an organization's snapshot was rebuilt
@@ -160,6 +204,7 @@ func (a *Authorizer) AddToken(t *gatehouse.Token) {
 }
 
 func (a *Authorizer) addTokenLocked(t *gatehouse.Token) {
+	a.tokenEpoch++
 	d := [32]byte(t.Digest)
 	for _, st := range a.holders(t) {
 		st.mu.Lock()
@@ -220,6 +265,7 @@ func (a *Authorizer) AddTokenAt(rev int64, toks ...*gatehouse.Token) {
 func (a *Authorizer) RemoveToken(t *gatehouse.Token) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.tokenEpoch++
 	d := [32]byte(t.Digest)
 	for _, st := range *a.orgs.Load() {
 		st.mu.Lock()

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -81,16 +82,58 @@ const dnfLimit = 64
 // Compile compiles a descriptor tree, its Compose references resolved through
 // lookup, into the indexed form. It accepts any decoded tree; Validate is
 // where bad documents are refused. Compile and Evaluate agree on every tree.
+//
+// Each descriptor is walked once per guard and Compose chain in one
+// compile (composing the same descriptor again under the same conditions
+// adds nothing), so that nesting costs the size of the descriptors, not
+// the number of paths through them. A tree whose expansion is still over
+// MaxExpansion nodes (references under conditions of their own, which
+// multiply) compiles to a role that grants nothing: fail closed. The
+// service refuses such a role when it is written (Expansion).
 func Compile(n Node, lookup Lookup) *Compiled {
-	c := &compiler{
+	c := newCompiler(lookup, MaxExpansion)
+	c.node(n, nil, nil)
+	if c.over {
+		out := &Compiled{}
+		out.finish()
+		return out
+	}
+	c.out.finish()
+	return c.out
+}
+
+// MaxExpansion is the most nodes a role may expand to through Compose.
+const MaxExpansion = 100_000
+
+// Expansion walks n as Compile does and returns the number of nodes it
+// expands to. Over budget it stops, and returns the Compose path at which
+// it went over and an invalid error naming it.
+func Expansion(n Node, lookup Lookup, budget int) (int, string, error) {
+	c := newCompiler(lookup, budget)
+	c.count = true
+	c.node(n, nil, nil)
+	if c.over {
+		path := "details > Compose " + strings.Join(c.overPath, " > Compose ")
+		return c.nodes, path, gatehouse.Errorf(gatehouse.EINVALID,
+			"details: the role expands to more than %d nodes through Compose (at %s); compose fewer descriptors or nest them less", budget, path)
+	}
+	return c.nodes, "", nil
+}
+
+func newCompiler(lookup Lookup, budget int) *compiler {
+	return &compiler{
 		out:    &Compiled{},
 		lookup: lookup,
 		allows: map[*Allow]catalog.Set{},
 		flat:   map[string]*flatSet{},
+		seen:   map[string]bool{},
+		budget: budget,
 	}
-	c.node(n, nil, nil)
-	c.out.finish()
-	return c.out
+}
+
+// Empty reports whether the role grants nothing at all.
+func (o *Compiled) Empty() bool {
+	return o.uncond.Empty() && o.cond.Empty() && len(o.residual) == 0
 }
 
 type compiler struct {
@@ -102,6 +145,29 @@ type compiler struct {
 	// thousands of rules of a console role composing the same set cost one
 	// emit each.
 	flat map[string]*flatSet
+	// seen holds the descriptors walked, by id, guard and Compose chain:
+	// a second walk under the same would emit the same grants again.
+	seen map[string]bool
+	// nodes counts the nodes walked, up to budget; over is set past it,
+	// with the Compose chain where it happened.
+	nodes, budget int
+	over          bool
+	overPath      []string
+	// count walks without emitting (Expansion).
+	count bool
+}
+
+// walkKey identifies a walk of descriptor id under guard within the
+// Compose chain composing.
+func walkKey(id string, guard []Expr, composing []string) string {
+	var b strings.Builder
+	b.WriteString(id)
+	for _, g := range guard {
+		fmt.Fprintf(&b, "\x00%p", g)
+	}
+	b.WriteString("\x01")
+	b.WriteString(strings.Join(composing, "\x00"))
+	return b.String()
 }
 
 type flatSet struct {
@@ -119,6 +185,13 @@ func (c *compiler) allowSet(a *Allow) catalog.Set {
 }
 
 func (c *compiler) node(n Node, guard []Expr, composing []string) {
+	if c.over {
+		return
+	}
+	if c.nodes++; c.nodes > c.budget {
+		c.over, c.overPath = true, slices.Clone(composing)
+		return
+	}
 	switch n := n.(type) {
 	case *Allow:
 		c.emit(guard, c.allowSet(n))
@@ -135,6 +208,11 @@ func (c *compiler) node(n Node, guard []Expr, composing []string) {
 				c.emit(guard, f.scopes)
 				continue
 			}
+			key := walkKey(id, guard, composing)
+			if c.seen[key] {
+				continue
+			}
+			c.seen[key] = true
 			if d, ok := c.lookup(id); ok && d != nil {
 				c.node(d.Details, guard, append(composing, id))
 			}
@@ -209,7 +287,7 @@ func (c *compiler) flatNode(n Node, into *catalog.Set, composing []string) bool 
 // emit records that scopes s are granted where every condition of guard
 // holds.
 func (c *compiler) emit(guard []Expr, s catalog.Set) {
-	if s.Empty() {
+	if s.Empty() || c.count {
 		return
 	}
 	conjs := [][]Expr{nil}

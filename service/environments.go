@@ -41,6 +41,9 @@ func (s *Service) CreateEnvironment(ctx context.Context, orgID string, by *gateh
 		return nil, err
 	}
 	err = s.write(ctx, orgID, func(tx gatehouse.Tx) error {
+		if err := s.checkQuota(ctx, tx, orgID, quotaEnvironments); err != nil {
+			return err
+		}
 		if err := tx.CreateEnvironment(ctx, e, []byte{}); err != nil {
 			return err
 		}

@@ -53,11 +53,19 @@ func parseDetails(ctx context.Context, tx gatehouse.Tx, orgID, selfID, purpose s
 	if len(raw) == 0 {
 		return nil, nil, gatehouse.Errorf(gatehouse.EINVALID, "details: missing")
 	}
+	if err := checkDescriptorSize(ctx, tx, orgID, len(raw)); err != nil {
+		return nil, nil, err
+	}
 	n, err := policy.Parse(raw, policy.Options{Purpose: purpose, ResourceType: rt, SelfID: selfID, Lookup: storeLookup(ctx, tx, orgID)})
 	if err != nil {
 		if es, ok := err.(policy.Errors); ok {
 			return nil, nil, es.Invalid()
 		}
+		return nil, nil, err
+	}
+	// Composing costs the size of the expansion: refuse what would cost
+	// more than the budget to compile at every snapshot.
+	if _, _, err := policy.Expansion(n, storeLookup(ctx, tx, orgID), policy.MaxExpansion); err != nil {
 		return nil, nil, err
 	}
 	enc, err := policy.Encode(n)
@@ -99,6 +107,9 @@ func (s *Service) CreateDescriptor(ctx context.Context, orgID string, in Descrip
 		return nil, gatehouse.Errorf(gatehouse.EINVALID, "createPolicyAndRole: only for uxPurpose role, not %s", d.Purpose)
 	}
 	err := s.write(ctx, orgID, func(tx gatehouse.Tx) error {
+		if err := s.checkQuota(ctx, tx, orgID, quotaDescriptors); err != nil {
+			return err
+		}
 		details, refs, err := parseDetails(ctx, tx, orgID, "", d.Purpose, d.ResourceType, in.Details)
 		if err != nil {
 			return err

@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse-iam/gatehouse/authz"
 	"github.com/gatehouse-iam/gatehouse/catalog"
 	"github.com/gatehouse-iam/gatehouse/policy"
+	"github.com/gatehouse-iam/gatehouse/state"
 )
 
 // Service implements the use cases.
@@ -33,6 +34,9 @@ type Service struct {
 	// its head; both are derived from the master key. Without them the
 	// chain is unkeyed and checkpoints cannot be made.
 	AuditKey, CheckpointKey []byte
+	// MaxCheckpoint bounds a stack's checkpoint in bytes, whole, imported
+	// or rebuilt from a delta (0: DefaultMaxCheckpoint).
+	MaxCheckpoint int
 
 	keys keyCache
 }
@@ -43,6 +47,17 @@ func New(store gatehouse.Store, az *authz.Authorizer, now func() time.Time) *Ser
 		now = time.Now
 	}
 	return &Service{Store: store, Authz: az, Now: now}
+}
+
+// DefaultMaxCheckpoint is the checkpoint limit when none is configured.
+const DefaultMaxCheckpoint = 64 << 20
+
+// CheckpointLimit is the largest checkpoint the service stores, in bytes.
+func (s *Service) CheckpointLimit() int {
+	if s.MaxCheckpoint <= 0 {
+		return DefaultMaxCheckpoint
+	}
+	return min(s.MaxCheckpoint, state.MaxCheckpoint)
 }
 
 // write runs fn in a transaction and, when it commits, refreshes the
@@ -240,6 +255,9 @@ type SettingsChange struct {
 	MaxTokenLifetime *time.Duration
 	AuditRetention   *time.Duration
 	MemberDefaults   *gatehouse.MemberDefaults
+	// Quotas, when set, replace the organization's quotas (zero fields:
+	// the defaults).
+	Quotas *gatehouse.Quotas
 }
 
 // UpdateSettings applies a settings change, recording its event. A change
@@ -251,6 +269,15 @@ func (s *Service) UpdateSettings(ctx context.Context, orgID string, c SettingsCh
 	}
 	if c.AuditRetention != nil && *c.AuditRetention != 0 && *c.AuditRetention < 24*time.Hour {
 		return gatehouse.Errorf(gatehouse.EINVALID, "auditRetention: at least a day, or 0 to keep events forever")
+	}
+	if c.Quotas != nil {
+		q := *c.Quotas
+		for name, v := range map[string]int{"stacks": q.Stacks, "environments": q.Environments, "tokens": q.Tokens,
+			"descriptors": q.Descriptors, "descriptorBytes": q.DescriptorBytes, "previewEvents": q.PreviewEvents} {
+			if v < 0 {
+				return gatehouse.Errorf(gatehouse.EINVALID, "quotas.%s: must not be negative (0: the default)", name)
+			}
+		}
 	}
 	if c.MemberDefaults != nil {
 		if err := c.MemberDefaults.Validate(); err != nil {
@@ -268,6 +295,9 @@ func (s *Service) UpdateSettings(ctx context.Context, orgID string, c SettingsCh
 		}
 		if c.AuditRetention != nil {
 			org.Settings.AuditRetention = *c.AuditRetention
+		}
+		if c.Quotas != nil {
+			org.Settings.Quotas = *c.Quotas
 		}
 		if c.MemberDefaults != nil {
 			org.Settings.MemberDefaults = *c.MemberDefaults

@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"maps"
 	"regexp"
 	"sort"
@@ -111,6 +112,9 @@ func (s *Service) CreateStack(ctx context.Context, orgID string, by *gatehouse.I
 		return nil, err
 	}
 	err = s.write(ctx, orgID, func(tx gatehouse.Tx) error {
+		if err := s.checkQuota(ctx, tx, orgID, quotaStacks); err != nil {
+			return err
+		}
 		if err := tx.CreateStack(ctx, st); err != nil {
 			return err
 		}
@@ -218,7 +222,7 @@ func (s *Service) DeleteStack(ctx context.Context, st *gatehouse.Stack, force bo
 func resourceCount(data []byte) int {
 	var d struct {
 		Deployment struct {
-			Resources []json.RawMessage `json:"resources"`
+			Resources []skipJSON `json:"resources"`
 		} `json:"deployment"`
 	}
 	if json.Unmarshal(data, &d) != nil {
@@ -226,6 +230,13 @@ func resourceCount(data []byte) int {
 	}
 	return len(d.Deployment.Resources)
 }
+
+// skipJSON decodes any JSON value into nothing: counting a checkpoint's
+// resources copies none of them.
+type skipJSON struct{}
+
+// UnmarshalJSON ignores the value.
+func (*skipJSON) UnmarshalJSON([]byte) error { return nil }
 
 // RenameStack moves a stack to a new name and, optionally, project.
 func (s *Service) RenameStack(ctx context.Context, st *gatehouse.Stack, newProject, newName string) error {
@@ -495,9 +506,9 @@ func (s *Service) Export(ctx context.Context, st *gatehouse.Stack, version int) 
 // checkDeployment checks that data is an untyped deployment: valid JSON,
 // an object with a schema version. It scans the text twice at most: once to
 // validate it (json.Valid), once to find the top-level version.
-func checkDeployment(field string, data []byte) error {
-	if len(data) > state.MaxCheckpoint {
-		return gatehouse.Errorf(gatehouse.EINVALID, "%s: %d bytes, over the limit of %d", field, len(data), state.MaxCheckpoint)
+func checkDeployment(field string, data []byte, limit int) error {
+	if len(data) > limit {
+		return gatehouse.Errorf(gatehouse.ETOOLARGE, "%s: %d bytes, over the checkpoint limit of %d", field, len(data), limit)
 	}
 	if !json.Valid(data) {
 		var v any
@@ -563,7 +574,7 @@ func hasTopLevelNumber(data []byte, key string) bool {
 // update of kind import that completes at once; it waits for no lease but
 // refuses while another update holds one.
 func (s *Service) Import(ctx context.Context, st *gatehouse.Stack, by *gatehouse.Identity, data []byte) (*gatehouse.StackUpdate, error) {
-	if err := checkDeployment("deployment", data); err != nil {
+	if err := checkDeployment("deployment", data, s.CheckpointLimit()); err != nil {
 		return nil, err
 	}
 	now := s.Now()
@@ -844,7 +855,7 @@ func (s *Service) saveCheckpoint(ctx context.Context, tx gatehouse.Tx, u *gateho
 // (0 when the CLI sends none) orders them: a retry of one already stored
 // is accepted and changes nothing.
 func (s *Service) PatchCheckpoint(ctx context.Context, updateID string, sequence int, data []byte) error {
-	if err := checkDeployment("untypedDeployment", data); err != nil {
+	if err := checkDeployment("untypedDeployment", data, s.CheckpointLimit()); err != nil {
 		return err
 	}
 	return s.Store.Write(ctx, func(tx gatehouse.Tx) error {
@@ -892,7 +903,10 @@ func (s *Service) PatchCheckpointDelta(ctx context.Context, updateID string, seq
 		if err != nil {
 			return err
 		}
-		data, err := state.ApplyDelta(base.Data, delta, hash)
+		data, err := state.ApplyDelta(base.Data, delta, hash, s.CheckpointLimit())
+		if errors.Is(err, state.ErrTooLarge) {
+			return gatehouse.Errorf(gatehouse.ETOOLARGE, "%s", err.Error())
+		}
 		if err != nil {
 			return gatehouse.Errorf(gatehouse.EINVALID, "%s", err.Error())
 		}
@@ -928,9 +942,25 @@ func (s *Service) RecordEvents(ctx context.Context, updateID string, events []js
 		evs = append(evs, gatehouse.UpdateEvent{Sequence: *e.Sequence, Data: raw})
 	}
 	return s.Store.Write(ctx, func(tx gatehouse.Tx) error {
-		u, _, err := s.holding(ctx, tx, updateID)
+		u, st, err := s.holding(ctx, tx, updateID)
 		if err != nil {
 			return err
+		}
+		if u.Kind == gatehouse.UpdateKindPreview {
+			// A preview keeps its first events only (quotas.previewEvents):
+			// sequence numbers past the quota are accepted and dropped.
+			org, err := tx.GetOrg(ctx, st.OrgID)
+			if err != nil {
+				return err
+			}
+			limit := org.Settings.Quotas.Effective().PreviewEvents
+			kept := evs[:0:0]
+			for _, e := range evs {
+				if e.Sequence >= 0 && e.Sequence <= limit {
+					kept = append(kept, e)
+				}
+			}
+			evs = kept
 		}
 		if err := tx.AppendUpdateEvents(ctx, u.ID, evs); err != nil {
 			return err

@@ -61,6 +61,11 @@ func (s *Service) CreateToken(ctx context.Context, in TokenInput) (*gatehouse.To
 	t.Digest = digest
 	orgs := []string{in.OrgID}
 	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+		if in.Kind == gatehouse.TokenOrganization || in.Kind == gatehouse.TokenTeam {
+			if err := s.checkQuota(ctx, tx, in.OrgID, quotaTokens); err != nil {
+				return err
+			}
+		}
 		switch in.Kind {
 		case gatehouse.TokenTeam:
 			team, err := teamByName(ctx, tx, in.OrgID, in.TeamName)

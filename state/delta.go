@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -25,15 +26,24 @@ type textEdit struct {
 	NewText string `json:"NewText"`
 }
 
-// MaxCheckpoint bounds a checkpoint's text, whole or rebuilt from a delta.
+// MaxCheckpoint is the most a checkpoint's text may ever be, whole or
+// rebuilt from a delta; the service's configured limit is at most this.
 const MaxCheckpoint = 256 << 20
+
+// ErrTooLarge is the error of a delta whose result is over the limit.
+var ErrTooLarge = errors.New("checkpoint too large")
 
 // ApplyDelta rebuilds a checkpoint from the previous one's exact text and a
 // delta (the CLI's checkpointdelta), and checks the result against
 // wantHash, the hex SHA-256 the CLI computed of the text it holds. Edits
 // must lie within the base and must not overlap. Any failure leaves
-// nothing half-applied: the caller keeps the previous checkpoint.
-func ApplyDelta(base, delta []byte, wantHash string) ([]byte, error) {
+// nothing half-applied: the caller keeps the previous checkpoint. The
+// result may be at most limit bytes (at most MaxCheckpoint); it is built in
+// one buffer of its exact size.
+func ApplyDelta(base, delta []byte, wantHash string, limit int) ([]byte, error) {
+	if limit <= 0 || limit > MaxCheckpoint {
+		limit = MaxCheckpoint
+	}
 	var edits []textEdit
 	if err := json.Unmarshal(delta, &edits); err != nil {
 		return nil, fmt.Errorf("deploymentDelta: not a list of text edits: %v", err)
@@ -55,23 +65,25 @@ func ApplyDelta(base, delta []byte, wantHash string) ([]byte, error) {
 		size += len(e.NewText) - (t - s)
 		spans[i] = span{s, t, e.NewText}
 	}
-	if size > MaxCheckpoint {
-		return nil, fmt.Errorf("deploymentDelta: the result would be %d bytes, over the limit of %d", size, MaxCheckpoint)
+	if size > limit {
+		return nil, fmt.Errorf("deploymentDelta: the result would be %d bytes, over the checkpoint limit of %d: %w", size, limit, ErrTooLarge)
 	}
 	sort.SliceStable(spans, func(i, j int) bool { return spans[i].start < spans[j].start })
-	var b strings.Builder
-	b.Grow(size)
 	last := 0
 	for _, sp := range spans {
 		if sp.start < last {
 			return nil, fmt.Errorf("deploymentDelta: edit at byte %d overlaps the previous edit", sp.start)
 		}
-		b.Write(base[last:sp.start])
-		b.WriteString(sp.text)
 		last = sp.end
 	}
-	b.Write(base[last:])
-	out := []byte(b.String())
+	out := make([]byte, 0, size)
+	last = 0
+	for _, sp := range spans {
+		out = append(out, base[last:sp.start]...)
+		out = append(out, sp.text...)
+		last = sp.end
+	}
+	out = append(out, base[last:]...)
 	sum := sha256.Sum256(out)
 	if got := hex.EncodeToString(sum[:]); !strings.EqualFold(got, wantHash) {
 		return nil, fmt.Errorf("checkpointHash: the rebuilt checkpoint's SHA-256 is %s, not %q: the delta does not apply to the stored checkpoint", got, wantHash)

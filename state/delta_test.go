@@ -47,11 +47,11 @@ func TestApplyDelta(t *testing.T) {
 	i := strings.Index(string(base), `{"urn":"b"}`)
 	// Edits out of order apply in offset order.
 	delta := deltaOf(edit{i, i + len(`{"urn":"b"}`), `{"urn":"c"},{"urn":"d"}`}, edit{0, 0, ""})
-	got, err := ApplyDelta(base, delta, hashOf(want))
+	got, err := ApplyDelta(base, delta, hashOf(want), 0)
 	if err != nil || string(got) != want {
 		t.Fatalf("ApplyDelta = %s, %v", got, err)
 	}
-	if got, err := ApplyDelta(base, []byte(`[]`), hashOf(string(base))); err != nil || string(got) != string(base) {
+	if got, err := ApplyDelta(base, []byte(`[]`), hashOf(string(base)), 0); err != nil || string(got) != string(base) {
 		t.Errorf("empty delta = %s, %v", got, err)
 	}
 
@@ -66,7 +66,7 @@ func TestApplyDelta(t *testing.T) {
 		{"overlapping", string(deltaOf(edit{0, 10, "x"}, edit{5, 12, "y"})), hashOf(want), "overlaps"},
 		{"no offsets", `[{"Span":{"start":{},"end":{}},"NewText":"x"}]`, hashOf(want), "no start or end offset"},
 	} {
-		if _, err := ApplyDelta(base, []byte(tc.delta), tc.hash); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if _, err := ApplyDelta(base, []byte(tc.delta), tc.hash, 0); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err = %v, want one mentioning %q", tc.name, err, tc.want)
 		}
 	}
@@ -77,7 +77,7 @@ func FuzzApplyDelta(f *testing.F) {
 	f.Add([]byte(`{"a":[1,2,3]}`), []byte(deltaOf(edit{6, 7, "9"})), "")
 	f.Add([]byte(`abc`), []byte(`[{"Span":{"start":{"offset":1},"end":{"offset":2}},"NewText":"zz"}]`), hashOf("azzc"))
 	f.Fuzz(func(t *testing.T, base, delta []byte, hash string) {
-		out, err := ApplyDelta(base, delta, hash)
+		out, err := ApplyDelta(base, delta, hash, 0)
 		if err == nil && !strings.EqualFold(hashOf(string(out)), hash) {
 			t.Fatalf("applied with hash %s, asked %s", hashOf(string(out)), hash)
 		}

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -75,6 +77,7 @@ func newAdminCmd() *cobra.Command {
 
 func newAdminSettingsCmd() *cobra.Command {
 	var database, org, stackDefault, envDefault, accountDefault string
+	var quotas []string
 	var maxLifetime, retention time.Duration
 	cmd := &cobra.Command{
 		Use:   "settings --org ORG [--max-token-lifetime D] [--audit-retention D] [--default-stack-permission P] ...",
@@ -113,6 +116,13 @@ func newAdminSettingsCmd() *cobra.Command {
 				}
 				c.MemberDefaults = &d
 			}
+			if len(quotas) > 0 {
+				q, err := parseQuotas(o.Settings.Quotas, quotas)
+				if err != nil {
+					return err
+				}
+				c.Quotas = &q
+			}
 			ctx := gatehouse.WithActor(cmd.Context(), gatehouse.Actor{Login: "host: gatehouse admin settings"})
 			if err := svc.UpdateSettings(ctx, o.ID, c); err != nil {
 				return err
@@ -128,5 +138,22 @@ func newAdminSettingsCmd() *cobra.Command {
 	cmd.Flags().StringVar(&stackDefault, "default-stack-permission", "", "members' permission on every stack: none, read, write")
 	cmd.Flags().StringVar(&envDefault, "default-environment-permission", "", "members' permission on every environment: none, read, open, write")
 	cmd.Flags().StringVar(&accountDefault, "default-account-permission", "", "members' permission on every account: none, read, write, admin")
+	cmd.Flags().StringArrayVar(&quotas, "quota", nil, "a quota as NAME=N (stacks, environments, tokens, descriptors, descriptorBytes, previewEvents; 0: the default); repeatable")
 	return cmd
+}
+
+// parseQuotas applies NAME=N settings to the organization's quotas.
+func parseQuotas(q gatehouse.Quotas, settings []string) (gatehouse.Quotas, error) {
+	fields := map[string]*int{"stacks": &q.Stacks, "environments": &q.Environments, "tokens": &q.Tokens,
+		"descriptors": &q.Descriptors, "descriptorBytes": &q.DescriptorBytes, "previewEvents": &q.PreviewEvents}
+	for _, s := range settings {
+		name, v, _ := strings.Cut(s, "=")
+		f, ok := fields[name]
+		n, err := strconv.Atoi(v)
+		if !ok || err != nil || n < 0 {
+			return q, fmt.Errorf("--quota %s: want NAME=N with NAME one of stacks, environments, tokens, descriptors, descriptorBytes, previewEvents and N at least 0", s)
+		}
+		*f = n
+	}
+	return q, nil
 }

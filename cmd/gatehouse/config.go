@@ -40,13 +40,16 @@ type Config struct {
 	// AllowInsecureIssuers permits OIDC issuers on loopback and private
 	// addresses and trusts their certificates on first use.
 	AllowInsecureIssuers bool `json:"allowInsecureIssuers" flag:"allow-insecure-issuers" help:"allow OIDC issuers on loopback and private addresses, trusting their certificate on first use (local testing only)"`
+	// MaxCheckpointMiB bounds a stack checkpoint or import, decompressed.
+	MaxCheckpointMiB int `json:"maxCheckpointMiB" flag:"max-checkpoint-mib" help:"largest stack checkpoint or import accepted, in MiB once decompressed (at most 256)"`
 }
 
 // DefaultConfig is the embedded default: a SQLite file in the working
 // directory, served on loopback.
 func DefaultConfig() Config {
 	return Config{Listen: "127.0.0.1:8080", Database: defaultDatabase, BootstrapOrg: "default", BootstrapAdmin: "admin",
-		LogFormat: "text", LogLevel: "info", AuthFailureLimit: 60, RefreshInterval: "500ms"}
+		LogFormat: "text", LogLevel: "info", AuthFailureLimit: 60, RefreshInterval: "500ms",
+		MaxCheckpointMiB: 64}
 }
 
 // Validate reports the first field that is unusable.
@@ -66,6 +69,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("auth-failure-limit: must be at least 1")
 	case c.MetricsListen != "" && c.MetricsListen == c.Listen:
 		return fmt.Errorf("metrics-listen: must differ from listen")
+	case c.MaxCheckpointMiB < 1 || c.MaxCheckpointMiB > 256:
+		return fmt.Errorf("max-checkpoint-mib: %d is not from 1 to 256", c.MaxCheckpointMiB)
 	}
 	if _, err := api.ParseTrustedProxies(c.TrustedProxies); err != nil {
 		return fmt.Errorf("trusted-proxies: %v", err)

@@ -128,6 +128,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.az = authz.New(db, nil)
 	m.Service = service.New(db, m.az, nil)
 	keys.apply(m.Service)
+	m.Service.MaxCheckpoint = m.Config.MaxCheckpointMiB << 20
 	if m.Service.Keys, err = state.NewKeyring(master); err != nil {
 		db.Close()
 		return err

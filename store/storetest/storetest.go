@@ -61,6 +61,7 @@ func Run(t *testing.T, open Opener) {
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"Invites", testInvites},
 		{"BoundPersonalTokens", testBoundPersonalTokens},
+		{"QuotaConcurrent", testQuotaConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1889,4 +1890,58 @@ func testBoundPersonalTokens(t *testing.T, s gatehouse.Store) {
 		}
 		return nil
 	})
+}
+
+// testQuotaConcurrent: writers that each lock the organization, count its
+// stacks and create one only below a limit never exceed the limit
+// together, at READ COMMITTED on PostgreSQL as on SQLite.
+func testQuotaConcurrent(t *testing.T, s gatehouse.Store) {
+	f := newFixture(t, s)
+	const limit, writers = 5, 24
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	refused := 0
+	for i := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := s.Write(ctx, func(tx gatehouse.Tx) error {
+				if err := tx.LockOrg(ctx, f.org.ID); err != nil {
+					return err
+				}
+				n, err := tx.CountOrg(ctx, f.org.ID, "stacks")
+				if err != nil {
+					return err
+				}
+				if n >= limit {
+					return gatehouse.Errorf(gatehouse.ECONFLICT, "quota")
+				}
+				return tx.CreateStack(ctx, &gatehouse.Stack{OrgID: f.org.ID, Project: "p", Name: fmt.Sprintf("s%d", i)})
+			})
+			if gatehouse.ErrorCode(err) == gatehouse.ECONFLICT {
+				mu.Lock()
+				refused++
+				mu.Unlock()
+			} else if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	read(t, s, func(tx gatehouse.Tx) error {
+		n, err := tx.CountOrg(ctx, f.org.ID, "stacks")
+		if err != nil {
+			return err
+		}
+		if n != limit || refused != writers-limit {
+			t.Errorf("%d stacks, %d refused; want %d and %d", n, refused, limit, writers-limit)
+		}
+		for _, kind := range []string{"environments", "descriptors", "tokens"} {
+			if _, err := tx.CountOrg(ctx, f.org.ID, kind); err != nil {
+				t.Errorf("count %s: %v", kind, err)
+			}
+		}
+		return nil
+	})
+	wantCode(t, s.Write(ctx, func(tx gatehouse.Tx) error { return tx.LockOrg(ctx, "nope") }), gatehouse.ENOTFOUND, "lock a missing organization")
 }

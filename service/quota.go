@@ -1,0 +1,59 @@
+package service
+
+import (
+	"context"
+
+	"github.com/gatehouse-iam/gatehouse"
+)
+
+// Quota kinds: what CountOrg counts, with the setting that bounds it.
+const (
+	quotaStacks       = "stacks"
+	quotaEnvironments = "environments"
+	quotaTokens       = "tokens"
+	quotaDescriptors  = "descriptors"
+)
+
+// checkQuota refuses a create when the organization already holds its
+// quota of kind. It locks the organization's row first (in the
+// transaction that creates), so that concurrent creates count one after
+// another and together never pass the limit.
+func (s *Service) checkQuota(ctx context.Context, tx gatehouse.Tx, orgID, kind string) error {
+	if err := tx.LockOrg(ctx, orgID); err != nil {
+		return err
+	}
+	org, err := tx.GetOrg(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	q := org.Settings.Quotas.Effective()
+	limit := map[string]int{quotaStacks: q.Stacks, quotaEnvironments: q.Environments, quotaTokens: q.Tokens, quotaDescriptors: q.Descriptors}[kind]
+	n, err := tx.CountOrg(ctx, orgID, kind)
+	if err != nil {
+		return err
+	}
+	if n >= limit {
+		return quotaError(kind, n, limit)
+	}
+	return nil
+}
+
+func quotaError(kind string, n, limit int) error {
+	return gatehouse.Errorf(gatehouse.ECONFLICT,
+		"quota: the organization holds %d %s, its limit of %d (setting quotas.%s); an admin raises it on the host with `gatehouse admin settings --org ORG --quota %s=N`",
+		n, kind, limit, kind, kind)
+}
+
+// checkDescriptorSize refuses descriptor details over the organization's
+// quota.
+func checkDescriptorSize(ctx context.Context, tx gatehouse.Tx, orgID string, size int) error {
+	org, err := tx.GetOrg(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	if limit := org.Settings.Quotas.Effective().DescriptorBytes; size > limit {
+		return gatehouse.Errorf(gatehouse.EINVALID,
+			"details: %d bytes, over the organization's limit of %d (setting quotas.descriptorBytes; `gatehouse admin settings --quota descriptorBytes=N`)", size, limit)
+	}
+	return nil
+}

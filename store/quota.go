@@ -1,0 +1,47 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// LockOrg implements gatehouse.Tx. On PostgreSQL it is SELECT ... FOR
+// UPDATE on the organization's row; SQLite runs one writer at a time, so
+// a write transaction holds every row already.
+func (t *tx) LockOrg(ctx context.Context, orgID string) error {
+	q := "SELECT id FROM organizations WHERE id = ?"
+	if t.d.name == "postgres" {
+		q += " FOR UPDATE"
+	}
+	var id string
+	err := t.queryRow(ctx, q, orgID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound("organization")
+	}
+	if err != nil {
+		return t.d.mapErr(err, opWrite)
+	}
+	return nil
+}
+
+var countQueries = map[string]string{
+	"stacks":       "SELECT count(*) FROM stacks WHERE org_id = ?",
+	"environments": "SELECT count(*) FROM environments WHERE org_id = ?",
+	"descriptors":  "SELECT count(*) FROM descriptors WHERE org_id = ? AND default_identifier = ''",
+	"tokens":       "SELECT count(*) FROM tokens WHERE org_id = ? AND deleted = FALSE",
+}
+
+// CountOrg implements gatehouse.Tx.
+func (t *tx) CountOrg(ctx context.Context, orgID, kind string) (int, error) {
+	q, ok := countQueries[kind]
+	if !ok {
+		return 0, fmt.Errorf("count %s: not a countable kind", kind)
+	}
+	var n int
+	if err := t.queryRow(ctx, q, orgID).Scan(&n); err != nil {
+		return 0, t.d.mapErr(err, opWrite)
+	}
+	return n, nil
+}
