@@ -54,20 +54,8 @@ func (s *Service) CreateOrgWithAdmin(ctx context.Context, name, adminLogin strin
 		if err := tx.CreateUser(ctx, user); err != nil {
 			return err
 		}
-		if err := tx.AddMember(ctx, &gatehouse.Membership{OrgID: org.ID, UserID: user.ID, RoleID: ids[catalog.RoleAdmin]}); err != nil {
-			return err
-		}
-		if err := s.audit(ctx, tx, org.ID, gatehouse.EventMemberAdded, "", map[string]string{"login": adminLogin, "role": "admin"},
-			"added the first admin %q", adminLogin); err != nil {
-			return err
-		}
-		value, digest := gatehouse.NewTokenValue()
-		out.Token = value
-		t := &gatehouse.Token{Kind: gatehouse.TokenPersonal, UserID: user.ID, Description: "first token of the admin of " + name, Digest: digest, CreatedBy: user.ID}
-		if err := tx.CreateToken(ctx, t); err != nil {
-			return err
-		}
-		return s.tokenEvent(ctx, tx, []string{org.ID}, gatehouse.EventTokenCreated, t, "created")
+		out.Token, err = s.firstAdmin(ctx, tx, org.ID, ids[catalog.RoleAdmin], user, "first token of the admin of "+name)
+		return err
 	})
 	if err != nil {
 		return nil, err

@@ -184,20 +184,8 @@ func (s *Service) Bootstrap(ctx context.Context, orgName, adminLogin string) (to
 		if err != nil {
 			return err
 		}
-		if err := tx.AddMember(ctx, &gatehouse.Membership{OrgID: org.ID, UserID: user.ID, RoleID: ids[catalog.RoleAdmin]}); err != nil {
-			return err
-		}
-		if err := s.audit(ctx, tx, org.ID, gatehouse.EventMemberAdded, "", map[string]string{"login": adminLogin, "role": "admin"},
-			"added the first admin %q", adminLogin); err != nil {
-			return err
-		}
-		value, digest := gatehouse.NewTokenValue()
-		token = value
-		t := &gatehouse.Token{Kind: gatehouse.TokenPersonal, UserID: user.ID, Description: "bootstrap token of the first admin", Digest: digest, CreatedBy: user.ID}
-		if err := tx.CreateToken(ctx, t); err != nil {
-			return err
-		}
-		return s.tokenEvent(ctx, tx, []string{org.ID}, gatehouse.EventTokenCreated, t, "created")
+		token, err = s.firstAdmin(ctx, tx, org.ID, ids[catalog.RoleAdmin], user, "bootstrap token of the first admin")
+		return err
 	})
 	if err != nil || orgID == "" {
 		return "", err
@@ -346,4 +334,22 @@ func (s *Service) rewriteMemberRole(ctx context.Context, tx gatehouse.Tx, orgID 
 		return tx.UpdateDescriptor(ctx, member, member.Version)
 	}
 	return gatehouse.Errorf(gatehouse.EINTERNAL, "the organization has no built-in Member role")
+}
+
+// firstAdmin makes user the first admin of a new organization, records it,
+// and returns the admin's first personal token (shown once, never stored).
+func (s *Service) firstAdmin(ctx context.Context, tx gatehouse.Tx, orgID, adminRoleID string, user *gatehouse.User, description string) (string, error) {
+	if err := tx.AddMember(ctx, &gatehouse.Membership{OrgID: orgID, UserID: user.ID, RoleID: adminRoleID}); err != nil {
+		return "", err
+	}
+	if err := s.audit(ctx, tx, orgID, gatehouse.EventMemberAdded, "", map[string]string{"login": user.Login, "role": "admin"},
+		"added the first admin %q", user.Login); err != nil {
+		return "", err
+	}
+	value, digest := gatehouse.NewTokenValue()
+	t := &gatehouse.Token{Kind: gatehouse.TokenPersonal, UserID: user.ID, Description: description, Digest: digest, CreatedBy: user.ID}
+	if err := tx.CreateToken(ctx, t); err != nil {
+		return "", err
+	}
+	return value, s.tokenEvent(ctx, tx, []string{orgID}, gatehouse.EventTokenCreated, t, "created")
 }
