@@ -213,10 +213,13 @@ func (s *Service) UpdateInvite(ctx context.Context, orgID, id string, in InviteI
 			if d, err = inviteRole(ctx, tx, orgID, in.Role, in.RoleID); err != nil {
 				return err
 			}
-			if err := s.checkRole(ctx, tx, orgID, "changing the invitation's role", d.ID); err != nil {
-				return err
-			}
 			i.RoleID = d.ID
+		}
+		// Whatever field changes, the invitation that results grants its
+		// role to whoever accepts: prolonging or reviving an Admin
+		// invitation is granting Admin.
+		if err := s.checkRole(ctx, tx, orgID, "changing an invitation with this role", i.RoleID); err != nil {
+			return err
 		}
 		if in.Expires != 0 {
 			if i.Expires, err = s.inviteExpiry(in.Expires); err != nil {
