@@ -1,8 +1,12 @@
 package api_test
 
 import (
+	"context"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-iam/gatehouse"
 )
 
 // TestAttack2InviteChangeWithinWhatTheCallerHolds: a caller that may
@@ -29,4 +33,86 @@ func TestAttack2InviteChangeWithinWhatTheCallerHolds(t *testing.T) {
 	// An Admin may revive it.
 	e.must(e.admin, "PATCH", "/api/orgs/acme/invites/"+inv.ID, map[string]any{"expires": later}, 200, nil)
 	e.must(carol, "POST", "/api/user/pending-invites/"+inv.ID+"/accept", nil, 200, nil)
+}
+
+// TestAttack2TokensOfOneOrgStayThere: claims that held, kept as
+// regressions. acme's organization and team tokens reach nothing of
+// evil's (401 on its routes, on /api/user/stacks?organization= and on its
+// authz/check); an invitation id of acme means nothing on evil's routes;
+// neither kind of token answers a user's invitations.
+func TestAttack2TokensOfOneOrgStayThere(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	mallory := e.newOrg("evil", "mallory")
+	orgTok := e.orgToken("ci", "")
+	e.must(e.admin, "POST", "/api/orgs/acme/teams/pulumi", map[string]any{"name": "ops"}, 201, nil)
+	var team struct{ TokenValue string }
+	e.must(e.admin, "POST", "/api/orgs/acme/teams/ops/tokens", map[string]any{"name": "ops-ci", "description": "ci"}, 200, &team)
+	for name, tok := range map[string]string{"organization": orgTok, "team": team.TokenValue} {
+		for _, path := range []string{"/api/orgs/evil/members", "/api/orgs/evil/invites", "/api/user/stacks?organization=evil",
+			"/api/esc/environments/evil"} {
+			if status, body := e.call(tok, "GET", path, nil, nil); status != 401 {
+				t.Errorf("%s token of acme: GET %s = %d %s, want 401", name, path, status, body)
+			}
+		}
+		if status, body := e.call(tok, "POST", "/api/orgs/evil/authz/check", map[string]any{"checks": []any{}}, nil); status != 401 {
+			t.Errorf("%s token of acme: evil's authz/check = %d %s, want 401", name, status, body)
+		}
+		if status, body := e.call(tok, "POST", "/api/orgs/evil/invites", map[string]any{"userLogin": "admin"}, nil); status != 401 {
+			t.Errorf("%s token of acme invites into evil: %d %s, want 401", name, status, body)
+		}
+	}
+	// An invitation of evil addressed on acme's routes is not found there.
+	var inv struct{ ID string }
+	e.must(mallory, "POST", "/api/orgs/evil/invites", map[string]any{"userLogin": "admin"}, 201, &inv)
+	e.fails(e.admin, "PATCH", "/api/orgs/acme/invites/"+inv.ID, map[string]any{"role": "admin"}, 404, "not found")
+	e.fails(e.admin, "DELETE", "/api/orgs/acme/invites/"+inv.ID, nil, 404, "not found")
+	e.fails(orgTok, "POST", "/api/user/pending-invites/"+inv.ID+"/accept", nil, 403, "users")
+	e.fails(team.TokenValue, "POST", "/api/user/pending-invites/"+inv.ID+"/accept", nil, 403, "users")
+	// The invited user's own token accepts it once; a replay finds nothing.
+	e.must(e.admin, "POST", "/api/user/pending-invites/"+inv.ID+"/accept", nil, 200, nil)
+	e.fails(e.admin, "POST", "/api/user/pending-invites/"+inv.ID+"/accept", nil, 404, "not found")
+}
+
+// TestAttack2DirectReAddAuditsPersonalTokens: acme created dave (it
+// manages him) and removed him; meanwhile dave, who joined evil by
+// invitation, made a personal token there. When acme adds dave back
+// directly, that token acts in acme from then on: acme's log must name
+// it, as an accepted invitation's member_added event does. Otherwise a
+// token that acts in acme was never recorded there.
+func TestAttack2DirectReAddAuditsPersonalTokens(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	mallory := e.newOrg("evil", "mallory")
+	dave := e.memberWithRole("dave", e.roles("role")["Member"].ID)
+	var inv struct{ ID string }
+	e.must(mallory, "POST", "/api/orgs/evil/invites", map[string]any{"userLogin": "dave"}, 201, &inv)
+	e.must(dave, "POST", "/api/user/pending-invites/"+inv.ID+"/accept", nil, 200, nil)
+	e.must(e.admin, "DELETE", "/api/orgs/acme/members/dave", nil, 204, nil)
+	var tok struct{ ID string }
+	e.must(dave, "POST", "/api/user/tokens", map[string]any{"description": "made-outside-acme"}, 200, &tok)
+	if tok.ID == "" {
+		t.Fatal("no token id")
+	}
+	// acme manages dave: it adds him back directly.
+	e.must(e.admin, "POST", "/api/orgs/acme/members/dave", map[string]any{"role": "member"}, 200, nil)
+	e.must(dave, "GET", "/api/orgs/acme/members", nil, 200, nil)
+
+	ctx := context.Background()
+	var recorded bool
+	err := e.db.Read(ctx, func(tx gatehouse.Tx) error {
+		es, _, err := tx.ListAudit(ctx, e.orgID(), gatehouse.AuditFilter{}, gatehouse.ListOptions{Limit: 1000})
+		for _, ev := range es {
+			if strings.Contains(string(ev.Data), tok.ID) {
+				recorded = true
+			}
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !recorded {
+		t.Fatalf("dave's personal token %s acts in acme but acme's audit log never names it", tok.ID)
+	}
 }

@@ -150,8 +150,15 @@ func (s *Service) AddMember(ctx context.Context, orgID, login, role string) (v *
 		if v, err = memberView(ctx, tx, m); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, orgID, gatehouse.EventMemberAdded, "", map[string]string{"login": login, "roleId": roleID, "role": v.Role.Name},
-			"added %q with role %q", login, v.Role.Name)
+		// A user this organization manages may come back with personal
+		// tokens made elsewhere: they act here from now on, so the event
+		// names them (as an accepted invitation's does).
+		ids, err := ownPersonalTokens(ctx, tx, u.ID)
+		if err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, orgID, gatehouse.EventMemberAdded, "", map[string]any{"login": login, "roleId": roleID, "role": v.Role.Name,
+			"personalTokens": ids}, "added %q with role %q", login, v.Role.Name)
 	})
 	return v, err
 }
