@@ -116,3 +116,38 @@ func TestAttack2DirectReAddAuditsPersonalTokens(t *testing.T) {
 		t.Fatalf("dave's personal token %s acts in acme but acme's audit log never names it", tok.ID)
 	}
 }
+
+// TestAttack2JoiningDoesNotMoveTheDefaultOrganization: the default
+// organization (where the pulumi CLI puts stacks named without one) is the
+// user's oldest membership, not the oldest organization. Otherwise acme,
+// which manages dave and adds him back directly after he left and joined
+// evil, silently becomes his default: his next `pulumi stack init` lands
+// in acme, whose admins read its state.
+func TestAttack2JoiningDoesNotMoveTheDefaultOrganization(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	mallory := e.newOrg("evil", "mallory")
+	dave := e.memberWithRole("dave", e.roles("role")["Member"].ID)
+	var inv struct{ ID string }
+	e.must(mallory, "POST", "/api/orgs/evil/invites", map[string]any{"userLogin": "dave"}, 201, &inv)
+	e.must(dave, "POST", "/api/user/pending-invites/"+inv.ID+"/accept", nil, 200, nil)
+	e.must(e.admin, "DELETE", "/api/orgs/acme/members/dave", nil, 204, nil)
+	var def struct{ GitHubLogin string }
+	e.must(dave, "GET", "/api/user/organizations/default", nil, 200, &def)
+	if def.GitHubLogin != "evil" {
+		t.Fatalf("dave's default organization = %q, want evil", def.GitHubLogin)
+	}
+	e.must(e.admin, "POST", "/api/orgs/acme/members/dave", map[string]any{"role": "member"}, 200, nil)
+	e.must(dave, "GET", "/api/user/organizations/default", nil, 200, &def)
+	if def.GitHubLogin != "evil" {
+		t.Errorf("after acme added dave back without his consent, his default organization is %q, want evil (his oldest membership)", def.GitHubLogin)
+	}
+	// A consented join elsewhere does not move it either.
+	carol := e.newOrg("carols", "carol")
+	e.must(e.admin, "POST", "/api/orgs/acme/invites", map[string]any{"userLogin": "carol"}, 201, &inv)
+	e.must(carol, "POST", "/api/user/pending-invites/"+inv.ID+"/accept", nil, 200, nil)
+	e.must(carol, "GET", "/api/user/organizations/default", nil, 200, &def)
+	if def.GitHubLogin != "carols" {
+		t.Errorf("after joining acme, carol's default organization is %q, want carols", def.GitHubLogin)
+	}
+}

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"sort"
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/catalog"
@@ -263,13 +264,17 @@ func (s *Service) MemberTeams(ctx context.Context, orgID, login string) (names [
 	return names, err
 }
 
-// UserMemberships lists the organizations of a user.
+// UserOrgs lists the organizations of a user in the order the user
+// joined them (the first is the user's default organization: joining
+// another one, or being added back by one that manages the user, does not
+// move it).
 func (s *Service) UserOrgs(ctx context.Context, userID string) (orgs []*gatehouse.Organization, err error) {
 	err = s.read(ctx, func(tx gatehouse.Tx) error {
 		ms, err := tx.ListUserMemberships(ctx, userID)
 		if err != nil {
 			return err
 		}
+		sort.SliceStable(ms, func(i, j int) bool { return ms[i].Created.Before(ms[j].Created) })
 		for _, m := range ms {
 			o, err := tx.GetOrg(ctx, m.OrgID)
 			if err != nil {
