@@ -151,3 +151,48 @@ func TestAttack2JoiningDoesNotMoveTheDefaultOrganization(t *testing.T) {
 		t.Errorf("after joining acme, carol's default organization is %q, want carols", def.GitHubLogin)
 	}
 }
+
+// TestAttack2BoundTokenStaysInItsOrg: claims that held, kept as
+// regressions. A personal token evil's issuer minted for dave (a member of
+// both organizations, by consent) is refused on every acme route tried,
+// answers none of dave's invitations, and lists only evil's stacks.
+func TestAttack2BoundTokenStaysInItsOrg(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	mallory := e.newOrg("evil", "mallory")
+	dave := e.memberWithRole("dave", e.roles("role")["Member"].ID)
+	var inv struct{ ID string }
+	e.must(mallory, "POST", "/api/orgs/evil/invites", map[string]any{"userLogin": "dave"}, 201, &inv)
+	e.must(dave, "POST", "/api/user/pending-invites/"+inv.ID+"/accept", nil, 200, nil)
+	status, res := e.mintPersonal(mallory, "evil", "dave")
+	if status != 200 {
+		t.Fatalf("exchange: %d %+v", status, res)
+	}
+	bound := res.AccessToken
+	e.createStack("p", "s", nil, "")
+	for _, c := range []struct{ method, path string }{
+		{"GET", "/api/esc/environments/acme"},
+		{"GET", "/api/stacks/acme/p/s"},
+		{"GET", "/api/user/stacks?organization=acme"},
+		{"GET", "/api/orgs/acme/invites"},
+		{"GET", "/api/orgs/acme/auditlogs/v2"},
+	} {
+		if st, body := e.call(bound, c.method, c.path, nil, nil); st != 401 {
+			t.Errorf("evil-bound token: %s %s = %d %s, want 401", c.method, c.path, st, body)
+		}
+	}
+	if st, body := e.call(bound, "POST", "/api/orgs/acme/authz/check", map[string]any{"checks": []any{}}, nil); st != 401 {
+		t.Errorf("evil-bound token: acme's authz/check = %d %s, want 401", st, body)
+	}
+	// Without an organization it lists evil's stacks, not acme's.
+	var stacks struct{ Stacks []struct{ OrgName string } }
+	e.must(bound, "GET", "/api/user/stacks", nil, 200, &stacks)
+	for _, s := range stacks.Stacks {
+		if s.OrgName != "evil" {
+			t.Errorf("evil-bound token lists a stack of %q", s.OrgName)
+		}
+	}
+	// It answers none of dave's invitations.
+	e.must(e.admin, "DELETE", "/api/orgs/acme/members/dave", nil, 204, nil)
+	e.fails(bound, "GET", "/api/user/pending-invites", nil, 403, "exchanged")
+}
