@@ -196,3 +196,28 @@ func TestAttack2BoundTokenStaysInItsOrg(t *testing.T) {
 	e.must(e.admin, "DELETE", "/api/orgs/acme/members/dave", nil, 204, nil)
 	e.fails(bound, "GET", "/api/user/pending-invites", nil, 403, "exchanged")
 }
+
+// TestAttack2AddingAnOutsiderNeedsInvitesCreate: adding a login this
+// organization does not manage sends an invitation, so it needs the scope
+// that sends invitations. A role given org_member:add but not
+// invites:create (its author chose not to let it invite) must not invite
+// through the members route.
+func TestAttack2AddingAnOutsiderNeedsInvitesCreate(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.newOrg("carols", "carol")
+	rid := e.customRole("adder", allowDetails("org_member:add", "org_member:read"))
+	adder := e.orgToken("adder", rid)
+	// The invitation's role (the default) is the adder's own: within what
+	// it holds, so only the missing scope can refuse it.
+	e.must(e.admin, "PATCH", "/api/orgs/acme/roles/"+rid+"/default", nil, 204, nil)
+	e.fails(adder, "POST", "/api/orgs/acme/members/carol", nil, 403, "invites:create")
+	var list struct{ Invites []struct{ ID string } }
+	e.must(e.admin, "GET", "/api/orgs/acme/invites", nil, 200, &list)
+	if len(list.Invites) != 0 {
+		t.Fatalf("the refused add left invitations: %+v", list)
+	}
+	// With invites:create as well it invites (202).
+	e.must(e.admin, "PATCH", "/api/orgs/acme/roles/"+rid, map[string]any{"details": allowDetails("org_member:add", "org_member:read", "invites:create")}, 200, nil)
+	e.must(adder, "POST", "/api/orgs/acme/members/carol", nil, 202, nil)
+}

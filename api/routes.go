@@ -433,6 +433,11 @@ func (s *Server) addMember(q *request) (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		// Sending an invitation is what invites:create allows; a role
+		// with org_member:add alone adds only the organization's own users.
+		if err := s.require(q, catalog.MustLookup("invites:create")); err != nil {
+			return nil, err
+		}
 		v, err := s.svc.Invite(q.ctx(), q.org.ID, service.InviteInput{Login: login, Role: in.Role, CreatedBy: createdBy(q)})
 		if err != nil {
 			return nil, err
