@@ -221,3 +221,20 @@ func TestAttack2AddingAnOutsiderNeedsInvitesCreate(t *testing.T) {
 	e.must(e.admin, "PATCH", "/api/orgs/acme/roles/"+rid, map[string]any{"details": allowDetails("org_member:add", "org_member:read", "invites:create")}, 200, nil)
 	e.must(adder, "POST", "/api/orgs/acme/members/carol", nil, 202, nil)
 }
+
+// TestAttack2AcceptInviteURLIsTheInvitationsPage: the link an invitation
+// carries is the console's invitations page (/console/-/invites), not
+// /console/invites, which is the overview of an organization named
+// "invites" (that anyone may create).
+func TestAttack2AcceptInviteURLIsTheInvitationsPage(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.newOrg("carols", "carol")
+	var inv struct {
+		AcceptInviteURL string `json:"acceptInviteUrl"`
+	}
+	e.must(e.admin, "POST", "/api/orgs/acme/invites", map[string]any{"userLogin": "carol"}, 201, &inv)
+	if inv.AcceptInviteURL != "/console/-/invites" {
+		t.Fatalf("acceptInviteUrl = %q, want /console/-/invites", inv.AcceptInviteURL)
+	}
+}
