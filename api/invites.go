@@ -47,7 +47,7 @@ type inviteJSON struct {
 func toInvite(v *service.InviteView, now time.Time) inviteJSON {
 	j := inviteJSON{ID: v.Invite.ID, Email: v.User.Email, Role: v.Role.DefaultIdentifier, RoleID: v.Role.ID, RoleName: v.Role.Name,
 		SentAt: v.Invite.Created.Unix(), User: userInfo{Name: v.User.Name, GitHubLogin: v.User.Login, AvatarURL: v.User.AvatarURL},
-		Organization: v.Org.Name, ExpiresAt: v.Invite.Expires.Unix(), Status: "pending", AcceptInviteURL: "/console/invites"}
+		Organization: v.Org.Name, ExpiresAt: v.Invite.Expires.Unix(), Status: "pending", AcceptInviteURL: "/console/-/invites"}
 	if j.Role == "" {
 		j.Role = "member"
 	}

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -203,7 +202,8 @@ func (s *Server) defaultOrg(q *request) (any, error) {
 }
 
 // defaultOrgName is the caller's default organization: its token's, or the
-// user's oldest membership ("" for none).
+// user's oldest membership ("" for none; UserOrgs lists them in the order
+// the user joined, never by the organizations' age).
 func (s *Server) defaultOrgName(q *request) (string, error) {
 	if q.id.User == nil {
 		org, err := s.orgByID(q, q.id.Token.OrgID)
@@ -216,7 +216,6 @@ func (s *Server) defaultOrgName(q *request) (string, error) {
 	if err != nil || len(orgs) == 0 {
 		return "", err
 	}
-	sort.Slice(orgs, func(i, j int) bool { return orgs[i].Created.Before(orgs[j].Created) })
 	return orgs[0].Name, nil
 }
 
@@ -432,6 +431,11 @@ func (s *Server) addMember(q *request) (any, error) {
 	// it accepts: 202 with the invitation.
 	if managed, err := s.svc.Managed(q.ctx(), q.org.ID, login); err != nil || !managed {
 		if err != nil {
+			return nil, err
+		}
+		// Sending an invitation is what invites:create allows; a role
+		// with org_member:add alone adds only the organization's own users.
+		if err := s.require(q, catalog.MustLookup("invites:create")); err != nil {
 			return nil, err
 		}
 		v, err := s.svc.Invite(q.ctx(), q.org.ID, service.InviteInput{Login: login, Role: in.Role, CreatedBy: createdBy(q)})

@@ -213,10 +213,13 @@ func (s *Service) UpdateInvite(ctx context.Context, orgID, id string, in InviteI
 			if d, err = inviteRole(ctx, tx, orgID, in.Role, in.RoleID); err != nil {
 				return err
 			}
-			if err := s.checkRole(ctx, tx, orgID, "changing the invitation's role", d.ID); err != nil {
-				return err
-			}
 			i.RoleID = d.ID
+		}
+		// Whatever field changes, the invitation that results grants its
+		// role to whoever accepts: prolonging or reviving an Admin
+		// invitation is granting Admin.
+		if err := s.checkRole(ctx, tx, orgID, "changing an invitation with this role", i.RoleID); err != nil {
+			return err
 		}
 		if in.Expires != 0 {
 			if i.Expires, err = s.inviteExpiry(in.Expires); err != nil {
@@ -293,6 +296,23 @@ func (s *Service) DeclineInvite(ctx context.Context, user *gatehouse.User, id st
 	return err
 }
 
+// ownPersonalTokens lists the ids of a user's own personal tokens (not
+// those an organization's OIDC exchange minted): the tokens that act in
+// every organization the user joins.
+func ownPersonalTokens(ctx context.Context, tx gatehouse.Tx, userID string) ([]string, error) {
+	toks, _, err := tx.ListTokens(ctx, gatehouse.TokenFilter{UserID: userID, Kind: gatehouse.TokenPersonal}, gatehouse.ListOptions{Limit: gatehouse.MaxListLimit})
+	if err != nil {
+		return nil, err
+	}
+	ids := []string{}
+	for _, t := range toks {
+		if t.OrgID == "" {
+			ids = append(ids, t.ID)
+		}
+	}
+	return ids, nil
+}
+
 func (s *Service) answerInvite(ctx context.Context, user *gatehouse.User, id string, accept bool) (*InviteView, error) {
 	var v *InviteView
 	notFound := gatehouse.Errorf(gatehouse.ENOTFOUND, "invitation %q not found", id)
@@ -322,15 +342,9 @@ func (s *Service) answerInvite(ctx context.Context, user *gatehouse.User, id str
 		// The user's own personal tokens act here from now on: the event
 		// names them, so that the organization's log knows every token
 		// that can act in it.
-		toks, _, err := tx.ListTokens(ctx, gatehouse.TokenFilter{UserID: user.ID, Kind: gatehouse.TokenPersonal}, gatehouse.ListOptions{Limit: gatehouse.MaxListLimit})
+		ids, err := ownPersonalTokens(ctx, tx, user.ID)
 		if err != nil {
 			return err
-		}
-		ids := []string{}
-		for _, t := range toks {
-			if t.OrgID == "" {
-				ids = append(ids, t.ID)
-			}
 		}
 		return s.audit(ctx, tx, i.OrgID, gatehouse.EventMemberAdded, "", map[string]any{"login": user.Login, "roleId": i.RoleID,
 			"role": v.Role.Name, "invite": i.ID, "personalTokens": ids}, "added %q with role %q (invitation accepted)", user.Login, v.Role.Name)

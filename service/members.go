@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"fmt"
+	"sort"
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/catalog"
@@ -150,8 +151,15 @@ func (s *Service) AddMember(ctx context.Context, orgID, login, role string) (v *
 		if v, err = memberView(ctx, tx, m); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, orgID, gatehouse.EventMemberAdded, "", map[string]string{"login": login, "roleId": roleID, "role": v.Role.Name},
-			"added %q with role %q", login, v.Role.Name)
+		// A user this organization manages may come back with personal
+		// tokens made elsewhere: they act here from now on, so the event
+		// names them (as an accepted invitation's does).
+		ids, err := ownPersonalTokens(ctx, tx, u.ID)
+		if err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, orgID, gatehouse.EventMemberAdded, "", map[string]any{"login": login, "roleId": roleID, "role": v.Role.Name,
+			"personalTokens": ids}, "added %q with role %q", login, v.Role.Name)
 	})
 	return v, err
 }
@@ -256,13 +264,17 @@ func (s *Service) MemberTeams(ctx context.Context, orgID, login string) (names [
 	return names, err
 }
 
-// UserMemberships lists the organizations of a user.
+// UserOrgs lists the organizations of a user in the order the user
+// joined them (the first is the user's default organization: joining
+// another one, or being added back by one that manages the user, does not
+// move it).
 func (s *Service) UserOrgs(ctx context.Context, userID string) (orgs []*gatehouse.Organization, err error) {
 	err = s.read(ctx, func(tx gatehouse.Tx) error {
 		ms, err := tx.ListUserMemberships(ctx, userID)
 		if err != nil {
 			return err
 		}
+		sort.SliceStable(ms, func(i, j int) bool { return ms[i].Created.Before(ms[j].Created) })
 		for _, m := range ms {
 			o, err := tx.GetOrg(ctx, m.OrgID)
 			if err != nil {
