@@ -282,6 +282,13 @@ func (s *Service) DeleteDescriptor(ctx context.Context, orgID, id string, force 
 			if err != nil {
 				return err
 			}
+			// Its members are given the default role: held to what the
+			// caller holds, as any other role given to a member.
+			if id := org.Settings.DefaultRoleID; id != "" {
+				if err := s.checkRole(ctx, tx, orgID, fmt.Sprintf("deleting %q moves its members onto the default role, which", d.Name), id); err != nil {
+					return err
+				}
+			}
 			for _, uid := range u.Members {
 				m, err := tx.GetMember(ctx, orgID, uid)
 				if err != nil {
