@@ -28,3 +28,42 @@ func TestForcedRoleDeleteHeldToWhatTheCallerHolds(t *testing.T) {
 	e.must(tok, "DELETE", "/api/orgs/acme/roles/"+spare, nil, 204, nil)
 	e.must(e.admin, "DELETE", "/api/orgs/acme/roles/"+mine+"?force=true", nil, 204, nil)
 }
+
+// A maxOpenDuration is part of what a grant gives: a member whose only way
+// to open an environment is a team grant limited to a minute, holding
+// team:update, may not lift its own team's limit (nor give any team a
+// longer one on that environment).
+func TestTeamGrantCannotLiftTheCallersOpenLimit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	const base = "/api/esc/environments/acme/app/prod"
+	e.must(e.admin, "POST", "/api/esc/environments/acme", map[string]string{"project": "app", "name": "prod"}, 200, nil)
+	editor := e.customRole("team-editor", allowDetails("team:read", "team:update"))
+	erin := e.memberWithRole("erin", editor)
+	e.must(e.admin, "POST", "/api/orgs/acme/teams/pulumi", map[string]any{"name": "ops"}, 201, nil)
+	e.must(e.admin, "POST", "/api/orgs/acme/teams/pulumi", map[string]any{"name": "other"}, 201, nil)
+	e.must(e.admin, "PATCH", "/api/orgs/acme/teams/ops", map[string]any{"memberAction": "add", "member": "erin"}, 204, nil)
+	e.must(e.admin, "PATCH", "/api/orgs/acme/teams/ops", map[string]any{"addEnvironmentPermission": map[string]any{
+		"projectName": "app", "envName": "prod", "permission": "open", "maxOpenDuration": "1m"}}, 204, nil)
+	e.fails(erin, "POST", base+"/open?duration=24h", nil, 403, "maxOpenDuration")
+
+	for _, c := range []struct{ team, verb, max string }{
+		{"ops", "editEnvironmentPermission", ""},
+		{"ops", "editEnvironmentPermission", "24h"},
+		{"other", "addEnvironmentPermission", ""},
+		{"other", "addEnvironmentPermission", "2m"},
+	} {
+		g := map[string]any{"projectName": "app", "envName": "prod", "permission": "open"}
+		if c.max != "" {
+			g["maxOpenDuration"] = c.max
+		}
+		e.fails(erin, "PATCH", "/api/orgs/acme/teams/"+c.team, map[string]any{c.verb: g}, 403, "maxOpenDuration")
+	}
+	e.fails(erin, "POST", base+"/open?duration=24h", nil, 403, "maxOpenDuration")
+	// Within its own limit the grant is fine; the admin may lift it.
+	e.must(erin, "PATCH", "/api/orgs/acme/teams/other", map[string]any{"addEnvironmentPermission": map[string]any{
+		"projectName": "app", "envName": "prod", "permission": "open", "maxOpenDuration": "30s"}}, 204, nil)
+	e.must(e.admin, "PATCH", "/api/orgs/acme/teams/ops", map[string]any{"editEnvironmentPermission": map[string]any{
+		"projectName": "app", "envName": "prod", "permission": "open"}}, 204, nil)
+	e.must(erin, "POST", base+"/open?duration=24h", nil, 200, nil)
+}

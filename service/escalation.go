@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/catalog"
@@ -247,9 +248,12 @@ func (s *Service) checkRetag(ctx context.Context, orgID string, t gatehouse.Enti
 }
 
 // checkTeamGrant holds a team grant of built-in set on a named entity to
-// what the caller holds on that entity.
-func (s *Service) checkTeamGrant(ctx context.Context, tx gatehouse.Tx, orgID string, et gatehouse.EntityType, project, name, set string) error {
-	if callerFrom(ctx) == nil {
+// what the caller holds on that entity, its maxOpenDuration (0: none)
+// included: a caller whose own environment:open there is limited may not
+// grant a longer one, nor none.
+func (s *Service) checkTeamGrant(ctx context.Context, tx gatehouse.Tx, orgID string, et gatehouse.EntityType, project, name, set string, maxOpen time.Duration) error {
+	caller := callerFrom(ctx)
+	if caller == nil {
 		return nil
 	}
 	id, err := entityID(ctx, tx, orgID, et, project, name)
@@ -260,8 +264,34 @@ func (s *Service) checkTeamGrant(ctx context.Context, tx gatehouse.Tx, orgID str
 	if err != nil {
 		return err
 	}
-	return s.checkGrant(ctx, orgID, fmt.Sprintf("the team grant of %s on %s %s/%s", d.Name, et, project, name),
-		compileNodes(ctx, tx, orgID, grantNode(gatehouse.EntityRef{Type: et, ID: id}, d.ID)))
+	what := fmt.Sprintf("the team grant of %s on %s %s/%s", d.Name, et, project, name)
+	cand := compileNodes(ctx, tx, orgID, grantNode(gatehouse.EntityRef{Type: et, ID: id}, d.ID))
+	if err := s.checkGrant(ctx, orgID, what, cand); err != nil || caller.Token == nil || et != gatehouse.EntityEnvironment {
+		return err
+	}
+	open := catalog.MustLookup("environment:open")
+	e := &gatehouse.Entity{Type: et, ID: strings.ToLower(id)}
+	if entities, err := s.Authz.Entities(ctx, orgID); err != nil {
+		return err
+	} else if cur := entities(et, id); cur != nil {
+		e = cur
+	}
+	if !cand.Decide(open, e) {
+		return nil
+	}
+	if admin, err := s.callerIsAdmin(ctx, orgID); err != nil || admin {
+		return err
+	}
+	limit, _, err := s.Authz.OpenLimit(ctx, caller, orgID, open, e)
+	if err != nil || limit <= 0 || (maxOpen > 0 && maxOpen <= limit) {
+		return err
+	}
+	given := "no maxOpenDuration"
+	if maxOpen > 0 {
+		given = "maxOpenDuration " + maxOpen.String()
+	}
+	return gatehouse.Errorf(gatehouse.EFORBIDDEN, "maxOpenDuration: %s would let the team keep it open with %s, longer than the caller's own limit of %s there; only an Admin may grant beyond what it holds",
+		what, given, limit)
 }
 
 // checkUpdateTags refuses, before an update starts, the tags it would merge
