@@ -62,7 +62,7 @@ func (s *Service) CreateToken(ctx context.Context, in TokenInput) (*gatehouse.To
 	orgs := []string{in.OrgID}
 	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
 		if in.Kind == gatehouse.TokenOrganization || in.Kind == gatehouse.TokenTeam {
-			if err := s.checkQuota(ctx, tx, in.OrgID, quotaTokens); err != nil {
+			if err := s.checkTokenQuota(ctx, tx, in.OrgID); err != nil {
 				return err
 			}
 		}
