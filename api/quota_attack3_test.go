@@ -62,3 +62,29 @@ func TestExchangeHeldToTokenQuota(t *testing.T) {
 		t.Fatalf("the organization holds %d tokens, over its quota of %d", n, quota)
 	}
 }
+
+// Creating a role with createPolicyAndRole makes two descriptors (the
+// policy and the role composing it): both count against the quota.
+func TestPolicyAndRoleHeldToDescriptorQuota(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	org := e.orgID()
+	count := func() int {
+		var n int
+		if err := e.db.Read(ctx, func(tx gatehouse.Tx) (err error) { n, err = tx.CountOrg(ctx, org, "descriptors"); return err }); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	quota := count() + 1
+	if err := e.svc.UpdateSettings(ctx, org, service.SettingsChange{Quotas: &gatehouse.Quotas{Descriptors: quota}}); err != nil {
+		t.Fatal(err)
+	}
+	body := map[string]any{"name": "console", "uxPurpose": "role", "details": allowDetails("org_member:read")}
+	e.fails(e.admin, "POST", "/api/orgs/acme/roles?createPolicyAndRole=true", body, 409, "quotas.descriptors")
+	if n := count(); n > quota {
+		t.Fatalf("the organization holds %d custom descriptors, over its quota of %d", n, quota)
+	}
+	// One descriptor still fits.
+	e.must(e.admin, "POST", "/api/orgs/acme/roles", body, 200, nil)
+}

@@ -127,6 +127,10 @@ func (s *Service) CreateDescriptor(ctx context.Context, orgID string, in Descrip
 				return err
 			}
 			d.Details, d.Refs = composeOf(pol.ID), []string{pol.ID}
+			// The role is a second descriptor: it counts too.
+			if err := s.checkQuota(ctx, tx, orgID, quotaDescriptors); err != nil {
+				return err
+			}
 		} else {
 			d.Details, d.Refs = details, refs
 		}
