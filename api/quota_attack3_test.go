@@ -88,3 +88,26 @@ func TestPolicyAndRoleHeldToDescriptorQuota(t *testing.T) {
 	// One descriptor still fits.
 	e.must(e.admin, "POST", "/api/orgs/acme/roles", body, 200, nil)
 }
+
+// A user's personal tokens are loaded into the snapshot of every
+// organization the user belongs to: a member creating them in a loop (each
+// a tiny request) would grow every such organization's state without
+// bound. A user holds at most Service.MaxPersonalTokens live ones.
+func TestPersonalTokensBounded(t *testing.T) {
+	e := newEnv(t)
+	e.svc.MaxPersonalTokens = 3
+	bob := e.memberWithRole("bob", e.customRole("nothing", allowDetails("org_member:read"))) // the first
+	var ids []string
+	for i := 0; i < 2; i++ {
+		var out struct{ ID string }
+		e.must(bob, "POST", "/api/user/tokens", map[string]any{"description": "loop"}, 200, &out)
+		ids = append(ids, out.ID)
+	}
+	for i := 0; i < 3; i++ {
+		e.fails(bob, "POST", "/api/user/tokens", map[string]any{"description": "loop"}, 409, "personal tokens")
+	}
+	// A revoked token makes room.
+	e.must(bob, "DELETE", "/api/user/tokens/"+ids[0], nil, 204, nil)
+	e.must(bob, "POST", "/api/user/tokens", map[string]any{"description": "again"}, 200, nil)
+	e.fails(bob, "POST", "/api/user/tokens", map[string]any{"description": "loop"}, 409, "personal tokens")
+}
