@@ -67,3 +67,33 @@ func TestTeamGrantCannotLiftTheCallersOpenLimit(t *testing.T) {
 		"projectName": "app", "envName": "prod", "permission": "open"}}, 204, nil)
 	e.must(erin, "POST", base+"/open?duration=24h", nil, 200, nil)
 }
+
+// The same limit holds when the caller joins a team whose grant on the
+// environment has no (or a longer) maxOpenDuration.
+func TestJoiningATeamCannotLiftTheCallersOpenLimit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	const base = "/api/esc/environments/acme/app/prod"
+	e.must(e.admin, "POST", "/api/esc/environments/acme", map[string]string{"project": "app", "name": "prod"}, 200, nil)
+	erin := e.memberWithRole("erin", e.customRole("team-editor", allowDetails("team:read", "team:update")))
+	for _, team := range []string{"ops", "wide", "narrow"} {
+		e.must(e.admin, "POST", "/api/orgs/acme/teams/pulumi", map[string]any{"name": team}, 201, nil)
+	}
+	grant := func(team, max string) {
+		g := map[string]any{"projectName": "app", "envName": "prod", "permission": "open"}
+		if max != "" {
+			g["maxOpenDuration"] = max
+		}
+		e.must(e.admin, "PATCH", "/api/orgs/acme/teams/"+team, map[string]any{"addEnvironmentPermission": g}, 204, nil)
+	}
+	grant("ops", "1m")
+	grant("wide", "")
+	grant("narrow", "30s")
+	e.must(e.admin, "PATCH", "/api/orgs/acme/teams/ops", map[string]any{"memberAction": "add", "member": "erin"}, 204, nil)
+
+	e.fails(erin, "PATCH", "/api/orgs/acme/teams/wide", map[string]any{"memberAction": "add", "member": "erin"}, 403, "maxOpenDuration")
+	e.fails(erin, "POST", base+"/open?duration=24h", nil, 403, "maxOpenDuration")
+	e.must(erin, "PATCH", "/api/orgs/acme/teams/narrow", map[string]any{"memberAction": "add", "member": "erin"}, 204, nil)
+	e.must(e.admin, "PATCH", "/api/orgs/acme/teams/wide", map[string]any{"memberAction": "add", "member": "erin"}, 204, nil)
+	e.must(erin, "POST", base+"/open?duration=24h", nil, 200, nil)
+}

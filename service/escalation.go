@@ -119,7 +119,7 @@ func tokenRoleID(ctx context.Context, tx gatehouse.Tx, orgID, roleID string) (st
 
 // checkTeam holds what a team gives (to a new member, or with token to a
 // team token) to what the caller holds.
-func (s *Service) checkTeam(ctx context.Context, orgID, what, teamID string, token bool) error {
+func (s *Service) checkTeam(ctx context.Context, tx gatehouse.Tx, orgID, what, teamID string, token bool) error {
 	if callerFrom(ctx) == nil {
 		return nil
 	}
@@ -127,7 +127,60 @@ func (s *Service) checkTeam(ctx context.Context, orgID, what, teamID string, tok
 	if err != nil {
 		return err
 	}
-	return s.checkGrant(ctx, orgID, what, g)
+	if err := s.checkGrant(ctx, orgID, what, g); err != nil {
+		return err
+	}
+	return s.checkTeamOpenLimits(ctx, tx, orgID, what, teamID, token)
+}
+
+// checkTeamOpenLimits refuses what a team gives when, on an environment it
+// has a grant on, it would let the caller keep the environment open longer
+// than the caller's own limit there (or without one). Only the team's
+// entity grants are compared: a team role's constraints are not.
+func (s *Service) checkTeamOpenLimits(ctx context.Context, tx gatehouse.Tx, orgID, what, teamID string, token bool) error {
+	caller := callerFrom(ctx)
+	if caller == nil || caller.Token == nil {
+		return nil
+	}
+	grants, err := tx.ListGrants(ctx, orgID, gatehouse.GrantFilter{TeamID: teamID})
+	if err != nil {
+		return err
+	}
+	entities, err := s.Authz.Entities(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	open := catalog.MustLookup("environment:open")
+	for _, gr := range grants {
+		if gr.Entity.Type != gatehouse.EntityEnvironment {
+			continue
+		}
+		e := entities(gr.Entity.Type, gr.Entity.ID)
+		if e == nil {
+			continue
+		}
+		theirs, ok, err := s.Authz.TeamOpenLimit(ctx, orgID, teamID, token, open, e)
+		if err != nil || !ok {
+			return err
+		}
+		mine, _, err := s.Authz.OpenLimit(ctx, caller, orgID, open, e)
+		if err != nil || mine <= 0 || (theirs > 0 && theirs <= mine) {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		if admin, err := s.callerIsAdmin(ctx, orgID); err != nil || admin {
+			return err
+		}
+		given := "no maxOpenDuration"
+		if theirs > 0 {
+			given = "maxOpenDuration " + theirs.String()
+		}
+		return gatehouse.Errorf(gatehouse.EFORBIDDEN, "maxOpenDuration: %s would let environment %s be kept open with %s, longer than the caller's own limit of %s there; only an Admin may grant beyond what it holds",
+			what, e.ID, given, mine)
+	}
+	return nil
 }
 
 // checkAuthRules holds what every allow rule of an OIDC policy would mint to
@@ -173,7 +226,7 @@ func (s *Service) checkAuthRules(ctx context.Context, tx gatehouse.Tx, orgID str
 				}
 				return gatehouse.Errorf(gatehouse.EFORBIDDEN, "%s.teamName: no team %q yet, so what its tokens would hold cannot be compared with what the caller holds; only an Admin may write it", at, r.TeamName)
 			}
-			if err := s.checkTeam(ctx, orgID, what+" of team "+r.TeamName, t.ID, true); err != nil {
+			if err := s.checkTeam(ctx, tx, orgID, what+" of team "+r.TeamName, t.ID, true); err != nil {
 				return err
 			}
 		case gatehouse.TokenPersonal:

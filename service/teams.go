@@ -196,7 +196,7 @@ func (s *Service) UpdateTeam(ctx context.Context, orgID, name string, u TeamUpda
 			}
 		}
 		if u.MemberAction == "add" {
-			if err := s.checkTeam(ctx, orgID, "adding a member to team "+t.Name, t.ID, false); err != nil {
+			if err := s.checkTeam(ctx, tx, orgID, "adding a member to team "+t.Name, t.ID, false); err != nil {
 				return err
 			}
 		}

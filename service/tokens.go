@@ -74,7 +74,7 @@ func (s *Service) CreateToken(ctx context.Context, in TokenInput) (*gatehouse.To
 				return err
 			}
 			t.TeamID = team.ID
-			if err := s.checkTeam(ctx, in.OrgID, "a token of team "+team.Name, team.ID, true); err != nil {
+			if err := s.checkTeam(ctx, tx, in.OrgID, "a token of team "+team.Name, team.ID, true); err != nil {
 				return err
 			}
 		case gatehouse.TokenOrganization:
