@@ -89,6 +89,10 @@ type Tx interface {
 	// "environments", "descriptors" (custom ones) or "tokens"
 	// (organization and team tokens not deleted).
 	CountOrg(ctx context.Context, orgID, kind string) (int, error)
+	// PruneExchangedTokens revokes the organization's tokens minted by an
+	// OIDC exchange that expired at or before before, and returns how
+	// many: they grant nothing any more and would hold its tokens quota.
+	PruneExchangedTokens(ctx context.Context, orgID string, before time.Time) (int, error)
 	Revision(ctx context.Context, orgID string) (int64, error)
 
 	CreateUser(ctx context.Context, u *User) error

@@ -93,31 +93,40 @@ func isMaxBytes(err error) bool {
 // are returned to the operating system once joined.
 const releaseAfter = 8 << 20
 
+// eagerSize is the largest announced length read straight into a buffer of
+// that size. A longer Content-Length is only a claim until half of it has
+// arrived: a client announcing the limit and sending a byte must not make
+// the server reserve the whole of it.
+const eagerSize = 1 << 20
+
 // readLimited reads r to its end, refusing more than limit bytes (it
 // reads at most limit+1). With a known size it reads into one buffer of
-// that size; otherwise into chunks of growing size, joined into one buffer
-// of the exact total: the peak is twice the body, never the repeated
-// regrowth of one buffer.
+// that size, allocated once half the body has arrived (up to eagerSize at
+// once), and refuses a body shorter than that size; otherwise into chunks
+// of growing size, joined into one buffer of the exact total: the peak is
+// twice the body, never the repeated regrowth of one buffer.
 func readLimited(r io.Reader, limit, size int64) ([]byte, error) {
-	if size >= 0 {
-		buf := make([]byte, size)
-		n, err := io.ReadFull(r, buf)
-		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-			return nil, err
-		}
-		buf = buf[:n]
-		// Nothing may follow the announced length (net/http enforces
-		// it), but check rather than trust.
-		var one [1]byte
-		if m, _ := io.ReadFull(r, one[:]); m > 0 {
-			return nil, tooLarge(limit)
-		}
-		return buf, nil
+	if size >= 0 && size <= eagerSize {
+		return readExact(r, limit, make([]byte, size), 0)
 	}
 	var chunks [][]byte
 	var total int64
 	next := int64(32 << 10)
 	for {
+		if size >= 0 && 2*total >= size {
+			// Half the announced body is here: take the rest into one
+			// buffer of the announced size.
+			buf := make([]byte, size)
+			n := 0
+			for i, c := range chunks {
+				n += copy(buf[n:], c)
+				chunks[i] = nil
+			}
+			if total >= releaseAfter {
+				debug.FreeOSMemory()
+			}
+			return readExact(r, limit, buf, n)
+		}
 		if rest := limit + 1 - total; next > rest {
 			next = rest
 		}
@@ -131,6 +140,9 @@ func readLimited(r io.Reader, limit, size int64) ([]byte, error) {
 			return nil, tooLarge(limit)
 		}
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			if size >= 0 {
+				return nil, shortBody(total, size)
+			}
 			break
 		}
 		if err != nil {
@@ -155,6 +167,29 @@ func readLimited(r io.Reader, limit, size int64) ([]byte, error) {
 		debug.FreeOSMemory()
 	}
 	return out, nil
+}
+
+// readExact fills buf from its n-th byte, refusing a body that ends before
+// buf is full or goes on after it.
+func readExact(r io.Reader, limit int64, buf []byte, n int) ([]byte, error) {
+	m, err := io.ReadFull(r, buf[n:])
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, shortBody(int64(n+m), int64(len(buf)))
+	}
+	if err != nil {
+		return nil, err
+	}
+	// Nothing may follow the announced length (net/http enforces it), but
+	// check rather than trust.
+	var one [1]byte
+	if k, _ := io.ReadFull(r, one[:]); k > 0 {
+		return nil, tooLarge(limit)
+	}
+	return buf, nil
+}
+
+func shortBody(got, want int64) error {
+	return fmt.Errorf("the body ended after %d of the %d bytes of its Content-Length", got, want)
 }
 
 // decodeCLI reads a JSON body from the pulumi CLI: gzip allowed, and

@@ -153,7 +153,7 @@ func (a *Authorizer) load(ctx context.Context, orgID string) (*orgState, error) 
 	if a.buildHook != nil {
 		a.buildHook(orgID)
 	}
-	return build(snap)
+	return build(snap, (*a.orgs.Load())[orgID])
 }
 
 // Rebuilds reports how many times an organization's snapshot was rebuilt

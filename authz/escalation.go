@@ -3,6 +3,7 @@ package authz
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/catalog"
@@ -47,6 +48,25 @@ func (a *Authorizer) TeamGrants(ctx context.Context, orgID, teamID string, token
 		return ts.tokenGrants, nil
 	}
 	return ts.grants, nil
+}
+
+// TeamOpenLimit is OpenLimit for what a team's members (or, with token,
+// its tokens) get from the team on entity e.
+func (a *Authorizer) TeamOpenLimit(ctx context.Context, orgID, teamID string, token bool, sc catalog.Scope, e *gatehouse.Entity) (time.Duration, bool, error) {
+	st, err := a.state(ctx, orgID)
+	if err != nil {
+		return 0, false, err
+	}
+	ts := st.teams[teamID]
+	if ts == nil {
+		return 0, false, nil
+	}
+	roles := ts.roles
+	if token {
+		roles = ts.tokenRoles
+	}
+	secs, ok := policy.OpenLimit(roles, st.lookup, sc, e)
+	return time.Duration(secs) * time.Second, ok, nil
 }
 
 // MemberGrants returns what a member holds (what a personal token of the

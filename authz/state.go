@@ -1,6 +1,7 @@
 package authz
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strings"
@@ -32,6 +33,7 @@ type orgState struct {
 	descs    map[string]*policy.Descriptor // decoded descriptors by id
 	records  map[string]*gatehouse.Descriptor
 	compiled map[string]*policy.Compiled // roles by id, compiled lazily under build
+	fresh    int                         // roles this state compiled (not taken from the one before)
 	lookup   policy.Lookup
 	builtin  map[string]string // defaultIdentifier -> descriptor id
 
@@ -72,8 +74,11 @@ type teamState struct {
 	tokenGrants *policy.Grants
 }
 
-// build compiles a snapshot.
-func build(snap *gatehouse.Snapshot) (*orgState, error) {
+// build compiles a snapshot. prev, when not nil, is the organization's
+// state before: when the descriptors are the same, its compiled roles are
+// taken as they are (a role's compiled form depends on the descriptors
+// only), so that a write that changes no descriptor compiles nothing again.
+func build(snap *gatehouse.Snapshot, prev *orgState) (*orgState, error) {
 	s := &orgState{
 		org:   snap.Org,
 		descs: map[string]*policy.Descriptor{}, records: map[string]*gatehouse.Descriptor{},
@@ -101,6 +106,7 @@ func build(snap *gatehouse.Snapshot) (*orgState, error) {
 		d, ok := s.descs[id]
 		return d, ok
 	}
+	s.reuse(prev)
 	s.stackList = make([]StackRef, 0, len(snap.Stacks))
 	for _, st := range snap.Stacks {
 		e := &gatehouse.Entity{Type: gatehouse.EntityStack, ID: st.ID, Tags: gatehouse.TagsFromMap(st.Tags)}
@@ -238,6 +244,28 @@ func (s *orgState) limitedRule(g *gatehouse.Grant) policy.Node {
 	}
 }
 
+// reuse takes prev's compiled descriptors when prev holds exactly the
+// same descriptors (ids, versions and documents). Synthetic roles (entity
+// grants) depend on more than descriptors and are compiled again.
+func (s *orgState) reuse(prev *orgState) {
+	if prev == nil || len(prev.records) != len(s.records) {
+		return
+	}
+	for id, d := range s.records {
+		p := prev.records[id]
+		if p == nil || p.Version != d.Version || !bytes.Equal(p.Details, d.Details) {
+			return
+		}
+	}
+	prev.mu.Lock()
+	defer prev.mu.Unlock()
+	for id, c := range prev.compiled {
+		if _, ok := s.records[id]; ok {
+			s.compiled[id] = c
+		}
+	}
+}
+
 // compile returns the compiled form of a role, compiling it once. Callers
 // hold s.mu, or own s (during build).
 func (s *orgState) compile(d *policy.Descriptor) *policy.Compiled {
@@ -246,6 +274,7 @@ func (s *orgState) compile(d *policy.Descriptor) *policy.Compiled {
 	}
 	c := policy.Compile(d.Details, s.lookup)
 	s.compiled[d.ID] = c
+	s.fresh++
 	return c
 }
 

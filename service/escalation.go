@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/catalog"
@@ -118,7 +119,7 @@ func tokenRoleID(ctx context.Context, tx gatehouse.Tx, orgID, roleID string) (st
 
 // checkTeam holds what a team gives (to a new member, or with token to a
 // team token) to what the caller holds.
-func (s *Service) checkTeam(ctx context.Context, orgID, what, teamID string, token bool) error {
+func (s *Service) checkTeam(ctx context.Context, tx gatehouse.Tx, orgID, what, teamID string, token bool) error {
 	if callerFrom(ctx) == nil {
 		return nil
 	}
@@ -126,7 +127,60 @@ func (s *Service) checkTeam(ctx context.Context, orgID, what, teamID string, tok
 	if err != nil {
 		return err
 	}
-	return s.checkGrant(ctx, orgID, what, g)
+	if err := s.checkGrant(ctx, orgID, what, g); err != nil {
+		return err
+	}
+	return s.checkTeamOpenLimits(ctx, tx, orgID, what, teamID, token)
+}
+
+// checkTeamOpenLimits refuses what a team gives when, on an environment it
+// has a grant on, it would let the caller keep the environment open longer
+// than the caller's own limit there (or without one). Only the team's
+// entity grants are compared: a team role's constraints are not.
+func (s *Service) checkTeamOpenLimits(ctx context.Context, tx gatehouse.Tx, orgID, what, teamID string, token bool) error {
+	caller := callerFrom(ctx)
+	if caller == nil || caller.Token == nil {
+		return nil
+	}
+	grants, err := tx.ListGrants(ctx, orgID, gatehouse.GrantFilter{TeamID: teamID})
+	if err != nil {
+		return err
+	}
+	entities, err := s.Authz.Entities(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	open := catalog.MustLookup("environment:open")
+	for _, gr := range grants {
+		if gr.Entity.Type != gatehouse.EntityEnvironment {
+			continue
+		}
+		e := entities(gr.Entity.Type, gr.Entity.ID)
+		if e == nil {
+			continue
+		}
+		theirs, ok, err := s.Authz.TeamOpenLimit(ctx, orgID, teamID, token, open, e)
+		if err != nil || !ok {
+			return err
+		}
+		mine, _, err := s.Authz.OpenLimit(ctx, caller, orgID, open, e)
+		if err != nil || mine <= 0 || (theirs > 0 && theirs <= mine) {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		if admin, err := s.callerIsAdmin(ctx, orgID); err != nil || admin {
+			return err
+		}
+		given := "no maxOpenDuration"
+		if theirs > 0 {
+			given = "maxOpenDuration " + theirs.String()
+		}
+		return gatehouse.Errorf(gatehouse.EFORBIDDEN, "maxOpenDuration: %s would let environment %s be kept open with %s, longer than the caller's own limit of %s there; only an Admin may grant beyond what it holds",
+			what, e.ID, given, mine)
+	}
+	return nil
 }
 
 // checkAuthRules holds what every allow rule of an OIDC policy would mint to
@@ -172,7 +226,7 @@ func (s *Service) checkAuthRules(ctx context.Context, tx gatehouse.Tx, orgID str
 				}
 				return gatehouse.Errorf(gatehouse.EFORBIDDEN, "%s.teamName: no team %q yet, so what its tokens would hold cannot be compared with what the caller holds; only an Admin may write it", at, r.TeamName)
 			}
-			if err := s.checkTeam(ctx, orgID, what+" of team "+r.TeamName, t.ID, true); err != nil {
+			if err := s.checkTeam(ctx, tx, orgID, what+" of team "+r.TeamName, t.ID, true); err != nil {
 				return err
 			}
 		case gatehouse.TokenPersonal:
@@ -247,9 +301,12 @@ func (s *Service) checkRetag(ctx context.Context, orgID string, t gatehouse.Enti
 }
 
 // checkTeamGrant holds a team grant of built-in set on a named entity to
-// what the caller holds on that entity.
-func (s *Service) checkTeamGrant(ctx context.Context, tx gatehouse.Tx, orgID string, et gatehouse.EntityType, project, name, set string) error {
-	if callerFrom(ctx) == nil {
+// what the caller holds on that entity, its maxOpenDuration (0: none)
+// included: a caller whose own environment:open there is limited may not
+// grant a longer one, nor none.
+func (s *Service) checkTeamGrant(ctx context.Context, tx gatehouse.Tx, orgID string, et gatehouse.EntityType, project, name, set string, maxOpen time.Duration) error {
+	caller := callerFrom(ctx)
+	if caller == nil {
 		return nil
 	}
 	id, err := entityID(ctx, tx, orgID, et, project, name)
@@ -260,8 +317,34 @@ func (s *Service) checkTeamGrant(ctx context.Context, tx gatehouse.Tx, orgID str
 	if err != nil {
 		return err
 	}
-	return s.checkGrant(ctx, orgID, fmt.Sprintf("the team grant of %s on %s %s/%s", d.Name, et, project, name),
-		compileNodes(ctx, tx, orgID, grantNode(gatehouse.EntityRef{Type: et, ID: id}, d.ID)))
+	what := fmt.Sprintf("the team grant of %s on %s %s/%s", d.Name, et, project, name)
+	cand := compileNodes(ctx, tx, orgID, grantNode(gatehouse.EntityRef{Type: et, ID: id}, d.ID))
+	if err := s.checkGrant(ctx, orgID, what, cand); err != nil || caller.Token == nil || et != gatehouse.EntityEnvironment {
+		return err
+	}
+	open := catalog.MustLookup("environment:open")
+	e := &gatehouse.Entity{Type: et, ID: strings.ToLower(id)}
+	if entities, err := s.Authz.Entities(ctx, orgID); err != nil {
+		return err
+	} else if cur := entities(et, id); cur != nil {
+		e = cur
+	}
+	if !cand.Decide(open, e) {
+		return nil
+	}
+	if admin, err := s.callerIsAdmin(ctx, orgID); err != nil || admin {
+		return err
+	}
+	limit, _, err := s.Authz.OpenLimit(ctx, caller, orgID, open, e)
+	if err != nil || limit <= 0 || (maxOpen > 0 && maxOpen <= limit) {
+		return err
+	}
+	given := "no maxOpenDuration"
+	if maxOpen > 0 {
+		given = "maxOpenDuration " + maxOpen.String()
+	}
+	return gatehouse.Errorf(gatehouse.EFORBIDDEN, "maxOpenDuration: %s would let the team keep it open with %s, longer than the caller's own limit of %s there; only an Admin may grant beyond what it holds",
+		what, given, limit)
 }
 
 // checkUpdateTags refuses, before an update starts, the tags it would merge

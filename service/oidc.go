@@ -575,6 +575,12 @@ func (s *Service) Exchange(ctx context.Context, v gatehouse.IDTokenVerifier, req
 		if err := tx.TouchIssuer(ctx, org.ID, iss.ID, now); err != nil {
 			return err
 		}
+		// An ID token may be exchanged again and again until it expires:
+		// each exchange is a token the organization holds, within its
+		// quota.
+		if err := s.checkTokenQuota(ctx, tx, org.ID); err != nil {
+			return err
+		}
 		if err := tx.CreateToken(ctx, tok); err != nil {
 			return err
 		}

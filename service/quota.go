@@ -38,6 +38,23 @@ func (s *Service) checkQuota(ctx context.Context, tx gatehouse.Tx, orgID, kind s
 	return nil
 }
 
+// checkTokenQuota is checkQuota for tokens: at the quota, the
+// organization's exchanged tokens that have expired (they grant nothing)
+// are revoked to make room, and the count is taken again.
+func (s *Service) checkTokenQuota(ctx context.Context, tx gatehouse.Tx, orgID string) error {
+	err := s.checkQuota(ctx, tx, orgID, quotaTokens)
+	if gatehouse.ErrorCode(err) != gatehouse.ECONFLICT {
+		return err
+	}
+	if n, perr := tx.PruneExchangedTokens(ctx, orgID, s.Now()); perr != nil || n == 0 {
+		if perr != nil {
+			return perr
+		}
+		return err
+	}
+	return s.checkQuota(ctx, tx, orgID, quotaTokens)
+}
+
 func quotaError(kind string, n, limit int) error {
 	return gatehouse.Errorf(gatehouse.ECONFLICT,
 		"quota: the organization holds %d %s, its limit of %d (setting quotas.%s); an admin raises it on the host with `gatehouse admin settings --org ORG --quota %s=N`",

@@ -127,6 +127,10 @@ func (s *Service) CreateDescriptor(ctx context.Context, orgID string, in Descrip
 				return err
 			}
 			d.Details, d.Refs = composeOf(pol.ID), []string{pol.ID}
+			// The role is a second descriptor: it counts too.
+			if err := s.checkQuota(ctx, tx, orgID, quotaDescriptors); err != nil {
+				return err
+			}
 		} else {
 			d.Details, d.Refs = details, refs
 		}
@@ -281,6 +285,13 @@ func (s *Service) DeleteDescriptor(ctx context.Context, orgID, id string, force 
 			org, err := tx.GetOrg(ctx, orgID)
 			if err != nil {
 				return err
+			}
+			// Its members are given the default role: held to what the
+			// caller holds, as any other role given to a member.
+			if id := org.Settings.DefaultRoleID; id != "" {
+				if err := s.checkRole(ctx, tx, orgID, fmt.Sprintf("deleting %q moves its members onto the default role, which", d.Name), id); err != nil {
+					return err
+				}
 			}
 			for _, uid := range u.Members {
 				m, err := tx.GetMember(ctx, orgID, uid)

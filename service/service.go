@@ -37,6 +37,10 @@ type Service struct {
 	// MaxCheckpoint bounds a stack's checkpoint in bytes, whole, imported
 	// or rebuilt from a delta (0: DefaultMaxCheckpoint).
 	MaxCheckpoint int
+	// MaxPersonalTokens bounds the live personal tokens of one user (0:
+	// DefaultMaxPersonalTokens): every organization of the user loads
+	// them into its snapshot.
+	MaxPersonalTokens int
 
 	keys keyCache
 }

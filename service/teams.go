@@ -196,7 +196,7 @@ func (s *Service) UpdateTeam(ctx context.Context, orgID, name string, u TeamUpda
 			}
 		}
 		if u.MemberAction == "add" {
-			if err := s.checkTeam(ctx, orgID, "adding a member to team "+t.Name, t.ID, false); err != nil {
+			if err := s.checkTeam(ctx, tx, orgID, "adding a member to team "+t.Name, t.ID, false); err != nil {
 				return err
 			}
 		}
@@ -222,7 +222,7 @@ func (s *Service) UpdateTeam(ctx context.Context, orgID, name string, u TeamUpda
 			if !ok {
 				return gatehouse.Errorf(gatehouse.EINVALID, "permission: %d is not a stack permission (101 read, 102 write, 103 admin)", sg.Permission)
 			}
-			if err := s.checkTeamGrant(ctx, tx, orgID, gatehouse.EntityStack, sg.ProjectName, sg.StackName, set); err != nil {
+			if err := s.checkTeamGrant(ctx, tx, orgID, gatehouse.EntityStack, sg.ProjectName, sg.StackName, set, 0); err != nil {
 				return err
 			}
 			if err := putTeamGrant(ctx, tx, orgID, t, gatehouse.EntityStack, sg.ProjectName, sg.StackName, set, strconv.Itoa(sg.Permission), 0); err != nil {
@@ -240,7 +240,7 @@ func (s *Service) UpdateTeam(ctx context.Context, orgID, name string, u TeamUpda
 			if !ok {
 				return gatehouse.Errorf(gatehouse.EINVALID, "permission: %q is not an environment permission (read, open, write, admin)", eg.Permission)
 			}
-			if err := s.checkTeamGrant(ctx, tx, orgID, gatehouse.EntityEnvironment, eg.ProjectName, eg.EnvName, set); err != nil {
+			if err := s.checkTeamGrant(ctx, tx, orgID, gatehouse.EntityEnvironment, eg.ProjectName, eg.EnvName, set, eg.MaxOpenDuration); err != nil {
 				return err
 			}
 			if err := putTeamGrant(ctx, tx, orgID, t, gatehouse.EntityEnvironment, eg.ProjectName, eg.EnvName, set, eg.Permission, eg.MaxOpenDuration); err != nil {

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -62,7 +63,7 @@ func (s *Service) CreateToken(ctx context.Context, in TokenInput) (*gatehouse.To
 	orgs := []string{in.OrgID}
 	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
 		if in.Kind == gatehouse.TokenOrganization || in.Kind == gatehouse.TokenTeam {
-			if err := s.checkQuota(ctx, tx, in.OrgID, quotaTokens); err != nil {
+			if err := s.checkTokenQuota(ctx, tx, in.OrgID); err != nil {
 				return err
 			}
 		}
@@ -73,7 +74,7 @@ func (s *Service) CreateToken(ctx context.Context, in TokenInput) (*gatehouse.To
 				return err
 			}
 			t.TeamID = team.ID
-			if err := s.checkTeam(ctx, in.OrgID, "a token of team "+team.Name, team.ID, true); err != nil {
+			if err := s.checkTeam(ctx, tx, in.OrgID, "a token of team "+team.Name, team.ID, true); err != nil {
 				return err
 			}
 		case gatehouse.TokenOrganization:
@@ -100,6 +101,9 @@ func (s *Service) CreateToken(ctx context.Context, in TokenInput) (*gatehouse.To
 			for _, m := range ms {
 				orgs = append(orgs, m.OrgID)
 			}
+			if err := s.checkPersonalTokens(ctx, tx, in.UserID, orgs); err != nil {
+				return err
+			}
 		}
 		if in.OrgID != "" {
 			org, err := tx.GetOrg(ctx, in.OrgID)
@@ -120,6 +124,42 @@ func (s *Service) CreateToken(ctx context.Context, in TokenInput) (*gatehouse.To
 	}
 	s.Authz.AddToken(t)
 	return t, value, nil
+}
+
+// DefaultMaxPersonalTokens is the most live personal tokens a user holds
+// when Service.MaxPersonalTokens is 0.
+const DefaultMaxPersonalTokens = 1000
+
+// checkPersonalTokens refuses a user's personal token past
+// MaxPersonalTokens not revoked (expired ones count: every organization of
+// the user loads them until they are revoked). It takes the row locks of
+// the user's organizations, in order, so that concurrent creates count
+// one after another.
+func (s *Service) checkPersonalTokens(ctx context.Context, tx gatehouse.Tx, userID string, orgs []string) error {
+	limit := s.MaxPersonalTokens
+	if limit <= 0 {
+		limit = DefaultMaxPersonalTokens
+	}
+	for _, o := range slices.Sorted(slices.Values(orgs)) {
+		if err := tx.LockOrg(ctx, o); err != nil {
+			return err
+		}
+	}
+	n, next := 0, ""
+	for {
+		ts, more, err := tx.ListTokens(ctx, gatehouse.TokenFilter{UserID: userID, Kind: gatehouse.TokenPersonal},
+			gatehouse.ListOptions{Limit: gatehouse.MaxListLimit, Continuation: next})
+		if err != nil {
+			return err
+		}
+		n += len(ts)
+		if n >= limit {
+			return gatehouse.Errorf(gatehouse.ECONFLICT, "quota: the user holds %d personal tokens, the limit of %d; revoke some (expired ones count until revoked)", n, limit)
+		}
+		if next = more; next == "" {
+			return nil
+		}
+	}
 }
 
 // Tokens lists tokens.

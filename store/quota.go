@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // LockOrg implements gatehouse.Tx. On PostgreSQL it is SELECT ... FOR
@@ -44,4 +45,23 @@ func (t *tx) CountOrg(ctx context.Context, orgID, kind string) (int, error) {
 		return 0, t.d.mapErr(err, opWrite)
 	}
 	return n, nil
+}
+
+// PruneExchangedTokens implements gatehouse.Tx.
+func (t *tx) PruneExchangedTokens(ctx context.Context, orgID string, before time.Time) (int, error) {
+	res, err := t.exec(ctx, opWrite, "UPDATE tokens SET deleted = ? WHERE org_id = ? AND exchanged = ? AND deleted = ? AND expires > 0 AND expires <= ?",
+		true, orgID, true, false, us(before))
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, t.d.mapErr(err, opWrite)
+	}
+	if n > 0 {
+		if err := t.bump(ctx, orgID); err != nil {
+			return 0, err
+		}
+	}
+	return int(n), nil
 }

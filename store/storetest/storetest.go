@@ -62,6 +62,7 @@ func Run(t *testing.T, open Opener) {
 		{"Invites", testInvites},
 		{"BoundPersonalTokens", testBoundPersonalTokens},
 		{"QuotaConcurrent", testQuotaConcurrent},
+		{"PruneExchangedTokens", testPruneExchangedTokens},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1944,4 +1945,70 @@ func testQuotaConcurrent(t *testing.T, s gatehouse.Store) {
 		return nil
 	})
 	wantCode(t, s.Write(ctx, func(tx gatehouse.Tx) error { return tx.LockOrg(ctx, "nope") }), gatehouse.ENOTFOUND, "lock a missing organization")
+}
+
+// testPruneExchangedTokens: only the organization's exchanged tokens that
+// have expired are revoked (and counted no more); tokens without an expiry,
+// tokens still alive, tokens not from an exchange and other organizations'
+// tokens stay.
+func testPruneExchangedTokens(t *testing.T, s gatehouse.Store) {
+	f, other := newFixture(t, s), newFixture(t, s)
+	now := time.Now()
+	iss := &gatehouse.Issuer{OrgID: f.org.ID, Name: "prune", URL: "https://prune.example", Issuer: "https://prune.example"}
+	write(t, s, func(tx gatehouse.Tx) error {
+		return tx.CreateIssuer(ctx, iss, &gatehouse.AuthPolicy{Policies: json.RawMessage(`[]`)})
+	})
+	mk := func(org, name string, exchanged bool, expires time.Time) *gatehouse.Token {
+		_, d := gatehouse.NewTokenValue()
+		tk := &gatehouse.Token{Kind: gatehouse.TokenOrganization, OrgID: org, Name: name, Digest: d, Exchanged: exchanged, Expires: expires}
+		if exchanged && org == f.org.ID {
+			tk.IssuerID = iss.ID
+		}
+		write(t, s, func(tx gatehouse.Tx) error { return tx.CreateToken(ctx, tk) })
+		return tk
+	}
+	expired := mk(f.org.ID, "expired", true, now.Add(-time.Minute))
+	keep := []*gatehouse.Token{
+		mk(f.org.ID, "alive", true, now.Add(time.Hour)),
+		mk(f.org.ID, "created-expired", false, now.Add(-time.Minute)),
+		mk(f.org.ID, "forever", false, time.Time{}),
+		mk(other.org.ID, "other-expired", true, now.Add(-time.Minute)),
+	}
+	var before, after int64
+	read(t, s, func(tx gatehouse.Tx) (err error) { before, err = tx.Revision(ctx, f.org.ID); return err })
+	write(t, s, func(tx gatehouse.Tx) error {
+		n, err := tx.PruneExchangedTokens(ctx, f.org.ID, now)
+		if err == nil && n != 1 {
+			t.Errorf("pruned %d tokens; want 1", n)
+		}
+		return err
+	})
+	read(t, s, func(tx gatehouse.Tx) (err error) {
+		after, err = tx.Revision(ctx, f.org.ID)
+		if err != nil {
+			return err
+		}
+		if tk, err := tx.GetToken(ctx, expired.ID); err != nil || !tk.Deleted {
+			t.Errorf("the expired exchanged token: %+v, %v; want it deleted", tk, err)
+		}
+		for _, k := range keep {
+			if tk, err := tx.GetToken(ctx, k.ID); err != nil || tk.Deleted {
+				t.Errorf("token %s: %+v, %v; want it kept", k.Name, tk, err)
+			}
+		}
+		if n, err := tx.CountOrg(ctx, f.org.ID, "tokens"); err != nil || n != 3 {
+			t.Errorf("count after the prune: %d, %v; want 3", n, err)
+		}
+		return nil
+	})
+	if after <= before {
+		t.Errorf("revision %d -> %d: a prune must bump it (snapshots drop the tokens)", before, after)
+	}
+	write(t, s, func(tx gatehouse.Tx) error {
+		n, err := tx.PruneExchangedTokens(ctx, f.org.ID, now)
+		if err == nil && n != 0 {
+			t.Errorf("a second prune revoked %d tokens", n)
+		}
+		return err
+	})
 }
