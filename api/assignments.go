@@ -135,3 +135,11 @@ func (s *Server) updateAssignment(q *request) (any, error) {
 	}
 	return out, nil
 }
+
+// registerAssignments registers the routes of entity assignments.
+func (s *Server) registerAssignments() {
+	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/assignments/list", entity: assignmentEntity,
+		scopeFor: accessScope("read"), h: s.listAssignments})
+	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/assignments/update", entity: assignmentEntity,
+		scopeFor: accessScope("update"), h: s.updateAssignment})
+}

@@ -171,3 +171,12 @@ func (s *Server) exportAudit(v2 bool) handler {
 func (s *Server) auditEventTypes(q *request) (any, error) {
 	return map[string]any{"eventTypes": gatehouse.AuditEventTypes}, nil
 }
+
+// registerAudit registers the routes of the audit log.
+func (s *Server) registerAudit() {
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/auditlogs", scopes: scopes("audit_logs:read"), h: s.listAudit(false)})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/auditlogs/v2", scopes: scopes("audit_logs:read"), h: s.listAudit(true)})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/auditlogs/export", scopes: scopes("audit_logs:export"), h: s.exportAudit(false)})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/auditlogs/v2/export", scopes: scopes("audit_logs:export"), h: s.exportAudit(true)})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/auditlogs/event-types", scopes: scopes("audit_logs:read"), h: s.auditEventTypes})
+}

@@ -3,9 +3,10 @@ package api
 import (
 	"fmt"
 
-	"github.com/gatehouse-iam/gatehouse/authz"
 	"net/http"
 	"time"
+
+	"github.com/gatehouse-iam/gatehouse/authz"
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/service"

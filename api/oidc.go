@@ -252,3 +252,17 @@ func parseExchange(w http.ResponseWriter, r *http.Request) (service.ExchangeRequ
 	}
 	return req, nil
 }
+
+// registerOIDC registers the routes of OIDC issuers, their policies and the token exchange.
+func (s *Server) registerOIDC() {
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/oidc/issuers", scopes: scopes("oidc_issuers:read"), h: s.listIssuers})
+	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/oidc/issuers", scopes: scopes("oidc_issuers:create"), h: s.createIssuer})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/oidc/issuers/{issuerID}", scopes: scopes("oidc_issuers:read"), h: s.getIssuer})
+	s.handle(&route{method: "PATCH", pattern: "/api/orgs/{orgName}/oidc/issuers/{issuerID}", scopes: scopes("oidc_issuers:update"), h: s.updateIssuer})
+	s.handle(&route{method: "DELETE", pattern: "/api/orgs/{orgName}/oidc/issuers/{issuerID}", scopes: scopes("oidc_issuers:delete"), h: s.deleteIssuer})
+	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/oidc/issuers/{issuerID}/regenerate-thumbprints", scopes: scopes("oidc_issuers:regenerate_thumbprints"), noBody: true, h: s.regenerateThumbprints})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/auth/policies/oidcissuers/{issuerID}", scopes: scopes("auth_policies:read"), h: s.getIssuerPolicy})
+	s.handle(&route{method: "PATCH", pattern: "/api/orgs/{orgName}/auth/policies/{policyID}", scopes: scopes("auth_policies:update"), h: s.updatePolicy})
+	s.routes = append(s.routes, &route{method: "POST", pattern: "/api/oauth/token", public: true})
+	s.mux.Handle("POST /api/oauth/token", s.metrics.instrument("/api/oauth/token", http.HandlerFunc(s.exchange)))
+}

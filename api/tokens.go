@@ -238,3 +238,16 @@ func (s *Server) deleteTeamToken(q *request) (any, error) {
 		return nil
 	})
 }
+
+// registerTokens registers the routes of personal, organization and team tokens.
+func (s *Server) registerTokens() {
+	s.handle(&route{method: "GET", pattern: "/api/user/tokens", h: s.listPersonalTokens})
+	s.handle(&route{method: "POST", pattern: "/api/user/tokens", h: s.createPersonalToken})
+	s.handle(&route{method: "DELETE", pattern: "/api/user/tokens/{tokenID}", h: s.deletePersonalToken})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/tokens", scopes: scopes("org_token:read"), h: s.listOrgTokens})
+	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/tokens", scopes: scopes("org_token:create"), h: s.createOrgToken})
+	s.handle(&route{method: "DELETE", pattern: "/api/orgs/{orgName}/tokens/{tokenID}", scopes: scopes("org_token:delete"), h: s.deleteOrgToken})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/teams/{teamName}/tokens", scopes: scopes("team:list_tokens"), h: s.listTeamTokens})
+	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/teams/{teamName}/tokens", scopes: scopes("team:create_token"), h: s.createTeamToken})
+	s.handle(&route{method: "DELETE", pattern: "/api/orgs/{orgName}/teams/{teamName}/tokens/{tokenID}", scopes: scopes("team:delete_token"), h: s.deleteTeamToken})
+}

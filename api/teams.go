@@ -1,0 +1,133 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/service"
+)
+
+// registerTeams registers the routes of teams and their roles.
+func (s *Server) registerTeams() {
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/teams", scopes: scopes("team:list"), h: s.listTeams})
+	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/teams/pulumi", scopes: scopes("team:create"), status: http.StatusCreated, h: s.createTeam})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/teams/{teamName}", scopes: scopes("team:read"), h: s.getTeam})
+	s.handle(&route{method: "PATCH", pattern: "/api/orgs/{orgName}/teams/{teamName}", scopes: scopes("team:update"), h: s.updateTeam})
+	s.handle(&route{method: "DELETE", pattern: "/api/orgs/{orgName}/teams/{teamName}", scopes: scopes("team:delete"), h: s.deleteTeam})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/teams/{teamName}/roles", scopes: scopes("team:read", "role:read"), h: s.teamRoles})
+	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/teams/{teamName}/roles/{roleID}", scopes: scopes("role:update", "team:update"), noBody: true, h: s.addTeamRole})
+	s.handle(&route{method: "DELETE", pattern: "/api/orgs/{orgName}/teams/{teamName}/roles/{roleID}", scopes: scopes("role:update", "team:update"), h: s.removeTeamRole})
+}
+
+func (s *Server) listTeams(q *request) (any, error) {
+	opts, err := q.listOptions()
+	if err != nil {
+		return nil, err
+	}
+	if opts.Limit == 0 {
+		opts.Limit = gatehouse.MaxListLimit
+	}
+	ts, next, err := s.svc.Teams(q.ctx(), q.org.ID, opts)
+	if err != nil {
+		return nil, err
+	}
+	out := struct {
+		Teams             []teamJSON `json:"teams"`
+		ContinuationToken string     `json:"continuationToken,omitempty"`
+	}{Teams: []teamJSON{}, ContinuationToken: q.next(next)}
+	for _, t := range ts {
+		out.Teams = append(out.Teams, toTeam(t))
+	}
+	return out, nil
+}
+
+func (s *Server) createTeam(q *request) (any, error) {
+	var in struct {
+		Name        string `json:"name"`
+		DisplayName string `json:"displayName"`
+		Description string `json:"description"`
+	}
+	if err := q.decode(&in); err != nil {
+		return nil, err
+	}
+	t, err := s.svc.CreateTeam(q.ctx(), q.org.ID, in.Name, in.DisplayName, in.Description)
+	if err != nil {
+		return nil, err
+	}
+	return toTeam(t), nil
+}
+
+func (s *Server) getTeam(q *request) (any, error) {
+	v, err := s.svc.Team(q.ctx(), q.org.ID, q.r.PathValue("teamName"))
+	if err != nil {
+		return nil, err
+	}
+	return toTeamView(v, q.id), nil
+}
+
+func (s *Server) updateTeam(q *request) (any, error) {
+	var in updateTeamRequest
+	if err := q.decode(&in); err != nil {
+		return nil, err
+	}
+	u := service.TeamUpdate{NewDisplayName: in.NewDisplayName, NewDescription: in.NewDescription, MemberAction: in.MemberAction, Member: in.Member}
+	stack := func(j *teamStackJSON) *service.StackGrant {
+		if j == nil {
+			return nil
+		}
+		return &service.StackGrant{ProjectName: j.ProjectName, StackName: j.StackName, Permission: j.Permission}
+	}
+	env := func(j *teamEnvJSON) (*service.EnvironmentGrant, error) {
+		if j == nil {
+			return nil, nil
+		}
+		g := &service.EnvironmentGrant{ProjectName: j.ProjectName, EnvName: j.EnvName, Permission: j.Permission}
+		if j.MaxOpenDuration != "" {
+			d, err := time.ParseDuration(j.MaxOpenDuration)
+			if err != nil || d < 0 {
+				return nil, gatehouse.Errorf(gatehouse.EINVALID, "maxOpenDuration: %q is not a duration such as 1h30m", j.MaxOpenDuration)
+			}
+			g.MaxOpenDuration = d
+		}
+		return g, nil
+	}
+	u.AddStack, u.EditStack, u.RemoveStack = stack(in.AddStackPermission), stack(in.EditStackPermission), stack(in.RemoveStack)
+	var err error
+	if u.AddEnvironment, err = env(in.AddEnvironmentPermission); err != nil {
+		return nil, err
+	}
+	if u.EditEnvironment, err = env(in.EditEnvironmentPermission); err != nil {
+		return nil, err
+	}
+	if u.RemoveEnvironment, err = env(in.RemoveEnvironment); err != nil {
+		return nil, err
+	}
+	return nil, s.svc.UpdateTeam(q.ctx(), q.org.ID, q.r.PathValue("teamName"), u)
+}
+
+func (s *Server) deleteTeam(q *request) (any, error) {
+	return nil, s.svc.DeleteTeam(q.ctx(), q.org.ID, q.r.PathValue("teamName"))
+}
+
+func (s *Server) teamRoles(q *request) (any, error) {
+	ds, err := s.svc.TeamRoles(q.ctx(), q.org.ID, q.r.PathValue("teamName"))
+	if err != nil {
+		return nil, err
+	}
+	out := struct {
+		Roles []descriptorJSON `json:"roles"`
+	}{Roles: []descriptorJSON{}}
+	for _, d := range ds {
+		out.Roles = append(out.Roles, toDescriptor(d, q.org))
+	}
+	return out, nil
+}
+
+func (s *Server) addTeamRole(q *request) (any, error) {
+	return nil, s.svc.AddTeamRole(q.ctx(), q.org.ID, q.r.PathValue("teamName"), q.r.PathValue("roleID"))
+}
+
+func (s *Server) removeTeamRole(q *request) (any, error) {
+	return nil, s.svc.RemoveTeamRole(q.ctx(), q.org.ID, q.r.PathValue("teamName"), q.r.PathValue("roleID"))
+}

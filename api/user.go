@@ -1,0 +1,127 @@
+package api
+
+import "github.com/gatehouse-iam/gatehouse"
+
+// registerUser registers who the caller is: the user, their default
+// organization, and the server's capabilities.
+func (s *Server) registerUser() {
+	s.handle(&route{method: "GET", pattern: "/api/user", h: s.getUser})
+	s.handle(&route{method: "GET", pattern: "/api/user/organizations/default", h: s.defaultOrg})
+	s.handle(&route{method: "GET", pattern: "/api/capabilities", h: func(q *request) (any, error) {
+		return capabilities(), nil
+	}})
+}
+
+func (s *Server) getUser(q *request) (any, error) {
+	type tokenInfo struct {
+		Name         string `json:"name"`
+		Organization string `json:"organization,omitempty"`
+		Team         string `json:"team,omitempty"`
+	}
+	type user struct {
+		ID            string     `json:"id"`
+		GitHubLogin   string     `json:"githubLogin"`
+		Name          string     `json:"name"`
+		Email         string     `json:"email"`
+		AvatarURL     string     `json:"avatarUrl"`
+		Organizations []userInfo `json:"organizations"`
+		Identities    []string   `json:"identities"`
+		SiteAdmin     bool       `json:"siteAdmin"`
+		TokenInfo     *tokenInfo `json:"tokenInfo,omitempty"`
+	}
+	t := q.id.Token
+	if q.id.User != nil {
+		u := q.id.User
+		orgs, err := s.userOrgs(q)
+		if err != nil {
+			return nil, err
+		}
+		out := user{ID: u.ID, GitHubLogin: u.Login, Name: u.Name, Email: u.Email, AvatarURL: u.AvatarURL,
+			Organizations: []userInfo{}, Identities: []string{}}
+		for _, o := range orgs {
+			out.Organizations = append(out.Organizations, userInfo{Name: o.DisplayName, GitHubLogin: o.Name})
+		}
+		return out, nil
+	}
+	org, err := s.orgByID(q, t.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	out := user{ID: t.ID, GitHubLogin: org.Name, Name: org.DisplayName, Organizations: []userInfo{{Name: org.DisplayName, GitHubLogin: org.Name}},
+		Identities: []string{}, TokenInfo: &tokenInfo{Name: t.Name, Organization: org.Name}}
+	if t.Kind == gatehouse.TokenTeam {
+		team, err := s.teamName(q, org, t.TeamID)
+		if err != nil {
+			return nil, err
+		}
+		out.GitHubLogin, out.TokenInfo.Team = team, team
+	}
+	return out, nil
+}
+
+func (s *Server) orgByID(q *request, id string) (*gatehouse.Organization, error) {
+	var org *gatehouse.Organization
+	err := s.svc.Store.Read(q.ctx(), func(tx gatehouse.Tx) (err error) {
+		org, err = tx.GetOrg(q.ctx(), id)
+		return err
+	})
+	return org, err
+}
+
+func (s *Server) teamName(q *request, org *gatehouse.Organization, teamID string) (string, error) {
+	var name string
+	err := s.svc.Store.Read(q.ctx(), func(tx gatehouse.Tx) error {
+		t, err := tx.GetTeamByID(q.ctx(), teamID)
+		if err == nil {
+			name = t.Name
+		}
+		return err
+	})
+	return name, err
+}
+
+func (s *Server) defaultOrg(q *request) (any, error) {
+	name, err := s.defaultOrgName(q)
+	if err != nil {
+		return nil, err
+	}
+	return struct {
+		GitHubLogin string `json:"GitHubLogin"`
+		Messages    []any  `json:"Messages"`
+	}{name, []any{}}, nil
+}
+
+// defaultOrgName is the caller's default organization: its token's, or the
+// user's oldest membership ("" for none; UserOrgs lists them in the order
+// the user joined, never by the organizations' age).
+func (s *Server) defaultOrgName(q *request) (string, error) {
+	if q.id.User == nil {
+		org, err := s.orgByID(q, q.id.Token.OrgID)
+		if err != nil {
+			return "", err
+		}
+		return org.Name, nil
+	}
+	orgs, err := s.userOrgs(q)
+	if err != nil || len(orgs) == 0 {
+		return "", err
+	}
+	return orgs[0].Name, nil
+}
+
+// userOrgs are the organizations the caller's user reaches with this
+// token: all of its own for a token the user made, the one that minted it
+// for an exchanged one.
+func (s *Server) userOrgs(q *request) ([]*gatehouse.Organization, error) {
+	orgs, err := s.svc.UserOrgs(q.ctx(), q.id.User.ID)
+	if err != nil || q.id.Token.OrgID == "" {
+		return orgs, err
+	}
+	var out []*gatehouse.Organization
+	for _, o := range orgs {
+		if o.ID == q.id.Token.OrgID {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
