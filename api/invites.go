@@ -2,13 +2,11 @@ package api
 
 import (
 	"fmt"
-
 	"net/http"
 	"time"
 
-	"github.com/gatehouse-iam/gatehouse/authz"
-
 	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/authz"
 	"github.com/gatehouse-iam/gatehouse/service"
 )
 
