@@ -3,7 +3,6 @@ package store_test
 import (
 	"bytes"
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -18,11 +17,7 @@ import (
 // used to, covering the cut), and a retention prune must neither delete
 // events nor reseal it. On both dialects.
 func TestTamperedHeadNeverResealed(t *testing.T) {
-	dialects := map[string]func(t *testing.T) string{
-		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "g.db") },
-		"postgres": func(t *testing.T) string { return storetest.PostgresSchema(t) },
-	}
-	for name, dsnOf := range dialects {
+	for name, dsnOf := range auditDialects {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			db, err := store.Open(ctx, dsnOf(t), store.Options{AuditKey: storetest.AuditKey})

@@ -11,17 +11,20 @@ import (
 	"github.com/gatehouse-iam/gatehouse/store/storetest"
 )
 
+// auditDialects makes a fresh database of each dialect for the audit
+// chain's tests (PostgreSQL's skips without GATEHOUSE_TEST_POSTGRES_DSN).
+var auditDialects = map[string]func(t *testing.T) string{
+	"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "g.db") },
+	"postgres": func(t *testing.T) string { return storetest.PostgresSchema(t) },
+}
+
 // TestAuditChainBecomesKeyed: a chain written without a key (as before
 // migration 00010) keeps its unkeyed links; the first event appended with
 // the key starts the keyed part and seals the head; afterwards a process
 // without the key may not append (it would write an unkeyed link into a
 // keyed chain). On both dialects.
 func TestAuditChainBecomesKeyed(t *testing.T) {
-	dialects := map[string]func(t *testing.T) string{
-		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "g.db") },
-		"postgres": func(t *testing.T) string { return storetest.PostgresSchema(t) },
-	}
-	for name, dsnOf := range dialects {
+	for name, dsnOf := range auditDialects {
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
 			dsn := dsnOf(t)

@@ -159,6 +159,22 @@ func rehash(t *testing.T, db *rawDB, chain []chainRow, i int) {
 	rawExec(t, db, "UPDATE audit_heads SET last_seq = ?, last_hash = ?", last.Seq, last.Hash)
 }
 
+// cutTail deletes the newest three events and points the head at the
+// last one kept, as someone who can write the database (not the key) would.
+func cutTail(t *testing.T, db *rawDB, chain []chainRow) {
+	keep := chain[len(chain)-4].ev
+	rawExec(t, db, "DELETE FROM audit_events WHERE seq > ?", keep.Seq)
+	rawExec(t, db, "UPDATE audit_heads SET last_seq = ?, last_hash = ?", keep.Seq, keep.Hash)
+}
+
+// cutOldest deletes the oldest three events and moves the anchor to the
+// last one deleted.
+func cutOldest(t *testing.T, db *rawDB, chain []chainRow) {
+	cut := chain[2].ev
+	rawExec(t, db, "DELETE FROM audit_events WHERE seq <= ?", cut.Seq)
+	rawExec(t, db, "UPDATE audit_heads SET anchor_seq = ?, anchor_hash = ?", cut.Seq, cut.Hash)
+}
+
 // TestAuditChainAttacks edits the database as an attacker with write
 // access to it would, covering their tracks with the public ChainHash and
 // the head row: every attack must be found by `audit verify`.
@@ -179,16 +195,8 @@ func TestAuditChainAttacks(t *testing.T) {
 			rawExec(t, db, "UPDATE audit_events SET data = ? WHERE seq = ?", string(chain[k].ev.Data), chain[k].ev.Seq)
 			rehash(t, db, chain, k)
 		}},
-		{"cut the tail and fix the head", func(t *testing.T, db *rawDB, chain []chainRow) {
-			keep := chain[len(chain)-4].ev
-			rawExec(t, db, "DELETE FROM audit_events WHERE seq > ?", keep.Seq)
-			rawExec(t, db, "UPDATE audit_heads SET last_seq = ?, last_hash = ?", keep.Seq, keep.Hash)
-		}},
-		{"cut the oldest events and fix the anchor", func(t *testing.T, db *rawDB, chain []chainRow) {
-			cut := chain[2].ev
-			rawExec(t, db, "DELETE FROM audit_events WHERE seq <= ?", cut.Seq)
-			rawExec(t, db, "UPDATE audit_heads SET anchor_seq = ?, anchor_hash = ?", cut.Seq, cut.Hash)
-		}},
+		{"cut the tail and fix the head", cutTail},
+		{"cut the oldest events and fix the anchor", cutOldest},
 	}
 	for _, d := range dialects {
 		for _, a := range attacks {
