@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/service"
+	"github.com/gatehouse-iam/gatehouse/store"
 )
 
 // parseWhen reads a time flag: unix seconds or RFC 3339.
@@ -126,15 +128,11 @@ func newAuditCmd() *cobra.Command {
 				}
 				cps = append(cps, cp)
 			}
-			db, svc, err := openDirectKey(cmd.Context(), database, keyFile)
+			db, svc, org, err := openOrgDirect(cmd.Context(), database, keyFile, orgName)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			org, err := orgByName(cmd.Context(), db, orgName)
-			if err != nil {
-				return err
-			}
 			v, err := svc.VerifyAudit(cmd.Context(), org.ID, cps...)
 			if err != nil {
 				return err
@@ -176,15 +174,11 @@ func newAuditCmd() *cobra.Command {
 			if orgName == "" {
 				return fmt.Errorf("--org is required")
 			}
-			db, svc, err := openDirectKey(cmd.Context(), database, keyFile)
+			db, svc, org, err := openOrgDirect(cmd.Context(), database, keyFile, orgName)
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			org, err := orgByName(cmd.Context(), db, orgName)
-			if err != nil {
-				return err
-			}
 			cp, err := svc.CheckpointAudit(cmd.Context(), org.ID, org.Name)
 			if err != nil {
 				return err
@@ -234,4 +228,20 @@ func readCheckpoint(path string) (*service.AuditCheckpoint, error) {
 		return nil, fmt.Errorf("--checkpoint %s: not a checkpoint: %v", path, err)
 	}
 	return cp, nil
+}
+
+// openOrgDirect opens the database from the host with the master key (as
+// openDirectKey) and finds the organization named name in it; the caller
+// closes the database.
+func openOrgDirect(ctx context.Context, database, keyFile, name string) (*store.DB, *service.Service, *gatehouse.Organization, error) {
+	db, svc, err := openDirectKey(ctx, database, keyFile)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	org, err := orgByName(ctx, db, name)
+	if err != nil {
+		db.Close()
+		return nil, nil, nil, err
+	}
+	return db, svc, org, nil
 }
