@@ -324,6 +324,27 @@ func (a *Authorizer) Revision(orgID string) int64 {
 	return -1
 }
 
+// Count returns how many stacks or environments the organization's
+// installed snapshot holds, and the revision it is current at; ok is false
+// when no snapshot is installed or t is another type. It reads nothing from
+// the store: a caller holding the organization's row lock whose revision
+// equals rev knows the count is exact.
+func (a *Authorizer) Count(orgID string, t gatehouse.EntityType) (n int, rev int64, ok bool) {
+	st := (*a.orgs.Load())[orgID]
+	if st == nil {
+		return 0, 0, false
+	}
+	switch t {
+	case gatehouse.EntityStack:
+		n = len(st.stacks)
+	case gatehouse.EntityEnvironment:
+		n = len(st.envs)
+	default:
+		return 0, 0, false
+	}
+	return n, st.revision.Load(), true
+}
+
 func (a *Authorizer) state(ctx context.Context, orgID string) (*orgState, error) {
 	if st := (*a.orgs.Load())[orgID]; st != nil {
 		return st, nil
