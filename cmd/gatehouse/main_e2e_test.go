@@ -309,18 +309,28 @@ func TestPulumiCLI(t *testing.T) {
 	httpCall(t, m, token, "POST", "/api/orgs/acme/members/bob", nil)
 	mustRun(token, "bob", "org", "member", "list", "--org", "acme")
 	mustRun(token, created.Role.ID, "org", "member", "edit", "bob", "--fga-role-name", "auditors", "--org", "acme")
+	// An organization token bound to the role reads members through it.
+	var bound struct{ TokenValue string }
+	_, body := httpCall(t, m, token, "POST", "/api/orgs/acme/tokens", map[string]any{"name": "auditing", "roleID": created.Role.ID})
+	json.Unmarshal(body, &bound)
+	mustRun(bound.TokenValue, "bob", "org", "member", "list", "--org", "acme")
 	out, err := run(token, "org", "role", "remove", created.Role.ID, "--org", "acme", "--yes")
 	if err == nil || !strings.Contains(out, "force") {
 		t.Errorf("removing an assigned role without --force: %v\n%s", err, out)
 	}
 	mustRun(token, "", "org", "role", "remove", created.Role.ID, "--org", "acme", "--yes", "--force")
+	// Forced out of its role, the token holds nothing: not even the
+	// default role's member list (issue 12 §4).
+	if out, err := run(bound.TokenValue, "org", "member", "list", "--org", "acme"); err == nil || !strings.Contains(out, "403") {
+		t.Errorf("a token whose role was removed with --force still lists members: %v\n%s", err, out)
+	}
 
 	// A token whose role lacks the scopes fails with a clear message.
 	var readerID string
 	var roles struct {
 		Roles []struct{ ID, Name string }
 	}
-	_, body := httpCall(t, m, token, "GET", "/api/orgs/acme/roles?uxPurpose=role", nil)
+	_, body = httpCall(t, m, token, "GET", "/api/orgs/acme/roles?uxPurpose=role", nil)
 	json.Unmarshal(body, &roles)
 	for _, r := range roles.Roles {
 		if r.Name == "Billing Manager" {
