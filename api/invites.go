@@ -116,9 +116,6 @@ func (s *Server) updateInvite(q *request) (any, error) {
 }
 
 func (s *Server) revokeInvite(q *request) (any, error) {
-	if err := q.noBody(); err != nil {
-		return nil, err
-	}
 	return nil, s.svc.RevokeInvite(q.ctx(), q.org.ID, q.r.PathValue("inviteID"))
 }
 
@@ -149,9 +146,6 @@ func (s *Server) acceptInvite(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := q.noBody(); err != nil {
-		return nil, err
-	}
 	v, err := s.svc.AcceptInvite(q.ctx(), u, q.r.PathValue("inviteID"))
 	if err != nil {
 		return nil, err
@@ -162,9 +156,6 @@ func (s *Server) acceptInvite(q *request) (any, error) {
 func (s *Server) declineInvite(q *request) (any, error) {
 	u, err := ownUser(q)
 	if err != nil {
-		return nil, err
-	}
-	if err := q.noBody(); err != nil {
 		return nil, err
 	}
 	return nil, s.svc.DeclineInvite(q.ctx(), u, q.r.PathValue("inviteID"))

@@ -698,9 +698,6 @@ func (s *Server) updateEngineEvents(q *request) (any, error) {
 }
 
 func (s *Server) cancelUpdate(q *request) (any, error) {
-	if err := q.noBody(); err != nil {
-		return nil, err
-	}
 	return nil, s.svc.CancelUpdate(q.ctx(), q.stack, q.r.PathValue("updateID"))
 }
 
