@@ -74,6 +74,19 @@ func TestAttack2TokensOfOneOrgStayThere(t *testing.T) {
 	e.fails(e.admin, "POST", "/api/user/pending-invites/"+inv.ID+"/accept", nil, 404, "not found")
 }
 
+// daveInEvil makes organization evil (its admin mallory) and acme's
+// member dave, who joins evil by accepting its invitation; it returns
+// mallory's and dave's tokens.
+func (e *env) daveInEvil() (mallory, dave string) {
+	e.t.Helper()
+	mallory = e.newOrg("evil", "mallory")
+	dave = e.memberWithRole("dave", e.roles("role")["Member"].ID)
+	var inv struct{ ID string }
+	e.must(mallory, "POST", "/api/orgs/evil/invites", map[string]any{"userLogin": "dave"}, 201, &inv)
+	e.must(dave, "POST", "/api/user/pending-invites/"+inv.ID+"/accept", nil, 200, nil)
+	return mallory, dave
+}
+
 // TestAttack2DirectReAddAuditsPersonalTokens: acme created dave (it
 // manages him) and removed him; meanwhile dave, who joined evil by
 // invitation, made a personal token there. When acme adds dave back
@@ -83,11 +96,7 @@ func TestAttack2TokensOfOneOrgStayThere(t *testing.T) {
 func TestAttack2DirectReAddAuditsPersonalTokens(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	mallory := e.newOrg("evil", "mallory")
-	dave := e.memberWithRole("dave", e.roles("role")["Member"].ID)
-	var inv struct{ ID string }
-	e.must(mallory, "POST", "/api/orgs/evil/invites", map[string]any{"userLogin": "dave"}, 201, &inv)
-	e.must(dave, "POST", "/api/user/pending-invites/"+inv.ID+"/accept", nil, 200, nil)
+	_, dave := e.daveInEvil()
 	e.must(e.admin, "DELETE", "/api/orgs/acme/members/dave", nil, 204, nil)
 	var tok struct{ ID string }
 	e.must(dave, "POST", "/api/user/tokens", map[string]any{"description": "made-outside-acme"}, 200, &tok)
@@ -126,11 +135,8 @@ func TestAttack2DirectReAddAuditsPersonalTokens(t *testing.T) {
 func TestAttack2JoiningDoesNotMoveTheDefaultOrganization(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	mallory := e.newOrg("evil", "mallory")
-	dave := e.memberWithRole("dave", e.roles("role")["Member"].ID)
+	_, dave := e.daveInEvil()
 	var inv struct{ ID string }
-	e.must(mallory, "POST", "/api/orgs/evil/invites", map[string]any{"userLogin": "dave"}, 201, &inv)
-	e.must(dave, "POST", "/api/user/pending-invites/"+inv.ID+"/accept", nil, 200, nil)
 	e.must(e.admin, "DELETE", "/api/orgs/acme/members/dave", nil, 204, nil)
 	var def struct{ GitHubLogin string }
 	e.must(dave, "GET", "/api/user/organizations/default", nil, 200, &def)
@@ -159,11 +165,7 @@ func TestAttack2JoiningDoesNotMoveTheDefaultOrganization(t *testing.T) {
 func TestAttack2BoundTokenStaysInItsOrg(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	mallory := e.newOrg("evil", "mallory")
-	dave := e.memberWithRole("dave", e.roles("role")["Member"].ID)
-	var inv struct{ ID string }
-	e.must(mallory, "POST", "/api/orgs/evil/invites", map[string]any{"userLogin": "dave"}, 201, &inv)
-	e.must(dave, "POST", "/api/user/pending-invites/"+inv.ID+"/accept", nil, 200, nil)
+	mallory, _ := e.daveInEvil()
 	status, res := e.mintPersonal(mallory, "evil", "dave")
 	if status != 200 {
 		t.Fatalf("exchange: %d %+v", status, res)
