@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/api/wire"
 )
 
 // Client is gatehouse.IAM over Gatehouse's HTTP API (or any service with
@@ -113,7 +114,7 @@ func (c *Client) WhoAmI(ctx context.Context) (*gatehouse.WhoAmI, error) {
 	return w, nil
 }
 
-func fromDescriptor(j descriptorJSON) *gatehouse.Descriptor {
+func fromDescriptor(j wire.Role) *gatehouse.Descriptor {
 	d := &gatehouse.Descriptor{ID: j.ID, OrgID: j.OrgID, Name: j.Name, Description: j.Description, Purpose: j.UXPurpose,
 		Details: j.Details, Version: j.Version, DefaultIdentifier: j.DefaultIdentifier, Created: j.Created, Modified: j.Modified}
 	d.ResourceType.UnmarshalText([]byte(j.ResourceType))
@@ -122,7 +123,7 @@ func fromDescriptor(j descriptorJSON) *gatehouse.Descriptor {
 
 // Roles implements gatehouse.IAM.
 func (c *Client) Roles(ctx context.Context, org, purpose string) ([]*gatehouse.Descriptor, error) {
-	var out struct{ Roles []descriptorJSON }
+	var out struct{ Roles []wire.Role }
 	if err := c.do(ctx, "GET", orgPath(org, "roles")+"?uxPurpose="+url.QueryEscape(purpose), nil, &out); err != nil {
 		return nil, err
 	}
@@ -135,7 +136,7 @@ func (c *Client) Roles(ctx context.Context, org, purpose string) ([]*gatehouse.D
 
 // Role implements gatehouse.IAM.
 func (c *Client) Role(ctx context.Context, org, id string) (*gatehouse.Descriptor, error) {
-	var out descriptorJSON
+	var out wire.Role
 	if err := c.do(ctx, "GET", orgPath(org, "roles", id), nil, &out); err != nil {
 		return nil, err
 	}
@@ -144,7 +145,7 @@ func (c *Client) Role(ctx context.Context, org, id string) (*gatehouse.Descripto
 
 // CreateRole implements gatehouse.IAM.
 func (c *Client) CreateRole(ctx context.Context, org string, in gatehouse.RoleInput, policyAndRole bool) (*gatehouse.Descriptor, error) {
-	body := descriptorBase{Name: in.Name, Description: in.Description, Details: in.Details}
+	body := wire.CreateRoleRequest{Name: in.Name, Description: in.Description, Details: in.Details}
 	if in.Purpose != "" {
 		body.UXPurpose = &in.Purpose
 	}
@@ -155,7 +156,7 @@ func (c *Client) CreateRole(ctx context.Context, org string, in gatehouse.RoleIn
 	if policyAndRole {
 		path += "?createPolicyAndRole=true"
 	}
-	var out descriptorJSON
+	var out wire.Role
 	if err := c.do(ctx, "POST", path, body, &out); err != nil {
 		return nil, err
 	}
@@ -164,8 +165,8 @@ func (c *Client) CreateRole(ctx context.Context, org string, in gatehouse.RoleIn
 
 // UpdateRole implements gatehouse.IAM.
 func (c *Client) UpdateRole(ctx context.Context, org, id string, in gatehouse.RoleInput) (*gatehouse.Descriptor, error) {
-	var out descriptorJSON
-	if err := c.do(ctx, "PATCH", orgPath(org, "roles", id), updateRoleRequest{Name: in.Name, Description: in.Description, Details: in.Details}, &out); err != nil {
+	var out wire.Role
+	if err := c.do(ctx, "PATCH", orgPath(org, "roles", id), wire.UpdateRoleRequest{Name: in.Name, Description: in.Description, Details: in.Details}, &out); err != nil {
 		return nil, err
 	}
 	return fromDescriptor(out), nil
@@ -185,7 +186,7 @@ func (c *Client) SetDefaultRole(ctx context.Context, org, id string) error {
 	return c.do(ctx, "PATCH", orgPath(org, "roles", id, "default"), nil, nil)
 }
 
-func fromMember(m organizationMember) *gatehouse.Member {
+func fromMember(m wire.Member) *gatehouse.Member {
 	return &gatehouse.Member{Login: m.User.GitHubLogin, Name: m.User.Name, RoleID: m.FGARole.ID, RoleName: m.FGARole.Name,
 		Suspended: m.Suspended, Created: m.Created}
 }
@@ -196,7 +197,7 @@ func (c *Client) Members(ctx context.Context, org string) ([]*gatehouse.Member, 
 	next := ""
 	for {
 		var out struct {
-			Members           []organizationMember
+			Members           []wire.Member
 			ContinuationToken string
 		}
 		path := orgPath(org, "members") + "?includeSuspended=true"
@@ -222,11 +223,11 @@ func (c *Client) AddMember(ctx context.Context, org, login, role string) (*gateh
 		return nil, err
 	}
 	// A user the organization does not manage is invited instead (202).
-	var inv inviteJSON
+	var inv wire.Invite
 	if json.Unmarshal(raw, &inv) == nil && inv.Status == "pending" {
 		return &gatehouse.Member{Login: inv.User.GitHubLogin, RoleID: inv.RoleID, RoleName: "invited as " + inv.RoleName + " (joins on accepting)"}, nil
 	}
-	var out organizationMember
+	var out wire.Member
 	if err := json.Unmarshal(raw, &out); err != nil {
 		return nil, err
 	}
@@ -245,7 +246,7 @@ func (c *Client) RemoveMember(ctx context.Context, org, login string) error {
 
 // Teams implements gatehouse.IAM.
 func (c *Client) Teams(ctx context.Context, org string) ([]*gatehouse.Team, error) {
-	var out struct{ Teams []teamJSON }
+	var out struct{ Teams []wire.Team }
 	if err := c.do(ctx, "GET", orgPath(org, "teams"), nil, &out); err != nil {
 		return nil, err
 	}
@@ -258,7 +259,7 @@ func (c *Client) Teams(ctx context.Context, org string) ([]*gatehouse.Team, erro
 
 // CreateTeam implements gatehouse.IAM.
 func (c *Client) CreateTeam(ctx context.Context, org, name, displayName, description string) (*gatehouse.Team, error) {
-	var out teamJSON
+	var out wire.Team
 	err := c.do(ctx, "POST", orgPath(org, "teams", "pulumi"), map[string]string{"name": name, "displayName": displayName, "description": description}, &out)
 	if err != nil {
 		return nil, err
@@ -298,7 +299,7 @@ func tokensPath(org, team string) string {
 
 // Tokens implements gatehouse.IAM.
 func (c *Client) Tokens(ctx context.Context, org, team string) ([]*gatehouse.Token, error) {
-	var out struct{ Tokens []accessTokenJSON }
+	var out struct{ Tokens []wire.AccessToken }
 	if err := c.do(ctx, "GET", tokensPath(org, team)+"?filter=all", nil, &out); err != nil {
 		return nil, err
 	}
@@ -335,7 +336,7 @@ func (c *Client) CreateToken(ctx context.Context, org string, req gatehouse.Toke
 	if req.RoleID != "" {
 		body["roleID"] = req.RoleID
 	}
-	var out createTokenResponse
+	var out wire.CreateTokenResponse
 	if err := c.do(ctx, "POST", tokensPath(org, req.Team), body, &out); err != nil {
 		return nil, err
 	}
@@ -384,7 +385,7 @@ func (c *Client) AuditEvents(ctx context.Context, org string, f gatehouse.AuditF
 	}
 	var out struct {
 		ContinuationToken string
-		AuditLogEvents    []auditEventJSON
+		AuditLogEvents    []wire.AuditEvent
 	}
 	if err := c.do(ctx, "GET", orgPath(org, "auditlogs", "v2")+"?"+v.Encode(), nil, &out); err != nil {
 		return nil, "", err
@@ -431,7 +432,7 @@ func (c *Client) ExportAudit(ctx context.Context, org string, f gatehouse.AuditF
 	return err
 }
 
-func fromIssuer(j issuerJSON) *gatehouse.Issuer {
+func fromIssuer(j wire.Issuer) *gatehouse.Issuer {
 	i := &gatehouse.Issuer{ID: j.ID, Name: j.Name, URL: j.URL, Issuer: j.Issuer, Thumbprints: j.Thumbprints, JWKS: j.JWKS,
 		MaxExpiration: time.Duration(j.MaxExpiration) * time.Second}
 	i.Created, _ = time.Parse(issuerTime, j.Created)
@@ -442,7 +443,7 @@ func fromIssuer(j issuerJSON) *gatehouse.Issuer {
 // Issuers implements gatehouse.IAM.
 func (c *Client) Issuers(ctx context.Context, org string) ([]*gatehouse.Issuer, error) {
 	var out struct {
-		OIDCIssuers []issuerJSON `json:"oidcIssuers"`
+		OIDCIssuers []wire.Issuer `json:"oidcIssuers"`
 	}
 	if err := c.do(ctx, "GET", orgPath(org, "oidc", "issuers"), nil, &out); err != nil {
 		return nil, err
@@ -460,7 +461,7 @@ func (c *Client) RegisterIssuer(ctx context.Context, org, name, issuerURL string
 	if maxExpiration > 0 {
 		body["maxExpiration"] = int64(maxExpiration / time.Second)
 	}
-	var out issuerJSON
+	var out wire.Issuer
 	if err := c.do(ctx, "POST", orgPath(org, "oidc", "issuers"), body, &out); err != nil {
 		return nil, err
 	}
@@ -474,7 +475,7 @@ func (c *Client) DeleteIssuer(ctx context.Context, org, id string) error {
 
 // IssuerPolicy implements gatehouse.IAM.
 func (c *Client) IssuerPolicy(ctx context.Context, org, issuerID string) (*gatehouse.AuthPolicy, []gatehouse.AuthPolicyRule, error) {
-	var out authPolicyJSON
+	var out wire.AuthPolicy
 	if err := c.do(ctx, "GET", orgPath(org, "auth", "policies", "oidcissuers", issuerID), nil, &out); err != nil {
 		return nil, nil, err
 	}
@@ -488,7 +489,7 @@ func (c *Client) SetIssuerPolicy(ctx context.Context, org, issuerID string, rule
 	if err != nil {
 		return nil, err
 	}
-	var out authPolicyJSON
+	var out wire.AuthPolicy
 	if err := c.do(ctx, "PATCH", orgPath(org, "auth", "policies", p.ID), map[string]any{"policies": rules}, &out); err != nil {
 		return nil, err
 	}
