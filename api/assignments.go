@@ -102,8 +102,8 @@ func (s *Server) updateAssignment(q *request) (any, error) {
 
 // registerAssignments registers the routes of entity assignments.
 func (s *Server) registerAssignments() {
-	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/assignments/list", entity: assignmentEntity,
+	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/assignments/list", doc: doc{"ListEntityAssignments", "Every principal's grant on one entity, and the sets that can be assigned", nil, "EntityInstance", "EntityAssignmentsResponse"}, entity: assignmentEntity,
 		scopeFor: accessScope("read"), h: s.listAssignments})
-	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/assignments/update", entity: assignmentEntity,
+	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/assignments/update", doc: doc{"UpdateEntityAssignment", "Grant, change or revoke a user's permission set on an entity", nil, "UpdateEntityAssignmentRequest", "UpdateEntityAssignmentResponse"}, entity: assignmentEntity,
 		scopeFor: accessScope("update"), h: s.updateAssignment})
 }

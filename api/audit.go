@@ -149,9 +149,9 @@ func (s *Server) auditEventTypes(q *request) (any, error) {
 
 // registerAudit registers the routes of the audit log.
 func (s *Server) registerAudit() {
-	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/auditlogs", scopes: scopes("audit_logs:read"), h: s.listAudit(false)})
-	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/auditlogs/v2", scopes: scopes("audit_logs:read"), h: s.listAudit(true)})
-	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/auditlogs/export", scopes: scopes("audit_logs:export"), h: s.exportAudit(false)})
-	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/auditlogs/v2/export", scopes: scopes("audit_logs:export"), h: s.exportAudit(true)})
-	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/auditlogs/event-types", scopes: scopes("audit_logs:read"), h: s.auditEventTypes})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/auditlogs", doc: doc{"ListAuditLogEventsV1", "Audit events older than startTime, newest first", []string{"startTime", "endTime", "eventFilter", "userFilter", "continuationToken", "pageSize", "format"}, "", "ListAuditLogEventsResponse"}, scopes: scopes("audit_logs:read"), h: s.listAudit(false)})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/auditlogs/v2", doc: doc{"ListAuditLogEvents", "Audit events between startTime and endTime, newest first", []string{"startTime", "endTime", "eventFilter", "userFilter", "continuationToken", "pageSize"}, "", "ListAuditLogEventsResponse"}, scopes: scopes("audit_logs:read"), h: s.listAudit(true)})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/auditlogs/export", doc: doc{"ExportAuditLogEventsV1", "Export audit events as gzip-compressed CSV or CEF", []string{"startTime", "endTime", "eventFilter", "userFilter", "format"}, "", "AuditLogExport"}, scopes: scopes("audit_logs:export"), h: s.exportAudit(false)})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/auditlogs/v2/export", doc: doc{"ExportAuditLogEvents", "Export audit events as gzip-compressed CSV or CEF", []string{"startTime", "endTime", "eventFilter", "userFilter", "format"}, "", "AuditLogExport"}, scopes: scopes("audit_logs:export"), h: s.exportAudit(true)})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/auditlogs/event-types", doc: doc{"ListAuditLogEventTypes", "The catalog of audit event types", nil, "", "AuditLogEventTypes"}, scopes: scopes("audit_logs:read"), h: s.auditEventTypes})
 }

@@ -8,7 +8,7 @@ import (
 
 // registerCheck registers the decision endpoint for other services.
 func (s *Server) registerCheck() {
-	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/authz/check", scopes: scopes("org_member_access:read"), maxBytes: 1 << 20, h: s.check})
+	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/authz/check", doc: doc{"CheckAccess", "Decide a batch of (token, scope, entity) questions, with explanations (Gatehouse extension)", nil, "CheckRequest", "CheckResponse"}, scopes: scopes("org_member_access:read"), maxBytes: 1 << 20, h: s.check})
 }
 
 // check answers a batch of "may this token use this scope on this entity",

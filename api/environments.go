@@ -20,36 +20,36 @@ const envPath = "/api/esc/environments/{orgName}/{projectName}/{envName}"
 // from github.com/pulumi/esc and apitype as the stack types are.
 
 func (s *Server) registerEnvironments() {
-	s.handle(&route{method: "GET", pattern: "/api/esc/environments/{orgName}", scopes: scopes("environment:list"), h: s.listEnvironments})
-	s.handle(&route{method: "POST", pattern: "/api/esc/environments/{orgName}", scopes: scopes("environment:create"), h: s.createEnvironment})
-	s.handle(&route{method: "GET", pattern: "/api/esc/environments/{orgName}/tags", scopes: scopes("environment_tags:list"), h: s.orgEnvironmentTags})
-	s.handle(&route{method: "POST", pattern: envPath, scopes: scopes("environment:create"), noBody: true, h: s.createEnvironment})
-	env := func(method, suffix, scope string, h handler) {
-		s.handle(&route{method: method, pattern: envPath + suffix, scopes: scopes(scope), entity: envEntity, h: h})
+	s.handle(&route{method: "GET", pattern: "/api/esc/environments/{orgName}", doc: doc{"ListEnvironments", "Environments the caller may read", []string{"continuationToken", "maxResults"}, "", "ListEnvironmentsResponse"}, scopes: scopes("environment:list"), h: s.listEnvironments})
+	s.handle(&route{method: "POST", pattern: "/api/esc/environments/{orgName}", doc: doc{"CreateEnvironment", "Create an environment; its creator administers it", nil, "CreateEnvironmentRequest", "Environment"}, scopes: scopes("environment:create"), h: s.createEnvironment})
+	s.handle(&route{method: "GET", pattern: "/api/esc/environments/{orgName}/tags", doc: doc{"ListOrgEnvironmentTags", "Every environment tag with its values", nil, "", "EnvironmentTagValues"}, scopes: scopes("environment_tags:list"), h: s.orgEnvironmentTags})
+	s.handle(&route{method: "POST", pattern: envPath, doc: doc{"CreateEnvironmentInProject", "Create an environment named in the path", nil, "", "Environment"}, scopes: scopes("environment:create"), noBody: true, h: s.createEnvironment})
+	env := func(method, suffix, scope string, d doc, h handler) {
+		s.handle(&route{method: method, pattern: envPath + suffix, doc: d, scopes: scopes(scope), entity: envEntity, h: h})
 	}
-	env("GET", "", "environment:read", s.getDefinition)
-	s.handle(&route{method: "PATCH", pattern: envPath, scopes: scopes("environment:write"), entity: envEntity, maxBytes: state.MaxDefinition, h: s.updateDefinition})
-	env("DELETE", "", "environment:delete", s.deleteEnvironment)
-	s.handle(&route{method: "POST", pattern: envPath + "/open", scopes: scopes("environment:open"), entity: envEntity, noBody: true, h: s.openEnvironment})
-	env("GET", "/open/{openSessionID}", "environment:open", s.readOpenEnvironment)
-	env("GET", "/versions", "environment_version:read", s.listEnvironmentVersions)
-	env("GET", "/versions/{version}", "environment_version:read", s.getDefinition)
-	env("GET", "/tags", "environment_tag:read", s.listEnvironmentTags)
-	env("POST", "/tags", "environment_tag:create", s.createEnvironmentTag)
-	env("GET", "/tags/{tagName}", "environment_tag:read", s.getEnvironmentTag)
-	env("PATCH", "/tags/{tagName}", "environment_tag:update", s.updateEnvironmentTag)
-	env("DELETE", "/tags/{tagName}", "environment_tag:delete", s.deleteEnvironmentTag)
+	env("GET", "", "environment:read", doc{"GetEnvironment", "The definition (YAML) and its version as the ETag; showSecrets=true needs environment:open", []string{"showSecrets"}, "", "EnvironmentDefinition"}, s.getDefinition)
+	s.handle(&route{method: "PATCH", pattern: envPath, doc: doc{"UpdateEnvironment", "Store a new version of the definition (YAML; If-Match: the version)", nil, "EnvironmentDefinition", "EnvironmentDiagnostics"}, scopes: scopes("environment:write"), entity: envEntity, maxBytes: state.MaxDefinition, h: s.updateDefinition})
+	env("DELETE", "", "environment:delete", doc{"DeleteEnvironment", "Delete an environment with its versions", nil, "", ""}, s.deleteEnvironment)
+	s.handle(&route{method: "POST", pattern: envPath + "/open", doc: doc{"OpenEnvironment", "Open the environment for a while", []string{"duration"}, "", "OpenEnvironmentResponse"}, scopes: scopes("environment:open"), entity: envEntity, noBody: true, h: s.openEnvironment})
+	env("GET", "/open/{openSessionID}", "environment:open", doc{"ReadOpenEnvironment", "The opened values, secrets revealed", nil, "", "OpenEnvironmentValues"}, s.readOpenEnvironment)
+	env("GET", "/versions", "environment_version:read", doc{"ListEnvironmentRevisions", "The environment's versions, newest first", []string{"continuationToken", "maxResults"}, "", "EnvironmentRevisions"}, s.listEnvironmentVersions)
+	env("GET", "/versions/{version}", "environment_version:read", doc{"GetEnvironmentAtVersion", "A version's definition (YAML)", nil, "", "EnvironmentDefinition"}, s.getDefinition)
+	env("GET", "/tags", "environment_tag:read", doc{"ListEnvironmentTags", "The environment's tags", nil, "", "ListEnvironmentTagsResponse"}, s.listEnvironmentTags)
+	env("POST", "/tags", "environment_tag:create", doc{"CreateEnvironmentTag", "Add a tag (409 if it exists)", nil, "EnvironmentTag", "EnvironmentTag"}, s.createEnvironmentTag)
+	env("GET", "/tags/{tagName}", "environment_tag:read", doc{"GetEnvironmentTag", "A tag", nil, "", "EnvironmentTag"}, s.getEnvironmentTag)
+	env("PATCH", "/tags/{tagName}", "environment_tag:update", doc{"UpdateEnvironmentTag", "Change a tag if it still has the value given", nil, "UpdateEnvironmentTagRequest", "EnvironmentTag"}, s.updateEnvironmentTag)
+	env("DELETE", "/tags/{tagName}", "environment_tag:delete", doc{"DeleteEnvironmentTag", "Remove a tag", nil, "", ""}, s.deleteEnvironmentTag)
 
 	const accounts = "/api/preview/insights/{orgName}/accounts"
-	s.handle(&route{method: "GET", pattern: accounts, scopes: scopes("insights_account:list"), h: s.listAccounts})
-	s.handle(&route{method: "POST", pattern: accounts + "/{accountName}", scopes: scopes("insights_account:create"), h: s.createAccount})
-	acct := func(method, suffix, scope string, h handler) {
-		s.handle(&route{method: method, pattern: accounts + "/{accountName}" + suffix, scopes: scopes(scope), entity: accountEntity, h: h})
+	s.handle(&route{method: "GET", pattern: accounts, doc: doc{"ListInsightsAccounts", "Insights accounts the caller may read", []string{"continuationToken", "count"}, "", "ListInsightsAccountsResponse"}, scopes: scopes("insights_account:list"), h: s.listAccounts})
+	s.handle(&route{method: "POST", pattern: accounts + "/{accountName}", doc: doc{"CreateInsightsAccount", "Create an Insights account; its creator administers it", nil, "CreateInsightsAccountRequest", ""}, scopes: scopes("insights_account:create"), h: s.createAccount})
+	acct := func(method, suffix, scope string, d doc, h handler) {
+		s.handle(&route{method: method, pattern: accounts + "/{accountName}" + suffix, doc: d, scopes: scopes(scope), entity: accountEntity, h: h})
 	}
-	acct("GET", "", "insights_account:read", s.getAccount)
-	acct("DELETE", "", "insights_account:delete", s.deleteAccount)
-	acct("GET", "/tags", "insights_account:read", s.getAccountTags)
-	acct("PUT", "/tags", "insights_account:update", s.setAccountTags)
+	acct("GET", "", "insights_account:read", doc{"GetInsightsAccount", "An Insights account", nil, "", "InsightsAccount"}, s.getAccount)
+	acct("DELETE", "", "insights_account:delete", doc{"DeleteInsightsAccount", "Delete an Insights account", nil, "", ""}, s.deleteAccount)
+	acct("GET", "/tags", "insights_account:read", doc{"GetInsightsAccountTags", "An Insights account's tags", nil, "", "InsightsAccountTags"}, s.getAccountTags)
+	acct("PUT", "/tags", "insights_account:update", doc{"SetInsightsAccountTags", "Replace an Insights account's tags", nil, "InsightsAccountTags", ""}, s.setAccountTags)
 }
 
 func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }

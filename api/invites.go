@@ -17,13 +17,13 @@ import (
 // documents no accept endpoint an API client can call, so Gatehouse has
 // POST /api/user/pending-invites/{id}/accept and .../decline.
 func (s *Server) registerInvites() {
-	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/invites", scopes: scopes("invites:read"), h: s.listInvites})
-	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/invites", scopes: scopes("invites:create"), status: http.StatusCreated, h: s.createInvite})
-	s.handle(&route{method: "PATCH", pattern: "/api/orgs/{orgName}/invites/{inviteID}", scopes: scopes("invites:create"), h: s.updateInvite})
-	s.handle(&route{method: "DELETE", pattern: "/api/orgs/{orgName}/invites/{inviteID}", scopes: scopes("invites:create"), h: s.revokeInvite})
-	s.handle(&route{method: "GET", pattern: "/api/user/pending-invites", h: s.pendingInvites})
-	s.handle(&route{method: "POST", pattern: "/api/user/pending-invites/{inviteID}/accept", noBody: true, h: s.acceptInvite})
-	s.handle(&route{method: "POST", pattern: "/api/user/pending-invites/{inviteID}/decline", noBody: true, h: s.declineInvite})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/invites", doc: doc{"ListOrgInvites", "List pending invitations", nil, "", "ListOrganizationInvitesResponse"}, scopes: scopes("invites:read"), h: s.listInvites})
+	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/invites", doc: doc{"CreateOrgInvite", "Invite an existing user with a role", nil, "CreateOrganizationInviteRequest", "PendingOrganizationInvite"}, scopes: scopes("invites:create"), status: http.StatusCreated, h: s.createInvite})
+	s.handle(&route{method: "PATCH", pattern: "/api/orgs/{orgName}/invites/{inviteID}", doc: doc{"UpdateOrgInvite", "Change a pending invitation's role or expiry", nil, "CreateOrganizationInviteRequest", "PendingOrganizationInvite"}, scopes: scopes("invites:create"), h: s.updateInvite})
+	s.handle(&route{method: "DELETE", pattern: "/api/orgs/{orgName}/invites/{inviteID}", doc: doc{"DeleteOrgInvite", "Revoke a pending invitation", nil, "", ""}, scopes: scopes("invites:create"), h: s.revokeInvite})
+	s.handle(&route{method: "GET", pattern: "/api/user/pending-invites", doc: doc{"ListPendingInvites", "The caller's pending invitations", nil, "", "ListOrganizationInvitesResponse"}, h: s.pendingInvites})
+	s.handle(&route{method: "POST", pattern: "/api/user/pending-invites/{inviteID}/accept", doc: doc{"AcceptInvite", "Accept an invitation and join with its role", nil, "", "PendingOrganizationInvite"}, noBody: true, h: s.acceptInvite})
+	s.handle(&route{method: "POST", pattern: "/api/user/pending-invites/{inviteID}/decline", doc: doc{"DeclineInvite", "Decline an invitation", nil, "", ""}, noBody: true, h: s.declineInvite})
 }
 
 func toInvite(v *service.InviteView, now time.Time) wire.Invite {

@@ -12,11 +12,11 @@ import (
 
 // registerMembers registers the routes of organization members.
 func (s *Server) registerMembers() {
-	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/members", scopes: scopes("org_member:read"), h: s.listMembers})
-	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/members/{userLogin}", scopes: scopes("org_member:add"), h: s.addMember})
-	s.handle(&route{method: "PATCH", pattern: "/api/orgs/{orgName}/members/{userLogin}", scopes: scopes("org_member:update"), h: s.updateMember})
-	s.handle(&route{method: "DELETE", pattern: "/api/orgs/{orgName}/members/{userLogin}", scopes: scopes("org_member:delete"), h: s.removeMember})
-	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/members/{userLogin}/teams", scopes: scopes("org_member:read"), h: s.memberTeams})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/members", doc: doc{"ListOrganizationMembers", "List members", []string{"type", "continuationToken", "maxResults", "includeSuspended"}, "", "ListOrganizationMembersResponse"}, scopes: scopes("org_member:read"), h: s.listMembers})
+	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/members/{userLogin}", doc: doc{"AddOrganizationMember", "Add a member with a built-in role (202 with an invitation for a user the organization does not manage)", nil, "AddOrganizationMemberRequest", "OrganizationMember"}, scopes: scopes("org_member:add"), h: s.addMember})
+	s.handle(&route{method: "PATCH", pattern: "/api/orgs/{orgName}/members/{userLogin}", doc: doc{"UpdateOrganizationMember", "Change a member's role", nil, "UpdateOrganizationMemberRequest", ""}, scopes: scopes("org_member:update"), h: s.updateMember})
+	s.handle(&route{method: "DELETE", pattern: "/api/orgs/{orgName}/members/{userLogin}", doc: doc{"DeleteOrganizationMember", "Remove a member and their team memberships", nil, "", ""}, scopes: scopes("org_member:delete"), h: s.removeMember})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/members/{userLogin}/teams", doc: doc{"ListMemberTeams", "A member's teams", nil, "", "ListMemberTeamsResponse"}, scopes: scopes("org_member:read"), h: s.memberTeams})
 }
 
 func (s *Server) listMembers(q *request) (any, error) {

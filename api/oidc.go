@@ -224,14 +224,14 @@ func parseExchange(w http.ResponseWriter, r *http.Request) (service.ExchangeRequ
 
 // registerOIDC registers the routes of OIDC issuers, their policies and the token exchange.
 func (s *Server) registerOIDC() {
-	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/oidc/issuers", scopes: scopes("oidc_issuers:read"), h: s.listIssuers})
-	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/oidc/issuers", scopes: scopes("oidc_issuers:create"), h: s.createIssuer})
-	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/oidc/issuers/{issuerID}", scopes: scopes("oidc_issuers:read"), h: s.getIssuer})
-	s.handle(&route{method: "PATCH", pattern: "/api/orgs/{orgName}/oidc/issuers/{issuerID}", scopes: scopes("oidc_issuers:update"), h: s.updateIssuer})
-	s.handle(&route{method: "DELETE", pattern: "/api/orgs/{orgName}/oidc/issuers/{issuerID}", scopes: scopes("oidc_issuers:delete"), h: s.deleteIssuer})
-	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/oidc/issuers/{issuerID}/regenerate-thumbprints", scopes: scopes("oidc_issuers:regenerate_thumbprints"), noBody: true, h: s.regenerateThumbprints})
-	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/auth/policies/oidcissuers/{issuerID}", scopes: scopes("auth_policies:read"), h: s.getIssuerPolicy})
-	s.handle(&route{method: "PATCH", pattern: "/api/orgs/{orgName}/auth/policies/{policyID}", scopes: scopes("auth_policies:update"), h: s.updatePolicy})
-	s.routes = append(s.routes, &route{method: "POST", pattern: "/api/oauth/token", public: true})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/oidc/issuers", doc: doc{"ListOidcIssuers", "List OIDC issuers", nil, "", "ListOidcIssuersResponse"}, scopes: scopes("oidc_issuers:read"), h: s.listIssuers})
+	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/oidc/issuers", doc: doc{"RegisterOidcIssuer", "Register an OIDC issuer (its policy starts as deny-all)", nil, "OidcIssuerRegistrationRequest", "OidcIssuerRegistrationResponse"}, scopes: scopes("oidc_issuers:create"), h: s.createIssuer})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/oidc/issuers/{issuerID}", doc: doc{"GetOidcIssuer", "Get an OIDC issuer", nil, "", "OidcIssuerRegistrationResponse"}, scopes: scopes("oidc_issuers:read"), h: s.getIssuer})
+	s.handle(&route{method: "PATCH", pattern: "/api/orgs/{orgName}/oidc/issuers/{issuerID}", doc: doc{"UpdateOidcIssuer", "Change an OIDC issuer", nil, "OidcIssuerUpdateRequest", "OidcIssuerRegistrationResponse"}, scopes: scopes("oidc_issuers:update"), h: s.updateIssuer})
+	s.handle(&route{method: "DELETE", pattern: "/api/orgs/{orgName}/oidc/issuers/{issuerID}", doc: doc{"DeleteOidcIssuer", "Delete an OIDC issuer and its policy", nil, "", ""}, scopes: scopes("oidc_issuers:delete"), h: s.deleteIssuer})
+	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/oidc/issuers/{issuerID}/regenerate-thumbprints", doc: doc{"RegenerateOidcIssuerThumbprints", "Pin the certificate the issuer serves now", nil, "", "OidcIssuerRegistrationResponse"}, scopes: scopes("oidc_issuers:regenerate_thumbprints"), noBody: true, h: s.regenerateThumbprints})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/auth/policies/oidcissuers/{issuerID}", doc: doc{"GetAuthPolicy", "An OIDC issuer's authorization policy", nil, "", "AuthPolicy"}, scopes: scopes("auth_policies:read"), h: s.getIssuerPolicy})
+	s.handle(&route{method: "PATCH", pattern: "/api/orgs/{orgName}/auth/policies/{policyID}", doc: doc{"UpdateAuthPolicy", "Replace an authorization policy's rules", nil, "AuthPolicyUpdateRequest", "AuthPolicy"}, scopes: scopes("auth_policies:update"), h: s.updatePolicy})
+	s.routes = append(s.routes, &route{method: "POST", pattern: "/api/oauth/token", doc: doc{"ExchangeToken", "RFC 8693 token exchange: an OIDC ID token for a short-lived access token", nil, "TokenExchangeRequest", "TokenExchangeGrantResponse"}, public: true})
 	s.mux.Handle("POST /api/oauth/token", s.metrics.instrument("/api/oauth/token", http.HandlerFunc(s.exchange)))
 }

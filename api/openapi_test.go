@@ -8,7 +8,8 @@ import (
 )
 
 // TestOpenAPIMatchesRoutes: the served document describes exactly the
-// registered routes, each with an operation id, a summary and its scopes.
+// registered routes, each with its own operation id, a summary and its
+// scopes.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	e := newEnv(t)
 	var doc struct {
@@ -20,6 +21,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		t.Fatalf("openapi = %q", doc.OpenAPI)
 	}
 	documented := map[string]bool{}
+	ids := map[string]string{}
 	for path, ops := range doc.Paths {
 		for method, raw := range ops {
 			key := strings.ToUpper(method) + " " + path
@@ -34,6 +36,10 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			if op.OperationID == "" || op.Summary == "" {
 				t.Errorf("%s has no operation id or summary", key)
 			}
+			if other, ok := ids[op.OperationID]; ok && op.OperationID != "" {
+				t.Errorf("%s and %s share the operation id %s", key, other, op.OperationID)
+			}
+			ids[op.OperationID] = key
 			for _, m := range regexp.MustCompile(`\{([A-Za-z]+)\}`).FindAllStringSubmatch(path, -1) {
 				found := false
 				for _, p := range op.Parameters {

@@ -16,16 +16,16 @@ const maxRoleBody = 1<<20 + 4<<10
 
 // registerRoles registers the routes of roles, permission sets and policies.
 func (s *Server) registerRoles() {
-	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/roles", scopes: scopes("role:read"), h: s.listRoles})
-	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/roles", scopes: scopes("role:create"), maxBytes: maxRoleBody, h: s.createRole})
-	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/roles/scopes", scopes: scopes("role:read"), h: s.roleScopes})
-	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/roles/{roleID}", scopes: scopes("role:read"), h: s.getRole})
-	s.handle(&route{method: "PATCH", pattern: "/api/orgs/{orgName}/roles/{roleID}", scopes: scopes("role:update"), maxBytes: maxRoleBody, h: s.updateRole})
-	s.handle(&route{method: "DELETE", pattern: "/api/orgs/{orgName}/roles/{roleID}", scopes: scopes("role:delete"), h: s.deleteRole})
-	s.handle(&route{method: "PATCH", pattern: "/api/orgs/{orgName}/roles/{roleID}/default", scopes: scopes("role:update", "organization:update"), noBody: true, h: s.defaultRole})
-	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/roles/{roleID}/users", scopes: scopes("role:read", "org_member:read"), h: s.roleUsers})
-	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/roles/{roleID}/teams", scopes: scopes("role:read", "team:read"), h: s.roleTeams})
-	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/roles/{roleID}/tokens", scopes: scopes("role:read", "org_token:read"), h: s.roleTokens})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/roles", doc: doc{"ListRoles", "List roles, permission sets or policies", []string{"uxPurpose", "continuationToken", "maxResults"}, "", "ListRolesResponse"}, scopes: scopes("role:read"), h: s.listRoles})
+	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/roles", doc: doc{"CreateRole", "Create a role, permission set or policy", []string{"createPolicyAndRole"}, "PermissionDescriptorBase", "PermissionDescriptorRecord"}, scopes: scopes("role:create"), maxBytes: maxRoleBody, h: s.createRole})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/roles/scopes", doc: doc{"ListRoleScopes", "The scope catalog by entity type", nil, "", "RoleScopes"}, scopes: scopes("role:read"), h: s.roleScopes})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/roles/{roleID}", doc: doc{"GetRole", "Get a role, set or policy", nil, "", "PermissionDescriptorRecord"}, scopes: scopes("role:read"), h: s.getRole})
+	s.handle(&route{method: "PATCH", pattern: "/api/orgs/{orgName}/roles/{roleID}", doc: doc{"UpdateRole", "Change a role's name, description or details", nil, "UpdateRoleRequest", "PermissionDescriptorRecord"}, scopes: scopes("role:update"), maxBytes: maxRoleBody, h: s.updateRole})
+	s.handle(&route{method: "DELETE", pattern: "/api/orgs/{orgName}/roles/{roleID}", doc: doc{"DeleteRole", "Delete a role, set or policy", []string{"force"}, "", ""}, scopes: scopes("role:delete"), h: s.deleteRole})
+	s.handle(&route{method: "PATCH", pattern: "/api/orgs/{orgName}/roles/{roleID}/default", doc: doc{"UpdateDefaultRole", "Make a role the organization's default", nil, "", ""}, scopes: scopes("role:update", "organization:update"), noBody: true, h: s.defaultRole})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/roles/{roleID}/users", doc: doc{"ListRoleUsers", "Members assigned the role", nil, "", "ListRoleUsersResponse"}, scopes: scopes("role:read", "org_member:read"), h: s.roleUsers})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/roles/{roleID}/teams", doc: doc{"ListRoleTeams", "Teams holding the role", nil, "", "ListTeamsResponse"}, scopes: scopes("role:read", "team:read"), h: s.roleTeams})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/roles/{roleID}/tokens", doc: doc{"ListRoleTokens", "Organization tokens bound to the role", nil, "", "ListAccessTokensResponse"}, scopes: scopes("role:read", "org_token:read"), h: s.roleTokens})
 }
 
 var listPurposes = []string{gatehouse.PurposeRole, gatehouse.PurposeRolePrivate, gatehouse.PurposeRoleUserPrivate,

@@ -28,7 +28,7 @@ func (s *Server) register() {
 	s.registerTeams()
 	s.registerTokens()
 
-	s.handle(&route{method: "GET", pattern: "/api/openapi/pulumi-spec.json", public: true, h: func(q *request) (any, error) {
+	s.handle(&route{method: "GET", pattern: "/api/openapi/pulumi-spec.json", doc: doc{"GetOpenAPISpec", "This document", nil, "", "OpenAPI"}, public: true, h: func(q *request) (any, error) {
 		doc, err := s.openAPI()
 		return rawBody{contentType: "application/json", data: doc}, err
 	}})

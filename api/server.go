@@ -156,6 +156,9 @@ type handler func(q *request) (any, error)
 // route is one API route and what it requires.
 type route struct {
 	method, pattern string
+	// doc describes the route in the OpenAPI document.
+	doc doc
+
 	// public routes need no token.
 	public bool
 	// lease routes are an update's own requests, authenticated by its

@@ -38,14 +38,22 @@ var updateKinds = map[string]string{
 	gatehouse.UpdateKindDestroy: "stack:write",
 }
 
-func (s *Server) registerStacks() {
-	s.handle(&route{method: "GET", pattern: "/api/user/stacks", h: s.listUserStacks})
-	s.handle(&route{method: "GET", pattern: "/api/stacks/{orgName}", scopes: scopes("stack:list"), h: s.listOrgStacks})
-	s.handle(&route{method: "POST", pattern: "/api/stacks/{orgName}/{projectName}", scopes: scopes("stack:create"), maxBytes: maxCreateStackBody, h: s.createStack})
-	s.handle(&route{method: "HEAD", pattern: "/api/stacks/{orgName}/{projectName}", scopes: scopes("stack:list"), h: s.projectExists})
+// createUpdateDocs document the route that creates each update kind.
+var createUpdateDocs = map[string]doc{
+	gatehouse.UpdateKindUpdate:  {"CreateUpdate", "Create an update of the stack", nil, "UpdateProgramRequest", "UpdateProgramResponse"},
+	gatehouse.UpdateKindPreview: {"CreatePreview", "Create a preview of the stack", nil, "UpdateProgramRequest", "UpdateProgramResponse"},
+	gatehouse.UpdateKindRefresh: {"CreateRefresh", "Create a refresh of the stack", nil, "UpdateProgramRequest", "UpdateProgramResponse"},
+	gatehouse.UpdateKindDestroy: {"CreateDestroy", "Create a destroy of the stack", nil, "UpdateProgramRequest", "UpdateProgramResponse"},
+}
 
-	st := func(method, suffix, scope string, h handler, opts ...func(*route)) {
-		rt := &route{method: method, pattern: stackPath + suffix, scopes: scopes(scope), entity: stackEntity, h: h}
+func (s *Server) registerStacks() {
+	s.handle(&route{method: "GET", pattern: "/api/user/stacks", doc: doc{"ListUserStacks", "Stacks the caller may read, in one organization", []string{"organization", "project", "tagName", "tagValue", "continuationToken"}, "", "ListStacksResponse"}, h: s.listUserStacks})
+	s.handle(&route{method: "GET", pattern: "/api/stacks/{orgName}", doc: doc{"ListOrganizationStacks", "An organization's stacks the caller may read", []string{"project", "tagName", "tagValue", "continuationToken"}, "", "ListStacksResponse"}, scopes: scopes("stack:list"), h: s.listOrgStacks})
+	s.handle(&route{method: "POST", pattern: "/api/stacks/{orgName}/{projectName}", doc: doc{"CreateStack", "Create a stack; the creator holds Stack Admin on it", nil, "CreateStackRequest", "CreateStackResponse"}, scopes: scopes("stack:create"), maxBytes: maxCreateStackBody, h: s.createStack})
+	s.handle(&route{method: "HEAD", pattern: "/api/stacks/{orgName}/{projectName}", doc: doc{"ProjectExists", "Whether the caller can read a stack of the project", nil, "", ""}, scopes: scopes("stack:list"), h: s.projectExists})
+
+	st := func(method, suffix, scope string, d doc, h handler, opts ...func(*route)) {
+		rt := &route{method: method, pattern: stackPath + suffix, doc: d, scopes: scopes(scope), entity: stackEntity, h: h}
 		for _, o := range opts {
 			o(rt)
 		}
@@ -53,47 +61,47 @@ func (s *Server) registerStacks() {
 	}
 	limit := func(n int64) func(*route) { return func(rt *route) { rt.maxBytes = n } }
 	maxDeploymentBody := int64(s.svc.CheckpointLimit()) + 1<<20 // the deployment and the request around it
-	st("GET", "", "stack:read", s.getStack)
-	st("DELETE", "", "stack:delete", s.deleteStack)
-	st("POST", "/rename", "stack:rename", s.renameStack)
-	st("POST", "/tags", "stack_tags:update", s.addStackTag)
-	st("PATCH", "/tags", "stack_tags:update", s.replaceStackTags)
-	st("PATCH", "/tags/{tagName}", "stack_tags:update", s.setStackTag)
-	st("DELETE", "/tags/{tagName}", "stack_tags:update", s.deleteStackTag)
-	st("GET", "/export", "stack:export", s.exportStack)
-	st("GET", "/export/{version}", "stack:export", s.exportStack)
-	st("POST", "/import", "stack:import", s.importStack, limit(maxDeploymentBody))
-	st("POST", "/encrypt", "stack:encrypt", s.encryptValue)
-	st("POST", "/batch-encrypt", "stack:encrypt", s.batchEncrypt, limit(maxSecretsBody))
-	st("POST", "/decrypt", "stack:decrypt", s.decryptValue)
-	st("POST", "/batch-decrypt", "stack:decrypt", s.batchDecrypt, limit(maxSecretsBody))
-	st("POST", "/decrypt/log-decryption", "stack:read", s.logDecryption)
-	st("POST", "/decrypt/log-batch-decryption", "stack:read", s.logDecryption)
-	st("GET", "/updates", "stack:read", s.stackHistory)
-	st("GET", "/updates/latest", "stack:read", s.latestUpdate)
-	st("GET", "/updates/latest/previews", "stack:read", s.latestPreviews)
-	st("GET", "/updates/{version}", "stack:read", s.versionUpdate)
+	st("GET", "", "stack:read", doc{"GetStack", "Get a stack", nil, "", "Stack"}, s.getStack)
+	st("DELETE", "", "stack:delete", doc{"DeleteStack", "Delete a stack with its history (force: even with resources)", []string{"force"}, "", ""}, s.deleteStack)
+	st("POST", "/rename", "stack:rename", doc{"RenameStack", "Rename a stack or move it to another project", nil, "StackRenameRequest", ""}, s.renameStack)
+	st("POST", "/tags", "stack_tags:update", doc{"CreateStackTag", "Add a tag", nil, "StackTag", ""}, s.addStackTag)
+	st("PATCH", "/tags", "stack_tags:update", doc{"UpdateStackTags", "Replace every tag", nil, "StackTags", ""}, s.replaceStackTags)
+	st("PATCH", "/tags/{tagName}", "stack_tags:update", doc{"UpdateStackTag", "Change or rename a tag", nil, "StackTag", ""}, s.setStackTag)
+	st("DELETE", "/tags/{tagName}", "stack_tags:update", doc{"DeleteStackTag", "Remove a tag", nil, "", ""}, s.deleteStackTag)
+	st("GET", "/export", "stack:export", doc{"ExportStack", "The stack's current deployment", nil, "", "UntypedDeployment"}, s.exportStack)
+	st("GET", "/export/{version}", "stack:export", doc{"ExportStackVersion", "A version of the stack's deployment", nil, "", "UntypedDeployment"}, s.exportStack)
+	st("POST", "/import", "stack:import", doc{"ImportStack", "Import a deployment as the stack's next version", nil, "UntypedDeployment", "ImportStackResponse"}, s.importStack, limit(maxDeploymentBody))
+	st("POST", "/encrypt", "stack:encrypt", doc{"EncryptValue", "Encrypt a secret under the stack's key", nil, "EncryptValueRequest", "EncryptValueResponse"}, s.encryptValue)
+	st("POST", "/batch-encrypt", "stack:encrypt", doc{"BatchEncrypt", "Encrypt secrets under the stack's key", nil, "BatchEncryptRequest", "BatchEncryptResponse"}, s.batchEncrypt, limit(maxSecretsBody))
+	st("POST", "/decrypt", "stack:decrypt", doc{"DecryptValue", "Decrypt a secret of the stack", nil, "DecryptValueRequest", "DecryptValueResponse"}, s.decryptValue)
+	st("POST", "/batch-decrypt", "stack:decrypt", doc{"BatchDecrypt", "Decrypt secrets of the stack", nil, "BatchDecryptRequest", "BatchDecryptResponse"}, s.batchDecrypt, limit(maxSecretsBody))
+	st("POST", "/decrypt/log-decryption", "stack:read", doc{"LogDecryption", "Record a decryption the CLI did itself", nil, "Log3rdPartyDecryptionEvent", ""}, s.logDecryption)
+	st("POST", "/decrypt/log-batch-decryption", "stack:read", doc{"LogBatchDecryption", "Record a bulk decryption the CLI did itself", nil, "Log3rdPartyDecryptionEvent", ""}, s.logDecryption)
+	st("GET", "/updates", "stack:read", doc{"GetStackUpdates", "The stack's update history, newest first", []string{"pageSize", "page"}, "", "GetHistoryResponse"}, s.stackHistory)
+	st("GET", "/updates/latest", "stack:read", doc{"GetLatestStackUpdate", "The stack's latest update", nil, "", "UpdateInfo"}, s.latestUpdate)
+	st("GET", "/updates/latest/previews", "stack:read", doc{"GetLatestStackPreviews", "The stack's latest preview", nil, "", "GetLatestStackPreviewsResponse"}, s.latestPreviews)
+	st("GET", "/updates/{version}", "stack:read", doc{"GetStackUpdate", "The update that made a version", nil, "", "UpdateInfo"}, s.versionUpdate)
 	for kind, scope := range updateKinds {
-		st("POST", "/"+kind, scope, s.createUpdate(kind), limit(4<<20))
+		st("POST", "/"+kind, scope, createUpdateDocs[kind], s.createUpdate(kind), limit(4<<20))
 	}
 	// The CLI names every update "update" in the paths that follow its
 	// creation, whatever its kind; the handler checks the kind's scope.
-	st("POST", "/{updateKind}/{updateID}", "stack:read", s.startUpdate)
-	st("GET", "/{updateKind}/{updateID}", "stack:read", s.updateStatus)
-	st("GET", "/{updateKind}/{updateID}/events", "stack:read", s.updateEngineEvents)
-	st("POST", "/{updateKind}/{updateID}/cancel", "stack:cancel_update", s.cancelUpdate, func(rt *route) { rt.noBody = true })
+	st("POST", "/{updateKind}/{updateID}", "stack:read", doc{"StartUpdate", "Start an update of any kind: take the stack's lease", nil, "StartUpdateRequest", "StartUpdateResponse"}, s.startUpdate)
+	st("GET", "/{updateKind}/{updateID}", "stack:read", doc{"GetUpdateStatus", "An update's status", []string{"continuationToken"}, "", "UpdateResults"}, s.updateStatus)
+	st("GET", "/{updateKind}/{updateID}/events", "stack:read", doc{"GetUpdateEngineEvents", "An update's engine events", []string{"continuationToken"}, "", "GetUpdateEventsResponse"}, s.updateEngineEvents)
+	st("POST", "/{updateKind}/{updateID}/cancel", "stack:cancel_update", doc{"CancelUpdate", "Cancel an update and free the stack", nil, "", ""}, s.cancelUpdate, func(rt *route) { rt.noBody = true })
 
 	// The update's own requests, authenticated by its lease.
-	lease := func(method, suffix string, h handler, max int64) {
-		s.handle(&route{method: method, pattern: stackPath + "/{updateKind}/{updateID}" + suffix, lease: true, maxBytes: max, h: h})
+	lease := func(method, suffix string, d doc, h handler, max int64) {
+		s.handle(&route{method: method, pattern: stackPath + "/{updateKind}/{updateID}" + suffix, doc: d, lease: true, maxBytes: max, h: h})
 	}
-	lease("PATCH", "/checkpoint", s.patchCheckpoint, maxDeploymentBody)
-	lease("PATCH", "/checkpointverbatim", s.patchCheckpointVerbatim, maxDeploymentBody)
-	lease("PATCH", "/checkpointdelta", s.patchCheckpointDelta, maxDeploymentBody)
-	lease("POST", "/events", s.postEngineEvent, 4<<20)
-	lease("POST", "/events/batch", s.postEngineEvents, maxEventsBody)
-	lease("POST", "/renew_lease", s.renewLease, 0)
-	lease("POST", "/complete", s.completeUpdate, 16<<20)
+	lease("PATCH", "/checkpoint", doc{"PatchCheckpoint", "Store the update's checkpoint (update token)", nil, "PatchUpdateCheckpointRequest", ""}, s.patchCheckpoint, maxDeploymentBody)
+	lease("PATCH", "/checkpointverbatim", doc{"PatchCheckpointVerbatim", "Store the update's checkpoint as sent (update token)", nil, "PatchUpdateVerbatimCheckpointRequest", ""}, s.patchCheckpointVerbatim, maxDeploymentBody)
+	lease("PATCH", "/checkpointdelta", doc{"PatchCheckpointDelta", "Store the update's checkpoint as a delta, checked by its hash (update token)", nil, "PatchUpdateCheckpointDeltaRequest", ""}, s.patchCheckpointDelta, maxDeploymentBody)
+	lease("POST", "/events", doc{"PostEngineEvent", "Record an engine event (update token)", nil, "EngineEvent", ""}, s.postEngineEvent, 4<<20)
+	lease("POST", "/events/batch", doc{"PostEngineEventBatch", "Record engine events (update token)", nil, "EngineEventBatch", ""}, s.postEngineEvents, maxEventsBody)
+	lease("POST", "/renew_lease", doc{"RenewUpdateLease", "Extend the update's lease (update token)", nil, "RenewUpdateLeaseRequest", "RenewUpdateLeaseResponse"}, s.renewLease, 0)
+	lease("POST", "/complete", doc{"CompleteUpdate", "Finish the update and free the stack (update token)", nil, "CompleteUpdateRequest", ""}, s.completeUpdate, 16<<20)
 }
 
 func capabilities() wire.CapabilitiesResponse {

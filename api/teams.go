@@ -11,14 +11,14 @@ import (
 
 // registerTeams registers the routes of teams and their roles.
 func (s *Server) registerTeams() {
-	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/teams", scopes: scopes("team:list"), h: s.listTeams})
-	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/teams/pulumi", scopes: scopes("team:create"), status: http.StatusCreated, h: s.createTeam})
-	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/teams/{teamName}", scopes: scopes("team:read"), h: s.getTeam})
-	s.handle(&route{method: "PATCH", pattern: "/api/orgs/{orgName}/teams/{teamName}", scopes: scopes("team:update"), h: s.updateTeam})
-	s.handle(&route{method: "DELETE", pattern: "/api/orgs/{orgName}/teams/{teamName}", scopes: scopes("team:delete"), h: s.deleteTeam})
-	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/teams/{teamName}/roles", scopes: scopes("team:read", "role:read"), h: s.teamRoles})
-	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/teams/{teamName}/roles/{roleID}", scopes: scopes("role:update", "team:update"), noBody: true, h: s.addTeamRole})
-	s.handle(&route{method: "DELETE", pattern: "/api/orgs/{orgName}/teams/{teamName}/roles/{roleID}", scopes: scopes("role:update", "team:update"), h: s.removeTeamRole})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/teams", doc: doc{"ListTeams", "List teams", []string{"continuationToken", "maxResults"}, "", "ListTeamsResponse"}, scopes: scopes("team:list"), h: s.listTeams})
+	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/teams/pulumi", doc: doc{"CreatePulumiTeam", "Create a team", nil, "CreatePulumiTeamRequest", "Team"}, scopes: scopes("team:create"), status: http.StatusCreated, h: s.createTeam})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/teams/{teamName}", doc: doc{"GetTeam", "Get a team with its members, roles and grants", nil, "", "Team"}, scopes: scopes("team:read"), h: s.getTeam})
+	s.handle(&route{method: "PATCH", pattern: "/api/orgs/{orgName}/teams/{teamName}", doc: doc{"UpdateTeam", "Change a team: one action per call", nil, "UpdateTeamRequest", ""}, scopes: scopes("team:update"), h: s.updateTeam})
+	s.handle(&route{method: "DELETE", pattern: "/api/orgs/{orgName}/teams/{teamName}", doc: doc{"DeleteTeam", "Delete a team and revoke its tokens", nil, "", ""}, scopes: scopes("team:delete"), h: s.deleteTeam})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/teams/{teamName}/roles", doc: doc{"ListTeamRoles", "A team's roles", nil, "", "ListRolesResponse"}, scopes: scopes("team:read", "role:read"), h: s.teamRoles})
+	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/teams/{teamName}/roles/{roleID}", doc: doc{"AddTeamRole", "Give a team a role", nil, "", ""}, scopes: scopes("role:update", "team:update"), noBody: true, h: s.addTeamRole})
+	s.handle(&route{method: "DELETE", pattern: "/api/orgs/{orgName}/teams/{teamName}/roles/{roleID}", doc: doc{"RemoveTeamRole", "Take a role from a team", nil, "", ""}, scopes: scopes("role:update", "team:update"), h: s.removeTeamRole})
 }
 
 func (s *Server) listTeams(q *request) (any, error) {

@@ -228,13 +228,13 @@ func (s *Server) deleteTeamToken(q *request) (any, error) {
 
 // registerTokens registers the routes of personal, organization and team tokens.
 func (s *Server) registerTokens() {
-	s.handle(&route{method: "GET", pattern: "/api/user/tokens", h: s.listPersonalTokens})
-	s.handle(&route{method: "POST", pattern: "/api/user/tokens", h: s.createPersonalToken})
-	s.handle(&route{method: "DELETE", pattern: "/api/user/tokens/{tokenID}", h: s.deletePersonalToken})
-	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/tokens", scopes: scopes("org_token:read"), h: s.listOrgTokens})
-	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/tokens", scopes: scopes("org_token:create"), h: s.createOrgToken})
-	s.handle(&route{method: "DELETE", pattern: "/api/orgs/{orgName}/tokens/{tokenID}", scopes: scopes("org_token:delete"), h: s.deleteOrgToken})
-	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/teams/{teamName}/tokens", scopes: scopes("team:list_tokens"), h: s.listTeamTokens})
-	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/teams/{teamName}/tokens", scopes: scopes("team:create_token"), h: s.createTeamToken})
-	s.handle(&route{method: "DELETE", pattern: "/api/orgs/{orgName}/teams/{teamName}/tokens/{tokenID}", scopes: scopes("team:delete_token"), h: s.deleteTeamToken})
+	s.handle(&route{method: "GET", pattern: "/api/user/tokens", doc: doc{"ListPersonalTokens", "The caller's personal tokens", []string{"filter", "continuationToken", "maxResults", "search", "sortBy", "sortDirection"}, "", "ListAccessTokensResponse"}, h: s.listPersonalTokens})
+	s.handle(&route{method: "POST", pattern: "/api/user/tokens", doc: doc{"CreatePersonalToken", "Create a personal token; its value is shown once", nil, "CreatePersonalAccessTokenRequest", "CreateAccessTokenResponse"}, h: s.createPersonalToken})
+	s.handle(&route{method: "DELETE", pattern: "/api/user/tokens/{tokenID}", doc: doc{"DeletePersonalToken", "Revoke a personal token", nil, "", ""}, h: s.deletePersonalToken})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/tokens", doc: doc{"ListOrgTokens", "Organization tokens", []string{"filter", "continuationToken", "maxResults", "search", "sortBy", "sortDirection"}, "", "ListAccessTokensResponse"}, scopes: scopes("org_token:read"), h: s.listOrgTokens})
+	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/tokens", doc: doc{"CreateOrgToken", "Create an organization token bound to a role", nil, "CreateOrgAccessTokenRequest", "CreateAccessTokenResponse"}, scopes: scopes("org_token:create"), h: s.createOrgToken})
+	s.handle(&route{method: "DELETE", pattern: "/api/orgs/{orgName}/tokens/{tokenID}", doc: doc{"DeleteOrgToken", "Revoke an organization token; its name stays reserved", nil, "", ""}, scopes: scopes("org_token:delete"), h: s.deleteOrgToken})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/teams/{teamName}/tokens", doc: doc{"ListTeamTokens", "A team's tokens", []string{"filter", "continuationToken", "maxResults", "search", "sortBy", "sortDirection"}, "", "ListAccessTokensResponse"}, scopes: scopes("team:list_tokens"), h: s.listTeamTokens})
+	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/teams/{teamName}/tokens", doc: doc{"CreateTeamToken", "Create a team token", nil, "CreateTeamAccessTokenRequest", "CreateAccessTokenResponse"}, scopes: scopes("team:create_token"), h: s.createTeamToken})
+	s.handle(&route{method: "DELETE", pattern: "/api/orgs/{orgName}/teams/{teamName}/tokens/{tokenID}", doc: doc{"DeleteTeamToken", "Revoke a team token", nil, "", ""}, scopes: scopes("team:delete_token"), h: s.deleteTeamToken})
 }

@@ -8,9 +8,9 @@ import (
 // registerUser registers who the caller is: the user, their default
 // organization, and the server's capabilities.
 func (s *Server) registerUser() {
-	s.handle(&route{method: "GET", pattern: "/api/user", h: s.getUser})
-	s.handle(&route{method: "GET", pattern: "/api/user/organizations/default", h: s.defaultOrg})
-	s.handle(&route{method: "GET", pattern: "/api/capabilities", h: func(q *request) (any, error) {
+	s.handle(&route{method: "GET", pattern: "/api/user", doc: doc{"GetCurrentUser", "Who the caller is", nil, "", "User"}, h: s.getUser})
+	s.handle(&route{method: "GET", pattern: "/api/user/organizations/default", doc: doc{"GetDefaultOrganization", "The caller's default organization", nil, "", "DefaultOrganization"}, h: s.defaultOrg})
+	s.handle(&route{method: "GET", pattern: "/api/capabilities", doc: doc{"GetCapabilities", "What this service supports", nil, "", "Capabilities"}, h: func(q *request) (any, error) {
 		return capabilities(), nil
 	}})
 }
