@@ -42,6 +42,7 @@ func (s *Server) register() {
 
 	// Environments and Insights accounts.
 	s.registerEnvironments()
+	s.registerAccounts()
 
 	s.registerCheck()
 }
