@@ -38,8 +38,6 @@ func (s *Server) registerEnvironments() {
 
 }
 
-func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-
 // envEntity resolves the environment in the path from the snapshot and
 // loads its record.
 func envEntity(q *request) (*gatehouse.Entity, error) {

@@ -16,15 +16,6 @@ import (
 	"github.com/gatehouse-iam/gatehouse/service"
 )
 
-const issuerTime = "2006-01-02 15:04:05.000"
-
-func stampOrEmpty(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(issuerTime)
-}
-
 func toIssuer(i *gatehouse.Issuer) wire.Issuer {
 	return wire.Issuer{ID: i.ID, Name: i.Name, URL: i.URL, Issuer: i.Issuer, Thumbprints: i.Thumbprints, JWKS: i.JWKS,
 		MaxExpiration: int64(i.MaxExpiration / time.Second), Created: stampOrEmpty(i.Created), Modified: stampOrEmpty(i.Modified),

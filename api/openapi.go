@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -98,7 +99,7 @@ func (rt *route) responses() map[string]any {
 	}
 	success := "200"
 	if rt.status != 0 {
-		success = itoa(rt.status)
+		success = strconv.Itoa(rt.status)
 	}
 	if rt.doc.response == "" {
 		responses["204"] = map[string]any{"description": "No Content"}

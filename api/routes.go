@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"net/http"
 )
 
@@ -46,7 +45,3 @@ func (s *Server) register() {
 
 	s.registerCheck()
 }
-
-func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
-
-func quote(s string) string { b, _ := json.Marshal(s); return string(b) }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/json"
-	"time"
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/api/wire"
@@ -80,11 +79,4 @@ func toTeamView(v *service.TeamView, caller *gatehouse.Identity) wire.Team {
 		}
 	}
 	return out
-}
-
-func unix(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.Unix()
 }
