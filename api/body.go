@@ -269,3 +269,11 @@ func (c *checkpointBody) untypedDeployment() ([]byte, error) {
 	out = append(out, dep...)
 	return append(out, '}'), nil
 }
+
+// present is a JSON field's raw value, nil when absent or null.
+func present(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
+	}
+	return raw
+}

@@ -101,3 +101,16 @@ func (s *Server) memberTeams(q *request) (any, error) {
 	}
 	return wire.MemberTeams{Teams: names}, nil
 }
+
+// organizationRoles are the values of Pulumi's deprecated role projection.
+var organizationRoles = map[string]bool{"member": true, "admin": true, "billing-manager": true, "reader": true, "builder": true, "maintainer": true}
+
+func toMember(v *service.MemberView, org *gatehouse.Organization) wire.Member {
+	role := "member"
+	if organizationRoles[v.Role.DefaultIdentifier] {
+		role = v.Role.DefaultIdentifier
+	}
+	return wire.Member{Role: role, User: toUserInfo(v.User), Created: v.Membership.Created, KnownToPulumi: true,
+		Links: map[string]string{}, FGARole: wire.FGARole{ID: v.Role.ID, Name: v.Role.Name, ModifiedAt: v.Role.Modified},
+		Suspended: v.Membership.Suspended, FollowsDefaultRole: v.Membership.RoleID == org.Settings.DefaultRoleID}
+}

@@ -175,3 +175,9 @@ func (s *Server) roleTokens(q *request) (any, error) {
 	}
 	return s.listTokens(q, gatehouse.TokenFilter{OrgID: q.org.ID, Kind: gatehouse.TokenOrganization, RoleID: id})
 }
+
+func toDescriptor(d *gatehouse.Descriptor, org *gatehouse.Organization) wire.Role {
+	return wire.Role{ID: d.ID, OrgID: org.ID, Name: d.Name, Description: d.Description, ResourceType: d.ResourceType.String(),
+		UXPurpose: d.Purpose, Details: d.Details, Version: d.Version, IsOrgDefault: org.Settings.DefaultRoleID == d.ID,
+		DefaultIdentifier: d.DefaultIdentifier, Created: d.Created, Modified: d.Modified}
+}

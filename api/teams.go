@@ -123,3 +123,41 @@ func (s *Server) addTeamRole(q *request) (any, error) {
 func (s *Server) removeTeamRole(q *request) (any, error) {
 	return nil, s.svc.RemoveTeamRole(q.ctx(), q.org.ID, q.r.PathValue("teamName"), q.r.PathValue("roleID"))
 }
+
+var stackPermissionCodes = map[string]int{"stack-read": 101, "stack-write": 102, "stack-admin": 103}
+
+var envPermissionNames = map[string]string{"environment-read": "read", "environment-open": "open", "environment-write": "write", "environment-admin": "admin"}
+
+var accountPermissionCodes = map[string]int{"insights-account-read": 1, "insights-account-write": 2, "insights-account-admin": 3}
+
+func toTeam(t *gatehouse.Team) wire.Team {
+	return wire.Team{Kind: t.Kind, Name: t.Name, DisplayName: t.DisplayName, Description: t.Description}
+}
+
+func toTeamView(v *service.TeamView, caller *gatehouse.Identity) wire.Team {
+	out := toTeam(v.Team)
+	out.RoleIDs = v.RoleIDs
+	out.UserRole = "none"
+	for _, m := range v.Members {
+		out.Members = append(out.Members, wire.TeamMember{UserInfo: toUserInfo(m.User), Role: m.Role})
+		if caller != nil && caller.User != nil && caller.User.ID == m.User.ID {
+			out.UserRole = m.Role
+		}
+	}
+	for _, g := range v.Grants {
+		switch g.Grant.Entity.Type {
+		case gatehouse.EntityStack:
+			out.Stacks = append(out.Stacks, wire.TeamStack{ProjectName: g.Project, StackName: g.Name,
+				Permission: stackPermissionCodes[g.Set.DefaultIdentifier], PermissionSetName: g.Set.Name})
+		case gatehouse.EntityEnvironment:
+			e := wire.TeamEnv{ProjectName: g.Project, EnvName: g.Name, Permission: envPermissionNames[g.Set.DefaultIdentifier], PermissionSetName: g.Set.Name}
+			if g.Grant.MaxOpenDuration > 0 {
+				e.MaxOpenDuration = g.Grant.MaxOpenDuration.String()
+			}
+			out.Environments = append(out.Environments, e)
+		case gatehouse.EntityInsightsAccount:
+			out.Accounts = append(out.Accounts, wire.TeamAccount{AccountName: g.Name, Permission: accountPermissionCodes[g.Set.DefaultIdentifier], PermissionSetName: g.Set.Name})
+		}
+	}
+	return out
+}

@@ -110,3 +110,10 @@ func (s *Server) userOrgs(q *request) ([]*gatehouse.Organization, error) {
 	}
 	return out, nil
 }
+
+func toUserInfo(u *gatehouse.User) wire.UserInfo {
+	if u == nil {
+		return wire.UserInfo{}
+	}
+	return wire.UserInfo{Name: u.Name, GitHubLogin: u.Login, AvatarURL: u.AvatarURL, Email: u.Email}
+}
