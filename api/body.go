@@ -228,7 +228,7 @@ func (s *span) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// The checkpoint requests as decoded: their wire types (stackwire.go)
+// The checkpoint requests as decoded: their wire types (wire/stacks.go)
 // with the deployment kept in place rather than copied.
 type (
 	checkpointBody struct {
