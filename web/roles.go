@@ -287,6 +287,21 @@ func condOf(raw json.RawMessage) (tagCond, string, bool) {
 	return tagCond{}, "", false
 }
 
+func (c *Console) roles(q *req) error {
+	roles, err := q.descriptors("role")
+	if err != nil {
+		return q.fail(err, func(msg string) error { return q.render(http.StatusForbidden, "roles", "Roles", "roles", nil, msg, "") })
+	}
+	return q.render(http.StatusOK, "roles", "Roles", "roles", roles, "", q.notice())
+}
+
+func (c *Console) defaultRole(q *req) error {
+	if err := q.call("PATCH", "/api/orgs/"+url.PathEscape(q.org)+"/roles/"+url.PathEscape(q.r.PathValue("id"))+"/default", nil, nil); err != nil {
+		return q.fail(err, func(msg string) error { return c.showRoleForm(q, http.StatusBadRequest, msg) })
+	}
+	return q.redirect("/console/"+url.PathEscape(q.org)+"/roles", "The default role changed.")
+}
+
 func (c *Console) roleForm(q *req) error { return c.showRoleForm(q, http.StatusOK, "") }
 
 // entityNames lists the stacks, environments and accounts the user may

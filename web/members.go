@@ -1,0 +1,70 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+)
+
+type member struct {
+	Role string `json:"role"`
+	User struct {
+		Name        string `json:"name"`
+		GitHubLogin string `json:"githubLogin"`
+	} `json:"user"`
+	FGARole struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	} `json:"fgaRole"`
+}
+
+type membersData struct {
+	Members []member
+	Roles   []descriptor
+	Invites []invite
+}
+
+func (c *Console) members(q *req) error { return c.membersPage(q, http.StatusOK, "") }
+
+func (c *Console) membersPage(q *req, status int, errMsg string) error {
+	var d membersData
+	var out struct{ Members []member }
+	if err := q.call("GET", "/api/orgs/"+url.PathEscape(q.org)+"/members", nil, &out); err != nil {
+		return q.fail(err, func(msg string) error {
+			return q.render(http.StatusForbidden, "members", "Members", "members", d, msg, "")
+		})
+	}
+	d.Members = out.Members
+	d.Roles, _ = q.descriptors("role")
+	var inv struct{ Invites []invite }
+	if q.may("invites:read") && q.call("GET", "/api/orgs/"+url.PathEscape(q.org)+"/invites", nil, &inv) == nil {
+		d.Invites = inv.Invites
+	}
+	return q.render(status, "members", "Members", "members", d, errMsg, q.notice())
+}
+
+func (c *Console) addMember(q *req) error {
+	login := q.r.PostForm.Get("login")
+	var out struct{ Status string } // "pending" when the API invited instead
+	if err := q.call("POST", "/api/orgs/"+url.PathEscape(q.org)+"/members/"+url.PathEscape(login), map[string]string{"role": "member"}, &out); err != nil {
+		return q.fail(err, func(msg string) error { return c.membersPage(q, http.StatusBadRequest, msg) })
+	}
+	if out.Status == "pending" {
+		return q.redirect("/console/"+url.PathEscape(q.org)+"/members", fmt.Sprintf("%s is not a user of this organization: invited; they join when they accept.", login))
+	}
+	return q.redirect("/console/"+url.PathEscape(q.org)+"/members", fmt.Sprintf("Added %s.", login))
+}
+
+func (c *Console) updateMember(q *req) error {
+	login := q.r.PathValue("login")
+	var err error
+	if q.r.PostForm.Get("action") == "remove" {
+		err = q.call("DELETE", "/api/orgs/"+url.PathEscape(q.org)+"/members/"+url.PathEscape(login), nil, nil)
+	} else {
+		err = q.call("PATCH", "/api/orgs/"+url.PathEscape(q.org)+"/members/"+url.PathEscape(login), map[string]string{"fgaRoleId": q.r.PostForm.Get("role")}, nil)
+	}
+	if err != nil {
+		return q.fail(err, func(msg string) error { return c.membersPage(q, http.StatusBadRequest, msg) })
+	}
+	return q.redirect("/console/"+url.PathEscape(q.org)+"/members", fmt.Sprintf("Updated %s.", login))
+}
