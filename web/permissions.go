@@ -9,6 +9,7 @@ import (
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/catalog"
+	"github.com/gatehouse-iam/gatehouse/policy"
 )
 
 type descriptor struct {
@@ -81,9 +82,11 @@ func (c *Console) showSetForm(q *req, status int, errMsg string) error {
 			})
 		}
 		f.Type, f.BuiltIn = f.Set.ResourceType, f.Set.DefaultIdentifier != ""
-		var allow struct{ Permissions []string }
-		json.Unmarshal(f.Set.Details, &allow)
-		f.Selected = allow.Permissions
+		if n, err := policy.Decode(f.Set.Details); err == nil {
+			if allow, ok := n.(*policy.Allow); ok {
+				f.Selected = allow.Permissions
+			}
+		}
 	}
 	if v := q.r.URL.Query().Get("type"); f.New && v != "" {
 		f.Type = v
@@ -106,27 +109,22 @@ func (c *Console) showSetForm(q *req, status int, errMsg string) error {
 
 func (c *Console) savePermission(q *req) error {
 	f := q.r.PostForm
-	details := map[string]any{"__type": "PermissionDescriptorAllow", "permissions": nonNil(f["scope"])}
+	details, err := policy.Encode(&policy.Allow{Permissions: f["scope"]})
+	if err != nil {
+		return err
+	}
 	base := "/api/orgs/" + url.PathEscape(q.org) + "/roles"
 	var saved descriptor
-	var err error
 	if id := q.r.PathValue("id"); id == "" {
 		err = q.call("POST", base, map[string]any{"name": f.Get("name"), "description": f.Get("description"), "resourceType": f.Get("type"),
-			"uxPurpose": "set", "details": details}, &saved)
+			"uxPurpose": "set", "details": json.RawMessage(details)}, &saved)
 	} else {
-		err = q.call("PATCH", base+"/"+url.PathEscape(id), map[string]any{"name": f.Get("name"), "description": f.Get("description"), "details": details}, &saved)
+		err = q.call("PATCH", base+"/"+url.PathEscape(id), map[string]any{"name": f.Get("name"), "description": f.Get("description"), "details": json.RawMessage(details)}, &saved)
 	}
 	if err != nil {
 		return q.fail(err, func(msg string) error { return c.showSetForm(q, http.StatusBadRequest, msg) })
 	}
 	return q.redirect("/console/"+url.PathEscape(q.org)+"/permissions", fmt.Sprintf("Saved permission set %q.", saved.Name))
-}
-
-func nonNil(v []string) []string {
-	if v == nil {
-		return []string{}
-	}
-	return v
 }
 
 func (c *Console) deleteDescriptor(list string) handlerFunc {
