@@ -44,6 +44,7 @@ func (s *Server) register() {
 	s.registerEnvironments()
 
 	s.registerCheck()
+	s.registerAccess()
 }
 
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }

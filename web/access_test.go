@@ -1,0 +1,76 @@
+package web_test
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestAccessExplorer: the explorer shows the API's answers — the holders,
+// the token's decision and its scopes on the entity — and the API's refusal
+// to a member without org_member_access:read.
+func TestAccessExplorer(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	b := e.browser()
+	b.signIn(e.admin)
+	if status := e.api(e.admin, "POST", "/api/stacks/acme/app", map[string]any{"stackName": "dev"}, nil); status != 200 {
+		t.Fatalf("stack: %d", status)
+	}
+	var roles struct{ Roles []struct{ ID, Name string } }
+	e.api(e.admin, "GET", "/api/orgs/acme/roles?uxPurpose=role", nil, &roles)
+	readerID := ""
+	for _, r := range roles.Roles {
+		if r.Name == "Reader" {
+			readerID = r.ID
+		}
+	}
+	var tok struct{ TokenValue string }
+	e.api(e.admin, "POST", "/api/orgs/acme/tokens", map[string]any{"name": "read-bot", "description": "t", "expires": 0, "roleID": readerID}, &tok)
+	if tok.TokenValue == "" {
+		t.Fatal("no token")
+	}
+	ask := url.Values{"scope": {"stack:read"}, "type": {"stack"}, "entity": {"app/dev"}, "token": {tok.TokenValue}}
+	status, _, page := b.do("POST", "/console/acme/access", ask)
+	if status != 200 || !strings.Contains(page, "Allowed") || !strings.Contains(page, "token <strong>read-bot</strong>") ||
+		!strings.Contains(page, "user <strong>admin</strong>") {
+		t.Fatalf("access explorer: %d\n%s", status, page)
+	}
+	i := strings.Index(page, "What the token may do on this entity")
+	if i < 0 {
+		t.Fatalf("no scopes of the token:\n%s", page)
+	}
+	can := page[i : i+strings.Index(page[i:], "</section>")]
+	if !strings.Contains(can, "stack:read") || strings.Contains(can, "stack:write") || strings.Contains(can, "stack:delete") {
+		t.Errorf("a Reader token's scopes on the stack: %s", can)
+	}
+	// A guessed token: the check's error, no scope list.
+	ask.Set("token", "pul-"+strings.Repeat("0", 40))
+	if _, _, page = b.do("POST", "/console/acme/access", ask); !strings.Contains(page, "Denied") || strings.Contains(page, "What the token may do") {
+		t.Errorf("a guessed token:\n%s", page)
+	}
+	// Bad input is the API's message.
+	if status, _, page = b.do("GET", "/console/acme/access?scope=stack:reed&type=stack&entity=app/dev", nil); status != 400 || !strings.Contains(page, "is not a scope") {
+		t.Errorf("a bad scope: %d\n%s", status, page)
+	}
+	if status, _, page = b.do("GET", "/console/acme/access?scope=stack:read&type=stack&entity=app/nope", nil); status != 404 || !strings.Contains(page, "not found") {
+		t.Errorf("an unknown stack: %d\n%s", status, page)
+	}
+
+	// A Reader member may not ask: the API says why.
+	if _, err := e.svc.AddMember(ctx, orgID(t, e), "rita", "reader"); err != nil {
+		t.Fatal(err)
+	}
+	rita, err := e.svc.IssueToken(ctx, "acme", "rita", "t", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb := e.browser()
+	rb.signIn(rita)
+	if status, _, page = rb.do("GET", "/console/acme/access?scope=stack:read&type=stack&entity=app/dev", nil); status != 403 ||
+		!strings.Contains(page, "org_member_access:read") || strings.Contains(page, "<strong>admin</strong>") {
+		t.Errorf("a reader asking: %d\n%s", status, page)
+	}
+}
