@@ -28,8 +28,9 @@ var allowedImports = map[string][]string{
 	"store/storetest": {"."},
 	"oidc":            {"."},
 	"state":           {"."},
-	"api":             {".", "catalog", "policy", "authz", "service", "oidc", "state"},
-	"web":             {".", "catalog", "policy", "authz", "service", "api"},
+	"api":             {".", "catalog", "policy", "authz", "service", "oidc", "state", "api/wire"},
+	"api/wire":        {"."},
+	"web":             {".", "catalog", "policy", "authz", "service", "api", "api/wire"},
 	"cmd/gatehouse":   nil, // anything
 }
 

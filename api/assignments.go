@@ -4,18 +4,9 @@ import (
 	"strings"
 
 	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/api/wire"
 	"github.com/gatehouse-iam/gatehouse/catalog"
 )
-
-// entityInstance is Pulumi's EntityInstance: a context type and an id.
-type entityInstance struct {
-	Context struct {
-		Type string `json:"__type"`
-	} `json:"context"`
-	ID              string  `json:"id"`
-	UserID          string  `json:"userId,omitempty"`
-	PermissionSetID *string `json:"permissionSetId,omitempty"`
-}
 
 var contextEntityTypes = map[string]gatehouse.EntityType{
 	"PermissionExpressionStack":           gatehouse.EntityStack,
@@ -26,7 +17,7 @@ var contextEntityTypes = map[string]gatehouse.EntityType{
 // assignmentEntity reads the body (kept for the handler) and finds the
 // entity it names, for the route's decision.
 func assignmentEntity(q *request) (*gatehouse.Entity, error) {
-	var in entityInstance
+	var in wire.EntityInstance
 	if err := q.decode(&in); err != nil {
 		return nil, err
 	}
@@ -60,27 +51,8 @@ func accessScope(action string) func(gatehouse.EntityType) catalog.Scope {
 	}
 }
 
-type permissionSetJSON struct {
-	ID                string `json:"id"`
-	Name              string `json:"name"`
-	ResourceType      string `json:"resourceType"`
-	DefaultIdentifier string `json:"defaultIdentifier,omitempty"`
-}
-
-func toPermissionSet(d *gatehouse.Descriptor) permissionSetJSON {
-	return permissionSetJSON{ID: d.ID, Name: d.Name, ResourceType: d.ResourceType.String(), DefaultIdentifier: d.DefaultIdentifier}
-}
-
-type assignmentJSON struct {
-	Principal struct {
-		User *userInfo `json:"user,omitempty"`
-		Team *struct {
-			Name        string `json:"name"`
-			DisplayName string `json:"displayName"`
-		} `json:"team,omitempty"`
-	} `json:"principal"`
-	PermissionSet permissionSetJSON `json:"permissionSet"`
-	Source        string            `json:"source"`
+func toPermissionSet(d *gatehouse.Descriptor) wire.PermissionSet {
+	return wire.PermissionSet{ID: d.ID, Name: d.Name, ResourceType: d.ResourceType.String(), DefaultIdentifier: d.DefaultIdentifier}
 }
 
 func (s *Server) listAssignments(q *request) (any, error) {
@@ -88,20 +60,14 @@ func (s *Server) listAssignments(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := struct {
-		Assignments             []assignmentJSON    `json:"assignments"`
-		AvailablePermissionSets []permissionSetJSON `json:"availablePermissionSets"`
-	}{Assignments: []assignmentJSON{}, AvailablePermissionSets: []permissionSetJSON{}}
+	out := wire.ListAssignmentsResponse{Assignments: []wire.Assignment{}, AvailablePermissionSets: []wire.PermissionSet{}}
 	for _, v := range views {
-		a := assignmentJSON{PermissionSet: toPermissionSet(v.Set), Source: v.Source}
+		a := wire.Assignment{PermissionSet: toPermissionSet(v.Set), Source: v.Source}
 		if v.User != nil {
 			u := toUserInfo(v.User)
 			a.Principal.User = &u
 		} else {
-			a.Principal.Team = &struct {
-				Name        string `json:"name"`
-				DisplayName string `json:"displayName"`
-			}{v.Team.Name, v.Team.DisplayName}
+			a.Principal.Team = &wire.PrincipalTeam{Name: v.Team.Name, DisplayName: v.Team.DisplayName}
 		}
 		out.Assignments = append(out.Assignments, a)
 	}
@@ -112,7 +78,7 @@ func (s *Server) listAssignments(q *request) (any, error) {
 }
 
 func (s *Server) updateAssignment(q *request) (any, error) {
-	in := q.body.(*entityInstance)
+	in := q.body.(*wire.EntityInstance)
 	if in.UserID == "" {
 		return nil, gatehouse.Errorf(gatehouse.EINVALID, "userId: missing")
 	}
@@ -124,11 +90,9 @@ func (s *Server) updateAssignment(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := struct {
-		Assignment *assignmentJSON `json:"assignment,omitempty"`
-	}{}
+	out := wire.UpdateAssignmentResponse{}
 	if v != nil {
-		a := assignmentJSON{PermissionSet: toPermissionSet(v.Set), Source: v.Source}
+		a := wire.Assignment{PermissionSet: toPermissionSet(v.Set), Source: v.Source}
 		u := toUserInfo(v.User)
 		a.Principal.User = &u
 		out.Assignment = &a

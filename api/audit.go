@@ -9,34 +9,12 @@ import (
 	"time"
 
 	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/api/wire"
 )
 
-type auditEventJSON struct {
-	Timestamp     int64    `json:"timestamp"`
-	SourceIP      string   `json:"sourceIP"`
-	Event         string   `json:"event"`
-	Description   string   `json:"description"`
-	User          userInfo `json:"user"`
-	TokenID       string   `json:"tokenID,omitempty"`
-	TokenName     string   `json:"tokenName,omitempty"`
-	ReqOrgAdmin   bool     `json:"reqOrgAdmin,omitempty"`
-	ReqStackAdmin bool     `json:"reqStackAdmin,omitempty"`
-	AuthFailure   bool     `json:"authFailure,omitempty"`
-	ActorName     string   `json:"actorName,omitempty"`
-	// Beyond Pulumi: what the event is about, its details, and its link
-	// in the organization's tamper-evident chain.
-	Entity    string `json:"entity,omitempty"`
-	RequestID string `json:"requestID,omitempty"`
-	// ClientRequestID is the X-Request-ID the client sent, sanitized.
-	ClientRequestID string          `json:"clientRequestID,omitempty"`
-	UserAgent       string          `json:"userAgent,omitempty"`
-	Details         json.RawMessage `json:"details,omitempty"`
-	Hash            string          `json:"hash,omitempty"`
-}
-
-func toAuditEvent(e *gatehouse.AuditEvent) auditEventJSON {
-	j := auditEventJSON{Timestamp: e.Time.Unix(), SourceIP: e.SourceIP, Event: e.Type, Description: e.Description,
-		User: userInfo{Name: e.ActorLogin, GitHubLogin: e.ActorLogin}, TokenID: e.TokenID, TokenName: e.TokenName,
+func toAuditEvent(e *gatehouse.AuditEvent) wire.AuditEvent {
+	j := wire.AuditEvent{Timestamp: e.Time.Unix(), SourceIP: e.SourceIP, Event: e.Type, Description: e.Description,
+		User: wire.UserInfo{Name: e.ActorLogin, GitHubLogin: e.ActorLogin}, TokenID: e.TokenID, TokenName: e.TokenName,
 		ReqOrgAdmin: e.ReqOrgAdmin, ReqStackAdmin: e.ReqStackAdmin, AuthFailure: e.AuthFailure, ActorName: e.ActorLogin,
 		Entity: e.Entity, RequestID: e.RequestID, ClientRequestID: e.ClientRequestID, UserAgent: e.UserAgent, Hash: fmt.Sprintf("%x", e.Hash)}
 	if len(e.Data) > 0 {
@@ -108,10 +86,7 @@ func (s *Server) listAudit(v2 bool) handler {
 		if err != nil {
 			return nil, err
 		}
-		out := struct {
-			ContinuationToken string           `json:"continuationToken,omitempty"`
-			AuditLogEvents    []auditEventJSON `json:"auditLogEvents"`
-		}{ContinuationToken: q.next(next), AuditLogEvents: []auditEventJSON{}}
+		out := wire.ListAuditEventsResponse{ContinuationToken: q.next(next), AuditLogEvents: []wire.AuditEvent{}}
 		for _, e := range events {
 			out.AuditLogEvents = append(out.AuditLogEvents, toAuditEvent(e))
 		}
@@ -169,7 +144,7 @@ func (s *Server) exportAudit(v2 bool) handler {
 }
 
 func (s *Server) auditEventTypes(q *request) (any, error) {
-	return map[string]any{"eventTypes": gatehouse.AuditEventTypes}, nil
+	return wire.AuditEventTypes{EventTypes: gatehouse.AuditEventTypes}, nil
 }
 
 // registerAudit registers the routes of the audit log.

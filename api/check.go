@@ -2,6 +2,7 @@ package api
 
 import (
 	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/api/wire"
 	"github.com/gatehouse-iam/gatehouse/catalog"
 )
 
@@ -13,9 +14,7 @@ func (s *Server) registerCheck() {
 // check answers a batch of "may this token use this scope on this entity",
 // each with its explanation.
 func (s *Server) check(q *request) (any, error) {
-	var in struct {
-		Checks []gatehouse.CheckRequest `json:"checks"`
-	}
+	var in wire.CheckRequest
 	if err := q.decode(&in); err != nil {
 		return nil, err
 	}
@@ -37,7 +36,5 @@ func (s *Server) check(q *request) (any, error) {
 			}
 		}
 	}
-	return struct {
-		Results []gatehouse.CheckResult `json:"results"`
-	}{results}, nil
+	return wire.CheckResponse{Results: results}, nil
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/api/wire"
 )
 
 // Client is gatehouse.IAM over Gatehouse's HTTP API (or any service with
@@ -59,9 +60,7 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 		return err
 	}
 	if resp.StatusCode >= 400 {
-		var e struct {
-			Message string `json:"message"`
-		}
+		var e wire.Error
 		if json.Unmarshal(data, &e) != nil || e.Message == "" {
 			e.Message = strings.TrimSpace(string(data))
 		}
@@ -95,11 +94,7 @@ func orgPath(org string, parts ...string) string {
 
 // WhoAmI implements gatehouse.IAM.
 func (c *Client) WhoAmI(ctx context.Context) (*gatehouse.WhoAmI, error) {
-	var u struct {
-		GitHubLogin   string
-		Organizations []struct{ GitHubLogin string }
-		TokenInfo     *struct{ Name, Organization, Team string }
-	}
+	var u wire.User
 	if err := c.do(ctx, "GET", "/api/user", nil, &u); err != nil {
 		return nil, err
 	}
@@ -113,7 +108,7 @@ func (c *Client) WhoAmI(ctx context.Context) (*gatehouse.WhoAmI, error) {
 	return w, nil
 }
 
-func fromDescriptor(j descriptorJSON) *gatehouse.Descriptor {
+func fromDescriptor(j wire.Role) *gatehouse.Descriptor {
 	d := &gatehouse.Descriptor{ID: j.ID, OrgID: j.OrgID, Name: j.Name, Description: j.Description, Purpose: j.UXPurpose,
 		Details: j.Details, Version: j.Version, DefaultIdentifier: j.DefaultIdentifier, Created: j.Created, Modified: j.Modified}
 	d.ResourceType.UnmarshalText([]byte(j.ResourceType))
@@ -122,7 +117,7 @@ func fromDescriptor(j descriptorJSON) *gatehouse.Descriptor {
 
 // Roles implements gatehouse.IAM.
 func (c *Client) Roles(ctx context.Context, org, purpose string) ([]*gatehouse.Descriptor, error) {
-	var out struct{ Roles []descriptorJSON }
+	var out wire.ListRolesResponse
 	if err := c.do(ctx, "GET", orgPath(org, "roles")+"?uxPurpose="+url.QueryEscape(purpose), nil, &out); err != nil {
 		return nil, err
 	}
@@ -135,7 +130,7 @@ func (c *Client) Roles(ctx context.Context, org, purpose string) ([]*gatehouse.D
 
 // Role implements gatehouse.IAM.
 func (c *Client) Role(ctx context.Context, org, id string) (*gatehouse.Descriptor, error) {
-	var out descriptorJSON
+	var out wire.Role
 	if err := c.do(ctx, "GET", orgPath(org, "roles", id), nil, &out); err != nil {
 		return nil, err
 	}
@@ -144,7 +139,7 @@ func (c *Client) Role(ctx context.Context, org, id string) (*gatehouse.Descripto
 
 // CreateRole implements gatehouse.IAM.
 func (c *Client) CreateRole(ctx context.Context, org string, in gatehouse.RoleInput, policyAndRole bool) (*gatehouse.Descriptor, error) {
-	body := descriptorBase{Name: in.Name, Description: in.Description, Details: in.Details}
+	body := wire.CreateRoleRequest{Name: in.Name, Description: in.Description, Details: in.Details}
 	if in.Purpose != "" {
 		body.UXPurpose = &in.Purpose
 	}
@@ -155,7 +150,7 @@ func (c *Client) CreateRole(ctx context.Context, org string, in gatehouse.RoleIn
 	if policyAndRole {
 		path += "?createPolicyAndRole=true"
 	}
-	var out descriptorJSON
+	var out wire.Role
 	if err := c.do(ctx, "POST", path, body, &out); err != nil {
 		return nil, err
 	}
@@ -164,8 +159,8 @@ func (c *Client) CreateRole(ctx context.Context, org string, in gatehouse.RoleIn
 
 // UpdateRole implements gatehouse.IAM.
 func (c *Client) UpdateRole(ctx context.Context, org, id string, in gatehouse.RoleInput) (*gatehouse.Descriptor, error) {
-	var out descriptorJSON
-	if err := c.do(ctx, "PATCH", orgPath(org, "roles", id), updateRoleRequest{Name: in.Name, Description: in.Description, Details: in.Details}, &out); err != nil {
+	var out wire.Role
+	if err := c.do(ctx, "PATCH", orgPath(org, "roles", id), wire.UpdateRoleRequest{Name: in.Name, Description: in.Description, Details: in.Details}, &out); err != nil {
 		return nil, err
 	}
 	return fromDescriptor(out), nil
@@ -185,7 +180,7 @@ func (c *Client) SetDefaultRole(ctx context.Context, org, id string) error {
 	return c.do(ctx, "PATCH", orgPath(org, "roles", id, "default"), nil, nil)
 }
 
-func fromMember(m organizationMember) *gatehouse.Member {
+func fromMember(m wire.Member) *gatehouse.Member {
 	return &gatehouse.Member{Login: m.User.GitHubLogin, Name: m.User.Name, RoleID: m.FGARole.ID, RoleName: m.FGARole.Name,
 		Suspended: m.Suspended, Created: m.Created}
 }
@@ -195,10 +190,7 @@ func (c *Client) Members(ctx context.Context, org string) ([]*gatehouse.Member, 
 	var all []*gatehouse.Member
 	next := ""
 	for {
-		var out struct {
-			Members           []organizationMember
-			ContinuationToken string
-		}
+		var out wire.ListMembersResponse
 		path := orgPath(org, "members") + "?includeSuspended=true"
 		if next != "" {
 			path += "&continuationToken=" + url.QueryEscape(next)
@@ -218,15 +210,15 @@ func (c *Client) Members(ctx context.Context, org string) ([]*gatehouse.Member, 
 // AddMember implements gatehouse.IAM.
 func (c *Client) AddMember(ctx context.Context, org, login, role string) (*gatehouse.Member, error) {
 	var raw json.RawMessage
-	if err := c.do(ctx, "POST", orgPath(org, "members", login), map[string]string{"role": role}, &raw); err != nil {
+	if err := c.do(ctx, "POST", orgPath(org, "members", login), wire.AddMemberRequest{Role: role}, &raw); err != nil {
 		return nil, err
 	}
 	// A user the organization does not manage is invited instead (202).
-	var inv inviteJSON
+	var inv wire.Invite
 	if json.Unmarshal(raw, &inv) == nil && inv.Status == "pending" {
 		return &gatehouse.Member{Login: inv.User.GitHubLogin, RoleID: inv.RoleID, RoleName: "invited as " + inv.RoleName + " (joins on accepting)"}, nil
 	}
-	var out organizationMember
+	var out wire.Member
 	if err := json.Unmarshal(raw, &out); err != nil {
 		return nil, err
 	}
@@ -235,7 +227,7 @@ func (c *Client) AddMember(ctx context.Context, org, login, role string) (*gateh
 
 // SetMemberRole implements gatehouse.IAM.
 func (c *Client) SetMemberRole(ctx context.Context, org, login, roleID string) error {
-	return c.do(ctx, "PATCH", orgPath(org, "members", login), map[string]string{"fgaRoleId": roleID}, nil)
+	return c.do(ctx, "PATCH", orgPath(org, "members", login), wire.UpdateMemberRequest{FGARoleID: roleID}, nil)
 }
 
 // RemoveMember implements gatehouse.IAM.
@@ -245,7 +237,7 @@ func (c *Client) RemoveMember(ctx context.Context, org, login string) error {
 
 // Teams implements gatehouse.IAM.
 func (c *Client) Teams(ctx context.Context, org string) ([]*gatehouse.Team, error) {
-	var out struct{ Teams []teamJSON }
+	var out wire.ListTeamsResponse
 	if err := c.do(ctx, "GET", orgPath(org, "teams"), nil, &out); err != nil {
 		return nil, err
 	}
@@ -258,8 +250,8 @@ func (c *Client) Teams(ctx context.Context, org string) ([]*gatehouse.Team, erro
 
 // CreateTeam implements gatehouse.IAM.
 func (c *Client) CreateTeam(ctx context.Context, org, name, displayName, description string) (*gatehouse.Team, error) {
-	var out teamJSON
-	err := c.do(ctx, "POST", orgPath(org, "teams", "pulumi"), map[string]string{"name": name, "displayName": displayName, "description": description}, &out)
+	var out wire.Team
+	err := c.do(ctx, "POST", orgPath(org, "teams", "pulumi"), wire.CreateTeamRequest{Name: name, DisplayName: displayName, Description: description}, &out)
 	if err != nil {
 		return nil, err
 	}
@@ -273,7 +265,7 @@ func (c *Client) DeleteTeam(ctx context.Context, org, name string) error {
 
 // TeamMember implements gatehouse.IAM.
 func (c *Client) TeamMember(ctx context.Context, org, team, login, action string) error {
-	return c.do(ctx, "PATCH", orgPath(org, "teams", team), map[string]string{"memberAction": action, "member": login}, nil)
+	return c.do(ctx, "PATCH", orgPath(org, "teams", team), wire.UpdateTeamRequest{MemberAction: action, Member: login}, nil)
 }
 
 // AssignTeamRole implements gatehouse.IAM.
@@ -298,7 +290,7 @@ func tokensPath(org, team string) string {
 
 // Tokens implements gatehouse.IAM.
 func (c *Client) Tokens(ctx context.Context, org, team string) ([]*gatehouse.Token, error) {
-	var out struct{ Tokens []accessTokenJSON }
+	var out wire.ListTokensResponse
 	if err := c.do(ctx, "GET", tokensPath(org, team)+"?filter=all", nil, &out); err != nil {
 		return nil, err
 	}
@@ -325,17 +317,18 @@ func (c *Client) Tokens(ctx context.Context, org, team string) ([]*gatehouse.Tok
 
 // CreateToken implements gatehouse.IAM.
 func (c *Client) CreateToken(ctx context.Context, org string, req gatehouse.TokenRequest) (*gatehouse.CreatedToken, error) {
-	body := map[string]any{"description": req.Description, "expires": int64(0)}
+	var expires int64
 	if !req.Expires.IsZero() {
-		body["expires"] = req.Expires.Unix()
+		expires = req.Expires.Unix()
 	}
+	// A personal token has no name and no role: its body is a smaller
+	// type, and the server refuses unknown fields.
+	var body any = wire.CreatePersonalTokenRequest{Description: req.Description, Expires: expires}
 	if org != "" {
-		body["name"] = req.Name
+		body = wire.CreateTokenRequest{Name: req.Name, Description: req.Description, Expires: expires, RoleID: req.RoleID}
 	}
-	if req.RoleID != "" {
-		body["roleID"] = req.RoleID
-	}
-	var out createTokenResponse
+
+	var out wire.CreateTokenResponse
 	if err := c.do(ctx, "POST", tokensPath(org, req.Team), body, &out); err != nil {
 		return nil, err
 	}
@@ -349,8 +342,8 @@ func (c *Client) RevokeToken(ctx context.Context, org, team, id string) error {
 
 // Check implements gatehouse.IAM.
 func (c *Client) Check(ctx context.Context, org string, checks []gatehouse.CheckRequest) ([]gatehouse.CheckResult, error) {
-	var out struct{ Results []gatehouse.CheckResult }
-	if err := c.do(ctx, "POST", orgPath(org, "authz", "check"), map[string]any{"checks": checks}, &out); err != nil {
+	var out wire.CheckResponse
+	if err := c.do(ctx, "POST", orgPath(org, "authz", "check"), wire.CheckRequest{Checks: checks}, &out); err != nil {
 		return nil, err
 	}
 	return out.Results, nil
@@ -382,10 +375,7 @@ func (c *Client) AuditEvents(ctx context.Context, org string, f gatehouse.AuditF
 	if opts.Limit > 0 {
 		v.Set("pageSize", strconv.Itoa(opts.Limit))
 	}
-	var out struct {
-		ContinuationToken string
-		AuditLogEvents    []auditEventJSON
-	}
+	var out wire.ListAuditEventsResponse
 	if err := c.do(ctx, "GET", orgPath(org, "auditlogs", "v2")+"?"+v.Encode(), nil, &out); err != nil {
 		return nil, "", err
 	}
@@ -423,7 +413,7 @@ func (c *Client) ExportAudit(ctx context.Context, org string, f gatehouse.AuditF
 	defer resp.Body.Close()
 	if resp.StatusCode >= 400 {
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		var e struct{ Message string }
+		var e wire.Error
 		json.Unmarshal(data, &e)
 		return &gatehouse.Error{Code: codeOf(resp.StatusCode), Message: fmt.Sprintf("[%d] %s", resp.StatusCode, e.Message)}
 	}
@@ -431,7 +421,7 @@ func (c *Client) ExportAudit(ctx context.Context, org string, f gatehouse.AuditF
 	return err
 }
 
-func fromIssuer(j issuerJSON) *gatehouse.Issuer {
+func fromIssuer(j wire.Issuer) *gatehouse.Issuer {
 	i := &gatehouse.Issuer{ID: j.ID, Name: j.Name, URL: j.URL, Issuer: j.Issuer, Thumbprints: j.Thumbprints, JWKS: j.JWKS,
 		MaxExpiration: time.Duration(j.MaxExpiration) * time.Second}
 	i.Created, _ = time.Parse(issuerTime, j.Created)
@@ -441,9 +431,7 @@ func fromIssuer(j issuerJSON) *gatehouse.Issuer {
 
 // Issuers implements gatehouse.IAM.
 func (c *Client) Issuers(ctx context.Context, org string) ([]*gatehouse.Issuer, error) {
-	var out struct {
-		OIDCIssuers []issuerJSON `json:"oidcIssuers"`
-	}
+	var out wire.ListIssuersResponse
 	if err := c.do(ctx, "GET", orgPath(org, "oidc", "issuers"), nil, &out); err != nil {
 		return nil, err
 	}
@@ -456,11 +444,12 @@ func (c *Client) Issuers(ctx context.Context, org string) ([]*gatehouse.Issuer, 
 
 // RegisterIssuer implements gatehouse.IAM.
 func (c *Client) RegisterIssuer(ctx context.Context, org, name, issuerURL string, maxExpiration time.Duration) (*gatehouse.Issuer, error) {
-	body := map[string]any{"name": name, "url": issuerURL}
+	body := wire.IssuerRequest{Name: name, URL: issuerURL}
 	if maxExpiration > 0 {
-		body["maxExpiration"] = int64(maxExpiration / time.Second)
+		secs := int64(maxExpiration / time.Second)
+		body.MaxExpiration = &secs
 	}
-	var out issuerJSON
+	var out wire.Issuer
 	if err := c.do(ctx, "POST", orgPath(org, "oidc", "issuers"), body, &out); err != nil {
 		return nil, err
 	}
@@ -474,7 +463,7 @@ func (c *Client) DeleteIssuer(ctx context.Context, org, id string) error {
 
 // IssuerPolicy implements gatehouse.IAM.
 func (c *Client) IssuerPolicy(ctx context.Context, org, issuerID string) (*gatehouse.AuthPolicy, []gatehouse.AuthPolicyRule, error) {
-	var out authPolicyJSON
+	var out wire.AuthPolicy
 	if err := c.do(ctx, "GET", orgPath(org, "auth", "policies", "oidcissuers", issuerID), nil, &out); err != nil {
 		return nil, nil, err
 	}
@@ -488,8 +477,8 @@ func (c *Client) SetIssuerPolicy(ctx context.Context, org, issuerID string, rule
 	if err != nil {
 		return nil, err
 	}
-	var out authPolicyJSON
-	if err := c.do(ctx, "PATCH", orgPath(org, "auth", "policies", p.ID), map[string]any{"policies": rules}, &out); err != nil {
+	var out wire.AuthPolicy
+	if err := c.do(ctx, "PATCH", orgPath(org, "auth", "policies", p.ID), wire.UpdateAuthPolicyRequest{Policies: rules}, &out); err != nil {
 		return nil, err
 	}
 	raw, _ := json.Marshal(out.Policies)

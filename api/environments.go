@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/api/wire"
 	"github.com/gatehouse-iam/gatehouse/catalog"
 	"github.com/gatehouse-iam/gatehouse/service"
 	"github.com/gatehouse-iam/gatehouse/state"
@@ -17,79 +18,6 @@ const envPath = "/api/esc/environments/{orgName}/{projectName}/{envName}"
 
 // Wire types of environments (Pulumi ESC) and Insights accounts, mirrored
 // from github.com/pulumi/esc and apitype as the stack types are.
-
-type envSummaryJSON struct {
-	Organization string            `json:"organization"`
-	Project      string            `json:"project"`
-	Name         string            `json:"name"`
-	Created      string            `json:"created,omitempty"`
-	Modified     string            `json:"modified,omitempty"`
-	Tags         map[string]string `json:"tags,omitempty"`
-}
-
-type listEnvironmentsResponse struct {
-	Environments []envSummaryJSON `json:"environments"`
-	NextToken    string           `json:"nextToken,omitempty"`
-}
-
-type createEnvironmentRequest struct {
-	Project string `json:"project"`
-	Name    string `json:"name"`
-}
-
-type envTagJSON struct {
-	Name     string `json:"name"`
-	Value    string `json:"value"`
-	Created  string `json:"created,omitempty"`
-	Modified string `json:"modified,omitempty"`
-}
-
-type updateEnvTagRequest struct {
-	// Both required: null or absent is a 400, not an empty tag.
-	CurrentTag *struct {
-		Value string `json:"value"`
-	} `json:"currentTag"`
-	NewTag *struct {
-		Name  string `json:"name"`
-		Value string `json:"value"`
-	} `json:"newTag"`
-}
-
-type envRevisionJSON struct {
-	Number       int    `json:"number"`
-	Created      string `json:"created"`
-	CreatorLogin string `json:"creatorLogin,omitempty"`
-}
-
-type insightsAccountJSON struct {
-	ID                   string            `json:"id"`
-	Name                 string            `json:"name"`
-	Provider             string            `json:"provider"`
-	ProviderEnvRef       string            `json:"providerEnvRef,omitempty"`
-	ScheduledScanEnabled bool              `json:"scheduledScanEnabled"`
-	AgentPoolID          string            `json:"agentPoolID,omitempty"`
-	ProviderConfig       json.RawMessage   `json:"providerConfig,omitempty"`
-	OwnedBy              accountOwnerJSON  `json:"ownedBy"`
-	Tags                 map[string]string `json:"tags,omitempty"`
-}
-
-type accountOwnerJSON struct {
-	Name        string `json:"name"`
-	GitHubLogin string `json:"githubLogin"`
-	AvatarURL   string `json:"avatarUrl"`
-}
-
-type createInsightsAccountRequest struct {
-	Provider       string          `json:"provider"`
-	Environment    string          `json:"environment"`
-	ScanSchedule   string          `json:"scanSchedule,omitempty"`
-	AgentPoolID    string          `json:"agentPoolID,omitempty"`
-	ProviderConfig json.RawMessage `json:"providerConfig,omitempty"`
-}
-
-type accountTagsJSON struct {
-	Tags map[string]string `json:"tags"`
-}
 
 func (s *Server) registerEnvironments() {
 	s.handle(&route{method: "GET", pattern: "/api/esc/environments/{orgName}", scopes: scopes("environment:list"), h: s.listEnvironments})
@@ -171,16 +99,16 @@ func (s *Server) listEnvironments(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := listEnvironmentsResponse{Environments: []envSummaryJSON{}, NextToken: q.next(next)}
+	out := wire.ListEnvironmentsResponse{Environments: []wire.Environment{}, NextToken: q.next(next)}
 	for _, e := range envs {
-		out.Environments = append(out.Environments, envSummaryJSON{Organization: q.org.Name, Project: e.Project, Name: e.Name,
+		out.Environments = append(out.Environments, wire.Environment{Organization: q.org.Name, Project: e.Project, Name: e.Name,
 			Created: rfc3339(e.Created), Modified: rfc3339(e.Modified), Tags: e.Tags})
 	}
 	return out, nil
 }
 
 func (s *Server) createEnvironment(q *request) (any, error) {
-	in := createEnvironmentRequest{Project: q.r.PathValue("projectName"), Name: q.r.PathValue("envName")}
+	in := wire.CreateEnvironmentRequest{Project: q.r.PathValue("projectName"), Name: q.r.PathValue("envName")}
 	// The path names the environment, or the body does (serve refuses a
 	// body on the path's form, which is declared noBody).
 	if in.Name == "" {
@@ -192,7 +120,7 @@ func (s *Server) createEnvironment(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return envSummaryJSON{Organization: q.org.Name, Project: e.Project, Name: e.Name, Created: rfc3339(e.Created), Modified: rfc3339(e.Modified)}, nil
+	return wire.Environment{Organization: q.org.Name, Project: e.Project, Name: e.Name, Created: rfc3339(e.Created), Modified: rfc3339(e.Modified)}, nil
 }
 
 // getDefinition serves a version's YAML (the current one by default) with
@@ -265,7 +193,7 @@ func (s *Server) openEnvironment(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"id": id, "diagnostics": []any{}}, nil
+	return wire.OpenEnvironmentResponse{ID: id, Diagnostics: []any{}}, nil
 }
 
 func (s *Server) readOpenEnvironment(q *request) (any, error) {
@@ -285,9 +213,9 @@ func (s *Server) listEnvironmentVersions(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := []envRevisionJSON{}
+	out := []wire.EnvironmentRevision{}
 	for _, v := range vs {
-		out = append(out, envRevisionJSON{Number: v.Version, Created: rfc3339(v.Created), CreatorLogin: s.loginOf(q, v.CreatedBy)})
+		out = append(out, wire.EnvironmentRevision{Number: v.Version, Created: rfc3339(v.Created), CreatorLogin: s.loginOf(q, v.CreatedBy)})
 	}
 	return out, nil
 }
@@ -308,20 +236,20 @@ func (s *Server) loginOf(q *request, id string) string {
 	return login
 }
 
-func (s *Server) envTag(q *request, name string) (envTagJSON, error) {
+func (s *Server) envTag(q *request, name string) (wire.EnvironmentTag, error) {
 	v, ok := q.env.Tags[name]
 	if !ok {
-		return envTagJSON{}, gatehouse.Errorf(gatehouse.ENOTFOUND, "tag %q not found", name)
+		return wire.EnvironmentTag{}, gatehouse.Errorf(gatehouse.ENOTFOUND, "tag %q not found", name)
 	}
-	return envTagJSON{Name: name, Value: v, Modified: rfc3339(q.env.Modified)}, nil
+	return wire.EnvironmentTag{Name: name, Value: v, Modified: rfc3339(q.env.Modified)}, nil
 }
 
 func (s *Server) listEnvironmentTags(q *request) (any, error) {
-	out := map[string]envTagJSON{}
+	out := map[string]wire.EnvironmentTag{}
 	for k, v := range q.env.Tags {
-		out[k] = envTagJSON{Name: k, Value: v, Modified: rfc3339(q.env.Modified)}
+		out[k] = wire.EnvironmentTag{Name: k, Value: v, Modified: rfc3339(q.env.Modified)}
 	}
-	return map[string]any{"tags": out, "nextToken": ""}, nil
+	return wire.ListEnvironmentTagsResponse{Tags: out, NextToken: ""}, nil
 }
 
 func (s *Server) getEnvironmentTag(q *request) (any, error) {
@@ -329,18 +257,18 @@ func (s *Server) getEnvironmentTag(q *request) (any, error) {
 }
 
 func (s *Server) createEnvironmentTag(q *request) (any, error) {
-	var in stackTagJSON
+	var in wire.StackTag
 	if err := q.decode(&in); err != nil {
 		return nil, err
 	}
 	if err := s.svc.ChangeEnvironmentTags(q.ctx(), q.env, service.TagChange{Add: &[2]string{in.Name, in.Value}}); err != nil {
 		return nil, err
 	}
-	return envTagJSON{Name: in.Name, Value: in.Value}, nil
+	return wire.EnvironmentTag{Name: in.Name, Value: in.Value}, nil
 }
 
 func (s *Server) updateEnvironmentTag(q *request) (any, error) {
-	var in updateEnvTagRequest
+	var in wire.UpdateEnvironmentTagRequest
 	if err := q.decode(&in); err != nil {
 		return nil, err
 	}
@@ -371,7 +299,7 @@ func (s *Server) updateEnvironmentTag(q *request) (any, error) {
 	if err := s.svc.ChangeEnvironmentTags(q.ctx(), q.env, service.TagChange{Replace: tags}); err != nil {
 		return nil, err
 	}
-	return envTagJSON{Name: newName, Value: in.NewTag.Value}, nil
+	return wire.EnvironmentTag{Name: newName, Value: in.NewTag.Value}, nil
 }
 
 func (s *Server) deleteEnvironmentTag(q *request) (any, error) {
@@ -431,10 +359,10 @@ func accountEntity(q *request) (*gatehouse.Entity, error) {
 	return e, nil
 }
 
-func (s *Server) toAccount(q *request, a *gatehouse.Account) insightsAccountJSON {
+func (s *Server) toAccount(q *request, a *gatehouse.Account) wire.InsightsAccount {
 	var d service.AccountDetails
 	json.Unmarshal(a.Details, &d)
-	out := insightsAccountJSON{ID: a.ID, Name: a.Name, Provider: d.Provider, ProviderEnvRef: d.Environment,
+	out := wire.InsightsAccount{ID: a.ID, Name: a.Name, Provider: d.Provider, ProviderEnvRef: d.Environment,
 		ScheduledScanEnabled: d.ScanSchedule != "" && d.ScanSchedule != "none", AgentPoolID: d.AgentPoolID, ProviderConfig: d.ProviderConfig, Tags: a.Tags}
 	if a.CreatedBy != "" {
 		out.OwnedBy.GitHubLogin = s.loginOf(q, a.CreatedBy)
@@ -459,10 +387,7 @@ func (s *Server) listAccounts(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := struct {
-		Accounts  []insightsAccountJSON `json:"accounts"`
-		NextToken string                `json:"nextToken,omitempty"`
-	}{Accounts: []insightsAccountJSON{}, NextToken: q.next(next)}
+	out := wire.ListInsightsAccountsResponse{Accounts: []wire.InsightsAccount{}, NextToken: q.next(next)}
 	for _, a := range as {
 		out.Accounts = append(out.Accounts, s.toAccount(q, a))
 	}
@@ -470,7 +395,7 @@ func (s *Server) listAccounts(q *request) (any, error) {
 }
 
 func (s *Server) createAccount(q *request) (any, error) {
-	var in createInsightsAccountRequest
+	var in wire.CreateInsightsAccountRequest
 	if err := q.decode(&in); err != nil {
 		return nil, err
 	}
@@ -490,11 +415,11 @@ func (s *Server) getAccountTags(q *request) (any, error) {
 	if tags == nil {
 		tags = map[string]string{}
 	}
-	return accountTagsJSON{Tags: tags}, nil
+	return wire.InsightsAccountTags{Tags: tags}, nil
 }
 
 func (s *Server) setAccountTags(q *request) (any, error) {
-	var in accountTagsJSON
+	var in wire.InsightsAccountTags
 	if err := q.decode(&in); err != nil {
 		return nil, err
 	}

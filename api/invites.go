@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/api/wire"
 	"github.com/gatehouse-iam/gatehouse/authz"
 	"github.com/gatehouse-iam/gatehouse/service"
 )
@@ -25,33 +26,15 @@ func (s *Server) registerInvites() {
 	s.handle(&route{method: "POST", pattern: "/api/user/pending-invites/{inviteID}/decline", noBody: true, h: s.declineInvite})
 }
 
-// inviteJSON is Pulumi's PendingOrganizationInvite, plus the invited
-// user, the organization and the expiry.
-type inviteJSON struct {
-	ID           string   `json:"id"`
-	Email        string   `json:"email"`
-	Role         string   `json:"role"`
-	RoleID       string   `json:"roleId"`
-	RoleName     string   `json:"roleName"`
-	SentBy       userInfo `json:"sentBy"`
-	SentAt       int64    `json:"sentAt"`
-	User         userInfo `json:"user"`
-	Organization string   `json:"organization"`
-	ExpiresAt    int64    `json:"expiresAt"`
-	Status       string   `json:"status"`
-	// AcceptInviteURL is the console page where the user accepts.
-	AcceptInviteURL string `json:"acceptInviteUrl"`
-}
-
-func toInvite(v *service.InviteView, now time.Time) inviteJSON {
-	j := inviteJSON{ID: v.Invite.ID, Email: v.User.Email, Role: v.Role.DefaultIdentifier, RoleID: v.Role.ID, RoleName: v.Role.Name,
-		SentAt: v.Invite.Created.Unix(), User: userInfo{Name: v.User.Name, GitHubLogin: v.User.Login, AvatarURL: v.User.AvatarURL},
+func toInvite(v *service.InviteView, now time.Time) wire.Invite {
+	j := wire.Invite{ID: v.Invite.ID, Email: v.User.Email, Role: v.Role.DefaultIdentifier, RoleID: v.Role.ID, RoleName: v.Role.Name,
+		SentAt: v.Invite.Created.Unix(), User: wire.UserInfo{Name: v.User.Name, GitHubLogin: v.User.Login, AvatarURL: v.User.AvatarURL},
 		Organization: v.Org.Name, ExpiresAt: v.Invite.Expires.Unix(), Status: "pending", AcceptInviteURL: "/console/-/invites"}
 	if j.Role == "" {
 		j.Role = "member"
 	}
 	if v.SentBy != nil {
-		j.SentBy = userInfo{Name: v.SentBy.Name, GitHubLogin: v.SentBy.Login, AvatarURL: v.SentBy.AvatarURL}
+		j.SentBy = wire.UserInfo{Name: v.SentBy.Name, GitHubLogin: v.SentBy.Login, AvatarURL: v.SentBy.AvatarURL}
 	}
 	if v.Invite.Expired(now) {
 		j.Status = "expired"
@@ -59,24 +42,13 @@ func toInvite(v *service.InviteView, now time.Time) inviteJSON {
 	return j
 }
 
-type invitesJSON struct {
-	Invites []inviteJSON `json:"invites"`
-}
-
-func toInvites(vs []*service.InviteView) invitesJSON {
-	out := invitesJSON{Invites: []inviteJSON{}}
+func toInvites(vs []*service.InviteView) wire.ListInvitesResponse {
+	out := wire.ListInvitesResponse{Invites: []wire.Invite{}}
 	now := time.Now()
 	for _, v := range vs {
 		out.Invites = append(out.Invites, toInvite(v, now))
 	}
 	return out
-}
-
-type inviteRequest struct {
-	UserLogin string `json:"userLogin"`
-	Role      string `json:"role"`
-	RoleID    string `json:"roleId"`
-	Expires   int64  `json:"expires"`
 }
 
 func (s *Server) listInvites(q *request) (any, error) {
@@ -88,7 +60,7 @@ func (s *Server) listInvites(q *request) (any, error) {
 }
 
 func (s *Server) createInvite(q *request) (any, error) {
-	var in inviteRequest
+	var in wire.InviteRequest
 	if err := q.decode(&in); err != nil {
 		return nil, err
 	}
@@ -101,7 +73,7 @@ func (s *Server) createInvite(q *request) (any, error) {
 }
 
 func (s *Server) updateInvite(q *request) (any, error) {
-	var in inviteRequest
+	var in wire.InviteRequest
 	if err := q.decode(&in); err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/api/wire"
 	"github.com/gatehouse-iam/gatehouse/catalog"
 	"github.com/gatehouse-iam/gatehouse/service"
 )
@@ -36,10 +37,7 @@ func (s *Server) listMembers(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := struct {
-		Members           []organizationMember `json:"members"`
-		ContinuationToken string               `json:"continuationToken,omitempty"`
-	}{Members: []organizationMember{}, ContinuationToken: q.next(next)}
+	out := wire.ListMembersResponse{Members: []wire.Member{}, ContinuationToken: q.next(next)}
 	for _, m := range ms {
 		if m.Membership.Suspended && !includeSuspended {
 			continue
@@ -50,9 +48,7 @@ func (s *Server) listMembers(q *request) (any, error) {
 }
 
 func (s *Server) addMember(q *request) (any, error) {
-	var in struct {
-		Role string `json:"role"`
-	}
+	var in wire.AddMemberRequest
 	if q.r.ContentLength != 0 {
 		if err := q.decode(&in); err != nil {
 			return nil, err
@@ -84,11 +80,7 @@ func (s *Server) addMember(q *request) (any, error) {
 }
 
 func (s *Server) updateMember(q *request) (any, error) {
-	var in struct {
-		Role      string `json:"role"`
-		FGARoleID string `json:"fgaRoleId"`
-		Name      string `json:"name"`
-	}
+	var in wire.UpdateMemberRequest
 	if err := q.decode(&in); err != nil {
 		return nil, err
 	}
@@ -107,5 +99,5 @@ func (s *Server) memberTeams(q *request) (any, error) {
 	if names == nil {
 		names = []string{}
 	}
-	return map[string][]string{"teams": names}, nil
+	return wire.MemberTeams{Teams: names}, nil
 }

@@ -12,23 +12,11 @@ import (
 	"time"
 
 	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/api/wire"
 	"github.com/gatehouse-iam/gatehouse/service"
 )
 
 const issuerTime = "2006-01-02 15:04:05.000"
-
-type issuerJSON struct {
-	ID            string          `json:"id"`
-	Name          string          `json:"name"`
-	URL           string          `json:"url"`
-	Issuer        string          `json:"issuer"`
-	Thumbprints   []string        `json:"thumbprints,omitempty"`
-	JWKS          json.RawMessage `json:"jwks,omitempty"`
-	MaxExpiration int64           `json:"maxExpiration,omitempty"`
-	Created       string          `json:"created,omitempty"`
-	Modified      string          `json:"modified,omitempty"`
-	LastUsed      string          `json:"lastUsed,omitempty"`
-}
 
 func stampOrEmpty(t time.Time) string {
 	if t.IsZero() {
@@ -37,21 +25,14 @@ func stampOrEmpty(t time.Time) string {
 	return t.UTC().Format(issuerTime)
 }
 
-func toIssuer(i *gatehouse.Issuer) issuerJSON {
-	return issuerJSON{ID: i.ID, Name: i.Name, URL: i.URL, Issuer: i.Issuer, Thumbprints: i.Thumbprints, JWKS: i.JWKS,
+func toIssuer(i *gatehouse.Issuer) wire.Issuer {
+	return wire.Issuer{ID: i.ID, Name: i.Name, URL: i.URL, Issuer: i.Issuer, Thumbprints: i.Thumbprints, JWKS: i.JWKS,
 		MaxExpiration: int64(i.MaxExpiration / time.Second), Created: stampOrEmpty(i.Created), Modified: stampOrEmpty(i.Modified),
 		LastUsed: stampOrEmpty(i.LastUsed)}
 }
 
-type issuerRequest struct {
-	Name          string          `json:"name"`
-	URL           string          `json:"url"`
-	Thumbprints   []string        `json:"thumbprints"`
-	MaxExpiration *int64          `json:"maxExpiration"`
-	JWKS          json.RawMessage `json:"jwks"`
-}
-
-func (in issuerRequest) input() service.IssuerInput {
+// issuerInput is the service input of an issuer request.
+func issuerInput(in wire.IssuerRequest) service.IssuerInput {
 	out := service.IssuerInput{Name: in.Name, URL: in.URL, Thumbprints: in.Thumbprints, JWKS: present(in.JWKS)}
 	if in.MaxExpiration != nil {
 		d := time.Duration(*in.MaxExpiration) * time.Second
@@ -65,9 +46,7 @@ func (s *Server) listIssuers(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := struct {
-		OIDCIssuers []issuerJSON `json:"oidcIssuers"`
-	}{OIDCIssuers: []issuerJSON{}}
+	out := wire.ListIssuersResponse{OIDCIssuers: []wire.Issuer{}}
 	for _, i := range is {
 		out.OIDCIssuers = append(out.OIDCIssuers, toIssuer(i))
 	}
@@ -75,11 +54,11 @@ func (s *Server) listIssuers(q *request) (any, error) {
 }
 
 func (s *Server) createIssuer(q *request) (any, error) {
-	var in issuerRequest
+	var in wire.IssuerRequest
 	if err := q.decode(&in); err != nil {
 		return nil, err
 	}
-	i, err := s.svc.RegisterIssuer(q.ctx(), s.verifier, q.org.ID, in.input())
+	i, err := s.svc.RegisterIssuer(q.ctx(), s.verifier, q.org.ID, issuerInput(in))
 	if err != nil {
 		return nil, err
 	}
@@ -95,14 +74,14 @@ func (s *Server) getIssuer(q *request) (any, error) {
 }
 
 func (s *Server) updateIssuer(q *request) (any, error) {
-	var in issuerRequest
+	var in wire.IssuerRequest
 	if err := q.decode(&in); err != nil {
 		return nil, err
 	}
 	if in.URL != "" {
 		return nil, gatehouse.Errorf(gatehouse.EINVALID, "url: an issuer's URL cannot change; register a new issuer")
 	}
-	i, err := s.svc.UpdateIssuer(q.ctx(), q.org.ID, q.r.PathValue("issuerID"), in.input())
+	i, err := s.svc.UpdateIssuer(q.ctx(), q.org.ID, q.r.PathValue("issuerID"), issuerInput(in))
 	if err != nil {
 		return nil, err
 	}
@@ -121,16 +100,8 @@ func (s *Server) regenerateThumbprints(q *request) (any, error) {
 	return toIssuer(i), nil
 }
 
-type authPolicyJSON struct {
-	ID       string                     `json:"id"`
-	Version  int                        `json:"version"`
-	Created  string                     `json:"created,omitempty"`
-	Modified string                     `json:"modified,omitempty"`
-	Policies []gatehouse.AuthPolicyRule `json:"policies"`
-}
-
-func toPolicy(p *gatehouse.AuthPolicy) (authPolicyJSON, error) {
-	out := authPolicyJSON{ID: p.ID, Version: p.Version, Created: stampOrEmpty(p.Created), Modified: stampOrEmpty(p.Modified)}
+func toPolicy(p *gatehouse.AuthPolicy) (wire.AuthPolicy, error) {
+	out := wire.AuthPolicy{ID: p.ID, Version: p.Version, Created: stampOrEmpty(p.Created), Modified: stampOrEmpty(p.Modified)}
 	err := json.Unmarshal(p.Policies, &out.Policies)
 	return out, err
 }
@@ -144,9 +115,7 @@ func (s *Server) getIssuerPolicy(q *request) (any, error) {
 }
 
 func (s *Server) updatePolicy(q *request) (any, error) {
-	var in struct {
-		Policies []gatehouse.AuthPolicyRule `json:"policies"`
-	}
+	var in wire.UpdateAuthPolicyRequest
 	if err := q.decode(&in); err != nil {
 		return nil, err
 	}

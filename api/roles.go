@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/api/wire"
 	"github.com/gatehouse-iam/gatehouse/catalog"
 	"github.com/gatehouse-iam/gatehouse/service"
 )
@@ -49,10 +50,7 @@ func (s *Server) listRoles(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := struct {
-		Roles             []descriptorJSON `json:"roles"`
-		ContinuationToken string           `json:"continuationToken,omitempty"`
-	}{Roles: []descriptorJSON{}, ContinuationToken: q.next(next)}
+	out := wire.ListRolesResponse{Roles: []wire.Role{}, ContinuationToken: q.next(next)}
 	for _, d := range ds {
 		out.Roles = append(out.Roles, toDescriptor(d, q.org))
 	}
@@ -64,7 +62,7 @@ func (s *Server) createRole(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var in descriptorBase
+	var in wire.CreateRoleRequest
 	if err := q.decode(&in); err != nil {
 		return nil, err
 	}
@@ -85,7 +83,7 @@ func (s *Server) getRole(q *request) (any, error) {
 }
 
 func (s *Server) updateRole(q *request) (any, error) {
-	var in updateRoleRequest
+	var in wire.UpdateRoleRequest
 	if err := q.decode(&in); err != nil {
 		return nil, err
 	}
@@ -117,21 +115,13 @@ func (s *Server) defaultRole(q *request) (any, error) {
 }
 
 func (s *Server) roleScopes(q *request) (any, error) {
-	type scopeJSON struct {
-		Name     string            `json:"name"`
-		Metadata map[string]string `json:"metadata"`
-	}
-	type groupJSON struct {
-		Name   string      `json:"name"`
-		Scopes []scopeJSON `json:"scopes"`
-	}
-	out := map[string][]groupJSON{}
+	out := wire.RoleScopes{}
 	for _, t := range []gatehouse.EntityType{gatehouse.EntityGlobal, gatehouse.EntityStack, gatehouse.EntityEnvironment, gatehouse.EntityInsightsAccount} {
-		groups := []groupJSON{}
+		groups := []wire.ScopeGroup{}
 		for _, g := range catalog.Groups(t) {
-			gj := groupJSON{Name: g.Name}
+			gj := wire.ScopeGroup{Name: g.Name}
 			for _, sc := range g.Scopes {
-				gj.Scopes = append(gj.Scopes, scopeJSON{Name: sc.Name(), Metadata: map[string]string{"description": sc.Info().Description}})
+				gj.Scopes = append(gj.Scopes, wire.Scope{Name: sc.Name(), Metadata: map[string]string{"description": sc.Info().Description}})
 			}
 			groups = append(groups, gj)
 		}
@@ -145,9 +135,7 @@ func (s *Server) roleUsers(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := struct {
-		Users []userInfo `json:"users"`
-	}{Users: []userInfo{}}
+	out := wire.ListRoleUsersResponse{Users: []wire.UserInfo{}}
 	err = s.svc.Store.Read(q.ctx(), func(tx gatehouse.Tx) error {
 		for _, id := range u.Members {
 			user, err := tx.GetUser(q.ctx(), id)
@@ -166,9 +154,7 @@ func (s *Server) roleTeams(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := struct {
-		Teams []teamJSON `json:"teams"`
-	}{Teams: []teamJSON{}}
+	out := wire.ListTeamsResponse{Teams: []wire.Team{}}
 	err = s.svc.Store.Read(q.ctx(), func(tx gatehouse.Tx) error {
 		for _, id := range u.Teams {
 			t, err := tx.GetTeamByID(q.ctx(), id)

@@ -10,6 +10,7 @@ import (
 	"unicode"
 
 	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/api/wire"
 	"github.com/gatehouse-iam/gatehouse/authz"
 	"github.com/gatehouse-iam/gatehouse/catalog"
 	"github.com/gatehouse-iam/gatehouse/service"
@@ -95,9 +96,9 @@ func (s *Server) registerStacks() {
 	lease("POST", "/complete", s.completeUpdate, 16<<20)
 }
 
-func capabilities() capabilitiesResponse {
+func capabilities() wire.CapabilitiesResponse {
 	cfg, _ := json.Marshal(map[string]int{"checkpointCutoffSizeBytes": deltaCutoff})
-	return capabilitiesResponse{Capabilities: []capabilityJSON{
+	return wire.CapabilitiesResponse{Capabilities: []wire.Capability{
 		{Capability: "delta-checkpoint-uploads-v2", Version: 2, Configuration: cfg},
 		{Capability: "batch-encrypt"},
 	}}
@@ -180,13 +181,13 @@ func updateScope(kind string) catalog.Scope {
 
 // --- stacks
 
-func (s *Server) toStack(q *request, st *gatehouse.Stack) stackJSON {
-	out := stackJSON{ID: st.ID, OrgName: q.org.Name, ProjectName: st.Project, StackName: st.Name,
+func (s *Server) toStack(q *request, st *gatehouse.Stack) wire.Stack {
+	out := wire.Stack{ID: st.ID, OrgName: q.org.Name, ProjectName: st.Project, StackName: st.Name,
 		Tags: service.StackTags(st), Version: st.Version}
 	if st.ActiveUpdate != "" && st.LeaseExpiry.After(time.Now()) {
 		out.ActiveUpdate = st.ActiveUpdate
 		if u, err := s.svc.Update(q.ctx(), st, st.ActiveUpdate); err == nil {
-			out.CurrentOperation = &operationStatusJSON{Kind: u.Kind, Author: service.InfoOf(u).Author, Started: u.Started.Unix()}
+			out.CurrentOperation = &wire.OperationStatus{Kind: u.Kind, Author: service.InfoOf(u).Author, Started: u.Started.Unix()}
 		}
 	}
 	return out
@@ -195,7 +196,7 @@ func (s *Server) toStack(q *request, st *gatehouse.Stack) stackJSON {
 func (s *Server) getStack(q *request) (any, error) { return s.toStack(q, q.stack), nil }
 
 func (s *Server) createStack(q *request) (any, error) {
-	var in createStackRequest
+	var in wire.CreateStackRequest
 	if err := q.decodeCLI(&in); err != nil {
 		return nil, err
 	}
@@ -215,7 +216,7 @@ func (s *Server) createStack(q *request) (any, error) {
 			return nil, err
 		}
 	}
-	return createStackResponse{}, nil
+	return wire.CreateStackResponse{}, nil
 }
 
 // stackList lists a page of the stacks the caller may read, from the
@@ -248,10 +249,10 @@ func (s *Server) stackList(q *request, org *gatehouse.Organization) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	out := listStacksResponse{Stacks: make([]stackSummaryJSON, 0, len(refs))}
+	out := wire.ListStacksResponse{Stacks: make([]wire.StackSummary, 0, len(refs))}
 	out.ContinuationToken = q.nextPtr(next)
 	for _, r := range refs {
-		sum := stackSummaryJSON{ID: r.ID, OrgName: org.Name, ProjectName: r.Project, StackName: r.Name}
+		sum := wire.StackSummary{ID: r.ID, OrgName: org.Name, ProjectName: r.Project, StackName: r.Name}
 		if h, ok := heads[r.ID]; ok && h.Version > 0 {
 			t := h.Modified.Unix()
 			sum.LastUpdate = &t
@@ -273,7 +274,7 @@ func (s *Server) listUserStacks(q *request) (any, error) {
 			return nil, err
 		}
 		if name == "" {
-			return listStacksResponse{Stacks: []stackSummaryJSON{}}, nil
+			return wire.ListStacksResponse{Stacks: []wire.StackSummary{}}, nil
 		}
 	}
 	org, err := s.az.Org(q.ctx(), name)
@@ -311,7 +312,7 @@ func (s *Server) deleteStack(q *request) (any, error) {
 }
 
 func (s *Server) renameStack(q *request) (any, error) {
-	var in stackRenameRequest
+	var in wire.StackRenameRequest
 	if err := q.decodeCLI(&in); err != nil {
 		return nil, err
 	}
@@ -319,7 +320,7 @@ func (s *Server) renameStack(q *request) (any, error) {
 }
 
 func (s *Server) addStackTag(q *request) (any, error) {
-	var in stackTagJSON
+	var in wire.StackTag
 	if err := q.decodeCLI(&in); err != nil {
 		return nil, err
 	}
@@ -338,7 +339,7 @@ func (s *Server) replaceStackTags(q *request) (any, error) {
 }
 
 func (s *Server) setStackTag(q *request) (any, error) {
-	var in stackTagJSON
+	var in wire.StackTag
 	if err := q.decodeCLI(&in); err != nil {
 		return nil, err
 	}
@@ -397,13 +398,13 @@ func (s *Server) importStack(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return importStackResponse{UpdateID: u.ID}, nil
+	return wire.ImportStackResponse{UpdateID: u.ID}, nil
 }
 
 // --- secrets
 
 func (s *Server) encryptValue(q *request) (any, error) {
-	var in encryptValueRequest
+	var in wire.EncryptValueRequest
 	if err := q.decodeCLI(&in); err != nil {
 		return nil, err
 	}
@@ -414,11 +415,11 @@ func (s *Server) encryptValue(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return encryptValueResponse{Ciphertext: out[0]}, nil
+	return wire.EncryptValueResponse{Ciphertext: out[0]}, nil
 }
 
 func (s *Server) batchEncrypt(q *request) (any, error) {
-	var in batchEncryptRequest
+	var in wire.BatchEncryptRequest
 	if err := q.decodeCLI(&in); err != nil {
 		return nil, err
 	}
@@ -429,11 +430,11 @@ func (s *Server) batchEncrypt(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return batchEncryptResponse{Ciphertexts: out}, nil
+	return wire.BatchEncryptResponse{Ciphertexts: out}, nil
 }
 
 func (s *Server) decryptValue(q *request) (any, error) {
-	var in decryptValueRequest
+	var in wire.DecryptValueRequest
 	if err := q.decodeCLI(&in); err != nil {
 		return nil, err
 	}
@@ -445,11 +446,11 @@ func (s *Server) decryptValue(q *request) (any, error) {
 		return nil, err
 	}
 	s.auditDecrypt(q, 1)
-	return decryptValueResponse{Plaintext: out[0]}, nil
+	return wire.DecryptValueResponse{Plaintext: out[0]}, nil
 }
 
 func (s *Server) batchDecrypt(q *request) (any, error) {
-	var in batchDecryptRequest
+	var in wire.BatchDecryptRequest
 	if err := q.decodeCLI(&in); err != nil {
 		return nil, err
 	}
@@ -460,7 +461,7 @@ func (s *Server) batchDecrypt(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp := batchDecryptResponse{Plaintexts: make(map[string][]byte, len(out))}
+	resp := wire.BatchDecryptResponse{Plaintexts: make(map[string][]byte, len(out))}
 	for i, p := range out {
 		resp.Plaintexts[base64.StdEncoding.EncodeToString(in.Ciphertexts[i])] = p
 	}
@@ -481,7 +482,7 @@ func (s *Server) auditDecrypt(q *request, n int) {
 // client-reported, the client's words bounded and kept under
 // clientReported.
 func (s *Server) logDecryption(q *request) (any, error) {
-	var in log3rdPartyDecryptionEvent
+	var in wire.Log3rdPartyDecryptionEvent
 	if err := q.decodeCLI(&in); err != nil {
 		return nil, err
 	}
@@ -521,10 +522,10 @@ func resultOf(u *gatehouse.StackUpdate) string {
 	return "failed"
 }
 
-func toUpdateInfo(u *gatehouse.StackUpdate) updateInfoJSON {
+func toUpdateInfo(u *gatehouse.StackUpdate) wire.UpdateInfo {
 	i := service.InfoOf(u)
 	kind := u.Kind
-	out := updateInfoJSON{Kind: kind, StartTime: u.Started.Unix(), Message: i.Message, Environment: i.Environment,
+	out := wire.UpdateInfo{Kind: kind, StartTime: u.Started.Unix(), Message: i.Message, Environment: i.Environment,
 		Config: i.Config, Result: resultOf(u), Version: u.Version, ResourceChanges: i.ResourceChanges, ResourceCount: i.ResourceCount}
 	if out.Environment == nil {
 		out.Environment = map[string]string{}
@@ -562,7 +563,7 @@ func (s *Server) stackHistory(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := getHistoryResponse{Updates: []updateInfoJSON{}}
+	out := wire.GetHistoryResponse{Updates: []wire.UpdateInfo{}}
 	for _, u := range us {
 		out.Updates = append(out.Updates, toUpdateInfo(u))
 	}
@@ -593,10 +594,10 @@ func (s *Server) versionUpdate(q *request) (any, error) {
 }
 
 func (s *Server) latestPreviews(q *request) (any, error) {
-	out := getLatestStackPreviewsResponse{Updates: []stackPreviewJSON{}}
+	out := wire.GetLatestStackPreviewsResponse{Updates: []wire.StackPreview{}}
 	u, err := s.svc.LatestPreview(q.ctx(), q.stack)
 	if err == nil {
-		out.Updates = append(out.Updates, stackPreviewJSON{UpdateID: u.ID})
+		out.Updates = append(out.Updates, wire.StackPreview{UpdateID: u.ID})
 	} else if gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
 		return nil, err
 	}
@@ -615,13 +616,11 @@ func (s *Server) createUpdate(routeKind string) handler {
 		if err != nil {
 			return nil, err
 		}
-		var in updateProgramRequest
+		var in wire.UpdateProgramRequest
 		if err := decodeCLIBytes(data, &in); err != nil {
 			return nil, err
 		}
-		var opts struct {
-			DryRun bool `json:"dryRun"`
-		}
+		var opts wire.UpdateOptions
 		json.Unmarshal(in.Options, &opts)
 		if opts.DryRun {
 			// The preview the CLI runs before an update, refresh or destroy:
@@ -633,12 +632,12 @@ func (s *Server) createUpdate(routeKind string) handler {
 		if err != nil {
 			return nil, err
 		}
-		return updateProgramResponse{UpdateID: u.ID}, nil
+		return wire.UpdateProgramResponse{UpdateID: u.ID}, nil
 	}
 }
 
 func (s *Server) startUpdate(q *request) (any, error) {
-	var in startUpdateRequest
+	var in wire.StartUpdateRequest
 	if err := q.decodeCLI(&in); err != nil {
 		return nil, err
 	}
@@ -657,7 +656,7 @@ func (s *Server) startUpdate(q *request) (any, error) {
 		return nil, err
 	}
 	// Journal version 0: the CLI sends checkpoints.
-	return startUpdateResponse{Version: st.Version, Token: st.Token, TokenExpiration: st.Expires.Unix()}, nil
+	return wire.StartUpdateResponse{Version: st.Version, Token: st.Token, TokenExpiration: st.Expires.Unix()}, nil
 }
 
 func (s *Server) updateStatus(q *request) (any, error) {
@@ -669,7 +668,7 @@ func (s *Server) updateStatus(q *request) (any, error) {
 	if status == gatehouse.UpdateCancelled {
 		status = gatehouse.UpdateFailed
 	}
-	return updateResults{Status: status, Events: []json.RawMessage{}}, nil
+	return wire.UpdateResults{Status: status, Events: []json.RawMessage{}}, nil
 }
 
 func (s *Server) updateEngineEvents(q *request) (any, error) {
@@ -687,7 +686,7 @@ func (s *Server) updateEngineEvents(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := getUpdateEventsResponse{Events: make([]json.RawMessage, 0, len(evs))}
+	out := wire.GetUpdateEventsResponse{Events: make([]json.RawMessage, 0, len(evs))}
 	for _, e := range evs {
 		out.Events = append(out.Events, e.Data)
 	}
@@ -747,7 +746,7 @@ func (s *Server) postEngineEvent(q *request) (any, error) {
 }
 
 func (s *Server) postEngineEvents(q *request) (any, error) {
-	var in engineEventBatch
+	var in wire.EngineEventBatch
 	if err := q.decodeCLI(&in); err != nil {
 		return nil, err
 	}
@@ -755,7 +754,7 @@ func (s *Server) postEngineEvents(q *request) (any, error) {
 }
 
 func (s *Server) renewLease(q *request) (any, error) {
-	var in renewUpdateLeaseRequest
+	var in wire.RenewUpdateLeaseRequest
 	if err := q.decodeCLI(&in); err != nil {
 		return nil, err
 	}
@@ -768,11 +767,11 @@ func (s *Server) renewLease(q *request) (any, error) {
 	}
 	// The lease keeps its token; only its expiry moves.
 	_, lease, _ := strings.Cut(strings.TrimSpace(q.r.Header.Get("Authorization")), " ")
-	return renewUpdateLeaseResponse{Token: strings.TrimSpace(lease), TokenExpiration: expiry.Unix()}, nil
+	return wire.RenewUpdateLeaseResponse{Token: strings.TrimSpace(lease), TokenExpiration: expiry.Unix()}, nil
 }
 
 func (s *Server) completeUpdate(q *request) (any, error) {
-	var in completeUpdateRequest
+	var in wire.CompleteUpdateRequest
 	if err := q.decodeCLI(&in); err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/api/wire"
 	"github.com/gatehouse-iam/gatehouse/service"
 )
 
@@ -32,10 +33,7 @@ func (s *Server) listTeams(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := struct {
-		Teams             []teamJSON `json:"teams"`
-		ContinuationToken string     `json:"continuationToken,omitempty"`
-	}{Teams: []teamJSON{}, ContinuationToken: q.next(next)}
+	out := wire.ListTeamsResponse{Teams: []wire.Team{}, ContinuationToken: q.next(next)}
 	for _, t := range ts {
 		out.Teams = append(out.Teams, toTeam(t))
 	}
@@ -43,11 +41,7 @@ func (s *Server) listTeams(q *request) (any, error) {
 }
 
 func (s *Server) createTeam(q *request) (any, error) {
-	var in struct {
-		Name        string `json:"name"`
-		DisplayName string `json:"displayName"`
-		Description string `json:"description"`
-	}
+	var in wire.CreateTeamRequest
 	if err := q.decode(&in); err != nil {
 		return nil, err
 	}
@@ -67,18 +61,18 @@ func (s *Server) getTeam(q *request) (any, error) {
 }
 
 func (s *Server) updateTeam(q *request) (any, error) {
-	var in updateTeamRequest
+	var in wire.UpdateTeamRequest
 	if err := q.decode(&in); err != nil {
 		return nil, err
 	}
 	u := service.TeamUpdate{NewDisplayName: in.NewDisplayName, NewDescription: in.NewDescription, MemberAction: in.MemberAction, Member: in.Member}
-	stack := func(j *teamStackJSON) *service.StackGrant {
+	stack := func(j *wire.TeamStack) *service.StackGrant {
 		if j == nil {
 			return nil
 		}
 		return &service.StackGrant{ProjectName: j.ProjectName, StackName: j.StackName, Permission: j.Permission}
 	}
-	env := func(j *teamEnvJSON) (*service.EnvironmentGrant, error) {
+	env := func(j *wire.TeamEnv) (*service.EnvironmentGrant, error) {
 		if j == nil {
 			return nil, nil
 		}
@@ -115,9 +109,7 @@ func (s *Server) teamRoles(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := struct {
-		Roles []descriptorJSON `json:"roles"`
-	}{Roles: []descriptorJSON{}}
+	out := wire.ListRolesResponse{Roles: []wire.Role{}}
 	for _, d := range ds {
 		out.Roles = append(out.Roles, toDescriptor(d, q.org))
 	}

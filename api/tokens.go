@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/api/wire"
 	"github.com/gatehouse-iam/gatehouse/service"
 )
 
@@ -64,13 +65,10 @@ func (s *Server) listTokens(q *request, f gatehouse.TokenFilter) (any, error) {
 			kept[i], kept[j] = kept[j], kept[i]
 		}
 	}
-	out := struct {
-		Tokens            []accessTokenJSON `json:"tokens"`
-		ContinuationToken string            `json:"continuationToken,omitempty"`
-	}{Tokens: []accessTokenJSON{}, ContinuationToken: q.next(next)}
+	out := wire.ListTokensResponse{Tokens: []wire.AccessToken{}, ContinuationToken: q.next(next)}
 	err = s.svc.Store.Read(q.ctx(), func(tx gatehouse.Tx) error {
 		for _, t := range kept {
-			j := accessTokenJSON{ID: t.ID, Name: t.Name, Description: t.Description, Created: t.Created.Format(time.RFC3339),
+			j := wire.AccessToken{ID: t.ID, Name: t.Name, Description: t.Description, Created: t.Created.Format(time.RFC3339),
 				LastUsed: unix(t.LastUsed), Expires: unix(t.Expires), Type: t.Kind}
 			if t.CreatedBy != "" {
 				if u, err := tx.GetUser(q.ctx(), t.CreatedBy); err == nil {
@@ -85,7 +83,7 @@ func (s *Server) listTokens(q *request, f gatehouse.TokenFilter) (any, error) {
 					}
 				}
 				if d, err := tx.GetDescriptor(q.ctx(), t.OrgID, roleID); err == nil {
-					j.Role = &tokenRoleJSON{ID: d.ID, Name: d.Name, DefaultIdentifier: d.DefaultIdentifier}
+					j.Role = &wire.TokenRole{ID: d.ID, Name: d.Name, DefaultIdentifier: d.DefaultIdentifier}
 					j.Admin = d.DefaultIdentifier == "admin"
 				}
 			}
@@ -96,20 +94,12 @@ func (s *Server) listTokens(q *request, f gatehouse.TokenFilter) (any, error) {
 	return out, err
 }
 
-type createTokenRequest struct {
-	Name        string `json:"name"`
-	Description string `json:"description"`
-	Expires     int64  `json:"expires"`
-	Admin       bool   `json:"admin"`
-	RoleID      string `json:"roleID"`
-}
-
 func (s *Server) createToken(q *request, in service.TokenInput) (any, error) {
 	t, value, err := s.svc.CreateToken(q.ctx(), in)
 	if err != nil {
 		return nil, err
 	}
-	return createTokenResponse{ID: t.ID, TokenValue: value}, nil
+	return wire.CreateTokenResponse{ID: t.ID, TokenValue: value}, nil
 }
 
 func userOnly(q *request) error {
@@ -142,10 +132,7 @@ func (s *Server) createPersonalToken(q *request) (any, error) {
 		// personal token it made would do neither.
 		return nil, gatehouse.Errorf(gatehouse.EFORBIDDEN, "forbidden: a token exchanged from an OIDC ID token cannot create personal access tokens; sign in with a personal access token")
 	}
-	var in struct {
-		Description string `json:"description"`
-		Expires     int64  `json:"expires"`
-	}
+	var in wire.CreatePersonalTokenRequest
 	if err := q.decode(&in); err != nil {
 		return nil, err
 	}
@@ -177,7 +164,7 @@ func createdBy(q *request) string {
 }
 
 func (s *Server) createOrgToken(q *request) (any, error) {
-	var in createTokenRequest
+	var in wire.CreateTokenRequest
 	if err := q.decode(&in); err != nil {
 		return nil, err
 	}
@@ -212,7 +199,7 @@ func (s *Server) listTeamTokens(q *request) (any, error) {
 }
 
 func (s *Server) createTeamToken(q *request) (any, error) {
-	var in createTokenRequest
+	var in wire.CreateTokenRequest
 	if err := q.decode(&in); err != nil {
 		return nil, err
 	}

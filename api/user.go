@@ -1,6 +1,9 @@
 package api
 
-import "github.com/gatehouse-iam/gatehouse"
+import (
+	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/api/wire"
+)
 
 // registerUser registers who the caller is: the user, their default
 // organization, and the server's capabilities.
@@ -13,22 +16,7 @@ func (s *Server) registerUser() {
 }
 
 func (s *Server) getUser(q *request) (any, error) {
-	type tokenInfo struct {
-		Name         string `json:"name"`
-		Organization string `json:"organization,omitempty"`
-		Team         string `json:"team,omitempty"`
-	}
-	type user struct {
-		ID            string     `json:"id"`
-		GitHubLogin   string     `json:"githubLogin"`
-		Name          string     `json:"name"`
-		Email         string     `json:"email"`
-		AvatarURL     string     `json:"avatarUrl"`
-		Organizations []userInfo `json:"organizations"`
-		Identities    []string   `json:"identities"`
-		SiteAdmin     bool       `json:"siteAdmin"`
-		TokenInfo     *tokenInfo `json:"tokenInfo,omitempty"`
-	}
+
 	t := q.id.Token
 	if q.id.User != nil {
 		u := q.id.User
@@ -36,10 +24,10 @@ func (s *Server) getUser(q *request) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		out := user{ID: u.ID, GitHubLogin: u.Login, Name: u.Name, Email: u.Email, AvatarURL: u.AvatarURL,
-			Organizations: []userInfo{}, Identities: []string{}}
+		out := wire.User{ID: u.ID, GitHubLogin: u.Login, Name: u.Name, Email: u.Email, AvatarURL: u.AvatarURL,
+			Organizations: []wire.UserInfo{}, Identities: []string{}}
 		for _, o := range orgs {
-			out.Organizations = append(out.Organizations, userInfo{Name: o.DisplayName, GitHubLogin: o.Name})
+			out.Organizations = append(out.Organizations, wire.UserInfo{Name: o.DisplayName, GitHubLogin: o.Name})
 		}
 		return out, nil
 	}
@@ -47,8 +35,8 @@ func (s *Server) getUser(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := user{ID: t.ID, GitHubLogin: org.Name, Name: org.DisplayName, Organizations: []userInfo{{Name: org.DisplayName, GitHubLogin: org.Name}},
-		Identities: []string{}, TokenInfo: &tokenInfo{Name: t.Name, Organization: org.Name}}
+	out := wire.User{ID: t.ID, GitHubLogin: org.Name, Name: org.DisplayName, Organizations: []wire.UserInfo{{Name: org.DisplayName, GitHubLogin: org.Name}},
+		Identities: []string{}, TokenInfo: &wire.TokenInfo{Name: t.Name, Organization: org.Name}}
 	if t.Kind == gatehouse.TokenTeam {
 		team, err := s.teamName(q, org, t.TeamID)
 		if err != nil {
@@ -85,10 +73,7 @@ func (s *Server) defaultOrg(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return struct {
-		GitHubLogin string `json:"GitHubLogin"`
-		Messages    []any  `json:"Messages"`
-	}{name, []any{}}, nil
+	return wire.DefaultOrganization{GitHubLogin: name, Messages: []any{}}, nil
 }
 
 // defaultOrgName is the caller's default organization: its token's, or the

@@ -8,7 +8,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 
-	"github.com/gatehouse-iam/gatehouse/api"
+	"github.com/gatehouse-iam/gatehouse/api/wire"
 )
 
 // sdkWireTypes are the apitype types the server's wire types mirror.
@@ -99,7 +99,7 @@ func kind(t reflect.Type) string {
 // with a compatible JSON kind; the SDK's fields the server leaves out are
 // listed.
 func TestWireTypesMatchSDK(t *testing.T) {
-	ours := api.WireTypes()
+	ours := wire.Mirrored()
 	if len(ours) != len(sdkWireTypes) {
 		t.Errorf("the server mirrors %d types, the test knows %d", len(ours), len(sdkWireTypes))
 	}

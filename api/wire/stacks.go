@@ -1,4 +1,4 @@
-package api
+package wire
 
 import "encoding/json"
 
@@ -8,7 +8,8 @@ import "encoding/json"
 // SDK's own type. Importing apitype itself would link gRPC and
 // OpenTelemetry, some 230 packages, into the server for a few structs.
 
-type stackSummaryJSON struct {
+// StackSummary mirrors apitype.StackSummary.
+type StackSummary struct {
 	ID            string `json:"id"`
 	OrgName       string `json:"orgName"`
 	ProjectName   string `json:"projectName"`
@@ -17,12 +18,14 @@ type stackSummaryJSON struct {
 	ResourceCount *int   `json:"resourceCount,omitempty"`
 }
 
-type listStacksResponse struct {
-	Stacks            []stackSummaryJSON `json:"stacks"`
-	ContinuationToken *string            `json:"continuationToken,omitempty"`
+// ListStacksResponse mirrors apitype.ListStacksResponse.
+type ListStacksResponse struct {
+	Stacks            []StackSummary `json:"stacks"`
+	ContinuationToken *string        `json:"continuationToken,omitempty"`
 }
 
-type createStackRequest struct {
+// CreateStackRequest mirrors apitype.CreateStackRequest.
+type CreateStackRequest struct {
 	StackName                string            `json:"stackName"`
 	Tags                     map[string]string `json:"tags,omitempty"`
 	Teams                    []string          `json:"teams,omitempty"`
@@ -31,85 +34,101 @@ type createStackRequest struct {
 	CreateManagedEnvironment bool              `json:"createManagedEnvironment,omitempty"`
 }
 
-type createStackResponse struct {
-	Messages []messageJSON `json:"messages,omitempty"`
+// CreateStackResponse mirrors apitype.CreateStackResponse.
+type CreateStackResponse struct {
+	Messages []Message `json:"messages,omitempty"`
 }
 
-type messageJSON struct {
+// Message mirrors apitype.Message.
+type Message struct {
 	Severity string `json:"severity,omitempty"`
 	Message  string `json:"message"`
 }
 
-type operationStatusJSON struct {
+// OperationStatus mirrors apitype.OperationStatus.
+type OperationStatus struct {
 	Kind    string `json:"kind"`
 	Author  string `json:"author"`
 	Started int64  `json:"started"`
 }
 
-type stackJSON struct {
-	ID               string               `json:"id"`
-	OrgName          string               `json:"orgName"`
-	ProjectName      string               `json:"projectName"`
-	StackName        string               `json:"stackName"`
-	CurrentOperation *operationStatusJSON `json:"currentOperation,omitempty"`
-	ActiveUpdate     string               `json:"activeUpdate"`
-	Tags             map[string]string    `json:"tags,omitempty"`
-	Version          int                  `json:"version"`
+// Stack mirrors apitype.Stack.
+type Stack struct {
+	ID               string            `json:"id"`
+	OrgName          string            `json:"orgName"`
+	ProjectName      string            `json:"projectName"`
+	StackName        string            `json:"stackName"`
+	CurrentOperation *OperationStatus  `json:"currentOperation,omitempty"`
+	ActiveUpdate     string            `json:"activeUpdate"`
+	Tags             map[string]string `json:"tags,omitempty"`
+	Version          int               `json:"version"`
 }
 
-type stackRenameRequest struct {
+// StackRenameRequest mirrors apitype.StackRenameRequest.
+type StackRenameRequest struct {
 	NewName    string `json:"newName"`
 	NewProject string `json:"newProject"`
 }
 
-type stackTagJSON struct {
+// StackTag mirrors apitype.StackTag.
+type StackTag struct {
 	Name  string `json:"name"`
 	Value string `json:"value"`
 }
 
-type encryptValueRequest struct {
+// EncryptValueRequest mirrors apitype.EncryptValueRequest.
+type EncryptValueRequest struct {
 	Plaintext []byte `json:"plaintext"`
 }
 
-type encryptValueResponse struct {
+// EncryptValueResponse mirrors apitype.EncryptValueResponse.
+type EncryptValueResponse struct {
 	Ciphertext []byte `json:"ciphertext"`
 }
 
-type batchEncryptRequest struct {
+// BatchEncryptRequest mirrors apitype.BatchEncryptRequest.
+type BatchEncryptRequest struct {
 	Plaintexts [][]byte `json:"plaintexts"`
 }
 
-type batchEncryptResponse struct {
+// BatchEncryptResponse mirrors apitype.BatchEncryptResponse.
+type BatchEncryptResponse struct {
 	Ciphertexts [][]byte `json:"ciphertexts"`
 }
 
-type decryptValueRequest struct {
+// DecryptValueRequest mirrors apitype.DecryptValueRequest.
+type DecryptValueRequest struct {
 	Ciphertext []byte `json:"ciphertext"`
 }
 
-type decryptValueResponse struct {
+// DecryptValueResponse mirrors apitype.DecryptValueResponse.
+type DecryptValueResponse struct {
 	Plaintext []byte `json:"plaintext"`
 }
 
-type batchDecryptRequest struct {
+// BatchDecryptRequest mirrors apitype.BatchDecryptRequest.
+type BatchDecryptRequest struct {
 	Ciphertexts [][]byte `json:"ciphertexts"`
 }
 
-// batchDecryptResponse maps the base64 of each ciphertext to its plaintext.
-type batchDecryptResponse struct {
+// BatchDecryptResponse mirrors apitype.BatchDecryptResponse: it maps the base64 of each ciphertext to its plaintext.
+type BatchDecryptResponse struct {
 	Plaintexts map[string][]byte `json:"plaintexts"`
 }
 
-type log3rdPartyDecryptionEvent struct {
+// Log3rdPartyDecryptionEvent mirrors apitype.Log3rdPartyDecryptionEvent.
+type Log3rdPartyDecryptionEvent struct {
 	SecretName  string `json:"secretName,omitempty"`
 	CommandName string `json:"commandName,omitempty"`
 }
 
-type importStackResponse struct {
+// ImportStackResponse mirrors apitype.ImportStackResponse.
+type ImportStackResponse struct {
 	UpdateID string `json:"updateId"`
 }
 
-type updateProgramRequest struct {
+// UpdateProgramRequest mirrors apitype.UpdateProgramRequest.
+type UpdateProgramRequest struct {
 	Name        string          `json:"name"`
 	Runtime     string          `json:"runtime"`
 	Main        string          `json:"main"`
@@ -124,74 +143,87 @@ type updateProgramRequest struct {
 	Environment     json.RawMessage `json:"environment,omitempty"`
 }
 
-type updateProgramResponse struct {
+// UpdateProgramResponse mirrors apitype.UpdateProgramResponse.
+type UpdateProgramResponse struct {
 	UpdateID string `json:"updateID"`
 }
 
-type startUpdateRequest struct {
+// StartUpdateRequest mirrors apitype.StartUpdateRequest.
+type StartUpdateRequest struct {
 	Tags           map[string]string `json:"tags,omitempty"`
 	JournalVersion int64             `json:"journalVersion,omitempty"`
 }
 
-type startUpdateResponse struct {
+// StartUpdateResponse mirrors apitype.StartUpdateResponse.
+type StartUpdateResponse struct {
 	Version         int    `json:"version"`
 	Token           string `json:"token,omitempty"`
 	TokenExpiration int64  `json:"tokenExpiration,omitempty"`
 	JournalVersion  int64  `json:"journalVersion,omitempty"`
 }
 
-type renewUpdateLeaseRequest struct {
+// RenewUpdateLeaseRequest mirrors apitype.RenewUpdateLeaseRequest.
+type RenewUpdateLeaseRequest struct {
 	Token    string `json:"token"`
 	Duration int    `json:"duration"`
 }
 
-type renewUpdateLeaseResponse struct {
+// RenewUpdateLeaseResponse mirrors apitype.RenewUpdateLeaseResponse.
+type RenewUpdateLeaseResponse struct {
 	Token           string `json:"token"`
 	TokenExpiration int64  `json:"tokenExpiration,omitempty"`
 }
 
-type completeUpdateRequest struct {
+// CompleteUpdateRequest mirrors apitype.CompleteUpdateRequest.
+type CompleteUpdateRequest struct {
 	Status           string          `json:"status"`
 	Outputs          json.RawMessage `json:"outputs,omitempty"`
 	SecretsProviders json.RawMessage `json:"secretsProviders,omitempty"`
 }
 
-type patchUpdateCheckpointRequest struct {
+// PatchUpdateCheckpointRequest mirrors apitype.PatchUpdateCheckpointRequest.
+type PatchUpdateCheckpointRequest struct {
 	IsInvalid  bool            `json:"isInvalid"`
 	Version    int             `json:"version"`
 	Features   []string        `json:"features,omitempty"`
 	Deployment json.RawMessage `json:"deployment,omitempty"`
 }
 
-type patchUpdateVerbatimCheckpointRequest struct {
+// PatchUpdateVerbatimCheckpointRequest mirrors apitype.PatchUpdateVerbatimCheckpointRequest.
+type PatchUpdateVerbatimCheckpointRequest struct {
 	Version           int             `json:"version"`
 	UntypedDeployment json.RawMessage `json:"untypedDeployment,omitempty"`
 	SequenceNumber    int             `json:"sequenceNumber"`
 }
 
-type patchUpdateCheckpointDeltaRequest struct {
+// PatchUpdateCheckpointDeltaRequest mirrors apitype.PatchUpdateCheckpointDeltaRequest.
+type PatchUpdateCheckpointDeltaRequest struct {
 	Version         int             `json:"version"`
 	CheckpointHash  string          `json:"checkpointHash"`
 	SequenceNumber  int             `json:"sequenceNumber"`
 	DeploymentDelta json.RawMessage `json:"deploymentDelta,omitempty"`
 }
 
-type engineEventBatch struct {
+// EngineEventBatch mirrors apitype.EngineEventBatch.
+type EngineEventBatch struct {
 	Events []json.RawMessage `json:"events"`
 }
 
-type updateResults struct {
+// UpdateResults mirrors apitype.UpdateResults.
+type UpdateResults struct {
 	Status            string            `json:"status"`
 	Events            []json.RawMessage `json:"events"`
 	ContinuationToken *string           `json:"continuationToken,omitempty"`
 }
 
-type getUpdateEventsResponse struct {
+// GetUpdateEventsResponse mirrors apitype.GetUpdateEventsResponse.
+type GetUpdateEventsResponse struct {
 	Events            []json.RawMessage `json:"events"`
 	ContinuationToken *string           `json:"continuationToken,omitempty"`
 }
 
-type updateInfoJSON struct {
+// UpdateInfo mirrors apitype.UpdateInfo.
+type UpdateInfo struct {
 	Kind            string            `json:"kind"`
 	StartTime       int64             `json:"startTime"`
 	Message         string            `json:"message"`
@@ -204,54 +236,35 @@ type updateInfoJSON struct {
 	ResourceCount   int               `json:"resourceCount,omitempty"`
 }
 
-type getHistoryResponse struct {
-	Updates []updateInfoJSON `json:"updates"`
+// GetHistoryResponse mirrors apitype.GetHistoryResponse.
+type GetHistoryResponse struct {
+	Updates []UpdateInfo `json:"updates"`
 }
 
-type stackPreviewJSON struct {
+// StackPreview mirrors apitype.StackPreview.
+type StackPreview struct {
 	UpdateID string `json:"updateID"`
 }
 
-type getLatestStackPreviewsResponse struct {
-	Updates []stackPreviewJSON `json:"updates"`
+// GetLatestStackPreviewsResponse mirrors apitype.GetLatestStackPreviewsResponse.
+type GetLatestStackPreviewsResponse struct {
+	Updates []StackPreview `json:"updates"`
 }
 
-type capabilityJSON struct {
+// Capability mirrors apitype.APICapabilityConfig.
+type Capability struct {
 	Capability    string          `json:"capability"`
 	Version       int             `json:"version,omitempty"`
 	Configuration json.RawMessage `json:"configuration,omitempty"`
 }
 
-type capabilitiesResponse struct {
-	Capabilities []capabilityJSON `json:"capabilities"`
+// CapabilitiesResponse mirrors apitype.CapabilitiesResponse.
+type CapabilitiesResponse struct {
+	Capabilities []Capability `json:"capabilities"`
 }
 
-// WireTypes returns a zero value of each mirrored wire type by the name of
-// the type it mirrors in github.com/pulumi/pulumi/sdk/v3/go/common/apitype,
-// so that the compat module can check, by reflection, that every JSON
-// field this server reads or writes is one the CLI knows.
-func WireTypes() map[string]any {
-	return map[string]any{
-		"StackSummary": stackSummaryJSON{}, "ListStacksResponse": listStacksResponse{},
-		"CreateStackRequest": createStackRequest{}, "CreateStackResponse": createStackResponse{},
-		"Message": messageJSON{}, "OperationStatus": operationStatusJSON{}, "Stack": stackJSON{},
-		"StackRenameRequest":  stackRenameRequest{},
-		"EncryptValueRequest": encryptValueRequest{}, "EncryptValueResponse": encryptValueResponse{},
-		"BatchEncryptRequest": batchEncryptRequest{}, "BatchEncryptResponse": batchEncryptResponse{},
-		"DecryptValueRequest": decryptValueRequest{}, "DecryptValueResponse": decryptValueResponse{},
-		"BatchDecryptRequest": batchDecryptRequest{}, "BatchDecryptResponse": batchDecryptResponse{},
-		"Log3rdPartyDecryptionEvent": log3rdPartyDecryptionEvent{}, "ImportStackResponse": importStackResponse{},
-		"UpdateProgramRequest": updateProgramRequest{}, "UpdateProgramResponse": updateProgramResponse{},
-		"StartUpdateRequest": startUpdateRequest{}, "StartUpdateResponse": startUpdateResponse{},
-		"RenewUpdateLeaseRequest": renewUpdateLeaseRequest{}, "RenewUpdateLeaseResponse": renewUpdateLeaseResponse{},
-		"CompleteUpdateRequest": completeUpdateRequest{}, "PatchUpdateCheckpointRequest": patchUpdateCheckpointRequest{},
-		"PatchUpdateVerbatimCheckpointRequest": patchUpdateVerbatimCheckpointRequest{},
-		"PatchUpdateCheckpointDeltaRequest":    patchUpdateCheckpointDeltaRequest{},
-		"EngineEventBatch":                     engineEventBatch{}, "UpdateResults": updateResults{}, "GetUpdateEventsResponse": getUpdateEventsResponse{},
-		"UpdateInfo": updateInfoJSON{}, "GetHistoryResponse": getHistoryResponse{}, "StackPreview": stackPreviewJSON{},
-		"GetLatestStackPreviewsResponse": getLatestStackPreviewsResponse{}, "APICapabilityConfig": capabilityJSON{},
-		"CapabilitiesResponse": capabilitiesResponse{}, "InsightsAccount": insightsAccountJSON{},
-		"InsightsAccountOwner": accountOwnerJSON{}, "CreateInsightsAccountRequest": createInsightsAccountRequest{},
-		"ESCEnvironment": envSummaryJSON{}, "ListESCEnvironmentsResponse": listEnvironmentsResponse{},
-	}
+// UpdateOptions is what the server reads of an UpdateProgramRequest's
+// options: whether the update is the preview before one.
+type UpdateOptions struct {
+	DryRun bool `json:"dryRun"`
 }

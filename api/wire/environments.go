@@ -1,0 +1,65 @@
+package wire
+
+// Wire types of environments (Pulumi ESC), mirrored from github.com/pulumi/esc
+// and apitype as the stack types are.
+
+// Environment mirrors apitype.ESCEnvironment: an environment in a list.
+type Environment struct {
+	Organization string            `json:"organization"`
+	Project      string            `json:"project"`
+	Name         string            `json:"name"`
+	Created      string            `json:"created,omitempty"`
+	Modified     string            `json:"modified,omitempty"`
+	Tags         map[string]string `json:"tags,omitempty"`
+}
+
+// ListEnvironmentsResponse mirrors apitype.ListESCEnvironmentsResponse.
+type ListEnvironmentsResponse struct {
+	Environments []Environment `json:"environments"`
+	NextToken    string        `json:"nextToken,omitempty"`
+}
+
+// CreateEnvironmentRequest is the body that names a new environment.
+type CreateEnvironmentRequest struct {
+	Project string `json:"project"`
+	Name    string `json:"name"`
+}
+
+// EnvironmentTag is a tag of an environment.
+type EnvironmentTag struct {
+	Name     string `json:"name"`
+	Value    string `json:"value"`
+	Created  string `json:"created,omitempty"`
+	Modified string `json:"modified,omitempty"`
+}
+
+// UpdateEnvironmentTagRequest changes a tag if it still has CurrentTag's
+// value. Both are required: null or absent is a 400, not an empty tag.
+type UpdateEnvironmentTagRequest struct {
+	CurrentTag *TagValue `json:"currentTag"`
+	NewTag     *StackTag `json:"newTag"`
+}
+
+// TagValue is a tag's value alone.
+type TagValue struct {
+	Value string `json:"value"`
+}
+
+// EnvironmentRevision is one version of an environment's definition.
+type EnvironmentRevision struct {
+	Number       int    `json:"number"`
+	Created      string `json:"created"`
+	CreatorLogin string `json:"creatorLogin,omitempty"`
+}
+
+// OpenEnvironmentResponse names the session an open started.
+type OpenEnvironmentResponse struct {
+	ID          string `json:"id"`
+	Diagnostics []any  `json:"diagnostics"`
+}
+
+// ListEnvironmentTagsResponse is an environment's tags by name.
+type ListEnvironmentTagsResponse struct {
+	Tags      map[string]EnvironmentTag `json:"tags"`
+	NextToken string                    `json:"nextToken"`
+}
