@@ -5,19 +5,13 @@ import (
 	"strings"
 
 	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/api/wire"
 	"github.com/gatehouse-iam/gatehouse/catalog"
 )
 
 // registerAccess registers the access explorer's reverse query.
 func (s *Server) registerAccess() {
 	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/access/holders", scopes: scopes("org_member_access:read"), h: s.accessHolders})
-}
-
-// accessHolder is a member, team or organization token holding a scope.
-type accessHolder struct {
-	Kind string `json:"kind"` // "user", "team" or "token"
-	ID   string `json:"id"`
-	Name string `json:"name"`
 }
 
 // accessHolders answers "who may use this scope on this entity": the
@@ -50,9 +44,9 @@ func (s *Server) accessHolders(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]accessHolder, len(holders))
+	out := make([]wire.AccessHolder, len(holders))
 	for i, h := range holders {
-		out[i] = accessHolder{Kind: h.Kind, ID: h.ID, Name: h.Name}
+		out[i] = wire.AccessHolder{Kind: h.Kind, ID: h.ID, Name: h.Name}
 	}
 	rank := map[string]int{"user": 0, "team": 1, "token": 2}
 	sort.SliceStable(out, func(i, j int) bool {
@@ -61,7 +55,5 @@ func (s *Server) accessHolders(q *request) (any, error) {
 		}
 		return out[i].Name < out[j].Name
 	})
-	return struct {
-		Holders []accessHolder `json:"holders"`
-	}{out}, nil
+	return wire.ListAccessHoldersResponse{Holders: out}, nil
 }

@@ -6,22 +6,17 @@ import (
 	"strings"
 
 	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/api/wire"
 	"github.com/gatehouse-iam/gatehouse/catalog"
 )
 
 type accessData struct {
 	Scope, EntityType, Entity, Token string
 	Scopes                           []string
-	Holders                          []holder
+	Holders                          []wire.AccessHolder
 	Decision                         *gatehouse.CheckResult
 	TokenCan                         []string
 	Asked                            bool
-}
-
-// holder is a member, team or token holding the asked scope.
-type holder struct {
-	Kind string `json:"kind"`
-	Name string `json:"name"`
 }
 
 // access answers the explorer's questions through the API: who holds the
@@ -84,7 +79,7 @@ func (q *req) holders(d *accessData) error {
 	if d.EntityType != "global" {
 		v.Set("entity", d.Entity)
 	}
-	var out struct{ Holders []holder }
+	var out wire.ListAccessHoldersResponse
 	if err := q.call("GET", "/api/orgs/"+url.PathEscape(q.org)+"/access/holders?"+v.Encode(), nil, &out); err != nil {
 		return err
 	}
@@ -98,8 +93,8 @@ func (q *req) holders(d *accessData) error {
 func (q *req) tokenAccess(d *accessData) error {
 	path := "/api/orgs/" + url.PathEscape(q.org) + "/authz/check"
 	entity := d.entityRef()
-	var out struct{ Results []gatehouse.CheckResult }
-	if err := q.call("POST", path, map[string]any{"checks": []gatehouse.CheckRequest{{Token: d.Token, Scope: d.Scope, Entity: entity}}}, &out); err != nil {
+	var out wire.CheckResponse
+	if err := q.call("POST", path, wire.CheckRequest{Checks: []gatehouse.CheckRequest{{Token: d.Token, Scope: d.Scope, Entity: entity}}}, &out); err != nil {
 		return err
 	}
 	if len(out.Results) != 1 {
@@ -119,8 +114,8 @@ func (q *req) tokenAccess(d *accessData) error {
 	if len(checks) == 0 {
 		return nil
 	}
-	var all struct{ Results []gatehouse.CheckResult }
-	if err := q.call("POST", path, map[string]any{"checks": checks}, &all); err != nil {
+	var all wire.CheckResponse
+	if err := q.call("POST", path, wire.CheckRequest{Checks: checks}, &all); err != nil {
 		return err
 	}
 	for i, r := range all.Results {

@@ -9,21 +9,12 @@ import (
 	"time"
 
 	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/api/wire"
 )
 
 type auditData struct {
-	Events []struct {
-		Timestamp   int64  `json:"timestamp"`
-		Event       string `json:"event"`
-		Description string `json:"description"`
-		SourceIP    string `json:"sourceIP"`
-		ActorName   string `json:"actorName"`
-		User        struct {
-			GitHubLogin string `json:"githubLogin"`
-		} `json:"user"`
-		TokenName string `json:"tokenName"`
-	} `json:"auditLogEvents"`
-	Next   string `json:"continuationToken"`
+	Events []wire.AuditEvent `json:"auditLogEvents"`
+	Next   string            `json:"continuationToken"`
 	Types  []string
 	Filter url.Values
 	Export string

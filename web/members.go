@@ -4,31 +4,21 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+
+	"github.com/gatehouse-iam/gatehouse/api/wire"
 )
 
-type member struct {
-	Role string `json:"role"`
-	User struct {
-		Name        string `json:"name"`
-		GitHubLogin string `json:"githubLogin"`
-	} `json:"user"`
-	FGARole struct {
-		ID   string `json:"id"`
-		Name string `json:"name"`
-	} `json:"fgaRole"`
-}
-
 type membersData struct {
-	Members []member
-	Roles   []descriptor
-	Invites []invite
+	Members []wire.Member
+	Roles   []wire.Role
+	Invites []wire.Invite
 }
 
 func (c *Console) members(q *req) error { return c.membersPage(q, http.StatusOK, "") }
 
 func (c *Console) membersPage(q *req, status int, errMsg string) error {
 	var d membersData
-	var out struct{ Members []member }
+	var out wire.ListMembersResponse
 	if err := q.call("GET", "/api/orgs/"+url.PathEscape(q.org)+"/members", nil, &out); err != nil {
 		return q.fail(err, func(msg string) error {
 			return q.render(http.StatusForbidden, "members", "Members", "members", d, msg, "")
@@ -36,7 +26,7 @@ func (c *Console) membersPage(q *req, status int, errMsg string) error {
 	}
 	d.Members = out.Members
 	d.Roles, _ = q.descriptors("role")
-	var inv struct{ Invites []invite }
+	var inv wire.ListInvitesResponse
 	if q.may("invites:read") && q.call("GET", "/api/orgs/"+url.PathEscape(q.org)+"/invites", nil, &inv) == nil {
 		d.Invites = inv.Invites
 	}
@@ -45,7 +35,7 @@ func (c *Console) membersPage(q *req, status int, errMsg string) error {
 
 func (c *Console) addMember(q *req) error {
 	login := q.r.PostForm.Get("login")
-	var out struct{ Status string } // "pending" when the API invited instead
+	var out wire.Invite // Status "pending" when the API invited instead of adding
 	if err := q.call("POST", "/api/orgs/"+url.PathEscape(q.org)+"/members/"+url.PathEscape(login), map[string]string{"role": "member"}, &out); err != nil {
 		return q.fail(err, func(msg string) error { return c.membersPage(q, http.StatusBadRequest, msg) })
 	}

@@ -7,21 +7,14 @@ import (
 	"net/url"
 
 	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/api/wire"
 	"github.com/gatehouse-iam/gatehouse/service"
 )
-
-type issuer struct {
-	ID       string `json:"id"`
-	Name     string `json:"name"`
-	URL      string `json:"url"`
-	Created  string `json:"created"`
-	LastUsed string `json:"lastUsed"`
-}
 
 func (c *Console) issuers(q *req) error { return c.issuersPage(q, http.StatusOK, "") }
 
 func (c *Console) issuersPage(q *req, status int, errMsg string) error {
-	var out struct{ OIDCIssuers []issuer }
+	var out wire.ListIssuersResponse
 	if err := q.call("GET", "/api/orgs/"+url.PathEscape(q.org)+"/oidc/issuers", nil, &out); err != nil {
 		return q.fail(err, func(msg string) error {
 			return q.render(http.StatusForbidden, "oidc", "OIDC issuers", "oidc", nil, msg, "")
@@ -32,7 +25,7 @@ func (c *Console) issuersPage(q *req, status int, errMsg string) error {
 
 func (c *Console) addIssuer(q *req) error {
 	f := q.r.PostForm
-	var out issuer
+	var out wire.Issuer
 	if err := q.call("POST", "/api/orgs/"+url.PathEscape(q.org)+"/oidc/issuers", map[string]string{"name": f.Get("name"), "url": f.Get("url")}, &out); err != nil {
 		return q.fail(err, func(msg string) error { return c.issuersPage(q, http.StatusBadRequest, msg) })
 	}
@@ -40,7 +33,7 @@ func (c *Console) addIssuer(q *req) error {
 }
 
 type issuerData struct {
-	Issuer   issuer
+	Issuer   wire.Issuer
 	PolicyID string
 	Rules    string
 	Claims   string
@@ -60,7 +53,7 @@ func (c *Console) issuerPage(q *req, status int, errMsg, rules string) error {
 	}
 	var pol struct {
 		ID       string          `json:"id"`
-		Policies json.RawMessage `json:"policies"`
+		Policies json.RawMessage `json:"policies"` // shown as sent
 	}
 	if err := q.call("GET", base+"/auth/policies/oidcissuers/"+url.PathEscape(id), nil, &pol); err == nil {
 		d.PolicyID, d.Rules = pol.ID, funcs["raw"].(func(json.RawMessage) string)(pol.Policies)
@@ -82,9 +75,7 @@ func (c *Console) testClaims(q *req, issuerID, claims string) string {
 	if err := json.Unmarshal([]byte(claims), &m); err != nil {
 		return "claims: not a JSON object: " + err.Error()
 	}
-	var pol struct {
-		Policies []gatehouse.AuthPolicyRule `json:"policies"`
-	}
+	var pol wire.AuthPolicy
 	if err := q.call("GET", "/api/orgs/"+url.PathEscape(q.org)+"/auth/policies/oidcissuers/"+url.PathEscape(issuerID), nil, &pol); err != nil {
 		return err.Error()
 	}

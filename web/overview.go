@@ -3,10 +3,12 @@ package web
 import (
 	"net/http"
 	"net/url"
+
+	"github.com/gatehouse-iam/gatehouse/api/wire"
 )
 
 func (c *Console) home(q *req) error {
-	var d struct{ GitHubLogin string }
+	var d wire.DefaultOrganization
 	if err := q.call("GET", "/api/user/organizations/default", nil, &d); err != nil {
 		return err
 	}

@@ -8,24 +8,13 @@ import (
 	"sort"
 
 	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/api/wire"
 	"github.com/gatehouse-iam/gatehouse/catalog"
 	"github.com/gatehouse-iam/gatehouse/policy"
 )
 
-type descriptor struct {
-	ID                string          `json:"id"`
-	Name              string          `json:"name"`
-	Description       string          `json:"description"`
-	ResourceType      string          `json:"resourceType"`
-	UXPurpose         string          `json:"uxPurpose"`
-	Details           json.RawMessage `json:"details"`
-	Version           int             `json:"version"`
-	IsOrgDefault      bool            `json:"isOrgDefault"`
-	DefaultIdentifier string          `json:"defaultIdentifier"`
-}
-
-func (q *req) descriptors(purpose string) ([]descriptor, error) {
-	var out struct{ Roles []descriptor }
+func (q *req) descriptors(purpose string) ([]wire.Role, error) {
+	var out wire.ListRolesResponse
 	err := q.call("GET", "/api/orgs/"+url.PathEscape(q.org)+"/roles?uxPurpose="+purpose, nil, &out)
 	sort.SliceStable(out.Roles, func(i, j int) bool {
 		a, b := out.Roles[i], out.Roles[j]
@@ -49,7 +38,7 @@ func (c *Console) permissions(q *req) error {
 
 // setForm is the permission set editor's data.
 type setForm struct {
-	Set      descriptor
+	Set      wire.Role
 	Type     string
 	Types    []string
 	Groups   []catalog.Group
@@ -114,7 +103,7 @@ func (c *Console) savePermission(q *req) error {
 		return err
 	}
 	base := "/api/orgs/" + url.PathEscape(q.org) + "/roles"
-	var saved descriptor
+	var saved wire.Role
 	if id := q.r.PathValue("id"); id == "" {
 		err = q.call("POST", base, map[string]any{"name": f.Get("name"), "description": f.Get("description"), "resourceType": f.Get("type"),
 			"uxPurpose": "set", "details": json.RawMessage(details)}, &saved)

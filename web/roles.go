@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/api/wire"
 	"github.com/gatehouse-iam/gatehouse/policy"
 )
 
@@ -33,13 +34,13 @@ type tagCond struct{ Key, Op, Value string } // Op: eq, ne, has
 const minRules = 2
 
 type roleForm struct {
-	Role      descriptor
+	Role      wire.Role
 	PolicyID  string
 	New       bool
 	BuiltIn   bool
 	OrgSets   []string
 	Rules     []rule
-	Sets      []descriptor
+	Sets      []wire.Role
 	JSON      string
 	NotShaped bool
 	Entities  map[string][]string // datalists by entity type
@@ -308,25 +309,19 @@ func (c *Console) roleForm(q *req) error { return c.showRoleForm(q, http.StatusO
 // read, for the pickers, and maps their ids to names.
 func (c *Console) entityNames(q *req) (map[string][]string, map[string]string) {
 	lists, names := map[string][]string{}, map[string]string{}
-	var stacks struct {
-		Stacks []struct{ ID, ProjectName, StackName string }
-	}
+	var stacks wire.ListStacksResponse
 	q.call("GET", "/api/user/stacks?organization="+url.QueryEscape(q.org), nil, &stacks)
 	for _, s := range stacks.Stacks {
 		n := s.ProjectName + "/" + s.StackName
 		lists["stack"] = append(lists["stack"], n)
 		names[strings.ToLower(s.ID)] = n
 	}
-	var envs struct {
-		Environments []struct{ Project, Name string }
-	}
+	var envs wire.ListEnvironmentsResponse
 	q.call("GET", "/api/esc/environments/"+url.PathEscape(q.org), nil, &envs)
 	for _, e := range envs.Environments {
 		lists["environment"] = append(lists["environment"], e.Project+"/"+e.Name)
 	}
-	var accts struct {
-		Accounts []struct{ ID, Name string }
-	}
+	var accts wire.ListInsightsAccountsResponse
 	q.call("GET", "/api/preview/insights/"+url.PathEscape(q.org)+"/accounts", nil, &accts)
 	for _, a := range accts.Accounts {
 		lists["insights-account"] = append(lists["insights-account"], a.Name)
@@ -363,7 +358,7 @@ func (c *Console) showRoleForm(q *req, status int, errMsg string) error {
 		details = f.Role.Details
 		if n, err := policy.Decode(details); err == nil {
 			compose, isCompose := n.(*policy.Compose)
-			var pol descriptor
+			var pol wire.Role
 			if isCompose && len(compose.Descriptors) == 1 &&
 				q.call("GET", base+"/"+url.PathEscape(compose.Descriptors[0]), nil, &pol) == nil && pol.UXPurpose == "policy" {
 				f.PolicyID, details = pol.ID, pol.Details
@@ -373,19 +368,17 @@ func (c *Console) showRoleForm(q *req, status int, errMsg string) error {
 		f.OrgSets, f.Rules, ok = shape(details, names)
 		f.NotShaped = !ok || f.BuiltIn
 		f.JSON = funcs["raw"].(func(json.RawMessage) string)(details)
-		var users struct {
-			Users []struct{ GitHubLogin string }
-		}
+		var users wire.ListRoleUsersResponse
 		q.call("GET", base+"/"+url.PathEscape(id)+"/users", nil, &users)
 		for _, u := range users.Users {
 			f.Holders.Users = append(f.Holders.Users, u.GitHubLogin)
 		}
-		var teams struct{ Teams []struct{ Name string } }
+		var teams wire.ListTeamsResponse
 		q.call("GET", base+"/"+url.PathEscape(id)+"/teams", nil, &teams)
 		for _, t := range teams.Teams {
 			f.Holders.Teams = append(f.Holders.Teams, t.Name)
 		}
-		var toks struct{ Tokens []struct{ Name string } }
+		var toks wire.ListTokensResponse
 		q.call("GET", base+"/"+url.PathEscape(id)+"/tokens", nil, &toks)
 		for _, t := range toks.Tokens {
 			f.Holders.Tokens = append(f.Holders.Tokens, t.Name)
@@ -425,7 +418,7 @@ func (c *Console) saveRole(q *req) error {
 		}
 		details = t
 	}
-	var saved descriptor
+	var saved wire.Role
 	id := q.r.PathValue("id")
 	var err error
 	if id == "" {

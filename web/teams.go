@@ -6,33 +6,14 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-)
 
-type team struct {
-	Name        string `json:"name"`
-	DisplayName string `json:"displayName"`
-	Description string `json:"description"`
-	Members     []struct {
-		GitHubLogin string `json:"githubLogin"`
-		Role        string `json:"role"`
-	} `json:"members"`
-	Stacks []struct {
-		ProjectName string `json:"projectName"`
-		StackName   string `json:"stackName"`
-		Permission  int    `json:"permission"`
-	} `json:"stacks"`
-	Environments []struct {
-		ProjectName string `json:"projectName"`
-		EnvName     string `json:"envName"`
-		Permission  string `json:"permission"`
-	} `json:"environments"`
-	RoleIDs []string `json:"roleIds"`
-}
+	"github.com/gatehouse-iam/gatehouse/api/wire"
+)
 
 func (c *Console) teams(q *req) error { return c.teamsPage(q, http.StatusOK, "") }
 
 func (c *Console) teamsPage(q *req, status int, errMsg string) error {
-	var out struct{ Teams []team }
+	var out wire.ListTeamsResponse
 	if err := q.call("GET", "/api/orgs/"+url.PathEscape(q.org)+"/teams", nil, &out); err != nil {
 		return q.fail(err, func(msg string) error { return q.render(http.StatusForbidden, "teams", "Teams", "teams", nil, msg, "") })
 	}
@@ -49,10 +30,10 @@ func (c *Console) createTeam(q *req) error {
 }
 
 type teamData struct {
-	Team        team
-	Roles       []descriptor
-	AllRoles    []descriptor
-	Tokens      []token
+	Team        wire.Team
+	Roles       []wire.Role
+	AllRoles    []wire.Role
+	Tokens      []wire.AccessToken
 	Created     string
 	CreatedName string
 }
@@ -67,11 +48,11 @@ func (c *Console) teamPage(q *req, name string, status int, created, createdName
 	if err := q.call("GET", base, nil, &d.Team); err != nil {
 		return q.fail(err, func(msg string) error { return q.render(http.StatusNotFound, "team", name, "teams", d, msg, "") })
 	}
-	var roles struct{ Roles []descriptor }
+	var roles wire.ListRolesResponse
 	q.call("GET", base+"/roles", nil, &roles)
 	d.Roles = roles.Roles
 	d.AllRoles, _ = q.descriptors("role")
-	var toks struct{ Tokens []token }
+	var toks wire.ListTokensResponse
 	q.call("GET", base+"/tokens", nil, &toks)
 	d.Tokens = toks.Tokens
 	return q.render(status, "team", d.Team.Name, "teams", d, errMsg, q.notice())

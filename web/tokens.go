@@ -6,25 +6,14 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/gatehouse-iam/gatehouse/api/wire"
 )
 
-type token struct {
-	ID          string `json:"id"`
-	Name        string `json:"name"`
-	Description string `json:"description"`
-	Created     string `json:"created"`
-	LastUsed    int64  `json:"lastUsed"`
-	Expires     int64  `json:"expires"`
-	Role        *struct {
-		ID   string `json:"id"`
-		Name string `json:"name"`
-	} `json:"role"`
-}
-
 type tokensData struct {
-	Org, Personal []token
+	Org, Personal []wire.AccessToken
 	OrgErr        string
-	Roles         []descriptor
+	Roles         []wire.Role
 	Created       string // a new token's value, shown once
 	CreatedName   string
 	CanCreate     bool
@@ -32,7 +21,7 @@ type tokensData struct {
 
 func (c *Console) tokensPage(q *req, status int, created, createdName, errMsg string) error {
 	d := tokensData{Created: created, CreatedName: createdName, CanCreate: q.may("org_token:create")}
-	var list struct{ Tokens []token }
+	var list wire.ListTokensResponse
 	if err := q.call("GET", "/api/orgs/"+url.PathEscape(q.org)+"/tokens", nil, &list); err != nil {
 		d.OrgErr = err.Error()
 	}
@@ -66,7 +55,7 @@ func (c *Console) createToken(q *req) error {
 	if err != nil {
 		return c.tokensPage(q, http.StatusBadRequest, "", "", err.Error())
 	}
-	var out struct{ ID, TokenValue string }
+	var out wire.CreateTokenResponse
 	switch f.Get("kind") {
 	case "personal":
 		err = q.call("POST", "/api/user/tokens", map[string]any{"description": f.Get("description"), "expires": exp}, &out)

@@ -31,6 +31,7 @@ import (
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/api"
+	"github.com/gatehouse-iam/gatehouse/api/wire"
 	"github.com/gatehouse-iam/gatehouse/authz"
 	"github.com/gatehouse-iam/gatehouse/catalog"
 	"github.com/gatehouse-iam/gatehouse/service"
@@ -358,10 +359,7 @@ func (q *req) render(status int, name, title, nav string, data any, errMsg, noti
 }
 
 // apiError is the API's error body.
-type apiError struct {
-	Code    int    `json:"code"`
-	Message string `json:"message"`
-}
+type apiError wire.Error
 
 func (e *apiError) Error() string { return e.Message }
 
