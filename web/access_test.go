@@ -1,11 +1,11 @@
 package web_test
 
 import (
-	"context"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/gatehouse-iam/gatehouse/api/wire"
 )
 
 // TestAccessExplorer: the explorer shows the API's answers — the holders,
@@ -13,22 +13,14 @@ import (
 // to a member without org_member_access:read.
 func TestAccessExplorer(t *testing.T) {
 	e := newEnv(t)
-	ctx := context.Background()
 	b := e.browser()
 	b.signIn(e.admin)
 	if status := e.api(e.admin, "POST", "/api/stacks/acme/app", map[string]any{"stackName": "dev"}, nil); status != 200 {
 		t.Fatalf("stack: %d", status)
 	}
-	var roles struct{ Roles []struct{ ID, Name string } }
-	e.api(e.admin, "GET", "/api/orgs/acme/roles?uxPurpose=role", nil, &roles)
-	readerID := ""
-	for _, r := range roles.Roles {
-		if r.Name == "Reader" {
-			readerID = r.ID
-		}
-	}
-	var tok struct{ TokenValue string }
-	e.api(e.admin, "POST", "/api/orgs/acme/tokens", map[string]any{"name": "read-bot", "description": "t", "expires": 0, "roleID": readerID}, &tok)
+	var tok wire.CreateTokenResponse
+	e.api(e.admin, "POST", "/api/orgs/acme/tokens", map[string]any{"name": "read-bot", "description": "t", "expires": 0,
+		"roleID": e.roleID(t, "role", "Reader")}, &tok)
 	if tok.TokenValue == "" {
 		t.Fatal("no token")
 	}
@@ -60,15 +52,8 @@ func TestAccessExplorer(t *testing.T) {
 	}
 
 	// A Reader member may not ask: the API says why.
-	if _, err := e.svc.AddMember(ctx, orgID(t, e), "rita", "reader"); err != nil {
-		t.Fatal(err)
-	}
-	rita, err := e.svc.IssueToken(ctx, "acme", "rita", "t", time.Time{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	rb := e.browser()
-	rb.signIn(rita)
+	rb.signIn(e.member(t, "rita", "reader"))
 	if status, _, page = rb.do("GET", "/console/acme/access?scope=stack:read&type=stack&entity=app/dev", nil); status != 403 ||
 		!strings.Contains(page, "org_member_access:read") || strings.Contains(page, "<strong>admin</strong>") {
 		t.Errorf("a reader asking: %d\n%s", status, page)

@@ -14,18 +14,11 @@ func TestRoleEditorNotEquals(t *testing.T) {
 	e := newEnv(t)
 	b := e.browser()
 	b.signIn(e.admin)
-	if status, _, body := b.do("POST", "/console/acme/permissions", url.Values{"name": {"Reader"}, "type": {"environment"},
+	if status, _, body := b.do("POST", "/console/acme/permissions", url.Values{"name": {"Env Reader"}, "type": {"environment"},
 		"scope": {"environment:read"}}); status != 303 {
 		t.Fatalf("create set: %d\n%s", status, body)
 	}
-	var sets struct{ Roles []struct{ ID, Name string } }
-	e.api(e.admin, "GET", "/api/orgs/acme/roles?uxPurpose=set", nil, &sets)
-	setID := ""
-	for _, s := range sets.Roles {
-		if s.Name == "Reader" {
-			setID = s.ID
-		}
-	}
+	setID := e.roleID(t, "set", "Env Reader")
 	status, h, body := b.do("POST", "/console/acme/roles", url.Values{"name": {"not-prod"}, "mode": {"form"},
 		"rule0.kind": {"tag"}, "rule0.type": {"environment"}, "rule0.entity": {""}, "rule0.c0.key": {"team"}, "rule0.c0.op": {"has"},
 		"rule0.c1.key": {"env"}, "rule0.c1.op": {"ne"}, "rule0.c1.value": {"prod"}, "rule0.set": {setID}})
