@@ -135,7 +135,7 @@ var operations = map[string]operationInfo{
 	"GET /api/orgs/{orgName}/auditlogs/event-types":                           {"ListAuditLogEventTypes", "The catalog of audit event types", nil, "", "AuditLogEventTypes"},
 	"POST /api/orgs/{orgName}/assignments/list":                               {"ListEntityAssignments", "Every principal's grant on one entity, and the sets that can be assigned", nil, "EntityInstance", "EntityAssignmentsResponse"},
 	"POST /api/orgs/{orgName}/assignments/update":                             {"UpdateEntityAssignment", "Grant, change or revoke a user's permission set on an entity", nil, "UpdateEntityAssignmentRequest", "UpdateEntityAssignmentResponse"},
-	"GET /api/orgs/{orgName}/access/holders":                                  {"ListAccessHolders", "The members, teams and organization tokens that hold a scope on an entity (Gatehouse extension)", []string{"scope", "entityType", "entity"}, "", "AccessHoldersResponse"},
+	"GET /api/orgs/{orgName}/access/holders":                                  {"ListAccessHolders", "The members, teams and organization tokens that hold a scope on an entity (Gatehouse extension)", []string{"scope", "entityType", "entity"}, "", "ListAccessHoldersResponse"},
 	"POST /api/orgs/{orgName}/authz/check":                                    {"CheckAccess", "Decide a batch of (token, scope, entity) questions, with explanations (Gatehouse extension)", nil, "CheckRequest", "CheckResponse"},
 	"GET /api/openapi/pulumi-spec.json":                                       {"GetOpenAPISpec", "This document", nil, "", "OpenAPI"},
 }
