@@ -44,4 +44,5 @@ func (s *Server) register() {
 	s.registerAccounts()
 
 	s.registerCheck()
+	s.registerAccess()
 }

@@ -4,22 +4,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-)
 
-// invite is the API's invitation, as the console shows it.
-type invite struct {
-	ID           string `json:"id"`
-	RoleName     string `json:"roleName"`
-	Organization string `json:"organization"`
-	ExpiresAt    int64  `json:"expiresAt"`
-	Status       string `json:"status"`
-	User         struct {
-		GitHubLogin string `json:"githubLogin"`
-	} `json:"user"`
-	SentBy struct {
-		GitHubLogin string `json:"githubLogin"`
-	} `json:"sentBy"`
-}
+	"github.com/gatehouse-iam/gatehouse/api/wire"
+)
 
 // inviteRoutes are the signed-in user's pending invitations (accept or
 // decline) and an organization's invitations on its members page.
@@ -33,7 +20,7 @@ func (c *Console) inviteRoutes() {
 func (c *Console) invites(q *req) error { return c.invitesPage(q, http.StatusOK, "") }
 
 func (c *Console) invitesPage(q *req, status int, errMsg string) error {
-	var out struct{ Invites []invite }
+	var out wire.ListInvitesResponse
 	if err := q.call("GET", "/api/user/pending-invites", nil, &out); err != nil {
 		return q.fail(err, func(msg string) error {
 			return q.render(http.StatusForbidden, "invites", "Invitations", "", nil, msg, "")
@@ -47,7 +34,7 @@ func (c *Console) answerInvite(q *req) error {
 	if action != "accept" && action != "decline" {
 		return c.invitesPage(q, http.StatusBadRequest, "action: choose accept or decline")
 	}
-	var inv invite
+	var inv wire.Invite
 	if err := q.call("POST", "/api/user/pending-invites/"+url.PathEscape(q.r.PathValue("id"))+"/"+action, nil, &inv); err != nil {
 		return q.fail(err, func(msg string) error { return c.invitesPage(q, http.StatusBadRequest, msg) })
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/api/wire"
+	"github.com/gatehouse-iam/gatehouse/policy"
 )
 
 // The role editor writes roles as the Pulumi console does (spec §4.3): a
@@ -32,13 +34,13 @@ type tagCond struct{ Key, Op, Value string } // Op: eq, ne, has
 const minRules = 2
 
 type roleForm struct {
-	Role      descriptor
+	Role      wire.Role
 	PolicyID  string
 	New       bool
 	BuiltIn   bool
 	OrgSets   []string
 	Rules     []rule
-	Sets      []descriptor
+	Sets      []wire.Role
 	JSON      string
 	NotShaped bool
 	Entities  map[string][]string // datalists by entity type
@@ -50,87 +52,107 @@ type roleForm struct {
 	SetNames map[string]string
 }
 
-type node = map[string]any
+// ruleTypes are the entity types a rule can name, by their form value.
+var ruleTypes = map[string]gatehouse.EntityType{"stack": gatehouse.EntityStack, "environment": gatehouse.EntityEnvironment,
+	"insights-account": gatehouse.EntityInsightsAccount}
 
-func typed(t string, kv ...any) node {
-	n := node{"__type": t}
-	for i := 0; i+1 < len(kv); i += 2 {
-		n[kv[i].(string)] = kv[i+1]
-	}
-	return n
-}
-
-var contextTypes = map[string]string{"stack": "PermissionExpressionStack", "environment": "PermissionExpressionEnvironment",
-	"insights-account": "PermissionExpressionInsightsAccount"}
-var literalTypes = map[string]string{"stack": "PermissionLiteralExpressionStack", "environment": "PermissionLiteralExpressionEnvironment",
-	"insights-account": "PermissionLiteralExpressionInsightsAccount"}
+// resolver finds the id of a rule's entity.
+type resolver func(r rule) (string, error)
 
 // tree builds the policy tree of the form's sets and rules, resolving
-// entity names to ids.
-func (c *Console) tree(q *req, orgSets []string, rules []rule) (node, error) {
-	entries := []any{}
-	if len(orgSets) > 0 {
-		entries = append(entries, typed("PermissionDescriptorCompose", "permissionDescriptors", orgSets))
-	}
+// entity names to ids, in Pulumi's wire format.
+func (c *Console) tree(q *req, orgSets []string, rules []rule) (json.RawMessage, error) {
 	org, err := c.az.Org(q.r.Context(), q.org)
 	if err != nil {
 		return nil, err
 	}
+	resolve := func(r rule) (string, error) {
+		ce := gatehouse.CheckEntity{Type: r.EntityType, Name: r.Entity}
+		if p, n, ok := strings.Cut(r.Entity, "/"); ok && r.EntityType != "insights-account" {
+			ce.Project, ce.Name = p, n
+		}
+		e, err := c.svc.ResolveEntity(q.r.Context(), org.ID, ce)
+		if err != nil {
+			return "", err
+		}
+		return e.ID, nil
+	}
+	g, err := buildTree(orgSets, rules, resolve)
+	if err != nil {
+		return nil, err
+	}
+	return policy.Encode(g)
+}
+
+// buildTree is the role editor's tree: a Group of one Compose of the
+// organization-wide sets, then one Condition per rule composing its set.
+func buildTree(orgSets []string, rules []rule, resolve resolver) (*policy.Group, error) {
+	g := &policy.Group{Entries: []policy.Node{}}
+	if len(orgSets) > 0 {
+		g.Entries = append(g.Entries, &policy.Compose{Descriptors: orgSets})
+	}
 	for i, r := range rules {
-		where := fmt.Sprintf("rule %d", i+1)
-		if r.SetID == "" {
-			return nil, fmt.Errorf("%s: choose the permission set it grants", where)
+		cond, err := ruleCondition(r, resolve)
+		if err != nil {
+			return nil, fmt.Errorf("rule %d: %s", i+1, err)
 		}
-		ctxType, ok := contextTypes[r.EntityType]
-		if !ok {
-			return nil, fmt.Errorf("%s: %q is not stack, environment or insights-account", where, r.EntityType)
+		g.Entries = append(g.Entries, &policy.Condition{Condition: cond, SubNode: &policy.Compose{Descriptors: []string{r.SetID}}})
+	}
+	return g, nil
+}
+
+// ruleCondition is the condition of one rule.
+func ruleCondition(r rule, resolve resolver) (policy.Expr, error) {
+	if r.SetID == "" {
+		return nil, fmt.Errorf("choose the permission set it grants")
+	}
+	t, ok := ruleTypes[r.EntityType]
+	if !ok {
+		return nil, fmt.Errorf("%q is not stack, environment or insights-account", r.EntityType)
+	}
+	switch r.Kind {
+	case "entity":
+		id, err := resolve(r)
+		if err != nil {
+			return nil, fmt.Errorf("%s %q not found", r.EntityType, r.Entity)
 		}
-		var cond node
-		switch r.Kind {
-		case "entity":
-			ce := gatehouse.CheckEntity{Type: r.EntityType, Name: r.Entity}
-			if p, n, ok := strings.Cut(r.Entity, "/"); ok && r.EntityType != "insights-account" {
-				ce.Project, ce.Name = p, n
+		return &policy.Equal{Left: &policy.Context{Type: t}, Right: &policy.EntityLit{Type: t, ID: id}}, nil
+	case "tag":
+		return tagCondition(&policy.Context{Type: t}, r.Conds)
+	}
+	return nil, fmt.Errorf("%q is not an entity or a tag rule", r.Kind)
+}
+
+// tagCondition joins a tag rule's conditions with And; the first needs a
+// tag name, a later one without is skipped.
+func tagCondition(ctx *policy.Context, conds [2]tagCond) (policy.Expr, error) {
+	var cond policy.Expr
+	for j, tc := range conds {
+		if tc.Key == "" {
+			if j == 0 {
+				return nil, fmt.Errorf("a tag rule needs a tag name")
 			}
-			e, err := c.svc.ResolveEntity(q.r.Context(), org.ID, ce)
-			if err != nil {
-				return nil, fmt.Errorf("%s: %s %q not found", where, r.EntityType, r.Entity)
-			}
-			cond = typed("PermissionExpressionEqual", "left", typed(ctxType), "right", typed(literalTypes[r.EntityType], "identity", e.ID))
-		case "tag":
-			for j, tc := range r.Conds {
-				if tc.Key == "" {
-					if j == 0 {
-						return nil, fmt.Errorf("%s: a tag rule needs a tag name", where)
-					}
-					continue
-				}
-				var ex node
-				switch tc.Op {
-				case "has":
-					ex = typed("PermissionExpressionHasTag", "context", typed(ctxType), "key", tc.Key)
-				case "eq", "ne":
-					ex = typed("PermissionExpressionEqual", "left", typed("PermissionExpressionTag", "context", typed(ctxType), "key", tc.Key),
-						"right", typed("PermissionLiteralExpressionString", "value", tc.Value))
-					if tc.Op == "ne" {
-						ex = typed("PermissionExpressionNot", "expression", ex)
-					}
-				default:
-					return nil, fmt.Errorf("%s: %q is not equals, not equals or has", where, tc.Op)
-				}
-				if cond == nil {
-					cond = ex
-				} else {
-					cond = typed("PermissionExpressionAnd", "left", cond, "right", ex)
-				}
+			continue
+		}
+		var ex policy.Expr
+		switch tc.Op {
+		case "has":
+			ex = &policy.HasTag{Context: ctx, Key: tc.Key}
+		case "eq", "ne":
+			ex = &policy.Equal{Left: &policy.Tag{Context: ctx, Key: tc.Key}, Right: &policy.String{Value: tc.Value}}
+			if tc.Op == "ne" {
+				ex = &policy.Not{Node: ex}
 			}
 		default:
-			return nil, fmt.Errorf("%s: %q is not an entity or a tag rule", where, r.Kind)
+			return nil, fmt.Errorf("%q is not equals, not equals or has", tc.Op)
 		}
-		entries = append(entries, typed("PermissionDescriptorCondition", "condition", cond,
-			"subNode", typed("PermissionDescriptorCompose", "permissionDescriptors", []string{r.SetID})))
+		if cond == nil {
+			cond = ex
+		} else {
+			cond = &policy.And{Left: cond, Right: ex}
+		}
 	}
-	return typed("PermissionDescriptorGroup", "entries", entries), nil
+	return cond, nil
 }
 
 // parseRules reads the form's rule rows; empty rows are skipped.
@@ -163,35 +185,31 @@ func parseRules(f url.Values) []rule {
 // shape reads a policy tree written the console's way back into the form;
 // ok is false for any other shape.
 func shape(details json.RawMessage, names map[string]string) (orgSets []string, rules []rule, ok bool) {
-	var g struct {
-		Type    string            `json:"__type"`
-		Entries []json.RawMessage `json:"entries"`
-	}
-	if json.Unmarshal(details, &g) != nil || g.Type != "PermissionDescriptorGroup" {
+	n, err := policy.Decode(details)
+	if err != nil {
 		return nil, nil, false
 	}
-	for i, raw := range g.Entries {
-		var n struct {
-			Type      string          `json:"__type"`
-			IDs       []string        `json:"permissionDescriptors"`
-			Condition json.RawMessage `json:"condition"`
-			SubNode   struct {
-				Type string   `json:"__type"`
-				IDs  []string `json:"permissionDescriptors"`
-			} `json:"subNode"`
-		}
-		if json.Unmarshal(raw, &n) != nil {
-			return nil, nil, false
-		}
-		switch {
-		case n.Type == "PermissionDescriptorCompose" && i == 0:
-			orgSets = n.IDs
-		case n.Type == "PermissionDescriptorCondition" && n.SubNode.Type == "PermissionDescriptorCompose" && len(n.SubNode.IDs) == 1:
-			r, ok := ruleOf(n.Condition, names)
+	g, isGroup := n.(*policy.Group)
+	if !isGroup {
+		return nil, nil, false
+	}
+	for i, e := range g.Entries {
+		switch e := e.(type) {
+		case *policy.Compose:
+			if i != 0 {
+				return nil, nil, false
+			}
+			orgSets = e.Descriptors
+		case *policy.Condition:
+			sub, isCompose := e.SubNode.(*policy.Compose)
+			if !isCompose || len(sub.Descriptors) != 1 {
+				return nil, nil, false
+			}
+			r, ok := ruleOf(e.Condition, names)
 			if !ok {
 				return nil, nil, false
 			}
-			r.SetID = n.SubNode.IDs[0]
+			r.SetID = sub.Descriptors[0]
 			rules = append(rules, r)
 		default:
 			return nil, nil, false
@@ -200,47 +218,37 @@ func shape(details json.RawMessage, names map[string]string) (orgSets []string, 
 	return orgSets, rules, true
 }
 
-type expr struct {
-	Type     string          `json:"__type"`
-	Left     json.RawMessage `json:"left"`
-	Right    json.RawMessage `json:"right"`
-	Expr     json.RawMessage `json:"expression"`
-	Context  *expr           `json:"context"`
-	Key      string          `json:"key"`
-	Value    string          `json:"value"`
-	Identity string          `json:"identity"`
-}
-
-func typeOfContext(t string) string {
-	for k, v := range contextTypes {
-		if v == t {
+// typeOfContext is the form value of a context's entity type, or "" for a
+// type no rule can name.
+func typeOfContext(c *policy.Context) string {
+	if c == nil {
+		return ""
+	}
+	for k, t := range ruleTypes {
+		if t == c.Type {
 			return k
 		}
 	}
 	return ""
 }
 
-func ruleOf(raw json.RawMessage, names map[string]string) (rule, bool) {
-	var e expr
-	if json.Unmarshal(raw, &e) != nil {
-		return rule{}, false
-	}
-	// An entity rule: Equal(context, literal).
-	if e.Type == "PermissionExpressionEqual" {
-		var l, r expr
-		json.Unmarshal(e.Left, &l)
-		json.Unmarshal(e.Right, &r)
-		if t := typeOfContext(l.Type); t != "" && r.Identity != "" {
-			name := names[strings.ToLower(r.Identity)]
+// ruleOf reads one rule's condition: an entity (Equal of a context and a
+// literal) or one or two tag conditions joined by And.
+func ruleOf(e policy.Expr, names map[string]string) (rule, bool) {
+	if eq, isEqual := e.(*policy.Equal); isEqual {
+		ctx, _ := eq.Left.(*policy.Context)
+		lit, _ := eq.Right.(*policy.EntityLit)
+		if t := typeOfContext(ctx); t != "" && lit != nil && lit.ID != "" {
+			name := names[strings.ToLower(lit.ID)]
 			if name == "" {
-				name = r.Identity
+				name = lit.ID
 			}
 			return rule{Kind: "entity", EntityType: t, Entity: name}, true
 		}
 	}
-	conds := []json.RawMessage{raw}
-	if e.Type == "PermissionExpressionAnd" {
-		conds = []json.RawMessage{e.Left, e.Right}
+	conds := []policy.Expr{e}
+	if and, isAnd := e.(*policy.And); isAnd {
+		conds = []policy.Expr{and.Left, and.Right}
 	}
 	r := rule{Kind: "tag"}
 	for i, c := range conds {
@@ -253,38 +261,46 @@ func ruleOf(raw json.RawMessage, names map[string]string) (rule, bool) {
 	return r, true
 }
 
-func condOf(raw json.RawMessage) (tagCond, string, bool) {
-	var e expr
-	if json.Unmarshal(raw, &e) != nil {
-		return tagCond{}, "", false
-	}
+// condOf reads one tag condition: HasTag, Equal(Tag, String) or its Not.
+func condOf(e policy.Expr) (tagCond, string, bool) {
 	neg := false
-	if e.Type == "PermissionExpressionNot" {
-		neg = true
-		if json.Unmarshal(e.Expr, &e) != nil {
-			return tagCond{}, "", false
-		}
+	if not, isNot := e.(*policy.Not); isNot {
+		neg, e = true, not.Node
 	}
-	switch e.Type {
-	case "PermissionExpressionHasTag":
-		if neg || e.Context == nil {
+	switch e := e.(type) {
+	case *policy.HasTag:
+		if neg || typeOfContext(e.Context) == "" {
 			return tagCond{}, "", false
 		}
-		return tagCond{Key: e.Key, Op: "has"}, typeOfContext(e.Context.Type), true
-	case "PermissionExpressionEqual":
-		var l, r expr
-		json.Unmarshal(e.Left, &l)
-		json.Unmarshal(e.Right, &r)
-		if l.Type != "PermissionExpressionTag" || l.Context == nil || r.Type != "PermissionLiteralExpressionString" {
+		return tagCond{Key: e.Key, Op: "has"}, typeOfContext(e.Context), true
+	case *policy.Equal:
+		tag, _ := e.Left.(*policy.Tag)
+		s, _ := e.Right.(*policy.String)
+		if tag == nil || s == nil || typeOfContext(tag.Context) == "" {
 			return tagCond{}, "", false
 		}
 		op := "eq"
 		if neg {
 			op = "ne"
 		}
-		return tagCond{Key: l.Key, Op: op, Value: r.Value}, typeOfContext(l.Context.Type), true
+		return tagCond{Key: tag.Key, Op: op, Value: s.Value}, typeOfContext(tag.Context), true
 	}
 	return tagCond{}, "", false
+}
+
+func (c *Console) roles(q *req) error {
+	roles, err := q.descriptors("role")
+	if err != nil {
+		return q.fail(err, func(msg string) error { return q.render(http.StatusForbidden, "roles", "Roles", "roles", nil, msg, "") })
+	}
+	return q.render(http.StatusOK, "roles", "Roles", "roles", roles, "", q.notice())
+}
+
+func (c *Console) defaultRole(q *req) error {
+	if err := q.call("PATCH", "/api/orgs/"+url.PathEscape(q.org)+"/roles/"+url.PathEscape(q.r.PathValue("id"))+"/default", nil, nil); err != nil {
+		return q.fail(err, func(msg string) error { return c.showRoleForm(q, http.StatusBadRequest, msg) })
+	}
+	return q.redirect("/console/"+url.PathEscape(q.org)+"/roles", "The default role changed.")
 }
 
 func (c *Console) roleForm(q *req) error { return c.showRoleForm(q, http.StatusOK, "") }
@@ -293,25 +309,19 @@ func (c *Console) roleForm(q *req) error { return c.showRoleForm(q, http.StatusO
 // read, for the pickers, and maps their ids to names.
 func (c *Console) entityNames(q *req) (map[string][]string, map[string]string) {
 	lists, names := map[string][]string{}, map[string]string{}
-	var stacks struct {
-		Stacks []struct{ ID, ProjectName, StackName string }
-	}
+	var stacks wire.ListStacksResponse
 	q.call("GET", "/api/user/stacks?organization="+url.QueryEscape(q.org), nil, &stacks)
 	for _, s := range stacks.Stacks {
 		n := s.ProjectName + "/" + s.StackName
 		lists["stack"] = append(lists["stack"], n)
 		names[strings.ToLower(s.ID)] = n
 	}
-	var envs struct {
-		Environments []struct{ Project, Name string }
-	}
+	var envs wire.ListEnvironmentsResponse
 	q.call("GET", "/api/esc/environments/"+url.PathEscape(q.org), nil, &envs)
 	for _, e := range envs.Environments {
 		lists["environment"] = append(lists["environment"], e.Project+"/"+e.Name)
 	}
-	var accts struct {
-		Accounts []struct{ ID, Name string }
-	}
+	var accts wire.ListInsightsAccountsResponse
 	q.call("GET", "/api/preview/insights/"+url.PathEscape(q.org)+"/accounts", nil, &accts)
 	for _, a := range accts.Accounts {
 		lists["insights-account"] = append(lists["insights-account"], a.Name)
@@ -346,13 +356,11 @@ func (c *Console) showRoleForm(q *req, status int, errMsg string) error {
 		}
 		f.BuiltIn = f.Role.DefaultIdentifier != ""
 		details = f.Role.Details
-		var compose struct {
-			Type string   `json:"__type"`
-			IDs  []string `json:"permissionDescriptors"`
-		}
-		if json.Unmarshal(details, &compose) == nil && compose.Type == "PermissionDescriptorCompose" && len(compose.IDs) == 1 {
-			var pol descriptor
-			if q.call("GET", base+"/"+url.PathEscape(compose.IDs[0]), nil, &pol) == nil && pol.UXPurpose == "policy" {
+		if n, err := policy.Decode(details); err == nil {
+			compose, isCompose := n.(*policy.Compose)
+			var pol wire.Role
+			if isCompose && len(compose.Descriptors) == 1 &&
+				q.call("GET", base+"/"+url.PathEscape(compose.Descriptors[0]), nil, &pol) == nil && pol.UXPurpose == "policy" {
 				f.PolicyID, details = pol.ID, pol.Details
 			}
 		}
@@ -360,19 +368,17 @@ func (c *Console) showRoleForm(q *req, status int, errMsg string) error {
 		f.OrgSets, f.Rules, ok = shape(details, names)
 		f.NotShaped = !ok || f.BuiltIn
 		f.JSON = funcs["raw"].(func(json.RawMessage) string)(details)
-		var users struct {
-			Users []struct{ GitHubLogin string }
-		}
+		var users wire.ListRoleUsersResponse
 		q.call("GET", base+"/"+url.PathEscape(id)+"/users", nil, &users)
 		for _, u := range users.Users {
 			f.Holders.Users = append(f.Holders.Users, u.GitHubLogin)
 		}
-		var teams struct{ Teams []struct{ Name string } }
+		var teams wire.ListTeamsResponse
 		q.call("GET", base+"/"+url.PathEscape(id)+"/teams", nil, &teams)
 		for _, t := range teams.Teams {
 			f.Holders.Teams = append(f.Holders.Teams, t.Name)
 		}
-		var toks struct{ Tokens []struct{ Name string } }
+		var toks wire.ListTokensResponse
 		q.call("GET", base+"/"+url.PathEscape(id)+"/tokens", nil, &toks)
 		for _, t := range toks.Tokens {
 			f.Holders.Tokens = append(f.Holders.Tokens, t.Name)
@@ -412,7 +418,7 @@ func (c *Console) saveRole(q *req) error {
 		}
 		details = t
 	}
-	var saved descriptor
+	var saved wire.Role
 	id := q.r.PathValue("id")
 	var err error
 	if id == "" {

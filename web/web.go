@@ -31,6 +31,7 @@ import (
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/api"
+	"github.com/gatehouse-iam/gatehouse/api/wire"
 	"github.com/gatehouse-iam/gatehouse/authz"
 	"github.com/gatehouse-iam/gatehouse/catalog"
 	"github.com/gatehouse-iam/gatehouse/service"
@@ -91,6 +92,62 @@ func (c *Console) Handler() http.Handler {
 		h.Set("Cache-Control", "no-store")
 		c.mux.ServeHTTP(w, r)
 	})
+}
+
+func (c *Console) routes() {
+	m := c.mux
+	m.Handle("GET /console/-/static/{file...}", staticHandler())
+	m.HandleFunc("GET /console/login", c.loginPage)
+	m.HandleFunc("POST /console/login", c.login)
+	m.HandleFunc("POST /console/logout", c.authed(func(q *req) error {
+		c.signOut(q.w, q.r)
+		http.Redirect(q.w, q.r, "/console/login?signedout=1", http.StatusSeeOther)
+		return nil
+	}))
+	m.HandleFunc("GET /console/{$}", c.authed(c.home))
+	m.HandleFunc("GET /console/{org}/{$}", c.authed(c.overview))
+
+	m.HandleFunc("GET /console/{org}/permissions", c.authed(c.permissions))
+	m.HandleFunc("GET /console/{org}/permissions/new", c.authed(c.permissionForm))
+	m.HandleFunc("POST /console/{org}/permissions", c.authed(c.savePermission))
+	m.HandleFunc("GET /console/{org}/permissions/{id}", c.authed(c.permissionForm))
+	m.HandleFunc("POST /console/{org}/permissions/{id}", c.authed(c.savePermission))
+	m.HandleFunc("POST /console/{org}/permissions/{id}/delete", c.authed(c.deleteDescriptor("permissions")))
+
+	m.HandleFunc("GET /console/{org}/roles", c.authed(c.roles))
+	m.HandleFunc("GET /console/{org}/roles/new", c.authed(c.roleForm))
+	m.HandleFunc("POST /console/{org}/roles", c.authed(c.saveRole))
+	m.HandleFunc("GET /console/{org}/roles/{id}", c.authed(c.roleForm))
+	m.HandleFunc("POST /console/{org}/roles/{id}", c.authed(c.saveRole))
+	m.HandleFunc("POST /console/{org}/roles/{id}/delete", c.authed(c.deleteDescriptor("roles")))
+	m.HandleFunc("POST /console/{org}/roles/{id}/default", c.authed(c.defaultRole))
+
+	m.HandleFunc("GET /console/{org}/tokens", c.authed(c.tokens))
+	m.HandleFunc("POST /console/{org}/tokens", c.authed(c.createToken))
+	m.HandleFunc("POST /console/{org}/tokens/{kind}/{id}/revoke", c.authed(c.revokeToken))
+
+	m.HandleFunc("GET /console/{org}/teams", c.authed(c.teams))
+	m.HandleFunc("POST /console/{org}/teams", c.authed(c.createTeam))
+	m.HandleFunc("GET /console/{org}/teams/{team}", c.authed(c.team))
+	m.HandleFunc("POST /console/{org}/teams/{team}/members", c.authed(c.teamMember))
+	m.HandleFunc("POST /console/{org}/teams/{team}/roles", c.authed(c.teamRole))
+	m.HandleFunc("POST /console/{org}/teams/{team}/grants", c.authed(c.teamGrant))
+	m.HandleFunc("POST /console/{org}/teams/{team}/delete", c.authed(c.deleteTeam))
+
+	c.inviteRoutes()
+	m.HandleFunc("GET /console/{org}/members", c.authed(c.members))
+	m.HandleFunc("POST /console/{org}/members", c.authed(c.addMember))
+	m.HandleFunc("POST /console/{org}/members/{login}", c.authed(c.updateMember))
+
+	m.HandleFunc("GET /console/{org}/oidc", c.authed(c.issuers))
+	m.HandleFunc("POST /console/{org}/oidc", c.authed(c.addIssuer))
+	m.HandleFunc("GET /console/{org}/oidc/{id}", c.authed(c.issuer))
+	m.HandleFunc("POST /console/{org}/oidc/{id}/policy", c.authed(c.savePolicy))
+	m.HandleFunc("POST /console/{org}/oidc/{id}/delete", c.authed(c.deleteIssuer))
+
+	m.HandleFunc("GET /console/{org}/audit", c.authed(c.audit))
+	m.HandleFunc("GET /console/{org}/access", c.authed(c.access))
+	m.HandleFunc("POST /console/{org}/access", c.authed(c.access))
 }
 
 var funcs = template.FuncMap{
@@ -302,10 +359,7 @@ func (q *req) render(status int, name, title, nav string, data any, errMsg, noti
 }
 
 // apiError is the API's error body.
-type apiError struct {
-	Code    int    `json:"code"`
-	Message string `json:"message"`
-}
+type apiError wire.Error
 
 func (e *apiError) Error() string { return e.Message }
 

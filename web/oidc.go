@@ -1,0 +1,112 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/api/wire"
+	"github.com/gatehouse-iam/gatehouse/service"
+)
+
+func (c *Console) issuers(q *req) error { return c.issuersPage(q, http.StatusOK, "") }
+
+func (c *Console) issuersPage(q *req, status int, errMsg string) error {
+	var out wire.ListIssuersResponse
+	if err := q.call("GET", "/api/orgs/"+url.PathEscape(q.org)+"/oidc/issuers", nil, &out); err != nil {
+		return q.fail(err, func(msg string) error {
+			return q.render(http.StatusForbidden, "oidc", "OIDC issuers", "oidc", nil, msg, "")
+		})
+	}
+	return q.render(status, "oidc", "OIDC issuers", "oidc", out.OIDCIssuers, errMsg, q.notice())
+}
+
+func (c *Console) addIssuer(q *req) error {
+	f := q.r.PostForm
+	var out wire.Issuer
+	if err := q.call("POST", "/api/orgs/"+url.PathEscape(q.org)+"/oidc/issuers", map[string]string{"name": f.Get("name"), "url": f.Get("url")}, &out); err != nil {
+		return q.fail(err, func(msg string) error { return c.issuersPage(q, http.StatusBadRequest, msg) })
+	}
+	return q.redirect("/console/"+url.PathEscape(q.org)+"/oidc/"+url.PathEscape(out.ID), "Issuer registered: its policy denies everything until you add rules.")
+}
+
+type issuerData struct {
+	Issuer   wire.Issuer
+	PolicyID string
+	Rules    string
+	Claims   string
+	Result   string
+}
+
+func (c *Console) issuer(q *req) error { return c.issuerPage(q, http.StatusOK, "", "") }
+
+func (c *Console) issuerPage(q *req, status int, errMsg, rules string) error {
+	base := "/api/orgs/" + url.PathEscape(q.org)
+	id := q.r.PathValue("id")
+	var d issuerData
+	if err := q.call("GET", base+"/oidc/issuers/"+url.PathEscape(id), nil, &d.Issuer); err != nil {
+		return q.fail(err, func(msg string) error {
+			return q.render(http.StatusNotFound, "issuer", "OIDC issuer", "oidc", d, msg, "")
+		})
+	}
+	var pol struct {
+		ID       string          `json:"id"`
+		Policies json.RawMessage `json:"policies"` // shown as sent
+	}
+	if err := q.call("GET", base+"/auth/policies/oidcissuers/"+url.PathEscape(id), nil, &pol); err == nil {
+		d.PolicyID, d.Rules = pol.ID, funcs["raw"].(func(json.RawMessage) string)(pol.Policies)
+	}
+	if rules != "" {
+		d.Rules = rules
+	}
+	if claims := q.r.URL.Query().Get("claims"); claims != "" {
+		d.Claims = claims
+		d.Result = c.testClaims(q, id, claims)
+	}
+	return q.render(status, "issuer", d.Issuer.Name, "oidc", d, errMsg, q.notice())
+}
+
+// testClaims evaluates the issuer's policy on a claims document for an
+// organization token, as `gatehouse oidc test` does.
+func (c *Console) testClaims(q *req, issuerID, claims string) string {
+	var m map[string]any
+	if err := json.Unmarshal([]byte(claims), &m); err != nil {
+		return "claims: not a JSON object: " + err.Error()
+	}
+	var pol wire.AuthPolicy
+	if err := q.call("GET", "/api/orgs/"+url.PathEscape(q.org)+"/auth/policies/oidcissuers/"+url.PathEscape(issuerID), nil, &pol); err != nil {
+		return err.Error()
+	}
+	d := service.EvaluatePolicy(pol.Policies, m, gatehouse.TokenOrganization, "", "")
+	if !d.Allowed {
+		return "deny: " + d.Reason
+	}
+	role := pol.Policies[d.Rule].RoleID
+	if role == "" {
+		role = "the organization's default role"
+	}
+	return fmt.Sprintf("allow: rule %d matches; an exchange would issue an organization token holding %s", d.Rule, role)
+}
+
+func (c *Console) savePolicy(q *req) error {
+	rules := q.r.PostForm.Get("rules")
+	var policies json.RawMessage
+	if err := json.Unmarshal([]byte(rules), &policies); err != nil {
+		return c.issuerPage(q, http.StatusBadRequest, "rules: not JSON: "+err.Error(), rules)
+	}
+	err := q.call("PATCH", "/api/orgs/"+url.PathEscape(q.org)+"/auth/policies/"+url.PathEscape(q.r.PostForm.Get("policy")),
+		map[string]any{"policies": policies}, nil)
+	if err != nil {
+		return q.fail(err, func(msg string) error { return c.issuerPage(q, http.StatusBadRequest, msg, rules) })
+	}
+	return q.redirect("/console/"+url.PathEscape(q.org)+"/oidc/"+url.PathEscape(q.r.PathValue("id")), "Policy saved.")
+}
+
+func (c *Console) deleteIssuer(q *req) error {
+	if err := q.call("DELETE", "/api/orgs/"+url.PathEscape(q.org)+"/oidc/issuers/"+url.PathEscape(q.r.PathValue("id")), nil, nil); err != nil {
+		return q.fail(err, func(msg string) error { return c.issuerPage(q, http.StatusBadRequest, msg, "") })
+	}
+	return q.redirect("/console/"+url.PathEscape(q.org)+"/oidc", "Issuer deleted.")
+}
