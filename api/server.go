@@ -427,11 +427,29 @@ func readScope(t gatehouse.EntityType) *catalog.Scope {
 	return &sc
 }
 
+// failureReasons labels each authentication failure for the
+// authentication-failure metric and audit events, in the order they are
+// tested. A deleted organization's token counts as unknown, as a token of
+// no organization, and a personal token whose user left counts as other.
+var failureReasons = []struct {
+	err    error
+	reason string
+}{
+	{authz.ErrCheckedToken, "checked"},
+	{authz.ErrUnknownToken, "unknown"},
+	{authz.ErrUnknownOrg, "unknown"},
+	{authz.ErrRevoked, "revoked"},
+	{authz.ErrExpired, "expired"},
+	{authz.ErrLifetime, "lifetime"},
+	{authz.ErrNoToken, "no token"},
+}
+
+// failureReason is the metric label and audit reason of a failed
+// authentication: "other" for a reason without its own label.
 func failureReason(err error) string {
-	msg := err.Error()
-	for _, r := range []string{"checked", "unknown", "revoked", "expired", "lifetime", "no token"} {
-		if strings.Contains(msg, r) {
-			return r
+	for _, r := range failureReasons {
+		if errors.Is(err, r.err) {
+			return r.reason
 		}
 	}
 	return "other"

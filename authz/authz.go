@@ -9,7 +9,6 @@ package authz
 import (
 	"context"
 	"crypto/subtle"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -369,7 +368,7 @@ var ErrUnauthenticated = gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "unauthorized
 func (a *Authorizer) Authenticate(header string) (*gatehouse.Identity, error) {
 	value, ok := tokenFromHeader(header)
 	if !ok {
-		return nil, errors.New("no token in the Authorization header")
+		return nil, ErrNoToken
 	}
 	return a.AuthenticateDigest(gatehouse.TokenDigest(value))
 }
@@ -391,28 +390,28 @@ func (a *Authorizer) AuthenticateDigest(d []byte) (*gatehouse.Identity, error) {
 func (a *Authorizer) Verify(header string) (*gatehouse.Identity, error) {
 	value, ok := tokenFromHeader(header)
 	if !ok {
-		return nil, errors.New("no token in the Authorization header")
+		return nil, ErrNoToken
 	}
 	return a.verifyDigest(gatehouse.TokenDigest(value))
 }
 
 func (a *Authorizer) verifyDigest(d []byte) (*gatehouse.Identity, error) {
 	if len(d) != 32 {
-		return nil, errors.New("unknown token")
+		return nil, ErrUnknownToken
 	}
 	digest := [32]byte(d)
 	a.tokensMu.RLock()
 	t := a.tokens[digest]
 	a.tokensMu.RUnlock()
 	if t == nil || subtle.ConstantTimeCompare(t.Digest, digest[:]) != 1 {
-		return nil, errors.New("unknown token")
+		return nil, ErrUnknownToken
 	}
 	if t.Deleted {
-		return nil, errors.New("revoked token")
+		return nil, ErrRevoked
 	}
 	now := a.now()
 	if t.Expired(now) {
-		return nil, errors.New("expired token")
+		return nil, ErrExpired
 	}
 	id := &gatehouse.Identity{Token: t}
 	orgs := *a.orgs.Load()
@@ -422,10 +421,10 @@ func (a *Authorizer) verifyDigest(d []byte) (*gatehouse.Identity, error) {
 		// member there, and nowhere else counts.
 		st := orgs[t.OrgID]
 		if st == nil || st.members[t.UserID] == nil {
-			return nil, errors.New("personal token of a user no longer in its organization")
+			return nil, ErrNotMember
 		}
 		if !gatehouse.TokenLifetimeOK(t, st.org.Settings.MaxTokenLifetime) {
-			return nil, errors.New("token lifetime exceeds the organization's maximum")
+			return nil, ErrLifetime
 		}
 		id.User = st.users[t.UserID]
 	case t.Kind == gatehouse.TokenPersonal:
@@ -439,15 +438,15 @@ func (a *Authorizer) verifyDigest(d []byte) (*gatehouse.Identity, error) {
 			}
 		}
 		if id.User == nil {
-			return nil, errors.New("personal token of a user in no organization")
+			return nil, ErrNoOrg
 		}
 	default:
 		st := orgs[t.OrgID]
 		if st == nil {
-			return nil, errors.New("token of an unknown organization")
+			return nil, ErrUnknownOrg
 		}
 		if !gatehouse.TokenLifetimeOK(t, st.org.Settings.MaxTokenLifetime) {
-			return nil, errors.New("token lifetime exceeds the organization's maximum")
+			return nil, ErrLifetime
 		}
 	}
 	return id, nil
