@@ -370,61 +370,40 @@ func (s *Server) authorize(rt *route, q *request) (any, error) {
 	return nil, nil
 }
 
-// require decides one scope for the request's identity on its entity,
-// counts the decision, and explains a denial: the one way a route or a
-// handler checks a scope.
+// require decides one scope for the request's identity on its entity
+// (authz.Authorize), counts the decision, and answers a denial: the one
+// way a route or a handler checks a scope.
 func (s *Server) require(q *request, sc catalog.Scope) error {
-	ok, err := s.az.Decide(q.r.Context(), q.id, q.org.ID, sc, q.entity)
+	d, err := s.az.Authorize(q.r.Context(), q.id, q.org.ID, sc, q.entity)
 	if err != nil {
 		return err
 	}
-	s.metrics.decision(sc, ok)
-	if !ok {
-		return s.denied(q, sc)
+	s.metrics.decision(sc, d.Allowed)
+	if !d.Allowed {
+		return s.denied(q, sc, d)
 	}
 	return nil
 }
 
-// denied explains a denial. A caller who may not even read an entity
-// learns nothing about it: 404, as Pulumi does.
-func (s *Server) denied(q *request, sc catalog.Scope) error {
+// denied logs, audits and answers a denial. A caller who may not even read
+// an entity learns nothing about it: 404, as Pulumi does.
+func (s *Server) denied(q *request, sc catalog.Scope, d authz.Decision) error {
 	ctx := q.r.Context()
-	if read := readScope(q.entity.Type); read != nil {
-		if ok, _ := s.az.Decide(ctx, q.id, q.org.ID, *read, q.entity); !ok {
-			s.audit.add(service.NewAuditEvent(ctx, time.Now(), q.org.ID, gatehouse.EventAccessDenied,
-				fmt.Sprintf("denied %s %s: missing %s", q.r.Method, q.auditPath(), sc.Name()), q.entity.ID,
-				map[string]string{"scope": sc.Name(), "reason": "the caller may not read the " + q.entity.Type.String(), "method": q.r.Method, "path": q.auditPath()}))
-			if q.stack != nil {
-				return stackNotFound(q)
-			}
-			return gatehouse.Errorf(gatehouse.ENOTFOUND, "%s not found", q.entity.Type)
+	if !d.MayRead {
+		s.audit.add(service.NewAuditEvent(ctx, time.Now(), q.org.ID, gatehouse.EventAccessDenied,
+			fmt.Sprintf("denied %s %s: missing %s", q.r.Method, q.auditPath(), sc.Name()), q.entity.ID,
+			map[string]string{"scope": sc.Name(), "reason": "the caller may not read the " + q.entity.Type.String(), "method": q.r.Method, "path": q.auditPath()}))
+		if q.stack != nil {
+			return stackNotFound(q)
 		}
+		return gatehouse.Errorf(gatehouse.ENOTFOUND, "%s not found", q.entity.Type)
 	}
-	ex, err := s.az.Explain(ctx, q.id, q.org.ID, sc, q.entity)
-	if err != nil {
-		return err
-	}
+	ex := d.Explanation
 	s.log.Info("denied", "request_id", q.reqID, "actor", q.id.Actor(), "scope", sc.Name(), "reason", ex.Reason)
 	s.audit.add(service.NewAuditEvent(ctx, time.Now(), q.org.ID, gatehouse.EventAccessDenied,
 		fmt.Sprintf("denied %s %s: missing %s", q.r.Method, q.auditPath(), sc.Name()), q.entity.ID,
 		map[string]string{"scope": sc.Name(), "reason": ex.Reason, "method": q.r.Method, "path": q.auditPath()}))
 	return gatehouse.Errorf(gatehouse.EFORBIDDEN, "forbidden: this requires the %s scope, which the caller does not hold: %s", sc.Name(), ex.Reason)
-}
-
-func readScope(t gatehouse.EntityType) *catalog.Scope {
-	var name string
-	switch t {
-	case gatehouse.EntityStack:
-		name = "stack:read"
-	case gatehouse.EntityEnvironment:
-		name = "environment:read"
-	case gatehouse.EntityInsightsAccount:
-		name = "insights_account:read"
-	default:
-		return nil
-	}
-	sc := catalog.MustLookup(name)
-	return &sc
 }
 
 // failureReasons labels each authentication failure for the
