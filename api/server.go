@@ -176,7 +176,11 @@ type route struct {
 	noBody bool
 	// status is the success status (default 200, or 204 for a nil body).
 	status int
-	h      handler
+	// raw routes read their body themselves (not JSON) and answer
+	// refusals in their protocol's shape (oauthError); other errors are
+	// Pulumi's {code, message}.
+	raw bool
+	h   handler
 }
 
 func (s *Server) handle(rt *route) {
@@ -265,6 +269,10 @@ func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 	}
 	if err == nil {
 		body, err = rt.h(q)
+	}
+	if oe := (*oauthError)(nil); rt.raw && errors.As(err, &oe) {
+		status = writeOAuth(w, oe)
+		return
 	}
 	if err != nil {
 		status = writeError(w, q.reqID, err, s.log)
