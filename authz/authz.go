@@ -558,8 +558,8 @@ type Decision struct {
 	// not learns nothing about the entity, not even why.
 	MayRead bool
 	// Explanation says why the scope was denied: set only on a denial the
-	// caller may read.
-	Explanation policy.Explanation
+	// caller may read (nil otherwise, so that an allow is two booleans).
+	Explanation *policy.Explanation
 }
 
 // Authorize decides scope sc for the identity on entity e of the
@@ -585,10 +585,11 @@ func (st *orgState) denial(roles []*policy.Descriptor, grants *policy.Grants, me
 	if read, ok := readScope(e.Type); ok && !(member && grants.Decide(read, e)) {
 		return Decision{}
 	}
-	if !member {
-		return Decision{MayRead: true, Explanation: notMember}
+	ex := notMember
+	if member {
+		ex = policy.Explain(roles, st.lookup, sc, e)
 	}
-	return Decision{MayRead: true, Explanation: policy.Explain(roles, st.lookup, sc, e)}
+	return Decision{MayRead: true, Explanation: &ex}
 }
 
 // notMember explains every denial of an identity that is no principal of
