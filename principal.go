@@ -22,15 +22,6 @@ func (id *Identity) Actor() string {
 	return id.Token.Kind + " token " + id.Token.Name
 }
 
-// Decision is the outcome of an authorization check, with the explanation
-// that is shown to the caller when it is a denial.
-type Decision struct {
-	Allowed bool
-	Scope   string
-	// Reason explains the decision in one sentence.
-	Reason string
-}
-
 // TokenLifetimeOK reports whether a token's total lifetime, creation to
 // expiry, is within max (zero: no cap). A token that never expires exceeds
 // any cap.

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -15,10 +14,6 @@ import (
 // errTooManyFailures answers a failed authentication beyond the source's
 // limit.
 var errTooManyFailures = gatehouse.Errorf(gatehouse.ETOOMANYREQUESTS, "too many failed authentications from this address; retry later")
-
-// errCheckedToken is why an authz/check failed authentication: a token it
-// asked about is not valid in the organization.
-var errCheckedToken = errors.New("checked token is not valid in this organization (unknown, revoked, expired, or another organization's)")
 
 // limitFailures charges n failed authentications to the client's address.
 // Beyond the limit it sets Retry-After and reports true: the caller then

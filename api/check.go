@@ -3,6 +3,7 @@ package api
 import (
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/api/wire"
+	"github.com/gatehouse-iam/gatehouse/authz"
 	"github.com/gatehouse-iam/gatehouse/catalog"
 )
 
@@ -25,7 +26,7 @@ func (s *Server) check(q *request) (any, error) {
 	if failed > 0 {
 		// Asking about a token that is not valid here is guessing, like
 		// presenting one: counted, limited and audited the same way.
-		if err := s.authFailed(q, s.clientIP(q.r), errCheckedToken, failed); err == errTooManyFailures {
+		if err := s.authFailed(q, s.clientIP(q.r), authz.ErrCheckedToken, failed); err == errTooManyFailures {
 			return nil, err
 		}
 	}

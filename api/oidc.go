@@ -1,12 +1,14 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -117,100 +119,182 @@ func (s *Server) updatePolicy(q *request) (any, error) {
 	return toPolicy(p)
 }
 
-// exchange is POST /api/oauth/token (RFC 8693). It is unauthenticated: the
-// subject token is the credential. Failures answer in RFC 6749 §5.2's shape
-// (with Pulumi's code and message too), count as failed authentications
-// and are audited in the organization the audience names.
-func (s *Server) exchange(w http.ResponseWriter, r *http.Request) {
-	reqID := newRequestID()
-	w.Header().Set("X-Request-ID", reqID)
-	ip := s.clientIP(r)
-	writeOAuth := func(status int, code, desc string) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
-		w.WriteHeader(status)
-		json.NewEncoder(w).Encode(map[string]any{"error": code, "error_description": desc, "code": status, "message": code + ": " + desc})
-	}
-	req, err := parseExchange(w, r)
+// The RFC 8693 vocabulary of the token endpoint, as Pulumi speaks it.
+const (
+	grantTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
+	idTokenType        = "urn:ietf:params:oauth:token-type:id_token"
+	jwtTokenType       = "urn:ietf:params:oauth:token-type:jwt"
+	accessTokenPrefix  = "urn:pulumi:token-type:access_token:"
+	audiencePrefix     = "urn:pulumi:org:"
+)
+
+// exchange is POST /api/oauth/token (RFC 8693), a raw route: its body is
+// a form (or JSON) and its refusals answer in RFC 6749 §5.2's shape (with
+// Pulumi's code and message too). It is unauthenticated: the subject token
+// is the credential. Refusals count as failed authentications and are
+// audited in the organization the audience names.
+func (s *Server) exchange(q *request) (any, error) {
+	q.w.Header().Set("Cache-Control", "no-store")
+	get, err := exchangeForm(q)
 	if err != nil {
-		writeOAuth(http.StatusBadRequest, "invalid_request", err.Error())
-		return
+		return nil, &oauthError{status: http.StatusBadRequest, OAuthError: &service.OAuthError{Code: "invalid_request", Description: err.Error()}}
 	}
-	ctx := gatehouse.WithActor(r.Context(), gatehouse.Actor{SourceIP: ip, UserAgent: r.UserAgent(), RequestID: reqID,
-		ClientRequestID: clientRequestID(r.Header.Get("X-Request-ID"))})
-	res, err := s.svc.Exchange(ctx, s.verifier, req)
+	ctx := gatehouse.WithActor(q.ctx(), gatehouse.Actor{SourceIP: s.clientIP(q.r), UserAgent: q.r.UserAgent(), RequestID: q.reqID,
+		ClientRequestID: q.clientReqID})
+	req, err := parseExchange(get)
+	var res *service.ExchangeResult
+	if err == nil {
+		res, err = s.svc.Exchange(ctx, s.verifier, req)
+	}
 	var oe *service.OAuthError
 	switch {
 	case errors.As(err, &oe):
-		// Only a refused exchange is limited: a valid ID token is never
-		// refused because others failed from the same address.
-		s.metrics.authFailures.WithLabelValues("exchange").Inc()
-		if s.limitFailures(w, reqID, ip, 1) {
-			writeOAuth(http.StatusTooManyRequests, "invalid_request", "too many failed exchanges from this address; retry later")
-			return
-		}
-		s.log.Info("token exchange refused", "request_id", reqID, "remote", ip, "error", oe.Code, "why", oe.Description)
-		if orgName, ok := strings.CutPrefix(req.Audience, "urn:pulumi:org:"); ok {
-			if org, err := s.az.Org(r.Context(), orgName); err == nil {
-				s.audit.add(service.NewAuditEvent(ctx, time.Now(), org.ID, gatehouse.EventAuthFailure,
-					"token exchange refused: "+oe.Description, "", map[string]string{"error": oe.Code, "reason": oe.Description}))
-			}
-		}
-		writeOAuth(http.StatusBadRequest, oe.Code, oe.Description)
-		return
+		return nil, s.exchangeRefused(ctx, q, get("audience"), oe)
 	case err != nil:
-		writeError(w, reqID, err, s.log)
-		return
+		return nil, err
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	json.NewEncoder(w).Encode(map[string]any{"access_token": res.AccessToken, "issued_token_type": res.IssuedTokenType,
-		"token_type": "token", "expires_in": res.ExpiresIn, "scope": res.Scope, "refresh_token": ""})
+	return map[string]any{"access_token": res.AccessToken, "issued_token_type": accessTokenPrefix + res.Kind,
+		"token_type": "token", "expires_in": res.ExpiresIn, "scope": res.Scope, "refresh_token": ""}, nil
 }
 
-// parseExchange reads a JSON or form-encoded exchange request.
-func parseExchange(w http.ResponseWriter, r *http.Request) (service.ExchangeRequest, error) {
-	var req service.ExchangeRequest
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	var get func(string) string
-	switch ct {
-	case "application/x-www-form-urlencoded":
-		if err := r.ParseForm(); err != nil {
-			return req, fmt.Errorf("request body: %v", err)
-		}
-		get = r.PostForm.Get
-	default:
-		var m map[string]any
-		dec := json.NewDecoder(r.Body)
-		dec.UseNumber()
-		if err := dec.Decode(&m); err != nil {
-			return req, fmt.Errorf("request body: want a JSON object or a form: %v", err)
-		}
-		vals := url.Values{}
-		for k, v := range m {
-			switch x := v.(type) {
-			case string:
-				vals.Set(k, x)
-			case json.Number:
-				vals.Set(k, x.String())
-			case nil:
-			default:
-				return req, fmt.Errorf("%s: want a string", k)
-			}
-		}
-		get = vals.Get
+// exchangeRefused counts, limits, logs and audits a refused exchange. Only
+// a refused exchange is limited: a valid ID token is never refused because
+// others failed from the same address.
+func (s *Server) exchangeRefused(ctx context.Context, q *request, audience string, oe *service.OAuthError) error {
+	s.metrics.authFailures.WithLabelValues("exchange").Inc()
+	ip := s.clientIP(q.r)
+	if s.limitFailures(q.w, q.reqID, ip, 1) {
+		return &oauthError{status: http.StatusTooManyRequests, OAuthError: &service.OAuthError{Code: "invalid_request",
+			Description: "too many failed exchanges from this address; retry later"}}
 	}
-	req = service.ExchangeRequest{GrantType: get("grant_type"), Audience: get("audience"), SubjectToken: get("subject_token"),
-		SubjectTokenType: get("subject_token_type"), RequestedTokenType: get("requested_token_type"), Scope: get("scope")}
+	s.log.Info("token exchange refused", "request_id", q.reqID, "remote", ip, "error", oe.Code, "why", oe.Description)
+	if orgName, ok := strings.CutPrefix(audience, audiencePrefix); ok {
+		if org, err := s.az.Org(q.ctx(), orgName); err == nil {
+			s.audit.add(service.NewAuditEvent(ctx, time.Now(), org.ID, gatehouse.EventAuthFailure,
+				"token exchange refused: "+oe.Description, "", map[string]string{"error": oe.Code, "reason": oe.Description}))
+		}
+	}
+	return &oauthError{status: http.StatusBadRequest, OAuthError: oe}
+}
+
+// oauthError is a refusal of the token endpoint with its HTTP status,
+// written in RFC 6749 §5.2's shape (writeOAuth). Which refusal it is
+// (invalid_grant, invalid_scope, ...) is service's decision, so the code
+// and description are service.OAuthError; the status and the wire shape
+// are this layer's.
+type oauthError struct {
+	status int
+	*service.OAuthError
+}
+
+// writeOAuth writes a raw route's refusal: RFC 6749's error and
+// error_description, and Pulumi's code and message.
+func writeOAuth(w http.ResponseWriter, oe *oauthError) int {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(oe.status)
+	json.NewEncoder(w).Encode(map[string]any{"error": oe.Code, "error_description": oe.Description, "code": oe.status,
+		"message": oe.Code + ": " + oe.Description})
+	return oe.status
+}
+
+// exchangeForm reads a JSON or form-encoded exchange request's fields.
+func exchangeForm(q *request) (func(string) string, error) {
+	r := q.r
+	r.Body = http.MaxBytesReader(q.w, r.Body, q.maxBytes)
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct == "application/x-www-form-urlencoded" {
+		if err := r.ParseForm(); err != nil {
+			return nil, fmt.Errorf("request body: %v", err)
+		}
+		return r.PostForm.Get, nil
+	}
+	var m map[string]any
+	dec := json.NewDecoder(r.Body)
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("request body: want a JSON object or a form: %v", err)
+	}
+	vals := url.Values{}
+	for k, v := range m {
+		switch x := v.(type) {
+		case string:
+			vals.Set(k, x)
+		case json.Number:
+			vals.Set(k, x.String())
+		case nil:
+		default:
+			return nil, fmt.Errorf("%s: want a string", k)
+		}
+	}
+	return vals.Get, nil
+}
+
+// parseExchange reads an RFC 8693 request's URNs into what it asks for:
+// a refusal is a *service.OAuthError, as the service's are.
+func parseExchange(get func(string) string) (service.ExchangeRequest, error) {
+	req := service.ExchangeRequest{Audience: get("audience"), SubjectToken: get("subject_token"), Scope: get("scope"),
+		Kind: gatehouse.TokenOrganization}
+	if gt := get("grant_type"); gt != grantTokenExchange {
+		return req, oauthErr("unsupported_grant_type", "grant_type: %q is not %s", gt, grantTokenExchange)
+	}
+	if req.SubjectToken == "" {
+		return req, oauthErr("invalid_request", "subject_token: missing")
+	}
+	if tt := get("subject_token_type"); tt != idTokenType && tt != jwtTokenType {
+		return req, oauthErr("invalid_request", "subject_token_type: %q is not %s", tt, idTokenType)
+	}
+	if rt := get("requested_token_type"); rt != "" {
+		k, ok := strings.CutPrefix(rt, accessTokenPrefix)
+		if !ok || !slices.Contains(exchangeKinds, k) {
+			return req, oauthErr("invalid_request", "requested_token_type: %q is not %s followed by organization, team, personal or runner", rt, accessTokenPrefix)
+		}
+		req.Kind = k
+	}
+	var ok bool
+	if req.OrgName, ok = strings.CutPrefix(req.Audience, audiencePrefix); !ok || req.OrgName == "" {
+		return req, oauthErr("invalid_target", "audience: %q is not %sORGANIZATION", req.Audience, audiencePrefix)
+	}
+	if err := exchangeScope(&req); err != nil {
+		return req, err
+	}
+	// The expiration's sign is the service's to judge, after the policy.
 	if e := get("expiration"); e != "" {
 		n, err := strconv.ParseInt(e, 10, 64)
 		if err != nil {
-			return req, fmt.Errorf("expiration: %q is not a number of seconds", e)
+			return req, oauthErr("invalid_request", "expiration: %q is not a number of seconds", e)
 		}
 		req.Expiration = n
 	}
 	return req, nil
+}
+
+// exchangeKinds are the kinds of token an exchange may ask for.
+var exchangeKinds = []string{gatehouse.TokenOrganization, gatehouse.TokenTeam, gatehouse.TokenPersonal, gatehouse.TokenRunner}
+
+// exchangeScope reads the scope: empty or admin for an organization
+// token, KIND:NAME for the others.
+func exchangeScope(req *service.ExchangeRequest) error {
+	if req.Kind == gatehouse.TokenOrganization {
+		switch req.Scope {
+		case "":
+		case "admin":
+			req.Admin = true
+		default:
+			return oauthErr("invalid_scope", "scope: %q; organization tokens take an empty scope or admin", req.Scope)
+		}
+		return nil
+	}
+	prefix := map[string]string{gatehouse.TokenTeam: "team:", gatehouse.TokenPersonal: "user:", gatehouse.TokenRunner: "runner:"}[req.Kind]
+	var ok bool
+	if req.Subject, ok = strings.CutPrefix(req.Scope, prefix); !ok || req.Subject == "" {
+		return oauthErr("invalid_scope", "scope: %s tokens need scope %sNAME, not %q", req.Kind, prefix, req.Scope)
+	}
+	return nil
+}
+
+func oauthErr(code, format string, args ...any) error {
+	return &service.OAuthError{Code: code, Description: fmt.Sprintf(format, args...)}
 }
 
 // registerOIDC registers the routes of OIDC issuers, their policies and the token exchange.
@@ -223,6 +307,5 @@ func (s *Server) registerOIDC() {
 	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/oidc/issuers/{issuerID}/regenerate-thumbprints", doc: doc{"RegenerateOidcIssuerThumbprints", "Pin the certificate the issuer serves now", nil, "", "OidcIssuerRegistrationResponse"}, scopes: scopes("oidc_issuers:regenerate_thumbprints"), noBody: true, h: s.regenerateThumbprints})
 	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/auth/policies/oidcissuers/{issuerID}", doc: doc{"GetAuthPolicy", "An OIDC issuer's authorization policy", nil, "", "AuthPolicy"}, scopes: scopes("auth_policies:read"), h: s.getIssuerPolicy})
 	s.handle(&route{method: "PATCH", pattern: "/api/orgs/{orgName}/auth/policies/{policyID}", doc: doc{"UpdateAuthPolicy", "Replace an authorization policy's rules", nil, "AuthPolicyUpdateRequest", "AuthPolicy"}, scopes: scopes("auth_policies:update"), h: s.updatePolicy})
-	s.routes = append(s.routes, &route{method: "POST", pattern: "/api/oauth/token", doc: doc{"ExchangeToken", "RFC 8693 token exchange: an OIDC ID token for a short-lived access token", nil, "TokenExchangeRequest", "TokenExchangeGrantResponse"}, public: true})
-	s.mux.Handle("POST /api/oauth/token", s.metrics.instrument("/api/oauth/token", http.HandlerFunc(s.exchange)))
+	s.handle(&route{method: "POST", pattern: "/api/oauth/token", doc: doc{"ExchangeToken", "RFC 8693 token exchange: an OIDC ID token for a short-lived access token", nil, "TokenExchangeRequest", "TokenExchangeGrantResponse"}, public: true, raw: true, h: s.exchange})
 }

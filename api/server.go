@@ -180,7 +180,11 @@ type route struct {
 	noBody bool
 	// status is the success status (default 200, or 204 for a nil body).
 	status int
-	h      handler
+	// raw routes read their body themselves (not JSON) and answer
+	// refusals in their protocol's shape (oauthError); other errors are
+	// Pulumi's {code, message}.
+	raw bool
+	h   handler
 }
 
 func (s *Server) handle(rt *route) {
@@ -269,6 +273,10 @@ func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 	}
 	if err == nil {
 		body, err = rt.h(q)
+	}
+	if oe := (*oauthError)(nil); rt.raw && errors.As(err, &oe) {
+		status = writeOAuth(w, oe)
+		return
 	}
 	if err != nil {
 		status = writeError(w, q.reqID, err, s.log)
@@ -374,40 +382,35 @@ func (s *Server) authorize(rt *route, q *request) (any, error) {
 	return nil, nil
 }
 
-// require decides one scope for the request's identity on its entity,
-// counts the decision, and explains a denial: the one way a route or a
-// handler checks a scope.
+// require decides one scope for the request's identity on its entity
+// (authz.Authorize), counts the decision, and answers a denial: the one
+// way a route or a handler checks a scope.
 func (s *Server) require(q *request, sc catalog.Scope) error {
-	ok, err := s.az.Decide(q.r.Context(), q.id, q.org.ID, sc, q.entity)
+	d, err := s.az.Authorize(q.r.Context(), q.id, q.org.ID, sc, q.entity)
 	if err != nil {
 		return err
 	}
-	s.metrics.decision(sc, ok)
-	if !ok {
-		return s.denied(q, sc)
+	s.metrics.decision(sc, d.Allowed)
+	if !d.Allowed {
+		return s.denied(q, sc, d)
 	}
 	return nil
 }
 
-// denied explains a denial. A caller who may not even read an entity
-// learns nothing about it: 404, as Pulumi does.
-func (s *Server) denied(q *request, sc catalog.Scope) error {
+// denied logs, audits and answers a denial. A caller who may not even read
+// an entity learns nothing about it: 404, as Pulumi does.
+func (s *Server) denied(q *request, sc catalog.Scope, d authz.Decision) error {
 	ctx := q.r.Context()
-	if read := readScope(q.entity.Type); read != nil {
-		if ok, _ := s.az.Decide(ctx, q.id, q.org.ID, *read, q.entity); !ok {
-			s.audit.add(service.NewAuditEvent(ctx, time.Now(), q.org.ID, gatehouse.EventAccessDenied,
-				fmt.Sprintf("denied %s %s: missing %s", q.r.Method, q.auditPath(), sc.Name()), q.entity.ID,
-				map[string]string{"scope": sc.Name(), "reason": "the caller may not read the " + q.entity.Type.String(), "method": q.r.Method, "path": q.auditPath()}))
-			if q.stack != nil {
-				return stackNotFound(q)
-			}
-			return gatehouse.Errorf(gatehouse.ENOTFOUND, "%s not found", q.entity.Type)
+	if !d.MayRead {
+		s.audit.add(service.NewAuditEvent(ctx, time.Now(), q.org.ID, gatehouse.EventAccessDenied,
+			fmt.Sprintf("denied %s %s: missing %s", q.r.Method, q.auditPath(), sc.Name()), q.entity.ID,
+			map[string]string{"scope": sc.Name(), "reason": "the caller may not read the " + q.entity.Type.String(), "method": q.r.Method, "path": q.auditPath()}))
+		if q.stack != nil {
+			return stackNotFound(q)
 		}
+		return gatehouse.Errorf(gatehouse.ENOTFOUND, "%s not found", q.entity.Type)
 	}
-	ex, err := s.az.Explain(ctx, q.id, q.org.ID, sc, q.entity)
-	if err != nil {
-		return err
-	}
+	ex := d.Explanation
 	s.log.Info("denied", "request_id", q.reqID, "actor", q.id.Actor(), "scope", sc.Name(), "reason", ex.Reason)
 	s.audit.add(service.NewAuditEvent(ctx, time.Now(), q.org.ID, gatehouse.EventAccessDenied,
 		fmt.Sprintf("denied %s %s: missing %s", q.r.Method, q.auditPath(), sc.Name()), q.entity.ID,
@@ -415,27 +418,29 @@ func (s *Server) denied(q *request, sc catalog.Scope) error {
 	return gatehouse.Errorf(gatehouse.EFORBIDDEN, "forbidden: this requires the %s scope, which the caller does not hold: %s", sc.Name(), ex.Reason)
 }
 
-func readScope(t gatehouse.EntityType) *catalog.Scope {
-	var name string
-	switch t {
-	case gatehouse.EntityStack:
-		name = "stack:read"
-	case gatehouse.EntityEnvironment:
-		name = "environment:read"
-	case gatehouse.EntityInsightsAccount:
-		name = "insights_account:read"
-	default:
-		return nil
-	}
-	sc := catalog.MustLookup(name)
-	return &sc
+// failureReasons labels each authentication failure for the
+// authentication-failure metric and audit events, in the order they are
+// tested. A deleted organization's token counts as unknown, as a token of
+// no organization, and a personal token whose user left counts as other.
+var failureReasons = []struct {
+	err    error
+	reason string
+}{
+	{authz.ErrCheckedToken, "checked"},
+	{authz.ErrUnknownToken, "unknown"},
+	{authz.ErrUnknownOrg, "unknown"},
+	{authz.ErrRevoked, "revoked"},
+	{authz.ErrExpired, "expired"},
+	{authz.ErrLifetime, "lifetime"},
+	{authz.ErrNoToken, "no token"},
 }
 
+// failureReason is the metric label and audit reason of a failed
+// authentication: "other" for a reason without its own label.
 func failureReason(err error) string {
-	msg := err.Error()
-	for _, r := range []string{"checked", "unknown", "revoked", "expired", "lifetime", "no token"} {
-		if strings.Contains(msg, r) {
-			return r
+	for _, r := range failureReasons {
+		if errors.Is(err, r.err) {
+			return r.reason
 		}
 	}
 	return "other"

@@ -89,6 +89,26 @@ func build(snap *gatehouse.Snapshot, prev *orgState) (*orgState, error) {
 		accounts: map[string]string{}, users: map[string]*gatehouse.User{},
 	}
 	s.revision.Store(snap.Org.Revision)
+	s.loadDescriptors(snap)
+	s.reuse(prev)
+	s.loadEntities(snap)
+	userDirect, teamDirect := s.directGrants(snap)
+	s.creatorGrants(snap, userDirect)
+	s.buildTeams(snap, teamDirect)
+	s.buildMembers(snap, userDirect)
+	for _, t := range snap.Tokens {
+		if len(t.Digest) == 32 {
+			s.tokens[[32]byte(t.Digest)] = t
+		}
+		if t.Kind == gatehouse.TokenOrganization || t.Kind == gatehouse.TokenRunner {
+			s.orgTokenGrants(t)
+		}
+	}
+	return s, nil
+}
+
+// loadDescriptors decodes the organization's descriptors.
+func (s *orgState) loadDescriptors(snap *gatehouse.Snapshot) {
 	for _, d := range snap.Descriptors {
 		n, err := policy.Decode(d.Details)
 		if err != nil {
@@ -106,7 +126,10 @@ func build(snap *gatehouse.Snapshot, prev *orgState) (*orgState, error) {
 		d, ok := s.descs[id]
 		return d, ok
 	}
-	s.reuse(prev)
+}
+
+// loadEntities indexes the stacks, environments, accounts and users.
+func (s *orgState) loadEntities(snap *gatehouse.Snapshot) {
 	s.stackList = make([]StackRef, 0, len(snap.Stacks))
 	for _, st := range snap.Stacks {
 		e := &gatehouse.Entity{Type: gatehouse.EntityStack, ID: st.ID, Tags: gatehouse.TagsFromMap(st.Tags)}
@@ -126,11 +149,13 @@ func build(snap *gatehouse.Snapshot, prev *orgState) (*orgState, error) {
 	for _, u := range snap.Users {
 		s.users[u.ID] = u
 	}
+}
 
+// directGrants turns the direct grants per user and per team into nodes.
+func (s *orgState) directGrants(snap *gatehouse.Snapshot) (userDirect, teamDirect map[string][]policy.Node) {
 	// Direct grants per user and per team, and creator grants, become one
 	// synthetic role each: a Group of entity conditions composing the sets.
-	userDirect := map[string][]policy.Node{}
-	teamDirect := map[string][]policy.Node{}
+	userDirect, teamDirect = map[string][]policy.Node{}, map[string][]policy.Node{}
 	for _, g := range snap.Grants {
 		node := entityRule(g.Entity, g.SetID)
 		if g.MaxOpenDuration > 0 {
@@ -142,6 +167,11 @@ func build(snap *gatehouse.Snapshot, prev *orgState) (*orgState, error) {
 			teamDirect[g.TeamID] = append(teamDirect[g.TeamID], node)
 		}
 	}
+	return userDirect, teamDirect
+}
+
+// creatorGrants adds each creator's admin grant on what they created.
+func (s *orgState) creatorGrants(snap *gatehouse.Snapshot, userDirect map[string][]policy.Node) {
 	// Creators administer what they created: a stack, an environment, an
 	// Insights account.
 	if admin, ok := s.builtin["stack-admin"]; ok {
@@ -165,12 +195,11 @@ func build(snap *gatehouse.Snapshot, prev *orgState) (*orgState, error) {
 			}
 		}
 	}
-	memberRole := s.descs[s.builtin[catalog.RoleMember]]
+}
 
-	teamsOf := map[string][]string{}
-	for _, tm := range snap.TeamMembers {
-		teamsOf[tm.UserID] = append(teamsOf[tm.UserID], tm.TeamID)
-	}
+// buildTeams compiles each team's grants and its tokens' grants.
+func (s *orgState) buildTeams(snap *gatehouse.Snapshot, teamDirect map[string][]policy.Node) {
+	memberRole := s.descs[s.builtin[catalog.RoleMember]]
 	for _, t := range snap.Teams {
 		ts := &teamState{team: t}
 		for _, rid := range snap.TeamRoles[t.ID] {
@@ -189,6 +218,14 @@ func build(snap *gatehouse.Snapshot, prev *orgState) (*orgState, error) {
 		}
 		ts.tokenGrants = s.union(ts.tokenRoles)
 		s.teams[t.ID] = ts
+	}
+}
+
+// buildMembers compiles each member's grants: role, teams, direct grants.
+func (s *orgState) buildMembers(snap *gatehouse.Snapshot, userDirect map[string][]policy.Node) {
+	teamsOf := map[string][]string{}
+	for _, tm := range snap.TeamMembers {
+		teamsOf[tm.UserID] = append(teamsOf[tm.UserID], tm.TeamID)
 	}
 	for _, m := range snap.Members {
 		ms := &memberState{membership: m}
@@ -209,15 +246,6 @@ func build(snap *gatehouse.Snapshot, prev *orgState) (*orgState, error) {
 		ms.grants = s.union(ms.roles)
 		s.members[m.UserID] = ms
 	}
-	for _, t := range snap.Tokens {
-		if len(t.Digest) == 32 {
-			s.tokens[[32]byte(t.Digest)] = t
-		}
-		if t.Kind == gatehouse.TokenOrganization || t.Kind == gatehouse.TokenRunner {
-			s.orgTokenGrants(t)
-		}
-	}
-	return s, nil
 }
 
 func entityRule(e gatehouse.EntityRef, setID string) policy.Node {

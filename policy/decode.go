@@ -237,27 +237,48 @@ func (d *decoder) expr(v any, path string, depth int, what string) (Expr, exprCl
 	if !ok {
 		return nil, classValue
 	}
+	if e, c, ok := d.operator(obj, t, path, depth); ok {
+		return e, c
+	}
+	if e, c, ok := d.literal(obj, t, path, depth); ok {
+		return e, c
+	}
+	if e, c, ok := d.entityExpr(obj, t, path); ok {
+		return e, c
+	}
+	switch t {
+	case typeAllow, typeGroup, typeCompose, typeCondition, typeIfThenElse, typeSelect:
+		d.p.add(path, fmt.Sprintf("%s is a permission descriptor; want %s", t, what))
+	default:
+		d.p.add(path, fmt.Sprintf("unknown __type %q", t))
+	}
+	return nil, classValue
+}
+
+// operator decodes the boolean operators (And, Or, Not, Equal, HasTag,
+// In); ok is false when t is none of them.
+func (d *decoder) operator(obj map[string]any, t, path string, depth int) (e Expr, c exprClass, ok bool) {
 	switch t {
 	case typeAnd, typeOr:
 		d.fields(obj, path, t, "left", "right")
 		l := d.boolExpr(obj["left"], path+".left", depth+1)
 		r := d.boolExpr(obj["right"], path+".right", depth+1)
 		if t == typeAnd {
-			return &And{Left: l, Right: r}, classBool
+			return &And{Left: l, Right: r}, classBool, true
 		}
-		return &Or{Left: l, Right: r}, classBool
+		return &Or{Left: l, Right: r}, classBool, true
 	case typeNot:
 		d.fields(obj, path, t, "node")
-		return &Not{Node: d.boolExpr(obj["node"], path+".node", depth+1)}, classBool
+		return &Not{Node: d.boolExpr(obj["node"], path+".node", depth+1)}, classBool, true
 	case typeEqual:
 		d.fields(obj, path, t, "left", "right")
 		return &Equal{Left: d.valueExpr(obj["left"], path+".left", depth+1),
-			Right: d.valueExpr(obj["right"], path+".right", depth+1)}, classBool
+			Right: d.valueExpr(obj["right"], path+".right", depth+1)}, classBool, true
 	case typeHasTag:
 		// "node" is inherited from the unary base type on the wire and unused.
 		d.fields(obj, path, t, "context", "key", "node")
 		return &HasTag{Context: d.context(obj["context"], path+".context", depth+1),
-			Key: d.str(obj["key"], path+".key", true)}, classBool
+			Key: d.str(obj["key"], path+".key", true)}, classBool, true
 	case typeIn:
 		d.fields(obj, path, t, "target", "values")
 		n := &In{Target: d.valueExpr(obj["target"], path+".target", depth+1)}
@@ -267,50 +288,64 @@ func (d *decoder) expr(v any, path string, depth int, what string) (Expr, exprCl
 		} else {
 			n.Values = vals
 		}
-		return n, classBool
+		return n, classBool, true
+	}
+	return nil, classValue, false
+}
+
+// literal decodes tags, literals and string sets; ok is false when t is
+// none of them.
+func (d *decoder) literal(obj map[string]any, t, path string, depth int) (e Expr, c exprClass, ok bool) {
+	switch t {
 	case typeTag:
 		d.fields(obj, path, t, "context", "key")
 		return &Tag{Context: d.context(obj["context"], path+".context", depth+1),
-			Key: d.str(obj["key"], path+".key", true)}, classValue
+			Key: d.str(obj["key"], path+".key", true)}, classValue, true
 	case typeString:
 		d.fields(obj, path, t, "value")
-		return &String{Value: d.str(obj["value"], path+".value", false)}, classValue
+		return &String{Value: d.str(obj["value"], path+".value", false)}, classValue, true
 	case typeNumber:
 		d.fields(obj, path, t, "value")
 		n, ok := obj["value"].(json.Number)
 		if !ok {
 			d.p.add(path+".value", "want a number, got "+kindOf(obj["value"]))
-			return nil, classValue
+			return nil, classValue, true
 		}
 		f, err := n.Float64()
 		if err != nil {
 			d.p.add(path+".value", fmt.Sprintf("number %s out of range", n))
-			return nil, classValue
+			return nil, classValue, true
 		}
-		return &Number{Value: f}, classValue
+		return &Number{Value: f}, classValue, true
 	case typeBool:
 		d.fields(obj, path, t, "value")
 		b, ok := obj["value"].(bool)
 		if !ok {
 			d.p.add(path+".value", "want a boolean, got "+kindOf(obj["value"]))
-			return nil, classValue
+			return nil, classValue, true
 		}
-		return &Bool{Value: b}, classValue
+		return &Bool{Value: b}, classValue, true
 	case typeStringSet:
 		d.fields(obj, path, t, "values")
 		vals := d.strings(obj["values"], path+".values", false)
 		if len(vals) > MaxGroupEntries {
 			d.p.add(path+".values", fmt.Sprintf("%d values, over the limit of %d", len(vals), MaxGroupEntries))
 		}
-		return &StringSet{Values: vals}, classSet
+		return &StringSet{Values: vals}, classSet, true
 	}
+	return nil, classValue, false
+}
+
+// entityExpr decodes the entity contexts, literals and sets; ok is false
+// when t is none of them.
+func (d *decoder) entityExpr(obj map[string]any, t, path string) (e Expr, c exprClass, ok bool) {
 	if et, ok := contextByName[t]; ok {
 		d.fields(obj, path, t)
-		return &Context{Type: et}, classValue
+		return &Context{Type: et}, classValue, true
 	}
 	if et, ok := literalByName[t]; ok {
 		d.fields(obj, path, t, "identity")
-		return &EntityLit{Type: et, ID: d.uuid(obj["identity"], path+".identity")}, classValue
+		return &EntityLit{Type: et, ID: d.uuid(obj["identity"], path+".identity")}, classValue, true
 	}
 	if et, ok := setByName[t]; ok {
 		d.fields(obj, path, t, "identities")
@@ -321,15 +356,9 @@ func (d *decoder) expr(v any, path string, depth int, what string) (Expr, exprCl
 		for i, id := range ids {
 			ids[i] = d.checkUUID(id, path+".identities["+strconv.Itoa(i)+"]")
 		}
-		return &EntitySet{Type: et, IDs: ids}, classSet
+		return &EntitySet{Type: et, IDs: ids}, classSet, true
 	}
-	switch t {
-	case typeAllow, typeGroup, typeCompose, typeCondition, typeIfThenElse, typeSelect:
-		d.p.add(path, fmt.Sprintf("%s is a permission descriptor; want %s", t, what))
-	default:
-		d.p.add(path, fmt.Sprintf("unknown __type %q", t))
-	}
-	return nil, classValue
+	return nil, classValue, false
 }
 
 func (d *decoder) context(v any, path string, depth int) *Context {

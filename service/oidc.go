@@ -366,31 +366,26 @@ func oauthErr(code, format string, args ...any) error {
 	return &OAuthError{Code: code, Description: fmt.Sprintf(format, args...)}
 }
 
-// ExchangeRequest is an RFC 8693 token-exchange request as Pulumi takes it.
+// ExchangeRequest is an RFC 8693 token-exchange request, parsed by the
+// HTTP layer (api.parseExchange) from the wire's URNs into what it asks for.
 type ExchangeRequest struct {
-	GrantType          string
-	Audience           string
-	SubjectToken       string
-	SubjectTokenType   string
-	RequestedTokenType string
-	Scope              string
-	Expiration         int64 // seconds; 0 means the default
+	OrgName      string // the organization the audience names
+	Audience     string // the audience as sent: an ID token may carry it or OrgName
+	SubjectToken string // the ID token
+	Kind         string // the requested token's kind (gatehouse.TokenOrganization, ...)
+	Subject      string // the team, user or runner the scope names; empty for organization tokens
+	Admin        bool   // an organization token with scope admin
+	Scope        string // the scope as sent, echoed in the result and the audit event
+	Expiration   int64  // seconds; 0 means the default
 }
 
 // ExchangeResult is what the exchange issued.
 type ExchangeResult struct {
-	AccessToken     string
-	IssuedTokenType string
-	ExpiresIn       int64
-	Scope           string
+	AccessToken string
+	Kind        string
+	ExpiresIn   int64
+	Scope       string
 }
-
-const (
-	grantTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
-	idTokenType        = "urn:ietf:params:oauth:token-type:id_token"
-	accessTokenPrefix  = "urn:pulumi:token-type:access_token:"
-	audiencePrefix     = "urn:pulumi:org:"
-)
 
 // Decision is the outcome of evaluating a policy for a request: the rule
 // that allowed it, or why nothing did.
@@ -445,54 +440,50 @@ func EvaluatePolicy(rules []gatehouse.AuthPolicyRule, claims map[string]any, kin
 
 // Exchange verifies an ID token from a registered issuer against the
 // issuer's policy and issues a short-lived Gatehouse token of the requested
-// kind, bound to the matching rule's role.
+// kind, bound to the matching rule's role. Refusals are *OAuthError; a
+// failure of the store stays an internal error.
 func (s *Service) Exchange(ctx context.Context, v gatehouse.IDTokenVerifier, req ExchangeRequest) (*ExchangeResult, error) {
-	if req.GrantType != grantTokenExchange {
-		return nil, oauthErr("unsupported_grant_type", "grant_type: %q is not %s", req.GrantType, grantTokenExchange)
-	}
-	if req.SubjectToken == "" {
-		return nil, oauthErr("invalid_request", "subject_token: missing")
-	}
-	if req.SubjectTokenType != idTokenType && req.SubjectTokenType != "urn:ietf:params:oauth:token-type:jwt" {
-		return nil, oauthErr("invalid_request", "subject_token_type: %q is not %s", req.SubjectTokenType, idTokenType)
-	}
-	kind := gatehouse.TokenOrganization
-	if req.RequestedTokenType != "" {
-		k, ok := strings.CutPrefix(req.RequestedTokenType, accessTokenPrefix)
-		if !ok || !slices.Contains(tokenKinds, k) {
-			return nil, oauthErr("invalid_request", "requested_token_type: %q is not %s followed by organization, team, personal or runner", req.RequestedTokenType, accessTokenPrefix)
-		}
-		kind = k
-	}
-	orgName, ok := strings.CutPrefix(req.Audience, audiencePrefix)
-	if !ok || orgName == "" {
-		return nil, oauthErr("invalid_target", "audience: %q is not %sORGANIZATION", req.Audience, audiencePrefix)
-	}
-	var subject string
-	admin := false
-	switch kind {
-	case gatehouse.TokenOrganization:
-		switch req.Scope {
-		case "":
-		case "admin":
-			admin = true
-		default:
-			return nil, oauthErr("invalid_scope", "scope: %q; organization tokens take an empty scope or admin", req.Scope)
-		}
-	default:
-		prefix := map[string]string{gatehouse.TokenTeam: "team:", gatehouse.TokenPersonal: "user:", gatehouse.TokenRunner: "runner:"}[kind]
-		subject, ok = strings.CutPrefix(req.Scope, prefix)
-		if !ok || subject == "" {
-			return nil, oauthErr("invalid_scope", "scope: %s tokens need scope %sNAME, not %q", kind, prefix, req.Scope)
-		}
-	}
-	org, err := s.Authz.Org(ctx, orgName)
+	org, err := s.Authz.Org(ctx, req.OrgName)
 	if err != nil {
-		return nil, oauthErr("invalid_target", "audience: organization %q not found", orgName)
+		return nil, oauthErr("invalid_target", "audience: organization %q not found", req.OrgName)
 	}
+	iss, pol, claims, err := s.issuerFor(ctx, v, org, req)
+	if err != nil {
+		return nil, err
+	}
+	var rules []gatehouse.AuthPolicyRule
+	if err := json.Unmarshal(pol.Policies, &rules); err != nil {
+		return nil, fmt.Errorf("issuer %s policy: %w", iss.ID, err)
+	}
+	d := EvaluatePolicy(rules, claims, req.Kind, req.Subject, iss.Name)
+	if !d.Allowed {
+		return nil, oauthErr("invalid_grant", "%s", d.Reason)
+	}
+	if req.Admin && !slices.Contains(rules[d.Rule].AuthorizedPermissions, "admin") {
+		return nil, oauthErr("invalid_scope", "scope admin: rule %d of issuer %q does not list admin in authorizedPermissions", d.Rule, iss.Name)
+	}
+	if req.Expiration < 0 {
+		return nil, oauthErr("invalid_request", "expiration: must be a positive number of seconds")
+	}
+	life := DefaultExchangeLifetime
+	if req.Expiration > 0 {
+		life = time.Duration(req.Expiration) * time.Second
+	}
+	max := iss.MaxExpiration
+	if max <= 0 {
+		max = DefaultIssuerMax
+	}
+	return s.mintExchanged(ctx, exchanged{req: req, org: org, iss: iss, claims: claims, rule: rules[d.Rule], ruleIndex: d.Rule, life: min(life, max)})
+}
+
+// issuerFor finds the issuer of the request's ID token in the organization,
+// with its policy, and verifies the token: the claims it vouches for. An
+// issuer the organization has not registered refuses the grant; a store
+// that cannot answer is an internal error.
+func (s *Service) issuerFor(ctx context.Context, v gatehouse.IDTokenVerifier, org *gatehouse.Organization, req ExchangeRequest) (*gatehouse.Issuer, *gatehouse.AuthPolicy, map[string]any, error) {
 	issName, err := v.PeekIssuer(req.SubjectToken)
 	if err != nil {
-		return nil, oauthErr("invalid_grant", "subject_token: %v", err)
+		return nil, nil, nil, oauthErr("invalid_grant", "subject_token: %v", err)
 	}
 	var iss *gatehouse.Issuer
 	var pol *gatehouse.AuthPolicy
@@ -503,113 +494,122 @@ func (s *Service) Exchange(ctx context.Context, v gatehouse.IDTokenVerifier, req
 		pol, err = tx.GetIssuerPolicy(ctx, org.ID, iss.ID)
 		return err
 	})
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return nil, nil, nil, oauthErr("invalid_grant", "subject_token: issuer %q is not registered in organization %q", issName, req.OrgName)
+	}
 	if err != nil {
-		return nil, oauthErr("invalid_grant", "subject_token: issuer %q is not registered in organization %q", issName, orgName)
+		return nil, nil, nil, err
 	}
-	claims, err := v.Verify(ctx, iss, req.SubjectToken, []string{orgName, req.Audience})
+	claims, err := v.Verify(ctx, iss, req.SubjectToken, []string{req.OrgName, req.Audience})
 	if err != nil {
-		return nil, oauthErr("invalid_grant", "subject_token: %v", err)
+		return nil, nil, nil, oauthErr("invalid_grant", "subject_token: %v", err)
 	}
-	var rules []gatehouse.AuthPolicyRule
-	if err := json.Unmarshal(pol.Policies, &rules); err != nil {
-		return nil, fmt.Errorf("issuer %s policy: %w", iss.ID, err)
-	}
-	d := EvaluatePolicy(rules, claims, kind, subject, iss.Name)
-	if !d.Allowed {
-		return nil, oauthErr("invalid_grant", "%s", d.Reason)
-	}
-	rule := rules[d.Rule]
-	if admin && !slices.Contains(rule.AuthorizedPermissions, "admin") {
-		return nil, oauthErr("invalid_scope", "scope admin: rule %d of issuer %q does not list admin in authorizedPermissions", d.Rule, iss.Name)
-	}
-	life := DefaultExchangeLifetime
-	if req.Expiration < 0 {
-		return nil, oauthErr("invalid_request", "expiration: must be a positive number of seconds")
-	}
-	if req.Expiration > 0 {
-		life = time.Duration(req.Expiration) * time.Second
-	}
-	max := iss.MaxExpiration
-	if max <= 0 {
-		max = DefaultIssuerMax
-	}
-	life = min(life, max)
+	return iss, pol, claims, nil
+}
+
+// exchanged is what an allowed exchange mints a token from.
+type exchanged struct {
+	req       ExchangeRequest
+	org       *gatehouse.Organization
+	iss       *gatehouse.Issuer
+	claims    map[string]any
+	rule      gatehouse.AuthPolicyRule
+	ruleIndex int
+	life      time.Duration
+}
+
+// mintExchanged creates the exchanged token in one transaction with its
+// issuer's touch, the quota check and its audit event, and adds it to the
+// snapshot.
+func (s *Service) mintExchanged(ctx context.Context, x exchanged) (*ExchangeResult, error) {
 	now := s.Now()
 	value, digest := gatehouse.NewTokenValue()
-	tok := &gatehouse.Token{Kind: kind, OrgID: org.ID, Digest: digest, Expires: now.Add(life), Exchanged: true, IssuerID: iss.ID,
-		Name: "oidc-" + randomHex(8), Description: fmt.Sprintf("exchanged from issuer %q for %v", iss.Name, claims["sub"])}
+	tok := &gatehouse.Token{Kind: x.req.Kind, OrgID: x.org.ID, Digest: digest, Expires: now.Add(x.life), Exchanged: true, IssuerID: x.iss.ID,
+		Name: "oidc-" + randomHex(8), Description: fmt.Sprintf("exchanged from issuer %q for %v", x.iss.Name, x.claims["sub"])}
 	var rev int64 // the organization's revision after the token's creation
-	err = s.Store.Write(ctx, func(tx gatehouse.Tx) error {
-		switch kind {
-		case gatehouse.TokenOrganization, gatehouse.TokenRunner:
-			tok.RoleID = rule.RoleID
-			if admin {
-				a, err := builtinRole(ctx, tx, org.ID, catalog.RoleAdmin)
-				if err != nil {
-					return err
-				}
-				tok.RoleID = a.ID
-			}
-			tok.Runner = subject
-		case gatehouse.TokenTeam:
-			t, err := tx.GetTeam(ctx, org.ID, subject)
-			if err != nil {
-				return oauthErr("invalid_scope", "scope: team %q not found in organization %q", subject, orgName)
-			}
-			tok.TeamID = t.ID
-		case gatehouse.TokenPersonal:
-			u, err := tx.GetUserByLogin(ctx, subject)
-			if err == nil {
-				_, err = tx.GetMember(ctx, org.ID, u.ID)
-			}
-			if err != nil {
-				return oauthErr("invalid_scope", "scope: user %q is not a member of organization %q", subject, orgName)
-			}
-			// Bound to this organization: its issuer and policy speak
-			// for it, never for the user's other organizations.
-			tok.UserID, tok.Name = u.ID, ""
+	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+		if err := exchangedSubject(ctx, tx, tok, x); err != nil {
+			return err
 		}
 		// Touch the issuer first: its row lock orders this exchange with the
 		// issuer's deletion (which revokes its tokens under the same lock),
 		// and a deleted issuer fails the exchange here.
-		if err := tx.TouchIssuer(ctx, org.ID, iss.ID, now); err != nil {
+		if err := tx.TouchIssuer(ctx, x.org.ID, x.iss.ID, now); err != nil {
 			return err
 		}
 		// An ID token may be exchanged again and again until it expires:
 		// each exchange is a token the organization holds, within its
 		// quota.
-		if err := s.checkTokenQuota(ctx, tx, org.ID); err != nil {
+		if err := s.checkTokenQuota(ctx, tx, x.org.ID); err != nil {
 			return err
 		}
 		if err := tx.CreateToken(ctx, tok); err != nil {
 			return err
 		}
-		if tok.OrgID != "" {
-			o, err := tx.GetOrg(ctx, tok.OrgID)
-			if err != nil {
-				return err
-			}
-			rev = o.Revision
+		o, err := tx.GetOrg(ctx, tok.OrgID)
+		if err != nil {
+			return err
 		}
-		matched := map[string]any{}
-		for k := range rule.Rules {
-			if p, err := parseClaimPath(k); err == nil {
-				matched[k], _ = claimAt(claims, p)
-			}
-		}
-		ctx := gatehouse.WithActor(ctx, gatehouse.Actor{Login: fmt.Sprintf("oidc:%s:%v", iss.Name, claims["sub"]), TokenID: tok.ID,
-			TokenName: tok.Name, SourceIP: gatehouse.ActorFrom(ctx).SourceIP, UserAgent: gatehouse.ActorFrom(ctx).UserAgent,
-			RequestID: gatehouse.ActorFrom(ctx).RequestID})
-		return s.audit(ctx, tx, org.ID, gatehouse.EventTokenExchanged, tok.ID, map[string]any{"issuer": iss.Name, "issuerId": iss.ID,
-			"sub": claims["sub"], "rule": d.Rule, "matchedClaims": matched, "tokenType": kind, "scope": req.Scope,
-			"expires": tok.Expires, "roleId": tok.RoleID}, "exchanged an ID token of %q (sub %v) for a %s token", iss.Name, claims["sub"], kind)
+		rev = o.Revision
+		return s.auditExchange(ctx, tx, tok, x)
 	})
 	if err != nil {
 		return nil, err
 	}
 	// Nothing but the token changed: no rebuild of the organization.
 	s.Authz.AddTokenAt(rev, tok)
-	return &ExchangeResult{AccessToken: value, IssuedTokenType: accessTokenPrefix + kind, ExpiresIn: int64(life / time.Second), Scope: req.Scope}, nil
+	return &ExchangeResult{AccessToken: value, Kind: x.req.Kind, ExpiresIn: int64(x.life / time.Second), Scope: x.req.Scope}, nil
+}
+
+// exchangedSubject binds the token to what it acts as: the rule's role
+// (or the admin role), the team, or the user.
+func exchangedSubject(ctx context.Context, tx gatehouse.Tx, tok *gatehouse.Token, x exchanged) error {
+	switch x.req.Kind {
+	case gatehouse.TokenOrganization, gatehouse.TokenRunner:
+		tok.RoleID = x.rule.RoleID
+		if x.req.Admin {
+			a, err := builtinRole(ctx, tx, x.org.ID, catalog.RoleAdmin)
+			if err != nil {
+				return err
+			}
+			tok.RoleID = a.ID
+		}
+		tok.Runner = x.req.Subject
+	case gatehouse.TokenTeam:
+		t, err := tx.GetTeam(ctx, x.org.ID, x.req.Subject)
+		if err != nil {
+			return oauthErr("invalid_scope", "scope: team %q not found in organization %q", x.req.Subject, x.req.OrgName)
+		}
+		tok.TeamID = t.ID
+	case gatehouse.TokenPersonal:
+		u, err := tx.GetUserByLogin(ctx, x.req.Subject)
+		if err == nil {
+			_, err = tx.GetMember(ctx, x.org.ID, u.ID)
+		}
+		if err != nil {
+			return oauthErr("invalid_scope", "scope: user %q is not a member of organization %q", x.req.Subject, x.req.OrgName)
+		}
+		// Bound to this organization: its issuer and policy speak
+		// for it, never for the user's other organizations.
+		tok.UserID, tok.Name = u.ID, ""
+	}
+	return nil
+}
+
+// auditExchange records the exchange, acting for the ID token's subject.
+func (s *Service) auditExchange(ctx context.Context, tx gatehouse.Tx, tok *gatehouse.Token, x exchanged) error {
+	matched := map[string]any{}
+	for k := range x.rule.Rules {
+		if p, err := parseClaimPath(k); err == nil {
+			matched[k], _ = claimAt(x.claims, p)
+		}
+	}
+	caller := gatehouse.ActorFrom(ctx)
+	ctx = gatehouse.WithActor(ctx, gatehouse.Actor{Login: fmt.Sprintf("oidc:%s:%v", x.iss.Name, x.claims["sub"]), TokenID: tok.ID,
+		TokenName: tok.Name, SourceIP: caller.SourceIP, UserAgent: caller.UserAgent, RequestID: caller.RequestID})
+	return s.audit(ctx, tx, x.org.ID, gatehouse.EventTokenExchanged, tok.ID, map[string]any{"issuer": x.iss.Name, "issuerId": x.iss.ID,
+		"sub": x.claims["sub"], "rule": x.ruleIndex, "matchedClaims": matched, "tokenType": x.req.Kind, "scope": x.req.Scope,
+		"expires": tok.Expires, "roleId": tok.RoleID}, "exchanged an ID token of %q (sub %v) for a %s token", x.iss.Name, x.claims["sub"], x.req.Kind)
 }
 
 func randomHex(n int) string {
