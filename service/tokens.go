@@ -235,3 +235,43 @@ func (s *Service) tokenEvent(ctx context.Context, tx gatehouse.Tx, orgs []string
 	}
 	return nil
 }
+
+// IssueToken creates a personal token for a member, for recovering access
+// from the host with direct database access.
+func (s *Service) IssueToken(ctx context.Context, orgName, login, description string, expires time.Time) (string, error) {
+	var value string
+	var orgID string
+	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+		org, err := tx.GetOrgByName(ctx, orgName)
+		if err != nil {
+			return gatehouse.Errorf(gatehouse.ENOTFOUND, "organization %q not found", orgName)
+		}
+		orgID = org.ID
+		user, err := tx.GetUserByLogin(ctx, login)
+		if err != nil {
+			return gatehouse.Errorf(gatehouse.ENOTFOUND, "user %q not found", login)
+		}
+		if _, err := tx.GetMember(ctx, org.ID, user.ID); err != nil {
+			return gatehouse.Errorf(gatehouse.ENOTFOUND, "user %q is not a member of %q", login, orgName)
+		}
+		v, digest := gatehouse.NewTokenValue()
+		value = v
+		t := &gatehouse.Token{Kind: gatehouse.TokenPersonal, UserID: user.ID, Description: description, Digest: digest, CreatedBy: user.ID, Expires: expires}
+		if err := tx.CreateToken(ctx, t); err != nil {
+			return err
+		}
+		ms, err := tx.ListUserMemberships(ctx, user.ID)
+		if err != nil {
+			return err
+		}
+		orgs := make([]string, len(ms))
+		for i, m := range ms {
+			orgs[i] = m.OrgID
+		}
+		return s.tokenEvent(gatehouse.WithActor(ctx, gatehouse.Actor{Login: "host: gatehouse admin issue-token"}), tx, orgs, gatehouse.EventTokenCreated, t, "issued from the host")
+	})
+	if err != nil {
+		return "", err
+	}
+	return value, s.Authz.Refresh(ctx, orgID)
+}
