@@ -1,4 +1,4 @@
-package service
+package api_test
 
 import (
 	"context"
@@ -7,16 +7,16 @@ import (
 	"time"
 
 	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/service"
 )
 
-// Named is gatehouse.IAM in process: organizations by name, and no
-// authorization of its own. It is for tools that already hold the database
-// (the host's admin commands, tests); everything reachable over the network
-// goes through the api package, which decides first. Actor is the user
+// Named is gatehouse.IAM in process over the service, for the test that
+// checks api.Client (the production implementation) against it:
+// organizations by name, and no authorization of its own. Actor is the user
 // whose personal tokens it manages and to whom it attributes tokens it
 // creates.
 type Named struct {
-	S     *Service
+	S     *service.Service
 	Actor *gatehouse.User
 	// Verifier registers OIDC issuers.
 	Verifier gatehouse.IDTokenVerifier
@@ -25,15 +25,16 @@ type Named struct {
 var _ gatehouse.IAM = (*Named)(nil)
 
 func (n *Named) org(ctx context.Context, name string) (*gatehouse.Organization, error) {
-	var org *gatehouse.Organization
-	err := n.S.read(ctx, func(tx gatehouse.Tx) (err error) {
-		org, err = tx.GetOrgByName(ctx, name)
-		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
-			err = gatehouse.Errorf(gatehouse.ENOTFOUND, "organization %q not found", name)
+	orgs, err := n.S.Orgs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range orgs {
+		if o.Name == name {
+			return o, nil
 		}
-		return err
-	})
-	return org, err
+	}
+	return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "organization %q not found", name)
 }
 
 func (n *Named) actorID() string {
@@ -88,8 +89,8 @@ func (n *Named) Role(ctx context.Context, org, id string) (*gatehouse.Descriptor
 	return n.S.Descriptor(ctx, o.ID, id)
 }
 
-func input(in gatehouse.RoleInput) DescriptorInput {
-	d := DescriptorInput{Name: in.Name, Description: in.Description, Details: in.Details}
+func input(in gatehouse.RoleInput) service.DescriptorInput {
+	d := service.DescriptorInput{Name: in.Name, Description: in.Description, Details: in.Details}
 	if in.Purpose != "" {
 		d.Purpose = &in.Purpose
 	}
@@ -135,7 +136,7 @@ func (n *Named) SetDefaultRole(ctx context.Context, org, id string) error {
 	return n.S.SetDefaultRole(ctx, o.ID, id)
 }
 
-func toMember(v *MemberView) *gatehouse.Member {
+func toMember(v *service.MemberView) *gatehouse.Member {
 	return &gatehouse.Member{Login: v.User.Login, Name: v.User.Name, RoleID: v.Role.ID, RoleName: v.Role.Name,
 		Suspended: v.Membership.Suspended, Created: v.Membership.Created}
 }
@@ -227,7 +228,7 @@ func (n *Named) TeamMember(ctx context.Context, org, team, login, action string)
 	if err != nil {
 		return err
 	}
-	return n.S.UpdateTeam(ctx, o.ID, team, TeamUpdate{MemberAction: action, Member: login})
+	return n.S.UpdateTeam(ctx, o.ID, team, service.TeamUpdate{MemberAction: action, Member: login})
 }
 
 // AssignTeamRole implements gatehouse.IAM.
@@ -283,7 +284,7 @@ func (n *Named) CreateToken(ctx context.Context, org string, req gatehouse.Token
 	if err != nil {
 		return nil, err
 	}
-	in := TokenInput{Kind: f.Kind, OrgID: orgID, UserID: f.UserID, TeamName: req.Team, Name: req.Name,
+	in := service.TokenInput{Kind: f.Kind, OrgID: orgID, UserID: f.UserID, TeamName: req.Team, Name: req.Name,
 		Description: req.Description, RoleID: req.RoleID, CreatedBy: n.actorID()}
 	if !req.Expires.IsZero() {
 		in.Expires = req.Expires.Unix()
@@ -375,7 +376,7 @@ func (n *Named) RegisterIssuer(ctx context.Context, org, name, url string, maxEx
 	if n.Verifier == nil {
 		return nil, gatehouse.Errorf(gatehouse.EINVALID, "no OIDC verifier configured")
 	}
-	in := IssuerInput{Name: name, URL: url}
+	in := service.IssuerInput{Name: name, URL: url}
 	if maxExpiration > 0 {
 		in.MaxExpiration = &maxExpiration
 	}
