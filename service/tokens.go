@@ -190,8 +190,11 @@ func (s *Service) RevokeToken(ctx context.Context, id string, check func(*gateho
 	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
 		t, err := tx.GetToken(ctx, id)
 		revoked = t
-		if err != nil || t.Deleted {
-			return gatehouse.Errorf(gatehouse.ENOTFOUND, "token %q not found", id)
+		if err == nil && t.Deleted {
+			err = gatehouse.Errorf(gatehouse.ENOTFOUND, "a deleted token")
+		}
+		if err != nil {
+			return gatehouse.Reword(err, gatehouse.ENOTFOUND, "token %q not found", id)
 		}
 		if err := check(t); err != nil {
 			return err
@@ -244,15 +247,15 @@ func (s *Service) IssueToken(ctx context.Context, orgName, login, description st
 	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
 		org, err := tx.GetOrgByName(ctx, orgName)
 		if err != nil {
-			return gatehouse.Errorf(gatehouse.ENOTFOUND, "organization %q not found", orgName)
+			return gatehouse.Reword(err, gatehouse.ENOTFOUND, "organization %q not found", orgName)
 		}
 		orgID = org.ID
 		user, err := tx.GetUserByLogin(ctx, login)
 		if err != nil {
-			return gatehouse.Errorf(gatehouse.ENOTFOUND, "user %q not found", login)
+			return gatehouse.Reword(err, gatehouse.ENOTFOUND, "user %q not found", login)
 		}
 		if _, err := tx.GetMember(ctx, org.ID, user.ID); err != nil {
-			return gatehouse.Errorf(gatehouse.ENOTFOUND, "user %q is not a member of %q", login, orgName)
+			return gatehouse.Reword(err, gatehouse.ENOTFOUND, "user %q is not a member of %q", login, orgName)
 		}
 		v, digest := gatehouse.NewTokenValue()
 		value = v

@@ -68,13 +68,20 @@ func (s *Service) CreateUpdate(ctx context.Context, st *gatehouse.Stack, by *gat
 // Update returns one of a stack's updates.
 func (s *Service) Update(ctx context.Context, st *gatehouse.Stack, id string) (u *gatehouse.StackUpdate, err error) {
 	err = s.read(ctx, func(tx gatehouse.Tx) error {
-		u, err = tx.GetUpdate(ctx, id)
-		if err == nil && u.StackID != st.ID {
-			err = gatehouse.Errorf(gatehouse.ENOTFOUND, "update not found")
-		}
+		u, err = stackUpdate(ctx, tx, st, id)
 		return err
 	})
 	return u, err
+}
+
+// stackUpdate reads one of the stack's updates: another stack's is not
+// found, as a missing one; a failed read stays what it is.
+func stackUpdate(ctx context.Context, tx gatehouse.Tx, st *gatehouse.Stack, id string) (*gatehouse.StackUpdate, error) {
+	u, err := tx.GetUpdate(ctx, id)
+	if err == nil && u.StackID != st.ID {
+		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "update not found")
+	}
+	return u, gatehouse.Reword(err, gatehouse.ENOTFOUND, "update not found")
 }
 
 // Started is what starting an update returns: the version it will write,
@@ -109,9 +116,9 @@ func (s *Service) StartUpdate(ctx context.Context, st *gatehouse.Stack, id strin
 		}
 	}
 	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
-		u, err := tx.GetUpdate(ctx, id)
-		if err != nil || u.StackID != st.ID {
-			return gatehouse.Errorf(gatehouse.ENOTFOUND, "update not found")
+		u, err := stackUpdate(ctx, tx, st, id)
+		if err != nil {
+			return err
 		}
 		if u.Status != gatehouse.UpdateNotStarted {
 			return gatehouse.Errorf(gatehouse.ECONFLICT, "the update is %s, not waiting to start", u.Status)
@@ -352,9 +359,9 @@ func (s *Service) CompleteUpdate(ctx context.Context, updateID, status string) e
 // CancelUpdate cancels a running update and frees the stack's lease.
 func (s *Service) CancelUpdate(ctx context.Context, st *gatehouse.Stack, id string) error {
 	return s.Store.Write(ctx, func(tx gatehouse.Tx) error {
-		u, err := tx.GetUpdate(ctx, id)
-		if err != nil || u.StackID != st.ID {
-			return gatehouse.Errorf(gatehouse.ENOTFOUND, "update not found")
+		u, err := stackUpdate(ctx, tx, st, id)
+		if err != nil {
+			return err
 		}
 		if u.Status != gatehouse.UpdateRunning && u.Status != gatehouse.UpdateNotStarted {
 			return gatehouse.Errorf(gatehouse.ECONFLICT, "the update is %s already", u.Status)
