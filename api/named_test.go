@@ -228,7 +228,7 @@ func (n *Named) TeamMember(ctx context.Context, org, team, login, action string)
 	if err != nil {
 		return err
 	}
-	return n.S.UpdateTeam(ctx, o.ID, team, service.TeamUpdate{MemberAction: action, Member: login})
+	return n.S.SetTeamMember(ctx, o.ID, team, action, login)
 }
 
 // AssignTeamRole implements gatehouse.IAM.
