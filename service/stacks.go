@@ -326,29 +326,35 @@ func applyTags(cur map[string]string, c TagChange, builtin, builtinValue, dup st
 // tag cannot change.
 func (s *Service) ChangeStackTags(ctx context.Context, st *gatehouse.Stack, c TagChange) error {
 	changed := false
-	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
-		cur, err := tx.GetStackByID(ctx, st.ID)
-		if err != nil {
-			return err
-		}
-		tags, ok, err := applyTags(cur.Tags, c, ProjectTag, cur.Project, gatehouse.EINVALID)
-		if err != nil || !ok {
-			return err
-		}
-		if err := s.checkRetag(ctx, cur.OrgID, gatehouse.EntityStack, cur.ID, cur.Tags, tags); err != nil {
-			return err
-		}
-		before := cur.Tags
-		cur.Tags = tags
-		if err := tx.UpdateStack(ctx, cur); err != nil {
-			return err
-		}
-		changed = true
-		return s.audit(ctx, tx, cur.OrgID, gatehouse.EventStackTagsChanged, cur.ID, map[string]any{"before": before, "after": tags, "fromUpdate": c.FromUpdate},
-			"changed the tags of stack %s/%s", cur.Project, cur.Name)
+	err := s.Store.Write(ctx, func(tx gatehouse.Tx) (err error) {
+		changed, err = s.changeStackTagsTx(ctx, tx, st, c)
+		return err
 	})
 	if err != nil || !changed {
 		return err
 	}
 	return s.Authz.Refresh(ctx, st.OrgID)
+}
+
+// changeStackTagsTx is ChangeStackTags in a transaction; it reports
+// whether the tags changed (the snapshot is then to be refreshed).
+func (s *Service) changeStackTagsTx(ctx context.Context, tx gatehouse.Tx, st *gatehouse.Stack, c TagChange) (bool, error) {
+	cur, err := tx.GetStackByID(ctx, st.ID)
+	if err != nil {
+		return false, err
+	}
+	tags, ok, err := applyTags(cur.Tags, c, ProjectTag, cur.Project, gatehouse.EINVALID)
+	if err != nil || !ok {
+		return false, err
+	}
+	if err := s.checkRetag(ctx, cur.OrgID, gatehouse.EntityStack, cur.ID, cur.Tags, tags); err != nil {
+		return false, err
+	}
+	before := cur.Tags
+	cur.Tags = tags
+	if err := tx.UpdateStack(ctx, cur); err != nil {
+		return false, err
+	}
+	return true, s.audit(ctx, tx, cur.OrgID, gatehouse.EventStackTagsChanged, cur.ID, map[string]any{"before": before, "after": tags, "fromUpdate": c.FromUpdate},
+		"changed the tags of stack %s/%s", cur.Project, cur.Name)
 }

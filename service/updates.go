@@ -105,7 +105,8 @@ func newLeaseToken() (string, []byte) {
 // a time; an expired lease is taken over and its update marked failed),
 // and returns the lease token that authenticates the update's requests.
 // The tags the CLI sends are merged into the stack's when setTags is true
-// (the caller holds stack_tags:update).
+// (the caller holds stack_tags:update), in the same transaction: a tag
+// change refused leaves the update unstarted.
 func (s *Service) StartUpdate(ctx context.Context, st *gatehouse.Stack, id string, by *gatehouse.Identity, tags map[string]string, setTags bool) (*Started, error) {
 	now := s.Now()
 	token, digest := newLeaseToken()
@@ -115,6 +116,7 @@ func (s *Service) StartUpdate(ctx context.Context, st *gatehouse.Stack, id strin
 			return nil, err
 		}
 	}
+	retagged := false
 	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
 		u, err := stackUpdate(ctx, tx, st, id)
 		if err != nil {
@@ -153,15 +155,19 @@ func (s *Service) StartUpdate(ctx context.Context, st *gatehouse.Stack, id strin
 			u.Version = cur.Version
 		}
 		out.Version = u.Version
-		return tx.SaveUpdate(ctx, u)
+		if err := tx.SaveUpdate(ctx, u); err != nil || !setTags || len(tags) == 0 {
+			return err
+		}
+		// Merged, not replaced: the CLI sends the stack's tags with the
+		// program's, and a tag an update leaves out is not one it removes.
+		retagged, err = s.changeStackTagsTx(ctx, tx, st, TagChange{Merge: tags, FromUpdate: true})
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	if setTags && len(tags) > 0 {
-		// Merged, not replaced: the CLI sends the stack's tags with the
-		// program's, and a tag an update leaves out is not one it removes.
-		if err := s.ChangeStackTags(ctx, st, TagChange{Merge: tags, FromUpdate: true}); err != nil {
+	if retagged {
+		if err := s.Authz.Refresh(ctx, st.OrgID); err != nil {
 			return nil, err
 		}
 	}
