@@ -27,7 +27,7 @@ func (d downStore) Write(ctx context.Context, fn func(gatehouse.Tx) error) error
 type downTx struct{ gatehouse.Tx }
 
 func (downTx) GetTeam(context.Context, string, string) (*gatehouse.Team, error) { return nil, errDown }
-func (downTx) GetUserByLogin(context.Context, string) (*gatehouse.User, error) { return nil, errDown }
+func (downTx) GetUserByLogin(context.Context, string) (*gatehouse.User, error)  { return nil, errDown }
 func (downTx) GetInvite(context.Context, string) (*gatehouse.Invite, error)     { return nil, errDown }
 func (downTx) TakeInvite(context.Context, string) (*gatehouse.Invite, error)    { return nil, errDown }
 func (downTx) GetToken(context.Context, string) (*gatehouse.Token, error)       { return nil, errDown }
