@@ -44,8 +44,9 @@ type Options struct {
 	// OrgName and AdminLogin name the bootstrapped organization and its
 	// admin (default "acme" and "admin").
 	OrgName, AdminLogin string
-	// Start is the fake clock's first reading (default: the real time,
-	// to the second, when New runs).
+	// Start, when set, freezes the clock at that time: it then moves only
+	// when the test advances it. By default the clock is the real time
+	// plus what the test advanced it by.
 	Start time.Time
 	// Store is applied to the store's options before it opens.
 	Store func(*store.Options)
@@ -62,7 +63,7 @@ func Org(name, adminLogin string) Option {
 	return func(o *Options) { o.OrgName, o.AdminLogin = name, adminLogin }
 }
 
-// Start sets the fake clock's first reading.
+// Start freezes the clock at t.
 func Start(t time.Time) Option { return func(o *Options) { o.Start = t } }
 
 // Store changes the store's options.
@@ -71,11 +72,14 @@ func Store(f func(*store.Options)) Option { return func(o *Options) { o.Store = 
 // New opens a fresh environment, closed when the test ends.
 func New(t testing.TB, opts ...Option) *Env {
 	t.Helper()
-	o := Options{OrgName: "acme", AdminLogin: "admin", Start: time.Now().Truncate(time.Second)}
+	o := Options{OrgName: "acme", AdminLogin: "admin"}
 	for _, f := range opts {
 		f(&o)
 	}
-	clock := NewClock(o.Start)
+	clock := &Clock{}
+	if !o.Start.IsZero() {
+		clock = NewClock(o.Start)
+	}
 	dsn := filepath.Join(t.TempDir(), "gatehouse.db")
 	if o.Postgres {
 		dsn = storetest.PostgresSchema(t)
@@ -130,25 +134,33 @@ func (e *Env) Identity(t testing.TB, token string) *gatehouse.Identity {
 	return id
 }
 
-// Clock is a fake clock that moves only when the test advances it.
+// Clock is the environment's clock: the real time shifted by what the
+// test advanced it by, or, when frozen (NewClock), a time that moves only
+// when advanced.
 type Clock struct {
-	mu  sync.Mutex
-	now time.Time
+	mu     sync.Mutex
+	frozen bool
+	now    time.Time     // frozen
+	offset time.Duration // not frozen
 }
 
-// NewClock returns a clock reading start.
-func NewClock(start time.Time) *Clock { return &Clock{now: start} }
+// NewClock returns a clock frozen at start.
+func NewClock(start time.Time) *Clock { return &Clock{frozen: true, now: start} }
 
 // Now reads the clock.
 func (c *Clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.now
+	if c.frozen {
+		return c.now
+	}
+	return time.Now().Add(c.offset)
 }
 
 // Advance moves the clock forward by d.
 func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.now = c.now.Add(d)
+	c.offset += d
 	c.mu.Unlock()
 }
