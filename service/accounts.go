@@ -106,7 +106,7 @@ func (s *Service) SetAccountTags(ctx context.Context, a *gatehouse.Account, tags
 		if err != nil {
 			return err
 		}
-		next, ok, err := applyTags(cur.Tags, TagChange{Replace: tags}, "", "", gatehouse.ECONFLICT)
+		next, ok, err := applyTags(cur.Tags, TagUpdate{Replace: tags}, "", "", gatehouse.ECONFLICT)
 		if err != nil || !ok {
 			return err
 		}

@@ -256,7 +256,7 @@ func (s *Service) EnvironmentVersions(ctx context.Context, e *gatehouse.Environm
 
 // ChangeEnvironmentTags applies a change to an environment's tags; adding
 // one that exists is a conflict, as in ESC.
-func (s *Service) ChangeEnvironmentTags(ctx context.Context, e *gatehouse.Environment, c TagChange) error {
+func (s *Service) ChangeEnvironmentTags(ctx context.Context, e *gatehouse.Environment, c TagUpdate) error {
 	changed := false
 	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
 		cur, err := tx.GetEnvironmentByID(ctx, e.ID)

@@ -182,9 +182,9 @@ func (s *Service) Bootstrap(ctx context.Context, orgName, adminLogin string) (to
 	return token, s.Authz.Refresh(ctx, orgID)
 }
 
-// SettingsChange changes some of an organization's settings; nil fields
+// SettingsUpdate changes some of an organization's settings; nil fields
 // stay as they are.
-type SettingsChange struct {
+type SettingsUpdate struct {
 	MaxTokenLifetime *time.Duration
 	AuditRetention   *time.Duration
 	MemberDefaults   *gatehouse.MemberDefaults
@@ -196,7 +196,7 @@ type SettingsChange struct {
 // UpdateSettings applies a settings change, recording its event. A change
 // to the member defaults rewrites the built-in Member role, whose tree
 // holds them.
-func (s *Service) UpdateSettings(ctx context.Context, orgID string, c SettingsChange) error {
+func (s *Service) UpdateSettings(ctx context.Context, orgID string, c SettingsUpdate) error {
 	if c.MaxTokenLifetime != nil && *c.MaxTokenLifetime < 0 {
 		return gatehouse.Errorf(gatehouse.EINVALID, "maxTokenLifetime: must not be negative")
 	}

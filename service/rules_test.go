@@ -99,7 +99,7 @@ func TestUpdateLease(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := func() (*gatehouse.StackUpdate, error) {
-		u, err := e.Svc.CreateUpdate(ctx, st, by, gatehouse.UpdateKindUpdate, service.ProgramRequest{Name: "app"})
+		u, err := e.Svc.CreateUpdate(ctx, st, by, gatehouse.UpdateKindUpdate, service.ProgramInput{Name: "app"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -124,7 +124,7 @@ func TestUpdateLease(t *testing.T) {
 		t.Errorf("the second update: %+v, %v; want running", u, err)
 	}
 	// Tags an update brings are merged in its start's transaction.
-	u, err := e.Svc.CreateUpdate(ctx, st, by, gatehouse.UpdateKindPreview, service.ProgramRequest{Name: "app"})
+	u, err := e.Svc.CreateUpdate(ctx, st, by, gatehouse.UpdateKindPreview, service.ProgramInput{Name: "app"})
 	if err != nil {
 		t.Fatal(err)
 	}

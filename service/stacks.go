@@ -248,8 +248,8 @@ func (s *Service) RenameStack(ctx context.Context, st *gatehouse.Stack, newProje
 	})
 }
 
-// TagChange is one change to a stack's tags.
-type TagChange struct {
+// TagUpdate is one change to a stack's tags.
+type TagUpdate struct {
 	// Replace, when not nil, replaces every tag.
 	Replace map[string]string
 	// Merge, when not nil, adds and changes tags and removes none; a
@@ -265,7 +265,7 @@ type TagChange struct {
 // changed. builtin, when not empty, names a tag that is always builtinValue
 // and cannot be set or removed. Adding a tag that exists is an error of
 // code dup (Pulumi answers 400 for stacks, 409 for environments).
-func applyTags(cur map[string]string, c TagChange, builtin, builtinValue, dup string) (map[string]string, bool, error) {
+func applyTags(cur map[string]string, c TagUpdate, builtin, builtinValue, dup string) (map[string]string, bool, error) {
 	tags := maps.Clone(cur)
 	if tags == nil {
 		tags = map[string]string{}
@@ -324,7 +324,7 @@ func applyTags(cur map[string]string, c TagChange, builtin, builtinValue, dup st
 
 // ChangeStackTags applies a change to a stack's tags. The built-in project
 // tag cannot change.
-func (s *Service) ChangeStackTags(ctx context.Context, st *gatehouse.Stack, c TagChange) error {
+func (s *Service) ChangeStackTags(ctx context.Context, st *gatehouse.Stack, c TagUpdate) error {
 	changed := false
 	err := s.Store.Write(ctx, func(tx gatehouse.Tx) (err error) {
 		changed, err = s.changeStackTagsTx(ctx, tx, st, c)
@@ -338,7 +338,7 @@ func (s *Service) ChangeStackTags(ctx context.Context, st *gatehouse.Stack, c Ta
 
 // changeStackTagsTx is ChangeStackTags in a transaction; it reports
 // whether the tags changed (the snapshot is then to be refreshed).
-func (s *Service) changeStackTagsTx(ctx context.Context, tx gatehouse.Tx, st *gatehouse.Stack, c TagChange) (bool, error) {
+func (s *Service) changeStackTagsTx(ctx context.Context, tx gatehouse.Tx, st *gatehouse.Stack, c TagUpdate) (bool, error) {
 	cur, err := tx.GetStackByID(ctx, st.ID)
 	if err != nil {
 		return false, err

@@ -39,8 +39,8 @@ func InfoOf(u *gatehouse.StackUpdate) UpdateInfo {
 	return i
 }
 
-// ProgramRequest is what the CLI says about an update when creating it.
-type ProgramRequest struct {
+// ProgramInput is what the CLI says about an update when creating it.
+type ProgramInput struct {
 	Raw         json.RawMessage // the whole request, kept
 	Name        string          // the program's project
 	Message     string
@@ -50,7 +50,7 @@ type ProgramRequest struct {
 
 // CreateUpdate records a new update, preview, refresh or destroy, not yet
 // started.
-func (s *Service) CreateUpdate(ctx context.Context, st *gatehouse.Stack, by *gatehouse.Identity, kind string, p ProgramRequest) (*gatehouse.StackUpdate, error) {
+func (s *Service) CreateUpdate(ctx context.Context, st *gatehouse.Stack, by *gatehouse.Identity, kind string, p ProgramInput) (*gatehouse.StackUpdate, error) {
 	switch kind {
 	case gatehouse.UpdateKindUpdate, gatehouse.UpdateKindPreview, gatehouse.UpdateKindRefresh, gatehouse.UpdateKindDestroy:
 	default:
@@ -160,7 +160,7 @@ func (s *Service) StartUpdate(ctx context.Context, st *gatehouse.Stack, id strin
 		}
 		// Merged, not replaced: the CLI sends the stack's tags with the
 		// program's, and a tag an update leaves out is not one it removes.
-		retagged, err = s.changeStackTagsTx(ctx, tx, st, TagChange{Merge: tags, FromUpdate: true})
+		retagged, err = s.changeStackTagsTx(ctx, tx, st, TagUpdate{Merge: tags, FromUpdate: true})
 		return err
 	})
 	if err != nil {
