@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/internal/testenv"
 	"github.com/gatehouse-iam/gatehouse/service"
 )
 
@@ -25,16 +26,7 @@ type Named struct {
 var _ gatehouse.IAM = (*Named)(nil)
 
 func (n *Named) org(ctx context.Context, name string) (*gatehouse.Organization, error) {
-	orgs, err := n.S.Orgs(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for _, o := range orgs {
-		if o.Name == name {
-			return o, nil
-		}
-	}
-	return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "organization %q not found", name)
+	return testenv.OrgByName(ctx, n.S, name)
 }
 
 func (n *Named) actorID() string {

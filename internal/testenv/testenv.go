@@ -112,7 +112,12 @@ func New(t testing.TB, opts ...Option) *Env {
 
 // OrgByName finds an organization.
 func (e *Env) OrgByName(name string) (*gatehouse.Organization, error) {
-	orgs, err := e.Svc.Orgs(context.Background())
+	return OrgByName(context.Background(), e.Svc, name)
+}
+
+// OrgByName finds an organization through the service.
+func OrgByName(ctx context.Context, svc *service.Service, name string) (*gatehouse.Organization, error) {
+	orgs, err := svc.Orgs(ctx)
 	if err != nil {
 		return nil, err
 	}
