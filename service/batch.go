@@ -55,3 +55,23 @@ func (b *Batch) PutTeamGrant(name string, g TeamGrant) error {
 func (b *Batch) RemoveTeamGrant(name string, g TeamGrant) error {
 	return b.s.removeTeamGrantTx(b.ctx, b.tx, b.orgID, name, g)
 }
+
+// CreateTeam is Service.CreateTeam in the batch.
+func (b *Batch) CreateTeam(name, displayName, description string) (*gatehouse.Team, error) {
+	return b.s.createTeamTx(b.ctx, b.tx, b.orgID, name, displayName, description)
+}
+
+// DeleteTeam is Service.DeleteTeam in the batch.
+func (b *Batch) DeleteTeam(name string) error {
+	return b.s.deleteTeamTx(b.ctx, b.tx, b.orgID, name)
+}
+
+// AddTeamRole is Service.AddTeamRole in the batch.
+func (b *Batch) AddTeamRole(name, roleID string) error {
+	return b.s.addTeamRoleTx(b.ctx, b.tx, b.orgID, name, roleID)
+}
+
+// RemoveTeamRole is Service.RemoveTeamRole in the batch.
+func (b *Batch) RemoveTeamRole(name, roleID string) error {
+	return b.s.removeTeamRoleTx(b.ctx, b.tx, b.orgID, name, roleID)
+}

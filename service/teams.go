@@ -32,6 +32,15 @@ type GrantView struct {
 
 // CreateTeam creates a Pulumi-kind team.
 func (s *Service) CreateTeam(ctx context.Context, orgID, name, displayName, description string) (*gatehouse.Team, error) {
+	var t *gatehouse.Team
+	err := s.Batch(ctx, orgID, func(b *Batch) (err error) {
+		t, err = b.CreateTeam(name, displayName, description)
+		return err
+	})
+	return t, err
+}
+
+func (s *Service) createTeamTx(ctx context.Context, tx gatehouse.Tx, orgID, name, displayName, description string) (*gatehouse.Team, error) {
 	if err := checkName("name", name, 100); err != nil {
 		return nil, err
 	}
@@ -42,13 +51,10 @@ func (s *Service) CreateTeam(ctx context.Context, orgID, name, displayName, desc
 		return nil, err
 	}
 	t := &gatehouse.Team{OrgID: orgID, Kind: gatehouse.TeamPulumi, Name: name, DisplayName: displayName, Description: description}
-	err := s.write(ctx, orgID, func(tx gatehouse.Tx) error {
-		if err := tx.CreateTeam(ctx, t); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, orgID, gatehouse.EventTeamCreated, t.ID, map[string]string{"name": name, "displayName": displayName}, "created team %q", name)
-	})
-	return t, err
+	if err := tx.CreateTeam(ctx, t); err != nil {
+		return nil, err
+	}
+	return t, s.audit(ctx, tx, orgID, gatehouse.EventTeamCreated, t.ID, map[string]string{"name": name, "displayName": displayName}, "created team %q", name)
 }
 
 func teamByName(ctx context.Context, tx gatehouse.Tx, orgID, name string) (*gatehouse.Team, error) {
@@ -365,54 +371,60 @@ func removeTeamGrant(ctx context.Context, tx gatehouse.Tx, orgID string, t *gate
 
 // DeleteTeam deletes a team; its tokens are revoked with it.
 func (s *Service) DeleteTeam(ctx context.Context, orgID, name string) error {
-	return s.write(ctx, orgID, func(tx gatehouse.Tx) error {
-		t, err := teamByName(ctx, tx, orgID, name)
-		if err != nil {
-			return err
-		}
-		if err := tx.DeleteTeam(ctx, t.ID); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, orgID, gatehouse.EventTeamDeleted, t.ID, map[string]string{"name": t.Name}, "deleted team %q and revoked its tokens", t.Name)
-	})
+	return s.Batch(ctx, orgID, func(b *Batch) error { return b.DeleteTeam(name) })
+}
+
+func (s *Service) deleteTeamTx(ctx context.Context, tx gatehouse.Tx, orgID, name string) error {
+	t, err := teamByName(ctx, tx, orgID, name)
+	if err != nil {
+		return err
+	}
+	if err := tx.DeleteTeam(ctx, t.ID); err != nil {
+		return err
+	}
+	return s.audit(ctx, tx, orgID, gatehouse.EventTeamDeleted, t.ID, map[string]string{"name": t.Name}, "deleted team %q and revoked its tokens", t.Name)
 }
 
 // AddTeamRole gives a team a role; a team holds any number.
 func (s *Service) AddTeamRole(ctx context.Context, orgID, name, roleID string) error {
-	return s.write(ctx, orgID, func(tx gatehouse.Tx) error {
-		t, err := teamByName(ctx, tx, orgID, name)
-		if err != nil {
-			return err
-		}
-		d, err := tx.GetDescriptor(ctx, orgID, roleID)
-		if err != nil {
-			return err
-		}
-		if d.Purpose == gatehouse.PurposeSet || d.Purpose == gatehouse.PurposePolicy {
-			return gatehouse.Errorf(gatehouse.EINVALID, "%q is a %s, not a role", d.Name, d.Purpose)
-		}
-		if err := s.checkRole(ctx, tx, orgID, fmt.Sprintf("giving team %q the role %q", t.Name, d.Name), roleID); err != nil {
-			return err
-		}
-		if err := tx.AddTeamRole(ctx, t.ID, roleID); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, orgID, gatehouse.EventTeamRoleAssigned, t.ID, map[string]string{"team": t.Name, "roleId": roleID}, "gave team %q the role %q", t.Name, d.Name)
-	})
+	return s.Batch(ctx, orgID, func(b *Batch) error { return b.AddTeamRole(name, roleID) })
+}
+
+func (s *Service) addTeamRoleTx(ctx context.Context, tx gatehouse.Tx, orgID, name, roleID string) error {
+	t, err := teamByName(ctx, tx, orgID, name)
+	if err != nil {
+		return err
+	}
+	d, err := tx.GetDescriptor(ctx, orgID, roleID)
+	if err != nil {
+		return err
+	}
+	if d.Purpose == gatehouse.PurposeSet || d.Purpose == gatehouse.PurposePolicy {
+		return gatehouse.Errorf(gatehouse.EINVALID, "%q is a %s, not a role", d.Name, d.Purpose)
+	}
+	if err := s.checkRole(ctx, tx, orgID, fmt.Sprintf("giving team %q the role %q", t.Name, d.Name), roleID); err != nil {
+		return err
+	}
+	if err := tx.AddTeamRole(ctx, t.ID, roleID); err != nil {
+		return err
+	}
+	return s.audit(ctx, tx, orgID, gatehouse.EventTeamRoleAssigned, t.ID, map[string]string{"team": t.Name, "roleId": roleID}, "gave team %q the role %q", t.Name, d.Name)
 }
 
 // RemoveTeamRole takes a role from a team.
 func (s *Service) RemoveTeamRole(ctx context.Context, orgID, name, roleID string) error {
-	return s.write(ctx, orgID, func(tx gatehouse.Tx) error {
-		t, err := teamByName(ctx, tx, orgID, name)
-		if err != nil {
-			return err
-		}
-		if err := tx.RemoveTeamRole(ctx, t.ID, roleID); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, orgID, gatehouse.EventTeamRoleUnassigned, t.ID, map[string]string{"team": t.Name, "roleId": roleID}, "took role %s from team %q", roleID, t.Name)
-	})
+	return s.Batch(ctx, orgID, func(b *Batch) error { return b.RemoveTeamRole(name, roleID) })
+}
+
+func (s *Service) removeTeamRoleTx(ctx context.Context, tx gatehouse.Tx, orgID, name, roleID string) error {
+	t, err := teamByName(ctx, tx, orgID, name)
+	if err != nil {
+		return err
+	}
+	if err := tx.RemoveTeamRole(ctx, t.ID, roleID); err != nil {
+		return err
+	}
+	return s.audit(ctx, tx, orgID, gatehouse.EventTeamRoleUnassigned, t.ID, map[string]string{"team": t.Name, "roleId": roleID}, "took role %s from team %q", roleID, t.Name)
 }
 
 // TeamRoles returns a team's roles.
