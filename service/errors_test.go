@@ -38,39 +38,40 @@ func (downTx) GetUpdate(context.Context, string) (*gatehouse.StackUpdate, error)
 // A failed read is not "not found": the service returns the store's error
 // (internal), and a missing thing is still not found with its name.
 func TestFailedReadIsNotNotFound(t *testing.T) {
-	e := testenv.New(t)
-	ctx := context.Background()
-	if _, err := e.Svc.CreateTeam(ctx, e.Org.ID, "platform", "", ""); err != nil {
-		t.Fatal(err)
-	}
-	down := service.New(downStore{e.DB}, e.Authz, e.Clock.Now)
-	id := e.Identity(t, e.Admin)
-	st := &gatehouse.Stack{ID: "stack", OrgID: e.Org.ID}
-	ops := map[string]func(s *service.Service) error{
-		"team":          func(s *service.Service) error { _, err := s.Team(ctx, e.Org.ID, "platform"); return err },
-		"rename team":   func(s *service.Service) error { return s.RenameTeam(ctx, e.Org.ID, "platform", nil, nil) },
-		"member":        func(s *service.Service) error { _, err := s.Member(ctx, e.Org.ID, "admin"); return err },
-		"remove member": func(s *service.Service) error { return s.RemoveMember(ctx, e.Org.ID, "bob", id) },
-		"revoke invite": func(s *service.Service) error { return s.RevokeInvite(ctx, e.Org.ID, "inv") },
-		"revoke token":  func(s *service.Service) error { return s.RevokeToken(ctx, "tok", nil) },
-		"update":        func(s *service.Service) error { _, err := s.Update(ctx, st, "upd"); return err },
-		"cancel update": func(s *service.Service) error { return s.CancelUpdate(ctx, st, "upd") },
-	}
-	for name, op := range ops {
-		t.Run(name, func(t *testing.T) {
-			if err := op(down); !errors.Is(err, errDown) || gatehouse.ErrorCode(err) != gatehouse.EINTERNAL {
-				t.Errorf("with the store down: %v (code %s), want the store's error, internal", err, gatehouse.ErrorCode(err))
-			}
-		})
-	}
-	// The real store still says not found for what is missing.
-	if _, err := e.Svc.Team(ctx, e.Org.ID, "nope"); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND || gatehouse.ErrorMessage(err) != `team "nope" not found` {
-		t.Errorf("missing team: %v", err)
-	}
-	if err := e.Svc.RevokeToken(ctx, "nope", nil); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND || gatehouse.ErrorMessage(err) != `token "nope" not found` {
-		t.Errorf("missing token: %v", err)
-	}
-	if err := e.Svc.CancelUpdate(ctx, st, "nope"); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
-		t.Errorf("missing update: %v", err)
-	}
+	eachStore(t, func(t *testing.T, e *testenv.Env) {
+		ctx := context.Background()
+		if _, err := e.Svc.CreateTeam(ctx, e.Org.ID, "platform", "", ""); err != nil {
+			t.Fatal(err)
+		}
+		down := service.New(downStore{e.DB}, e.Authz, e.Clock.Now)
+		id := e.Identity(t, e.Admin)
+		st := &gatehouse.Stack{ID: "stack", OrgID: e.Org.ID}
+		ops := map[string]func(s *service.Service) error{
+			"team":          func(s *service.Service) error { _, err := s.Team(ctx, e.Org.ID, "platform"); return err },
+			"rename team":   func(s *service.Service) error { return s.RenameTeam(ctx, e.Org.ID, "platform", nil, nil) },
+			"member":        func(s *service.Service) error { _, err := s.Member(ctx, e.Org.ID, "admin"); return err },
+			"remove member": func(s *service.Service) error { return s.RemoveMember(ctx, e.Org.ID, "bob", id) },
+			"revoke invite": func(s *service.Service) error { return s.RevokeInvite(ctx, e.Org.ID, "inv") },
+			"revoke token":  func(s *service.Service) error { return s.RevokeToken(ctx, "tok", nil) },
+			"update":        func(s *service.Service) error { _, err := s.Update(ctx, st, "upd"); return err },
+			"cancel update": func(s *service.Service) error { return s.CancelUpdate(ctx, st, "upd") },
+		}
+		for name, op := range ops {
+			t.Run(name, func(t *testing.T) {
+				if err := op(down); !errors.Is(err, errDown) || gatehouse.ErrorCode(err) != gatehouse.EINTERNAL {
+					t.Errorf("with the store down: %v (code %s), want the store's error, internal", err, gatehouse.ErrorCode(err))
+				}
+			})
+		}
+		// The real store still says not found for what is missing.
+		if _, err := e.Svc.Team(ctx, e.Org.ID, "nope"); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND || gatehouse.ErrorMessage(err) != `team "nope" not found` {
+			t.Errorf("missing team: %v", err)
+		}
+		if err := e.Svc.RevokeToken(ctx, "nope", nil); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND || gatehouse.ErrorMessage(err) != `token "nope" not found` {
+			t.Errorf("missing token: %v", err)
+		}
+		if err := e.Svc.CancelUpdate(ctx, st, "nope"); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+			t.Errorf("missing update: %v", err)
+		}
+	})
 }
