@@ -23,16 +23,21 @@ var Codes = []string{EINVALID, ENOTFOUND, ECONFLICT, EUNAUTHORIZED, EFORBIDDEN, 
 
 // Error is the one error type that crosses package boundaries. Code is from
 // the closed set above; Message is safe to show the caller and says what was
-// wrong and where.
+// wrong and where. Err, when set, is the error it was made from (the
+// store's, say), for errors.Is/As and the log; it is never shown.
 type Error struct {
 	Code    string
 	Message string
+	Err     error
 }
 
 // Error implements the error interface.
 func (e *Error) Error() string {
 	return fmt.Sprintf("gatehouse error: code=%s message=%s", e.Code, e.Message)
 }
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
 
 // Errorf returns an *Error with the given code and a formatted message.
 func Errorf(code string, format string, args ...any) *Error {
@@ -64,4 +69,15 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "internal error"
+}
+
+// Reword gives an error of the given code a message that names the thing
+// the caller asked for, keeping the code and the original as its cause. Any
+// other error, nil included, comes back as it is: a database outage or a
+// cancelled context stays internal instead of becoming, say, not_found.
+func Reword(err error, code, format string, args ...any) error {
+	if err == nil || ErrorCode(err) != code {
+		return err
+	}
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Err: err}
 }

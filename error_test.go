@@ -1,6 +1,7 @@
 package gatehouse_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -63,5 +64,48 @@ func TestTagsFromMapSorted(t *testing.T) {
 	}
 	if _, ok := e.Tag("z"); ok {
 		t.Errorf("Tag(z) found a missing tag")
+	}
+}
+
+func TestReword(t *testing.T) {
+	plain := errors.New("connection refused")
+	conflict := gatehouse.Errorf(gatehouse.ECONFLICT, "UNIQUE constraint failed")
+	for _, tc := range []struct {
+		name     string
+		err      error
+		code     string
+		wantCode string
+		wantMsg  string
+		same     bool // returned as it is
+	}{
+		{"nil", nil, gatehouse.ENOTFOUND, "", "", true},
+		{"matching code", conflict, gatehouse.ECONFLICT, gatehouse.ECONFLICT, `"bob" is already a member`, false},
+		{"another code", conflict, gatehouse.ENOTFOUND, gatehouse.ECONFLICT, "UNIQUE constraint failed", true},
+		{"a plain error stays internal", plain, gatehouse.ENOTFOUND, gatehouse.EINTERNAL, "internal error", true},
+		{"a cancelled context stays internal", context.Canceled, gatehouse.ENOTFOUND, gatehouse.EINTERNAL, "internal error", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := gatehouse.Reword(tc.err, tc.code, "%q is already a member", "bob")
+			if gatehouse.ErrorCode(got) != tc.wantCode || gatehouse.ErrorMessage(got) != tc.wantMsg {
+				t.Errorf("gatehouse.Reword = %v (%s, %q), want %s, %q", got, gatehouse.ErrorCode(got), gatehouse.ErrorMessage(got), tc.wantCode, tc.wantMsg)
+			}
+			if tc.same && got != tc.err {
+				t.Errorf("gatehouse.Reword = %v, want the error unchanged (%v)", got, tc.err)
+			}
+			if !tc.same && !errors.Is(got, tc.err) {
+				t.Errorf("the reworded error does not wrap its cause")
+			}
+		})
+	}
+}
+
+func TestErrorUnwrap(t *testing.T) {
+	cause := errors.New("disk full")
+	err := fmt.Errorf("saving: %w", &gatehouse.Error{Code: gatehouse.EINTERNAL, Message: "could not save", Err: cause})
+	if !errors.Is(err, cause) {
+		t.Error("errors.Is does not find the cause through Error")
+	}
+	if (&gatehouse.Error{Code: gatehouse.EINVALID}).Unwrap() != nil {
+		t.Error("an Error without a cause unwraps to something")
 	}
 }

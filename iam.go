@@ -8,9 +8,9 @@ import (
 )
 
 // IAM is Gatehouse's identity and access management, as a program uses it:
-// organizations by name, roles, members, teams, tokens and decisions. The
-// service implements it in process (service.Named) and api.Client over HTTP,
-// so that the gatehouse CLI and tests can drive either.
+// organizations by name, roles, members, teams, tokens and decisions.
+// api.Client implements it over HTTP for the gatehouse CLI; a test adapter
+// over the service (api's named_test.go) checks that both behave alike.
 type IAM interface {
 	// WhoAmI describes the caller.
 	WhoAmI(ctx context.Context) (*WhoAmI, error)

@@ -18,20 +18,21 @@ const module = "github.com/gatehouse-iam/gatehouse"
 // of the module, the module's packages its non-test code may import ("." is
 // the root package). cmd/gatehouse, which wires everything, may import any.
 var allowedImports = map[string][]string{
-	".":               {},
-	"catalog":         {"."},
-	"policy":          {".", "catalog"},
-	"policy/workload": {".", "catalog", "policy"},
-	"authz":           {".", "catalog", "policy"},
-	"service":         {".", "catalog", "policy", "authz", "state"},
-	"store":           {"."},
-	"store/storetest": {"."},
-	"oidc":            {"."},
-	"state":           {"."},
-	"api":             {".", "catalog", "policy", "authz", "service", "oidc", "state", "api/wire"},
-	"api/wire":        {"."},
-	"web":             {".", "catalog", "policy", "authz", "service", "api", "api/wire"},
-	"cmd/gatehouse":   nil, // anything
+	".":                {},
+	"catalog":          {"."},
+	"policy":           {".", "catalog"},
+	"policy/workload":  {".", "catalog", "policy"},
+	"authz":            {".", "catalog", "policy"},
+	"service":          {".", "catalog", "policy", "authz", "state"},
+	"store":            {"."},
+	"store/storetest":  {"."},
+	"oidc":             {"."},
+	"state":            {"."},
+	"api":              {".", "catalog", "policy", "authz", "service", "oidc", "state", "api/wire"},
+	"api/wire":         {"."},
+	"web":              {".", "catalog", "policy", "authz", "service", "api", "api/wire"},
+	"internal/testenv": {".", "authz", "service", "state", "store", "store/storetest"},
+	"cmd/gatehouse":    nil, // anything
 }
 
 type pkgInfo struct {

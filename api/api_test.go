@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,9 +15,9 @@ import (
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/api"
 	"github.com/gatehouse-iam/gatehouse/authz"
+	"github.com/gatehouse-iam/gatehouse/internal/testenv"
 	"github.com/gatehouse-iam/gatehouse/oidc"
 	"github.com/gatehouse-iam/gatehouse/service"
-	"github.com/gatehouse-iam/gatehouse/state"
 	"github.com/gatehouse-iam/gatehouse/store"
 )
 
@@ -38,29 +37,15 @@ type env struct {
 
 func newEnv(t testing.TB, opts ...func(*api.Options)) *env {
 	t.Helper()
-	ctx := context.Background()
-	dbPath := filepath.Join(t.TempDir(), "gatehouse.db")
-	db, err := store.Open(ctx, dbPath, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	az := authz.New(db, nil)
-	svc := service.New(db, az, nil)
-	if svc.Keys, err = state.NewKeyring(bytes.Repeat([]byte{7}, 32)); err != nil {
-		t.Fatal(err)
-	}
-	token, err := svc.Bootstrap(ctx, "acme", "admin")
-	if err != nil || token == "" {
-		t.Fatalf("bootstrap: %q, %v", token, err)
-	}
+	te := testenv.New(t)
 	o := api.Options{AuthFailuresPerMinute: 1000, Verifier: oidc.New(oidc.Options{AllowInsecure: true})}
 	for _, f := range opts {
 		f(&o)
 	}
-	server := api.New(svc, az, o)
+	server := api.New(te.Svc, te.Authz, o)
 	srv := httptest.NewServer(server.Handler())
-	t.Cleanup(func() { srv.Close(); server.Close(); db.Close() })
-	return &env{t: t, routes: server.Routes, closeServer: server.Close, srv: srv, db: db, svc: svc, az: az, admin: token, org: "acme", dbPath: dbPath}
+	t.Cleanup(func() { srv.Close(); server.Close() })
+	return &env{t: t, routes: server.Routes, closeServer: server.Close, srv: srv, db: te.DB, svc: te.Svc, az: te.Authz, admin: te.Admin, org: te.Org.Name, dbPath: te.DSN}
 }
 
 // call makes a request and decodes a JSON response into out (if not nil).

@@ -521,11 +521,11 @@ func TestAuditRetention(t *testing.T) {
 	day := 24 * time.Hour
 	ctx := context.Background()
 	keep := 2 * day
-	if err := e.svc.UpdateSettings(ctx, e.orgID(), service.SettingsChange{AuditRetention: &keep}); err != nil {
+	if err := e.svc.UpdateSettings(ctx, e.orgID(), service.SettingsUpdate{AuditRetention: &keep}); err != nil {
 		t.Fatal(err)
 	}
 	short := time.Hour
-	if err := e.svc.UpdateSettings(ctx, e.orgID(), service.SettingsChange{AuditRetention: &short}); gatehouse.ErrorCode(err) != gatehouse.EINVALID {
+	if err := e.svc.UpdateSettings(ctx, e.orgID(), service.SettingsUpdate{AuditRetention: &short}); gatehouse.ErrorCode(err) != gatehouse.EINVALID {
 		t.Errorf("an hour's retention: %v", err)
 	}
 	clock = clock.Add(3 * day)

@@ -8,7 +8,6 @@ import (
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/api"
-	"github.com/gatehouse-iam/gatehouse/service"
 )
 
 // TestIAMImplementations runs one scenario through both implementations of
@@ -24,7 +23,7 @@ func TestIAMImplementations(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				iam = &service.Named{S: e.svc, Actor: id.User}
+				iam = &Named{S: e.svc, Actor: id.User}
 			}
 			iamScenario(t, iam)
 		})

@@ -245,7 +245,7 @@ func (s *Server) createEnvironmentTag(q *request) (any, error) {
 	if err := q.decode(&in); err != nil {
 		return nil, err
 	}
-	if err := s.svc.ChangeEnvironmentTags(q.ctx(), q.env, service.TagChange{Add: &[2]string{in.Name, in.Value}}); err != nil {
+	if err := s.svc.ChangeEnvironmentTags(q.ctx(), q.env, service.TagUpdate{Add: &[2]string{in.Name, in.Value}}); err != nil {
 		return nil, err
 	}
 	return wire.EnvironmentTag{Name: in.Name, Value: in.Value}, nil
@@ -280,14 +280,14 @@ func (s *Server) updateEnvironmentTag(q *request) (any, error) {
 	}
 	delete(tags, name)
 	tags[newName] = in.NewTag.Value
-	if err := s.svc.ChangeEnvironmentTags(q.ctx(), q.env, service.TagChange{Replace: tags}); err != nil {
+	if err := s.svc.ChangeEnvironmentTags(q.ctx(), q.env, service.TagUpdate{Replace: tags}); err != nil {
 		return nil, err
 	}
 	return wire.EnvironmentTag{Name: newName, Value: in.NewTag.Value}, nil
 }
 
 func (s *Server) deleteEnvironmentTag(q *request) (any, error) {
-	return nil, s.svc.ChangeEnvironmentTags(q.ctx(), q.env, service.TagChange{Delete: q.r.PathValue("tagName")})
+	return nil, s.svc.ChangeEnvironmentTags(q.ctx(), q.env, service.TagUpdate{Delete: q.r.PathValue("tagName")})
 }
 
 // orgEnvironmentTags lists every tag name with its values across the

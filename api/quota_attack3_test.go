@@ -31,7 +31,7 @@ func TestExchangeHeldToTokenQuota(t *testing.T) {
 		return n
 	}
 	quota := count() + 2
-	if err := e.svc.UpdateSettings(ctx, org, service.SettingsChange{Quotas: &gatehouse.Quotas{Tokens: quota}}); err != nil {
+	if err := e.svc.UpdateSettings(ctx, org, service.SettingsUpdate{Quotas: &gatehouse.Quotas{Tokens: quota}}); err != nil {
 		t.Fatal(err)
 	}
 	jwt := gh.sign(map[string]any{"sub": "ci"})
@@ -77,7 +77,7 @@ func TestPolicyAndRoleHeldToDescriptorQuota(t *testing.T) {
 		return n
 	}
 	quota := count() + 1
-	if err := e.svc.UpdateSettings(ctx, org, service.SettingsChange{Quotas: &gatehouse.Quotas{Descriptors: quota}}); err != nil {
+	if err := e.svc.UpdateSettings(ctx, org, service.SettingsUpdate{Quotas: &gatehouse.Quotas{Descriptors: quota}}); err != nil {
 		t.Fatal(err)
 	}
 	body := map[string]any{"name": "console", "uxPurpose": "role", "details": allowDetails("org_member:read")}

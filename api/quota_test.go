@@ -23,7 +23,7 @@ func TestQuotas(t *testing.T) {
 	}
 	// Defaults hold at first: creating works.
 	e.newStack(e.admin, "app", "s0", nil)
-	if err := e.svc.UpdateSettings(ctx, org.ID, service.SettingsChange{Quotas: &gatehouse.Quotas{Stacks: 2, Environments: 1, Tokens: 1, Descriptors: 1, DescriptorBytes: 2048}}); err != nil {
+	if err := e.svc.UpdateSettings(ctx, org.ID, service.SettingsUpdate{Quotas: &gatehouse.Quotas{Stacks: 2, Environments: 1, Tokens: 1, Descriptors: 1, DescriptorBytes: 2048}}); err != nil {
 		t.Fatal(err)
 	}
 	e.newStack(e.admin, "app", "s1", nil)
@@ -59,11 +59,11 @@ func TestQuotas(t *testing.T) {
 	e.fails(e.admin, "PATCH", "/api/orgs/acme/roles/"+r0.ID, `{"details":`+big+`}`, 400, "quotas.descriptorBytes")
 
 	// Raised, the quota lets the create through.
-	if err := e.svc.UpdateSettings(ctx, org.ID, service.SettingsChange{Quotas: &gatehouse.Quotas{Stacks: 3}}); err != nil {
+	if err := e.svc.UpdateSettings(ctx, org.ID, service.SettingsUpdate{Quotas: &gatehouse.Quotas{Stacks: 3}}); err != nil {
 		t.Fatal(err)
 	}
 	e.newStack(e.admin, "app", "s2", nil)
-	if err := e.svc.UpdateSettings(ctx, org.ID, service.SettingsChange{Quotas: &gatehouse.Quotas{Stacks: -1}}); err == nil || !strings.Contains(err.Error(), "quotas.stacks") {
+	if err := e.svc.UpdateSettings(ctx, org.ID, service.SettingsUpdate{Quotas: &gatehouse.Quotas{Stacks: -1}}); err == nil || !strings.Contains(err.Error(), "quotas.stacks") {
 		t.Errorf("a negative quota: %v", err)
 	}
 }
@@ -74,7 +74,7 @@ func TestPreviewEventsQuota(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	org, _ := e.az.Org(ctx, "acme")
-	if err := e.svc.UpdateSettings(ctx, org.ID, service.SettingsChange{Quotas: &gatehouse.Quotas{PreviewEvents: 3}}); err != nil {
+	if err := e.svc.UpdateSettings(ctx, org.ID, service.SettingsUpdate{Quotas: &gatehouse.Quotas{PreviewEvents: 3}}); err != nil {
 		t.Fatal(err)
 	}
 	e.newStack(e.admin, "app", "dev", nil)

@@ -258,7 +258,7 @@ func (s *Server) addStackTag(q *request) (any, error) {
 	if err := q.decodeCLI(&in); err != nil {
 		return nil, err
 	}
-	return nil, s.svc.ChangeStackTags(q.ctx(), q.stack, service.TagChange{Add: &[2]string{in.Name, in.Value}})
+	return nil, s.svc.ChangeStackTags(q.ctx(), q.stack, service.TagUpdate{Add: &[2]string{in.Name, in.Value}})
 }
 
 func (s *Server) replaceStackTags(q *request) (any, error) {
@@ -269,7 +269,7 @@ func (s *Server) replaceStackTags(q *request) (any, error) {
 	if in == nil {
 		in = map[string]string{}
 	}
-	return nil, s.svc.ChangeStackTags(q.ctx(), q.stack, service.TagChange{Replace: in})
+	return nil, s.svc.ChangeStackTags(q.ctx(), q.stack, service.TagUpdate{Replace: in})
 }
 
 func (s *Server) setStackTag(q *request) (any, error) {
@@ -286,13 +286,13 @@ func (s *Server) setStackTag(q *request) (any, error) {
 		tags := service.StackTags(q.stack)
 		delete(tags, name)
 		tags[in.Name] = in.Value
-		return nil, s.svc.ChangeStackTags(q.ctx(), q.stack, service.TagChange{Replace: tags})
+		return nil, s.svc.ChangeStackTags(q.ctx(), q.stack, service.TagUpdate{Replace: tags})
 	}
-	return nil, s.svc.ChangeStackTags(q.ctx(), q.stack, service.TagChange{Set: &[2]string{name, in.Value}})
+	return nil, s.svc.ChangeStackTags(q.ctx(), q.stack, service.TagUpdate{Set: &[2]string{name, in.Value}})
 }
 
 func (s *Server) deleteStackTag(q *request) (any, error) {
-	return nil, s.svc.ChangeStackTags(q.ctx(), q.stack, service.TagChange{Delete: q.r.PathValue("tagName")})
+	return nil, s.svc.ChangeStackTags(q.ctx(), q.stack, service.TagUpdate{Delete: q.r.PathValue("tagName")})
 }
 
 // --- export and import

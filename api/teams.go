@@ -65,7 +65,6 @@ func (s *Server) updateTeam(q *request) (any, error) {
 	if err := q.decode(&in); err != nil {
 		return nil, err
 	}
-	u := service.TeamUpdate{NewDisplayName: in.NewDisplayName, NewDescription: in.NewDescription, MemberAction: in.MemberAction, Member: in.Member}
 	stack := func(j *wire.TeamStack) *service.StackGrant {
 		if j == nil {
 			return nil
@@ -86,18 +85,58 @@ func (s *Server) updateTeam(q *request) (any, error) {
 		}
 		return g, nil
 	}
-	u.AddStack, u.EditStack, u.RemoveStack = stack(in.AddStackPermission), stack(in.EditStackPermission), stack(in.RemoveStack)
-	var err error
-	if u.AddEnvironment, err = env(in.AddEnvironmentPermission); err != nil {
+	var puts, removes []service.TeamGrant
+	for _, j := range []*wire.TeamStack{in.AddStackPermission, in.EditStackPermission} {
+		if g := stack(j); g != nil {
+			puts = append(puts, service.TeamGrant{Stack: g})
+		}
+	}
+	for _, j := range []*wire.TeamEnv{in.AddEnvironmentPermission, in.EditEnvironmentPermission} {
+		g, err := env(j)
+		if err != nil {
+			return nil, err
+		}
+		if g != nil {
+			puts = append(puts, service.TeamGrant{Environment: g})
+		}
+	}
+	if g := stack(in.RemoveStack); g != nil {
+		removes = append(removes, service.TeamGrant{Stack: g})
+	}
+	g, err := env(in.RemoveEnvironment)
+	if err != nil {
 		return nil, err
 	}
-	if u.EditEnvironment, err = env(in.EditEnvironmentPermission); err != nil {
-		return nil, err
+	if g != nil {
+		removes = append(removes, service.TeamGrant{Environment: g})
 	}
-	if u.RemoveEnvironment, err = env(in.RemoveEnvironment); err != nil {
-		return nil, err
+	return nil, s.svc.Batch(q.ctx(), q.org.ID, func(b *service.Batch) error {
+		return patchTeam(b, q.r.PathValue("teamName"), in, puts, removes)
+	})
+}
+
+// patchTeam applies a PATCH's changes in Pulumi's order: the names, the
+// member, the grants given or changed, the grants taken away.
+func patchTeam(b *service.Batch, name string, in wire.UpdateTeamRequest, puts, removes []service.TeamGrant) error {
+	if err := b.RenameTeam(name, in.NewDisplayName, in.NewDescription); err != nil {
+		return err
 	}
-	return nil, s.svc.UpdateTeam(q.ctx(), q.org.ID, q.r.PathValue("teamName"), u)
+	if in.MemberAction != "" {
+		if err := b.SetTeamMember(name, in.MemberAction, in.Member); err != nil {
+			return err
+		}
+	}
+	for _, g := range puts {
+		if err := b.PutTeamGrant(name, g); err != nil {
+			return err
+		}
+	}
+	for _, g := range removes {
+		if err := b.RemoveTeamGrant(name, g); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Server) deleteTeam(q *request) (any, error) {

@@ -198,7 +198,7 @@ func (s *Server) createUpdate(routeKind string) handler {
 			// it writes nothing and is not part of the history.
 			kind = gatehouse.UpdateKindPreview
 		}
-		u, err := s.svc.CreateUpdate(q.ctx(), q.stack, q.id, kind, service.ProgramRequest{Raw: data, Name: in.Name,
+		u, err := s.svc.CreateUpdate(q.ctx(), q.stack, q.id, kind, service.ProgramInput{Raw: data, Name: in.Name,
 			Message: in.Metadata.Message, Environment: in.Metadata.Environment, Config: in.Config})
 		if err != nil {
 			return nil, err

@@ -4,38 +4,25 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"testing"
 
 	"github.com/pulumi/pulumi-cloud-sdk/go/apiclient"
 	"github.com/pulumi/pulumi-cloud-sdk/go/apitype"
 
 	"github.com/gatehouse-iam/gatehouse/api"
-	"github.com/gatehouse-iam/gatehouse/authz"
-	"github.com/gatehouse-iam/gatehouse/service"
-	"github.com/gatehouse-iam/gatehouse/store"
+	"github.com/gatehouse-iam/gatehouse/internal/testenv"
 )
 
 // client returns the official SDK client pointed at a fresh Gatehouse,
 // authenticated with the bootstrap admin's token.
 func client(t *testing.T) *apiclient.CloudClient {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "g.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	az := authz.New(db, nil)
-	svc := service.New(db, az, nil)
-	token, err := svc.Bootstrap(ctx, "acme", "admin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	server := api.New(svc, az, api.Options{})
+	te := testenv.New(t)
+	server := api.New(te.Svc, te.Authz, api.Options{})
 	srv := httptest.NewServer(server.Handler())
-	t.Cleanup(func() { srv.Close(); server.Close(); db.Close() })
+	t.Cleanup(func() { srv.Close(); server.Close() })
 	return &apiclient.CloudClient{BaseURL: srv.URL, Executor: func(r *http.Request) (*http.Response, error) {
-		r.Header.Set("Authorization", "token "+token)
+		r.Header.Set("Authorization", "token "+te.Admin)
 		return http.DefaultClient.Do(r)
 	}}
 }

@@ -83,102 +83,136 @@ func (s *Service) verifyAudit(ctx context.Context, orgID string, cps []*AuditChe
 			return nil, nil, nil, err
 		}
 	}
-	v := &gatehouse.AuditVerification{}
-	var last *gatehouse.AuditEvent
-	var head *gatehouse.AuditHead
+	w := &chainWalk{v: &gatehouse.AuditVerification{}, cps: cps, key: s.AuditKey,
+		found: map[*AuditCheckpoint]bool{}, counted: map[*AuditCheckpoint]int64{}}
 	err := s.read(ctx, func(tx gatehouse.Tx) (err error) {
-		head, err = tx.AuditHead(ctx, orgID)
+		w.head, err = tx.AuditHead(ctx, orgID)
 		if err != nil {
 			return err
 		}
-		v.KeyedFrom = head.KeyedFrom
-		sealed := len(head.MAC) > 0 || head.KeyedFrom != 0
+		w.v.KeyedFrom = w.head.KeyedFrom
+		sealed := len(w.head.MAC) > 0 || w.head.KeyedFrom != 0
 		if sealed && s.AuditKey == nil {
-			return gatehouse.Errorf(gatehouse.EINVALID, "the audit chain is keyed from event %d: verifying it needs the master key", head.KeyedFrom)
+			return gatehouse.Errorf(gatehouse.EINVALID, "the audit chain is keyed from event %d: verifying it needs the master key", w.head.KeyedFrom)
 		}
-		prev, after := head.AnchorHash, head.AnchorSeq
-		if prev == nil {
-			prev = []byte{}
+		if ok, err := w.walk(ctx, tx, orgID); !ok || err != nil {
+			return err
 		}
-		found := map[*AuditCheckpoint]bool{}
-		counted := map[*AuditCheckpoint]int64{}
-		for {
-			page, err := tx.AuditChain(ctx, orgID, after, 1000)
-			if err != nil {
-				return err
-			}
-			for _, e := range page {
-				keyed := head.KeyedFrom != 0 && e.Seq >= head.KeyedFrom
-				var key []byte
-				if keyed {
-					key = s.AuditKey
-					v.Keyed++
-				} else {
-					v.Unkeyed++
-				}
-				v.Events++
-				switch {
-				case string(e.PrevHash) != string(prev):
-					v.Broken, v.Problem = e.Seq, "its link to the event before does not match: an event before it was changed, removed or inserted"
-					return nil
-				case !hmac.Equal(e.Hash, e.Link(key, prev)):
-					v.Broken, v.Problem = e.Seq, "its contents do not match its link: the event was changed"
-					return nil
-				}
-				for _, cp := range cps {
-					if e.Seq <= cp.Seq {
-						counted[cp]++
-					}
-					if e.Seq == cp.Seq {
-						if hex.EncodeToString(e.Hash) != cp.Hash {
-							v.Broken, v.Problem = e.Seq, "the checkpoint's event has another hash now: the chain was rewritten up to it"
-							return nil
-						}
-						found[cp] = true
-					}
-				}
-				prev, after, last = e.Hash, e.Seq, e
-			}
-			if len(page) < 1000 {
-				break
-			}
-		}
-		if sealed && !hmac.Equal(head.MAC, head.HeadMAC(s.AuditKey, orgID)) {
-			v.Broken, v.Problem = head.LastSeq, "the chain's head or anchor does not match its MAC: it was moved, so events at the end or at the beginning of the chain were removed (or the master key is not this chain's)"
+		if sealed && !hmac.Equal(w.head.MAC, w.head.HeadMAC(s.AuditKey, orgID)) {
+			w.v.Broken, w.v.Problem = w.head.LastSeq, "the chain's head or anchor does not match its MAC: it was moved, so events at the end or at the beginning of the chain were removed (or the master key is not this chain's)"
 			return nil
 		}
-		if head.LastSeq != 0 && (after != head.LastSeq || string(prev) != string(head.LastHash)) {
-			v.Broken, v.Problem = head.LastSeq, fmt.Sprintf("the chain ends at event %d, but its head records event %d: events at the end were removed", after, head.LastSeq)
+		if w.head.LastSeq != 0 && (w.after != w.head.LastSeq || string(w.prev) != string(w.head.LastHash)) {
+			w.v.Broken, w.v.Problem = w.head.LastSeq, fmt.Sprintf("the chain ends at event %d, but its head records event %d: events at the end were removed", w.after, w.head.LastSeq)
 			return nil
 		}
-		for _, cp := range cps {
-			switch {
-			case found[cp]:
-				v.Checkpoint = fmt.Sprintf("the chain holds the checkpoint's event %d (%s) with its hash", cp.Seq, cp.Time.UTC().Format(time.RFC3339))
-			case cp.Seq == head.AnchorSeq && cp.Hash == hex.EncodeToString(head.AnchorHash):
-				v.Checkpoint = fmt.Sprintf("the checkpoint's event %d is the last one pruned, the chain's anchor", cp.Seq)
-			case cp.Seq < head.AnchorSeq:
-				v.Checkpoint = fmt.Sprintf("the checkpoint's event %d was pruned (retention); the chain starts after event %d", cp.Seq, head.AnchorSeq)
-			case cp.Seq > after:
-				v.Broken, v.Problem = after, fmt.Sprintf("the chain ends at event %d, before the checkpoint's event %d of %s: events at the end were removed",
-					after, cp.Seq, cp.Time.UTC().Format(time.RFC3339))
-				return nil
-			default:
-				v.Broken, v.Problem = cp.Seq, fmt.Sprintf("the chain no longer holds the checkpoint's event %d: events were removed or the chain rewritten", cp.Seq)
-				return nil
-			}
-			if cp.KeyedFrom != 0 && (head.KeyedFrom == 0 || head.KeyedFrom > cp.KeyedFrom) {
-				v.Broken, v.Problem = head.LastSeq, fmt.Sprintf("the checkpoint says the chain is keyed from event %d, the database from event %d: the chain was downgraded to unkeyed links", cp.KeyedFrom, head.KeyedFrom)
-				return nil
-			}
-			if found[cp] && head.AnchorSeq == cp.AnchorSeq && counted[cp] != cp.Count {
-				v.Broken, v.Problem = cp.Seq, fmt.Sprintf("the checkpoint counted %d events up to event %d, the chain holds %d: events were removed or inserted", cp.Count, cp.Seq, counted[cp])
-				return nil
-			}
-		}
+		w.checkpoints()
 		return nil
 	})
-	return v, last, head, err
+	return w.v, w.last, w.head, err
+}
+
+// chainWalk is one verification's walk along an organization's audit
+// chain: the links so far and what it found of the checkpoints.
+type chainWalk struct {
+	v       *gatehouse.AuditVerification
+	head    *gatehouse.AuditHead
+	cps     []*AuditCheckpoint
+	key     []byte
+	found   map[*AuditCheckpoint]bool
+	counted map[*AuditCheckpoint]int64
+	prev    []byte
+	after   int64
+	last    *gatehouse.AuditEvent
+}
+
+// walk checks every event's link from the anchor on; false when one is
+// broken (recorded in v).
+func (w *chainWalk) walk(ctx context.Context, tx gatehouse.Tx, orgID string) (bool, error) {
+	w.prev, w.after = w.head.AnchorHash, w.head.AnchorSeq
+	if w.prev == nil {
+		w.prev = []byte{}
+	}
+	for {
+		page, err := tx.AuditChain(ctx, orgID, w.after, 1000)
+		if err != nil {
+			return false, err
+		}
+		for _, e := range page {
+			if !w.event(e) {
+				return false, nil
+			}
+		}
+		if len(page) < 1000 {
+			return true, nil
+		}
+	}
+}
+
+// event checks one event's link and the checkpoints it is the event of.
+func (w *chainWalk) event(e *gatehouse.AuditEvent) bool {
+	v := w.v
+	keyed := w.head.KeyedFrom != 0 && e.Seq >= w.head.KeyedFrom
+	var key []byte
+	if keyed {
+		key = w.key
+		v.Keyed++
+	} else {
+		v.Unkeyed++
+	}
+	v.Events++
+	switch {
+	case string(e.PrevHash) != string(w.prev):
+		v.Broken, v.Problem = e.Seq, "its link to the event before does not match: an event before it was changed, removed or inserted"
+		return false
+	case !hmac.Equal(e.Hash, e.Link(key, w.prev)):
+		v.Broken, v.Problem = e.Seq, "its contents do not match its link: the event was changed"
+		return false
+	}
+	for _, cp := range w.cps {
+		if e.Seq <= cp.Seq {
+			w.counted[cp]++
+		}
+		if e.Seq == cp.Seq {
+			if hex.EncodeToString(e.Hash) != cp.Hash {
+				v.Broken, v.Problem = e.Seq, "the checkpoint's event has another hash now: the chain was rewritten up to it"
+				return false
+			}
+			w.found[cp] = true
+		}
+	}
+	w.prev, w.after, w.last = e.Hash, e.Seq, e
+	return true
+}
+
+// checkpoints compares the walked chain with each checkpoint.
+func (w *chainWalk) checkpoints() {
+	v, head, after := w.v, w.head, w.after
+	for _, cp := range w.cps {
+		switch {
+		case w.found[cp]:
+			v.Checkpoint = fmt.Sprintf("the chain holds the checkpoint's event %d (%s) with its hash", cp.Seq, cp.Time.UTC().Format(time.RFC3339))
+		case cp.Seq == head.AnchorSeq && cp.Hash == hex.EncodeToString(head.AnchorHash):
+			v.Checkpoint = fmt.Sprintf("the checkpoint's event %d is the last one pruned, the chain's anchor", cp.Seq)
+		case cp.Seq < head.AnchorSeq:
+			v.Checkpoint = fmt.Sprintf("the checkpoint's event %d was pruned (retention); the chain starts after event %d", cp.Seq, head.AnchorSeq)
+		case cp.Seq > after:
+			v.Broken, v.Problem = after, fmt.Sprintf("the chain ends at event %d, before the checkpoint's event %d of %s: events at the end were removed",
+				after, cp.Seq, cp.Time.UTC().Format(time.RFC3339))
+			return
+		default:
+			v.Broken, v.Problem = cp.Seq, fmt.Sprintf("the chain no longer holds the checkpoint's event %d: events were removed or the chain rewritten", cp.Seq)
+			return
+		}
+		if cp.KeyedFrom != 0 && (head.KeyedFrom == 0 || head.KeyedFrom > cp.KeyedFrom) {
+			v.Broken, v.Problem = head.LastSeq, fmt.Sprintf("the checkpoint says the chain is keyed from event %d, the database from event %d: the chain was downgraded to unkeyed links", cp.KeyedFrom, head.KeyedFrom)
+			return
+		}
+		if w.found[cp] && head.AnchorSeq == cp.AnchorSeq && w.counted[cp] != cp.Count {
+			v.Broken, v.Problem = cp.Seq, fmt.Sprintf("the checkpoint counted %d events up to event %d, the chain holds %d: events were removed or inserted", cp.Count, cp.Seq, w.counted[cp])
+			return
+		}
+	}
 }
 
 // PruneAudit deletes events older than the organization's retention.

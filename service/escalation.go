@@ -351,7 +351,7 @@ func (s *Service) checkTeamGrant(ctx context.Context, tx gatehouse.Tx, orgID str
 // into the stack when they would give the caller more on it (the merge
 // itself checks again, after the update has started).
 func (s *Service) checkUpdateTags(ctx context.Context, st *gatehouse.Stack, tags map[string]string) error {
-	next, ok, err := applyTags(st.Tags, TagChange{Merge: tags, FromUpdate: true}, ProjectTag, st.Project, gatehouse.EINVALID)
+	next, ok, err := applyTags(st.Tags, TagUpdate{Merge: tags, FromUpdate: true}, ProjectTag, st.Project, gatehouse.EINVALID)
 	if err != nil || !ok {
 		return nil // the merge reports bad tags itself
 	}

@@ -108,7 +108,7 @@ func (s *Service) createInvite(ctx context.Context, tx gatehouse.Tx, i *gatehous
 		return gatehouse.Errorf(gatehouse.ECONFLICT, "%q is already a member", u.Login)
 	}
 	if err := tx.CreateInvite(ctx, i); err != nil {
-		return conflictMsg(err, "%q has a pending invitation already; change or revoke it", u.Login)
+		return gatehouse.Reword(err, gatehouse.ECONFLICT, "%q has a pending invitation already; change or revoke it", u.Login)
 	}
 	return s.audit(ctx, tx, i.OrgID, gatehouse.EventInviteCreated, i.ID, map[string]any{"login": u.Login, "roleId": i.RoleID,
 		"role": roleName, "expires": i.Expires}, "invited %q with role %q", u.Login, roleName)
@@ -129,7 +129,7 @@ func (s *Service) Invite(ctx context.Context, orgID string, in InviteInput) (*In
 	err = s.Store.Write(ctx, func(tx gatehouse.Tx) error {
 		u, err := tx.GetUserByLogin(ctx, in.Login)
 		if err != nil {
-			return gatehouse.Errorf(gatehouse.ENOTFOUND, "userLogin: user %q not found; add a new user as a member instead", in.Login)
+			return gatehouse.Reword(err, gatehouse.ENOTFOUND, "userLogin: user %q not found; add a new user as a member instead", in.Login)
 		}
 		d, err := inviteRole(ctx, tx, orgID, in.Role, in.RoleID)
 		if err != nil {
@@ -193,8 +193,11 @@ func (s *Service) Invites(ctx context.Context, orgID string) ([]*InviteView, err
 // another organization's).
 func orgInvite(ctx context.Context, tx gatehouse.Tx, orgID, id string) (*gatehouse.Invite, error) {
 	i, err := tx.GetInvite(ctx, id)
-	if err != nil || i.OrgID != orgID {
-		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "invitation %q not found", id)
+	if err == nil && i.OrgID != orgID {
+		err = gatehouse.Errorf(gatehouse.ENOTFOUND, "another organization's invitation")
+	}
+	if err != nil {
+		return nil, gatehouse.Reword(err, gatehouse.ENOTFOUND, "invitation %q not found", id)
 	}
 	return i, nil
 }
@@ -247,7 +250,7 @@ func (s *Service) RevokeInvite(ctx context.Context, orgID, id string) error {
 		}
 		i, err := tx.TakeInvite(ctx, id)
 		if err != nil {
-			return gatehouse.Errorf(gatehouse.ENOTFOUND, "invitation %q not found", id)
+			return gatehouse.Reword(err, gatehouse.ENOTFOUND, "invitation %q not found", id)
 		}
 		login := i.UserID
 		if u, err := tx.GetUser(ctx, i.UserID); err == nil {
@@ -315,11 +318,14 @@ func ownPersonalTokens(ctx context.Context, tx gatehouse.Tx, userID string) ([]s
 
 func (s *Service) answerInvite(ctx context.Context, user *gatehouse.User, id string, accept bool) (*InviteView, error) {
 	var v *InviteView
-	notFound := gatehouse.Errorf(gatehouse.ENOTFOUND, "invitation %q not found", id)
 	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
 		i, err := tx.TakeInvite(ctx, id)
-		if err != nil || i.UserID != user.ID {
-			return notFound // another user's invitation is none of the caller's business
+		if err == nil && i.UserID != user.ID {
+			// another user's invitation is none of the caller's business
+			err = gatehouse.Errorf(gatehouse.ENOTFOUND, "another user's invitation")
+		}
+		if err != nil {
+			return gatehouse.Reword(err, gatehouse.ENOTFOUND, "invitation %q not found", id)
 		}
 		if i.Expired(s.Now()) {
 			return gatehouse.Errorf(gatehouse.EINVALID, "invitation %q expired at %s; ask for a new one", id, i.Expires.Format(time.RFC3339))
@@ -333,7 +339,7 @@ func (s *Service) answerInvite(ctx context.Context, user *gatehouse.User, id str
 		}
 		m := &gatehouse.Membership{OrgID: i.OrgID, UserID: user.ID, RoleID: i.RoleID}
 		if err := tx.AddMember(ctx, m); err != nil {
-			return conflictMsg(err, "you are already a member of %q", v.Org.Name)
+			return gatehouse.Reword(err, gatehouse.ECONFLICT, "you are already a member of %q", v.Org.Name)
 		}
 		if err := s.audit(ctx, tx, i.OrgID, gatehouse.EventInviteAccepted, i.ID, map[string]string{"login": user.Login, "roleId": i.RoleID},
 			"%q accepted the invitation with role %q", user.Login, v.Role.Name); err != nil {

@@ -94,11 +94,11 @@ func (s *Service) Member(ctx context.Context, orgID, login string) (v *MemberVie
 func memberByLogin(ctx context.Context, tx gatehouse.Tx, orgID, login string) (*gatehouse.Membership, error) {
 	u, err := tx.GetUserByLogin(ctx, login)
 	if err != nil {
-		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "member %q not found", login)
+		return nil, gatehouse.Reword(err, gatehouse.ENOTFOUND, "member %q not found", login)
 	}
 	m, err := tx.GetMember(ctx, orgID, u.ID)
 	if err != nil {
-		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "member %q not found", login)
+		return nil, gatehouse.Reword(err, gatehouse.ENOTFOUND, "member %q not found", login)
 	}
 	return m, nil
 }
@@ -146,7 +146,7 @@ func (s *Service) AddMember(ctx context.Context, orgID, login, role string) (v *
 		}
 		m := &gatehouse.Membership{OrgID: orgID, UserID: u.ID, RoleID: roleID}
 		if err := tx.AddMember(ctx, m); err != nil {
-			return conflictMsg(err, "%q is already a member", login)
+			return gatehouse.Reword(err, gatehouse.ECONFLICT, "%q is already a member", login)
 		}
 		if v, err = memberView(ctx, tx, m); err != nil {
 			return err
@@ -162,13 +162,6 @@ func (s *Service) AddMember(ctx context.Context, orgID, login, role string) (v *
 			"personalTokens": ids}, "added %q with role %q", login, v.Role.Name)
 	})
 	return v, err
-}
-
-func conflictMsg(err error, format string, args ...any) error {
-	if gatehouse.ErrorCode(err) == gatehouse.ECONFLICT {
-		return gatehouse.Errorf(gatehouse.ECONFLICT, format, args...)
-	}
-	return err
 }
 
 // UpdateMember changes a member's role: roleID (any role of the

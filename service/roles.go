@@ -258,51 +258,15 @@ func (s *Service) DeleteDescriptor(ctx context.Context, orgID, id string, force 
 		if err != nil {
 			return err
 		}
-		switch {
-		case len(u.Descriptors) > 0:
-			names := make([]string, 0, len(u.Descriptors))
-			for _, ref := range u.Descriptors {
-				if r, err := tx.GetDescriptor(ctx, orgID, ref); err == nil {
-					names = append(names, quote(r.Name))
-				} else {
-					names = append(names, ref)
-				}
-			}
-			return gatehouse.Errorf(gatehouse.ECONFLICT, "%q is used by %s; remove it from them first", d.Name, strings.Join(names, ", "))
-		case u.OrgDefault:
-			return gatehouse.Errorf(gatehouse.ECONFLICT, "%q is the organization's default role; make another role the default first", d.Name)
-		case len(u.Grants) > 0:
-			return gatehouse.Errorf(gatehouse.ECONFLICT, "%q is used by %d entity grant(s); remove them first", d.Name, len(u.Grants))
-		case (len(u.Members) > 0 || len(u.Teams) > 0 || len(u.Tokens) > 0) && !force:
-			return gatehouse.Errorf(gatehouse.ECONFLICT, "%q is assigned to %d member(s), %d team(s) and %d access token(s); unassign it, or delete with force=true (pulumi org role remove --force): members then fall back to the default role and the tokens hold nothing",
-				d.Name, len(u.Members), len(u.Teams), len(u.Tokens))
+		if err := checkDeletable(ctx, tx, orgID, d, u, force); err != nil {
+			return err
 		}
 		unbound, err := s.unbindRoleTokens(ctx, tx, orgID, id)
 		if err != nil {
 			return err
 		}
-		if len(u.Members) > 0 {
-			org, err := tx.GetOrg(ctx, orgID)
-			if err != nil {
-				return err
-			}
-			// Its members are given the default role: held to what the
-			// caller holds, as any other role given to a member.
-			if id := org.Settings.DefaultRoleID; id != "" {
-				if err := s.checkRole(ctx, tx, orgID, fmt.Sprintf("deleting %q moves its members onto the default role, which", d.Name), id); err != nil {
-					return err
-				}
-			}
-			for _, uid := range u.Members {
-				m, err := tx.GetMember(ctx, orgID, uid)
-				if err != nil {
-					return err
-				}
-				m.RoleID = org.Settings.DefaultRoleID
-				if err := tx.UpdateMember(ctx, m); err != nil {
-					return err
-				}
-			}
+		if err := s.moveToDefaultRole(ctx, tx, orgID, d, u.Members); err != nil {
+			return err
 		}
 		for _, tid := range u.Teams {
 			if err := tx.RemoveTeamRole(ctx, tid, id); err != nil {
@@ -327,6 +291,62 @@ func (s *Service) DeleteDescriptor(ctx context.Context, orgID, id string, force 
 		}
 		return nil
 	})
+}
+
+// checkDeletable refuses to delete a descriptor still in use: by other
+// descriptors, as the default role, by grants, or (without force) by
+// members, teams and tokens.
+func checkDeletable(ctx context.Context, tx gatehouse.Tx, orgID string, d *gatehouse.Descriptor, u *gatehouse.DescriptorUsage, force bool) error {
+	switch {
+	case len(u.Descriptors) > 0:
+		names := make([]string, 0, len(u.Descriptors))
+		for _, ref := range u.Descriptors {
+			if r, err := tx.GetDescriptor(ctx, orgID, ref); err == nil {
+				names = append(names, quote(r.Name))
+			} else {
+				names = append(names, ref)
+			}
+		}
+		return gatehouse.Errorf(gatehouse.ECONFLICT, "%q is used by %s; remove it from them first", d.Name, strings.Join(names, ", "))
+	case u.OrgDefault:
+		return gatehouse.Errorf(gatehouse.ECONFLICT, "%q is the organization's default role; make another role the default first", d.Name)
+	case len(u.Grants) > 0:
+		return gatehouse.Errorf(gatehouse.ECONFLICT, "%q is used by %d entity grant(s); remove them first", d.Name, len(u.Grants))
+	case (len(u.Members) > 0 || len(u.Teams) > 0 || len(u.Tokens) > 0) && !force:
+		return gatehouse.Errorf(gatehouse.ECONFLICT, "%q is assigned to %d member(s), %d team(s) and %d access token(s); unassign it, or delete with force=true (pulumi org role remove --force): members then fall back to the default role and the tokens hold nothing",
+			d.Name, len(u.Members), len(u.Teams), len(u.Tokens))
+	}
+	return nil
+}
+
+// moveToDefaultRole gives the members of a role being deleted the
+// organization's default role.
+func (s *Service) moveToDefaultRole(ctx context.Context, tx gatehouse.Tx, orgID string, d *gatehouse.Descriptor, members []string) error {
+	if len(members) == 0 {
+		return nil
+	}
+	org, err := tx.GetOrg(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	// Its members are given the default role: held to what the
+	// caller holds, as any other role given to a member.
+	if id := org.Settings.DefaultRoleID; id != "" {
+		if err := s.checkRole(ctx, tx, orgID, fmt.Sprintf("deleting %q moves its members onto the default role, which", d.Name), id); err != nil {
+			return err
+		}
+	}
+	for _, uid := range members {
+		m, err := tx.GetMember(ctx, orgID, uid)
+		if err != nil {
+			return err
+		}
+		m.RoleID = org.Settings.DefaultRoleID
+		if err := tx.UpdateMember(ctx, m); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // unboundToken names, in a role's deletion event, a token that lost it.

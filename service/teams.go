@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/gatehouse-iam/gatehouse"
@@ -33,6 +32,15 @@ type GrantView struct {
 
 // CreateTeam creates a Pulumi-kind team.
 func (s *Service) CreateTeam(ctx context.Context, orgID, name, displayName, description string) (*gatehouse.Team, error) {
+	var t *gatehouse.Team
+	err := s.Batch(ctx, orgID, func(b *Batch) (err error) {
+		t, err = b.CreateTeam(name, displayName, description)
+		return err
+	})
+	return t, err
+}
+
+func (s *Service) createTeamTx(ctx context.Context, tx gatehouse.Tx, orgID, name, displayName, description string) (*gatehouse.Team, error) {
 	if err := checkName("name", name, 100); err != nil {
 		return nil, err
 	}
@@ -43,19 +51,16 @@ func (s *Service) CreateTeam(ctx context.Context, orgID, name, displayName, desc
 		return nil, err
 	}
 	t := &gatehouse.Team{OrgID: orgID, Kind: gatehouse.TeamPulumi, Name: name, DisplayName: displayName, Description: description}
-	err := s.write(ctx, orgID, func(tx gatehouse.Tx) error {
-		if err := tx.CreateTeam(ctx, t); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, orgID, gatehouse.EventTeamCreated, t.ID, map[string]string{"name": name, "displayName": displayName}, "created team %q", name)
-	})
-	return t, err
+	if err := tx.CreateTeam(ctx, t); err != nil {
+		return nil, err
+	}
+	return t, s.audit(ctx, tx, orgID, gatehouse.EventTeamCreated, t.ID, map[string]string{"name": name, "displayName": displayName}, "created team %q", name)
 }
 
 func teamByName(ctx context.Context, tx gatehouse.Tx, orgID, name string) (*gatehouse.Team, error) {
 	t, err := tx.GetTeam(ctx, orgID, name)
 	if err != nil {
-		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "team %q not found", name)
+		return nil, gatehouse.Reword(err, gatehouse.ENOTFOUND, "team %q not found", name)
 	}
 	return t, nil
 }
@@ -135,21 +140,6 @@ func grantViews(ctx context.Context, tx gatehouse.Tx, orgID string, grants []*ga
 	return out, nil
 }
 
-// TeamUpdate is one PATCH of a team (Pulumi's UpdateTeamRequest): each
-// field optional, one action per call.
-type TeamUpdate struct {
-	NewDisplayName *string
-	NewDescription *string
-	MemberAction   string // add, remove, promote, demote
-	Member         string
-	// Stack grants: permission 101 read, 102 write, 103 admin.
-	AddStack, EditStack *StackGrant
-	RemoveStack         *StackGrant
-	// Environment grants: read, open, write, admin.
-	AddEnvironment, EditEnvironment *EnvironmentGrant
-	RemoveEnvironment               *EnvironmentGrant
-}
-
 // StackGrant names a stack and a legacy permission code.
 type StackGrant struct {
 	ProjectName, StackName string
@@ -167,105 +157,132 @@ var stackPermissionSets = map[int]string{101: "stack-read", 102: "stack-write", 
 
 var envPermissionSets = map[string]string{"read": "environment-read", "open": "environment-open", "write": "environment-write", "admin": "environment-admin"}
 
-// UpdateTeam applies one change to a team.
-func (s *Service) UpdateTeam(ctx context.Context, orgID, name string, u TeamUpdate) error {
-	return s.write(ctx, orgID, func(tx gatehouse.Tx) error {
-		t, err := teamByName(ctx, tx, orgID, name)
-		if err != nil {
+// RenameTeam changes a team's display name and description (nil: as it
+// is); with neither, it only checks that the team exists.
+func (s *Service) RenameTeam(ctx context.Context, orgID, name string, displayName, description *string) error {
+	return s.Batch(ctx, orgID, func(b *Batch) error { return b.RenameTeam(name, displayName, description) })
+}
+
+// SetTeamMember adds, removes, promotes or demotes (action) a member of
+// the organization in a team.
+func (s *Service) SetTeamMember(ctx context.Context, orgID, name, action, login string) error {
+	return s.Batch(ctx, orgID, func(b *Batch) error { return b.SetTeamMember(name, action, login) })
+}
+
+// PutTeamGrant gives a team a permission on a stack or an environment, or
+// changes the one it has.
+func (s *Service) PutTeamGrant(ctx context.Context, orgID, name string, g TeamGrant) error {
+	return s.Batch(ctx, orgID, func(b *Batch) error { return b.PutTeamGrant(name, g) })
+}
+
+// RemoveTeamGrant takes a team's permission on a stack or an environment
+// away (the grant's permission is not looked at).
+func (s *Service) RemoveTeamGrant(ctx context.Context, orgID, name string, g TeamGrant) error {
+	return s.Batch(ctx, orgID, func(b *Batch) error { return b.RemoveTeamGrant(name, g) })
+}
+
+// TeamGrant is one of a team's grants: on a stack or on an environment,
+// exactly one of them set.
+type TeamGrant struct {
+	Stack       *StackGrant
+	Environment *EnvironmentGrant
+}
+
+func (s *Service) renameTeamTx(ctx context.Context, tx gatehouse.Tx, orgID, name string, displayName, description *string) error {
+	t, err := teamByName(ctx, tx, orgID, name)
+	if err != nil || (displayName == nil && description == nil) {
+		return err
+	}
+	if displayName != nil {
+		if err := checkText("newDisplayName", *displayName, 100); err != nil {
 			return err
 		}
-		if u.NewDisplayName != nil || u.NewDescription != nil {
-			if u.NewDisplayName != nil {
-				if err := checkText("newDisplayName", *u.NewDisplayName, 100); err != nil {
-					return err
-				}
-				t.DisplayName = *u.NewDisplayName
-			}
-			if u.NewDescription != nil {
-				if err := checkText("newDescription", *u.NewDescription, 1000); err != nil {
-					return err
-				}
-				t.Description = *u.NewDescription
-			}
-			if err := tx.UpdateTeam(ctx, t); err != nil {
-				return err
-			}
-			if err := s.audit(ctx, tx, orgID, gatehouse.EventTeamUpdated, t.ID, map[string]string{"displayName": t.DisplayName, "description": t.Description},
-				"changed team %q", t.Name); err != nil {
-				return err
-			}
+		t.DisplayName = *displayName
+	}
+	if description != nil {
+		if err := checkText("newDescription", *description, 1000); err != nil {
+			return err
 		}
-		if u.MemberAction == "add" {
-			if err := s.checkTeam(ctx, tx, orgID, "adding a member to team "+t.Name, t.ID, false); err != nil {
-				return err
-			}
+		t.Description = *description
+	}
+	if err := tx.UpdateTeam(ctx, t); err != nil {
+		return err
+	}
+	return s.audit(ctx, tx, orgID, gatehouse.EventTeamUpdated, t.ID, map[string]string{"displayName": t.DisplayName, "description": t.Description},
+		"changed team %q", t.Name)
+}
+
+func (s *Service) setTeamMemberTx(ctx context.Context, tx gatehouse.Tx, orgID, name, action, login string) error {
+	t, err := teamByName(ctx, tx, orgID, name)
+	if err != nil {
+		return err
+	}
+	if action == "add" {
+		if err := s.checkTeam(ctx, tx, orgID, "adding a member to team "+t.Name, t.ID, false); err != nil {
+			return err
 		}
-		if u.MemberAction != "" {
-			if err := teamMemberAction(ctx, tx, orgID, t, u.MemberAction, u.Member); err != nil {
-				return err
-			}
-			typ := map[string]string{"add": gatehouse.EventTeamMemberAdded, "remove": gatehouse.EventTeamMemberRemoved,
-				"promote": gatehouse.EventTeamMemberRole, "demote": gatehouse.EventTeamMemberRole}[u.MemberAction]
-			if err := s.audit(ctx, tx, orgID, typ, t.ID, map[string]string{"member": u.Member, "action": u.MemberAction},
-				"%s %q in team %q", u.MemberAction, u.Member, t.Name); err != nil {
-				return err
-			}
+	}
+	if err := teamMemberAction(ctx, tx, orgID, t, action, login); err != nil {
+		return err
+	}
+	typ := map[string]string{"add": gatehouse.EventTeamMemberAdded, "remove": gatehouse.EventTeamMemberRemoved,
+		"promote": gatehouse.EventTeamMemberRole, "demote": gatehouse.EventTeamMemberRole}[action]
+	return s.audit(ctx, tx, orgID, typ, t.ID, map[string]string{"member": login, "action": action},
+		"%s %q in team %q", action, login, t.Name)
+}
+
+func (s *Service) putTeamGrantTx(ctx context.Context, tx gatehouse.Tx, orgID, name string, g TeamGrant) error {
+	t, err := teamByName(ctx, tx, orgID, name)
+	if err != nil {
+		return err
+	}
+	if sg := g.Stack; sg != nil {
+		set, ok := stackPermissionSets[sg.Permission]
+		if !ok {
+			return gatehouse.Errorf(gatehouse.EINVALID, "permission: %d is not a stack permission (101 read, 102 write, 103 admin)", sg.Permission)
 		}
-		grantEvent := func(what string, v any) error {
-			return s.audit(ctx, tx, orgID, gatehouse.EventTeamGrantChanged, t.ID, v, "%s for team %q", what, t.Name)
+		if err := s.checkTeamGrant(ctx, tx, orgID, gatehouse.EntityStack, sg.ProjectName, sg.StackName, set, 0); err != nil {
+			return err
 		}
-		for _, sg := range []*StackGrant{u.AddStack, u.EditStack} {
-			if sg == nil {
-				continue
-			}
-			set, ok := stackPermissionSets[sg.Permission]
-			if !ok {
-				return gatehouse.Errorf(gatehouse.EINVALID, "permission: %d is not a stack permission (101 read, 102 write, 103 admin)", sg.Permission)
-			}
-			if err := s.checkTeamGrant(ctx, tx, orgID, gatehouse.EntityStack, sg.ProjectName, sg.StackName, set, 0); err != nil {
-				return err
-			}
-			if err := putTeamGrant(ctx, tx, orgID, t, gatehouse.EntityStack, sg.ProjectName, sg.StackName, set, strconv.Itoa(sg.Permission), 0); err != nil {
-				return err
-			}
-			if err := grantEvent("stack permission "+strconv.Itoa(sg.Permission)+" on "+sg.ProjectName+"/"+sg.StackName, sg); err != nil {
-				return err
-			}
+		if err := putTeamGrant(ctx, tx, orgID, t, gatehouse.EntityStack, sg.ProjectName, sg.StackName, set, itoa(sg.Permission), 0); err != nil {
+			return err
 		}
-		for _, eg := range []*EnvironmentGrant{u.AddEnvironment, u.EditEnvironment} {
-			if eg == nil {
-				continue
-			}
-			set, ok := envPermissionSets[eg.Permission]
-			if !ok {
-				return gatehouse.Errorf(gatehouse.EINVALID, "permission: %q is not an environment permission (read, open, write, admin)", eg.Permission)
-			}
-			if err := s.checkTeamGrant(ctx, tx, orgID, gatehouse.EntityEnvironment, eg.ProjectName, eg.EnvName, set, eg.MaxOpenDuration); err != nil {
-				return err
-			}
-			if err := putTeamGrant(ctx, tx, orgID, t, gatehouse.EntityEnvironment, eg.ProjectName, eg.EnvName, set, eg.Permission, eg.MaxOpenDuration); err != nil {
-				return err
-			}
-			if err := grantEvent("environment permission "+eg.Permission+" on "+eg.ProjectName+"/"+eg.EnvName, eg); err != nil {
-				return err
-			}
+		return s.teamGrantEvent(ctx, tx, t, "stack permission "+itoa(sg.Permission)+" on "+sg.ProjectName+"/"+sg.StackName, sg)
+	}
+	eg := g.Environment
+	set, ok := envPermissionSets[eg.Permission]
+	if !ok {
+		return gatehouse.Errorf(gatehouse.EINVALID, "permission: %q is not an environment permission (read, open, write, admin)", eg.Permission)
+	}
+	if err := s.checkTeamGrant(ctx, tx, orgID, gatehouse.EntityEnvironment, eg.ProjectName, eg.EnvName, set, eg.MaxOpenDuration); err != nil {
+		return err
+	}
+	if err := putTeamGrant(ctx, tx, orgID, t, gatehouse.EntityEnvironment, eg.ProjectName, eg.EnvName, set, eg.Permission, eg.MaxOpenDuration); err != nil {
+		return err
+	}
+	return s.teamGrantEvent(ctx, tx, t, "environment permission "+eg.Permission+" on "+eg.ProjectName+"/"+eg.EnvName, eg)
+}
+
+func (s *Service) removeTeamGrantTx(ctx context.Context, tx gatehouse.Tx, orgID, name string, g TeamGrant) error {
+	t, err := teamByName(ctx, tx, orgID, name)
+	if err != nil {
+		return err
+	}
+	if sg := g.Stack; sg != nil {
+		if err := removeTeamGrant(ctx, tx, orgID, t, gatehouse.EntityStack, sg.ProjectName, sg.StackName); err != nil {
+			return err
 		}
-		if u.RemoveStack != nil {
-			if err := removeTeamGrant(ctx, tx, orgID, t, gatehouse.EntityStack, u.RemoveStack.ProjectName, u.RemoveStack.StackName); err != nil {
-				return err
-			}
-			if err := grantEvent("removed stack "+u.RemoveStack.ProjectName+"/"+u.RemoveStack.StackName, u.RemoveStack); err != nil {
-				return err
-			}
-		}
-		if u.RemoveEnvironment != nil {
-			if err := removeTeamGrant(ctx, tx, orgID, t, gatehouse.EntityEnvironment, u.RemoveEnvironment.ProjectName, u.RemoveEnvironment.EnvName); err != nil {
-				return err
-			}
-			return grantEvent("removed environment "+u.RemoveEnvironment.ProjectName+"/"+u.RemoveEnvironment.EnvName, u.RemoveEnvironment)
-		}
-		return nil
-	})
+		return s.teamGrantEvent(ctx, tx, t, "removed stack "+sg.ProjectName+"/"+sg.StackName, sg)
+	}
+	eg := g.Environment
+	if err := removeTeamGrant(ctx, tx, orgID, t, gatehouse.EntityEnvironment, eg.ProjectName, eg.EnvName); err != nil {
+		return err
+	}
+	return s.teamGrantEvent(ctx, tx, t, "removed environment "+eg.ProjectName+"/"+eg.EnvName, eg)
+}
+
+func (s *Service) teamGrantEvent(ctx context.Context, tx gatehouse.Tx, t *gatehouse.Team, what string, v any) error {
+	return s.audit(ctx, tx, t.OrgID, gatehouse.EventTeamGrantChanged, t.ID, v, "%s for team %q", what, t.Name)
 }
 
 func teamMemberAction(ctx context.Context, tx gatehouse.Tx, orgID string, t *gatehouse.Team, action, login string) error {
@@ -354,54 +371,60 @@ func removeTeamGrant(ctx context.Context, tx gatehouse.Tx, orgID string, t *gate
 
 // DeleteTeam deletes a team; its tokens are revoked with it.
 func (s *Service) DeleteTeam(ctx context.Context, orgID, name string) error {
-	return s.write(ctx, orgID, func(tx gatehouse.Tx) error {
-		t, err := teamByName(ctx, tx, orgID, name)
-		if err != nil {
-			return err
-		}
-		if err := tx.DeleteTeam(ctx, t.ID); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, orgID, gatehouse.EventTeamDeleted, t.ID, map[string]string{"name": t.Name}, "deleted team %q and revoked its tokens", t.Name)
-	})
+	return s.Batch(ctx, orgID, func(b *Batch) error { return b.DeleteTeam(name) })
+}
+
+func (s *Service) deleteTeamTx(ctx context.Context, tx gatehouse.Tx, orgID, name string) error {
+	t, err := teamByName(ctx, tx, orgID, name)
+	if err != nil {
+		return err
+	}
+	if err := tx.DeleteTeam(ctx, t.ID); err != nil {
+		return err
+	}
+	return s.audit(ctx, tx, orgID, gatehouse.EventTeamDeleted, t.ID, map[string]string{"name": t.Name}, "deleted team %q and revoked its tokens", t.Name)
 }
 
 // AddTeamRole gives a team a role; a team holds any number.
 func (s *Service) AddTeamRole(ctx context.Context, orgID, name, roleID string) error {
-	return s.write(ctx, orgID, func(tx gatehouse.Tx) error {
-		t, err := teamByName(ctx, tx, orgID, name)
-		if err != nil {
-			return err
-		}
-		d, err := tx.GetDescriptor(ctx, orgID, roleID)
-		if err != nil {
-			return err
-		}
-		if d.Purpose == gatehouse.PurposeSet || d.Purpose == gatehouse.PurposePolicy {
-			return gatehouse.Errorf(gatehouse.EINVALID, "%q is a %s, not a role", d.Name, d.Purpose)
-		}
-		if err := s.checkRole(ctx, tx, orgID, fmt.Sprintf("giving team %q the role %q", t.Name, d.Name), roleID); err != nil {
-			return err
-		}
-		if err := tx.AddTeamRole(ctx, t.ID, roleID); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, orgID, gatehouse.EventTeamRoleAssigned, t.ID, map[string]string{"team": t.Name, "roleId": roleID}, "gave team %q the role %q", t.Name, d.Name)
-	})
+	return s.Batch(ctx, orgID, func(b *Batch) error { return b.AddTeamRole(name, roleID) })
+}
+
+func (s *Service) addTeamRoleTx(ctx context.Context, tx gatehouse.Tx, orgID, name, roleID string) error {
+	t, err := teamByName(ctx, tx, orgID, name)
+	if err != nil {
+		return err
+	}
+	d, err := tx.GetDescriptor(ctx, orgID, roleID)
+	if err != nil {
+		return err
+	}
+	if d.Purpose == gatehouse.PurposeSet || d.Purpose == gatehouse.PurposePolicy {
+		return gatehouse.Errorf(gatehouse.EINVALID, "%q is a %s, not a role", d.Name, d.Purpose)
+	}
+	if err := s.checkRole(ctx, tx, orgID, fmt.Sprintf("giving team %q the role %q", t.Name, d.Name), roleID); err != nil {
+		return err
+	}
+	if err := tx.AddTeamRole(ctx, t.ID, roleID); err != nil {
+		return err
+	}
+	return s.audit(ctx, tx, orgID, gatehouse.EventTeamRoleAssigned, t.ID, map[string]string{"team": t.Name, "roleId": roleID}, "gave team %q the role %q", t.Name, d.Name)
 }
 
 // RemoveTeamRole takes a role from a team.
 func (s *Service) RemoveTeamRole(ctx context.Context, orgID, name, roleID string) error {
-	return s.write(ctx, orgID, func(tx gatehouse.Tx) error {
-		t, err := teamByName(ctx, tx, orgID, name)
-		if err != nil {
-			return err
-		}
-		if err := tx.RemoveTeamRole(ctx, t.ID, roleID); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, orgID, gatehouse.EventTeamRoleUnassigned, t.ID, map[string]string{"team": t.Name, "roleId": roleID}, "took role %s from team %q", roleID, t.Name)
-	})
+	return s.Batch(ctx, orgID, func(b *Batch) error { return b.RemoveTeamRole(name, roleID) })
+}
+
+func (s *Service) removeTeamRoleTx(ctx context.Context, tx gatehouse.Tx, orgID, name, roleID string) error {
+	t, err := teamByName(ctx, tx, orgID, name)
+	if err != nil {
+		return err
+	}
+	if err := tx.RemoveTeamRole(ctx, t.ID, roleID); err != nil {
+		return err
+	}
+	return s.audit(ctx, tx, orgID, gatehouse.EventTeamRoleUnassigned, t.ID, map[string]string{"team": t.Name, "roleId": roleID}, "took role %s from team %q", roleID, t.Name)
 }
 
 // TeamRoles returns a team's roles.

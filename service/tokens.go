@@ -34,85 +34,23 @@ func (s *Service) CreateToken(ctx context.Context, in TokenInput) (*gatehouse.To
 	now := s.Now()
 	t := &gatehouse.Token{Kind: in.Kind, OrgID: in.OrgID, UserID: in.UserID, Name: in.Name, Description: in.Description,
 		RoleID: in.RoleID, CreatedBy: in.CreatedBy}
-	if err := checkText("description", in.Description, 1000); err != nil {
+	if err := checkTokenInput(in, t, now); err != nil {
 		return nil, "", err
-	}
-	switch {
-	case in.Expires < 0:
-		return nil, "", gatehouse.Errorf(gatehouse.EINVALID, "expires: must be a unix time in the future, or 0 for never")
-	case in.Expires > 0:
-		t.Expires = time.Unix(in.Expires, 0).UTC()
-		if !t.Expires.After(now) {
-			return nil, "", gatehouse.Errorf(gatehouse.EINVALID, "expires: %s is in the past", t.Expires.Format(time.RFC3339))
-		}
-		if t.Expires.Sub(now) > MaxTokenAhead {
-			return nil, "", gatehouse.Errorf(gatehouse.EINVALID, "expires: at most two years ahead")
-		}
-	}
-	if in.Kind != gatehouse.TokenPersonal {
-		if in.Name == "" || len(in.Name) > 40 {
-			return nil, "", gatehouse.Errorf(gatehouse.EINVALID, "name: must be 1 to 40 characters")
-		}
-		if strings.ContainsFunc(in.Name, unicode.IsControl) || !utf8.ValidString(in.Name) {
-			// The name is the actor of the token's audit events, shown as is.
-			return nil, "", gatehouse.Errorf(gatehouse.EINVALID, "name: %q holds control characters or invalid UTF-8", in.Name)
-		}
 	}
 	value, digest := gatehouse.NewTokenValue()
 	t.Digest = digest
-	orgs := []string{in.OrgID}
 	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
 		if in.Kind == gatehouse.TokenOrganization || in.Kind == gatehouse.TokenTeam {
 			if err := s.checkTokenQuota(ctx, tx, in.OrgID); err != nil {
 				return err
 			}
 		}
-		switch in.Kind {
-		case gatehouse.TokenTeam:
-			team, err := teamByName(ctx, tx, in.OrgID, in.TeamName)
-			if err != nil {
-				return err
-			}
-			t.TeamID = team.ID
-			if err := s.checkTeam(ctx, tx, in.OrgID, "a token of team "+team.Name, team.ID, true); err != nil {
-				return err
-			}
-		case gatehouse.TokenOrganization:
-			if in.RoleID != "" {
-				d, err := tx.GetDescriptor(ctx, in.OrgID, in.RoleID)
-				if err != nil {
-					return gatehouse.Errorf(gatehouse.EINVALID, "roleID: role %q not found", in.RoleID)
-				}
-				if d.Purpose == gatehouse.PurposeSet || d.Purpose == gatehouse.PurposePolicy {
-					return gatehouse.Errorf(gatehouse.EINVALID, "roleID: %q is a %s, not a role", d.Name, d.Purpose)
-				}
-			}
-			if rid, err := tokenRoleID(ctx, tx, in.OrgID, in.RoleID); err != nil {
-				return err
-			} else if err := s.checkRole(ctx, tx, in.OrgID, "an organization token with this role", rid); err != nil {
-				return err
-			}
-		case gatehouse.TokenPersonal:
-			ms, err := tx.ListUserMemberships(ctx, in.UserID)
-			if err != nil {
-				return err
-			}
-			orgs = orgs[:0]
-			for _, m := range ms {
-				orgs = append(orgs, m.OrgID)
-			}
-			if err := s.checkPersonalTokens(ctx, tx, in.UserID, orgs); err != nil {
-				return err
-			}
+		orgs, err := s.checkTokenOwner(ctx, tx, in, t)
+		if err != nil {
+			return err
 		}
-		if in.OrgID != "" {
-			org, err := tx.GetOrg(ctx, in.OrgID)
-			if err != nil {
-				return err
-			}
-			if max := org.Settings.MaxTokenLifetime; max > 0 && (t.Expires.IsZero() || t.Expires.Sub(now) > max) {
-				return gatehouse.Errorf(gatehouse.EINVALID, "expires: the organization allows tokens to live at most %s", max)
-			}
+		if err := checkTokenLifetime(ctx, tx, in.OrgID, t, now); err != nil {
+			return err
 		}
 		if err := tx.CreateToken(ctx, t); err != nil {
 			return err
@@ -124,6 +62,94 @@ func (s *Service) CreateToken(ctx context.Context, in TokenInput) (*gatehouse.To
 	}
 	s.Authz.AddToken(t)
 	return t, value, nil
+}
+
+// checkTokenInput checks a new token's description, expiry (set on t) and
+// name.
+func checkTokenInput(in TokenInput, t *gatehouse.Token, now time.Time) error {
+	if err := checkText("description", in.Description, 1000); err != nil {
+		return err
+	}
+	switch {
+	case in.Expires < 0:
+		return gatehouse.Errorf(gatehouse.EINVALID, "expires: must be a unix time in the future, or 0 for never")
+	case in.Expires > 0:
+		t.Expires = time.Unix(in.Expires, 0).UTC()
+		if !t.Expires.After(now) {
+			return gatehouse.Errorf(gatehouse.EINVALID, "expires: %s is in the past", t.Expires.Format(time.RFC3339))
+		}
+		if t.Expires.Sub(now) > MaxTokenAhead {
+			return gatehouse.Errorf(gatehouse.EINVALID, "expires: at most two years ahead")
+		}
+	}
+	if in.Kind != gatehouse.TokenPersonal {
+		if in.Name == "" || len(in.Name) > 40 {
+			return gatehouse.Errorf(gatehouse.EINVALID, "name: must be 1 to 40 characters")
+		}
+		if strings.ContainsFunc(in.Name, unicode.IsControl) || !utf8.ValidString(in.Name) {
+			// The name is the actor of the token's audit events, shown as is.
+			return gatehouse.Errorf(gatehouse.EINVALID, "name: %q holds control characters or invalid UTF-8", in.Name)
+		}
+	}
+	return nil
+}
+
+// checkTokenOwner checks what the token of each kind belongs to (its
+// team, its role, its user's token count) and returns the organizations
+// whose audit trails record it.
+func (s *Service) checkTokenOwner(ctx context.Context, tx gatehouse.Tx, in TokenInput, t *gatehouse.Token) ([]string, error) {
+	orgs := []string{in.OrgID}
+	switch in.Kind {
+	case gatehouse.TokenTeam:
+		team, err := teamByName(ctx, tx, in.OrgID, in.TeamName)
+		if err != nil {
+			return nil, err
+		}
+		t.TeamID = team.ID
+		return orgs, s.checkTeam(ctx, tx, in.OrgID, "a token of team "+team.Name, team.ID, true)
+	case gatehouse.TokenOrganization:
+		if in.RoleID != "" {
+			d, err := tx.GetDescriptor(ctx, in.OrgID, in.RoleID)
+			if err != nil {
+				return nil, gatehouse.Errorf(gatehouse.EINVALID, "roleID: role %q not found", in.RoleID)
+			}
+			if d.Purpose == gatehouse.PurposeSet || d.Purpose == gatehouse.PurposePolicy {
+				return nil, gatehouse.Errorf(gatehouse.EINVALID, "roleID: %q is a %s, not a role", d.Name, d.Purpose)
+			}
+		}
+		rid, err := tokenRoleID(ctx, tx, in.OrgID, in.RoleID)
+		if err != nil {
+			return nil, err
+		}
+		return orgs, s.checkRole(ctx, tx, in.OrgID, "an organization token with this role", rid)
+	case gatehouse.TokenPersonal:
+		ms, err := tx.ListUserMemberships(ctx, in.UserID)
+		if err != nil {
+			return nil, err
+		}
+		orgs = orgs[:0]
+		for _, m := range ms {
+			orgs = append(orgs, m.OrgID)
+		}
+		return orgs, s.checkPersonalTokens(ctx, tx, in.UserID, orgs)
+	}
+	return orgs, nil
+}
+
+// checkTokenLifetime holds a token of an organization to the
+// organization's longest token lifetime.
+func checkTokenLifetime(ctx context.Context, tx gatehouse.Tx, orgID string, t *gatehouse.Token, now time.Time) error {
+	if orgID == "" {
+		return nil
+	}
+	org, err := tx.GetOrg(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	if max := org.Settings.MaxTokenLifetime; max > 0 && (t.Expires.IsZero() || t.Expires.Sub(now) > max) {
+		return gatehouse.Errorf(gatehouse.EINVALID, "expires: the organization allows tokens to live at most %s", max)
+	}
+	return nil
 }
 
 // DefaultMaxPersonalTokens is the most live personal tokens a user holds
@@ -190,8 +216,11 @@ func (s *Service) RevokeToken(ctx context.Context, id string, check func(*gateho
 	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
 		t, err := tx.GetToken(ctx, id)
 		revoked = t
-		if err != nil || t.Deleted {
-			return gatehouse.Errorf(gatehouse.ENOTFOUND, "token %q not found", id)
+		if err == nil && t.Deleted {
+			err = gatehouse.Errorf(gatehouse.ENOTFOUND, "a deleted token")
+		}
+		if err != nil {
+			return gatehouse.Reword(err, gatehouse.ENOTFOUND, "token %q not found", id)
 		}
 		if err := check(t); err != nil {
 			return err
@@ -234,4 +263,44 @@ func (s *Service) tokenEvent(ctx context.Context, tx gatehouse.Tx, orgs []string
 		}
 	}
 	return nil
+}
+
+// IssueToken creates a personal token for a member, for recovering access
+// from the host with direct database access.
+func (s *Service) IssueToken(ctx context.Context, orgName, login, description string, expires time.Time) (string, error) {
+	var value string
+	var orgID string
+	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+		org, err := tx.GetOrgByName(ctx, orgName)
+		if err != nil {
+			return gatehouse.Reword(err, gatehouse.ENOTFOUND, "organization %q not found", orgName)
+		}
+		orgID = org.ID
+		user, err := tx.GetUserByLogin(ctx, login)
+		if err != nil {
+			return gatehouse.Reword(err, gatehouse.ENOTFOUND, "user %q not found", login)
+		}
+		if _, err := tx.GetMember(ctx, org.ID, user.ID); err != nil {
+			return gatehouse.Reword(err, gatehouse.ENOTFOUND, "user %q is not a member of %q", login, orgName)
+		}
+		v, digest := gatehouse.NewTokenValue()
+		value = v
+		t := &gatehouse.Token{Kind: gatehouse.TokenPersonal, UserID: user.ID, Description: description, Digest: digest, CreatedBy: user.ID, Expires: expires}
+		if err := tx.CreateToken(ctx, t); err != nil {
+			return err
+		}
+		ms, err := tx.ListUserMemberships(ctx, user.ID)
+		if err != nil {
+			return err
+		}
+		orgs := make([]string, len(ms))
+		for i, m := range ms {
+			orgs[i] = m.OrgID
+		}
+		return s.tokenEvent(gatehouse.WithActor(ctx, gatehouse.Actor{Login: "host: gatehouse admin issue-token"}), tx, orgs, gatehouse.EventTokenCreated, t, "issued from the host")
+	})
+	if err != nil {
+		return "", err
+	}
+	return value, s.Authz.Refresh(ctx, orgID)
 }

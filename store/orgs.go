@@ -79,16 +79,10 @@ func (t *tx) Revision(ctx context.Context, orgID string) (int64, error) {
 
 // conflictAs rewrites a conflict error's message to name the record.
 func conflictAs(err error, format string, args ...any) error {
-	if gatehouse.ErrorCode(err) == gatehouse.ECONFLICT {
-		return gatehouse.Errorf(gatehouse.ECONFLICT, format, args...)
-	}
-	return err
+	return gatehouse.Reword(err, gatehouse.ECONFLICT, format, args...)
 }
 
 // invalidAs rewrites an invalid-reference error's message.
 func invalidAs(err error, format string, args ...any) error {
-	if gatehouse.ErrorCode(err) == gatehouse.EINVALID {
-		return gatehouse.Errorf(gatehouse.EINVALID, format, args...)
-	}
-	return err
+	return gatehouse.Reword(err, gatehouse.EINVALID, format, args...)
 }

@@ -13,7 +13,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -21,10 +20,8 @@ import (
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/api"
-	"github.com/gatehouse-iam/gatehouse/authz"
+	"github.com/gatehouse-iam/gatehouse/internal/testenv"
 	"github.com/gatehouse-iam/gatehouse/service"
-	"github.com/gatehouse-iam/gatehouse/state"
-	"github.com/gatehouse-iam/gatehouse/store"
 	"github.com/gatehouse-iam/gatehouse/web"
 )
 
@@ -40,28 +37,15 @@ func newEnv(t *testing.T) *env { return newEnvWith(t, api.Options{}) }
 
 func newEnvWith(t *testing.T, opts api.Options) *env {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "g.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	az := authz.New(db, nil)
-	svc := service.New(db, az, nil)
-	if svc.Keys, err = state.NewKeyring(bytes.Repeat([]byte{3}, 32)); err != nil {
-		t.Fatal(err)
-	}
-	token, err := svc.Bootstrap(ctx, "acme", "admin")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := api.New(svc, az, opts)
-	c := web.New(svc, az, a, web.Options{Logger: opts.Logger})
+	te := testenv.New(t)
+	a := api.New(te.Svc, te.Authz, opts)
+	c := web.New(te.Svc, te.Authz, a, web.Options{Logger: opts.Logger})
 	mux := http.NewServeMux()
 	mux.Handle("/console/", c.Handler())
 	mux.Handle("/", a.Handler())
 	srv := httptest.NewServer(mux)
-	t.Cleanup(func() { srv.Close(); a.Close(); db.Close() })
-	return &env{t: t, srv: srv, svc: svc, apiSrv: a, admin: token}
+	t.Cleanup(func() { srv.Close(); a.Close() })
+	return &env{t: t, srv: srv, svc: te.Svc, apiSrv: a, admin: te.Admin}
 }
 
 // browser is a client with its own cookies that does not follow

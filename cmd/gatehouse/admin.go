@@ -96,7 +96,7 @@ func newAdminSettingsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var c service.SettingsChange
+			var c service.SettingsUpdate
 			if cmd.Flags().Changed("max-token-lifetime") {
 				c.MaxTokenLifetime = &maxLifetime
 			}

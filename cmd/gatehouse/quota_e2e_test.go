@@ -31,7 +31,7 @@ func TestQuotaAcrossReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	const limit, racers = 5, 24
-	if err := a.Service.UpdateSettings(ctx, org.ID, service.SettingsChange{Quotas: &gatehouse.Quotas{Stacks: limit}}); err != nil {
+	if err := a.Service.UpdateSettings(ctx, org.ID, service.SettingsUpdate{Quotas: &gatehouse.Quotas{Stacks: limit}}); err != nil {
 		t.Fatal(err)
 	}
 	// One stack first, so that each replica's snapshot may be current.

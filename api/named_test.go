@@ -1,4 +1,4 @@
-package service
+package api_test
 
 import (
 	"context"
@@ -7,18 +7,17 @@ import (
 	"time"
 
 	"github.com/gatehouse-iam/gatehouse"
-	"github.com/gatehouse-iam/gatehouse/catalog"
-	"github.com/gatehouse-iam/gatehouse/policy"
+	"github.com/gatehouse-iam/gatehouse/internal/testenv"
+	"github.com/gatehouse-iam/gatehouse/service"
 )
 
-// Named is gatehouse.IAM in process: organizations by name, and no
-// authorization of its own. It is for tools that already hold the database
-// (the host's admin commands, tests); everything reachable over the network
-// goes through the api package, which decides first. Actor is the user
+// Named is gatehouse.IAM in process over the service, for the test that
+// checks api.Client (the production implementation) against it:
+// organizations by name, and no authorization of its own. Actor is the user
 // whose personal tokens it manages and to whom it attributes tokens it
 // creates.
 type Named struct {
-	S     *Service
+	S     *service.Service
 	Actor *gatehouse.User
 	// Verifier registers OIDC issuers.
 	Verifier gatehouse.IDTokenVerifier
@@ -27,15 +26,7 @@ type Named struct {
 var _ gatehouse.IAM = (*Named)(nil)
 
 func (n *Named) org(ctx context.Context, name string) (*gatehouse.Organization, error) {
-	var org *gatehouse.Organization
-	err := n.S.read(ctx, func(tx gatehouse.Tx) (err error) {
-		org, err = tx.GetOrgByName(ctx, name)
-		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
-			err = gatehouse.Errorf(gatehouse.ENOTFOUND, "organization %q not found", name)
-		}
-		return err
-	})
-	return org, err
+	return testenv.OrgByName(ctx, n.S, name)
 }
 
 func (n *Named) actorID() string {
@@ -90,8 +81,8 @@ func (n *Named) Role(ctx context.Context, org, id string) (*gatehouse.Descriptor
 	return n.S.Descriptor(ctx, o.ID, id)
 }
 
-func input(in gatehouse.RoleInput) DescriptorInput {
-	d := DescriptorInput{Name: in.Name, Description: in.Description, Details: in.Details}
+func input(in gatehouse.RoleInput) service.DescriptorInput {
+	d := service.DescriptorInput{Name: in.Name, Description: in.Description, Details: in.Details}
 	if in.Purpose != "" {
 		d.Purpose = &in.Purpose
 	}
@@ -137,7 +128,7 @@ func (n *Named) SetDefaultRole(ctx context.Context, org, id string) error {
 	return n.S.SetDefaultRole(ctx, o.ID, id)
 }
 
-func toMember(v *MemberView) *gatehouse.Member {
+func toMember(v *service.MemberView) *gatehouse.Member {
 	return &gatehouse.Member{Login: v.User.Login, Name: v.User.Name, RoleID: v.Role.ID, RoleName: v.Role.Name,
 		Suspended: v.Membership.Suspended, Created: v.Membership.Created}
 }
@@ -229,7 +220,7 @@ func (n *Named) TeamMember(ctx context.Context, org, team, login, action string)
 	if err != nil {
 		return err
 	}
-	return n.S.UpdateTeam(ctx, o.ID, team, TeamUpdate{MemberAction: action, Member: login})
+	return n.S.SetTeamMember(ctx, o.ID, team, action, login)
 }
 
 // AssignTeamRole implements gatehouse.IAM.
@@ -285,7 +276,7 @@ func (n *Named) CreateToken(ctx context.Context, org string, req gatehouse.Token
 	if err != nil {
 		return nil, err
 	}
-	in := TokenInput{Kind: f.Kind, OrgID: orgID, UserID: f.UserID, TeamName: req.Team, Name: req.Name,
+	in := service.TokenInput{Kind: f.Kind, OrgID: orgID, UserID: f.UserID, TeamName: req.Team, Name: req.Name,
 		Description: req.Description, RoleID: req.RoleID, CreatedBy: n.actorID()}
 	if !req.Expires.IsZero() {
 		in.Expires = req.Expires.Unix()
@@ -319,82 +310,6 @@ func (n *Named) Check(ctx context.Context, org string, checks []gatehouse.CheckR
 	}
 	out, _ := n.S.Check(ctx, o.ID, checks)
 	return out, nil
-}
-
-// Check decides a batch of questions with explanations; each result holds
-// either a decision or the problem with its question.
-//
-// A token that is not valid in the organization (unknown, revoked, expired,
-// or another organization's) gets one answer, "not a valid token", so that
-// the check reveals nothing about other organizations' tokens; failed
-// counts them, for the caller to treat as failed authentications. Checking
-// a token is not using it: its last use is not recorded.
-func (s *Service) Check(ctx context.Context, orgID string, checks []gatehouse.CheckRequest) (out []gatehouse.CheckResult, failed int) {
-	out = make([]gatehouse.CheckResult, len(checks))
-	for i, c := range checks {
-		res := &out[i]
-		field := func(f string) string { return "checks[" + itoa(i) + "]." + f }
-		id, err := s.Authz.Verify("token " + c.Token)
-		if err != nil || !s.Authz.Member(ctx, id, orgID) {
-			res.Reason, res.Error = "the token is not valid", field("token")+": not a valid token"
-			failed++
-			continue
-		}
-		sc, ok := catalog.Lookup(c.Scope)
-		if !ok {
-			res.Error = field("scope") + ": unknown scope " + quote(c.Scope)
-			if sug := catalog.Suggest(c.Scope); sug != "" {
-				res.Error += " (did you mean " + quote(sug) + "?)"
-			}
-			continue
-		}
-		e, err := s.ResolveEntity(ctx, orgID, c.Entity)
-		if err != nil {
-			if gatehouse.ErrorCode(err) == gatehouse.EINVALID {
-				res.Error = field("entity.type") + ": " + gatehouse.ErrorMessage(err)
-			} else {
-				res.Error = field("entity") + ": " + gatehouse.ErrorMessage(err)
-			}
-			continue
-		}
-		var ex policy.Explanation
-		if ex, err = s.Authz.Explain(ctx, id, orgID, sc, e); err != nil {
-			res.Error = field("") + gatehouse.ErrorMessage(err)
-			continue
-		}
-		res.Allowed, res.Reason = ex.Allowed, ex.Reason
-	}
-	return out, failed
-}
-
-// ResolveEntity finds the entity a check names: the organization, or a
-// stack, environment or account by id or by name, from the snapshot.
-func (s *Service) ResolveEntity(ctx context.Context, orgID string, c gatehouse.CheckEntity) (*gatehouse.Entity, error) {
-	et, ok := gatehouse.ParseEntityType(c.Type)
-	if c.Type == "" {
-		et, ok = gatehouse.EntityGlobal, true
-	}
-	if !ok || et == gatehouse.EntityTeam {
-		return nil, gatehouse.Errorf(gatehouse.EINVALID, "%s is not one of global, stack, environment, insights-account", quote(c.Type))
-	}
-	var e *gatehouse.Entity
-	var err error
-	switch {
-	case et == gatehouse.EntityGlobal:
-		return &gatehouse.Entity{Type: et, ID: orgID}, nil
-	case c.ID != "":
-		e, err = s.Authz.EntityByID(ctx, orgID, c.ID)
-	default:
-		name := c.Name
-		if et != gatehouse.EntityInsightsAccount {
-			name = c.Project + "/" + c.Name
-		}
-		e, err = s.Authz.Entity(ctx, orgID, et, name)
-	}
-	if err == nil && e.Type != et {
-		err = gatehouse.Errorf(gatehouse.ENOTFOUND, "%s not found", et)
-	}
-	return e, err
 }
 
 // AuditEvents implements gatehouse.IAM.
@@ -453,7 +368,7 @@ func (n *Named) RegisterIssuer(ctx context.Context, org, name, url string, maxEx
 	if n.Verifier == nil {
 		return nil, gatehouse.Errorf(gatehouse.EINVALID, "no OIDC verifier configured")
 	}
-	in := IssuerInput{Name: name, URL: url}
+	in := service.IssuerInput{Name: name, URL: url}
 	if maxExpiration > 0 {
 		in.MaxExpiration = &maxExpiration
 	}
