@@ -223,3 +223,13 @@ func (t *tx) DescriptorUsage(ctx context.Context, orgID, id string) (*gatehouse.
 	u.OrgDefault = o.Settings.DefaultRoleID == id
 	return u, nil
 }
+
+// roleInOrg checks that descriptor id exists in the organization: a
+// reference across organizations is as invalid as one to nothing.
+func (t *tx) roleInOrg(ctx context.Context, orgID, id string) error {
+	_, err := get(ctx, t, "descriptor", scanString, "SELECT id FROM descriptors WHERE org_id = ? AND id = ?", orgID, id)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return gatehouse.Errorf(gatehouse.EINVALID, "role %q does not exist in the organization", id)
+	}
+	return err
+}
