@@ -13,6 +13,14 @@ import (
 func testInvites(t *testing.T, s gatehouse.Store) {
 	f := newFixture(t, s)
 	other := newFixture(t, s)
+	guest := createManagedUser(t, s, other)
+	inv := createInvite(t, s, f, other, guest)
+	t.Run("Take", func(t *testing.T) { testInviteTake(t, s, f, guest, inv) })
+	t.Run("ConcurrentTake", func(t *testing.T) { testInviteConcurrentTake(t, s, f, other) })
+}
+
+// createManagedUser creates a user that other manages.
+func createManagedUser(t *testing.T, s gatehouse.Store, other *fixture) *gatehouse.User {
 	// A user records the organization that manages it.
 	guest := &gatehouse.User{Login: fmt.Sprintf("guest-%d", time.Now().UnixNano()), ManagedBy: other.org.ID}
 	write(t, s, func(tx gatehouse.Tx) error { return tx.CreateUser(ctx, guest) })
@@ -27,7 +35,12 @@ func testInvites(t *testing.T, s gatehouse.Store) {
 		return tx.CreateUser(ctx, &gatehouse.User{Login: "nobody-" + gatehouse.NewID(), ManagedBy: gatehouse.NewID()})
 	})
 	wantCode(t, err, gatehouse.EINVALID, "user managed by an unknown organization")
+	return guest
+}
 
+// createInvite invites guest into f's organization, and checks what a
+// second invitation or one with other's role meets.
+func createInvite(t *testing.T, s gatehouse.Store, f, other *fixture, guest *gatehouse.User) *gatehouse.Invite {
 	now := time.Now()
 	inv := &gatehouse.Invite{OrgID: f.org.ID, UserID: guest.ID, RoleID: f.role.ID, CreatedBy: f.user.ID, Expires: now.Add(time.Hour)}
 	rev := revision(t, s, f.org.ID)
@@ -35,7 +48,7 @@ func testInvites(t *testing.T, s gatehouse.Store) {
 	if revision(t, s, f.org.ID) != rev {
 		t.Errorf("an invitation changed the revision: it grants nothing until accepted")
 	}
-	err = s.Write(ctx, func(tx gatehouse.Tx) error {
+	err := s.Write(ctx, func(tx gatehouse.Tx) error {
 		return tx.CreateInvite(ctx, &gatehouse.Invite{OrgID: f.org.ID, UserID: guest.ID, RoleID: f.role.ID, Expires: now.Add(time.Hour)})
 	})
 	wantCode(t, err, gatehouse.ECONFLICT, "second live invitation")
@@ -56,6 +69,13 @@ func testInvites(t *testing.T, s gatehouse.Store) {
 		}
 		return nil
 	})
+	return inv
+}
+
+// testInviteTake updates and takes inv, then invites guest again over an
+// expired invitation.
+func testInviteTake(t *testing.T, s gatehouse.Store, f *fixture, guest *gatehouse.User, inv *gatehouse.Invite) {
+	now := time.Now()
 	inv.Expires = now.Add(2 * time.Hour)
 	write(t, s, func(tx gatehouse.Tx) error { return tx.UpdateInvite(ctx, inv) })
 	// Taken once: the second taker finds nothing.
@@ -67,7 +87,7 @@ func testInvites(t *testing.T, s gatehouse.Store) {
 	if taken.Expires.Unix() != inv.Expires.Unix() {
 		t.Errorf("taken = %+v", taken)
 	}
-	err = s.Write(ctx, func(tx gatehouse.Tx) error { _, err := tx.TakeInvite(ctx, inv.ID); return err })
+	err := s.Write(ctx, func(tx gatehouse.Tx) error { _, err := tx.TakeInvite(ctx, inv.ID); return err })
 	wantCode(t, err, gatehouse.ENOTFOUND, "second take")
 	err = s.Write(ctx, func(tx gatehouse.Tx) error { return tx.UpdateInvite(ctx, inv) })
 	wantCode(t, err, gatehouse.ENOTFOUND, "update of a taken invitation")
@@ -78,8 +98,12 @@ func testInvites(t *testing.T, s gatehouse.Store) {
 	write(t, s, func(tx gatehouse.Tx) error {
 		return tx.CreateInvite(ctx, &gatehouse.Invite{OrgID: f.org.ID, UserID: guest.ID, RoleID: f.role.ID, Expires: now.Add(time.Hour)})
 	})
+}
 
-	// Concurrent takes: exactly one wins.
+// testInviteConcurrentTake takes one invitation from four writers at once:
+// exactly one wins.
+func testInviteConcurrentTake(t *testing.T, s gatehouse.Store, f, other *fixture) {
+	now := time.Now()
 	race := &gatehouse.Invite{OrgID: other.org.ID, UserID: f.user.ID, RoleID: other.role.ID, Expires: now.Add(time.Hour)}
 	write(t, s, func(tx gatehouse.Tx) error { return tx.CreateInvite(ctx, race) })
 	var wins atomic.Int32

@@ -10,11 +10,19 @@ import (
 
 func testTokens(t *testing.T, s gatehouse.Store) {
 	f := newFixture(t, s)
+	personal, org := createTokens(t, s, f)
+	t.Run("Invalid", func(t *testing.T) { testTokensInvalid(t, s, f, org.Digest) })
+	t.Run("TouchAndDelete", func(t *testing.T) { testTokenTouchAndDelete(t, s, f, personal, org) })
+}
+
+// createTokens creates a personal token of f's user and an organization
+// token named "deploy", and finds the first by its digest.
+func createTokens(t *testing.T, s gatehouse.Store, f *fixture) (personal, org *gatehouse.Token) {
 	v1, d1 := gatehouse.NewTokenValue()
 	_, d2 := gatehouse.NewTokenValue()
-	personal := &gatehouse.Token{Kind: gatehouse.TokenPersonal, UserID: f.user.ID, Description: "laptop", Digest: d1,
+	personal = &gatehouse.Token{Kind: gatehouse.TokenPersonal, UserID: f.user.ID, Description: "laptop", Digest: d1,
 		Expires: time.Now().Add(time.Hour).Truncate(time.Microsecond)}
-	org := &gatehouse.Token{Kind: gatehouse.TokenOrganization, OrgID: f.org.ID, Name: "deploy", RoleID: f.role.ID, Digest: d2, CreatedBy: f.user.ID}
+	org = &gatehouse.Token{Kind: gatehouse.TokenOrganization, OrgID: f.org.ID, Name: "deploy", RoleID: f.role.ID, Digest: d2, CreatedBy: f.user.ID}
 	write(t, s, func(tx gatehouse.Tx) error {
 		if err := tx.CreateToken(ctx, personal); err != nil {
 			return err
@@ -33,6 +41,12 @@ func testTokens(t *testing.T, s gatehouse.Store) {
 		wantCode(t, err, gatehouse.ENOTFOUND, "unknown digest")
 		return nil
 	})
+	return personal, org
+}
+
+// testTokensInvalid creates tokens that clash with the organization token
+// of digest d2 or refer to nothing.
+func testTokensInvalid(t *testing.T, s gatehouse.Store, f *fixture, d2 []byte) {
 	_, d3 := gatehouse.NewTokenValue()
 	bad := []struct {
 		name string
@@ -51,6 +65,11 @@ func testTokens(t *testing.T, s gatehouse.Store) {
 		err := s.Write(ctx, func(tx gatehouse.Tx) error { tk := b.tok; return tx.CreateToken(ctx, &tk) })
 		wantCode(t, err, b.code, b.name)
 	}
+}
+
+// testTokenTouchAndDelete records org's last use, revokes it, and lists
+// what is left; its name stays reserved in its organization only.
+func testTokenTouchAndDelete(t *testing.T, s gatehouse.Store, f *fixture, personal, org *gatehouse.Token) {
 	used := time.Now().Truncate(time.Microsecond).UTC()
 	write(t, s, func(tx gatehouse.Tx) error { return tx.TouchTokens(ctx, map[string]time.Time{org.ID: used}) })
 	write(t, s, func(tx gatehouse.Tx) error {
@@ -98,6 +117,21 @@ func testTokens(t *testing.T, s gatehouse.Store) {
 // exchanged tokens are revoked together, and no one else's.
 func testTokenRoleAndIssuer(t *testing.T, s gatehouse.Store) {
 	f := newFixture(t, s)
+	r := createRoleAndIssuerTokens(t, s, f)
+	t.Run("UnbindRole", func(t *testing.T) { testUnbindRole(t, s, f, r) })
+	t.Run("RevokeIssuerTokens", func(t *testing.T) { testRevokeIssuerTokens(t, s, f, r) })
+}
+
+// roleAndIssuerTokens are tokens bound to a custom role (bound; revoked,
+// deleted already), of no role (plain), and exchanged through iss or
+// through another issuer.
+type roleAndIssuerTokens struct {
+	custom                                  *gatehouse.Descriptor
+	iss                                     *gatehouse.Issuer
+	bound, revoked, plain, exchanged, other *gatehouse.Token
+}
+
+func createRoleAndIssuerTokens(t *testing.T, s gatehouse.Store, f *fixture) *roleAndIssuerTokens {
 	custom := &gatehouse.Descriptor{OrgID: f.org.ID, Name: "Deployer", Purpose: gatehouse.PurposeRole, ResourceType: gatehouse.EntityGlobal,
 		Details: json.RawMessage(`{"__type":"PermissionDescriptorAllow","permissions":["stack:read"]}`)}
 	iss := &gatehouse.Issuer{OrgID: f.org.ID, Name: "ci", URL: "https://ci.example", Issuer: "https://ci.example"}
@@ -129,6 +163,12 @@ func testTokenRoleAndIssuer(t *testing.T, s gatehouse.Store) {
 		}
 		return err
 	})
+	return &roleAndIssuerTokens{custom, iss, bound, revoked, plain, exchanged, other}
+}
+
+// testUnbindRole deletes the custom role from under its tokens.
+func testUnbindRole(t *testing.T, s gatehouse.Store, f *fixture, r *roleAndIssuerTokens) {
+	custom, bound, revoked, plain := r.custom, r.bound, r.revoked, r.plain
 	err := s.Write(ctx, func(tx gatehouse.Tx) error { return tx.DeleteDescriptor(ctx, f.org.ID, custom.ID) })
 	wantCode(t, err, gatehouse.ECONFLICT, "delete a role tokens are bound to")
 	before := revision(t, s, f.org.ID)
@@ -159,7 +199,12 @@ func testTokenRoleAndIssuer(t *testing.T, s gatehouse.Store) {
 		}
 		return nil
 	})
-	before = revision(t, s, f.org.ID)
+}
+
+// testRevokeIssuerTokens revokes iss's exchanged token and no other.
+func testRevokeIssuerTokens(t *testing.T, s gatehouse.Store, f *fixture, r *roleAndIssuerTokens) {
+	iss, plain, exchanged, other := r.iss, r.plain, r.exchanged, r.other
+	before := revision(t, s, f.org.ID)
 	write(t, s, func(tx gatehouse.Tx) error {
 		gone, err := tx.RevokeIssuerTokens(ctx, iss.ID)
 		if len(gone) != 1 || gone[0].ID != exchanged.ID {
@@ -201,39 +246,47 @@ func testTokenBindRaces(t *testing.T, s gatehouse.Store) {
 		}
 		return tx.CreateIssuer(ctx, iss, &gatehouse.AuthPolicy{Policies: json.RawMessage(`[]`)})
 	})
-	race := func(bind func(tx gatehouse.Tx) error, del func(tx gatehouse.Tx) error) (bindErr, delErr error) {
-		created, release, delDone := make(chan struct{}), make(chan struct{}), make(chan error, 1)
-		bindDone := make(chan error, 1)
-		go func() {
-			bindDone <- s.Write(ctx, func(tx gatehouse.Tx) error {
-				if err := bind(tx); err != nil {
-					close(created)
-					return err
-				}
-				close(created)
-				<-release
-				return nil
-			})
-		}()
-		<-created
-		started := make(chan struct{})
-		go func() {
-			delDone <- s.Write(ctx, func(tx gatehouse.Tx) error { close(started); return del(tx) })
-		}()
-		select {
-		case <-started:
-			// Give the deletion time to reach the binding's locks, so that
-			// the race is run and not only the ordered case. The check
-			// below holds under every interleaving: no timing is asserted.
-			time.Sleep(100 * time.Millisecond)
-		case <-time.After(100 * time.Millisecond): // SQLite: one writer at a time
-		}
-		close(release)
-		return <-bindDone, <-delDone
-	}
+	t.Run("RoleDeletion", func(t *testing.T) { testBindRoleRace(t, s, f, custom) })
+	t.Run("IssuerDeletion", func(t *testing.T) { testExchangeIssuerRace(t, s, f, iss) })
+}
 
+// bindRace runs bind in a write held open while del starts in another,
+// and returns both results.
+func bindRace(s gatehouse.Store, bind func(tx gatehouse.Tx) error, del func(tx gatehouse.Tx) error) (bindErr, delErr error) {
+	created, release, delDone := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	bindDone := make(chan error, 1)
+	go func() {
+		bindDone <- s.Write(ctx, func(tx gatehouse.Tx) error {
+			if err := bind(tx); err != nil {
+				close(created)
+				return err
+			}
+			close(created)
+			<-release
+			return nil
+		})
+	}()
+	<-created
+	started := make(chan struct{})
+	go func() {
+		delDone <- s.Write(ctx, func(tx gatehouse.Tx) error { close(started); return del(tx) })
+	}()
+	select {
+	case <-started:
+		// Give the deletion time to reach the binding's locks, so that
+		// the race is run and not only the ordered case. The check
+		// below holds under every interleaving: no timing is asserted.
+		time.Sleep(100 * time.Millisecond)
+	case <-time.After(100 * time.Millisecond): // SQLite: one writer at a time
+	}
+	close(release)
+	return <-bindDone, <-delDone
+}
+
+// testBindRoleRace binds a token to custom while custom is deleted.
+func testBindRoleRace(t *testing.T, s gatehouse.Store, f *fixture, custom *gatehouse.Descriptor) {
 	var tok *gatehouse.Token
-	bindErr, delErr := race(func(tx gatehouse.Tx) error {
+	bindErr, delErr := bindRace(s, func(tx gatehouse.Tx) error {
 		_, d := gatehouse.NewTokenValue()
 		tok = &gatehouse.Token{Kind: gatehouse.TokenOrganization, OrgID: f.org.ID, Name: "bound-in-race", RoleID: custom.ID, Digest: d}
 		return tx.CreateToken(ctx, tok)
@@ -250,9 +303,12 @@ func testTokenBindRaces(t *testing.T, s gatehouse.Store) {
 	} else if delErr != nil {
 		t.Errorf("both the binding (%v) and the deletion (%v) failed", bindErr, delErr)
 	}
+}
 
+// testExchangeIssuerRace mints a token through iss while iss is deleted.
+func testExchangeIssuerRace(t *testing.T, s gatehouse.Store, f *fixture, iss *gatehouse.Issuer) {
 	var ex *gatehouse.Token
-	bindErr, delErr = race(func(tx gatehouse.Tx) error {
+	bindErr, delErr := bindRace(s, func(tx gatehouse.Tx) error {
 		_, d := gatehouse.NewTokenValue()
 		ex = &gatehouse.Token{Kind: gatehouse.TokenOrganization, OrgID: f.org.ID, Name: "exchanged-in-race", Digest: d, IssuerID: iss.ID, Exchanged: true}
 		if err := tx.TouchIssuer(ctx, f.org.ID, iss.ID, time.Now()); err != nil {
