@@ -77,15 +77,5 @@ func (t *tx) UpdateAccount(ctx context.Context, a *gatehouse.Account) error {
 }
 
 func (t *tx) DeleteAccount(ctx context.Context, id string) error {
-	a, err := t.GetAccountByID(ctx, id)
-	if err != nil {
-		return err
-	}
-	if err := t.deleteEntityGrants(ctx, id); err != nil {
-		return err
-	}
-	if err := t.execOne(ctx, opDelete, "account", "DELETE FROM accounts WHERE id = ?", id); err != nil {
-		return err
-	}
-	return t.bump(ctx, a.OrgID)
+	return t.deleteEntity(ctx, "account", "accounts", id)
 }

@@ -78,17 +78,7 @@ func (t *tx) UpdateEnvironment(ctx context.Context, e *gatehouse.Environment) er
 }
 
 func (t *tx) DeleteEnvironment(ctx context.Context, id string) error {
-	e, err := t.GetEnvironmentByID(ctx, id)
-	if err != nil {
-		return err
-	}
-	if err := t.deleteEntityGrants(ctx, id); err != nil {
-		return err
-	}
-	if err := t.execOne(ctx, opDelete, "environment", "DELETE FROM environments WHERE id = ?", id); err != nil {
-		return err
-	}
-	return t.bump(ctx, e.OrgID)
+	return t.deleteEntity(ctx, "environment", "environments", id)
 }
 
 func (t *tx) PutEnvironmentVersion(ctx context.Context, envID string, expectVersion int, definition []byte, by string) (int, error) {

@@ -111,17 +111,7 @@ func (t *tx) UpdateStack(ctx context.Context, s *gatehouse.Stack) error {
 
 // DeleteStack deletes a stack with its history and the grants on it.
 func (t *tx) DeleteStack(ctx context.Context, id string) error {
-	s, err := t.GetStackByID(ctx, id)
-	if err != nil {
-		return err
-	}
-	if err := t.deleteEntityGrants(ctx, id); err != nil {
-		return err
-	}
-	if err := t.execOne(ctx, opDelete, "stack", "DELETE FROM stacks WHERE id = ?", id); err != nil {
-		return err
-	}
-	return t.bump(ctx, s.OrgID)
+	return t.deleteEntity(ctx, "stack", "stacks", id)
 }
 
 func (t *tx) PutStackKey(ctx context.Context, stackID string, wrapped []byte) error {
