@@ -62,31 +62,10 @@ func sqliteColumns(t *testing.T) []column {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	tables := queryStrings(t, db.read, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-	var cols []column
-	for _, table := range tables {
-		if skipTable(table) {
-			continue
-		}
-		rows, err := db.read.Query("SELECT name, \"notnull\", pk FROM pragma_table_info(?)", table)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for rows.Next() {
-			var name string
-			var notNull, pk int
-			if err := rows.Scan(&name, &notNull, &pk); err != nil {
-				t.Fatal(err)
-			}
-			// A primary key is NOT NULL in PostgreSQL whether or not
-			// it says so; SQLite takes it as written.
-			cols = append(cols, column{table, name, notNull == 0 && pk == 0})
-		}
-		if err := rows.Close(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return cols
+	// A primary key is NOT NULL in PostgreSQL whether or not it says so;
+	// SQLite takes it as written.
+	return listColumns(t, db.read, `SELECT m.name, p.name, p."notnull" = 0 AND p.pk = 0
+		FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type = 'table' ORDER BY m.name, p.cid`)
 }
 
 func postgresColumns(t *testing.T) []column {
@@ -97,8 +76,14 @@ func postgresColumns(t *testing.T) []column {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	rows, err := db.read.Query(`SELECT table_name, column_name, is_nullable FROM information_schema.columns
+	return listColumns(t, db.read, `SELECT table_name, column_name, is_nullable = 'YES' FROM information_schema.columns
 		WHERE table_schema = $1 ORDER BY table_name, ordinal_position`, schema)
+}
+
+// listColumns runs q, which lists table, column and nullability, and
+// returns the columns of the schema's own tables.
+func listColumns(t *testing.T, db *sql.DB, q string, args ...any) []column {
+	rows, err := db.Query(q, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,11 +91,9 @@ func postgresColumns(t *testing.T) []column {
 	var cols []column
 	for rows.Next() {
 		var c column
-		var nullable string
-		if err := rows.Scan(&c.Table, &c.Name, &nullable); err != nil {
+		if err := rows.Scan(&c.Table, &c.Name, &c.Nullable); err != nil {
 			t.Fatal(err)
 		}
-		c.Nullable = nullable == "YES"
 		if !skipTable(c.Table) {
 			cols = append(cols, c)
 		}
@@ -119,24 +102,4 @@ func postgresColumns(t *testing.T) []column {
 		t.Fatal(err)
 	}
 	return cols
-}
-
-func queryStrings(t *testing.T, db *sql.DB, q string) []string {
-	rows, err := db.Query(q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
