@@ -15,6 +15,18 @@ const (
 	PurposeSet             = "set"
 )
 
+// PurposeNoun is the noun messages use for a descriptor of purpose p:
+// "permission set", "policy", or "role" for every kind of role.
+func PurposeNoun(p string) string {
+	switch p {
+	case PurposeSet:
+		return "permission set"
+	case PurposePolicy:
+		return "policy"
+	}
+	return "role"
+}
+
 // Descriptor is a stored permission descriptor: a role, permission set or
 // policy (Pulumi's PermissionDescriptorRecord).
 type Descriptor struct {

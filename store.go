@@ -75,7 +75,37 @@ type AuditFilter struct {
 // Tx is a transaction on the Store. Writes that affect access (roles, sets,
 // memberships, teams, grants, tokens, entities and their tags, settings)
 // bump the organization's revision in the same transaction.
+//
+// Tx is the union of one role interface per aggregate, so that code which
+// needs only a slice of the store can name it (a func taking a TeamTx).
 type Tx interface {
+	OrgTx
+	IdentityTx
+	DescriptorTx
+	GrantTx
+	TokenTx
+	IssuerTx
+	StackTx
+	UpdateTx
+	EnvironmentTx
+	AccountTx
+	AuditTx
+	SessionTx
+	SnapshotTx
+}
+
+// IdentityTx reads and writes who may act in an organization: users,
+// memberships, invitations and teams.
+type IdentityTx interface {
+	UserTx
+	MemberTx
+	InviteTx
+	TeamTx
+}
+
+// OrgTx reads and writes organizations, their revision and the row lock
+// and counts that quotas take.
+type OrgTx interface {
 	CreateOrg(ctx context.Context, o *Organization) error
 	GetOrg(ctx context.Context, id string) (*Organization, error)
 	GetOrgByName(ctx context.Context, name string) (*Organization, error)
@@ -89,17 +119,19 @@ type Tx interface {
 	// "environments", "descriptors" (custom ones) or "tokens"
 	// (organization and team tokens not deleted).
 	CountOrg(ctx context.Context, orgID, kind string) (int, error)
-	// PruneExchangedTokens revokes the organization's tokens minted by an
-	// OIDC exchange that expired at or before before, and returns how
-	// many: they grant nothing any more and would hold its tokens quota.
-	PruneExchangedTokens(ctx context.Context, orgID string, before time.Time) (int, error)
 	Revision(ctx context.Context, orgID string) (int64, error)
+}
 
+// UserTx reads and writes users, who are global to the service.
+type UserTx interface {
 	CreateUser(ctx context.Context, u *User) error
 	GetUser(ctx context.Context, id string) (*User, error)
 	GetUserByLogin(ctx context.Context, login string) (*User, error)
 	UpdateUser(ctx context.Context, u *User) error
+}
 
+// MemberTx reads and writes organization memberships.
+type MemberTx interface {
 	AddMember(ctx context.Context, m *Membership) error
 	GetMember(ctx context.Context, orgID, userID string) (*Membership, error)
 	ListMembers(ctx context.Context, orgID string, opts ListOptions) ([]*Membership, string, error)
@@ -107,7 +139,10 @@ type Tx interface {
 	UpdateMember(ctx context.Context, m *Membership) error
 	// RemoveMember also removes the user from the organization's teams.
 	RemoveMember(ctx context.Context, orgID, userID string) error
+}
 
+// InviteTx reads and writes invitations to join an organization.
+type InviteTx interface {
 	// CreateInvite stores an invitation; one per user and organization
 	// (ECONFLICT), an expired one being replaced.
 	CreateInvite(ctx context.Context, i *Invite) error
@@ -121,7 +156,10 @@ type Tx interface {
 	// TakeInvite deletes an invitation and returns it as it was: of two
 	// callers (an accept and a revoke), exactly one gets it.
 	TakeInvite(ctx context.Context, id string) (*Invite, error)
+}
 
+// TeamTx reads and writes teams, their members and their roles.
+type TeamTx interface {
 	CreateTeam(ctx context.Context, t *Team) error
 	GetTeam(ctx context.Context, orgID, name string) (*Team, error)
 	GetTeamByID(ctx context.Context, id string) (*Team, error)
@@ -136,7 +174,11 @@ type Tx interface {
 	AddTeamRole(ctx context.Context, teamID, roleID string) error
 	RemoveTeamRole(ctx context.Context, teamID, roleID string) error
 	ListTeamRoles(ctx context.Context, teamID string) ([]string, error)
+}
 
+// DescriptorTx reads and writes permission descriptors (roles, permission
+// sets, policies).
+type DescriptorTx interface {
 	CreateDescriptor(ctx context.Context, d *Descriptor) error
 	GetDescriptor(ctx context.Context, orgID, id string) (*Descriptor, error)
 	ListDescriptors(ctx context.Context, orgID, purpose string, opts ListOptions) ([]*Descriptor, string, error)
@@ -145,12 +187,18 @@ type Tx interface {
 	UpdateDescriptor(ctx context.Context, d *Descriptor, expectVersion int) error
 	DeleteDescriptor(ctx context.Context, orgID, id string) error
 	DescriptorUsage(ctx context.Context, orgID, id string) (*DescriptorUsage, error)
+}
 
+// GrantTx reads and writes entity grants of users and teams.
+type GrantTx interface {
 	// PutGrant creates or replaces the grant of its principal on its entity.
 	PutGrant(ctx context.Context, g *Grant) error
 	DeleteGrant(ctx context.Context, orgID, id string) error
 	ListGrants(ctx context.Context, orgID string, f GrantFilter) ([]*Grant, error)
+}
 
+// TokenTx reads and writes access tokens, by id or by digest.
+type TokenTx interface {
 	CreateToken(ctx context.Context, t *Token) error
 	GetToken(ctx context.Context, id string) (*Token, error)
 	GetTokenByDigest(ctx context.Context, digest []byte) (*Token, error)
@@ -165,7 +213,14 @@ type Tx interface {
 	// RevokeIssuerTokens revokes the live tokens an OIDC issuer's exchanges
 	// minted, and returns them.
 	RevokeIssuerTokens(ctx context.Context, issuerID string) ([]*Token, error)
+	// PruneExchangedTokens revokes the organization's tokens minted by an
+	// OIDC exchange that expired at or before before, and returns how
+	// many: they grant nothing any more and would hold its tokens quota.
+	PruneExchangedTokens(ctx context.Context, orgID string, before time.Time) (int, error)
+}
 
+// IssuerTx reads and writes OIDC issuers and their authorization policies.
+type IssuerTx interface {
 	// CreateIssuer also creates the issuer's policy (p), deny-all or as given.
 	CreateIssuer(ctx context.Context, i *Issuer, p *AuthPolicy) error
 	GetIssuer(ctx context.Context, orgID, id string) (*Issuer, error)
@@ -179,7 +234,10 @@ type Tx interface {
 	GetIssuerPolicy(ctx context.Context, orgID, issuerID string) (*AuthPolicy, error)
 	// UpdateAuthPolicy writes p if the stored version is still expectVersion.
 	UpdateAuthPolicy(ctx context.Context, p *AuthPolicy, expectVersion int) error
+}
 
+// StackTx reads and writes stacks, their data keys and their checkpoints.
+type StackTx interface {
 	CreateStack(ctx context.Context, s *Stack) error
 	GetStack(ctx context.Context, orgID, project, name string) (*Stack, error)
 	GetStackByID(ctx context.Context, id string) (*Stack, error)
@@ -202,6 +260,11 @@ type Tx interface {
 	PutStackKey(ctx context.Context, stackID string, wrapped []byte) error
 	// GetStackKey returns a stack's wrapped data key.
 	GetStackKey(ctx context.Context, stackID string) ([]byte, error)
+}
+
+// UpdateTx reads and writes a stack's updates, the lease an update holds
+// on its stack, and the updates' engine events.
+type UpdateTx interface {
 	// AcquireStackLease gives the stack's lease to an update until expiry,
 	// if no other update holds an unexpired one at now (ECONFLICT
 	// otherwise); the holder renews it the same way.
@@ -217,7 +280,11 @@ type Tx interface {
 	AppendUpdateEvents(ctx context.Context, updateID string, events []UpdateEvent) error
 	// ListUpdateEvents returns up to limit events after a sequence number.
 	ListUpdateEvents(ctx context.Context, updateID string, after, limit int) ([]UpdateEvent, error)
+}
 
+// EnvironmentTx reads and writes environments, their definitions' revisions
+// and their data keys.
+type EnvironmentTx interface {
 	CreateEnvironment(ctx context.Context, e *Environment, definition []byte) error
 	GetEnvironment(ctx context.Context, orgID, project, name string) (*Environment, error)
 	GetEnvironmentByID(ctx context.Context, id string) (*Environment, error)
@@ -234,14 +301,20 @@ type Tx interface {
 	// PutEnvironmentKey stores an environment's wrapped data key, once.
 	PutEnvironmentKey(ctx context.Context, envID string, wrapped []byte) error
 	GetEnvironmentKey(ctx context.Context, envID string) ([]byte, error)
+}
 
+// AccountTx reads and writes Insights accounts.
+type AccountTx interface {
 	CreateAccount(ctx context.Context, a *Account) error
 	GetAccount(ctx context.Context, orgID, name string) (*Account, error)
 	GetAccountByID(ctx context.Context, id string) (*Account, error)
 	ListAccounts(ctx context.Context, orgID string, opts ListOptions) ([]*Account, string, error)
 	UpdateAccount(ctx context.Context, a *Account) error
 	DeleteAccount(ctx context.Context, id string) error
+}
 
+// AuditTx appends to, reads and prunes an organization's audit chain.
+type AuditTx interface {
 	// AppendAudit appends an event to its organization's chain, setting its
 	// Seq, PrevHash and Hash.
 	AppendAudit(ctx context.Context, e *AuditEvent) error
@@ -254,14 +327,20 @@ type Tx interface {
 	PruneAudit(ctx context.Context, orgID string, before time.Time) (int64, error)
 	ListAudit(ctx context.Context, orgID string, f AuditFilter, opts ListOptions) ([]*AuditEvent, string, error)
 	LastAudit(ctx context.Context, orgID string) (*AuditEvent, error)
+}
 
+// SessionTx reads and writes console sessions.
+type SessionTx interface {
 	CreateSession(ctx context.Context, s *Session) error
 	// GetSession returns a session by its digest, expired or not.
 	GetSession(ctx context.Context, digest []byte) (*Session, error)
 	DeleteSession(ctx context.Context, digest []byte) error
 	// PruneSessions deletes the sessions expired before a time.
 	PruneSessions(ctx context.Context, before time.Time) (int64, error)
+}
 
+// SnapshotTx reads what authorization needs about an organization.
+type SnapshotTx interface {
 	// LoadSnapshot reads everything authorization needs about an
 	// organization, consistently.
 	LoadSnapshot(ctx context.Context, orgID string) (*Snapshot, error)

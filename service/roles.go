@@ -114,7 +114,7 @@ func (s *Service) CreateDescriptor(ctx context.Context, orgID string, in Descrip
 		if err != nil {
 			return err
 		}
-		if err := s.checkDetails(ctx, tx, orgID, "the new "+purposeName(d.Purpose), details); err != nil {
+		if err := s.checkDetails(ctx, tx, orgID, "the new "+gatehouse.PurposeNoun(d.Purpose), details); err != nil {
 			return err
 		}
 		if policyAndRole {
@@ -137,7 +137,7 @@ func (s *Service) CreateDescriptor(ctx context.Context, orgID string, in Descrip
 		if err := tx.CreateDescriptor(ctx, d); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, orgID, gatehouse.EventRoleCreated, d.ID, stateOf(d), "created %s %q", purposeName(d.Purpose), d.Name)
+		return s.audit(ctx, tx, orgID, gatehouse.EventRoleCreated, d.ID, stateOf(d), "created %s %q", gatehouse.PurposeNoun(d.Purpose), d.Name)
 	})
 	if err != nil {
 		return nil, err
@@ -213,7 +213,7 @@ func (s *Service) UpdateDescriptor(ctx context.Context, orgID, id string, in Des
 			if err != nil {
 				return err
 			}
-			if err := s.checkDetails(ctx, tx, orgID, "the changed "+purposeName(d.Purpose), details); err != nil {
+			if err := s.checkDetails(ctx, tx, orgID, "the changed "+gatehouse.PurposeNoun(d.Purpose), details); err != nil {
 				return err
 			}
 			d.Details, d.Refs = details, refs
@@ -222,7 +222,7 @@ func (s *Service) UpdateDescriptor(ctx context.Context, orgID, id string, in Des
 			return err
 		}
 		if err := s.audit(ctx, tx, orgID, gatehouse.EventRoleUpdated, d.ID, map[string]any{"before": before, "after": stateOf(d)},
-			"changed %s %q", purposeName(d.Purpose), d.Name); err != nil {
+			"changed %s %q", gatehouse.PurposeNoun(d.Purpose), d.Name); err != nil {
 			return err
 		}
 		if pol != nil && (pol.Name != d.Name || pol.Description != d.Description) && slices.Equal(d.Refs, []string{pol.ID}) {
@@ -278,7 +278,7 @@ func (s *Service) DeleteDescriptor(ctx context.Context, orgID, id string, force 
 			return err
 		}
 		if err := s.audit(ctx, tx, orgID, gatehouse.EventRoleDeleted, d.ID, map[string]any{"deleted": stateOf(d), "force": force,
-			"unassignedMembers": u.Members, "unassignedTeams": u.Teams, "unboundTokens": unbound}, "deleted %s %q", purposeName(d.Purpose), d.Name); err != nil {
+			"unassignedMembers": u.Members, "unassignedTeams": u.Teams, "unboundTokens": unbound}, "deleted %s %q", gatehouse.PurposeNoun(d.Purpose), d.Name); err != nil {
 			return err
 		}
 		if pol != nil {
@@ -421,14 +421,4 @@ func (s *Service) Usage(ctx context.Context, orgID, id string) (u *gatehouse.Des
 		return err
 	})
 	return u, err
-}
-
-func purposeName(p string) string {
-	switch p {
-	case gatehouse.PurposeSet:
-		return "permission set"
-	case gatehouse.PurposePolicy:
-		return "policy"
-	}
-	return "role"
 }

@@ -37,22 +37,12 @@ func (t *tx) CreateDescriptor(ctx context.Context, d *gatehouse.Descriptor) erro
 		d.ID, d.OrgID, d.Name, d.Description, d.ResourceType.String(), d.Purpose, string(d.Details), d.Version,
 		d.DefaultIdentifier, us(d.Created), us(d.Modified))
 	if err != nil {
-		return invalidAs(conflictAs(err, "a %s named %q already exists", purposeWord(d.Purpose), d.Name), "organization %q does not exist", d.OrgID)
+		return invalidAs(conflictAs(err, "a %s named %q already exists", gatehouse.PurposeNoun(d.Purpose), d.Name), "organization %q does not exist", d.OrgID)
 	}
 	if err := t.writeRefs(ctx, d); err != nil {
 		return err
 	}
 	return t.bump(ctx, d.OrgID)
-}
-
-func purposeWord(p string) string {
-	switch p {
-	case gatehouse.PurposeSet:
-		return "permission set"
-	case gatehouse.PurposePolicy:
-		return "policy"
-	}
-	return "role"
 }
 
 // writeRefs records the descriptors d composes; each must exist in d's
@@ -102,16 +92,16 @@ func (t *tx) UpdateDescriptor(ctx context.Context, d *gatehouse.Descriptor, expe
 	}
 	if cur.Version != expectVersion {
 		return gatehouse.Errorf(gatehouse.ECONFLICT, "%s %q was changed meanwhile: it is at version %d, not %d; read it again",
-			purposeWord(cur.Purpose), cur.Name, cur.Version, expectVersion)
+			gatehouse.PurposeNoun(cur.Purpose), cur.Name, cur.Version, expectVersion)
 	}
 	modified := t.stamp()
 	res, err := t.exec(ctx, opWrite, "UPDATE descriptors SET name = ?, description = ?, details = ?, version = version + 1, modified = ? WHERE id = ? AND version = ?",
 		d.Name, d.Description, string(d.Details), us(modified), d.ID, expectVersion)
 	if err != nil {
-		return conflictAs(err, "a %s named %q already exists", purposeWord(cur.Purpose), d.Name)
+		return conflictAs(err, "a %s named %q already exists", gatehouse.PurposeNoun(cur.Purpose), d.Name)
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
-		return gatehouse.Errorf(gatehouse.ECONFLICT, "%s %q was changed meanwhile; read it again", purposeWord(cur.Purpose), cur.Name)
+		return gatehouse.Errorf(gatehouse.ECONFLICT, "%s %q was changed meanwhile; read it again", gatehouse.PurposeNoun(cur.Purpose), cur.Name)
 	}
 	if !slices.Equal(cur.Refs, sortedCopy(d.Refs)) {
 		if _, err := t.exec(ctx, opDelete, "DELETE FROM descriptor_refs WHERE descriptor_id = ?", d.ID); err != nil {
@@ -222,4 +212,14 @@ func (t *tx) DescriptorUsage(ctx context.Context, orgID, id string) (*gatehouse.
 	}
 	u.OrgDefault = o.Settings.DefaultRoleID == id
 	return u, nil
+}
+
+// roleInOrg checks that descriptor id exists in the organization: a
+// reference across organizations is as invalid as one to nothing.
+func (t *tx) roleInOrg(ctx context.Context, orgID, id string) error {
+	_, err := get(ctx, t, "descriptor", scanString, "SELECT id FROM descriptors WHERE org_id = ? AND id = ?", orgID, id)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return gatehouse.Errorf(gatehouse.EINVALID, "role %q does not exist in the organization", id)
+	}
+	return err
 }

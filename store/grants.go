@@ -124,3 +124,20 @@ func (t *tx) deleteEntityGrants(ctx context.Context, entityID string) error {
 	_, err := t.exec(ctx, opDelete, "DELETE FROM grants WHERE entity_id = ?", entityID)
 	return err
 }
+
+// deleteEntity deletes a stack, environment or account (what, in table)
+// with the grants on it, and bumps its organization's revision; the rows
+// that hang off it go by ON DELETE CASCADE.
+func (t *tx) deleteEntity(ctx context.Context, what, table, id string) error {
+	orgID, err := get(ctx, t, what, scanString, "SELECT org_id FROM "+table+" WHERE id = ?", id)
+	if err != nil {
+		return err
+	}
+	if err := t.deleteEntityGrants(ctx, id); err != nil {
+		return err
+	}
+	if err := t.execOne(ctx, opDelete, what, "DELETE FROM "+table+" WHERE id = ?", id); err != nil {
+		return err
+	}
+	return t.bump(ctx, orgID)
+}

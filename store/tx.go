@@ -304,3 +304,8 @@ func (p page[T]) run(ctx context.Context, t *tx, opts gatehouse.ListOptions) ([]
 	items = items[:limit]
 	return items, p.key(items[limit-1]).token(), nil
 }
+
+func scanString(s scanner) (string, error) {
+	var v string
+	return v, s.Scan(&v)
+}

@@ -1,0 +1,154 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/gatehouse-iam/gatehouse"
+)
+
+const envCols = "id, org_id, project, name, tags, created_by, version, created, modified FROM environments"
+
+func scanEnv(s scanner) (*gatehouse.Environment, error) {
+	e := &gatehouse.Environment{}
+	var tags string
+	var created, modified int64
+	if err := s.Scan(&e.ID, &e.OrgID, &e.Project, &e.Name, &tags, &e.CreatedBy, &e.Version, &created, &modified); err != nil {
+		return nil, err
+	}
+	var err error
+	e.Tags, err = parseTags(tags)
+	e.Created, e.Modified = fromUS(created), fromUS(modified)
+	return e, err
+}
+
+func (t *tx) CreateEnvironment(ctx context.Context, e *gatehouse.Environment, definition []byte) error {
+	if e.ID == "" {
+		e.ID = gatehouse.NewID()
+	}
+	tags, err := tagsText(e.Tags)
+	if err != nil {
+		return err
+	}
+	e.Created, e.Version = t.stamp(), 1
+	e.Modified = e.Created
+	_, err = t.exec(ctx, opWrite, "INSERT INTO environments (id, org_id, project, name, tags, created_by, version, created, modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		e.ID, e.OrgID, e.Project, e.Name, tags, e.CreatedBy, e.Version, us(e.Created), us(e.Modified))
+	if err != nil {
+		return invalidAs(conflictAs(err, "environment %s/%s already exists", e.Project, e.Name), "organization %q does not exist", e.OrgID)
+	}
+	if definition == nil {
+		definition = []byte{}
+	}
+	if _, err := t.exec(ctx, opWrite, "INSERT INTO environment_versions (environment_id, version, definition, created_by, created) VALUES (?, ?, ?, ?, ?)",
+		e.ID, 1, definition, e.CreatedBy, us(e.Created)); err != nil {
+		return err
+	}
+	return t.bump(ctx, e.OrgID)
+}
+
+func (t *tx) GetEnvironment(ctx context.Context, orgID, project, name string) (*gatehouse.Environment, error) {
+	return get(ctx, t, "environment", scanEnv, "SELECT "+envCols+" WHERE org_id = ? AND project = ? AND name = ?", orgID, project, name)
+}
+
+func (t *tx) GetEnvironmentByID(ctx context.Context, id string) (*gatehouse.Environment, error) {
+	return get(ctx, t, "environment", scanEnv, "SELECT "+envCols+" WHERE id = ?", id)
+}
+
+func (t *tx) ListEnvironments(ctx context.Context, orgID string, opts gatehouse.ListOptions) ([]*gatehouse.Environment, string, error) {
+	return page[*gatehouse.Environment]{
+		from: envCols, where: "org_id = ?", args: []any{orgID}, keyCol: "org_id", scan: scanEnv,
+		key: func(e *gatehouse.Environment) cursor { return cursor{Key: e.OrgID, ID: e.ID} },
+	}.run(ctx, t, opts)
+}
+
+func (t *tx) UpdateEnvironment(ctx context.Context, e *gatehouse.Environment) error {
+	tags, err := tagsText(e.Tags)
+	if err != nil {
+		return err
+	}
+	e.Modified = t.stamp()
+	err = t.execOne(ctx, opWrite, "environment", "UPDATE environments SET project = ?, name = ?, tags = ?, modified = ? WHERE org_id = ? AND id = ?",
+		e.Project, e.Name, tags, us(e.Modified), e.OrgID, e.ID)
+	if err != nil {
+		return conflictAs(err, "environment %s/%s already exists", e.Project, e.Name)
+	}
+	return t.bump(ctx, e.OrgID)
+}
+
+func (t *tx) DeleteEnvironment(ctx context.Context, id string) error {
+	return t.deleteEntity(ctx, "environment", "environments", id)
+}
+
+func (t *tx) PutEnvironmentVersion(ctx context.Context, envID string, expectVersion int, definition []byte, by string) (int, error) {
+	now := t.stamp()
+	res, err := t.exec(ctx, opWrite, "UPDATE environments SET version = version + 1, modified = ? WHERE id = ? AND version = ?", us(now), envID, expectVersion)
+	if err != nil {
+		return 0, err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		e, err := t.GetEnvironmentByID(ctx, envID)
+		if err != nil {
+			return 0, err
+		}
+		return 0, gatehouse.Errorf(gatehouse.ECONFLICT, "environment %s/%s was changed meanwhile: it is at version %d, not %d", e.Project, e.Name, e.Version, expectVersion)
+	}
+	if definition == nil {
+		definition = []byte{}
+	}
+	_, err = t.exec(ctx, opWrite, "INSERT INTO environment_versions (environment_id, version, definition, created_by, created) VALUES (?, ?, ?, ?, ?)",
+		envID, expectVersion+1, definition, by, us(now))
+	return expectVersion + 1, err
+}
+
+func (t *tx) GetEnvironmentVersion(ctx context.Context, envID string, version int) (*gatehouse.EnvironmentVersion, error) {
+	scan := func(s scanner) (*gatehouse.EnvironmentVersion, error) {
+		v := &gatehouse.EnvironmentVersion{}
+		var created int64
+		err := s.Scan(&v.EnvironmentID, &v.Version, &v.Definition, &v.CreatedBy, &created)
+		v.Created = fromUS(created)
+		return v, err
+	}
+	if version == 0 {
+		return get(ctx, t, "environment version", scan, "SELECT v.environment_id, v.version, v.definition, v.created_by, v.created FROM environment_versions v JOIN environments e ON e.id = v.environment_id AND e.version = v.version WHERE v.environment_id = ?", envID)
+	}
+	return get(ctx, t, "environment version", scan, "SELECT environment_id, version, definition, created_by, created FROM environment_versions WHERE environment_id = ? AND version = ?", envID, version)
+}
+
+func (t *tx) ListEnvironmentVersions(ctx context.Context, envID string, opts gatehouse.ListOptions) ([]*gatehouse.EnvironmentVersion, string, error) {
+	return page[*gatehouse.EnvironmentVersion]{
+		from: "environment_id, version, created_by, created FROM environment_versions", where: "environment_id = ?", args: []any{envID},
+		keyCol: "version", idCol: "environment_id", numeric: true, desc: true,
+		scan: func(s scanner) (*gatehouse.EnvironmentVersion, error) {
+			v := &gatehouse.EnvironmentVersion{}
+			var created int64
+			err := s.Scan(&v.EnvironmentID, &v.Version, &v.CreatedBy, &created)
+			v.Created = fromUS(created)
+			return v, err
+		},
+		key: func(v *gatehouse.EnvironmentVersion) cursor {
+			return cursor{Num: int64(v.Version), ID: v.EnvironmentID}
+		},
+	}.run(ctx, t, opts)
+}
+
+func (t *tx) PutEnvironmentKey(ctx context.Context, envID string, wrapped []byte) error {
+	if len(wrapped) == 0 {
+		return gatehouse.Errorf(gatehouse.EINVALID, "an environment key must not be empty")
+	}
+	_, err := t.exec(ctx, opWrite, "INSERT INTO environment_keys (environment_id, wrapped, created) VALUES (?, ?, ?)", envID, wrapped, us(t.stamp()))
+	return invalidAs(conflictAs(err, "the environment has a data key already"), "the environment does not exist")
+}
+
+func (t *tx) GetEnvironmentKey(ctx context.Context, envID string) ([]byte, error) {
+	var wrapped []byte
+	err := t.queryRow(ctx, "SELECT wrapped FROM environment_keys WHERE environment_id = ?", envID).Scan(&wrapped)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("environment key")
+	}
+	if err != nil {
+		return nil, t.d.mapErr(err, opWrite)
+	}
+	return wrapped, nil
+}

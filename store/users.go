@@ -1,0 +1,42 @@
+package store
+
+import (
+	"context"
+
+	"github.com/gatehouse-iam/gatehouse"
+)
+
+const userCols = "id, login, name, email, avatar_url, created, managed_by FROM users"
+
+func scanUser(s scanner) (*gatehouse.User, error) {
+	u := &gatehouse.User{}
+	var created int64
+	var managedBy *string
+	err := s.Scan(&u.ID, &u.Login, &u.Name, &u.Email, &u.AvatarURL, &created, &managedBy)
+	u.Created, u.ManagedBy = fromUS(created), deref(managedBy)
+	return u, err
+}
+
+func (t *tx) CreateUser(ctx context.Context, u *gatehouse.User) error {
+	if u.ID == "" {
+		u.ID = gatehouse.NewID()
+	}
+	u.Created = t.stamp()
+	_, err := t.exec(ctx, opWrite, "INSERT INTO users (id, login, name, email, avatar_url, created, managed_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+		u.ID, u.Login, u.Name, u.Email, u.AvatarURL, us(u.Created), nullable(u.ManagedBy))
+	return invalidAs(conflictAs(err, "user %q already exists", u.Login), "the user's managing organization does not exist")
+}
+
+func (t *tx) GetUser(ctx context.Context, id string) (*gatehouse.User, error) {
+	return get(ctx, t, "user", scanUser, "SELECT "+userCols+" WHERE id = ?", id)
+}
+
+func (t *tx) GetUserByLogin(ctx context.Context, login string) (*gatehouse.User, error) {
+	return get(ctx, t, "user", scanUser, "SELECT "+userCols+" WHERE login = ?", login)
+}
+
+func (t *tx) UpdateUser(ctx context.Context, u *gatehouse.User) error {
+	err := t.execOne(ctx, opWrite, "user", "UPDATE users SET login = ?, name = ?, email = ?, avatar_url = ?, managed_by = ? WHERE id = ?",
+		u.Login, u.Name, u.Email, u.AvatarURL, nullable(u.ManagedBy), u.ID)
+	return invalidAs(conflictAs(err, "user %q already exists", u.Login), "the user's managing organization does not exist")
+}
