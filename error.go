@@ -81,3 +81,14 @@ func Reword(err error, code, format string, args ...any) error {
 	}
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Err: err}
 }
+
+// Recode turns an error of code from into one of code to with the given
+// message, keeping the original as its cause: a lookup's not_found becomes
+// the invalid of the field that named the missing thing. Any other error,
+// nil included, comes back as it is.
+func Recode(err error, from, to, format string, args ...any) error {
+	if err == nil || ErrorCode(err) != from {
+		return err
+	}
+	return &Error{Code: to, Message: fmt.Sprintf(format, args...), Err: err}
+}

@@ -109,3 +109,29 @@ func TestErrorUnwrap(t *testing.T) {
 		t.Error("an Error without a cause unwraps to something")
 	}
 }
+
+func TestRecode(t *testing.T) {
+	plain := errors.New("connection refused")
+	missing := gatehouse.Errorf(gatehouse.ENOTFOUND, `role "r" not found`)
+	for _, tc := range []struct {
+		name     string
+		err      error
+		wantCode string
+		wantMsg  string
+	}{
+		{"nil", nil, "", ""},
+		{"not found becomes the field's invalid", missing, gatehouse.EINVALID, `roleId: role "r" not found`},
+		{"another code stays", gatehouse.Errorf(gatehouse.ECONFLICT, "taken"), gatehouse.ECONFLICT, "taken"},
+		{"a plain error stays internal", plain, gatehouse.EINTERNAL, "internal error"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := gatehouse.Recode(tc.err, gatehouse.ENOTFOUND, gatehouse.EINVALID, "roleId: role %q not found", "r")
+			if gatehouse.ErrorCode(got) != tc.wantCode || gatehouse.ErrorMessage(got) != tc.wantMsg {
+				t.Errorf("gatehouse.Recode = %v (%s, %q), want %s, %q", got, gatehouse.ErrorCode(got), gatehouse.ErrorMessage(got), tc.wantCode, tc.wantMsg)
+			}
+			if tc.err != nil && !errors.Is(got, tc.err) {
+				t.Errorf("the recoded error does not wrap its cause")
+			}
+		})
+	}
+}

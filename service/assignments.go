@@ -75,11 +75,11 @@ func (s *Service) Assign(ctx context.Context, orgID string, e gatehouse.EntityRe
 		u, err := tx.GetUser(ctx, user)
 		if err != nil {
 			if u, err = tx.GetUserByLogin(ctx, user); err != nil {
-				return gatehouse.Errorf(gatehouse.EINVALID, "userId: user %q not found", user)
+				return gatehouse.Recode(err, gatehouse.ENOTFOUND, gatehouse.EINVALID, "userId: user %q not found", user)
 			}
 		}
 		if _, err := tx.GetMember(ctx, orgID, u.ID); err != nil {
-			return gatehouse.Errorf(gatehouse.EINVALID, "userId: %q is not a member of the organization", u.Login)
+			return gatehouse.Recode(err, gatehouse.ENOTFOUND, gatehouse.EINVALID, "userId: %q is not a member of the organization", u.Login)
 		}
 		if setID == "" {
 			grants, err := tx.ListGrants(ctx, orgID, gatehouse.GrantFilter{Entity: &e, UserID: u.ID})
@@ -95,7 +95,10 @@ func (s *Service) Assign(ctx context.Context, orgID string, e gatehouse.EntityRe
 				"revoked %q's assignment on %s %s", u.Login, e.Type, e.ID)
 		}
 		set, err := tx.GetDescriptor(ctx, orgID, setID)
-		if err != nil || set.Purpose != gatehouse.PurposeSet {
+		if err != nil {
+			return gatehouse.Recode(err, gatehouse.ENOTFOUND, gatehouse.EINVALID, "permissionSetId: %q is not a permission set of the organization", setID)
+		}
+		if set.Purpose != gatehouse.PurposeSet {
 			return gatehouse.Errorf(gatehouse.EINVALID, "permissionSetId: %q is not a permission set of the organization", setID)
 		}
 		if set.ResourceType != e.Type {

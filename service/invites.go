@@ -64,7 +64,7 @@ func inviteRole(ctx context.Context, tx gatehouse.Tx, orgID, role, roleID string
 	case roleID != "":
 		d, err := tx.GetDescriptor(ctx, orgID, roleID)
 		if err != nil {
-			return nil, gatehouse.Errorf(gatehouse.EINVALID, "roleId: role %q not found", roleID)
+			return nil, gatehouse.Recode(err, gatehouse.ENOTFOUND, gatehouse.EINVALID, "roleId: role %q not found", roleID)
 		}
 		if d.Purpose == gatehouse.PurposeSet || d.Purpose == gatehouse.PurposePolicy {
 			return nil, gatehouse.Errorf(gatehouse.EINVALID, "roleId: %q is a %s, not a role", d.Name, d.Purpose)

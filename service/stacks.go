@@ -117,7 +117,7 @@ func (s *Service) CreateStack(ctx context.Context, orgID string, by *gatehouse.I
 		for _, name := range in.Teams {
 			t, err := teamByName(ctx, tx, orgID, name)
 			if err != nil {
-				return gatehouse.Errorf(gatehouse.EINVALID, "teams: team %q not found", name)
+				return gatehouse.Recode(err, gatehouse.ENOTFOUND, gatehouse.EINVALID, "teams: team %q not found", name)
 			}
 			if !in.MayGrantTeams && !administers(ctx, tx, t.ID, by) {
 				return gatehouse.Errorf(gatehouse.EFORBIDDEN, "teams: giving team %q access needs the team:update scope or being the team's admin", name)

@@ -291,7 +291,7 @@ func teamMemberAction(ctx context.Context, tx gatehouse.Tx, orgID string, t *gat
 	}
 	m, err := memberByLogin(ctx, tx, orgID, login)
 	if err != nil {
-		return gatehouse.Errorf(gatehouse.EINVALID, "member: %q is not a member of the organization", login)
+		return gatehouse.Recode(err, gatehouse.ENOTFOUND, gatehouse.EINVALID, "member: %q is not a member of the organization", login)
 	}
 	switch action {
 	case "add":
@@ -328,13 +328,13 @@ func entityID(ctx context.Context, tx gatehouse.Tx, orgID string, t gatehouse.En
 	case gatehouse.EntityStack:
 		st, err := tx.GetStack(ctx, orgID, project, name)
 		if err != nil {
-			return "", gatehouse.Errorf(gatehouse.EINVALID, "stack %s/%s not found", project, name)
+			return "", gatehouse.Recode(err, gatehouse.ENOTFOUND, gatehouse.EINVALID, "stack %s/%s not found", project, name)
 		}
 		return st.ID, nil
 	default:
 		e, err := tx.GetEnvironment(ctx, orgID, project, name)
 		if err != nil {
-			return "", gatehouse.Errorf(gatehouse.EINVALID, "environment %s/%s not found", project, name)
+			return "", gatehouse.Recode(err, gatehouse.ENOTFOUND, gatehouse.EINVALID, "environment %s/%s not found", project, name)
 		}
 		return e.ID, nil
 	}

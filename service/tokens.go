@@ -111,7 +111,7 @@ func (s *Service) checkTokenOwner(ctx context.Context, tx gatehouse.Tx, in Token
 		if in.RoleID != "" {
 			d, err := tx.GetDescriptor(ctx, in.OrgID, in.RoleID)
 			if err != nil {
-				return nil, gatehouse.Errorf(gatehouse.EINVALID, "roleID: role %q not found", in.RoleID)
+				return nil, gatehouse.Recode(err, gatehouse.ENOTFOUND, gatehouse.EINVALID, "roleID: role %q not found", in.RoleID)
 			}
 			if d.Purpose == gatehouse.PurposeSet || d.Purpose == gatehouse.PurposePolicy {
 				return nil, gatehouse.Errorf(gatehouse.EINVALID, "roleID: %q is a %s, not a role", d.Name, d.Purpose)
