@@ -46,6 +46,15 @@ func newDescriptorCmd(use, purpose, what string) *cobra.Command {
 	f := &clientFlags{}
 	cmd := &cobra.Command{Use: use, Short: "Manage " + what + "s"}
 	f.bind(cmd)
+	cmd.AddCommand(newDescriptorListCmd(f, purpose, what), newDescriptorGetCmd(f, what), newDescriptorCreateCmd(f, purpose, what),
+		newDescriptorEditCmd(f, what), newDescriptorDeleteCmd(f, what))
+	if purpose == gatehouse.PurposeRole {
+		cmd.AddCommand(newRoleAssignCmd(f), newRoleDefaultCmd(f))
+	}
+	return cmd
+}
+
+func newDescriptorListCmd(f *clientFlags, purpose, what string) *cobra.Command {
 	var listPurpose string
 	list := &cobra.Command{
 		Use: "list", Short: "List " + what + "s", Args: cobra.NoArgs,
@@ -58,7 +67,11 @@ func newDescriptorCmd(use, purpose, what string) *cobra.Command {
 		}),
 	}
 	list.Flags().StringVar(&listPurpose, "purpose", purpose, "uxPurpose to list")
-	get := &cobra.Command{
+	return list
+}
+
+func newDescriptorGetCmd(f *clientFlags, what string) *cobra.Command {
+	return &cobra.Command{
 		Use: "get ID", Short: "Show a " + what + " with its details", Args: cobra.ExactArgs(1),
 		RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error {
 			d, err := c.Role(cmd.Context(), org, args[0])
@@ -75,6 +88,9 @@ func newDescriptorCmd(use, purpose, what string) *cobra.Command {
 			return nil
 		}),
 	}
+}
+
+func newDescriptorCreateCmd(f *clientFlags, purpose, what string) *cobra.Command {
 	var details, description, resourceType, scopes string
 	var both bool
 	create := &cobra.Command{
@@ -112,6 +128,10 @@ func newDescriptorCmd(use, purpose, what string) *cobra.Command {
 	} else {
 		create.Flags().BoolVar(&both, "policy-and-role", true, "store the details in a policy the role composes, as the Pulumi console does")
 	}
+	return create
+}
+
+func newDescriptorEditCmd(f *clientFlags, what string) *cobra.Command {
 	var newName, newDescription, newDetails string
 	edit := &cobra.Command{
 		Use: "edit ID", Short: "Change a " + what + "'s name, description or details", Args: cobra.ExactArgs(1),
@@ -142,6 +162,10 @@ func newDescriptorCmd(use, purpose, what string) *cobra.Command {
 	edit.Flags().StringVar(&newName, "name", "", "new name")
 	edit.Flags().StringVar(&newDescription, "description", "", "new description")
 	edit.Flags().StringVar(&newDetails, "details", "", "new descriptor tree JSON file, - for stdin")
+	return edit
+}
+
+func newDescriptorDeleteCmd(f *clientFlags, what string) *cobra.Command {
 	var force bool
 	del := &cobra.Command{
 		Use: "delete ID", Short: "Delete a " + what, Args: cobra.ExactArgs(1),
@@ -154,37 +178,40 @@ func newDescriptorCmd(use, purpose, what string) *cobra.Command {
 		}),
 	}
 	del.Flags().BoolVar(&force, "force", false, "also unassign it from members (who fall back to the default role) and teams")
-	cmd.AddCommand(list, get, create, edit, del)
-	if purpose == gatehouse.PurposeRole {
-		var member, team string
-		assign := &cobra.Command{
-			Use: "assign ROLE-ID (--member LOGIN | --team TEAM)", Short: "Give a member or a team a role", Args: cobra.ExactArgs(1),
-			RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error {
-				var err error
-				switch {
-				case (member == "") == (team == ""):
-					return errors.New("give exactly one of --member and --team")
-				case member != "":
-					err = c.SetMemberRole(cmd.Context(), org, member, args[0])
-				default:
-					err = c.AssignTeamRole(cmd.Context(), org, team, args[0])
-				}
-				if err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "assigned %s to %s%s\n", args[0], member, team)
-				return nil
-			}),
-		}
-		assign.Flags().StringVar(&member, "member", "", "member login")
-		assign.Flags().StringVar(&team, "team", "", "team name")
-		def := &cobra.Command{
-			Use: "default ROLE-ID", Short: "Make a role the organization's default", Args: cobra.ExactArgs(1),
-			RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error {
-				return c.SetDefaultRole(cmd.Context(), org, args[0])
-			}),
-		}
-		cmd.AddCommand(assign, def)
+	return del
+}
+
+func newRoleAssignCmd(f *clientFlags) *cobra.Command {
+	var member, team string
+	assign := &cobra.Command{
+		Use: "assign ROLE-ID (--member LOGIN | --team TEAM)", Short: "Give a member or a team a role", Args: cobra.ExactArgs(1),
+		RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error {
+			var err error
+			switch {
+			case (member == "") == (team == ""):
+				return errors.New("give exactly one of --member and --team")
+			case member != "":
+				err = c.SetMemberRole(cmd.Context(), org, member, args[0])
+			default:
+				err = c.AssignTeamRole(cmd.Context(), org, team, args[0])
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "assigned %s to %s%s\n", args[0], member, team)
+			return nil
+		}),
 	}
-	return cmd
+	assign.Flags().StringVar(&member, "member", "", "member login")
+	assign.Flags().StringVar(&team, "team", "", "team name")
+	return assign
+}
+
+func newRoleDefaultCmd(f *clientFlags) *cobra.Command {
+	return &cobra.Command{
+		Use: "default ROLE-ID", Short: "Make a role the organization's default", Args: cobra.ExactArgs(1),
+		RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error {
+			return c.SetDefaultRole(cmd.Context(), org, args[0])
+		}),
+	}
 }
