@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/service"
-	"github.com/gatehouse-iam/gatehouse/store"
 )
 
 // parseWhen reads a time flag: unix seconds or RFC 3339.
@@ -131,7 +129,16 @@ func newAuditExportCmd() *cobra.Command {
 }
 
 func newAuditVerifyCmd() *cobra.Command {
-	var database, orgName, keyFile, checkpointFile string
+	d := &directOrgFlags{}
+	var checkpointFile string
+	var cps []*service.AuditCheckpoint
+	verifyChain := d.withOrg(func(cmd *cobra.Command, svc *service.Service, org *gatehouse.Organization, _ []string) error {
+		v, err := svc.VerifyAudit(cmd.Context(), org.ID, cps...)
+		if err != nil {
+			return err
+		}
+		return printVerification(cmd.OutOrStdout(), v)
+	})
 	verify := &cobra.Command{
 		Use:   "verify --org ORG [--checkpoint FILE]",
 		Short: "Walk an organization's tamper-evident audit chain and name the first broken link",
@@ -141,33 +148,21 @@ func newAuditVerifyCmd() *cobra.Command {
 			"chain's head and anchor match their MAC. With --checkpoint, also check that the chain still holds\n" +
 			"the checkpoint's event with its hash. Exit status 0 when intact, 1 when broken.",
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if orgName == "" {
-				return fmt.Errorf("--org is required")
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := d.needOrg(); err != nil {
+				return err
 			}
-			var cps []*service.AuditCheckpoint
-			if checkpointFile != "" {
+			if checkpointFile != "" { // read before the database is opened
 				cp, err := readCheckpoint(checkpointFile)
 				if err != nil {
 					return err
 				}
-				cps = append(cps, cp)
+				cps = []*service.AuditCheckpoint{cp}
 			}
-			db, svc, org, err := openOrgDirect(cmd.Context(), database, keyFile, orgName)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			v, err := svc.VerifyAudit(cmd.Context(), org.ID, cps...)
-			if err != nil {
-				return err
-			}
-			return printVerification(cmd.OutOrStdout(), v)
+			return verifyChain(cmd, args)
 		},
 	}
-	databaseFlag(verify, &database)
-	verify.Flags().StringVar(&orgName, "org", "", "organization")
-	verify.Flags().StringVar(&keyFile, "master-key-file", "", "the master key file (default: GATEHOUSE_MASTER_KEY(_FILE), or for SQLite the database path plus .key)")
+	d.bind(verify, true)
 	verify.Flags().StringVar(&checkpointFile, "checkpoint", "", "a checkpoint written by `gatehouse audit checkpoint` that the chain must still hold")
 	return verify
 }
@@ -195,7 +190,8 @@ func printVerification(w io.Writer, v *gatehouse.AuditVerification) error {
 }
 
 func newAuditCheckpointCmd() *cobra.Command {
-	var database, orgName, keyFile, out string
+	d := &directOrgFlags{}
+	var out string
 	checkpoint := &cobra.Command{
 		Use:   "checkpoint --org ORG [--out FILE]",
 		Short: "Verify an organization's audit chain and write a signed checkpoint of its head",
@@ -205,15 +201,7 @@ func newAuditCheckpointCmd() *cobra.Command {
 			"write-once store): `gatehouse audit verify --checkpoint FILE` then finds a chain cut back before the\n" +
 			"checkpoint or rewritten up to it, even by someone who could write the whole database.",
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if orgName == "" {
-				return fmt.Errorf("--org is required")
-			}
-			db, svc, org, err := openOrgDirect(cmd.Context(), database, keyFile, orgName)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
+		RunE: d.withOrg(func(cmd *cobra.Command, svc *service.Service, org *gatehouse.Organization, _ []string) error {
 			cp, err := svc.CheckpointAudit(cmd.Context(), org.ID, org.Name)
 			if err != nil {
 				return err
@@ -240,11 +228,9 @@ func newAuditCheckpointCmd() *cobra.Command {
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "wrote a checkpoint of %s at event %d to %s\n", org.Name, cp.Seq, out)
 			return nil
-		},
+		}),
 	}
-	databaseFlag(checkpoint, &database)
-	checkpoint.Flags().StringVar(&orgName, "org", "", "organization")
-	checkpoint.Flags().StringVar(&keyFile, "master-key-file", "", "the master key file (default: GATEHOUSE_MASTER_KEY(_FILE), or for SQLite the database path plus .key)")
+	d.bind(checkpoint, true)
 	checkpoint.Flags().StringVar(&out, "out", "", "write to this new file (mode 0600) instead of standard output")
 	return checkpoint
 }
@@ -262,20 +248,4 @@ func readCheckpoint(path string) (*service.AuditCheckpoint, error) {
 		return nil, fmt.Errorf("--checkpoint %s: not a checkpoint: %v", path, err)
 	}
 	return cp, nil
-}
-
-// openOrgDirect opens the database from the host with the master key (as
-// openDirectKey) and finds the organization named name in it; the caller
-// closes the database.
-func openOrgDirect(ctx context.Context, database, keyFile, name string) (*store.DB, *service.Service, *gatehouse.Organization, error) {
-	db, svc, err := openDirectKey(ctx, database, keyFile)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	org, err := orgByName(ctx, db, name)
-	if err != nil {
-		db.Close()
-		return nil, nil, nil, err
-	}
-	return db, svc, org, nil
 }
