@@ -81,15 +81,9 @@ func TestDirectOrgCommands(t *testing.T) {
 	t.Setenv("GATEHOUSE_MASTER_KEY_FILE", "")
 	dir := t.TempDir()
 	database := filepath.Join(dir, "gatehouse.db")
-	ctx := context.Background()
-	db, err := store.Open(ctx, database, store.Options{})
-	if err != nil {
-		t.Fatal(err)
+	if code, _, stderr := run(t, "admin", "org", "create", "acme", "--admin", "alice", "--database", database); code != exitOK {
+		t.Fatalf("admin org create: exit %d %s", code, stderr)
 	}
-	if err := db.Write(ctx, func(tx gatehouse.Tx) error { return tx.CreateOrg(ctx, &gatehouse.Organization{Name: "acme"}) }); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
 	for _, args := range [][]string{
 		{"admin", "settings", "--max-token-lifetime", "1h"},
 		{"audit", "verify"},

@@ -32,17 +32,21 @@ func (t *tokenTarget) bind(c *cobra.Command) {
 	c.Flags().BoolVar(&t.personal, "personal", false, "your personal tokens")
 }
 
-// client resolves the connection and the organization, "" for personal
-// tokens.
-func (t *tokenTarget) client() (gatehouse.IAM, string, error) {
-	c, org, err := t.f.client()
-	if err != nil {
-		return nil, "", err
+// withClient wraps a token command body: it resolves the connection and
+// the organization, "" for personal tokens.
+func (t *tokenTarget) withClient(run func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		c, org, err := t.f.client()
+		if err != nil {
+			return err
+		}
+		if t.personal {
+			org = ""
+		} else if err := t.f.needOrg(org); err != nil {
+			return err
+		}
+		return run(cmd, c, org, args)
 	}
-	if t.personal {
-		return c, "", nil
-	}
-	return c, org, t.f.needOrg(org)
 }
 
 func newTokenCreateCmd(t *tokenTarget) *cobra.Command {
@@ -51,11 +55,7 @@ func newTokenCreateCmd(t *tokenTarget) *cobra.Command {
 	var expires time.Duration
 	create := &cobra.Command{
 		Use: "create", Short: "Create a token; its value is shown once", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, org, err := t.client()
-			if err != nil {
-				return err
-			}
+		RunE: t.withClient(func(cmd *cobra.Command, c gatehouse.IAM, org string, _ []string) error {
 			req := gatehouse.TokenRequest{Team: t.team, Name: name, Description: description, RoleID: role}
 			if expires > 0 {
 				req.Expires = time.Now().Add(expires)
@@ -70,7 +70,7 @@ func newTokenCreateCmd(t *tokenTarget) *cobra.Command {
 			fmt.Fprintf(cmd.OutOrStdout(), "%s\n", tok.Value)
 			fmt.Fprintf(cmd.ErrOrStderr(), "token %s created; its value is shown this once\n", tok.ID)
 			return nil
-		},
+		}),
 	}
 	t.bind(create)
 	create.Flags().StringVar(&name, "name", "", "name (organization and team tokens; never reused)")
@@ -83,11 +83,7 @@ func newTokenCreateCmd(t *tokenTarget) *cobra.Command {
 func newTokenListCmd(t *tokenTarget) *cobra.Command {
 	list := &cobra.Command{
 		Use: "list", Short: "List tokens", Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, org, err := t.client()
-			if err != nil {
-				return err
-			}
+		RunE: t.withClient(func(cmd *cobra.Command, c gatehouse.IAM, org string, _ []string) error {
 			ts, err := c.Tokens(cmd.Context(), org, t.team)
 			if err != nil {
 				return err
@@ -97,7 +93,7 @@ func newTokenListCmd(t *tokenTarget) *cobra.Command {
 				rows[i] = []string{x.ID, x.Name, x.Description, x.RoleID, stamp(x.Created), stamp(x.LastUsed), stamp(x.Expires)}
 			}
 			return t.f.print(cmd.OutOrStdout(), ts, []string{"ID", "NAME", "DESCRIPTION", "ROLE", "CREATED", "LAST USED", "EXPIRES"}, rows)
-		},
+		}),
 	}
 	t.bind(list)
 	return list
@@ -106,17 +102,13 @@ func newTokenListCmd(t *tokenTarget) *cobra.Command {
 func newTokenRevokeCmd(t *tokenTarget) *cobra.Command {
 	revoke := &cobra.Command{
 		Use: "revoke ID", Short: "Revoke a token at once", Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, org, err := t.client()
-			if err != nil {
-				return err
-			}
+		RunE: t.withClient(func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error {
 			if err := c.RevokeToken(cmd.Context(), org, t.team, args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "revoked %s\n", args[0])
 			return nil
-		},
+		}),
 	}
 	t.bind(revoke)
 	return revoke
