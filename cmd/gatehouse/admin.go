@@ -76,26 +76,15 @@ func newAdminCmd() *cobra.Command {
 }
 
 func newAdminSettingsCmd() *cobra.Command {
-	var database, org, stackDefault, envDefault, accountDefault string
+	d := &directOrgFlags{}
+	var stackDefault, envDefault, accountDefault string
 	var quotas []string
 	var maxLifetime, retention time.Duration
 	cmd := &cobra.Command{
 		Use:   "settings --org ORG [--max-token-lifetime D] [--audit-retention D] [--default-stack-permission P] ...",
 		Short: "Change an organization's access settings, with direct database access",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if org == "" {
-				return fmt.Errorf("--org is required")
-			}
-			db, svc, err := openDirect(cmd.Context(), database)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			o, err := orgByName(cmd.Context(), db, org)
-			if err != nil {
-				return err
-			}
+		RunE: d.withOrg(func(cmd *cobra.Command, svc *service.Service, o *gatehouse.Organization, _ []string) error {
 			var c service.SettingsUpdate
 			if cmd.Flags().Changed("max-token-lifetime") {
 				c.MaxTokenLifetime = &maxLifetime
@@ -127,12 +116,11 @@ func newAdminSettingsCmd() *cobra.Command {
 			if err := svc.UpdateSettings(ctx, o.ID, c); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "updated the settings of %s\n", org)
+			fmt.Fprintf(cmd.OutOrStdout(), "updated the settings of %s\n", d.org)
 			return nil
-		},
+		}),
 	}
-	databaseFlag(cmd, &database)
-	cmd.Flags().StringVar(&org, "org", "", "organization")
+	d.bind(cmd, false)
 	cmd.Flags().DurationVar(&maxLifetime, "max-token-lifetime", 0, "longest total lifetime of tokens used against the organization (0: no cap)")
 	cmd.Flags().DurationVar(&retention, "audit-retention", 0, "how long audit events are kept (0: forever)")
 	cmd.Flags().StringVar(&stackDefault, "default-stack-permission", "", "members' permission on every stack: none, read, write")

@@ -2,9 +2,9 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"time"
@@ -13,7 +13,6 @@ import (
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/service"
-	"github.com/gatehouse-iam/gatehouse/store"
 )
 
 // parseWhen reads a time flag: unix seconds or RFC 3339.
@@ -32,33 +31,45 @@ func parseWhen(flag, v string) (time.Time, error) {
 }
 
 func newAuditCmd() *cobra.Command {
-	f := &clientFlags{}
 	cmd := &cobra.Command{Use: "audit", Short: "Read, export and verify the audit log"}
-	var from, to string
-	var events, users []string
-	filter := func() (gatehouse.AuditFilter, error) {
-		var af gatehouse.AuditFilter
-		var err error
-		if af.From, err = parseWhen("from", from); err != nil {
-			return af, err
-		}
-		if af.To, err = parseWhen("to", to); err != nil {
-			return af, err
-		}
-		af.Types, af.ActorLogins = events, users
-		return af, nil
+	cmd.AddCommand(newAuditListCmd(), newAuditExportCmd(), newAuditVerifyCmd(), newAuditCheckpointCmd())
+	return cmd
+}
+
+// auditFilterFlags are the flags that filter audit events, shared by audit
+// list and audit export.
+type auditFilterFlags struct {
+	from, to      string
+	events, users []string
+}
+
+func (a *auditFilterFlags) bind(c *cobra.Command) {
+	c.Flags().StringVar(&a.from, "from", "", "events at or after (unix seconds or RFC 3339)")
+	c.Flags().StringVar(&a.to, "to", "", "events before (unix seconds or RFC 3339)")
+	c.Flags().StringSliceVar(&a.events, "event", nil, "event types (repeat or comma-separate)")
+	c.Flags().StringSliceVar(&a.users, "user", nil, "actor logins (repeat or comma-separate)")
+}
+
+func (a *auditFilterFlags) filter() (gatehouse.AuditFilter, error) {
+	var af gatehouse.AuditFilter
+	var err error
+	if af.From, err = parseWhen("from", a.from); err != nil {
+		return af, err
 	}
-	filters := func(c *cobra.Command) {
-		f.bind(c)
-		c.Flags().StringVar(&from, "from", "", "events at or after (unix seconds or RFC 3339)")
-		c.Flags().StringVar(&to, "to", "", "events before (unix seconds or RFC 3339)")
-		c.Flags().StringSliceVar(&events, "event", nil, "event types (repeat or comma-separate)")
-		c.Flags().StringSliceVar(&users, "user", nil, "actor logins (repeat or comma-separate)")
+	if af.To, err = parseWhen("to", a.to); err != nil {
+		return af, err
 	}
+	af.Types, af.ActorLogins = a.events, a.users
+	return af, nil
+}
+
+func newAuditListCmd() *cobra.Command {
+	f := &clientFlags{}
+	a := &auditFilterFlags{}
 	var limit int
 	list := &cobra.Command{Use: "list", Short: "List audit events, newest first", Args: cobra.NoArgs,
 		RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, _ []string) error {
-			af, err := filter()
+			af, err := a.filter()
 			if err != nil {
 				return err
 			}
@@ -83,12 +94,19 @@ func newAuditCmd() *cobra.Command {
 			}
 			return f.print(cmd.OutOrStdout(), out, []string{"TIME", "ACTOR", "EVENT", "DESCRIPTION", "SOURCE"}, rows)
 		})}
-	filters(list)
+	f.bind(list)
+	a.bind(list)
 	list.Flags().IntVar(&limit, "limit", 100, "most events to show")
+	return list
+}
+
+func newAuditExportCmd() *cobra.Command {
+	f := &clientFlags{}
+	a := &auditFilterFlags{}
 	var format, file string
 	export := &cobra.Command{Use: "export", Short: "Export audit events as CSV or CEF", Args: cobra.NoArgs,
 		RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, _ []string) error {
-			af, err := filter()
+			af, err := a.filter()
 			if err != nil {
 				return err
 			}
@@ -103,10 +121,24 @@ func newAuditCmd() *cobra.Command {
 			}
 			return c.ExportAudit(cmd.Context(), org, af, format, w)
 		})}
-	filters(export)
+	f.bind(export)
+	a.bind(export)
 	export.Flags().StringVar(&format, "format", "csv", "csv or cef")
 	export.Flags().StringVar(&file, "file", "", "write to this new file instead of standard output")
-	var database, orgName, keyFile, checkpointFile, out string
+	return export
+}
+
+func newAuditVerifyCmd() *cobra.Command {
+	d := &directOrgFlags{}
+	var checkpointFile string
+	var cps []*service.AuditCheckpoint
+	verifyChain := d.withOrg(func(cmd *cobra.Command, svc *service.Service, org *gatehouse.Organization, _ []string) error {
+		v, err := svc.VerifyAudit(cmd.Context(), org.ID, cps...)
+		if err != nil {
+			return err
+		}
+		return printVerification(cmd.OutOrStdout(), v)
+	})
 	verify := &cobra.Command{
 		Use:   "verify --org ORG [--checkpoint FILE]",
 		Short: "Walk an organization's tamper-evident audit chain and name the first broken link",
@@ -116,51 +148,50 @@ func newAuditCmd() *cobra.Command {
 			"chain's head and anchor match their MAC. With --checkpoint, also check that the chain still holds\n" +
 			"the checkpoint's event with its hash. Exit status 0 when intact, 1 when broken.",
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if orgName == "" {
-				return fmt.Errorf("--org is required")
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := d.needOrg(); err != nil {
+				return err
 			}
-			var cps []*service.AuditCheckpoint
-			if checkpointFile != "" {
+			if checkpointFile != "" { // read before the database is opened
 				cp, err := readCheckpoint(checkpointFile)
 				if err != nil {
 					return err
 				}
-				cps = append(cps, cp)
+				cps = []*service.AuditCheckpoint{cp}
 			}
-			db, svc, org, err := openOrgDirect(cmd.Context(), database, keyFile, orgName)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			v, err := svc.VerifyAudit(cmd.Context(), org.ID, cps...)
-			if err != nil {
-				return err
-			}
-			w := cmd.OutOrStdout()
-			if v.Broken != 0 {
-				fmt.Fprintf(w, "broken: event %d: %s (%d events checked)\n", v.Broken, v.Problem, v.Events)
-				return exitCode(exitDeny)
-			}
-			switch {
-			case v.Unkeyed == 0:
-				fmt.Fprintf(w, "intact: %d events, all keyed\n", v.Events)
-			case v.KeyedFrom == 0:
-				fmt.Fprintf(w, "intact: %d events, all unkeyed (written before the chain was keyed; a later event starts the keyed part): anyone who can write the database could have rewritten them\n", v.Events)
-			default:
-				fmt.Fprintf(w, "intact: %d events: %d unkeyed (before event %d, written before the chain was keyed; anyone who can write the database could have rewritten them) and %d keyed\n",
-					v.Events, v.Unkeyed, v.KeyedFrom, v.Keyed)
-			}
-			if v.Checkpoint != "" {
-				fmt.Fprintf(w, "checkpoint: %s\n", v.Checkpoint)
-			}
-			return nil
+			return verifyChain(cmd, args)
 		},
 	}
-	databaseFlag(verify, &database)
-	verify.Flags().StringVar(&orgName, "org", "", "organization")
-	verify.Flags().StringVar(&keyFile, "master-key-file", "", "the master key file (default: GATEHOUSE_MASTER_KEY(_FILE), or for SQLite the database path plus .key)")
+	d.bind(verify, true)
 	verify.Flags().StringVar(&checkpointFile, "checkpoint", "", "a checkpoint written by `gatehouse audit checkpoint` that the chain must still hold")
+	return verify
+}
+
+// printVerification writes what audit verify found; a broken chain is
+// exit status 1.
+func printVerification(w io.Writer, v *gatehouse.AuditVerification) error {
+	if v.Broken != 0 {
+		fmt.Fprintf(w, "broken: event %d: %s (%d events checked)\n", v.Broken, v.Problem, v.Events)
+		return exitCode(exitDeny)
+	}
+	switch {
+	case v.Unkeyed == 0:
+		fmt.Fprintf(w, "intact: %d events, all keyed\n", v.Events)
+	case v.KeyedFrom == 0:
+		fmt.Fprintf(w, "intact: %d events, all unkeyed (written before the chain was keyed; a later event starts the keyed part): anyone who can write the database could have rewritten them\n", v.Events)
+	default:
+		fmt.Fprintf(w, "intact: %d events: %d unkeyed (before event %d, written before the chain was keyed; anyone who can write the database could have rewritten them) and %d keyed\n",
+			v.Events, v.Unkeyed, v.KeyedFrom, v.Keyed)
+	}
+	if v.Checkpoint != "" {
+		fmt.Fprintf(w, "checkpoint: %s\n", v.Checkpoint)
+	}
+	return nil
+}
+
+func newAuditCheckpointCmd() *cobra.Command {
+	d := &directOrgFlags{}
+	var out string
 	checkpoint := &cobra.Command{
 		Use:   "checkpoint --org ORG [--out FILE]",
 		Short: "Verify an organization's audit chain and write a signed checkpoint of its head",
@@ -170,15 +201,7 @@ func newAuditCmd() *cobra.Command {
 			"write-once store): `gatehouse audit verify --checkpoint FILE` then finds a chain cut back before the\n" +
 			"checkpoint or rewritten up to it, even by someone who could write the whole database.",
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if orgName == "" {
-				return fmt.Errorf("--org is required")
-			}
-			db, svc, org, err := openOrgDirect(cmd.Context(), database, keyFile, orgName)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
+		RunE: d.withOrg(func(cmd *cobra.Command, svc *service.Service, org *gatehouse.Organization, _ []string) error {
 			cp, err := svc.CheckpointAudit(cmd.Context(), org.ID, org.Name)
 			if err != nil {
 				return err
@@ -205,14 +228,11 @@ func newAuditCmd() *cobra.Command {
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "wrote a checkpoint of %s at event %d to %s\n", org.Name, cp.Seq, out)
 			return nil
-		},
+		}),
 	}
-	databaseFlag(checkpoint, &database)
-	checkpoint.Flags().StringVar(&orgName, "org", "", "organization")
-	checkpoint.Flags().StringVar(&keyFile, "master-key-file", "", "the master key file (default: GATEHOUSE_MASTER_KEY(_FILE), or for SQLite the database path plus .key)")
+	d.bind(checkpoint, true)
 	checkpoint.Flags().StringVar(&out, "out", "", "write to this new file (mode 0600) instead of standard output")
-	cmd.AddCommand(list, export, verify, checkpoint)
-	return cmd
+	return checkpoint
 }
 
 // readCheckpoint reads a checkpoint file, strictly.
@@ -228,20 +248,4 @@ func readCheckpoint(path string) (*service.AuditCheckpoint, error) {
 		return nil, fmt.Errorf("--checkpoint %s: not a checkpoint: %v", path, err)
 	}
 	return cp, nil
-}
-
-// openOrgDirect opens the database from the host with the master key (as
-// openDirectKey) and finds the organization named name in it; the caller
-// closes the database.
-func openOrgDirect(ctx context.Context, database, keyFile, name string) (*store.DB, *service.Service, *gatehouse.Organization, error) {
-	db, svc, err := openDirectKey(ctx, database, keyFile)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	org, err := orgByName(ctx, db, name)
-	if err != nil {
-		db.Close()
-		return nil, nil, nil, err
-	}
-	return db, svc, org, nil
 }

@@ -68,6 +68,51 @@ func openDirectKey(ctx context.Context, database, keyFile string) (*store.DB, *s
 	return db, svc, nil
 }
 
+// directOrgFlags are the flags of a host command on one organization:
+// --database, --org and, where bound, --master-key-file.
+type directOrgFlags struct {
+	database, org, keyFile string
+}
+
+// bind binds --database and --org, and --master-key-file when keyFile.
+func (d *directOrgFlags) bind(cmd *cobra.Command, keyFile bool) {
+	databaseFlag(cmd, &d.database)
+	cmd.Flags().StringVar(&d.org, "org", "", "organization")
+	if keyFile {
+		cmd.Flags().StringVar(&d.keyFile, "master-key-file", "", "the master key file (default: GATEHOUSE_MASTER_KEY(_FILE), or for SQLite the database path plus .key)")
+	}
+}
+
+// needOrg says --org is required when it is not given.
+func (d *directOrgFlags) needOrg() error {
+	if d.org == "" {
+		return fmt.Errorf("--org is required")
+	}
+	return nil
+}
+
+// withOrg wraps a host command body that needs the service and an
+// organization: it checks --org, opens the database from the host with the
+// master key (as openDirectKey), finds the organization, and closes the
+// database once run returns.
+func (d *directOrgFlags) withOrg(run func(cmd *cobra.Command, svc *service.Service, org *gatehouse.Organization, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := d.needOrg(); err != nil {
+			return err
+		}
+		db, svc, err := openDirectKey(cmd.Context(), d.database, d.keyFile)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		org, err := orgByName(cmd.Context(), db, d.org)
+		if err != nil {
+			return err
+		}
+		return run(cmd, svc, org, args)
+	}
+}
+
 // directMasterKey finds the master key for a host command; nil when there
 // is none to find.
 func directMasterKey(database, keyFile string) ([]byte, error) {

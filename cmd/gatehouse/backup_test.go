@@ -71,3 +71,41 @@ func TestBackupAndRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDirectOrgCommands: the host commands on one organization (admin
+// settings, audit verify, audit checkpoint) require --org, name an
+// organization that is not in the database, and audit verify reads its
+// --checkpoint before it opens the database.
+func TestDirectOrgCommands(t *testing.T) {
+	t.Setenv("GATEHOUSE_MASTER_KEY", "")
+	t.Setenv("GATEHOUSE_MASTER_KEY_FILE", "")
+	dir := t.TempDir()
+	database := filepath.Join(dir, "gatehouse.db")
+	if code, _, stderr := run(t, "admin", "org", "create", "acme", "--admin", "alice", "--database", database); code != exitOK {
+		t.Fatalf("admin org create: exit %d %s", code, stderr)
+	}
+	for _, args := range [][]string{
+		{"admin", "settings", "--max-token-lifetime", "1h"},
+		{"audit", "verify"},
+		{"audit", "checkpoint"},
+	} {
+		name := strings.Join(args, " ")
+		if code, _, stderr := run(t, append(args, "--database", database)...); code != exitError || !strings.Contains(stderr, "--org is required") {
+			t.Errorf("%s without --org: exit %d %q", name, code, stderr)
+		}
+		if code, _, stderr := run(t, append(args, "--database", database, "--org", "nope")...); code != exitError || !strings.Contains(stderr, `organization "nope"`) {
+			t.Errorf("%s --org nope: exit %d %q", name, code, stderr)
+		}
+	}
+	if code, stdout, stderr := run(t, "admin", "settings", "--database", database, "--org", "acme", "--max-token-lifetime", "1h"); code != exitOK || !strings.Contains(stdout, "updated the settings of acme") {
+		t.Errorf("admin settings --org acme: exit %d %q %q", code, stdout, stderr)
+	}
+	missing := filepath.Join(dir, "missing.db")
+	code, _, stderr := run(t, "audit", "verify", "--database", missing, "--org", "acme", "--checkpoint", filepath.Join(dir, "no-such-checkpoint"))
+	if code != exitError || !strings.Contains(stderr, "--checkpoint") {
+		t.Errorf("audit verify with a missing checkpoint: exit %d %q", code, stderr)
+	}
+	if _, err := os.Stat(missing); !os.IsNotExist(err) {
+		t.Errorf("audit verify with a missing checkpoint opened the database: %v", err)
+	}
+}

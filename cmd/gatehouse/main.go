@@ -1,6 +1,19 @@
-// Command gatehouse is Gatehouse's single binary: the server (later) and the
-// command-line tools for scopes and policy documents. Wiring of the
-// packages happens here and nowhere else.
+// Command gatehouse is Gatehouse's single binary, and the only place where
+// the packages are wired together. It holds:
+//
+//   - serve: the server (Main opens the store, builds the authorizer, the
+//     service, the API and the console, and serves them);
+//   - host commands, with direct database access and no authorization:
+//     admin issue-token|master-key|settings|org, audit verify|checkpoint
+//     and backup;
+//   - client commands, over the HTTP API through api.Client (a
+//     gatehouse.IAM): login, whoami, role, set, token, team, member, check,
+//     audit list|export and oidc issuer|policy|test;
+//   - offline tools for policy authors: scopes and policy validate|eval.
+//
+// Each command group has its own file (`gatehouse team` is in teams.go);
+// client.go holds what the client commands share (flags, saved
+// credentials, output), backup.go what the host commands share.
 package main
 
 import (

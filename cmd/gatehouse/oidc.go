@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -19,19 +20,28 @@ func newOIDCCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "oidc", Short: "Manage OIDC issuers and their authorization policies"}
 	f.bind(cmd)
 	issuer := &cobra.Command{Use: "issuer", Short: "Register, list and remove OIDC issuers"}
-	// findIssuer resolves an issuer by name or id.
-	findIssuer := func(cmd *cobra.Command, c gatehouse.IAM, org, nameOrID string) (*gatehouse.Issuer, error) {
-		is, err := c.Issuers(cmd.Context(), org)
-		if err != nil {
-			return nil, err
-		}
-		for _, i := range is {
-			if i.Name == nameOrID || i.ID == nameOrID {
-				return i, nil
-			}
-		}
-		return nil, fmt.Errorf("no OIDC issuer %q in %s", nameOrID, org)
+	issuer.AddCommand(newOIDCIssuerAddCmd(f), newOIDCIssuerListCmd(f), newOIDCIssuerRmCmd(f))
+	policy := &cobra.Command{Use: "policy", Short: "Read and replace an issuer's authorization policy"}
+	policy.AddCommand(newOIDCPolicyGetCmd(f), newOIDCPolicySetCmd(f))
+	cmd.AddCommand(issuer, policy, newOIDCTestCmd(f))
+	return cmd
+}
+
+// findIssuer resolves an issuer by name or id.
+func findIssuer(cmd *cobra.Command, c gatehouse.IAM, org, nameOrID string) (*gatehouse.Issuer, error) {
+	is, err := c.Issuers(cmd.Context(), org)
+	if err != nil {
+		return nil, err
 	}
+	for _, i := range is {
+		if i.Name == nameOrID || i.ID == nameOrID {
+			return i, nil
+		}
+	}
+	return nil, fmt.Errorf("no OIDC issuer %q in %s", nameOrID, org)
+}
+
+func newOIDCIssuerAddCmd(f *clientFlags) *cobra.Command {
 	var maxExp time.Duration
 	add := &cobra.Command{Use: "add NAME URL", Short: "Register an issuer; its policy starts by denying everything", Args: cobra.ExactArgs(2),
 		RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error {
@@ -43,7 +53,11 @@ func newOIDCCmd() *cobra.Command {
 				[][]string{{i.ID, i.Name, i.Issuer, strings.Join(i.Thumbprints, ",")}})
 		})}
 	add.Flags().DurationVar(&maxExp, "max-expiration", 0, "longest lifetime of exchanged tokens (default 25h)")
-	list := &cobra.Command{Use: "list", Short: "List issuers", Args: cobra.NoArgs,
+	return add
+}
+
+func newOIDCIssuerListCmd(f *clientFlags) *cobra.Command {
+	return &cobra.Command{Use: "list", Short: "List issuers", Args: cobra.NoArgs,
 		RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, _ []string) error {
 			is, err := c.Issuers(cmd.Context(), org)
 			if err != nil {
@@ -55,7 +69,10 @@ func newOIDCCmd() *cobra.Command {
 			}
 			return f.print(cmd.OutOrStdout(), is, []string{"ID", "NAME", "ISSUER", "MAX EXPIRATION", "LAST USED"}, rows)
 		})}
-	rm := &cobra.Command{Use: "rm NAME", Short: "Remove an issuer and its policy", Args: cobra.ExactArgs(1),
+}
+
+func newOIDCIssuerRmCmd(f *clientFlags) *cobra.Command {
+	return &cobra.Command{Use: "rm NAME", Short: "Remove an issuer and its policy", Args: cobra.ExactArgs(1),
 		RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error {
 			i, err := findIssuer(cmd, c, org, args[0])
 			if err != nil {
@@ -63,10 +80,10 @@ func newOIDCCmd() *cobra.Command {
 			}
 			return c.DeleteIssuer(cmd.Context(), org, i.ID)
 		})}
-	issuer.AddCommand(add, list, rm)
+}
 
-	policy := &cobra.Command{Use: "policy", Short: "Read and replace an issuer's authorization policy"}
-	get := &cobra.Command{Use: "get ISSUER", Short: "Print an issuer's rules as JSON", Args: cobra.ExactArgs(1),
+func newOIDCPolicyGetCmd(f *clientFlags) *cobra.Command {
+	return &cobra.Command{Use: "get ISSUER", Short: "Print an issuer's rules as JSON", Args: cobra.ExactArgs(1),
 		RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error {
 			i, err := findIssuer(cmd, c, org, args[0])
 			if err != nil {
@@ -80,7 +97,10 @@ func newOIDCCmd() *cobra.Command {
 			enc.SetIndent("", "  ")
 			return enc.Encode(rules)
 		})}
-	set := &cobra.Command{Use: "set ISSUER FILE", Short: "Replace an issuer's rules with those in FILE (a JSON list)", Args: cobra.ExactArgs(2),
+}
+
+func newOIDCPolicySetCmd(f *clientFlags) *cobra.Command {
+	return &cobra.Command{Use: "set ISSUER FILE", Short: "Replace an issuer's rules with those in FILE (a JSON list)", Args: cobra.ExactArgs(2),
 		RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error {
 			i, err := findIssuer(cmd, c, org, args[0])
 			if err != nil {
@@ -97,8 +117,9 @@ func newOIDCCmd() *cobra.Command {
 			fmt.Fprintf(cmd.OutOrStdout(), "policy of %s is at version %d with %d rules\n", i.Name, p.Version, len(rules))
 			return nil
 		})}
-	policy.AddCommand(get, set)
+}
 
+func newOIDCTestCmd(f *clientFlags) *cobra.Command {
 	var claimsFile, tokenType, scope string
 	test := &cobra.Command{
 		Use:   "test --issuer NAME --claims FILE [--token-type T] [--scope S]",
@@ -112,13 +133,9 @@ func newOIDCCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			b, err := os.ReadFile(claimsFile)
+			claims, err := readClaims(claimsFile)
 			if err != nil {
-				return fmt.Errorf("--claims: %w", err)
-			}
-			var claims map[string]any
-			if err := json.Unmarshal(b, &claims); err != nil {
-				return fmt.Errorf("--claims: %s is not a JSON object: %v", claimsFile, err)
+				return err
 			}
 			_, rules, err := c.IssuerPolicy(cmd.Context(), org, i.ID)
 			if err != nil {
@@ -136,27 +153,7 @@ func newOIDCCmd() *cobra.Command {
 				fmt.Fprintf(cmd.OutOrStdout(), "deny: %s\n", d.Reason)
 				return exitCode(exitDeny)
 			}
-			r := rules[d.Rule]
-			role := r.RoleID
-			if role == "" {
-				role = "the organization's default role"
-			}
-			if scope == "admin" {
-				if !containsString(r.AuthorizedPermissions, "admin") {
-					fmt.Fprintf(cmd.OutOrStdout(), "deny: rule %d does not list admin in authorizedPermissions\n", d.Rule)
-					return exitCode(exitDeny)
-				}
-				role = "Admin"
-			}
-			switch tokenType {
-			case gatehouse.TokenTeam:
-				role = "the roles of team " + subject + " and the Member role"
-			case gatehouse.TokenPersonal:
-				role = "the permissions of user " + subject
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "allow: rule %d matches; an exchange would issue a %s token holding %s, for at most %s\n",
-				d.Rule, tokenType, role, i.MaxExpiration)
-			return nil
+			return printIssued(cmd.OutOrStdout(), i, rules[d.Rule], d.Rule, tokenType, subject, scope)
 		}),
 	}
 	test.Flags().String("issuer", "", "issuer name or id")
@@ -165,8 +162,46 @@ func newOIDCCmd() *cobra.Command {
 	test.Flags().StringVar(&scope, "scope", "", "admin, team:NAME, user:LOGIN or runner:NAME")
 	test.MarkFlagRequired("issuer")
 	test.MarkFlagRequired("claims")
-	cmd.AddCommand(issuer, policy, test)
-	return cmd
+	return test
+}
+
+// readClaims reads oidc test's --claims file, a JSON object.
+func readClaims(path string) (map[string]any, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--claims: %w", err)
+	}
+	var claims map[string]any
+	if err := json.Unmarshal(b, &claims); err != nil {
+		return nil, fmt.Errorf("--claims: %s is not a JSON object: %v", path, err)
+	}
+	return claims, nil
+}
+
+// printIssued says what an exchange matching rule r (number n) of issuer i
+// would issue; asking for admin from a rule that does not authorize it is
+// a denial (exit status 1).
+func printIssued(w io.Writer, i *gatehouse.Issuer, r gatehouse.AuthPolicyRule, n int, tokenType, subject, scope string) error {
+	role := r.RoleID
+	if role == "" {
+		role = "the organization's default role"
+	}
+	if scope == "admin" {
+		if !containsString(r.AuthorizedPermissions, "admin") {
+			fmt.Fprintf(w, "deny: rule %d does not list admin in authorizedPermissions\n", n)
+			return exitCode(exitDeny)
+		}
+		role = "Admin"
+	}
+	switch tokenType {
+	case gatehouse.TokenTeam:
+		role = "the roles of team " + subject + " and the Member role"
+	case gatehouse.TokenPersonal:
+		role = "the permissions of user " + subject
+	}
+	fmt.Fprintf(w, "allow: rule %d matches; an exchange would issue a %s token holding %s, for at most %s\n",
+		n, tokenType, role, i.MaxExpiration)
+	return nil
 }
 
 func readRules(path string) ([]gatehouse.AuthPolicyRule, error) {

@@ -112,17 +112,41 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil || interval <= 0 {
 		return fmt.Errorf("refresh-interval: %q is not a positive duration", m.Config.RefreshInterval)
 	}
-	master, err := m.masterKey()
+	keys, err := m.openService(ctx)
 	if err != nil {
 		return err
+	}
+	if m.Config.AllowInsecureIssuers {
+		m.log.Warn("OIDC issuers on loopback and private addresses are allowed and their certificates trusted on first use: for local testing only")
+	}
+	if err := m.buildHandler(keys); err != nil {
+		m.db.Close()
+		return err
+	}
+	ln, err := m.listen()
+	if err != nil {
+		m.db.Close()
+		return err
+	}
+	m.start(ln, interval)
+	return nil
+}
+
+// openService opens the database with the keys derived from the master
+// key, builds the authorizer and the service over it, bootstraps an empty
+// database and loads the snapshots. On an error the database is closed.
+func (m *Main) openService(ctx context.Context) (derivedKeys, error) {
+	master, err := m.masterKey()
+	if err != nil {
+		return derivedKeys{}, err
 	}
 	keys, err := deriveKeys(master)
 	if err != nil {
-		return err
+		return keys, err
 	}
 	db, err := store.Open(ctx, m.Config.Database, store.Options{AuditKey: keys.audit})
 	if err != nil {
-		return err
+		return keys, err
 	}
 	m.db = db
 	m.az = authz.New(db, nil)
@@ -131,24 +155,27 @@ func (m *Main) Run(ctx context.Context) error {
 	m.Service.MaxCheckpoint = m.Config.MaxCheckpointMiB << 20
 	if m.Service.Keys, err = state.NewKeyring(master); err != nil {
 		db.Close()
-		return err
+		return keys, err
 	}
 	if err := m.bootstrap(ctx); err != nil {
 		db.Close()
-		return err
+		return keys, err
 	}
 	if err := m.az.LoadAll(ctx); err != nil {
 		db.Close()
-		return err
+		return keys, err
 	}
-	if m.Config.AllowInsecureIssuers {
-		m.log.Warn("OIDC issuers on loopback and private addresses are allowed and their certificates trusted on first use: for local testing only")
-	}
+	return keys, nil
+}
+
+// buildHandler builds the API server and the console over the service and
+// sets m.Handler to the mux that serves both.
+func (m *Main) buildHandler(keys derivedKeys) error {
 	trusted, err := api.ParseTrustedProxies(m.Config.TrustedProxies)
 	if err != nil {
-		db.Close()
 		return fmt.Errorf("trusted-proxies: %w", err)
 	}
+	db := m.db
 	srv := api.New(m.Service, m.az, api.Options{Logger: m.log, AuthFailuresPerMinute: m.Config.AuthFailureLimit, ContinuationKey: keys.continuation,
 		TrustedProxies: trusted, MetricsElsewhere: m.Config.MetricsListen != "",
 		Verifier: oidc.New(oidc.Options{AllowInsecure: m.Config.AllowInsecureIssuers}),
@@ -165,19 +192,29 @@ func (m *Main) Run(ctx context.Context) error {
 	root.Handle("GET /{$}", http.RedirectHandler("/console/", http.StatusSeeOther))
 	root.Handle("/", srv.Handler())
 	m.Handler = root
+	return nil
+}
+
+// listen opens the main listener, setting m.Addr, and serves the metrics
+// listener when one is configured.
+func (m *Main) listen() (net.Listener, error) {
 	ln, err := net.Listen("tcp", m.Config.Listen)
 	if err != nil {
-		db.Close()
-		return err
+		return nil, err
 	}
 	m.Addr = ln.Addr().String()
 	if m.Config.MetricsListen != "" {
-		if err := m.serveMetrics(srv.MetricsHandler()); err != nil {
+		if err := m.serveMetrics(m.api.MetricsHandler()); err != nil {
 			ln.Close()
-			db.Close()
-			return err
+			return nil, err
 		}
 	}
+	return ln, nil
+}
+
+// start runs the background work (token use, snapshot refresh every
+// interval, audit retention) and serves on ln until Close.
+func (m *Main) start(ln net.Listener, interval time.Duration) {
 	m.server = &http.Server{Handler: m.Handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
 		WriteTimeout: 120 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(m.log.Handler(), slog.LevelWarn)}
@@ -205,8 +242,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.Config.TLSCert != "" {
 		scheme = "https"
 	}
-	m.log.Info("gatehouse serving", "url", scheme+"://"+m.Addr, "database", db.Dialect())
-	return nil
+	m.log.Info("gatehouse serving", "url", scheme+"://"+m.Addr, "database", m.db.Dialect())
 }
 
 // serveMetrics serves /metrics alone on the metrics listener, so that the
