@@ -58,13 +58,13 @@ func (c *Console) createToken(q *req) error {
 	var out wire.CreateTokenResponse
 	switch f.Get("kind") {
 	case "personal":
-		err = q.call("POST", "/api/user/tokens", map[string]any{"description": f.Get("description"), "expires": exp}, &out)
+		err = q.call("POST", "/api/user/tokens", wire.CreatePersonalTokenRequest{Description: f.Get("description"), Expires: exp}, &out)
 	case "team":
 		err = q.call("POST", "/api/orgs/"+url.PathEscape(q.org)+"/teams/"+url.PathEscape(f.Get("team"))+"/tokens",
-			map[string]any{"name": f.Get("name"), "description": f.Get("description"), "expires": exp}, &out)
+			wire.CreateTokenRequest{Name: f.Get("name"), Description: f.Get("description"), Expires: exp}, &out)
 	default:
 		err = q.call("POST", "/api/orgs/"+url.PathEscape(q.org)+"/tokens",
-			map[string]any{"name": f.Get("name"), "description": f.Get("description"), "expires": exp, "roleID": f.Get("role")}, &out)
+			wire.CreateTokenRequest{Name: f.Get("name"), Description: f.Get("description"), Expires: exp, RoleID: f.Get("role")}, &out)
 	}
 	if err != nil {
 		return q.fail(err, func(msg string) error { return c.tokensPage(q, http.StatusBadRequest, "", "", msg) })
