@@ -38,7 +38,7 @@ func (c *Console) tokensPage(q *req, status int, created, createdName, errMsg st
 func (c *Console) tokens(q *req) error { return c.tokensPage(q, http.StatusOK, "", "", "") }
 
 // expiryOf reads an expiry choice: days from now, or 0 for never.
-func expiryOf(v string) (int64, error) {
+func expiryOf(v string, now time.Time) (int64, error) {
 	if v == "" || v == "never" {
 		return 0, nil
 	}
@@ -46,12 +46,12 @@ func expiryOf(v string) (int64, error) {
 	if err != nil || days < 1 || days > 730 {
 		return 0, fmt.Errorf("expires: %q is not a number of days from 1 to 730", v)
 	}
-	return time.Now().Add(time.Duration(days) * 24 * time.Hour).Unix(), nil
+	return now.Add(time.Duration(days) * 24 * time.Hour).Unix(), nil
 }
 
 func (c *Console) createToken(q *req) error {
 	f := q.r.PostForm
-	exp, err := expiryOf(f.Get("expires"))
+	exp, err := expiryOf(f.Get("expires"), c.svc.Now())
 	if err != nil {
 		return c.tokensPage(q, http.StatusBadRequest, "", "", err.Error())
 	}
