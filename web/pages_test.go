@@ -2,11 +2,6 @@ package web_test
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"encoding/base64"
-	"encoding/json"
-	"math/big"
 	"net/url"
 	"strings"
 	"testing"
@@ -78,17 +73,10 @@ func (e *env) seedTeam(t *testing.T, roleID string) {
 	e.must(e.admin, "POST", base+"/tokens", wire.CreateTokenRequest{Name: "platform-ci", Description: "deploys"}, nil)
 }
 
-// seedIssuer registers an issuer (with its keys, so that nothing is
-// fetched) whose policy allows one repository.
+// seedIssuer registers an issuer whose policy allows one repository.
 func (e *env) seedIssuer(t *testing.T) string {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	jwks, _ := json.Marshal(map[string]any{"keys": []map[string]any{{"kty": "RSA", "kid": "k1", "alg": "RS256", "use": "sig",
-		"n": base64.RawURLEncoding.EncodeToString(key.N.Bytes()), "e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(key.E)).Bytes())}}})
 	var iss wire.Issuer
-	e.must(e.admin, "POST", "/api/orgs/acme/oidc/issuers", wire.IssuerRequest{Name: "gh-actions", URL: "https://ci.example.test", JWKS: jwks}, &iss)
+	e.must(e.admin, "POST", "/api/orgs/acme/oidc/issuers", wire.IssuerRequest{Name: "gh-actions", URL: "https://ci.example.test", JWKS: testJWKS(t)}, &iss)
 	var pol wire.AuthPolicy
 	e.must(e.admin, "GET", "/api/orgs/acme/auth/policies/oidcissuers/"+url.PathEscape(iss.ID), nil, &pol)
 	e.must(e.admin, "PATCH", "/api/orgs/acme/auth/policies/"+url.PathEscape(pol.ID), wire.UpdateAuthPolicyRequest{Policies: []gatehouse.AuthPolicyRule{
