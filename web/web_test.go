@@ -381,4 +381,14 @@ func TestConsoleOIDC(t *testing.T) {
 	if status, _, body := b.do("POST", "/console/acme/oidc/"+iss.ID+"/policy", url.Values{"policy": {policy[1]}, "rules": {`[{"decision":"maybe"}]`}}); status != 400 {
 		t.Errorf("a bad rule: %d\n%s", status, body)
 	}
+	// A misspelt field is refused, as the API refuses one, not dropped;
+	// text that is not JSON is named.
+	for rules, want := range map[string]string{`[{"decison":"allow","tokenType":"organization"}]`: `unknown field &#34;decison&#34;`, `[{`: "rules: not JSON"} {
+		if status, _, body := b.do("POST", "/console/acme/oidc/"+iss.ID+"/policy", url.Values{"policy": {policy[1]}, "rules": {rules}}); status != 400 || !strings.Contains(body, want) {
+			t.Errorf("rules %s: %d\n%s", rules, status, body)
+		}
+	}
+	if page := b.get("/console/acme/oidc/" + iss.ID + "?" + claims); !strings.Contains(page, "allow: rule 0 matches") {
+		t.Errorf("a refused edit changed the policy:\n%s", page)
+	}
 }
