@@ -99,33 +99,40 @@ func TestConsolePages(t *testing.T) {
 		t.Fatalf("carol signs in: %d\n%s", status, body)
 	}
 	for _, p := range []struct {
+		name  string
 		b     *browser
 		path  string
 		wants []string
 	}{
-		{admin, "/console/acme/", []string{"<strong>Audit log</strong>", "<strong>Access explorer</strong>", "Signed in as <strong>admin</strong>"}},
-		{admin, "/console/acme/permissions", []string{">Stack Readers</a>", "reads stacks"}},
-		{admin, "/console/acme/permissions/" + d.setID, []string{`value="Stack Readers"`, `value="stack:read" checked`}},
-		{admin, "/console/acme/roles", []string{">Release Managers</a>", "ship releases"}},
-		{admin, "/console/acme/roles/" + d.roleID, []string{`value="Release Managers"`, `name="rule0.entity" value="app/dev"`,
-			`selected>Stack Readers (stack)`, "mallory", "platform", "release-bot", `<option value="app/dev">`}},
-		{admin, "/console/acme/tokens", []string{"<td>release-bot</td><td>Release Managers</td>"}},
-		{admin, "/console/acme/teams", []string{">platform</a></td><td>Platform Team</td><td>runs the platform</td>"}},
-		{admin, "/console/acme/teams/platform", []string{"<li>mallory (member)", "<li>Release Managers", "stack app/dev: read", "<td>platform-ci</td>"}},
-		{admin, "/console/acme/members", []string{"<td>mallory</td>", `selected>Release Managers</option>`, "<td>carol</td><td>Release Managers</td>"}},
-		{admin, "/console/acme/oidc", []string{">gh-actions</a></td><td>https://ci.example.test</td>"}},
-		{admin, "/console/acme/oidc/" + d.issuerID, []string{"<code>https://ci.example.test</code>", `&#34;sub&#34;: &#34;repo:acme/app:*&#34;`}},
-		{admin, "/console/acme/audit?event=team_created", []string{"<code>team_created</code>", "platform"}},
-		{admin, "/console/acme/access?scope=stack:read&type=stack&entity=app/dev", []string{"user <strong>mallory</strong>",
+		{"overview", admin, "/console/acme/", []string{"<strong>Audit log</strong>", "<strong>Access explorer</strong>", "Signed in as <strong>admin</strong>"}},
+		{"permission sets", admin, "/console/acme/permissions", []string{">Stack Readers</a>", "reads stacks"}},
+		{"permission set", admin, "/console/acme/permissions/" + d.setID, []string{`value="Stack Readers"`, `value="stack:read" checked`}},
+		{"roles", admin, "/console/acme/roles", []string{">Release Managers</a>", "ship releases"}},
+		{"role", admin, "/console/acme/roles/" + d.roleID, []string{`value="Release Managers"`, `name="rule0.entity" value="app/dev"`,
+			`selected>Stack Readers (stack)`, "<p>Members: mallory</p>", "<p>Teams: platform</p>", "<p>Organization tokens: release-bot</p>",
+			`<option value="app/dev">`}},
+		{"tokens", admin, "/console/acme/tokens", []string{"<td>release-bot</td><td>Release Managers</td>"}},
+		{"teams", admin, "/console/acme/teams", []string{">platform</a></td><td>Platform Team</td><td>runs the platform</td>"}},
+		{"team", admin, "/console/acme/teams/platform", []string{"<li>mallory (member)", "<li>Release Managers", "stack app/dev: read", "<td>platform-ci</td>"}},
+		{"members", admin, "/console/acme/members", []string{"<td>mallory</td>", `selected>Release Managers</option>`, "<td>carol</td><td>Release Managers</td>"}},
+		{"issuers", admin, "/console/acme/oidc", []string{">gh-actions</a></td><td>https://ci.example.test</td>"}},
+		{"issuer", admin, "/console/acme/oidc/" + d.issuerID, []string{"<code>https://ci.example.test</code>", `&#34;sub&#34;: &#34;repo:acme/app:*&#34;`}},
+		{"audit log", admin, "/console/acme/audit?event=team_created", []string{"<code>team_created</code>", "platform"}},
+		{"access explorer", admin, "/console/acme/access?scope=stack:read&type=stack&entity=app/dev", []string{"user <strong>mallory</strong>",
 			"team <strong>platform</strong>", "token <strong>release-bot</strong>"}},
-		{carol, "/console/-/invites", []string{"<td>acme</td><td>Release Managers</td><td>admin</td>"}},
+		{"invitations", carol, "/console/-/invites", []string{"<td>acme</td><td>Release Managers</td><td>admin</td>"}},
 	} {
-		page := p.b.get(p.path)
-		for _, want := range p.wants {
-			if !strings.Contains(page, want) {
-				t.Errorf("%s lacks %s:\n%s", p.path, want, page)
+		t.Run(p.name, func(t *testing.T) {
+			status, _, page := p.b.do("GET", p.path, nil)
+			if status != 200 {
+				t.Fatalf("GET %s: %d\n%s", p.path, status, page)
 			}
-		}
+			for _, want := range p.wants {
+				if !strings.Contains(page, want) {
+					t.Errorf("lacks %s:\n%s", want, page)
+				}
+			}
+		})
 	}
 }
 
