@@ -15,7 +15,7 @@ type accessData struct {
 	Scopes                           []string
 	Holders                          []wire.AccessHolder
 	Decision                         *gatehouse.CheckResult
-	TokenCan                         []string
+	TokenScopes                      []string
 	Asked                            bool
 }
 
@@ -120,7 +120,7 @@ func (q *req) tokenAccess(d *accessData) error {
 	}
 	for i, r := range all.Results {
 		if r.Allowed && i < len(checks) {
-			d.TokenCan = append(d.TokenCan, checks[i].Scope)
+			d.TokenScopes = append(d.TokenScopes, checks[i].Scope)
 		}
 	}
 	return nil

@@ -15,12 +15,12 @@ func TestAccessExplorer(t *testing.T) {
 	e := newEnv(t)
 	b := e.browser()
 	b.signIn(e.admin)
-	if status := e.api(e.admin, "POST", "/api/stacks/acme/app", map[string]any{"stackName": "dev"}, nil); status != 200 {
+	if status := e.api(e.admin, "POST", "/api/stacks/acme/app", wire.CreateStackRequest{StackName: "dev"}, nil); status != 200 {
 		t.Fatalf("stack: %d", status)
 	}
 	var tok wire.CreateTokenResponse
-	e.api(e.admin, "POST", "/api/orgs/acme/tokens", map[string]any{"name": "read-bot", "description": "t", "expires": 0,
-		"roleID": e.roleID(t, "role", "Reader")}, &tok)
+	e.api(e.admin, "POST", "/api/orgs/acme/tokens", wire.CreateTokenRequest{Name: "read-bot", Description: "t",
+		RoleID: e.roleID(t, "role", "Reader")}, &tok)
 	if tok.TokenValue == "" {
 		t.Fatal("no token")
 	}

@@ -13,8 +13,8 @@ import (
 )
 
 type auditData struct {
-	Events []wire.AuditEvent `json:"auditLogEvents"`
-	Next   string            `json:"continuationToken"`
+	Events []wire.AuditEvent
+	Next   string
 	Types  []string
 	Filter url.Values
 	Export string
@@ -48,11 +48,13 @@ func (c *Console) audit(q *req) error {
 		v.Set("continuationToken", s)
 	}
 	base := "/api/orgs/" + url.PathEscape(q.org) + "/auditlogs"
-	if err := q.call("GET", base+"/v2?"+v.Encode(), nil, &d); err != nil {
+	var page wire.ListAuditEventsResponse
+	if err := q.call("GET", base+"/v2?"+v.Encode(), nil, &page); err != nil {
 		return q.fail(err, func(msg string) error {
 			return q.render(http.StatusForbidden, "audit", "Audit log", "audit", d, msg, "")
 		})
 	}
+	d.Events, d.Next = page.AuditLogEvents, page.ContinuationToken
 	for _, t := range gatehouse.AuditEventTypes {
 		d.Types = append(d.Types, t.Event)
 	}

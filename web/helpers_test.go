@@ -2,6 +2,11 @@ package web_test
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"math/big"
 	"testing"
 	"time"
 
@@ -34,4 +39,16 @@ func (e *env) member(t *testing.T, login, role string) string {
 		t.Fatal(err)
 	}
 	return tok
+}
+
+// testJWKS is a key set of a fresh RSA key, for an issuer registered with
+// its keys (so that nothing is fetched).
+func testJWKS(t *testing.T) json.RawMessage {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks, _ := json.Marshal(map[string]any{"keys": []map[string]any{{"kty": "RSA", "kid": "k1", "alg": "RS256", "use": "sig",
+		"n": base64.RawURLEncoding.EncodeToString(key.N.Bytes()), "e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(key.E)).Bytes())}}})
+	return jwks
 }

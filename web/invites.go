@@ -45,11 +45,11 @@ func (c *Console) answerInvite(q *req) error {
 }
 
 func (c *Console) createInvite(q *req) error {
-	body := map[string]string{"userLogin": q.r.PostForm.Get("login"), "roleId": q.r.PostForm.Get("role")}
+	body := wire.InviteRequest{UserLogin: q.r.PostForm.Get("login"), RoleID: q.r.PostForm.Get("role")}
 	if err := q.call("POST", "/api/orgs/"+url.PathEscape(q.org)+"/invites", body, nil); err != nil {
 		return q.fail(err, func(msg string) error { return c.membersPage(q, http.StatusBadRequest, msg) })
 	}
-	return q.redirect("/console/"+url.PathEscape(q.org)+"/members", fmt.Sprintf("Invited %s.", body["userLogin"]))
+	return q.redirect("/console/"+url.PathEscape(q.org)+"/members", fmt.Sprintf("Invited %s.", body.UserLogin))
 }
 
 func (c *Console) revokeInvite(q *req) error {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/api/wire"
 )
 
 // TestConsoleInvitations: an admin adding a user of another organization
@@ -43,9 +44,7 @@ func TestConsoleInvitations(t *testing.T) {
 	if status != 303 || !strings.HasPrefix(h.Get("Location"), "/console/acme/") {
 		t.Fatalf("accept: %d %q", status, h.Get("Location"))
 	}
-	var members struct {
-		Members []struct{ User struct{ GitHubLogin string } }
-	}
+	var members wire.ListMembersResponse
 	e.api(e.admin, "GET", "/api/orgs/acme/members", nil, &members)
 	found := false
 	for _, mm := range members.Members {

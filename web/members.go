@@ -36,7 +36,7 @@ func (c *Console) membersPage(q *req, status int, errMsg string) error {
 func (c *Console) addMember(q *req) error {
 	login := q.r.PostForm.Get("login")
 	var out wire.Invite // Status "pending" when the API invited instead of adding
-	if err := q.call("POST", "/api/orgs/"+url.PathEscape(q.org)+"/members/"+url.PathEscape(login), map[string]string{"role": "member"}, &out); err != nil {
+	if err := q.call("POST", "/api/orgs/"+url.PathEscape(q.org)+"/members/"+url.PathEscape(login), wire.AddMemberRequest{Role: "member"}, &out); err != nil {
 		return q.fail(err, func(msg string) error { return c.membersPage(q, http.StatusBadRequest, msg) })
 	}
 	if out.Status == "pending" {
@@ -51,7 +51,7 @@ func (c *Console) updateMember(q *req) error {
 	if q.r.PostForm.Get("action") == "remove" {
 		err = q.call("DELETE", "/api/orgs/"+url.PathEscape(q.org)+"/members/"+url.PathEscape(login), nil, nil)
 	} else {
-		err = q.call("PATCH", "/api/orgs/"+url.PathEscape(q.org)+"/members/"+url.PathEscape(login), map[string]string{"fgaRoleId": q.r.PostForm.Get("role")}, nil)
+		err = q.call("PATCH", "/api/orgs/"+url.PathEscape(q.org)+"/members/"+url.PathEscape(login), wire.UpdateMemberRequest{FGARoleID: q.r.PostForm.Get("role")}, nil)
 	}
 	if err != nil {
 		return q.fail(err, func(msg string) error { return c.membersPage(q, http.StatusBadRequest, msg) })

@@ -1,10 +1,12 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/api/wire"
@@ -26,7 +28,7 @@ func (c *Console) issuersPage(q *req, status int, errMsg string) error {
 func (c *Console) addIssuer(q *req) error {
 	f := q.r.PostForm
 	var out wire.Issuer
-	if err := q.call("POST", "/api/orgs/"+url.PathEscape(q.org)+"/oidc/issuers", map[string]string{"name": f.Get("name"), "url": f.Get("url")}, &out); err != nil {
+	if err := q.call("POST", "/api/orgs/"+url.PathEscape(q.org)+"/oidc/issuers", wire.IssuerRequest{Name: f.Get("name"), URL: f.Get("url")}, &out); err != nil {
 		return q.fail(err, func(msg string) error { return c.issuersPage(q, http.StatusBadRequest, msg) })
 	}
 	return q.redirect("/console/"+url.PathEscape(q.org)+"/oidc/"+url.PathEscape(out.ID), "Issuer registered: its policy denies everything until you add rules.")
@@ -51,33 +53,44 @@ func (c *Console) issuerPage(q *req, status int, errMsg, rules string) error {
 			return q.render(http.StatusNotFound, "issuer", "OIDC issuer", "oidc", d, msg, "")
 		})
 	}
-	var pol struct {
-		ID       string          `json:"id"`
-		Policies json.RawMessage `json:"policies"` // shown as sent
-	}
-	if err := q.call("GET", base+"/auth/policies/oidcissuers/"+url.PathEscape(id), nil, &pol); err == nil {
-		d.PolicyID, d.Rules = pol.ID, funcs["raw"].(func(json.RawMessage) string)(pol.Policies)
+	var pol wire.AuthPolicy
+	polErr := q.call("GET", base+"/auth/policies/oidcissuers/"+url.PathEscape(id), nil, &pol)
+	if polErr == nil {
+		d.PolicyID, d.Rules = pol.ID, rulesText(pol.Policies)
 	}
 	if rules != "" {
 		d.Rules = rules
 	}
 	if claims := q.r.URL.Query().Get("claims"); claims != "" {
 		d.Claims = claims
-		d.Result = c.testClaims(q, id, claims)
+		d.Result = testClaims(pol, polErr, claims)
 	}
 	return q.render(status, "issuer", d.Issuer.Name, "oidc", d, errMsg, q.notice())
 }
 
-// testClaims evaluates the issuer's policy on a claims document for an
-// organization token, as `gatehouse oidc test` does.
-func (c *Console) testClaims(q *req, issuerID, claims string) string {
+// rulesText is a policy's rules as the API sent them, indented for the
+// editor (without escaping <, > and &, as the API writes them).
+func rulesText(rules []gatehouse.AuthPolicyRule) string {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if enc.Encode(rules) != nil {
+		return ""
+	}
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// testClaims evaluates the issuer's policy (as read for its page, or the
+// error reading it) on a claims document for an organization token, as
+// `gatehouse oidc test` does.
+func testClaims(pol wire.AuthPolicy, polErr error, claims string) string {
 	var m map[string]any
 	if err := json.Unmarshal([]byte(claims), &m); err != nil {
 		return "claims: not a JSON object: " + err.Error()
 	}
-	var pol wire.AuthPolicy
-	if err := q.call("GET", "/api/orgs/"+url.PathEscape(q.org)+"/auth/policies/oidcissuers/"+url.PathEscape(issuerID), nil, &pol); err != nil {
-		return err.Error()
+	if polErr != nil {
+		return polErr.Error()
 	}
 	d := service.EvaluatePolicy(pol.Policies, m, gatehouse.TokenOrganization, "", "")
 	if !d.Allowed {
@@ -92,16 +105,27 @@ func (c *Console) testClaims(q *req, issuerID, claims string) string {
 
 func (c *Console) savePolicy(q *req) error {
 	rules := q.r.PostForm.Get("rules")
-	var policies json.RawMessage
-	if err := json.Unmarshal([]byte(rules), &policies); err != nil {
-		return c.issuerPage(q, http.StatusBadRequest, "rules: not JSON: "+err.Error(), rules)
+	var body wire.UpdateAuthPolicyRequest
+	if err := parsePolicyRules(rules, &body.Policies); err != nil {
+		return c.issuerPage(q, http.StatusBadRequest, "rules: "+err.Error(), rules)
 	}
-	err := q.call("PATCH", "/api/orgs/"+url.PathEscape(q.org)+"/auth/policies/"+url.PathEscape(q.r.PostForm.Get("policy")),
-		map[string]any{"policies": policies}, nil)
+	err := q.call("PATCH", "/api/orgs/"+url.PathEscape(q.org)+"/auth/policies/"+url.PathEscape(q.r.PostForm.Get("policy")), body, nil)
 	if err != nil {
 		return q.fail(err, func(msg string) error { return c.issuerPage(q, http.StatusBadRequest, msg, rules) })
 	}
 	return q.redirect("/console/"+url.PathEscape(q.org)+"/oidc/"+url.PathEscape(q.r.PathValue("id")), "Policy saved.")
+}
+
+// parsePolicyRules reads the editor's rules as the API reads a body: one
+// JSON value naming only the rules' fields.
+func parsePolicyRules(rules string, out *[]gatehouse.AuthPolicyRule) error {
+	if !json.Valid([]byte(rules)) {
+		var raw json.RawMessage
+		return fmt.Errorf("not JSON: %w", json.Unmarshal([]byte(rules), &raw))
+	}
+	dec := json.NewDecoder(strings.NewReader(rules))
+	dec.DisallowUnknownFields()
+	return dec.Decode(out)
 }
 
 func (c *Console) deleteIssuer(q *req) error {

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -105,10 +104,10 @@ func (c *Console) savePermission(q *req) error {
 	base := "/api/orgs/" + url.PathEscape(q.org) + "/roles"
 	var saved wire.Role
 	if id := q.r.PathValue("id"); id == "" {
-		err = q.call("POST", base, map[string]any{"name": f.Get("name"), "description": f.Get("description"), "resourceType": f.Get("type"),
-			"uxPurpose": "set", "details": json.RawMessage(details)}, &saved)
+		err = q.call("POST", base, wire.CreateRoleRequest{Name: new(f.Get("name")), Description: new(f.Get("description")), ResourceType: new(f.Get("type")),
+			UXPurpose: new("set"), Details: details}, &saved)
 	} else {
-		err = q.call("PATCH", base+"/"+url.PathEscape(id), map[string]any{"name": f.Get("name"), "description": f.Get("description"), "details": json.RawMessage(details)}, &saved)
+		err = q.call("PATCH", base+"/"+url.PathEscape(id), wire.UpdateRoleRequest{Name: new(f.Get("name")), Description: new(f.Get("description")), Details: details}, &saved)
 	}
 	if err != nil {
 		return q.fail(err, func(msg string) error { return c.showSetForm(q, http.StatusBadRequest, msg) })

@@ -404,13 +404,11 @@ func (c *Console) showRoleForm(q *req, status int, errMsg string) error {
 func (c *Console) saveRole(q *req) error {
 	pf := q.r.PostForm
 	base := "/api/orgs/" + url.PathEscape(q.org) + "/roles"
-	var details any
+	var details json.RawMessage
 	if pf.Get("mode") == "json" {
-		var raw json.RawMessage
-		if err := json.Unmarshal([]byte(pf.Get("json")), &raw); err != nil {
+		if err := json.Unmarshal([]byte(pf.Get("json")), &details); err != nil {
 			return c.showRoleForm(q, http.StatusBadRequest, "details (JSON): "+err.Error())
 		}
-		details = raw
 	} else {
 		t, err := c.tree(q, pf["orgset"], parseRules(pf))
 		if err != nil {
@@ -422,14 +420,14 @@ func (c *Console) saveRole(q *req) error {
 	id := q.r.PathValue("id")
 	var err error
 	if id == "" {
-		err = q.call("POST", base+"?createPolicyAndRole=true", map[string]any{"name": pf.Get("name"), "description": pf.Get("description"),
-			"uxPurpose": "role", "resourceType": "global", "details": details}, &saved)
+		err = q.call("POST", base+"?createPolicyAndRole=true", wire.CreateRoleRequest{Name: new(pf.Get("name")), Description: new(pf.Get("description")),
+			UXPurpose: new("role"), ResourceType: new("global"), Details: details}, &saved)
 	} else if policy := pf.Get("policy"); policy != "" {
-		if err = q.call("PATCH", base+"/"+url.PathEscape(policy), map[string]any{"details": details}, nil); err == nil {
-			err = q.call("PATCH", base+"/"+url.PathEscape(id), map[string]any{"name": pf.Get("name"), "description": pf.Get("description")}, &saved)
+		if err = q.call("PATCH", base+"/"+url.PathEscape(policy), wire.UpdateRoleRequest{Details: details}, nil); err == nil {
+			err = q.call("PATCH", base+"/"+url.PathEscape(id), wire.UpdateRoleRequest{Name: new(pf.Get("name")), Description: new(pf.Get("description"))}, &saved)
 		}
 	} else {
-		err = q.call("PATCH", base+"/"+url.PathEscape(id), map[string]any{"name": pf.Get("name"), "description": pf.Get("description"), "details": details}, &saved)
+		err = q.call("PATCH", base+"/"+url.PathEscape(id), wire.UpdateRoleRequest{Name: new(pf.Get("name")), Description: new(pf.Get("description")), Details: details}, &saved)
 	}
 	if err != nil {
 		return q.fail(err, func(msg string) error { return c.showRoleForm(q, http.StatusBadRequest, msg) })

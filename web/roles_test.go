@@ -1,10 +1,12 @@
 package web_test
 
 import (
-	"encoding/json"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse-iam/gatehouse/api/wire"
+	"github.com/gatehouse-iam/gatehouse/policy"
 )
 
 // TestRoleEditorNotEquals saves a tag rule with "does not equal" and an
@@ -26,14 +28,15 @@ func TestRoleEditorNotEquals(t *testing.T) {
 		t.Fatalf("create role: %d\n%s", status, body)
 	}
 	roleID := strings.TrimPrefix(strings.Split(h.Get("Location"), "?")[0], "/console/acme/roles/")
-	var role struct{ Details json.RawMessage }
+	var role wire.Role
 	e.api(e.admin, "GET", "/api/orgs/acme/roles/"+url.PathEscape(roleID), nil, &role)
 	// The role composes the policy that holds the tree.
-	var compose struct{ PermissionDescriptors []string }
-	if json.Unmarshal(role.Details, &compose) != nil || len(compose.PermissionDescriptors) != 1 {
+	n, _ := policy.Decode(role.Details)
+	compose, ok := n.(*policy.Compose)
+	if !ok || len(compose.Descriptors) != 1 {
 		t.Fatalf("the role does not compose one policy: %s", role.Details)
 	}
-	e.api(e.admin, "GET", "/api/orgs/acme/roles/"+url.PathEscape(compose.PermissionDescriptors[0]), nil, &role)
+	e.api(e.admin, "GET", "/api/orgs/acme/roles/"+url.PathEscape(compose.Descriptors[0]), nil, &role)
 	if !strings.Contains(string(role.Details), `"__type":"PermissionExpressionNot","node":`) {
 		t.Errorf("the stored tree lacks the Not: %s", role.Details)
 	}

@@ -23,7 +23,7 @@ func (c *Console) teamsPage(q *req, status int, errMsg string) error {
 func (c *Console) createTeam(q *req) error {
 	f := q.r.PostForm
 	if err := q.call("POST", "/api/orgs/"+url.PathEscape(q.org)+"/teams/pulumi",
-		map[string]string{"name": f.Get("name"), "displayName": f.Get("displayName"), "description": f.Get("description")}, nil); err != nil {
+		wire.CreateTeamRequest{Name: f.Get("name"), DisplayName: f.Get("displayName"), Description: f.Get("description")}, nil); err != nil {
 		return q.fail(err, func(msg string) error { return c.teamsPage(q, http.StatusBadRequest, msg) })
 	}
 	return q.redirect("/console/"+url.PathEscape(q.org)+"/teams/"+url.PathEscape(f.Get("name")), "Team created.")
@@ -62,7 +62,7 @@ func (c *Console) teamMember(q *req) error {
 	name := q.r.PathValue("team")
 	f := q.r.PostForm
 	err := q.call("PATCH", "/api/orgs/"+url.PathEscape(q.org)+"/teams/"+url.PathEscape(name),
-		map[string]string{"memberAction": f.Get("action"), "member": f.Get("member")}, nil)
+		wire.UpdateTeamRequest{MemberAction: f.Get("action"), Member: f.Get("member")}, nil)
 	if err != nil {
 		return q.fail(err, func(msg string) error { return c.teamPage(q, name, http.StatusBadRequest, "", "", msg) })
 	}
@@ -93,22 +93,22 @@ func (c *Console) teamGrant(q *req) error {
 		return c.teamPage(q, name, http.StatusBadRequest, "", "", fmt.Sprintf("entity: %q is not project/name", f.Get("entity")))
 	}
 	remove := f.Get("action") == "remove"
-	var body map[string]any
+	var body wire.UpdateTeamRequest
 	switch f.Get("type") {
 	case "stack":
 		perm, _ := strconv.Atoi(f.Get("permission"))
-		g := map[string]any{"projectName": project, "stackName": entity, "permission": perm}
+		g := &wire.TeamStack{ProjectName: project, StackName: entity, Permission: perm}
 		if remove {
-			body = map[string]any{"removeStack": g}
+			body.RemoveStack = g
 		} else {
-			body = map[string]any{"addStackPermission": g}
+			body.AddStackPermission = g
 		}
 	case "environment":
-		g := map[string]any{"projectName": project, "envName": entity, "permission": f.Get("permission")}
+		g := &wire.TeamEnv{ProjectName: project, EnvName: entity, Permission: f.Get("permission")}
 		if remove {
-			body = map[string]any{"removeEnvironment": g}
+			body.RemoveEnvironment = g
 		} else {
-			body = map[string]any{"addEnvironmentPermission": g}
+			body.AddEnvironmentPermission = g
 		}
 	default:
 		return c.teamPage(q, name, http.StatusBadRequest, "", "", fmt.Sprintf("type: %q is not stack or environment", f.Get("type")))

@@ -38,7 +38,7 @@ func (c *Console) tokensPage(q *req, status int, created, createdName, errMsg st
 func (c *Console) tokens(q *req) error { return c.tokensPage(q, http.StatusOK, "", "", "") }
 
 // expiryOf reads an expiry choice: days from now, or 0 for never.
-func expiryOf(v string) (int64, error) {
+func expiryOf(v string, now time.Time) (int64, error) {
 	if v == "" || v == "never" {
 		return 0, nil
 	}
@@ -46,25 +46,25 @@ func expiryOf(v string) (int64, error) {
 	if err != nil || days < 1 || days > 730 {
 		return 0, fmt.Errorf("expires: %q is not a number of days from 1 to 730", v)
 	}
-	return time.Now().Add(time.Duration(days) * 24 * time.Hour).Unix(), nil
+	return now.Add(time.Duration(days) * 24 * time.Hour).Unix(), nil
 }
 
 func (c *Console) createToken(q *req) error {
 	f := q.r.PostForm
-	exp, err := expiryOf(f.Get("expires"))
+	exp, err := expiryOf(f.Get("expires"), c.svc.Now())
 	if err != nil {
 		return c.tokensPage(q, http.StatusBadRequest, "", "", err.Error())
 	}
 	var out wire.CreateTokenResponse
 	switch f.Get("kind") {
 	case "personal":
-		err = q.call("POST", "/api/user/tokens", map[string]any{"description": f.Get("description"), "expires": exp}, &out)
+		err = q.call("POST", "/api/user/tokens", wire.CreatePersonalTokenRequest{Description: f.Get("description"), Expires: exp}, &out)
 	case "team":
 		err = q.call("POST", "/api/orgs/"+url.PathEscape(q.org)+"/teams/"+url.PathEscape(f.Get("team"))+"/tokens",
-			map[string]any{"name": f.Get("name"), "description": f.Get("description"), "expires": exp}, &out)
+			wire.CreateTokenRequest{Name: f.Get("name"), Description: f.Get("description"), Expires: exp}, &out)
 	default:
 		err = q.call("POST", "/api/orgs/"+url.PathEscape(q.org)+"/tokens",
-			map[string]any{"name": f.Get("name"), "description": f.Get("description"), "expires": exp, "roleID": f.Get("role")}, &out)
+			wire.CreateTokenRequest{Name: f.Get("name"), Description: f.Get("description"), Expires: exp, RoleID: f.Get("role")}, &out)
 	}
 	if err != nil {
 		return q.fail(err, func(msg string) error { return c.tokensPage(q, http.StatusBadRequest, "", "", msg) })

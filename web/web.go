@@ -422,7 +422,8 @@ func (q *req) call(method, path string, body, out any) error {
 }
 
 // may reports whether the session's user holds a scope in the organization
-// (to show or hide an action; the API decides again when it is taken).
+// (to show or hide an action; the API decides again when it is taken): one
+// authz.Authorize, as the API's routes decide.
 func (q *req) may(scope string) bool {
 	org, err := q.c.az.Org(q.r.Context(), q.org)
 	if err != nil {
@@ -432,8 +433,8 @@ func (q *req) may(scope string) bool {
 	if !ok {
 		return false
 	}
-	ok, _ = q.c.az.Decide(q.r.Context(), q.sess.id, org.ID, sc, &gatehouse.Entity{Type: gatehouse.EntityGlobal, ID: org.ID})
-	return ok
+	d, err := q.c.az.Authorize(q.r.Context(), q.sess.id, org.ID, sc, &gatehouse.Entity{Type: gatehouse.EntityGlobal, ID: org.ID})
+	return err == nil && d.Allowed
 }
 
 // redirect sends the browser on after a change, with a notice to show.

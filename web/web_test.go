@@ -3,12 +3,8 @@ package web_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"encoding/base64"
 	"encoding/json"
 	"io"
-	"math/big"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -20,6 +16,7 @@ import (
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/api"
+	"github.com/gatehouse-iam/gatehouse/api/wire"
 	"github.com/gatehouse-iam/gatehouse/internal/testenv"
 	"github.com/gatehouse-iam/gatehouse/service"
 	"github.com/gatehouse-iam/gatehouse/web"
@@ -149,8 +146,8 @@ func TestSignIn(t *testing.T) {
 	if status, _, body := b.do("POST", "/console/login", url.Values{"token": {"pul-nope"}}); status != 401 || !strings.Contains(body, "not a valid access token") {
 		t.Errorf("a bad token: %d\n%s", status, body)
 	}
-	var tok struct{ TokenValue string }
-	e.api(e.admin, "POST", "/api/orgs/acme/tokens", map[string]any{"name": "ci"}, &tok)
+	var tok wire.CreateTokenResponse
+	e.api(e.admin, "POST", "/api/orgs/acme/tokens", wire.CreateTokenRequest{Name: "ci"}, &tok)
 	if status, _, body := b.do("POST", "/console/login", url.Values{"token": {tok.TokenValue}}); status != 401 || !strings.Contains(body, "personal access token") {
 		t.Errorf("an organization token: %d\n%s", status, body)
 	}
@@ -217,17 +214,7 @@ func TestConsoleFlows(t *testing.T) {
 	if !strings.Contains(page, "Saved permission set") || !strings.Contains(page, "Deployer") {
 		t.Fatalf("the set list lacks it:\n%s", page)
 	}
-	var sets struct{ Roles []struct{ ID, Name string } }
-	e.api(e.admin, "GET", "/api/orgs/acme/roles?uxPurpose=set", nil, &sets)
-	setID := ""
-	for _, s := range sets.Roles {
-		if s.Name == "Deployer" {
-			setID = s.ID
-		}
-	}
-	if setID == "" {
-		t.Fatal("the set is not in the API")
-	}
+	setID := e.roleID(t, "set", "Deployer")
 	// A bad scope list: the form comes back with the API's message.
 	status, _, body = b.do("POST", "/console/acme/permissions", url.Values{"name": {"Bad"}, "type": {"stack"}, "scope": {"stack:reed"}})
 	if status != 400 || !strings.Contains(body, "stack:reed") {
@@ -266,7 +253,7 @@ func TestConsoleFlows(t *testing.T) {
 		t.Errorf("the token list shows the value again, or lacks the token")
 	}
 	for _, s := range []struct{ name, env string }{{"dev", "dev"}, {"prod", "prod"}} {
-		if status := e.api(e.admin, "POST", "/api/stacks/acme/app", map[string]any{"stackName": s.name, "tags": map[string]string{"env": s.env}}, nil); status != 200 {
+		if status := e.api(e.admin, "POST", "/api/stacks/acme/app", wire.CreateStackRequest{StackName: s.name, Tags: map[string]string{"env": s.env}}, nil); status != 200 {
 			t.Fatalf("stack %s: %d", s.name, status)
 		}
 	}
@@ -328,9 +315,7 @@ func TestConsoleFlows(t *testing.T) {
 		t.Errorf("a reader creating a set: %d\n%s", status, body)
 	}
 	// Revoking the token a session was opened with ends the session.
-	var toks struct {
-		Tokens []struct{ ID, Description string }
-	}
+	var toks wire.ListTokensResponse
 	e.api(rita, "GET", "/api/user/tokens", nil, &toks)
 	for _, tk := range toks.Tokens {
 		e.api(rita, "DELETE", "/api/user/tokens/"+tk.ID, nil, nil)
@@ -356,14 +341,8 @@ func orgID(t *testing.T, e *env) string {
 // claims" answer from the same evaluation as an exchange.
 func TestConsoleOIDC(t *testing.T) {
 	e := newEnv(t)
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	jwks := map[string]any{"keys": []map[string]any{{"kty": "RSA", "kid": "k1", "alg": "RS256", "use": "sig",
-		"n": base64.RawURLEncoding.EncodeToString(key.N.Bytes()), "e": base64.RawURLEncoding.EncodeToString(big.NewInt(int64(key.E)).Bytes())}}}
-	var iss struct{ ID string }
-	if status := e.api(e.admin, "POST", "/api/orgs/acme/oidc/issuers", map[string]any{"name": "ci", "url": "https://ci.example", "jwks": jwks}, &iss); status != 200 {
+	var iss wire.Issuer
+	if status := e.api(e.admin, "POST", "/api/orgs/acme/oidc/issuers", wire.IssuerRequest{Name: "ci", URL: "https://ci.example", JWKS: testJWKS(t)}, &iss); status != 200 {
 		t.Fatalf("register: %d", status)
 	}
 	b := e.browser()
@@ -385,5 +364,15 @@ func TestConsoleOIDC(t *testing.T) {
 	}
 	if status, _, body := b.do("POST", "/console/acme/oidc/"+iss.ID+"/policy", url.Values{"policy": {policy[1]}, "rules": {`[{"decision":"maybe"}]`}}); status != 400 {
 		t.Errorf("a bad rule: %d\n%s", status, body)
+	}
+	// A misspelt field is refused, as the API refuses one, not dropped;
+	// text that is not JSON is named.
+	for rules, want := range map[string]string{`[{"decison":"allow","tokenType":"organization"}]`: `unknown field &#34;decison&#34;`, `[{`: "rules: not JSON"} {
+		if status, _, body := b.do("POST", "/console/acme/oidc/"+iss.ID+"/policy", url.Values{"policy": {policy[1]}, "rules": {rules}}); status != 400 || !strings.Contains(body, want) {
+			t.Errorf("rules %s: %d\n%s", rules, status, body)
+		}
+	}
+	if page := b.get("/console/acme/oidc/" + iss.ID + "?" + claims); !strings.Contains(page, "allow: rule 0 matches") {
+		t.Errorf("a refused edit changed the policy:\n%s", page)
 	}
 }

@@ -1,7 +1,8 @@
 // The console in a real browser: sign in; create a permission set; create a
 // role with a tag rule; create an organization token with that role and use
 // it against the API (allowed on a matching stack, denied on another); find
-// the denial in the audit log; sign out. A screenshot of each page is saved.
+// the denial in the audit log; create a team and find it on the teams page;
+// sign out. A screenshot of each page is saved.
 //
 //   GATEHOUSE_URL=http://127.0.0.1:8080 GATEHOUSE_TOKEN=pul-... SCREENSHOTS=dir node console.mjs
 import { chromium } from "playwright-core";
@@ -119,8 +120,17 @@ try {
   assert.ok(!page.url().includes(value), "the token never goes into a URL");
   await shot("10-access-explorer");
   await page.goto(base + "/console/acme/teams");
+  await page.getByLabel("Name", { exact: true }).fill("ops");
+  await page.getByLabel("Display name").fill("Operations");
+  await page.getByLabel("Description").fill("Runs production");
+  await page.getByRole("button", { name: "Create team" }).click();
+  await page.getByText("Team created.").waitFor();
+  await page.getByText("Runs production").waitFor();
+  await page.goto(base + "/console/acme/teams");
+  await page.getByRole("cell", { name: "Operations" }).waitFor();
   await shot("11-teams");
   await page.goto(base + "/console/acme/members");
+  await page.getByRole("cell", { name: "admin", exact: true }).first().waitFor();
   await shot("12-members");
   await page.goto(base + "/console/acme/oidc");
   await shot("13-oidc");
