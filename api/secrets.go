@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"strings"
-	"time"
 	"unicode"
 
 	"github.com/gatehouse-iam/gatehouse"
@@ -81,7 +80,7 @@ func (s *Server) batchDecrypt(q *request) (any, error) {
 // auditDecrypt records that secrets of a stack were read: how many, never
 // which or what.
 func (s *Server) auditDecrypt(q *request, n int) {
-	s.audit.add(service.NewAuditEvent(q.ctx(), time.Now(), q.org.ID, gatehouse.EventSecretsDecrypted,
+	s.audit.add(service.NewAuditEvent(q.ctx(), s.now(), q.org.ID, gatehouse.EventSecretsDecrypted,
 		fmt.Sprintf("decrypted %d secret(s) of stack %s/%s", n, q.stack.Project, q.stack.Name), q.stack.ID, map[string]int{"count": n}))
 }
 
@@ -95,7 +94,7 @@ func (s *Server) logDecryption(q *request) (any, error) {
 	if err := q.decodeCLI(&in); err != nil {
 		return nil, err
 	}
-	s.audit.add(service.NewAuditEvent(q.ctx(), time.Now(), q.org.ID, gatehouse.EventClientReportedDecryption,
+	s.audit.add(service.NewAuditEvent(q.ctx(), s.now(), q.org.ID, gatehouse.EventClientReportedDecryption,
 		fmt.Sprintf("the client reported decrypting secrets of stack %s/%s with its own secrets provider", q.stack.Project, q.stack.Name), q.stack.ID,
 		map[string]any{"clientReported": map[string]string{"secretName": clientText(in.SecretName), "commandName": clientText(in.CommandName)}}))
 	return nil, nil
