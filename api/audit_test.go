@@ -351,7 +351,7 @@ func TestAuditAPI(t *testing.T) {
 	e.fails(member, "GET", "/api/orgs/acme/auditlogs/v2", nil, 403, "audit_logs:read")
 	e.fails(member, "GET", "/api/orgs/acme/auditlogs/v2/export", nil, 403, "audit_logs:export")
 	e.fails("pul-nope", "GET", "/api/orgs/acme/auditlogs/v2", nil, 401, "unauthorized")
-	time.Sleep(200 * time.Millisecond) // let the denials reach the log
+	e.flushAudit() // the denials reach the log
 
 	var page struct {
 		ContinuationToken string
