@@ -579,10 +579,10 @@ func (q *request) boolParam(name string) (bool, error) {
 // request named, when there is one: failures against no organization are
 // only counted.
 // auditPath is the request's path as audit events record it: the
-// client's words, so without control characters and bounded (clientText),
+// client's words, so without control characters and bounded (ClientText),
 // or a path with a newline or terminal escapes would forge lines in what
 // `gatehouse audit list` prints.
-func (q *request) auditPath() string { return clientText(q.r.URL.Path) }
+func (q *request) auditPath() string { return service.ClientText(q.r.URL.Path) }
 
 func (s *Server) auditAuthFailure(q *request, ip string, why error) {
 	name := q.r.PathValue("orgName")

@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/json"
-	"fmt"
 	"strconv"
 
 	"github.com/gatehouse-iam/gatehouse"
@@ -317,8 +316,6 @@ func (s *Server) exportStack(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.audit.add(service.NewAuditEvent(q.ctx(), s.now(), q.org.ID, gatehouse.EventStackExported,
-		fmt.Sprintf("exported stack %s/%s", q.stack.Project, q.stack.Name), q.stack.ID, map[string]int{"version": version}))
 	return rawBody{contentType: "application/json", data: data}, nil
 }
 
