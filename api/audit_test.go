@@ -512,8 +512,6 @@ func TestAuditVerifyFindsTampering(t *testing.T) {
 
 func TestAuditRetention(t *testing.T) {
 	e := newEnv(t)
-	clock := time.Now()
-	e.svc.Now = func() time.Time { return clock }
 	day := 24 * time.Hour
 	ctx := context.Background()
 	keep := 2 * day
@@ -524,7 +522,7 @@ func TestAuditRetention(t *testing.T) {
 	if err := e.svc.UpdateSettings(ctx, e.orgID(), service.SettingsUpdate{AuditRetention: &short}); gatehouse.ErrorCode(err) != gatehouse.EINVALID {
 		t.Errorf("an hour's retention: %v", err)
 	}
-	clock = clock.Add(3 * day)
+	e.clock.Advance(3 * day)
 	e.must(e.admin, "POST", "/api/orgs/acme/members/late", nil, 200, nil)
 	n, err := e.svc.PruneAudit(ctx, e.orgID())
 	if err != nil || n < 4 {

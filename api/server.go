@@ -96,10 +96,9 @@ func New(svc *service.Service, az *authz.Authorizer, opts Options) *Server {
 		opts.AuditQueue = 10000
 	}
 	if opts.Now == nil {
-		opts.Now = svc.Now
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
+		// The service's clock, read at each call: one clock even when the
+		// service is given another after the server is made.
+		opts.Now = func() time.Time { return svc.Now() }
 	}
 	s := &Server{svc: svc, az: az, log: opts.Logger, metrics: newMetrics(az.Rebuilds), mux: http.NewServeMux(),
 		limiter: newFailureLimiter(opts.AuthFailuresPerMinute, time.Minute), trusted: opts.TrustedProxies, metricsElsewhere: opts.MetricsElsewhere, ready: opts.Ready, verifier: opts.Verifier, now: opts.Now}
