@@ -33,6 +33,8 @@ type env struct {
 	admin       string // the admin's personal token
 	org         string
 	dbPath      string // the SQLite file
+	clock       *testenv.Clock
+	flushAudit  func() // waits for the queued denials and failures
 }
 
 func newEnv(t testing.TB, opts ...func(*api.Options)) *env {
@@ -45,7 +47,8 @@ func newEnv(t testing.TB, opts ...func(*api.Options)) *env {
 	server := api.New(te.Svc, te.Authz, o)
 	srv := httptest.NewServer(server.Handler())
 	t.Cleanup(func() { srv.Close(); server.Close() })
-	return &env{t: t, routes: server.Routes, closeServer: server.Close, srv: srv, db: te.DB, svc: te.Svc, az: te.Authz, admin: te.Admin, org: te.Org.Name, dbPath: te.DSN}
+	return &env{t: t, routes: server.Routes, closeServer: server.Close, srv: srv, db: te.DB, svc: te.Svc, az: te.Authz, admin: te.Admin, org: te.Org.Name, dbPath: te.DSN,
+		clock: te.Clock, flushAudit: func() { api.FlushAudit(server) }}
 }
 
 // call makes a request and decodes a JSON response into out (if not nil).

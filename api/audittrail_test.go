@@ -212,3 +212,36 @@ func TestContinuationTokensAcrossReplicas(t *testing.T) {
 		}
 	}
 }
+
+// TestStackReadsAuditedOnce: the service audits secret reads and exports
+// itself; over HTTP each call leaves exactly one event, none from the api
+// besides, and in the call's own transaction (no writer to wait for).
+func TestStackReadsAuditedOnce(t *testing.T) {
+	e := newEnv(t)
+	e.newStack(e.admin, "app", "dev", nil)
+	u := e.begin(e.admin, "app", "dev", "update")
+	e.must(u.auth, "PATCH", stackPath("app", "dev", "update", u.id, "checkpoint"), map[string]any{"version": 3, "deployment": deployment("urn:a")}, 204, nil)
+	e.must(u.auth, "POST", stackPath("app", "dev", "update", u.id, "complete"), map[string]any{"status": "succeeded"}, 204, nil)
+	var enc struct{ Ciphertexts [][]byte }
+	e.must(e.admin, "POST", stackPath("app", "dev", "batch-encrypt"), map[string]any{"plaintexts": [][]byte{[]byte("x"), []byte("y")}}, 200, &enc)
+	calls := []struct {
+		event  string
+		method string
+		path   []string
+		body   any
+		status int
+	}{
+		{gatehouse.EventStackExported, "GET", []string{"export"}, nil, 200},
+		{gatehouse.EventStackExported, "GET", []string{"export", "1"}, nil, 200},
+		{gatehouse.EventSecretsDecrypted, "POST", []string{"decrypt"}, map[string]any{"ciphertext": enc.Ciphertexts[0]}, 200},
+		{gatehouse.EventSecretsDecrypted, "POST", []string{"batch-decrypt"}, map[string]any{"ciphertexts": enc.Ciphertexts}, 200},
+		{gatehouse.EventClientReportedDecryption, "POST", []string{"decrypt", "log-decryption"}, map[string]any{"secretName": "s"}, 204},
+	}
+	for _, c := range calls {
+		before := len(e.events(c.event))
+		e.must(e.admin, c.method, stackPath("app", "dev", c.path...), c.body, c.status, nil)
+		if n := len(e.events(c.event)) - before; n != 1 {
+			t.Errorf("%s %v: %d %s events, want 1", c.method, c.path, n, c.event)
+		}
+	}
+}

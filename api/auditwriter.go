@@ -25,6 +25,11 @@ type auditWriter struct {
 	once    sync.Once
 	mu      sync.Mutex // guards lastDropLog
 	lastLog time.Time
+	// queued counts the events taken, settled those written or dropped
+	// since; flush waits for settled to reach queued.
+	count           sync.Mutex
+	settledCond     *sync.Cond
+	queued, settled int64
 }
 
 func newAuditWriter(store gatehouse.Store, log *slog.Logger, size int, m *metrics) *auditWriter {
@@ -33,6 +38,7 @@ func newAuditWriter(store gatehouse.Store, log *slog.Logger, size int, m *metric
 			Help: "Denial and authentication-failure audit events dropped because the writer's queue was full."}),
 		written: prometheus.NewCounter(prometheus.CounterOpts{Name: "gatehouse_audit_async_written_total",
 			Help: "Denial and authentication-failure audit events written."})}
+	w.settledCond = sync.NewCond(&w.count)
 	m.reg.MustRegister(w.dropped, w.written)
 	go w.run()
 	return w
@@ -42,11 +48,14 @@ func newAuditWriter(store gatehouse.Store, log *slog.Logger, size int, m *metric
 func (w *auditWriter) add(e *gatehouse.AuditEvent) {
 	select {
 	case w.queue <- e:
+		w.count.Lock()
+		w.queued++
+		w.count.Unlock()
 	default:
 		w.dropped.Inc()
 		w.mu.Lock()
 		if time.Since(w.lastLog) > 10*time.Second {
-			w.lastLog = time.Now()
+			w.lastLog = time.Now() // log throttling: the wall clock
 			w.log.Warn("audit queue full: dropping denial and authentication-failure events", "queue", cap(w.queue))
 		}
 		w.mu.Unlock()
@@ -73,6 +82,19 @@ func (w *auditWriter) run() {
 			}
 		}
 		w.write(batch)
+		w.count.Lock()
+		w.settled += int64(len(batch))
+		w.settledCond.Broadcast()
+		w.count.Unlock()
+	}
+}
+
+// flush waits until every event queued before it is written or dropped.
+func (w *auditWriter) flush() {
+	w.count.Lock()
+	defer w.count.Unlock()
+	for target := w.queued; w.settled < target; {
+		w.settledCond.Wait()
 	}
 }
 

@@ -73,7 +73,7 @@ func (s *Server) SignInFailed(w http.ResponseWriter, r *http.Request, orgName st
 		return true
 	}
 	ctx := gatehouse.WithActor(r.Context(), gatehouse.Actor{SourceIP: ip, UserAgent: r.UserAgent(), RequestID: reqID})
-	s.audit.add(service.NewAuditEvent(ctx, time.Now(), org.ID, gatehouse.EventAuthFailure,
+	s.audit.add(service.NewAuditEvent(ctx, s.now(), org.ID, gatehouse.EventAuthFailure,
 		fmt.Sprintf("console sign-in failed (%s token)", failureReason(why)), "",
 		map[string]string{"reason": failureReason(why), "method": r.Method, "path": r.URL.Path}))
 	return true

@@ -41,7 +41,7 @@ func TestBadInputEveryRoute(t *testing.T) {
 	e := newEnv(t)
 	// An expired token and a revoked one.
 	_, expired, err := e.svc.CreateToken(context.Background(), service.TokenInput{Kind: gatehouse.TokenOrganization,
-		OrgID: e.orgID(), Name: "expiring", Expires: time.Now().Add(1500 * time.Millisecond).Unix()})
+		OrgID: e.orgID(), Name: "expiring", Expires: e.clock.Now().Add(time.Hour).Unix()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func TestBadInputEveryRoute(t *testing.T) {
 	e.newStack(e.admin, "app", "dev", map[string]string{"env": "dev"})
 	e.must(e.admin, "POST", "/api/esc/environments/acme", map[string]string{"project": "app", "name": "cfg"}, 200, nil)
 	e.must(e.admin, "POST", "/api/preview/insights/acme/accounts/aws", map[string]string{"provider": "aws", "environment": "app/cfg"}, 204, nil)
-	time.Sleep(2 * time.Second) // let the expiring token expire
+	e.clock.Advance(2 * time.Hour) // the expiring token expires
 	before := e.fingerprint()
 
 	fill := func(pattern, org string) string {

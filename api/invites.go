@@ -42,9 +42,8 @@ func toInvite(v *service.InviteView, now time.Time) wire.Invite {
 	return j
 }
 
-func toInvites(vs []*service.InviteView) wire.ListInvitesResponse {
+func toInvites(vs []*service.InviteView, now time.Time) wire.ListInvitesResponse {
 	out := wire.ListInvitesResponse{Invites: []wire.Invite{}}
-	now := time.Now()
 	for _, v := range vs {
 		out.Invites = append(out.Invites, toInvite(v, now))
 	}
@@ -56,7 +55,7 @@ func (s *Server) listInvites(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return toInvites(vs), nil
+	return toInvites(vs, s.now()), nil
 }
 
 func (s *Server) createInvite(q *request) (any, error) {
@@ -69,7 +68,7 @@ func (s *Server) createInvite(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return toInvite(v, time.Now()), nil
+	return toInvite(v, s.now()), nil
 }
 
 func (s *Server) updateInvite(q *request) (any, error) {
@@ -84,7 +83,7 @@ func (s *Server) updateInvite(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return toInvite(v, time.Now()), nil
+	return toInvite(v, s.now()), nil
 }
 
 func (s *Server) revokeInvite(q *request) (any, error) {
@@ -110,7 +109,7 @@ func (s *Server) pendingInvites(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return toInvites(vs), nil
+	return toInvites(vs, s.now()), nil
 }
 
 func (s *Server) acceptInvite(q *request) (any, error) {
@@ -122,7 +121,7 @@ func (s *Server) acceptInvite(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return toInvite(v, time.Now()), nil
+	return toInvite(v, s.now()), nil
 }
 
 func (s *Server) declineInvite(q *request) (any, error) {
@@ -146,7 +145,7 @@ type statusBody struct {
 func (s *Server) boundElsewhere(q *request, ip string, org *gatehouse.Organization) error {
 	s.log.Info("authentication failed", "request_id", q.reqID, "remote", ip, "why", "token of another organization", "org", org.Name)
 	ctx := gatehouse.WithActor(q.r.Context(), gatehouse.Actor{SourceIP: ip, UserAgent: q.r.UserAgent(), RequestID: q.reqID, TokenID: q.id.Token.ID})
-	s.audit.add(service.NewAuditEvent(ctx, time.Now(), org.ID, gatehouse.EventAuthFailure,
+	s.audit.add(service.NewAuditEvent(ctx, s.now(), org.ID, gatehouse.EventAuthFailure,
 		fmt.Sprintf("authentication failed for %s %s (token of another organization)", q.r.Method, q.r.URL.Path), "",
 		map[string]string{"reason": "another organization's token", "method": q.r.Method, "path": q.r.URL.Path}))
 	return authz.ErrUnauthenticated

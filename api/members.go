@@ -2,7 +2,6 @@ package api
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/api/wire"
@@ -70,7 +69,7 @@ func (s *Server) addMember(q *request) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return statusBody{http.StatusAccepted, toInvite(v, time.Now())}, nil
+		return statusBody{http.StatusAccepted, toInvite(v, s.now())}, nil
 	}
 	v, err := s.svc.AddMember(q.ctx(), q.org.ID, login, in.Role)
 	if err != nil {

@@ -85,7 +85,7 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 func (m *metrics) instrument(route string, h http.Handler) http.Handler {
 	obs := m.latency.WithLabelValues(route)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
+		start := time.Now() // latency: the wall clock, not the service's
 		sw := &statusWriter{ResponseWriter: w}
 		h.ServeHTTP(sw, r)
 		obs.Observe(time.Since(start).Seconds())

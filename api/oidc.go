@@ -170,7 +170,7 @@ func (s *Server) exchangeRefused(ctx context.Context, q *request, audience strin
 	s.log.Info("token exchange refused", "request_id", q.reqID, "remote", ip, "error", oe.Code, "why", oe.Description)
 	if orgName, ok := strings.CutPrefix(audience, audiencePrefix); ok {
 		if org, err := s.az.Org(q.ctx(), orgName); err == nil {
-			s.audit.add(service.NewAuditEvent(ctx, time.Now(), org.ID, gatehouse.EventAuthFailure,
+			s.audit.add(service.NewAuditEvent(ctx, s.now(), org.ID, gatehouse.EventAuthFailure,
 				"token exchange refused: "+oe.Description, "", map[string]string{"error": oe.Code, "reason": oe.Description}))
 		}
 	}

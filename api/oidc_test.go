@@ -360,7 +360,7 @@ func TestOIDCExchangeRejections(t *testing.T) {
 		t.Errorf("20 unknown-kid tokens fetched the keys %d times", n)
 	}
 	// The refusals are audited as failed authentications.
-	time.Sleep(100 * time.Millisecond)
+	e.flushAudit()
 	if n := e.countEvents("authentication_failed"); n < len(cases)-1 {
 		t.Errorf("%d failed exchanges audited, want about %d", n, len(cases))
 	}

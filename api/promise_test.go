@@ -127,13 +127,11 @@ func TestMaxOpenDurationEnforced(t *testing.T) {
 	// esc CLI always sends its default and a 403 would break it.
 	var capped struct{ ID string }
 	e.must(erin, "POST", base+"/open", nil, 200, &capped)
-	start := time.Now()
-	e.svc.Now = func() time.Time { return start.Add(59 * time.Second) }
+	e.clock.Advance(59 * time.Second)
 	e.must(erin, "GET", base+"/open/"+capped.ID, nil, 200, nil)
-	e.svc.Now = func() time.Time { return start.Add(61 * time.Second) }
+	e.clock.Advance(2 * time.Second)
 	e.fails(erin, "GET", base+"/open/"+capped.ID, nil, 404, "expired")
 	e.fails(erin, "GET", base+"/open/"+opened.ID, nil, 404, "expired")
-	e.svc.Now = time.Now
 
 	// The admin, unconstrained, opens for a day.
 	e.must(e.admin, "POST", base+"/open?duration=24h", nil, 200, nil)

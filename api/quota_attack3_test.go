@@ -51,9 +51,7 @@ func TestExchangeHeldToTokenQuota(t *testing.T) {
 	}
 
 	// Once they have expired, exchanged tokens no longer hold the quota.
-	later := time.Now().Add(time.Hour)
-	e.svc.Now = func() time.Time { return later }
-	defer func() { e.svc.Now = time.Now }()
+	e.clock.Advance(time.Hour)
 	if status, res := e.exchange(jwt, "organization", "", false, map[string]string{"expiration": "600"}); status != 200 {
 		t.Fatalf("exchange once the earlier exchanged tokens expired: %d %+v", status, res)
 	}

@@ -35,6 +35,8 @@ type bucket struct {
 
 const maxTrackedAddresses = 100000
 
+// newFailureLimiter refills on the wall clock, not the service's: a refill
+// is real time passing, which a test's frozen clock would never give.
 func newFailureLimiter(limit int, window time.Duration) *failureLimiter {
 	return &failureLimiter{limit: float64(limit), window: window, max: maxTrackedAddresses, now: time.Now,
 		lru: list.New(), byKey: map[string]*list.Element{}}

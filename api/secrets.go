@@ -2,14 +2,9 @@ package api
 
 import (
 	"encoding/base64"
-	"fmt"
-	"strings"
-	"time"
-	"unicode"
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/api/wire"
-	"github.com/gatehouse-iam/gatehouse/service"
 )
 
 func (s *Server) encryptValue(q *request) (any, error) {
@@ -54,7 +49,6 @@ func (s *Server) decryptValue(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.auditDecrypt(q, 1)
 	return wire.DecryptValueResponse{Plaintext: out[0]}, nil
 }
 
@@ -74,45 +68,16 @@ func (s *Server) batchDecrypt(q *request) (any, error) {
 	for i, p := range out {
 		resp.Plaintexts[base64.StdEncoding.EncodeToString(in.Ciphertexts[i])] = p
 	}
-	s.auditDecrypt(q, len(out))
 	return resp, nil
 }
 
-// auditDecrypt records that secrets of a stack were read: how many, never
-// which or what.
-func (s *Server) auditDecrypt(q *request, n int) {
-	s.audit.add(service.NewAuditEvent(q.ctx(), time.Now(), q.org.ID, gatehouse.EventSecretsDecrypted,
-		fmt.Sprintf("decrypted %d secret(s) of stack %s/%s", n, q.stack.Project, q.stack.Name), q.stack.ID, map[string]int{"count": n}))
-}
-
 // logDecryption records what the CLI says it decrypted itself, with a
-// secrets provider of its own. The server did not see it happen, so it is
-// never the server's stack_secrets_decrypted event: it is recorded as
-// client-reported, the client's words bounded and kept under
-// clientReported.
+// secrets provider of its own: the service keeps it apart from its own
+// decryptions, as client-reported (RecordClientDecryption).
 func (s *Server) logDecryption(q *request) (any, error) {
 	var in wire.Log3rdPartyDecryptionEvent
 	if err := q.decodeCLI(&in); err != nil {
 		return nil, err
 	}
-	s.audit.add(service.NewAuditEvent(q.ctx(), time.Now(), q.org.ID, gatehouse.EventClientReportedDecryption,
-		fmt.Sprintf("the client reported decrypting secrets of stack %s/%s with its own secrets provider", q.stack.Project, q.stack.Name), q.stack.ID,
-		map[string]any{"clientReported": map[string]string{"secretName": clientText(in.SecretName), "commandName": clientText(in.CommandName)}}))
-	return nil, nil
-}
-
-// clientText bounds what a client reports for the audit log: valid UTF-8,
-// no control characters, at most 256 bytes.
-func clientText(s string) string {
-	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
-	if len(s) > 256 {
-		s = strings.ToValidUTF8(s[:256], "")
-	}
-	return s
+	return nil, s.svc.RecordClientDecryption(q.ctx(), q.stack, in.SecretName, in.CommandName)
 }

@@ -46,6 +46,10 @@ type Server struct {
 	verifier gatehouse.IDTokenVerifier
 	// cursorKey authenticates continuation tokens (continuation.go).
 	cursorKey []byte
+	// now is the clock of every decision and audit timestamp: the
+	// service's, so that a token, an invitation or a lease expires at the
+	// same instant in the service, the authorizer and here.
+	now func() time.Time
 }
 
 // Options configure a Server.
@@ -73,6 +77,11 @@ type Options struct {
 	// share it (cmd derives it from the master key); without one, a
 	// random key of this process's own is used.
 	ContinuationKey []byte
+	// Now is the clock of decisions (expired tokens and invitations, an
+	// update's lease) and of audit timestamps; by default the service's
+	// (Service.Now). Latency metrics, the failure limiter's refill and
+	// log throttling keep the wall clock: they measure real time passing.
+	Now func() time.Time
 }
 
 // New returns a Server.
@@ -86,8 +95,13 @@ func New(svc *service.Service, az *authz.Authorizer, opts Options) *Server {
 	if opts.AuditQueue <= 0 {
 		opts.AuditQueue = 10000
 	}
+	if opts.Now == nil {
+		// The service's clock, read at each call: one clock even when the
+		// service is given another after the server is made.
+		opts.Now = func() time.Time { return svc.Now() }
+	}
 	s := &Server{svc: svc, az: az, log: opts.Logger, metrics: newMetrics(az.Rebuilds), mux: http.NewServeMux(),
-		limiter: newFailureLimiter(opts.AuthFailuresPerMinute, time.Minute), trusted: opts.TrustedProxies, metricsElsewhere: opts.MetricsElsewhere, ready: opts.Ready, verifier: opts.Verifier}
+		limiter: newFailureLimiter(opts.AuthFailuresPerMinute, time.Minute), trusted: opts.TrustedProxies, metricsElsewhere: opts.MetricsElsewhere, ready: opts.Ready, verifier: opts.Verifier, now: opts.Now}
 	s.cursorKey = continuationKey(opts.ContinuationKey)
 	s.audit = newAuditWriter(svc.Store, opts.Logger, opts.AuditQueue, s.metrics)
 	s.register()
@@ -245,7 +259,7 @@ func clientRequestID(v string) string {
 // serve runs one request through recovery, authentication, organization
 // and entity resolution, the decision, the handler, and the response.
 func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
+	start := time.Now() // latency: the wall clock, not the service's
 	// The request id is always the server's: a client's X-Request-ID is
 	// kept apart (sanitized), so that no client can pass its id off as one
 	// the server gave, or forge a log line or audit event that matches
@@ -402,7 +416,7 @@ func (s *Server) require(q *request, sc catalog.Scope) error {
 func (s *Server) denied(q *request, sc catalog.Scope, d authz.Decision) error {
 	ctx := q.r.Context()
 	if !d.MayRead {
-		s.audit.add(service.NewAuditEvent(ctx, time.Now(), q.org.ID, gatehouse.EventAccessDenied,
+		s.audit.add(service.NewAuditEvent(ctx, s.now(), q.org.ID, gatehouse.EventAccessDenied,
 			fmt.Sprintf("denied %s %s: missing %s", q.r.Method, q.auditPath(), sc.Name()), q.entity.ID,
 			map[string]string{"scope": sc.Name(), "reason": "the caller may not read the " + q.entity.Type.String(), "method": q.r.Method, "path": q.auditPath()}))
 		if q.stack != nil {
@@ -412,7 +426,7 @@ func (s *Server) denied(q *request, sc catalog.Scope, d authz.Decision) error {
 	}
 	ex := d.Explanation
 	s.log.Info("denied", "request_id", q.reqID, "actor", q.id.Actor(), "scope", sc.Name(), "reason", ex.Reason)
-	s.audit.add(service.NewAuditEvent(ctx, time.Now(), q.org.ID, gatehouse.EventAccessDenied,
+	s.audit.add(service.NewAuditEvent(ctx, s.now(), q.org.ID, gatehouse.EventAccessDenied,
 		fmt.Sprintf("denied %s %s: missing %s", q.r.Method, q.auditPath(), sc.Name()), q.entity.ID,
 		map[string]string{"scope": sc.Name(), "reason": ex.Reason, "method": q.r.Method, "path": q.auditPath()}))
 	return gatehouse.Errorf(gatehouse.EFORBIDDEN, "forbidden: this requires the %s scope, which the caller does not hold: %s", sc.Name(), ex.Reason)
@@ -564,10 +578,10 @@ func (q *request) boolParam(name string) (bool, error) {
 // request named, when there is one: failures against no organization are
 // only counted.
 // auditPath is the request's path as audit events record it: the
-// client's words, so without control characters and bounded (clientText),
+// client's words, so without control characters and bounded (ClientText),
 // or a path with a newline or terminal escapes would forge lines in what
 // `gatehouse audit list` prints.
-func (q *request) auditPath() string { return clientText(q.r.URL.Path) }
+func (q *request) auditPath() string { return service.ClientText(q.r.URL.Path) }
 
 func (s *Server) auditAuthFailure(q *request, ip string, why error) {
 	name := q.r.PathValue("orgName")
@@ -579,7 +593,7 @@ func (s *Server) auditAuthFailure(q *request, ip string, why error) {
 		return
 	}
 	ctx := gatehouse.WithActor(q.r.Context(), gatehouse.Actor{SourceIP: ip, UserAgent: q.r.UserAgent(), RequestID: q.reqID, ClientRequestID: q.clientReqID})
-	s.audit.add(service.NewAuditEvent(ctx, time.Now(), org.ID, gatehouse.EventAuthFailure,
+	s.audit.add(service.NewAuditEvent(ctx, s.now(), org.ID, gatehouse.EventAuthFailure,
 		fmt.Sprintf("authentication failed for %s %s (%s token)", q.r.Method, q.auditPath(), failureReason(why)), "",
 		map[string]string{"reason": failureReason(why), "method": q.r.Method, "path": q.auditPath()}))
 }

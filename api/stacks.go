@@ -2,9 +2,7 @@ package api
 
 import (
 	"encoding/json"
-	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/api/wire"
@@ -118,7 +116,7 @@ func stackNotFound(q *request) error {
 func (s *Server) toStack(q *request, st *gatehouse.Stack) wire.Stack {
 	out := wire.Stack{ID: st.ID, OrgName: q.org.Name, ProjectName: st.Project, StackName: st.Name,
 		Tags: service.StackTags(st), Version: st.Version}
-	if st.ActiveUpdate != "" && st.LeaseExpiry.After(time.Now()) {
+	if st.ActiveUpdate != "" && st.LeaseExpiry.After(s.now()) {
 		out.ActiveUpdate = st.ActiveUpdate
 		if u, err := s.svc.Update(q.ctx(), st, st.ActiveUpdate); err == nil {
 			out.CurrentOperation = &wire.OperationStatus{Kind: u.Kind, Author: service.InfoOf(u).Author, Started: u.Started.Unix()}
@@ -318,8 +316,6 @@ func (s *Server) exportStack(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.audit.add(service.NewAuditEvent(q.ctx(), time.Now(), q.org.ID, gatehouse.EventStackExported,
-		fmt.Sprintf("exported stack %s/%s", q.stack.Project, q.stack.Name), q.stack.ID, map[string]int{"version": version}))
 	return rawBody{contentType: "application/json", data: data}, nil
 }
 

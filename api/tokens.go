@@ -39,7 +39,7 @@ func (s *Server) listTokens(q *request, f gatehouse.TokenFilter) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now()
+	now := s.now()
 	search := strings.ToLower(query.Get("search"))
 	var kept []*gatehouse.Token
 	for _, t := range ts {

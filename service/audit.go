@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/gatehouse-iam/gatehouse"
 )
@@ -33,6 +35,22 @@ func NewAuditEvent(ctx context.Context, now time.Time, orgID, typ, description, 
 		e.Data, _ = json.Marshal(data)
 	}
 	return e
+}
+
+// ClientText bounds a client's words for the audit log: valid UTF-8, no
+// control characters, at most 256 bytes.
+func ClientText(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, s)
+	if len(s) > 256 {
+		s = strings.ToValidUTF8(s[:256], "")
+	}
+	return s
 }
 
 // audit records an event in the transaction of the change it describes:

@@ -12,29 +12,37 @@ import (
 )
 
 // Export returns a version of the stack's deployment (0: the current one),
-// as stored.
+// as stored. The export is audited (stack_exported) in the transaction that
+// reads it, whoever the caller.
 func (s *Service) Export(ctx context.Context, st *gatehouse.Stack, version int) ([]byte, error) {
 	var data []byte
-	err := s.read(ctx, func(tx gatehouse.Tx) error {
-		cur, err := tx.GetStackByID(ctx, st.ID)
-		if err != nil {
+	err := s.Store.Write(ctx, func(tx gatehouse.Tx) (err error) {
+		if data, err = exportTx(ctx, tx, st, version); err != nil {
 			return err
 		}
-		if version < 0 || version > cur.Version {
-			return gatehouse.Errorf(gatehouse.ENOTFOUND, "stack %s/%s has no version %d", cur.Project, cur.Name, version)
-		}
-		if cur.Version == 0 {
-			data = []byte(`{"version":3,"deployment":{}}`)
-			return nil
-		}
-		cp, err := tx.GetCheckpoint(ctx, st.ID, version)
-		if err != nil {
-			return err
-		}
-		data = cp.Data
-		return nil
+		return s.audit(ctx, tx, st.OrgID, gatehouse.EventStackExported, st.ID, map[string]int{"version": version},
+			"exported stack %s/%s", st.Project, st.Name)
 	})
 	return data, err
+}
+
+// exportTx reads a version of the stack's deployment (0: the current one).
+func exportTx(ctx context.Context, tx gatehouse.Tx, st *gatehouse.Stack, version int) ([]byte, error) {
+	cur, err := tx.GetStackByID(ctx, st.ID)
+	if err != nil {
+		return nil, err
+	}
+	if version < 0 || version > cur.Version {
+		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "stack %s/%s has no version %d", cur.Project, cur.Name, version)
+	}
+	if cur.Version == 0 {
+		return []byte(`{"version":3,"deployment":{}}`), nil
+	}
+	cp, err := tx.GetCheckpoint(ctx, st.ID, version)
+	if err != nil {
+		return nil, err
+	}
+	return cp.Data, nil
 }
 
 // checkDeployment checks that data is an untyped deployment: valid JSON,

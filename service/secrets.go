@@ -94,6 +94,8 @@ func (s *Service) Encrypt(ctx context.Context, st *gatehouse.Stack, plaintexts [
 
 // Decrypt opens values sealed under the stack's data key. A value that does
 // not open (another stack's, tampered) is an error naming its position.
+// Every successful call is audited (stack_secrets_decrypted, with the
+// count), whoever the caller.
 func (s *Service) Decrypt(ctx context.Context, st *gatehouse.Stack, ciphertexts [][]byte) ([][]byte, error) {
 	if len(ciphertexts) > MaxSecrets {
 		return nil, gatehouse.Errorf(gatehouse.EINVALID, "ciphertexts: %d values, over the limit of %d", len(ciphertexts), MaxSecrets)
@@ -108,5 +110,31 @@ func (s *Service) Decrypt(ctx context.Context, st *gatehouse.Stack, ciphertexts 
 			return nil, gatehouse.Errorf(gatehouse.EINVALID, "ciphertext %d: does not decrypt under this stack's key (another stack's value, or changed)", i)
 		}
 	}
+	if err := s.auditSecretsRead(ctx, st, len(out)); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// auditSecretsRead records that secrets of a stack were read, how many and
+// never which or what, in a transaction of its own: no plaintext leaves
+// the service unless its reading is in the audit log.
+func (s *Service) auditSecretsRead(ctx context.Context, st *gatehouse.Stack, n int) error {
+	return s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+		return s.audit(ctx, tx, st.OrgID, gatehouse.EventSecretsDecrypted, st.ID, map[string]int{"count": n},
+			"decrypted %d secret(s) of stack %s/%s", n, st.Project, st.Name)
+	})
+}
+
+// RecordClientDecryption records what a client says it decrypted itself,
+// with a secrets provider of its own. The service did not see it happen,
+// so it is never the service's stack_secrets_decrypted event: it is
+// recorded as client-reported, the client's words bounded (ClientText) and
+// kept under clientReported.
+func (s *Service) RecordClientDecryption(ctx context.Context, st *gatehouse.Stack, secretName, commandName string) error {
+	return s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+		return s.audit(ctx, tx, st.OrgID, gatehouse.EventClientReportedDecryption, st.ID,
+			map[string]any{"clientReported": map[string]string{"secretName": ClientText(secretName), "commandName": ClientText(commandName)}},
+			"the client reported decrypting secrets of stack %s/%s with its own secrets provider", st.Project, st.Name)
+	})
 }
