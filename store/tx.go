@@ -265,6 +265,9 @@ type page[T any] struct {
 	desc    bool
 	scan    func(scanner) (T, error)
 	key     func(T) cursor
+	// keep, when set, filters the rows in Go (what SQL cannot say the
+	// same way on both dialects); the page still holds up to its limit.
+	keep func(T) bool
 }
 
 func (p page[T]) run(ctx context.Context, t *tx, opts gatehouse.ListOptions) ([]T, string, error) {
@@ -272,6 +275,40 @@ func (p page[T]) run(ctx context.Context, t *tx, opts gatehouse.ListOptions) ([]
 	if err != nil {
 		return nil, "", err
 	}
+	var after *cursor
+	if opts.Continuation != "" {
+		c, err := parseCursor(opts.Continuation)
+		if err != nil {
+			return nil, "", err
+		}
+		after = &c
+	}
+	var items []T
+	for {
+		batch, err := p.rows(ctx, t, after, limit+1)
+		if err != nil {
+			return nil, "", err
+		}
+		for _, it := range batch {
+			if p.keep == nil || p.keep(it) {
+				items = append(items, it)
+			}
+		}
+		if len(items) > limit || len(batch) <= limit {
+			break
+		}
+		c := p.key(batch[len(batch)-1])
+		after = &c
+	}
+	if len(items) <= limit {
+		return items, "", nil
+	}
+	items = items[:limit]
+	return items, p.key(items[limit-1]).token(), nil
+}
+
+// rows reads up to n rows after the cursor (from the start when nil).
+func (p page[T]) rows(ctx context.Context, t *tx, after *cursor, n int) ([]T, error) {
 	where, args := p.where, append([]any(nil), p.args...)
 	idCol := p.idCol
 	if idCol == "" {
@@ -281,28 +318,16 @@ func (p page[T]) run(ctx context.Context, t *tx, opts gatehouse.ListOptions) ([]
 	if p.desc {
 		cmp, dir = "<", "DESC"
 	}
-	if opts.Continuation != "" {
-		c, err := parseCursor(opts.Continuation)
-		if err != nil {
-			return nil, "", err
-		}
+	if after != nil {
 		where += fmt.Sprintf(" AND (%s, %s) %s (?, ?)", p.keyCol, idCol, cmp)
 		if p.numeric {
-			args = append(args, c.Num, c.ID)
+			args = append(args, after.Num, after.ID)
 		} else {
-			args = append(args, c.Key, c.ID)
+			args = append(args, after.Key, after.ID)
 		}
 	}
 	q := fmt.Sprintf("SELECT %s WHERE %s ORDER BY %s %s, %s %s LIMIT ?", p.from, where, p.keyCol, dir, idCol, dir)
-	items, err := all(ctx, t, p.scan, q, append(args, limit+1)...)
-	if err != nil {
-		return nil, "", err
-	}
-	if len(items) <= limit {
-		return items, "", nil
-	}
-	items = items[:limit]
-	return items, p.key(items[limit-1]).token(), nil
+	return all(ctx, t, p.scan, q, append(args, n)...)
 }
 
 func scanString(s scanner) (string, error) {
