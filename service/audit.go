@@ -315,3 +315,17 @@ func (s *Service) CheckpointAudit(ctx context.Context, orgID, orgName string) (*
 	cp.MAC = hex.EncodeToString(mac)
 	return cp, nil
 }
+
+// RecordAudit appends events made outside any change (denials and
+// authentication failures, which the api records off the request path)
+// in one transaction: all of them or none.
+func (s *Service) RecordAudit(ctx context.Context, events []*gatehouse.AuditEvent) error {
+	return s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+		for _, e := range events {
+			if err := tx.AppendAudit(ctx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -66,6 +66,15 @@ func (s *Service) CreateOrgWithAdmin(ctx context.Context, name, adminLogin strin
 	return out, s.Authz.Refresh(ctx, out.Org.ID)
 }
 
+// Org returns an organization by id.
+func (s *Service) Org(ctx context.Context, id string) (org *gatehouse.Organization, err error) {
+	err = s.read(ctx, func(tx gatehouse.Tx) error {
+		org, err = tx.GetOrg(ctx, id)
+		return err
+	})
+	return org, err
+}
+
 // Orgs lists every organization, for the host command `gatehouse admin org
 // list`.
 func (s *Service) Orgs(ctx context.Context) (orgs []*gatehouse.Organization, err error) {

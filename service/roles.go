@@ -414,6 +414,16 @@ func (s *Service) Descriptors(ctx context.Context, orgID, purpose string, opts g
 	return ds, next, err
 }
 
+// RoleHolders returns the members who hold a role as their role and the
+// teams that hold it, each ordered by id, in one read.
+func (s *Service) RoleHolders(ctx context.Context, orgID, id string) (users []*gatehouse.User, teams []*gatehouse.Team, err error) {
+	err = s.read(ctx, func(tx gatehouse.Tx) error {
+		users, teams, err = tx.RoleHolders(ctx, orgID, id)
+		return err
+	})
+	return users, teams, err
+}
+
 // Usage says who holds a descriptor.
 func (s *Service) Usage(ctx context.Context, orgID, id string) (u *gatehouse.DescriptorUsage, err error) {
 	err = s.read(ctx, func(tx gatehouse.Tx) error {

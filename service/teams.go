@@ -427,6 +427,18 @@ func (s *Service) removeTeamRoleTx(ctx context.Context, tx gatehouse.Tx, orgID, 
 	return s.audit(ctx, tx, orgID, gatehouse.EventTeamRoleUnassigned, t.ID, map[string]string{"team": t.Name, "roleId": roleID}, "took role %s from team %q", roleID, t.Name)
 }
 
+// TeamByID returns a team of the organization by id.
+func (s *Service) TeamByID(ctx context.Context, orgID, id string) (t *gatehouse.Team, err error) {
+	err = s.read(ctx, func(tx gatehouse.Tx) error {
+		t, err = tx.GetTeamByID(ctx, id)
+		if err == nil && t.OrgID != orgID {
+			return gatehouse.Errorf(gatehouse.ENOTFOUND, "team %q not found", id)
+		}
+		return err
+	})
+	return t, err
+}
+
 // TeamRoles returns a team's roles.
 func (s *Service) TeamRoles(ctx context.Context, orgID, name string) (ds []*gatehouse.Descriptor, err error) {
 	err = s.read(ctx, func(tx gatehouse.Tx) error {

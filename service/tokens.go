@@ -188,13 +188,104 @@ func (s *Service) checkPersonalTokens(ctx context.Context, tx gatehouse.Tx, user
 	}
 }
 
-// Tokens lists tokens.
-func (s *Service) Tokens(ctx context.Context, f gatehouse.TokenFilter, opts gatehouse.ListOptions) (ts []*gatehouse.Token, next string, err error) {
+// TokenFilter selects, orders and pages a token list: whose tokens,
+// expiry (live or expired at the service's clock when At is zero), search
+// and order, all applied before the list is paged.
+type TokenFilter struct {
+	gatehouse.TokenFilter
+	gatehouse.ListOptions
+}
+
+// TokenView is a token with what a list shows of it: its creator's login
+// ("" when the creator is unknown) and, for an organization token, the
+// role it holds (its own or the organization's default; nil when its role
+// was deleted with force).
+type TokenView struct {
+	*gatehouse.Token
+	CreatedByLogin string
+	Role           *gatehouse.Descriptor
+}
+
+// Tokens lists tokens with their creators and roles, read in one
+// transaction.
+func (s *Service) Tokens(ctx context.Context, f TokenFilter) (out []TokenView, next string, err error) {
+	lf := f.TokenFilter
+	if lf.Expiry != "" && lf.At.IsZero() {
+		lf.At = s.Now()
+	}
 	err = s.read(ctx, func(tx gatehouse.Tx) error {
-		ts, next, err = tx.ListTokens(ctx, f, opts)
+		ts, more, err := tx.ListTokens(ctx, lf, f.ListOptions)
+		if err != nil {
+			return err
+		}
+		next = more
+		out, err = tokenViews(ctx, tx, ts)
 		return err
 	})
-	return ts, next, err
+	return out, next, err
+}
+
+// tokenViews adds to tokens their creators' logins (one read) and their
+// roles (one read per distinct role and organization).
+func tokenViews(ctx context.Context, tx gatehouse.Tx, ts []*gatehouse.Token) ([]TokenView, error) {
+	var creators []string
+	for _, t := range ts {
+		if t.CreatedBy != "" {
+			creators = append(creators, t.CreatedBy)
+		}
+	}
+	logins, err := userLogins(ctx, tx, creators)
+	if err != nil {
+		return nil, err
+	}
+	roles := tokenRoles{tx: tx, defaults: map[string]string{}, roles: map[[2]string]*gatehouse.Descriptor{}}
+	out := make([]TokenView, 0, len(ts))
+	for _, t := range ts {
+		v := TokenView{Token: t, CreatedByLogin: logins[t.CreatedBy]}
+		if t.Kind == gatehouse.TokenOrganization && !t.RoleDeleted {
+			if v.Role, err = roles.of(ctx, t); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// tokenRoles reads the roles of organization tokens, each once.
+type tokenRoles struct {
+	tx       gatehouse.Tx
+	defaults map[string]string                   // organization id: its default role's id
+	roles    map[[2]string]*gatehouse.Descriptor // organization and role ids: the role (nil: none)
+}
+
+// of is the role an organization token holds: nil when there is none.
+func (r tokenRoles) of(ctx context.Context, t *gatehouse.Token) (*gatehouse.Descriptor, error) {
+	roleID := t.RoleID
+	if roleID == "" {
+		id, ok := r.defaults[t.OrgID]
+		if !ok {
+			org, err := r.tx.GetOrg(ctx, t.OrgID)
+			if err != nil && gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+				return nil, err
+			}
+			if org != nil {
+				id = org.Settings.DefaultRoleID
+			}
+			r.defaults[t.OrgID] = id
+		}
+		roleID = id
+	}
+	key := [2]string{t.OrgID, roleID}
+	d, ok := r.roles[key]
+	if !ok {
+		var err error
+		if d, err = r.tx.GetDescriptor(ctx, t.OrgID, roleID); err != nil && gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+			return nil, err
+		}
+		r.roles[key] = d
+	}
+	return d, nil
 }
 
 // TeamID returns a team's id by name.

@@ -85,7 +85,7 @@ func TestSignInFailuresLimitedAndAudited(t *testing.T) {
 	e.apiSrv.Close() // writes the queued audit events
 	ctx := context.Background()
 	count := map[string]int{}
-	err := e.svc.Store.Read(ctx, func(tx gatehouse.Tx) error {
+	err := e.db.Read(ctx, func(tx gatehouse.Tx) error {
 		org, err := tx.GetOrgByName(ctx, "acme")
 		if err != nil {
 			return err
