@@ -46,7 +46,7 @@ func (s *Service) openKey(ctx context.Context, keyID, owner string, load func(ga
 		if _, fresh, err = s.Keys.NewStackKey(keyID); err != nil {
 			return nil, err
 		}
-		err = s.Store.Write(ctx, func(tx gatehouse.Tx) error { return create(tx, fresh) })
+		err = s.store.Write(ctx, func(tx gatehouse.Tx) error { return create(tx, fresh) })
 		if err == nil || gatehouse.ErrorCode(err) == gatehouse.ECONFLICT {
 			err = read()
 		}

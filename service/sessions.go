@@ -23,7 +23,7 @@ func (ss Sessions) Open(ctx context.Context, userID string, tokenDigest []byte, 
 	value := randomHex(32)
 	rec := &gatehouse.Session{Digest: sessionDigest(value), TokenDigest: tokenDigest, UserID: userID, CSRF: randomHex(32),
 		Expires: now.Add(lifetime)}
-	err := ss.s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+	err := ss.s.store.Write(ctx, func(tx gatehouse.Tx) error {
 		if _, err := tx.PruneSessions(ctx, now); err != nil {
 			return err
 		}
@@ -53,7 +53,7 @@ func (ss Sessions) Get(ctx context.Context, value string) (rec *gatehouse.Sessio
 
 // End ends the session of a value (none is not an error).
 func (ss Sessions) End(ctx context.Context, value string) error {
-	return ss.s.Store.Write(ctx, func(tx gatehouse.Tx) error { return tx.DeleteSession(ctx, sessionDigest(value)) })
+	return ss.s.store.Write(ctx, func(tx gatehouse.Tx) error { return tx.DeleteSession(ctx, sessionDigest(value)) })
 }
 
 func sessionDigest(v string) []byte { d := sha256.Sum256([]byte(v)); return d[:] }

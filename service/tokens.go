@@ -39,7 +39,7 @@ func (s *Service) CreateToken(ctx context.Context, in TokenInput) (*gatehouse.To
 	}
 	value, digest := gatehouse.NewTokenValue()
 	t.Digest = digest
-	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+	err := s.store.Write(ctx, func(tx gatehouse.Tx) error {
 		if in.Kind == gatehouse.TokenOrganization || in.Kind == gatehouse.TokenTeam {
 			if err := s.checkTokenQuota(ctx, tx, in.OrgID); err != nil {
 				return err
@@ -60,7 +60,7 @@ func (s *Service) CreateToken(ctx context.Context, in TokenInput) (*gatehouse.To
 	if err != nil {
 		return nil, "", err
 	}
-	s.Authz.AddToken(t)
+	s.az.AddToken(t)
 	return t, value, nil
 }
 
@@ -304,7 +304,7 @@ func (s *Service) TeamID(ctx context.Context, orgID, name string) (id string, er
 func (s *Service) RevokeToken(ctx context.Context, id string, check func(*gatehouse.Token) error) error {
 	var orgs []string
 	var revoked *gatehouse.Token
-	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+	err := s.store.Write(ctx, func(tx gatehouse.Tx) error {
 		t, err := tx.GetToken(ctx, id)
 		revoked = t
 		if err == nil && t.Deleted {
@@ -335,7 +335,7 @@ func (s *Service) RevokeToken(ctx context.Context, id string, check func(*gateho
 	if err != nil {
 		return err
 	}
-	s.Authz.RemoveToken(revoked)
+	s.az.RemoveToken(revoked)
 	return nil
 }
 
@@ -361,7 +361,7 @@ func (s *Service) tokenEvent(ctx context.Context, tx gatehouse.Tx, orgs []string
 func (s *Service) IssueToken(ctx context.Context, orgName, login, description string, expires time.Time) (string, error) {
 	var value string
 	var orgID string
-	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+	err := s.store.Write(ctx, func(tx gatehouse.Tx) error {
 		org, err := tx.GetOrgByName(ctx, orgName)
 		if err != nil {
 			return gatehouse.Reword(err, gatehouse.ENOTFOUND, "organization %q not found", orgName)
@@ -393,5 +393,5 @@ func (s *Service) IssueToken(ctx context.Context, orgName, login, description st
 	if err != nil {
 		return "", err
 	}
-	return value, s.Authz.Refresh(ctx, orgID)
+	return value, s.az.Refresh(ctx, orgID)
 }
