@@ -57,7 +57,7 @@ func (s *Service) createTeamTx(ctx context.Context, tx gatehouse.Tx, orgID, name
 	return t, s.audit(ctx, tx, orgID, gatehouse.EventTeamCreated, t.ID, map[string]string{"name": name, "displayName": displayName}, "created team %q", name)
 }
 
-func teamByName(ctx context.Context, tx gatehouse.Tx, orgID, name string) (*gatehouse.Team, error) {
+func teamByName(ctx context.Context, tx gatehouse.TeamTx, orgID, name string) (*gatehouse.Team, error) {
 	t, err := tx.GetTeam(ctx, orgID, name)
 	if err != nil {
 		return nil, gatehouse.Reword(err, gatehouse.ENOTFOUND, "team %q not found", name)

@@ -138,7 +138,7 @@ func (s *Service) checkTokenOwner(ctx context.Context, tx gatehouse.Tx, in Token
 
 // checkTokenLifetime holds a token of an organization to the
 // organization's longest token lifetime.
-func checkTokenLifetime(ctx context.Context, tx gatehouse.Tx, orgID string, t *gatehouse.Token, now time.Time) error {
+func checkTokenLifetime(ctx context.Context, tx gatehouse.OrgTx, orgID string, t *gatehouse.Token, now time.Time) error {
 	if orgID == "" {
 		return nil
 	}
@@ -254,7 +254,10 @@ func tokenViews(ctx context.Context, tx gatehouse.Tx, ts []*gatehouse.Token) ([]
 
 // tokenRoles reads the roles of organization tokens, each once.
 type tokenRoles struct {
-	tx       gatehouse.Tx
+	tx interface {
+		gatehouse.OrgTx
+		gatehouse.DescriptorTx
+	}
 	defaults map[string]string                   // organization id: its default role's id
 	roles    map[[2]string]*gatehouse.Descriptor // organization and role ids: the role (nil: none)
 }
