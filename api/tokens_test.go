@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/gatehouse-iam/gatehouse/api/wire"
@@ -64,5 +65,42 @@ func tokenPages(e *env, query string) [][]string {
 		if next = list.ContinuationToken; next == "" || len(pages) > 5 {
 			return pages
 		}
+	}
+}
+
+// TestPersonalTokensByName: personal tokens have no name, so sorting them
+// by name keeps them in creation order (reversed when descending), across
+// pages.
+func TestPersonalTokensByName(t *testing.T) {
+	e := newEnv(t)
+	for _, d := range []string{"p1", "p2", "p3", "p4", "p5"} {
+		e.must(e.admin, "POST", "/api/user/tokens", map[string]any{"description": d}, 200, nil)
+	}
+	descriptions := func(query string) []string {
+		var out []string
+		next := ""
+		for range 5 {
+			path := "/api/user/tokens?maxResults=2&" + query
+			if next != "" {
+				path += "&continuationToken=" + url.QueryEscape(next)
+			}
+			var list wire.ListTokensResponse
+			e.must(e.admin, "GET", path, nil, 200, &list)
+			for _, tk := range list.Tokens {
+				if strings.HasPrefix(tk.Description, "p") {
+					out = append(out, tk.Description)
+				}
+			}
+			if next = list.ContinuationToken; next == "" {
+				break
+			}
+		}
+		return out
+	}
+	if got := descriptions("sortBy=name"); !slices.Equal(got, []string{"p1", "p2", "p3", "p4", "p5"}) {
+		t.Errorf("by name: %v", got)
+	}
+	if got := descriptions("sortBy=name&sortDirection=desc"); !slices.Equal(got, []string{"p5", "p4", "p3", "p2", "p1"}) {
+		t.Errorf("by name, descending: %v", got)
 	}
 }

@@ -160,25 +160,28 @@ func (t *tx) ListTokens(ctx context.Context, f gatehouse.TokenFilter, opts gateh
 	return p.run(ctx, t, opts)
 }
 
-// tokenOrder is the page of a token list ordered by a sort key.
+// tokenOrder is the page of a token list ordered by a sort key; ties
+// (tokens of no name, never used or never expiring) go in creation order.
 func tokenOrder(sortBy string) (page[*gatehouse.Token], error) {
 	p := page[*gatehouse.Token]{from: tokenCols, numeric: true, scan: scanToken}
 	switch sortBy {
 	case "", gatehouse.TokenSortCreated:
 		p.keyCol = "created"
 		p.key = func(tk *gatehouse.Token) cursor { return cursor{Num: us(tk.Created), ID: tk.ID} }
+		return p, nil
 	case gatehouse.TokenSortName:
 		p.keyCol, p.numeric = "name", false
-		p.key = func(tk *gatehouse.Token) cursor { return cursor{Key: tk.Name, ID: tk.ID} }
+		p.key = func(tk *gatehouse.Token) cursor { return cursor{Key: tk.Name, Tie: us(tk.Created), ID: tk.ID} }
 	case gatehouse.TokenSortLastUsed:
 		p.keyCol = "last_used"
-		p.key = func(tk *gatehouse.Token) cursor { return cursor{Num: us(tk.LastUsed), ID: tk.ID} }
+		p.key = func(tk *gatehouse.Token) cursor { return cursor{Num: us(tk.LastUsed), Tie: us(tk.Created), ID: tk.ID} }
 	case gatehouse.TokenSortExpires:
 		p.keyCol = "expires"
-		p.key = func(tk *gatehouse.Token) cursor { return cursor{Num: us(tk.Expires), ID: tk.ID} }
+		p.key = func(tk *gatehouse.Token) cursor { return cursor{Num: us(tk.Expires), Tie: us(tk.Created), ID: tk.ID} }
 	default:
 		return p, gatehouse.Errorf(gatehouse.EINVALID, "sortBy: %q is not one of name, created, lastUsed, expires", sortBy)
 	}
+	p.tieCol = "created"
 	return p, nil
 }
 

@@ -223,6 +223,7 @@ func parseTags(s string) (map[string]string, error) {
 type cursor struct {
 	Key string `json:"k,omitempty"`
 	Num int64  `json:"n,omitempty"`
+	Tie int64  `json:"t,omitempty"` // the page's tieCol
 	ID  string `json:"i"`
 }
 
@@ -259,8 +260,10 @@ type page[T any] struct {
 	from, where string
 	args        []any
 	keyCol      string
-	// idCol breaks ties (default "id").
+	// idCol breaks ties (default "id"); tieCol, a number, when set, breaks
+	// them first.
 	idCol   string
+	tieCol  string
 	numeric bool
 	desc    bool
 	scan    func(scanner) (T, error)
@@ -318,15 +321,24 @@ func (p page[T]) rows(ctx context.Context, t *tx, after *cursor, n int) ([]T, er
 	if p.desc {
 		cmp, dir = "<", "DESC"
 	}
+	cols, order := p.keyCol+", "+idCol, fmt.Sprintf("%s %s, %s %s", p.keyCol, dir, idCol, dir)
+	if p.tieCol != "" {
+		cols, order = p.keyCol+", "+p.tieCol+", "+idCol, fmt.Sprintf("%s %s, %s %s, %s %s", p.keyCol, dir, p.tieCol, dir, idCol, dir)
+	}
 	if after != nil {
-		where += fmt.Sprintf(" AND (%s, %s) %s (?, ?)", p.keyCol, idCol, cmp)
+		var key any = after.Key
 		if p.numeric {
-			args = append(args, after.Num, after.ID)
+			key = after.Num
+		}
+		if p.tieCol != "" {
+			where += fmt.Sprintf(" AND (%s) %s (?, ?, ?)", cols, cmp)
+			args = append(args, key, after.Tie, after.ID)
 		} else {
-			args = append(args, after.Key, after.ID)
+			where += fmt.Sprintf(" AND (%s) %s (?, ?)", cols, cmp)
+			args = append(args, key, after.ID)
 		}
 	}
-	q := fmt.Sprintf("SELECT %s WHERE %s ORDER BY %s %s, %s %s LIMIT ?", p.from, where, p.keyCol, dir, idCol, dir)
+	q := fmt.Sprintf("SELECT %s WHERE %s ORDER BY %s LIMIT ?", p.from, where, order)
 	return all(ctx, t, p.scan, q, append(args, n)...)
 }
 

@@ -497,8 +497,9 @@ func testTokenOrder(t *testing.T, s gatehouse.Store) {
 		{"name desc", by(gatehouse.TokenSortName, true), reversed(all)},
 		// Expiry: tok-00, 03, 06 expired (00 last: a minute ago).
 		{"expires", by(gatehouse.TokenSortExpires, false), []string{"tok-06", "tok-03", "tok-00", "tok-01", "tok-02", "tok-04", "tok-05", "tok-07", "tok-08"}},
-		// Last used: made[i] (tok-(8-i)) i%4 hours ago, ties by id.
+		// Last used: made[i] (tok-(8-i)) i%4 hours ago, ties in creation order.
 		{"lastUsed", by(gatehouse.TokenSortLastUsed, false), keyOrder(made, func(tk *gatehouse.Token) time.Time { return used[tk.ID] })},
+		{"lastUsed desc", by(gatehouse.TokenSortLastUsed, true), reversed(keyOrder(made, func(tk *gatehouse.Token) time.Time { return used[tk.ID] }))},
 		{"live", gatehouse.TokenFilter{OrgID: f.org.ID, Expiry: gatehouse.TokenLive, At: now, SortBy: gatehouse.TokenSortName},
 			[]string{"tok-01", "tok-02", "tok-04", "tok-05", "tok-07", "tok-08"}},
 		{"expired", gatehouse.TokenFilter{OrgID: f.org.ID, Expiry: gatehouse.TokenExpired, At: now, SortBy: gatehouse.TokenSortName},
@@ -550,11 +551,14 @@ func reversed(s []string) []string {
 	return out
 }
 
-// keyOrder is the tokens' names ordered by a time, then id.
+// keyOrder is the tokens' names ordered by a time, then creation, then id.
 func keyOrder(made []*gatehouse.Token, key func(*gatehouse.Token) time.Time) []string {
 	sorted := slices.Clone(made)
 	slices.SortFunc(sorted, func(a, b *gatehouse.Token) int {
 		if c := key(a).Compare(key(b)); c != 0 {
+			return c
+		}
+		if c := a.Created.Compare(b.Created); c != 0 {
 			return c
 		}
 		return strings.Compare(a.ID, b.ID)
