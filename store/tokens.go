@@ -151,6 +151,9 @@ func (t *tx) ListTokens(ctx context.Context, f gatehouse.TokenFilter, opts gateh
 		return nil, "", err
 	}
 	p.where, p.args, p.desc = where, args, f.Desc
+	if f.Desc {
+		p.sort += " desc"
+	}
 	if f.Search != "" {
 		search := strings.ToLower(f.Search)
 		p.keep = func(tk *gatehouse.Token) bool {
@@ -181,7 +184,7 @@ func tokenOrder(sortBy string) (page[*gatehouse.Token], error) {
 	default:
 		return p, gatehouse.Errorf(gatehouse.EINVALID, "sortBy: %q is not one of name, created, lastUsed, expires", sortBy)
 	}
-	p.tieCol = "created"
+	p.tieCol, p.sort = "created", sortBy
 	return p, nil
 }
 

@@ -225,6 +225,8 @@ type cursor struct {
 	Num int64  `json:"n,omitempty"`
 	Tie int64  `json:"t,omitempty"` // the page's tieCol
 	ID  string `json:"i"`
+	// Sort names the order of a list that has several (page.sort).
+	Sort string `json:"s,omitempty"`
 }
 
 func (c cursor) token() string {
@@ -262,8 +264,11 @@ type page[T any] struct {
 	keyCol      string
 	// idCol breaks ties (default "id"); tieCol, a number, when set, breaks
 	// them first.
-	idCol   string
-	tieCol  string
+	idCol  string
+	tieCol string
+	// sort names the order, for a list that has several: a cursor of
+	// another order is refused.
+	sort    string
 	numeric bool
 	desc    bool
 	scan    func(scanner) (T, error)
@@ -283,6 +288,9 @@ func (p page[T]) run(ctx context.Context, t *tx, opts gatehouse.ListOptions) ([]
 		c, err := parseCursor(opts.Continuation)
 		if err != nil {
 			return nil, "", err
+		}
+		if c.Sort != p.sort {
+			return nil, "", gatehouse.Errorf(gatehouse.EINVALID, "continuationToken: from a list in another order; pass back the token a previous page of this order returned")
 		}
 		after = &c
 	}
@@ -307,7 +315,9 @@ func (p page[T]) run(ctx context.Context, t *tx, opts gatehouse.ListOptions) ([]
 		return items, "", nil
 	}
 	items = items[:limit]
-	return items, p.key(items[limit-1]).token(), nil
+	last := p.key(items[limit-1])
+	last.Sort = p.sort
+	return items, last.token(), nil
 }
 
 // rows reads up to n rows after the cursor (from the start when nil).

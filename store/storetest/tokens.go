@@ -519,6 +519,16 @@ func testTokenOrder(t *testing.T, s gatehouse.Store) {
 		wantCode(t, err, gatehouse.EINVALID, "unknown sort key")
 		_, _, err = tx.ListTokens(ctx, gatehouse.TokenFilter{OrgID: f.org.ID, Expiry: "soon"}, gatehouse.ListOptions{})
 		wantCode(t, err, gatehouse.EINVALID, "unknown expiry filter")
+		// A page's continuation goes with its order only.
+		named := gatehouse.TokenFilter{OrgID: f.org.ID, SortBy: gatehouse.TokenSortName}
+		_, next, err := tx.ListTokens(ctx, named, gatehouse.ListOptions{Limit: 2})
+		if err != nil || next == "" {
+			t.Fatalf("a first page by name: next %q, %v", next, err)
+		}
+		for _, other := range []gatehouse.TokenFilter{{OrgID: f.org.ID}, {OrgID: f.org.ID, SortBy: gatehouse.TokenSortName, Desc: true}} {
+			_, _, err = tx.ListTokens(ctx, other, gatehouse.ListOptions{Limit: 2, Continuation: next})
+			wantCode(t, err, gatehouse.EINVALID, "a continuation of another order")
+		}
 		return nil
 	})
 }
