@@ -424,11 +424,3 @@ func (s *Service) RoleHolders(ctx context.Context, orgID, id string) (users []*g
 	return users, teams, err
 }
 
-// Usage says who holds a descriptor.
-func (s *Service) Usage(ctx context.Context, orgID, id string) (u *gatehouse.DescriptorUsage, err error) {
-	err = s.read(ctx, func(tx gatehouse.Tx) error {
-		u, err = tx.DescriptorUsage(ctx, orgID, id)
-		return err
-	})
-	return u, err
-}
