@@ -423,4 +423,3 @@ func (s *Service) RoleHolders(ctx context.Context, orgID, id string) (users []*g
 	})
 	return users, teams, err
 }
-
