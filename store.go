@@ -53,7 +53,30 @@ type TokenFilter struct {
 	RoleID string
 	// IncludeDeleted also lists revoked tokens.
 	IncludeDeleted bool
+	// Expiry keeps only the tokens live (TokenLive: no expiry, or one
+	// after At) or expired (TokenExpired) at At; empty keeps both.
+	Expiry string
+	At     time.Time
+	// Search keeps only the tokens whose name and description (joined by
+	// a space) contain it, ignoring case.
+	Search string
+	// SortBy orders the list by one of the TokenSort keys (empty: by
+	// creation), then by id; Desc reverses the order. The list is filtered
+	// and ordered before it is paged.
+	SortBy string
+	Desc   bool
 }
+
+// Token list filters by expiry and sort keys (TokenFilter).
+const (
+	TokenLive    = "active"
+	TokenExpired = "expired"
+
+	TokenSortCreated  = "created"
+	TokenSortName     = "name"
+	TokenSortLastUsed = "lastUsed"
+	TokenSortExpires  = "expires"
+)
 
 // GrantFilter selects entity grants to list; empty fields match all.
 type GrantFilter struct {
@@ -127,6 +150,8 @@ type UserTx interface {
 	CreateUser(ctx context.Context, u *User) error
 	GetUser(ctx context.Context, id string) (*User, error)
 	GetUserByLogin(ctx context.Context, login string) (*User, error)
+	// GetUsers returns the users of ids that exist, ordered by id.
+	GetUsers(ctx context.Context, ids []string) ([]*User, error)
 	UpdateUser(ctx context.Context, u *User) error
 }
 
@@ -187,6 +212,9 @@ type DescriptorTx interface {
 	UpdateDescriptor(ctx context.Context, d *Descriptor, expectVersion int) error
 	DeleteDescriptor(ctx context.Context, orgID, id string) error
 	DescriptorUsage(ctx context.Context, orgID, id string) (*DescriptorUsage, error)
+	// RoleHolders returns the members holding a role as their role and the
+	// teams holding it, each ordered by id.
+	RoleHolders(ctx context.Context, orgID, id string) ([]*User, []*Team, error)
 }
 
 // GrantTx reads and writes entity grants of users and teams.

@@ -49,13 +49,13 @@ func accountEntity(q *request) (*gatehouse.Entity, error) {
 	return e, nil
 }
 
-func (s *Server) toAccount(q *request, a *gatehouse.Account) wire.InsightsAccount {
+func toAccount(a *gatehouse.Account, loginOf func(id string) string) wire.InsightsAccount {
 	var d service.AccountDetails
 	json.Unmarshal(a.Details, &d)
 	out := wire.InsightsAccount{ID: a.ID, Name: a.Name, Provider: d.Provider, ProviderEnvRef: d.Environment,
 		ScheduledScanEnabled: d.ScanSchedule != "" && d.ScanSchedule != "none", AgentPoolID: d.AgentPoolID, ProviderConfig: d.ProviderConfig, Tags: a.Tags}
 	if a.CreatedBy != "" {
-		out.OwnedBy.GitHubLogin = s.loginOf(q, a.CreatedBy)
+		out.OwnedBy.GitHubLogin = loginOf(a.CreatedBy)
 		out.OwnedBy.Name = out.OwnedBy.GitHubLogin
 	}
 	return out
@@ -77,9 +77,14 @@ func (s *Server) listAccounts(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	var creators []string
+	for _, a := range as {
+		creators = append(creators, a.CreatedBy)
+	}
+	loginOf := s.loginsOf(q, creators...)
 	out := wire.ListInsightsAccountsResponse{Accounts: []wire.InsightsAccount{}, NextToken: q.next(next)}
 	for _, a := range as {
-		out.Accounts = append(out.Accounts, s.toAccount(q, a))
+		out.Accounts = append(out.Accounts, toAccount(a, loginOf))
 	}
 	return out, nil
 }
@@ -94,7 +99,9 @@ func (s *Server) createAccount(q *request) (any, error) {
 	return nil, err
 }
 
-func (s *Server) getAccount(q *request) (any, error) { return s.toAccount(q, q.account), nil }
+func (s *Server) getAccount(q *request) (any, error) {
+	return toAccount(q.account, s.loginsOf(q, q.account.CreatedBy)), nil
+}
 
 func (s *Server) deleteAccount(q *request) (any, error) {
 	return nil, s.svc.DeleteAccount(q.ctx(), q.account)

@@ -16,7 +16,7 @@ import (
 // blocks a request and never grows past its bound; what it cannot take it
 // drops, counts and logs.
 type auditWriter struct {
-	store   gatehouse.Store
+	record  func(context.Context, []*gatehouse.AuditEvent) error
 	log     *slog.Logger
 	queue   chan *gatehouse.AuditEvent
 	dropped prometheus.Counter
@@ -32,8 +32,8 @@ type auditWriter struct {
 	queued, settled int64
 }
 
-func newAuditWriter(store gatehouse.Store, log *slog.Logger, size int, m *metrics) *auditWriter {
-	w := &auditWriter{store: store, log: log, queue: make(chan *gatehouse.AuditEvent, size), done: make(chan struct{}),
+func newAuditWriter(record func(context.Context, []*gatehouse.AuditEvent) error, log *slog.Logger, size int, m *metrics) *auditWriter {
+	w := &auditWriter{record: record, log: log, queue: make(chan *gatehouse.AuditEvent, size), done: make(chan struct{}),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "gatehouse_audit_dropped_total",
 			Help: "Denial and authentication-failure audit events dropped because the writer's queue was full."}),
 		written: prometheus.NewCounter(prometheus.CounterOpts{Name: "gatehouse_audit_async_written_total",
@@ -101,14 +101,7 @@ func (w *auditWriter) flush() {
 func (w *auditWriter) write(batch []*gatehouse.AuditEvent) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	err := w.store.Write(ctx, func(tx gatehouse.Tx) error {
-		for _, e := range batch {
-			if err := tx.AppendAudit(ctx, e); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := w.record(ctx, batch)
 	if err != nil {
 		w.dropped.Add(float64(len(batch)))
 		w.log.Error("write audit events", "events", len(batch), "err", err)

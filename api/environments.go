@@ -197,27 +197,28 @@ func (s *Server) listEnvironmentVersions(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	var creators []string
+	for _, v := range vs {
+		creators = append(creators, v.CreatedBy)
+	}
+	loginOf := s.loginsOf(q, creators...)
 	out := []wire.EnvironmentRevision{}
 	for _, v := range vs {
-		out = append(out, wire.EnvironmentRevision{Number: v.Version, Created: rfc3339(v.Created), CreatorLogin: s.loginOf(q, v.CreatedBy)})
+		out = append(out, wire.EnvironmentRevision{Number: v.Version, Created: rfc3339(v.Created), CreatorLogin: loginOf(v.CreatedBy)})
 	}
 	return out, nil
 }
 
-// loginOf names a user by id for display; anything else shows as is.
-func (s *Server) loginOf(q *request, id string) string {
-	var login string
-	s.svc.Store.Read(q.ctx(), func(tx gatehouse.Tx) error {
-		u, err := tx.GetUser(q.ctx(), id)
-		if err == nil {
-			login = u.Login
+// loginsOf names users by id for display, in one read: an id that is no
+// user's (or when the read fails) shows as is.
+func (s *Server) loginsOf(q *request, ids ...string) func(id string) string {
+	logins, _ := s.svc.UserLogins(q.ctx(), ids)
+	return func(id string) string {
+		if l, ok := logins[id]; ok {
+			return l
 		}
-		return nil
-	})
-	if login == "" {
 		return id
 	}
-	return login
 }
 
 func (s *Server) envTag(q *request, name string) (wire.EnvironmentTag, error) {

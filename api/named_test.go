@@ -266,7 +266,11 @@ func (n *Named) Tokens(ctx context.Context, org, team string) ([]*gatehouse.Toke
 		return nil, err
 	}
 	f.IncludeDeleted = true
-	ts, _, err := n.S.Tokens(ctx, f, gatehouse.ListOptions{Limit: gatehouse.MaxListLimit})
+	vs, _, err := n.S.Tokens(ctx, service.TokenFilter{TokenFilter: f, ListOptions: gatehouse.ListOptions{Limit: gatehouse.MaxListLimit}})
+	var ts []*gatehouse.Token
+	for _, v := range vs {
+		ts = append(ts, v.Token)
+	}
 	return ts, err
 }
 

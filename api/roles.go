@@ -131,41 +131,27 @@ func (s *Server) roleScopes(q *request) (any, error) {
 }
 
 func (s *Server) roleUsers(q *request) (any, error) {
-	u, err := s.svc.Usage(q.ctx(), q.org.ID, q.r.PathValue("roleID"))
+	users, _, err := s.svc.RoleHolders(q.ctx(), q.org.ID, q.r.PathValue("roleID"))
 	if err != nil {
 		return nil, err
 	}
 	out := wire.ListRoleUsersResponse{Users: []wire.UserInfo{}}
-	err = s.svc.Store.Read(q.ctx(), func(tx gatehouse.Tx) error {
-		for _, id := range u.Members {
-			user, err := tx.GetUser(q.ctx(), id)
-			if err != nil {
-				return err
-			}
-			out.Users = append(out.Users, toUserInfo(user))
-		}
-		return nil
-	})
-	return out, err
+	for _, u := range users {
+		out.Users = append(out.Users, toUserInfo(u))
+	}
+	return out, nil
 }
 
 func (s *Server) roleTeams(q *request) (any, error) {
-	u, err := s.svc.Usage(q.ctx(), q.org.ID, q.r.PathValue("roleID"))
+	_, teams, err := s.svc.RoleHolders(q.ctx(), q.org.ID, q.r.PathValue("roleID"))
 	if err != nil {
 		return nil, err
 	}
 	out := wire.ListTeamsResponse{Teams: []wire.Team{}}
-	err = s.svc.Store.Read(q.ctx(), func(tx gatehouse.Tx) error {
-		for _, id := range u.Teams {
-			t, err := tx.GetTeamByID(q.ctx(), id)
-			if err != nil {
-				return err
-			}
-			out.Teams = append(out.Teams, toTeam(t))
-		}
-		return nil
-	})
-	return out, err
+	for _, t := range teams {
+		out.Teams = append(out.Teams, toTeam(t))
+	}
+	return out, nil
 }
 
 func (s *Server) roleTokens(q *request) (any, error) {

@@ -103,7 +103,7 @@ func New(svc *service.Service, az *authz.Authorizer, opts Options) *Server {
 	s := &Server{svc: svc, az: az, log: opts.Logger, metrics: newMetrics(az.Rebuilds), mux: http.NewServeMux(),
 		limiter: newFailureLimiter(opts.AuthFailuresPerMinute, time.Minute), trusted: opts.TrustedProxies, metricsElsewhere: opts.MetricsElsewhere, ready: opts.Ready, verifier: opts.Verifier, now: opts.Now}
 	s.cursorKey = continuationKey(opts.ContinuationKey)
-	s.audit = newAuditWriter(svc.Store, opts.Logger, opts.AuditQueue, s.metrics)
+	s.audit = newAuditWriter(svc.RecordAudit, opts.Logger, opts.AuditQueue, s.metrics)
 	s.register()
 	return s
 }

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"sort"
 	"strings"
 	"time"
 
@@ -10,88 +9,66 @@ import (
 	"github.com/gatehouse-iam/gatehouse/service"
 )
 
-// listTokens lists tokens with Pulumi's filter, search and sort.
+// listTokens lists tokens with Pulumi's filter, search and sort, applied
+// before the list is paged.
 func (s *Server) listTokens(q *request, f gatehouse.TokenFilter) (any, error) {
-	query := q.r.URL.Query()
-	filter := query.Get("filter")
-	switch filter {
-	case "", "active":
-	case "expired", "all":
-		f.IncludeDeleted = filter == "all"
-	default:
-		return nil, gatehouse.Errorf(gatehouse.EINVALID, "filter: %q is not one of active, expired, all", filter)
+	tf, err := tokenQuery(q, f)
+	if err != nil {
+		return nil, err
 	}
-	sortBy := query.Get("sortBy")
-	switch sortBy {
-	case "", "name", "created", "lastUsed", "expires":
+	views, next, err := s.svc.Tokens(q.ctx(), tf)
+	if err != nil {
+		return nil, err
+	}
+	out := wire.ListTokensResponse{Tokens: []wire.AccessToken{}, ContinuationToken: q.next(next)}
+	for _, v := range views {
+		out.Tokens = append(out.Tokens, toAccessToken(v))
+	}
+	return out, nil
+}
+
+// tokenQuery reads a token list's query parameters: filter (active, the
+// default, expired or all), search, sortBy and sortDirection, and the page.
+func tokenQuery(q *request, f gatehouse.TokenFilter) (service.TokenFilter, error) {
+	query := q.r.URL.Query()
+	switch filter := query.Get("filter"); filter {
+	case "", "active":
+		f.Expiry = gatehouse.TokenLive
+	case "expired":
+		f.Expiry = gatehouse.TokenExpired
+	case "all":
+		f.IncludeDeleted = true
 	default:
-		return nil, gatehouse.Errorf(gatehouse.EINVALID, "sortBy: %q is not one of name, created, lastUsed, expires", sortBy)
+		return service.TokenFilter{}, gatehouse.Errorf(gatehouse.EINVALID, "filter: %q is not one of active, expired, all", filter)
+	}
+	f.SortBy = query.Get("sortBy")
+	switch f.SortBy {
+	case "", gatehouse.TokenSortName, gatehouse.TokenSortCreated, gatehouse.TokenSortLastUsed, gatehouse.TokenSortExpires:
+	default:
+		return service.TokenFilter{}, gatehouse.Errorf(gatehouse.EINVALID, "sortBy: %q is not one of name, created, lastUsed, expires", f.SortBy)
 	}
 	dir := query.Get("sortDirection")
 	if dir != "" && dir != "asc" && dir != "desc" && dir != "ascending" && dir != "descending" {
-		return nil, gatehouse.Errorf(gatehouse.EINVALID, "sortDirection: %q is not asc or desc", dir)
+		return service.TokenFilter{}, gatehouse.Errorf(gatehouse.EINVALID, "sortDirection: %q is not asc or desc", dir)
 	}
+	f.Desc = strings.HasPrefix(dir, "desc")
+	f.Search = query.Get("search")
 	opts, err := q.listOptions()
-	if err != nil {
-		return nil, err
+	return service.TokenFilter{TokenFilter: f, ListOptions: opts}, err
+}
+
+func toAccessToken(v service.TokenView) wire.AccessToken {
+	t := v.Token
+	j := wire.AccessToken{ID: t.ID, Name: t.Name, Description: t.Description, Created: t.Created.Format(time.RFC3339),
+		LastUsed: unix(t.LastUsed), Expires: unix(t.Expires), Type: t.Kind}
+	if v.CreatedByLogin != "" {
+		j.CreatedBy = &v.CreatedByLogin
 	}
-	ts, next, err := s.svc.Tokens(q.ctx(), f, opts)
-	if err != nil {
-		return nil, err
+	if d := v.Role; d != nil {
+		j.Role = &wire.TokenRole{ID: d.ID, Name: d.Name, DefaultIdentifier: d.DefaultIdentifier}
+		j.Admin = d.DefaultIdentifier == "admin"
 	}
-	now := s.now()
-	search := strings.ToLower(query.Get("search"))
-	var kept []*gatehouse.Token
-	for _, t := range ts {
-		expired := t.Expired(now)
-		if (filter == "" || filter == "active") && expired || filter == "expired" && !expired {
-			continue
-		}
-		if search != "" && !strings.Contains(strings.ToLower(t.Name+" "+t.Description), search) {
-			continue
-		}
-		kept = append(kept, t)
-	}
-	less := map[string]func(a, b *gatehouse.Token) bool{
-		"name":     func(a, b *gatehouse.Token) bool { return a.Name < b.Name },
-		"lastUsed": func(a, b *gatehouse.Token) bool { return a.LastUsed.Before(b.LastUsed) },
-		"expires":  func(a, b *gatehouse.Token) bool { return a.Expires.Before(b.Expires) },
-	}[sortBy]
-	if less != nil {
-		sort.SliceStable(kept, func(i, j int) bool { return less(kept[i], kept[j]) })
-	}
-	if strings.HasPrefix(dir, "desc") {
-		for i, j := 0, len(kept)-1; i < j; i, j = i+1, j-1 {
-			kept[i], kept[j] = kept[j], kept[i]
-		}
-	}
-	out := wire.ListTokensResponse{Tokens: []wire.AccessToken{}, ContinuationToken: q.next(next)}
-	err = s.svc.Store.Read(q.ctx(), func(tx gatehouse.Tx) error {
-		for _, t := range kept {
-			j := wire.AccessToken{ID: t.ID, Name: t.Name, Description: t.Description, Created: t.Created.Format(time.RFC3339),
-				LastUsed: unix(t.LastUsed), Expires: unix(t.Expires), Type: t.Kind}
-			if t.CreatedBy != "" {
-				if u, err := tx.GetUser(q.ctx(), t.CreatedBy); err == nil {
-					j.CreatedBy = &u.Login
-				}
-			}
-			if t.Kind == gatehouse.TokenOrganization && !t.RoleDeleted {
-				roleID := t.RoleID
-				if roleID == "" {
-					if org, err := tx.GetOrg(q.ctx(), t.OrgID); err == nil {
-						roleID = org.Settings.DefaultRoleID
-					}
-				}
-				if d, err := tx.GetDescriptor(q.ctx(), t.OrgID, roleID); err == nil {
-					j.Role = &wire.TokenRole{ID: d.ID, Name: d.Name, DefaultIdentifier: d.DefaultIdentifier}
-					j.Admin = d.DefaultIdentifier == "admin"
-				}
-			}
-			out.Tokens = append(out.Tokens, j)
-		}
-		return nil
-	})
-	return out, err
+	return j
 }
 
 func (s *Server) createToken(q *request, in service.TokenInput) (any, error) {

@@ -48,24 +48,15 @@ func (s *Server) getUser(q *request) (any, error) {
 }
 
 func (s *Server) orgByID(q *request, id string) (*gatehouse.Organization, error) {
-	var org *gatehouse.Organization
-	err := s.svc.Store.Read(q.ctx(), func(tx gatehouse.Tx) (err error) {
-		org, err = tx.GetOrg(q.ctx(), id)
-		return err
-	})
-	return org, err
+	return s.svc.Org(q.ctx(), id)
 }
 
 func (s *Server) teamName(q *request, org *gatehouse.Organization, teamID string) (string, error) {
-	var name string
-	err := s.svc.Store.Read(q.ctx(), func(tx gatehouse.Tx) error {
-		t, err := tx.GetTeamByID(q.ctx(), teamID)
-		if err == nil {
-			name = t.Name
-		}
-		return err
-	})
-	return name, err
+	t, err := s.svc.TeamByID(q.ctx(), org.ID, teamID)
+	if err != nil {
+		return "", err
+	}
+	return t.Name, nil
 }
 
 func (s *Server) defaultOrg(q *request) (any, error) {

@@ -101,7 +101,7 @@ func (s *Service) DeleteAccount(ctx context.Context, a *gatehouse.Account) error
 // SetAccountTags replaces an account's tags.
 func (s *Service) SetAccountTags(ctx context.Context, a *gatehouse.Account, tags map[string]string) error {
 	changed := false
-	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+	err := s.store.Write(ctx, func(tx gatehouse.Tx) error {
 		cur, err := tx.GetAccountByID(ctx, a.ID)
 		if err != nil {
 			return err
@@ -125,5 +125,5 @@ func (s *Service) SetAccountTags(ctx context.Context, a *gatehouse.Account, tags
 	if err != nil || !changed {
 		return err
 	}
-	return s.Authz.Refresh(ctx, a.OrgID)
+	return s.az.Refresh(ctx, a.OrgID)
 }

@@ -236,7 +236,7 @@ func (w *chainWalk) checkpoints() {
 // PruneAudit deletes events older than the organization's retention.
 func (s *Service) PruneAudit(ctx context.Context, orgID string) (int64, error) {
 	var n int64
-	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+	err := s.store.Write(ctx, func(tx gatehouse.Tx) error {
 		org, err := tx.GetOrg(ctx, orgID)
 		if err != nil || org.Settings.AuditRetention <= 0 {
 			return err
@@ -332,4 +332,18 @@ func (s *Service) CheckpointAudit(ctx context.Context, orgID, orgName string) (*
 	}
 	cp.MAC = hex.EncodeToString(mac)
 	return cp, nil
+}
+
+// RecordAudit appends events made outside any change (denials and
+// authentication failures, which the api records off the request path)
+// in one transaction: all of them or none.
+func (s *Service) RecordAudit(ctx context.Context, events []*gatehouse.AuditEvent) error {
+	return s.store.Write(ctx, func(tx gatehouse.Tx) error {
+		for _, e := range events {
+			if err := tx.AppendAudit(ctx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

@@ -21,8 +21,8 @@ func (s *Service) Check(ctx context.Context, orgID string, checks []gatehouse.Ch
 	for i, c := range checks {
 		res := &out[i]
 		field := func(f string) string { return "checks[" + itoa(i) + "]." + f }
-		id, err := s.Authz.Verify("token " + c.Token)
-		if err != nil || !s.Authz.Member(ctx, id, orgID) {
+		id, err := s.az.Verify("token " + c.Token)
+		if err != nil || !s.az.Member(ctx, id, orgID) {
 			res.Reason, res.Error = "the token is not valid", field("token")+": not a valid token"
 			failed++
 			continue
@@ -45,7 +45,7 @@ func (s *Service) Check(ctx context.Context, orgID string, checks []gatehouse.Ch
 			continue
 		}
 		var ex policy.Explanation
-		if ex, err = s.Authz.Explain(ctx, id, orgID, sc, e); err != nil {
+		if ex, err = s.az.Explain(ctx, id, orgID, sc, e); err != nil {
 			res.Error = field("") + gatehouse.ErrorMessage(err)
 			continue
 		}
@@ -70,13 +70,13 @@ func (s *Service) ResolveEntity(ctx context.Context, orgID string, c gatehouse.C
 	case et == gatehouse.EntityGlobal:
 		return &gatehouse.Entity{Type: et, ID: orgID}, nil
 	case c.ID != "":
-		e, err = s.Authz.EntityByID(ctx, orgID, c.ID)
+		e, err = s.az.EntityByID(ctx, orgID, c.ID)
 	default:
 		name := c.Name
 		if et != gatehouse.EntityInsightsAccount {
 			name = c.Project + "/" + c.Name
 		}
-		e, err = s.Authz.Entity(ctx, orgID, et, name)
+		e, err = s.az.Entity(ctx, orgID, et, name)
 	}
 	if err == nil && e.Type != et {
 		err = gatehouse.Errorf(gatehouse.ENOTFOUND, "%s not found", et)

@@ -16,7 +16,7 @@ import (
 // reads it, whoever the caller.
 func (s *Service) Export(ctx context.Context, st *gatehouse.Stack, version int) ([]byte, error) {
 	var data []byte
-	err := s.Store.Write(ctx, func(tx gatehouse.Tx) (err error) {
+	err := s.store.Write(ctx, func(tx gatehouse.Tx) (err error) {
 		if data, err = exportTx(ctx, tx, st, version); err != nil {
 			return err
 		}
@@ -122,7 +122,7 @@ func (s *Service) Import(ctx context.Context, st *gatehouse.Stack, by *gatehouse
 	now := s.Now()
 	u := &gatehouse.StackUpdate{StackID: st.ID, Kind: gatehouse.UpdateKindImport, Status: gatehouse.UpdateSucceeded,
 		StarterDigest: by.Token.Digest, Started: now, Finished: now}
-	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+	err := s.store.Write(ctx, func(tx gatehouse.Tx) error {
 		u.ID = gatehouse.NewID()
 		if err := tx.AcquireStackLease(ctx, st.ID, u.ID, now.Add(time.Minute), now); err != nil {
 			return err
@@ -186,7 +186,7 @@ func (s *Service) PatchCheckpoint(ctx context.Context, updateID string, sequence
 	if err := checkDeployment("untypedDeployment", data, s.CheckpointLimit()); err != nil {
 		return err
 	}
-	return s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+	return s.store.Write(ctx, func(tx gatehouse.Tx) error {
 		u, st, err := s.holding(ctx, tx, updateID)
 		if err != nil {
 			return err
@@ -213,7 +213,7 @@ func (s *Service) PatchCheckpoint(ctx context.Context, updateID string, sequence
 // PatchCheckpointDelta rebuilds the update's next checkpoint from the last
 // one it stored and a delta, verified by the checksum of the result.
 func (s *Service) PatchCheckpointDelta(ctx context.Context, updateID string, sequence int, hash string, delta []byte) error {
-	return s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+	return s.store.Write(ctx, func(tx gatehouse.Tx) error {
 		u, st, err := s.holding(ctx, tx, updateID)
 		if err != nil {
 			return err

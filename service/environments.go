@@ -114,7 +114,7 @@ func (s *Service) Definition(ctx context.Context, e *gatehouse.Environment, vers
 	if err != nil {
 		return nil, 0, gatehouse.Errorf(gatehouse.EINTERNAL, "%s", err.Error())
 	}
-	err = s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+	err = s.store.Write(ctx, func(tx gatehouse.Tx) error {
 		return s.audit(ctx, tx, e.OrgID, gatehouse.EventEnvOpened, e.ID, map[string]any{"version": v.Version, "how": "definition with secrets"},
 			"read environment %s/%s with its secrets", e.Project, e.Name)
 	})
@@ -133,7 +133,7 @@ func (s *Service) UpdateDefinition(ctx context.Context, e *gatehouse.Environment
 		return 0, gatehouse.Errorf(gatehouse.EINVALID, "%s", err.Error())
 	}
 	var version int
-	err = s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+	err = s.store.Write(ctx, func(tx gatehouse.Tx) error {
 		cur, err := tx.GetEnvironmentByID(ctx, e.ID)
 		if err != nil {
 			return err
@@ -202,7 +202,7 @@ func (s *Service) OpenEnvironment(ctx context.Context, e *gatehouse.Environment,
 	}
 	data, _ := json.Marshal(openSession{Version: cur.Version, Expires: s.Now().Add(d).Unix()})
 	id := base64.RawURLEncoding.EncodeToString(k.Encrypt(data))
-	err = s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+	err = s.store.Write(ctx, func(tx gatehouse.Tx) error {
 		details := map[string]any{"version": cur.Version, "duration": d.String()}
 		if limit > 0 {
 			details["maxOpenDuration"] = limit.String()
@@ -258,7 +258,7 @@ func (s *Service) EnvironmentVersions(ctx context.Context, e *gatehouse.Environm
 // one that exists is a conflict, as in ESC.
 func (s *Service) ChangeEnvironmentTags(ctx context.Context, e *gatehouse.Environment, c TagUpdate) error {
 	changed := false
-	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+	err := s.store.Write(ctx, func(tx gatehouse.Tx) error {
 		cur, err := tx.GetEnvironmentByID(ctx, e.ID)
 		if err != nil {
 			return err
@@ -282,5 +282,5 @@ func (s *Service) ChangeEnvironmentTags(ctx context.Context, e *gatehouse.Enviro
 	if err != nil || !changed {
 		return err
 	}
-	return s.Authz.Refresh(ctx, e.OrgID)
+	return s.az.Refresh(ctx, e.OrgID)
 }

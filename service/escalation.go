@@ -39,11 +39,11 @@ func (s *Service) checkGrant(ctx context.Context, orgID, what string, cand *poli
 	if id == nil || id.Token == nil {
 		return nil
 	}
-	holder, admin, err := s.Authz.GrantsOf(ctx, id, orgID)
+	holder, admin, err := s.az.GrantsOf(ctx, id, orgID)
 	if err != nil || admin {
 		return err
 	}
-	entities, err := s.Authz.Entities(ctx, orgID)
+	entities, err := s.az.Entities(ctx, orgID)
 	if err != nil {
 		return err
 	}
@@ -123,7 +123,7 @@ func (s *Service) checkTeam(ctx context.Context, tx gatehouse.Tx, orgID, what, t
 	if callerFrom(ctx) == nil {
 		return nil
 	}
-	g, err := s.Authz.TeamGrants(ctx, orgID, teamID, token)
+	g, err := s.az.TeamGrants(ctx, orgID, teamID, token)
 	if err != nil {
 		return err
 	}
@@ -146,7 +146,7 @@ func (s *Service) checkTeamOpenLimits(ctx context.Context, tx gatehouse.Tx, orgI
 	if err != nil {
 		return err
 	}
-	entities, err := s.Authz.Entities(ctx, orgID)
+	entities, err := s.az.Entities(ctx, orgID)
 	if err != nil {
 		return err
 	}
@@ -159,11 +159,11 @@ func (s *Service) checkTeamOpenLimits(ctx context.Context, tx gatehouse.Tx, orgI
 		if e == nil {
 			continue
 		}
-		theirs, ok, err := s.Authz.TeamOpenLimit(ctx, orgID, teamID, token, open, e)
+		theirs, ok, err := s.az.TeamOpenLimit(ctx, orgID, teamID, token, open, e)
 		if err != nil || !ok {
 			return err
 		}
-		mine, _, err := s.Authz.OpenLimit(ctx, caller, orgID, open, e)
+		mine, _, err := s.az.OpenLimit(ctx, caller, orgID, open, e)
 		if err != nil || mine <= 0 || (theirs > 0 && theirs <= mine) {
 			if err != nil {
 				return err
@@ -243,7 +243,7 @@ func (s *Service) checkAuthRules(ctx context.Context, tx gatehouse.Tx, orgID str
 				}
 				return gatehouse.Errorf(gatehouse.EFORBIDDEN, "%s.userLogin: %q is not a member yet, so what its tokens would hold cannot be compared with what the caller holds; only an Admin may write it", at, r.UserLogin)
 			}
-			g, err := s.Authz.MemberGrants(ctx, orgID, u.ID)
+			g, err := s.az.MemberGrants(ctx, orgID, u.ID)
 			if err != nil {
 				return err
 			}
@@ -262,7 +262,7 @@ func (s *Service) callerIsAdmin(ctx context.Context, orgID string) (bool, error)
 	if id == nil || id.Token == nil {
 		return true, nil
 	}
-	_, admin, err := s.Authz.GrantsOf(ctx, id, orgID)
+	_, admin, err := s.az.GrantsOf(ctx, id, orgID)
 	return admin, err
 }
 
@@ -286,7 +286,7 @@ func (s *Service) checkRetag(ctx context.Context, orgID string, t gatehouse.Enti
 	if caller == nil || caller.Token == nil {
 		return nil
 	}
-	holder, admin, err := s.Authz.GrantsOf(ctx, caller, orgID)
+	holder, admin, err := s.az.GrantsOf(ctx, caller, orgID)
 	if err != nil || admin {
 		return err
 	}
@@ -324,7 +324,7 @@ func (s *Service) checkTeamGrant(ctx context.Context, tx gatehouse.Tx, orgID str
 	}
 	open := catalog.MustLookup("environment:open")
 	e := &gatehouse.Entity{Type: et, ID: strings.ToLower(id)}
-	if entities, err := s.Authz.Entities(ctx, orgID); err != nil {
+	if entities, err := s.az.Entities(ctx, orgID); err != nil {
 		return err
 	} else if cur := entities(et, id); cur != nil {
 		e = cur
@@ -335,7 +335,7 @@ func (s *Service) checkTeamGrant(ctx context.Context, tx gatehouse.Tx, orgID str
 	if admin, err := s.callerIsAdmin(ctx, orgID); err != nil || admin {
 		return err
 	}
-	limit, _, err := s.Authz.OpenLimit(ctx, caller, orgID, open, e)
+	limit, _, err := s.az.OpenLimit(ctx, caller, orgID, open, e)
 	if err != nil || limit <= 0 || (maxOpen > 0 && maxOpen <= limit) {
 		return err
 	}
@@ -367,7 +367,7 @@ func (s *Service) checkNewStackGrant(ctx context.Context, tx gatehouse.Tx, st *g
 	if caller == nil || caller.Token == nil || caller.User != nil {
 		return nil
 	}
-	holder, admin, err := s.Authz.GrantsOf(ctx, caller, st.OrgID)
+	holder, admin, err := s.az.GrantsOf(ctx, caller, st.OrgID)
 	if err != nil || admin {
 		return err
 	}

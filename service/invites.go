@@ -126,7 +126,7 @@ func (s *Service) Invite(ctx context.Context, orgID string, in InviteInput) (*In
 		return nil, err
 	}
 	var v *InviteView
-	err = s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+	err = s.store.Write(ctx, func(tx gatehouse.Tx) error {
 		u, err := tx.GetUserByLogin(ctx, in.Login)
 		if err != nil {
 			return gatehouse.Reword(err, gatehouse.ENOTFOUND, "userLogin: user %q not found; add a new user as a member instead", in.Login)
@@ -205,7 +205,7 @@ func orgInvite(ctx context.Context, tx gatehouse.Tx, orgID, id string) (*gatehou
 // UpdateInvite changes a pending invitation's role or expiry.
 func (s *Service) UpdateInvite(ctx context.Context, orgID, id string, in InviteInput) (*InviteView, error) {
 	var v *InviteView
-	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+	err := s.store.Write(ctx, func(tx gatehouse.Tx) error {
 		i, err := orgInvite(ctx, tx, orgID, id)
 		if err != nil {
 			return err
@@ -244,7 +244,7 @@ func (s *Service) UpdateInvite(ctx context.Context, orgID, id string, in InviteI
 
 // RevokeInvite withdraws a pending invitation.
 func (s *Service) RevokeInvite(ctx context.Context, orgID, id string) error {
-	return s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+	return s.store.Write(ctx, func(tx gatehouse.Tx) error {
 		if _, err := orgInvite(ctx, tx, orgID, id); err != nil {
 			return err
 		}
@@ -318,7 +318,7 @@ func ownPersonalTokens(ctx context.Context, tx gatehouse.Tx, userID string) ([]s
 
 func (s *Service) answerInvite(ctx context.Context, user *gatehouse.User, id string, accept bool) (*InviteView, error) {
 	var v *InviteView
-	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+	err := s.store.Write(ctx, func(tx gatehouse.Tx) error {
 		i, err := tx.TakeInvite(ctx, id)
 		if err == nil && i.UserID != user.ID {
 			// another user's invitation is none of the caller's business
@@ -358,5 +358,5 @@ func (s *Service) answerInvite(ctx context.Context, user *gatehouse.User, id str
 	if err != nil || !accept {
 		return v, err
 	}
-	return v, s.Authz.Refresh(ctx, v.Org.ID)
+	return v, s.az.Refresh(ctx, v.Org.ID)
 }

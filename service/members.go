@@ -11,7 +11,7 @@ import (
 
 // builtinRole returns the id of the organization's built-in role or set
 // with the given identifier.
-func builtinRole(ctx context.Context, tx gatehouse.Tx, orgID, ident string) (*gatehouse.Descriptor, error) {
+func builtinRole(ctx context.Context, tx gatehouse.DescriptorTx, orgID, ident string) (*gatehouse.Descriptor, error) {
 	next := ""
 	for {
 		ds, n, err := tx.ListDescriptors(ctx, orgID, "", gatehouse.ListOptions{Limit: gatehouse.MaxListLimit, Continuation: next})
@@ -91,7 +91,7 @@ func (s *Service) Member(ctx context.Context, orgID, login string) (v *MemberVie
 	return v, err
 }
 
-func memberByLogin(ctx context.Context, tx gatehouse.Tx, orgID, login string) (*gatehouse.Membership, error) {
+func memberByLogin(ctx context.Context, tx gatehouse.IdentityTx, orgID, login string) (*gatehouse.Membership, error) {
 	u, err := tx.GetUserByLogin(ctx, login)
 	if err != nil {
 		return nil, gatehouse.Reword(err, gatehouse.ENOTFOUND, "member %q not found", login)

@@ -185,7 +185,7 @@ func (s *Service) RegenerateThumbprints(ctx context.Context, v gatehouse.IDToken
 // response returns.
 func (s *Service) DeleteIssuer(ctx context.Context, orgID, id string) error {
 	var revoked []*gatehouse.Token
-	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+	err := s.store.Write(ctx, func(tx gatehouse.Tx) error {
 		iss, err := tx.GetIssuer(ctx, orgID, id)
 		if err != nil {
 			return err
@@ -214,9 +214,9 @@ func (s *Service) DeleteIssuer(ctx context.Context, orgID, id string) error {
 	// Personal tokens are indexed under every organization of their user,
 	// which this organization's rebuild does not reach: drop them all.
 	for _, t := range revoked {
-		s.Authz.RemoveToken(t)
+		s.az.RemoveToken(t)
 	}
-	return s.Authz.Refresh(ctx, orgID)
+	return s.az.Refresh(ctx, orgID)
 }
 
 // revokeUnrecordedIssuerTokens revokes the live tokens an issuer minted
@@ -443,7 +443,7 @@ func EvaluatePolicy(rules []gatehouse.AuthPolicyRule, claims map[string]any, kin
 // kind, bound to the matching rule's role. Refusals are *OAuthError; a
 // failure of the store stays an internal error.
 func (s *Service) Exchange(ctx context.Context, v gatehouse.IDTokenVerifier, req ExchangeRequest) (*ExchangeResult, error) {
-	org, err := s.Authz.Org(ctx, req.OrgName)
+	org, err := s.az.Org(ctx, req.OrgName)
 	if err != nil {
 		return nil, oauthErr("invalid_target", "audience: organization %q not found", req.OrgName)
 	}
@@ -527,7 +527,7 @@ func (s *Service) mintExchanged(ctx context.Context, x exchanged) (*ExchangeResu
 	tok := &gatehouse.Token{Kind: x.req.Kind, OrgID: x.org.ID, Digest: digest, Expires: now.Add(x.life), Exchanged: true, IssuerID: x.iss.ID,
 		Name: "oidc-" + randomHex(8), Description: fmt.Sprintf("exchanged from issuer %q for %v", x.iss.Name, x.claims["sub"])}
 	var rev int64 // the organization's revision after the token's creation
-	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+	err := s.store.Write(ctx, func(tx gatehouse.Tx) error {
 		if err := exchangedSubject(ctx, tx, tok, x); err != nil {
 			return err
 		}
@@ -557,7 +557,7 @@ func (s *Service) mintExchanged(ctx context.Context, x exchanged) (*ExchangeResu
 		return nil, err
 	}
 	// Nothing but the token changed: no rebuild of the organization.
-	s.Authz.AddTokenAt(rev, tok)
+	s.az.AddTokenAt(rev, tok)
 	return &ExchangeResult{AccessToken: value, Kind: x.req.Kind, ExpiresIn: int64(x.life / time.Second), Scope: x.req.Scope}, nil
 }
 

@@ -34,7 +34,7 @@ func (s *Service) CreateOrgWithAdmin(ctx context.Context, name, adminLogin strin
 	}
 	out := &OrgCreated{}
 	ctx = gatehouse.WithActor(ctx, gatehouse.Actor{Login: "host: gatehouse admin org create"})
-	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+	err := s.store.Write(ctx, func(tx gatehouse.Tx) error {
 		existing, err := tx.GetUserByLogin(ctx, adminLogin)
 		switch {
 		case gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND:
@@ -63,7 +63,16 @@ func (s *Service) CreateOrgWithAdmin(ctx context.Context, name, adminLogin strin
 	if err != nil {
 		return nil, err
 	}
-	return out, s.Authz.Refresh(ctx, out.Org.ID)
+	return out, s.az.Refresh(ctx, out.Org.ID)
+}
+
+// Org returns an organization by id.
+func (s *Service) Org(ctx context.Context, id string) (org *gatehouse.Organization, err error) {
+	err = s.read(ctx, func(tx gatehouse.Tx) error {
+		org, err = tx.GetOrg(ctx, id)
+		return err
+	})
+	return org, err
 }
 
 // Orgs lists every organization, for the host command `gatehouse admin org
@@ -155,7 +164,7 @@ func (s *Service) Bootstrap(ctx context.Context, orgName, adminLogin string) (to
 		return "", err
 	}
 	var orgID string
-	err = s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+	err = s.store.Write(ctx, func(tx gatehouse.Tx) error {
 		existing, _, err := tx.ListOrgs(ctx, gatehouse.ListOptions{Limit: 1})
 		if err != nil || len(existing) > 0 {
 			return err
@@ -179,7 +188,7 @@ func (s *Service) Bootstrap(ctx context.Context, orgName, adminLogin string) (to
 	if err != nil || orgID == "" {
 		return "", err
 	}
-	return token, s.Authz.Refresh(ctx, orgID)
+	return token, s.az.Refresh(ctx, orgID)
 }
 
 // SettingsUpdate changes some of an organization's settings; nil fields

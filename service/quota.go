@@ -83,8 +83,8 @@ func checkDescriptorSize(ctx context.Context, tx gatehouse.Tx, orgID string, siz
 // 12 ms at 100,000 stacks on SQLite).
 func (s *Service) count(ctx context.Context, tx gatehouse.Tx, org *gatehouse.Organization, kind string) (int, error) {
 	types := map[string]gatehouse.EntityType{quotaStacks: gatehouse.EntityStack, quotaEnvironments: gatehouse.EntityEnvironment}
-	if t, ok := types[kind]; ok && s.Authz != nil {
-		if n, rev, ok := s.Authz.Count(org.ID, t); ok && rev == org.Revision {
+	if t, ok := types[kind]; ok && s.az != nil {
+		if n, rev, ok := s.az.Count(org.ID, t); ok && rev == org.Revision {
 			return n, nil
 		}
 	}

@@ -414,11 +414,12 @@ func (s *Service) Descriptors(ctx context.Context, orgID, purpose string, opts g
 	return ds, next, err
 }
 
-// Usage says who holds a descriptor.
-func (s *Service) Usage(ctx context.Context, orgID, id string) (u *gatehouse.DescriptorUsage, err error) {
+// RoleHolders returns the members who hold a role as their role and the
+// teams that hold it, each ordered by id, in one read.
+func (s *Service) RoleHolders(ctx context.Context, orgID, id string) (users []*gatehouse.User, teams []*gatehouse.Team, err error) {
 	err = s.read(ctx, func(tx gatehouse.Tx) error {
-		u, err = tx.DescriptorUsage(ctx, orgID, id)
+		users, teams, err = tx.RoleHolders(ctx, orgID, id)
 		return err
 	})
-	return u, err
+	return users, teams, err
 }

@@ -46,7 +46,7 @@ func (s *Service) openKey(ctx context.Context, keyID, owner string, load func(ga
 		if _, fresh, err = s.Keys.NewStackKey(keyID); err != nil {
 			return nil, err
 		}
-		err = s.Store.Write(ctx, func(tx gatehouse.Tx) error { return create(tx, fresh) })
+		err = s.store.Write(ctx, func(tx gatehouse.Tx) error { return create(tx, fresh) })
 		if err == nil || gatehouse.ErrorCode(err) == gatehouse.ECONFLICT {
 			err = read()
 		}
@@ -120,7 +120,7 @@ func (s *Service) Decrypt(ctx context.Context, st *gatehouse.Stack, ciphertexts 
 // never which or what, in a transaction of its own: no plaintext leaves
 // the service unless its reading is in the audit log.
 func (s *Service) auditSecretsRead(ctx context.Context, st *gatehouse.Stack, n int) error {
-	return s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+	return s.store.Write(ctx, func(tx gatehouse.Tx) error {
 		return s.audit(ctx, tx, st.OrgID, gatehouse.EventSecretsDecrypted, st.ID, map[string]int{"count": n},
 			"decrypted %d secret(s) of stack %s/%s", n, st.Project, st.Name)
 	})
@@ -132,7 +132,7 @@ func (s *Service) auditSecretsRead(ctx context.Context, st *gatehouse.Stack, n i
 // recorded as client-reported, the client's words bounded (ClientText) and
 // kept under clientReported.
 func (s *Service) RecordClientDecryption(ctx context.Context, st *gatehouse.Stack, secretName, commandName string) error {
-	return s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+	return s.store.Write(ctx, func(tx gatehouse.Tx) error {
 		return s.audit(ctx, tx, st.OrgID, gatehouse.EventClientReportedDecryption, st.ID,
 			map[string]any{"clientReported": map[string]string{"secretName": ClientText(secretName), "commandName": ClientText(commandName)}},
 			"the client reported decrypting secrets of stack %s/%s with its own secrets provider", st.Project, st.Name)

@@ -18,8 +18,8 @@ import (
 
 // Service implements the use cases.
 type Service struct {
-	Store gatehouse.Store
-	Authz *authz.Authorizer
+	store gatehouse.Store
+	az    *authz.Authorizer
 	Now   func() time.Time
 	// Keys makes and opens stacks' data keys; without it, stacks cannot be
 	// created nor their secrets used.
@@ -45,7 +45,7 @@ func New(store gatehouse.Store, az *authz.Authorizer, now func() time.Time) *Ser
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{Store: store, Authz: az, Now: now}
+	return &Service{store: store, az: az, Now: now}
 }
 
 // DefaultMaxCheckpoint is the checkpoint limit when none is configured.
@@ -62,12 +62,12 @@ func (s *Service) CheckpointLimit() int {
 // write runs fn in a transaction and, when it commits, refreshes the
 // organization's snapshot.
 func (s *Service) write(ctx context.Context, orgID string, fn func(tx gatehouse.Tx) error) error {
-	if err := s.Store.Write(ctx, fn); err != nil {
+	if err := s.store.Write(ctx, fn); err != nil {
 		return err
 	}
-	return s.Authz.Refresh(ctx, orgID)
+	return s.az.Refresh(ctx, orgID)
 }
 
 func (s *Service) read(ctx context.Context, fn func(tx gatehouse.Tx) error) error {
-	return s.Store.Read(ctx, fn)
+	return s.store.Read(ctx, fn)
 }

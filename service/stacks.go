@@ -326,14 +326,14 @@ func applyTags(cur map[string]string, c TagUpdate, builtin, builtinValue, dup st
 // tag cannot change.
 func (s *Service) ChangeStackTags(ctx context.Context, st *gatehouse.Stack, c TagUpdate) error {
 	changed := false
-	err := s.Store.Write(ctx, func(tx gatehouse.Tx) (err error) {
+	err := s.store.Write(ctx, func(tx gatehouse.Tx) (err error) {
 		changed, err = s.changeStackTagsTx(ctx, tx, st, c)
 		return err
 	})
 	if err != nil || !changed {
 		return err
 	}
-	return s.Authz.Refresh(ctx, st.OrgID)
+	return s.az.Refresh(ctx, st.OrgID)
 }
 
 // changeStackTagsTx is ChangeStackTags in a transaction; it reports

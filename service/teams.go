@@ -57,7 +57,7 @@ func (s *Service) createTeamTx(ctx context.Context, tx gatehouse.Tx, orgID, name
 	return t, s.audit(ctx, tx, orgID, gatehouse.EventTeamCreated, t.ID, map[string]string{"name": name, "displayName": displayName}, "created team %q", name)
 }
 
-func teamByName(ctx context.Context, tx gatehouse.Tx, orgID, name string) (*gatehouse.Team, error) {
+func teamByName(ctx context.Context, tx gatehouse.TeamTx, orgID, name string) (*gatehouse.Team, error) {
 	t, err := tx.GetTeam(ctx, orgID, name)
 	if err != nil {
 		return nil, gatehouse.Reword(err, gatehouse.ENOTFOUND, "team %q not found", name)
@@ -425,6 +425,18 @@ func (s *Service) removeTeamRoleTx(ctx context.Context, tx gatehouse.Tx, orgID, 
 		return err
 	}
 	return s.audit(ctx, tx, orgID, gatehouse.EventTeamRoleUnassigned, t.ID, map[string]string{"team": t.Name, "roleId": roleID}, "took role %s from team %q", roleID, t.Name)
+}
+
+// TeamByID returns a team of the organization by id.
+func (s *Service) TeamByID(ctx context.Context, orgID, id string) (t *gatehouse.Team, err error) {
+	err = s.read(ctx, func(tx gatehouse.Tx) error {
+		t, err = tx.GetTeamByID(ctx, id)
+		if err == nil && t.OrgID != orgID {
+			return gatehouse.Errorf(gatehouse.ENOTFOUND, "team %q not found", id)
+		}
+		return err
+	})
+	return t, err
 }
 
 // TeamRoles returns a team's roles.

@@ -39,7 +39,7 @@ func (s *Service) CreateToken(ctx context.Context, in TokenInput) (*gatehouse.To
 	}
 	value, digest := gatehouse.NewTokenValue()
 	t.Digest = digest
-	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+	err := s.store.Write(ctx, func(tx gatehouse.Tx) error {
 		if in.Kind == gatehouse.TokenOrganization || in.Kind == gatehouse.TokenTeam {
 			if err := s.checkTokenQuota(ctx, tx, in.OrgID); err != nil {
 				return err
@@ -60,7 +60,7 @@ func (s *Service) CreateToken(ctx context.Context, in TokenInput) (*gatehouse.To
 	if err != nil {
 		return nil, "", err
 	}
-	s.Authz.AddToken(t)
+	s.az.AddToken(t)
 	return t, value, nil
 }
 
@@ -138,7 +138,7 @@ func (s *Service) checkTokenOwner(ctx context.Context, tx gatehouse.Tx, in Token
 
 // checkTokenLifetime holds a token of an organization to the
 // organization's longest token lifetime.
-func checkTokenLifetime(ctx context.Context, tx gatehouse.Tx, orgID string, t *gatehouse.Token, now time.Time) error {
+func checkTokenLifetime(ctx context.Context, tx gatehouse.OrgTx, orgID string, t *gatehouse.Token, now time.Time) error {
 	if orgID == "" {
 		return nil
 	}
@@ -188,13 +188,107 @@ func (s *Service) checkPersonalTokens(ctx context.Context, tx gatehouse.Tx, user
 	}
 }
 
-// Tokens lists tokens.
-func (s *Service) Tokens(ctx context.Context, f gatehouse.TokenFilter, opts gatehouse.ListOptions) (ts []*gatehouse.Token, next string, err error) {
+// TokenFilter selects, orders and pages a token list: whose tokens,
+// expiry (live or expired at the service's clock when At is zero), search
+// and order, all applied before the list is paged.
+type TokenFilter struct {
+	gatehouse.TokenFilter
+	gatehouse.ListOptions
+}
+
+// TokenView is a token with what a list shows of it: its creator's login
+// ("" when the creator is unknown) and, for an organization token, the
+// role it holds (its own or the organization's default; nil when its role
+// was deleted with force).
+type TokenView struct {
+	*gatehouse.Token
+	CreatedByLogin string
+	Role           *gatehouse.Descriptor
+}
+
+// Tokens lists tokens with their creators and roles, read in one
+// transaction.
+func (s *Service) Tokens(ctx context.Context, f TokenFilter) (out []TokenView, next string, err error) {
+	lf := f.TokenFilter
+	if lf.Expiry != "" && lf.At.IsZero() {
+		lf.At = s.Now()
+	}
 	err = s.read(ctx, func(tx gatehouse.Tx) error {
-		ts, next, err = tx.ListTokens(ctx, f, opts)
+		ts, more, err := tx.ListTokens(ctx, lf, f.ListOptions)
+		if err != nil {
+			return err
+		}
+		next = more
+		out, err = tokenViews(ctx, tx, ts)
 		return err
 	})
-	return ts, next, err
+	return out, next, err
+}
+
+// tokenViews adds to tokens their creators' logins (one read) and their
+// roles (one read per distinct role and organization).
+func tokenViews(ctx context.Context, tx gatehouse.Tx, ts []*gatehouse.Token) ([]TokenView, error) {
+	var creators []string
+	for _, t := range ts {
+		if t.CreatedBy != "" {
+			creators = append(creators, t.CreatedBy)
+		}
+	}
+	logins, err := userLogins(ctx, tx, creators)
+	if err != nil {
+		return nil, err
+	}
+	roles := tokenRoles{tx: tx, defaults: map[string]string{}, roles: map[[2]string]*gatehouse.Descriptor{}}
+	out := make([]TokenView, 0, len(ts))
+	for _, t := range ts {
+		v := TokenView{Token: t, CreatedByLogin: logins[t.CreatedBy]}
+		if t.Kind == gatehouse.TokenOrganization && !t.RoleDeleted {
+			if v.Role, err = roles.of(ctx, t); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// tokenRoles reads the roles of organization tokens, each once.
+type tokenRoles struct {
+	tx interface {
+		gatehouse.OrgTx
+		gatehouse.DescriptorTx
+	}
+	defaults map[string]string                   // organization id: its default role's id
+	roles    map[[2]string]*gatehouse.Descriptor // organization and role ids: the role (nil: none)
+}
+
+// of is the role an organization token holds: nil when there is none.
+func (r tokenRoles) of(ctx context.Context, t *gatehouse.Token) (*gatehouse.Descriptor, error) {
+	roleID := t.RoleID
+	if roleID == "" {
+		id, ok := r.defaults[t.OrgID]
+		if !ok {
+			org, err := r.tx.GetOrg(ctx, t.OrgID)
+			if err != nil && gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+				return nil, err
+			}
+			if org != nil {
+				id = org.Settings.DefaultRoleID
+			}
+			r.defaults[t.OrgID] = id
+		}
+		roleID = id
+	}
+	key := [2]string{t.OrgID, roleID}
+	d, ok := r.roles[key]
+	if !ok {
+		var err error
+		if d, err = r.tx.GetDescriptor(ctx, t.OrgID, roleID); err != nil && gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+			return nil, err
+		}
+		r.roles[key] = d
+	}
+	return d, nil
 }
 
 // TeamID returns a team's id by name.
@@ -213,7 +307,7 @@ func (s *Service) TeamID(ctx context.Context, orgID, name string) (id string, er
 func (s *Service) RevokeToken(ctx context.Context, id string, check func(*gatehouse.Token) error) error {
 	var orgs []string
 	var revoked *gatehouse.Token
-	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+	err := s.store.Write(ctx, func(tx gatehouse.Tx) error {
 		t, err := tx.GetToken(ctx, id)
 		revoked = t
 		if err == nil && t.Deleted {
@@ -244,7 +338,7 @@ func (s *Service) RevokeToken(ctx context.Context, id string, check func(*gateho
 	if err != nil {
 		return err
 	}
-	s.Authz.RemoveToken(revoked)
+	s.az.RemoveToken(revoked)
 	return nil
 }
 
@@ -270,7 +364,7 @@ func (s *Service) tokenEvent(ctx context.Context, tx gatehouse.Tx, orgs []string
 func (s *Service) IssueToken(ctx context.Context, orgName, login, description string, expires time.Time) (string, error) {
 	var value string
 	var orgID string
-	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+	err := s.store.Write(ctx, func(tx gatehouse.Tx) error {
 		org, err := tx.GetOrgByName(ctx, orgName)
 		if err != nil {
 			return gatehouse.Reword(err, gatehouse.ENOTFOUND, "organization %q not found", orgName)
@@ -302,5 +396,5 @@ func (s *Service) IssueToken(ctx context.Context, orgName, login, description st
 	if err != nil {
 		return "", err
 	}
-	return value, s.Authz.Refresh(ctx, orgID)
+	return value, s.az.Refresh(ctx, orgID)
 }

@@ -61,7 +61,7 @@ func (s *Service) CreateUpdate(ctx context.Context, st *gatehouse.Stack, by *gat
 	}
 	info, _ := json.Marshal(UpdateInfo{Program: p.Raw, Message: p.Message, Environment: p.Environment, Config: p.Config, Author: by.Actor()})
 	u := &gatehouse.StackUpdate{StackID: st.ID, Kind: kind, Status: gatehouse.UpdateNotStarted, Info: info, StarterDigest: by.Token.Digest}
-	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error { return tx.CreateUpdate(ctx, u) })
+	err := s.store.Write(ctx, func(tx gatehouse.Tx) error { return tx.CreateUpdate(ctx, u) })
 	return u, err
 }
 
@@ -117,7 +117,7 @@ func (s *Service) StartUpdate(ctx context.Context, st *gatehouse.Stack, id strin
 		}
 	}
 	retagged := false
-	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+	err := s.store.Write(ctx, func(tx gatehouse.Tx) error {
 		u, err := stackUpdate(ctx, tx, st, id)
 		if err != nil {
 			return err
@@ -167,7 +167,7 @@ func (s *Service) StartUpdate(ctx context.Context, st *gatehouse.Stack, id strin
 		return nil, err
 	}
 	if retagged {
-		if err := s.Authz.Refresh(ctx, st.OrgID); err != nil {
+		if err := s.az.Refresh(ctx, st.OrgID); err != nil {
 			return nil, err
 		}
 	}
@@ -197,7 +197,7 @@ func (s *Service) Leased(ctx context.Context, stackID, updateID, lease string) (
 	if !s.Now().Before(u.LeaseExpiry) {
 		return nil, nil, unauth("the lease expired")
 	}
-	id, err := s.Authz.AuthenticateDigest(u.StarterDigest)
+	id, err := s.az.AuthenticateDigest(u.StarterDigest)
 	if err != nil {
 		return nil, nil, unauth("the access token that started the update is no longer valid")
 	}
@@ -212,7 +212,7 @@ func (s *Service) RenewLease(ctx context.Context, u *gatehouse.StackUpdate, d ti
 	d = min(d, MaxLeaseDuration)
 	now := s.Now()
 	expiry := now.Add(d)
-	err := s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+	err := s.store.Write(ctx, func(tx gatehouse.Tx) error {
 		if u.Kind != gatehouse.UpdateKindPreview {
 			if err := tx.AcquireStackLease(ctx, u.StackID, u.ID, expiry, now); err != nil {
 				return gatehouse.Errorf(gatehouse.ECONFLICT, "the update lost the stack's lease")
@@ -268,7 +268,7 @@ func (s *Service) RecordEvents(ctx context.Context, updateID string, events []js
 		}
 		evs = append(evs, gatehouse.UpdateEvent{Sequence: *e.Sequence, Data: raw})
 	}
-	return s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+	return s.store.Write(ctx, func(tx gatehouse.Tx) error {
 		u, st, err := s.holding(ctx, tx, updateID)
 		if err != nil {
 			return err
@@ -320,7 +320,7 @@ func (s *Service) CompleteUpdate(ctx context.Context, updateID, status string) e
 	default:
 		return gatehouse.Errorf(gatehouse.EINVALID, "status: %q is not succeeded, failed or cancelled", status)
 	}
-	return s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+	return s.store.Write(ctx, func(tx gatehouse.Tx) error {
 		u, st, err := s.holding(ctx, tx, updateID)
 		if err != nil {
 			return err
@@ -364,7 +364,7 @@ func (s *Service) CompleteUpdate(ctx context.Context, updateID, status string) e
 
 // CancelUpdate cancels a running update and frees the stack's lease.
 func (s *Service) CancelUpdate(ctx context.Context, st *gatehouse.Stack, id string) error {
-	return s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+	return s.store.Write(ctx, func(tx gatehouse.Tx) error {
 		u, err := stackUpdate(ctx, tx, st, id)
 		if err != nil {
 			return err

@@ -214,6 +214,18 @@ func (t *tx) DescriptorUsage(ctx context.Context, orgID, id string) (*gatehouse.
 	return u, nil
 }
 
+func (t *tx) RoleHolders(ctx context.Context, orgID, id string) ([]*gatehouse.User, []*gatehouse.Team, error) {
+	if _, err := get(ctx, t, "descriptor", scanString, "SELECT id FROM descriptors WHERE org_id = ? AND id = ?", orgID, id); err != nil {
+		return nil, nil, err
+	}
+	users, err := all(ctx, t, scanUser, "SELECT "+userCols+" WHERE id IN (SELECT user_id FROM memberships WHERE org_id = ? AND role_id = ?) ORDER BY id", orgID, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	teams, err := all(ctx, t, scanTeam, "SELECT "+teamCols+" WHERE org_id = ? AND id IN (SELECT team_id FROM team_roles WHERE role_id = ?) ORDER BY id", orgID, id)
+	return users, teams, err
+}
+
 // roleInOrg checks that descriptor id exists in the organization: a
 // reference across organizations is as invalid as one to nothing.
 func (t *tx) roleInOrg(ctx context.Context, orgID, id string) error {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-iam/gatehouse"
@@ -107,7 +108,8 @@ func (t *tx) GetTokenByDigest(ctx context.Context, digest []byte) (*gatehouse.To
 	return get(ctx, t, "token", scanToken, "SELECT "+tokenCols+" WHERE digest = ?", digest)
 }
 
-// ListTokens pages by creation time.
+// ListTokens pages by the filter's sort key (creation time by default)
+// and id, after filtering by owner, expiry and search.
 func (t *tx) ListTokens(ctx context.Context, f gatehouse.TokenFilter, opts gatehouse.ListOptions) ([]*gatehouse.Token, string, error) {
 	where, args := "1 = 1", []any{}
 	add := func(cond string, v any) {
@@ -129,16 +131,61 @@ func (t *tx) ListTokens(ctx context.Context, f gatehouse.TokenFilter, opts gateh
 	if f.RoleID != "" {
 		add("role_id = ?", f.RoleID)
 	}
+	if where == "1 = 1" {
+		return nil, "", gatehouse.Errorf(gatehouse.EINVALID, "list tokens of an organization, a user or a team")
+	}
 	if !f.IncludeDeleted {
 		add("deleted = ?", false)
 	}
-	if where == "1 = 1 AND deleted = ?" || where == "1 = 1" {
-		return nil, "", gatehouse.Errorf(gatehouse.EINVALID, "list tokens of an organization, a user or a team")
+	switch f.Expiry {
+	case "":
+	case gatehouse.TokenLive:
+		add("(expires = 0 OR expires > ?)", us(f.At))
+	case gatehouse.TokenExpired:
+		add("expires <> 0 AND expires <= ?", us(f.At))
+	default:
+		return nil, "", gatehouse.Errorf(gatehouse.EINVALID, "filter: %q is not one of %s, %s", f.Expiry, gatehouse.TokenLive, gatehouse.TokenExpired)
 	}
-	return page[*gatehouse.Token]{
-		from: tokenCols, where: where, args: args, keyCol: "created", numeric: true, scan: scanToken,
-		key: func(tk *gatehouse.Token) cursor { return cursor{Num: us(tk.Created), ID: tk.ID} },
-	}.run(ctx, t, opts)
+	p, err := tokenOrder(f.SortBy)
+	if err != nil {
+		return nil, "", err
+	}
+	p.where, p.args, p.desc = where, args, f.Desc
+	if f.Desc {
+		p.sort += " desc"
+	}
+	if f.Search != "" {
+		search := strings.ToLower(f.Search)
+		p.keep = func(tk *gatehouse.Token) bool {
+			return strings.Contains(strings.ToLower(tk.Name+" "+tk.Description), search)
+		}
+	}
+	return p.run(ctx, t, opts)
+}
+
+// tokenOrder is the page of a token list ordered by a sort key; ties
+// (tokens of no name, never used or never expiring) go in creation order.
+func tokenOrder(sortBy string) (page[*gatehouse.Token], error) {
+	p := page[*gatehouse.Token]{from: tokenCols, numeric: true, scan: scanToken}
+	switch sortBy {
+	case "", gatehouse.TokenSortCreated:
+		p.keyCol = "created"
+		p.key = func(tk *gatehouse.Token) cursor { return cursor{Num: us(tk.Created), ID: tk.ID} }
+		return p, nil
+	case gatehouse.TokenSortName:
+		p.keyCol, p.numeric = "name", false
+		p.key = func(tk *gatehouse.Token) cursor { return cursor{Key: tk.Name, Tie: us(tk.Created), ID: tk.ID} }
+	case gatehouse.TokenSortLastUsed:
+		p.keyCol = "last_used"
+		p.key = func(tk *gatehouse.Token) cursor { return cursor{Num: us(tk.LastUsed), Tie: us(tk.Created), ID: tk.ID} }
+	case gatehouse.TokenSortExpires:
+		p.keyCol = "expires"
+		p.key = func(tk *gatehouse.Token) cursor { return cursor{Num: us(tk.Expires), Tie: us(tk.Created), ID: tk.ID} }
+	default:
+		return p, gatehouse.Errorf(gatehouse.EINVALID, "sortBy: %q is not one of name, created, lastUsed, expires", sortBy)
+	}
+	p.tieCol, p.sort = "created", sortBy
+	return p, nil
 }
 
 func (t *tx) DeleteToken(ctx context.Context, id string) error {

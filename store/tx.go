@@ -223,7 +223,10 @@ func parseTags(s string) (map[string]string, error) {
 type cursor struct {
 	Key string `json:"k,omitempty"`
 	Num int64  `json:"n,omitempty"`
+	Tie int64  `json:"t,omitempty"` // the page's tieCol
 	ID  string `json:"i"`
+	// Sort names the order of a list that has several (page.sort).
+	Sort string `json:"s,omitempty"`
 }
 
 func (c cursor) token() string {
@@ -259,12 +262,20 @@ type page[T any] struct {
 	from, where string
 	args        []any
 	keyCol      string
-	// idCol breaks ties (default "id").
-	idCol   string
+	// idCol breaks ties (default "id"); tieCol, a number, when set, breaks
+	// them first.
+	idCol  string
+	tieCol string
+	// sort names the order, for a list that has several: a cursor of
+	// another order is refused.
+	sort    string
 	numeric bool
 	desc    bool
 	scan    func(scanner) (T, error)
 	key     func(T) cursor
+	// keep, when set, filters the rows in Go (what SQL cannot say the
+	// same way on both dialects); the page still holds up to its limit.
+	keep func(T) bool
 }
 
 func (p page[T]) run(ctx context.Context, t *tx, opts gatehouse.ListOptions) ([]T, string, error) {
@@ -272,6 +283,45 @@ func (p page[T]) run(ctx context.Context, t *tx, opts gatehouse.ListOptions) ([]
 	if err != nil {
 		return nil, "", err
 	}
+	var after *cursor
+	if opts.Continuation != "" {
+		c, err := parseCursor(opts.Continuation)
+		if err != nil {
+			return nil, "", err
+		}
+		if c.Sort != p.sort {
+			return nil, "", gatehouse.Errorf(gatehouse.EINVALID, "continuationToken: from a list in another order; pass back the token a previous page of this order returned")
+		}
+		after = &c
+	}
+	var items []T
+	for {
+		batch, err := p.rows(ctx, t, after, limit+1)
+		if err != nil {
+			return nil, "", err
+		}
+		for _, it := range batch {
+			if p.keep == nil || p.keep(it) {
+				items = append(items, it)
+			}
+		}
+		if len(items) > limit || len(batch) <= limit {
+			break
+		}
+		c := p.key(batch[len(batch)-1])
+		after = &c
+	}
+	if len(items) <= limit {
+		return items, "", nil
+	}
+	items = items[:limit]
+	last := p.key(items[limit-1])
+	last.Sort = p.sort
+	return items, last.token(), nil
+}
+
+// rows reads up to n rows after the cursor (from the start when nil).
+func (p page[T]) rows(ctx context.Context, t *tx, after *cursor, n int) ([]T, error) {
 	where, args := p.where, append([]any(nil), p.args...)
 	idCol := p.idCol
 	if idCol == "" {
@@ -281,28 +331,25 @@ func (p page[T]) run(ctx context.Context, t *tx, opts gatehouse.ListOptions) ([]
 	if p.desc {
 		cmp, dir = "<", "DESC"
 	}
-	if opts.Continuation != "" {
-		c, err := parseCursor(opts.Continuation)
-		if err != nil {
-			return nil, "", err
-		}
-		where += fmt.Sprintf(" AND (%s, %s) %s (?, ?)", p.keyCol, idCol, cmp)
+	cols, order := p.keyCol+", "+idCol, fmt.Sprintf("%s %s, %s %s", p.keyCol, dir, idCol, dir)
+	if p.tieCol != "" {
+		cols, order = p.keyCol+", "+p.tieCol+", "+idCol, fmt.Sprintf("%s %s, %s %s, %s %s", p.keyCol, dir, p.tieCol, dir, idCol, dir)
+	}
+	if after != nil {
+		var key any = after.Key
 		if p.numeric {
-			args = append(args, c.Num, c.ID)
+			key = after.Num
+		}
+		if p.tieCol != "" {
+			where += fmt.Sprintf(" AND (%s) %s (?, ?, ?)", cols, cmp)
+			args = append(args, key, after.Tie, after.ID)
 		} else {
-			args = append(args, c.Key, c.ID)
+			where += fmt.Sprintf(" AND (%s) %s (?, ?)", cols, cmp)
+			args = append(args, key, after.ID)
 		}
 	}
-	q := fmt.Sprintf("SELECT %s WHERE %s ORDER BY %s %s, %s %s LIMIT ?", p.from, where, p.keyCol, dir, idCol, dir)
-	items, err := all(ctx, t, p.scan, q, append(args, limit+1)...)
-	if err != nil {
-		return nil, "", err
-	}
-	if len(items) <= limit {
-		return items, "", nil
-	}
-	items = items[:limit]
-	return items, p.key(items[limit-1]).token(), nil
+	q := fmt.Sprintf("SELECT %s WHERE %s ORDER BY %s LIMIT ?", p.from, where, order)
+	return all(ctx, t, p.scan, q, append(args, n)...)
 }
 
 func scanString(s scanner) (string, error) {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 
 	"github.com/gatehouse-iam/gatehouse"
 )
@@ -33,6 +34,18 @@ func (t *tx) GetUser(ctx context.Context, id string) (*gatehouse.User, error) {
 
 func (t *tx) GetUserByLogin(ctx context.Context, login string) (*gatehouse.User, error) {
 	return get(ctx, t, "user", scanUser, "SELECT "+userCols+" WHERE login = ?", login)
+}
+
+func (t *tx) GetUsers(ctx context.Context, ids []string) ([]*gatehouse.User, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	marks := strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")
+	return all(ctx, t, scanUser, "SELECT "+userCols+" WHERE id IN ("+marks+") ORDER BY id", args...)
 }
 
 func (t *tx) UpdateUser(ctx context.Context, u *gatehouse.User) error {

@@ -63,7 +63,7 @@ func TestConsoleRefusesExchangedPersonalTokens(t *testing.T) {
 	ctx := context.Background()
 	value, digest := gatehouse.NewTokenValue()
 	var tok *gatehouse.Token
-	err := e.svc.Store.Write(ctx, func(tx gatehouse.Tx) error {
+	err := e.db.Write(ctx, func(tx gatehouse.Tx) error {
 		org, err := tx.GetOrgByName(ctx, "acme")
 		if err != nil {
 			return err
@@ -78,7 +78,7 @@ func TestConsoleRefusesExchangedPersonalTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.svc.Authz.AddToken(tok)
+	e.az.AddToken(tok)
 	if status := e.api(value, "GET", "/api/orgs/acme/members", nil, nil); status != 200 {
 		t.Fatalf("the bound token does not work in its organization: %d", status)
 	}

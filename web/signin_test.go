@@ -85,7 +85,7 @@ func TestSignInFailuresLimitedAndAudited(t *testing.T) {
 	e.apiSrv.Close() // writes the queued audit events
 	ctx := context.Background()
 	count := map[string]int{}
-	err := e.svc.Store.Read(ctx, func(tx gatehouse.Tx) error {
+	err := e.db.Read(ctx, func(tx gatehouse.Tx) error {
 		org, err := tx.GetOrgByName(ctx, "acme")
 		if err != nil {
 			return err
@@ -115,5 +115,40 @@ func TestSignInFailuresLimitedAndAudited(t *testing.T) {
 	}
 	if strings.Contains(out, "pul-guess-secret") || strings.Contains(out, e.admin) {
 		t.Errorf("a token reached the log:\n%s", out)
+	}
+}
+
+// TestSignOutThatFails: a sign-out whose session cannot be ended says so
+// and keeps the cookie, so the session (which still works) can be ended
+// on a second try; a session that cannot be read signs no one in.
+func TestSignOutThatFails(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	b := e.browser()
+	b.signIn(e.admin)
+	refuse := "CREATE TRIGGER refuse_end BEFORE DELETE ON console_sessions BEGIN SELECT RAISE(ABORT, 'refused'); END"
+	if err := e.db.UnsafeExec(ctx, refuse); err != nil {
+		t.Fatal(err)
+	}
+	if status, h, _ := b.do("POST", "/console/logout", url.Values{}); status != 500 || h.Get("Set-Cookie") != "" {
+		t.Errorf("a failed sign-out: %d, Set-Cookie %q; want 500 and the cookie kept", status, h.Get("Set-Cookie"))
+	}
+	b.get("/console/acme/roles") // still signed in
+	if err := e.db.UnsafeExec(ctx, "DROP TRIGGER refuse_end"); err != nil {
+		t.Fatal(err)
+	}
+	if status, _, _ := b.do("POST", "/console/logout", url.Values{}); status != 303 {
+		t.Errorf("sign out again: %d", status)
+	}
+	if status, _, _ := b.do("GET", "/console/acme/roles", nil); status != 303 {
+		t.Errorf("after signing out: %d, want a redirect to sign in", status)
+	}
+	other := e.browser()
+	other.signIn(e.admin)
+	if err := e.db.UnsafeExec(ctx, "ALTER TABLE console_sessions RENAME TO console_sessions_gone"); err != nil {
+		t.Fatal(err)
+	}
+	if status, _, _ := other.do("GET", "/console/acme/roles", nil); status != 303 {
+		t.Errorf("a session that cannot be read: %d, want a redirect to sign in", status)
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
@@ -100,7 +99,9 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /console/login", c.loginPage)
 	m.HandleFunc("POST /console/login", c.login)
 	m.HandleFunc("POST /console/logout", c.authed(func(q *req) error {
-		c.signOut(q.w, q.r)
+		if err := c.signOut(q.w, q.r); err != nil {
+			return err
+		}
 		http.Redirect(q.w, q.r, "/console/login?signedout=1", http.StatusSeeOther)
 		return nil
 	}))
@@ -190,16 +191,6 @@ type session struct {
 	id  *gatehouse.Identity
 }
 
-func digest(v string) []byte { s := sha256.Sum256([]byte(v)); return s[:] }
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		panic("crypto/rand failed: " + err.Error())
-	}
-	return hex.EncodeToString(b)
-}
-
 // signIn checks a personal access token and opens a session for it.
 func (c *Console) signIn(w http.ResponseWriter, r *http.Request, token string) error {
 	id, err := c.az.Authenticate("token " + strings.TrimSpace(token))
@@ -215,15 +206,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request, token string) e
 		// OIDC issuer minted it, not for the user everywhere.
 		return fmt.Errorf("sign in with a personal access token you created: this one was exchanged through an organization's OIDC issuer and acts only there")
 	}
-	value := randomHex(32)
-	s := &gatehouse.Session{Digest: digest(value), TokenDigest: id.Token.Digest, UserID: id.User.ID, CSRF: randomHex(32),
-		Expires: time.Now().Add(SessionLifetime)}
-	err = c.svc.Store.Write(r.Context(), func(tx gatehouse.Tx) error {
-		if _, err := tx.PruneSessions(r.Context(), time.Now()); err != nil {
-			return err
-		}
-		return tx.CreateSession(r.Context(), s)
-	})
+	value, s, err := c.svc.Sessions().Open(r.Context(), id.User.ID, id.Token.Digest, SessionLifetime)
 	if err != nil {
 		return err
 	}
@@ -257,12 +240,11 @@ func (c *Console) session(r *http.Request) *session {
 	if err != nil || ck.Value == "" {
 		return nil
 	}
-	var rec *gatehouse.Session
-	err = c.svc.Store.Read(r.Context(), func(tx gatehouse.Tx) (err error) {
-		rec, err = tx.GetSession(r.Context(), digest(ck.Value))
-		return err
-	})
-	if err != nil || !time.Now().Before(rec.Expires) {
+	rec, err := c.svc.Sessions().Get(r.Context(), ck.Value)
+	if err != nil {
+		if gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+			c.log.Error("console session", "err", err.Error())
+		}
 		return nil
 	}
 	id, err := c.az.AuthenticateDigest(rec.TokenDigest)
@@ -272,12 +254,18 @@ func (c *Console) session(r *http.Request) *session {
 	return &session{rec: rec, id: id}
 }
 
-func (c *Console) signOut(w http.ResponseWriter, r *http.Request) {
+// signOut ends the request's session and clears its cookie; when the
+// session cannot be ended the cookie stays, so that signing out can be
+// tried again.
+func (c *Console) signOut(w http.ResponseWriter, r *http.Request) error {
 	if ck, err := r.Cookie(cookieName); err == nil {
-		c.svc.Store.Write(r.Context(), func(tx gatehouse.Tx) error { return tx.DeleteSession(r.Context(), digest(ck.Value)) })
+		if err := c.svc.Sessions().End(r.Context(), ck.Value); err != nil {
+			return fmt.Errorf("sign out: %w", err)
+		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/console", MaxAge: -1, HttpOnly: true,
 		SameSite: http.SameSiteStrictMode, Secure: c.secure})
+	return nil
 }
 
 // --- pages

@@ -17,8 +17,10 @@ import (
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/api"
 	"github.com/gatehouse-iam/gatehouse/api/wire"
+	"github.com/gatehouse-iam/gatehouse/authz"
 	"github.com/gatehouse-iam/gatehouse/internal/testenv"
 	"github.com/gatehouse-iam/gatehouse/service"
+	"github.com/gatehouse-iam/gatehouse/store"
 	"github.com/gatehouse-iam/gatehouse/web"
 )
 
@@ -26,6 +28,8 @@ type env struct {
 	t      *testing.T
 	srv    *httptest.Server
 	svc    *service.Service
+	db     *store.DB
+	az     *authz.Authorizer
 	apiSrv *api.Server
 	admin  string
 }
@@ -42,7 +46,7 @@ func newEnvWith(t *testing.T, opts api.Options) *env {
 	mux.Handle("/", a.Handler())
 	srv := httptest.NewServer(mux)
 	t.Cleanup(func() { srv.Close(); a.Close() })
-	return &env{t: t, srv: srv, svc: te.Svc, apiSrv: a, admin: te.Admin}
+	return &env{t: t, srv: srv, svc: te.Svc, db: te.DB, az: te.Authz, apiSrv: a, admin: te.Admin}
 }
 
 // browser is a client with its own cookies that does not follow
@@ -327,7 +331,7 @@ func TestConsoleFlows(t *testing.T) {
 
 func orgID(t *testing.T, e *env) string {
 	var id string
-	e.svc.Store.Read(context.Background(), func(tx gatehouse.Tx) error {
+	e.db.Read(context.Background(), func(tx gatehouse.Tx) error {
 		o, err := tx.GetOrgByName(context.Background(), "acme")
 		if err == nil {
 			id = o.ID

@@ -26,7 +26,7 @@ func TestQuotaAcrossReplicas(t *testing.T) {
 	a, token := startMain(t, database, withKey)
 	b, _ := startMain(t, database, withKey)
 	ctx := context.Background()
-	org, err := a.Service.Authz.Org(ctx, "acme")
+	org, err := a.az.Org(ctx, "acme")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -154,3 +154,59 @@ func testDescriptorInUse(t *testing.T, s gatehouse.Store) {
 	}
 	wantCode(t, del(set2.ID), gatehouse.ENOTFOUND, "delete twice")
 }
+
+// testRoleHolders: the members holding a role and the teams holding it,
+// each by id, read in one call; another organization's role is not found.
+func testRoleHolders(t *testing.T, s gatehouse.Store) {
+	f := newFixture(t, s)
+	other := newFixture(t, s)
+	var tm *gatehouse.Team
+	var extra *gatehouse.User
+	write(t, s, func(tx gatehouse.Tx) error {
+		tm = &gatehouse.Team{OrgID: f.org.ID, Kind: gatehouse.TeamPulumi, Name: "holders"}
+		if err := tx.CreateTeam(ctx, tm); err != nil {
+			return err
+		}
+		if err := tx.AddTeamRole(ctx, tm.ID, f.role.ID); err != nil {
+			return err
+		}
+		extra = &gatehouse.User{Login: f.user.Login + "-2"}
+		if err := tx.CreateUser(ctx, extra); err != nil {
+			return err
+		}
+		return tx.AddMember(ctx, &gatehouse.Membership{OrgID: f.org.ID, UserID: extra.ID, RoleID: f.role.ID})
+	})
+	read(t, s, func(tx gatehouse.Tx) error {
+		users, teams, err := tx.RoleHolders(ctx, f.org.ID, f.role.ID)
+		if err != nil {
+			return err
+		}
+		want := []string{f.user.ID, extra.ID}
+		slices.Sort(want)
+		if got := userIDs(users); !slices.Equal(got, want) || len(teams) != 1 || teams[0].Name != "holders" {
+			t.Errorf("holders = %v, %+v; want users %v and team holders", got, teams, want)
+		}
+		users, teams, err = tx.RoleHolders(ctx, f.org.ID, f.set.ID)
+		if err != nil || len(users)+len(teams) != 0 {
+			t.Errorf("holders of a set = %v, %v, %v", users, teams, err)
+		}
+		_, _, err = tx.RoleHolders(ctx, other.org.ID, f.role.ID)
+		wantCode(t, err, gatehouse.ENOTFOUND, "another organization's role")
+		got, err := tx.GetUsers(ctx, []string{extra.ID, gatehouse.NewID(), f.user.ID})
+		if err != nil || !slices.Equal(userIDs(got), want) {
+			t.Errorf("GetUsers = %v, %v; want %v (unknown ids left out)", userIDs(got), err, want)
+		}
+		if got, err := tx.GetUsers(ctx, nil); err != nil || len(got) != 0 {
+			t.Errorf("GetUsers(nil) = %v, %v", got, err)
+		}
+		return nil
+	})
+}
+
+func userIDs(us []*gatehouse.User) []string {
+	var out []string
+	for _, u := range us {
+		out = append(out, u.ID)
+	}
+	return out
+}

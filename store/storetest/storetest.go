@@ -38,6 +38,8 @@ func Run(t *testing.T, open Opener) {
 		{"Teams", testTeams},
 		{"Grants", testGrants},
 		{"Tokens", testTokens},
+		{"TokenOrder", testTokenOrder},
+		{"RoleHolders", testRoleHolders},
 		{"Issuers", testIssuers},
 		{"TokenRoleAndIssuer", testTokenRoleAndIssuer},
 		{"TokenBindRaces", testTokenBindRaces},

@@ -2,6 +2,9 @@ package storetest
 
 import (
 	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -449,4 +452,130 @@ func testPruneExchangedTokens(t *testing.T, s gatehouse.Store) {
 		}
 		return err
 	})
+}
+
+// testTokenOrder: a token list is filtered (expiry, search) and ordered
+// (each sort key, both directions) before it is paged, so that every page
+// continues the one order and a match on the last rows comes first.
+func testTokenOrder(t *testing.T, s gatehouse.Store) {
+	f := newFixture(t, s)
+	now := time.Now().Truncate(time.Microsecond).UTC()
+	// Names run against creation order: tok-08 is created first.
+	var made []*gatehouse.Token
+	for i := 8; i >= 0; i-- {
+		_, d := gatehouse.NewTokenValue()
+		tk := &gatehouse.Token{Kind: gatehouse.TokenOrganization, OrgID: f.org.ID, Name: fmt.Sprintf("tok-%02d", i), Digest: d,
+			Description: "ci"}
+		if i%3 == 0 {
+			tk.Expires = now.Add(-time.Duration(i+1) * time.Minute) // expired
+		} else {
+			tk.Expires = now.Add(time.Duration(i) * time.Hour)
+		}
+		if i == 1 {
+			tk.Description = "the Nightly build"
+		}
+		write(t, s, func(tx gatehouse.Tx) error { return tx.CreateToken(ctx, tk) })
+		made = append(made, tk)
+	}
+	used := map[string]time.Time{}
+	for i, tk := range made {
+		used[tk.ID] = now.Add(-time.Duration(i%4) * time.Hour)
+	}
+	write(t, s, func(tx gatehouse.Tx) error { return tx.TouchTokens(ctx, used) })
+	names := func(f gatehouse.TokenFilter) []string { return listTokenNames(t, s, f, 2) }
+	all := []string{"tok-00", "tok-01", "tok-02", "tok-03", "tok-04", "tok-05", "tok-06", "tok-07", "tok-08"}
+	org := gatehouse.TokenFilter{OrgID: f.org.ID}
+	by := func(key string, desc bool) gatehouse.TokenFilter { g := org; g.SortBy, g.Desc = key, desc; return g }
+	cases := []struct {
+		name string
+		f    gatehouse.TokenFilter
+		want []string
+	}{
+		{"created", org, keyOrder(made, func(tk *gatehouse.Token) time.Time { return tk.Created })},
+		{"created desc", by(gatehouse.TokenSortCreated, true), reversed(keyOrder(made, func(tk *gatehouse.Token) time.Time { return tk.Created }))},
+		{"name", by(gatehouse.TokenSortName, false), all},
+		{"name desc", by(gatehouse.TokenSortName, true), reversed(all)},
+		// Expiry: tok-00, 03, 06 expired (00 last: a minute ago).
+		{"expires", by(gatehouse.TokenSortExpires, false), []string{"tok-06", "tok-03", "tok-00", "tok-01", "tok-02", "tok-04", "tok-05", "tok-07", "tok-08"}},
+		// Last used: made[i] (tok-(8-i)) i%4 hours ago, ties in creation order.
+		{"lastUsed", by(gatehouse.TokenSortLastUsed, false), keyOrder(made, func(tk *gatehouse.Token) time.Time { return used[tk.ID] })},
+		{"lastUsed desc", by(gatehouse.TokenSortLastUsed, true), reversed(keyOrder(made, func(tk *gatehouse.Token) time.Time { return used[tk.ID] }))},
+		{"live", gatehouse.TokenFilter{OrgID: f.org.ID, Expiry: gatehouse.TokenLive, At: now, SortBy: gatehouse.TokenSortName},
+			[]string{"tok-01", "tok-02", "tok-04", "tok-05", "tok-07", "tok-08"}},
+		{"expired", gatehouse.TokenFilter{OrgID: f.org.ID, Expiry: gatehouse.TokenExpired, At: now, SortBy: gatehouse.TokenSortName},
+			[]string{"tok-00", "tok-03", "tok-06"}},
+		// The one match is the last row in creation order: it comes first.
+		{"search", gatehouse.TokenFilter{OrgID: f.org.ID, Search: "NIGHTLY"}, []string{"tok-01"}},
+		{"search names", gatehouse.TokenFilter{OrgID: f.org.ID, Search: "tok-0", SortBy: gatehouse.TokenSortName, Desc: true}, reversed(all)},
+	}
+	for _, c := range cases {
+		got := names(c.f)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+	read(t, s, func(tx gatehouse.Tx) error {
+		_, _, err := tx.ListTokens(ctx, gatehouse.TokenFilter{OrgID: f.org.ID, SortBy: "size"}, gatehouse.ListOptions{})
+		wantCode(t, err, gatehouse.EINVALID, "unknown sort key")
+		_, _, err = tx.ListTokens(ctx, gatehouse.TokenFilter{OrgID: f.org.ID, Expiry: "soon"}, gatehouse.ListOptions{})
+		wantCode(t, err, gatehouse.EINVALID, "unknown expiry filter")
+		// A page's continuation goes with its order only.
+		named := gatehouse.TokenFilter{OrgID: f.org.ID, SortBy: gatehouse.TokenSortName}
+		_, next, err := tx.ListTokens(ctx, named, gatehouse.ListOptions{Limit: 2})
+		if err != nil || next == "" {
+			t.Fatalf("a first page by name: next %q, %v", next, err)
+		}
+		for _, other := range []gatehouse.TokenFilter{{OrgID: f.org.ID}, {OrgID: f.org.ID, SortBy: gatehouse.TokenSortName, Desc: true}} {
+			_, _, err = tx.ListTokens(ctx, other, gatehouse.ListOptions{Limit: 2, Continuation: next})
+			wantCode(t, err, gatehouse.EINVALID, "a continuation of another order")
+		}
+		return nil
+	})
+}
+
+// listTokenNames lists every page of limit tokens and returns the names.
+func listTokenNames(t *testing.T, s gatehouse.Store, f gatehouse.TokenFilter, limit int) []string {
+	t.Helper()
+	var out []string
+	opts := gatehouse.ListOptions{Limit: limit}
+	for {
+		var ts []*gatehouse.Token
+		var next string
+		read(t, s, func(tx gatehouse.Tx) (err error) { ts, next, err = tx.ListTokens(ctx, f, opts); return err })
+		if len(ts) > limit {
+			t.Fatalf("a page of %d tokens, limit %d", len(ts), limit)
+		}
+		for _, tk := range ts {
+			out = append(out, tk.Name)
+		}
+		if next == "" {
+			return out
+		}
+		opts.Continuation = next
+	}
+}
+
+func reversed(s []string) []string {
+	out := slices.Clone(s)
+	slices.Reverse(out)
+	return out
+}
+
+// keyOrder is the tokens' names ordered by a time, then creation, then id.
+func keyOrder(made []*gatehouse.Token, key func(*gatehouse.Token) time.Time) []string {
+	sorted := slices.Clone(made)
+	slices.SortFunc(sorted, func(a, b *gatehouse.Token) int {
+		if c := key(a).Compare(key(b)); c != 0 {
+			return c
+		}
+		if c := a.Created.Compare(b.Created); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	var out []string
+	for _, tk := range sorted {
+		out = append(out, tk.Name)
+	}
+	return out
 }
