@@ -284,7 +284,7 @@ func checkAuditFailures(t *testing.T, path string, want int64) {
 // TestStopServesThroughDelay: without a second signal the server serves on
 // with /readyz at 503 until the whole delay has passed.
 func TestStopServesThroughDelay(t *testing.T) {
-	m, token := startMain(t, filepath.Join(t.TempDir(), "g.db"), func(c *Config) { c.ShutdownDelay = "1s" })
+	m, token := startMain(t, filepath.Join(t.TempDir(), "g.db"), func(c *Config) { c.ShutdownDelay = "2s" })
 	l := newDrainLoad(m, token)
 	start := time.Now()
 	stopped := make(chan error, 1)
@@ -296,11 +296,17 @@ func TestStopServesThroughDelay(t *testing.T) {
 	if !l.do(&http.Client{}, false) {
 		t.Errorf("draining: a check was not served")
 	}
+	// Clients are asked to leave their keep-alive connections.
+	if resp, err := http.Get(l.base + "/healthz"); err != nil || !resp.Close {
+		t.Errorf("draining: /healthz %v, want Connection: close", err)
+	} else {
+		resp.Body.Close()
+	}
 	if err := <-stopped; err != nil {
 		t.Errorf("Stop: %v", err)
 	}
-	if elapsed := time.Since(start); elapsed < time.Second {
-		t.Errorf("Stop returned after %v, before the 1s delay", elapsed)
+	if elapsed := time.Since(start); elapsed < 2*time.Second {
+		t.Errorf("Stop returned after %v, before the 2s delay", elapsed)
 	}
 }
 
@@ -367,6 +373,29 @@ func TestSIGTERM(t *testing.T) {
 	for _, want := range []string{"draining: /readyz answers 503", "listener closed: waiting for the requests in flight"} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("the log lacks %q:\n%s", want, logs.String())
+		}
+	}
+}
+
+// TestShutdownFlags: the drain's durations have their defaults, come from
+// flags and the environment, and a bad one is refused naming its flag.
+func TestShutdownFlags(t *testing.T) {
+	if d := DefaultConfig(); d.ShutdownDelay != "5s" || d.ShutdownTimeout != "15s" {
+		t.Errorf("defaults: delay %q, timeout %q", d.ShutdownDelay, d.ShutdownTimeout)
+	}
+	t.Setenv("GATEHOUSE_SHUTDOWN_TIMEOUT", "30s")
+	c := newServeCmd()
+	c.ParseFlags([]string{"--shutdown-delay", "0s"})
+	cfg := DefaultConfig()
+	if err := resolveConfig(c, &cfg); err != nil || cfg.ShutdownDelay != "0s" || cfg.ShutdownTimeout != "30s" {
+		t.Errorf("resolved: delay %q, timeout %q, %v", cfg.ShutdownDelay, cfg.ShutdownTimeout, err)
+	}
+	for _, args := range [][]string{{"--shutdown-delay", "5"}, {"--shutdown-delay", "-1s"}, {"--shutdown-timeout", "soon"}} {
+		bad := newServeCmd()
+		bad.ParseFlags(args)
+		cfg := DefaultConfig()
+		if err := resolveConfig(bad, &cfg); err == nil || !strings.Contains(err.Error(), strings.TrimPrefix(args[0], "--")+": ") {
+			t.Errorf("%v: %v, want a refusal naming the flag", args, err)
 		}
 	}
 }
