@@ -1,15 +1,15 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,24 +17,6 @@ import (
 	"github.com/gatehouse-iam/gatehouse/api"
 	"github.com/gatehouse-iam/gatehouse/internal/testenv"
 )
-
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // waitFor polls cond until it holds, failing after a generous bound (a
 // guard against a hang, not a timing assertion).
@@ -52,8 +34,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // internal error, and counted under status 499, as nginx does.
 func TestClientDisconnect(t *testing.T) {
 	te := testenv.New(t) // SQLite: one writer, which the test holds
-	var logs syncBuffer
-	server := api.New(te.Svc, te.Authz, api.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	logs := newLogFile(t)
+	server := api.New(te.Svc, te.Authz, api.Options{Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	const path = "/api/orgs/acme/teams/pulumi"
 	arrived := make(chan context.Context, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -131,6 +113,23 @@ func TestClientDisconnect(t *testing.T) {
 	if _, err := te.Svc.Team(context.Background(), te.Org.ID, "gone"); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
 		t.Errorf("the abandoned team: %v, want not found", err)
 	}
+}
+
+// logFile is a log sink safe for the server's goroutines (an *os.File).
+type logFile struct{ *os.File }
+
+func newLogFile(t *testing.T) logFile {
+	f, err := os.Create(filepath.Join(t.TempDir(), "log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return logFile{f}
+}
+
+func (f logFile) String() string {
+	b, _ := os.ReadFile(f.Name())
+	return string(b)
 }
 
 // field is the value of key=value in a text log line.
