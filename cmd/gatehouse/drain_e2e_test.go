@@ -375,7 +375,7 @@ func TestSIGTERM(t *testing.T) {
 	if err := <-exited; err != nil {
 		t.Errorf("exit: %v\n%s", err, logs.String())
 	}
-	for _, want := range []string{"draining: /readyz answers 503", "listener closed: waiting for the requests in flight"} {
+	for _, want := range []string{"draining: /readyz answers 503", "closing the listener: waiting for the requests in flight"} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("the log lacks %q:\n%s", want, logs.String())
 		}

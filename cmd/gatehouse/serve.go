@@ -435,7 +435,7 @@ func (m *Main) stopServing() error {
 	defer cancel()
 	var err error
 	if m.server != nil {
-		m.log.Info("listener closed: waiting for the requests in flight", "shutdown_timeout", timeout.String())
+		m.log.Info("closing the listener: waiting for the requests in flight", "shutdown_timeout", timeout.String())
 		if err = m.server.Shutdown(ctx); err != nil {
 			// What is left may be connections that never sent a request
 			// (Shutdown waits 5 s for those) rather than requests.
