@@ -22,8 +22,12 @@ type auditWriter struct {
 	dropped prometheus.Counter
 	written prometheus.Counter
 	done    chan struct{}
-	once    sync.Once
-	mu      sync.Mutex // guards lastDropLog
+	// state guards closed: add holds it shared around its send, close
+	// holds it alone to close the queue, so that no send meets a closed
+	// channel.
+	state   sync.RWMutex
+	closed  bool
+	mu      sync.Mutex // guards lastLog
 	lastLog time.Time
 	// queued counts the events taken, settled those written or dropped
 	// since; flush waits for settled to reach queued.
@@ -44,21 +48,36 @@ func newAuditWriter(record func(context.Context, []*gatehouse.AuditEvent) error,
 	return w
 }
 
-// add queues an event, or drops it when the queue is full.
+// add queues an event, or drops it when the queue is full or the writer
+// is closed (a request that outlived the server's shutdown).
 func (w *auditWriter) add(e *gatehouse.AuditEvent) {
-	select {
-	case w.queue <- e:
-		w.count.Lock()
-		w.queued++
-		w.count.Unlock()
-	default:
-		w.dropped.Inc()
-		w.mu.Lock()
-		if time.Since(w.lastLog) > 10*time.Second {
-			w.lastLog = time.Now() // log throttling: the wall clock
+	w.state.RLock()
+	queued := false
+	if !w.closed {
+		select {
+		case w.queue <- e:
+			queued = true
+			w.count.Lock()
+			w.queued++
+			w.count.Unlock()
+		default:
+		}
+	}
+	closed := w.closed
+	w.state.RUnlock()
+	if queued {
+		return
+	}
+	w.dropped.Inc()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if time.Since(w.lastLog) > 10*time.Second {
+		w.lastLog = time.Now() // log throttling: the wall clock
+		if closed {
+			w.log.Warn("audit writer closed: dropping denial and authentication-failure events of requests still running")
+		} else {
 			w.log.Warn("audit queue full: dropping denial and authentication-failure events", "queue", cap(w.queue))
 		}
-		w.mu.Unlock()
 	}
 }
 
@@ -110,8 +129,13 @@ func (w *auditWriter) write(batch []*gatehouse.AuditEvent) {
 	w.written.Add(float64(len(batch)))
 }
 
-// close writes what is queued and stops.
+// close writes what is queued and stops; it may be called more than once.
 func (w *auditWriter) close() {
-	w.once.Do(func() { close(w.queue) })
+	w.state.Lock()
+	if !w.closed {
+		w.closed = true
+		close(w.queue)
+	}
+	w.state.Unlock()
 	<-w.done
 }

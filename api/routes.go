@@ -7,6 +7,10 @@ import (
 func (s *Server) register() {
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	s.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if s.Draining() {
+			http.Error(w, "not ready: shutting down", http.StatusServiceUnavailable)
+			return
+		}
 		if s.ready != nil {
 			if err := s.ready(r.Context()); err != nil {
 				http.Error(w, "not ready: database unavailable", http.StatusServiceUnavailable)

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-iam/gatehouse"
@@ -50,6 +51,10 @@ type Server struct {
 	// service's, so that a token, an invitation or a lease expires at the
 	// same instant in the service, the authorizer and here.
 	now func() time.Time
+	// draining is set once the server is shutting down: /readyz answers
+	// 503 so that load balancers stop sending, while requests are still
+	// served.
+	draining atomic.Bool
 }
 
 // Options configure a Server.
@@ -109,8 +114,16 @@ func New(svc *service.Service, az *authz.Authorizer, opts Options) *Server {
 }
 
 // Close writes the audit events still queued. Call it after the HTTP
-// server has stopped taking requests.
+// server has stopped taking requests; an event added after Close (by a
+// request that outlived the shutdown timeout) is dropped and counted.
 func (s *Server) Close() { s.audit.close() }
+
+// Drain marks the server as shutting down: /readyz answers 503 from now
+// on, and everything else is served as before.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+// Draining reports whether Drain was called.
+func (s *Server) Draining() bool { return s.draining.Load() }
 
 // asKey carries an identity a caller in this process authenticated.
 type asKey struct{}
@@ -288,12 +301,8 @@ func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		body, err = rt.h(q)
 	}
-	if oe := (*oauthError)(nil); rt.raw && errors.As(err, &oe) {
-		status = writeOAuth(w, oe)
-		return
-	}
 	if err != nil {
-		status = writeError(w, q.reqID, err, s.log)
+		status = s.fail(rt, q, err)
 		return
 	}
 	status = rt.status
@@ -321,6 +330,27 @@ func (s *Server) serve(rt *route, w http.ResponseWriter, r *http.Request) {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	enc.Encode(body)
+}
+
+// statusClientClosed is the status logged and counted for a request whose
+// client disconnected before the answer (nginx's 499): it is never sent.
+const statusClientClosed = 499
+
+// fail answers a handler's error: in the route's protocol, or, when the
+// client has already gone (its connection closed, which cancels the
+// request's context), with a disconnect in the log and statusClientClosed
+// in the metrics, since the error is then the client's leaving rather
+// than the server's fault.
+func (s *Server) fail(rt *route, q *request, err error) int {
+	if errors.Is(q.r.Context().Err(), context.Canceled) {
+		s.log.Info("client disconnected", "request_id", q.reqID, "method", q.r.Method, "path", q.r.URL.Path, "err", err.Error())
+		q.w.WriteHeader(statusClientClosed)
+		return statusClientClosed
+	}
+	if oe := (*oauthError)(nil); rt.raw && errors.As(err, &oe) {
+		return writeOAuth(q.w, oe)
+	}
+	return writeError(q.w, q.reqID, err, s.log)
 }
 
 // rawBody is a response that is not JSON.

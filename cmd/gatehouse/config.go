@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -42,6 +43,13 @@ type Config struct {
 	AllowInsecureIssuers bool `json:"allowInsecureIssuers" flag:"allow-insecure-issuers" help:"allow OIDC issuers on loopback and private addresses, trusting their certificate on first use (local testing only)"`
 	// MaxCheckpointMiB bounds a stack checkpoint or import, decompressed.
 	MaxCheckpointMiB int `json:"maxCheckpointMiB" flag:"max-checkpoint-mib" help:"largest stack checkpoint or import accepted, in MiB once decompressed (at most 256)"`
+
+	// Timeouts and the drain (durations, as time.ParseDuration reads
+	// them). On SIGTERM /readyz turns 503 at once; the server keeps
+	// serving for ShutdownDelay, then stops accepting and waits up to
+	// ShutdownTimeout for the requests in flight.
+	ShutdownDelay   string `json:"shutdownDelay" flag:"shutdown-delay" help:"on SIGTERM, how long to keep serving with /readyz at 503 before the listener closes, so that load balancers stop sending"`
+	ShutdownTimeout string `json:"shutdownTimeout" flag:"shutdown-timeout" help:"after the listener closes, how long requests in flight may take to finish before their connections are closed"`
 }
 
 // DefaultConfig is the embedded default: a SQLite file in the working
@@ -49,7 +57,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{Listen: "127.0.0.1:8080", Database: defaultDatabase, BootstrapOrg: "default", BootstrapAdmin: "admin",
 		LogFormat: "text", LogLevel: "info", AuthFailureLimit: 60, RefreshInterval: "500ms",
-		MaxCheckpointMiB: 64}
+		MaxCheckpointMiB: 64, ShutdownDelay: "5s", ShutdownTimeout: "15s"}
 }
 
 // Validate reports the first field that is unusable.
@@ -72,6 +80,9 @@ func (c *Config) Validate() error {
 	case c.MaxCheckpointMiB < 1 || c.MaxCheckpointMiB > 256:
 		return fmt.Errorf("max-checkpoint-mib: %d is not from 1 to 256", c.MaxCheckpointMiB)
 	}
+	if err := c.validateDurations(); err != nil {
+		return err
+	}
 	if _, err := api.ParseTrustedProxies(c.TrustedProxies); err != nil {
 		return fmt.Errorf("trusted-proxies: %v", err)
 	}
@@ -81,6 +92,22 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("log-level: %q is not debug, info, warn or error", c.LogLevel)
 	}
 	return nil
+}
+
+// validateDurations checks the timeouts and the drain's durations.
+func (c *Config) validateDurations() error {
+	for _, d := range []struct{ flag, value string }{{"shutdown-delay", c.ShutdownDelay}, {"shutdown-timeout", c.ShutdownTimeout}} {
+		if v, err := time.ParseDuration(d.value); err != nil || v < 0 {
+			return fmt.Errorf("%s: %q is not a duration of zero or more, such as 5s", d.flag, d.value)
+		}
+	}
+	return nil
+}
+
+// duration is a validated duration field's value.
+func duration(s string) time.Duration {
+	d, _ := time.ParseDuration(s)
+	return d
 }
 
 // configFields visits every field with its flag name.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -35,7 +36,11 @@ func newServeCmd() *cobra.Command {
 			return err
 		}
 		<-ctx.Done()
-		return m.Close()
+		// A second signal ends the drain's delay early.
+		again, stopAgain := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stopAgain()
+		stop()
+		return m.Stop(again)
 	})
 }
 
@@ -83,6 +88,8 @@ type Main struct {
 	Handler  http.Handler
 	api      *api.Server
 	serveErr chan error
+	// inFlight counts the requests being served.
+	inFlight atomic.Int64
 }
 
 func newLogger(w io.Writer, format, level string) *slog.Logger {
@@ -191,8 +198,24 @@ func (m *Main) buildHandler(keys derivedKeys) error {
 	root.Handle("/console/", console.Handler())
 	root.Handle("GET /{$}", http.RedirectHandler("/console/", http.StatusSeeOther))
 	root.Handle("/", srv.Handler())
-	m.Handler = root
+	m.Handler = m.draining(root)
 	return nil
+}
+
+// draining counts the requests in flight and, once the server drains,
+// asks clients to close their connection after each response, so that by
+// the time the listener closes they have moved off their keep-alive
+// connections (a request on one the server closes as idle would get an
+// EOF).
+func (m *Main) draining(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.inFlight.Add(1)
+		defer m.inFlight.Add(-1)
+		if m.api.Draining() {
+			w.Header().Set("Connection", "close")
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // listen opens the main listener, setting m.Addr, and serves the metrics
@@ -349,18 +372,39 @@ Next steps:
 	return nil
 }
 
-// Close stops serving, finishing requests in flight, and closes the
-// database.
+// Stop is what SIGTERM does, the drain: /readyz answers 503 at once
+// (Drain) while the server keeps serving for Config.ShutdownDelay, so that
+// load balancers notice, or until ctx is done (a second signal); then
+// Close.
+func (m *Main) Stop(ctx context.Context) error {
+	delay := duration(m.Config.ShutdownDelay)
+	m.Drain()
+	m.log.Info("draining: /readyz answers 503; serving on until the shutdown delay has passed", "shutdown_delay", delay.String())
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+		m.log.Warn("shutdown delay cut short")
+	}
+	return m.Close()
+}
+
+// Drain turns /readyz to 503 and asks clients to close their
+// connections after each response; everything is still served.
+func (m *Main) Drain() {
+	if m.api != nil {
+		m.api.Drain()
+	}
+}
+
+// Close stops serving and closes the database: the listeners close; the
+// requests in flight may finish within Config.ShutdownTimeout (idle
+// keep-alive connections are closed at once, http.Server.Shutdown), after
+// which their connections are closed; then the audit events still queued
+// are written, the background work stops and the database closes.
 func (m *Main) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	var err error
-	if m.server != nil {
-		err = m.server.Shutdown(ctx)
-	}
-	if m.metrics != nil {
-		m.metrics.Shutdown(ctx)
-	}
+	err := m.stopServing()
 	if m.api != nil {
 		m.api.Close() // write the audit events still queued
 	}
@@ -375,6 +419,38 @@ func (m *Main) Close() error {
 	}
 	if m.logBuf != nil {
 		m.logBuf.Close()
+	}
+	return err
+}
+
+// stopServing closes the listeners and waits up to the shutdown timeout
+// for the requests in flight, then closes the connections of those still
+// running.
+func (m *Main) stopServing() error {
+	timeout := 15 * time.Second
+	if m.Config.ShutdownTimeout != "" {
+		timeout = duration(m.Config.ShutdownTimeout)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var err error
+	if m.server != nil {
+		m.log.Info("closing the listener: waiting for the requests in flight", "shutdown_timeout", timeout.String())
+		if err = m.server.Shutdown(ctx); err != nil {
+			// What is left may be connections that never sent a request
+			// (Shutdown waits 5 s for those) rather than requests.
+			if n := m.inFlight.Load(); n > 0 {
+				m.log.Warn("requests still in flight at the shutdown timeout: closing their connections", "requests", n, "shutdown_timeout", timeout.String())
+				err = fmt.Errorf("shutdown: %d requests still in flight after %s", n, timeout)
+			} else {
+				err = nil
+			}
+			m.server.Close()
+		}
+	}
+	if m.metrics != nil {
+		m.metrics.Shutdown(ctx)
+		m.metrics.Close()
 	}
 	return err
 }
