@@ -28,7 +28,7 @@ var allowedImports = map[string][]string{
 	"store/storetest":  {"."},
 	"oidc":             {"."},
 	"state":            {"."},
-	"api":              {".", "catalog", "policy", "authz", "service", "oidc", "state", "api/wire"},
+	"api":              {".", "catalog", "authz", "service", "state", "api/wire"},
 	"api/wire":         {"."},
 	"web":              {".", "catalog", "policy", "authz", "service", "api", "api/wire"},
 	"internal/testenv": {".", "authz", "service", "state", "store", "store/storetest"},
