@@ -1,15 +1,31 @@
 package api
 
 import (
+	"context"
 	"net/http"
+	"time"
+
+	"github.com/gatehouse-iam/gatehouse"
 )
+
+// readyTimeout bounds /readyz's database check.
+const readyTimeout = time.Second
 
 func (s *Server) register() {
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	s.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if s.ready != nil {
-			if err := s.ready(r.Context()); err != nil {
-				http.Error(w, "not ready: database unavailable", http.StatusServiceUnavailable)
+			// A probe gets its answer within a second, whatever the
+			// database does.
+			ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+			defer cancel()
+			if err := s.ready(ctx); err != nil {
+				msg := "database unavailable"
+				if gatehouse.ErrorCode(err) == gatehouse.EUNAVAILABLE {
+					msg = gatehouse.ErrorMessage(err)
+				}
+				w.Header().Set("Retry-After", retryAfter)
+				http.Error(w, "not ready: "+msg, http.StatusServiceUnavailable)
 				return
 			}
 		}
