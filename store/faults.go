@@ -234,6 +234,21 @@ func (db *DB) Ready(ctx context.Context) error {
 	return &gatehouse.Error{Code: gatehouse.EUNAVAILABLE, Message: msg, Err: err}
 }
 
+// migrateUnbounded migrates PostgreSQL on a pool of its own, without the
+// statement timeout: a migration that rewrites a large table may take
+// longer than a request may wait.
+func (db *DB) migrateUnbounded(ctx context.Context, plainDSN string) error {
+	if db.d != postgresDialect || db.timeout <= 0 {
+		return migrate(ctx, db.write, db.d)
+	}
+	pool, err := sql.Open("pgx", plainDSN)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	return migrate(ctx, pool, db.d)
+}
+
 // withStatementTimeout sets PostgreSQL's statement_timeout on every
 // connection of the pool (a runtime parameter of the URL), unless the URL
 // sets one: the server then cancels a statement that runs too long even

@@ -75,6 +75,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	}
 	var db *DB
 	var err error
+	plain := dsn
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		if dsn, err = withStatementTimeout(dsn, opts.Timeout); err == nil {
 			db, err = openPostgres(dsn, opts)
@@ -93,7 +94,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open %s database: %w", db.d.name, err)
 	}
-	if err := migrate(ctx, db.write, db.d); err != nil {
+	if err := db.migrateUnbounded(ctx, plain); err != nil {
 		db.Close()
 		return nil, err
 	}
