@@ -229,7 +229,7 @@ func (db *DB) Ready(ctx context.Context) error {
 	}
 	msg := db.d.trouble(err)
 	if msg == "" {
-		msg = fmt.Sprintf("database unavailable: the %s database did not answer within %s", db.d.name, readyTimeout)
+		msg = "database unavailable: the " + db.d.name + " database did not answer in time"
 	}
 	return &gatehouse.Error{Code: gatehouse.EUNAVAILABLE, Message: msg, Err: err}
 }
