@@ -142,9 +142,11 @@ func (db *DB) unavailable(err error) error {
 	if errors.As(err, &ge) || errors.Is(err, context.Canceled) {
 		return err
 	}
-	msg := db.d.trouble(err)
-	if msg == "" && errors.Is(err, context.DeadlineExceeded) {
+	var msg string
+	if errors.Is(err, context.DeadlineExceeded) || db.d == postgresDialect && pgconn.Timeout(err) {
 		msg = fmt.Sprintf("database unavailable: the %s database did not answer within %s", db.d.name, db.timeout)
+	} else {
+		msg = db.d.trouble(err)
 	}
 	if msg == "" {
 		return err

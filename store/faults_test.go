@@ -93,7 +93,7 @@ func TestPostgresFrozen(t *testing.T) {
 	}
 	p.Freeze()
 	err := within(t, "write on a frozen database", func() error { return createUser(ctx, db, "frozen") })
-	wantUnavailable(t, "write", err, "database unavailable")
+	wantUnavailable(t, "write", err, "database unavailable: the postgres database did not answer within 300ms")
 	err = within(t, "read on a frozen database", func() error { return countOrgs(ctx, db) })
 	wantUnavailable(t, "read", err, "database unavailable")
 	err = within(t, "Ready on a frozen database", func() error { return db.Ready(ctx) })
