@@ -275,3 +275,26 @@ func BenchmarkKilledConnections(b *testing.B) {
 	}
 	b.ReportMetric(float64(failed)/float64(runs), "failed/100")
 }
+
+// TestDatabaseTimeoutConfig: --database-timeout defaults to 5s, comes from
+// the environment too, and must be a positive duration.
+func TestDatabaseTimeoutConfig(t *testing.T) {
+	if got := DefaultConfig().DatabaseTimeout; got != "5s" {
+		t.Errorf("default: %q, want 5s", got)
+	}
+	t.Setenv("GATEHOUSE_DATABASE_TIMEOUT", "250ms")
+	c := newServeCmd()
+	c.ParseFlags(nil)
+	cfg := DefaultConfig()
+	if err := resolveConfig(c, &cfg); err != nil || cfg.DatabaseTimeout != "250ms" {
+		t.Fatalf("from the environment: %q, %v", cfg.DatabaseTimeout, err)
+	}
+	for _, bad := range []string{"0s", "-1s", "soon"} {
+		c := newServeCmd()
+		c.ParseFlags([]string{"--database-timeout", bad})
+		cfg := DefaultConfig()
+		if err := resolveConfig(c, &cfg); err == nil || !strings.Contains(err.Error(), "database-timeout") {
+			t.Errorf("--database-timeout %s: %v, want an error naming the flag", bad, err)
+		}
+	}
+}
