@@ -15,11 +15,12 @@ const (
 	EFORBIDDEN       = "forbidden"         // valid credentials, missing scope
 	ETOOMANYREQUESTS = "too_many_requests" // rate limited
 	ETOOLARGE        = "too_large"         // a request body over its route's limit
+	EUNAVAILABLE     = "unavailable"       // the database does not answer or cannot write (disk full): try again later
 	EINTERNAL        = "internal"          // a fault of ours; details go to the log only
 )
 
 // Codes lists every error code, for tests and documentation.
-var Codes = []string{EINVALID, ENOTFOUND, ECONFLICT, EUNAUTHORIZED, EFORBIDDEN, ETOOMANYREQUESTS, ETOOLARGE, EINTERNAL}
+var Codes = []string{EINVALID, ENOTFOUND, ECONFLICT, EUNAUTHORIZED, EFORBIDDEN, ETOOMANYREQUESTS, ETOOLARGE, EUNAVAILABLE, EINTERNAL}
 
 // Error is the one error type that crosses package boundaries. Code is from
 // the closed set above; Message is safe to show the caller and says what was

@@ -1,8 +1,16 @@
 package api
 
 import (
+	"context"
 	"net/http"
+	"time"
+
+	"github.com/gatehouse-iam/gatehouse"
 )
+
+// readyTimeout bounds /readyz's database check, so that the probe has its
+// answer within a second.
+const readyTimeout = 900 * time.Millisecond
 
 func (s *Server) register() {
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
@@ -12,8 +20,15 @@ func (s *Server) register() {
 			return
 		}
 		if s.ready != nil {
-			if err := s.ready(r.Context()); err != nil {
-				http.Error(w, "not ready: database unavailable", http.StatusServiceUnavailable)
+			ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+			defer cancel()
+			if err := s.ready(ctx); err != nil {
+				msg := "database unavailable"
+				if gatehouse.ErrorCode(err) == gatehouse.EUNAVAILABLE {
+					msg = gatehouse.ErrorMessage(err)
+				}
+				w.Header().Set("Retry-After", retryAfter)
+				http.Error(w, "not ready: "+msg, http.StatusServiceUnavailable)
 				return
 			}
 		}

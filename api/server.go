@@ -504,7 +504,13 @@ var codeStatus = map[string]int{
 	gatehouse.EFORBIDDEN:       http.StatusForbidden,
 	gatehouse.ETOOMANYREQUESTS: http.StatusTooManyRequests,
 	gatehouse.ETOOLARGE:        http.StatusRequestEntityTooLarge,
+	gatehouse.EUNAVAILABLE:     http.StatusServiceUnavailable,
 }
+
+// retryAfter is the Retry-After, in seconds, of a 503: the database is
+// unwell, and a client that waits this long finds it back more often than
+// not (a restart recovers in well under a second, a failover in seconds).
+const retryAfter = "2"
 
 // statusOf is the HTTP status of an error code; anything else is a 500.
 func statusOf(code string) int {
@@ -515,7 +521,8 @@ func statusOf(code string) int {
 }
 
 // writeError writes Pulumi's error body {code, message}. Internal errors
-// show only the request id; their cause goes to the log.
+// show only the request id; their cause goes to the log. An unavailable
+// database is a 503 with Retry-After, its cause logged as a warning.
 func writeError(w http.ResponseWriter, reqID string, err error, log *slog.Logger) int {
 	code := gatehouse.ErrorCode(err)
 	status := statusOf(code)
@@ -523,6 +530,14 @@ func writeError(w http.ResponseWriter, reqID string, err error, log *slog.Logger
 	if code == gatehouse.EINTERNAL {
 		log.Error("internal error", "request_id", reqID, "err", err.Error())
 		msg = "internal error (request id " + reqID + ")"
+	}
+	if code == gatehouse.EUNAVAILABLE {
+		cause := err
+		if e := (*gatehouse.Error)(nil); errors.As(err, &e) && e.Err != nil {
+			cause = e.Err
+		}
+		log.Warn("database unavailable", "request_id", reqID, "err", cause.Error())
+		w.Header().Set("Retry-After", retryAfter)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)

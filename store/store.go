@@ -38,6 +38,9 @@ type DB struct {
 	origin string
 	// auditKey keys the audit chain (nil: unkeyed, as before 00010).
 	auditKey []byte
+	// timeout bounds every transaction (0: unbounded); see faults.go.
+	timeout time.Duration
+	faults  faults
 }
 
 var _ gatehouse.Store = (*DB)(nil)
@@ -57,6 +60,11 @@ type Options struct {
 	// chain's keyed part and seals its head. Without a key, events are
 	// linked with plain SHA-256, and appending to a keyed chain fails.
 	AuditKey []byte
+	// Timeout bounds every transaction, waiting for a connection included,
+	// and, on PostgreSQL, every statement (statement_timeout). A database
+	// that does not answer in time is gatehouse.EUNAVAILABLE. Zero leaves
+	// them unbounded (host commands); the server sets --database-timeout.
+	Timeout time.Duration
 }
 
 // Open opens the database named by dsn: a postgres:// or postgresql:// URL,
@@ -67,8 +75,11 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	}
 	var db *DB
 	var err error
+	plain := dsn
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		db, err = openPostgres(dsn, opts)
+		if dsn, err = withStatementTimeout(dsn, opts.Timeout); err == nil {
+			db, err = openPostgres(dsn, opts)
+		}
 	} else {
 		db, err = openSQLite(dsn, opts)
 	}
@@ -78,11 +89,12 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	db.now = opts.Now
 	db.origin = gatehouse.NewID()
 	db.auditKey = opts.AuditKey
+	db.timeout = opts.Timeout
 	if err := db.write.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s database: %w", db.d.name, err)
 	}
-	if err := migrate(ctx, db.write, db.d); err != nil {
+	if err := db.migrateUnbounded(ctx, plain); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -166,7 +178,9 @@ func openPostgres(dsn string, opts Options) (*DB, error) {
 	}
 	db.SetMaxOpenConns(n)
 	db.SetMaxIdleConns(n)
-	return &DB{d: postgresDialect, write: db, read: db}, nil
+	d := &DB{d: postgresDialect, write: db, read: db}
+	d.faults.idle = n
+	return d, nil
 }
 
 // Dialect returns "sqlite" or "postgres".
@@ -188,15 +202,17 @@ func (db *DB) Close() error {
 
 // Read runs fn in a read-only transaction that sees one consistent state.
 func (db *DB) Read(ctx context.Context, fn func(gatehouse.Tx) error) error {
-	return db.run(ctx, db.read, &sql.TxOptions{ReadOnly: true}, fn)
+	return db.guard(ctx, false, func(ctx context.Context) error { return db.run(ctx, db.read, &sql.TxOptions{ReadOnly: true}, fn) })
 }
 
 // Write runs fn in a transaction, committing when it returns nil.
 func (db *DB) Write(ctx context.Context, fn func(gatehouse.Tx) error) error {
-	if db.group != nil {
-		return db.group.write(ctx, fn)
-	}
-	return db.run(ctx, db.write, nil, fn)
+	return db.guard(ctx, true, func(ctx context.Context) error {
+		if db.group != nil {
+			return db.group.write(ctx, fn)
+		}
+		return db.run(ctx, db.write, nil, fn)
+	})
 }
 
 func (db *DB) run(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn func(gatehouse.Tx) error) error {
@@ -204,7 +220,7 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn fun
 	if err != nil {
 		return db.d.mapErr(fmt.Errorf("begin transaction: %w", err), opWrite)
 	}
-	t := &tx{tx: sqlTx, d: db.d, now: db.now, origin: db.origin, auditKey: db.auditKey, readOnly: opts != nil && opts.ReadOnly}
+	t := &tx{tx: sqlTx, d: db.d, now: db.now, origin: db.origin, auditKey: db.auditKey, readOnly: opts != nil && opts.ReadOnly, ctx: ctx}
 	if err := fn(t); err != nil {
 		sqlTx.Rollback()
 		return err
@@ -216,7 +232,7 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn fun
 		}
 	}
 	if err := sqlTx.Commit(); err != nil {
-		return db.d.mapErr(fmt.Errorf("commit: %w", err), opWrite)
+		return db.d.mapErr(&afterCommit{fmt.Errorf("commit: %w", err)}, opWrite)
 	}
 	return nil
 }

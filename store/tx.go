@@ -22,6 +22,8 @@ type tx struct {
 	readOnly bool
 	origin   string // the DB's origin, for PostgreSQL announcements
 	auditKey []byte // keys the audit chain; nil: unkeyed
+	// ctx carries the transaction's deadline to its statements (bound).
+	ctx context.Context
 	// bumped holds the organizations whose revision this transaction has
 	// already bumped (one bump per transaction is enough), and what it
 	// changed there.
@@ -42,7 +44,7 @@ func (t *tx) exec(ctx context.Context, o op, q string, args ...any) (sql.Result,
 	if t.readOnly {
 		return nil, errors.New("store: write in a read transaction")
 	}
-	res, err := t.tx.ExecContext(ctx, t.d.rebind(q), args...)
+	res, err := t.tx.ExecContext(t.bound(ctx), t.d.rebind(q), args...)
 	if err != nil {
 		return nil, t.d.mapErr(err, o)
 	}
@@ -67,7 +69,7 @@ func (t *tx) execOne(ctx context.Context, o op, what, q string, args ...any) err
 }
 
 func (t *tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	rows, err := t.tx.QueryContext(ctx, t.d.rebind(q), args...)
+	rows, err := t.tx.QueryContext(t.bound(ctx), t.d.rebind(q), args...)
 	if err != nil {
 		return nil, t.d.mapErr(err, opWrite)
 	}
@@ -75,7 +77,7 @@ func (t *tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error
 }
 
 func (t *tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	return t.tx.QueryRowContext(ctx, t.d.rebind(q), args...)
+	return t.tx.QueryRowContext(t.bound(ctx), t.d.rebind(q), args...)
 }
 
 // get scans one row, turning sql.ErrNoRows into ENOTFOUND for what.

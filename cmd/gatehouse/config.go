@@ -29,6 +29,8 @@ type Config struct {
 	LogLevel           string `json:"logLevel" flag:"log-level" help:"log level: debug, info, warn or error"`
 	AuthFailureLimit   int    `json:"authFailureLimit" flag:"auth-failure-limit" help:"failed authentications per source address per minute before 429s"`
 	RefreshInterval    string `json:"refreshInterval" flag:"refresh-interval" help:"how often to check for changes made by other replicas"`
+	// DatabaseTimeout bounds every database transaction (and statement).
+	DatabaseTimeout string `json:"databaseTimeout" flag:"database-timeout" help:"longest a request waits for the database before it gets 503 database unavailable (and, on PostgreSQL, each statement's statement_timeout)"`
 	// TrustedProxies lists the CIDR prefixes of the reverse proxies whose
 	// X-Forwarded-For names the client.
 	TrustedProxies string `json:"trustedProxies" flag:"trusted-proxies" help:"comma-separated CIDR prefixes of the reverse proxies in front of Gatehouse; only from them is X-Forwarded-For believed (for the failure limit, audit events and logs)"`
@@ -57,7 +59,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{Listen: "127.0.0.1:8080", Database: defaultDatabase, BootstrapOrg: "default", BootstrapAdmin: "admin",
 		LogFormat: "text", LogLevel: "info", AuthFailureLimit: 60, RefreshInterval: "500ms",
-		MaxCheckpointMiB: 64, ShutdownDelay: "5s", ShutdownTimeout: "15s"}
+		DatabaseTimeout: "5s", MaxCheckpointMiB: 64, ShutdownDelay: "5s", ShutdownTimeout: "15s"}
 }
 
 // Validate reports the first field that is unusable.
@@ -82,6 +84,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.validateDurations(); err != nil {
 		return err
+	}
+	if d, err := time.ParseDuration(c.DatabaseTimeout); err != nil || d <= 0 {
+		return fmt.Errorf("database-timeout: %q is not a positive duration", c.DatabaseTimeout)
 	}
 	if _, err := api.ParseTrustedProxies(c.TrustedProxies); err != nil {
 		return fmt.Errorf("trusted-proxies: %v", err)

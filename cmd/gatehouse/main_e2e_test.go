@@ -23,7 +23,7 @@ import (
 
 // startMain runs the real program on 127.0.0.1:0 with cfg changes applied,
 // and returns it with the bootstrap admin token (when it bootstrapped).
-func startMain(t *testing.T, database string, change func(*Config)) (*Main, string) {
+func startMain(t testing.TB, database string, change func(*Config)) (*Main, string) {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Listen = "127.0.0.1:0"

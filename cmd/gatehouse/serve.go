@@ -151,7 +151,8 @@ func (m *Main) openService(ctx context.Context) (derivedKeys, error) {
 	if err != nil {
 		return keys, err
 	}
-	db, err := store.Open(ctx, m.Config.Database, store.Options{AuditKey: keys.audit})
+	timeout, _ := time.ParseDuration(m.Config.DatabaseTimeout) // Validate checked it
+	db, err := store.Open(ctx, m.Config.Database, store.Options{AuditKey: keys.audit, Timeout: timeout})
 	if err != nil {
 		return keys, err
 	}
@@ -186,12 +187,7 @@ func (m *Main) buildHandler(keys derivedKeys) error {
 	srv := api.New(m.Service, m.az, api.Options{Logger: m.log, AuthFailuresPerMinute: m.Config.AuthFailureLimit, ContinuationKey: keys.continuation,
 		TrustedProxies: trusted, MetricsElsewhere: m.Config.MetricsListen != "",
 		Verifier: oidc.New(oidc.Options{AllowInsecure: m.Config.AllowInsecureIssuers}),
-		Ready: func(ctx context.Context) error {
-			return db.Read(ctx, func(tx gatehouse.Tx) error {
-				_, _, err := tx.ListOrgs(ctx, gatehouse.ListOptions{Limit: 1})
-				return err
-			})
-		}})
+		Ready:    db.Ready})
 	m.api = srv
 	console := web.New(m.Service, m.az, srv, web.Options{Logger: m.log, Secure: m.Config.TLSCert != ""})
 	root := http.NewServeMux()
