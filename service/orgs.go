@@ -206,6 +206,11 @@ type SettingsUpdate struct {
 // to the member defaults rewrites the built-in Member role, whose tree
 // holds them.
 func (s *Service) UpdateSettings(ctx context.Context, orgID string, c SettingsUpdate) error {
+	return s.Batch(ctx, orgID, func(b *Batch) error { return b.UpdateSettings(c) })
+}
+
+// checkSettings checks a settings change before it is applied.
+func checkSettings(c SettingsUpdate) error {
 	if c.MaxTokenLifetime != nil && *c.MaxTokenLifetime < 0 {
 		return gatehouse.Errorf(gatehouse.EINVALID, "maxTokenLifetime: must not be negative")
 	}
@@ -226,33 +231,38 @@ func (s *Service) UpdateSettings(ctx context.Context, orgID string, c SettingsUp
 			return err
 		}
 	}
-	return s.write(ctx, orgID, func(tx gatehouse.Tx) error {
-		org, err := tx.GetOrg(ctx, orgID)
-		if err != nil {
+	return nil
+}
+
+func (s *Service) updateSettingsTx(ctx context.Context, tx gatehouse.Tx, orgID string, c SettingsUpdate) error {
+	if err := checkSettings(c); err != nil {
+		return err
+	}
+	org, err := tx.GetOrg(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	before := org.Settings
+	if c.MaxTokenLifetime != nil {
+		org.Settings.MaxTokenLifetime = *c.MaxTokenLifetime
+	}
+	if c.AuditRetention != nil {
+		org.Settings.AuditRetention = *c.AuditRetention
+	}
+	if c.Quotas != nil {
+		org.Settings.Quotas = *c.Quotas
+	}
+	if c.MemberDefaults != nil {
+		org.Settings.MemberDefaults = *c.MemberDefaults
+		if err := s.rewriteMemberRole(ctx, tx, orgID, *c.MemberDefaults); err != nil {
 			return err
 		}
-		before := org.Settings
-		if c.MaxTokenLifetime != nil {
-			org.Settings.MaxTokenLifetime = *c.MaxTokenLifetime
-		}
-		if c.AuditRetention != nil {
-			org.Settings.AuditRetention = *c.AuditRetention
-		}
-		if c.Quotas != nil {
-			org.Settings.Quotas = *c.Quotas
-		}
-		if c.MemberDefaults != nil {
-			org.Settings.MemberDefaults = *c.MemberDefaults
-			if err := s.rewriteMemberRole(ctx, tx, orgID, *c.MemberDefaults); err != nil {
-				return err
-			}
-		}
-		if err := tx.UpdateOrg(ctx, org); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, orgID, gatehouse.EventSettingsChanged, orgID, map[string]any{"before": before, "after": org.Settings},
-			"changed the organization's settings")
-	})
+	}
+	if err := tx.UpdateOrg(ctx, org); err != nil {
+		return err
+	}
+	return s.audit(ctx, tx, orgID, gatehouse.EventSettingsChanged, orgID, map[string]any{"before": before, "after": org.Settings},
+		"changed the organization's settings")
 }
 
 // rewriteMemberRole regenerates the built-in Member role from the defaults.
