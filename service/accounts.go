@@ -31,12 +31,7 @@ var accountProviders = map[string]bool{"aws": true, "gcp": true, "azure-native":
 // CreateAccount creates an Insights account; a user who creates it
 // administers it.
 func (s *Service) CreateAccount(ctx context.Context, orgID string, by *gatehouse.Identity, in AccountInput) (*gatehouse.Account, error) {
-	var a *gatehouse.Account
-	err := s.Batch(ctx, orgID, func(b *Batch) (err error) {
-		a, err = b.CreateAccount(by, in)
-		return err
-	})
-	return a, err
+	return batchOne(ctx, s, orgID, func(b *Batch) (*gatehouse.Account, error) { return b.CreateAccount(by, in) })
 }
 
 func (s *Service) createAccountTx(ctx context.Context, tx gatehouse.Tx, orgID string, by *gatehouse.Identity, in AccountInput) (*gatehouse.Account, error) {
@@ -132,11 +127,8 @@ func (s *Service) setAccountTagsTx(ctx context.Context, tx gatehouse.Tx, orgID s
 	if err != nil {
 		return false, err
 	}
-	next, ok, err := applyTags(cur.Tags, TagUpdate{Replace: tags}, "", "", gatehouse.ECONFLICT)
+	next, ok, err := s.retag(ctx, cur.OrgID, gatehouse.EntityRef{Type: gatehouse.EntityInsightsAccount, ID: cur.ID}, cur.Tags, TagUpdate{Replace: tags}, "", "", gatehouse.ECONFLICT)
 	if err != nil || !ok {
-		return false, err
-	}
-	if err := s.checkRetag(ctx, cur.OrgID, gatehouse.EntityInsightsAccount, cur.ID, cur.Tags, next); err != nil {
 		return false, err
 	}
 	before := cur.Tags

@@ -70,12 +70,7 @@ func setsFor(ctx context.Context, tx gatehouse.Tx, orgID string, t gatehouse.Ent
 // with an empty setID takes their direct grant away. It returns the new
 // assignment, or nil after a revocation.
 func (s *Service) Assign(ctx context.Context, orgID string, e gatehouse.EntityRef, user, setID string) (*AssignmentView, error) {
-	var out *AssignmentView
-	err := s.Batch(ctx, orgID, func(b *Batch) (err error) {
-		out, err = b.Assign(e, user, setID)
-		return err
-	})
-	return out, err
+	return batchOne(ctx, s, orgID, func(b *Batch) (*AssignmentView, error) { return b.Assign(e, user, setID) })
 }
 
 func (s *Service) assignTx(ctx context.Context, tx gatehouse.Tx, orgID string, e gatehouse.EntityRef, user, setID string) (*AssignmentView, error) {

@@ -60,6 +60,16 @@ func (s *Service) Batch(ctx context.Context, orgID string, fn func(*Batch) error
 	return s.az.Refresh(ctx, orgID)
 }
 
+// batchOne is a Batch of the one operation op, which returns a value.
+func batchOne[T any](ctx context.Context, s *Service, orgID string, op func(*Batch) (T, error)) (T, error) {
+	var v T
+	err := s.Batch(ctx, orgID, func(b *Batch) (err error) {
+		v, err = op(b)
+		return err
+	})
+	return v, err
+}
+
 // RenameTeam is Service.RenameTeam in the batch.
 func (b *Batch) RenameTeam(name string, displayName, description *string) error {
 	return b.s.renameTeamTx(b.ctx, b.tx, b.orgID, name, displayName, description)

@@ -134,12 +134,7 @@ func (s *Service) Issuer(ctx context.Context, orgID, id string) (i *gatehouse.Is
 // UpdateIssuer changes an issuer's name, thumbprints, static key set or
 // maximum expiration; its URL never changes.
 func (s *Service) UpdateIssuer(ctx context.Context, orgID, id string, in IssuerInput) (*gatehouse.Issuer, error) {
-	var out *gatehouse.Issuer
-	err := s.Batch(ctx, orgID, func(b *Batch) (err error) {
-		out, err = b.UpdateIssuer(id, in)
-		return err
-	})
-	return out, err
+	return batchOne(ctx, s, orgID, func(b *Batch) (*gatehouse.Issuer, error) { return b.UpdateIssuer(id, in) })
 }
 
 func (s *Service) updateIssuerTx(ctx context.Context, tx gatehouse.Tx, orgID, id string, in IssuerInput) (*gatehouse.Issuer, error) {
@@ -328,12 +323,7 @@ func checkRules(ctx context.Context, tx gatehouse.Tx, orgID string, rules []gate
 
 // UpdatePolicy replaces a policy's whole rule list.
 func (s *Service) UpdatePolicy(ctx context.Context, orgID, policyID string, rules []gatehouse.AuthPolicyRule) (*gatehouse.AuthPolicy, error) {
-	var out *gatehouse.AuthPolicy
-	err := s.Batch(ctx, orgID, func(b *Batch) (err error) {
-		out, err = b.UpdatePolicy(policyID, rules)
-		return err
-	})
-	return out, err
+	return batchOne(ctx, s, orgID, func(b *Batch) (*gatehouse.AuthPolicy, error) { return b.UpdatePolicy(policyID, rules) })
 }
 
 func (s *Service) updatePolicyTx(ctx context.Context, tx gatehouse.Tx, orgID, policyID string, rules []gatehouse.AuthPolicyRule) (*gatehouse.AuthPolicy, error) {

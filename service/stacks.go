@@ -74,12 +74,7 @@ type StackInput struct {
 // holds Stack Admin on it (through Stack.CreatedBy); a team token's team
 // is granted Stack Admin on it.
 func (s *Service) CreateStack(ctx context.Context, orgID string, by *gatehouse.Identity, in StackInput) (*gatehouse.Stack, error) {
-	var st *gatehouse.Stack
-	err := s.Batch(ctx, orgID, func(b *Batch) (err error) {
-		st, err = b.CreateStack(by, in)
-		return err
-	})
-	return st, err
+	return batchOne(ctx, s, orgID, func(b *Batch) (*gatehouse.Stack, error) { return b.CreateStack(by, in) })
 }
 
 func (s *Service) createStackTx(ctx context.Context, tx gatehouse.Tx, orgID string, by *gatehouse.Identity, in StackInput) (*gatehouse.Stack, error) {
@@ -373,11 +368,8 @@ func (s *Service) changeStackTagsTx(ctx context.Context, tx gatehouse.Tx, st *ga
 	if err != nil {
 		return false, err
 	}
-	tags, ok, err := applyTags(cur.Tags, c, ProjectTag, cur.Project, gatehouse.EINVALID)
+	tags, ok, err := s.retag(ctx, cur.OrgID, gatehouse.EntityRef{Type: gatehouse.EntityStack, ID: cur.ID}, cur.Tags, c, ProjectTag, cur.Project, gatehouse.EINVALID)
 	if err != nil || !ok {
-		return false, err
-	}
-	if err := s.checkRetag(ctx, cur.OrgID, gatehouse.EntityStack, cur.ID, cur.Tags, tags); err != nil {
 		return false, err
 	}
 	before := cur.Tags
@@ -387,4 +379,18 @@ func (s *Service) changeStackTagsTx(ctx context.Context, tx gatehouse.Tx, st *ga
 	}
 	return true, s.audit(ctx, tx, cur.OrgID, gatehouse.EventStackTagsChanged, cur.ID, map[string]any{"before": before, "after": tags, "fromUpdate": c.FromUpdate},
 		"changed the tags of stack %s/%s", cur.Project, cur.Name)
+}
+
+// retag applies a change to an entity's tags (applyTags) and checks the
+// result against the organization's rules; ok is false when the tags stay
+// as they are.
+func (s *Service) retag(ctx context.Context, orgID string, e gatehouse.EntityRef, cur map[string]string, c TagUpdate, builtin, builtinValue, dup string) (map[string]string, bool, error) {
+	tags, ok, err := applyTags(cur, c, builtin, builtinValue, dup)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	if err := s.checkRetag(ctx, orgID, e.Type, e.ID, cur, tags); err != nil {
+		return nil, false, err
+	}
+	return tags, true, nil
 }
