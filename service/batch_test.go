@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/internal/testenv"
@@ -167,6 +168,33 @@ func TestBatchTokensStayInTheOrganization(t *testing.T) {
 			return b.RevokeToken(tok.ID, func(*gatehouse.Token) error { return nil })
 		}); err != nil {
 			t.Errorf("revoking the organization's own token: %v", err)
+		}
+	})
+}
+
+// An operation of a Batch sees the writes of those before it: a token
+// created after the batch shortened the token lifetime is held to it, and
+// its refusal rolls the settings back.
+func TestBatchSettingsThenToken(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testenv.Env) {
+		ctx := context.Background()
+		err := e.Svc.Batch(ctx, e.Org.ID, func(b *service.Batch) error {
+			if err := b.UpdateSettings(service.SettingsUpdate{MaxTokenLifetime: ptr(time.Hour)}); err != nil {
+				return err
+			}
+			_, _, err := b.CreateToken(service.TokenInput{Kind: gatehouse.TokenOrganization, Name: "ci"})
+			return err
+		})
+		wantCode(t, "a token that never expires after a lifetime of an hour", err, gatehouse.EINVALID, "at most 1h0m0s")
+		org, err := e.Svc.Org(ctx, e.Org.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if org.Settings.MaxTokenLifetime != 0 {
+			t.Errorf("the failed batch's lifetime %s stayed", org.Settings.MaxTokenLifetime)
+		}
+		if n := eventCount(t, e, e.Org.ID, gatehouse.EventSettingsChanged); n != 0 {
+			t.Errorf("%d settings events after the failed batch, want 0", n)
 		}
 	})
 }
