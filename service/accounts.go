@@ -31,6 +31,10 @@ var accountProviders = map[string]bool{"aws": true, "gcp": true, "azure-native":
 // CreateAccount creates an Insights account; a user who creates it
 // administers it.
 func (s *Service) CreateAccount(ctx context.Context, orgID string, by *gatehouse.Identity, in AccountInput) (*gatehouse.Account, error) {
+	return batchOne(ctx, s, orgID, func(b *Batch) (*gatehouse.Account, error) { return b.CreateAccount(by, in) })
+}
+
+func (s *Service) createAccountTx(ctx context.Context, tx gatehouse.Tx, orgID string, by *gatehouse.Identity, in AccountInput) (*gatehouse.Account, error) {
 	if err := checkStackName("accountName", in.Name); err != nil {
 		return nil, err
 	}
@@ -54,13 +58,10 @@ func (s *Service) CreateAccount(ctx context.Context, orgID string, by *gatehouse
 	if by.User != nil {
 		a.CreatedBy = by.User.ID
 	}
-	err := s.write(ctx, orgID, func(tx gatehouse.Tx) error {
-		if err := tx.CreateAccount(ctx, a); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, orgID, gatehouse.EventAccountCreated, a.ID, map[string]string{"provider": in.Provider}, "created Insights account %s", a.Name)
-	})
-	return a, err
+	if err := tx.CreateAccount(ctx, a); err != nil {
+		return nil, err
+	}
+	return a, s.audit(ctx, tx, orgID, gatehouse.EventAccountCreated, a.ID, map[string]string{"provider": in.Provider}, "created Insights account %s", a.Name)
 }
 
 // Account returns an Insights account by name.
@@ -90,40 +91,51 @@ func (s *Service) Accounts(ctx context.Context, orgID string, visible func(*gate
 
 // DeleteAccount deletes an Insights account.
 func (s *Service) DeleteAccount(ctx context.Context, a *gatehouse.Account) error {
-	return s.write(ctx, a.OrgID, func(tx gatehouse.Tx) error {
-		if err := tx.DeleteAccount(ctx, a.ID); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, a.OrgID, gatehouse.EventAccountDeleted, a.ID, nil, "deleted Insights account %s", a.Name)
-	})
+	return s.Batch(ctx, a.OrgID, func(b *Batch) error { return b.DeleteAccount(a) })
+}
+
+func (s *Service) deleteAccountTx(ctx context.Context, tx gatehouse.Tx, orgID string, a *gatehouse.Account) error {
+	if a.OrgID != orgID {
+		return gatehouse.Errorf(gatehouse.ENOTFOUND, "account %q not found", a.Name)
+	}
+	if err := tx.DeleteAccount(ctx, a.ID); err != nil {
+		return err
+	}
+	return s.audit(ctx, tx, a.OrgID, gatehouse.EventAccountDeleted, a.ID, nil, "deleted Insights account %s", a.Name)
 }
 
 // SetAccountTags replaces an account's tags.
 func (s *Service) SetAccountTags(ctx context.Context, a *gatehouse.Account, tags map[string]string) error {
 	changed := false
-	err := s.store.Write(ctx, func(tx gatehouse.Tx) error {
-		cur, err := tx.GetAccountByID(ctx, a.ID)
-		if err != nil {
-			return err
-		}
-		next, ok, err := applyTags(cur.Tags, TagUpdate{Replace: tags}, "", "", gatehouse.ECONFLICT)
-		if err != nil || !ok {
-			return err
-		}
-		if err := s.checkRetag(ctx, cur.OrgID, gatehouse.EntityInsightsAccount, cur.ID, cur.Tags, next); err != nil {
-			return err
-		}
-		before := cur.Tags
-		cur.Tags = next
-		if err := tx.UpdateAccount(ctx, cur); err != nil {
-			return err
-		}
-		changed = true
-		return s.audit(ctx, tx, cur.OrgID, gatehouse.EventAccountTagsChanged, cur.ID, map[string]any{"before": before, "after": next},
-			"changed the tags of Insights account %s", cur.Name)
+	err := s.store.Write(ctx, func(tx gatehouse.Tx) (err error) {
+		changed, err = s.setAccountTagsTx(ctx, tx, a.OrgID, a, tags)
+		return err
 	})
 	if err != nil || !changed {
 		return err
 	}
 	return s.az.Refresh(ctx, a.OrgID)
+}
+
+// setAccountTagsTx is SetAccountTags in a transaction; it reports whether
+// the tags changed (the snapshot is then to be refreshed).
+func (s *Service) setAccountTagsTx(ctx context.Context, tx gatehouse.Tx, orgID string, a *gatehouse.Account, tags map[string]string) (bool, error) {
+	cur, err := tx.GetAccountByID(ctx, a.ID)
+	if err == nil && cur.OrgID != orgID {
+		err = gatehouse.Errorf(gatehouse.ENOTFOUND, "account %q not found", a.Name)
+	}
+	if err != nil {
+		return false, err
+	}
+	next, ok, err := s.retag(ctx, cur.OrgID, gatehouse.EntityRef{Type: gatehouse.EntityInsightsAccount, ID: cur.ID}, cur.Tags, TagUpdate{Replace: tags}, "", "", gatehouse.ECONFLICT)
+	if err != nil || !ok {
+		return false, err
+	}
+	before := cur.Tags
+	cur.Tags = next
+	if err := tx.UpdateAccount(ctx, cur); err != nil {
+		return false, err
+	}
+	return true, s.audit(ctx, tx, cur.OrgID, gatehouse.EventAccountTagsChanged, cur.ID, map[string]any{"before": before, "after": next},
+		"changed the tags of Insights account %s", cur.Name)
 }

@@ -20,20 +20,54 @@ import (
 //	})
 //
 // Each operation of a Batch is the transaction-level core of the Service
-// method of the same name, which is a Batch of that one operation. A Batch
-// is valid only inside the function given to Service.Batch.
+// method of the same name, which is a Batch of that one operation (or,
+// where the method's snapshot refresh differs, the method's own write of
+// that core: CreateToken, RevokeToken, ChangeStackTags, SetAccountTags,
+// DeleteIssuer and the invitations' writes, which refresh nothing or
+// less). A Batch is valid only inside the function given to Service.Batch.
+//
+// Writes that are not one organization's have a core but no Batch method:
+// personal tokens (CreateToken and RevokeToken of kind personal, which act
+// in every organization of their user; IssueToken), answering an
+// invitation (the user's, of whichever organization invited them), the
+// host's CreateOrgWithAdmin and Bootstrap (which make the organization),
+// RegisterIssuer (its discovery is a network call, never made inside a
+// write) and the OIDC exchange's mint (it installs its token at the
+// organization's revision, AddTokenAt, instead of a refresh).
 type Batch struct {
 	s     *Service
 	ctx   context.Context
 	tx    gatehouse.Tx
 	orgID string
+	// after runs once the write commits, before the snapshot's refresh:
+	// what an operation changes beyond the organization's own snapshot.
+	after []func()
 }
 
 // Batch runs fn's operations on the organization in one write.
 func (s *Service) Batch(ctx context.Context, orgID string, fn func(*Batch) error) error {
-	return s.write(ctx, orgID, func(tx gatehouse.Tx) error {
-		return fn(&Batch{s: s, ctx: ctx, tx: tx, orgID: orgID})
+	b := &Batch{s: s, ctx: ctx, orgID: orgID}
+	err := s.store.Write(ctx, func(tx gatehouse.Tx) error {
+		b.tx, b.after = tx, nil
+		return fn(b)
 	})
+	if err != nil {
+		return err
+	}
+	for _, f := range b.after {
+		f()
+	}
+	return s.az.Refresh(ctx, orgID)
+}
+
+// batchOne is a Batch of the one operation op, which returns a value.
+func batchOne[T any](ctx context.Context, s *Service, orgID string, op func(*Batch) (T, error)) (T, error) {
+	var v T
+	err := s.Batch(ctx, orgID, func(b *Batch) (err error) {
+		v, err = op(b)
+		return err
+	})
+	return v, err
 }
 
 // RenameTeam is Service.RenameTeam in the batch.
@@ -74,4 +108,121 @@ func (b *Batch) AddTeamRole(name, roleID string) error {
 // RemoveTeamRole is Service.RemoveTeamRole in the batch.
 func (b *Batch) RemoveTeamRole(name, roleID string) error {
 	return b.s.removeTeamRoleTx(b.ctx, b.tx, b.orgID, name, roleID)
+}
+
+// CreateStack is Service.CreateStack in the batch.
+func (b *Batch) CreateStack(by *gatehouse.Identity, in StackInput) (*gatehouse.Stack, error) {
+	return b.s.createStackTx(b.ctx, b.tx, b.orgID, by, in)
+}
+
+// DeleteStack is Service.DeleteStack in the batch.
+func (b *Batch) DeleteStack(st *gatehouse.Stack, force bool) error {
+	return b.s.deleteStackTx(b.ctx, b.tx, b.orgID, st, force)
+}
+
+// RenameStack is Service.RenameStack in the batch.
+func (b *Batch) RenameStack(st *gatehouse.Stack, newProject, newName string) error {
+	return b.s.renameStackTx(b.ctx, b.tx, b.orgID, st, newProject, newName)
+}
+
+// ChangeStackTags is Service.ChangeStackTags in the batch (the snapshot is
+// refreshed even when the tags stay as they were).
+func (b *Batch) ChangeStackTags(st *gatehouse.Stack, c TagUpdate) error {
+	cur, err := orgStack(b.ctx, b.tx, b.orgID, st.ID)
+	if err != nil {
+		return err
+	}
+	_, err = b.s.changeStackTagsTx(b.ctx, b.tx, cur, c)
+	return err
+}
+
+// CreateAccount is Service.CreateAccount in the batch.
+func (b *Batch) CreateAccount(by *gatehouse.Identity, in AccountInput) (*gatehouse.Account, error) {
+	return b.s.createAccountTx(b.ctx, b.tx, b.orgID, by, in)
+}
+
+// DeleteAccount is Service.DeleteAccount in the batch.
+func (b *Batch) DeleteAccount(a *gatehouse.Account) error {
+	return b.s.deleteAccountTx(b.ctx, b.tx, b.orgID, a)
+}
+
+// SetAccountTags is Service.SetAccountTags in the batch.
+func (b *Batch) SetAccountTags(a *gatehouse.Account, tags map[string]string) error {
+	_, err := b.s.setAccountTagsTx(b.ctx, b.tx, b.orgID, a, tags)
+	return err
+}
+
+// Assign is Service.Assign in the batch.
+func (b *Batch) Assign(e gatehouse.EntityRef, user, setID string) (*AssignmentView, error) {
+	return b.s.assignTx(b.ctx, b.tx, b.orgID, e, user, setID)
+}
+
+// Invite is Service.Invite in the batch.
+func (b *Batch) Invite(in InviteInput) (*InviteView, error) {
+	return b.s.inviteTx(b.ctx, b.tx, b.orgID, in)
+}
+
+// UpdateInvite is Service.UpdateInvite in the batch.
+func (b *Batch) UpdateInvite(id string, in InviteInput) (*InviteView, error) {
+	return b.s.updateInviteTx(b.ctx, b.tx, b.orgID, id, in)
+}
+
+// RevokeInvite is Service.RevokeInvite in the batch.
+func (b *Batch) RevokeInvite(id string) error {
+	return b.s.revokeInviteTx(b.ctx, b.tx, b.orgID, id)
+}
+
+// UpdateSettings is Service.UpdateSettings in the batch.
+func (b *Batch) UpdateSettings(c SettingsUpdate) error {
+	return b.s.updateSettingsTx(b.ctx, b.tx, b.orgID, c)
+}
+
+// CreateToken is Service.CreateToken in the batch, for an organization or
+// a team token of the batch's organization (in.OrgID is set to it); a
+// personal token is no one organization's and is refused.
+func (b *Batch) CreateToken(in TokenInput) (*gatehouse.Token, string, error) {
+	if in.Kind != gatehouse.TokenOrganization && in.Kind != gatehouse.TokenTeam {
+		return nil, "", gatehouse.Errorf(gatehouse.EINVALID, "kind: a batch creates organization and team tokens, not %q ones", in.Kind)
+	}
+	in.OrgID = b.orgID
+	return b.s.createTokenTx(b.ctx, b.tx, in)
+}
+
+// RevokeToken is Service.RevokeToken in the batch, for an organization or
+// a team token of the batch's organization; any other is not found.
+func (b *Batch) RevokeToken(id string, check func(*gatehouse.Token) error) error {
+	_, err := b.s.revokeTokenTx(b.ctx, b.tx, id, func(t *gatehouse.Token) error {
+		if t.Kind == gatehouse.TokenPersonal || t.OrgID != b.orgID {
+			return gatehouse.Errorf(gatehouse.ENOTFOUND, "token %q not found", id)
+		}
+		return check(t)
+	})
+	return err
+}
+
+// UpdateIssuer is Service.UpdateIssuer in the batch.
+func (b *Batch) UpdateIssuer(id string, in IssuerInput) (*gatehouse.Issuer, error) {
+	return b.s.updateIssuerTx(b.ctx, b.tx, b.orgID, id, in)
+}
+
+// DeleteIssuer is Service.DeleteIssuer in the batch: the tokens it revokes
+// leave every organization's snapshot after the commit.
+func (b *Batch) DeleteIssuer(id string) error {
+	revoked, err := b.s.deleteIssuerTx(b.ctx, b.tx, b.orgID, id)
+	if err != nil {
+		return err
+	}
+	b.after = append(b.after, func() {
+		// Personal tokens are indexed under every organization of their
+		// user, which this organization's rebuild does not reach.
+		for _, t := range revoked {
+			b.s.az.RemoveToken(t)
+		}
+	})
+	return nil
+}
+
+// UpdatePolicy is Service.UpdatePolicy in the batch.
+func (b *Batch) UpdatePolicy(policyID string, rules []gatehouse.AuthPolicyRule) (*gatehouse.AuthPolicy, error) {
+	return b.s.updatePolicyTx(b.ctx, b.tx, b.orgID, policyID, rules)
 }

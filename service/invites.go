@@ -118,6 +118,15 @@ func (s *Service) createInvite(ctx context.Context, tx gatehouse.Tx, i *gatehous
 // organization manages needs no invitation (AddMember); any other must
 // accept.
 func (s *Service) Invite(ctx context.Context, orgID string, in InviteInput) (*InviteView, error) {
+	var v *InviteView
+	err := s.store.Write(ctx, func(tx gatehouse.Tx) (err error) {
+		v, err = s.inviteTx(ctx, tx, orgID, in)
+		return err
+	})
+	return v, err
+}
+
+func (s *Service) inviteTx(ctx context.Context, tx gatehouse.Tx, orgID string, in InviteInput) (*InviteView, error) {
 	if err := checkName("userLogin", in.Login, 100); err != nil {
 		return nil, err
 	}
@@ -125,27 +134,22 @@ func (s *Service) Invite(ctx context.Context, orgID string, in InviteInput) (*In
 	if err != nil {
 		return nil, err
 	}
-	var v *InviteView
-	err = s.store.Write(ctx, func(tx gatehouse.Tx) error {
-		u, err := tx.GetUserByLogin(ctx, in.Login)
-		if err != nil {
-			return gatehouse.Reword(err, gatehouse.ENOTFOUND, "userLogin: user %q not found; add a new user as a member instead", in.Login)
-		}
-		d, err := inviteRole(ctx, tx, orgID, in.Role, in.RoleID)
-		if err != nil {
-			return err
-		}
-		if err := s.checkRole(ctx, tx, orgID, "inviting a member with this role", d.ID); err != nil {
-			return err
-		}
-		i := &gatehouse.Invite{OrgID: orgID, UserID: u.ID, RoleID: d.ID, CreatedBy: in.CreatedBy, Expires: expires}
-		if err := s.createInvite(ctx, tx, i, u, d.Name); err != nil {
-			return err
-		}
-		v, err = inviteView(ctx, tx, i)
-		return err
-	})
-	return v, err
+	u, err := tx.GetUserByLogin(ctx, in.Login)
+	if err != nil {
+		return nil, gatehouse.Reword(err, gatehouse.ENOTFOUND, "userLogin: user %q not found; add a new user as a member instead", in.Login)
+	}
+	d, err := inviteRole(ctx, tx, orgID, in.Role, in.RoleID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkRole(ctx, tx, orgID, "inviting a member with this role", d.ID); err != nil {
+		return nil, err
+	}
+	i := &gatehouse.Invite{OrgID: orgID, UserID: u.ID, RoleID: d.ID, CreatedBy: in.CreatedBy, Expires: expires}
+	if err := s.createInvite(ctx, tx, i, u, d.Name); err != nil {
+		return nil, err
+	}
+	return inviteView(ctx, tx, i)
 }
 
 // Managed reports whether the organization may add the login directly: a
@@ -205,60 +209,68 @@ func orgInvite(ctx context.Context, tx gatehouse.Tx, orgID, id string) (*gatehou
 // UpdateInvite changes a pending invitation's role or expiry.
 func (s *Service) UpdateInvite(ctx context.Context, orgID, id string, in InviteInput) (*InviteView, error) {
 	var v *InviteView
-	err := s.store.Write(ctx, func(tx gatehouse.Tx) error {
-		i, err := orgInvite(ctx, tx, orgID, id)
-		if err != nil {
-			return err
-		}
-		before := *i
-		var d *gatehouse.Descriptor
-		if in.Role != "" || in.RoleID != "" {
-			if d, err = inviteRole(ctx, tx, orgID, in.Role, in.RoleID); err != nil {
-				return err
-			}
-			i.RoleID = d.ID
-		}
-		// Whatever field changes, the invitation that results grants its
-		// role to whoever accepts: prolonging or reviving an Admin
-		// invitation is granting Admin.
-		if err := s.checkRole(ctx, tx, orgID, "changing an invitation with this role", i.RoleID); err != nil {
-			return err
-		}
-		if in.Expires != 0 {
-			if i.Expires, err = s.inviteExpiry(in.Expires); err != nil {
-				return err
-			}
-		}
-		if err := tx.UpdateInvite(ctx, i); err != nil {
-			return err
-		}
-		if v, err = inviteView(ctx, tx, i); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, orgID, gatehouse.EventInviteUpdated, i.ID, map[string]any{"login": v.User.Login,
-			"before": map[string]any{"roleId": before.RoleID, "expires": before.Expires}, "after": map[string]any{"roleId": i.RoleID, "expires": i.Expires}},
-			"changed the invitation of %q (role %q)", v.User.Login, v.Role.Name)
+	err := s.store.Write(ctx, func(tx gatehouse.Tx) (err error) {
+		v, err = s.updateInviteTx(ctx, tx, orgID, id, in)
+		return err
 	})
 	return v, err
 }
 
+func (s *Service) updateInviteTx(ctx context.Context, tx gatehouse.Tx, orgID, id string, in InviteInput) (*InviteView, error) {
+	i, err := orgInvite(ctx, tx, orgID, id)
+	if err != nil {
+		return nil, err
+	}
+	before := *i
+	var d *gatehouse.Descriptor
+	if in.Role != "" || in.RoleID != "" {
+		if d, err = inviteRole(ctx, tx, orgID, in.Role, in.RoleID); err != nil {
+			return nil, err
+		}
+		i.RoleID = d.ID
+	}
+	// Whatever field changes, the invitation that results grants its
+	// role to whoever accepts: prolonging or reviving an Admin
+	// invitation is granting Admin.
+	if err := s.checkRole(ctx, tx, orgID, "changing an invitation with this role", i.RoleID); err != nil {
+		return nil, err
+	}
+	if in.Expires != 0 {
+		if i.Expires, err = s.inviteExpiry(in.Expires); err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.UpdateInvite(ctx, i); err != nil {
+		return nil, err
+	}
+	v, err := inviteView(ctx, tx, i)
+	if err != nil {
+		return nil, err
+	}
+	return v, s.audit(ctx, tx, orgID, gatehouse.EventInviteUpdated, i.ID, map[string]any{"login": v.User.Login,
+		"before": map[string]any{"roleId": before.RoleID, "expires": before.Expires}, "after": map[string]any{"roleId": i.RoleID, "expires": i.Expires}},
+		"changed the invitation of %q (role %q)", v.User.Login, v.Role.Name)
+}
+
 // RevokeInvite withdraws a pending invitation.
 func (s *Service) RevokeInvite(ctx context.Context, orgID, id string) error {
-	return s.store.Write(ctx, func(tx gatehouse.Tx) error {
-		if _, err := orgInvite(ctx, tx, orgID, id); err != nil {
-			return err
-		}
-		i, err := tx.TakeInvite(ctx, id)
-		if err != nil {
-			return gatehouse.Reword(err, gatehouse.ENOTFOUND, "invitation %q not found", id)
-		}
-		login := i.UserID
-		if u, err := tx.GetUser(ctx, i.UserID); err == nil {
-			login = u.Login
-		}
-		return s.audit(ctx, tx, orgID, gatehouse.EventInviteRevoked, i.ID, map[string]string{"login": login, "roleId": i.RoleID},
-			"revoked the invitation of %q", login)
-	})
+	return s.store.Write(ctx, func(tx gatehouse.Tx) error { return s.revokeInviteTx(ctx, tx, orgID, id) })
+}
+
+func (s *Service) revokeInviteTx(ctx context.Context, tx gatehouse.Tx, orgID, id string) error {
+	if _, err := orgInvite(ctx, tx, orgID, id); err != nil {
+		return err
+	}
+	i, err := tx.TakeInvite(ctx, id)
+	if err != nil {
+		return gatehouse.Reword(err, gatehouse.ENOTFOUND, "invitation %q not found", id)
+	}
+	login := i.UserID
+	if u, err := tx.GetUser(ctx, i.UserID); err == nil {
+		login = u.Login
+	}
+	return s.audit(ctx, tx, orgID, gatehouse.EventInviteRevoked, i.ID, map[string]string{"login": login, "roleId": i.RoleID},
+		"revoked the invitation of %q", login)
 }
 
 // PendingInvites lists the live invitations sent to a user.
@@ -318,45 +330,53 @@ func ownPersonalTokens(ctx context.Context, tx gatehouse.Tx, userID string) ([]s
 
 func (s *Service) answerInvite(ctx context.Context, user *gatehouse.User, id string, accept bool) (*InviteView, error) {
 	var v *InviteView
-	err := s.store.Write(ctx, func(tx gatehouse.Tx) error {
-		i, err := tx.TakeInvite(ctx, id)
-		if err == nil && i.UserID != user.ID {
-			// another user's invitation is none of the caller's business
-			err = gatehouse.Errorf(gatehouse.ENOTFOUND, "another user's invitation")
-		}
-		if err != nil {
-			return gatehouse.Reword(err, gatehouse.ENOTFOUND, "invitation %q not found", id)
-		}
-		if i.Expired(s.Now()) {
-			return gatehouse.Errorf(gatehouse.EINVALID, "invitation %q expired at %s; ask for a new one", id, i.Expires.Format(time.RFC3339))
-		}
-		if v, err = inviteView(ctx, tx, i); err != nil {
-			return err
-		}
-		if !accept {
-			return s.audit(ctx, tx, i.OrgID, gatehouse.EventInviteDeclined, i.ID, map[string]string{"login": user.Login},
-				"%q declined the invitation", user.Login)
-		}
-		m := &gatehouse.Membership{OrgID: i.OrgID, UserID: user.ID, RoleID: i.RoleID}
-		if err := tx.AddMember(ctx, m); err != nil {
-			return gatehouse.Reword(err, gatehouse.ECONFLICT, "you are already a member of %q", v.Org.Name)
-		}
-		if err := s.audit(ctx, tx, i.OrgID, gatehouse.EventInviteAccepted, i.ID, map[string]string{"login": user.Login, "roleId": i.RoleID},
-			"%q accepted the invitation with role %q", user.Login, v.Role.Name); err != nil {
-			return err
-		}
-		// The user's own personal tokens act here from now on: the event
-		// names them, so that the organization's log knows every token
-		// that can act in it.
-		ids, err := ownPersonalTokens(ctx, tx, user.ID)
-		if err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, i.OrgID, gatehouse.EventMemberAdded, "", map[string]any{"login": user.Login, "roleId": i.RoleID,
-			"role": v.Role.Name, "invite": i.ID, "personalTokens": ids}, "added %q with role %q (invitation accepted)", user.Login, v.Role.Name)
+	err := s.store.Write(ctx, func(tx gatehouse.Tx) (err error) {
+		v, err = s.answerInviteTx(ctx, tx, user, id, accept)
+		return err
 	})
 	if err != nil || !accept {
 		return v, err
 	}
 	return v, s.az.Refresh(ctx, v.Org.ID)
+}
+
+// answerInviteTx is AcceptInvite (accept) or DeclineInvite in a
+// transaction.
+func (s *Service) answerInviteTx(ctx context.Context, tx gatehouse.Tx, user *gatehouse.User, id string, accept bool) (*InviteView, error) {
+	i, err := tx.TakeInvite(ctx, id)
+	if err == nil && i.UserID != user.ID {
+		// another user's invitation is none of the caller's business
+		err = gatehouse.Errorf(gatehouse.ENOTFOUND, "another user's invitation")
+	}
+	if err != nil {
+		return nil, gatehouse.Reword(err, gatehouse.ENOTFOUND, "invitation %q not found", id)
+	}
+	if i.Expired(s.Now()) {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "invitation %q expired at %s; ask for a new one", id, i.Expires.Format(time.RFC3339))
+	}
+	v, err := inviteView(ctx, tx, i)
+	if err != nil {
+		return v, err
+	}
+	if !accept {
+		return v, s.audit(ctx, tx, i.OrgID, gatehouse.EventInviteDeclined, i.ID, map[string]string{"login": user.Login},
+			"%q declined the invitation", user.Login)
+	}
+	m := &gatehouse.Membership{OrgID: i.OrgID, UserID: user.ID, RoleID: i.RoleID}
+	if err := tx.AddMember(ctx, m); err != nil {
+		return v, gatehouse.Reword(err, gatehouse.ECONFLICT, "you are already a member of %q", v.Org.Name)
+	}
+	if err := s.audit(ctx, tx, i.OrgID, gatehouse.EventInviteAccepted, i.ID, map[string]string{"login": user.Login, "roleId": i.RoleID},
+		"%q accepted the invitation with role %q", user.Login, v.Role.Name); err != nil {
+		return v, err
+	}
+	// The user's own personal tokens act here from now on: the event
+	// names them, so that the organization's log knows every token
+	// that can act in it.
+	ids, err := ownPersonalTokens(ctx, tx, user.ID)
+	if err != nil {
+		return v, err
+	}
+	return v, s.audit(ctx, tx, i.OrgID, gatehouse.EventMemberAdded, "", map[string]any{"login": user.Login, "roleId": i.RoleID,
+		"role": v.Role.Name, "invite": i.ID, "personalTokens": ids}, "added %q with role %q (invitation accepted)", user.Login, v.Role.Name)
 }

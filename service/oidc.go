@@ -99,14 +99,18 @@ func (s *Service) RegisterIssuer(ctx context.Context, v gatehouse.IDTokenVerifie
 	pol := &gatehouse.AuthPolicy{}
 	pol.Policies, _ = json.Marshal([]gatehouse.AuthPolicyRule{{Decision: "deny", TokenType: gatehouse.TokenOrganization,
 		AuthorizedPermissions: []string{}, Rules: map[string]string{}}})
-	err = s.write(ctx, orgID, func(tx gatehouse.Tx) error {
-		if err := tx.CreateIssuer(ctx, iss, pol); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, orgID, gatehouse.EventIssuerCreated, iss.ID, map[string]any{"name": iss.Name, "url": iss.URL,
-			"issuer": iss.Issuer, "thumbprints": iss.Thumbprints, "staticJwks": len(iss.JWKS) > 0}, "registered OIDC issuer %q", iss.Name)
-	})
+	err = s.write(ctx, orgID, func(tx gatehouse.Tx) error { return s.createIssuerTx(ctx, tx, orgID, iss, pol) })
 	return iss, err
+}
+
+// createIssuerTx stores a discovered issuer with its policy and records
+// it: RegisterIssuer's write, whose discovery runs before it.
+func (s *Service) createIssuerTx(ctx context.Context, tx gatehouse.Tx, orgID string, iss *gatehouse.Issuer, pol *gatehouse.AuthPolicy) error {
+	if err := tx.CreateIssuer(ctx, iss, pol); err != nil {
+		return err
+	}
+	return s.audit(ctx, tx, orgID, gatehouse.EventIssuerCreated, iss.ID, map[string]any{"name": iss.Name, "url": iss.URL,
+		"issuer": iss.Issuer, "thumbprints": iss.Thumbprints, "staticJwks": len(iss.JWKS) > 0}, "registered OIDC issuer %q", iss.Name)
 }
 
 // Issuers lists an organization's issuers.
@@ -130,36 +134,35 @@ func (s *Service) Issuer(ctx context.Context, orgID, id string) (i *gatehouse.Is
 // UpdateIssuer changes an issuer's name, thumbprints, static key set or
 // maximum expiration; its URL never changes.
 func (s *Service) UpdateIssuer(ctx context.Context, orgID, id string, in IssuerInput) (*gatehouse.Issuer, error) {
+	return batchOne(ctx, s, orgID, func(b *Batch) (*gatehouse.Issuer, error) { return b.UpdateIssuer(id, in) })
+}
+
+func (s *Service) updateIssuerTx(ctx context.Context, tx gatehouse.Tx, orgID, id string, in IssuerInput) (*gatehouse.Issuer, error) {
 	if err := checkIssuerFields(in); err != nil {
 		return nil, err
 	}
-	var out *gatehouse.Issuer
-	err := s.write(ctx, orgID, func(tx gatehouse.Tx) error {
-		iss, err := tx.GetIssuer(ctx, orgID, id)
-		if err != nil {
-			return err
+	iss, err := tx.GetIssuer(ctx, orgID, id)
+	if err != nil {
+		return nil, err
+	}
+	iss.Name = in.Name
+	if in.Thumbprints != nil {
+		iss.Thumbprints = lower(in.Thumbprints)
+	}
+	if len(in.JWKS) > 0 {
+		iss.JWKS = in.JWKS
+	}
+	if in.MaxExpiration != nil {
+		iss.MaxExpiration = *in.MaxExpiration
+		if iss.MaxExpiration == 0 {
+			iss.MaxExpiration = DefaultIssuerMax
 		}
-		iss.Name = in.Name
-		if in.Thumbprints != nil {
-			iss.Thumbprints = lower(in.Thumbprints)
-		}
-		if len(in.JWKS) > 0 {
-			iss.JWKS = in.JWKS
-		}
-		if in.MaxExpiration != nil {
-			iss.MaxExpiration = *in.MaxExpiration
-			if iss.MaxExpiration == 0 {
-				iss.MaxExpiration = DefaultIssuerMax
-			}
-		}
-		if err := tx.UpdateIssuer(ctx, iss); err != nil {
-			return err
-		}
-		out = iss
-		return s.audit(ctx, tx, orgID, gatehouse.EventIssuerUpdated, iss.ID, map[string]any{"name": iss.Name,
-			"thumbprints": iss.Thumbprints, "maxExpiration": iss.MaxExpiration.Seconds()}, "changed OIDC issuer %q", iss.Name)
-	})
-	return out, err
+	}
+	if err := tx.UpdateIssuer(ctx, iss); err != nil {
+		return nil, err
+	}
+	return iss, s.audit(ctx, tx, orgID, gatehouse.EventIssuerUpdated, iss.ID, map[string]any{"name": iss.Name,
+		"thumbprints": iss.Thumbprints, "maxExpiration": iss.MaxExpiration.Seconds()}, "changed OIDC issuer %q", iss.Name)
 }
 
 // RegenerateThumbprints pins the certificate the issuer serves today.
@@ -184,39 +187,34 @@ func (s *Service) RegenerateThumbprints(ctx context.Context, v gatehouse.IDToken
 // The event lists them; they leave the in-memory index before the
 // response returns.
 func (s *Service) DeleteIssuer(ctx context.Context, orgID, id string) error {
-	var revoked []*gatehouse.Token
-	err := s.store.Write(ctx, func(tx gatehouse.Tx) error {
-		iss, err := tx.GetIssuer(ctx, orgID, id)
-		if err != nil {
-			return err
-		}
-		if revoked, err = tx.RevokeIssuerTokens(ctx, id); err != nil {
-			return err
-		}
-		legacy, err := s.revokeUnrecordedIssuerTokens(ctx, tx, orgID, id)
-		if err != nil {
-			return err
-		}
-		revoked = append(revoked, legacy...)
-		if err := tx.DeleteIssuer(ctx, orgID, id); err != nil {
-			return err
-		}
-		ids := make([]string, 0, len(revoked))
-		for _, t := range revoked {
-			ids = append(ids, t.ID)
-		}
-		return s.audit(ctx, tx, orgID, gatehouse.EventIssuerDeleted, id, map[string]any{"name": iss.Name, "revokedTokens": ids},
-			"deleted OIDC issuer %q and revoked the %d token(s) exchanged through it", iss.Name, len(revoked))
-	})
+	return s.Batch(ctx, orgID, func(b *Batch) error { return b.DeleteIssuer(id) })
+}
+
+// deleteIssuerTx is DeleteIssuer in a transaction; it returns the tokens
+// it revoked, which the caller removes from the snapshot after the commit.
+func (s *Service) deleteIssuerTx(ctx context.Context, tx gatehouse.Tx, orgID, id string) ([]*gatehouse.Token, error) {
+	iss, err := tx.GetIssuer(ctx, orgID, id)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	// Personal tokens are indexed under every organization of their user,
-	// which this organization's rebuild does not reach: drop them all.
+	revoked, err := tx.RevokeIssuerTokens(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	legacy, err := s.revokeUnrecordedIssuerTokens(ctx, tx, orgID, id)
+	if err != nil {
+		return nil, err
+	}
+	revoked = append(revoked, legacy...)
+	if err := tx.DeleteIssuer(ctx, orgID, id); err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(revoked))
 	for _, t := range revoked {
-		s.az.RemoveToken(t)
+		ids = append(ids, t.ID)
 	}
-	return s.az.Refresh(ctx, orgID)
+	return revoked, s.audit(ctx, tx, orgID, gatehouse.EventIssuerDeleted, id, map[string]any{"name": iss.Name, "revokedTokens": ids},
+		"deleted OIDC issuer %q and revoked the %d token(s) exchanged through it", iss.Name, len(revoked))
 }
 
 // revokeUnrecordedIssuerTokens revokes the live tokens an issuer minted
@@ -325,33 +323,32 @@ func checkRules(ctx context.Context, tx gatehouse.Tx, orgID string, rules []gate
 
 // UpdatePolicy replaces a policy's whole rule list.
 func (s *Service) UpdatePolicy(ctx context.Context, orgID, policyID string, rules []gatehouse.AuthPolicyRule) (*gatehouse.AuthPolicy, error) {
-	var out *gatehouse.AuthPolicy
-	err := s.write(ctx, orgID, func(tx gatehouse.Tx) error {
-		if err := checkRules(ctx, tx, orgID, rules); err != nil {
-			return err
+	return batchOne(ctx, s, orgID, func(b *Batch) (*gatehouse.AuthPolicy, error) { return b.UpdatePolicy(policyID, rules) })
+}
+
+func (s *Service) updatePolicyTx(ctx context.Context, tx gatehouse.Tx, orgID, policyID string, rules []gatehouse.AuthPolicyRule) (*gatehouse.AuthPolicy, error) {
+	if err := checkRules(ctx, tx, orgID, rules); err != nil {
+		return nil, err
+	}
+	if err := s.checkAuthRules(ctx, tx, orgID, rules); err != nil {
+		return nil, err
+	}
+	p, err := tx.GetAuthPolicy(ctx, orgID, policyID)
+	if err != nil {
+		return nil, err
+	}
+	before := p.Policies
+	for i := range rules {
+		if rules[i].AuthorizedPermissions == nil {
+			rules[i].AuthorizedPermissions = []string{}
 		}
-		if err := s.checkAuthRules(ctx, tx, orgID, rules); err != nil {
-			return err
-		}
-		p, err := tx.GetAuthPolicy(ctx, orgID, policyID)
-		if err != nil {
-			return err
-		}
-		before := p.Policies
-		for i := range rules {
-			if rules[i].AuthorizedPermissions == nil {
-				rules[i].AuthorizedPermissions = []string{}
-			}
-		}
-		p.Policies, _ = json.Marshal(rules)
-		if err := tx.UpdateAuthPolicy(ctx, p, p.Version); err != nil {
-			return err
-		}
-		out = p
-		return s.audit(ctx, tx, orgID, gatehouse.EventAuthPolicyUpdated, p.IssuerID, map[string]json.RawMessage{"before": before, "after": p.Policies},
-			"replaced the rules of an OIDC issuer's policy (%d rules)", len(rules))
-	})
-	return out, err
+	}
+	p.Policies, _ = json.Marshal(rules)
+	if err := tx.UpdateAuthPolicy(ctx, p, p.Version); err != nil {
+		return nil, err
+	}
+	return p, s.audit(ctx, tx, orgID, gatehouse.EventAuthPolicyUpdated, p.IssuerID, map[string]json.RawMessage{"before": before, "after": p.Policies},
+		"replaced the rules of an OIDC issuer's policy (%d rules)", len(rules))
 }
 
 // OAuthError is an RFC 6749 §5.2 error of the token endpoint.

@@ -29,41 +29,47 @@ type OrgCreated struct {
 // case the user is invited as admin and gets no token (they accept with
 // their own).
 func (s *Service) CreateOrgWithAdmin(ctx context.Context, name, adminLogin string, invite bool) (*OrgCreated, error) {
-	if err := checkName("admin", adminLogin, 100); err != nil {
-		return nil, err
-	}
-	out := &OrgCreated{}
 	ctx = gatehouse.WithActor(ctx, gatehouse.Actor{Login: "host: gatehouse admin org create"})
-	err := s.store.Write(ctx, func(tx gatehouse.Tx) error {
-		existing, err := tx.GetUserByLogin(ctx, adminLogin)
-		switch {
-		case gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND:
-			existing = nil
-		case err != nil:
-			return err
-		case !invite:
-			return gatehouse.Errorf(gatehouse.ECONFLICT, "admin: user %q exists already and another organization's user cannot be made an admin without consent; choose a new login, or pass --invite to invite %q as admin", adminLogin, adminLogin)
-		}
-		org, ids, err := s.CreateOrg(ctx, tx, name, name)
-		if err != nil {
-			return err
-		}
-		out.Org = org
-		if existing != nil {
-			out.Invite = &gatehouse.Invite{OrgID: org.ID, UserID: existing.ID, RoleID: ids[catalog.RoleAdmin], Expires: s.Now().Add(DefaultInviteLifetime)}
-			return s.createInvite(ctx, tx, out.Invite, existing, "admin")
-		}
-		user := &gatehouse.User{Login: adminLogin, Name: adminLogin, ManagedBy: org.ID}
-		if err := tx.CreateUser(ctx, user); err != nil {
-			return err
-		}
-		out.Token, err = s.firstAdmin(ctx, tx, org.ID, ids[catalog.RoleAdmin], user, "first token of the admin of "+name)
+	var out *OrgCreated
+	err := s.store.Write(ctx, func(tx gatehouse.Tx) (err error) {
+		out, err = s.createOrgWithAdminTx(ctx, tx, name, adminLogin, invite)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, s.az.Refresh(ctx, out.Org.ID)
+}
+
+// createOrgWithAdminTx is CreateOrgWithAdmin in a transaction.
+func (s *Service) createOrgWithAdminTx(ctx context.Context, tx gatehouse.Tx, name, adminLogin string, invite bool) (*OrgCreated, error) {
+	if err := checkName("admin", adminLogin, 100); err != nil {
+		return nil, err
+	}
+	existing, err := tx.GetUserByLogin(ctx, adminLogin)
+	switch {
+	case gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND:
+		existing = nil
+	case err != nil:
+		return nil, err
+	case !invite:
+		return nil, gatehouse.Errorf(gatehouse.ECONFLICT, "admin: user %q exists already and another organization's user cannot be made an admin without consent; choose a new login, or pass --invite to invite %q as admin", adminLogin, adminLogin)
+	}
+	org, ids, err := s.CreateOrg(ctx, tx, name, name)
+	if err != nil {
+		return nil, err
+	}
+	out := &OrgCreated{Org: org}
+	if existing != nil {
+		out.Invite = &gatehouse.Invite{OrgID: org.ID, UserID: existing.ID, RoleID: ids[catalog.RoleAdmin], Expires: s.Now().Add(DefaultInviteLifetime)}
+		return out, s.createInvite(ctx, tx, out.Invite, existing, "admin")
+	}
+	user := &gatehouse.User{Login: adminLogin, Name: adminLogin, ManagedBy: org.ID}
+	if err := tx.CreateUser(ctx, user); err != nil {
+		return nil, err
+	}
+	out.Token, err = s.firstAdmin(ctx, tx, org.ID, ids[catalog.RoleAdmin], user, "first token of the admin of "+name)
+	return out, err
 }
 
 // Org returns an organization by id.
@@ -160,35 +166,41 @@ func builtinDescriptions() map[string]string {
 // and the admin's personal token, whose value it returns. On a database
 // that already has an organization it does nothing and returns "".
 func (s *Service) Bootstrap(ctx context.Context, orgName, adminLogin string) (token string, err error) {
-	if err := checkName("bootstrap admin", adminLogin, 100); err != nil {
-		return "", err
-	}
 	var orgID string
-	err = s.store.Write(ctx, func(tx gatehouse.Tx) error {
-		existing, _, err := tx.ListOrgs(ctx, gatehouse.ListOptions{Limit: 1})
-		if err != nil || len(existing) > 0 {
-			return err
-		}
-		org, ids, err := s.CreateOrg(ctx, tx, orgName, orgName)
-		if err != nil {
-			return err
-		}
-		orgID = org.ID
-		user, err := tx.GetUserByLogin(ctx, adminLogin)
-		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
-			user = &gatehouse.User{Login: adminLogin, Name: adminLogin, ManagedBy: org.ID}
-			err = tx.CreateUser(ctx, user)
-		}
-		if err != nil {
-			return err
-		}
-		token, err = s.firstAdmin(ctx, tx, org.ID, ids[catalog.RoleAdmin], user, "bootstrap token of the first admin")
+	err = s.store.Write(ctx, func(tx gatehouse.Tx) (err error) {
+		token, orgID, err = s.bootstrapTx(ctx, tx, orgName, adminLogin)
 		return err
 	})
 	if err != nil || orgID == "" {
 		return "", err
 	}
 	return token, s.az.Refresh(ctx, orgID)
+}
+
+// bootstrapTx is Bootstrap in a transaction; it returns the token and the
+// new organization's id, both "" when an organization existed.
+func (s *Service) bootstrapTx(ctx context.Context, tx gatehouse.Tx, orgName, adminLogin string) (token, orgID string, err error) {
+	if err := checkName("bootstrap admin", adminLogin, 100); err != nil {
+		return "", "", err
+	}
+	existing, _, err := tx.ListOrgs(ctx, gatehouse.ListOptions{Limit: 1})
+	if err != nil || len(existing) > 0 {
+		return "", "", err
+	}
+	org, ids, err := s.CreateOrg(ctx, tx, orgName, orgName)
+	if err != nil {
+		return "", "", err
+	}
+	user, err := tx.GetUserByLogin(ctx, adminLogin)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		user = &gatehouse.User{Login: adminLogin, Name: adminLogin, ManagedBy: org.ID}
+		err = tx.CreateUser(ctx, user)
+	}
+	if err != nil {
+		return "", "", err
+	}
+	token, err = s.firstAdmin(ctx, tx, org.ID, ids[catalog.RoleAdmin], user, "bootstrap token of the first admin")
+	return token, org.ID, err
 }
 
 // SettingsUpdate changes some of an organization's settings; nil fields
@@ -206,6 +218,11 @@ type SettingsUpdate struct {
 // to the member defaults rewrites the built-in Member role, whose tree
 // holds them.
 func (s *Service) UpdateSettings(ctx context.Context, orgID string, c SettingsUpdate) error {
+	return s.Batch(ctx, orgID, func(b *Batch) error { return b.UpdateSettings(c) })
+}
+
+// checkSettings checks a settings change before it is applied.
+func checkSettings(c SettingsUpdate) error {
 	if c.MaxTokenLifetime != nil && *c.MaxTokenLifetime < 0 {
 		return gatehouse.Errorf(gatehouse.EINVALID, "maxTokenLifetime: must not be negative")
 	}
@@ -226,33 +243,38 @@ func (s *Service) UpdateSettings(ctx context.Context, orgID string, c SettingsUp
 			return err
 		}
 	}
-	return s.write(ctx, orgID, func(tx gatehouse.Tx) error {
-		org, err := tx.GetOrg(ctx, orgID)
-		if err != nil {
+	return nil
+}
+
+func (s *Service) updateSettingsTx(ctx context.Context, tx gatehouse.Tx, orgID string, c SettingsUpdate) error {
+	if err := checkSettings(c); err != nil {
+		return err
+	}
+	org, err := tx.GetOrg(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	before := org.Settings
+	if c.MaxTokenLifetime != nil {
+		org.Settings.MaxTokenLifetime = *c.MaxTokenLifetime
+	}
+	if c.AuditRetention != nil {
+		org.Settings.AuditRetention = *c.AuditRetention
+	}
+	if c.Quotas != nil {
+		org.Settings.Quotas = *c.Quotas
+	}
+	if c.MemberDefaults != nil {
+		org.Settings.MemberDefaults = *c.MemberDefaults
+		if err := s.rewriteMemberRole(ctx, tx, orgID, *c.MemberDefaults); err != nil {
 			return err
 		}
-		before := org.Settings
-		if c.MaxTokenLifetime != nil {
-			org.Settings.MaxTokenLifetime = *c.MaxTokenLifetime
-		}
-		if c.AuditRetention != nil {
-			org.Settings.AuditRetention = *c.AuditRetention
-		}
-		if c.Quotas != nil {
-			org.Settings.Quotas = *c.Quotas
-		}
-		if c.MemberDefaults != nil {
-			org.Settings.MemberDefaults = *c.MemberDefaults
-			if err := s.rewriteMemberRole(ctx, tx, orgID, *c.MemberDefaults); err != nil {
-				return err
-			}
-		}
-		if err := tx.UpdateOrg(ctx, org); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, orgID, gatehouse.EventSettingsChanged, orgID, map[string]any{"before": before, "after": org.Settings},
-			"changed the organization's settings")
-	})
+	}
+	if err := tx.UpdateOrg(ctx, org); err != nil {
+		return err
+	}
+	return s.audit(ctx, tx, orgID, gatehouse.EventSettingsChanged, orgID, map[string]any{"before": before, "after": org.Settings},
+		"changed the organization's settings")
 }
 
 // rewriteMemberRole regenerates the built-in Member role from the defaults.

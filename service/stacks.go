@@ -74,6 +74,10 @@ type StackInput struct {
 // holds Stack Admin on it (through Stack.CreatedBy); a team token's team
 // is granted Stack Admin on it.
 func (s *Service) CreateStack(ctx context.Context, orgID string, by *gatehouse.Identity, in StackInput) (*gatehouse.Stack, error) {
+	return batchOne(ctx, s, orgID, func(b *Batch) (*gatehouse.Stack, error) { return b.CreateStack(by, in) })
+}
+
+func (s *Service) createStackTx(ctx context.Context, tx gatehouse.Tx, orgID string, by *gatehouse.Identity, in StackInput) (*gatehouse.Stack, error) {
 	if err := checkStackName("projectName", in.Project); err != nil {
 		return nil, err
 	}
@@ -95,44 +99,51 @@ func (s *Service) CreateStack(ctx context.Context, orgID string, by *gatehouse.I
 	if err != nil {
 		return nil, err
 	}
-	err = s.write(ctx, orgID, func(tx gatehouse.Tx) error {
-		if err := s.checkQuota(ctx, tx, orgID, quotaStacks); err != nil {
+	if err := s.checkQuota(ctx, tx, orgID, quotaStacks); err != nil {
+		return nil, err
+	}
+	if err := tx.CreateStack(ctx, st); err != nil {
+		return nil, err
+	}
+	if err := tx.PutStackKey(ctx, st.ID, wrapped); err != nil {
+		return nil, err
+	}
+	if err := s.grantNewStack(ctx, tx, st, by, in); err != nil {
+		return nil, err
+	}
+	return st, s.audit(ctx, tx, orgID, gatehouse.EventStackCreated, st.ID, map[string]any{"tags": tags, "teams": in.Teams},
+		"created stack %s/%s", st.Project, st.Name)
+}
+
+// grantNewStack gives a team token's team Stack Admin on the new stack and
+// the teams the input names Stack Write.
+func (s *Service) grantNewStack(ctx context.Context, tx gatehouse.Tx, st *gatehouse.Stack, by *gatehouse.Identity, in StackInput) error {
+	orgID := st.OrgID
+	if by.Token.Kind == gatehouse.TokenTeam {
+		t, err := tx.GetTeamByID(ctx, by.Token.TeamID)
+		if err != nil {
 			return err
 		}
-		if err := tx.CreateStack(ctx, st); err != nil {
+		if err := putTeamGrant(ctx, tx, orgID, t, gatehouse.EntityStack, st.Project, st.Name, "stack-admin", "103", 0); err != nil {
 			return err
 		}
-		if err := tx.PutStackKey(ctx, st.ID, wrapped); err != nil {
+	}
+	for _, name := range in.Teams {
+		t, err := teamByName(ctx, tx, orgID, name)
+		if err != nil {
+			return gatehouse.Recode(err, gatehouse.ENOTFOUND, gatehouse.EINVALID, "teams: team %q not found", name)
+		}
+		if !in.MayGrantTeams && !administers(ctx, tx, t.ID, by) {
+			return gatehouse.Errorf(gatehouse.EFORBIDDEN, "teams: giving team %q access needs the team:update scope or being the team's admin", name)
+		}
+		if err := s.checkNewStackGrant(ctx, tx, st, name, "stack-write"); err != nil {
 			return err
 		}
-		if by.Token.Kind == gatehouse.TokenTeam {
-			t, err := tx.GetTeamByID(ctx, by.Token.TeamID)
-			if err != nil {
-				return err
-			}
-			if err := putTeamGrant(ctx, tx, orgID, t, gatehouse.EntityStack, st.Project, st.Name, "stack-admin", "103", 0); err != nil {
-				return err
-			}
+		if err := putTeamGrant(ctx, tx, orgID, t, gatehouse.EntityStack, st.Project, st.Name, "stack-write", "102", 0); err != nil {
+			return err
 		}
-		for _, name := range in.Teams {
-			t, err := teamByName(ctx, tx, orgID, name)
-			if err != nil {
-				return gatehouse.Recode(err, gatehouse.ENOTFOUND, gatehouse.EINVALID, "teams: team %q not found", name)
-			}
-			if !in.MayGrantTeams && !administers(ctx, tx, t.ID, by) {
-				return gatehouse.Errorf(gatehouse.EFORBIDDEN, "teams: giving team %q access needs the team:update scope or being the team's admin", name)
-			}
-			if err := s.checkNewStackGrant(ctx, tx, st, name, "stack-write"); err != nil {
-				return err
-			}
-			if err := putTeamGrant(ctx, tx, orgID, t, gatehouse.EntityStack, st.Project, st.Name, "stack-write", "102", 0); err != nil {
-				return err
-			}
-		}
-		return s.audit(ctx, tx, orgID, gatehouse.EventStackCreated, st.ID, map[string]any{"tags": tags, "teams": in.Teams},
-			"created stack %s/%s", st.Project, st.Name)
-	})
-	return st, err
+	}
+	return nil
 }
 
 func administers(ctx context.Context, tx gatehouse.Tx, teamID string, by *gatehouse.Identity) bool {
@@ -175,30 +186,42 @@ var errHasResources = gatehouse.Errorf(gatehouse.EINVALID, "Bad Request: Stack s
 // DeleteStack deletes a stack with its history, keys and grants. Without
 // force, a stack whose state still holds resources is kept.
 func (s *Service) DeleteStack(ctx context.Context, st *gatehouse.Stack, force bool) error {
-	return s.write(ctx, st.OrgID, func(tx gatehouse.Tx) error {
-		cur, err := tx.GetStackByID(ctx, st.ID)
+	return s.Batch(ctx, st.OrgID, func(b *Batch) error { return b.DeleteStack(st, force) })
+}
+
+func (s *Service) deleteStackTx(ctx context.Context, tx gatehouse.Tx, orgID string, st *gatehouse.Stack, force bool) error {
+	cur, err := orgStack(ctx, tx, orgID, st.ID)
+	if err != nil {
+		return err
+	}
+	if cur.ActiveUpdate != "" && cur.LeaseExpiry.After(s.Now()) && !force {
+		return gatehouse.Errorf(gatehouse.ECONFLICT, "an update of stack %s/%s is in progress; cancel it first", cur.Project, cur.Name)
+	}
+	if !force && cur.Version > 0 {
+		cp, err := tx.GetCheckpoint(ctx, cur.ID, 0)
 		if err != nil {
 			return err
 		}
-		if cur.ActiveUpdate != "" && cur.LeaseExpiry.After(s.Now()) && !force {
-			return gatehouse.Errorf(gatehouse.ECONFLICT, "an update of stack %s/%s is in progress; cancel it first", cur.Project, cur.Name)
+		if resourceCount(cp.Data) > 0 {
+			return errHasResources
 		}
-		if !force && cur.Version > 0 {
-			cp, err := tx.GetCheckpoint(ctx, cur.ID, 0)
-			if err != nil {
-				return err
-			}
-			if resourceCount(cp.Data) > 0 {
-				return errHasResources
-			}
-		}
-		if err := tx.DeleteStack(ctx, cur.ID); err != nil {
-			return err
-		}
-		s.forgetKey(cur.ID)
-		return s.audit(ctx, tx, cur.OrgID, gatehouse.EventStackDeleted, cur.ID, map[string]any{"force": force, "version": cur.Version},
-			"deleted stack %s/%s", cur.Project, cur.Name)
-	})
+	}
+	if err := tx.DeleteStack(ctx, cur.ID); err != nil {
+		return err
+	}
+	s.forgetKey(cur.ID)
+	return s.audit(ctx, tx, cur.OrgID, gatehouse.EventStackDeleted, cur.ID, map[string]any{"force": force, "version": cur.Version},
+		"deleted stack %s/%s", cur.Project, cur.Name)
+}
+
+// orgStack reads a stack of the organization by id: a Batch of one
+// organization cannot reach another's stack.
+func orgStack(ctx context.Context, tx gatehouse.Tx, orgID, id string) (*gatehouse.Stack, error) {
+	st, err := tx.GetStackByID(ctx, id)
+	if err == nil && st.OrgID != orgID {
+		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "stack %q not found", id)
+	}
+	return st, err
 }
 
 // resourceCount counts the resources of a checkpoint (an untyped
@@ -224,6 +247,10 @@ func (*skipJSON) UnmarshalJSON([]byte) error { return nil }
 
 // RenameStack moves a stack to a new name and, optionally, project.
 func (s *Service) RenameStack(ctx context.Context, st *gatehouse.Stack, newProject, newName string) error {
+	return s.Batch(ctx, st.OrgID, func(b *Batch) error { return b.RenameStack(st, newProject, newName) })
+}
+
+func (s *Service) renameStackTx(ctx context.Context, tx gatehouse.Tx, orgID string, st *gatehouse.Stack, newProject, newName string) error {
 	if newProject == "" {
 		newProject = st.Project
 	}
@@ -233,19 +260,17 @@ func (s *Service) RenameStack(ctx context.Context, st *gatehouse.Stack, newProje
 	if err := checkStackName("newName", newName); err != nil {
 		return err
 	}
-	return s.write(ctx, st.OrgID, func(tx gatehouse.Tx) error {
-		cur, err := tx.GetStackByID(ctx, st.ID)
-		if err != nil {
-			return err
-		}
-		old := cur.Project + "/" + cur.Name
-		cur.Project, cur.Name = newProject, newName
-		if err := tx.UpdateStack(ctx, cur); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, cur.OrgID, gatehouse.EventStackRenamed, cur.ID, map[string]string{"from": old, "to": newProject + "/" + newName},
-			"renamed stack %s to %s/%s", old, newProject, newName)
-	})
+	cur, err := orgStack(ctx, tx, orgID, st.ID)
+	if err != nil {
+		return err
+	}
+	old := cur.Project + "/" + cur.Name
+	cur.Project, cur.Name = newProject, newName
+	if err := tx.UpdateStack(ctx, cur); err != nil {
+		return err
+	}
+	return s.audit(ctx, tx, cur.OrgID, gatehouse.EventStackRenamed, cur.ID, map[string]string{"from": old, "to": newProject + "/" + newName},
+		"renamed stack %s to %s/%s", old, newProject, newName)
 }
 
 // TagUpdate is one change to a stack's tags.
@@ -343,11 +368,8 @@ func (s *Service) changeStackTagsTx(ctx context.Context, tx gatehouse.Tx, st *ga
 	if err != nil {
 		return false, err
 	}
-	tags, ok, err := applyTags(cur.Tags, c, ProjectTag, cur.Project, gatehouse.EINVALID)
+	tags, ok, err := s.retag(ctx, cur.OrgID, gatehouse.EntityRef{Type: gatehouse.EntityStack, ID: cur.ID}, cur.Tags, c, ProjectTag, cur.Project, gatehouse.EINVALID)
 	if err != nil || !ok {
-		return false, err
-	}
-	if err := s.checkRetag(ctx, cur.OrgID, gatehouse.EntityStack, cur.ID, cur.Tags, tags); err != nil {
 		return false, err
 	}
 	before := cur.Tags
@@ -357,4 +379,18 @@ func (s *Service) changeStackTagsTx(ctx context.Context, tx gatehouse.Tx, st *ga
 	}
 	return true, s.audit(ctx, tx, cur.OrgID, gatehouse.EventStackTagsChanged, cur.ID, map[string]any{"before": before, "after": tags, "fromUpdate": c.FromUpdate},
 		"changed the tags of stack %s/%s", cur.Project, cur.Name)
+}
+
+// retag applies a change to an entity's tags (applyTags) and checks the
+// result against the organization's rules; ok is false when the tags stay
+// as they are.
+func (s *Service) retag(ctx context.Context, orgID string, e gatehouse.EntityRef, cur map[string]string, c TagUpdate, builtin, builtinValue, dup string) (map[string]string, bool, error) {
+	tags, ok, err := applyTags(cur, c, builtin, builtinValue, dup)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	if err := s.checkRetag(ctx, orgID, e.Type, e.ID, cur, tags); err != nil {
+		return nil, false, err
+	}
+	return tags, true, nil
 }

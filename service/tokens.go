@@ -31,6 +31,22 @@ type TokenInput struct {
 // CreateToken creates a token and returns it with its value, which is shown
 // once and never stored.
 func (s *Service) CreateToken(ctx context.Context, in TokenInput) (*gatehouse.Token, string, error) {
+	var t *gatehouse.Token
+	var value string
+	err := s.store.Write(ctx, func(tx gatehouse.Tx) (err error) {
+		t, value, err = s.createTokenTx(ctx, tx, in)
+		return err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	s.az.AddToken(t)
+	return t, value, nil
+}
+
+// createTokenTx is CreateToken in a transaction, but for the token's
+// installation in the snapshot.
+func (s *Service) createTokenTx(ctx context.Context, tx gatehouse.Tx, in TokenInput) (*gatehouse.Token, string, error) {
 	now := s.Now()
 	t := &gatehouse.Token{Kind: in.Kind, OrgID: in.OrgID, UserID: in.UserID, Name: in.Name, Description: in.Description,
 		RoleID: in.RoleID, CreatedBy: in.CreatedBy}
@@ -39,29 +55,22 @@ func (s *Service) CreateToken(ctx context.Context, in TokenInput) (*gatehouse.To
 	}
 	value, digest := gatehouse.NewTokenValue()
 	t.Digest = digest
-	err := s.store.Write(ctx, func(tx gatehouse.Tx) error {
-		if in.Kind == gatehouse.TokenOrganization || in.Kind == gatehouse.TokenTeam {
-			if err := s.checkTokenQuota(ctx, tx, in.OrgID); err != nil {
-				return err
-			}
+	if in.Kind == gatehouse.TokenOrganization || in.Kind == gatehouse.TokenTeam {
+		if err := s.checkTokenQuota(ctx, tx, in.OrgID); err != nil {
+			return nil, "", err
 		}
-		orgs, err := s.checkTokenOwner(ctx, tx, in, t)
-		if err != nil {
-			return err
-		}
-		if err := checkTokenLifetime(ctx, tx, in.OrgID, t, now); err != nil {
-			return err
-		}
-		if err := tx.CreateToken(ctx, t); err != nil {
-			return err
-		}
-		return s.tokenEvent(ctx, tx, orgs, gatehouse.EventTokenCreated, t, "created")
-	})
+	}
+	orgs, err := s.checkTokenOwner(ctx, tx, in, t)
 	if err != nil {
 		return nil, "", err
 	}
-	s.az.AddToken(t)
-	return t, value, nil
+	if err := checkTokenLifetime(ctx, tx, in.OrgID, t, now); err != nil {
+		return nil, "", err
+	}
+	if err := tx.CreateToken(ctx, t); err != nil {
+		return nil, "", err
+	}
+	return t, value, s.tokenEvent(ctx, tx, orgs, gatehouse.EventTokenCreated, t, "created")
 }
 
 // checkTokenInput checks a new token's description, expiry (set on t) and
@@ -305,41 +314,54 @@ func (s *Service) TeamID(ctx context.Context, orgID, name string) (id string, er
 
 // RevokeToken revokes a token after check accepts it (ownership, kind).
 func (s *Service) RevokeToken(ctx context.Context, id string, check func(*gatehouse.Token) error) error {
-	var orgs []string
 	var revoked *gatehouse.Token
-	err := s.store.Write(ctx, func(tx gatehouse.Tx) error {
-		t, err := tx.GetToken(ctx, id)
-		revoked = t
-		if err == nil && t.Deleted {
-			err = gatehouse.Errorf(gatehouse.ENOTFOUND, "a deleted token")
-		}
-		if err != nil {
-			return gatehouse.Reword(err, gatehouse.ENOTFOUND, "token %q not found", id)
-		}
-		if err := check(t); err != nil {
-			return err
-		}
-		if t.Kind == gatehouse.TokenPersonal {
-			ms, err := tx.ListUserMemberships(ctx, t.UserID)
-			if err != nil {
-				return err
-			}
-			for _, m := range ms {
-				orgs = append(orgs, m.OrgID)
-			}
-		} else {
-			orgs = []string{t.OrgID}
-		}
-		if err := tx.DeleteToken(ctx, id); err != nil {
-			return err
-		}
-		return s.tokenEvent(ctx, tx, orgs, gatehouse.EventTokenDeleted, t, "revoked")
+	err := s.store.Write(ctx, func(tx gatehouse.Tx) (err error) {
+		revoked, err = s.revokeTokenTx(ctx, tx, id, check)
+		return err
 	})
 	if err != nil {
 		return err
 	}
 	s.az.RemoveToken(revoked)
 	return nil
+}
+
+// revokeTokenTx is RevokeToken in a transaction, but for the token's
+// removal from the snapshot; it returns the revoked token.
+func (s *Service) revokeTokenTx(ctx context.Context, tx gatehouse.Tx, id string, check func(*gatehouse.Token) error) (*gatehouse.Token, error) {
+	t, err := tx.GetToken(ctx, id)
+	if err == nil && t.Deleted {
+		err = gatehouse.Errorf(gatehouse.ENOTFOUND, "a deleted token")
+	}
+	if err != nil {
+		return nil, gatehouse.Reword(err, gatehouse.ENOTFOUND, "token %q not found", id)
+	}
+	if err := check(t); err != nil {
+		return nil, err
+	}
+	orgs := []string{t.OrgID}
+	if t.Kind == gatehouse.TokenPersonal {
+		if orgs, err = userOrgs(ctx, tx, t.UserID); err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.DeleteToken(ctx, id); err != nil {
+		return nil, err
+	}
+	return t, s.tokenEvent(ctx, tx, orgs, gatehouse.EventTokenDeleted, t, "revoked")
+}
+
+// userOrgs lists the ids of the organizations a user is a member of.
+func userOrgs(ctx context.Context, tx gatehouse.Tx, userID string) ([]string, error) {
+	ms, err := tx.ListUserMemberships(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	orgs := make([]string, len(ms))
+	for i, m := range ms {
+		orgs[i] = m.OrgID
+	}
+	return orgs, nil
 }
 
 // tokenEvent records a token's creation or revocation in each organization
@@ -362,39 +384,39 @@ func (s *Service) tokenEvent(ctx context.Context, tx gatehouse.Tx, orgs []string
 // IssueToken creates a personal token for a member, for recovering access
 // from the host with direct database access.
 func (s *Service) IssueToken(ctx context.Context, orgName, login, description string, expires time.Time) (string, error) {
-	var value string
-	var orgID string
-	err := s.store.Write(ctx, func(tx gatehouse.Tx) error {
-		org, err := tx.GetOrgByName(ctx, orgName)
-		if err != nil {
-			return gatehouse.Reword(err, gatehouse.ENOTFOUND, "organization %q not found", orgName)
-		}
-		orgID = org.ID
-		user, err := tx.GetUserByLogin(ctx, login)
-		if err != nil {
-			return gatehouse.Reword(err, gatehouse.ENOTFOUND, "user %q not found", login)
-		}
-		if _, err := tx.GetMember(ctx, org.ID, user.ID); err != nil {
-			return gatehouse.Reword(err, gatehouse.ENOTFOUND, "user %q is not a member of %q", login, orgName)
-		}
-		v, digest := gatehouse.NewTokenValue()
-		value = v
-		t := &gatehouse.Token{Kind: gatehouse.TokenPersonal, UserID: user.ID, Description: description, Digest: digest, CreatedBy: user.ID, Expires: expires}
-		if err := tx.CreateToken(ctx, t); err != nil {
-			return err
-		}
-		ms, err := tx.ListUserMemberships(ctx, user.ID)
-		if err != nil {
-			return err
-		}
-		orgs := make([]string, len(ms))
-		for i, m := range ms {
-			orgs[i] = m.OrgID
-		}
-		return s.tokenEvent(gatehouse.WithActor(ctx, gatehouse.Actor{Login: "host: gatehouse admin issue-token"}), tx, orgs, gatehouse.EventTokenCreated, t, "issued from the host")
+	var value, orgID string
+	err := s.store.Write(ctx, func(tx gatehouse.Tx) (err error) {
+		value, orgID, err = s.issueTokenTx(ctx, tx, orgName, login, description, expires)
+		return err
 	})
 	if err != nil {
 		return "", err
 	}
 	return value, s.az.Refresh(ctx, orgID)
+}
+
+// issueTokenTx is IssueToken in a transaction; it returns the token's
+// value and the organization's id.
+func (s *Service) issueTokenTx(ctx context.Context, tx gatehouse.Tx, orgName, login, description string, expires time.Time) (string, string, error) {
+	org, err := tx.GetOrgByName(ctx, orgName)
+	if err != nil {
+		return "", "", gatehouse.Reword(err, gatehouse.ENOTFOUND, "organization %q not found", orgName)
+	}
+	user, err := tx.GetUserByLogin(ctx, login)
+	if err != nil {
+		return "", "", gatehouse.Reword(err, gatehouse.ENOTFOUND, "user %q not found", login)
+	}
+	if _, err := tx.GetMember(ctx, org.ID, user.ID); err != nil {
+		return "", "", gatehouse.Reword(err, gatehouse.ENOTFOUND, "user %q is not a member of %q", login, orgName)
+	}
+	value, digest := gatehouse.NewTokenValue()
+	t := &gatehouse.Token{Kind: gatehouse.TokenPersonal, UserID: user.ID, Description: description, Digest: digest, CreatedBy: user.ID, Expires: expires}
+	if err := tx.CreateToken(ctx, t); err != nil {
+		return "", "", err
+	}
+	orgs, err := userOrgs(ctx, tx, user.ID)
+	if err != nil {
+		return "", "", err
+	}
+	return value, org.ID, s.tokenEvent(gatehouse.WithActor(ctx, gatehouse.Actor{Login: "host: gatehouse admin issue-token"}), tx, orgs, gatehouse.EventTokenCreated, t, "issued from the host")
 }
