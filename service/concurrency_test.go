@@ -322,3 +322,39 @@ func checkpointOf(t *testing.T, e *testenv.Env, stackID string, version int) str
 	}
 	return data
 }
+
+// A lease renewal racing the update's completion never takes the freed
+// lease again: the next update starts at once.
+func TestRenewRacingCompletion(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testenv.Env) {
+		ctx := context.Background()
+		svcs := replicas(t, e)
+		by := e.Identity(t, e.Admin)
+		st, err := e.Svc.CreateStack(ctx, e.Org.ID, by, service.StackInput{Project: "app", Name: "dev"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for round := range 20 {
+			u, err := e.Svc.CreateUpdate(ctx, st, by, gatehouse.UpdateKindUpdate, service.ProgramInput{Name: "app"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.Svc.StartUpdate(ctx, st, u.ID, by, nil, false); err != nil {
+				t.Fatalf("round %d: the start: %v", round, err)
+			}
+			errs := parallel(2, func(i int) error {
+				if i == 0 {
+					return svcs[0].CompleteUpdate(ctx, u.ID, gatehouse.UpdateSucceeded)
+				}
+				_, err := svcs[1].RenewLease(ctx, u, 0)
+				return err
+			})
+			if errs[0] != nil || (errs[1] != nil && gatehouse.ErrorCode(errs[1]) != gatehouse.ECONFLICT) {
+				t.Fatalf("round %d: completion %v, renewal %v", round, errs[0], errs[1])
+			}
+			if s, err := e.Svc.Stack(ctx, e.Org.ID, "app", "dev"); err != nil || s.ActiveUpdate != "" {
+				t.Fatalf("round %d: after the completion the stack is leased to %q (%v)", round, s.ActiveUpdate, err)
+			}
+		}
+	})
+}
