@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/gatehouse-iam/gatehouse/internal/testenv"
 	"github.com/gatehouse-iam/gatehouse/service"
 	"github.com/gatehouse-iam/gatehouse/store"
+	"github.com/gatehouse-iam/gatehouse/store/storetest"
 )
 
 // These tests race the service's check-then-write use cases against each
@@ -34,22 +34,32 @@ func replicas(t *testing.T, e *testenv.Env) [2]*service.Service {
 	return [2]*service.Service{e.Svc, svc}
 }
 
-// parallel runs fn(0) ... fn(n-1) at once and returns their errors.
-func parallel(n int, fn func(i int) error) []error {
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			errs[i] = fn(i)
-		}()
+// stackRace is a stack of the environment's organization, the admin's
+// identity, and the two replicas that race on the stack's updates.
+type stackRace struct {
+	svcs [2]*service.Service
+	by   *gatehouse.Identity
+	st   *gatehouse.Stack
+}
+
+func newStackRace(t *testing.T, e *testenv.Env) *stackRace {
+	t.Helper()
+	r := &stackRace{svcs: replicas(t, e), by: e.Identity(t, e.Admin)}
+	var err error
+	if r.st, err = e.Svc.CreateStack(context.Background(), e.Org.ID, r.by, service.StackInput{Project: "app", Name: "dev"}); err != nil {
+		t.Fatal(err)
 	}
-	close(start)
-	wg.Wait()
-	return errs
+	return r
+}
+
+// create makes an update of the stack, not yet started.
+func (r *stackRace) create(t *testing.T) *gatehouse.StackUpdate {
+	t.Helper()
+	u, err := r.svcs[0].CreateUpdate(context.Background(), r.st, r.by, gatehouse.UpdateKindUpdate, service.ProgramInput{Name: "app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
 
 func admins(t *testing.T, e *testenv.Env) int {
@@ -82,7 +92,7 @@ func TestLastAdminConcurrent(t *testing.T) {
 			t.Fatal(err)
 		}
 		for round := range 10 {
-			errs := parallel(3, func(i int) error {
+			errs := storetest.Race(3, func(i int) error {
 				return svcs[i%2].UpdateMember(ctx, e.Org.ID, fmt.Sprintf("a%d", i), "member", "")
 			})
 			refused := 0
@@ -117,7 +127,7 @@ func TestMemberRoleChangedBeforeConcurrent(t *testing.T) {
 		}
 		roles := []string{"reader", "builder", "maintainer", "member"}
 		const n = 24
-		for _, err := range parallel(n, func(i int) error {
+		for _, err := range storetest.Race(n, func(i int) error {
 			return svcs[i%2].UpdateMember(ctx, e.Org.ID, "bob", roles[i%len(roles)], "")
 		}) {
 			if err != nil {
@@ -161,7 +171,7 @@ func TestRolePatchesConcurrent(t *testing.T) {
 		}
 		const n = 200
 		conflicts := 0
-		for _, err := range parallel(n, func(i int) error {
+		for _, err := range storetest.Race(n, func(i int) error {
 			_, err := svcs[i%2].UpdateDescriptor(ctx, e.Org.ID, role.ID, service.DescriptorInput{Description: ptr(fmt.Sprintf("change %d", i))})
 			return err
 		}) {
@@ -188,19 +198,12 @@ const deployment = `{"version":3,"deployment":{"resources":[]}}`
 func TestUpdateStartedTwiceConcurrent(t *testing.T) {
 	eachStore(t, func(t *testing.T, e *testenv.Env) {
 		ctx := context.Background()
-		svcs := replicas(t, e)
-		by := e.Identity(t, e.Admin)
-		st, err := e.Svc.CreateStack(ctx, e.Org.ID, by, service.StackInput{Project: "app", Name: "dev"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		r := newStackRace(t, e)
+		svcs, by, st := r.svcs, r.by, r.st
 		for round := range 20 {
-			u, err := e.Svc.CreateUpdate(ctx, st, by, gatehouse.UpdateKindUpdate, service.ProgramInput{Name: "app"})
-			if err != nil {
-				t.Fatal(err)
-			}
+			u := r.create(t)
 			started := make([]*service.Started, 2)
-			errs := parallel(2, func(i int) (err error) {
+			errs := storetest.Race(2, func(i int) (err error) {
 				started[i], err = svcs[i].StartUpdate(ctx, st, u.ID, by, nil, false)
 				return err
 			})
@@ -232,19 +235,8 @@ func TestUpdateStartedTwiceConcurrent(t *testing.T) {
 func TestUpdateVersionsConcurrent(t *testing.T) {
 	eachStore(t, func(t *testing.T, e *testenv.Env) {
 		ctx := context.Background()
-		svcs := replicas(t, e)
-		by := e.Identity(t, e.Admin)
-		st, err := e.Svc.CreateStack(ctx, e.Org.ID, by, service.StackInput{Project: "app", Name: "dev"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		create := func() *gatehouse.StackUpdate {
-			u, err := e.Svc.CreateUpdate(ctx, st, by, gatehouse.UpdateKindUpdate, service.ProgramInput{Name: "app"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return u
-		}
+		r := newStackRace(t, e)
+		svcs, by, st := r.svcs, r.by, r.st
 		// start spins while the previous update holds the lease.
 		start := func(svc *service.Service, u *gatehouse.StackUpdate) *service.Started {
 			for try := 0; ; try++ {
@@ -264,7 +256,7 @@ func TestUpdateVersionsConcurrent(t *testing.T) {
 				}
 			}
 		}
-		first := create()
+		first := r.create(t)
 		start(e.Svc, first)
 		if err := e.Svc.PatchCheckpoint(ctx, first.ID, 0, []byte(deployment)); err != nil {
 			t.Fatal(err)
@@ -272,12 +264,12 @@ func TestUpdateVersionsConcurrent(t *testing.T) {
 		if err := e.Svc.CompleteUpdate(ctx, first.ID, gatehouse.UpdateSucceeded); err != nil {
 			t.Fatal(err)
 		}
-		prev := create()
+		prev := r.create(t)
 		start(e.Svc, prev)
 		for round := range 60 {
-			next := create()
+			next := r.create(t)
 			var started *service.Started
-			errs := parallel(2, func(i int) error {
+			errs := storetest.Race(2, func(i int) error {
 				if i == 0 {
 					return svcs[0].CompleteUpdate(ctx, prev.ID, gatehouse.UpdateSucceeded)
 				}
@@ -328,21 +320,14 @@ func checkpointOf(t *testing.T, e *testenv.Env, stackID string, version int) str
 func TestRenewRacingCompletion(t *testing.T) {
 	eachStore(t, func(t *testing.T, e *testenv.Env) {
 		ctx := context.Background()
-		svcs := replicas(t, e)
-		by := e.Identity(t, e.Admin)
-		st, err := e.Svc.CreateStack(ctx, e.Org.ID, by, service.StackInput{Project: "app", Name: "dev"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		r := newStackRace(t, e)
+		svcs, by, st := r.svcs, r.by, r.st
 		for round := range 20 {
-			u, err := e.Svc.CreateUpdate(ctx, st, by, gatehouse.UpdateKindUpdate, service.ProgramInput{Name: "app"})
-			if err != nil {
-				t.Fatal(err)
-			}
+			u := r.create(t)
 			if _, err := e.Svc.StartUpdate(ctx, st, u.ID, by, nil, false); err != nil {
 				t.Fatalf("round %d: the start: %v", round, err)
 			}
-			errs := parallel(2, func(i int) error {
+			errs := storetest.Race(2, func(i int) error {
 				if i == 0 {
 					return svcs[0].CompleteUpdate(ctx, u.ID, gatehouse.UpdateSucceeded)
 				}

@@ -13,8 +13,9 @@ import (
 // reads what the lock's previous holder committed, so the write it allows
 // is never based on a stale read. Without the locks both tests fail there.
 
-// racers runs fn(0) ... fn(n-1) at once and returns their errors.
-func racers(n int, fn func(i int) error) []error {
+// Race runs fn(0) ... fn(n-1) at once, released together, and returns
+// their errors: the concurrency tests' writers, here and in the service's.
+func Race(n int, fn func(i int) error) []error {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	start := make(chan struct{})
@@ -68,7 +69,7 @@ func testLockOrgLastHolder(t *testing.T, s gatehouse.Store) {
 			}
 			return nil
 		})
-		errs := racers(holders, func(i int) error {
+		errs := Race(holders, func(i int) error {
 			return s.Write(ctx, func(tx gatehouse.Tx) error {
 				if err := tx.LockOrg(ctx, f.org.ID); err != nil {
 					return err
@@ -112,7 +113,7 @@ func testLockStackVersions(t *testing.T, s gatehouse.Store) {
 	st := &gatehouse.Stack{OrgID: f.org.ID, Project: "p", Name: "locked"}
 	write(t, s, func(tx gatehouse.Tx) error { return tx.CreateStack(ctx, st) })
 	const writers = 24
-	errs := racers(writers, func(i int) error {
+	errs := Race(writers, func(i int) error {
 		return s.Write(ctx, func(tx gatehouse.Tx) error {
 			if err := tx.LockStack(ctx, st.ID); err != nil {
 				return err
