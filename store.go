@@ -135,8 +135,9 @@ type OrgTx interface {
 	ListOrgs(ctx context.Context, opts ListOptions) ([]*Organization, string, error)
 	UpdateOrg(ctx context.Context, o *Organization) error
 	// LockOrg takes the organization's row lock until the transaction
-	// ends, so that a count and the insert it allows are atomic against
-	// other writers (quotas).
+	// ends, so that a check and the write it allows are atomic against
+	// other writers (quotas, the last admin, a descriptor's version):
+	// the service's write takes it before its first read.
 	LockOrg(ctx context.Context, orgID string) error
 	// CountOrg counts an organization's records of a kind: "stacks",
 	// "environments", "descriptors" (custom ones) or "tokens"
@@ -293,6 +294,12 @@ type StackTx interface {
 // UpdateTx reads and writes a stack's updates, the lease an update holds
 // on its stack, and the updates' engine events.
 type UpdateTx interface {
+	// LockStack takes the stack's row lock until the transaction ends, so
+	// that an update's checks of its stack (version, lease, the update's
+	// status) and the writes they allow are atomic against other writers.
+	// Take it before reading what the check reads; with the organization's
+	// lock, after LockOrg.
+	LockStack(ctx context.Context, stackID string) error
 	// AcquireStackLease gives the stack's lease to an update until expiry,
 	// if no other update holds an unexpired one at now (ECONFLICT
 	// otherwise); the holder renews it the same way.

@@ -48,6 +48,11 @@ type Batch struct {
 func (s *Service) Batch(ctx context.Context, orgID string, fn func(*Batch) error) error {
 	b := &Batch{s: s, ctx: ctx, orgID: orgID}
 	err := s.store.Write(ctx, func(tx gatehouse.Tx) error {
+		// The organization's lock first, as in write: the operations'
+		// checks and writes are atomic on PostgreSQL too.
+		if err := tx.LockOrg(ctx, orgID); err != nil {
+			return err
+		}
 		b.tx, b.after = tx, nil
 		return fn(b)
 	})

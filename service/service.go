@@ -60,9 +60,19 @@ func (s *Service) CheckpointLimit() int {
 }
 
 // write runs fn in a transaction and, when it commits, refreshes the
-// organization's snapshot.
+// organization's snapshot. The transaction takes the organization's row
+// lock before fn reads anything, so that fn's checks (the last admin, a
+// descriptor's version, the role a member had) and the writes they allow
+// are atomic on PostgreSQL too, across replicas: writers of one
+// organization take turns, as they do on SQLite's one writer.
 func (s *Service) write(ctx context.Context, orgID string, fn func(tx gatehouse.Tx) error) error {
-	if err := s.store.Write(ctx, fn); err != nil {
+	err := s.store.Write(ctx, func(tx gatehouse.Tx) error {
+		if err := tx.LockOrg(ctx, orgID); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
+	if err != nil {
 		return err
 	}
 	return s.az.Refresh(ctx, orgID)

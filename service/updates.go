@@ -118,7 +118,7 @@ func (s *Service) StartUpdate(ctx context.Context, st *gatehouse.Stack, id strin
 	}
 	retagged := false
 	err := s.store.Write(ctx, func(tx gatehouse.Tx) error {
-		u, err := stackUpdate(ctx, tx, st, id)
+		u, err := lockedUpdate(ctx, tx, st, id, setTags && len(tags) > 0)
 		if err != nil {
 			return err
 		}
@@ -174,6 +174,27 @@ func (s *Service) StartUpdate(ctx context.Context, st *gatehouse.Stack, id strin
 	return out, nil
 }
 
+// lockedUpdate reads one of the stack's updates under the stack's row
+// lock, taken before the checks read the stack or the update again: a
+// start then reads the version its completed predecessor made, and a
+// second start of one update sees the first's. A transaction that also
+// changes the organization (an update's tags) takes the organization's
+// lock first, in the order every writer takes them.
+func lockedUpdate(ctx context.Context, tx gatehouse.Tx, st *gatehouse.Stack, id string, org bool) (*gatehouse.StackUpdate, error) {
+	if org {
+		if err := tx.LockOrg(ctx, st.OrgID); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := stackUpdate(ctx, tx, st, id); err != nil {
+		return nil, err
+	}
+	if err := tx.LockStack(ctx, st.ID); err != nil {
+		return nil, err
+	}
+	return stackUpdate(ctx, tx, st, id)
+}
+
 // Leased authenticates a request made with an update's lease token: the
 // update must be running, hold the stack's lease, and the token must be
 // its lease's. It returns the update and the identity of the token that
@@ -213,14 +234,22 @@ func (s *Service) RenewLease(ctx context.Context, u *gatehouse.StackUpdate, d ti
 	now := s.Now()
 	expiry := now.Add(d)
 	err := s.store.Write(ctx, func(tx gatehouse.Tx) error {
-		if u.Kind != gatehouse.UpdateKindPreview {
-			if err := tx.AcquireStackLease(ctx, u.StackID, u.ID, expiry, now); err != nil {
-				return gatehouse.Errorf(gatehouse.ECONFLICT, "the update lost the stack's lease")
-			}
+		if err := tx.LockStack(ctx, u.StackID); err != nil {
+			return err
 		}
 		cur, err := tx.GetUpdate(ctx, u.ID)
 		if err != nil {
 			return err
+		}
+		// A renewal that waited for the update's completion renews
+		// nothing: taking the freed lease again would lock the stack.
+		if cur.Status != gatehouse.UpdateRunning {
+			return gatehouse.Errorf(gatehouse.ECONFLICT, "the update is %s", cur.Status)
+		}
+		if u.Kind != gatehouse.UpdateKindPreview {
+			if err := tx.AcquireStackLease(ctx, u.StackID, u.ID, expiry, now); err != nil {
+				return gatehouse.Errorf(gatehouse.ECONFLICT, "the update lost the stack's lease")
+			}
 		}
 		cur.LeaseExpiry = expiry
 		return tx.SaveUpdate(ctx, cur)
@@ -228,11 +257,18 @@ func (s *Service) RenewLease(ctx context.Context, u *gatehouse.StackUpdate, d ti
 	return expiry, err
 }
 
-// holding re-reads the update and its stack in a write, checking that the
-// update still runs and holds the lease.
+// holding re-reads the update and its stack in a write, under the stack's
+// lock, checking that the update still runs and holds the lease.
 func (s *Service) holding(ctx context.Context, tx gatehouse.Tx, id string) (*gatehouse.StackUpdate, *gatehouse.Stack, error) {
 	u, err := tx.GetUpdate(ctx, id)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := tx.LockStack(ctx, u.StackID); err != nil {
+		return nil, nil, err
+	}
+	// Read again under the lock: what the lock's previous holder wrote.
+	if u, err = tx.GetUpdate(ctx, id); err != nil {
 		return nil, nil, err
 	}
 	st, err := tx.GetStackByID(ctx, u.StackID)
@@ -365,7 +401,7 @@ func (s *Service) CompleteUpdate(ctx context.Context, updateID, status string) e
 // CancelUpdate cancels a running update and frees the stack's lease.
 func (s *Service) CancelUpdate(ctx context.Context, st *gatehouse.Stack, id string) error {
 	return s.store.Write(ctx, func(tx gatehouse.Tx) error {
-		u, err := stackUpdate(ctx, tx, st, id)
+		u, err := lockedUpdate(ctx, tx, st, id, false)
 		if err != nil {
 			return err
 		}

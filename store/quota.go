@@ -2,29 +2,13 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 )
 
-// LockOrg implements gatehouse.Tx. On PostgreSQL it is SELECT ... FOR
-// UPDATE on the organization's row; SQLite runs one writer at a time, so
-// a write transaction holds every row already.
+// LockOrg implements gatehouse.Tx.
 func (t *tx) LockOrg(ctx context.Context, orgID string) error {
-	q := "SELECT id FROM organizations WHERE id = ?"
-	if t.d.name == "postgres" {
-		q += " FOR UPDATE"
-	}
-	var id string
-	err := t.queryRow(ctx, q, orgID).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return notFound("organization")
-	}
-	if err != nil {
-		return t.d.mapErr(err, opWrite)
-	}
-	return nil
+	return t.lockRow(ctx, "organizations", "organization", orgID)
 }
 
 var countQueries = map[string]string{

@@ -110,6 +110,21 @@ func all[T any](ctx context.Context, t *tx, scan func(scanner) (T, error), q str
 	return out, rows.Err()
 }
 
+// lockRow takes the row lock of a table's row by id until the transaction
+// ends: SELECT ... FOR UPDATE on PostgreSQL, where it makes a check and
+// the write it allows atomic at READ COMMITTED (the statements after it
+// read what the previous holder committed). SQLite runs one writer at a
+// time, so a write transaction holds every row already: there it only
+// checks that the row exists. A missing row is ENOTFOUND for what.
+func (t *tx) lockRow(ctx context.Context, table, what, id string) error {
+	q := "SELECT id FROM " + table + " WHERE id = ?"
+	if t.d == postgresDialect {
+		q += " FOR UPDATE"
+	}
+	_, err := get(ctx, t, what, scanString, q, id)
+	return err
+}
+
 // scanner is a *sql.Row or *sql.Rows.
 type scanner interface{ Scan(dest ...any) error }
 

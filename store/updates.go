@@ -53,6 +53,11 @@ func (t *tx) ListUpdates(ctx context.Context, stackID string, opts gatehouse.Lis
 	}.run(ctx, t, opts)
 }
 
+// LockStack implements gatehouse.Tx.
+func (t *tx) LockStack(ctx context.Context, stackID string) error {
+	return t.lockRow(ctx, "stacks", "stack", stackID)
+}
+
 // AcquireStackLease takes or renews the stack's lease in one conditional
 // UPDATE of the stack's row: every condition is on that row, so that two
 // writers racing on PostgreSQL serialize on its row lock and the second

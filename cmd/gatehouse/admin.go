@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/catalog"
 	"github.com/gatehouse-iam/gatehouse/service"
 	"github.com/gatehouse-iam/gatehouse/state"
 )
@@ -71,7 +72,7 @@ func newAdminCmd() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.AddCommand(issue, masterKey, newAdminSettingsCmd(), newAdminOrgCmd())
+	cmd.AddCommand(issue, masterKey, newAdminSettingsCmd(), newAdminGrantAdminCmd(), newAdminOrgCmd())
 	return cmd
 }
 
@@ -127,6 +128,52 @@ func newAdminSettingsCmd() *cobra.Command {
 	cmd.Flags().StringVar(&envDefault, "default-environment-permission", "", "members' permission on every environment: none, read, open, write")
 	cmd.Flags().StringVar(&accountDefault, "default-account-permission", "", "members' permission on every account: none, read, write, admin")
 	cmd.Flags().StringArrayVar(&quotas, "quota", nil, "a quota as NAME=N (stacks, environments, tokens, descriptors, descriptorBytes, previewEvents; 0: the default); repeatable")
+	return cmd
+}
+
+// hostGrantAdmin is the actor the audit log names for grant-admin.
+const hostGrantAdmin = "host: gatehouse admin grant-admin"
+
+// newAdminGrantAdminCmd gives an existing member the Admin role from the
+// host: the recovery of an organization left without an admin, which no
+// API call can mend. It adds nobody: a user who is not a member joins by
+// invitation first, so that the host never makes a stranger an admin.
+func newAdminGrantAdminCmd() *cobra.Command {
+	d := &directOrgFlags{}
+	var login string
+	cmd := &cobra.Command{
+		Use:   "grant-admin --org ORG --user LOGIN",
+		Short: "Give a member the Admin role, with direct database access (to recover an organization without an admin)",
+		Long: "Give an existing member of an organization the built-in Admin role, writing straight to the\n" +
+			"database: the way back for an organization left without an admin. The change is audited\n" +
+			"(member_role_changed) with the actor \"" + hostGrantAdmin + "\". A user who is not a member\n" +
+			"is refused: invite them first, or name a member.",
+		Args: cobra.NoArgs,
+		RunE: d.withOrg(func(cmd *cobra.Command, svc *service.Service, o *gatehouse.Organization, _ []string) error {
+			if login == "" {
+				return fmt.Errorf("--user is required")
+			}
+			ctx := gatehouse.WithActor(cmd.Context(), gatehouse.Actor{Login: hostGrantAdmin})
+			m, err := svc.Member(ctx, o.ID, login)
+			if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+				return fmt.Errorf("%s is not a member of %s: grant-admin adds nobody; invite them first, or name a member", login, o.Name)
+			}
+			if err != nil {
+				return err
+			}
+			if m.Role.DefaultIdentifier == catalog.RoleAdmin {
+				fmt.Fprintf(cmd.OutOrStdout(), "%s is an admin of %s already\n", login, o.Name)
+				return nil
+			}
+			if err := svc.UpdateMember(ctx, o.ID, login, catalog.RoleAdmin, ""); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s is now an admin of %s (was %s)\n", login, o.Name, m.Role.Name)
+			return nil
+		}),
+	}
+	d.bind(cmd, true)
+	cmd.Flags().StringVar(&login, "user", "", "the member's login")
 	return cmd
 }
 

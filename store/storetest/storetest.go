@@ -63,6 +63,8 @@ func Run(t *testing.T, open Opener) {
 		{"Invites", testInvites},
 		{"BoundPersonalTokens", testBoundPersonalTokens},
 		{"QuotaConcurrent", testQuotaConcurrent},
+		{"LockOrgLastHolder", testLockOrgLastHolder},
+		{"LockStackVersions", testLockStackVersions},
 		{"PruneExchangedTokens", testPruneExchangedTokens},
 	}
 	for _, tt := range tests {
