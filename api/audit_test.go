@@ -226,6 +226,9 @@ func TestEveryMutatingRouteEmitsItsEvent(t *testing.T) {
 		"POST /api/esc/environments/{orgName}/{projectName}/{envName}/open": {gatehouse.EventEnvOpened, func() {
 			e.must(e.admin, "POST", "/api/esc/environments/acme/app/cfg/open", nil, 200, nil)
 		}},
+		"POST /api/esc/environments/{orgName}/{projectName}/{envName}/versions/{version}/{action}": {gatehouse.EventEnvOpened, func() {
+			e.must(e.admin, "POST", "/api/esc/environments/acme/app/cfg/versions/1/open", nil, 200, nil)
+		}},
 		"POST /api/esc/environments/{orgName}/{projectName}/{envName}/tags": {gatehouse.EventEnvTagsChanged, func() {
 			e.must(e.admin, "POST", "/api/esc/environments/acme/app/cfg/tags", map[string]string{"name": "t", "value": "1"}, 200, nil)
 		}},
@@ -289,6 +292,7 @@ func TestEveryMutatingRouteEmitsItsEvent(t *testing.T) {
 		"POST /api/stacks/{orgName}/{projectName}/{stackName}/rename", "DELETE /api/stacks/{orgName}/{projectName}/{stackName}",
 		"POST /api/esc/environments/{orgName}", "POST /api/esc/environments/{orgName}/{projectName}/{envName}",
 		"PATCH /api/esc/environments/{orgName}/{projectName}/{envName}", "POST /api/esc/environments/{orgName}/{projectName}/{envName}/open",
+		"POST /api/esc/environments/{orgName}/{projectName}/{envName}/versions/{version}/{action}",
 		"POST /api/esc/environments/{orgName}/{projectName}/{envName}/tags", "PATCH /api/esc/environments/{orgName}/{projectName}/{envName}/tags/{tagName}",
 		"DELETE /api/esc/environments/{orgName}/{projectName}/{envName}/tags/{tagName}", "DELETE /api/esc/environments/{orgName}/{projectName}/{envName}",
 		"POST /api/preview/insights/{orgName}/accounts/{accountName}", "PUT /api/preview/insights/{orgName}/accounts/{accountName}/tags",

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ const envPath = "/api/esc/environments/{orgName}/{projectName}/{envName}"
 
 // registerEnvironments registers the routes of environments (Pulumi ESC).
 func (s *Server) registerEnvironments() {
+	s.handle(&route{method: "GET", pattern: "/api/esc/environments", doc: doc{"ListAllEnvironments", "Environments the caller may read in every organization it belongs to", nil, "", "ListEnvironmentsResponse"}, h: s.listAllEnvironments})
 	s.handle(&route{method: "GET", pattern: "/api/esc/environments/{orgName}", doc: doc{"ListEnvironments", "Environments the caller may read", []string{"continuationToken", "maxResults"}, "", "ListEnvironmentsResponse"}, scopes: scopes("environment:list"), h: s.listEnvironments})
 	s.handle(&route{method: "POST", pattern: "/api/esc/environments/{orgName}", doc: doc{"CreateEnvironment", "Create an environment; its creator administers it", nil, "CreateEnvironmentRequest", "Environment"}, scopes: scopes("environment:create"), h: s.createEnvironment})
 	s.handle(&route{method: "GET", pattern: "/api/esc/environments/{orgName}/tags", doc: doc{"ListOrgEnvironmentTags", "Every environment tag with its values", nil, "", "EnvironmentTagValues"}, scopes: scopes("environment_tags:list"), h: s.orgEnvironmentTags})
@@ -29,7 +31,12 @@ func (s *Server) registerEnvironments() {
 	s.handle(&route{method: "POST", pattern: envPath + "/open", doc: doc{"OpenEnvironment", "Open the environment for a while", []string{"duration"}, "", "OpenEnvironmentResponse"}, scopes: scopes("environment:open"), entity: envEntity, noBody: true, h: s.openEnvironment})
 	env("GET", "/open/{openSessionID}", "environment:open", doc{"ReadOpenEnvironment", "The opened values, secrets revealed", nil, "", "OpenEnvironmentValues"}, s.readOpenEnvironment)
 	env("GET", "/versions", "environment_version:read", doc{"ListEnvironmentRevisions", "The environment's versions, newest first", []string{"continuationToken", "maxResults"}, "", "EnvironmentRevisions"}, s.listEnvironmentVersions)
-	env("GET", "/versions/{version}", "environment_version:read", doc{"GetEnvironmentAtVersion", "A version's definition (YAML)", nil, "", "EnvironmentDefinition"}, s.getDefinition)
+	env("GET", "/versions/{version}", "environment_version:read", doc{"GetEnvironmentAtVersion", "A version's definition (YAML); the version is a number, latest or a version tag", nil, "", "EnvironmentDefinition"}, s.getDefinition)
+	env("GET", "/decrypt", "environment:read", doc{"DecryptEnvironment", "The definition with its secrets revealed (needs environment:open)", nil, "", "EnvironmentDefinition"}, s.decryptDefinition)
+	env("GET", "/versions/{version}/{action}", "environment_version:read", doc{"DecryptEnvironmentAtVersion", "action decrypt: a version's definition with its secrets revealed (needs environment:open)", nil, "", "EnvironmentDefinition"}, s.versionGetAction)
+	env("POST", "/versions/{version}/{action}", "environment:read", doc{"OpenEnvironmentAtVersion", "action open: open a version (needs environment:open)", []string{"duration"}, "", "OpenEnvironmentResponse"}, s.versionPostAction)
+	env("GET", "/versions/tags", "environment_version:read", doc{"ListEnvironmentRevisionTags", "The version tags (latest), in name order after after", []string{"after", "count"}, "", "ListEnvironmentRevisionTagsResponse"}, s.listRevisionTags)
+	env("GET", "/versions/tags/{tagName}", "environment_version:read", doc{"GetEnvironmentRevisionTag", "A version tag", nil, "", "EnvironmentRevisionTag"}, s.getRevisionTag)
 	env("GET", "/tags", "environment_tag:read", doc{"ListEnvironmentTags", "The environment's tags", nil, "", "ListEnvironmentTagsResponse"}, s.listEnvironmentTags)
 	env("POST", "/tags", "environment_tag:create", doc{"CreateEnvironmentTag", "Add a tag (409 if it exists)", nil, "EnvironmentTag", "EnvironmentTag"}, s.createEnvironmentTag)
 	env("GET", "/tags/{tagName}", "environment_tag:read", doc{"GetEnvironmentTag", "A tag", nil, "", "EnvironmentTag"}, s.getEnvironmentTag)
@@ -91,6 +98,44 @@ func (s *Server) listEnvironments(q *request) (any, error) {
 	return out, nil
 }
 
+// listAllEnvironments lists the environments the caller may read in each
+// of its organizations where it holds environment:list, in one answer
+// (no nextToken: the CLI's loop ends).
+func (s *Server) listAllEnvironments(q *request) (any, error) {
+	orgs := []*gatehouse.Organization{}
+	if q.id.User != nil {
+		var err error
+		if orgs, err = s.userOrgs(q); err != nil {
+			return nil, err
+		}
+	} else if org, err := s.orgByID(q, q.id.Token.OrgID); err == nil {
+		orgs = append(orgs, org)
+	}
+	out := wire.ListEnvironmentsResponse{Environments: []wire.Environment{}}
+	for _, org := range orgs {
+		q.org = org
+		if !s.may(q, "environment:list", &gatehouse.Entity{Type: gatehouse.EntityGlobal, ID: org.ID}) {
+			continue
+		}
+		opts := gatehouse.ListOptions{Limit: gatehouse.MaxListLimit}
+		for {
+			envs, next, err := s.svc.Environments(q.ctx(), org.ID, s.readableEnv(q), opts)
+			if err != nil {
+				return nil, err
+			}
+			for _, e := range envs {
+				out.Environments = append(out.Environments, wire.Environment{Organization: org.Name, Project: e.Project, Name: e.Name,
+					Created: rfc3339(e.Created), Modified: rfc3339(e.Modified), Tags: e.Tags})
+			}
+			if next == "" {
+				break
+			}
+			opts.Continuation = next
+		}
+	}
+	return out, nil
+}
+
 func (s *Server) createEnvironment(q *request) (any, error) {
 	in := wire.CreateEnvironmentRequest{Project: q.r.PathValue("projectName"), Name: q.r.PathValue("envName")}
 	// The path names the environment, or the body does (serve refuses a
@@ -111,13 +156,24 @@ func (s *Server) createEnvironment(q *request) (any, error) {
 // its version as the ETag. showSecrets=true reveals the secrets to a caller
 // who may open the environment.
 func (s *Server) getDefinition(q *request) (any, error) {
-	version, err := versionParam(q, "version")
-	if err != nil {
-		return nil, err
-	}
 	reveal, err := q.boolParam("showSecrets")
 	if err != nil {
 		return nil, err
+	}
+	return s.definition(q, reveal)
+}
+
+func (s *Server) decryptDefinition(q *request) (any, error) { return s.definition(q, true) }
+
+// definition answers the definition at the path's version with the
+// headers the esc CLI reads: the ETag and the revision number.
+func (s *Server) definition(q *request, reveal bool) (any, error) {
+	version := 0
+	if ref := q.r.PathValue("version"); ref != "" {
+		var err error
+		if version, err = s.svc.ResolveVersion(q.ctx(), q.env, ref); err != nil {
+			return nil, err
+		}
 	}
 	if reveal {
 		if err := s.require(q, catalog.MustLookup("environment:open")); err != nil {
@@ -128,7 +184,7 @@ func (s *Server) getDefinition(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	q.w.Header().Set("ETag", strconv.Itoa(v))
+	setRevision(q, v)
 	return rawBody{contentType: "application/x-yaml", data: def}, nil
 }
 
@@ -138,7 +194,12 @@ func (s *Server) updateDefinition(q *request) (any, error) {
 		return nil, err
 	}
 	expect := -1
-	if m := strings.Trim(q.r.Header.Get("If-Match"), `" `); m != "" && m != "*" {
+	// The esc CLI sends back the ETag it read as an ETag header.
+	m := q.r.Header.Get("If-Match")
+	if m == "" {
+		m = q.r.Header.Get("ETag")
+	}
+	if m = strings.Trim(m, `" `); m != "" && m != "*" {
 		if expect, err = strconv.Atoi(m); err != nil || expect < 1 {
 			return nil, gatehouse.Errorf(gatehouse.EINVALID, "If-Match: %q is not an ETag this server gave", m)
 		}
@@ -147,7 +208,7 @@ func (s *Server) updateDefinition(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	q.w.Header().Set("ETag", strconv.Itoa(v))
+	setRevision(q, v)
 	return map[string]any{}, nil
 }
 
@@ -155,7 +216,37 @@ func (s *Server) deleteEnvironment(q *request) (any, error) {
 	return nil, s.svc.DeleteEnvironment(q.ctx(), q.env)
 }
 
-func (s *Server) openEnvironment(q *request) (any, error) {
+// setRevision names a definition's version in the headers: the ETag (what
+// an update sends back) and Pulumi-ESC-Revision (what the CLI parses).
+func setRevision(q *request, v int) {
+	q.w.Header().Set("ETag", strconv.Itoa(v))
+	q.w.Header().Set("Pulumi-ESC-Revision", strconv.Itoa(v))
+}
+
+func (s *Server) versionGetAction(q *request) (any, error) {
+	if a := q.r.PathValue("action"); a != "decrypt" {
+		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "no such route: versions/%s/%s", q.r.PathValue("version"), a)
+	}
+	return s.definition(q, true)
+}
+
+func (s *Server) versionPostAction(q *request) (any, error) {
+	if a := q.r.PathValue("action"); a != "open" {
+		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "no such route: versions/%s/%s", q.r.PathValue("version"), a)
+	}
+	version, err := s.svc.ResolveVersion(q.ctx(), q.env, q.r.PathValue("version"))
+	if err != nil {
+		return nil, err
+	}
+	if err := s.require(q, catalog.MustLookup("environment:open")); err != nil {
+		return nil, err
+	}
+	return s.open(q, version)
+}
+
+func (s *Server) openEnvironment(q *request) (any, error) { return s.open(q, 0) }
+
+func (s *Server) open(q *request, version int) (any, error) {
 	var d time.Duration
 	if v := q.r.URL.Query().Get("duration"); v != "" {
 		var err error
@@ -173,7 +264,7 @@ func (s *Server) openEnvironment(q *request) (any, error) {
 	if !ok {
 		return nil, gatehouse.Errorf(gatehouse.EFORBIDDEN, "opening environment %s/%s requires the environment:open scope", q.env.Project, q.env.Name)
 	}
-	id, err := s.svc.OpenEnvironment(q.ctx(), q.env, d, limit)
+	id, err := s.svc.OpenEnvironment(q.ctx(), q.env, version, d, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -188,20 +279,95 @@ func (s *Server) readOpenEnvironment(q *request) (any, error) {
 	return map[string]any{"properties": vals}, nil
 }
 
+// listEnvironmentVersions answers the esc CLI's paging: at most count
+// (or maxResults) versions below before, newest first; the CLI stops at
+// an empty page.
 func (s *Server) listEnvironmentVersions(q *request) (any, error) {
 	opts, err := q.listOptions()
 	if err != nil {
 		return nil, err
 	}
-	vs, _, err := s.svc.EnvironmentVersions(q.ctx(), q.env, opts)
+	before, err := intParam(q, "before", 0, 0)
 	if err != nil {
 		return nil, err
 	}
+	count, err := intParam(q, "count", 1, gatehouse.MaxListLimit)
+	if err != nil {
+		return nil, err
+	}
+	if count == 0 {
+		count = gatehouse.MaxListLimit
+		if opts.Limit > 0 {
+			count = opts.Limit
+		}
+	}
+	vs, err := s.svc.EnvironmentVersionsBefore(q.ctx(), q.env, before, count)
+	if err != nil {
+		return nil, err
+	}
+	latest := q.env.Version
 	out := []wire.EnvironmentRevision{}
 	for _, v := range vs {
-		out = append(out, wire.EnvironmentRevision{Number: v.Version, Created: rfc3339(v.Created), CreatorLogin: s.loginOf(q, v.CreatedBy)})
+		r := wire.EnvironmentRevision{Number: v.Version, Created: rfc3339(v.Created), CreatorLogin: s.loginOf(q, v.CreatedBy), Tags: []string{}}
+		if v.Version == latest {
+			r.Tags = append(r.Tags, "latest")
+		}
+		out = append(out, r)
 	}
 	return out, nil
+}
+
+// intParam reads an optional integer query parameter (0 when absent) of at
+// least lo and, when hi > 0, at most hi.
+func intParam(q *request, name string, lo, hi int) (int, error) {
+	v := q.r.URL.Query().Get(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || (hi > 0 && n > hi) {
+		if hi > 0 {
+			return 0, gatehouse.Errorf(gatehouse.EINVALID, "%s: %q is not a number from %d to %d", name, v, lo, hi)
+		}
+		return 0, gatehouse.Errorf(gatehouse.EINVALID, "%s: %q is not a number of at least %d", name, v, lo)
+	}
+	return n, nil
+}
+
+// revisionTags are an environment's version tags: latest alone (Gatehouse
+// stores no others yet).
+func (s *Server) revisionTags(q *request) []wire.EnvironmentRevisionTag {
+	return []wire.EnvironmentRevisionTag{{Name: "latest", Revision: q.env.Version, Created: rfc3339(q.env.Created), Modified: rfc3339(q.env.Modified)}}
+}
+
+// listRevisionTags answers the esc CLI's paging: the tags named after
+// after, in name order; the CLI stops at an empty page.
+func (s *Server) listRevisionTags(q *request) (any, error) {
+	count, err := intParam(q, "count", 1, gatehouse.MaxListLimit)
+	if err != nil {
+		return nil, err
+	}
+	if count == 0 {
+		count = gatehouse.MaxListLimit
+	}
+	after := q.r.URL.Query().Get("after")
+	out := wire.ListEnvironmentRevisionTagsResponse{Tags: []wire.EnvironmentRevisionTag{}}
+	for _, t := range s.revisionTags(q) {
+		if t.Name > after && len(out.Tags) < count {
+			out.Tags = append(out.Tags, t)
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) getRevisionTag(q *request) (any, error) {
+	name := q.r.PathValue("tagName")
+	for _, t := range s.revisionTags(q) {
+		if t.Name == name {
+			return t, nil
+		}
+	}
+	return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "environment %s/%s has no version tag %q", q.env.Project, q.env.Name, name)
 }
 
 // loginOf names a user by id for display; anything else shows as is.
@@ -228,12 +394,37 @@ func (s *Server) envTag(q *request, name string) (wire.EnvironmentTag, error) {
 	return wire.EnvironmentTag{Name: name, Value: v, Modified: rfc3339(q.env.Modified)}, nil
 }
 
+// listEnvironmentTags pages as the esc CLI does: the tags named after
+// after, at most count, in name order; nextToken is the last name given,
+// or "0" (the CLI's end) when none are left.
 func (s *Server) listEnvironmentTags(q *request) (any, error) {
-	out := map[string]wire.EnvironmentTag{}
-	for k, v := range q.env.Tags {
-		out[k] = wire.EnvironmentTag{Name: k, Value: v, Modified: rfc3339(q.env.Modified)}
+	count, err := intParam(q, "count", 1, gatehouse.MaxListLimit)
+	if err != nil {
+		return nil, err
 	}
-	return wire.ListEnvironmentTagsResponse{Tags: out, NextToken: ""}, nil
+	if count == 0 {
+		count = gatehouse.MaxListLimit
+	}
+	after := q.r.URL.Query().Get("after")
+	if after == "0" {
+		after = ""
+	}
+	names := make([]string, 0, len(q.env.Tags))
+	for k := range q.env.Tags {
+		if k > after {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	out := wire.ListEnvironmentTagsResponse{Tags: map[string]wire.EnvironmentTag{}, NextToken: "0"}
+	for i, k := range names {
+		if i == count {
+			out.NextToken = names[i-1]
+			break
+		}
+		out.Tags[k] = wire.EnvironmentTag{Name: k, Value: q.env.Tags[k], Modified: rfc3339(q.env.Modified)}
+	}
+	return out, nil
 }
 
 func (s *Server) getEnvironmentTag(q *request) (any, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"strconv"
 	"time"
 
 	"github.com/gatehouse-iam/gatehouse"
@@ -172,13 +173,13 @@ type openSession struct {
 	Expires int64 `json:"e"`
 }
 
-// OpenEnvironment opens the current version of an environment for a while
+// OpenEnvironment opens a version of an environment (0: the current one) for a while
 // (d; 0 asks for the default) and returns the session's id, which reads
 // its values. limit is the caller's maxOpenDuration on the environment (0:
 // none): a longer duration is refused with 403 naming it, and the default
 // is capped to it, since the esc CLI always asks for its default (2h) and a
 // refusal would leave a limited member unable to open at all.
-func (s *Service) OpenEnvironment(ctx context.Context, e *gatehouse.Environment, d, limit time.Duration) (string, error) {
+func (s *Service) OpenEnvironment(ctx context.Context, e *gatehouse.Environment, version int, d, limit time.Duration) (string, error) {
 	if d > MaxOpenDuration {
 		return "", gatehouse.Errorf(gatehouse.EINVALID, "duration: %v is over the limit of %v", d, MaxOpenDuration)
 	}
@@ -199,6 +200,12 @@ func (s *Service) OpenEnvironment(ctx context.Context, e *gatehouse.Environment,
 	cur, err := s.Environment(ctx, e.OrgID, e.Project, e.Name)
 	if err != nil {
 		return "", err
+	}
+	if version > 0 {
+		if version > cur.Version {
+			return "", gatehouse.Errorf(gatehouse.ENOTFOUND, "environment %s/%s has no version %d", e.Project, e.Name, version)
+		}
+		cur.Version = version
 	}
 	data, _ := json.Marshal(openSession{Version: cur.Version, Expires: s.Now().Add(d).Unix()})
 	id := base64.RawURLEncoding.EncodeToString(k.Encrypt(data))
@@ -252,6 +259,54 @@ func (s *Service) EnvironmentVersions(ctx context.Context, e *gatehouse.Environm
 		return err
 	})
 	return vs, next, err
+}
+
+// EnvironmentVersionsBefore lists at most count of an environment's
+// versions numbered below before (0: no bound), newest first: the esc
+// CLI's paging, which stops at an empty page.
+func (s *Service) EnvironmentVersionsBefore(ctx context.Context, e *gatehouse.Environment, before, count int) ([]*gatehouse.EnvironmentVersion, error) {
+	out := []*gatehouse.EnvironmentVersion{}
+	opts := gatehouse.ListOptions{Limit: gatehouse.MaxListLimit}
+	for len(out) < count {
+		page, next, err := s.EnvironmentVersions(ctx, e, opts)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range page {
+			if (before <= 0 || v.Version < before) && len(out) < count {
+				out = append(out, v)
+			}
+		}
+		if next == "" {
+			break
+		}
+		opts.Continuation = next
+	}
+	return out, nil
+}
+
+// ResolveVersion names a version of an environment: "" or "latest" is
+// the current one, a number is itself (if it exists). Other names are
+// version tags, which Gatehouse does not store yet: not found.
+func (s *Service) ResolveVersion(ctx context.Context, e *gatehouse.Environment, ref string) (int, error) {
+	cur, err := s.Environment(ctx, e.OrgID, e.Project, e.Name)
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case ref == "" || ref == "latest":
+		return cur.Version, nil
+	case ref[0] >= '0' && ref[0] <= '9':
+		n, err := strconv.Atoi(ref)
+		if err != nil || n < 1 {
+			return 0, gatehouse.Errorf(gatehouse.EINVALID, "version: %q is not a version number", ref)
+		}
+		if n > cur.Version {
+			return 0, gatehouse.Errorf(gatehouse.ENOTFOUND, "environment %s/%s has no version %d", e.Project, e.Name, n)
+		}
+		return n, nil
+	}
+	return 0, gatehouse.Errorf(gatehouse.ENOTFOUND, "environment %s/%s has no version tag %q", e.Project, e.Name, ref)
 }
 
 // ChangeEnvironmentTags applies a change to an environment's tags; adding

@@ -47,9 +47,24 @@ type TagValue struct {
 
 // EnvironmentRevision is one version of an environment's definition.
 type EnvironmentRevision struct {
-	Number       int    `json:"number"`
-	Created      string `json:"created"`
-	CreatorLogin string `json:"creatorLogin,omitempty"`
+	Number       int      `json:"number"`
+	Created      string   `json:"created"`
+	CreatorLogin string   `json:"creatorLogin,omitempty"`
+	Tags         []string `json:"tags"`
+}
+
+// EnvironmentRevisionTag names a version (esc's EnvironmentRevisionTag).
+type EnvironmentRevisionTag struct {
+	Name     string `json:"name"`
+	Revision int    `json:"revision"`
+	Created  string `json:"created,omitempty"`
+	Modified string `json:"modified,omitempty"`
+}
+
+// ListEnvironmentRevisionTagsResponse is a page of version tags.
+type ListEnvironmentRevisionTagsResponse struct {
+	Tags      []EnvironmentRevisionTag `json:"tags"`
+	NextToken string                   `json:"nextToken"`
 }
 
 // OpenEnvironmentResponse names the session an open started.
