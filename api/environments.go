@@ -1,10 +1,15 @@
 package api
 
 import (
+	"context"
+	"net/http"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pulumi/esc"
+	"github.com/pulumi/esc/syntax"
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/api/wire"
@@ -22,6 +27,9 @@ func (s *Server) registerEnvironments() {
 	s.handle(&route{method: "POST", pattern: "/api/esc/environments/{orgName}", doc: doc{"CreateEnvironment", "Create an environment; its creator administers it", nil, "CreateEnvironmentRequest", "Environment"}, scopes: scopes("environment:create"), h: s.createEnvironment})
 	s.handle(&route{method: "GET", pattern: "/api/esc/environments/{orgName}/tags", doc: doc{"ListOrgEnvironmentTags", "Every environment tag with its values", nil, "", "EnvironmentTagValues"}, scopes: scopes("environment_tags:list"), h: s.orgEnvironmentTags})
 	s.handle(&route{method: "POST", pattern: envPath, doc: doc{"CreateEnvironmentInProject", "Create an environment named in the path", nil, "", "Environment"}, scopes: scopes("environment:create"), noBody: true, h: s.createEnvironment})
+	s.handle(&route{method: "POST", pattern: "/api/esc/environments/{orgName}/yaml/check", doc: doc{"CheckYAMLEnvironment", "Check a definition given in the body (imports need environment:open)", []string{"showSecrets"}, "EnvironmentDefinition", "Environment"}, scopes: scopes("environment_yaml:open"), maxBytes: state.MaxDefinition, h: s.checkYAML})
+	s.handle(&route{method: "POST", pattern: "/api/esc/environments/{orgName}/yaml/open", doc: doc{"OpenYAMLEnvironment", "Open a definition given in the body, as stacks do (imports need environment:open)", []string{"duration"}, "EnvironmentDefinition", "OpenEnvironmentResponse"}, scopes: scopes("environment_yaml:open"), maxBytes: state.MaxDefinition, h: s.openYAML})
+	s.handle(&route{method: "GET", pattern: yamlOpenPath + "/{openSessionID}", doc: doc{"ReadOpenYAMLEnvironment", "The values of an anonymous session, served at /api/esc/environments/{orgName}/yaml/open/{openSessionID}", []string{"property"}, "", "OpenEnvironmentValues"}, scopes: scopes("environment_yaml:open"), h: s.readOpenYAML})
 	env := func(method, suffix, scope string, d doc, h handler) {
 		s.handle(&route{method: method, pattern: envPath + suffix, doc: d, scopes: scopes(scope), entity: envEntity, h: h})
 	}
@@ -34,7 +42,7 @@ func (s *Server) registerEnvironments() {
 	env("GET", "/versions/{version}", "environment_version:read", doc{"GetEnvironmentAtVersion", "A version's definition (YAML); the version is a number, latest or a version tag", nil, "", "EnvironmentDefinition"}, s.getDefinition)
 	env("GET", "/decrypt", "environment:read", doc{"DecryptEnvironment", "The definition with its secrets revealed (needs environment:open)", nil, "", "EnvironmentDefinition"}, s.decryptDefinition)
 	env("GET", "/versions/{version}/{action}", "environment_version:read", doc{"DecryptEnvironmentAtVersion", "action decrypt: a version's definition with its secrets revealed (needs environment:open)", nil, "", "EnvironmentDefinition"}, s.versionGetAction)
-	env("POST", "/versions/{version}/{action}", "environment:read", doc{"OpenEnvironmentAtVersion", "action open: open a version (needs environment:open)", []string{"duration"}, "", "OpenEnvironmentResponse"}, s.versionPostAction)
+	s.handle(&route{method: "POST", pattern: envPath + "/versions/{version}/{action}", doc: doc{"OpenEnvironmentAtVersion", "action open: open a version (needs environment:open)", []string{"duration"}, "", "OpenEnvironmentResponse"}, scopes: scopes("environment:read"), entity: envEntity, noBody: true, h: s.versionPostAction})
 	env("GET", "/versions/tags", "environment_version:read", doc{"ListEnvironmentRevisionTags", "The version tags (latest), in name order after after", []string{"after", "count"}, "", "ListEnvironmentRevisionTagsResponse"}, s.listRevisionTags)
 	env("GET", "/versions/tags/{tagName}", "environment_version:read", doc{"GetEnvironmentRevisionTag", "A version tag", nil, "", "EnvironmentRevisionTag"}, s.getRevisionTag)
 	env("GET", "/tags", "environment_tag:read", doc{"ListEnvironmentTags", "The environment's tags", nil, "", "ListEnvironmentTagsResponse"}, s.listEnvironmentTags)
@@ -247,12 +255,9 @@ func (s *Server) versionPostAction(q *request) (any, error) {
 func (s *Server) openEnvironment(q *request) (any, error) { return s.open(q, 0) }
 
 func (s *Server) open(q *request, version int) (any, error) {
-	var d time.Duration
-	if v := q.r.URL.Query().Get("duration"); v != "" {
-		var err error
-		if d, err = time.ParseDuration(v); err != nil || d <= 0 {
-			return nil, gatehouse.Errorf(gatehouse.EINVALID, "duration: %q is not a positive duration such as 2h", v)
-		}
+	d, err := durationParam(q)
+	if err != nil {
+		return nil, err
 	}
 	// The caller holds environment:open here (the route checked it); how
 	// long it may keep the environment open is the largest maxOpenDuration
@@ -264,19 +269,186 @@ func (s *Server) open(q *request, version int) (any, error) {
 	if !ok {
 		return nil, gatehouse.Errorf(gatehouse.EFORBIDDEN, "opening environment %s/%s requires the environment:open scope", q.env.Project, q.env.Name)
 	}
-	id, err := s.svc.OpenEnvironment(q.ctx(), q.env, version, d, limit)
+	id, diags, err := s.svc.OpenEnvironment(q.ctx(), q.env, version, d, limit, s.importAuthorizer(q))
 	if err != nil {
 		return nil, err
+	}
+	if diags.HasErrors() {
+		return diagnosticsError(diags), nil
 	}
 	return wire.OpenEnvironmentResponse{ID: id, Diagnostics: []any{}}, nil
 }
 
-func (s *Server) readOpenEnvironment(q *request) (any, error) {
-	vals, err := s.svc.OpenedValues(q.ctx(), q.env, q.r.PathValue("openSessionID"))
+// readOpenEnvironment answers an open session's values in ESC's shape
+// (esc.Environment), or one property's (esc.Value) when property names it.
+// yamlOpenPath is where GET /api/esc/environments/{orgName}/yaml/open/{id}
+// is routed: that pattern would overlap the environment routes'
+// (/{projectName}/{envName}/tags...) with neither more specific, which
+// ServeMux refuses, so Handler rewrites it here (yamlOpenRewrite).
+const yamlOpenPath = "/api/esc/yaml-open/{orgName}"
+
+// yamlOpenRewrite routes the read of an anonymous session to yamlOpenPath.
+func yamlOpenRewrite(r *http.Request) *http.Request {
+	rest, ok := strings.CutPrefix(r.URL.Path, "/api/esc/environments/")
+	parts := strings.Split(rest, "/")
+	if !ok || r.Method != http.MethodGet || len(parts) != 4 || parts[1] != "yaml" || parts[2] != "open" {
+		return r
+	}
+	r2 := r.Clone(r.Context())
+	r2.URL.Path, r2.URL.RawPath = "/api/esc/yaml-open/"+parts[0]+"/"+parts[3], ""
+	return r2
+}
+
+func (s *Server) checkYAML(q *request) (any, error) {
+	def, err := q.readBody()
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"properties": vals}, nil
+	show, err := q.boolParam("showSecrets")
+	if err != nil {
+		return nil, err
+	}
+	ev, err := s.svc.Evaluate(q.ctx(), q.org.ID, "yaml", def, nil, s.importAuthorizer(q), true, show)
+	if err != nil {
+		return nil, err
+	}
+	if ev.Diagnostics.HasErrors() {
+		return diagnosticsError(ev.Diagnostics), nil
+	}
+	return ev.Env, nil
+}
+
+func (s *Server) openYAML(q *request) (any, error) {
+	def, err := q.readBody()
+	if err != nil {
+		return nil, err
+	}
+	d, err := durationParam(q)
+	if err != nil {
+		return nil, err
+	}
+	id, diags, err := s.svc.OpenYAML(q.ctx(), q.org.ID, q.id, def, d, s.importAuthorizer(q))
+	if err != nil {
+		return nil, err
+	}
+	if diags.HasErrors() {
+		return diagnosticsError(diags), nil
+	}
+	return wire.OpenEnvironmentResponse{ID: id, Diagnostics: []any{}}, nil
+}
+
+func (s *Server) readOpenYAML(q *request) (any, error) {
+	env, err := s.svc.OpenedYAML(q.ctx(), q.org.ID, q.id, q.r.PathValue("openSessionID"))
+	if err != nil {
+		return nil, err
+	}
+	if p := q.r.URL.Query().Get("property"); p != "" {
+		return openedProperty(env, p)
+	}
+	return env, nil
+}
+
+// durationParam reads the duration of an open (0: the default).
+func durationParam(q *request) (time.Duration, error) {
+	v := q.r.URL.Query().Get("duration")
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, gatehouse.Errorf(gatehouse.EINVALID, "duration: %q is not a positive duration such as 2h", v)
+	}
+	return d, nil
+}
+
+func (s *Server) readOpenEnvironment(q *request) (any, error) {
+	env, err := s.svc.OpenedValues(q.ctx(), q.env, q.r.PathValue("openSessionID"), s.importAuthorizer(q))
+	if err != nil {
+		return nil, err
+	}
+	if p := q.r.URL.Query().Get("property"); p != "" {
+		return openedProperty(env, p)
+	}
+	return env, nil
+}
+
+// openedProperty is one property of an opened environment, by a path of
+// dotted names and [index]es.
+func openedProperty(env *esc.Environment, path string) (any, error) {
+	v := esc.NewValue(env.Properties)
+	for _, part := range strings.FieldsFunc(path, func(r rune) bool { return r == '.' || r == '[' || r == ']' }) {
+		switch x := v.Value.(type) {
+		case map[string]esc.Value:
+			next, ok := x[part]
+			if !ok {
+				return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "property %q not found", path)
+			}
+			v = next
+		case []esc.Value:
+			i, err := strconv.Atoi(part)
+			if err != nil || i < 0 || i >= len(x) {
+				return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "property %q not found", path)
+			}
+			v = x[i]
+		default:
+			return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "property %q not found", path)
+		}
+	}
+	return v, nil
+}
+
+// importAuthorizer decides each environment an evaluation imports for the
+// caller: environment:open on it, with its maxOpenDuration.
+func (s *Server) importAuthorizer(q *request) service.ImportAuthorizer {
+	return func(ctx context.Context, e *gatehouse.Environment) (time.Duration, error) {
+		refused := gatehouse.Errorf(gatehouse.EFORBIDDEN, "opening environment %s/%s requires the environment:open scope", e.Project, e.Name)
+		ent, err := s.az.EntityByID(ctx, q.org.ID, e.ID)
+		if err != nil {
+			return 0, refused
+		}
+		limit, ok, err := s.az.OpenLimit(ctx, q.id, q.org.ID, catalog.MustLookup("environment:open"), ent)
+		if err != nil {
+			return 0, err
+		}
+		if !ok {
+			return 0, refused
+		}
+		return limit, nil
+	}
+}
+
+// diagnosticsError is the 400 of a definition with errors, as Pulumi
+// answers it: the diagnostics with their ranges and paths.
+func diagnosticsError(diags syntax.Diagnostics) statusBody {
+	return statusBody{status: http.StatusBadRequest, body: wire.EnvironmentErrorResponse{Code: http.StatusBadRequest,
+		Message: "the environment has errors: " + diagnosticsText(diags), Diagnostics: wireDiagnostics(diags)}}
+}
+
+// diagnosticsText is the diagnostics as one line: path: summary; ...
+func diagnosticsText(diags syntax.Diagnostics) string {
+	parts := make([]string, 0, len(diags))
+	for _, d := range diags {
+		if d.Path != "" {
+			parts = append(parts, d.Path+": "+d.Summary)
+		} else {
+			parts = append(parts, d.Summary)
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+func wireDiagnostics(diags syntax.Diagnostics) []wire.EnvironmentDiagnostic {
+	out := make([]wire.EnvironmentDiagnostic, 0, len(diags))
+	for _, d := range diags {
+		w := wire.EnvironmentDiagnostic{Summary: d.Summary, Detail: d.Detail, Path: d.Path}
+		if r := d.Subject; r != nil {
+			w.Range = &wire.EnvironmentRange{Environment: r.Filename,
+				Begin: wire.EnvironmentPos{Line: r.Start.Line, Column: r.Start.Column, Byte: r.Start.Byte},
+				End:   wire.EnvironmentPos{Line: r.End.Line, Column: r.End.Column, Byte: r.End.Byte}}
+		}
+		out = append(out, w)
+	}
+	return out
 }
 
 // listEnvironmentVersions answers the esc CLI's paging: at most count

@@ -94,7 +94,9 @@ func TestEnvironmentCLIProtocol(t *testing.T) {
 	// Open at a version reads that version's values.
 	var opened struct{ ID string }
 	e.must(e.admin, "POST", base+"/versions/2/open", nil, 200, &opened)
-	var values struct{ Properties map[string]struct{ Value any } }
+	var values struct {
+		Properties map[string]struct{ Value any }
+	}
 	e.must(e.admin, "GET", base+"/open/"+opened.ID, nil, 200, &values)
 	if values.Properties["s"].Value != "shh" || values.Properties["a"].Value != 1.0 {
 		t.Errorf("opened version 2 = %+v", values.Properties)
@@ -126,7 +128,9 @@ func TestEnvironmentCLIProtocol(t *testing.T) {
 	}
 
 	// The list across organizations names each one.
-	var all struct{ Environments []struct{ Organization, Project, Name string } }
+	var all struct {
+		Environments []struct{ Organization, Project, Name string }
+	}
 	e.must(e.admin, "GET", "/api/esc/environments", nil, 200, &all)
 	if len(all.Environments) != 1 || all.Environments[0].Organization != "acme" || all.Environments[0].Name != "cli" {
 		t.Errorf("all environments = %+v", all)

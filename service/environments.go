@@ -7,6 +7,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/pulumi/esc"
+	"github.com/pulumi/esc/syntax"
+
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/state"
 )
@@ -173,16 +176,59 @@ type openSession struct {
 	Expires int64 `json:"e"`
 }
 
-// OpenEnvironment opens a version of an environment (0: the current one) for a while
-// (d; 0 asks for the default) and returns the session's id, which reads
-// its values. limit is the caller's maxOpenDuration on the environment (0:
-// none): a longer duration is refused with 403 naming it, and the default
-// is capped to it, since the esc CLI always asks for its default (2h) and a
+// OpenEnvironment opens a version of an environment (0: the current one)
+// for a while (d; 0 asks for the default) and returns the session's id,
+// which reads its values. The definition is evaluated now: its imports
+// each go through authorize (for the caller), and errors come back as
+// diagnostics with no session. limit is the caller's maxOpenDuration on
+// the environment (0: none), lowered to the shortest one of its imports:
+// a longer duration is refused with 403 naming it, and the default is
+// capped to it, since the esc CLI always asks for its default (2h) and a
 // refusal would leave a limited member unable to open at all.
-func (s *Service) OpenEnvironment(ctx context.Context, e *gatehouse.Environment, version int, d, limit time.Duration) (string, error) {
+func (s *Service) OpenEnvironment(ctx context.Context, e *gatehouse.Environment, version int, d, limit time.Duration, authorize ImportAuthorizer) (string, syntax.Diagnostics, error) {
 	if d > MaxOpenDuration {
-		return "", gatehouse.Errorf(gatehouse.EINVALID, "duration: %v is over the limit of %v", d, MaxOpenDuration)
+		return "", nil, gatehouse.Errorf(gatehouse.EINVALID, "duration: %v is over the limit of %v", d, MaxOpenDuration)
 	}
+	k, err := s.envKey(ctx, e.ID)
+	if err != nil {
+		return "", nil, err
+	}
+	cur, err := s.Environment(ctx, e.OrgID, e.Project, e.Name)
+	if err != nil {
+		return "", nil, err
+	}
+	if version > 0 {
+		if version > cur.Version {
+			return "", nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "environment %s/%s has no version %d", e.Project, e.Name, version)
+		}
+		cur.Version = version
+	}
+	ev, err := s.EvaluateStored(ctx, e, cur.Version, authorize, false)
+	if err != nil || ev.Diagnostics.HasErrors() {
+		return "", ev.diagnostics(), err
+	}
+	if ev.Limit > 0 && (limit == 0 || ev.Limit < limit) {
+		limit = ev.Limit
+	}
+	if d, err = openDuration(e, d, limit); err != nil {
+		return "", nil, err
+	}
+	data, _ := json.Marshal(openSession{Version: cur.Version, Expires: s.Now().Add(d).Unix()})
+	id := base64.RawURLEncoding.EncodeToString(k.Encrypt(data))
+	err = s.Store.Write(ctx, func(tx gatehouse.Tx) error {
+		details := map[string]any{"version": cur.Version, "duration": d.String(), "imports": ev.Imports}
+		if limit > 0 {
+			details["maxOpenDuration"] = limit.String()
+		}
+		return s.audit(ctx, tx, e.OrgID, gatehouse.EventEnvOpened, e.ID, details,
+			"opened environment %s/%s (version %d)", e.Project, e.Name, cur.Version)
+	})
+	return id, nil, err
+}
+
+// openDuration is how long an open lasts: d, or the default capped to
+// limit; over limit is refused.
+func openDuration(e *gatehouse.Environment, d, limit time.Duration) (time.Duration, error) {
 	if d <= 0 {
 		d = DefaultOpenDuration
 		if limit > 0 && d > limit {
@@ -190,39 +236,23 @@ func (s *Service) OpenEnvironment(ctx context.Context, e *gatehouse.Environment,
 		}
 	}
 	if limit > 0 && d > limit {
-		return "", gatehouse.Errorf(gatehouse.EFORBIDDEN, "duration: %v is over your limit of %v on environment %s/%s (the largest maxOpenDuration of the grants that let you open it)",
+		return 0, gatehouse.Errorf(gatehouse.EFORBIDDEN, "duration: %v is over your limit of %v on environment %s/%s (the largest maxOpenDuration of the grants that let you open it, or a shorter one of an import)",
 			d, limit, e.Project, e.Name)
 	}
-	k, err := s.envKey(ctx, e.ID)
-	if err != nil {
-		return "", err
-	}
-	cur, err := s.Environment(ctx, e.OrgID, e.Project, e.Name)
-	if err != nil {
-		return "", err
-	}
-	if version > 0 {
-		if version > cur.Version {
-			return "", gatehouse.Errorf(gatehouse.ENOTFOUND, "environment %s/%s has no version %d", e.Project, e.Name, version)
-		}
-		cur.Version = version
-	}
-	data, _ := json.Marshal(openSession{Version: cur.Version, Expires: s.Now().Add(d).Unix()})
-	id := base64.RawURLEncoding.EncodeToString(k.Encrypt(data))
-	err = s.Store.Write(ctx, func(tx gatehouse.Tx) error {
-		details := map[string]any{"version": cur.Version, "duration": d.String()}
-		if limit > 0 {
-			details["maxOpenDuration"] = limit.String()
-		}
-		return s.audit(ctx, tx, e.OrgID, gatehouse.EventEnvOpened, e.ID, details,
-			"opened environment %s/%s (version %d)", e.Project, e.Name, cur.Version)
-	})
-	return id, err
+	return d, nil
 }
 
-// OpenedValues reads the values of an open session: the definition's
-// values with their secrets opened.
-func (s *Service) OpenedValues(ctx context.Context, e *gatehouse.Environment, id string) (map[string]state.Value, error) {
+// diagnostics are an evaluation's, or none.
+func (ev *Evaluation) diagnostics() syntax.Diagnostics {
+	if ev == nil {
+		return nil
+	}
+	return ev.Diagnostics
+}
+
+// OpenedValues reads an open session: the version's evaluation, secrets
+// revealed, its imports authorized again for the caller.
+func (s *Service) OpenedValues(ctx context.Context, e *gatehouse.Environment, id string, authorize ImportAuthorizer) (*esc.Environment, error) {
 	k, err := s.envKey(ctx, e.ID)
 	if err != nil {
 		return nil, err
@@ -237,19 +267,14 @@ func (s *Service) OpenedValues(ctx context.Context, e *gatehouse.Environment, id
 	if err != nil || json.Unmarshal(data, &sess) != nil || s.Now().Unix() >= sess.Expires {
 		return nil, notFound
 	}
-	var v *gatehouse.EnvironmentVersion
-	err = s.read(ctx, func(tx gatehouse.Tx) (err error) {
-		v, err = tx.GetEnvironmentVersion(ctx, e.ID, sess.Version)
-		return err
-	})
+	ev, err := s.EvaluateStored(ctx, e, sess.Version, authorize, false)
 	if err != nil {
 		return nil, err
 	}
-	vals, err := state.Open(v.Definition, k)
-	if err != nil {
-		return nil, gatehouse.Errorf(gatehouse.EINTERNAL, "%s", err.Error())
+	if ev.Diagnostics.HasErrors() {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "environment %s/%s no longer evaluates: %s", e.Project, e.Name, ev.Diagnostics.Error())
 	}
-	return vals, nil
+	return ev.Env, nil
 }
 
 // EnvironmentVersions lists an environment's versions, newest first.

@@ -78,3 +78,34 @@ type ListEnvironmentTagsResponse struct {
 	Tags      map[string]EnvironmentTag `json:"tags"`
 	NextToken string                    `json:"nextToken"`
 }
+
+// EnvironmentDiagnostic mirrors esc's client.EnvironmentDiagnostic: an
+// error or warning in a definition, with where it is.
+type EnvironmentDiagnostic struct {
+	Range   *EnvironmentRange `json:"range,omitempty"`
+	Summary string            `json:"summary,omitempty"`
+	Detail  string            `json:"detail,omitempty"`
+	Path    string            `json:"path,omitempty"`
+}
+
+// EnvironmentRange mirrors esc.Range: a span of a named definition.
+type EnvironmentRange struct {
+	Environment string         `json:"environment,omitempty"`
+	Begin       EnvironmentPos `json:"begin"`
+	End         EnvironmentPos `json:"end"`
+}
+
+// EnvironmentPos mirrors esc.Pos.
+type EnvironmentPos struct {
+	Line   int `json:"line"`
+	Column int `json:"column"`
+	Byte   int `json:"byte"`
+}
+
+// EnvironmentErrorResponse mirrors esc's client.EnvironmentErrorResponse:
+// the 400 of a definition with errors.
+type EnvironmentErrorResponse struct {
+	Code        int                     `json:"code"`
+	Message     string                  `json:"message"`
+	Diagnostics []EnvironmentDiagnostic `json:"diagnostics"`
+}
