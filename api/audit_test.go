@@ -229,6 +229,9 @@ func TestEveryMutatingRouteEmitsItsEvent(t *testing.T) {
 		"POST /api/esc/environments/{orgName}/{projectName}/{envName}/versions/{version}/{action}": {gatehouse.EventEnvOpened, func() {
 			e.must(e.admin, "POST", "/api/esc/environments/acme/app/cfg/versions/1/open", nil, 200, nil)
 		}},
+		"POST /api/esc/environments/{orgName}/{projectName}/{envName}/clone": {gatehouse.EventEnvCreated, func() {
+			e.must(e.admin, "POST", "/api/esc/environments/acme/app/cfg/clone", map[string]string{"name": "cfg-clone"}, 204, nil)
+		}},
 		"POST /api/esc/environments/{orgName}/yaml/open": {gatehouse.EventEnvOpened, func() {
 			e.must(e.admin, "POST", "/api/esc/environments/acme/yaml/open", "values:\n  a: 1\n", 200, nil)
 		}},
@@ -298,6 +301,7 @@ func TestEveryMutatingRouteEmitsItsEvent(t *testing.T) {
 		"PATCH /api/esc/environments/{orgName}/{projectName}/{envName}", "POST /api/esc/environments/{orgName}/{projectName}/{envName}/open",
 		"POST /api/esc/environments/{orgName}/{projectName}/{envName}/versions/{version}/{action}",
 		"POST /api/esc/environments/{orgName}/yaml/open",
+		"POST /api/esc/environments/{orgName}/{projectName}/{envName}/clone",
 		"POST /api/esc/environments/{orgName}/{projectName}/{envName}/tags", "PATCH /api/esc/environments/{orgName}/{projectName}/{envName}/tags/{tagName}",
 		"DELETE /api/esc/environments/{orgName}/{projectName}/{envName}/tags/{tagName}", "DELETE /api/esc/environments/{orgName}/{projectName}/{envName}",
 		"POST /api/preview/insights/{orgName}/accounts/{accountName}", "PUT /api/preview/insights/{orgName}/accounts/{accountName}/tags",

@@ -45,6 +45,7 @@ func (s *Server) registerEnvironments() {
 	s.handle(&route{method: "POST", pattern: envPath + "/versions/{version}/{action}", doc: doc{"OpenEnvironmentAtVersion", "action open: open a version (needs environment:open)", []string{"duration"}, "", "OpenEnvironmentResponse"}, scopes: scopes("environment:read"), entity: envEntity, noBody: true, h: s.versionPostAction})
 	env("GET", "/versions/tags", "environment_version:read", doc{"ListEnvironmentRevisionTags", "The version tags (latest), in name order after after", []string{"after", "count"}, "", "ListEnvironmentRevisionTagsResponse"}, s.listRevisionTags)
 	env("GET", "/versions/tags/{tagName}", "environment_version:read", doc{"GetEnvironmentRevisionTag", "A version tag", nil, "", "EnvironmentRevisionTag"}, s.getRevisionTag)
+	env("POST", "/clone", "environment:open", doc{"CloneEnvironment", "Clone the environment (its secrets too) into a new one (needs environment:create)", nil, "CloneEnvironmentRequest", ""}, s.cloneEnvironment)
 	env("GET", "/tags", "environment_tag:read", doc{"ListEnvironmentTags", "The environment's tags", nil, "", "ListEnvironmentTagsResponse"}, s.listEnvironmentTags)
 	env("POST", "/tags", "environment_tag:create", doc{"CreateEnvironmentTag", "Add a tag (409 if it exists)", nil, "EnvironmentTag", "EnvironmentTag"}, s.createEnvironmentTag)
 	env("GET", "/tags/{tagName}", "environment_tag:read", doc{"GetEnvironmentTag", "A tag", nil, "", "EnvironmentTag"}, s.getEnvironmentTag)
@@ -218,6 +219,28 @@ func (s *Server) updateDefinition(q *request) (any, error) {
 	}
 	setRevision(q, v)
 	return map[string]any{}, nil
+}
+
+// cloneEnvironment copies the environment into a new one in the same
+// organization. Access is decided by roles, not per environment, so there
+// is none to preserve: preserveAccess is refused rather than ignored.
+func (s *Server) cloneEnvironment(q *request) (any, error) {
+	var in wire.CloneEnvironmentRequest
+	if err := q.decode(&in); err != nil {
+		return nil, err
+	}
+	if in.PreserveAccess {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "preserveAccess: access to environments comes from roles in Gatehouse; a clone is reached by the roles that match it")
+	}
+	if in.Project == "" {
+		in.Project = q.env.Project
+	}
+	q.entity = &gatehouse.Entity{Type: gatehouse.EntityGlobal, ID: q.org.ID}
+	if err := s.require(q, catalog.MustLookup("environment:create")); err != nil {
+		return nil, err
+	}
+	_, err := s.svc.CloneEnvironment(q.ctx(), q.env, q.id, in.Project, in.Name, in.Version, in.PreserveHistory, in.PreserveEnvironmentTags)
+	return nil, err
 }
 
 func (s *Server) deleteEnvironment(q *request) (any, error) {

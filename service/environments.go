@@ -364,3 +364,58 @@ func (s *Service) ChangeEnvironmentTags(ctx context.Context, e *gatehouse.Enviro
 	}
 	return s.Authz.Refresh(ctx, e.OrgID)
 }
+
+// CloneEnvironment creates project/name from e: its definition at version
+// (0: the current one), or with history every version in order, each
+// opened under e's key and sealed under the clone's own; with tags, e's
+// tags. The clone's creator administers it, as with CreateEnvironment.
+func (s *Service) CloneEnvironment(ctx context.Context, e *gatehouse.Environment, by *gatehouse.Identity, project, name string, version int, history, tags bool) (*gatehouse.Environment, error) {
+	defs, err := s.cloneSource(ctx, e, version, history)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.CreateEnvironment(ctx, e.OrgID, by, project, name)
+	if err != nil {
+		return nil, err
+	}
+	for _, def := range defs {
+		if _, err := s.UpdateDefinition(ctx, c, def, -1, by); err != nil {
+			return nil, err
+		}
+	}
+	if tags && len(e.Tags) > 0 {
+		if err := s.ChangeEnvironmentTags(ctx, c, TagUpdate{Replace: e.Tags}); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// cloneSource is what a clone copies: the definitions, secrets revealed,
+// oldest first (version 1, the empty one every environment starts with,
+// is the clone's own).
+func (s *Service) cloneSource(ctx context.Context, e *gatehouse.Environment, version int, history bool) ([][]byte, error) {
+	cur, err := s.Environment(ctx, e.OrgID, e.Project, e.Name)
+	if err != nil {
+		return nil, err
+	}
+	from, to := cur.Version, cur.Version
+	if version > 0 {
+		if version > cur.Version {
+			return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "environment %s/%s has no version %d", e.Project, e.Name, version)
+		}
+		from, to = version, version
+	}
+	if history {
+		from = 2
+	}
+	var defs [][]byte
+	for v := max(from, 2); v <= to; v++ {
+		def, _, err := s.Definition(ctx, e, v, true)
+		if err != nil {
+			return nil, err
+		}
+		defs = append(defs, def)
+	}
+	return defs, nil
+}

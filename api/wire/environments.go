@@ -109,3 +109,14 @@ type EnvironmentErrorResponse struct {
 	Message     string                  `json:"message"`
 	Diagnostics []EnvironmentDiagnostic `json:"diagnostics"`
 }
+
+// CloneEnvironmentRequest mirrors esc's client.CloneEnvironmentRequest.
+type CloneEnvironmentRequest struct {
+	Project                 string `json:"project,omitempty"`
+	Name                    string `json:"name"`
+	Version                 int    `json:"version,omitempty"`
+	PreserveHistory         bool   `json:"preserveHistory,omitempty"`
+	PreserveAccess          bool   `json:"preserveAccess,omitempty"`
+	PreserveEnvironmentTags bool   `json:"preserveEnvironmentTags,omitempty"`
+	PreserveRevisionTags    bool   `json:"preserveRevisionTags,omitempty"`
+}

@@ -70,6 +70,15 @@ func TestPulumiEnv(t *testing.T) {
 		t.Errorf("history misses revision 1:\n%s", out)
 	}
 	must("latest", "env", "version", "tag", "ls", "acme/app/web")
+	// rollback to version 2 makes version 4 without extra.
+	must("", "env", "version", "rollback", "acme/app/web@2")
+	if out, _ := run(nil, "env", "open", "acme/app/web"); strings.Contains(out, "added") {
+		t.Errorf("after rollback:\n%s", out)
+	}
+	must("revision 4 (tag: latest)", "env", "version", "history", "acme/app/web")
+	must("cloned into acme/app/web2", "env", "clone", "acme/app/web", "web2", "--preserve-history")
+	must("revision 4 (tag: latest)", "env", "version", "history", "acme/app/web2")
+	must("hunter2", "env", "open", "acme/app/web2", "password")
 	must("", "env", "tag", "acme/app/web", "team", "core")
 	must("core", "env", "tag", "ls", "acme/app/web")
 	out = must("acme/app/web", "env", "ls")
