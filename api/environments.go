@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"sort"
 	"strconv"
@@ -214,6 +215,9 @@ func (s *Server) updateDefinition(q *request) (any, error) {
 		}
 	}
 	v, err := s.svc.UpdateDefinition(q.ctx(), q.env, def, expect, q.id)
+	if de := (*service.DiagnosticsError)(nil); errors.As(err, &de) {
+		return diagnosticsError(de.Diagnostics), nil
+	}
 	if err != nil {
 		return nil, err
 	}

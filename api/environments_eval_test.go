@@ -98,6 +98,12 @@ values:
 		t.Errorf("a diagnostic without its range or path: %s", data)
 	}
 
+	// An update ESC cannot parse is refused with its diagnostics.
+	status, _, body0 := e.callRaw(e.admin, "PATCH", envs+"/app/bad", "values:\n  a:\n    fn::bogus: 1\n", nil)
+	if status != 400 || !strings.Contains(body0, `"path":"values.a"`) || !strings.Contains(body0, "reserved prefix") {
+		t.Errorf("an update with a bad built-in: %d %s", status, body0)
+	}
+
 	// A caller who may open top and mid but not base is refused, and the
 	// refusal names the import: opening is decided on every import.
 	sets := e.roles("set")

@@ -136,6 +136,9 @@ func (s *Service) UpdateDefinition(ctx context.Context, e *gatehouse.Environment
 	if err != nil {
 		return 0, gatehouse.Errorf(gatehouse.EINVALID, "%s", err.Error())
 	}
+	if diags := SyntaxDiagnostics(e.Project+"/"+e.Name, def); diags != nil {
+		return 0, &DiagnosticsError{diags}
+	}
 	var version int
 	err = s.Store.Write(ctx, func(tx gatehouse.Tx) error {
 		cur, err := tx.GetEnvironmentByID(ctx, e.ID)

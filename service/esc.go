@@ -236,3 +236,22 @@ func (s *Service) OpenedYAML(ctx context.Context, orgID string, by *gatehouse.Id
 	}
 	return sess.env, nil
 }
+
+// DiagnosticsError is a definition refused for the errors ESC finds in it.
+type DiagnosticsError struct{ Diagnostics syntax.Diagnostics }
+
+func (e *DiagnosticsError) Error() string { return e.Diagnostics.Error() }
+
+// SyntaxDiagnostics are the errors ESC finds in a definition without
+// evaluating it (YAML, the shape of imports and values, the built-ins'
+// arguments): what an update refuses, as Pulumi does.
+func SyntaxDiagnostics(name string, def []byte) syntax.Diagnostics {
+	_, diags, err := eval.LoadYAMLBytes(name, def)
+	if err != nil {
+		diags = append(diags, syntax.Error(nil, err.Error(), ""))
+	}
+	if !diags.HasErrors() {
+		return nil
+	}
+	return diags
+}
