@@ -61,12 +61,12 @@ func (ev *evaluator) LoadEnvironment(ctx context.Context, name string) ([]byte, 
 	if !ok {
 		project, envName = "default", ref
 	}
+	if ev.authorize == nil {
+		return nil, nil, fmt.Errorf("environment %q: imports are not allowed here", name)
+	}
 	e, err := ev.s.Environment(ctx, ev.orgID, project, envName)
 	if err != nil {
 		return nil, nil, fmt.Errorf("environment %q not found", name)
-	}
-	if ev.authorize == nil {
-		return nil, nil, fmt.Errorf("environment %q: imports are not allowed here", name)
 	}
 	limit, err := ev.authorize(ctx, e)
 	if err != nil {
@@ -162,6 +162,9 @@ func (s *Service) Evaluate(ctx context.Context, orgID, name string, def []byte, 
 		out.Env, more = eval.EvalEnvironment(ctx, name, decl, dec, ev, ev, ec)
 	}
 	out.Diagnostics.Extend(more...)
+	if out.Env == nil { // an empty definition
+		out.Env = &esc.Environment{Properties: map[string]esc.Value{}}
+	}
 	out.Imports, out.Limit = ev.imports, ev.limit
 	return out, nil
 }

@@ -100,6 +100,14 @@ func walk(n *yaml.Node, fn func(*yaml.Node) error) error {
 }
 
 func encode(doc *yaml.Node) ([]byte, error) {
+	// An implicit null (`{a}`, `a:`) would be written as '' in a flow
+	// mapping, a string: write it as null.
+	walk(doc, func(n *yaml.Node) error {
+		if n.Kind == yaml.ScalarNode && n.Tag == "!!null" && n.Value == "" {
+			n.Value = "null"
+		}
+		return nil
+	})
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
