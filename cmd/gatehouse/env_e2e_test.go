@@ -47,10 +47,12 @@ func TestPulumiEnv(t *testing.T) {
 
 	// init -f: created and saved, exit 0.
 	def := filepath.Join(dir, "app.yaml")
-	os.WriteFile(def, []byte("imports:\n  - app/base\nvalues:\n  url: https://${region}.example.com\n  pulumiConfig:\n    greeting: hello from ${region}\n"), 0o600)
+	os.WriteFile(def, []byte("imports:\n  - app/base\nvalues:\n  url: https://${region}.example.com\n  pulumiConfig:\n    greeting: hello from ${region}\n  environmentVariables:\n    REGION: ${region}\n"), 0o600)
 	must("Environment created", "env", "init", "acme/app/web", "-f", def)
 	must("https://us-west-2.example.com", "env", "open", "acme/app/web")
 	must("hunter2", "env", "open", "acme/app/web", "password")
+	must(`REGION="us-west-2"`, "env", "open", "acme/app/web", "--format", "dotenv")
+	must("us-west-2", "env", "run", "acme/app/web", "--", "sh", "-c", "echo $REGION")
 
 	// edit with EDITOR a script that appends a value.
 	editor := filepath.Join(dir, "editor.sh")
