@@ -296,7 +296,7 @@ func (s *Server) open(q *request, version int) (any, error) {
 	if !ok {
 		return nil, gatehouse.Errorf(gatehouse.EFORBIDDEN, "opening environment %s/%s requires the environment:open scope", q.env.Project, q.env.Name)
 	}
-	id, diags, err := s.svc.OpenEnvironment(q.ctx(), q.env, version, d, limit, s.importAuthorizer(q))
+	id, diags, err := s.svc.OpenEnvironment(s.evalCtx(q), q.env, version, d, limit, s.importAuthorizer(q))
 	if err != nil {
 		return nil, err
 	}
@@ -335,7 +335,7 @@ func (s *Server) checkYAML(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	ev, err := s.svc.Evaluate(q.ctx(), q.org.ID, "yaml", def, nil, s.importAuthorizer(q), true, show)
+	ev, err := s.svc.Evaluate(s.evalCtx(q), q.org.ID, "yaml", def, nil, s.importAuthorizer(q), true, show)
 	if err != nil {
 		return nil, err
 	}
@@ -354,7 +354,7 @@ func (s *Server) openYAML(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	id, diags, err := s.svc.OpenYAML(q.ctx(), q.org.ID, q.id, def, d, s.importAuthorizer(q))
+	id, diags, err := s.svc.OpenYAML(s.evalCtx(q), q.org.ID, q.id, def, d, s.importAuthorizer(q))
 	if err != nil {
 		return nil, err
 	}
@@ -389,7 +389,7 @@ func durationParam(q *request) (time.Duration, error) {
 }
 
 func (s *Server) readOpenEnvironment(q *request) (any, error) {
-	env, err := s.svc.OpenedValues(q.ctx(), q.env, q.r.PathValue("openSessionID"), s.importAuthorizer(q))
+	env, err := s.svc.OpenedValues(s.evalCtx(q), q.env, q.r.PathValue("openSessionID"), s.importAuthorizer(q))
 	if err != nil {
 		return nil, err
 	}
@@ -442,6 +442,19 @@ func (s *Server) importAuthorizer(q *request) service.ImportAuthorizer {
 		}
 		return limit, nil
 	}
+}
+
+// evalCtx is the request's context for an evaluation: stack outputs
+// (fn::open::pulumi-stacks) are read only where the caller holds
+// stack:read.
+func (s *Server) evalCtx(q *request) context.Context {
+	return service.WithStackAuthorizer(q.ctx(), func(ctx context.Context, st *gatehouse.Stack) error {
+		ent, err := s.az.EntityByID(ctx, q.org.ID, st.ID)
+		if err != nil || !s.may(q, "stack:read", ent) {
+			return gatehouse.Errorf(gatehouse.EFORBIDDEN, "reading the outputs of stack %s/%s requires the stack:read scope", st.Project, st.Name)
+		}
+		return nil
+	})
 }
 
 // diagnosticsError is the 400 of a definition with errors, as Pulumi
@@ -533,6 +546,16 @@ func intParam(q *request, name string, lo, hi int) (int, error) {
 	return n, nil
 }
 
+// nameParams are the esc CLI's paging of lists in name order: count (at
+// most MaxListLimit, which is also the default) names after after.
+func nameParams(q *request) (int, string, error) {
+	count, err := intParam(q, "count", 1, gatehouse.MaxListLimit)
+	if count == 0 {
+		count = gatehouse.MaxListLimit
+	}
+	return count, q.r.URL.Query().Get("after"), err
+}
+
 // revisionTags are an environment's version tags: latest alone (Gatehouse
 // stores no others yet).
 func (s *Server) revisionTags(q *request) []wire.EnvironmentRevisionTag {
@@ -542,14 +565,10 @@ func (s *Server) revisionTags(q *request) []wire.EnvironmentRevisionTag {
 // listRevisionTags answers the esc CLI's paging: the tags named after
 // after, in name order; the CLI stops at an empty page.
 func (s *Server) listRevisionTags(q *request) (any, error) {
-	count, err := intParam(q, "count", 1, gatehouse.MaxListLimit)
+	count, after, err := nameParams(q)
 	if err != nil {
 		return nil, err
 	}
-	if count == 0 {
-		count = gatehouse.MaxListLimit
-	}
-	after := q.r.URL.Query().Get("after")
 	out := wire.ListEnvironmentRevisionTagsResponse{Tags: []wire.EnvironmentRevisionTag{}}
 	for _, t := range s.revisionTags(q) {
 		if t.Name > after && len(out.Tags) < count {
@@ -597,14 +616,10 @@ func (s *Server) envTag(q *request, name string) (wire.EnvironmentTag, error) {
 // after, at most count, in name order; nextToken is the last name given,
 // or "0" (the CLI's end) when none are left.
 func (s *Server) listEnvironmentTags(q *request) (any, error) {
-	count, err := intParam(q, "count", 1, gatehouse.MaxListLimit)
+	count, after, err := nameParams(q)
 	if err != nil {
 		return nil, err
 	}
-	if count == 0 {
-		count = gatehouse.MaxListLimit
-	}
-	after := q.r.URL.Query().Get("after")
 	if after == "0" {
 		after = ""
 	}

@@ -133,6 +133,18 @@ values:
 		t.Errorf("opening once every import is allowed: %d %s %v", status, body, props)
 	}
 
+	// fn::open::pulumi-stacks reads a stack only for a caller with
+	// stack:read on it.
+	e.createStack("app", "dev", nil, "")
+	put("outs", "values:\n  s:\n    fn::open::pulumi-stacks:\n      stacks:\n        d: {stack: app/dev}\n")
+	e.must(e.admin, "POST", envs+"/app/outs/tags", map[string]string{"name": "open", "value": "yes"}, 200, nil)
+	if status, _, body = open(opener, "outs"); status != 400 || !strings.Contains(body, "stack:read") || !strings.Contains(body, `stack \"app/dev\"`) {
+		t.Errorf("stack outputs without stack:read: %d %s", status, body)
+	}
+	if status, props, body = open(e.admin, "outs"); status != 200 || props["s"] == nil {
+		t.Errorf("stack outputs: %d %s %v", status, body, props)
+	}
+
 	// The anonymous definitions stacks send: check and open, then read.
 	status, _, body = e.callRaw(opener, "POST", envs+"/yaml/check", "imports:\n  - app/top\nvalues:\n  x: ${url2}\n", nil)
 	if status != 200 || !strings.Contains(body, `"exprs"`) || strings.Contains(body, "hunter2") {

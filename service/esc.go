@@ -43,8 +43,8 @@ type Evaluation struct {
 }
 
 // evaluator loads imported environments for ESC's evaluator, each
-// authorized for the caller, and the providers Gatehouse serves (none
-// yet: an fn::open names an unknown provider in a diagnostic).
+// authorized for the caller, and the providers Gatehouse serves
+// (pulumi-stacks; any other is an unknown provider, a diagnostic).
 type evaluator struct {
 	s         *Service
 	orgID     string
@@ -87,8 +87,13 @@ func (ev *evaluator) LoadEnvironment(ctx context.Context, name string) ([]byte, 
 	return def, dec, nil
 }
 
-// LoadProvider implements eval.ProviderLoader.
+// LoadProvider implements eval.ProviderLoader: pulumi-stacks, for the
+// caller's StackAuthorizer in ctx.
 func (ev *evaluator) LoadProvider(ctx context.Context, name string) (esc.Provider, error) {
+	if name == "pulumi-stacks" {
+		a, _ := ctx.Value(stackAuthorizerKey{}).(StackAuthorizer)
+		return &stacksProvider{s: ev.s, orgID: ev.orgID, authorize: a}, nil
+	}
 	return nil, fmt.Errorf("unknown provider %q", name)
 }
 

@@ -113,6 +113,11 @@ func TestPulumiEnv(t *testing.T) {
 	stack("hello from us-west-2", "config", "-s", "acme/envstack")
 	out = stack("hello from us-west-2", "up", "--yes", "-s", "acme/envstack")
 	_ = out
+	// fn::open::pulumi-stacks reads the stack's outputs.
+	outs := filepath.Join(dir, "outs.yaml")
+	os.WriteFile(outs, []byte("values:\n  s:\n    fn::open::pulumi-stacks:\n      stacks:\n        web: {stack: app/envstack}\n"), 0o600)
+	must("Environment created", "env", "init", "acme/app/outs", "-f", outs)
+	must("hello from us-west-2", "env", "open", "acme/app/outs", "s.web.hello")
 	stack("", "config", "env", "rm", "app/web", "--yes", "-s", "acme/envstack")
 
 	must("", "env", "rm", "acme/app/web", "--yes")
