@@ -199,6 +199,10 @@ const (
 	envelopeVersion = 1
 )
 
+// envelopePrefix is how every envelope's base64 begins ("escx", then the
+// version's first bytes).
+const envelopePrefix = "ZXNjeAAAAA"
+
 // envelope wraps sealed bytes in ESC's ciphertext envelope, base64.
 func envelope(sealed []byte) string {
 	b := make([]byte, 0, len(sealed)+12)
@@ -235,6 +239,11 @@ func rewrap(c string) string {
 // where they are not (definitions sealed before envelopes), without
 // opening them: what ESC's evaluator reads.
 func Envelope(def []byte) ([]byte, error) {
+	// What the sealing wrote is in block style, one "ciphertext: <base64>"
+	// a secret: when each is an envelope already, nothing needs parsing.
+	if bytes.Count(def, []byte("ciphertext: ")) == bytes.Count(def, []byte("ciphertext: "+envelopePrefix)) {
+		return def, nil
+	}
 	doc, err := parseDefinition(def)
 	if err != nil || doc == nil {
 		return def, err
