@@ -226,6 +226,15 @@ func TestEveryMutatingRouteEmitsItsEvent(t *testing.T) {
 		"POST /api/esc/environments/{orgName}/{projectName}/{envName}/open": {gatehouse.EventEnvOpened, func() {
 			e.must(e.admin, "POST", "/api/esc/environments/acme/app/cfg/open", nil, 200, nil)
 		}},
+		"POST /api/esc/environments/{orgName}/{projectName}/{envName}/versions/{version}/{action}": {gatehouse.EventEnvOpened, func() {
+			e.must(e.admin, "POST", "/api/esc/environments/acme/app/cfg/versions/1/open", nil, 200, nil)
+		}},
+		"POST /api/esc/environments/{orgName}/{projectName}/{envName}/clone": {gatehouse.EventEnvCreated, func() {
+			e.must(e.admin, "POST", "/api/esc/environments/acme/app/cfg/clone", map[string]string{"name": "cfg-clone"}, 204, nil)
+		}},
+		"POST /api/esc/environments/{orgName}/yaml/open": {gatehouse.EventEnvOpened, func() {
+			e.must(e.admin, "POST", "/api/esc/environments/acme/yaml/open", "values:\n  a: 1\n", 200, nil)
+		}},
 		"POST /api/esc/environments/{orgName}/{projectName}/{envName}/tags": {gatehouse.EventEnvTagsChanged, func() {
 			e.must(e.admin, "POST", "/api/esc/environments/acme/app/cfg/tags", map[string]string{"name": "t", "value": "1"}, 200, nil)
 		}},
@@ -263,7 +272,8 @@ func TestEveryMutatingRouteEmitsItsEvent(t *testing.T) {
 		"PATCH /api/stacks/{orgName}/{projectName}/{stackName}/{updateKind}/{updateID}/checkpointdelta",
 		"POST /api/stacks/{orgName}/{projectName}/{stackName}/{updateKind}/{updateID}/events",
 		"POST /api/stacks/{orgName}/{projectName}/{stackName}/{updateKind}/{updateID}/events/batch",
-		"POST /api/stacks/{orgName}/{projectName}/{stackName}/{updateKind}/{updateID}/renew_lease"} {
+		"POST /api/stacks/{orgName}/{projectName}/{stackName}/{updateKind}/{updateID}/renew_lease",
+		"POST /api/esc/environments/{orgName}/yaml/check"} {
 		readOnly[rt] = true
 	}
 	order := []string{"POST /api/orgs/{orgName}/invites", "PATCH /api/orgs/{orgName}/invites/{inviteID}",
@@ -289,6 +299,9 @@ func TestEveryMutatingRouteEmitsItsEvent(t *testing.T) {
 		"POST /api/stacks/{orgName}/{projectName}/{stackName}/rename", "DELETE /api/stacks/{orgName}/{projectName}/{stackName}",
 		"POST /api/esc/environments/{orgName}", "POST /api/esc/environments/{orgName}/{projectName}/{envName}",
 		"PATCH /api/esc/environments/{orgName}/{projectName}/{envName}", "POST /api/esc/environments/{orgName}/{projectName}/{envName}/open",
+		"POST /api/esc/environments/{orgName}/{projectName}/{envName}/versions/{version}/{action}",
+		"POST /api/esc/environments/{orgName}/yaml/open",
+		"POST /api/esc/environments/{orgName}/{projectName}/{envName}/clone",
 		"POST /api/esc/environments/{orgName}/{projectName}/{envName}/tags", "PATCH /api/esc/environments/{orgName}/{projectName}/{envName}/tags/{tagName}",
 		"DELETE /api/esc/environments/{orgName}/{projectName}/{envName}/tags/{tagName}", "DELETE /api/esc/environments/{orgName}/{projectName}/{envName}",
 		"POST /api/preview/insights/{orgName}/accounts/{accountName}", "PUT /api/preview/insights/{orgName}/accounts/{accountName}/tags",

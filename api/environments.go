@@ -1,9 +1,16 @@
 package api
 
 import (
+	"context"
+	"errors"
+	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pulumi/esc"
+	"github.com/pulumi/esc/syntax"
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/api/wire"
@@ -16,10 +23,14 @@ const envPath = "/api/esc/environments/{orgName}/{projectName}/{envName}"
 
 // registerEnvironments registers the routes of environments (Pulumi ESC).
 func (s *Server) registerEnvironments() {
+	s.handle(&route{method: "GET", pattern: "/api/esc/environments", doc: doc{"ListAllEnvironments", "Environments the caller may read in every organization it belongs to", nil, "", "ListEnvironmentsResponse"}, h: s.listAllEnvironments})
 	s.handle(&route{method: "GET", pattern: "/api/esc/environments/{orgName}", doc: doc{"ListEnvironments", "Environments the caller may read", []string{"continuationToken", "maxResults"}, "", "ListEnvironmentsResponse"}, scopes: scopes("environment:list"), h: s.listEnvironments})
 	s.handle(&route{method: "POST", pattern: "/api/esc/environments/{orgName}", doc: doc{"CreateEnvironment", "Create an environment; its creator administers it", nil, "CreateEnvironmentRequest", "Environment"}, scopes: scopes("environment:create"), h: s.createEnvironment})
 	s.handle(&route{method: "GET", pattern: "/api/esc/environments/{orgName}/tags", doc: doc{"ListOrgEnvironmentTags", "Every environment tag with its values", nil, "", "EnvironmentTagValues"}, scopes: scopes("environment_tags:list"), h: s.orgEnvironmentTags})
 	s.handle(&route{method: "POST", pattern: envPath, doc: doc{"CreateEnvironmentInProject", "Create an environment named in the path", nil, "", "Environment"}, scopes: scopes("environment:create"), noBody: true, h: s.createEnvironment})
+	s.handle(&route{method: "POST", pattern: "/api/esc/environments/{orgName}/yaml/check", doc: doc{"CheckYAMLEnvironment", "Check a definition given in the body (imports need environment:open)", []string{"showSecrets"}, "EnvironmentDefinition", "Environment"}, scopes: scopes("environment_yaml:open"), maxBytes: state.MaxDefinition, h: s.checkYAML})
+	s.handle(&route{method: "POST", pattern: "/api/esc/environments/{orgName}/yaml/open", doc: doc{"OpenYAMLEnvironment", "Open a definition given in the body, as stacks do (imports need environment:open)", []string{"duration"}, "EnvironmentDefinition", "OpenEnvironmentResponse"}, scopes: scopes("environment_yaml:open"), maxBytes: state.MaxDefinition, h: s.openYAML})
+	s.handle(&route{method: "GET", pattern: yamlOpenPath + "/{openSessionID}", doc: doc{"ReadOpenYAMLEnvironment", "The values of an anonymous session, served at /api/esc/environments/{orgName}/yaml/open/{openSessionID}", []string{"property"}, "", "OpenEnvironmentValues"}, scopes: scopes("environment_yaml:open"), h: s.readOpenYAML})
 	env := func(method, suffix, scope string, d doc, h handler) {
 		s.handle(&route{method: method, pattern: envPath + suffix, doc: d, scopes: scopes(scope), entity: envEntity, h: h})
 	}
@@ -29,7 +40,13 @@ func (s *Server) registerEnvironments() {
 	s.handle(&route{method: "POST", pattern: envPath + "/open", doc: doc{"OpenEnvironment", "Open the environment for a while", []string{"duration"}, "", "OpenEnvironmentResponse"}, scopes: scopes("environment:open"), entity: envEntity, noBody: true, h: s.openEnvironment})
 	env("GET", "/open/{openSessionID}", "environment:open", doc{"ReadOpenEnvironment", "The opened values, secrets revealed", nil, "", "OpenEnvironmentValues"}, s.readOpenEnvironment)
 	env("GET", "/versions", "environment_version:read", doc{"ListEnvironmentRevisions", "The environment's versions, newest first", []string{"continuationToken", "maxResults"}, "", "EnvironmentRevisions"}, s.listEnvironmentVersions)
-	env("GET", "/versions/{version}", "environment_version:read", doc{"GetEnvironmentAtVersion", "A version's definition (YAML)", nil, "", "EnvironmentDefinition"}, s.getDefinition)
+	env("GET", "/versions/{version}", "environment_version:read", doc{"GetEnvironmentAtVersion", "A version's definition (YAML); the version is a number, latest or a version tag", nil, "", "EnvironmentDefinition"}, s.getDefinition)
+	env("GET", "/decrypt", "environment:read", doc{"DecryptEnvironment", "The definition with its secrets revealed (needs environment:open)", nil, "", "EnvironmentDefinition"}, s.decryptDefinition)
+	env("GET", "/versions/{version}/{action}", "environment_version:read", doc{"DecryptEnvironmentAtVersion", "action decrypt: a version's definition with its secrets revealed (needs environment:open)", nil, "", "EnvironmentDefinition"}, s.versionGetAction)
+	s.handle(&route{method: "POST", pattern: envPath + "/versions/{version}/{action}", doc: doc{"OpenEnvironmentAtVersion", "action open: open a version (needs environment:open)", []string{"duration"}, "", "OpenEnvironmentResponse"}, scopes: scopes("environment:read"), entity: envEntity, noBody: true, h: s.versionPostAction})
+	env("GET", "/versions/tags", "environment_version:read", doc{"ListEnvironmentRevisionTags", "The version tags (latest), in name order after after", []string{"after", "count"}, "", "ListEnvironmentRevisionTagsResponse"}, s.listRevisionTags)
+	env("GET", "/versions/tags/{tagName}", "environment_version:read", doc{"GetEnvironmentRevisionTag", "A version tag", nil, "", "EnvironmentRevisionTag"}, s.getRevisionTag)
+	env("POST", "/clone", "environment:open", doc{"CloneEnvironment", "Clone the environment (its secrets too) into a new one (needs environment:create)", nil, "CloneEnvironmentRequest", ""}, s.cloneEnvironment)
 	env("GET", "/tags", "environment_tag:read", doc{"ListEnvironmentTags", "The environment's tags", nil, "", "ListEnvironmentTagsResponse"}, s.listEnvironmentTags)
 	env("POST", "/tags", "environment_tag:create", doc{"CreateEnvironmentTag", "Add a tag (409 if it exists)", nil, "EnvironmentTag", "EnvironmentTag"}, s.createEnvironmentTag)
 	env("GET", "/tags/{tagName}", "environment_tag:read", doc{"GetEnvironmentTag", "A tag", nil, "", "EnvironmentTag"}, s.getEnvironmentTag)
@@ -91,6 +108,44 @@ func (s *Server) listEnvironments(q *request) (any, error) {
 	return out, nil
 }
 
+// listAllEnvironments lists the environments the caller may read in each
+// of its organizations where it holds environment:list, in one answer
+// (no nextToken: the CLI's loop ends).
+func (s *Server) listAllEnvironments(q *request) (any, error) {
+	orgs := []*gatehouse.Organization{}
+	if q.id.User != nil {
+		var err error
+		if orgs, err = s.userOrgs(q); err != nil {
+			return nil, err
+		}
+	} else if org, err := s.orgByID(q, q.id.Token.OrgID); err == nil {
+		orgs = append(orgs, org)
+	}
+	out := wire.ListEnvironmentsResponse{Environments: []wire.Environment{}}
+	for _, org := range orgs {
+		q.org = org
+		if !s.may(q, "environment:list", &gatehouse.Entity{Type: gatehouse.EntityGlobal, ID: org.ID}) {
+			continue
+		}
+		opts := gatehouse.ListOptions{Limit: gatehouse.MaxListLimit}
+		for {
+			envs, next, err := s.svc.Environments(q.ctx(), org.ID, s.readableEnv(q), opts)
+			if err != nil {
+				return nil, err
+			}
+			for _, e := range envs {
+				out.Environments = append(out.Environments, wire.Environment{Organization: org.Name, Project: e.Project, Name: e.Name,
+					Created: rfc3339(e.Created), Modified: rfc3339(e.Modified), Tags: e.Tags})
+			}
+			if next == "" {
+				break
+			}
+			opts.Continuation = next
+		}
+	}
+	return out, nil
+}
+
 func (s *Server) createEnvironment(q *request) (any, error) {
 	in := wire.CreateEnvironmentRequest{Project: q.r.PathValue("projectName"), Name: q.r.PathValue("envName")}
 	// The path names the environment, or the body does (serve refuses a
@@ -111,13 +166,24 @@ func (s *Server) createEnvironment(q *request) (any, error) {
 // its version as the ETag. showSecrets=true reveals the secrets to a caller
 // who may open the environment.
 func (s *Server) getDefinition(q *request) (any, error) {
-	version, err := versionParam(q, "version")
-	if err != nil {
-		return nil, err
-	}
 	reveal, err := q.boolParam("showSecrets")
 	if err != nil {
 		return nil, err
+	}
+	return s.definition(q, reveal)
+}
+
+func (s *Server) decryptDefinition(q *request) (any, error) { return s.definition(q, true) }
+
+// definition answers the definition at the path's version with the
+// headers the esc CLI reads: the ETag and the revision number.
+func (s *Server) definition(q *request, reveal bool) (any, error) {
+	version := 0
+	if ref := q.r.PathValue("version"); ref != "" {
+		var err error
+		if version, err = s.svc.ResolveVersion(q.ctx(), q.env, ref); err != nil {
+			return nil, err
+		}
 	}
 	if reveal {
 		if err := s.require(q, catalog.MustLookup("environment:open")); err != nil {
@@ -128,7 +194,7 @@ func (s *Server) getDefinition(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	q.w.Header().Set("ETag", strconv.Itoa(v))
+	setRevision(q, v)
 	return rawBody{contentType: "application/x-yaml", data: def}, nil
 }
 
@@ -138,30 +204,87 @@ func (s *Server) updateDefinition(q *request) (any, error) {
 		return nil, err
 	}
 	expect := -1
-	if m := strings.Trim(q.r.Header.Get("If-Match"), `" `); m != "" && m != "*" {
+	// The esc CLI sends back the ETag it read as an ETag header.
+	m := q.r.Header.Get("If-Match")
+	if m == "" {
+		m = q.r.Header.Get("ETag")
+	}
+	if m = strings.Trim(m, `" `); m != "" && m != "*" {
 		if expect, err = strconv.Atoi(m); err != nil || expect < 1 {
 			return nil, gatehouse.Errorf(gatehouse.EINVALID, "If-Match: %q is not an ETag this server gave", m)
 		}
 	}
 	v, err := s.svc.UpdateDefinition(q.ctx(), q.env, def, expect, q.id)
+	if de := (*service.DiagnosticsError)(nil); errors.As(err, &de) {
+		return diagnosticsError(de.Diagnostics), nil
+	}
 	if err != nil {
 		return nil, err
 	}
-	q.w.Header().Set("ETag", strconv.Itoa(v))
+	setRevision(q, v)
 	return map[string]any{}, nil
+}
+
+// cloneEnvironment copies the environment into a new one in the same
+// organization. Access is decided by roles, not per environment, so there
+// is none to preserve: preserveAccess is refused rather than ignored.
+func (s *Server) cloneEnvironment(q *request) (any, error) {
+	var in wire.CloneEnvironmentRequest
+	if err := q.decode(&in); err != nil {
+		return nil, err
+	}
+	if in.PreserveAccess {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "preserveAccess: access to environments comes from roles in Gatehouse; a clone is reached by the roles that match it")
+	}
+	if in.Project == "" {
+		in.Project = q.env.Project
+	}
+	q.entity = &gatehouse.Entity{Type: gatehouse.EntityGlobal, ID: q.org.ID}
+	if err := s.require(q, catalog.MustLookup("environment:create")); err != nil {
+		return nil, err
+	}
+	_, err := s.svc.CloneEnvironment(q.ctx(), q.env, q.id, in.Project, in.Name, in.Version, in.PreserveHistory, in.PreserveEnvironmentTags)
+	return nil, err
 }
 
 func (s *Server) deleteEnvironment(q *request) (any, error) {
 	return nil, s.svc.DeleteEnvironment(q.ctx(), q.env)
 }
 
-func (s *Server) openEnvironment(q *request) (any, error) {
-	var d time.Duration
-	if v := q.r.URL.Query().Get("duration"); v != "" {
-		var err error
-		if d, err = time.ParseDuration(v); err != nil || d <= 0 {
-			return nil, gatehouse.Errorf(gatehouse.EINVALID, "duration: %q is not a positive duration such as 2h", v)
-		}
+// setRevision names a definition's version in the headers: the ETag (what
+// an update sends back) and Pulumi-ESC-Revision (what the CLI parses).
+func setRevision(q *request, v int) {
+	q.w.Header().Set("ETag", strconv.Itoa(v))
+	q.w.Header().Set("Pulumi-ESC-Revision", strconv.Itoa(v))
+}
+
+func (s *Server) versionGetAction(q *request) (any, error) {
+	if a := q.r.PathValue("action"); a != "decrypt" {
+		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "no such route: versions/%s/%s", q.r.PathValue("version"), a)
+	}
+	return s.definition(q, true)
+}
+
+func (s *Server) versionPostAction(q *request) (any, error) {
+	if a := q.r.PathValue("action"); a != "open" {
+		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "no such route: versions/%s/%s", q.r.PathValue("version"), a)
+	}
+	version, err := s.svc.ResolveVersion(q.ctx(), q.env, q.r.PathValue("version"))
+	if err != nil {
+		return nil, err
+	}
+	if err := s.require(q, catalog.MustLookup("environment:open")); err != nil {
+		return nil, err
+	}
+	return s.open(q, version)
+}
+
+func (s *Server) openEnvironment(q *request) (any, error) { return s.open(q, 0) }
+
+func (s *Server) open(q *request, version int) (any, error) {
+	d, err := durationParam(q)
+	if err != nil {
+		return nil, err
 	}
 	// The caller holds environment:open here (the route checked it); how
 	// long it may keep the environment open is the largest maxOpenDuration
@@ -173,27 +296,224 @@ func (s *Server) openEnvironment(q *request) (any, error) {
 	if !ok {
 		return nil, gatehouse.Errorf(gatehouse.EFORBIDDEN, "opening environment %s/%s requires the environment:open scope", q.env.Project, q.env.Name)
 	}
-	id, err := s.svc.OpenEnvironment(q.ctx(), q.env, d, limit)
+	id, diags, err := s.svc.OpenEnvironment(s.evalCtx(q), q.env, version, d, limit, s.importAuthorizer(q))
 	if err != nil {
 		return nil, err
+	}
+	if diags.HasErrors() {
+		return diagnosticsError(diags), nil
 	}
 	return wire.OpenEnvironmentResponse{ID: id, Diagnostics: []any{}}, nil
 }
 
-func (s *Server) readOpenEnvironment(q *request) (any, error) {
-	vals, err := s.svc.OpenedValues(q.ctx(), q.env, q.r.PathValue("openSessionID"))
+// readOpenEnvironment answers an open session's values in ESC's shape
+// (esc.Environment), or one property's (esc.Value) when property names it.
+// yamlOpenPath is where GET /api/esc/environments/{orgName}/yaml/open/{id}
+// is routed: that pattern would overlap the environment routes'
+// (/{projectName}/{envName}/tags...) with neither more specific, which
+// ServeMux refuses, so Handler rewrites it here (yamlOpenRewrite).
+const yamlOpenPath = "/api/esc/yaml-open/{orgName}"
+
+// yamlOpenRewrite routes the read of an anonymous session to yamlOpenPath.
+func yamlOpenRewrite(r *http.Request) *http.Request {
+	rest, ok := strings.CutPrefix(r.URL.Path, "/api/esc/environments/")
+	parts := strings.Split(rest, "/")
+	if !ok || r.Method != http.MethodGet || len(parts) != 4 || parts[1] != "yaml" || parts[2] != "open" {
+		return r
+	}
+	r2 := r.Clone(r.Context())
+	r2.URL.Path, r2.URL.RawPath = "/api/esc/yaml-open/"+parts[0]+"/"+parts[3], ""
+	return r2
+}
+
+func (s *Server) checkYAML(q *request) (any, error) {
+	def, err := q.readBody()
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"properties": vals}, nil
+	show, err := q.boolParam("showSecrets")
+	if err != nil {
+		return nil, err
+	}
+	ev, err := s.svc.Evaluate(s.evalCtx(q), q.org.ID, "yaml", def, nil, s.importAuthorizer(q), true, show)
+	if err != nil {
+		return nil, err
+	}
+	if ev.Diagnostics.HasErrors() {
+		return diagnosticsError(ev.Diagnostics), nil
+	}
+	return ev.Env, nil
 }
 
+func (s *Server) openYAML(q *request) (any, error) {
+	def, err := q.readBody()
+	if err != nil {
+		return nil, err
+	}
+	d, err := durationParam(q)
+	if err != nil {
+		return nil, err
+	}
+	id, diags, err := s.svc.OpenYAML(s.evalCtx(q), q.org.ID, q.id, def, d, s.importAuthorizer(q))
+	if err != nil {
+		return nil, err
+	}
+	if diags.HasErrors() {
+		return diagnosticsError(diags), nil
+	}
+	return wire.OpenEnvironmentResponse{ID: id, Diagnostics: []any{}}, nil
+}
+
+func (s *Server) readOpenYAML(q *request) (any, error) {
+	env, err := s.svc.OpenedYAML(q.ctx(), q.org.ID, q.id, q.r.PathValue("openSessionID"))
+	if err != nil {
+		return nil, err
+	}
+	if p := q.r.URL.Query().Get("property"); p != "" {
+		return openedProperty(env, p)
+	}
+	return env, nil
+}
+
+// durationParam reads the duration of an open (0: the default).
+func durationParam(q *request) (time.Duration, error) {
+	v := q.r.URL.Query().Get("duration")
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, gatehouse.Errorf(gatehouse.EINVALID, "duration: %q is not a positive duration such as 2h", v)
+	}
+	return d, nil
+}
+
+func (s *Server) readOpenEnvironment(q *request) (any, error) {
+	env, err := s.svc.OpenedValues(s.evalCtx(q), q.env, q.r.PathValue("openSessionID"), s.importAuthorizer(q))
+	if err != nil {
+		return nil, err
+	}
+	if p := q.r.URL.Query().Get("property"); p != "" {
+		return openedProperty(env, p)
+	}
+	return env, nil
+}
+
+// openedProperty is one property of an opened environment, by a path of
+// dotted names and [index]es.
+func openedProperty(env *esc.Environment, path string) (any, error) {
+	v := esc.NewValue(env.Properties)
+	for _, part := range strings.FieldsFunc(path, func(r rune) bool { return r == '.' || r == '[' || r == ']' }) {
+		switch x := v.Value.(type) {
+		case map[string]esc.Value:
+			next, ok := x[part]
+			if !ok {
+				return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "property %q not found", path)
+			}
+			v = next
+		case []esc.Value:
+			i, err := strconv.Atoi(part)
+			if err != nil || i < 0 || i >= len(x) {
+				return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "property %q not found", path)
+			}
+			v = x[i]
+		default:
+			return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "property %q not found", path)
+		}
+	}
+	return v, nil
+}
+
+// importAuthorizer decides each environment an evaluation imports for the
+// caller: environment:open on it, with its maxOpenDuration.
+func (s *Server) importAuthorizer(q *request) service.ImportAuthorizer {
+	return func(ctx context.Context, e *gatehouse.Environment) (time.Duration, error) {
+		refused := gatehouse.Errorf(gatehouse.EFORBIDDEN, "opening environment %s/%s requires the environment:open scope", e.Project, e.Name)
+		ent, err := s.az.EntityByID(ctx, q.org.ID, e.ID)
+		if err != nil {
+			return 0, refused
+		}
+		limit, ok, err := s.az.OpenLimit(ctx, q.id, q.org.ID, catalog.MustLookup("environment:open"), ent)
+		if err != nil {
+			return 0, err
+		}
+		if !ok {
+			return 0, refused
+		}
+		return limit, nil
+	}
+}
+
+// evalCtx is the request's context for an evaluation: stack outputs
+// (fn::open::pulumi-stacks) are read only where the caller holds
+// stack:read.
+func (s *Server) evalCtx(q *request) context.Context {
+	return service.WithStackAuthorizer(q.ctx(), func(ctx context.Context, st *gatehouse.Stack) error {
+		ent, err := s.az.EntityByID(ctx, q.org.ID, st.ID)
+		if err != nil || !s.may(q, "stack:read", ent) {
+			return gatehouse.Errorf(gatehouse.EFORBIDDEN, "reading the outputs of stack %s/%s requires the stack:read scope", st.Project, st.Name)
+		}
+		return nil
+	})
+}
+
+// diagnosticsError is the 400 of a definition with errors, as Pulumi
+// answers it: the diagnostics with their ranges and paths.
+func diagnosticsError(diags syntax.Diagnostics) statusBody {
+	return statusBody{status: http.StatusBadRequest, body: wire.EnvironmentErrorResponse{Code: http.StatusBadRequest,
+		Message: "the environment has errors: " + diagnosticsText(diags), Diagnostics: wireDiagnostics(diags)}}
+}
+
+// diagnosticsText is the diagnostics as one line: path: summary; ...
+func diagnosticsText(diags syntax.Diagnostics) string {
+	parts := make([]string, 0, len(diags))
+	for _, d := range diags {
+		if d.Path != "" {
+			parts = append(parts, d.Path+": "+d.Summary)
+		} else {
+			parts = append(parts, d.Summary)
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+func wireDiagnostics(diags syntax.Diagnostics) []wire.EnvironmentDiagnostic {
+	out := make([]wire.EnvironmentDiagnostic, 0, len(diags))
+	for _, d := range diags {
+		w := wire.EnvironmentDiagnostic{Summary: d.Summary, Detail: d.Detail, Path: d.Path}
+		if r := d.Subject; r != nil {
+			w.Range = &wire.EnvironmentRange{Environment: r.Filename,
+				Begin: wire.EnvironmentPos{Line: r.Start.Line, Column: r.Start.Column, Byte: r.Start.Byte},
+				End:   wire.EnvironmentPos{Line: r.End.Line, Column: r.End.Column, Byte: r.End.Byte}}
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+// listEnvironmentVersions answers the esc CLI's paging: at most count
+// (or maxResults) versions below before, newest first; the CLI stops at
+// an empty page.
 func (s *Server) listEnvironmentVersions(q *request) (any, error) {
 	opts, err := q.listOptions()
 	if err != nil {
 		return nil, err
 	}
-	vs, _, err := s.svc.EnvironmentVersions(q.ctx(), q.env, opts)
+	before, err := intParam(q, "before", 0, 0)
+	if err != nil {
+		return nil, err
+	}
+	count, err := intParam(q, "count", 1, gatehouse.MaxListLimit)
+	if err != nil {
+		return nil, err
+	}
+	if count == 0 {
+		count = gatehouse.MaxListLimit
+		if opts.Limit > 0 {
+			count = opts.Limit
+		}
+	}
+	vs, err := s.svc.EnvironmentVersionsBefore(q.ctx(), q.env, before, count)
 	if err != nil {
 		return nil, err
 	}
@@ -202,11 +522,75 @@ func (s *Server) listEnvironmentVersions(q *request) (any, error) {
 		creators = append(creators, v.CreatedBy)
 	}
 	loginOf := s.loginsOf(q, creators...)
+	latest := q.env.Version
 	out := []wire.EnvironmentRevision{}
 	for _, v := range vs {
-		out = append(out, wire.EnvironmentRevision{Number: v.Version, Created: rfc3339(v.Created), CreatorLogin: loginOf(v.CreatedBy)})
+		r := wire.EnvironmentRevision{Number: v.Version, Created: rfc3339(v.Created), CreatorLogin: loginOf(v.CreatedBy), Tags: []string{}}
+		if v.Version == latest {
+			r.Tags = append(r.Tags, "latest")
+		}
+		out = append(out, r)
 	}
 	return out, nil
+}
+
+// intParam reads an optional integer query parameter (0 when absent) of at
+// least lo and, when hi > 0, at most hi.
+func intParam(q *request, name string, lo, hi int) (int, error) {
+	v := q.r.URL.Query().Get(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || (hi > 0 && n > hi) {
+		if hi > 0 {
+			return 0, gatehouse.Errorf(gatehouse.EINVALID, "%s: %q is not a number from %d to %d", name, v, lo, hi)
+		}
+		return 0, gatehouse.Errorf(gatehouse.EINVALID, "%s: %q is not a number of at least %d", name, v, lo)
+	}
+	return n, nil
+}
+
+// nameParams are the esc CLI's paging of lists in name order: count (at
+// most MaxListLimit, which is also the default) names after after.
+func nameParams(q *request) (int, string, error) {
+	count, err := intParam(q, "count", 1, gatehouse.MaxListLimit)
+	if count == 0 {
+		count = gatehouse.MaxListLimit
+	}
+	return count, q.r.URL.Query().Get("after"), err
+}
+
+// revisionTags are an environment's version tags: latest alone (Gatehouse
+// stores no others yet).
+func (s *Server) revisionTags(q *request) []wire.EnvironmentRevisionTag {
+	return []wire.EnvironmentRevisionTag{{Name: "latest", Revision: q.env.Version, Created: rfc3339(q.env.Created), Modified: rfc3339(q.env.Modified)}}
+}
+
+// listRevisionTags answers the esc CLI's paging: the tags named after
+// after, in name order; the CLI stops at an empty page.
+func (s *Server) listRevisionTags(q *request) (any, error) {
+	count, after, err := nameParams(q)
+	if err != nil {
+		return nil, err
+	}
+	out := wire.ListEnvironmentRevisionTagsResponse{Tags: []wire.EnvironmentRevisionTag{}}
+	for _, t := range s.revisionTags(q) {
+		if t.Name > after && len(out.Tags) < count {
+			out.Tags = append(out.Tags, t)
+		}
+	}
+	return out, nil
+}
+
+func (s *Server) getRevisionTag(q *request) (any, error) {
+	name := q.r.PathValue("tagName")
+	for _, t := range s.revisionTags(q) {
+		if t.Name == name {
+			return t, nil
+		}
+	}
+	return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "environment %s/%s has no version tag %q", q.env.Project, q.env.Name, name)
 }
 
 // loginsOf names users by id for display, in one read: an id that is no
@@ -229,12 +613,33 @@ func (s *Server) envTag(q *request, name string) (wire.EnvironmentTag, error) {
 	return wire.EnvironmentTag{Name: name, Value: v, Modified: rfc3339(q.env.Modified)}, nil
 }
 
+// listEnvironmentTags pages as the esc CLI does: the tags named after
+// after, at most count, in name order; nextToken is the last name given,
+// or "0" (the CLI's end) when none are left.
 func (s *Server) listEnvironmentTags(q *request) (any, error) {
-	out := map[string]wire.EnvironmentTag{}
-	for k, v := range q.env.Tags {
-		out[k] = wire.EnvironmentTag{Name: k, Value: v, Modified: rfc3339(q.env.Modified)}
+	count, after, err := nameParams(q)
+	if err != nil {
+		return nil, err
 	}
-	return wire.ListEnvironmentTagsResponse{Tags: out, NextToken: ""}, nil
+	if after == "0" {
+		after = ""
+	}
+	names := make([]string, 0, len(q.env.Tags))
+	for k := range q.env.Tags {
+		if k > after {
+			names = append(names, k)
+		}
+	}
+	sort.Strings(names)
+	out := wire.ListEnvironmentTagsResponse{Tags: map[string]wire.EnvironmentTag{}, NextToken: "0"}
+	for i, k := range names {
+		if i == count {
+			out.NextToken = names[i-1]
+			break
+		}
+		out.Tags[k] = wire.EnvironmentTag{Name: k, Value: q.env.Tags[k], Modified: rfc3339(q.env.Modified)}
+	}
+	return out, nil
 }
 
 func (s *Server) getEnvironmentTag(q *request) (any, error) {

@@ -133,11 +133,13 @@ type asKey struct{}
 // denials, handlers and audit events are the API's own, so that the
 // console allows exactly what the API does.
 func (s *Server) ServeAs(id *gatehouse.Identity, w http.ResponseWriter, r *http.Request) {
-	s.mux.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), asKey{}, id)))
+	s.mux.ServeHTTP(w, yamlOpenRewrite(r.WithContext(context.WithValue(r.Context(), asKey{}, id))))
 }
 
 // Handler returns the server's root handler.
-func (s *Server) Handler() http.Handler { return s.mux }
+func (s *Server) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, yamlOpenRewrite(r)) })
+}
 
 // MetricsHandler serves the server's Prometheus metrics (also on Handler
 // at /metrics unless Options.MetricsElsewhere).

@@ -8,14 +8,15 @@ import (
 // noBodyRoutes are the POST and PATCH routes that take no body (every GET,
 // HEAD and DELETE takes none either).
 var noBodyRoutes = map[string]bool{
-	"PATCH /api/orgs/{orgName}/roles/{roleID}/default":                                    true,
-	"POST /api/orgs/{orgName}/teams/{teamName}/roles/{roleID}":                            true,
-	"POST /api/orgs/{orgName}/oidc/issuers/{issuerID}/regenerate-thumbprints":             true,
-	"POST /api/stacks/{orgName}/{projectName}/{stackName}/{updateKind}/{updateID}/cancel": true,
-	"POST /api/esc/environments/{orgName}/{projectName}/{envName}/open":                   true,
-	"POST /api/esc/environments/{orgName}/{projectName}/{envName}":                        true,
-	"POST /api/user/pending-invites/{inviteID}/accept":                                    true,
-	"POST /api/user/pending-invites/{inviteID}/decline":                                   true,
+	"PATCH /api/orgs/{orgName}/roles/{roleID}/default":                                         true,
+	"POST /api/orgs/{orgName}/teams/{teamName}/roles/{roleID}":                                 true,
+	"POST /api/orgs/{orgName}/oidc/issuers/{issuerID}/regenerate-thumbprints":                  true,
+	"POST /api/stacks/{orgName}/{projectName}/{stackName}/{updateKind}/{updateID}/cancel":      true,
+	"POST /api/esc/environments/{orgName}/{projectName}/{envName}/open":                        true,
+	"POST /api/esc/environments/{orgName}/{projectName}/{envName}/versions/{version}/{action}": true,
+	"POST /api/esc/environments/{orgName}/{projectName}/{envName}":                             true,
+	"POST /api/user/pending-invites/{inviteID}/accept":                                         true,
+	"POST /api/user/pending-invites/{inviteID}/decline":                                        true,
 }
 
 func takesNoBody(rt string) bool {
@@ -84,6 +85,8 @@ func TestNullBody(t *testing.T) {
 			want = "deployment: a deployment is a JSON object" // the raw deployment, checked as such
 		case "PATCH /api/esc/environments/{orgName}/{projectName}/{envName}":
 			want = "definition: line 1: the top level must be a mapping" // YAML, not JSON
+		case "POST /api/esc/environments/{orgName}/yaml/check", "POST /api/esc/environments/{orgName}/yaml/open":
+			want = "environment must be an object" // YAML, ESC's diagnostic
 		}
 		for _, body := range []string{`null`, " null\n"} {
 			e.failsAny(token, method, fill(pattern), body, 400, want, rt)

@@ -14,7 +14,7 @@ require (
 	github.com/casbin/govaluate v1.3.0 // indirect
 	github.com/go-json-experiment/json v1.27.2 // indirect
 	github.com/google/uuid v1.6.0 // indirect
-	golang.org/x/exp v0.0.0-20220921023135-46d9e7742f1e // indirect
+	golang.org/x/exp v0.0.0-20261109185158-a52e3aef5920 // indirect
 )
 
 replace github.com/gatehouse-iam/gatehouse => ../

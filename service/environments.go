@@ -4,7 +4,11 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"strconv"
 	"time"
+
+	"github.com/pulumi/esc"
+	"github.com/pulumi/esc/syntax"
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/state"
@@ -132,6 +136,9 @@ func (s *Service) UpdateDefinition(ctx context.Context, e *gatehouse.Environment
 	if err != nil {
 		return 0, gatehouse.Errorf(gatehouse.EINVALID, "%s", err.Error())
 	}
+	if diags := SyntaxDiagnostics(e.Project+"/"+e.Name, def); diags != nil {
+		return 0, &DiagnosticsError{diags}
+	}
 	var version int
 	err = s.store.Write(ctx, func(tx gatehouse.Tx) error {
 		cur, err := tx.GetEnvironmentByID(ctx, e.ID)
@@ -172,16 +179,59 @@ type openSession struct {
 	Expires int64 `json:"e"`
 }
 
-// OpenEnvironment opens the current version of an environment for a while
-// (d; 0 asks for the default) and returns the session's id, which reads
-// its values. limit is the caller's maxOpenDuration on the environment (0:
-// none): a longer duration is refused with 403 naming it, and the default
-// is capped to it, since the esc CLI always asks for its default (2h) and a
+// OpenEnvironment opens a version of an environment (0: the current one)
+// for a while (d; 0 asks for the default) and returns the session's id,
+// which reads its values. The definition is evaluated now: its imports
+// each go through authorize (for the caller), and errors come back as
+// diagnostics with no session. limit is the caller's maxOpenDuration on
+// the environment (0: none), lowered to the shortest one of its imports:
+// a longer duration is refused with 403 naming it, and the default is
+// capped to it, since the esc CLI always asks for its default (2h) and a
 // refusal would leave a limited member unable to open at all.
-func (s *Service) OpenEnvironment(ctx context.Context, e *gatehouse.Environment, d, limit time.Duration) (string, error) {
+func (s *Service) OpenEnvironment(ctx context.Context, e *gatehouse.Environment, version int, d, limit time.Duration, authorize ImportAuthorizer) (string, syntax.Diagnostics, error) {
 	if d > MaxOpenDuration {
-		return "", gatehouse.Errorf(gatehouse.EINVALID, "duration: %v is over the limit of %v", d, MaxOpenDuration)
+		return "", nil, gatehouse.Errorf(gatehouse.EINVALID, "duration: %v is over the limit of %v", d, MaxOpenDuration)
 	}
+	k, err := s.envKey(ctx, e.ID)
+	if err != nil {
+		return "", nil, err
+	}
+	cur, err := s.Environment(ctx, e.OrgID, e.Project, e.Name)
+	if err != nil {
+		return "", nil, err
+	}
+	if version > 0 {
+		if version > cur.Version {
+			return "", nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "environment %s/%s has no version %d", e.Project, e.Name, version)
+		}
+		cur.Version = version
+	}
+	ev, err := s.EvaluateStored(ctx, e, cur.Version, authorize, false)
+	if err != nil || ev.Diagnostics.HasErrors() {
+		return "", ev.diagnostics(), err
+	}
+	if ev.Limit > 0 && (limit == 0 || ev.Limit < limit) {
+		limit = ev.Limit
+	}
+	if d, err = openDuration(e, d, limit); err != nil {
+		return "", nil, err
+	}
+	data, _ := json.Marshal(openSession{Version: cur.Version, Expires: s.Now().Add(d).Unix()})
+	id := base64.RawURLEncoding.EncodeToString(k.Encrypt(data))
+	err = s.store.Write(ctx, func(tx gatehouse.Tx) error {
+		details := map[string]any{"version": cur.Version, "duration": d.String(), "imports": ev.Imports}
+		if limit > 0 {
+			details["maxOpenDuration"] = limit.String()
+		}
+		return s.audit(ctx, tx, e.OrgID, gatehouse.EventEnvOpened, e.ID, details,
+			"opened environment %s/%s (version %d)", e.Project, e.Name, cur.Version)
+	})
+	return id, nil, err
+}
+
+// openDuration is how long an open lasts: d, or the default capped to
+// limit; over limit is refused.
+func openDuration(e *gatehouse.Environment, d, limit time.Duration) (time.Duration, error) {
 	if d <= 0 {
 		d = DefaultOpenDuration
 		if limit > 0 && d > limit {
@@ -189,33 +239,23 @@ func (s *Service) OpenEnvironment(ctx context.Context, e *gatehouse.Environment,
 		}
 	}
 	if limit > 0 && d > limit {
-		return "", gatehouse.Errorf(gatehouse.EFORBIDDEN, "duration: %v is over your limit of %v on environment %s/%s (the largest maxOpenDuration of the grants that let you open it)",
+		return 0, gatehouse.Errorf(gatehouse.EFORBIDDEN, "duration: %v is over your limit of %v on environment %s/%s (the largest maxOpenDuration of the grants that let you open it, or a shorter one of an import)",
 			d, limit, e.Project, e.Name)
 	}
-	k, err := s.envKey(ctx, e.ID)
-	if err != nil {
-		return "", err
-	}
-	cur, err := s.Environment(ctx, e.OrgID, e.Project, e.Name)
-	if err != nil {
-		return "", err
-	}
-	data, _ := json.Marshal(openSession{Version: cur.Version, Expires: s.Now().Add(d).Unix()})
-	id := base64.RawURLEncoding.EncodeToString(k.Encrypt(data))
-	err = s.store.Write(ctx, func(tx gatehouse.Tx) error {
-		details := map[string]any{"version": cur.Version, "duration": d.String()}
-		if limit > 0 {
-			details["maxOpenDuration"] = limit.String()
-		}
-		return s.audit(ctx, tx, e.OrgID, gatehouse.EventEnvOpened, e.ID, details,
-			"opened environment %s/%s (version %d)", e.Project, e.Name, cur.Version)
-	})
-	return id, err
+	return d, nil
 }
 
-// OpenedValues reads the values of an open session: the definition's
-// values with their secrets opened.
-func (s *Service) OpenedValues(ctx context.Context, e *gatehouse.Environment, id string) (map[string]state.Value, error) {
+// diagnostics are an evaluation's, or none.
+func (ev *Evaluation) diagnostics() syntax.Diagnostics {
+	if ev == nil {
+		return nil
+	}
+	return ev.Diagnostics
+}
+
+// OpenedValues reads an open session: the version's evaluation, secrets
+// revealed, its imports authorized again for the caller.
+func (s *Service) OpenedValues(ctx context.Context, e *gatehouse.Environment, id string, authorize ImportAuthorizer) (*esc.Environment, error) {
 	k, err := s.envKey(ctx, e.ID)
 	if err != nil {
 		return nil, err
@@ -230,19 +270,14 @@ func (s *Service) OpenedValues(ctx context.Context, e *gatehouse.Environment, id
 	if err != nil || json.Unmarshal(data, &sess) != nil || s.Now().Unix() >= sess.Expires {
 		return nil, notFound
 	}
-	var v *gatehouse.EnvironmentVersion
-	err = s.read(ctx, func(tx gatehouse.Tx) (err error) {
-		v, err = tx.GetEnvironmentVersion(ctx, e.ID, sess.Version)
-		return err
-	})
+	ev, err := s.EvaluateStored(ctx, e, sess.Version, authorize, false)
 	if err != nil {
 		return nil, err
 	}
-	vals, err := state.Open(v.Definition, k)
-	if err != nil {
-		return nil, gatehouse.Errorf(gatehouse.EINTERNAL, "%s", err.Error())
+	if ev.Diagnostics.HasErrors() {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "environment %s/%s no longer evaluates: %s", e.Project, e.Name, ev.Diagnostics.Error())
 	}
-	return vals, nil
+	return ev.Env, nil
 }
 
 // EnvironmentVersions lists an environment's versions, newest first.
@@ -252,6 +287,54 @@ func (s *Service) EnvironmentVersions(ctx context.Context, e *gatehouse.Environm
 		return err
 	})
 	return vs, next, err
+}
+
+// EnvironmentVersionsBefore lists at most count of an environment's
+// versions numbered below before (0: no bound), newest first: the esc
+// CLI's paging, which stops at an empty page.
+func (s *Service) EnvironmentVersionsBefore(ctx context.Context, e *gatehouse.Environment, before, count int) ([]*gatehouse.EnvironmentVersion, error) {
+	out := []*gatehouse.EnvironmentVersion{}
+	opts := gatehouse.ListOptions{Limit: gatehouse.MaxListLimit}
+	for len(out) < count {
+		page, next, err := s.EnvironmentVersions(ctx, e, opts)
+		if err != nil {
+			return nil, err
+		}
+		for _, v := range page {
+			if (before <= 0 || v.Version < before) && len(out) < count {
+				out = append(out, v)
+			}
+		}
+		if next == "" {
+			break
+		}
+		opts.Continuation = next
+	}
+	return out, nil
+}
+
+// ResolveVersion names a version of an environment: "" or "latest" is
+// the current one, a number is itself (if it exists). Other names are
+// version tags, which Gatehouse does not store yet: not found.
+func (s *Service) ResolveVersion(ctx context.Context, e *gatehouse.Environment, ref string) (int, error) {
+	cur, err := s.Environment(ctx, e.OrgID, e.Project, e.Name)
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case ref == "" || ref == "latest":
+		return cur.Version, nil
+	case ref[0] >= '0' && ref[0] <= '9':
+		n, err := strconv.Atoi(ref)
+		if err != nil || n < 1 {
+			return 0, gatehouse.Errorf(gatehouse.EINVALID, "version: %q is not a version number", ref)
+		}
+		if n > cur.Version {
+			return 0, gatehouse.Errorf(gatehouse.ENOTFOUND, "environment %s/%s has no version %d", e.Project, e.Name, n)
+		}
+		return n, nil
+	}
+	return 0, gatehouse.Errorf(gatehouse.ENOTFOUND, "environment %s/%s has no version tag %q", e.Project, e.Name, ref)
 }
 
 // ChangeEnvironmentTags applies a change to an environment's tags; adding
@@ -283,4 +366,59 @@ func (s *Service) ChangeEnvironmentTags(ctx context.Context, e *gatehouse.Enviro
 		return err
 	}
 	return s.az.Refresh(ctx, e.OrgID)
+}
+
+// CloneEnvironment creates project/name from e: its definition at version
+// (0: the current one), or with history every version in order, each
+// opened under e's key and sealed under the clone's own; with tags, e's
+// tags. The clone's creator administers it, as with CreateEnvironment.
+func (s *Service) CloneEnvironment(ctx context.Context, e *gatehouse.Environment, by *gatehouse.Identity, project, name string, version int, history, tags bool) (*gatehouse.Environment, error) {
+	defs, err := s.cloneSource(ctx, e, version, history)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.CreateEnvironment(ctx, e.OrgID, by, project, name)
+	if err != nil {
+		return nil, err
+	}
+	for _, def := range defs {
+		if _, err := s.UpdateDefinition(ctx, c, def, -1, by); err != nil {
+			return nil, err
+		}
+	}
+	if tags && len(e.Tags) > 0 {
+		if err := s.ChangeEnvironmentTags(ctx, c, TagUpdate{Replace: e.Tags}); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// cloneSource is what a clone copies: the definitions, secrets revealed,
+// oldest first (version 1, the empty one every environment starts with,
+// is the clone's own).
+func (s *Service) cloneSource(ctx context.Context, e *gatehouse.Environment, version int, history bool) ([][]byte, error) {
+	cur, err := s.Environment(ctx, e.OrgID, e.Project, e.Name)
+	if err != nil {
+		return nil, err
+	}
+	from, to := cur.Version, cur.Version
+	if version > 0 {
+		if version > cur.Version {
+			return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "environment %s/%s has no version %d", e.Project, e.Name, version)
+		}
+		from, to = version, version
+	}
+	if history {
+		from = 2
+	}
+	var defs [][]byte
+	for v := max(from, 2); v <= to; v++ {
+		def, _, err := s.Definition(ctx, e, v, true)
+		if err != nil {
+			return nil, err
+		}
+		defs = append(defs, def)
+	}
+	return defs, nil
 }

@@ -3,8 +3,10 @@ package state
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"strconv"
 
 	"go.yaml.in/yaml/v3"
@@ -21,7 +23,12 @@ import (
 //	      fn::secret: hunter2
 //
 // Secrets are stored sealed: a plaintext fn::secret becomes
-// fn::secret: {ciphertext: <base64>} under the environment's data key.
+// fn::secret: {ciphertext: <base64>} under the environment's data key. The
+// ciphertext is in ESC's envelope ("escx", version 1, the sealed bytes, a
+// CRC-32: eval's decodeCiphertext), so that ESC's evaluator reads stored
+// definitions as they are and asks a Decrypter (the environment's key) for
+// a secret only when it reveals it. Definitions sealed before carry the
+// bare sealed bytes; they open the same and are rewrapped (Envelope).
 
 // MaxDefinition bounds an environment's definition.
 const MaxDefinition = 1 << 20
@@ -93,6 +100,14 @@ func walk(n *yaml.Node, fn func(*yaml.Node) error) error {
 }
 
 func encode(doc *yaml.Node) ([]byte, error) {
+	// An implicit null (`{a}`, `a:`) would be written as '' in a flow
+	// mapping, a string: write it as null.
+	walk(doc, func(n *yaml.Node) error {
+		if n.Kind == yaml.ScalarNode && n.Tag == "!!null" && n.Value == "" {
+			n.Value = "null"
+		}
+		return nil
+	})
 	var b bytes.Buffer
 	enc := yaml.NewEncoder(&b)
 	enc.SetIndent(2)
@@ -115,13 +130,14 @@ func SealSecrets(def []byte, key gatehouse.DataKey) ([]byte, error) {
 		if v == nil {
 			return nil
 		}
-		if _, ok := sealedOf(v); ok {
+		if c, ok := sealedOf(v); ok {
+			v.Content[1].Value = rewrap(c)
 			return nil
 		}
 		if v.Kind != yaml.ScalarNode {
 			return fmt.Errorf("definition: line %d: fn::secret takes a string", v.Line)
 		}
-		sealed := base64.StdEncoding.EncodeToString(key.Encrypt([]byte(v.Value)))
+		sealed := envelope(key.Encrypt([]byte(v.Value)))
 		n.Content[1] = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: []*yaml.Node{
 			{Kind: yaml.ScalarNode, Tag: "!!str", Value: "ciphertext"},
 			{Kind: yaml.ScalarNode, Tag: "!!str", Value: sealed},
@@ -168,11 +184,83 @@ func openSealed(v *yaml.Node, key gatehouse.DataKey) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("definition: line %d: a sealed secret that is not base64", v.Line)
 	}
+	if inner, ok := unwrap(raw); ok {
+		raw = inner
+	}
 	plain, err := key.Decrypt(raw)
 	if err != nil {
 		return "", errors.New("definition: a secret does not open under the environment's key")
 	}
 	return string(plain), nil
+}
+
+const (
+	envelopeMagic   = "escx"
+	envelopeVersion = 1
+)
+
+// envelopePrefix is how every envelope's base64 begins ("escx", then the
+// version's first bytes).
+const envelopePrefix = "ZXNjeAAAAA"
+
+// envelope wraps sealed bytes in ESC's ciphertext envelope, base64.
+func envelope(sealed []byte) string {
+	b := make([]byte, 0, len(sealed)+12)
+	b = append(b, envelopeMagic...)
+	b = binary.BigEndian.AppendUint32(b, envelopeVersion)
+	b = append(b, sealed...)
+	b = binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(b))
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// unwrap returns the sealed bytes of an envelope, or false for bytes that
+// are not one (a definition sealed before envelopes).
+func unwrap(b []byte) ([]byte, bool) {
+	if len(b) < 12 || string(b[:4]) != envelopeMagic || binary.BigEndian.Uint32(b[4:8]) != envelopeVersion ||
+		crc32.ChecksumIEEE(b[:len(b)-4]) != binary.BigEndian.Uint32(b[len(b)-4:]) {
+		return nil, false
+	}
+	return b[8 : len(b)-4], true
+}
+
+// rewrap puts a stored ciphertext in the envelope if it is not in one.
+func rewrap(c string) string {
+	raw, err := base64.StdEncoding.DecodeString(c)
+	if err != nil {
+		return c
+	}
+	if _, ok := unwrap(raw); ok {
+		return c
+	}
+	return envelope(raw)
+}
+
+// Envelope rewrites a stored definition's ciphertexts into ESC's envelope
+// where they are not (definitions sealed before envelopes), without
+// opening them: what ESC's evaluator reads.
+func Envelope(def []byte) ([]byte, error) {
+	// What the sealing wrote is in block style, one "ciphertext: <base64>"
+	// a secret: when each is an envelope already, nothing needs parsing.
+	if bytes.Count(def, []byte("ciphertext: ")) == bytes.Count(def, []byte("ciphertext: "+envelopePrefix)) {
+		return def, nil
+	}
+	doc, err := parseDefinition(def)
+	if err != nil || doc == nil {
+		return def, err
+	}
+	changed := false
+	walk(doc, func(n *yaml.Node) error {
+		if v := secretOf(n); v != nil {
+			if c, ok := sealedOf(v); ok && rewrap(c) != c {
+				v.Content[1].Value, changed = rewrap(c), true
+			}
+		}
+		return nil
+	})
+	if !changed {
+		return def, nil
+	}
+	return encode(doc)
 }
 
 // Value is an opened environment value in ESC's shape: the value (a

@@ -2,8 +2,11 @@ package state
 
 import (
 	"bytes"
+	"encoding/base64"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 )
 
 func testKey(t *testing.T) *DataKey {
@@ -93,4 +96,46 @@ func FuzzSealSecrets(f *testing.F) {
 			t.Fatalf("sealed definition does not open: %v\n%s", err, sealed)
 		}
 	})
+}
+
+// Secrets are sealed in ESC's envelope; a definition sealed before
+// envelopes (bare sealed bytes) still opens, and Envelope rewraps it
+// without opening it.
+func TestSecretEnvelope(t *testing.T) {
+	key := testKey(t)
+	sealed, err := SealSecrets([]byte("values:\n  s:\n    fn::secret: hunter2\n  n: {a}\n"), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, _ := parseDefinition(sealed)
+	var c string
+	walk(doc, func(n *yaml.Node) error {
+		if v := secretOf(n); v != nil {
+			c, _ = sealedOf(v)
+		}
+		return nil
+	})
+	raw, _ := base64.StdEncoding.DecodeString(c)
+	inner, ok := unwrap(raw)
+	if !ok || string(raw[:4]) != "escx" {
+		t.Fatalf("ciphertext %q is not in ESC's envelope", c)
+	}
+	if !bytes.Contains(sealed, []byte("a: null")) {
+		t.Errorf("an implicit null became a string:\n%s", sealed)
+	}
+	legacy := bytes.Replace(sealed, []byte(c), []byte(base64.StdEncoding.EncodeToString(inner)), 1)
+	vals, err := Open(legacy, key)
+	if err != nil || vals["s"].Value != "hunter2" {
+		t.Fatalf("a legacy ciphertext: %v %v", vals, err)
+	}
+	rewrapped, err := Envelope(legacy)
+	if err != nil || !bytes.Contains(rewrapped, []byte(c[:8])) || bytes.Contains(rewrapped, []byte("hunter2")) {
+		t.Fatalf("Envelope: %v\n%s", err, rewrapped)
+	}
+	if again, _ := Envelope(sealed); !bytes.Equal(again, sealed) {
+		t.Error("Envelope changed a definition already in envelopes")
+	}
+	if _, ok := unwrap(append(raw[:len(raw)-1:len(raw)-1], raw[len(raw)-1]^1)); ok {
+		t.Error("an envelope with a bad checksum unwraps")
+	}
 }

@@ -47,9 +47,24 @@ type TagValue struct {
 
 // EnvironmentRevision is one version of an environment's definition.
 type EnvironmentRevision struct {
-	Number       int    `json:"number"`
-	Created      string `json:"created"`
-	CreatorLogin string `json:"creatorLogin,omitempty"`
+	Number       int      `json:"number"`
+	Created      string   `json:"created"`
+	CreatorLogin string   `json:"creatorLogin,omitempty"`
+	Tags         []string `json:"tags"`
+}
+
+// EnvironmentRevisionTag names a version (esc's EnvironmentRevisionTag).
+type EnvironmentRevisionTag struct {
+	Name     string `json:"name"`
+	Revision int    `json:"revision"`
+	Created  string `json:"created,omitempty"`
+	Modified string `json:"modified,omitempty"`
+}
+
+// ListEnvironmentRevisionTagsResponse is a page of version tags.
+type ListEnvironmentRevisionTagsResponse struct {
+	Tags      []EnvironmentRevisionTag `json:"tags"`
+	NextToken string                   `json:"nextToken"`
 }
 
 // OpenEnvironmentResponse names the session an open started.
@@ -62,4 +77,46 @@ type OpenEnvironmentResponse struct {
 type ListEnvironmentTagsResponse struct {
 	Tags      map[string]EnvironmentTag `json:"tags"`
 	NextToken string                    `json:"nextToken"`
+}
+
+// EnvironmentDiagnostic mirrors esc's client.EnvironmentDiagnostic: an
+// error or warning in a definition, with where it is.
+type EnvironmentDiagnostic struct {
+	Range   *EnvironmentRange `json:"range,omitempty"`
+	Summary string            `json:"summary,omitempty"`
+	Detail  string            `json:"detail,omitempty"`
+	Path    string            `json:"path,omitempty"`
+}
+
+// EnvironmentRange mirrors esc.Range: a span of a named definition.
+type EnvironmentRange struct {
+	Environment string         `json:"environment,omitempty"`
+	Begin       EnvironmentPos `json:"begin"`
+	End         EnvironmentPos `json:"end"`
+}
+
+// EnvironmentPos mirrors esc.Pos.
+type EnvironmentPos struct {
+	Line   int `json:"line"`
+	Column int `json:"column"`
+	Byte   int `json:"byte"`
+}
+
+// EnvironmentErrorResponse mirrors esc's client.EnvironmentErrorResponse:
+// the 400 of a definition with errors.
+type EnvironmentErrorResponse struct {
+	Code        int                     `json:"code"`
+	Message     string                  `json:"message"`
+	Diagnostics []EnvironmentDiagnostic `json:"diagnostics"`
+}
+
+// CloneEnvironmentRequest mirrors esc's client.CloneEnvironmentRequest.
+type CloneEnvironmentRequest struct {
+	Project                 string `json:"project,omitempty"`
+	Name                    string `json:"name"`
+	Version                 int    `json:"version,omitempty"`
+	PreserveHistory         bool   `json:"preserveHistory,omitempty"`
+	PreserveAccess          bool   `json:"preserveAccess,omitempty"`
+	PreserveEnvironmentTags bool   `json:"preserveEnvironmentTags,omitempty"`
+	PreserveRevisionTags    bool   `json:"preserveRevisionTags,omitempty"`
 }

@@ -1,0 +1,265 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pulumi/esc"
+	"github.com/pulumi/esc/eval"
+	"github.com/pulumi/esc/syntax"
+
+	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/state"
+)
+
+// Definitions are evaluated by ESC's own evaluator (github.com/pulumi/esc/
+// eval): imports, interpolation, fn::secret and the other built-ins,
+// schema checks and diagnostics with paths.
+//
+// Its API is used as is. Stored definitions keep their secrets sealed under
+// the environment's key, in ESC's ciphertext envelope (state), and are
+// handed to the evaluator sealed with that key as the Decrypter: it opens
+// a secret only when it reveals it (not when checking without
+// showSecrets). A definition given in a request (yaml/check, yaml/open)
+// has no key: a ciphertext in it cannot be opened (a diagnostic).
+
+// ImportAuthorizer decides, for the caller, whether it may open an
+// environment reached through imports, and returns its maxOpenDuration
+// there (0: none). A refusal's message is shown as the import's diagnostic.
+type ImportAuthorizer func(ctx context.Context, e *gatehouse.Environment) (time.Duration, error)
+
+// Evaluation is an evaluated definition: the result in ESC's shape, its
+// diagnostics, the environments it imported (project/name@version) and
+// the shortest maxOpenDuration on the way (0: none).
+type Evaluation struct {
+	Env         *esc.Environment
+	Diagnostics syntax.Diagnostics
+	Imports     []string
+	Limit       time.Duration
+}
+
+// evaluator loads imported environments for ESC's evaluator, each
+// authorized for the caller, and the providers Gatehouse serves
+// (pulumi-stacks; any other is an unknown provider, a diagnostic).
+type evaluator struct {
+	s         *Service
+	orgID     string
+	authorize ImportAuthorizer
+	imports   []string
+	limit     time.Duration
+}
+
+// LoadEnvironment implements eval.EnvironmentLoader: name is
+// [project/]name[@version], the project "default" when none is given.
+func (ev *evaluator) LoadEnvironment(ctx context.Context, name string) ([]byte, eval.Decrypter, error) {
+	ref, version, _ := strings.Cut(name, "@")
+	project, envName, ok := strings.Cut(ref, "/")
+	if !ok {
+		project, envName = "default", ref
+	}
+	if ev.authorize == nil {
+		return nil, nil, fmt.Errorf("environment %q: imports are not allowed here", name)
+	}
+	e, err := ev.s.Environment(ctx, ev.orgID, project, envName)
+	if err != nil {
+		return nil, nil, fmt.Errorf("environment %q not found", name)
+	}
+	limit, err := ev.authorize(ctx, e)
+	if err != nil {
+		return nil, nil, fmt.Errorf("import %q refused: %v", name, gatehouse.ErrorMessage(err))
+	}
+	if limit > 0 && (ev.limit == 0 || limit < ev.limit) {
+		ev.limit = limit
+	}
+	n, err := ev.s.ResolveVersion(ctx, e, version)
+	if err != nil {
+		return nil, nil, fmt.Errorf("import %q: %v", name, gatehouse.ErrorMessage(err))
+	}
+	def, dec, err := ev.s.storedDefinition(ctx, e, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	ev.imports = append(ev.imports, project+"/"+envName+"@"+strconv.Itoa(n))
+	return def, dec, nil
+}
+
+// LoadProvider implements eval.ProviderLoader: pulumi-stacks, for the
+// caller's StackAuthorizer in ctx.
+func (ev *evaluator) LoadProvider(ctx context.Context, name string) (esc.Provider, error) {
+	if name == "pulumi-stacks" {
+		a, _ := ctx.Value(stackAuthorizerKey{}).(StackAuthorizer)
+		return &stacksProvider{s: ev.s, orgID: ev.orgID, authorize: a}, nil
+	}
+	return nil, fmt.Errorf("unknown provider %q", name)
+}
+
+// LoadRotator implements eval.ProviderLoader.
+func (ev *evaluator) LoadRotator(ctx context.Context, name string) (esc.Rotator, error) {
+	return nil, fmt.Errorf("unknown rotator %q", name)
+}
+
+// keyDecrypter opens an environment's secrets for the evaluator.
+type keyDecrypter struct{ k gatehouse.DataKey }
+
+func (d keyDecrypter) Decrypt(_ context.Context, ciphertext []byte) ([]byte, error) {
+	return d.k.Decrypt(ciphertext)
+}
+
+// noDecrypter is the Decrypter of a definition given in a request.
+type noDecrypter struct{}
+
+func (noDecrypter) Decrypt(context.Context, []byte) ([]byte, error) {
+	return nil, fmt.Errorf("a ciphertext in a definition sent with the request cannot be opened: send the secret as plaintext fn::secret")
+}
+
+// storedDefinition is a stored version's definition, its secrets sealed
+// in ESC's envelope, with the environment's key to open them.
+func (s *Service) storedDefinition(ctx context.Context, e *gatehouse.Environment, version int) ([]byte, eval.Decrypter, error) {
+	var v *gatehouse.EnvironmentVersion
+	err := s.read(ctx, func(tx gatehouse.Tx) (err error) {
+		v, err = tx.GetEnvironmentVersion(ctx, e.ID, version)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	k, err := s.envKey(ctx, e.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	def, err := state.Envelope(v.Definition)
+	if err != nil {
+		return nil, nil, gatehouse.Errorf(gatehouse.EINTERNAL, "%s", err.Error())
+	}
+	return def, keyDecrypter{k}, nil
+}
+
+// Evaluate evaluates a definition named name in an organization, its
+// ciphertexts opened by dec (nil: none can be). check evaluates symbolically (no fn::open runs) and
+// reveals secrets only when showSecrets is set; otherwise the definition
+// is opened. Imports are loaded through authorize. Errors in the
+// definition are diagnostics, not an error.
+func (s *Service) Evaluate(ctx context.Context, orgID, name string, def []byte, dec eval.Decrypter, authorize ImportAuthorizer, check, showSecrets bool) (*Evaluation, error) {
+	if dec == nil {
+		dec = noDecrypter{}
+	}
+	decl, diags, err := eval.LoadYAMLBytes(name, def)
+	if err != nil {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "definition: %v", err)
+	}
+	out := &Evaluation{Diagnostics: diags}
+	if diags.HasErrors() {
+		return out, nil
+	}
+	ev := &evaluator{s: s, orgID: orgID, authorize: authorize}
+	ec, err := esc.NewExecContext(map[string]esc.Value{})
+	if err != nil {
+		return nil, err
+	}
+	var more syntax.Diagnostics
+	if check {
+		out.Env, more = eval.CheckEnvironment(ctx, name, decl, dec, ev, ev, ec, showSecrets)
+	} else {
+		out.Env, more = eval.EvalEnvironment(ctx, name, decl, dec, ev, ev, ec)
+	}
+	out.Diagnostics.Extend(more...)
+	if out.Env == nil { // an empty definition
+		out.Env = &esc.Environment{Properties: map[string]esc.Value{}}
+	}
+	out.Imports, out.Limit = ev.imports, ev.limit
+	return out, nil
+}
+
+// EvaluateStored evaluates a stored version of an environment (0: the
+// current one), opened or checked as Evaluate does.
+func (s *Service) EvaluateStored(ctx context.Context, e *gatehouse.Environment, version int, authorize ImportAuthorizer, check bool) (*Evaluation, error) {
+	def, dec, err := s.storedDefinition(ctx, e, version)
+	if err != nil {
+		return nil, err
+	}
+	return s.Evaluate(ctx, e.OrgID, e.Project+"/"+e.Name, def, dec, authorize, check, !check)
+}
+
+// Anonymous environments: a definition given in the request (what a stack's
+// Pulumi.<stack>.yaml `environment:` becomes), evaluated for the caller and
+// kept open in this process for the session's time. The sessions live in
+// memory (at most maxYAMLSessions): a replica answers the sessions it
+// opened, which is the CLI's open-then-read within one command.
+const maxYAMLSessions = 10000
+
+type yamlSession struct {
+	orgID, tokenID string
+	expires        time.Time
+	env            *esc.Environment
+}
+
+var yamlSessions = struct {
+	sync.Mutex
+	m map[string]*yamlSession
+}{m: map[string]*yamlSession{}}
+
+// OpenYAML evaluates a definition given by the caller (its imports
+// authorized by authorize) and opens it for d (0: the default), capped by
+// the shortest maxOpenDuration of its imports. Errors in the definition
+// come back as diagnostics with no session.
+func (s *Service) OpenYAML(ctx context.Context, orgID string, by *gatehouse.Identity, def []byte, d time.Duration, authorize ImportAuthorizer) (string, syntax.Diagnostics, error) {
+	if d > MaxOpenDuration {
+		return "", nil, gatehouse.Errorf(gatehouse.EINVALID, "duration: %v is over the limit of %v", d, MaxOpenDuration)
+	}
+	ev, err := s.Evaluate(ctx, orgID, "yaml", def, nil, authorize, false, true)
+	if err != nil || ev.Diagnostics.HasErrors() {
+		return "", ev.diagnostics(), err
+	}
+	if d, err = openDuration(&gatehouse.Environment{Project: "yaml", Name: "(anonymous)"}, d, ev.Limit); err != nil {
+		return "", nil, err
+	}
+	id := gatehouse.NewID() + gatehouse.NewID()
+	now := s.Now()
+	yamlSessions.Lock()
+	for k, v := range yamlSessions.m {
+		if !now.Before(v.expires) || len(yamlSessions.m) >= maxYAMLSessions {
+			delete(yamlSessions.m, k)
+		}
+	}
+	yamlSessions.m[id] = &yamlSession{orgID: orgID, tokenID: by.Token.ID, expires: now.Add(d), env: ev.Env}
+	yamlSessions.Unlock()
+	err = s.store.Write(ctx, func(tx gatehouse.Tx) error {
+		return s.audit(ctx, tx, orgID, gatehouse.EventEnvOpened, "", map[string]any{"imports": ev.Imports, "duration": d.String(), "how": "yaml"},
+			"opened an anonymous environment importing %s", strings.Join(ev.Imports, ", "))
+	})
+	return id, nil, err
+}
+
+// OpenedYAML reads an anonymous session, for the token that opened it.
+func (s *Service) OpenedYAML(ctx context.Context, orgID string, by *gatehouse.Identity, id string) (*esc.Environment, error) {
+	yamlSessions.Lock()
+	sess := yamlSessions.m[id]
+	yamlSessions.Unlock()
+	if sess == nil || sess.orgID != orgID || sess.tokenID != by.Token.ID || !s.Now().Before(sess.expires) {
+		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "open session not found or expired")
+	}
+	return sess.env, nil
+}
+
+// DiagnosticsError is a definition refused for the errors ESC finds in it.
+type DiagnosticsError struct{ Diagnostics syntax.Diagnostics }
+
+func (e *DiagnosticsError) Error() string { return e.Diagnostics.Error() }
+
+// SyntaxDiagnostics are the errors ESC finds in a definition without
+// evaluating it (YAML, the shape of imports and values, the built-ins'
+// arguments): what an update refuses, as Pulumi does.
+func SyntaxDiagnostics(name string, def []byte) syntax.Diagnostics {
+	_, diags, err := eval.LoadYAMLBytes(name, def)
+	if err != nil {
+		diags = append(diags, syntax.Error(nil, err.Error(), ""))
+	}
+	if !diags.HasErrors() {
+		return nil
+	}
+	return diags
+}
