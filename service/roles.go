@@ -79,7 +79,11 @@ func parseDetails(ctx context.Context, tx gatehouse.Tx, orgID, selfID, purpose s
 // tree goes into a new policy and the role composes it, as the console
 // does.
 func (s *Service) CreateDescriptor(ctx context.Context, orgID string, in DescriptorInput, policyAndRole bool) (*gatehouse.Descriptor, error) {
-	return batchOne(ctx, s, orgID, func(b *Batch) (*gatehouse.Descriptor, error) { return b.CreateDescriptor(in, policyAndRole) })
+	d, err := batchOne(ctx, s, orgID, func(b *Batch) (*gatehouse.Descriptor, error) { return b.CreateDescriptor(in, policyAndRole) })
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
 }
 
 // newDescriptor checks a new descriptor's input and returns it, without
