@@ -34,6 +34,14 @@ import (
 // RegisterIssuer (its discovery is a network call, never made inside a
 // write) and the OIDC exchange's mint (it installs its token at the
 // organization's revision, AddTokenAt, instead of a refresh).
+//
+// The update lifecycle's writes have a core each (StartUpdate's tags
+// change in its transaction) and, but for CreateUpdate, no Batch method:
+// StartUpdate, RenewLease, RecordEvents, CompleteUpdate and CancelUpdate
+// take the stack's lock, which comes before the audit head's, and an
+// earlier operation of a Batch may have taken the audit head already.
+// CreateUpdate takes no lock of its own (nor does its wrapper take the
+// organization's, nor refresh the snapshot: the update is not started).
 type Batch struct {
 	s     *Service
 	ctx   context.Context
@@ -230,4 +238,49 @@ func (b *Batch) DeleteIssuer(id string) error {
 // UpdatePolicy is Service.UpdatePolicy in the batch.
 func (b *Batch) UpdatePolicy(policyID string, rules []gatehouse.AuthPolicyRule) (*gatehouse.AuthPolicy, error) {
 	return b.s.updatePolicyTx(b.ctx, b.tx, b.orgID, policyID, rules)
+}
+
+// AddMember is Service.AddMember in the batch.
+func (b *Batch) AddMember(login, role string) (*MemberView, error) {
+	return b.s.addMemberTx(b.ctx, b.tx, b.orgID, login, role)
+}
+
+// UpdateMember is Service.UpdateMember in the batch.
+func (b *Batch) UpdateMember(login, role, roleID string) error {
+	return b.s.updateMemberTx(b.ctx, b.tx, b.orgID, login, role, roleID)
+}
+
+// RemoveMember is Service.RemoveMember in the batch.
+func (b *Batch) RemoveMember(login string, caller *gatehouse.Identity) error {
+	return b.s.removeMemberTx(b.ctx, b.tx, b.orgID, login, caller)
+}
+
+// CreateDescriptor is Service.CreateDescriptor in the batch.
+func (b *Batch) CreateDescriptor(in DescriptorInput, policyAndRole bool) (*gatehouse.Descriptor, error) {
+	return b.s.createDescriptorTx(b.ctx, b.tx, b.orgID, in, policyAndRole)
+}
+
+// UpdateDescriptor is Service.UpdateDescriptor in the batch.
+func (b *Batch) UpdateDescriptor(id string, in DescriptorInput) (*gatehouse.Descriptor, error) {
+	return b.s.updateDescriptorTx(b.ctx, b.tx, b.orgID, id, in)
+}
+
+// DeleteDescriptor is Service.DeleteDescriptor in the batch.
+func (b *Batch) DeleteDescriptor(id string, force bool) error {
+	return b.s.deleteDescriptorTx(b.ctx, b.tx, b.orgID, id, force)
+}
+
+// SetDefaultRole is Service.SetDefaultRole in the batch.
+func (b *Batch) SetDefaultRole(id string) error {
+	return b.s.setDefaultRoleTx(b.ctx, b.tx, b.orgID, id)
+}
+
+// CreateUpdate is Service.CreateUpdate in the batch, of a stack of the
+// batch's organization.
+func (b *Batch) CreateUpdate(st *gatehouse.Stack, by *gatehouse.Identity, kind string, p ProgramInput) (*gatehouse.StackUpdate, error) {
+	cur, err := orgStack(b.ctx, b.tx, b.orgID, st.ID)
+	if err != nil {
+		return nil, err
+	}
+	return createUpdateTx(b.ctx, b.tx, cur, by, kind, p)
 }

@@ -107,100 +107,111 @@ func memberByLogin(ctx context.Context, tx gatehouse.IdentityTx, orgID, login st
 // organization) with a built-in role, or the organization's default role
 // when role is empty. A user the organization does not manage joins only
 // by accepting an invitation (Invite).
-func (s *Service) AddMember(ctx context.Context, orgID, login, role string) (v *MemberView, err error) {
+func (s *Service) AddMember(ctx context.Context, orgID, login, role string) (*MemberView, error) {
+	return batchOne(ctx, s, orgID, func(b *Batch) (*MemberView, error) { return b.AddMember(login, role) })
+}
+
+func (s *Service) addMemberTx(ctx context.Context, tx gatehouse.Tx, orgID, login, role string) (*MemberView, error) {
 	if err := checkName("userLogin", login, 100); err != nil {
 		return nil, err
 	}
-	err = s.write(ctx, orgID, func(tx gatehouse.Tx) error {
-		var roleID string
-		if role == "" {
-			org, err := tx.GetOrg(ctx, orgID)
-			if err != nil {
-				return err
-			}
-			roleID = org.Settings.DefaultRoleID
-		} else {
-			d, err := builtinRole(ctx, tx, orgID, role)
-			if err != nil {
-				return err
-			}
-			if d.Purpose != gatehouse.PurposeRole {
-				return gatehouse.Errorf(gatehouse.EINVALID, "role: %q is a permission set, not a role", role)
-			}
-			roleID = d.ID
-		}
-		u, err := tx.GetUserByLogin(ctx, login)
-		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
-			// A new login: the organization creates the user, and manages it.
-			u = &gatehouse.User{Login: login, Name: login, ManagedBy: orgID}
-			err = tx.CreateUser(ctx, u)
-		}
+	roleID, err := memberRoleID(ctx, tx, orgID, role)
+	if err != nil {
+		return nil, err
+	}
+	u, err := tx.GetUserByLogin(ctx, login)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		// A new login: the organization creates the user, and manages it.
+		u = &gatehouse.User{Login: login, Name: login, ManagedBy: orgID}
+		err = tx.CreateUser(ctx, u)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if u.ManagedBy != orgID {
+		return nil, errNotManaged(login)
+	}
+	if err := s.checkRole(ctx, tx, orgID, "adding a member with this role", roleID); err != nil {
+		return nil, err
+	}
+	m := &gatehouse.Membership{OrgID: orgID, UserID: u.ID, RoleID: roleID}
+	if err := tx.AddMember(ctx, m); err != nil {
+		return nil, gatehouse.Reword(err, gatehouse.ECONFLICT, "%q is already a member", login)
+	}
+	v, err := memberView(ctx, tx, m)
+	if err != nil {
+		return nil, err
+	}
+	// A user this organization manages may come back with personal
+	// tokens made elsewhere: they act here from now on, so the event
+	// names them (as an accepted invitation's does).
+	ids, err := ownPersonalTokens(ctx, tx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	return v, s.audit(ctx, tx, orgID, gatehouse.EventMemberAdded, "", map[string]any{"login": login, "roleId": roleID, "role": v.Role.Name,
+		"personalTokens": ids}, "added %q with role %q", login, v.Role.Name)
+}
+
+// memberRoleID resolves the role a new member gets: the built-in role
+// named, or the organization's default role when role is empty.
+func memberRoleID(ctx context.Context, tx gatehouse.Tx, orgID, role string) (string, error) {
+	if role == "" {
+		org, err := tx.GetOrg(ctx, orgID)
 		if err != nil {
-			return err
+			return "", err
 		}
-		if u.ManagedBy != orgID {
-			return errNotManaged(login)
-		}
-		if err := s.checkRole(ctx, tx, orgID, "adding a member with this role", roleID); err != nil {
-			return err
-		}
-		m := &gatehouse.Membership{OrgID: orgID, UserID: u.ID, RoleID: roleID}
-		if err := tx.AddMember(ctx, m); err != nil {
-			return gatehouse.Reword(err, gatehouse.ECONFLICT, "%q is already a member", login)
-		}
-		if v, err = memberView(ctx, tx, m); err != nil {
-			return err
-		}
-		// A user this organization manages may come back with personal
-		// tokens made elsewhere: they act here from now on, so the event
-		// names them (as an accepted invitation's does).
-		ids, err := ownPersonalTokens(ctx, tx, u.ID)
-		if err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, orgID, gatehouse.EventMemberAdded, "", map[string]any{"login": login, "roleId": roleID, "role": v.Role.Name,
-			"personalTokens": ids}, "added %q with role %q", login, v.Role.Name)
-	})
-	return v, err
+		return org.Settings.DefaultRoleID, nil
+	}
+	d, err := builtinRole(ctx, tx, orgID, role)
+	if err != nil {
+		return "", err
+	}
+	if d.Purpose != gatehouse.PurposeRole {
+		return "", gatehouse.Errorf(gatehouse.EINVALID, "role: %q is a permission set, not a role", role)
+	}
+	return d.ID, nil
 }
 
 // UpdateMember changes a member's role: roleID (any role of the
 // organization) wins over role (a built-in identifier).
 func (s *Service) UpdateMember(ctx context.Context, orgID, login, role, roleID string) error {
+	return s.Batch(ctx, orgID, func(b *Batch) error { return b.UpdateMember(login, role, roleID) })
+}
+
+func (s *Service) updateMemberTx(ctx context.Context, tx gatehouse.Tx, orgID, login, role, roleID string) error {
 	if role == "" && roleID == "" {
 		return gatehouse.Errorf(gatehouse.EINVALID, "role or fgaRoleId: one is required")
 	}
-	return s.write(ctx, orgID, func(tx gatehouse.Tx) error {
-		m, err := memberByLogin(ctx, tx, orgID, login)
+	m, err := memberByLogin(ctx, tx, orgID, login)
+	if err != nil {
+		return err
+	}
+	var d *gatehouse.Descriptor
+	if roleID != "" {
+		d, err = tx.GetDescriptor(ctx, orgID, roleID)
 		if err != nil {
-			return err
+			return gatehouse.Errorf(gatehouse.EINVALID, "fgaRoleId: role %q not found", roleID)
 		}
-		var d *gatehouse.Descriptor
-		if roleID != "" {
-			d, err = tx.GetDescriptor(ctx, orgID, roleID)
-			if err != nil {
-				return gatehouse.Errorf(gatehouse.EINVALID, "fgaRoleId: role %q not found", roleID)
-			}
-		} else if d, err = builtinRole(ctx, tx, orgID, role); err != nil {
-			return err
-		}
-		if d.Purpose == gatehouse.PurposeSet || d.Purpose == gatehouse.PurposePolicy {
-			return gatehouse.Errorf(gatehouse.EINVALID, "%q is a %s, not a role", d.Name, d.Purpose)
-		}
-		if err := s.checkRole(ctx, tx, orgID, fmt.Sprintf("giving %q the role %q", login, d.Name), d.ID); err != nil {
-			return err
-		}
-		if err := lastAdmin(ctx, tx, orgID, m, d.ID); err != nil {
-			return err
-		}
-		before := m.RoleID
-		m.RoleID = d.ID
-		if err := tx.UpdateMember(ctx, m); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, orgID, gatehouse.EventMemberRoleChanged, "", map[string]string{"login": login, "before": before, "after": d.ID},
-			"gave %q the role %q", login, d.Name)
-	})
+	} else if d, err = builtinRole(ctx, tx, orgID, role); err != nil {
+		return err
+	}
+	if d.Purpose == gatehouse.PurposeSet || d.Purpose == gatehouse.PurposePolicy {
+		return gatehouse.Errorf(gatehouse.EINVALID, "%q is a %s, not a role", d.Name, d.Purpose)
+	}
+	if err := s.checkRole(ctx, tx, orgID, fmt.Sprintf("giving %q the role %q", login, d.Name), d.ID); err != nil {
+		return err
+	}
+	if err := lastAdmin(ctx, tx, orgID, m, d.ID); err != nil {
+		return err
+	}
+	before := m.RoleID
+	m.RoleID = d.ID
+	if err := tx.UpdateMember(ctx, m); err != nil {
+		return err
+	}
+	return s.audit(ctx, tx, orgID, gatehouse.EventMemberRoleChanged, "", map[string]string{"login": login, "before": before, "after": d.ID},
+		"gave %q the role %q", login, d.Name)
 }
 
 // lastAdmin refuses a change that would leave the organization without a
@@ -223,22 +234,24 @@ func lastAdmin(ctx context.Context, tx gatehouse.Tx, orgID string, m *gatehouse.
 // RemoveMember removes a member (and their place in the organization's
 // teams). Callers cannot remove themselves, nor the last admin.
 func (s *Service) RemoveMember(ctx context.Context, orgID, login string, caller *gatehouse.Identity) error {
+	return s.Batch(ctx, orgID, func(b *Batch) error { return b.RemoveMember(login, caller) })
+}
+
+func (s *Service) removeMemberTx(ctx context.Context, tx gatehouse.Tx, orgID, login string, caller *gatehouse.Identity) error {
 	if caller != nil && caller.User != nil && caller.User.Login == login {
 		return gatehouse.Errorf(gatehouse.EINVALID, "you cannot remove yourself from the organization")
 	}
-	return s.write(ctx, orgID, func(tx gatehouse.Tx) error {
-		m, err := memberByLogin(ctx, tx, orgID, login)
-		if err != nil {
-			return err
-		}
-		if err := lastAdmin(ctx, tx, orgID, m, ""); err != nil {
-			return err
-		}
-		if err := tx.RemoveMember(ctx, orgID, m.UserID); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, orgID, gatehouse.EventMemberRemoved, "", map[string]string{"login": login}, "removed %q", login)
-	})
+	m, err := memberByLogin(ctx, tx, orgID, login)
+	if err != nil {
+		return err
+	}
+	if err := lastAdmin(ctx, tx, orgID, m, ""); err != nil {
+		return err
+	}
+	if err := tx.RemoveMember(ctx, orgID, m.UserID); err != nil {
+		return err
+	}
+	return s.audit(ctx, tx, orgID, gatehouse.EventMemberRemoved, "", map[string]string{"login": login}, "removed %q", login)
 }
 
 // MemberTeams lists the names of a member's teams.

@@ -79,6 +79,16 @@ func parseDetails(ctx context.Context, tx gatehouse.Tx, orgID, selfID, purpose s
 // tree goes into a new policy and the role composes it, as the console
 // does.
 func (s *Service) CreateDescriptor(ctx context.Context, orgID string, in DescriptorInput, policyAndRole bool) (*gatehouse.Descriptor, error) {
+	d, err := batchOne(ctx, s, orgID, func(b *Batch) (*gatehouse.Descriptor, error) { return b.CreateDescriptor(in, policyAndRole) })
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// newDescriptor checks a new descriptor's input and returns it, without
+// its details.
+func newDescriptor(orgID string, in DescriptorInput, policyAndRole bool) (*gatehouse.Descriptor, error) {
 	if in.Name == nil {
 		return nil, gatehouse.Errorf(gatehouse.EINVALID, "name: missing")
 	}
@@ -106,43 +116,45 @@ func (s *Service) CreateDescriptor(ctx context.Context, orgID string, in Descrip
 	if policyAndRole && d.Purpose != gatehouse.PurposeRole {
 		return nil, gatehouse.Errorf(gatehouse.EINVALID, "createPolicyAndRole: only for uxPurpose role, not %s", d.Purpose)
 	}
-	err := s.write(ctx, orgID, func(tx gatehouse.Tx) error {
-		if err := s.checkQuota(ctx, tx, orgID, quotaDescriptors); err != nil {
-			return err
-		}
-		details, refs, err := parseDetails(ctx, tx, orgID, "", d.Purpose, d.ResourceType, in.Details)
-		if err != nil {
-			return err
-		}
-		if err := s.checkDetails(ctx, tx, orgID, "the new "+gatehouse.PurposeNoun(d.Purpose), details); err != nil {
-			return err
-		}
-		if policyAndRole {
-			pol := &gatehouse.Descriptor{OrgID: orgID, Name: d.Name, Description: d.Description, Purpose: gatehouse.PurposePolicy,
-				ResourceType: d.ResourceType, Details: details, Refs: refs}
-			if err := tx.CreateDescriptor(ctx, pol); err != nil {
-				return err
-			}
-			if err := s.audit(ctx, tx, orgID, gatehouse.EventRoleCreated, pol.ID, stateOf(pol), "created policy %q", pol.Name); err != nil {
-				return err
-			}
-			d.Details, d.Refs = composeOf(pol.ID), []string{pol.ID}
-			// The role is a second descriptor: it counts too.
-			if err := s.checkQuota(ctx, tx, orgID, quotaDescriptors); err != nil {
-				return err
-			}
-		} else {
-			d.Details, d.Refs = details, refs
-		}
-		if err := tx.CreateDescriptor(ctx, d); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, orgID, gatehouse.EventRoleCreated, d.ID, stateOf(d), "created %s %q", gatehouse.PurposeNoun(d.Purpose), d.Name)
-	})
+	return d, nil
+}
+
+func (s *Service) createDescriptorTx(ctx context.Context, tx gatehouse.Tx, orgID string, in DescriptorInput, policyAndRole bool) (*gatehouse.Descriptor, error) {
+	d, err := newDescriptor(orgID, in, policyAndRole)
 	if err != nil {
 		return nil, err
 	}
-	return d, nil
+	if err := s.checkQuota(ctx, tx, orgID, quotaDescriptors); err != nil {
+		return nil, err
+	}
+	details, refs, err := parseDetails(ctx, tx, orgID, "", d.Purpose, d.ResourceType, in.Details)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkDetails(ctx, tx, orgID, "the new "+gatehouse.PurposeNoun(d.Purpose), details); err != nil {
+		return nil, err
+	}
+	if policyAndRole {
+		pol := &gatehouse.Descriptor{OrgID: orgID, Name: d.Name, Description: d.Description, Purpose: gatehouse.PurposePolicy,
+			ResourceType: d.ResourceType, Details: details, Refs: refs}
+		if err := tx.CreateDescriptor(ctx, pol); err != nil {
+			return nil, err
+		}
+		if err := s.audit(ctx, tx, orgID, gatehouse.EventRoleCreated, pol.ID, stateOf(pol), "created policy %q", pol.Name); err != nil {
+			return nil, err
+		}
+		d.Details, d.Refs = composeOf(pol.ID), []string{pol.ID}
+		// The role is a second descriptor: it counts too.
+		if err := s.checkQuota(ctx, tx, orgID, quotaDescriptors); err != nil {
+			return nil, err
+		}
+	} else {
+		d.Details, d.Refs = details, refs
+	}
+	if err := tx.CreateDescriptor(ctx, d); err != nil {
+		return nil, err
+	}
+	return d, s.audit(ctx, tx, orgID, gatehouse.EventRoleCreated, d.ID, stateOf(d), "created %s %q", gatehouse.PurposeNoun(d.Purpose), d.Name)
 }
 
 func composeOf(id string) json.RawMessage {
@@ -181,6 +193,10 @@ func consolePolicy(ctx context.Context, tx gatehouse.Tx, role *gatehouse.Descrip
 // Built-ins cannot change. A console role's name and description stay in
 // step with its policy's.
 func (s *Service) UpdateDescriptor(ctx context.Context, orgID, id string, in DescriptorInput) (*gatehouse.Descriptor, error) {
+	return batchOne(ctx, s, orgID, func(b *Batch) (*gatehouse.Descriptor, error) { return b.UpdateDescriptor(id, in) })
+}
+
+func (s *Service) updateDescriptorTx(ctx context.Context, tx gatehouse.Tx, orgID, id string, in DescriptorInput) (*gatehouse.Descriptor, error) {
 	if in.Name != nil {
 		if err := checkDescriptorName(*in.Name); err != nil {
 			return nil, err
@@ -191,50 +207,45 @@ func (s *Service) UpdateDescriptor(ctx context.Context, orgID, id string, in Des
 			return nil, err
 		}
 	}
-	var out *gatehouse.Descriptor
-	err := s.write(ctx, orgID, func(tx gatehouse.Tx) error {
-		d, err := tx.GetDescriptor(ctx, orgID, id)
+	d, err := tx.GetDescriptor(ctx, orgID, id)
+	if err != nil {
+		return nil, err
+	}
+	if d.DefaultIdentifier != "" {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "%q is built in and cannot be changed; create a custom one instead", d.Name)
+	}
+	pol := consolePolicy(ctx, tx, d)
+	before := stateOf(d)
+	if in.Name != nil {
+		d.Name = *in.Name
+	}
+	if in.Description != nil {
+		d.Description = *in.Description
+	}
+	if in.Details != nil {
+		details, refs, err := parseDetails(ctx, tx, orgID, d.ID, d.Purpose, d.ResourceType, in.Details)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if d.DefaultIdentifier != "" {
-			return gatehouse.Errorf(gatehouse.EINVALID, "%q is built in and cannot be changed; create a custom one instead", d.Name)
+		if err := s.checkDetails(ctx, tx, orgID, "the changed "+gatehouse.PurposeNoun(d.Purpose), details); err != nil {
+			return nil, err
 		}
-		pol := consolePolicy(ctx, tx, d)
-		before := stateOf(d)
-		if in.Name != nil {
-			d.Name = *in.Name
+		d.Details, d.Refs = details, refs
+	}
+	if err := tx.UpdateDescriptor(ctx, d, d.Version); err != nil {
+		return nil, err
+	}
+	if err := s.audit(ctx, tx, orgID, gatehouse.EventRoleUpdated, d.ID, map[string]any{"before": before, "after": stateOf(d)},
+		"changed %s %q", gatehouse.PurposeNoun(d.Purpose), d.Name); err != nil {
+		return nil, err
+	}
+	if pol != nil && (pol.Name != d.Name || pol.Description != d.Description) && slices.Equal(d.Refs, []string{pol.ID}) {
+		pol.Name, pol.Description = d.Name, d.Description
+		if err := tx.UpdateDescriptor(ctx, pol, pol.Version); err != nil {
+			return nil, err
 		}
-		if in.Description != nil {
-			d.Description = *in.Description
-		}
-		if in.Details != nil {
-			details, refs, err := parseDetails(ctx, tx, orgID, d.ID, d.Purpose, d.ResourceType, in.Details)
-			if err != nil {
-				return err
-			}
-			if err := s.checkDetails(ctx, tx, orgID, "the changed "+gatehouse.PurposeNoun(d.Purpose), details); err != nil {
-				return err
-			}
-			d.Details, d.Refs = details, refs
-		}
-		if err := tx.UpdateDescriptor(ctx, d, d.Version); err != nil {
-			return err
-		}
-		if err := s.audit(ctx, tx, orgID, gatehouse.EventRoleUpdated, d.ID, map[string]any{"before": before, "after": stateOf(d)},
-			"changed %s %q", gatehouse.PurposeNoun(d.Purpose), d.Name); err != nil {
-			return err
-		}
-		if pol != nil && (pol.Name != d.Name || pol.Description != d.Description) && slices.Equal(d.Refs, []string{pol.ID}) {
-			pol.Name, pol.Description = d.Name, d.Description
-			if err := tx.UpdateDescriptor(ctx, pol, pol.Version); err != nil {
-				return err
-			}
-		}
-		out = d
-		return nil
-	})
-	return out, err
+	}
+	return d, nil
 }
 
 // DeleteDescriptor deletes a descriptor. A built-in, the organization's
@@ -246,51 +257,53 @@ func (s *Service) UpdateDescriptor(ctx context.Context, orgID, id string, in Des
 // take the default role, which may grant more. The audit event lists the
 // tokens that lost their role. A console role's policy goes with it.
 func (s *Service) DeleteDescriptor(ctx context.Context, orgID, id string, force bool) error {
-	return s.write(ctx, orgID, func(tx gatehouse.Tx) error {
-		d, err := tx.GetDescriptor(ctx, orgID, id)
-		if err != nil {
+	return s.Batch(ctx, orgID, func(b *Batch) error { return b.DeleteDescriptor(id, force) })
+}
+
+func (s *Service) deleteDescriptorTx(ctx context.Context, tx gatehouse.Tx, orgID, id string, force bool) error {
+	d, err := tx.GetDescriptor(ctx, orgID, id)
+	if err != nil {
+		return err
+	}
+	if d.DefaultIdentifier != "" {
+		return gatehouse.Errorf(gatehouse.EINVALID, "%q is built in and cannot be deleted", d.Name)
+	}
+	u, err := tx.DescriptorUsage(ctx, orgID, id)
+	if err != nil {
+		return err
+	}
+	if err := checkDeletable(ctx, tx, orgID, d, u, force); err != nil {
+		return err
+	}
+	unbound, err := s.unbindRoleTokens(ctx, tx, orgID, id)
+	if err != nil {
+		return err
+	}
+	if err := s.moveToDefaultRole(ctx, tx, orgID, d, u.Members); err != nil {
+		return err
+	}
+	for _, tid := range u.Teams {
+		if err := tx.RemoveTeamRole(ctx, tid, id); err != nil {
 			return err
 		}
-		if d.DefaultIdentifier != "" {
-			return gatehouse.Errorf(gatehouse.EINVALID, "%q is built in and cannot be deleted", d.Name)
-		}
-		u, err := tx.DescriptorUsage(ctx, orgID, id)
-		if err != nil {
-			return err
-		}
-		if err := checkDeletable(ctx, tx, orgID, d, u, force); err != nil {
-			return err
-		}
-		unbound, err := s.unbindRoleTokens(ctx, tx, orgID, id)
-		if err != nil {
-			return err
-		}
-		if err := s.moveToDefaultRole(ctx, tx, orgID, d, u.Members); err != nil {
-			return err
-		}
-		for _, tid := range u.Teams {
-			if err := tx.RemoveTeamRole(ctx, tid, id); err != nil {
+	}
+	pol := consolePolicy(ctx, tx, d)
+	if err := tx.DeleteDescriptor(ctx, orgID, id); err != nil {
+		return err
+	}
+	if err := s.audit(ctx, tx, orgID, gatehouse.EventRoleDeleted, d.ID, map[string]any{"deleted": stateOf(d), "force": force,
+		"unassignedMembers": u.Members, "unassignedTeams": u.Teams, "unboundTokens": unbound}, "deleted %s %q", gatehouse.PurposeNoun(d.Purpose), d.Name); err != nil {
+		return err
+	}
+	if pol != nil {
+		if pu, err := tx.DescriptorUsage(ctx, orgID, pol.ID); err == nil && !pu.InUse() {
+			if err := tx.DeleteDescriptor(ctx, orgID, pol.ID); err != nil {
 				return err
 			}
+			return s.audit(ctx, tx, orgID, gatehouse.EventRoleDeleted, pol.ID, map[string]any{"deleted": stateOf(pol)}, "deleted policy %q with its role", pol.Name)
 		}
-		pol := consolePolicy(ctx, tx, d)
-		if err := tx.DeleteDescriptor(ctx, orgID, id); err != nil {
-			return err
-		}
-		if err := s.audit(ctx, tx, orgID, gatehouse.EventRoleDeleted, d.ID, map[string]any{"deleted": stateOf(d), "force": force,
-			"unassignedMembers": u.Members, "unassignedTeams": u.Teams, "unboundTokens": unbound}, "deleted %s %q", gatehouse.PurposeNoun(d.Purpose), d.Name); err != nil {
-			return err
-		}
-		if pol != nil {
-			if pu, err := tx.DescriptorUsage(ctx, orgID, pol.ID); err == nil && !pu.InUse() {
-				if err := tx.DeleteDescriptor(ctx, orgID, pol.ID); err != nil {
-					return err
-				}
-				return s.audit(ctx, tx, orgID, gatehouse.EventRoleDeleted, pol.ID, map[string]any{"deleted": stateOf(pol)}, "deleted policy %q with its role", pol.Name)
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // checkDeletable refuses to delete a descriptor still in use: by other
@@ -372,28 +385,30 @@ func (s *Service) unbindRoleTokens(ctx context.Context, tx gatehouse.Tx, orgID, 
 
 // SetDefaultRole makes a role the organization's default.
 func (s *Service) SetDefaultRole(ctx context.Context, orgID, id string) error {
-	return s.write(ctx, orgID, func(tx gatehouse.Tx) error {
-		d, err := tx.GetDescriptor(ctx, orgID, id)
-		if err != nil {
-			return err
-		}
-		if d.Purpose == gatehouse.PurposeSet || d.Purpose == gatehouse.PurposePolicy {
-			return gatehouse.Errorf(gatehouse.EINVALID, "Invalid role type: %q is a %s, not a role", d.Name, d.Purpose)
-		}
-		if err := s.checkRole(ctx, tx, orgID, fmt.Sprintf("making %q the default role (held by tokens without a role)", d.Name), id); err != nil {
-			return err
-		}
-		org, err := tx.GetOrg(ctx, orgID)
-		if err != nil {
-			return err
-		}
-		before := org.Settings.DefaultRoleID
-		org.Settings.DefaultRoleID = id
-		if err := tx.UpdateOrg(ctx, org); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, orgID, gatehouse.EventDefaultRoleChanged, "", map[string]string{"before": before, "after": id}, "made %q the default role", d.Name)
-	})
+	return s.Batch(ctx, orgID, func(b *Batch) error { return b.SetDefaultRole(id) })
+}
+
+func (s *Service) setDefaultRoleTx(ctx context.Context, tx gatehouse.Tx, orgID, id string) error {
+	d, err := tx.GetDescriptor(ctx, orgID, id)
+	if err != nil {
+		return err
+	}
+	if d.Purpose == gatehouse.PurposeSet || d.Purpose == gatehouse.PurposePolicy {
+		return gatehouse.Errorf(gatehouse.EINVALID, "Invalid role type: %q is a %s, not a role", d.Name, d.Purpose)
+	}
+	if err := s.checkRole(ctx, tx, orgID, fmt.Sprintf("making %q the default role (held by tokens without a role)", d.Name), id); err != nil {
+		return err
+	}
+	org, err := tx.GetOrg(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	before := org.Settings.DefaultRoleID
+	org.Settings.DefaultRoleID = id
+	if err := tx.UpdateOrg(ctx, org); err != nil {
+		return err
+	}
+	return s.audit(ctx, tx, orgID, gatehouse.EventDefaultRoleChanged, "", map[string]string{"before": before, "after": id}, "made %q the default role", d.Name)
 }
 
 // Descriptor returns one descriptor.

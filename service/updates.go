@@ -50,7 +50,16 @@ type ProgramInput struct {
 
 // CreateUpdate records a new update, preview, refresh or destroy, not yet
 // started.
-func (s *Service) CreateUpdate(ctx context.Context, st *gatehouse.Stack, by *gatehouse.Identity, kind string, p ProgramInput) (*gatehouse.StackUpdate, error) {
+func (s *Service) CreateUpdate(ctx context.Context, st *gatehouse.Stack, by *gatehouse.Identity, kind string, p ProgramInput) (u *gatehouse.StackUpdate, err error) {
+	// No lock and no snapshot: the update is not yet started.
+	err = s.store.Write(ctx, func(tx gatehouse.Tx) (err error) {
+		u, err = createUpdateTx(ctx, tx, st, by, kind, p)
+		return err
+	})
+	return u, err
+}
+
+func createUpdateTx(ctx context.Context, tx gatehouse.Tx, st *gatehouse.Stack, by *gatehouse.Identity, kind string, p ProgramInput) (*gatehouse.StackUpdate, error) {
 	switch kind {
 	case gatehouse.UpdateKindUpdate, gatehouse.UpdateKindPreview, gatehouse.UpdateKindRefresh, gatehouse.UpdateKindDestroy:
 	default:
@@ -61,8 +70,7 @@ func (s *Service) CreateUpdate(ctx context.Context, st *gatehouse.Stack, by *gat
 	}
 	info, _ := json.Marshal(UpdateInfo{Program: p.Raw, Message: p.Message, Environment: p.Environment, Config: p.Config, Author: by.Actor()})
 	u := &gatehouse.StackUpdate{StackID: st.ID, Kind: kind, Status: gatehouse.UpdateNotStarted, Info: info, StarterDigest: by.Token.Digest}
-	err := s.store.Write(ctx, func(tx gatehouse.Tx) error { return tx.CreateUpdate(ctx, u) })
-	return u, err
+	return u, tx.CreateUpdate(ctx, u)
 }
 
 // Update returns one of a stack's updates.
@@ -108,59 +116,15 @@ func newLeaseToken() (string, []byte) {
 // (the caller holds stack_tags:update), in the same transaction: a tag
 // change refused leaves the update unstarted.
 func (s *Service) StartUpdate(ctx context.Context, st *gatehouse.Stack, id string, by *gatehouse.Identity, tags map[string]string, setTags bool) (*Started, error) {
-	now := s.Now()
-	token, digest := newLeaseToken()
-	out := &Started{Token: token, Expires: now.Add(LeaseDuration)}
 	if setTags && len(tags) > 0 {
 		if err := s.checkUpdateTags(ctx, st, tags); err != nil {
 			return nil, err
 		}
 	}
+	var out *Started
 	retagged := false
-	err := s.store.Write(ctx, func(tx gatehouse.Tx) error {
-		u, err := lockedUpdate(ctx, tx, st, id, setTags && len(tags) > 0)
-		if err != nil {
-			return err
-		}
-		if u.Status != gatehouse.UpdateNotStarted {
-			return gatehouse.Errorf(gatehouse.ECONFLICT, "the update is %s, not waiting to start", u.Status)
-		}
-		if !bytes.Equal(u.StarterDigest, by.Token.Digest) {
-			return gatehouse.Errorf(gatehouse.EFORBIDDEN, "the update was created with another access token")
-		}
-		cur, err := tx.GetStackByID(ctx, st.ID)
-		if err != nil {
-			return err
-		}
-		// A preview writes nothing: it runs beside an update and holds a
-		// lease of its own, not the stack's, so that a reader cannot keep
-		// writers out by previewing.
-		if u.Kind != gatehouse.UpdateKindPreview {
-			if err := tx.AcquireStackLease(ctx, st.ID, u.ID, out.Expires, now); err != nil {
-				return err
-			}
-		}
-		if u.Kind != gatehouse.UpdateKindPreview && cur.ActiveUpdate != "" && cur.ActiveUpdate != u.ID {
-			// Its lease lapsed: the CLI that held it is gone.
-			if old, err := tx.GetUpdate(ctx, cur.ActiveUpdate); err == nil && old.Status == gatehouse.UpdateRunning {
-				old.Status, old.Finished, old.LeaseDigest = gatehouse.UpdateFailed, now, nil
-				if err := tx.SaveUpdate(ctx, old); err != nil {
-					return err
-				}
-			}
-		}
-		u.Status, u.Started, u.LeaseDigest, u.LeaseExpiry = gatehouse.UpdateRunning, now, digest, out.Expires
-		u.Version = cur.Version + 1
-		if u.Kind == gatehouse.UpdateKindPreview {
-			u.Version = cur.Version
-		}
-		out.Version = u.Version
-		if err := tx.SaveUpdate(ctx, u); err != nil || !setTags || len(tags) == 0 {
-			return err
-		}
-		// Merged, not replaced: the CLI sends the stack's tags with the
-		// program's, and a tag an update leaves out is not one it removes.
-		retagged, err = s.changeStackTagsTx(ctx, tx, st, TagUpdate{Merge: tags, FromUpdate: true})
+	err := s.store.Write(ctx, func(tx gatehouse.Tx) (err error) {
+		out, retagged, err = s.startUpdateTx(ctx, tx, st, id, by, tags, setTags)
 		return err
 	})
 	if err != nil {
@@ -172,6 +136,60 @@ func (s *Service) StartUpdate(ctx context.Context, st *gatehouse.Stack, id strin
 		}
 	}
 	return out, nil
+}
+
+// startUpdateTx is StartUpdate in a transaction, its tags' change
+// included; it reports whether the tags changed (the snapshot is then to
+// be refreshed). It takes the organization's lock (with tags) and the
+// stack's, in that order, before anything else.
+func (s *Service) startUpdateTx(ctx context.Context, tx gatehouse.Tx, st *gatehouse.Stack, id string, by *gatehouse.Identity, tags map[string]string, setTags bool) (*Started, bool, error) {
+	now := s.Now()
+	token, digest := newLeaseToken()
+	out := &Started{Token: token, Expires: now.Add(LeaseDuration)}
+	u, err := lockedUpdate(ctx, tx, st, id, setTags && len(tags) > 0)
+	if err != nil {
+		return nil, false, err
+	}
+	if u.Status != gatehouse.UpdateNotStarted {
+		return nil, false, gatehouse.Errorf(gatehouse.ECONFLICT, "the update is %s, not waiting to start", u.Status)
+	}
+	if !bytes.Equal(u.StarterDigest, by.Token.Digest) {
+		return nil, false, gatehouse.Errorf(gatehouse.EFORBIDDEN, "the update was created with another access token")
+	}
+	cur, err := tx.GetStackByID(ctx, st.ID)
+	if err != nil {
+		return nil, false, err
+	}
+	// A preview writes nothing: it runs beside an update and holds a
+	// lease of its own, not the stack's, so that a reader cannot keep
+	// writers out by previewing.
+	if u.Kind != gatehouse.UpdateKindPreview {
+		if err := tx.AcquireStackLease(ctx, st.ID, u.ID, out.Expires, now); err != nil {
+			return nil, false, err
+		}
+	}
+	if u.Kind != gatehouse.UpdateKindPreview && cur.ActiveUpdate != "" && cur.ActiveUpdate != u.ID {
+		// Its lease lapsed: the CLI that held it is gone.
+		if old, err := tx.GetUpdate(ctx, cur.ActiveUpdate); err == nil && old.Status == gatehouse.UpdateRunning {
+			old.Status, old.Finished, old.LeaseDigest = gatehouse.UpdateFailed, now, nil
+			if err := tx.SaveUpdate(ctx, old); err != nil {
+				return nil, false, err
+			}
+		}
+	}
+	u.Status, u.Started, u.LeaseDigest, u.LeaseExpiry = gatehouse.UpdateRunning, now, digest, out.Expires
+	u.Version = cur.Version + 1
+	if u.Kind == gatehouse.UpdateKindPreview {
+		u.Version = cur.Version
+	}
+	out.Version = u.Version
+	if err := tx.SaveUpdate(ctx, u); err != nil || !setTags || len(tags) == 0 {
+		return out, false, err
+	}
+	// Merged, not replaced: the CLI sends the stack's tags with the
+	// program's, and a tag an update leaves out is not one it removes.
+	retagged, err := s.changeStackTagsTx(ctx, tx, st, TagUpdate{Merge: tags, FromUpdate: true})
+	return out, retagged, err
 }
 
 // lockedUpdate reads one of the stack's updates under the stack's row
@@ -233,28 +251,32 @@ func (s *Service) RenewLease(ctx context.Context, u *gatehouse.StackUpdate, d ti
 	d = min(d, MaxLeaseDuration)
 	now := s.Now()
 	expiry := now.Add(d)
-	err := s.store.Write(ctx, func(tx gatehouse.Tx) error {
-		if err := tx.LockStack(ctx, u.StackID); err != nil {
-			return err
-		}
-		cur, err := tx.GetUpdate(ctx, u.ID)
-		if err != nil {
-			return err
-		}
-		// A renewal that waited for the update's completion renews
-		// nothing: taking the freed lease again would lock the stack.
-		if cur.Status != gatehouse.UpdateRunning {
-			return gatehouse.Errorf(gatehouse.ECONFLICT, "the update is %s", cur.Status)
-		}
-		if u.Kind != gatehouse.UpdateKindPreview {
-			if err := tx.AcquireStackLease(ctx, u.StackID, u.ID, expiry, now); err != nil {
-				return gatehouse.Errorf(gatehouse.ECONFLICT, "the update lost the stack's lease")
-			}
-		}
-		cur.LeaseExpiry = expiry
-		return tx.SaveUpdate(ctx, cur)
-	})
+	err := s.store.Write(ctx, func(tx gatehouse.Tx) error { return renewLeaseTx(ctx, tx, u, expiry, now) })
 	return expiry, err
+}
+
+// renewLeaseTx is RenewLease in a transaction: the lease of u runs until
+// expiry from now on.
+func renewLeaseTx(ctx context.Context, tx gatehouse.Tx, u *gatehouse.StackUpdate, expiry, now time.Time) error {
+	if err := tx.LockStack(ctx, u.StackID); err != nil {
+		return err
+	}
+	cur, err := tx.GetUpdate(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	// A renewal that waited for the update's completion renews
+	// nothing: taking the freed lease again would lock the stack.
+	if cur.Status != gatehouse.UpdateRunning {
+		return gatehouse.Errorf(gatehouse.ECONFLICT, "the update is %s", cur.Status)
+	}
+	if u.Kind != gatehouse.UpdateKindPreview {
+		if err := tx.AcquireStackLease(ctx, u.StackID, u.ID, expiry, now); err != nil {
+			return gatehouse.Errorf(gatehouse.ECONFLICT, "the update lost the stack's lease")
+		}
+	}
+	cur.LeaseExpiry = expiry
+	return tx.SaveUpdate(ctx, cur)
 }
 
 // holding re-reads the update and its stack in a write, under the stack's
@@ -284,8 +306,19 @@ func (s *Service) holding(ctx context.Context, tx gatehouse.Tx, id string) (*gat
 // RecordEvents stores a batch of engine events; the summary event's
 // resource changes go into the update's history entry.
 func (s *Service) RecordEvents(ctx context.Context, updateID string, events []json.RawMessage) error {
+	// Read before the write opens: the batch may be large.
+	evs, changes, err := parseEvents(events)
+	if err != nil {
+		return err
+	}
+	return s.store.Write(ctx, func(tx gatehouse.Tx) error { return s.recordEventsTx(ctx, tx, updateID, evs, changes) })
+}
+
+// parseEvents reads a batch of engine events: each with its sequence
+// number, and the summary event's resource changes (nil without one).
+func parseEvents(events []json.RawMessage) ([]gatehouse.UpdateEvent, map[string]int, error) {
 	if len(events) > 10000 {
-		return gatehouse.Errorf(gatehouse.EINVALID, "events: %d events, over the limit of 10000", len(events))
+		return nil, nil, gatehouse.Errorf(gatehouse.EINVALID, "events: %d events, over the limit of 10000", len(events))
 	}
 	evs := make([]gatehouse.UpdateEvent, 0, len(events))
 	var changes map[string]int
@@ -297,45 +330,49 @@ func (s *Service) RecordEvents(ctx context.Context, updateID string, events []js
 			} `json:"summaryEvent"`
 		}
 		if err := json.Unmarshal(raw, &e); err != nil || e.Sequence == nil {
-			return gatehouse.Errorf(gatehouse.EINVALID, "events[%d]: an engine event needs a sequence number", i)
+			return nil, nil, gatehouse.Errorf(gatehouse.EINVALID, "events[%d]: an engine event needs a sequence number", i)
 		}
 		if e.SummaryEvent != nil {
 			changes = e.SummaryEvent.ResourceChanges
 		}
 		evs = append(evs, gatehouse.UpdateEvent{Sequence: *e.Sequence, Data: raw})
 	}
-	return s.store.Write(ctx, func(tx gatehouse.Tx) error {
-		u, st, err := s.holding(ctx, tx, updateID)
+	return evs, changes, nil
+}
+
+// recordEventsTx is RecordEvents in a transaction, of the events
+// parseEvents read.
+func (s *Service) recordEventsTx(ctx context.Context, tx gatehouse.Tx, updateID string, evs []gatehouse.UpdateEvent, changes map[string]int) error {
+	u, st, err := s.holding(ctx, tx, updateID)
+	if err != nil {
+		return err
+	}
+	if u.Kind == gatehouse.UpdateKindPreview {
+		// A preview keeps its first events only (quotas.previewEvents):
+		// sequence numbers past the quota are accepted and dropped.
+		org, err := tx.GetOrg(ctx, st.OrgID)
 		if err != nil {
 			return err
 		}
-		if u.Kind == gatehouse.UpdateKindPreview {
-			// A preview keeps its first events only (quotas.previewEvents):
-			// sequence numbers past the quota are accepted and dropped.
-			org, err := tx.GetOrg(ctx, st.OrgID)
-			if err != nil {
-				return err
+		limit := org.Settings.Quotas.Effective().PreviewEvents
+		kept := evs[:0:0]
+		for _, e := range evs {
+			if e.Sequence >= 0 && e.Sequence <= limit {
+				kept = append(kept, e)
 			}
-			limit := org.Settings.Quotas.Effective().PreviewEvents
-			kept := evs[:0:0]
-			for _, e := range evs {
-				if e.Sequence >= 0 && e.Sequence <= limit {
-					kept = append(kept, e)
-				}
-			}
-			evs = kept
 		}
-		if err := tx.AppendUpdateEvents(ctx, u.ID, evs); err != nil {
-			return err
-		}
-		if changes != nil {
-			info := InfoOf(u)
-			info.ResourceChanges = changes
-			u.Info, _ = json.Marshal(info)
-			return tx.SaveUpdate(ctx, u)
-		}
-		return nil
-	})
+		evs = kept
+	}
+	if err := tx.AppendUpdateEvents(ctx, u.ID, evs); err != nil {
+		return err
+	}
+	if changes != nil {
+		info := InfoOf(u)
+		info.ResourceChanges = changes
+		u.Info, _ = json.Marshal(info)
+		return tx.SaveUpdate(ctx, u)
+	}
+	return nil
 }
 
 // UpdateEvents lists an update's engine events after a sequence number.
@@ -351,73 +388,77 @@ func (s *Service) UpdateEvents(ctx context.Context, u *gatehouse.StackUpdate, af
 // stack's lease. An update that wrote no checkpoint still makes a version,
 // a copy of the previous one, so that history numbers every update.
 func (s *Service) CompleteUpdate(ctx context.Context, updateID, status string) error {
+	return s.store.Write(ctx, func(tx gatehouse.Tx) error { return s.completeUpdateTx(ctx, tx, updateID, status) })
+}
+
+func (s *Service) completeUpdateTx(ctx context.Context, tx gatehouse.Tx, updateID, status string) error {
 	switch status {
 	case gatehouse.UpdateSucceeded, gatehouse.UpdateFailed, gatehouse.UpdateCancelled:
 	default:
 		return gatehouse.Errorf(gatehouse.EINVALID, "status: %q is not succeeded, failed or cancelled", status)
 	}
-	return s.store.Write(ctx, func(tx gatehouse.Tx) error {
-		u, st, err := s.holding(ctx, tx, updateID)
-		if err != nil {
-			return err
-		}
-		if u.Kind != gatehouse.UpdateKindPreview && st.Version == u.Version-1 {
-			if st.Version == 0 {
-				u.Version = 0
-			} else {
-				prev, err := tx.GetCheckpoint(ctx, st.ID, st.Version)
-				if err != nil {
-					return err
-				}
-				if err := saveCheckpoint(ctx, tx, u, st, prev.Data); err != nil {
-					return err
-				}
-			}
-		}
-		if u.Kind != gatehouse.UpdateKindPreview && u.Version > 0 {
-			cp, err := tx.GetCheckpoint(ctx, st.ID, u.Version)
+	u, st, err := s.holding(ctx, tx, updateID)
+	if err != nil {
+		return err
+	}
+	if u.Kind != gatehouse.UpdateKindPreview && st.Version == u.Version-1 {
+		if st.Version == 0 {
+			u.Version = 0
+		} else {
+			prev, err := tx.GetCheckpoint(ctx, st.ID, st.Version)
 			if err != nil {
 				return err
 			}
-			info := InfoOf(u)
-			info.ResourceCount = resourceCount(cp.Data)
-			u.Info, _ = json.Marshal(info)
+			if err := saveCheckpoint(ctx, tx, u, st, prev.Data); err != nil {
+				return err
+			}
 		}
-		u.Status, u.Finished, u.LeaseDigest = status, s.Now(), nil
-		if err := tx.SaveUpdate(ctx, u); err != nil {
+	}
+	if u.Kind != gatehouse.UpdateKindPreview && u.Version > 0 {
+		cp, err := tx.GetCheckpoint(ctx, st.ID, u.Version)
+		if err != nil {
 			return err
 		}
-		if err := tx.ReleaseStackLease(ctx, st.ID, u.ID); err != nil {
-			return err
-		}
-		if u.Kind == gatehouse.UpdateKindPreview {
-			return nil
-		}
-		return s.audit(ctx, tx, st.OrgID, gatehouse.EventStackUpdated, st.ID, map[string]any{"kind": u.Kind, "result": status, "version": u.Version},
-			"%s of stack %s/%s %s (version %d)", u.Kind, st.Project, st.Name, status, u.Version)
-	})
+		info := InfoOf(u)
+		info.ResourceCount = resourceCount(cp.Data)
+		u.Info, _ = json.Marshal(info)
+	}
+	u.Status, u.Finished, u.LeaseDigest = status, s.Now(), nil
+	if err := tx.SaveUpdate(ctx, u); err != nil {
+		return err
+	}
+	if err := tx.ReleaseStackLease(ctx, st.ID, u.ID); err != nil {
+		return err
+	}
+	if u.Kind == gatehouse.UpdateKindPreview {
+		return nil
+	}
+	return s.audit(ctx, tx, st.OrgID, gatehouse.EventStackUpdated, st.ID, map[string]any{"kind": u.Kind, "result": status, "version": u.Version},
+		"%s of stack %s/%s %s (version %d)", u.Kind, st.Project, st.Name, status, u.Version)
 }
 
 // CancelUpdate cancels a running update and frees the stack's lease.
 func (s *Service) CancelUpdate(ctx context.Context, st *gatehouse.Stack, id string) error {
-	return s.store.Write(ctx, func(tx gatehouse.Tx) error {
-		u, err := lockedUpdate(ctx, tx, st, id, false)
-		if err != nil {
-			return err
-		}
-		if u.Status != gatehouse.UpdateRunning && u.Status != gatehouse.UpdateNotStarted {
-			return gatehouse.Errorf(gatehouse.ECONFLICT, "the update is %s already", u.Status)
-		}
-		u.Status, u.Finished, u.LeaseDigest = gatehouse.UpdateCancelled, s.Now(), nil
-		if err := tx.SaveUpdate(ctx, u); err != nil {
-			return err
-		}
-		if err := tx.ReleaseStackLease(ctx, st.ID, u.ID); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, st.OrgID, gatehouse.EventStackUpdateCancel, st.ID, map[string]string{"update": u.ID, "kind": u.Kind},
-			"cancelled the %s of stack %s/%s", u.Kind, st.Project, st.Name)
-	})
+	return s.store.Write(ctx, func(tx gatehouse.Tx) error { return s.cancelUpdateTx(ctx, tx, st, id) })
+}
+
+func (s *Service) cancelUpdateTx(ctx context.Context, tx gatehouse.Tx, st *gatehouse.Stack, id string) error {
+	u, err := lockedUpdate(ctx, tx, st, id, false)
+	if err != nil {
+		return err
+	}
+	if u.Status != gatehouse.UpdateRunning && u.Status != gatehouse.UpdateNotStarted {
+		return gatehouse.Errorf(gatehouse.ECONFLICT, "the update is %s already", u.Status)
+	}
+	u.Status, u.Finished, u.LeaseDigest = gatehouse.UpdateCancelled, s.Now(), nil
+	if err := tx.SaveUpdate(ctx, u); err != nil {
+		return err
+	}
+	if err := tx.ReleaseStackLease(ctx, st.ID, u.ID); err != nil {
+		return err
+	}
+	return s.audit(ctx, tx, st.OrgID, gatehouse.EventStackUpdateCancel, st.ID, map[string]string{"update": u.ID, "kind": u.Kind},
+		"cancelled the %s of stack %s/%s", u.Kind, st.Project, st.Name)
 }
 
 // History lists a stack's updates other than previews, newest first: one
