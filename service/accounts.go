@@ -108,6 +108,9 @@ func (s *Service) deleteAccountTx(ctx context.Context, tx gatehouse.Tx, orgID st
 func (s *Service) SetAccountTags(ctx context.Context, a *gatehouse.Account, tags map[string]string) error {
 	changed := false
 	err := s.store.Write(ctx, func(tx gatehouse.Tx) (err error) {
+		if err := tx.LockOrg(ctx, a.OrgID); err != nil {
+			return err
+		}
 		changed, err = s.setAccountTagsTx(ctx, tx, a.OrgID, a, tags)
 		return err
 	})

@@ -134,6 +134,9 @@ func (s *Service) UpdateDefinition(ctx context.Context, e *gatehouse.Environment
 	}
 	var version int
 	err = s.store.Write(ctx, func(tx gatehouse.Tx) error {
+		if err := tx.LockOrg(ctx, e.OrgID); err != nil {
+			return err
+		}
 		cur, err := tx.GetEnvironmentByID(ctx, e.ID)
 		if err != nil {
 			return err
@@ -259,6 +262,9 @@ func (s *Service) EnvironmentVersions(ctx context.Context, e *gatehouse.Environm
 func (s *Service) ChangeEnvironmentTags(ctx context.Context, e *gatehouse.Environment, c TagUpdate) error {
 	changed := false
 	err := s.store.Write(ctx, func(tx gatehouse.Tx) error {
+		if err := tx.LockOrg(ctx, e.OrgID); err != nil {
+			return err
+		}
 		cur, err := tx.GetEnvironmentByID(ctx, e.ID)
 		if err != nil {
 			return err

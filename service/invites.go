@@ -210,6 +210,9 @@ func orgInvite(ctx context.Context, tx gatehouse.Tx, orgID, id string) (*gatehou
 func (s *Service) UpdateInvite(ctx context.Context, orgID, id string, in InviteInput) (*InviteView, error) {
 	var v *InviteView
 	err := s.store.Write(ctx, func(tx gatehouse.Tx) (err error) {
+		if err := tx.LockOrg(ctx, orgID); err != nil {
+			return err
+		}
 		v, err = s.updateInviteTx(ctx, tx, orgID, id, in)
 		return err
 	})

@@ -1,0 +1,204 @@
+package service_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/internal/testenv"
+	"github.com/gatehouse-iam/gatehouse/service"
+	"github.com/gatehouse-iam/gatehouse/store/storetest"
+)
+
+// These tests race the check-then-write use cases that do not go through
+// the service's write (and so took no organization lock): tag changes,
+// environment definitions, invitation changes. Each fails on PostgreSQL
+// at READ COMMITTED without the lock.
+
+// raceTags adds n distinct tags at once through both replicas, and
+// returns the entity's tags after.
+func raceTags(t *testing.T, n int, add func(i int) error, tags func() map[string]string) map[string]string {
+	t.Helper()
+	for _, err := range storetest.Race(n, add) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := tags()
+	for i := range n {
+		if k := fmt.Sprintf("k%d", i); got[k] != "v" {
+			t.Errorf("tag %s lost: the tags after %d concurrent adds are %v", k, n, got)
+			break
+		}
+	}
+	return got
+}
+
+// tagsChainHolds checks that each tag event's "before" is the tags the
+// previous event left.
+func tagsChainHolds(t *testing.T, e *testenv.Env, typ string, first map[string]string) {
+	t.Helper()
+	events, _, err := e.Svc.AuditEvents(context.Background(), e.Org.ID, gatehouse.AuditFilter{Types: []string{typ}}, gatehouse.ListOptions{Limit: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) == 0 {
+		t.Fatalf("no %s events", typ)
+	}
+	prev := first
+	for _, ev := range events {
+		var d struct{ Before, After map[string]string }
+		if err := json.Unmarshal(ev.Data, &d); err != nil {
+			t.Fatal(err)
+		}
+		if !maps.Equal(d.Before, prev) {
+			t.Errorf("%s event %d: before %v, but the previous change left %v", typ, ev.Seq, d.Before, prev)
+			return
+		}
+		prev = d.After
+	}
+}
+
+// Tags added to one stack at once, each a different one: none is lost.
+func TestStackTagsConcurrent(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testenv.Env) {
+		ctx := context.Background()
+		r := newStackRace(t, e)
+		const n = 16
+		raceTags(t, n, func(i int) error {
+			return r.svcs[i%2].ChangeStackTags(ctx, r.st, service.TagUpdate{Add: &[2]string{fmt.Sprintf("k%d", i), "v"}})
+		}, func() map[string]string {
+			st, err := e.Svc.Stack(ctx, e.Org.ID, "app", "dev")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st.Tags
+		})
+		tagsChainHolds(t, e, gatehouse.EventStackTagsChanged, r.st.Tags)
+	})
+}
+
+// Tags added to one environment at once: none is lost.
+func TestEnvironmentTagsConcurrent(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testenv.Env) {
+		ctx := context.Background()
+		svcs := replicas(t, e)
+		env, err := e.Svc.CreateEnvironment(ctx, e.Org.ID, e.Identity(t, e.Admin), "app", "dev")
+		if err != nil {
+			t.Fatal(err)
+		}
+		const n = 16
+		raceTags(t, n, func(i int) error {
+			return svcs[i%2].ChangeEnvironmentTags(ctx, env, service.TagUpdate{Add: &[2]string{fmt.Sprintf("k%d", i), "v"}})
+		}, func() map[string]string {
+			cur, err := e.Svc.Environment(ctx, e.Org.ID, "app", "dev")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return cur.Tags
+		})
+		tagsChainHolds(t, e, gatehouse.EventEnvTagsChanged, env.Tags)
+	})
+}
+
+// Definitions written at once without a version (-1) never conflict:
+// each applies over the one before, as on SQLite.
+func TestEnvironmentDefinitionsConcurrent(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testenv.Env) {
+		ctx := context.Background()
+		svcs := replicas(t, e)
+		by := e.Identity(t, e.Admin)
+		env, err := e.Svc.CreateEnvironment(ctx, e.Org.ID, by, "app", "dev")
+		if err != nil {
+			t.Fatal(err)
+		}
+		const n = 24
+		conflicts := 0
+		for _, err := range storetest.Race(n, func(i int) error {
+			_, err := svcs[i%2].UpdateDefinition(ctx, env, fmt.Appendf(nil, "values:\n  n: %d\n", i), -1, by)
+			return err
+		}) {
+			if gatehouse.ErrorCode(err) == gatehouse.ECONFLICT {
+				conflicts++
+			} else if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if conflicts > 0 {
+			t.Errorf("%s: %d of %d definitions written without a version got a conflict", e.DB.Dialect(), conflicts, n)
+		}
+		if cur, err := e.Svc.Environment(ctx, e.Org.ID, "app", "dev"); err != nil || cur.Version != env.Version+n-conflicts {
+			t.Errorf("the environment after %d writes: %+v, %v; want version %d", n-conflicts, cur, err, env.Version+n-conflicts)
+		}
+	})
+}
+
+// Concurrent changes of one invitation's expiry: each invite_updated
+// event's "before" is the expiry the previous change left.
+func TestInviteUpdatedBeforeConcurrent(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testenv.Env) {
+		ctx := context.Background()
+		svcs := replicas(t, e)
+		if _, err := e.Svc.CreateOrgWithAdmin(ctx, "other", "carol", false); err != nil {
+			t.Fatal(err)
+		}
+		v, err := e.Svc.Invite(ctx, e.Org.ID, service.InviteInput{Login: "carol"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const n = 16
+		base := e.Clock.Now().Add(time.Hour).Unix()
+		for _, err := range storetest.Race(n, func(i int) error {
+			_, err := svcs[i%2].UpdateInvite(ctx, e.Org.ID, v.Invite.ID, service.InviteInput{Expires: base + int64(i)})
+			return err
+		}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		events, _, err := e.Svc.AuditEvents(ctx, e.Org.ID, gatehouse.AuditFilter{Types: []string{gatehouse.EventInviteUpdated}}, gatehouse.ListOptions{Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(events) != n {
+			t.Fatalf("%d invite_updated events, want %d", len(events), n)
+		}
+		prev := v.Invite.Expires.Truncate(time.Microsecond)
+		for _, ev := range events {
+			var d struct{ Before, After struct{ Expires time.Time } }
+			if err := json.Unmarshal(ev.Data, &d); err != nil {
+				t.Fatal(err)
+			}
+			if !d.Before.Expires.Equal(prev) {
+				t.Errorf("event %d: before %v, but the previous change left %v", ev.Seq, d.Before.Expires, prev)
+			}
+			prev = d.After.Expires
+		}
+	})
+}
+
+// Tags of one Insights account replaced at once: each
+// account_tags_changed event's "before" is what the previous one left.
+func TestAccountTagsBeforeConcurrent(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testenv.Env) {
+		ctx := context.Background()
+		svcs := replicas(t, e)
+		a, err := e.Svc.CreateAccount(ctx, e.Org.ID, e.Identity(t, e.Admin), service.AccountInput{Name: "prod", Provider: "aws", Environment: "app/creds"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const n = 16
+		for _, err := range storetest.Race(n, func(i int) error {
+			return svcs[i%2].SetAccountTags(ctx, a, map[string]string{fmt.Sprintf("k%d", i): "v"})
+		}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		tagsChainHolds(t, e, gatehouse.EventAccountTagsChanged, a.Tags)
+	})
+}
