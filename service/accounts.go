@@ -77,6 +77,7 @@ func (s *Service) Account(ctx context.Context, orgID, name string) (a *gatehouse
 // allows.
 func (s *Service) Accounts(ctx context.Context, orgID string, visible func(*gatehouse.Account) bool, opts gatehouse.ListOptions) (out []*gatehouse.Account, next string, err error) {
 	err = s.read(ctx, func(tx gatehouse.Tx) error {
+		out = nil // a retried read starts over (store.guard)
 		page, n, err := tx.ListAccounts(ctx, orgID, opts)
 		next = n
 		for _, a := range page {

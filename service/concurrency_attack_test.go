@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/authz"
 	"github.com/gatehouse-iam/gatehouse/internal/testenv"
 	"github.com/gatehouse-iam/gatehouse/service"
+	"github.com/gatehouse-iam/gatehouse/store"
 	"github.com/gatehouse-iam/gatehouse/store/storetest"
 )
 
@@ -201,4 +204,101 @@ func TestAccountTagsBeforeConcurrent(t *testing.T) {
 		}
 		tagsChainHolds(t, e, gatehouse.EventAccountTagsChanged, a.Tags)
 	})
+}
+
+// dyingStore is a store whose next read loses its connection at the end
+// of its closure, once: the store runs the transaction again on a fresh
+// connection, so the closure runs twice.
+type dyingStore struct {
+	gatehouse.Store
+	p     *storetest.Proxy
+	armed atomic.Bool
+}
+
+func (d *dyingStore) Read(ctx context.Context, fn func(gatehouse.Tx) error) error {
+	return d.Store.Read(ctx, func(tx gatehouse.Tx) error {
+		if err := fn(tx); err != nil || !d.armed.CompareAndSwap(true, false) {
+			return err
+		}
+		d.p.Kill()
+		_, _, err := tx.ListOrgs(ctx, gatehouse.ListOptions{Limit: 1})
+		return err
+	})
+}
+
+// A list read whose connection dies under it is run again on a fresh one
+// (store.guard); the second run's list must not come on top of the
+// first's: each list has as many items as without the dead connection.
+func TestListsAfterDeadConnection(t *testing.T) {
+	e := testenv.New(t, testenv.Postgres())
+	ctx := context.Background()
+	if _, err := e.Svc.AddMember(ctx, e.Org.ID, "bob", "member"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Svc.CreateOrgWithAdmin(ctx, "other", "carol", false); err != nil {
+		t.Fatal(err)
+	}
+	inv, err := e.Svc.Invite(ctx, e.Org.ID, service.InviteInput{Login: "carol"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	carol := inv.User
+	by := e.Identity(t, e.Admin)
+	for _, name := range []string{"dev", "prod"} {
+		if _, err := e.Svc.CreateEnvironment(ctx, e.Org.ID, by, "app", name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.Svc.CreateAccount(ctx, e.Org.ID, by, service.AccountInput{Name: "prod", Provider: "aws", Environment: "app/creds"}); err != nil {
+		t.Fatal(err)
+	}
+	p, proxied := storetest.NewProxy(t, e.DSN)
+	db, err := store.Open(ctx, proxied, store.Options{Now: e.Clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	dying := &dyingStore{Store: db, p: p}
+	svc := service.New(dying, authz.New(db, e.Clock.Now), e.Clock.Now)
+	all := func(*gatehouse.Environment) bool { return true }
+	lists := map[string]func(s *service.Service) (int, error){
+		"Members": func(s *service.Service) (int, error) {
+			out, _, err := s.Members(ctx, e.Org.ID, gatehouse.ListOptions{Limit: 100})
+			return len(out), err
+		},
+		"Orgs": func(s *service.Service) (int, error) { out, err := s.Orgs(ctx); return len(out), err },
+		"Invites": func(s *service.Service) (int, error) {
+			out, err := s.Invites(ctx, e.Org.ID)
+			return len(out), err
+		},
+		"PendingInvites": func(s *service.Service) (int, error) {
+			out, err := s.PendingInvites(ctx, carol.ID)
+			return len(out), err
+		},
+		"UserOrgs": func(s *service.Service) (int, error) {
+			out, err := s.UserOrgs(ctx, carol.ID)
+			return len(out), err
+		},
+		"Accounts": func(s *service.Service) (int, error) {
+			out, _, err := s.Accounts(ctx, e.Org.ID, func(*gatehouse.Account) bool { return true }, gatehouse.ListOptions{Limit: 100})
+			return len(out), err
+		},
+		"Environments": func(s *service.Service) (int, error) {
+			out, _, err := s.Environments(ctx, e.Org.ID, all, gatehouse.ListOptions{Limit: 100})
+			return len(out), err
+		},
+	}
+	for name, list := range lists {
+		want, err := list(e.Svc)
+		if err != nil || want == 0 {
+			t.Fatalf("%s: %d, %v", name, want, err)
+		}
+		dying.armed.Store(true)
+		got, err := list(svc)
+		if err != nil {
+			t.Errorf("%s after a dead connection: %v", name, err)
+		} else if got != want {
+			t.Errorf("%s after a dead connection: %d items, want %d", name, got, want)
+		}
+	}
 }

@@ -76,6 +76,7 @@ func (s *Service) Environment(ctx context.Context, orgID, project, name string) 
 // visible allows.
 func (s *Service) Environments(ctx context.Context, orgID string, visible func(*gatehouse.Environment) bool, opts gatehouse.ListOptions) (out []*gatehouse.Environment, next string, err error) {
 	err = s.read(ctx, func(tx gatehouse.Tx) error {
+		out = nil // a retried read starts over (store.guard)
 		page, n, err := tx.ListEnvironments(ctx, orgID, opts)
 		next = n
 		for _, e := range page {

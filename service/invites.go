@@ -177,6 +177,7 @@ func (s *Service) Managed(ctx context.Context, orgID, login string) (bool, error
 func (s *Service) Invites(ctx context.Context, orgID string) ([]*InviteView, error) {
 	var out []*InviteView
 	err := s.read(ctx, func(tx gatehouse.Tx) error {
+		out = nil // a retried read starts over (store.guard)
 		is, err := tx.ListInvites(ctx, orgID)
 		if err != nil {
 			return err
@@ -281,6 +282,7 @@ func (s *Service) PendingInvites(ctx context.Context, userID string) ([]*InviteV
 	var out []*InviteView
 	now := s.Now()
 	err := s.read(ctx, func(tx gatehouse.Tx) error {
+		out = nil // a retried read starts over (store.guard)
 		is, err := tx.ListUserInvites(ctx, userID)
 		if err != nil {
 			return err

@@ -85,6 +85,7 @@ func (s *Service) Org(ctx context.Context, id string) (org *gatehouse.Organizati
 // list`.
 func (s *Service) Orgs(ctx context.Context) (orgs []*gatehouse.Organization, err error) {
 	err = s.read(ctx, func(tx gatehouse.Tx) error {
+		orgs = nil // a retried read starts over (store.guard)
 		next := ""
 		for {
 			page, n, err := tx.ListOrgs(ctx, gatehouse.ListOptions{Limit: gatehouse.MaxListLimit, Continuation: next})
