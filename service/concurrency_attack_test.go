@@ -302,3 +302,37 @@ func TestListsAfterDeadConnection(t *testing.T) {
 		}
 	}
 }
+
+// A running update's checkpoints, events and renewals (under the stack's
+// lock) racing tag changes of its stack (the organization's lock, then
+// the stack's row): no deadlock (40P01) nor any other error reaches a
+// client.
+func TestStackLockAndOrgLockNoDeadlock(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testenv.Env) {
+		ctx := context.Background()
+		r := newStackRace(t, e)
+		u := r.create(t)
+		if _, err := r.svcs[0].StartUpdate(ctx, r.st, u.ID, r.by, nil, false); err != nil {
+			t.Fatal(err)
+		}
+		const n = 60
+		for _, err := range storetest.Race(n, func(i int) error {
+			svc := r.svcs[i%2]
+			switch i % 4 {
+			case 0:
+				return svc.ChangeStackTags(ctx, r.st, service.TagUpdate{Merge: map[string]string{"k": fmt.Sprint(i)}})
+			case 1:
+				return svc.PatchCheckpoint(ctx, u.ID, i, []byte(deployment))
+			case 2:
+				return svc.RecordEvents(ctx, u.ID, []json.RawMessage{json.RawMessage(fmt.Sprintf(`{"sequence":%d}`, i))})
+			default:
+				_, err := svc.RenewLease(ctx, u, 0)
+				return err
+			}
+		}) {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
