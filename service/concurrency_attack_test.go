@@ -336,3 +336,40 @@ func TestStackLockAndOrgLockNoDeadlock(t *testing.T) {
 		}
 	})
 }
+
+// An invitation accepted while the organization invites the same user
+// again: the user ends a member with no invitation pending (the second
+// invitation is refused, as the user is a member or still invited).
+func TestInviteAcceptedWhileInvitedAgain(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testenv.Env) {
+		ctx := context.Background()
+		svcs := replicas(t, e)
+		if _, err := e.Svc.CreateOrgWithAdmin(ctx, "other", "carol", false); err != nil {
+			t.Fatal(err)
+		}
+		for round := range 20 {
+			v, err := e.Svc.Invite(ctx, e.Org.ID, service.InviteInput{Login: "carol"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			errs := storetest.Race(2, func(i int) error {
+				if i == 0 {
+					_, err := svcs[0].AcceptInvite(ctx, v.User, v.Invite.ID)
+					return err
+				}
+				_, err := svcs[1].Invite(ctx, e.Org.ID, service.InviteInput{Login: "carol"})
+				return err
+			})
+			if errs[0] != nil {
+				t.Fatalf("round %d: accept: %v", round, errs[0])
+			}
+			if gatehouse.ErrorCode(errs[1]) != gatehouse.ECONFLICT {
+				is, _ := e.Svc.Invites(ctx, e.Org.ID)
+				t.Fatalf("round %d: inviting a member: %v; %d invitations pending for a member", round, errs[1], len(is))
+			}
+			if err := e.Svc.RemoveMember(ctx, e.Org.ID, "carol", e.Identity(t, e.Admin)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
