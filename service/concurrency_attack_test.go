@@ -206,24 +206,85 @@ func TestAccountTagsBeforeConcurrent(t *testing.T) {
 	})
 }
 
-// dyingStore is a store whose next read loses its connection at the end
-// of its closure, once: the store runs the transaction again on a fresh
-// connection, so the closure runs twice.
+// dyingStore is a store whose next transaction loses its connection at
+// the end of its closure, once (after meanwhile, when set, has run): the
+// store runs the transaction again on a fresh connection, so the closure
+// runs twice.
 type dyingStore struct {
 	gatehouse.Store
-	p     *storetest.Proxy
-	armed atomic.Bool
+	p         *storetest.Proxy
+	armed     atomic.Bool
+	meanwhile func()
 }
 
 func (d *dyingStore) Read(ctx context.Context, fn func(gatehouse.Tx) error) error {
-	return d.Store.Read(ctx, func(tx gatehouse.Tx) error {
+	return d.Store.Read(ctx, d.dying(ctx, fn))
+}
+
+func (d *dyingStore) Write(ctx context.Context, fn func(gatehouse.Tx) error) error {
+	return d.Store.Write(ctx, d.dying(ctx, fn))
+}
+
+func (d *dyingStore) dying(ctx context.Context, fn func(gatehouse.Tx) error) func(gatehouse.Tx) error {
+	return func(tx gatehouse.Tx) error {
 		if err := fn(tx); err != nil || !d.armed.CompareAndSwap(true, false) {
 			return err
+		}
+		if d.meanwhile != nil {
+			d.meanwhile()
 		}
 		d.p.Kill()
 		_, _, err := tx.ListOrgs(ctx, gatehouse.ListOptions{Limit: 1})
 		return err
-	})
+	}
+}
+
+// A definition written without a version whose transaction met a dead
+// connection is written again over whatever the environment is at then,
+// not refused as changed meanwhile: the retried closure starts over.
+func TestDefinitionRetriedAfterDeadConnection(t *testing.T) {
+	e := testenv.New(t, testenv.Postgres())
+	ctx := context.Background()
+	by := e.Identity(t, e.Admin)
+	env, err := e.Svc.CreateEnvironment(ctx, e.Org.ID, by, "app", "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, proxied := storetest.NewProxy(t, e.DSN)
+	db, err := store.Open(ctx, proxied, store.Options{Now: e.Clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	dying := &dyingStore{Store: db, p: p}
+	svc := service.New(dying, authz.New(db, e.Clock.Now), e.Clock.Now)
+	svc.Keys = e.Svc.Keys
+	// Warm the key cache: the next write is the definition's.
+	if _, err := svc.UpdateDefinition(ctx, env, []byte("values:\n  a: 1\n"), -1, by); err != nil {
+		t.Fatal(err)
+	}
+	other := make(chan error, 1)
+	dying.meanwhile = func() {
+		// Another replica writes while the first attempt is open; it
+		// waits for the attempt's organization lock, freed once the
+		// server sees the connection die, and commits before the retry.
+		go func() {
+			_, err := e.Svc.UpdateDefinition(ctx, env, []byte("values:\n  b: 2\n"), -1, by)
+			other <- err
+		}()
+		time.Sleep(200 * time.Millisecond)
+	}
+	dying.armed.Store(true)
+	v, err := svc.UpdateDefinition(ctx, env, []byte("values:\n  c: 3\n"), -1, by)
+	if err != nil {
+		t.Errorf("a definition without a version, retried after a dead connection: %v", err)
+	}
+	if err := <-other; err != nil {
+		t.Errorf("the other replica's definition: %v", err)
+	}
+	if cur, err := e.Svc.Environment(ctx, e.Org.ID, "app", "dev"); err != nil || cur.Version != 4 {
+		t.Errorf("the environment after three writes: %+v, %v; want version 4 (the retried write made %d)", cur, err, v)
+	}
 }
 
 // A list read whose connection dies under it is run again on a fresh one

@@ -142,14 +142,15 @@ func (s *Service) UpdateDefinition(ctx context.Context, e *gatehouse.Environment
 		if err != nil {
 			return err
 		}
-		if expectVersion < 0 {
-			expectVersion = cur.Version
+		expect := expectVersion // the closure may run twice (store.guard)
+		if expect < 0 {
+			expect = cur.Version
 		}
 		author := by.Actor()
 		if by.User != nil {
 			author = by.User.ID
 		}
-		if version, err = tx.PutEnvironmentVersion(ctx, e.ID, expectVersion, sealed, author); err != nil {
+		if version, err = tx.PutEnvironmentVersion(ctx, e.ID, expect, sealed, author); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, e.OrgID, gatehouse.EventEnvUpdated, e.ID, map[string]int{"version": version},
