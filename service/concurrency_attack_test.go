@@ -434,3 +434,71 @@ func TestInviteAcceptedWhileInvitedAgain(t *testing.T) {
 		}
 	})
 }
+
+// A user of several organizations creates personal tokens (which lock
+// the user's organizations in id order) while others of the user's
+// personal tokens are revoked (which bump each organization's revision):
+// no deadlock (40P01) nor any other error reaches a client.
+func TestPersonalTokensNoDeadlock(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testenv.Env) {
+		ctx := context.Background()
+		svcs := replicas(t, e)
+		if _, err := e.Svc.CreateOrgWithAdmin(ctx, "o0", "carol", false); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 5 {
+			orgID := e.Org.ID
+			if i > 0 {
+				if _, err := e.Svc.CreateOrgWithAdmin(ctx, fmt.Sprintf("o%d", i), fmt.Sprintf("admin%d", i), false); err != nil {
+					t.Fatal(err)
+				}
+				orgID = mustOrg(t, e, fmt.Sprintf("o%d", i))
+			}
+			v, err := e.Svc.Invite(ctx, orgID, service.InviteInput{Login: "carol"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.Svc.AcceptInvite(ctx, v.User, v.Invite.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		m, err := e.Svc.Member(ctx, e.Org.ID, "carol")
+		if err != nil {
+			t.Fatal(err)
+		}
+		carol := m.Membership.UserID
+		const n = 40
+		ids := make([]string, n)
+		for i := range n {
+			tok, _, err := e.Svc.CreateToken(ctx, service.TokenInput{Kind: gatehouse.TokenPersonal, UserID: carol, Description: fmt.Sprint("pre ", i), CreatedBy: carol})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids[i] = tok.ID
+		}
+		deadlocks := 0
+		for _, err := range storetest.Race(2*n, func(i int) error {
+			svc := svcs[i%2]
+			if i < n {
+				return svc.RevokeToken(ctx, ids[i], func(*gatehouse.Token) error { return nil })
+			}
+			_, _, err := svc.CreateToken(ctx, service.TokenInput{Kind: gatehouse.TokenPersonal, UserID: carol, Description: fmt.Sprint("new ", i), CreatedBy: carol})
+			return err
+		}) {
+			if err != nil {
+				deadlocks++
+				t.Error(err)
+			}
+		}
+		t.Logf("%s: %d of %d concurrent personal token writes failed", e.DB.Dialect(), deadlocks, 2*n)
+	})
+}
+
+func mustOrg(t *testing.T, e *testenv.Env, name string) string {
+	t.Helper()
+	o, err := e.OrgByName(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o.ID
+}
