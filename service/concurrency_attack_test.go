@@ -26,11 +26,7 @@ import (
 // returns the entity's tags after.
 func raceTags(t *testing.T, n int, add func(i int) error, tags func() map[string]string) map[string]string {
 	t.Helper()
-	for _, err := range storetest.Race(n, add) {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	mustRace(t, n, add)
 	got := tags()
 	for i := range n {
 		if k := fmt.Sprintf("k%d", i); got[k] != "v" {
@@ -39,6 +35,26 @@ func raceTags(t *testing.T, n int, add func(i int) error, tags func() map[string
 		}
 	}
 	return got
+}
+
+// mustRace races fn n times, failing the test on any error.
+func mustRace(t *testing.T, n int, fn func(i int) error) {
+	t.Helper()
+	for _, err := range storetest.Race(n, fn) {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// invite invites login to the organization orgID and returns the view.
+func invite(t *testing.T, e *testenv.Env, orgID, login string) *service.InviteView {
+	t.Helper()
+	v, err := e.Svc.Invite(context.Background(), orgID, service.InviteInput{Login: login})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
 
 // tagsChainHolds checks that each tag event's "before" is the tags the
@@ -149,27 +165,14 @@ func TestInviteUpdatedBeforeConcurrent(t *testing.T) {
 		if _, err := e.Svc.CreateOrgWithAdmin(ctx, "other", "carol", false); err != nil {
 			t.Fatal(err)
 		}
-		v, err := e.Svc.Invite(ctx, e.Org.ID, service.InviteInput{Login: "carol"})
-		if err != nil {
-			t.Fatal(err)
-		}
+		v := invite(t, e, e.Org.ID, "carol")
 		const n = 16
 		base := e.Clock.Now().Add(time.Hour).Unix()
-		for _, err := range storetest.Race(n, func(i int) error {
+		mustRace(t, n, func(i int) error {
 			_, err := svcs[i%2].UpdateInvite(ctx, e.Org.ID, v.Invite.ID, service.InviteInput{Expires: base + int64(i)})
 			return err
-		}) {
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
-		events, _, err := e.Svc.AuditEvents(ctx, e.Org.ID, gatehouse.AuditFilter{Types: []string{gatehouse.EventInviteUpdated}}, gatehouse.ListOptions{Limit: 100})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(events) != n {
-			t.Fatalf("%d invite_updated events, want %d", len(events), n)
-		}
+		})
+		events := eventsOf(t, e, gatehouse.EventInviteUpdated, n)
 		prev := v.Invite.Expires.Truncate(time.Microsecond)
 		for _, ev := range events {
 			var d struct{ Before, After struct{ Expires time.Time } }
@@ -195,13 +198,9 @@ func TestAccountTagsBeforeConcurrent(t *testing.T) {
 			t.Fatal(err)
 		}
 		const n = 16
-		for _, err := range storetest.Race(n, func(i int) error {
+		mustRace(t, n, func(i int) error {
 			return svcs[i%2].SetAccountTags(ctx, a, map[string]string{fmt.Sprintf("k%d", i): "v"})
-		}) {
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
+		})
 		tagsChainHolds(t, e, gatehouse.EventAccountTagsChanged, a.Tags)
 	})
 }
@@ -239,6 +238,22 @@ func (d *dyingStore) dying(ctx context.Context, fn func(gatehouse.Tx) error) fun
 	}
 }
 
+// dyingReplica is a replica of the environment's service over a dyingStore
+// (through a proxy of its own).
+func dyingReplica(t *testing.T, e *testenv.Env) (*dyingStore, *service.Service) {
+	t.Helper()
+	p, proxied := storetest.NewProxy(t, e.DSN)
+	db, err := store.Open(context.Background(), proxied, store.Options{Now: e.Clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	dying := &dyingStore{Store: db, p: p}
+	svc := service.New(dying, authz.New(db, e.Clock.Now), e.Clock.Now)
+	svc.Keys = e.Svc.Keys
+	return dying, svc
+}
+
 // A definition written without a version whose transaction met a dead
 // connection is written again over whatever the environment is at then,
 // not refused as changed meanwhile: the retried closure starts over.
@@ -250,15 +265,7 @@ func TestDefinitionRetriedAfterDeadConnection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, proxied := storetest.NewProxy(t, e.DSN)
-	db, err := store.Open(ctx, proxied, store.Options{Now: e.Clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	dying := &dyingStore{Store: db, p: p}
-	svc := service.New(dying, authz.New(db, e.Clock.Now), e.Clock.Now)
-	svc.Keys = e.Svc.Keys
+	dying, svc := dyingReplica(t, e)
 	// Warm the key cache: the next write is the definition's.
 	if _, err := svc.UpdateDefinition(ctx, env, []byte("values:\n  a: 1\n"), -1, by); err != nil {
 		t.Fatal(err)
@@ -299,11 +306,7 @@ func TestListsAfterDeadConnection(t *testing.T) {
 	if _, err := e.Svc.CreateOrgWithAdmin(ctx, "other", "carol", false); err != nil {
 		t.Fatal(err)
 	}
-	inv, err := e.Svc.Invite(ctx, e.Org.ID, service.InviteInput{Login: "carol"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	carol := inv.User
+	carol := invite(t, e, e.Org.ID, "carol").User
 	by := e.Identity(t, e.Admin)
 	for _, name := range []string{"dev", "prod"} {
 		if _, err := e.Svc.CreateEnvironment(ctx, e.Org.ID, by, "app", name); err != nil {
@@ -313,14 +316,7 @@ func TestListsAfterDeadConnection(t *testing.T) {
 	if _, err := e.Svc.CreateAccount(ctx, e.Org.ID, by, service.AccountInput{Name: "prod", Provider: "aws", Environment: "app/creds"}); err != nil {
 		t.Fatal(err)
 	}
-	p, proxied := storetest.NewProxy(t, e.DSN)
-	db, err := store.Open(ctx, proxied, store.Options{Now: e.Clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	dying := &dyingStore{Store: db, p: p}
-	svc := service.New(dying, authz.New(db, e.Clock.Now), e.Clock.Now)
+	dying, svc := dyingReplica(t, e)
 	all := func(*gatehouse.Environment) bool { return true }
 	lists := map[string]func(s *service.Service) (int, error){
 		"Members": func(s *service.Service) (int, error) {
@@ -377,7 +373,7 @@ func TestStackLockAndOrgLockNoDeadlock(t *testing.T) {
 			t.Fatal(err)
 		}
 		const n = 60
-		for _, err := range storetest.Race(n, func(i int) error {
+		mustRace(t, n, func(i int) error {
 			svc := r.svcs[i%2]
 			switch i % 4 {
 			case 0:
@@ -390,11 +386,7 @@ func TestStackLockAndOrgLockNoDeadlock(t *testing.T) {
 				_, err := svc.RenewLease(ctx, u, 0)
 				return err
 			}
-		}) {
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
+		})
 	})
 }
 
@@ -409,10 +401,7 @@ func TestInviteAcceptedWhileInvitedAgain(t *testing.T) {
 			t.Fatal(err)
 		}
 		for round := range 20 {
-			v, err := e.Svc.Invite(ctx, e.Org.ID, service.InviteInput{Login: "carol"})
-			if err != nil {
-				t.Fatal(err)
-			}
+			v := invite(t, e, e.Org.ID, "carol")
 			errs := storetest.Race(2, func(i int) error {
 				if i == 0 {
 					_, err := svcs[0].AcceptInvite(ctx, v.User, v.Invite.ID)
@@ -454,10 +443,7 @@ func TestPersonalTokensNoDeadlock(t *testing.T) {
 				}
 				orgID = mustOrg(t, e, fmt.Sprintf("o%d", i))
 			}
-			v, err := e.Svc.Invite(ctx, orgID, service.InviteInput{Login: "carol"})
-			if err != nil {
-				t.Fatal(err)
-			}
+			v := invite(t, e, orgID, "carol")
 			if _, err := e.Svc.AcceptInvite(ctx, v.User, v.Invite.ID); err != nil {
 				t.Fatal(err)
 			}
