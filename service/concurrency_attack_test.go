@@ -488,3 +488,55 @@ func mustOrg(t *testing.T, e *testenv.Env, name string) string {
 	}
 	return o.ID
 }
+
+// acceptAll is an ID token verifier of one issuer that accepts any token.
+type acceptAll struct{ url string }
+
+func (a acceptAll) Discover(context.Context, string, []string) (*gatehouse.Discovery, error) {
+	return &gatehouse.Discovery{Issuer: a.url, JWKSURI: a.url + "/jwks"}, nil
+}
+func (a acceptAll) Verify(context.Context, *gatehouse.Issuer, string, []string) (map[string]any, error) {
+	return map[string]any{"sub": "repo:acme/app"}, nil
+}
+func (a acceptAll) PeekIssuer(string) (string, error) { return a.url, nil }
+
+// Token exchanges racing changes of their issuer (the organization's
+// lock, then the issuer's row; an exchange touches the issuer's row
+// first): no deadlock (40P01) nor any other error reaches a client.
+func TestExchangeAndIssuerChangeNoDeadlock(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testenv.Env) {
+		ctx := context.Background()
+		svcs := replicas(t, e)
+		v := acceptAll{url: "https://ci.example.test"}
+		iss, err := e.Svc.RegisterIssuer(ctx, v, e.Org.ID, service.IssuerInput{Name: "ci", URL: v.url})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pol, err := e.Svc.IssuerPolicy(ctx, e.Org.ID, iss.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Svc.UpdatePolicy(ctx, e.Org.ID, pol.ID, []gatehouse.AuthPolicyRule{
+			{Decision: "allow", TokenType: "organization", Rules: map[string]string{"sub": "repo:acme/*"}}}); err != nil {
+			t.Fatal(err)
+		}
+		const n = 40
+		failed := 0
+		for _, err := range storetest.Race(n, func(i int) error {
+			svc := svcs[i%2]
+			if i%4 == 0 {
+				life := time.Duration(i+1) * time.Minute
+				_, err := svc.UpdateIssuer(ctx, e.Org.ID, iss.ID, service.IssuerInput{Name: "ci", URL: v.url, MaxExpiration: &life})
+				return err
+			}
+			_, err := svc.Exchange(ctx, v, service.ExchangeRequest{OrgName: e.Org.Name, Audience: e.Org.Name, SubjectToken: "x", Kind: gatehouse.TokenOrganization})
+			return err
+		}) {
+			if err != nil {
+				failed++
+				t.Error(err)
+			}
+		}
+		t.Logf("%s: %d of %d failed", e.DB.Dialect(), failed, n)
+	})
+}
