@@ -540,3 +540,34 @@ func TestExchangeAndIssuerChangeNoDeadlock(t *testing.T) {
 		t.Logf("%s: %d of %d failed", e.DB.Dialect(), failed, n)
 	})
 }
+
+// A read sees one consistent state on PostgreSQL too (store.DB.Read): a
+// write committed between two of its statements is seen by neither, so
+// that a snapshot labelled with the organization's revision holds the
+// rows of that revision and no later one.
+func TestReadSeesOneState(t *testing.T) {
+	e := testenv.New(t, testenv.Postgres())
+	ctx := context.Background()
+	by := e.Identity(t, e.Admin)
+	var rev int64
+	var envs []*gatehouse.Environment
+	err := e.DB.Read(ctx, func(tx gatehouse.Tx) error {
+		o, err := tx.GetOrg(ctx, e.Org.ID)
+		if err != nil {
+			return err
+		}
+		rev = o.Revision
+		// Another request commits in between.
+		if _, err := e.Svc.CreateEnvironment(ctx, e.Org.ID, by, "app", "dev"); err != nil {
+			return err
+		}
+		envs, _, err = tx.ListEnvironments(ctx, e.Org.ID, gatehouse.ListOptions{Limit: 10})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(envs) != 0 {
+		t.Errorf("a read that saw revision %d also saw the environment a later write made", rev)
+	}
+}
