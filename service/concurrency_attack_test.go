@@ -571,3 +571,35 @@ func TestReadSeesOneState(t *testing.T) {
 		t.Errorf("a read that saw revision %d also saw the environment a later write made", rev)
 	}
 }
+
+// Two replicas started at once on an empty database both bootstrap it:
+// one makes the organization and its admin, the other finds it made; no
+// start fails.
+func TestBootstrapConcurrent(t *testing.T) {
+	ctx := context.Background()
+	for round := range 5 {
+		dsn := storetest.PostgresSchema(t)
+		var svcs [2]*service.Service
+		for i := range svcs {
+			db, err := store.Open(ctx, dsn, store.Options{AuditKey: storetest.AuditKey})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			svcs[i] = service.New(db, authz.New(db, time.Now), time.Now)
+		}
+		tokens := make([]string, 2)
+		errs := storetest.Race(2, func(i int) (err error) {
+			tokens[i], err = svcs[i].Bootstrap(ctx, "acme", "admin")
+			return err
+		})
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d: replica %d's bootstrap: %v", round, i, err)
+			}
+		}
+		if (tokens[0] == "") == (tokens[1] == "") {
+			t.Fatalf("round %d: tokens %q, %q: want one bootstrap to make the admin's", round, tokens[0], tokens[1])
+		}
+	}
+}
