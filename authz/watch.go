@@ -97,6 +97,7 @@ func (a *Authorizer) apply(ctx context.Context, c gatehouse.Change) error {
 	if len(c.Tokens) > 0 && c.Revision > 0 && a.Revision(c.OrgID) >= 0 {
 		toks := make([]*gatehouse.Token, 0, len(c.Tokens))
 		err := a.store.Read(ctx, func(tx gatehouse.Tx) error {
+			toks = toks[:0] // a retried read starts over (store.guard)
 			for _, id := range c.Tokens {
 				tok, err := tx.GetToken(ctx, id)
 				if err != nil {

@@ -77,6 +77,7 @@ func (s *Service) Account(ctx context.Context, orgID, name string) (a *gatehouse
 // allows.
 func (s *Service) Accounts(ctx context.Context, orgID string, visible func(*gatehouse.Account) bool, opts gatehouse.ListOptions) (out []*gatehouse.Account, next string, err error) {
 	err = s.read(ctx, func(tx gatehouse.Tx) error {
+		out = nil // a retried read starts over (store.guard)
 		page, n, err := tx.ListAccounts(ctx, orgID, opts)
 		next = n
 		for _, a := range page {
@@ -108,6 +109,9 @@ func (s *Service) deleteAccountTx(ctx context.Context, tx gatehouse.Tx, orgID st
 func (s *Service) SetAccountTags(ctx context.Context, a *gatehouse.Account, tags map[string]string) error {
 	changed := false
 	err := s.store.Write(ctx, func(tx gatehouse.Tx) (err error) {
+		if err := tx.LockOrg(ctx, a.OrgID); err != nil {
+			return err
+		}
 		changed, err = s.setAccountTagsTx(ctx, tx, a.OrgID, a, tags)
 		return err
 	})

@@ -20,6 +20,7 @@ type AssignmentView struct {
 // can be assigned on it.
 func (s *Service) Assignments(ctx context.Context, orgID string, e gatehouse.EntityRef) (out []AssignmentView, available []*gatehouse.Descriptor, err error) {
 	err = s.read(ctx, func(tx gatehouse.Tx) error {
+		out = nil // a retried read starts over (store.guard)
 		grants, err := tx.ListGrants(ctx, orgID, gatehouse.GrantFilter{Entity: &e})
 		if err != nil {
 			return err

@@ -134,13 +134,7 @@ func TestMemberRoleChangedBeforeConcurrent(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		events, _, err := e.Svc.AuditEvents(ctx, e.Org.ID, gatehouse.AuditFilter{Types: []string{gatehouse.EventMemberRoleChanged}}, gatehouse.ListOptions{Limit: 100})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(events) != n {
-			t.Fatalf("%d member_role_changed events, want %d", len(events), n)
-		}
+		events := eventsOf(t, e, gatehouse.EventMemberRoleChanged, n)
 		prev := v.Membership.RoleID
 		for _, ev := range events {
 			var d struct{ Before, After string }
@@ -342,4 +336,17 @@ func TestRenewRacingCompletion(t *testing.T) {
 			}
 		}
 	})
+}
+
+// eventsOf returns the organization's n events of one type, oldest first.
+func eventsOf(t *testing.T, e *testenv.Env, typ string, n int) []*gatehouse.AuditEvent {
+	t.Helper()
+	events, _, err := e.Svc.AuditEvents(context.Background(), e.Org.ID, gatehouse.AuditFilter{Types: []string{typ}}, gatehouse.ListOptions{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != n {
+		t.Fatalf("%d %s events, want %d", len(events), typ, n)
+	}
+	return events
 }

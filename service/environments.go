@@ -80,6 +80,7 @@ func (s *Service) Environment(ctx context.Context, orgID, project, name string) 
 // visible allows.
 func (s *Service) Environments(ctx context.Context, orgID string, visible func(*gatehouse.Environment) bool, opts gatehouse.ListOptions) (out []*gatehouse.Environment, next string, err error) {
 	err = s.read(ctx, func(tx gatehouse.Tx) error {
+		out = nil // a retried read starts over (store.guard)
 		page, n, err := tx.ListEnvironments(ctx, orgID, opts)
 		next = n
 		for _, e := range page {
@@ -141,18 +142,22 @@ func (s *Service) UpdateDefinition(ctx context.Context, e *gatehouse.Environment
 	}
 	var version int
 	err = s.store.Write(ctx, func(tx gatehouse.Tx) error {
+		if err := tx.LockOrg(ctx, e.OrgID); err != nil {
+			return err
+		}
 		cur, err := tx.GetEnvironmentByID(ctx, e.ID)
 		if err != nil {
 			return err
 		}
-		if expectVersion < 0 {
-			expectVersion = cur.Version
+		expect := expectVersion // the closure may run twice (store.guard)
+		if expect < 0 {
+			expect = cur.Version
 		}
 		author := by.Actor()
 		if by.User != nil {
 			author = by.User.ID
 		}
-		if version, err = tx.PutEnvironmentVersion(ctx, e.ID, expectVersion, sealed, author); err != nil {
+		if version, err = tx.PutEnvironmentVersion(ctx, e.ID, expect, sealed, author); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, e.OrgID, gatehouse.EventEnvUpdated, e.ID, map[string]int{"version": version},
@@ -342,6 +347,9 @@ func (s *Service) ResolveVersion(ctx context.Context, e *gatehouse.Environment, 
 func (s *Service) ChangeEnvironmentTags(ctx context.Context, e *gatehouse.Environment, c TagUpdate) error {
 	changed := false
 	err := s.store.Write(ctx, func(tx gatehouse.Tx) error {
+		if err := tx.LockOrg(ctx, e.OrgID); err != nil {
+			return err
+		}
 		cur, err := tx.GetEnvironmentByID(ctx, e.ID)
 		if err != nil {
 			return err

@@ -120,6 +120,11 @@ func (s *Service) createInvite(ctx context.Context, tx gatehouse.Tx, i *gatehous
 func (s *Service) Invite(ctx context.Context, orgID string, in InviteInput) (*InviteView, error) {
 	var v *InviteView
 	err := s.store.Write(ctx, func(tx gatehouse.Tx) (err error) {
+		// The organization's lock, as an acceptance takes it: the
+		// member check and the insert are atomic on PostgreSQL.
+		if err := tx.LockOrg(ctx, orgID); err != nil {
+			return err
+		}
 		v, err = s.inviteTx(ctx, tx, orgID, in)
 		return err
 	})
@@ -177,6 +182,7 @@ func (s *Service) Managed(ctx context.Context, orgID, login string) (bool, error
 func (s *Service) Invites(ctx context.Context, orgID string) ([]*InviteView, error) {
 	var out []*InviteView
 	err := s.read(ctx, func(tx gatehouse.Tx) error {
+		out = nil // a retried read starts over (store.guard)
 		is, err := tx.ListInvites(ctx, orgID)
 		if err != nil {
 			return err
@@ -210,6 +216,9 @@ func orgInvite(ctx context.Context, tx gatehouse.Tx, orgID, id string) (*gatehou
 func (s *Service) UpdateInvite(ctx context.Context, orgID, id string, in InviteInput) (*InviteView, error) {
 	var v *InviteView
 	err := s.store.Write(ctx, func(tx gatehouse.Tx) (err error) {
+		if err := tx.LockOrg(ctx, orgID); err != nil {
+			return err
+		}
 		v, err = s.updateInviteTx(ctx, tx, orgID, id, in)
 		return err
 	})
@@ -254,7 +263,12 @@ func (s *Service) updateInviteTx(ctx context.Context, tx gatehouse.Tx, orgID, id
 
 // RevokeInvite withdraws a pending invitation.
 func (s *Service) RevokeInvite(ctx context.Context, orgID, id string) error {
-	return s.store.Write(ctx, func(tx gatehouse.Tx) error { return s.revokeInviteTx(ctx, tx, orgID, id) })
+	return s.store.Write(ctx, func(tx gatehouse.Tx) error {
+		if err := tx.LockOrg(ctx, orgID); err != nil {
+			return err
+		}
+		return s.revokeInviteTx(ctx, tx, orgID, id)
+	})
 }
 
 func (s *Service) revokeInviteTx(ctx context.Context, tx gatehouse.Tx, orgID, id string) error {
@@ -278,6 +292,7 @@ func (s *Service) PendingInvites(ctx context.Context, userID string) ([]*InviteV
 	var out []*InviteView
 	now := s.Now()
 	err := s.read(ctx, func(tx gatehouse.Tx) error {
+		out = nil // a retried read starts over (store.guard)
 		is, err := tx.ListUserInvites(ctx, userID)
 		if err != nil {
 			return err
@@ -331,6 +346,14 @@ func ownPersonalTokens(ctx context.Context, tx gatehouse.Tx, userID string) ([]s
 func (s *Service) answerInvite(ctx context.Context, user *gatehouse.User, id string, accept bool) (*InviteView, error) {
 	var v *InviteView
 	err := s.store.Write(ctx, func(tx gatehouse.Tx) (err error) {
+		// The organization's lock before the invitation is taken (the
+		// order Invite takes them in), so that a new invitation of the
+		// user waits for the membership this acceptance makes.
+		if i, err := tx.GetInvite(ctx, id); err == nil {
+			if err := tx.LockOrg(ctx, i.OrgID); err != nil {
+				return err
+			}
+		}
 		v, err = s.answerInviteTx(ctx, tx, user, id, accept)
 		return err
 	})

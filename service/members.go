@@ -61,6 +61,7 @@ func memberView(ctx context.Context, tx gatehouse.Tx, m *gatehouse.Membership) (
 // Members lists members with their users and roles.
 func (s *Service) Members(ctx context.Context, orgID string, opts gatehouse.ListOptions) (out []*MemberView, next string, err error) {
 	err = s.read(ctx, func(tx gatehouse.Tx) error {
+		out = nil // a retried read starts over (store.guard)
 		ms, n, err := tx.ListMembers(ctx, orgID, opts)
 		if err != nil {
 			return err
@@ -262,6 +263,7 @@ func (s *Service) MemberTeams(ctx context.Context, orgID, login string) (names [
 			return err
 		}
 		teams, err := tx.ListUserTeams(ctx, orgID, m.UserID)
+		names = nil // a retried read starts over
 		for _, t := range teams {
 			names = append(names, t.Name)
 		}
@@ -276,6 +278,7 @@ func (s *Service) MemberTeams(ctx context.Context, orgID, login string) (names [
 // move it).
 func (s *Service) UserOrgs(ctx context.Context, userID string) (orgs []*gatehouse.Organization, err error) {
 	err = s.read(ctx, func(tx gatehouse.Tx) error {
+		orgs = nil // a retried read starts over
 		ms, err := tx.ListUserMemberships(ctx, userID)
 		if err != nil {
 			return err

@@ -525,10 +525,17 @@ func (s *Service) mintExchanged(ctx context.Context, x exchanged) (*ExchangeResu
 		Name: "oidc-" + randomHex(8), Description: fmt.Sprintf("exchanged from issuer %q for %v", x.iss.Name, x.claims["sub"])}
 	var rev int64 // the organization's revision after the token's creation
 	err := s.store.Write(ctx, func(tx gatehouse.Tx) error {
+		// The organization's lock first, the order of every writer (the
+		// issuer's changes take it before the issuer's row): taken after
+		// the issuer's row, exchanges and issuer changes deadlocked on
+		// PostgreSQL. The quota check below counts under it too.
+		if err := tx.LockOrg(ctx, x.org.ID); err != nil {
+			return err
+		}
 		if err := exchangedSubject(ctx, tx, tok, x); err != nil {
 			return err
 		}
-		// Touch the issuer first: its row lock orders this exchange with the
+		// Touch the issuer: its row lock orders this exchange with the
 		// issuer's deletion (which revokes its tokens under the same lock),
 		// and a deleted issuer fails the exchange here.
 		if err := tx.TouchIssuer(ctx, x.org.ID, x.iss.ID, now); err != nil {

@@ -85,6 +85,7 @@ func (s *Service) Org(ctx context.Context, id string) (org *gatehouse.Organizati
 // list`.
 func (s *Service) Orgs(ctx context.Context) (orgs []*gatehouse.Organization, err error) {
 	err = s.read(ctx, func(tx gatehouse.Tx) error {
+		orgs = nil // a retried read starts over (store.guard)
 		next := ""
 		for {
 			page, n, err := tx.ListOrgs(ctx, gatehouse.ListOptions{Limit: gatehouse.MaxListLimit, Continuation: next})
@@ -171,10 +172,26 @@ func (s *Service) Bootstrap(ctx context.Context, orgName, adminLogin string) (to
 		token, orgID, err = s.bootstrapTx(ctx, tx, orgName, adminLogin)
 		return err
 	})
+	if gatehouse.ErrorCode(err) == gatehouse.ECONFLICT && s.bootstrapped(ctx) {
+		// Another replica, started at the same time, bootstrapped the
+		// database first: nothing is left to do.
+		return "", nil
+	}
 	if err != nil || orgID == "" {
 		return "", err
 	}
 	return token, s.az.Refresh(ctx, orgID)
+}
+
+// bootstrapped reports whether the database holds an organization.
+func (s *Service) bootstrapped(ctx context.Context) bool {
+	found := false
+	s.read(ctx, func(tx gatehouse.Tx) error {
+		orgs, _, err := tx.ListOrgs(ctx, gatehouse.ListOptions{Limit: 1})
+		found = len(orgs) > 0
+		return err
+	})
+	return found
 }
 
 // bootstrapTx is Bootstrap in a transaction; it returns the token and the

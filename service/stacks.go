@@ -352,6 +352,9 @@ func applyTags(cur map[string]string, c TagUpdate, builtin, builtinValue, dup st
 func (s *Service) ChangeStackTags(ctx context.Context, st *gatehouse.Stack, c TagUpdate) error {
 	changed := false
 	err := s.store.Write(ctx, func(tx gatehouse.Tx) (err error) {
+		if err := tx.LockOrg(ctx, st.OrgID); err != nil {
+			return err
+		}
 		changed, err = s.changeStackTagsTx(ctx, tx, st, c)
 		return err
 	})

@@ -175,10 +175,8 @@ func (s *Service) checkPersonalTokens(ctx context.Context, tx gatehouse.Tx, user
 	if limit <= 0 {
 		limit = DefaultMaxPersonalTokens
 	}
-	for _, o := range slices.Sorted(slices.Values(orgs)) {
-		if err := tx.LockOrg(ctx, o); err != nil {
-			return err
-		}
+	if err := lockOrgs(ctx, tx, orgs); err != nil {
+		return err
 	}
 	n, next := 0, ""
 	for {
@@ -195,6 +193,19 @@ func (s *Service) checkPersonalTokens(ctx context.Context, tx gatehouse.Tx, user
 			return nil
 		}
 	}
+}
+
+// lockOrgs takes the row locks of organizations in id order, the one
+// order every transaction that writes a personal token (which bumps the
+// revision of each organization of its user) takes them in: in any other
+// order two such transactions deadlock on PostgreSQL.
+func lockOrgs(ctx context.Context, tx gatehouse.Tx, orgs []string) error {
+	for _, o := range slices.Sorted(slices.Values(orgs)) {
+		if err := tx.LockOrg(ctx, o); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // TokenFilter selects, orders and pages a token list: whose tokens,
@@ -345,6 +356,9 @@ func (s *Service) revokeTokenTx(ctx context.Context, tx gatehouse.Tx, id string,
 			return nil, err
 		}
 	}
+	if err := lockOrgs(ctx, tx, orgs); err != nil {
+		return nil, err
+	}
 	if err := tx.DeleteToken(ctx, id); err != nil {
 		return nil, err
 	}
@@ -409,13 +423,16 @@ func (s *Service) issueTokenTx(ctx context.Context, tx gatehouse.Tx, orgName, lo
 	if _, err := tx.GetMember(ctx, org.ID, user.ID); err != nil {
 		return "", "", gatehouse.Reword(err, gatehouse.ENOTFOUND, "user %q is not a member of %q", login, orgName)
 	}
+	orgs, err := userOrgs(ctx, tx, user.ID)
+	if err != nil {
+		return "", "", err
+	}
+	if err := lockOrgs(ctx, tx, orgs); err != nil {
+		return "", "", err
+	}
 	value, digest := gatehouse.NewTokenValue()
 	t := &gatehouse.Token{Kind: gatehouse.TokenPersonal, UserID: user.ID, Description: description, Digest: digest, CreatedBy: user.ID, Expires: expires}
 	if err := tx.CreateToken(ctx, t); err != nil {
-		return "", "", err
-	}
-	orgs, err := userOrgs(ctx, tx, user.ID)
-	if err != nil {
 		return "", "", err
 	}
 	return value, org.ID, s.tokenEvent(gatehouse.WithActor(ctx, gatehouse.Actor{Login: "host: gatehouse admin issue-token"}), tx, orgs, gatehouse.EventTokenCreated, t, "issued from the host")

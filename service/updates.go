@@ -466,10 +466,13 @@ func (s *Service) cancelUpdateTx(ctx context.Context, tx gatehouse.Tx, st *gateh
 func (s *Service) History(ctx context.Context, st *gatehouse.Stack, pageSize, page int) ([]*gatehouse.StackUpdate, error) {
 	var out []*gatehouse.StackUpdate
 	skip := 0
-	if pageSize > 0 {
-		skip = (max(page, 1) - 1) * pageSize
+	restart := func() {
+		out, skip = nil, 0
+		if pageSize > 0 {
+			skip = (max(page, 1) - 1) * pageSize
+		}
 	}
-	err := s.walkUpdates(ctx, st, func(u *gatehouse.StackUpdate) bool {
+	err := s.walkUpdates(ctx, st, restart, func(u *gatehouse.StackUpdate) bool {
 		if !inHistory(u) {
 			return false
 		}
@@ -491,9 +494,14 @@ func inHistory(u *gatehouse.StackUpdate) bool {
 }
 
 // walkUpdates calls fn on the stack's updates, newest first, until it
-// returns true or there are no more.
-func (s *Service) walkUpdates(ctx context.Context, st *gatehouse.Stack, fn func(*gatehouse.StackUpdate) bool) error {
+// returns true or there are no more. restart, when not nil, resets fn's
+// state before each walk: a read that met a dead connection is walked
+// again (store.guard).
+func (s *Service) walkUpdates(ctx context.Context, st *gatehouse.Stack, restart func(), fn func(*gatehouse.StackUpdate) bool) error {
 	return s.read(ctx, func(tx gatehouse.Tx) error {
+		if restart != nil {
+			restart()
+		}
 		next := ""
 		for {
 			us, n, err := tx.ListUpdates(ctx, st.ID, gatehouse.ListOptions{Limit: gatehouse.MaxListLimit, Continuation: next})
@@ -516,7 +524,7 @@ func (s *Service) walkUpdates(ctx context.Context, st *gatehouse.Stack, fn func(
 // the latest), reading the history only as far back as it is.
 func (s *Service) VersionUpdate(ctx context.Context, st *gatehouse.Stack, version int) (*gatehouse.StackUpdate, error) {
 	var out *gatehouse.StackUpdate
-	err := s.walkUpdates(ctx, st, func(u *gatehouse.StackUpdate) bool {
+	err := s.walkUpdates(ctx, st, nil, func(u *gatehouse.StackUpdate) bool {
 		if inHistory(u) && (version == 0 || u.Version == version) {
 			out = u
 		}
@@ -531,7 +539,7 @@ func (s *Service) VersionUpdate(ctx context.Context, st *gatehouse.Stack, versio
 // LatestPreview returns the stack's most recent preview.
 func (s *Service) LatestPreview(ctx context.Context, st *gatehouse.Stack) (*gatehouse.StackUpdate, error) {
 	var out *gatehouse.StackUpdate
-	err := s.walkUpdates(ctx, st, func(u *gatehouse.StackUpdate) bool {
+	err := s.walkUpdates(ctx, st, nil, func(u *gatehouse.StackUpdate) bool {
 		if u.Kind == gatehouse.UpdateKindPreview {
 			out = u
 		}

@@ -200,9 +200,12 @@ func (db *DB) Close() error {
 	return err
 }
 
-// Read runs fn in a read-only transaction that sees one consistent state.
+// Read runs fn in a read-only transaction that sees one consistent state
+// (on PostgreSQL at REPEATABLE READ: at READ COMMITTED each statement saw
+// its own, and a snapshot read at one revision held a later one's rows).
 func (db *DB) Read(ctx context.Context, fn func(gatehouse.Tx) error) error {
-	return db.guard(ctx, false, func(ctx context.Context) error { return db.run(ctx, db.read, &sql.TxOptions{ReadOnly: true}, fn) })
+	opts := &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead}
+	return db.guard(ctx, false, func(ctx context.Context) error { return db.run(ctx, db.read, opts, fn) })
 }
 
 // Write runs fn in a transaction, committing when it returns nil.
