@@ -25,4 +25,25 @@ type EnvironmentVersion struct {
 	Definition    []byte // YAML
 	CreatedBy     string
 	Created       time.Time
+	Retracted     *EnvironmentRetraction // nil unless retracted
+}
+
+// EnvironmentRetraction records that a version was retracted: opening it
+// (by number, or a tag naming it) opens Replacement instead.
+type EnvironmentRetraction struct {
+	Replacement int
+	By          string
+	At          time.Time
+	Reason      string
+}
+
+// EnvironmentRevisionTag names a version of an environment (pulumi env
+// version tag); latest is not stored: it is always the current version.
+type EnvironmentRevisionTag struct {
+	EnvironmentID string
+	Name          string
+	Version       int
+	EditedBy      string
+	Created       time.Time
+	Modified      time.Time
 }
