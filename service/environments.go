@@ -179,8 +179,8 @@ type openSession struct {
 	Expires int64 `json:"e"`
 }
 
-// OpenEnvironment opens a version of an environment (0: the current one)
-// for a while (d; 0 asks for the default) and returns the session's id,
+// OpenEnvironment opens a version of an environment (0: the current one;
+// a retracted one opens its replacement) for a while (d; 0 asks for the default) and returns the session's id,
 // which reads its values. The definition is evaluated now: its imports
 // each go through authorize (for the caller), and errors come back as
 // diagnostics with no session. limit is the caller's maxOpenDuration on
@@ -205,6 +205,9 @@ func (s *Service) OpenEnvironment(ctx context.Context, e *gatehouse.Environment,
 			return "", nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "environment %s/%s has no version %d", e.Project, e.Name, version)
 		}
 		cur.Version = version
+	}
+	if cur.Version, err = s.openable(ctx, e, cur.Version); err != nil {
+		return "", nil, err
 	}
 	ev, err := s.EvaluateStored(ctx, e, cur.Version, authorize, false)
 	if err != nil || ev.Diagnostics.HasErrors() {
@@ -314,8 +317,8 @@ func (s *Service) EnvironmentVersionsBefore(ctx context.Context, e *gatehouse.En
 }
 
 // ResolveVersion names a version of an environment: "" or "latest" is
-// the current one, a number is itself (if it exists). Other names are
-// version tags, which Gatehouse does not store yet: not found.
+// the current one, a number is itself (if it exists), any other name a
+// version tag.
 func (s *Service) ResolveVersion(ctx context.Context, e *gatehouse.Environment, ref string) (int, error) {
 	cur, err := s.Environment(ctx, e.OrgID, e.Project, e.Name)
 	if err != nil {
@@ -334,7 +337,11 @@ func (s *Service) ResolveVersion(ctx context.Context, e *gatehouse.Environment, 
 		}
 		return n, nil
 	}
-	return 0, gatehouse.Errorf(gatehouse.ENOTFOUND, "environment %s/%s has no version tag %q", e.Project, e.Name, ref)
+	t, err := s.RevisionTag(ctx, e, ref)
+	if err != nil {
+		return 0, err
+	}
+	return t.Version, nil
 }
 
 // ChangeEnvironmentTags applies a change to an environment's tags; adding

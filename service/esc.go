@@ -76,6 +76,9 @@ func (ev *evaluator) LoadEnvironment(ctx context.Context, name string) ([]byte, 
 		ev.limit = limit
 	}
 	n, err := ev.s.ResolveVersion(ctx, e, version)
+	if err == nil {
+		n, err = ev.s.openable(ctx, e, n)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("import %q: %v", name, gatehouse.ErrorMessage(err))
 	}
