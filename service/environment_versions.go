@@ -49,7 +49,7 @@ func (s *Service) RevisionTags(ctx context.Context, e *gatehouse.Environment) (t
 		if tags, err = tx.ListEnvironmentRevisionTags(ctx, e.ID); err != nil {
 			return err
 		}
-		tags = append(tags, &gatehouse.EnvironmentRevisionTag{EnvironmentID: e.ID, Name: LatestTag, Version: cur.Version, EditedBy: cur.CreatedBy, Created: cur.Created, Modified: cur.Modified})
+		tags = append(tags, &gatehouse.EnvironmentRevisionTag{EnvironmentID: e.ID, Name: LatestTag, Version: cur.Version, Created: cur.Created, Modified: cur.Modified})
 		return nil
 	})
 	sort.Slice(tags, func(i, j int) bool { return tags[i].Name < tags[j].Name })

@@ -51,14 +51,46 @@ type EnvironmentRevision struct {
 	Created      string   `json:"created"`
 	CreatorLogin string   `json:"creatorLogin,omitempty"`
 	Tags         []string `json:"tags"`
+	// Retracted is set on a retracted version.
+	Retracted *EnvironmentRevisionRetracted `json:"retracted,omitempty"`
 }
 
 // EnvironmentRevisionTag names a version (esc's EnvironmentRevisionTag).
 type EnvironmentRevisionTag struct {
+	Name        string `json:"name"`
+	Revision    int    `json:"revision"`
+	Created     string `json:"created,omitempty"`
+	Modified    string `json:"modified,omitempty"`
+	EditorLogin string `json:"editorLogin,omitempty"`
+}
+
+// CreateEnvironmentRevisionTagRequest mirrors esc's: a tag's name and the
+// version it names (absent: the latest).
+type CreateEnvironmentRevisionTagRequest struct {
 	Name     string `json:"name"`
-	Revision int    `json:"revision"`
-	Created  string `json:"created,omitempty"`
-	Modified string `json:"modified,omitempty"`
+	Revision *int   `json:"revision,omitempty"`
+}
+
+// UpdateEnvironmentRevisionTagRequest mirrors esc's: where a tag moves.
+type UpdateEnvironmentRevisionTagRequest struct {
+	Revision *int `json:"revision,omitempty"`
+}
+
+// RetractEnvironmentRevisionRequest mirrors esc's: the version that
+// replaces the retracted one (absent: the newest earlier one not
+// retracted) and why.
+type RetractEnvironmentRevisionRequest struct {
+	Replacement *int   `json:"replacement,omitempty"`
+	Reason      string `json:"reason,omitempty"`
+}
+
+// EnvironmentRevisionRetracted mirrors esc's: a retracted version's
+// replacement, when, by whom and why.
+type EnvironmentRevisionRetracted struct {
+	Replacement int    `json:"replacement"`
+	At          string `json:"at"`
+	ByLogin     string `json:"byLogin,omitempty"`
+	Reason      string `json:"reason,omitempty"`
 }
 
 // ListEnvironmentRevisionTagsResponse is a page of version tags.

@@ -1,0 +1,49 @@
+package api
+
+import (
+	"github.com/gatehouse-iam/gatehouse/api/wire"
+)
+
+// Version tags and retraction (pulumi env version tag|retract).
+
+func (s *Server) createRevisionTag(q *request) (any, error) {
+	var in wire.CreateEnvironmentRevisionTagRequest
+	if err := q.decode(&in); err != nil {
+		return nil, err
+	}
+	return nil, s.svc.PutRevisionTag(q.ctx(), q.env, in.Name, deref(in.Revision), false, q.id)
+}
+
+func (s *Server) updateRevisionTag(q *request) (any, error) {
+	var in wire.UpdateEnvironmentRevisionTagRequest
+	if err := q.decode(&in); err != nil {
+		return nil, err
+	}
+	return nil, s.svc.PutRevisionTag(q.ctx(), q.env, q.r.PathValue("tagName"), deref(in.Revision), true, q.id)
+}
+
+func (s *Server) deleteRevisionTag(q *request) (any, error) {
+	return nil, s.svc.DeleteRevisionTag(q.ctx(), q.env, q.r.PathValue("tagName"))
+}
+
+// retractRevision retracts the path's version (a number or a tag).
+func (s *Server) retractRevision(q *request) (any, error) {
+	var in wire.RetractEnvironmentRevisionRequest
+	if err := q.decode(&in); err != nil {
+		return nil, err
+	}
+	version, err := s.svc.ResolveVersion(q.ctx(), q.env, q.r.PathValue("version"))
+	if err != nil {
+		return nil, err
+	}
+	_, err = s.svc.RetractVersion(q.ctx(), q.env, version, deref(in.Replacement), in.Reason, q.id)
+	return nil, err
+}
+
+// deref is *p, or 0 when p is nil.
+func deref(p *int) int {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
