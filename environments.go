@@ -14,8 +14,11 @@ type Environment struct {
 	Tags      map[string]string
 	CreatedBy string
 	Version   int // the current revision of its definition
-	Created   time.Time
-	Modified  time.Time
+	// DeletionProtected refuses its deletion while set (pulumi env
+	// settings).
+	DeletionProtected bool
+	Created           time.Time
+	Modified          time.Time
 }
 
 // EnvironmentVersion is one revision of an environment's definition.

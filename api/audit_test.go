@@ -232,6 +232,9 @@ func TestEveryMutatingRouteEmitsItsEvent(t *testing.T) {
 		"POST /api/esc/environments/{orgName}/{projectName}/{envName}/clone": {gatehouse.EventEnvCreated, func() {
 			e.must(e.admin, "POST", "/api/esc/environments/acme/app/cfg/clone", map[string]string{"name": "cfg-clone"}, 204, nil)
 		}},
+		"PATCH /api/esc/environments/{orgName}/{projectName}/{envName}/settings": {gatehouse.EventEnvUpdated, func() {
+			e.must(e.admin, "PATCH", "/api/esc/environments/acme/app/cfg/settings", map[string]any{"deletionProtected": false}, 200, nil)
+		}},
 		"POST /api/esc/environments/{orgName}/{projectName}/{envName}/versions/tags": {gatehouse.EventEnvUpdated, func() {
 			e.must(e.admin, "POST", "/api/esc/environments/acme/app/cfg/versions/tags", map[string]any{"name": "vt", "revision": 1}, 204, nil)
 		}},
@@ -314,6 +317,7 @@ func TestEveryMutatingRouteEmitsItsEvent(t *testing.T) {
 		"POST /api/esc/environments/{orgName}/{projectName}/{envName}/versions/{version}/{action}",
 		"POST /api/esc/environments/{orgName}/yaml/open",
 		"POST /api/esc/environments/{orgName}/{projectName}/{envName}/clone",
+		"PATCH /api/esc/environments/{orgName}/{projectName}/{envName}/settings",
 		"POST /api/esc/environments/{orgName}/{projectName}/{envName}/versions/tags",
 		"PATCH /api/esc/environments/{orgName}/{projectName}/{envName}/versions/tags/{tagName}",
 		"POST /api/esc/environments/{orgName}/{projectName}/{envName}/versions/{version}/retract",

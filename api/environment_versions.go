@@ -47,3 +47,28 @@ func deref(p *int) int {
 	}
 	return *p
 }
+
+// Settings: deletion protection (pulumi env settings).
+
+func (s *Server) getEnvironmentSettings(q *request) (any, error) {
+	cur, err := s.svc.Environment(q.ctx(), q.org.ID, q.env.Project, q.env.Name)
+	if err != nil {
+		return nil, err
+	}
+	return wire.EnvironmentSettings{DeletionProtected: cur.DeletionProtected}, nil
+}
+
+func (s *Server) patchEnvironmentSettings(q *request) (any, error) {
+	var in wire.PatchEnvironmentSettingsRequest
+	if err := q.decode(&in); err != nil {
+		return nil, err
+	}
+	if in.DeletionProtected == nil {
+		return s.getEnvironmentSettings(q)
+	}
+	cur, err := s.svc.SetDeletionProtection(q.ctx(), q.env, *in.DeletionProtected)
+	if err != nil {
+		return nil, err
+	}
+	return wire.EnvironmentSettings{DeletionProtected: cur.DeletionProtected}, nil
+}

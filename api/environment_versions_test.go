@@ -98,3 +98,26 @@ func TestEnvironmentRevisionTags(t *testing.T) {
 	e.fails(e.admin, "DELETE", base+"/versions/tags/canary", nil, 404, "canary")
 	e.fails(e.admin, "DELETE", base+"/versions/tags/latest", nil, 400, "latest")
 }
+
+// Deletion protection through the settings the esc CLI reads and sets.
+func TestEnvironmentSettings(t *testing.T) {
+	e := newEnv(t)
+	const base = "/api/esc/environments/acme/app/kept"
+	e.must(e.admin, "POST", "/api/esc/environments/acme", map[string]string{"project": "app", "name": "kept"}, 200, nil)
+	var set struct{ DeletionProtected bool }
+	e.must(e.admin, "GET", base+"/settings", nil, 200, &set)
+	if set.DeletionProtected {
+		t.Error("a new environment is protected")
+	}
+	e.must(e.admin, "PATCH", base+"/settings", map[string]any{"deletionProtected": true}, 200, &set)
+	if !set.DeletionProtected {
+		t.Error("PATCH did not protect it")
+	}
+	e.fails(e.admin, "DELETE", base, nil, 409, "protected from deletion")
+	e.must(e.admin, "GET", base+"/settings", nil, 200, &set)
+	if !set.DeletionProtected {
+		t.Error("GET after PATCH: not protected")
+	}
+	e.must(e.admin, "PATCH", base+"/settings", map[string]any{"deletionProtected": false}, 200, &set)
+	e.must(e.admin, "DELETE", base, nil, 204, nil)
+}

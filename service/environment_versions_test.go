@@ -112,3 +112,27 @@ func testRevisionTagsAndRetraction(t *testing.T, e *testenv.Env) {
 		t.Error("the tag's deletion is not audited")
 	}
 }
+
+// Deletion protection refuses the deletion until it is turned off.
+func TestDeletionProtection(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testenv.Env) {
+		ctx := context.Background()
+		env, err := e.Svc.CreateEnvironment(ctx, e.Org.ID, e.Identity(t, e.Admin), "app", "keep")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cur, err := e.Svc.SetDeletionProtection(ctx, env, true); err != nil || !cur.DeletionProtected {
+			t.Fatalf("protect: %+v %v", cur, err)
+		}
+		wantCode(t, "delete while protected", e.Svc.DeleteEnvironment(ctx, env), gatehouse.ECONFLICT, "protected from deletion")
+		if _, err := e.Svc.Environment(ctx, e.Org.ID, "app", "keep"); err != nil {
+			t.Fatalf("the protected environment is gone: %v", err)
+		}
+		if cur, err := e.Svc.SetDeletionProtection(ctx, env, false); err != nil || cur.DeletionProtected {
+			t.Fatalf("unprotect: %+v %v", cur, err)
+		}
+		if err := e.Svc.DeleteEnvironment(ctx, env); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

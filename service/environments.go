@@ -161,9 +161,18 @@ func (s *Service) UpdateDefinition(ctx context.Context, e *gatehouse.Environment
 	return version, err
 }
 
-// DeleteEnvironment deletes an environment with its versions and key.
+// DeleteEnvironment deletes an environment with its versions and key,
+// unless its deletion protection is on.
 func (s *Service) DeleteEnvironment(ctx context.Context, e *gatehouse.Environment) error {
 	return s.write(ctx, e.OrgID, func(tx gatehouse.Tx) error {
+		cur, err := tx.GetEnvironmentByID(ctx, e.ID)
+		if err != nil {
+			return err
+		}
+		if cur.DeletionProtected {
+			return gatehouse.Errorf(gatehouse.ECONFLICT, "environment %s/%s is protected from deletion: turn deletion-protected off first (pulumi env settings set %s/%s deletion-protected false)",
+				e.Project, e.Name, e.Project, e.Name)
+		}
 		if err := tx.DeleteEnvironment(ctx, e.ID); err != nil {
 			return err
 		}
@@ -428,4 +437,23 @@ func (s *Service) cloneSource(ctx context.Context, e *gatehouse.Environment, ver
 		defs = append(defs, def)
 	}
 	return defs, nil
+}
+
+// SetDeletionProtection turns an environment's deletion protection on or
+// off (each request recorded, a change or not); it returns the
+// environment as it is now.
+func (s *Service) SetDeletionProtection(ctx context.Context, e *gatehouse.Environment, on bool) (*gatehouse.Environment, error) {
+	var cur *gatehouse.Environment
+	err := s.store.Write(ctx, func(tx gatehouse.Tx) (err error) {
+		if cur, err = tx.GetEnvironmentByID(ctx, e.ID); err != nil {
+			return err
+		}
+		cur.DeletionProtected = on
+		if err := tx.UpdateEnvironment(ctx, cur); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, cur.OrgID, gatehouse.EventEnvUpdated, cur.ID, map[string]bool{"deletionProtected": on},
+			"set deletion protection of environment %s/%s %v", cur.Project, cur.Name, on)
+	})
+	return cur, err
 }

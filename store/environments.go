@@ -8,13 +8,13 @@ import (
 	"github.com/gatehouse-iam/gatehouse"
 )
 
-const envCols = "id, org_id, project, name, tags, created_by, version, created, modified FROM environments"
+const envCols = "id, org_id, project, name, tags, created_by, version, created, modified, deletion_protected FROM environments"
 
 func scanEnv(s scanner) (*gatehouse.Environment, error) {
 	e := &gatehouse.Environment{}
 	var tags string
 	var created, modified int64
-	if err := s.Scan(&e.ID, &e.OrgID, &e.Project, &e.Name, &tags, &e.CreatedBy, &e.Version, &created, &modified); err != nil {
+	if err := s.Scan(&e.ID, &e.OrgID, &e.Project, &e.Name, &tags, &e.CreatedBy, &e.Version, &created, &modified, &e.DeletionProtected); err != nil {
 		return nil, err
 	}
 	var err error
@@ -33,8 +33,8 @@ func (t *tx) CreateEnvironment(ctx context.Context, e *gatehouse.Environment, de
 	}
 	e.Created, e.Version = t.stamp(), 1
 	e.Modified = e.Created
-	_, err = t.exec(ctx, opWrite, "INSERT INTO environments (id, org_id, project, name, tags, created_by, version, created, modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		e.ID, e.OrgID, e.Project, e.Name, tags, e.CreatedBy, e.Version, us(e.Created), us(e.Modified))
+	_, err = t.exec(ctx, opWrite, "INSERT INTO environments (id, org_id, project, name, tags, created_by, version, created, modified, deletion_protected) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		e.ID, e.OrgID, e.Project, e.Name, tags, e.CreatedBy, e.Version, us(e.Created), us(e.Modified), e.DeletionProtected)
 	if err != nil {
 		return invalidAs(conflictAs(err, "environment %s/%s already exists", e.Project, e.Name), "organization %q does not exist", e.OrgID)
 	}
@@ -69,8 +69,8 @@ func (t *tx) UpdateEnvironment(ctx context.Context, e *gatehouse.Environment) er
 		return err
 	}
 	e.Modified = t.stamp()
-	err = t.execOne(ctx, opWrite, "environment", "UPDATE environments SET project = ?, name = ?, tags = ?, modified = ? WHERE org_id = ? AND id = ?",
-		e.Project, e.Name, tags, us(e.Modified), e.OrgID, e.ID)
+	err = t.execOne(ctx, opWrite, "environment", "UPDATE environments SET project = ?, name = ?, tags = ?, modified = ?, deletion_protected = ? WHERE org_id = ? AND id = ?",
+		e.Project, e.Name, tags, us(e.Modified), e.DeletionProtected, e.OrgID, e.ID)
 	if err != nil {
 		return conflictAs(err, "environment %s/%s already exists", e.Project, e.Name)
 	}

@@ -152,3 +152,13 @@ type CloneEnvironmentRequest struct {
 	PreserveEnvironmentTags bool   `json:"preserveEnvironmentTags,omitempty"`
 	PreserveRevisionTags    bool   `json:"preserveRevisionTags,omitempty"`
 }
+
+// EnvironmentSettings mirrors esc's: an environment's settings.
+type EnvironmentSettings struct {
+	DeletionProtected bool `json:"deletionProtected"`
+}
+
+// PatchEnvironmentSettingsRequest changes the settings given.
+type PatchEnvironmentSettingsRequest struct {
+	DeletionProtected *bool `json:"deletionProtected,omitempty"`
+}

@@ -151,6 +151,13 @@ func TestPulumiEnv(t *testing.T) {
 	must("hello from us-west-2", "env", "open", "acme/app/outs", "s.web.hello")
 	stack("", "config", "env", "rm", "app/web", "--yes", "-s", "acme/envstack")
 
+	// Deletion protection refuses env rm until it is turned off.
+	must("", "env", "settings", "set", "acme/app/web", "deletion-protected", "true")
+	must("true", "env", "settings", "get", "acme/app/web")
+	if out, err := run(nil, "env", "rm", "acme/app/web", "--yes"); err == nil || !strings.Contains(out, "deletion protection is enabled") {
+		t.Errorf("env rm of a protected environment: %v\n%s", err, out)
+	}
+	must("", "env", "settings", "set", "acme/app/web", "deletion-protected", "false")
 	must("", "env", "rm", "acme/app/web", "--yes")
 	if out, err := run(nil, "env", "get", "acme/app/web"); err == nil {
 		t.Errorf("env get after rm:\n%s", out)

@@ -29,6 +29,7 @@ func testEnvironments(t *testing.T, s gatehouse.Store) {
 	})
 	wantCode(t, err, gatehouse.ECONFLICT, "stale environment version")
 	e.Tags["team"] = "core"
+	e.DeletionProtected = true
 	write(t, s, func(tx gatehouse.Tx) error { return tx.UpdateEnvironment(ctx, e) })
 	read(t, s, func(tx gatehouse.Tx) error {
 		cur, err := tx.GetEnvironmentVersion(ctx, e.ID, 0)
@@ -40,7 +41,7 @@ func testEnvironments(t *testing.T, s gatehouse.Store) {
 			t.Errorf("version 1 = %+v, %v", first, err)
 		}
 		got, err := tx.GetEnvironment(ctx, f.org.ID, "app", "prod")
-		if err != nil || got.Version != 2 || got.Tags["team"] != "core" {
+		if err != nil || got.Version != 2 || got.Tags["team"] != "core" || !got.DeletionProtected {
 			t.Errorf("environment = %+v, %v", got, err)
 		}
 		byID, err := tx.GetEnvironmentByID(ctx, e.ID)
@@ -48,7 +49,7 @@ func testEnvironments(t *testing.T, s gatehouse.Store) {
 			t.Errorf("GetEnvironmentByID = %+v, %v", byID, err)
 		}
 		list, _, err := tx.ListEnvironments(ctx, f.org.ID, gatehouse.ListOptions{})
-		if len(list) != 1 {
+		if len(list) != 1 || !list[0].DeletionProtected {
 			t.Errorf("ListEnvironments = %d", len(list))
 		}
 		vs, next, err := tx.ListEnvironmentVersions(ctx, e.ID, gatehouse.ListOptions{Limit: 1})
