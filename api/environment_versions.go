@@ -1,6 +1,8 @@
 package api
 
 import (
+	"strconv"
+
 	"github.com/gatehouse-iam/gatehouse/api/wire"
 )
 
@@ -71,4 +73,24 @@ func (s *Server) patchEnvironmentSettings(q *request) (any, error) {
 		return nil, err
 	}
 	return wire.EnvironmentSettings{DeletionProtected: cur.DeletionProtected}, nil
+}
+
+// listReferrers answers pulumi env referrer list: the environments that
+// import this one, by the version they import; only those of the current
+// version unless allRevisions=true. One page: no continuation token.
+func (s *Server) listReferrers(q *request) (any, error) {
+	refs, err := s.svc.Referrers(q.ctx(), q.env)
+	if err != nil {
+		return nil, err
+	}
+	all := q.r.URL.Query().Get("allRevisions") == "true"
+	out := wire.ListEnvironmentReferrersResponse{Referrers: map[string][]wire.EnvironmentReferrer{}}
+	for _, r := range refs {
+		if !all && r.Imports != q.env.Version {
+			continue
+		}
+		key := strconv.Itoa(r.Imports)
+		out.Referrers[key] = append(out.Referrers[key], wire.EnvironmentReferrer{Environment: &wire.EnvironmentImportReferrer{Project: r.Project, Name: r.Name, Revision: r.Version}})
+	}
+	return out, nil
 }

@@ -121,3 +121,42 @@ func TestEnvironmentSettings(t *testing.T) {
 	e.must(e.admin, "PATCH", base+"/settings", map[string]any{"deletionProtected": false}, 200, &set)
 	e.must(e.admin, "DELETE", base, nil, 204, nil)
 }
+
+// Referrers: the environments whose current definitions import this one,
+// by the version they import.
+func TestEnvironmentReferrers(t *testing.T) {
+	e := newEnv(t)
+	const envs = "/api/esc/environments/acme/app/"
+	for _, n := range []string{"base", "one", "two", "other"} {
+		e.must(e.admin, "POST", "/api/esc/environments/acme", map[string]string{"project": "app", "name": n}, 200, nil)
+	}
+	e.callRaw(e.admin, "PATCH", envs+"base", "values: {a: 1}\n", nil)
+	e.callRaw(e.admin, "PATCH", envs+"base", "values: {a: 2}\n", nil)
+	e.callRaw(e.admin, "PATCH", envs+"one", "imports: [app/base]\n", nil)
+	e.callRaw(e.admin, "PATCH", envs+"two", "imports:\n  - app/base@2: {merge: false}\n", nil)
+	e.callRaw(e.admin, "PATCH", envs+"other", "imports: [app/one]\n", nil)
+	type page struct {
+		Referrers map[string][]struct {
+			Environment *struct {
+				Project, Name string
+				Revision      int
+			}
+		}
+		ContinuationToken string
+	}
+	var got page
+	e.must(e.admin, "GET", envs+"base/referrers", nil, 200, &got)
+	if len(got.Referrers) != 1 || len(got.Referrers["3"]) != 1 || got.Referrers["3"][0].Environment.Name != "one" || got.Referrers["3"][0].Environment.Revision != 2 || got.ContinuationToken != "" {
+		t.Errorf("referrers of base = %+v", got)
+	}
+	got = page{}
+	e.must(e.admin, "GET", envs+"base/referrers?allRevisions=true", nil, 200, &got)
+	if len(got.Referrers) != 2 || len(got.Referrers["2"]) != 1 || got.Referrers["2"][0].Environment.Name != "two" {
+		t.Errorf("referrers of base, every version = %+v", got)
+	}
+	got = page{}
+	e.must(e.admin, "GET", envs+"other/referrers?allRevisions=true", nil, 200, &got)
+	if len(got.Referrers) != 0 {
+		t.Errorf("referrers of other = %+v", got)
+	}
+}

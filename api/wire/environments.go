@@ -162,3 +162,23 @@ type EnvironmentSettings struct {
 type PatchEnvironmentSettingsRequest struct {
 	DeletionProtected *bool `json:"deletionProtected,omitempty"`
 }
+
+// ListEnvironmentReferrersResponse mirrors apitype's: the referrers by
+// the version of the environment they reference.
+type ListEnvironmentReferrersResponse struct {
+	Referrers         map[string][]EnvironmentReferrer `json:"referrers"`
+	ContinuationToken string                           `json:"continuationToken,omitempty"`
+}
+
+// EnvironmentReferrer mirrors apitype's; Gatehouse knows environments
+// only (stacks' imports live in their own files).
+type EnvironmentReferrer struct {
+	Environment *EnvironmentImportReferrer `json:"environment,omitempty"`
+}
+
+// EnvironmentImportReferrer is an environment that imports another.
+type EnvironmentImportReferrer struct {
+	Project  string `json:"project"`
+	Name     string `json:"name"`
+	Revision int    `json:"revision"`
+}

@@ -151,6 +151,8 @@ func TestPulumiEnv(t *testing.T) {
 	must("hello from us-west-2", "env", "open", "acme/app/outs", "s.web.hello")
 	stack("", "config", "env", "rm", "app/web", "--yes", "-s", "acme/envstack")
 
+	// app/web imports app/base: its referrer.
+	must("app/web", "env", "referrer", "list", "acme/app/base")
 	// Deletion protection refuses env rm until it is turned off.
 	must("", "env", "settings", "set", "acme/app/web", "deletion-protected", "true")
 	must("true", "env", "settings", "get", "acme/app/web")
