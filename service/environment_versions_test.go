@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/internal/testenv"
+	"github.com/gatehouse-iam/gatehouse/service"
 )
 
 // Version tags name versions (latest is always the current one and cannot
@@ -133,6 +134,56 @@ func TestDeletionProtection(t *testing.T) {
 		}
 		if err := e.Svc.DeleteEnvironment(ctx, env); err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// A clone with its history holds every version, its secrets resealed
+// under its own key, and the tags, written as one creation.
+func TestCloneInOneTransaction(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testenv.Env) {
+		ctx := context.Background()
+		by := e.Identity(t, e.Admin)
+		src, err := e.Svc.CreateEnvironment(ctx, e.Org.ID, by, "app", "src")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, def := range []string{"values: {v: 2}\n", "values:\n  v: 3\n  pw:\n    fn::secret: hunter2\n"} {
+			if _, err := e.Svc.UpdateDefinition(ctx, src, []byte(def), -1, by); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := e.Svc.ChangeEnvironmentTags(ctx, src, service.TagUpdate{Replace: map[string]string{"team": "core"}}); err != nil {
+			t.Fatal(err)
+		}
+		src, _ = e.Svc.Environment(ctx, e.Org.ID, "app", "src")
+		before := len(events(t, e, gatehouse.EventEnvUpdated))
+		c, err := e.Svc.CloneEnvironment(ctx, src, by, "app", "copy", 0, true, true)
+		if err != nil || c.Version != 3 {
+			t.Fatalf("clone = %+v %v", c, err)
+		}
+		if after := len(events(t, e, gatehouse.EventEnvUpdated)); after != before {
+			t.Errorf("the clone wrote %d update events, want none (one creation)", after-before)
+		}
+		got, _ := e.Svc.Environment(ctx, e.Org.ID, "app", "copy")
+		if got.Version != 3 || got.Tags["team"] != "core" {
+			t.Errorf("stored clone = %+v", got)
+		}
+		def, _, err := e.Svc.Definition(ctx, got, 3, true)
+		if err != nil || !strings.Contains(string(def), "hunter2") {
+			t.Errorf("clone's version 3 revealed: %s %v", def, err)
+		}
+		if sealed, _, _ := e.Svc.Definition(ctx, got, 3, false); strings.Contains(string(sealed), "hunter2") {
+			t.Errorf("clone's secret stored in clear: %s", sealed)
+		}
+		if def, _, _ := e.Svc.Definition(ctx, got, 2, false); !strings.Contains(string(def), "v: 2") {
+			t.Errorf("clone's version 2: %s", def)
+		}
+		// A clone onto an existing name fails whole.
+		_, err = e.Svc.CloneEnvironment(ctx, src, by, "app", "copy", 0, true, true)
+		wantCode(t, "clone onto a name in use", err, gatehouse.ECONFLICT, "")
+		if got, _ := e.Svc.Environment(ctx, e.Org.ID, "app", "copy"); got.ID != c.ID || got.Version != 3 {
+			t.Errorf("the existing environment changed: %+v", got)
 		}
 	})
 }

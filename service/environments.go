@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"strconv"
 	"time"
 
@@ -27,36 +28,48 @@ const (
 // CreateEnvironment creates an empty environment with its data key; a user
 // who creates it administers it.
 func (s *Service) CreateEnvironment(ctx context.Context, orgID string, by *gatehouse.Identity, project, name string) (*gatehouse.Environment, error) {
-	if err := checkStackName("project", project); err != nil {
-		return nil, err
-	}
-	if err := checkStackName("name", name); err != nil {
-		return nil, err
-	}
-	if s.Keys == nil {
-		return nil, gatehouse.Errorf(gatehouse.EINTERNAL, "no master key is configured")
-	}
-	e := &gatehouse.Environment{ID: gatehouse.NewID(), OrgID: orgID, Project: project, Name: name}
-	if by.User != nil {
-		e.CreatedBy = by.User.ID
-	}
-	_, wrapped, err := s.Keys.NewStackKey(envKeyID(e.ID))
+	e, _, wrapped, err := s.newEnvironment(orgID, by, project, name)
 	if err != nil {
 		return nil, err
 	}
 	err = s.write(ctx, orgID, func(tx gatehouse.Tx) error {
-		if err := s.checkQuota(ctx, tx, orgID, quotaEnvironments); err != nil {
-			return err
-		}
-		if err := tx.CreateEnvironment(ctx, e, []byte{}); err != nil {
-			return err
-		}
-		if err := tx.PutEnvironmentKey(ctx, e.ID, wrapped); err != nil {
+		if err := s.createEnvironmentTx(ctx, tx, e, wrapped); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, orgID, gatehouse.EventEnvCreated, e.ID, nil, "created environment %s/%s", project, name)
 	})
 	return e, err
+}
+
+// newEnvironment checks a new environment's names and makes its data key.
+func (s *Service) newEnvironment(orgID string, by *gatehouse.Identity, project, name string) (*gatehouse.Environment, gatehouse.DataKey, []byte, error) {
+	if err := checkStackName("project", project); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := checkStackName("name", name); err != nil {
+		return nil, nil, nil, err
+	}
+	if s.Keys == nil {
+		return nil, nil, nil, gatehouse.Errorf(gatehouse.EINTERNAL, "no master key is configured")
+	}
+	e := &gatehouse.Environment{ID: gatehouse.NewID(), OrgID: orgID, Project: project, Name: name}
+	if by.User != nil {
+		e.CreatedBy = by.User.ID
+	}
+	k, wrapped, err := s.Keys.NewStackKey(envKeyID(e.ID))
+	return e, k, wrapped, err
+}
+
+// createEnvironmentTx stores a new environment (at version 1, empty) with
+// its wrapped key, within the quota.
+func (s *Service) createEnvironmentTx(ctx context.Context, tx gatehouse.Tx, e *gatehouse.Environment, wrapped []byte) error {
+	if err := s.checkQuota(ctx, tx, e.OrgID, quotaEnvironments); err != nil {
+		return err
+	}
+	if err := tx.CreateEnvironment(ctx, e, []byte{}); err != nil {
+		return err
+	}
+	return tx.PutEnvironmentKey(ctx, e.ID, wrapped)
 }
 
 // envKeyID binds an environment's data key to it: a key wrapped for a
@@ -388,25 +401,45 @@ func (s *Service) ChangeEnvironmentTags(ctx context.Context, e *gatehouse.Enviro
 // (0: the current one), or with history every version in order, each
 // opened under e's key and sealed under the clone's own; with tags, e's
 // tags. The clone's creator administers it, as with CreateEnvironment.
+// The clone, its versions and tags are written in one transaction: a
+// failure leaves no half clone.
 func (s *Service) CloneEnvironment(ctx context.Context, e *gatehouse.Environment, by *gatehouse.Identity, project, name string, version int, history, tags bool) (*gatehouse.Environment, error) {
 	defs, err := s.cloneSource(ctx, e, version, history)
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.CreateEnvironment(ctx, e.OrgID, by, project, name)
+	c, k, wrapped, err := s.newEnvironment(e.OrgID, by, project, name)
 	if err != nil {
 		return nil, err
 	}
-	for _, def := range defs {
-		if _, err := s.UpdateDefinition(ctx, c, def, -1, by); err != nil {
-			return nil, err
+	sealed := make([][]byte, len(defs))
+	for i, def := range defs {
+		if sealed[i], err = state.SealSecrets(def, k); err != nil {
+			return nil, gatehouse.Errorf(gatehouse.EINVALID, "%s", err.Error())
 		}
 	}
 	if tags && len(e.Tags) > 0 {
-		if err := s.ChangeEnvironmentTags(ctx, c, TagUpdate{Replace: e.Tags}); err != nil {
-			return nil, err
-		}
+		c.Tags = maps.Clone(e.Tags)
 	}
+	err = s.write(ctx, e.OrgID, func(tx gatehouse.Tx) error {
+		if err := s.checkRetag(ctx, e.OrgID, gatehouse.EntityEnvironment, c.ID, nil, c.Tags); err != nil {
+			return err
+		}
+		if err := s.createEnvironmentTx(ctx, tx, c, wrapped); err != nil {
+			return err
+		}
+		for i, def := range sealed {
+			if _, err := tx.PutEnvironmentVersion(ctx, c.ID, 1+i, def, author(by)); err != nil {
+				return err
+			}
+		}
+		return s.audit(ctx, tx, e.OrgID, gatehouse.EventEnvCreated, c.ID, map[string]any{"clonedFrom": e.Project + "/" + e.Name, "versions": 1 + len(sealed), "tags": c.Tags},
+			"created environment %s/%s, a clone of %s/%s", project, name, e.Project, e.Name)
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.Version = 1 + len(sealed)
 	return c, nil
 }
 
