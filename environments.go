@@ -14,8 +14,11 @@ type Environment struct {
 	Tags      map[string]string
 	CreatedBy string
 	Version   int // the current revision of its definition
-	Created   time.Time
-	Modified  time.Time
+	// DeletionProtected refuses its deletion while set (pulumi env
+	// settings).
+	DeletionProtected bool
+	Created           time.Time
+	Modified          time.Time
 }
 
 // EnvironmentVersion is one revision of an environment's definition.
@@ -25,4 +28,25 @@ type EnvironmentVersion struct {
 	Definition    []byte // YAML
 	CreatedBy     string
 	Created       time.Time
+	Retracted     *EnvironmentRetraction // nil unless retracted
+}
+
+// EnvironmentRetraction records that a version was retracted: opening it
+// (by number, or a tag naming it) opens Replacement instead.
+type EnvironmentRetraction struct {
+	Replacement int
+	By          string
+	At          time.Time
+	Reason      string
+}
+
+// EnvironmentRevisionTag names a version of an environment (pulumi env
+// version tag); latest is not stored: it is always the current version.
+type EnvironmentRevisionTag struct {
+	EnvironmentID string
+	Name          string
+	Version       int
+	EditedBy      string
+	Created       time.Time
+	Modified      time.Time
 }

@@ -336,6 +336,16 @@ type EnvironmentTx interface {
 	// PutEnvironmentKey stores an environment's wrapped data key, once.
 	PutEnvironmentKey(ctx context.Context, envID string, wrapped []byte) error
 	GetEnvironmentKey(ctx context.Context, envID string) ([]byte, error)
+	// RetractEnvironmentVersion marks a version retracted, once.
+	RetractEnvironmentVersion(ctx context.Context, envID string, version int, r EnvironmentRetraction) error
+	// PutEnvironmentRevisionTag creates a version tag (a conflict if it
+	// exists) or, with update, moves one (not found if it does not).
+	PutEnvironmentRevisionTag(ctx context.Context, tag *EnvironmentRevisionTag, update bool) error
+	GetEnvironmentRevisionTag(ctx context.Context, envID, name string) (*EnvironmentRevisionTag, error)
+	// ListEnvironmentRevisionTags lists an environment's version tags in
+	// name order.
+	ListEnvironmentRevisionTags(ctx context.Context, envID string) ([]*EnvironmentRevisionTag, error)
+	DeleteEnvironmentRevisionTag(ctx context.Context, envID, name string) error
 }
 
 // AccountTx reads and writes Insights accounts.

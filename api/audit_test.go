@@ -232,6 +232,21 @@ func TestEveryMutatingRouteEmitsItsEvent(t *testing.T) {
 		"POST /api/esc/environments/{orgName}/{projectName}/{envName}/clone": {gatehouse.EventEnvCreated, func() {
 			e.must(e.admin, "POST", "/api/esc/environments/acme/app/cfg/clone", map[string]string{"name": "cfg-clone"}, 204, nil)
 		}},
+		"PATCH /api/esc/environments/{orgName}/{projectName}/{envName}/settings": {gatehouse.EventEnvUpdated, func() {
+			e.must(e.admin, "PATCH", "/api/esc/environments/acme/app/cfg/settings", map[string]any{"deletionProtected": false}, 200, nil)
+		}},
+		"POST /api/esc/environments/{orgName}/{projectName}/{envName}/versions/tags": {gatehouse.EventEnvUpdated, func() {
+			e.must(e.admin, "POST", "/api/esc/environments/acme/app/cfg/versions/tags", map[string]any{"name": "vt", "revision": 1}, 204, nil)
+		}},
+		"PATCH /api/esc/environments/{orgName}/{projectName}/{envName}/versions/tags/{tagName}": {gatehouse.EventEnvUpdated, func() {
+			e.must(e.admin, "PATCH", "/api/esc/environments/acme/app/cfg/versions/tags/vt", map[string]any{"revision": 2}, 204, nil)
+		}},
+		"POST /api/esc/environments/{orgName}/{projectName}/{envName}/versions/{version}/retract": {gatehouse.EventEnvUpdated, func() {
+			e.must(e.admin, "POST", "/api/esc/environments/acme/app/cfg/versions/1/retract", map[string]any{"replacement": 2}, 204, nil)
+		}},
+		"DELETE /api/esc/environments/{orgName}/{projectName}/{envName}/versions/tags/{tagName}": {gatehouse.EventEnvUpdated, func() {
+			e.must(e.admin, "DELETE", "/api/esc/environments/acme/app/cfg/versions/tags/vt", nil, 204, nil)
+		}},
 		"POST /api/esc/environments/{orgName}/yaml/open": {gatehouse.EventEnvOpened, func() {
 			e.must(e.admin, "POST", "/api/esc/environments/acme/yaml/open", "values:\n  a: 1\n", 200, nil)
 		}},
@@ -302,6 +317,11 @@ func TestEveryMutatingRouteEmitsItsEvent(t *testing.T) {
 		"POST /api/esc/environments/{orgName}/{projectName}/{envName}/versions/{version}/{action}",
 		"POST /api/esc/environments/{orgName}/yaml/open",
 		"POST /api/esc/environments/{orgName}/{projectName}/{envName}/clone",
+		"PATCH /api/esc/environments/{orgName}/{projectName}/{envName}/settings",
+		"POST /api/esc/environments/{orgName}/{projectName}/{envName}/versions/tags",
+		"PATCH /api/esc/environments/{orgName}/{projectName}/{envName}/versions/tags/{tagName}",
+		"POST /api/esc/environments/{orgName}/{projectName}/{envName}/versions/{version}/retract",
+		"DELETE /api/esc/environments/{orgName}/{projectName}/{envName}/versions/tags/{tagName}",
 		"POST /api/esc/environments/{orgName}/{projectName}/{envName}/tags", "PATCH /api/esc/environments/{orgName}/{projectName}/{envName}/tags/{tagName}",
 		"DELETE /api/esc/environments/{orgName}/{projectName}/{envName}/tags/{tagName}", "DELETE /api/esc/environments/{orgName}/{projectName}/{envName}",
 		"POST /api/preview/insights/{orgName}/accounts/{accountName}", "PUT /api/preview/insights/{orgName}/accounts/{accountName}/tags",

@@ -46,6 +46,13 @@ func (s *Server) registerEnvironments() {
 	s.handle(&route{method: "POST", pattern: envPath + "/versions/{version}/{action}", doc: doc{"OpenEnvironmentAtVersion", "action open: open a version (needs environment:open)", []string{"duration"}, "", "OpenEnvironmentResponse"}, scopes: scopes("environment:read"), entity: envEntity, noBody: true, h: s.versionPostAction})
 	env("GET", "/versions/tags", "environment_version:read", doc{"ListEnvironmentRevisionTags", "The version tags (latest), in name order after after", []string{"after", "count"}, "", "ListEnvironmentRevisionTagsResponse"}, s.listRevisionTags)
 	env("GET", "/versions/tags/{tagName}", "environment_version:read", doc{"GetEnvironmentRevisionTag", "A version tag", nil, "", "EnvironmentRevisionTag"}, s.getRevisionTag)
+	env("GET", "/settings", "environment_settings:read", doc{"GetEnvironmentSettings", "The environment's settings (deletion protection)", nil, "", "EnvironmentSettings"}, s.getEnvironmentSettings)
+	env("PATCH", "/settings", "environment_settings:update", doc{"PatchEnvironmentSettings", "Change the settings given (deletionProtected: while on, the environment cannot be deleted)", nil, "PatchEnvironmentSettingsRequest", "EnvironmentSettings"}, s.patchEnvironmentSettings)
+	env("GET", "/referrers", "environment:read", doc{"ListEnvironmentReferrers", "The environments whose current definitions import this one, by the version they import (allRevisions=true: every version, else the current one)", []string{"allRevisions", "count", "continuationToken"}, "", "ListEnvironmentReferrersResponse"}, s.listReferrers)
+	env("POST", "/versions/tags", "environment_version:create", doc{"CreateEnvironmentRevisionTag", "Tag a version (revision; absent: the latest); 409 if the tag exists", nil, "CreateEnvironmentRevisionTagRequest", ""}, s.createRevisionTag)
+	env("PATCH", "/versions/tags/{tagName}", "environment_version:update", doc{"UpdateEnvironmentRevisionTag", "Move a version tag to a version (absent: the latest)", nil, "UpdateEnvironmentRevisionTagRequest", ""}, s.updateRevisionTag)
+	env("DELETE", "/versions/tags/{tagName}", "environment_version:delete", doc{"DeleteEnvironmentRevisionTag", "Delete a version tag (not latest)", nil, "", ""}, s.deleteRevisionTag)
+	env("POST", "/versions/{version}/retract", "environment_version:retract", doc{"RetractEnvironmentRevision", "Retract a version (not the latest): opening it opens its replacement, its tags move there", nil, "RetractEnvironmentRevisionRequest", ""}, s.retractRevision)
 	env("POST", "/clone", "environment:open", doc{"CloneEnvironment", "Clone the environment (its secrets too) into a new one (needs environment:create)", nil, "CloneEnvironmentRequest", ""}, s.cloneEnvironment)
 	env("GET", "/tags", "environment_tag:read", doc{"ListEnvironmentTags", "The environment's tags", nil, "", "ListEnvironmentTagsResponse"}, s.listEnvironmentTags)
 	env("POST", "/tags", "environment_tag:create", doc{"CreateEnvironmentTag", "Add a tag (409 if it exists)", nil, "EnvironmentTag", "EnvironmentTag"}, s.createEnvironmentTag)
@@ -517,21 +524,38 @@ func (s *Server) listEnvironmentVersions(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var creators []string
-	for _, v := range vs {
-		creators = append(creators, v.CreatedBy)
+	tags, err := s.svc.RevisionTags(q.ctx(), q.env)
+	if err != nil {
+		return nil, err
 	}
-	loginOf := s.loginsOf(q, creators...)
-	latest := q.env.Version
+	return s.wireRevisions(q, vs, tags), nil
+}
+
+// wireRevisions are versions as the esc CLI reads them: each with the
+// names of its tags (in name order) and its retraction.
+func (s *Server) wireRevisions(q *request, vs []*gatehouse.EnvironmentVersion, tags []*gatehouse.EnvironmentRevisionTag) []wire.EnvironmentRevision {
+	var people []string
+	for _, v := range vs {
+		people = append(people, v.CreatedBy)
+		if v.Retracted != nil {
+			people = append(people, v.Retracted.By)
+		}
+	}
+	loginOf := s.loginsOf(q, people...)
 	out := []wire.EnvironmentRevision{}
 	for _, v := range vs {
 		r := wire.EnvironmentRevision{Number: v.Version, Created: rfc3339(v.Created), CreatorLogin: loginOf(v.CreatedBy), Tags: []string{}}
-		if v.Version == latest {
-			r.Tags = append(r.Tags, "latest")
+		for _, t := range tags {
+			if t.Version == v.Version {
+				r.Tags = append(r.Tags, t.Name)
+			}
+		}
+		if x := v.Retracted; x != nil {
+			r.Retracted = &wire.EnvironmentRevisionRetracted{Replacement: x.Replacement, At: rfc3339(x.At), ByLogin: loginOf(x.By), Reason: x.Reason}
 		}
 		out = append(out, r)
 	}
-	return out, nil
+	return out
 }
 
 // intParam reads an optional integer query parameter (0 when absent) of at
@@ -561,10 +585,22 @@ func nameParams(q *request) (int, string, error) {
 	return count, q.r.URL.Query().Get("after"), err
 }
 
-// revisionTags are an environment's version tags: latest alone (Gatehouse
-// stores no others yet).
-func (s *Server) revisionTags(q *request) []wire.EnvironmentRevisionTag {
-	return []wire.EnvironmentRevisionTag{{Name: "latest", Revision: q.env.Version, Created: rfc3339(q.env.Created), Modified: rfc3339(q.env.Modified)}}
+// revisionTags are an environment's version tags, latest among them.
+func (s *Server) revisionTags(q *request) ([]wire.EnvironmentRevisionTag, error) {
+	tags, err := s.svc.RevisionTags(q.ctx(), q.env)
+	if err != nil {
+		return nil, err
+	}
+	var editors []string
+	for _, t := range tags {
+		editors = append(editors, t.EditedBy)
+	}
+	loginOf := s.loginsOf(q, editors...)
+	out := make([]wire.EnvironmentRevisionTag, 0, len(tags))
+	for _, t := range tags {
+		out = append(out, wire.EnvironmentRevisionTag{Name: t.Name, Revision: t.Version, Created: rfc3339(t.Created), Modified: rfc3339(t.Modified), EditorLogin: loginOf(t.EditedBy)})
+	}
+	return out, nil
 }
 
 // listRevisionTags answers the esc CLI's paging: the tags named after
@@ -574,8 +610,12 @@ func (s *Server) listRevisionTags(q *request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	tags, err := s.revisionTags(q)
+	if err != nil {
+		return nil, err
+	}
 	out := wire.ListEnvironmentRevisionTagsResponse{Tags: []wire.EnvironmentRevisionTag{}}
-	for _, t := range s.revisionTags(q) {
+	for _, t := range tags {
 		if t.Name > after && len(out.Tags) < count {
 			out.Tags = append(out.Tags, t)
 		}
@@ -584,13 +624,11 @@ func (s *Server) listRevisionTags(q *request) (any, error) {
 }
 
 func (s *Server) getRevisionTag(q *request) (any, error) {
-	name := q.r.PathValue("tagName")
-	for _, t := range s.revisionTags(q) {
-		if t.Name == name {
-			return t, nil
-		}
+	t, err := s.svc.RevisionTag(q.ctx(), q.env, q.r.PathValue("tagName"))
+	if err != nil {
+		return nil, err
 	}
-	return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "environment %s/%s has no version tag %q", q.env.Project, q.env.Name, name)
+	return wire.EnvironmentRevisionTag{Name: t.Name, Revision: t.Version, Created: rfc3339(t.Created), Modified: rfc3339(t.Modified), EditorLogin: s.loginsOf(q, t.EditedBy)(t.EditedBy)}, nil
 }
 
 // loginsOf names users by id for display, in one read: an id that is no

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"strconv"
 	"time"
 
@@ -27,36 +28,48 @@ const (
 // CreateEnvironment creates an empty environment with its data key; a user
 // who creates it administers it.
 func (s *Service) CreateEnvironment(ctx context.Context, orgID string, by *gatehouse.Identity, project, name string) (*gatehouse.Environment, error) {
-	if err := checkStackName("project", project); err != nil {
-		return nil, err
-	}
-	if err := checkStackName("name", name); err != nil {
-		return nil, err
-	}
-	if s.Keys == nil {
-		return nil, gatehouse.Errorf(gatehouse.EINTERNAL, "no master key is configured")
-	}
-	e := &gatehouse.Environment{ID: gatehouse.NewID(), OrgID: orgID, Project: project, Name: name}
-	if by.User != nil {
-		e.CreatedBy = by.User.ID
-	}
-	_, wrapped, err := s.Keys.NewStackKey(envKeyID(e.ID))
+	e, _, wrapped, err := s.newEnvironment(orgID, by, project, name)
 	if err != nil {
 		return nil, err
 	}
 	err = s.write(ctx, orgID, func(tx gatehouse.Tx) error {
-		if err := s.checkQuota(ctx, tx, orgID, quotaEnvironments); err != nil {
-			return err
-		}
-		if err := tx.CreateEnvironment(ctx, e, []byte{}); err != nil {
-			return err
-		}
-		if err := tx.PutEnvironmentKey(ctx, e.ID, wrapped); err != nil {
+		if err := s.createEnvironmentTx(ctx, tx, e, wrapped); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, orgID, gatehouse.EventEnvCreated, e.ID, nil, "created environment %s/%s", project, name)
 	})
 	return e, err
+}
+
+// newEnvironment checks a new environment's names and makes its data key.
+func (s *Service) newEnvironment(orgID string, by *gatehouse.Identity, project, name string) (*gatehouse.Environment, gatehouse.DataKey, []byte, error) {
+	if err := checkStackName("project", project); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := checkStackName("name", name); err != nil {
+		return nil, nil, nil, err
+	}
+	if s.Keys == nil {
+		return nil, nil, nil, gatehouse.Errorf(gatehouse.EINTERNAL, "no master key is configured")
+	}
+	e := &gatehouse.Environment{ID: gatehouse.NewID(), OrgID: orgID, Project: project, Name: name}
+	if by.User != nil {
+		e.CreatedBy = by.User.ID
+	}
+	k, wrapped, err := s.Keys.NewStackKey(envKeyID(e.ID))
+	return e, k, wrapped, err
+}
+
+// createEnvironmentTx stores a new environment (at version 1, empty) with
+// its wrapped key, within the quota.
+func (s *Service) createEnvironmentTx(ctx context.Context, tx gatehouse.Tx, e *gatehouse.Environment, wrapped []byte) error {
+	if err := s.checkQuota(ctx, tx, e.OrgID, quotaEnvironments); err != nil {
+		return err
+	}
+	if err := tx.CreateEnvironment(ctx, e, []byte{}); err != nil {
+		return err
+	}
+	return tx.PutEnvironmentKey(ctx, e.ID, wrapped)
 }
 
 // envKeyID binds an environment's data key to it: a key wrapped for a
@@ -166,9 +179,18 @@ func (s *Service) UpdateDefinition(ctx context.Context, e *gatehouse.Environment
 	return version, err
 }
 
-// DeleteEnvironment deletes an environment with its versions and key.
+// DeleteEnvironment deletes an environment with its versions and key,
+// unless its deletion protection is on.
 func (s *Service) DeleteEnvironment(ctx context.Context, e *gatehouse.Environment) error {
 	return s.write(ctx, e.OrgID, func(tx gatehouse.Tx) error {
+		cur, err := tx.GetEnvironmentByID(ctx, e.ID)
+		if err != nil {
+			return err
+		}
+		if cur.DeletionProtected {
+			return gatehouse.Errorf(gatehouse.ECONFLICT, "environment %s/%s is protected from deletion: turn deletion-protected off first (pulumi env settings set %s/%s deletion-protected false)",
+				e.Project, e.Name, e.Project, e.Name)
+		}
 		if err := tx.DeleteEnvironment(ctx, e.ID); err != nil {
 			return err
 		}
@@ -184,8 +206,8 @@ type openSession struct {
 	Expires int64 `json:"e"`
 }
 
-// OpenEnvironment opens a version of an environment (0: the current one)
-// for a while (d; 0 asks for the default) and returns the session's id,
+// OpenEnvironment opens a version of an environment (0: the current one;
+// a retracted one opens its replacement) for a while (d; 0 asks for the default) and returns the session's id,
 // which reads its values. The definition is evaluated now: its imports
 // each go through authorize (for the caller), and errors come back as
 // diagnostics with no session. limit is the caller's maxOpenDuration on
@@ -210,6 +232,9 @@ func (s *Service) OpenEnvironment(ctx context.Context, e *gatehouse.Environment,
 			return "", nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "environment %s/%s has no version %d", e.Project, e.Name, version)
 		}
 		cur.Version = version
+	}
+	if cur.Version, err = s.openable(ctx, e, cur.Version); err != nil {
+		return "", nil, err
 	}
 	ev, err := s.EvaluateStored(ctx, e, cur.Version, authorize, false)
 	if err != nil || ev.Diagnostics.HasErrors() {
@@ -319,8 +344,8 @@ func (s *Service) EnvironmentVersionsBefore(ctx context.Context, e *gatehouse.En
 }
 
 // ResolveVersion names a version of an environment: "" or "latest" is
-// the current one, a number is itself (if it exists). Other names are
-// version tags, which Gatehouse does not store yet: not found.
+// the current one, a number is itself (if it exists), any other name a
+// version tag.
 func (s *Service) ResolveVersion(ctx context.Context, e *gatehouse.Environment, ref string) (int, error) {
 	cur, err := s.Environment(ctx, e.OrgID, e.Project, e.Name)
 	if err != nil {
@@ -339,7 +364,11 @@ func (s *Service) ResolveVersion(ctx context.Context, e *gatehouse.Environment, 
 		}
 		return n, nil
 	}
-	return 0, gatehouse.Errorf(gatehouse.ENOTFOUND, "environment %s/%s has no version tag %q", e.Project, e.Name, ref)
+	t, err := s.RevisionTag(ctx, e, ref)
+	if err != nil {
+		return 0, err
+	}
+	return t.Version, nil
 }
 
 // ChangeEnvironmentTags applies a change to an environment's tags; adding
@@ -380,25 +409,45 @@ func (s *Service) ChangeEnvironmentTags(ctx context.Context, e *gatehouse.Enviro
 // (0: the current one), or with history every version in order, each
 // opened under e's key and sealed under the clone's own; with tags, e's
 // tags. The clone's creator administers it, as with CreateEnvironment.
+// The clone, its versions and tags are written in one transaction: a
+// failure leaves no half clone.
 func (s *Service) CloneEnvironment(ctx context.Context, e *gatehouse.Environment, by *gatehouse.Identity, project, name string, version int, history, tags bool) (*gatehouse.Environment, error) {
 	defs, err := s.cloneSource(ctx, e, version, history)
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.CreateEnvironment(ctx, e.OrgID, by, project, name)
+	c, k, wrapped, err := s.newEnvironment(e.OrgID, by, project, name)
 	if err != nil {
 		return nil, err
 	}
-	for _, def := range defs {
-		if _, err := s.UpdateDefinition(ctx, c, def, -1, by); err != nil {
-			return nil, err
+	sealed := make([][]byte, len(defs))
+	for i, def := range defs {
+		if sealed[i], err = state.SealSecrets(def, k); err != nil {
+			return nil, gatehouse.Errorf(gatehouse.EINVALID, "%s", err.Error())
 		}
 	}
 	if tags && len(e.Tags) > 0 {
-		if err := s.ChangeEnvironmentTags(ctx, c, TagUpdate{Replace: e.Tags}); err != nil {
-			return nil, err
-		}
+		c.Tags = maps.Clone(e.Tags)
 	}
+	err = s.write(ctx, e.OrgID, func(tx gatehouse.Tx) error {
+		if err := s.checkRetag(ctx, e.OrgID, gatehouse.EntityEnvironment, c.ID, nil, c.Tags); err != nil {
+			return err
+		}
+		if err := s.createEnvironmentTx(ctx, tx, c, wrapped); err != nil {
+			return err
+		}
+		for i, def := range sealed {
+			if _, err := tx.PutEnvironmentVersion(ctx, c.ID, 1+i, def, author(by)); err != nil {
+				return err
+			}
+		}
+		return s.audit(ctx, tx, e.OrgID, gatehouse.EventEnvCreated, c.ID, map[string]any{"clonedFrom": e.Project + "/" + e.Name, "versions": 1 + len(sealed), "tags": c.Tags},
+			"created environment %s/%s, a clone of %s/%s", project, name, e.Project, e.Name)
+	})
+	if err != nil {
+		return nil, err
+	}
+	c.Version = 1 + len(sealed)
 	return c, nil
 }
 
@@ -429,4 +478,23 @@ func (s *Service) cloneSource(ctx context.Context, e *gatehouse.Environment, ver
 		defs = append(defs, def)
 	}
 	return defs, nil
+}
+
+// SetDeletionProtection turns an environment's deletion protection on or
+// off (each request recorded, a change or not); it returns the
+// environment as it is now.
+func (s *Service) SetDeletionProtection(ctx context.Context, e *gatehouse.Environment, on bool) (*gatehouse.Environment, error) {
+	var cur *gatehouse.Environment
+	err := s.store.Write(ctx, func(tx gatehouse.Tx) (err error) {
+		if cur, err = tx.GetEnvironmentByID(ctx, e.ID); err != nil {
+			return err
+		}
+		cur.DeletionProtected = on
+		if err := tx.UpdateEnvironment(ctx, cur); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, cur.OrgID, gatehouse.EventEnvUpdated, cur.ID, map[string]bool{"deletionProtected": on},
+			"set deletion protection of environment %s/%s %v", cur.Project, cur.Name, on)
+	})
+	return cur, err
 }

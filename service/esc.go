@@ -76,6 +76,9 @@ func (ev *evaluator) LoadEnvironment(ctx context.Context, name string) ([]byte, 
 		ev.limit = limit
 	}
 	n, err := ev.s.ResolveVersion(ctx, e, version)
+	if err == nil {
+		n, err = ev.s.openable(ctx, e, n)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("import %q: %v", name, gatehouse.ErrorMessage(err))
 	}
@@ -119,15 +122,18 @@ func (noDecrypter) Decrypt(context.Context, []byte) ([]byte, error) {
 // storedDefinition is a stored version's definition, its secrets sealed
 // in ESC's envelope, with the environment's key to open them.
 func (s *Service) storedDefinition(ctx context.Context, e *gatehouse.Environment, version int) ([]byte, eval.Decrypter, error) {
-	var v *gatehouse.EnvironmentVersion
-	err := s.read(ctx, func(tx gatehouse.Tx) (err error) {
-		v, err = tx.GetEnvironmentVersion(ctx, e.ID, version)
-		return err
-	})
+	k, err := s.envKey(ctx, e.ID)
 	if err != nil {
 		return nil, nil, err
 	}
-	k, err := s.envKey(ctx, e.ID)
+	if def, ok := definitions.get(e.ID, version); ok {
+		return def, keyDecrypter{k}, nil
+	}
+	var v *gatehouse.EnvironmentVersion
+	err = s.read(ctx, func(tx gatehouse.Tx) (err error) {
+		v, err = tx.GetEnvironmentVersion(ctx, e.ID, version)
+		return err
+	})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -135,7 +141,44 @@ func (s *Service) storedDefinition(ctx context.Context, e *gatehouse.Environment
 	if err != nil {
 		return nil, nil, gatehouse.Errorf(gatehouse.EINTERNAL, "%s", err.Error())
 	}
+	if version > 0 {
+		definitions.put(e.ID, version, def)
+	}
 	return def, keyDecrypter{k}, nil
+}
+
+// definitions caches stored definitions (secrets still sealed, in ESC's
+// envelope) by environment id and version: a numbered version never
+// changes, and an id is never reused, so an entry never goes stale (a
+// deleted environment's are unreachable: it is looked up by name first).
+// Bounded: when full, it starts again empty.
+var definitions = &defCache{max: 1024}
+
+type defKey struct {
+	id      string
+	version int
+}
+
+type defCache struct {
+	mu  sync.Mutex
+	max int
+	m   map[defKey][]byte
+}
+
+func (c *defCache) get(id string, version int) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	def, ok := c.m[defKey{id, version}]
+	return def, ok
+}
+
+func (c *defCache) put(id string, version int, def []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= c.max {
+		c.m = make(map[defKey][]byte, c.max)
+	}
+	c.m[defKey{id, version}] = def
 }
 
 // Evaluate evaluates a definition named name in an organization, its

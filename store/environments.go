@@ -8,13 +8,13 @@ import (
 	"github.com/gatehouse-iam/gatehouse"
 )
 
-const envCols = "id, org_id, project, name, tags, created_by, version, created, modified FROM environments"
+const envCols = "id, org_id, project, name, tags, created_by, version, created, modified, deletion_protected FROM environments"
 
 func scanEnv(s scanner) (*gatehouse.Environment, error) {
 	e := &gatehouse.Environment{}
 	var tags string
 	var created, modified int64
-	if err := s.Scan(&e.ID, &e.OrgID, &e.Project, &e.Name, &tags, &e.CreatedBy, &e.Version, &created, &modified); err != nil {
+	if err := s.Scan(&e.ID, &e.OrgID, &e.Project, &e.Name, &tags, &e.CreatedBy, &e.Version, &created, &modified, &e.DeletionProtected); err != nil {
 		return nil, err
 	}
 	var err error
@@ -33,8 +33,8 @@ func (t *tx) CreateEnvironment(ctx context.Context, e *gatehouse.Environment, de
 	}
 	e.Created, e.Version = t.stamp(), 1
 	e.Modified = e.Created
-	_, err = t.exec(ctx, opWrite, "INSERT INTO environments (id, org_id, project, name, tags, created_by, version, created, modified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		e.ID, e.OrgID, e.Project, e.Name, tags, e.CreatedBy, e.Version, us(e.Created), us(e.Modified))
+	_, err = t.exec(ctx, opWrite, "INSERT INTO environments (id, org_id, project, name, tags, created_by, version, created, modified, deletion_protected) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		e.ID, e.OrgID, e.Project, e.Name, tags, e.CreatedBy, e.Version, us(e.Created), us(e.Modified), e.DeletionProtected)
 	if err != nil {
 		return invalidAs(conflictAs(err, "environment %s/%s already exists", e.Project, e.Name), "organization %q does not exist", e.OrgID)
 	}
@@ -69,8 +69,8 @@ func (t *tx) UpdateEnvironment(ctx context.Context, e *gatehouse.Environment) er
 		return err
 	}
 	e.Modified = t.stamp()
-	err = t.execOne(ctx, opWrite, "environment", "UPDATE environments SET project = ?, name = ?, tags = ?, modified = ? WHERE org_id = ? AND id = ?",
-		e.Project, e.Name, tags, us(e.Modified), e.OrgID, e.ID)
+	err = t.execOne(ctx, opWrite, "environment", "UPDATE environments SET project = ?, name = ?, tags = ?, modified = ?, deletion_protected = ? WHERE org_id = ? AND id = ?",
+		e.Project, e.Name, tags, us(e.Modified), e.DeletionProtected, e.OrgID, e.ID)
 	if err != nil {
 		return conflictAs(err, "environment %s/%s already exists", e.Project, e.Name)
 	}
@@ -102,35 +102,100 @@ func (t *tx) PutEnvironmentVersion(ctx context.Context, envID string, expectVers
 	return expectVersion + 1, err
 }
 
-func (t *tx) GetEnvironmentVersion(ctx context.Context, envID string, version int) (*gatehouse.EnvironmentVersion, error) {
-	scan := func(s scanner) (*gatehouse.EnvironmentVersion, error) {
+// retractCols are a version's retraction, read by scanVersion.
+const retractCols = ", v.retracted, v.retracted_by, v.retract_reason, v.replacement"
+
+// scanVersion scans a version's columns (its definition when withDef)
+// followed by retractCols.
+func scanVersion(withDef bool) func(s scanner) (*gatehouse.EnvironmentVersion, error) {
+	return func(s scanner) (*gatehouse.EnvironmentVersion, error) {
 		v := &gatehouse.EnvironmentVersion{}
-		var created int64
-		err := s.Scan(&v.EnvironmentID, &v.Version, &v.Definition, &v.CreatedBy, &created)
+		var created, retracted int64
+		r := gatehouse.EnvironmentRetraction{}
+		dest := []any{&v.EnvironmentID, &v.Version, &v.CreatedBy, &created, &retracted, &r.By, &r.Reason, &r.Replacement}
+		if withDef {
+			dest = append(dest, &v.Definition)
+		}
+		err := s.Scan(dest...)
 		v.Created = fromUS(created)
+		if retracted != 0 {
+			r.At = fromUS(retracted)
+			v.Retracted = &r
+		}
 		return v, err
 	}
+}
+
+func (t *tx) GetEnvironmentVersion(ctx context.Context, envID string, version int) (*gatehouse.EnvironmentVersion, error) {
+	const cols = "SELECT v.environment_id, v.version, v.created_by, v.created" + retractCols + ", v.definition FROM environment_versions v "
 	if version == 0 {
-		return get(ctx, t, "environment version", scan, "SELECT v.environment_id, v.version, v.definition, v.created_by, v.created FROM environment_versions v JOIN environments e ON e.id = v.environment_id AND e.version = v.version WHERE v.environment_id = ?", envID)
+		return get(ctx, t, "environment version", scanVersion(true), cols+"JOIN environments e ON e.id = v.environment_id AND e.version = v.version WHERE v.environment_id = ?", envID)
 	}
-	return get(ctx, t, "environment version", scan, "SELECT environment_id, version, definition, created_by, created FROM environment_versions WHERE environment_id = ? AND version = ?", envID, version)
+	return get(ctx, t, "environment version", scanVersion(true), cols+"WHERE v.environment_id = ? AND v.version = ?", envID, version)
 }
 
 func (t *tx) ListEnvironmentVersions(ctx context.Context, envID string, opts gatehouse.ListOptions) ([]*gatehouse.EnvironmentVersion, string, error) {
 	return page[*gatehouse.EnvironmentVersion]{
-		from: "environment_id, version, created_by, created FROM environment_versions", where: "environment_id = ?", args: []any{envID},
-		keyCol: "version", idCol: "environment_id", numeric: true, desc: true,
-		scan: func(s scanner) (*gatehouse.EnvironmentVersion, error) {
-			v := &gatehouse.EnvironmentVersion{}
-			var created int64
-			err := s.Scan(&v.EnvironmentID, &v.Version, &v.CreatedBy, &created)
-			v.Created = fromUS(created)
-			return v, err
-		},
+		from: "v.environment_id, v.version, v.created_by, v.created" + retractCols + " FROM environment_versions v", where: "v.environment_id = ?", args: []any{envID},
+		keyCol: "v.version", idCol: "v.environment_id", numeric: true, desc: true,
+		scan: scanVersion(false),
 		key: func(v *gatehouse.EnvironmentVersion) cursor {
 			return cursor{Num: int64(v.Version), ID: v.EnvironmentID}
 		},
 	}.run(ctx, t, opts)
+}
+
+func (t *tx) RetractEnvironmentVersion(ctx context.Context, envID string, version int, r gatehouse.EnvironmentRetraction) error {
+	at := r.At
+	if at.IsZero() {
+		at = t.stamp()
+	}
+	err := t.execOne(ctx, opWrite, "environment version", "UPDATE environment_versions SET retracted = ?, retracted_by = ?, retract_reason = ?, replacement = ? WHERE environment_id = ? AND version = ? AND retracted = 0",
+		us(at), r.By, r.Reason, r.Replacement, envID, version)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		if _, gerr := t.GetEnvironmentVersion(ctx, envID, version); gerr == nil {
+			return gatehouse.Errorf(gatehouse.ECONFLICT, "version %d is retracted already", version)
+		}
+	}
+	return err
+}
+
+const revTagCols = "environment_id, name, version, edited_by, created, modified FROM environment_revision_tags"
+
+func scanRevTag(s scanner) (*gatehouse.EnvironmentRevisionTag, error) {
+	tag := &gatehouse.EnvironmentRevisionTag{}
+	var created, modified int64
+	err := s.Scan(&tag.EnvironmentID, &tag.Name, &tag.Version, &tag.EditedBy, &created, &modified)
+	tag.Created, tag.Modified = fromUS(created), fromUS(modified)
+	return tag, err
+}
+
+func (t *tx) PutEnvironmentRevisionTag(ctx context.Context, tag *gatehouse.EnvironmentRevisionTag, update bool) error {
+	if _, err := t.GetEnvironmentVersion(ctx, tag.EnvironmentID, tag.Version); err != nil {
+		return gatehouse.Reword(err, gatehouse.ENOTFOUND, "the environment has no version %d", tag.Version)
+	}
+	now := t.stamp()
+	if update {
+		tag.Modified = now
+		return t.execOne(ctx, opWrite, "version tag", "UPDATE environment_revision_tags SET version = ?, edited_by = ?, modified = ? WHERE environment_id = ? AND name = ?",
+			tag.Version, tag.EditedBy, us(now), tag.EnvironmentID, tag.Name)
+	}
+	tag.Created, tag.Modified = now, now
+	_, err := t.exec(ctx, opWrite, "INSERT INTO environment_revision_tags (environment_id, name, version, edited_by, created, modified) VALUES (?, ?, ?, ?, ?, ?)",
+		tag.EnvironmentID, tag.Name, tag.Version, tag.EditedBy, us(now), us(now))
+	return conflictAs(err, "version tag %q already exists", tag.Name)
+}
+
+func (t *tx) GetEnvironmentRevisionTag(ctx context.Context, envID, name string) (*gatehouse.EnvironmentRevisionTag, error) {
+	return get(ctx, t, "version tag", scanRevTag, "SELECT "+revTagCols+" WHERE environment_id = ? AND name = ?", envID, name)
+}
+
+func (t *tx) ListEnvironmentRevisionTags(ctx context.Context, envID string) ([]*gatehouse.EnvironmentRevisionTag, error) {
+	return all(ctx, t, scanRevTag, "SELECT "+revTagCols+" WHERE environment_id = ? ORDER BY name", envID)
+}
+
+func (t *tx) DeleteEnvironmentRevisionTag(ctx context.Context, envID, name string) error {
+	return t.execOne(ctx, opDelete, "version tag", "DELETE FROM environment_revision_tags WHERE environment_id = ? AND name = ?", envID, name)
 }
 
 func (t *tx) PutEnvironmentKey(ctx context.Context, envID string, wrapped []byte) error {

@@ -51,14 +51,46 @@ type EnvironmentRevision struct {
 	Created      string   `json:"created"`
 	CreatorLogin string   `json:"creatorLogin,omitempty"`
 	Tags         []string `json:"tags"`
+	// Retracted is set on a retracted version.
+	Retracted *EnvironmentRevisionRetracted `json:"retracted,omitempty"`
 }
 
 // EnvironmentRevisionTag names a version (esc's EnvironmentRevisionTag).
 type EnvironmentRevisionTag struct {
+	Name        string `json:"name"`
+	Revision    int    `json:"revision"`
+	Created     string `json:"created,omitempty"`
+	Modified    string `json:"modified,omitempty"`
+	EditorLogin string `json:"editorLogin,omitempty"`
+}
+
+// CreateEnvironmentRevisionTagRequest mirrors esc's: a tag's name and the
+// version it names (absent: the latest).
+type CreateEnvironmentRevisionTagRequest struct {
 	Name     string `json:"name"`
-	Revision int    `json:"revision"`
-	Created  string `json:"created,omitempty"`
-	Modified string `json:"modified,omitempty"`
+	Revision *int   `json:"revision,omitempty"`
+}
+
+// UpdateEnvironmentRevisionTagRequest mirrors esc's: where a tag moves.
+type UpdateEnvironmentRevisionTagRequest struct {
+	Revision *int `json:"revision,omitempty"`
+}
+
+// RetractEnvironmentRevisionRequest mirrors esc's: the version that
+// replaces the retracted one (absent: the newest earlier one not
+// retracted) and why.
+type RetractEnvironmentRevisionRequest struct {
+	Replacement *int   `json:"replacement,omitempty"`
+	Reason      string `json:"reason,omitempty"`
+}
+
+// EnvironmentRevisionRetracted mirrors esc's: a retracted version's
+// replacement, when, by whom and why.
+type EnvironmentRevisionRetracted struct {
+	Replacement int    `json:"replacement"`
+	At          string `json:"at"`
+	ByLogin     string `json:"byLogin,omitempty"`
+	Reason      string `json:"reason,omitempty"`
 }
 
 // ListEnvironmentRevisionTagsResponse is a page of version tags.
@@ -119,4 +151,34 @@ type CloneEnvironmentRequest struct {
 	PreserveAccess          bool   `json:"preserveAccess,omitempty"`
 	PreserveEnvironmentTags bool   `json:"preserveEnvironmentTags,omitempty"`
 	PreserveRevisionTags    bool   `json:"preserveRevisionTags,omitempty"`
+}
+
+// EnvironmentSettings mirrors esc's: an environment's settings.
+type EnvironmentSettings struct {
+	DeletionProtected bool `json:"deletionProtected"`
+}
+
+// PatchEnvironmentSettingsRequest changes the settings given.
+type PatchEnvironmentSettingsRequest struct {
+	DeletionProtected *bool `json:"deletionProtected,omitempty"`
+}
+
+// ListEnvironmentReferrersResponse mirrors apitype's: the referrers by
+// the version of the environment they reference.
+type ListEnvironmentReferrersResponse struct {
+	Referrers         map[string][]EnvironmentReferrer `json:"referrers"`
+	ContinuationToken string                           `json:"continuationToken,omitempty"`
+}
+
+// EnvironmentReferrer mirrors apitype's; Gatehouse knows environments
+// only (stacks' imports live in their own files).
+type EnvironmentReferrer struct {
+	Environment *EnvironmentImportReferrer `json:"environment,omitempty"`
+}
+
+// EnvironmentImportReferrer is an environment that imports another.
+type EnvironmentImportReferrer struct {
+	Project  string `json:"project"`
+	Name     string `json:"name"`
+	Revision int    `json:"revision"`
 }

@@ -78,6 +78,37 @@ func TestPulumiEnv(t *testing.T) {
 		t.Errorf("after rollback:\n%s", out)
 	}
 	must("revision 4 (tag: latest)", "env", "version", "history", "acme/app/web")
+	// Version tags: created at 3 (which has extra), opened by name, moved.
+	must("", "env", "version", "tag", "acme/app/web@stable", "@3")
+	must("added", "env", "open", "acme/app/web@stable", "extra")
+	must("", "env", "version", "tag", "acme/app/web@canary", "@3")
+	out = must("stable", "env", "version", "tag", "ls", "acme/app/web")
+	if !strings.Contains(out, "canary") || !strings.Contains(out, "latest") {
+		t.Errorf("version tag ls:\n%s", out)
+	}
+	must("", "env", "version", "tag", "acme/app/web@canary", "@2")
+	if out, _ := run(nil, "env", "open", "acme/app/web@canary"); strings.Contains(out, "added") || !strings.Contains(out, "example.com") {
+		t.Errorf("env open @canary after moving it to 2:\n%s", out)
+	}
+	must("", "env", "version", "tag", "rm", "acme/app/web@canary")
+	if out := must("stable", "env", "version", "tag", "ls", "acme/app/web"); strings.Contains(out, "canary") {
+		t.Errorf("version tag ls after rm:\n%s", out)
+	}
+	// Retract 3: stable moves to 2, opening 3 opens 2, history says so.
+	must("", "env", "version", "retract", "acme/app/web@3", "--reason", "leaked a value")
+	out = must("(retracted)", "env", "version", "history", "acme/app/web")
+	if !strings.Contains(out, "replaced with revision 2") || !strings.Contains(out, "leaked a value") {
+		t.Errorf("history after retract:\n%s", out)
+	}
+	if out, _ := run(nil, "env", "open", "acme/app/web@3"); strings.Contains(out, "added") || !strings.Contains(out, "example.com") {
+		t.Errorf("env open @3 after retracting it:\n%s", out)
+	}
+	if out, _ := run(nil, "env", "open", "acme/app/web@stable"); strings.Contains(out, "added") {
+		t.Errorf("env open @stable after retracting 3:\n%s", out)
+	}
+	if out, err := run(nil, "env", "version", "retract", "acme/app/web@4"); err == nil || !strings.Contains(out, "latest") {
+		t.Errorf("retracting the latest version: %v\n%s", err, out)
+	}
 	must("cloned into acme/app/web2", "env", "clone", "acme/app/web", "web2", "--preserve-history")
 	must("revision 4 (tag: latest)", "env", "version", "history", "acme/app/web2")
 	must("hunter2", "env", "open", "acme/app/web2", "password")
@@ -120,6 +151,15 @@ func TestPulumiEnv(t *testing.T) {
 	must("hello from us-west-2", "env", "open", "acme/app/outs", "s.web.hello")
 	stack("", "config", "env", "rm", "app/web", "--yes", "-s", "acme/envstack")
 
+	// app/web imports app/base: its referrer.
+	must("app/web", "env", "referrer", "list", "acme/app/base")
+	// Deletion protection refuses env rm until it is turned off.
+	must("", "env", "settings", "set", "acme/app/web", "deletion-protected", "true")
+	must("true", "env", "settings", "get", "acme/app/web")
+	if out, err := run(nil, "env", "rm", "acme/app/web", "--yes"); err == nil || !strings.Contains(out, "deletion protection is enabled") {
+		t.Errorf("env rm of a protected environment: %v\n%s", err, out)
+	}
+	must("", "env", "settings", "set", "acme/app/web", "deletion-protected", "false")
 	must("", "env", "rm", "acme/app/web", "--yes")
 	if out, err := run(nil, "env", "get", "acme/app/web"); err == nil {
 		t.Errorf("env get after rm:\n%s", out)
