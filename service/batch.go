@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/state"
 )
 
 // Batch is several operations on one organization in one write: all of
@@ -283,4 +284,87 @@ func (b *Batch) CreateUpdate(st *gatehouse.Stack, by *gatehouse.Identity, kind s
 		return nil, err
 	}
 	return createUpdateTx(b.ctx, b.tx, cur, by, kind, p)
+}
+
+// The environments' writes in a batch. Creating and cloning make the new
+// environment's data key outside any transaction and have no Batch
+// method; the others take nothing but the organization's lock, which the
+// batch holds.
+
+// UpdateDefinition is Service.UpdateDefinition in the batch.
+func (b *Batch) UpdateDefinition(e *gatehouse.Environment, def []byte, expectVersion int, by *gatehouse.Identity) (int, error) {
+	if err := b.sameOrg(e.OrgID); err != nil {
+		return 0, err
+	}
+	k, err := b.s.envKey(b.ctx, e.ID)
+	if err != nil {
+		return 0, err
+	}
+	sealed, err := state.SealSecrets(def, k)
+	if err != nil {
+		return 0, gatehouse.Errorf(gatehouse.EINVALID, "%s", err.Error())
+	}
+	if diags := SyntaxDiagnostics(e.Project+"/"+e.Name, def); diags != nil {
+		return 0, &DiagnosticsError{diags}
+	}
+	return b.s.updateDefinitionTx(b.ctx, b.tx, e, sealed, expectVersion, by)
+}
+
+// DeleteEnvironment is Service.DeleteEnvironment in the batch.
+func (b *Batch) DeleteEnvironment(e *gatehouse.Environment) error {
+	if err := b.sameOrg(e.OrgID); err != nil {
+		return err
+	}
+	return b.s.deleteEnvironmentTx(b.ctx, b.tx, e)
+}
+
+// ChangeEnvironmentTags is Service.ChangeEnvironmentTags in the batch.
+func (b *Batch) ChangeEnvironmentTags(e *gatehouse.Environment, c TagUpdate) error {
+	if err := b.sameOrg(e.OrgID); err != nil {
+		return err
+	}
+	_, err := b.s.changeEnvironmentTagsTx(b.ctx, b.tx, e, c)
+	return err
+}
+
+// SetDeletionProtection is Service.SetDeletionProtection in the batch.
+func (b *Batch) SetDeletionProtection(e *gatehouse.Environment, on bool) (*gatehouse.Environment, error) {
+	if err := b.sameOrg(e.OrgID); err != nil {
+		return nil, err
+	}
+	return b.s.setDeletionProtectionTx(b.ctx, b.tx, e, on)
+}
+
+// PutRevisionTag is Service.PutRevisionTag in the batch.
+func (b *Batch) PutRevisionTag(e *gatehouse.Environment, name string, version int, update bool, by *gatehouse.Identity) error {
+	if err := b.sameOrg(e.OrgID); err != nil {
+		return err
+	}
+	return b.s.putRevisionTagTx(b.ctx, b.tx, e, name, version, update, by)
+}
+
+// DeleteRevisionTag is Service.DeleteRevisionTag in the batch.
+func (b *Batch) DeleteRevisionTag(e *gatehouse.Environment, name string) error {
+	if err := b.sameOrg(e.OrgID); err != nil {
+		return err
+	}
+	return b.s.deleteRevisionTagTx(b.ctx, b.tx, e, name)
+}
+
+// RetractVersion is Service.RetractVersion in the batch.
+func (b *Batch) RetractVersion(e *gatehouse.Environment, version, replacement int, reason string, by *gatehouse.Identity) (int, error) {
+	if err := b.sameOrg(e.OrgID); err != nil {
+		return 0, err
+	}
+	return b.s.retractVersionTx(b.ctx, b.tx, e, version, replacement, reason, by)
+}
+
+// sameOrg refuses an environment (or other entity) of another
+// organization than the batch's, as not found: a batch writes one
+// organization.
+func (b *Batch) sameOrg(orgID string) error {
+	if orgID != b.orgID {
+		return gatehouse.Errorf(gatehouse.ENOTFOUND, "not found in this organization")
+	}
+	return nil
 }

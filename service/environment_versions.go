@@ -74,38 +74,44 @@ func (s *Service) RevisionTag(ctx context.Context, e *gatehouse.Environment, nam
 // update, moves one (404 if it does not) to version (0: the current one),
 // which must not be retracted.
 func (s *Service) PutRevisionTag(ctx context.Context, e *gatehouse.Environment, name string, version int, update bool, by *gatehouse.Identity) error {
+	return s.envWrite(ctx, e.OrgID, func(tx gatehouse.Tx) error { return s.putRevisionTagTx(ctx, tx, e, name, version, update, by) })
+}
+
+// putRevisionTagTx is PutRevisionTag's core.
+func (s *Service) putRevisionTagTx(ctx context.Context, tx gatehouse.Tx, e *gatehouse.Environment, name string, version int, update bool, by *gatehouse.Identity) error {
 	if err := checkRevisionTagName(name); err != nil {
 		return err
 	}
-	return s.store.Write(ctx, func(tx gatehouse.Tx) error {
-		v, err := tx.GetEnvironmentVersion(ctx, e.ID, version)
-		if err != nil {
-			return gatehouse.Reword(err, gatehouse.ENOTFOUND, "environment %s/%s has no version %d", e.Project, e.Name, version)
-		}
-		if v.Retracted != nil {
-			return gatehouse.Errorf(gatehouse.EINVALID, "version %d of environment %s/%s is retracted (replaced by %d)", v.Version, e.Project, e.Name, v.Retracted.Replacement)
-		}
-		tag := &gatehouse.EnvironmentRevisionTag{EnvironmentID: e.ID, Name: name, Version: v.Version, EditedBy: author(by)}
-		if err := tx.PutEnvironmentRevisionTag(ctx, tag, update); err != nil {
-			return gatehouse.Reword(err, gatehouse.ENOTFOUND, "environment %s/%s has no version tag %q", e.Project, e.Name, name)
-		}
-		return s.audit(ctx, tx, e.OrgID, gatehouse.EventEnvUpdated, e.ID, map[string]any{"versionTag": name, "version": v.Version},
-			"tagged version %d of environment %s/%s %q", v.Version, e.Project, e.Name, name)
-	})
+	v, err := tx.GetEnvironmentVersion(ctx, e.ID, version)
+	if err != nil {
+		return gatehouse.Reword(err, gatehouse.ENOTFOUND, "environment %s/%s has no version %d", e.Project, e.Name, version)
+	}
+	if v.Retracted != nil {
+		return gatehouse.Errorf(gatehouse.EINVALID, "version %d of environment %s/%s is retracted (replaced by %d)", v.Version, e.Project, e.Name, v.Retracted.Replacement)
+	}
+	tag := &gatehouse.EnvironmentRevisionTag{EnvironmentID: e.ID, Name: name, Version: v.Version, EditedBy: author(by)}
+	if err := tx.PutEnvironmentRevisionTag(ctx, tag, update); err != nil {
+		return gatehouse.Reword(err, gatehouse.ENOTFOUND, "environment %s/%s has no version tag %q", e.Project, e.Name, name)
+	}
+	return s.audit(ctx, tx, e.OrgID, gatehouse.EventEnvUpdated, e.ID, map[string]any{"versionTag": name, "version": v.Version},
+		"tagged version %d of environment %s/%s %q", v.Version, e.Project, e.Name, name)
 }
 
 // DeleteRevisionTag deletes a version tag.
 func (s *Service) DeleteRevisionTag(ctx context.Context, e *gatehouse.Environment, name string) error {
+	return s.envWrite(ctx, e.OrgID, func(tx gatehouse.Tx) error { return s.deleteRevisionTagTx(ctx, tx, e, name) })
+}
+
+// deleteRevisionTagTx is DeleteRevisionTag's core.
+func (s *Service) deleteRevisionTagTx(ctx context.Context, tx gatehouse.Tx, e *gatehouse.Environment, name string) error {
 	if err := checkRevisionTagName(name); err != nil {
 		return err
 	}
-	return s.store.Write(ctx, func(tx gatehouse.Tx) error {
-		if err := tx.DeleteEnvironmentRevisionTag(ctx, e.ID, name); err != nil {
-			return gatehouse.Reword(err, gatehouse.ENOTFOUND, "environment %s/%s has no version tag %q", e.Project, e.Name, name)
-		}
-		return s.audit(ctx, tx, e.OrgID, gatehouse.EventEnvUpdated, e.ID, map[string]any{"versionTag": name, "deleted": true},
-			"deleted version tag %q of environment %s/%s", name, e.Project, e.Name)
-	})
+	if err := tx.DeleteEnvironmentRevisionTag(ctx, e.ID, name); err != nil {
+		return gatehouse.Reword(err, gatehouse.ENOTFOUND, "environment %s/%s has no version tag %q", e.Project, e.Name, name)
+	}
+	return s.audit(ctx, tx, e.OrgID, gatehouse.EventEnvUpdated, e.ID, map[string]any{"versionTag": name, "deleted": true},
+		"deleted version tag %q of environment %s/%s", name, e.Project, e.Name)
 }
 
 // RetractVersion retracts a version, as ESC does: not the current one;
@@ -113,28 +119,35 @@ func (s *Service) DeleteRevisionTag(ctx context.Context, e *gatehouse.Environmen
 // retracted), which must exist and not be retracted; the tags naming it
 // move to the replacement.
 func (s *Service) RetractVersion(ctx context.Context, e *gatehouse.Environment, version, replacement int, reason string, by *gatehouse.Identity) (int, error) {
-	err := s.store.Write(ctx, func(tx gatehouse.Tx) error {
-		cur, err := tx.GetEnvironmentByID(ctx, e.ID)
-		if err != nil {
-			return err
-		}
-		if version == cur.Version {
-			return gatehouse.Errorf(gatehouse.EINVALID, "version %d is the latest version of environment %s/%s: it cannot be retracted", version, e.Project, e.Name)
-		}
-		if replacement, err = s.replacementOf(ctx, tx, e, version, replacement); err != nil {
-			return err
-		}
-		r := gatehouse.EnvironmentRetraction{Replacement: replacement, By: author(by), Reason: reason}
-		if err := tx.RetractEnvironmentVersion(ctx, e.ID, version, r); err != nil {
-			return gatehouse.Reword(err, gatehouse.ENOTFOUND, "environment %s/%s has no version %d", e.Project, e.Name, version)
-		}
-		if err := moveRevisionTags(ctx, tx, e.ID, version, replacement, r.By); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, e.OrgID, gatehouse.EventEnvUpdated, e.ID, map[string]any{"retracted": version, "replacement": replacement, "reason": reason},
-			"retracted version %d of environment %s/%s (replaced by %d)", version, e.Project, e.Name, replacement)
+	var replaced int
+	err := s.envWrite(ctx, e.OrgID, func(tx gatehouse.Tx) (err error) {
+		replaced, err = s.retractVersionTx(ctx, tx, e, version, replacement, reason, by)
+		return err
 	})
-	return replacement, err
+	return replaced, err
+}
+
+// retractVersionTx is RetractVersion's core; it returns the replacement.
+func (s *Service) retractVersionTx(ctx context.Context, tx gatehouse.Tx, e *gatehouse.Environment, version, replacement int, reason string, by *gatehouse.Identity) (int, error) {
+	cur, err := tx.GetEnvironmentByID(ctx, e.ID)
+	if err != nil {
+		return 0, err
+	}
+	if version == cur.Version {
+		return 0, gatehouse.Errorf(gatehouse.EINVALID, "version %d is the latest version of environment %s/%s: it cannot be retracted", version, e.Project, e.Name)
+	}
+	if replacement, err = s.replacementOf(ctx, tx, e, version, replacement); err != nil {
+		return 0, err
+	}
+	r := gatehouse.EnvironmentRetraction{Replacement: replacement, By: author(by), Reason: reason}
+	if err := tx.RetractEnvironmentVersion(ctx, e.ID, version, r); err != nil {
+		return 0, gatehouse.Reword(err, gatehouse.ENOTFOUND, "environment %s/%s has no version %d", e.Project, e.Name, version)
+	}
+	if err := moveRevisionTags(ctx, tx, e.ID, version, replacement, r.By); err != nil {
+		return 0, err
+	}
+	return replacement, s.audit(ctx, tx, e.OrgID, gatehouse.EventEnvUpdated, e.ID, map[string]any{"retracted": version, "replacement": replacement, "reason": reason},
+		"retracted version %d of environment %s/%s (replaced by %d)", version, e.Project, e.Name, replacement)
 }
 
 // replacementOf checks a retraction's replacement, or finds the default.

@@ -32,13 +32,20 @@ func (s *Service) CreateEnvironment(ctx context.Context, orgID string, by *gateh
 	if err != nil {
 		return nil, err
 	}
-	err = s.write(ctx, orgID, func(tx gatehouse.Tx) error {
-		if err := s.createEnvironmentTx(ctx, tx, e, wrapped); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, orgID, gatehouse.EventEnvCreated, e.ID, nil, "created environment %s/%s", project, name)
-	})
-	return e, err
+	err = s.write(ctx, orgID, func(tx gatehouse.Tx) error { return s.createEnvironmentTx(ctx, tx, e, wrapped) })
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// createEnvironmentTx is CreateEnvironment's core: the new environment
+// (made by newEnvironment), stored and recorded.
+func (s *Service) createEnvironmentTx(ctx context.Context, tx gatehouse.Tx, e *gatehouse.Environment, wrapped []byte) error {
+	if err := s.storeEnvironment(ctx, tx, e, wrapped); err != nil {
+		return err
+	}
+	return s.audit(ctx, tx, e.OrgID, gatehouse.EventEnvCreated, e.ID, nil, "created environment %s/%s", e.Project, e.Name)
 }
 
 // newEnvironment checks a new environment's names and makes its data key.
@@ -60,9 +67,9 @@ func (s *Service) newEnvironment(orgID string, by *gatehouse.Identity, project, 
 	return e, k, wrapped, err
 }
 
-// createEnvironmentTx stores a new environment (at version 1, empty) with
+// storeEnvironment stores a new environment (at version 1, empty) with
 // its wrapped key, within the quota.
-func (s *Service) createEnvironmentTx(ctx context.Context, tx gatehouse.Tx, e *gatehouse.Environment, wrapped []byte) error {
+func (s *Service) storeEnvironment(ctx context.Context, tx gatehouse.Tx, e *gatehouse.Environment, wrapped []byte) error {
 	if err := s.checkQuota(ctx, tx, e.OrgID, quotaEnvironments); err != nil {
 		return err
 	}
@@ -154,49 +161,71 @@ func (s *Service) UpdateDefinition(ctx context.Context, e *gatehouse.Environment
 		return 0, &DiagnosticsError{diags}
 	}
 	var version int
-	err = s.store.Write(ctx, func(tx gatehouse.Tx) error {
-		if err := tx.LockOrg(ctx, e.OrgID); err != nil {
-			return err
-		}
-		cur, err := tx.GetEnvironmentByID(ctx, e.ID)
-		if err != nil {
-			return err
-		}
-		expect := expectVersion // the closure may run twice (store.guard)
-		if expect < 0 {
-			expect = cur.Version
-		}
-		author := by.Actor()
-		if by.User != nil {
-			author = by.User.ID
-		}
-		if version, err = tx.PutEnvironmentVersion(ctx, e.ID, expect, sealed, author); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, e.OrgID, gatehouse.EventEnvUpdated, e.ID, map[string]int{"version": version},
-			"changed environment %s/%s (version %d)", e.Project, e.Name, version)
+	err = s.envWrite(ctx, e.OrgID, func(tx gatehouse.Tx) (err error) {
+		version, err = s.updateDefinitionTx(ctx, tx, e, sealed, expectVersion, by)
+		return err
 	})
 	return version, err
+}
+
+// updateDefinitionTx is UpdateDefinition's core: the sealed definition
+// stored as the next version if the environment is at expectVersion (-1:
+// any). It keeps no state between calls, since a closure may run twice
+// (store.guard).
+func (s *Service) updateDefinitionTx(ctx context.Context, tx gatehouse.Tx, e *gatehouse.Environment, sealed []byte, expectVersion int, by *gatehouse.Identity) (int, error) {
+	cur, err := tx.GetEnvironmentByID(ctx, e.ID)
+	if err != nil {
+		return 0, err
+	}
+	expect := expectVersion
+	if expect < 0 {
+		expect = cur.Version
+	}
+	author := by.Actor()
+	if by.User != nil {
+		author = by.User.ID
+	}
+	version, err := tx.PutEnvironmentVersion(ctx, e.ID, expect, sealed, author)
+	if err != nil {
+		return 0, err
+	}
+	return version, s.audit(ctx, tx, e.OrgID, gatehouse.EventEnvUpdated, e.ID, map[string]int{"version": version},
+		"changed environment %s/%s (version %d)", e.Project, e.Name, version)
+}
+
+// envWrite runs an environment's write with the organization's lock taken
+// first, as every service write does, without refreshing the snapshot
+// (definitions, versions and settings are not in it).
+func (s *Service) envWrite(ctx context.Context, orgID string, fn func(tx gatehouse.Tx) error) error {
+	return s.store.Write(ctx, func(tx gatehouse.Tx) error {
+		if err := tx.LockOrg(ctx, orgID); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
 }
 
 // DeleteEnvironment deletes an environment with its versions and key,
 // unless its deletion protection is on.
 func (s *Service) DeleteEnvironment(ctx context.Context, e *gatehouse.Environment) error {
-	return s.write(ctx, e.OrgID, func(tx gatehouse.Tx) error {
-		cur, err := tx.GetEnvironmentByID(ctx, e.ID)
-		if err != nil {
-			return err
-		}
-		if cur.DeletionProtected {
-			return gatehouse.Errorf(gatehouse.ECONFLICT, "environment %s/%s is protected from deletion: turn deletion-protected off first (pulumi env settings set %s/%s deletion-protected false)",
-				e.Project, e.Name, e.Project, e.Name)
-		}
-		if err := tx.DeleteEnvironment(ctx, e.ID); err != nil {
-			return err
-		}
-		s.forgetKey(envKeyID(e.ID))
-		return s.audit(ctx, tx, e.OrgID, gatehouse.EventEnvDeleted, e.ID, nil, "deleted environment %s/%s", e.Project, e.Name)
-	})
+	return s.write(ctx, e.OrgID, func(tx gatehouse.Tx) error { return s.deleteEnvironmentTx(ctx, tx, e) })
+}
+
+// deleteEnvironmentTx is DeleteEnvironment's core.
+func (s *Service) deleteEnvironmentTx(ctx context.Context, tx gatehouse.Tx, e *gatehouse.Environment) error {
+	cur, err := tx.GetEnvironmentByID(ctx, e.ID)
+	if err != nil {
+		return err
+	}
+	if cur.DeletionProtected {
+		return gatehouse.Errorf(gatehouse.ECONFLICT, "environment %s/%s is protected from deletion: turn deletion-protected off first (pulumi env settings set %s/%s deletion-protected false)",
+			e.Project, e.Name, e.Project, e.Name)
+	}
+	if err := tx.DeleteEnvironment(ctx, e.ID); err != nil {
+		return err
+	}
+	s.forgetKey(envKeyID(e.ID))
+	return s.audit(ctx, tx, e.OrgID, gatehouse.EventEnvDeleted, e.ID, nil, "deleted environment %s/%s", e.Project, e.Name)
 }
 
 // openSession is what an open session's id carries, sealed under the
@@ -374,35 +403,38 @@ func (s *Service) ResolveVersion(ctx context.Context, e *gatehouse.Environment, 
 // ChangeEnvironmentTags applies a change to an environment's tags; adding
 // one that exists is a conflict, as in ESC.
 func (s *Service) ChangeEnvironmentTags(ctx context.Context, e *gatehouse.Environment, c TagUpdate) error {
-	changed := false
-	err := s.store.Write(ctx, func(tx gatehouse.Tx) error {
-		if err := tx.LockOrg(ctx, e.OrgID); err != nil {
-			return err
-		}
-		cur, err := tx.GetEnvironmentByID(ctx, e.ID)
-		if err != nil {
-			return err
-		}
-		tags, ok, err := applyTags(cur.Tags, c, "", "", gatehouse.ECONFLICT)
-		if err != nil || !ok {
-			return err
-		}
-		if err := s.checkRetag(ctx, cur.OrgID, gatehouse.EntityEnvironment, cur.ID, cur.Tags, tags); err != nil {
-			return err
-		}
-		before := cur.Tags
-		cur.Tags = tags
-		if err := tx.UpdateEnvironment(ctx, cur); err != nil {
-			return err
-		}
-		changed = true
-		return s.audit(ctx, tx, cur.OrgID, gatehouse.EventEnvTagsChanged, cur.ID, map[string]any{"before": before, "after": tags},
-			"changed the tags of environment %s/%s", cur.Project, cur.Name)
+	var changed bool
+	err := s.envWrite(ctx, e.OrgID, func(tx gatehouse.Tx) (err error) {
+		changed, err = s.changeEnvironmentTagsTx(ctx, tx, e, c)
+		return err
 	})
 	if err != nil || !changed {
 		return err
 	}
 	return s.az.Refresh(ctx, e.OrgID)
+}
+
+// changeEnvironmentTagsTx is ChangeEnvironmentTags' core; it says whether
+// the tags changed (the snapshot needs a refresh only then).
+func (s *Service) changeEnvironmentTagsTx(ctx context.Context, tx gatehouse.Tx, e *gatehouse.Environment, c TagUpdate) (bool, error) {
+	cur, err := tx.GetEnvironmentByID(ctx, e.ID)
+	if err != nil {
+		return false, err
+	}
+	tags, ok, err := applyTags(cur.Tags, c, "", "", gatehouse.ECONFLICT)
+	if err != nil || !ok {
+		return false, err
+	}
+	if err := s.checkRetag(ctx, cur.OrgID, gatehouse.EntityEnvironment, cur.ID, cur.Tags, tags); err != nil {
+		return false, err
+	}
+	before := cur.Tags
+	cur.Tags = tags
+	if err := tx.UpdateEnvironment(ctx, cur); err != nil {
+		return false, err
+	}
+	return true, s.audit(ctx, tx, cur.OrgID, gatehouse.EventEnvTagsChanged, cur.ID, map[string]any{"before": before, "after": tags},
+		"changed the tags of environment %s/%s", cur.Project, cur.Name)
 }
 
 // CloneEnvironment creates project/name from e: its definition at version
@@ -429,26 +461,31 @@ func (s *Service) CloneEnvironment(ctx context.Context, e *gatehouse.Environment
 	if tags && len(e.Tags) > 0 {
 		c.Tags = maps.Clone(e.Tags)
 	}
-	err = s.write(ctx, e.OrgID, func(tx gatehouse.Tx) error {
-		if err := s.checkRetag(ctx, e.OrgID, gatehouse.EntityEnvironment, c.ID, nil, c.Tags); err != nil {
-			return err
-		}
-		if err := s.createEnvironmentTx(ctx, tx, c, wrapped); err != nil {
-			return err
-		}
-		for i, def := range sealed {
-			if _, err := tx.PutEnvironmentVersion(ctx, c.ID, 1+i, def, author(by)); err != nil {
-				return err
-			}
-		}
-		return s.audit(ctx, tx, e.OrgID, gatehouse.EventEnvCreated, c.ID, map[string]any{"clonedFrom": e.Project + "/" + e.Name, "versions": 1 + len(sealed), "tags": c.Tags},
-			"created environment %s/%s, a clone of %s/%s", project, name, e.Project, e.Name)
-	})
+	err = s.write(ctx, e.OrgID, func(tx gatehouse.Tx) error { return s.cloneEnvironmentTx(ctx, tx, e, c, wrapped, sealed, by) })
 	if err != nil {
 		return nil, err
 	}
 	c.Version = 1 + len(sealed)
 	return c, nil
+}
+
+// cloneEnvironmentTx is CloneEnvironment's core: c (made by newEnvironment,
+// with e's tags when asked) stored with its key and sealed versions, and
+// one creation event naming the source.
+func (s *Service) cloneEnvironmentTx(ctx context.Context, tx gatehouse.Tx, e, c *gatehouse.Environment, wrapped []byte, sealed [][]byte, by *gatehouse.Identity) error {
+	if err := s.checkRetag(ctx, e.OrgID, gatehouse.EntityEnvironment, c.ID, nil, c.Tags); err != nil {
+		return err
+	}
+	if err := s.storeEnvironment(ctx, tx, c, wrapped); err != nil {
+		return err
+	}
+	for i, def := range sealed {
+		if _, err := tx.PutEnvironmentVersion(ctx, c.ID, 1+i, def, author(by)); err != nil {
+			return err
+		}
+	}
+	return s.audit(ctx, tx, e.OrgID, gatehouse.EventEnvCreated, c.ID, map[string]any{"clonedFrom": e.Project + "/" + e.Name, "versions": 1 + len(sealed), "tags": c.Tags},
+		"created environment %s/%s, a clone of %s/%s", c.Project, c.Name, e.Project, e.Name)
 }
 
 // cloneSource is what a clone copies: the definitions, secrets revealed,
@@ -485,16 +522,26 @@ func (s *Service) cloneSource(ctx context.Context, e *gatehouse.Environment, ver
 // environment as it is now.
 func (s *Service) SetDeletionProtection(ctx context.Context, e *gatehouse.Environment, on bool) (*gatehouse.Environment, error) {
 	var cur *gatehouse.Environment
-	err := s.store.Write(ctx, func(tx gatehouse.Tx) (err error) {
-		if cur, err = tx.GetEnvironmentByID(ctx, e.ID); err != nil {
-			return err
-		}
-		cur.DeletionProtected = on
-		if err := tx.UpdateEnvironment(ctx, cur); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, cur.OrgID, gatehouse.EventEnvUpdated, cur.ID, map[string]bool{"deletionProtected": on},
-			"set deletion protection of environment %s/%s %v", cur.Project, cur.Name, on)
+	err := s.envWrite(ctx, e.OrgID, func(tx gatehouse.Tx) (err error) {
+		cur, err = s.setDeletionProtectionTx(ctx, tx, e, on)
+		return err
 	})
-	return cur, err
+	if err != nil {
+		return nil, err
+	}
+	return cur, nil
+}
+
+// setDeletionProtectionTx is SetDeletionProtection's core.
+func (s *Service) setDeletionProtectionTx(ctx context.Context, tx gatehouse.Tx, e *gatehouse.Environment, on bool) (*gatehouse.Environment, error) {
+	cur, err := tx.GetEnvironmentByID(ctx, e.ID)
+	if err != nil {
+		return nil, err
+	}
+	cur.DeletionProtected = on
+	if err := tx.UpdateEnvironment(ctx, cur); err != nil {
+		return nil, err
+	}
+	return cur, s.audit(ctx, tx, cur.OrgID, gatehouse.EventEnvUpdated, cur.ID, map[string]bool{"deletionProtected": on},
+		"set deletion protection of environment %s/%s %v", cur.Project, cur.Name, on)
 }
