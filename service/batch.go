@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/gatehouse-iam/gatehouse"
-	"github.com/gatehouse-iam/gatehouse/state"
 )
 
 // Batch is several operations on one organization in one write: all of
@@ -296,16 +295,9 @@ func (b *Batch) UpdateDefinition(e *gatehouse.Environment, def []byte, expectVer
 	if err := b.sameOrg(e.OrgID); err != nil {
 		return 0, err
 	}
-	k, err := b.s.envKey(b.ctx, e.ID)
+	sealed, err := b.s.sealDefinition(b.ctx, e, def)
 	if err != nil {
 		return 0, err
-	}
-	sealed, err := state.SealSecrets(def, k)
-	if err != nil {
-		return 0, gatehouse.Errorf(gatehouse.EINVALID, "%s", err.Error())
-	}
-	if diags := SyntaxDiagnostics(e.Project+"/"+e.Name, def); diags != nil {
-		return 0, &DiagnosticsError{diags}
 	}
 	return b.s.updateDefinitionTx(b.ctx, b.tx, e, sealed, expectVersion, by)
 }

@@ -149,16 +149,9 @@ func (s *Service) Definition(ctx context.Context, e *gatehouse.Environment, vers
 // UpdateDefinition stores a new version of the definition with its
 // secrets sealed, if the environment is still at expectVersion (-1: any).
 func (s *Service) UpdateDefinition(ctx context.Context, e *gatehouse.Environment, def []byte, expectVersion int, by *gatehouse.Identity) (int, error) {
-	k, err := s.envKey(ctx, e.ID)
+	sealed, err := s.sealDefinition(ctx, e, def)
 	if err != nil {
 		return 0, err
-	}
-	sealed, err := state.SealSecrets(def, k)
-	if err != nil {
-		return 0, gatehouse.Errorf(gatehouse.EINVALID, "%s", err.Error())
-	}
-	if diags := SyntaxDiagnostics(e.Project+"/"+e.Name, def); diags != nil {
-		return 0, &DiagnosticsError{diags}
 	}
 	var version int
 	err = s.envWrite(ctx, e.OrgID, func(tx gatehouse.Tx) (err error) {
@@ -166,6 +159,23 @@ func (s *Service) UpdateDefinition(ctx context.Context, e *gatehouse.Environment
 		return err
 	})
 	return version, err
+}
+
+// sealDefinition seals a new definition's secrets under the environment's
+// key, refusing one ESC cannot parse with its diagnostics.
+func (s *Service) sealDefinition(ctx context.Context, e *gatehouse.Environment, def []byte) ([]byte, error) {
+	k, err := s.envKey(ctx, e.ID)
+	if err != nil {
+		return nil, err
+	}
+	sealed, err := state.SealSecrets(def, k)
+	if err != nil {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "%s", err.Error())
+	}
+	if diags := SyntaxDiagnostics(e.Project+"/"+e.Name, def); diags != nil {
+		return nil, &DiagnosticsError{diags}
+	}
+	return sealed, nil
 }
 
 // updateDefinitionTx is UpdateDefinition's core: the sealed definition
