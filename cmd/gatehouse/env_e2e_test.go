@@ -142,6 +142,7 @@ func TestPulumiEnv(t *testing.T) {
 	stack("", "config", "env", "add", "app/web", "--yes", "-s", "acme/envstack")
 	stack("app/web", "config", "env", "ls", "-s", "acme/envstack")
 	stack("hello from us-west-2", "config", "-s", "acme/envstack")
+	stack("hello from us-west-2", "preview", "-s", "acme/envstack")
 	out = stack("hello from us-west-2", "up", "--yes", "-s", "acme/envstack")
 	_ = out
 	// fn::open::pulumi-stacks reads the stack's outputs.
