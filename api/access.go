@@ -12,6 +12,7 @@ import (
 // registerAccess registers the access explorer's reverse query.
 func (s *Server) registerAccess() {
 	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/access/holders", doc: doc{"ListAccessHolders", "The members, teams and organization tokens that hold a scope on an entity (Gatehouse extension)", []string{"scope", "entityType", "entity"}, "", "ListAccessHoldersResponse"}, scopes: scopes("org_member_access:read"), h: s.accessHolders})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/access/entity", doc: doc{"GetEntityAccess", "Who holds which scopes on one entity, and through which role, team and rule (Gatehouse extension)", []string{"entityType", "entity"}, "", "EntityAccessResponse"}, scopes: scopes("org_member_access:read"), h: s.entityAccess})
 }
 
 // accessHolders answers "who may use this scope on this entity": the
@@ -26,17 +27,7 @@ func (s *Server) accessHolders(q *request) (any, error) {
 	if !ok {
 		return nil, gatehouse.Errorf(gatehouse.EINVALID, "scope: %q is not a scope", name)
 	}
-	ref := gatehouse.CheckEntity{Type: in.Get("entityType")}
-	if ref.Type == "" {
-		ref.Type = "global"
-	}
-	if ref.Type != "global" {
-		ref.Name = in.Get("entity")
-		if project, n, ok := strings.Cut(ref.Name, "/"); ok {
-			ref.Project, ref.Name = project, n
-		}
-	}
-	e, err := s.svc.ResolveEntity(q.ctx(), q.org.ID, ref)
+	e, err := s.queryEntity(q)
 	if err != nil {
 		return nil, err
 	}
@@ -48,12 +39,63 @@ func (s *Server) accessHolders(q *request) (any, error) {
 	for i, h := range holders {
 		out[i] = wire.AccessHolder{Kind: h.Kind, ID: h.ID, Name: h.Name}
 	}
-	rank := map[string]int{"user": 0, "team": 1, "token": 2}
-	sort.SliceStable(out, func(i, j int) bool {
-		if rank[out[i].Kind] != rank[out[j].Kind] {
-			return rank[out[i].Kind] < rank[out[j].Kind]
-		}
-		return out[i].Name < out[j].Name
-	})
+	sortByKind(out, func(h wire.AccessHolder) (string, string) { return h.Kind, h.Name })
 	return wire.ListAccessHoldersResponse{Holders: out}, nil
+}
+
+// queryEntity is the entity a query names as a check does: entityType,
+// then entity as project/name or an account's name (none for the
+// organization).
+func (s *Server) queryEntity(q *request) (*gatehouse.Entity, error) {
+	in := q.r.URL.Query()
+	ref := gatehouse.CheckEntity{Type: in.Get("entityType")}
+	if ref.Type == "" {
+		ref.Type = "global"
+	}
+	if ref.Type != "global" {
+		ref.Name = in.Get("entity")
+		if project, n, ok := strings.Cut(ref.Name, "/"); ok {
+			ref.Project, ref.Name = project, n
+		}
+	}
+	return s.svc.ResolveEntity(q.ctx(), q.org.ID, ref)
+}
+
+// entityAccess answers "who holds what on this entity, and why": every
+// member, team and organization token holding a scope of the entity's
+// type there, with the roles, teams and rules that grant it
+// (authz.Access). Users come first, then teams, then tokens, each by name.
+func (s *Server) entityAccess(q *request) (any, error) {
+	e, err := s.queryEntity(q)
+	if err != nil {
+		return nil, err
+	}
+	access, err := s.az.Access(q.ctx(), q.org.ID, e)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]wire.EntityAccess, len(access))
+	for i, a := range access {
+		w := wire.EntityAccess{Kind: a.Kind, ID: a.ID, Name: a.Name, Grants: make([]wire.EntityAccessGrant, len(a.Grants))}
+		for j, g := range a.Grants {
+			w.Grants[j] = wire.EntityAccessGrant{Via: g.Via, Role: g.Role, RoleID: g.RoleID, Path: g.Path, Holds: g.Holds, Scopes: g.Scopes}
+		}
+		out[i] = w
+	}
+	sortByKind(out, func(a wire.EntityAccess) (string, string) { return a.Kind, a.Name })
+	return wire.EntityAccessResponse{Principals: out}, nil
+}
+
+// sortByKind orders principals users first, then teams, then tokens,
+// each by name.
+func sortByKind[T any](list []T, key func(T) (kind, name string)) {
+	rank := map[string]int{"user": 0, "team": 1, "token": 2}
+	sort.SliceStable(list, func(i, j int) bool {
+		ki, ni := key(list[i])
+		kj, nj := key(list[j])
+		if rank[ki] != rank[kj] {
+			return rank[ki] < rank[kj]
+		}
+		return ni < nj
+	})
 }

@@ -55,6 +55,7 @@ func (s *Server) registerStacks() {
 	st("POST", "/batch-decrypt", "stack:decrypt", doc{"BatchDecrypt", "Decrypt secrets of the stack", nil, "BatchDecryptRequest", "BatchDecryptResponse"}, s.batchDecrypt, limit(maxSecretsBody))
 	st("POST", "/decrypt/log-decryption", "stack:read", doc{"LogDecryption", "Record a decryption the CLI did itself", nil, "Log3rdPartyDecryptionEvent", ""}, s.logDecryption)
 	st("POST", "/decrypt/log-batch-decryption", "stack:read", doc{"LogBatchDecryption", "Record a bulk decryption the CLI did itself", nil, "Log3rdPartyDecryptionEvent", ""}, s.logDecryption)
+	st("GET", "/outputs", "stack:read", doc{"GetStackOutputNames", "The names of the outputs of the stack's current deployment, no values (Gatehouse extension)", nil, "", "StackOutputNames"}, s.stackOutputNames)
 	st("GET", "/updates", "stack:read", doc{"GetStackUpdates", "The stack's update history, newest first", []string{"pageSize", "page"}, "", "GetHistoryResponse"}, s.stackHistory)
 	st("GET", "/updates/latest", "stack:read", doc{"GetLatestStackUpdate", "The stack's latest update", nil, "", "UpdateInfo"}, s.latestUpdate)
 	st("GET", "/updates/latest/previews", "stack:read", doc{"GetLatestStackPreviews", "The stack's latest preview", nil, "", "GetLatestStackPreviewsResponse"}, s.latestPreviews)
@@ -126,6 +127,14 @@ func (s *Server) toStack(q *request, st *gatehouse.Stack) wire.Stack {
 }
 
 func (s *Server) getStack(q *request) (any, error) { return s.toStack(q, q.stack), nil }
+
+func (s *Server) stackOutputNames(q *request) (any, error) {
+	names, err := s.svc.StackOutputNames(q.ctx(), q.stack)
+	if err != nil {
+		return nil, err
+	}
+	return wire.StackOutputNames{Names: names}, nil
+}
 
 func (s *Server) createStack(q *request) (any, error) {
 	var in wire.CreateStackRequest

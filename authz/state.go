@@ -62,6 +62,7 @@ type memberState struct {
 	membership *gatehouse.Membership
 	roles      []*policy.Descriptor // the member role, team roles, and the direct grants as a synthetic role
 	grants     *policy.Grants
+	teams      []string // ids of the teams the member is in, for explanations
 }
 
 type teamState struct {
@@ -228,7 +229,7 @@ func (s *orgState) buildMembers(snap *gatehouse.Snapshot, userDirect map[string]
 		teamsOf[tm.UserID] = append(teamsOf[tm.UserID], tm.TeamID)
 	}
 	for _, m := range snap.Members {
-		ms := &memberState{membership: m}
+		ms := &memberState{membership: m, teams: teamsOf[m.UserID]}
 		if !m.Suspended {
 			if d, ok := s.descs[m.RoleID]; ok {
 				ms.roles = append(ms.roles, d)

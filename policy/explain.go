@@ -33,6 +33,9 @@ type Match struct {
 	// entity has instead (Unmet only).
 	Condition string `json:"condition,omitempty"`
 	Because   string `json:"because,omitempty"`
+	// Holds are the conditions on the path that hold for the entity (the
+	// tag or entity rule that grants; Grants only).
+	Holds []string `json:"holds,omitempty"`
 }
 
 // Explain decides like Grants.Decide, by walking the roles' trees directly,
@@ -100,15 +103,16 @@ func (x *explainer) node(n Node, path string, guards []guardAt, composing []stri
 		}
 		m := Match{RoleID: x.role.ID, Role: x.role.Name, Path: path}
 		for _, g := range guards {
+			cond := Render(g.expr)
+			if !g.want {
+				cond = "not " + cond
+			}
 			if evalBool(g.expr, x.ent) != g.want {
-				m.Condition = Render(g.expr)
-				if !g.want {
-					m.Condition = "not " + m.Condition
-				}
-				m.Because = facts(g.expr, x.ent)
+				m.Condition, m.Because, m.Holds = cond, facts(g.expr, x.ent), nil
 				x.unmet = append(x.unmet, m)
 				return
 			}
+			m.Holds = append(m.Holds, cond)
 		}
 		x.grants = append(x.grants, m)
 	case *Group:

@@ -18,6 +18,12 @@ type StackSummary struct {
 	ResourceCount *int   `json:"resourceCount,omitempty"`
 }
 
+// StackOutputNames is the body of GET .../outputs (a Gatehouse
+// extension): the names of a stack's outputs, without their values.
+type StackOutputNames struct {
+	Names []string `json:"names"`
+}
+
 // ListStacksResponse mirrors apitype.ListStacksResponse.
 type ListStacksResponse struct {
 	Stacks            []StackSummary `json:"stacks"`
