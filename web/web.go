@@ -32,7 +32,6 @@ import (
 	"github.com/gatehouse-iam/gatehouse/api"
 	"github.com/gatehouse-iam/gatehouse/api/wire"
 	"github.com/gatehouse-iam/gatehouse/authz"
-	"github.com/gatehouse-iam/gatehouse/catalog"
 	"github.com/gatehouse-iam/gatehouse/service"
 )
 
@@ -75,7 +74,7 @@ func New(svc *service.Service, az *authz.Authorizer, apiSrv *api.Server, opts Op
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	c := &Console{svc: svc, az: az, api: apiSrv, log: opts.Logger, secure: opts.Secure, mux: http.NewServeMux()}
-	c.tmpl = template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.html"))
+	c.tmpl = template.Must(template.New("").Funcs(funcs).Funcs(template.FuncMap{"when": c.when}).ParseFS(templateFS, "templates/*.html"))
 	c.routes()
 	return c
 }
@@ -146,18 +145,15 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /console/{org}/oidc/{id}/policy", c.authed(c.savePolicy))
 	m.HandleFunc("POST /console/{org}/oidc/{id}/delete", c.authed(c.deleteIssuer))
 
+	c.entityRoutes()
+	m.HandleFunc("/console/", c.notFound)
+
 	m.HandleFunc("GET /console/{org}/audit", c.authed(c.audit))
 	m.HandleFunc("GET /console/{org}/access", c.authed(c.access))
 	m.HandleFunc("POST /console/{org}/access", c.authed(c.access))
 }
 
 var funcs = template.FuncMap{
-	"unix": func(t int64) string {
-		if t == 0 {
-			return "never"
-		}
-		return time.Unix(t, 0).UTC().Format("2006-01-02 15:04 UTC")
-	},
 	"join": strings.Join,
 	"json": func(v any) string {
 		b, _ := json.MarshalIndent(v, "", "  ")
@@ -281,6 +277,8 @@ type page struct {
 	Error  string
 	Notice string
 	Data   any
+
+	q *req
 }
 
 // req is one console request with its session.
@@ -290,6 +288,9 @@ type req struct {
 	r    *http.Request
 	sess *session
 	org  string
+	// entity is the stack, environment or account the page shows: the
+	// page's controls are decided on it.
+	entity *gatehouse.Entity
 }
 
 type handlerFunc func(q *req) error
@@ -329,7 +330,7 @@ func (c *Console) authed(h handlerFunc) http.HandlerFunc {
 // render writes a page with the layout.
 func (q *req) render(status int, name, title, nav string, data any, errMsg, notice string) error {
 	p := page{Title: title, Org: q.org, User: q.sess.id.User.Login, CSRF: q.sess.rec.CSRF, Nav: nav, Error: errMsg, Notice: notice,
-		Data: data}
+		Data: data, q: q}
 	if orgs, err := q.c.svc.UserOrgs(q.r.Context(), q.sess.id.User.ID); err == nil {
 		for _, o := range orgs {
 			p.Orgs = append(p.Orgs, o.Name)
@@ -374,17 +375,39 @@ func (r *recorder) Write(b []byte) (int, error) {
 // call makes an API request as the session's user, in process, and decodes
 // a JSON response into out. A 4xx or 5xx is an *apiError.
 func (q *req) call(method, path string, body, out any) error {
+	rec, err := q.serve(method, path, body)
+	if err != nil {
+		return err
+	}
+	if out != nil && rec.body.Len() > 0 {
+		return json.Unmarshal(rec.body.Bytes(), out)
+	}
+	return nil
+}
+
+// callRaw makes a GET request as call does and returns the body as the
+// API sent it (an environment's YAML).
+func (q *req) callRaw(path string) ([]byte, error) {
+	rec, err := q.serve("GET", path, nil)
+	if err != nil {
+		return nil, err
+	}
+	return rec.body.Bytes(), nil
+}
+
+// serve makes an in-process API request as the session's user.
+func (q *req) serve(method, path string, body any) (*recorder, error) {
 	var rd io.Reader = http.NoBody
 	if body != nil {
 		data, err := json.Marshal(body)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		rd = bytes.NewReader(data)
 	}
 	r, err := http.NewRequestWithContext(context.WithoutCancel(q.r.Context()), method, path, rd)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	r.RemoteAddr = q.r.RemoteAddr
 	// The API finds the client's address as for its own requests (through
@@ -401,29 +424,11 @@ func (q *req) call(method, path string, body, out any) error {
 		if json.Unmarshal(rec.body.Bytes(), e) != nil || e.Message == "" {
 			e.Message = strings.TrimSpace(rec.body.String())
 		}
-		return e
+		return nil, e
 	}
-	if out != nil && rec.body.Len() > 0 {
-		return json.Unmarshal(rec.body.Bytes(), out)
-	}
-	return nil
+	return rec, nil
 }
 
-// may reports whether the session's user holds a scope in the organization
-// (to show or hide an action; the API decides again when it is taken): one
-// authz.Authorize, as the API's routes decide.
-func (q *req) may(scope string) bool {
-	org, err := q.c.az.Org(q.r.Context(), q.org)
-	if err != nil {
-		return false
-	}
-	sc, ok := catalog.Lookup(scope)
-	if !ok {
-		return false
-	}
-	d, err := q.c.az.Authorize(q.r.Context(), q.sess.id, org.ID, sc, &gatehouse.Entity{Type: gatehouse.EntityGlobal, ID: org.ID})
-	return err == nil && d.Allowed
-}
 
 // redirect sends the browser on after a change, with a notice to show.
 // The notice travels in the URL with a MAC under the session's secret, so

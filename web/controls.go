@@ -1,0 +1,66 @@
+package web
+
+import (
+	"fmt"
+	"html/template"
+	"slices"
+
+	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/catalog"
+)
+
+// The console acts as its user: a control for an action the user may not
+// take is disabled (or, for a link, shown as text) with the missing scope
+// as its tooltip. Templates ask through the page ($.Can, $.Lacks,
+// $.Link); each answer is one authz.Authorize, as the API's route decides
+// when the action is taken (and the API decides again then).
+
+// may reports whether the session's user holds scope in the organization:
+// on the page's entity when the scope applies to its type, else on the
+// organization.
+func (q *req) may(scope string) bool {
+	sc, ok := catalog.Lookup(scope)
+	if !ok {
+		return false
+	}
+	org, err := q.c.az.Org(q.r.Context(), q.org)
+	if err != nil {
+		return false
+	}
+	e := &gatehouse.Entity{Type: gatehouse.EntityGlobal, ID: org.ID}
+	if q.entity != nil && slices.Contains(sc.Info().Types, q.entity.Type) {
+		e = q.entity
+	} else if !slices.Contains(sc.Info().Types, gatehouse.EntityGlobal) {
+		return false // an entity's scope, and the page shows no such entity
+	}
+	d, err := q.c.az.Authorize(q.r.Context(), q.sess.id, org.ID, sc, e)
+	return err == nil && d.Allowed
+}
+
+// Can reports whether the user may use scope here (to hide a control).
+func (p page) Can(scope string) bool { return p.q != nil && p.q.may(scope) }
+
+// Lacks returns the attributes that disable a control (a button, or a
+// fieldset of a form) whose action needs scope, when the user lacks it:
+// disabled, with the scope as the tooltip. Nothing when the user holds it.
+func (p page) Lacks(scope string) template.HTMLAttr {
+	if p.Can(scope) {
+		return ""
+	}
+	return template.HTMLAttr(fmt.Sprintf(`disabled title="%s"`, template.HTMLEscapeString(lacksTitle(scope))))
+}
+
+// Link is a button-styled link to href that needs scope: the link when
+// the user holds it, else its text, marked disabled, with the scope as the
+// tooltip.
+func (p page) Link(scope, href, text string) template.HTML {
+	if p.Can(scope) {
+		return template.HTML(fmt.Sprintf(`<a class="button" href="%s">%s</a>`, template.HTMLEscapeString(href), template.HTMLEscapeString(text)))
+	}
+	return template.HTML(fmt.Sprintf(`<span class="button disabled" role="link" aria-disabled="true" title="%s">%s</span>`,
+		template.HTMLEscapeString(lacksTitle(scope)), template.HTMLEscapeString(text)))
+}
+
+func lacksTitle(scope string) string {
+	return "Needs the " + scope + " scope, which your roles do not grant here"
+}
