@@ -42,11 +42,15 @@ func (c *Console) account(q *req) error { return c.accountPage(q, http.StatusOK,
 func (c *Console) accountPage(q *req, status int, errMsg string) error {
 	d := accountData{entityPage: entityPage{Type: "insights-account", Name: q.r.PathValue("name"), Base: q.accountPath()}}
 	if err := q.call("GET", q.accountAPI(), nil, &d.Account); err != nil {
-		return q.notFoundOr(err, func(msg string) error { return q.render(http.StatusForbidden, "account", d.Name, "accounts", d, msg, "") })
+		return q.notFoundOr(err, func(msg string) error {
+			return q.render(http.StatusForbidden, "account", d.Name, "accounts", d, msg, "")
+		})
 	}
 	var tags wire.InsightsAccountTags
 	if err := q.call("GET", q.accountAPI()+"/tags", nil, &tags); err != nil {
-		return q.fail(err, func(msg string) error { return q.render(http.StatusForbidden, "account", d.Name, "accounts", d, msg, "") })
+		return q.fail(err, func(msg string) error {
+			return q.render(http.StatusForbidden, "account", d.Name, "accounts", d, msg, "")
+		})
 	}
 	q.openEntity(&d.entityPage, gatehouse.EntityInsightsAccount, tags.Tags)
 	return q.render(status, "account", d.Name, "accounts", d, errMsg, q.notice())

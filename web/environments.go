@@ -48,7 +48,9 @@ func (c *Console) environmentPage(q *req, status int, errMsg string) error {
 	api := q.environmentAPI()
 	def, err := q.callRaw(api)
 	if err != nil {
-		return q.notFoundOr(err, func(msg string) error { return q.render(http.StatusForbidden, "environment", d.Name, "environments", d, msg, "") })
+		return q.notFoundOr(err, func(msg string) error {
+			return q.render(http.StatusForbidden, "environment", d.Name, "environments", d, msg, "")
+		})
 	}
 	d.Definition = string(def)
 	if err := q.call("GET", api+"/versions", nil, &d.Versions); err != nil {

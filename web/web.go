@@ -429,7 +429,6 @@ func (q *req) serve(method, path string, body any) (*recorder, error) {
 	return rec, nil
 }
 
-
 // redirect sends the browser on after a change, with a notice to show.
 // The notice travels in the URL with a MAC under the session's secret, so
 // that a link made elsewhere cannot put words on a console page.
