@@ -1,0 +1,103 @@
+package web_test
+
+import (
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/gatehouse-iam/gatehouse/api/wire"
+)
+
+// raw sends a body as it is (an environment's YAML) and returns the status.
+func (e *env) raw(token, method, path, body string) int {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "token "+token)
+	req.Header.Set("Content-Type", "application/x-yaml")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode
+}
+
+// seedEntities makes the stacks app/dev (env=dev) and app/prod
+// (env=prod), the environment app/cfg with a secret, the Insights
+// account aws (team=data), and the role "Dev Readers": Stack Read on the
+// stacks tagged env=dev, held by member dana.
+func (e *env) seedEntities(t *testing.T, admin *browser) (dana string) {
+	t.Helper()
+	e.must(e.admin, "POST", "/api/stacks/acme/app", wire.CreateStackRequest{StackName: "dev", Tags: map[string]string{"env": "dev"}}, nil)
+	e.must(e.admin, "POST", "/api/stacks/acme/app", wire.CreateStackRequest{StackName: "prod", Tags: map[string]string{"env": "prod"}}, nil)
+	e.must(e.admin, "POST", "/api/esc/environments/acme", wire.CreateEnvironmentRequest{Project: "app", Name: "cfg"}, nil)
+	if status := e.raw(e.admin, "PATCH", "/api/esc/environments/acme/app/cfg", "values:\n  region: eu-west-1\n  password:\n    fn::secret: hunter2\n"); status != 200 {
+		t.Fatalf("define app/cfg: %d", status)
+	}
+	if status := e.api(e.admin, "POST", "/api/preview/insights/acme/accounts/aws", wire.CreateInsightsAccountRequest{Provider: "aws", Environment: "app/cfg"}, nil); status/100 != 2 {
+		t.Fatalf("create account aws: %d", status)
+	}
+	e.must(e.admin, "PUT", "/api/preview/insights/acme/accounts/aws/tags", wire.InsightsAccountTags{Tags: map[string]string{"team": "data"}}, nil)
+	status, h, body := admin.do("POST", "/console/acme/roles", url.Values{"name": {"Dev Readers"}, "mode": {"form"},
+		"rule0.kind": {"tag"}, "rule0.type": {"stack"}, "rule0.c0.key": {"env"}, "rule0.c0.op": {"eq"}, "rule0.c0.value": {"dev"},
+		"rule0.set": {e.roleID(t, "set", "Stack Read")}})
+	if status != 303 {
+		t.Fatalf("create role: %d\n%s", status, body)
+	}
+	roleID := strings.TrimPrefix(strings.Split(h.Get("Location"), "?")[0], "/console/acme/roles/")
+	dana = e.member(t, "dana", "member")
+	e.must(e.admin, "PATCH", "/api/orgs/acme/members/dana", wire.UpdateMemberRequest{FGARoleID: roleID}, nil)
+	return dana
+}
+
+// TestEntityPages renders the stack, environment and account pages on
+// real data for an admin: lists with tags, a stack's tags and empty
+// updates, an environment's definition with its secret sealed, its
+// versions, and each Access tab naming the holders and why.
+func TestEntityPages(t *testing.T) {
+	e := newEnv(t)
+	admin := e.browser()
+	admin.signIn(e.admin)
+	e.seedEntities(t, admin)
+	for _, p := range []struct {
+		name, path string
+		wants      []string
+		lacks      []string
+	}{
+		{"stacks", "/console/acme/stacks", []string{">app/dev</a>", ">app/prod</a>", `<span class="tag">env=dev</span>`}, nil},
+		{"stacks by tag", "/console/acme/stacks?tag=env%3Dprod", []string{">app/prod</a>"}, []string{">app/dev</a>"}},
+		{"stacks by name", "/console/acme/stacks?name=DE", []string{">app/dev</a>"}, []string{">app/prod</a>"}},
+		{"no stack matches", "/console/acme/stacks?project=nope", []string{"No stack you may read matches these filters"}, nil},
+		{"stack", "/console/acme/stacks/app/dev", []string{"<code>env</code></td><td>dev</td>", "No updates yet", "No outputs",
+			`<button type="submit">Delete this stack</button>`}, []string{"disabled"}},
+		{"stack access", "/console/acme/stacks/app/dev/access", []string{"user <strong>admin</strong>", "role <strong>Admin</strong> <span class=\"via\">(organization role)</span>",
+			"user <strong>dana</strong>", "role <strong>Dev Readers</strong>", "<code>stack.tags[&#34;env&#34;] == &#34;dev&#34;</code>", `<code class="scope">stack:read</code>`}, nil},
+		{"prod access", "/console/acme/stacks/app/prod/access", []string{"user <strong>admin</strong>"}, []string{"dana"}},
+		{"environments", "/console/acme/environments", []string{">app/cfg</a>"}, nil},
+		{"environment", "/console/acme/environments/app/cfg", []string{"region: eu-west-1", "fn::secret", "<td>1</td>", "<td>2</td>"}, []string{"hunter2"}},
+		{"environment access", "/console/acme/environments/app/cfg/access", []string{"user <strong>admin</strong>", `<code class="scope">environment:read</code>`}, []string{"dana"}},
+		{"accounts", "/console/acme/accounts", []string{">aws</a></td><td>aws</td>", `<span class="tag">team=data</span>`}, nil},
+		{"account", "/console/acme/accounts/aws", []string{"<code>team</code></td><td>data</td>", "<code>app/cfg</code>"}, nil},
+		{"account access", "/console/acme/accounts/aws/access", []string{"user <strong>admin</strong>", `<code class="scope">insights_account:read</code>`}, nil},
+	} {
+		t.Run(p.name, func(t *testing.T) {
+			status, _, page := admin.do("GET", p.path, nil)
+			if status != 200 {
+				t.Fatalf("GET %s: %d\n%s", p.path, status, page)
+			}
+			for _, want := range p.wants {
+				if !strings.Contains(page, want) {
+					t.Errorf("lacks %s:\n%s", want, page)
+				}
+			}
+			for _, not := range p.lacks {
+				if strings.Contains(page, not) {
+					t.Errorf("shows %s:\n%s", not, page)
+				}
+			}
+		})
+	}
+}
