@@ -12,7 +12,7 @@ import (
 func (c *Console) accounts(q *req) error {
 	var out wire.ListInsightsAccountsResponse
 	if err := q.call("GET", "/api/preview/insights/"+url.PathEscape(q.org)+"/accounts", nil, &out); err != nil {
-		return q.fail(err, func(msg string) error {
+		return q.notFoundOr(err, func(msg string) error {
 			return q.render(http.StatusForbidden, "accounts", "Insights accounts", "accounts", nil, msg, "")
 		})
 	}

@@ -37,17 +37,30 @@ func (q *req) may(scope string) bool {
 	return err == nil && d.Allowed
 }
 
-// Can reports whether the user may use scope here (to hide a control).
-func (p page) Can(scope string) bool { return p.q != nil && p.q.may(scope) }
+// Can reports whether the user may use every one of scopes here (to hide
+// a control).
+func (p page) Can(scopes ...string) bool { return p.missing(scopes) == "" }
+
+// missing is the first of scopes the user lacks here, "" when none.
+func (p page) missing(scopes []string) string {
+	for _, s := range scopes {
+		if p.q == nil || !p.q.may(s) {
+			return s
+		}
+	}
+	return ""
+}
 
 // Lacks returns the attributes that disable a control (a button, or a
-// fieldset of a form) whose action needs scope, when the user lacks it:
-// disabled, with the scope as the tooltip. Nothing when the user holds it.
-func (p page) Lacks(scope string) template.HTMLAttr {
-	if p.Can(scope) {
+// fieldset of a form) whose action needs scopes, when the user lacks one:
+// disabled, with the missing scope as the tooltip. Nothing when the user
+// holds them all.
+func (p page) Lacks(scopes ...string) template.HTMLAttr {
+	s := p.missing(scopes)
+	if s == "" {
 		return ""
 	}
-	return template.HTMLAttr(fmt.Sprintf(`disabled title="%s"`, template.HTMLEscapeString(lacksTitle(scope))))
+	return template.HTMLAttr(fmt.Sprintf(`disabled title="%s"`, template.HTMLEscapeString(lacksTitle(s))))
 }
 
 // Link is a button-styled link to href that needs scope: the link when

@@ -12,7 +12,7 @@ import (
 func (c *Console) environments(q *req) error {
 	var out wire.ListEnvironmentsResponse
 	if err := q.call("GET", "/api/esc/environments/"+url.PathEscape(q.org), nil, &out); err != nil {
-		return q.fail(err, func(msg string) error {
+		return q.notFoundOr(err, func(msg string) error {
 			return q.render(http.StatusForbidden, "environments", "Environments", "environments", nil, msg, "")
 		})
 	}

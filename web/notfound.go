@@ -17,17 +17,28 @@ func (c *Console) notFound(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := &req{c: c, w: w, r: r, sess: s}
-	org, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/console/"), "/")
-	if o, err := c.az.Org(r.Context(), org); err == nil && c.az.Member(r.Context(), s.id, o.ID) {
-		q.org = org
-	}
-	if err := q.render(http.StatusNotFound, "notfound", "Page not found", "", r.URL.Path, "", ""); err != nil {
+	q.org, _, _ = strings.Cut(strings.TrimPrefix(r.URL.Path, "/console/"), "/")
+	if err := q.notFoundPage("Page not found", notFoundData{Path: r.URL.Path}); err != nil {
 		c.log.Error("console page", "path", r.URL.Path, "err", err.Error())
 	}
+}
+
+type notFoundData struct {
+	Path string // the URL no page has
+	Why  string // the API's word on what is not there
 }
 
 // missing shows the 404 page for a thing the API says is not there (or
 // that the user may not read: the API tells them apart for no one).
 func (q *req) missing(msg string) error {
-	return q.render(http.StatusNotFound, "notfound", "Not found", "", msg, "", "")
+	return q.notFoundPage("Not found", notFoundData{Path: q.r.URL.Path, Why: msg})
+}
+
+// notFoundPage renders the 404 page, with the navigation of the request's
+// organization only when the user is its member.
+func (q *req) notFoundPage(title string, d notFoundData) error {
+	if o, err := q.c.az.Org(q.r.Context(), q.org); err != nil || !q.c.az.Member(q.r.Context(), q.sess.id, o.ID) {
+		q.org = ""
+	}
+	return q.render(http.StatusNotFound, "notfound", title, "", d, "", "")
 }

@@ -63,7 +63,7 @@ func (c *Console) issuerPage(q *req, status int, errMsg, rules string) error {
 	}
 	if claims := q.r.URL.Query().Get("claims"); claims != "" {
 		d.Claims = claims
-		d.Result = testClaims(pol, polErr, claims)
+		d.Result = testClaims(pol, polErr, d.Issuer.Name, claims)
 	}
 	return q.render(status, "issuer", d.Issuer.Name, "oidc", d, errMsg, q.notice())
 }
@@ -82,9 +82,9 @@ func rulesText(rules []gatehouse.AuthPolicyRule) string {
 }
 
 // testClaims evaluates the issuer's policy (as read for its page, or the
-// error reading it) on a claims document for an organization token, as
+// error reading it) of the named issuer on a claims document for an organization token, as
 // `gatehouse oidc test` does.
-func testClaims(pol wire.AuthPolicy, polErr error, claims string) string {
+func testClaims(pol wire.AuthPolicy, polErr error, issuer, claims string) string {
 	var m map[string]any
 	if err := json.Unmarshal([]byte(claims), &m); err != nil {
 		return "claims: not a JSON object: " + err.Error()
@@ -92,7 +92,7 @@ func testClaims(pol wire.AuthPolicy, polErr error, claims string) string {
 	if polErr != nil {
 		return polErr.Error()
 	}
-	d := service.EvaluatePolicy(pol.Policies, m, gatehouse.TokenOrganization, "", "")
+	d := service.EvaluatePolicy(pol.Policies, m, gatehouse.TokenOrganization, "", issuer)
 	if !d.Allowed {
 		return "deny: " + d.Reason
 	}

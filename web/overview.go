@@ -22,6 +22,9 @@ func (c *Console) overview(q *req) error {
 	type section struct{ Path, Name, What, Scope string }
 	var out []section
 	for _, s := range []section{
+		{"stacks", "Stacks", "Stacks, their updates, outputs, tags and who may use them", "stack:list"},
+		{"environments", "Environments", "Environments (ESC), their versions, tags and access", "environment:list"},
+		{"accounts", "Insights accounts", "Insights accounts, their tags and access", "insights_account:list"},
 		{"permissions", "Permissions", "Permission sets: named scopes for one entity type", "role:read"},
 		{"roles", "Roles", "Roles: organization-wide sets plus rules on stacks, environments and accounts", "role:read"},
 		{"tokens", "Access tokens", "Organization, team and personal tokens", ""},
@@ -35,5 +38,5 @@ func (c *Console) overview(q *req) error {
 			out = append(out, s)
 		}
 	}
-	return q.render(http.StatusOK, "overview", "Organization settings", "", out, "", q.notice())
+	return q.render(http.StatusOK, "overview", "Overview", "", out, "", q.notice())
 }

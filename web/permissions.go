@@ -79,7 +79,7 @@ func (c *Console) showSetForm(q *req, status int, errMsg string) error {
 	if v := q.r.URL.Query().Get("type"); f.New && v != "" {
 		f.Type = v
 	}
-	if q.r.Method == http.MethodPost {
+	if editing(q) {
 		f.Set.Name, f.Set.Description, f.Type, f.Selected = q.r.PostForm.Get("name"), q.r.PostForm.Get("description"), q.r.PostForm.Get("type"), q.r.PostForm["scope"]
 	}
 	if f.Type == "" {
@@ -113,6 +113,14 @@ func (c *Console) savePermission(q *req) error {
 		return q.fail(err, func(msg string) error { return c.showSetForm(q, http.StatusBadRequest, msg) })
 	}
 	return q.redirect("/console/"+url.PathEscape(q.org)+"/permissions", fmt.Sprintf("Saved permission set %q.", saved.Name))
+}
+
+// editing reports whether the request posted the editor's form, whose
+// values the editor shows again (with the error that refused them).
+// Another POST that shows the editor (a refused delete, a refused default)
+// shows the descriptor as stored.
+func editing(q *req) bool {
+	return q.r.Method == http.MethodPost && q.r.PostForm.Has("name")
 }
 
 func (c *Console) deleteDescriptor(list string) handlerFunc {

@@ -384,7 +384,7 @@ func (c *Console) showRoleForm(q *req, status int, errMsg string) error {
 			f.Holders.Tokens = append(f.Holders.Tokens, t.Name)
 		}
 	}
-	if q.r.Method == http.MethodPost {
+	if editing(q) {
 		pf := q.r.PostForm
 		f.Role.Name, f.Role.Description, f.OrgSets, f.Rules, f.JSON = pf.Get("name"), pf.Get("description"), pf["orgset"], parseRules(pf), pf.Get("json")
 	}

@@ -47,7 +47,7 @@ func (c *Console) stacks(q *req) error {
 	}
 	var out wire.ListStacksResponse
 	if err := q.call("GET", "/api/user/stacks?"+v.Encode(), nil, &out); err != nil {
-		return q.fail(err, func(msg string) error {
+		return q.notFoundOr(err, func(msg string) error {
 			return q.render(http.StatusForbidden, "stacks", "Stacks", "stacks", d, msg, "")
 		})
 	}

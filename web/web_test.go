@@ -379,4 +379,15 @@ func TestConsoleOIDC(t *testing.T) {
 	if page := b.get("/console/acme/oidc/" + iss.ID + "?" + claims); !strings.Contains(page, "allow: rule 0 matches") {
 		t.Errorf("a refused edit changed the policy:\n%s", page)
 	}
+	// A deny names the issuer the page is about.
+	if status, _, body := b.do("POST", "/console/acme/oidc/"+iss.ID+"/policy", url.Values{"policy": {policy[1]}, "rules": {`[{"decision":"deny","tokenType":"organization","rules":{"sub":"repo:acme/*"}}]`}}); status != 303 {
+		t.Fatalf("save a deny: %d\n%s", status, body)
+	}
+	if page := b.get("/console/acme/oidc/" + iss.ID + "?" + claims); !strings.Contains(page, "deny: rule 0 of issuer &#34;ci&#34; denies") {
+		t.Errorf("the deny does not name the issuer:\n%s", page)
+	}
+	// Times in one format: relative, the exact UTC time on hover.
+	if page := b.get("/console/acme/oidc"); !regexp.MustCompile(`<time datetime="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ" title="\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC">just now</time>`).MatchString(page) {
+		t.Errorf("the issuer's registration time:\n%s", page)
+	}
 }

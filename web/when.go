@@ -9,7 +9,7 @@ import (
 // when renders a time the one way the console shows times: relative to
 // the service's clock ("3 hours ago", "in 29 days"), with the exact UTC
 // time on hover and in the datetime attribute. It takes Unix seconds
-// (0: never) or an RFC 3339 string ("": never), as the API sends them.
+// (0: never) or a time as a string ("": never), as the API sends them.
 func (c *Console) when(v any) template.HTML {
 	var t time.Time
 	switch v := v.(type) {
@@ -23,8 +23,8 @@ func (c *Console) when(v any) template.HTML {
 		}
 	case string:
 		if v != "" {
-			p, err := time.Parse(time.RFC3339, v)
-			if err != nil {
+			p, ok := parseTime(v)
+			if !ok {
 				return template.HTML(template.HTMLEscapeString(v))
 			}
 			t = p
@@ -38,6 +38,19 @@ func (c *Console) when(v any) template.HTML {
 	t = t.UTC()
 	return template.HTML(fmt.Sprintf(`<time datetime="%s" title="%s">%s</time>`, t.Format(time.RFC3339),
 		t.Format("2006-01-02 15:04:05 UTC"), relative(t, c.svc.Now())))
+}
+
+// timeLayouts are the layouts the API writes times in: RFC 3339, and
+// Pulumi's "2006-01-02 15:04:05.000" (UTC) for issuers and environments.
+var timeLayouts = []string{time.RFC3339Nano, "2006-01-02 15:04:05.000", "2006-01-02 15:04:05"}
+
+func parseTime(s string) (time.Time, bool) {
+	for _, l := range timeLayouts {
+		if t, err := time.Parse(l, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
 }
 
 // relative says how far t is from now, in the largest whole unit.
