@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -65,6 +66,10 @@ func TestEntityPages(t *testing.T) {
 	admin := e.browser()
 	admin.signIn(e.admin)
 	e.seedEntities(t, admin)
+	dep := json.RawMessage(`{"version":3,"deployment":{"manifest":{"time":"2026-12-01T00:00:00Z","magic":"","version":""},"resources":[` +
+		`{"urn":"urn:pulumi:prod::app::pulumi:pulumi:Stack::app-prod","custom":false,"type":"pulumi:pulumi:Stack",` +
+		`"outputs":{"url":"https://app.example","dbPassword":{"4dabf18193072939515e22adb298388d":"1b47061264138c4ac30d75fd1eb44270","ciphertext":"v1:abc"}}}]}}`)
+	e.must(e.admin, "POST", "/api/stacks/acme/app/prod/import", dep, nil)
 	for _, p := range []struct {
 		name, path string
 		wants      []string
@@ -78,6 +83,8 @@ func TestEntityPages(t *testing.T) {
 			`<button type="submit">Delete this stack</button>`}, []string{"disabled"}},
 		{"stack access", "/console/acme/stacks/app/dev/access", []string{"user <strong>admin</strong>", "role <strong>Admin</strong> <span class=\"via\">(organization role)</span>",
 			"user <strong>dana</strong>", "role <strong>Dev Readers</strong>", "<code>stack.tags[&#34;env&#34;] == &#34;dev&#34;</code>", `<code class="scope">stack:read</code>`}, nil},
+		{"stack with outputs", "/console/acme/stacks/app/prod", []string{"<li><code>dbPassword</code></li><li><code>url</code></li>", "<td>1</td><td>import</td><td>succeeded</td>"},
+			[]string{"https://app.example", "v1:abc"}},
 		{"prod access", "/console/acme/stacks/app/prod/access", []string{"user <strong>admin</strong>"}, []string{"dana"}},
 		{"environments", "/console/acme/environments", []string{">app/cfg</a>"}, nil},
 		{"environment", "/console/acme/environments/app/cfg", []string{"region: eu-west-1", "fn::secret", "<td>1</td>", "<td>2</td>"}, []string{"hunter2"}},
