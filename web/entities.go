@@ -4,9 +4,13 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
+	"strings"
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/api/wire"
+	"github.com/gatehouse-iam/gatehouse/catalog"
+	"github.com/gatehouse-iam/gatehouse/service"
 )
 
 // The pages of the entities the access model protects (stacks,
@@ -45,7 +49,10 @@ type entityPage struct {
 	AccessTab   bool
 	Access      []wire.EntityAccess
 	AccessError string
-	Tags        []gatehouse.Tag
+	// TypeScopes is how many scopes apply to the entity's type: a grant of
+	// them all is shown as such.
+	TypeScopes int
+	Tags       []gatehouse.Tag
 }
 
 // openEntity prepares an entity's page once the API has let the user
@@ -68,6 +75,22 @@ func (q *req) openEntity(p *entityPage, t gatehouse.EntityType, tags map[string]
 		return
 	}
 	p.Access = out.Principals
+	if q.entity != nil {
+		// A rule naming this entity names it by id: show its name.
+		id, name := strconv.Quote(q.entity.ID), strconv.Quote(p.Name)
+		for _, a := range p.Access {
+			for _, g := range a.Grants {
+				for i, h := range g.Holds {
+					g.Holds[i] = strings.ReplaceAll(h, id, name)
+				}
+			}
+		}
+		for _, i := range catalog.All() {
+			if i.AppliesTo(q.entity.Type) {
+				p.TypeScopes++
+			}
+		}
+	}
 }
 
 func sortedTags(tags map[string]string) []gatehouse.Tag {
@@ -108,6 +131,10 @@ var entityScopes = map[string]map[string]string{
 	"environment":      {"tag": "environment_tag:create", "untag": "environment_tag:delete", "delete": "environment:delete"},
 	"insights-account": {"tag": "insights_account:update", "untag": "insights_account:update", "delete": "insights_account:delete"},
 }
+
+// BuiltIn reports whether a tag is the stack's built-in project tag,
+// which follows the stack's project and cannot be removed.
+func (p entityPage) BuiltIn(key string) bool { return p.Type == "stack" && key == service.ProjectTag }
 
 // Scope is the scope the page's control for action needs.
 func (p entityPage) Scope(action string) string { return entityScopes[p.Type][action] }

@@ -22,7 +22,7 @@ func (c *Console) overview(q *req) error {
 	type section struct{ Path, Name, What, Scope string }
 	var out []section
 	for _, s := range []section{
-		{"stacks", "Stacks", "Stacks, their updates, outputs, tags and who may use them", "stack:list"},
+		{"stacks", "Stacks", "Stacks, their updates, outputs, tags and who may use them", ""},
 		{"environments", "Environments", "Environments (ESC), their versions, tags and access", "environment:list"},
 		{"accounts", "Insights accounts", "Insights accounts, their tags and access", "insights_account:list"},
 		{"permissions", "Permissions", "Permission sets: named scopes for one entity type", "role:read"},

@@ -2,11 +2,24 @@
 // role with a tag rule; create an organization token with that role and use
 // it against the API (allowed on a matching stack, denied on another); find
 // the denial in the audit log; create a team and find it on the teams page;
-// sign out. A screenshot of each page is saved.
+// browse the stacks (filtered by tag), a stack with its outputs, updates
+// and Access tab, an environment with its secret sealed, an Insights
+// account; an unknown URL's page; then, as a Reader, the same pages with
+// the controls of what a Reader may not do disabled and the missing scope
+// as their tooltip; sign out. Every page is checked with axe-core (no
+// serious or critical violation) and a screenshot of each is saved.
 //
-//   GATEHOUSE_URL=http://127.0.0.1:8080 GATEHOUSE_TOKEN=pul-... SCREENSHOTS=dir node console.mjs
+//   GATEHOUSE_URL=http://127.0.0.1:8080 GATEHOUSE_TOKEN=pul-... SCREENSHOTS=dir \
+//   [GATEHOUSE_BIN=path/to/gatehouse GATEHOUSE_DATABASE=path/to/g.db] node console.mjs
+//
+// With GATEHOUSE_BIN and GATEHOUSE_DATABASE (the running server's binary
+// and SQLite file), the Reader's part runs too: the Reader's personal
+// token is issued with `gatehouse admin issue-token`, as no API mints a
+// token for another user.
 import { chromium } from "playwright-core";
+import { AxeBuilder } from "@axe-core/playwright";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 
 const base = process.env.GATEHOUSE_URL;
@@ -30,10 +43,26 @@ const browser = await chromium.launch({
   args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync"],
 });
-const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+const page = await context.newPage();
 const cspViolations = [];
-page.on("console", (m) => { if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text()); });
-const shot = async (name) => page.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+const watchCSP = (p) => p.on("console", (m) => { if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text()); });
+watchCSP(page);
+const a11y = [];
+const axeRuns = { pages: 0, passes: 0, minor: [] };
+// shot saves a screenshot of the page and checks it with axe-core (WCAG
+// 2.1 A and AA): serious and critical violations are collected, and fail
+// the run at the end.
+const shot = async (name, p = page) => {
+  await p.screenshot({ path: `${shots}/${name}.png`, fullPage: true });
+  const res = await new AxeBuilder({ page: p }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+  axeRuns.pages++;
+  axeRuns.passes += res.passes.length;
+  for (const v of res.violations) {
+    const line = `${name}: ${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`;
+    (v.impact === "serious" || v.impact === "critical" ? a11y : axeRuns.minor).push(line);
+  }
+};
 const step = (s) => console.log("--", s);
 
 try {
@@ -44,7 +73,7 @@ try {
   await page.getByLabel("Personal access token").fill(admin);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.waitForURL(/\/console\/acme\/$/);
-  await page.getByRole("heading", { name: "Organization settings" }).waitFor();
+  await page.getByRole("heading", { name: "Overview" }).waitFor();
   await shot("02-overview");
 
   step("create a permission set");
@@ -140,6 +169,10 @@ try {
   await shot("14-tokens-narrow");
   await page.setViewportSize({ width: 1280, height: 900 });
 
+  await entityPages(value);
+  await unknownPage();
+  await readerPages();
+
   step("sign out");
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.waitForURL(/\/console\/login/);
@@ -148,10 +181,132 @@ try {
   assert.match(page.url(), /\/console\/login/, "a signed-out browser is sent to sign in");
 
   assert.deepEqual(cspViolations, [], "no Content-Security-Policy violations");
+  assert.deepEqual(a11y, [], "no serious or critical accessibility violations");
+  assert.ok(axeRuns.pages >= 20 && axeRuns.passes > 0, `axe-core checked ${axeRuns.pages} pages`);
+  console.log(`axe-core: ${axeRuns.pages} pages, ${axeRuns.passes} rule passes, no serious or critical violation`);
+  for (const m of axeRuns.minor) console.log("axe-core (minor or moderate):", m);
   console.log("console e2e: ok");
 } catch (e) {
   await shot("failure").catch(() => {});
   throw e;
 } finally {
   await browser.close();
+}
+
+// must calls the API and fails on anything but a 2xx.
+async function must(token, method, path, body) {
+  const r = await api(token, method, path, body);
+  assert.ok(r.status >= 200 && r.status < 300, `${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body;
+}
+
+// entityPages makes a stack's deployment (outputs, one of them secret),
+// an environment with a secret and an Insights account, then browses
+// their pages.
+async function entityPages() {
+  step("stacks, environments and Insights accounts");
+  await must(admin, "POST", "/api/stacks/acme/app/dev/tags", { name: "team", value: "web" });
+  await must(admin, "POST", "/api/stacks/acme/app/dev/import", { version: 3, deployment: {
+    manifest: { time: new Date().toISOString(), magic: "", version: "" },
+    resources: [{ urn: "urn:pulumi:dev::app::pulumi:pulumi:Stack::app-dev", custom: false, type: "pulumi:pulumi:Stack",
+      outputs: { url: "https://dev.app.example", dbPassword: { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", ciphertext: "v1:sealed" } } }],
+  } });
+  await must(admin, "POST", "/api/esc/environments/acme", { project: "app", name: "dev" });
+  const yaml = "values:\n  region: eu-west-1\n  dbPassword:\n    fn::secret: hunter2\n";
+  const r = await fetch(base + "/api/esc/environments/acme/app/dev", { method: "PATCH", body: yaml,
+    headers: { Authorization: "token " + admin, "Content-Type": "application/x-yaml" } });
+  assert.equal(r.status, 200, "define app/dev: " + await r.text());
+  await must(admin, "POST", "/api/esc/environments/acme/app/dev/tags", { name: "env", value: "dev" });
+  await must(admin, "POST", "/api/preview/insights/acme/accounts/aws-dev", { provider: "aws", environment: "app/dev" });
+  await must(admin, "PUT", "/api/preview/insights/acme/accounts/aws-dev/tags", { tags: { env: "dev", owner: "platform" } });
+
+  await page.getByRole("link", { name: "Stacks", exact: true }).first().click();
+  await page.getByRole("link", { name: "app/prod" }).waitFor();
+  await page.getByLabel("Tag", { exact: true }).fill("env=dev");
+  await page.getByRole("button", { name: "Filter" }).click();
+  await page.getByRole("link", { name: "app/dev" }).waitFor();
+  assert.equal(await page.getByRole("link", { name: "app/prod" }).count(), 0, "the tag filter keeps app/prod out");
+  await shot("15-stacks");
+  await page.getByRole("link", { name: "app/dev" }).click();
+  await page.getByRole("heading", { name: "app/dev" }).waitFor();
+  await page.getByText("dbPassword", { exact: true }).waitFor();
+  assert.equal(await page.getByText("v1:sealed").count(), 0, "no output value is shown");
+  await page.getByRole("cell", { name: "import" }).first().waitFor();
+  await shot("16-stack");
+  await page.getByRole("link", { name: "Access", exact: true }).click();
+  await page.getByRole("rowheader", { name: "token deploy-bot" }).waitFor();
+  await page.getByText('stack.tags["env"] == "dev"').first().waitFor();
+  await shot("17-stack-access");
+
+  await page.getByRole("link", { name: "Environments", exact: true }).first().click();
+  await page.getByRole("link", { name: "app/dev" }).click();
+  await page.getByText("region: eu-west-1").waitFor();
+  assert.equal(await page.getByText("hunter2").count(), 0, "the environment's secret stays sealed");
+  await shot("18-environment");
+  await page.getByRole("link", { name: "Access", exact: true }).click();
+  await page.getByRole("rowheader", { name: "user admin" }).waitFor();
+  await shot("19-environment-access");
+
+  await page.getByRole("link", { name: "Insights accounts", exact: true }).first().click();
+  await page.getByRole("link", { name: "aws-dev" }).waitFor();
+  await shot("20-accounts");
+  await page.getByRole("link", { name: "aws-dev" }).click();
+  await page.getByLabel("Tag", { exact: true }).fill("cost-center");
+  await page.getByLabel("Value", { exact: true }).fill("42");
+  await page.getByRole("button", { name: "Add tag" }).click();
+  await page.getByText("Tagged cost-center=42.").waitFor();
+  await shot("21-account");
+}
+
+async function unknownPage() {
+  step("an unknown URL");
+  const res = await page.goto(base + "/console/acme/no-such-page");
+  assert.equal(res.status(), 404);
+  await page.getByRole("heading", { name: "Page not found" }).waitFor();
+  await page.getByRole("link", { name: "Stacks", exact: true }).waitFor();
+  await shot("22-not-found");
+}
+
+// readerPages signs a Reader in, in a context of their own, and checks
+// that the controls of what a Reader may not do are disabled with the
+// missing scope as their tooltip.
+async function readerPages() {
+  const bin = process.env.GATEHOUSE_BIN, db = process.env.GATEHOUSE_DATABASE;
+  if (!bin || !db) {
+    console.log("-- a Reader's pages: skipped (set GATEHOUSE_BIN and GATEHOUSE_DATABASE)");
+    return;
+  }
+  step("a Reader's pages");
+  await must(admin, "POST", "/api/orgs/acme/members/rex", { role: "reader" });
+  const token = execFileSync(bin, ["admin", "issue-token", "--database", db, "--org", "acme", "--user", "rex"], { encoding: "utf8" })
+    .match(/pul-[0-9a-f]{40}/)[0];
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const p = await ctx.newPage();
+  watchCSP(p);
+  // The server reads tokens written by the host command on its next poll
+  // (every 500ms by default); each early try is one failed sign-in.
+  for (let i = 0; ; i++) {
+    await p.waitForTimeout(600);
+    await p.goto(base + "/console/login");
+    await p.getByLabel("Personal access token").fill(token);
+    await p.getByRole("button", { name: "Sign in" }).click();
+    await p.waitForLoadState();
+    if (!/\/console\/login/.test(p.url())) break;
+    assert.ok(i < 10, "the Reader could not sign in");
+  }
+  await p.getByRole("heading", { name: "Overview" }).waitFor();
+  await p.goto(base + "/console/acme/roles");
+  const newRole = p.getByText("New role");
+  assert.equal(await newRole.getAttribute("aria-disabled"), "true", "a Reader's New role is disabled");
+  assert.match(await newRole.getAttribute("title"), /role:create/);
+  await shot("23-reader-roles", p);
+  await p.goto(base + "/console/acme/stacks/app/dev");
+  const add = p.getByRole("button", { name: "Add tag" });
+  assert.ok(await add.isDisabled(), "a Reader's Add tag is disabled");
+  assert.ok(await p.getByRole("button", { name: "Delete this stack" }).isDisabled(), "a Reader's Delete is disabled");
+  assert.match(await p.locator("fieldset[disabled]").first().getAttribute("title"), /stack_tags:update/);
+  await shot("24-reader-stack", p);
+  await p.goto(base + "/console/acme/stacks/app/dev/access");
+  await p.getByText("org_member_access:read").first().waitFor();
+  await ctx.close();
 }
