@@ -39,10 +39,39 @@ type AccessGrant struct {
 	Scopes []string
 }
 
-// source is a group of roles a principal holds one way.
+// source is a group of roles a principal holds one way. key names the
+// group when other principals hold the same one (a role, a team's roles),
+// so that its explanations are walked once per entity; "" when it is the
+// principal's own (direct grants).
 type source struct {
-	via   string
-	roles []*policy.Descriptor
+	via, key string
+	roles    []*policy.Descriptor
+}
+
+// explanations memoizes policy.Explain's grants per (source, scope) for
+// one entity: a thousand members holding one role walk its tree once.
+type explanations struct {
+	st   *orgState
+	e    *gatehouse.Entity
+	seen map[explainKey][]policy.Match
+}
+
+type explainKey struct {
+	source string
+	scope  catalog.Scope
+}
+
+func (x *explanations) grants(src source, sc catalog.Scope) []policy.Match {
+	if src.key == "" {
+		return policy.Explain(src.roles, x.st.lookup, sc, x.e).Grants
+	}
+	k := explainKey{src.key, sc}
+	m, ok := x.seen[k]
+	if !ok {
+		m = policy.Explain(src.roles, x.st.lookup, sc, x.e).Grants
+		x.seen[k] = m
+	}
+	return m
 }
 
 // Access answers for one entity: which members, teams and organization
@@ -64,8 +93,9 @@ func (a *Authorizer) Access(ctx context.Context, orgID string, e *gatehouse.Enti
 		}
 	}
 	var out []EntityAccess
+	x := &explanations{st: st, e: e, seen: map[explainKey][]policy.Match{}}
 	add := func(h Holder, grants *policy.Grants, sources []source) {
-		if ga := st.explainAccess(grants, sources, scopes, e); len(ga) > 0 {
+		if ga := x.access(grants, sources, scopes); len(ga) > 0 {
 			out = append(out, EntityAccess{Holder: h, Grants: ga})
 		}
 	}
@@ -80,7 +110,7 @@ func (a *Authorizer) Access(ctx context.Context, orgID string, e *gatehouse.Enti
 		add(Holder{Kind: "user", ID: uid, Name: name}, m.grants, st.memberSources(m))
 	}
 	for tid, t := range st.teams {
-		add(Holder{Kind: "team", ID: tid, Name: t.team.Name}, t.grants, []source{{roles: t.roles}})
+		add(Holder{Kind: "team", ID: tid, Name: t.team.Name}, t.grants, []source{{key: "team:" + tid, roles: t.roles}})
 	}
 	st.mu.Lock()
 	var tokens []*gatehouse.Token
@@ -92,7 +122,7 @@ func (a *Authorizer) Access(ctx context.Context, orgID string, e *gatehouse.Enti
 	st.mu.Unlock()
 	for _, t := range tokens {
 		tg := st.orgTokenGrants(t)
-		add(Holder{Kind: "token", ID: t.ID, Name: t.Name}, tg.grants, []source{{via: "token role", roles: tg.roles}})
+		add(Holder{Kind: "token", ID: t.ID, Name: t.Name}, tg.grants, []source{{via: "token role", key: rolesKey(tg.roles), roles: tg.roles}})
 	}
 	slices.SortFunc(out, func(x, y EntityAccess) int {
 		if c := strings.Compare(x.Kind, y.Kind); c != 0 {
@@ -108,11 +138,11 @@ func (a *Authorizer) Access(ctx context.Context, orgID string, e *gatehouse.Enti
 func (st *orgState) memberSources(m *memberState) []source {
 	var out []source
 	if d := st.descs[m.membership.RoleID]; d != nil {
-		out = append(out, source{via: "organization role", roles: []*policy.Descriptor{d}})
+		out = append(out, source{via: "organization role", key: "role:" + d.ID, roles: []*policy.Descriptor{d}})
 	}
 	for _, tid := range m.teams {
 		if ts := st.teams[tid]; ts != nil {
-			out = append(out, source{via: "team " + ts.team.Name, roles: ts.roles})
+			out = append(out, source{via: "team " + ts.team.Name, key: "team:" + tid, roles: ts.roles})
 		}
 	}
 	if n := len(m.roles); n > 0 && strings.HasPrefix(m.roles[n-1].ID, "user-grants:") {
@@ -121,9 +151,21 @@ func (st *orgState) memberSources(m *memberState) []source {
 	return out
 }
 
-// explainAccess returns, for the scopes the grants allow on e, where each
-// comes from: one AccessGrant per (way, role, node), its scopes merged.
-func (st *orgState) explainAccess(grants *policy.Grants, sources []source, scopes []catalog.Scope, e *gatehouse.Entity) []AccessGrant {
+// rolesKey names a list of roles by their ids.
+func rolesKey(roles []*policy.Descriptor) string {
+	var b strings.Builder
+	b.WriteString("roles:")
+	for _, r := range roles {
+		b.WriteString(r.ID)
+		b.WriteByte(',')
+	}
+	return b.String()
+}
+
+// access returns, for the scopes the grants allow on the entity, where
+// each comes from: one AccessGrant per (way, role, node), its scopes
+// merged.
+func (x *explanations) access(grants *policy.Grants, sources []source, scopes []catalog.Scope) []AccessGrant {
 	var out []AccessGrant
 	at := map[[3]string]int{}
 	note := func(via string, m policy.Match, sc catalog.Scope) {
@@ -139,12 +181,12 @@ func (st *orgState) explainAccess(grants *policy.Grants, sources []source, scope
 		}
 	}
 	for _, sc := range scopes {
-		if !grants.Decide(sc, e) {
+		if !grants.Decide(sc, x.e) {
 			continue
 		}
 		found := false
 		for _, src := range sources {
-			for _, m := range policy.Explain(src.roles, st.lookup, sc, e).Grants {
+			for _, m := range x.grants(src, sc) {
 				note(src.via, m, sc)
 				found = true
 			}
