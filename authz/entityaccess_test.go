@@ -102,7 +102,9 @@ func TestAccess(t *testing.T) {
 	if a := byName["user admin"]; len(a.Grants) == 0 || a.Grants[0].Role != "Admin" || a.Grants[0].Via != "organization role" {
 		t.Errorf("admin on app/dev: %+v", a)
 	}
-	if a := byName["user dana"]; slices.ContainsFunc(a.Grants, func(g authz.AccessGrant) bool { return g.Via == "organization role" && slices.Contains(g.Scopes, "stack:read") }) {
+	if a := byName["user dana"]; slices.ContainsFunc(a.Grants, func(g authz.AccessGrant) bool {
+		return g.Via == "organization role" && slices.Contains(g.Scopes, "stack:read")
+	}) {
 		t.Errorf("dana's member role grants stack:read on app/dev? %+v", a.Grants)
 	}
 
