@@ -77,6 +77,9 @@ type stackData struct {
 	Stack   wire.Stack
 	Updates []wire.UpdateInfo
 	Outputs []string
+	// OutputsError says why the outputs are not shown (a deployment the
+	// server cannot read): the rest of the page still is.
+	OutputsError string
 }
 
 // stackAPI is the API path of the stack in the console's path.
@@ -105,7 +108,8 @@ func (c *Console) stackPage(q *req, status int, errMsg string) error {
 	d.Updates = hist.Updates
 	var outs wire.StackOutputNames
 	if err := q.call("GET", api+"/outputs", nil, &outs); err != nil {
-		return q.fail(err, func(msg string) error { return q.render(http.StatusForbidden, "stack", d.Name, "stacks", d, msg, "") })
+		c.log.Warn("console: a stack's outputs", "stack", d.Name, "err", err.Error())
+		d.OutputsError = "The outputs cannot be shown: " + err.Error()
 	}
 	d.Outputs = outs.Names
 	q.openEntity(&d.entityPage, gatehouse.EntityStack, d.Stack.Tags)
