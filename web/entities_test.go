@@ -70,6 +70,8 @@ func TestEntityPages(t *testing.T) {
 		`{"urn":"urn:pulumi:prod::app::pulumi:pulumi:Stack::app-prod","custom":false,"type":"pulumi:pulumi:Stack",` +
 		`"outputs":{"url":"https://app.example","dbPassword":{"4dabf18193072939515e22adb298388d":"1b47061264138c4ac30d75fd1eb44270","ciphertext":"v1:abc"}}}]}}`)
 	e.must(e.admin, "POST", "/api/stacks/acme/app/prod/import", dep, nil)
+	e.must(e.admin, "POST", "/api/stacks/acme/app", wire.CreateStackRequest{StackName: "broken"}, nil)
+	e.must(e.admin, "POST", "/api/stacks/acme/app/broken/import", json.RawMessage(`{"version":3,"deployment":{"resources":"nope"}}`), nil)
 	for _, p := range []struct {
 		name, path string
 		wants      []string
@@ -85,6 +87,7 @@ func TestEntityPages(t *testing.T) {
 			"user <strong>dana</strong>", "role <strong>Dev Readers</strong>", "<code>stack.tags[&#34;env&#34;] == &#34;dev&#34;</code>", `<code class="scope">stack:read</code>`}, nil},
 		{"stack with outputs", "/console/acme/stacks/app/prod", []string{"<li><code>dbPassword</code></li><li><code>url</code></li>", "<td>1</td><td>import</td><td>succeeded</td>"},
 			[]string{"https://app.example", "v1:abc"}},
+		{"stack whose deployment does not parse", "/console/acme/stacks/app/broken", []string{"The outputs cannot be shown: internal error", "<td>1</td><td>import</td>"}, nil},
 		{"prod access", "/console/acme/stacks/app/prod/access", []string{"user <strong>admin</strong>"}, []string{"dana"}},
 		{"environments", "/console/acme/environments", []string{">app/cfg</a>"}, nil},
 		{"environment", "/console/acme/environments/app/cfg", []string{"region: eu-west-1", "fn::secret", "<td>1</td>", "<td>2</td>"}, []string{"hunter2"}},
