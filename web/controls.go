@@ -23,8 +23,8 @@ func (q *req) may(scope string) bool {
 	if !ok {
 		return false
 	}
-	org, err := q.c.az.Org(q.r.Context(), q.org)
-	if err != nil {
+	org := q.organization()
+	if org == nil {
 		return false
 	}
 	e := &gatehouse.Entity{Type: gatehouse.EntityGlobal, ID: org.ID}
@@ -35,6 +35,17 @@ func (q *req) may(scope string) bool {
 	}
 	d, err := q.c.az.Authorize(q.r.Context(), q.sess.id, org.ID, sc, e)
 	return err == nil && d.Allowed
+}
+
+// organization is the organization in the path when the user is its
+// member, nil otherwise; it is looked up once per request.
+func (q *req) organization() *gatehouse.Organization {
+	if q.orgRec == nil && q.org != "" {
+		if o, err := q.c.az.Org(q.r.Context(), q.org); err == nil && q.c.az.Member(q.r.Context(), q.sess.id, o.ID) {
+			q.orgRec = o
+		}
+	}
+	return q.orgRec
 }
 
 // Can reports whether the user may use every one of scopes here (to hide

@@ -138,3 +138,45 @@ func TestConsoleRefusedDeleteKeepsTheEditor(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryPageForEveryRole: every page answers an admin, a Reader, a
+// Member and a member scoped to one tag with a page (200, or 403/404 with
+// the reason), never a server error; another organization's user gets
+// the not-found page for each.
+func TestEveryPageForEveryRole(t *testing.T) {
+	e := newEnv(t)
+	admin := e.browser()
+	admin.signIn(e.admin)
+	d := e.seedPages(t, admin)
+	scoped := e.browser()
+	scoped.signIn(e.seedEntities(t, admin))
+	reader, member := e.browser(), e.browser()
+	reader.signIn(e.member(t, "rex", "reader"))
+	member.signIn(e.member(t, "mo", "member"))
+	outsider := e.browser()
+	if status, _, body := outsider.do("POST", "/console/login", url.Values{"token": {d.carol}}); status != 303 {
+		t.Fatalf("carol signs in: %d\n%s", status, body)
+	}
+	pages := []string{"/console/acme/", "/console/acme/stacks", "/console/acme/stacks/app/dev", "/console/acme/stacks/app/dev/access",
+		"/console/acme/environments", "/console/acme/environments/app/cfg", "/console/acme/environments/app/cfg/access",
+		"/console/acme/accounts", "/console/acme/accounts/aws", "/console/acme/accounts/aws/access",
+		"/console/acme/permissions", "/console/acme/permissions/" + d.setID, "/console/acme/roles", "/console/acme/roles/" + d.roleID,
+		"/console/acme/tokens", "/console/acme/teams", "/console/acme/teams/platform", "/console/acme/members",
+		"/console/acme/oidc", "/console/acme/oidc/" + d.issuerID, "/console/acme/audit", "/console/acme/access"}
+	for name, b := range map[string]*browser{"admin": admin, "reader": reader, "member": member, "scoped": scoped} {
+		for _, path := range pages {
+			status, _, page := b.do("GET", path, nil)
+			if (status != 200 && status != 403 && status != 404) || !strings.Contains(page, "<h1>") {
+				t.Errorf("%s: GET %s: %d\n%s", name, path, status, page)
+			}
+			if name == "admin" && status != 200 {
+				t.Errorf("admin: GET %s: %d", path, status)
+			}
+		}
+	}
+	for _, path := range pages {
+		if status, _, page := outsider.do("GET", path, nil); status != 404 || !strings.Contains(page, "found</h1>") || strings.Contains(page, "<h2") {
+			t.Errorf("another organization's user: GET %s: %d\n%s", path, status, page)
+		}
+	}
+}

@@ -59,7 +59,7 @@ type entityPage struct {
 // read it: the entity from the authorizer's snapshot (its controls are
 // decided on it), and, on the Access tab, who holds what there.
 func (q *req) openEntity(p *entityPage, t gatehouse.EntityType, tags map[string]string) {
-	if org, err := q.c.az.Org(q.r.Context(), q.org); err == nil {
+	if org := q.organization(); org != nil {
 		q.entity, _ = q.c.az.Entity(q.r.Context(), org.ID, t, p.Name)
 	}
 	p.Tags = sortedTags(tags)

@@ -37,7 +37,7 @@ func (q *req) missing(msg string) error {
 // notFoundPage renders the 404 page, with the navigation of the request's
 // organization only when the user is its member.
 func (q *req) notFoundPage(title string, d notFoundData) error {
-	if o, err := q.c.az.Org(q.r.Context(), q.org); err != nil || !q.c.az.Member(q.r.Context(), q.sess.id, o.ID) {
+	if q.organization() == nil {
 		q.org = ""
 	}
 	return q.render(http.StatusNotFound, "notfound", title, "", d, "", "")

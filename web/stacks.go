@@ -51,10 +51,7 @@ func (c *Console) stacks(q *req) error {
 			return q.render(http.StatusForbidden, "stacks", "Stacks", "stacks", d, msg, "")
 		})
 	}
-	org, err := c.az.Org(q.r.Context(), q.org)
-	if err != nil {
-		return err
-	}
+	org := q.organization()
 	for _, s := range out.Stacks {
 		if d.Name != "" && !strings.Contains(strings.ToLower(s.StackName), strings.ToLower(d.Name)) {
 			continue

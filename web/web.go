@@ -291,6 +291,8 @@ type req struct {
 	// entity is the stack, environment or account the page shows: the
 	// page's controls are decided on it.
 	entity *gatehouse.Entity
+	// orgRec is the organization in the path, once looked up.
+	orgRec *gatehouse.Organization
 }
 
 type handlerFunc func(q *req) error
@@ -319,6 +321,14 @@ func (c *Console) authed(h handlerFunc) http.HandlerFunc {
 				http.Error(w, "the form's CSRF token is missing or stale: reload the page and try again", http.StatusForbidden)
 				return
 			}
+		}
+		if q.org != "" && q.organization() == nil {
+			// Not an organization of the user's: the API would say it
+			// does not exist, and so does the console.
+			if err := q.notFoundPage("Page not found", notFoundData{Path: r.URL.Path}); err != nil {
+				c.log.Error("console page", "path", r.URL.Path, "err", err.Error())
+			}
+			return
 		}
 		if err := h(q); err != nil {
 			c.log.Error("console page", "path", r.URL.Path, "err", err.Error())
