@@ -2,9 +2,11 @@
 // role with a tag rule; create an organization token with that role and use
 // it against the API (allowed on a matching stack, denied on another); find
 // the denial in the audit log; create a team and find it on the teams page;
-// browse the stacks (filtered by tag), a stack with its outputs, updates
-// and Access tab, an environment with its secret sealed, an Insights
-// account; an unknown URL's page; then, as a Reader, the same pages with
+// an issuer's page with its claims test; the invitations page; browse the
+// stacks (filtered by tag), a stack with its outputs, updates and Access
+// tab, the environments, one with its secret sealed and its Access tab, the
+// Insights accounts, one tagged here and its Access tab; an unknown URL's
+// page; then, as a Reader, the same pages with
 // the controls of what a Reader may not do disabled and the missing scope
 // as their tooltip; sign out. Every page is checked with axe-core (no
 // serious or critical violation) and a screenshot of each is saved.
@@ -20,6 +22,7 @@ import { chromium } from "playwright-core";
 import { AxeBuilder } from "@axe-core/playwright";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
 import { mkdirSync } from "node:fs";
 
 const base = process.env.GATEHOUSE_URL;
@@ -154,6 +157,7 @@ try {
   await page.getByLabel("Description").fill("Runs production");
   await page.getByRole("button", { name: "Create team" }).click();
   await page.getByText("Team created.").waitFor();
+  await shot("25-team");
   await page.getByText("Runs production").waitFor();
   await page.goto(base + "/console/acme/teams");
   await page.getByRole("cell", { name: "Operations" }).waitFor();
@@ -163,6 +167,18 @@ try {
   await shot("12-members");
   await page.goto(base + "/console/acme/oidc");
   await shot("13-oidc");
+  // An issuer registered with its key set (nothing is fetched), its policy
+  // and the claims test.
+  const { publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const jwk = { ...publicKey.export({ format: "jwk" }), kid: "k1", alg: "RS256", use: "sig" };
+  const iss = await must(admin, "POST", "/api/orgs/acme/oidc/issuers", { name: "gh-actions", url: "https://ci.example.test", jwks: { keys: [jwk] } });
+  await page.goto(base + "/console/acme/oidc/" + iss.id);
+  await page.getByLabel(/Test these claims/).fill('{"sub":"repo:acme/app:ref:refs/heads/main"}');
+  await page.getByRole("button", { name: "Test" }).click();
+  await page.getByText('deny:').waitFor();
+  await shot("26-issuer");
+  await page.goto(base + "/console/-/invites");
+  await shot("27-invitations");
   // A narrow screen.
   await page.setViewportSize({ width: 390, height: 844 });
   await page.goto(base + "/console/acme/tokens");
@@ -239,6 +255,8 @@ async function entityPages() {
   await shot("17-stack-access");
 
   await page.getByRole("link", { name: "Environments", exact: true }).first().click();
+  await page.getByRole("link", { name: "app/dev" }).waitFor();
+  await shot("28-environments");
   await page.getByRole("link", { name: "app/dev" }).click();
   await page.getByText("region: eu-west-1").waitFor();
   assert.equal(await page.getByText("hunter2").count(), 0, "the environment's secret stays sealed");
@@ -256,6 +274,9 @@ async function entityPages() {
   await page.getByRole("button", { name: "Add tag" }).click();
   await page.getByText("Tagged cost-center=42.").waitFor();
   await shot("21-account");
+  await page.getByRole("link", { name: "Access", exact: true }).click();
+  await page.getByRole("rowheader", { name: "user admin" }).waitFor();
+  await shot("29-account-access");
 }
 
 async function unknownPage() {
