@@ -74,7 +74,10 @@ func New(svc *service.Service, az *authz.Authorizer, apiSrv *api.Server, opts Op
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	c := &Console{svc: svc, az: az, api: apiSrv, log: opts.Logger, secure: opts.Secure, mux: http.NewServeMux()}
-	c.tmpl = template.Must(template.New("").Funcs(funcs).Funcs(template.FuncMap{"when": c.when}).ParseFS(templateFS, "templates/*.html"))
+	// "unix" is the former name of "when", kept so that templates written
+	// with it render times the one way too.
+	c.tmpl = template.Must(template.New("").Funcs(funcs).Funcs(template.FuncMap{"when": c.when, "unix": c.when}).
+		ParseFS(templateFS, "templates/*.html"))
 	c.routes()
 	return c
 }
