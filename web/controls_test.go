@@ -32,6 +32,7 @@ func TestConsoleActsAsTheUser(t *testing.T) {
 		{"/console/acme/teams/platform", `>Delete this team (its tokens are revoked)</button>`, "team:delete"},
 		{"/console/acme/teams/platform", `><legend>New team token</legend>`, "team:create_token"},
 		{"/console/acme/members", `>Change role</button>`, "org_member:update"},
+		{"/console/acme/tokens", `><legend>New organization token</legend>`, "org_token:create"},
 		{"/console/acme/stacks/app/dev", `><legend class="sr">Add a tag</legend>`, "stack_tags:update"},
 		{"/console/acme/stacks/app/dev", `><legend class="sr">Delete</legend>`, "stack:delete"},
 		{"/console/acme/environments/app/cfg", `><legend class="sr">Add a tag</legend>`, "environment_tag:create"},

@@ -16,11 +16,10 @@ type tokensData struct {
 	Roles         []wire.Role
 	Created       string // a new token's value, shown once
 	CreatedName   string
-	CanCreate     bool
 }
 
 func (c *Console) tokensPage(q *req, status int, created, createdName, errMsg string) error {
-	d := tokensData{Created: created, CreatedName: createdName, CanCreate: q.may("org_token:create")}
+	d := tokensData{Created: created, CreatedName: createdName}
 	var list wire.ListTokensResponse
 	if err := q.call("GET", "/api/orgs/"+url.PathEscape(q.org)+"/tokens", nil, &list); err != nil {
 		d.OrgErr = err.Error()
