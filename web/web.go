@@ -1,11 +1,14 @@
 // Package web is Gatehouse's console: server-rendered pages (html/template,
-// embedded) under /console for Organization Settings — permissions, roles,
-// access tokens, teams, members, OIDC issuers, the audit log and an access
-// explorer. Signing in with a personal access token opens a server-side
-// session; every page and action goes through the API in process
-// (api.Server.ServeAs), so the console allows exactly what the API does
-// and records the same audit events. Forms work without JavaScript and
-// carry a CSRF token; a Content-Security-Policy allows no inline script.
+// embedded) under /console for the stacks, environments and Insights
+// accounts a user may read, each with who holds access to it and why, and
+// for Organization Settings — permissions, roles, access tokens, teams,
+// members, OIDC issuers, the audit log and an access explorer. Signing in
+// with a personal access token opens a server-side session; every page and
+// action goes through the API in process (api.Server.ServeAs), so the
+// console allows exactly what the API does and records the same audit
+// events, and it shows each control as the user may use it (controls.go).
+// Forms work without JavaScript and carry a CSRF token; a
+// Content-Security-Policy allows no inline script.
 package web
 
 import (
@@ -148,12 +151,13 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /console/{org}/oidc/{id}/policy", c.authed(c.savePolicy))
 	m.HandleFunc("POST /console/{org}/oidc/{id}/delete", c.authed(c.deleteIssuer))
 
-	c.entityRoutes()
-	m.HandleFunc("/console/", c.notFound)
-
 	m.HandleFunc("GET /console/{org}/audit", c.authed(c.audit))
 	m.HandleFunc("GET /console/{org}/access", c.authed(c.access))
 	m.HandleFunc("POST /console/{org}/access", c.authed(c.access))
+
+	c.entityRoutes()
+	// Any other URL under /console: a page, not Go's bare 404.
+	m.HandleFunc("/console/", c.notFound)
 }
 
 var funcs = template.FuncMap{
