@@ -31,7 +31,7 @@ func parseWhen(flag, v string) (time.Time, error) {
 }
 
 func newAuditCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "audit", Short: "Read, export and verify the audit log"}
+	cmd := newGroup("audit", "Read, export and verify the audit log")
 	cmd.AddCommand(newAuditListCmd(), newAuditExportCmd(), newAuditVerifyCmd(), newAuditCheckpointCmd())
 	return cmd
 }
@@ -67,7 +67,7 @@ func newAuditListCmd() *cobra.Command {
 	f := &clientFlags{}
 	a := &auditFilterFlags{}
 	var limit int
-	list := &cobra.Command{Use: "list", Short: "List audit events, newest first", Args: cobra.NoArgs,
+	list := &cobra.Command{Use: "list", Aliases: []string{"ls"}, Short: "List audit events, newest first", Args: cobra.NoArgs,
 		RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, _ []string) error {
 			af, err := a.filter()
 			if err != nil {
@@ -88,11 +88,14 @@ func newAuditListCmd() *cobra.Command {
 			if len(out) > limit {
 				out = out[:limit]
 			}
+			if f.output == "json" {
+				return writeAuditPages(cmd.OutOrStdout(), f.bodies, limit)
+			}
 			rows := make([][]string, len(out))
 			for i, e := range out {
 				rows[i] = []string{e.Time.UTC().Format(time.RFC3339), e.ActorLogin, e.Type, e.Description, e.SourceIP}
 			}
-			return f.print(cmd.OutOrStdout(), out, []string{"TIME", "ACTOR", "EVENT", "DESCRIPTION", "SOURCE"}, rows)
+			return printTable(cmd.OutOrStdout(), []string{"TIME", "ACTOR", "EVENT", "DESCRIPTION", "SOURCE"}, rows)
 		})}
 	f.bind(list)
 	a.bind(list)
@@ -248,4 +251,28 @@ func readCheckpoint(path string) (*service.AuditCheckpoint, error) {
 		return nil, fmt.Errorf("--checkpoint %s: not a checkpoint: %v", path, err)
 	}
 	return cp, nil
+}
+
+// writeAuditPages writes the pages the server sent as one page of the
+// API's shape ({"auditLogEvents": [...]}), the first limit events, each as
+// the server sent it.
+func writeAuditPages(w io.Writer, bodies [][]byte, limit int) error {
+	events := []json.RawMessage{}
+	for _, b := range bodies {
+		var page struct {
+			AuditLogEvents []json.RawMessage `json:"auditLogEvents"`
+		}
+		if err := json.Unmarshal(b, &page); err != nil {
+			return fmt.Errorf("the server's response is not an audit page: %w", err)
+		}
+		events = append(events, page.AuditLogEvents...)
+	}
+	if len(events) > limit {
+		events = events[:limit]
+	}
+	body, err := json.Marshal(map[string]any{"auditLogEvents": events})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, body)
 }
