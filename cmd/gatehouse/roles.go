@@ -130,6 +130,8 @@ func newDescriptorCreateCmd(f *clientFlags, purpose, what string) *cobra.Command
 	if purpose == gatehouse.PurposeSet {
 		create.Flags().StringVar(&resourceType, "type", "stack", "entity type: stack, environment, insights-account or global")
 		create.Flags().StringVar(&scopes, "scopes", "", "comma-separated scopes, for a flat set")
+		create.RegisterFlagCompletionFunc("scopes", completeScopeList)
+		create.RegisterFlagCompletionFunc("type", cobra.FixedCompletions([]string{"stack", "environment", "insights-account", "global"}, cobra.ShellCompDirectiveNoFileComp))
 	} else {
 		create.Flags().BoolVar(&both, "policy-and-role", true, "store the details in a policy the role composes, as the Pulumi console does")
 	}
