@@ -79,13 +79,27 @@ func TestPolicyEvalJSON(t *testing.T) {
 
 func TestPolicyValidate(t *testing.T) {
 	t.Parallel()
-	code, stdout, stderr := run(t, "policy", "validate", "--sets", "testdata/sets", "testdata/ops-role.json")
-	if code != exitOK || !strings.Contains(stdout, `testdata/ops-role.json: valid role "Ops"`) {
-		t.Errorf("valid role: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	// A custom set by name (deploy-role.json) or by its file name.
+	for _, role := range []string{"testdata/deploy-role.json"} {
+		code, stdout, stderr := run(t, "policy", "validate", "--sets", "testdata/sets", role)
+		if code != exitOK || !strings.Contains(stdout, role+`: valid role "Deploy"`) {
+			t.Errorf("valid role: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+		}
 	}
-	// Without --sets, the role's reference to "deployer" does not resolve.
-	code, _, stderr = run(t, "policy", "validate", "testdata/ops-role.json")
-	if code != exitDeny || !strings.Contains(stderr, `testdata/ops-role.json: details.entries[1].subNode.permissionDescriptors[0]: unknown permission descriptor "deployer"`) {
+	// Built-ins by identifier: refused as the server refuses them, saying
+	// which built-in was meant; eval (TestPolicyEval) still resolves them.
+	code, _, stderr := run(t, "policy", "validate", "--sets", "testdata/sets", "testdata/ops-role.json")
+	for _, want := range []string{
+		`testdata/ops-role.json: details.entries[0].permissionDescriptors[0]: unknown permission descriptor "org-standard": "org-standard" is the identifier of the built-in set "Standard"`,
+		`details.entries[0].permissionDescriptors[1]: unknown permission descriptor "stack-read": "stack-read" is the identifier of the built-in set "Stack Read"`,
+	} {
+		if code != exitDeny || !strings.Contains(stderr, want) {
+			t.Errorf("built-in identifiers: exit %d, stderr %q lacks %q", code, stderr, want)
+		}
+	}
+	// Without --sets, the role's reference to "Deployer" does not resolve.
+	code, _, stderr = run(t, "policy", "validate", "testdata/deploy-role.json")
+	if code != exitDeny || !strings.Contains(stderr, `testdata/deploy-role.json: details.entries[1].subNode.permissionDescriptors[0]: unknown permission descriptor "Deployer"`) {
 		t.Errorf("dangling reference: exit %d, stderr %q", code, stderr)
 	}
 	code, _, stderr = run(t, "policy", "validate", "testdata/bad-role.json", "testdata/sets/deployer.json")
