@@ -40,9 +40,12 @@ type Server struct {
 	// metricsElsewhere: /metrics is served on another listener.
 	metricsElsewhere bool
 	mux              *http.ServeMux
-	routes           []*route
-	ready            func(context.Context) error
-	audit            *auditWriter
+	// unmatched serves the requests no route matches, counted under
+	// route="unmatched".
+	unmatched http.Handler
+	routes    []*route
+	ready     func(context.Context) error
+	audit     *auditWriter
 	// verifier checks ID tokens for registration and exchange.
 	verifier gatehouse.IDTokenVerifier
 	// cursorKey authenticates continuation tokens (continuation.go).
@@ -109,6 +112,10 @@ func New(svc *service.Service, az *authz.Authorizer, opts Options) *Server {
 		limiter: newFailureLimiter(opts.AuthFailuresPerMinute, time.Minute), trusted: opts.TrustedProxies, metricsElsewhere: opts.MetricsElsewhere, ready: opts.Ready, verifier: opts.Verifier, now: opts.Now}
 	s.cursorKey = continuationKey(opts.ContinuationKey)
 	s.audit = newAuditWriter(svc.RecordAudit, opts.Logger, opts.AuditQueue, s.metrics)
+	s.unmatched = s.metrics.instrument("unmatched", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, _ := s.mux.Handler(r) // the mux's own answer: 404, or 405 with Allow
+		s.serveUnmatched(h, w, r)
+	}))
 	s.register()
 	return s
 }
@@ -136,9 +143,17 @@ func (s *Server) ServeAs(id *gatehouse.Identity, w http.ResponseWriter, r *http.
 	s.mux.ServeHTTP(w, yamlOpenRewrite(r.WithContext(context.WithValue(r.Context(), asKey{}, id))))
 }
 
-// Handler returns the server's root handler.
+// Handler returns the server's root handler. A request no route matches
+// is answered, logged and counted as unmatched (unmatched.go).
 func (s *Server) Handler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, yamlOpenRewrite(r)) })
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = yamlOpenRewrite(r)
+		if _, pattern := s.mux.Handler(r); pattern == "" {
+			s.unmatched.ServeHTTP(w, r)
+			return
+		}
+		s.mux.ServeHTTP(w, r)
+	})
 }
 
 // MetricsHandler serves the server's Prometheus metrics (also on Handler
