@@ -379,6 +379,9 @@ func auditParams(f gatehouse.AuditFilter) url.Values {
 	for _, u := range f.ActorLogins {
 		v.Add("userFilter", u)
 	}
+	if f.Class != "" {
+		v.Set("class", f.Class)
+	}
 	return v
 }
 

@@ -39,11 +39,22 @@ func newAuditCmd() *cobra.Command {
 // auditFilterFlags are the flags that filter audit events, shared by audit
 // list and audit export.
 type auditFilterFlags struct {
-	from, to      string
-	events, users []string
+	from, to, class string
+	events, users   []string
 }
 
-func (a *auditFilterFlags) bind(c *cobra.Command) {
+// bind binds the filters; class is --class's default: change for lists
+// (reads left out, as by the API), all for exports.
+func (a *auditFilterFlags) bind(c *cobra.Command, class string) {
+	c.Flags().StringVar(&a.class, "class", class, "change (reads left out), read (exports, decryptions, environments opened) or all")
+	c.RegisterFlagCompletionFunc("class", cobra.FixedCompletions([]string{gatehouse.AuditClassChange, gatehouse.AuditClassRead, gatehouse.AuditClassAll}, cobra.ShellCompDirectiveNoFileComp))
+	c.RegisterFlagCompletionFunc("event", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		var out []string
+		for _, t := range gatehouse.AuditEventTypes {
+			out = append(out, t.Event+"\t"+t.DisplayName)
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	})
 	c.Flags().StringVar(&a.from, "from", "", "events at or after (unix seconds or RFC 3339)")
 	c.Flags().StringVar(&a.to, "to", "", "events before (unix seconds or RFC 3339)")
 	c.Flags().StringSliceVar(&a.events, "event", nil, "event types (repeat or comma-separate)")
@@ -59,7 +70,7 @@ func (a *auditFilterFlags) filter() (gatehouse.AuditFilter, error) {
 	if af.To, err = parseWhen("to", a.to); err != nil {
 		return af, err
 	}
-	af.Types, af.ActorLogins = a.events, a.users
+	af.Types, af.ActorLogins, af.Class = a.events, a.users, a.class
 	return af, nil
 }
 
@@ -98,7 +109,7 @@ func newAuditListCmd() *cobra.Command {
 			return printTable(cmd.OutOrStdout(), []string{"TIME", "ACTOR", "EVENT", "DESCRIPTION", "SOURCE"}, rows)
 		})}
 	f.bind(list)
-	a.bind(list)
+	a.bind(list, gatehouse.AuditClassChange)
 	list.Flags().IntVar(&limit, "limit", 100, "most events to show")
 	return list
 }
@@ -125,7 +136,7 @@ func newAuditExportCmd() *cobra.Command {
 			return c.ExportAudit(cmd.Context(), org, af, format, w)
 		})}
 	f.bind(export)
-	a.bind(export)
+	a.bind(export, gatehouse.AuditClassAll)
 	export.Flags().StringVar(&format, "format", "csv", "csv or cef")
 	export.Flags().StringVar(&file, "file", "", "write to this new file instead of standard output")
 	return export
