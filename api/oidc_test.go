@@ -372,7 +372,9 @@ func TestOIDCExchangeRejections(t *testing.T) {
 	if n := e.countEvents("authentication_failed"); n < len(cases)-1 {
 		t.Errorf("%d failed exchanges audited, want about %d", n, len(cases))
 	}
-	var page struct{ AuditLogEvents []struct{ Details map[string]string } }
+	var page struct {
+		AuditLogEvents []struct{ Details map[string]string }
+	}
 	e.must(e.admin, "GET", "/api/orgs/acme/auditlogs/v2?eventFilter=authentication_failed&pageSize=100", nil, 200, &page)
 	found := false
 	for _, ev := range page.AuditLogEvents {
