@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -103,16 +102,26 @@ func TestREADME(t *testing.T) {
 	// The README starts servers in the background: they are in the
 	// session's process group, which is ended with it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	// Output to a file, not a pipe: a server left in the background keeps
+	// its end of a pipe open, and Wait would wait for it.
+	out, err := os.Create(filepath.Join(t.TempDir(), "output"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
 	runErr := cmd.Wait()
 	syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+	output, err := os.ReadFile(out.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
 
-	ran, lastOut := lastBlock(out.String())
+	ran, lastOut := lastBlock(string(output))
 	if runErr != nil {
 		b := blocks[ran]
 		t.Fatalf("README.md: the ```sh block at line %d failed (%v):\n%s\noutput:\n%s", b.line, runErr, b.text, lastOut)
