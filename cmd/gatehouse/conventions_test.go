@@ -132,6 +132,7 @@ func TestCLIConventions(t *testing.T) {
 	sameJSON("team list", must("team", "list", "-o", "json"), curl("GET", "/api/orgs/acme/teams", ""))
 	checkBody := `{"checks":[{"token":"` + admin + `","scope":"team:create","entity":{"type":"global"}}]}`
 	sameJSON("check", must("check", "--token", admin, "--scope", "team:create", "-o", "json"), curl("POST", "/api/orgs/acme/authz/check", checkBody))
+	sameJSON("scopes", must("scopes", "-o", "json"), curl("GET", "/api/orgs/acme/roles/scopes", ""))
 	if out := must("role", "list", "-o", "json"); !strings.Contains(out, `"roles": [`) || strings.Contains(out, `"Name"`) {
 		t.Errorf("role list -o json is not the API's ListRolesResponse:\n%s", out)
 	}

@@ -125,24 +125,34 @@ func TestScopes(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d", code)
 	}
-	var infos []struct {
-		Name  string   `json:"name"`
-		Types []string `json:"types"`
+	// The API's shape (GET /roles/scopes), with the one type asked for.
+	var byType map[string][]struct {
+		Name   string `json:"name"`
+		Scopes []struct {
+			Name     string            `json:"name"`
+			Metadata map[string]string `json:"metadata"`
+		} `json:"scopes"`
 	}
-	if err := json.Unmarshal([]byte(stdout), &infos); err != nil {
+	if err := json.Unmarshal([]byte(stdout), &byType); err != nil {
 		t.Fatal(err)
 	}
-	found := false
-	for _, i := range infos {
-		if i.Name == "environment:open" {
-			found = true
+	found, n := false, 0
+	for typ, groups := range byType {
+		if typ != "environment" {
+			t.Errorf("scopes --type environment lists type %s", typ)
 		}
-		if !strings.Contains(strings.Join(i.Types, ","), "environment") {
-			t.Errorf("scope %s listed for environment has types %v", i.Name, i.Types)
+		for _, g := range groups {
+			for _, sc := range g.Scopes {
+				n++
+				found = found || sc.Name == "environment:open" && sc.Metadata["description"] != ""
+			}
 		}
 	}
-	if !found || len(infos) < 30 {
-		t.Errorf("environment scopes: %d, environment:open found %v", len(infos), found)
+	if !found || n < 30 {
+		t.Errorf("environment scopes: %d, environment:open found %v", n, found)
+	}
+	if code, stdout, _ := run(t, "scopes", "-o", "json"); code != exitOK || !strings.Contains(stdout, `"insights-account": [`) || !strings.Contains(stdout, `"global": [`) {
+		t.Errorf("scopes -o json lacks a type: exit %d", code)
 	}
 	code, stdout, _ = run(t, "scopes")
 	if code != exitOK || !strings.Contains(stdout, "audit_logs:read") || strings.Count(stdout, "\n") != 208 {
