@@ -40,12 +40,9 @@ type Server struct {
 	// metricsElsewhere: /metrics is served on another listener.
 	metricsElsewhere bool
 	mux              *http.ServeMux
-	// unmatched serves the requests no route matches, counted under
-	// route="unmatched".
-	unmatched http.Handler
-	routes    []*route
-	ready     func(context.Context) error
-	audit     *auditWriter
+	routes           []*route
+	ready            func(context.Context) error
+	audit            *auditWriter
 	// verifier checks ID tokens for registration and exchange.
 	verifier gatehouse.IDTokenVerifier
 	// cursorKey authenticates continuation tokens (continuation.go).
@@ -112,10 +109,7 @@ func New(svc *service.Service, az *authz.Authorizer, opts Options) *Server {
 		limiter: newFailureLimiter(opts.AuthFailuresPerMinute, time.Minute), trusted: opts.TrustedProxies, metricsElsewhere: opts.MetricsElsewhere, ready: opts.Ready, verifier: opts.Verifier, now: opts.Now}
 	s.cursorKey = continuationKey(opts.ContinuationKey)
 	s.audit = newAuditWriter(svc.RecordAudit, opts.Logger, opts.AuditQueue, s.metrics)
-	s.unmatched = s.metrics.instrument("unmatched", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h, _ := s.mux.Handler(r) // the mux's own answer: 404, or 405 with Allow
-		s.serveUnmatched(h, w, r)
-	}))
+	s.mux.Handle(unmatchedPattern, s.metrics.instrument("unmatched", http.HandlerFunc(s.serveUnmatched)))
 	s.register()
 	return s
 }
@@ -146,14 +140,7 @@ func (s *Server) ServeAs(id *gatehouse.Identity, w http.ResponseWriter, r *http.
 // Handler returns the server's root handler. A request no route matches
 // is answered, logged and counted as unmatched (unmatched.go).
 func (s *Server) Handler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r = yamlOpenRewrite(r)
-		if _, pattern := s.mux.Handler(r); pattern == "" {
-			s.unmatched.ServeHTTP(w, r)
-			return
-		}
-		s.mux.ServeHTTP(w, r)
-	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, yamlOpenRewrite(r)) })
 }
 
 // MetricsHandler serves the server's Prometheus metrics (also on Handler

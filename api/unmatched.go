@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/gatehouse-iam/gatehouse/api/wire"
 )
@@ -12,59 +14,54 @@ import (
 // server, a typo in a script) are answered as Pulumi answers them, with a
 // JSON {code, message}: 404, or 405 with Allow when the path exists for
 // other methods. Each is logged and counted under route="unmatched", so
-// that operators see what clients ask for in vain.
+// that operators see what clients ask for in vain. The mux sends them to
+// the catch-all pattern "/" (the API has no subtree patterns of its own),
+// so that a matched request is matched once.
 
 // maxLoggedPath bounds the path an unmatched request logs.
 const maxLoggedPath = 256
 
-// serveUnmatched answers r, which no route matches, with h, the mux's own
-// answer (404, or 405 with its Allow header), in Pulumi's error shape.
-func (s *Server) serveUnmatched(h http.Handler, w http.ResponseWriter, r *http.Request) {
-	uw := &unmatchedWriter{ResponseWriter: w, r: r}
-	h.ServeHTTP(uw, r)
+// probeMethods are the methods a path is tried with to tell 405 from 404.
+var probeMethods = []string{"DELETE", "GET", "PATCH", "POST", "PUT"}
+
+// unmatchedPattern is the catch-all's pattern.
+const unmatchedPattern = "/"
+
+// serveUnmatched answers a request no route matches.
+func (s *Server) serveUnmatched(w http.ResponseWriter, r *http.Request) {
+	allowed := s.allowedMethods(r)
+	status, msg := http.StatusNotFound, fmt.Sprintf("no such route: %s %s", r.Method, r.URL.Path)
+	if len(allowed) > 0 {
+		status = http.StatusMethodNotAllowed
+		msg = fmt.Sprintf("method %s is not allowed on %s (allowed: %s)", r.Method, r.URL.Path, strings.Join(allowed, ", "))
+		w.Header().Set("Allow", strings.Join(allowed, ", "))
+	}
 	path := r.URL.Path
 	if len(path) > maxLoggedPath {
 		path = path[:maxLoggedPath] + "..."
 	}
-	s.log.Info("unmatched route", "method", r.Method, "path", path, "status", uw.status, "user_agent", r.UserAgent())
-}
-
-// unmatchedWriter turns the mux's plain-text error into Pulumi's JSON one.
-type unmatchedWriter struct {
-	http.ResponseWriter
-	r      *http.Request
-	status int
-	// replaced: the JSON body is written; the mux's text is dropped.
-	replaced bool
-}
-
-func (w *unmatchedWriter) WriteHeader(code int) {
-	if w.status != 0 {
-		return
-	}
-	w.status = code
-	if code < 400 {
-		w.ResponseWriter.WriteHeader(code)
-		return
-	}
-	msg := fmt.Sprintf("no such route: %s %s", w.r.Method, w.r.URL.Path)
-	if code == http.StatusMethodNotAllowed {
-		msg = fmt.Sprintf("method %s is not allowed on %s (allowed: %s)", w.r.Method, w.r.URL.Path, w.Header().Get("Allow"))
-	}
+	s.log.Info("unmatched route", "method", r.Method, "path", path, "status", status, "user_agent", r.UserAgent())
 	w.Header().Set("Content-Type", "application/json")
-	w.ResponseWriter.WriteHeader(code)
-	enc := json.NewEncoder(w.ResponseWriter)
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
-	enc.Encode(wire.Error{Code: code, Message: msg})
-	w.replaced = true
+	enc.Encode(wire.Error{Code: status, Message: msg})
 }
 
-func (w *unmatchedWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.WriteHeader(http.StatusOK)
+// allowedMethods are the methods some route serves r's path with, as
+// the mux would list them in Allow (GET brings HEAD).
+func (s *Server) allowedMethods(r *http.Request) []string {
+	var allowed []string
+	for _, m := range probeMethods {
+		probe := *r // the mux reads the method, host and path only
+		probe.Method = m
+		if _, pattern := s.mux.Handler(&probe); pattern != "" && pattern != unmatchedPattern {
+			allowed = append(allowed, m)
+			if m == "GET" {
+				allowed = append(allowed, "HEAD")
+			}
+		}
 	}
-	if w.replaced {
-		return len(b), nil
-	}
-	return w.ResponseWriter.Write(b)
+	slices.Sort(allowed)
+	return allowed
 }
