@@ -132,8 +132,11 @@ func newTokenDeleteCmd(t *tokenTarget) *cobra.Command {
 // IDs) of the tokens --team and --personal select.
 func (t *tokenTarget) completeTokens(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 	return complete(t.f, false, func(ctx context.Context, c gatehouse.IAM, org string) ([]string, error) {
-		if t.personal {
+		switch {
+		case t.personal:
 			org = ""
+		case org == "":
+			return nil, nil // no organization: nothing to complete from
 		}
 		ts, err := c.Tokens(ctx, org, t.team)
 		var out []string
