@@ -25,7 +25,7 @@ func newMemberCmd() *cobra.Command {
 			return f.print(cmd.OutOrStdout(), ms, []string{"LOGIN", "NAME", "ROLE", "ROLE ID", "SUSPENDED"}, rows)
 		})}
 	var role string
-	add := &cobra.Command{Use: "add LOGIN", Short: "Add a user (created when new) with a built-in role", Args: cobra.ExactArgs(1),
+	add := &cobra.Command{Use: "add LOGIN", Aliases: []string{"create"}, Short: "Add a user (created when new) with a built-in role", Args: cobra.ExactArgs(1),
 		RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error {
 			m, err := c.AddMember(cmd.Context(), org, args[0], role)
 			if err != nil {
@@ -34,7 +34,7 @@ func newMemberCmd() *cobra.Command {
 			return f.print(cmd.OutOrStdout(), m, []string{"LOGIN", "ROLE"}, [][]string{{m.Login, m.RoleName}})
 		})}
 	add.Flags().StringVar(&role, "role", "", "built-in role: member, admin, billing-manager, reader, builder, maintainer (default: the organization's default)")
-	setRole := &cobra.Command{Use: "set-role LOGIN ROLE", Short: "Give a member any role (by name or ID)", Args: cobra.ExactArgs(2),
+	setRole := &cobra.Command{Use: "set-role LOGIN ROLE", Aliases: []string{"update"}, Short: "Give a member any role (by name or ID)", Args: cobra.ExactArgs(2),
 		ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 			if len(args) == 0 {
 				return completeMembers(f)(cmd, args, toComplete)

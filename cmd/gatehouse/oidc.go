@@ -113,7 +113,7 @@ func newOIDCPolicyGetCmd(f *clientFlags) *cobra.Command {
 }
 
 func newOIDCPolicySetCmd(f *clientFlags) *cobra.Command {
-	return &cobra.Command{Use: "set ISSUER FILE", ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	return &cobra.Command{Use: "set ISSUER FILE", Aliases: []string{"update"}, ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		if len(args) == 0 {
 			return completeIssuers(f)(cmd, args, toComplete)
 		}
