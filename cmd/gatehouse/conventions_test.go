@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-iam/gatehouse"
 )
 
 // TestUnknownSubcommands runs every command group with a subcommand it
@@ -198,5 +200,41 @@ func TestCLIConventions(t *testing.T) {
 	t.Setenv("GATEHOUSE_ORG", "")
 	if code, _, stderr := run(t, "whoami"); code != exitError || !strings.Contains(stderr, "not logged in") {
 		t.Errorf("whoami after logout: exit %d %s", code, stderr)
+	}
+}
+
+// TestResolve: an ID first, then an exact name, then one name that
+// differs in case or a built-in's identifier; ambiguity and absence are
+// refused, naming what there is; an ID passes when the list is refused.
+func TestResolve(t *testing.T) {
+	cands := []named{
+		{"11111111-1111-1111-1111-111111111111", []string{"Admin", "admin"}},
+		{"22222222-2222-2222-2222-222222222222", []string{"deployer", ""}},
+		{"33333333-3333-3333-3333-333333333333", []string{"Deployer", ""}},
+		{"44444444-4444-4444-4444-444444444444", []string{"ops", ""}},
+		{"55555555-5555-5555-5555-555555555555", []string{"ops", ""}},
+	}
+	for _, c := range []struct{ arg, id, err string }{
+		{"22222222-2222-2222-2222-222222222222", "22222222-2222-2222-2222-222222222222", ""},
+		{"Admin", "11111111-1111-1111-1111-111111111111", ""},
+		{"ADMIN", "11111111-1111-1111-1111-111111111111", ""},
+		{"admin", "11111111-1111-1111-1111-111111111111", ""},
+		{"deployer", "22222222-2222-2222-2222-222222222222", ""},
+		{"Deployer", "33333333-3333-3333-3333-333333333333", ""},
+		{"DEPLOYER", "", `role "DEPLOYER" is ambiguous: give one of the IDs 22222222`},
+		{"ops", "", `role "ops" is ambiguous`},
+		{"nobody", "", `no role "nobody" (known: Admin, deployer, Deployer, ops, ops)`},
+	} {
+		id, err := resolve("role", c.arg, cands)
+		if id != c.id || (err == nil) != (c.err == "") || err != nil && !strings.Contains(err.Error(), c.err) {
+			t.Errorf("resolve(%q) = %q, %v; want %q, %q", c.arg, id, err, c.id, c.err)
+		}
+	}
+	refused := &gatehouse.Error{Code: gatehouse.EFORBIDDEN, Message: "forbidden"}
+	if id, err := passID("22222222-2222-2222-2222-222222222222", refused); err != nil || id != "22222222-2222-2222-2222-222222222222" {
+		t.Errorf("an ID with the list refused: %q %v", id, err)
+	}
+	if _, err := passID("deployer", refused); err != refused {
+		t.Errorf("a name with the list refused: %v", err)
 	}
 }

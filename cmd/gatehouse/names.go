@@ -63,12 +63,41 @@ func resolve(what, arg string, cands []named) (string, error) {
 	return "", fmt.Errorf("no %s %q (known: %s)", what, arg, strings.Join(known, ", "))
 }
 
+// passID is what resolving arg gives when the list to resolve it in could
+// not be read: arg itself when it is an ID and the list was refused (the
+// caller may hold the scope of the command but not that of the list), so
+// that IDs work wherever they did; the list's error otherwise.
+func passID(arg string, err error) (string, error) {
+	if gatehouse.ErrorCode(err) == gatehouse.EFORBIDDEN && isUUID(arg) {
+		return arg, nil
+	}
+	return "", err
+}
+
+// isUUID reports whether s has the shape of an ID (8-4-4-4-12 hex digits).
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if r != '-' {
+				return false
+			}
+		case !strings.ContainsRune("0123456789abcdefABCDEF", r):
+			return false
+		}
+	}
+	return true
+}
+
 // resolveRole is the ID of the descriptor of purpose ("role", "set") that
 // arg names.
 func resolveRole(ctx context.Context, c gatehouse.IAM, org, purpose, arg string) (string, error) {
 	ds, err := c.Roles(ctx, org, purpose)
 	if err != nil {
-		return "", err
+		return passID(arg, err)
 	}
 	cands := make([]named, len(ds))
 	for i, d := range ds {
@@ -87,7 +116,7 @@ func resolveRole(ctx context.Context, c gatehouse.IAM, org, purpose, arg string)
 func resolveToken(ctx context.Context, c gatehouse.IAM, org, team, arg string) (string, error) {
 	ts, err := c.Tokens(ctx, org, team)
 	if err != nil {
-		return "", err
+		return passID(arg, err)
 	}
 	cands := make([]named, len(ts))
 	for i, t := range ts {
