@@ -86,7 +86,7 @@ func newOIDCIssuerGetCmd(f *clientFlags) *cobra.Command {
 				return err
 			}
 			if f.output == "json" { // the issuer's entry in the list the server sent
-				return writeJSON(cmd.OutOrStdout(), pickFromList(f.last, "oidcIssuers", i.ID))
+				return writeJSON(cmd.OutOrStdout(), pickFromList(f.last, "oidcIssuers", "id", i.ID))
 			}
 			return f.print(cmd.OutOrStdout(), nil, []string{"ID", "NAME", "ISSUER", "MAX EXPIRATION", "THUMBPRINTS", "LAST USED"},
 				[][]string{{i.ID, i.Name, i.Issuer, i.MaxExpiration.String(), strings.Join(i.Thumbprints, ","), stamp(i.LastUsed)}})

@@ -164,18 +164,17 @@ func (f *clientFlags) done(cmd *cobra.Command, format string, args ...any) error
 	return err
 }
 
-// pickFromList is the element with "id" id of the list under key in a
-// response body, as the server sent it; nil when it is not there.
-func pickFromList(body []byte, key, id string) []byte {
+// pickFromList is the element of the list under key in a response body,
+// as the server sent it, whose field (a string: "id", "name") is value;
+// nil when it is not there.
+func pickFromList(body []byte, key, field, value string) []byte {
 	var page map[string][]json.RawMessage
 	if json.Unmarshal(body, &page) != nil {
 		return nil
 	}
 	for _, raw := range page[key] {
-		var x struct {
-			ID string `json:"id"`
-		}
-		if json.Unmarshal(raw, &x) == nil && x.ID == id {
+		var x map[string]any
+		if json.Unmarshal(raw, &x) == nil && x[field] == value {
 			return raw
 		}
 	}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-iam/gatehouse"
@@ -21,6 +23,22 @@ func newTeamCmd() *cobra.Command {
 				rows[i] = []string{t.Name, t.DisplayName, t.Kind, t.Description}
 			}
 			return f.print(cmd.OutOrStdout(), ts, []string{"NAME", "DISPLAY NAME", "KIND", "DESCRIPTION"}, rows)
+		})}
+	get := &cobra.Command{Use: "get NAME", Short: "Show a team", Args: cobra.ExactArgs(1), ValidArgsFunction: completeTeams(f),
+		RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error {
+			ts, err := c.Teams(cmd.Context(), org)
+			if err != nil {
+				return err
+			}
+			for _, t := range ts {
+				if t.Name == args[0] {
+					if f.output == "json" { // the team's entry in the list the server sent
+						return writeJSON(cmd.OutOrStdout(), pickFromList(f.last, "teams", "name", t.Name))
+					}
+					return printTable(cmd.OutOrStdout(), []string{"NAME", "DISPLAY NAME", "KIND", "DESCRIPTION"}, [][]string{{t.Name, t.DisplayName, t.Kind, t.Description}})
+				}
+			}
+			return fmt.Errorf("no team %q in %s", args[0], org)
 		})}
 	var display, description string
 	create := &cobra.Command{Use: "create NAME", Short: "Create a team", Args: cobra.ExactArgs(1),
@@ -59,7 +77,7 @@ func newTeamCmd() *cobra.Command {
 				return f.done(cmd, did, args[1], args[0])
 			})}
 	}
-	cmd.AddCommand(list, create, del, member("add-member", "add", "Add a member to a team", "added %s to team %s"),
+	cmd.AddCommand(list, get, create, del, member("add-member", "add", "Add a member to a team", "added %s to team %s"),
 		member("remove-member", "remove", "Remove a member from a team", "removed %s from team %s"),
 		member("promote", "promote", "Make a member a team admin", "%s is now an admin of team %s"),
 		member("demote", "demote", "Make a team admin a plain member", "%s is now a plain member of team %s"))
