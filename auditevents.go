@@ -71,6 +71,31 @@ const (
 	EventAccountTagsChanged       = "insights_account_tags_changed"
 )
 
+// Audit event classes. Reads (an export, a decryption, an environment
+// opened: every `pulumi up` makes some) are many and change nothing, so
+// lists show the other class, changes (with denials and authentication
+// failures), unless reads are asked for.
+const (
+	AuditClassChange = "change"
+	AuditClassRead   = "read"
+	AuditClassAll    = "all"
+)
+
+// AuditReadEvents are the events of the read class: something was read,
+// revealed or decrypted, and nothing changed.
+var AuditReadEvents = []string{EventStackExported, EventSecretsDecrypted, EventClientReportedDecryption, EventEnvOpened}
+
+// AuditClassOf is the class of an event type: AuditClassRead or
+// AuditClassChange.
+func AuditClassOf(event string) string {
+	for _, e := range AuditReadEvents {
+		if e == event {
+			return AuditClassRead
+		}
+	}
+	return AuditClassChange
+}
+
 // AuditEventTypes is the catalog /auditlogs/event-types serves.
 var AuditEventTypes = []AuditEventType{
 	{EventRoleCreated, "Role Created", "A role, permission set or policy was created.", true, false, false, false},

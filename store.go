@@ -91,6 +91,9 @@ type AuditFilter struct {
 	From, To    time.Time
 	Types       []string
 	ActorLogins []string
+	// Class keeps the events of one class (AuditClassRead or
+	// AuditClassChange); "" and AuditClassAll keep every class.
+	Class string
 	// Descending lists the newest first.
 	Descending bool
 }

@@ -26,7 +26,11 @@ func toAuditEvent(e *gatehouse.AuditEvent) wire.AuditEvent {
 // auditQuery reads the filters. In v1, startTime is the upper bound
 // ("entries older than this") and endTime the lower; in v2, startTime is the
 // lower bound and endTime the upper. Both list the newest events first.
-func (q *request) auditQuery(v2 bool) (gatehouse.AuditFilter, gatehouse.ListOptions, error) {
+//
+// class (a Gatehouse addition) keeps one class of events: change (reads
+// left out), read (exports, decryptions, environments opened) or all;
+// defaultClass applies without it: change for lists, all for exports.
+func (q *request) auditQuery(v2 bool, defaultClass string) (gatehouse.AuditFilter, gatehouse.ListOptions, error) {
 	query := q.r.URL.Query()
 	f := gatehouse.AuditFilter{Descending: true, Types: query["eventFilter"], ActorLogins: query["userFilter"]}
 	opts := gatehouse.ListOptions{Continuation: query.Get("continuationToken")}
@@ -63,6 +67,9 @@ func (q *request) auditQuery(v2 bool) (gatehouse.AuditFilter, gatehouse.ListOpti
 	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
 		return f, opts, gatehouse.Errorf(gatehouse.EINVALID, "startTime and endTime: the range is empty")
 	}
+	if f.Class, err = auditClass(query.Get("class"), defaultClass); err != nil {
+		return f, opts, err
+	}
 	if v := query.Get("format"); v != "" && v != "json" && v != "csv" && v != "cef" {
 		return f, opts, gatehouse.Errorf(gatehouse.EINVALID, "format: %q is not json, csv or cef", v)
 	}
@@ -76,9 +83,20 @@ func (q *request) auditQuery(v2 bool) (gatehouse.AuditFilter, gatehouse.ListOpti
 	return f, opts, nil
 }
 
+// auditClass reads the class parameter.
+func auditClass(v, def string) (string, error) {
+	switch v {
+	case "":
+		return def, nil
+	case gatehouse.AuditClassChange, gatehouse.AuditClassRead, gatehouse.AuditClassAll:
+		return v, nil
+	}
+	return "", gatehouse.Errorf(gatehouse.EINVALID, "class: %q is not change, read or all", v)
+}
+
 func (s *Server) listAudit(v2 bool) handler {
 	return func(q *request) (any, error) {
-		f, opts, err := q.auditQuery(v2)
+		f, opts, err := q.auditQuery(v2, gatehouse.AuditClassChange)
 		if err != nil {
 			return nil, err
 		}
@@ -101,7 +119,7 @@ const maxExport = 1_000_000
 // gzip-compressed, as Pulumi does.
 func (s *Server) exportAudit(v2 bool) handler {
 	return func(q *request) (any, error) {
-		f, opts, err := q.auditQuery(v2)
+		f, opts, err := q.auditQuery(v2, gatehouse.AuditClassAll)
 		if err != nil {
 			return nil, err
 		}
@@ -149,9 +167,9 @@ func (s *Server) auditEventTypes(q *request) (any, error) {
 
 // registerAudit registers the routes of the audit log.
 func (s *Server) registerAudit() {
-	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/auditlogs", doc: doc{"ListAuditLogEventsV1", "Audit events older than startTime, newest first", []string{"startTime", "endTime", "eventFilter", "userFilter", "continuationToken", "pageSize", "format"}, "", "ListAuditLogEventsResponse"}, scopes: scopes("audit_logs:read"), h: s.listAudit(false)})
-	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/auditlogs/v2", doc: doc{"ListAuditLogEvents", "Audit events between startTime and endTime, newest first", []string{"startTime", "endTime", "eventFilter", "userFilter", "continuationToken", "pageSize"}, "", "ListAuditLogEventsResponse"}, scopes: scopes("audit_logs:read"), h: s.listAudit(true)})
-	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/auditlogs/export", doc: doc{"ExportAuditLogEventsV1", "Export audit events as gzip-compressed CSV or CEF", []string{"startTime", "endTime", "eventFilter", "userFilter", "format"}, "", "AuditLogExport"}, scopes: scopes("audit_logs:export"), h: s.exportAudit(false)})
-	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/auditlogs/v2/export", doc: doc{"ExportAuditLogEvents", "Export audit events as gzip-compressed CSV or CEF", []string{"startTime", "endTime", "eventFilter", "userFilter", "format"}, "", "AuditLogExport"}, scopes: scopes("audit_logs:export"), h: s.exportAudit(true)})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/auditlogs", doc: doc{"ListAuditLogEventsV1", "Audit events older than startTime, newest first", []string{"startTime", "endTime", "eventFilter", "userFilter", "continuationToken", "pageSize", "format", "class"}, "", "ListAuditLogEventsResponse"}, scopes: scopes("audit_logs:read"), h: s.listAudit(false)})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/auditlogs/v2", doc: doc{"ListAuditLogEvents", "Audit events between startTime and endTime, newest first", []string{"startTime", "endTime", "eventFilter", "userFilter", "continuationToken", "pageSize", "class"}, "", "ListAuditLogEventsResponse"}, scopes: scopes("audit_logs:read"), h: s.listAudit(true)})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/auditlogs/export", doc: doc{"ExportAuditLogEventsV1", "Export audit events as gzip-compressed CSV or CEF", []string{"startTime", "endTime", "eventFilter", "userFilter", "format", "class"}, "", "AuditLogExport"}, scopes: scopes("audit_logs:export"), h: s.exportAudit(false)})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/auditlogs/v2/export", doc: doc{"ExportAuditLogEvents", "Export audit events as gzip-compressed CSV or CEF", []string{"startTime", "endTime", "eventFilter", "userFilter", "format", "class"}, "", "AuditLogExport"}, scopes: scopes("audit_logs:export"), h: s.exportAudit(true)})
 	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/auditlogs/event-types", doc: doc{"ListAuditLogEventTypes", "The catalog of audit event types", nil, "", "AuditLogEventTypes"}, scopes: scopes("audit_logs:read"), h: s.auditEventTypes})
 }

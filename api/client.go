@@ -22,6 +22,11 @@ type Client struct {
 	BaseURL string
 	Token   string
 	HTTP    *http.Client
+	// Observe, when set, is called with the body of every successful
+	// response, as the server sent it: the CLI prints these for -o json,
+	// so that its output is the API's own JSON, byte for byte what curl
+	// would show (indented).
+	Observe func(method, path string, body []byte)
 }
 
 var _ gatehouse.IAM = (*Client)(nil)
@@ -64,7 +69,10 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 		if json.Unmarshal(data, &e) != nil || e.Message == "" {
 			e.Message = strings.TrimSpace(string(data))
 		}
-		return &gatehouse.Error{Code: codeOf(resp.StatusCode), Message: fmt.Sprintf("[%d] %s", resp.StatusCode, e.Message)}
+		return &gatehouse.Error{Code: codeOf(resp.StatusCode), Message: e.Message, Err: &StatusError{Status: resp.StatusCode}}
+	}
+	if c.Observe != nil {
+		c.Observe(method, path, data)
 	}
 	if out != nil && len(data) > 0 {
 		if err := json.Unmarshal(data, out); err != nil {
@@ -73,6 +81,14 @@ func (c *Client) do(ctx context.Context, method, path string, body, out any) err
 	}
 	return nil
 }
+
+// StatusError is the cause of an API error the client returns: the HTTP
+// status the server answered with (the message is the *gatehouse.Error's).
+type StatusError struct {
+	Status int
+}
+
+func (e *StatusError) Error() string { return fmt.Sprintf("HTTP %d", e.Status) }
 
 // codeOf is the error code of an HTTP status, the inverse of statusOf.
 func codeOf(status int) string {
@@ -363,6 +379,9 @@ func auditParams(f gatehouse.AuditFilter) url.Values {
 	for _, u := range f.ActorLogins {
 		v.Add("userFilter", u)
 	}
+	if f.Class != "" {
+		v.Set("class", f.Class)
+	}
 	return v
 }
 
@@ -414,8 +433,10 @@ func (c *Client) ExportAudit(ctx context.Context, org string, f gatehouse.AuditF
 	if resp.StatusCode >= 400 {
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		var e wire.Error
-		json.Unmarshal(data, &e)
-		return &gatehouse.Error{Code: codeOf(resp.StatusCode), Message: fmt.Sprintf("[%d] %s", resp.StatusCode, e.Message)}
+		if json.Unmarshal(data, &e) != nil || e.Message == "" {
+			e.Message = strings.TrimSpace(string(data))
+		}
+		return &gatehouse.Error{Code: codeOf(resp.StatusCode), Message: e.Message, Err: &StatusError{Status: resp.StatusCode}}
 	}
 	_, err = io.Copy(w, resp.Body)
 	return err

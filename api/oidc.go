@@ -167,11 +167,17 @@ func (s *Server) exchangeRefused(ctx context.Context, q *request, audience strin
 		return &oauthError{status: http.StatusTooManyRequests, OAuthError: &service.OAuthError{Code: "invalid_request",
 			Description: "too many failed exchanges from this address; retry later"}}
 	}
-	s.log.Info("token exchange refused", "request_id", q.reqID, "remote", ip, "error", oe.Code, "why", oe.Description)
+	why := oe.Description
+	if oe.Detail != "" {
+		why = oe.Detail
+	}
+	s.log.Info("token exchange refused", "request_id", q.reqID, "remote", ip, "error", oe.Code, "why", why)
 	if orgName, ok := strings.CutPrefix(audience, audiencePrefix); ok {
 		if org, err := s.az.Org(q.ctx(), orgName); err == nil {
+			// The organization's admins read what the presenter was not
+			// told: the patterns the policy expected.
 			s.audit.add(service.NewAuditEvent(ctx, s.now(), org.ID, gatehouse.EventAuthFailure,
-				"token exchange refused: "+oe.Description, "", map[string]string{"error": oe.Code, "reason": oe.Description}))
+				"token exchange refused: "+why, "", map[string]string{"error": oe.Code, "reason": oe.Description, "detail": oe.Detail}))
 		}
 	}
 	return &oauthError{status: http.StatusBadRequest, OAuthError: oe}

@@ -249,7 +249,8 @@ func TestOIDCIssuersAndExchange(t *testing.T) {
 		t.Errorf("gitlab exchange: %d %+v", status, res)
 	}
 	if status, res := e.exchange(gl.sign(gitlabClaims("acme/infra", "feature", false)), "organization", "", false, nil); status != 400 ||
-		!strings.Contains(res.Description, `claim ref_protected "false" does not match "true"`) {
+		!strings.Contains(res.Description, `subject policy: the claims matched no allow rule`) || !strings.Contains(res.Description, "claim ref_protected does not match") ||
+		strings.Contains(res.Description, `"true"`) {
 		t.Errorf("gitlab exchange from an unprotected ref: %d %+v", status, res)
 	}
 	before := gl.fetchCount()
@@ -330,9 +331,9 @@ func TestOIDCExchangeRejections(t *testing.T) {
 		{"tampered signature", tamperedSig, "organization", "", nil, "invalid_grant", "signature"},
 		{"another organization", valid, "organization", "", map[string]string{"audience": "urn:pulumi:org:globex"}, "invalid_target", `organization "globex" not found`},
 		{"a deny rule", ti.sign(with("environment", "sandbox")), "organization", "", nil, "invalid_grant", "rule 0 of issuer \"github\" denies"},
-		{"no allow rule", ti.sign(with("sub", "repo:evil/app:x")), "organization", "", nil, "invalid_grant", `claim sub "repo:evil/app:x" does not match "repo:acme/*"`},
+		{"no allow rule", ti.sign(with("sub", "repo:evil/app:x")), "organization", "", nil, "invalid_grant", `subject policy: the claims matched no allow rule for organization tokens of issuer "github" (rule 1: claim sub does not match; the organization's admins find the rule's pattern in its audit log)`},
 		{"admin without authorizedPermissions", valid, "organization", "admin", nil, "invalid_scope", "authorizedPermissions"},
-		{"a team the rule does not name", valid, "team", "team:ops", nil, "invalid_grant", `rule 2 allows team "platform", not "ops"`},
+		{"a team the rule does not name", valid, "team", "team:ops", nil, "invalid_grant", `rule 2 does not allow team "ops"`},
 		{"team scope missing", valid, "team", "", nil, "invalid_scope", "team:NAME"},
 		{"oversized", valid + strings.Repeat("A", 20<<10), "organization", "", nil, "invalid_grant", "size"},
 		{"wrong grant type", valid, "organization", "", map[string]string{"grant_type": "password"}, "unsupported_grant_type", "grant_type"},
@@ -347,6 +348,13 @@ func TestOIDCExchangeRejections(t *testing.T) {
 			}
 			if strings.Contains(res.Description, "BEGIN") || strings.Contains(res.Description, `"n":`) {
 				t.Errorf("the error shows a key: %s", res.Description)
+			}
+			// The presenter learns which check failed, never the policy's
+			// patterns (the audit log holds them, below).
+			for _, pattern := range []string{"repo:acme/*", `"platform"`} {
+				if strings.Contains(res.Description, pattern) {
+					t.Errorf("the refusal shows the policy's pattern %s: %s", pattern, res.Description)
+				}
 			}
 		})
 	}
@@ -363,5 +371,16 @@ func TestOIDCExchangeRejections(t *testing.T) {
 	e.flushAudit()
 	if n := e.countEvents("authentication_failed"); n < len(cases)-1 {
 		t.Errorf("%d failed exchanges audited, want about %d", n, len(cases))
+	}
+	var page struct {
+		AuditLogEvents []struct{ Details map[string]string }
+	}
+	e.must(e.admin, "GET", "/api/orgs/acme/auditlogs/v2?eventFilter=authentication_failed&pageSize=100", nil, 200, &page)
+	found := false
+	for _, ev := range page.AuditLogEvents {
+		found = found || strings.Contains(ev.Details["detail"], `claim sub "repo:evil/app:x" does not match "repo:acme/*"`)
+	}
+	if !found {
+		t.Errorf("no audit event holds the refusal in full (the pattern the policy expected): %+v", page.AuditLogEvents)
 	}
 }

@@ -6,7 +6,6 @@ import (
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/api/wire"
-	"github.com/gatehouse-iam/gatehouse/catalog"
 	"github.com/gatehouse-iam/gatehouse/service"
 )
 
@@ -115,19 +114,7 @@ func (s *Server) defaultRole(q *request) (any, error) {
 }
 
 func (s *Server) roleScopes(q *request) (any, error) {
-	out := wire.RoleScopes{}
-	for _, t := range []gatehouse.EntityType{gatehouse.EntityGlobal, gatehouse.EntityStack, gatehouse.EntityEnvironment, gatehouse.EntityInsightsAccount} {
-		groups := []wire.ScopeGroup{}
-		for _, g := range catalog.Groups(t) {
-			gj := wire.ScopeGroup{Name: g.Name}
-			for _, sc := range g.Scopes {
-				gj.Scopes = append(gj.Scopes, wire.Scope{Name: sc.Name(), Metadata: map[string]string{"description": sc.Info().Description}})
-			}
-			groups = append(groups, gj)
-		}
-		out[t.String()] = groups
-	}
-	return out, nil
+	return ScopeCatalog(), nil
 }
 
 func (s *Server) roleUsers(q *request) (any, error) {

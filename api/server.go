@@ -109,6 +109,7 @@ func New(svc *service.Service, az *authz.Authorizer, opts Options) *Server {
 		limiter: newFailureLimiter(opts.AuthFailuresPerMinute, time.Minute), trusted: opts.TrustedProxies, metricsElsewhere: opts.MetricsElsewhere, ready: opts.Ready, verifier: opts.Verifier, now: opts.Now}
 	s.cursorKey = continuationKey(opts.ContinuationKey)
 	s.audit = newAuditWriter(svc.RecordAudit, opts.Logger, opts.AuditQueue, s.metrics)
+	s.mux.Handle(unmatchedPattern, s.metrics.instrument("unmatched", http.HandlerFunc(s.serveUnmatched)))
 	s.register()
 	return s
 }
@@ -136,7 +137,8 @@ func (s *Server) ServeAs(id *gatehouse.Identity, w http.ResponseWriter, r *http.
 	s.mux.ServeHTTP(w, yamlOpenRewrite(r.WithContext(context.WithValue(r.Context(), asKey{}, id))))
 }
 
-// Handler returns the server's root handler.
+// Handler returns the server's root handler. A request no route matches
+// is answered, logged and counted as unmatched (unmatched.go).
 func (s *Server) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, yamlOpenRewrite(r)) })
 }

@@ -353,8 +353,13 @@ func (s *Service) updatePolicyTx(ctx context.Context, tx gatehouse.Tx, orgID, po
 
 // OAuthError is an RFC 6749 §5.2 error of the token endpoint.
 type OAuthError struct {
-	Code        string // invalid_request, invalid_grant, invalid_target, invalid_scope, unsupported_grant_type
+	Code string // invalid_request, invalid_grant, invalid_target, invalid_scope, unsupported_grant_type
+	// Description is what the presenter is told: which check failed.
 	Description string
+	// Detail, when set, is the refusal in full, with what the policy
+	// expected: for the audit log, which the organization's admins read,
+	// never for the presenter.
+	Detail string
 }
 
 func (e *OAuthError) Error() string { return e.Code + ": " + e.Description }
@@ -389,7 +394,12 @@ type ExchangeResult struct {
 type Decision struct {
 	Allowed bool
 	Rule    int // index of the deciding rule, -1 when none
-	Reason  string
+	// Reason says why in full, the rules' claim patterns included: for the
+	// policy's admins (gatehouse oidc test, the console, the audit log).
+	Reason string
+	// Refusal says which check failed without the patterns the policy
+	// expects: what the presenter of a refused ID token is told.
+	Refusal string
 }
 
 // EvaluatePolicy decides an exchange request against a policy's rules:
@@ -398,7 +408,7 @@ type Decision struct {
 // runner (empty for organization tokens).
 func EvaluatePolicy(rules []gatehouse.AuthPolicyRule, claims map[string]any, kind, subject, issuerName string) Decision {
 	allow := -1
-	var firstMiss string
+	var firstMiss, firstMissPublic string
 	for i, r := range rules {
 		if r.TokenType != kind {
 			continue
@@ -408,18 +418,21 @@ func EvaluatePolicy(rules []gatehouse.AuthPolicyRule, claims map[string]any, kin
 			if kind != gatehouse.TokenOrganization && !wildcardMatch(want, subject) {
 				if firstMiss == "" {
 					firstMiss = fmt.Sprintf("rule %d allows %s %q, not %q", i, kind, want, subject)
+					firstMissPublic = fmt.Sprintf("rule %d does not allow %s %q", i, kind, subject)
 				}
 				continue
 			}
 		}
-		if why := ruleMismatch(r.Rules, claims); why != "" {
+		if claim, why := ruleMismatchAt(r.Rules, claims); why != "" {
 			if r.Decision == "allow" && firstMiss == "" {
 				firstMiss = fmt.Sprintf("rule %d: %s", i, why)
+				firstMissPublic = fmt.Sprintf("rule %d: claim %s does not match", i, claim)
 			}
 			continue
 		}
 		if r.Decision == "deny" {
-			return Decision{Rule: i, Reason: fmt.Sprintf("rule %d of issuer %q denies %s tokens for these claims", i, issuerName, kind)}
+			reason := fmt.Sprintf("rule %d of issuer %q denies %s tokens for these claims", i, issuerName, kind)
+			return Decision{Rule: i, Reason: reason, Refusal: "subject policy: " + reason}
 		}
 		if allow < 0 {
 			allow = i
@@ -429,10 +442,12 @@ func EvaluatePolicy(rules []gatehouse.AuthPolicyRule, claims map[string]any, kin
 		return Decision{Allowed: true, Rule: allow}
 	}
 	reason := fmt.Sprintf("the claims matched no allow rule for %s tokens of issuer %q", kind, issuerName)
+	refusal := "subject policy: " + reason
 	if firstMiss != "" {
 		reason += " (" + firstMiss + ")"
+		refusal += " (" + firstMissPublic + "; the organization's admins find the rule's pattern in its audit log)"
 	}
-	return Decision{Rule: -1, Reason: reason}
+	return Decision{Rule: -1, Reason: reason, Refusal: refusal}
 }
 
 // Exchange verifies an ID token from a registered issuer against the
@@ -454,7 +469,7 @@ func (s *Service) Exchange(ctx context.Context, v gatehouse.IDTokenVerifier, req
 	}
 	d := EvaluatePolicy(rules, claims, req.Kind, req.Subject, iss.Name)
 	if !d.Allowed {
-		return nil, oauthErr("invalid_grant", "%s", d.Reason)
+		return nil, &OAuthError{Code: "invalid_grant", Description: d.Refusal, Detail: d.Reason}
 	}
 	if req.Admin && !slices.Contains(rules[d.Rule].AuthorizedPermissions, "admin") {
 		return nil, oauthErr("invalid_scope", "scope admin: rule %d of issuer %q does not list admin in authorizedPermissions", d.Rule, iss.Name)

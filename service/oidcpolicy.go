@@ -107,6 +107,13 @@ func claimMatches(v any, pattern string) bool {
 // claims, or "" when they all do. Paths are checked in sorted order so that
 // the reason is stable.
 func ruleMismatch(rules map[string]string, claims map[string]any) string {
+	_, why := ruleMismatchAt(rules, claims)
+	return why
+}
+
+// ruleMismatchAt is ruleMismatch with the claim path that failed, which
+// a refusal may name to the presenter (the pattern it may not).
+func ruleMismatchAt(rules map[string]string, claims map[string]any) (claim, why string) {
 	keys := make([]string, 0, len(rules))
 	for k := range rules {
 		keys = append(keys, k)
@@ -115,17 +122,17 @@ func ruleMismatch(rules map[string]string, claims map[string]any) string {
 	for _, k := range keys {
 		path, err := parseClaimPath(k)
 		if err != nil {
-			return fmt.Sprintf("claim path %s is malformed", k)
+			return k, fmt.Sprintf("claim path %s is malformed", k)
 		}
 		v, ok := claimAt(claims, path)
 		if !ok {
-			return fmt.Sprintf("the token has no claim %s", k)
+			return k, fmt.Sprintf("the token has no claim %s", k)
 		}
 		if !claimMatches(v, rules[k]) {
-			return fmt.Sprintf("claim %s %s does not match %q", k, describe(v), rules[k])
+			return k, fmt.Sprintf("claim %s %s does not match %q", k, describe(v), rules[k])
 		}
 	}
-	return ""
+	return "", ""
 }
 
 func describe(v any) string {

@@ -197,6 +197,15 @@ func (t *tx) ListAudit(ctx context.Context, orgID string, f gatehouse.AuditFilte
 	}
 	in("type", f.Types)
 	in("actor_login", f.ActorLogins)
+	switch f.Class {
+	case gatehouse.AuditClassRead:
+		in("type", gatehouse.AuditReadEvents)
+	case gatehouse.AuditClassChange:
+		where = append(where, "type NOT IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(gatehouse.AuditReadEvents)), ", ")+")")
+		for _, v := range gatehouse.AuditReadEvents {
+			args = append(args, v)
+		}
+	}
 	cmp, dir := ">", "ASC"
 	if f.Descending {
 		cmp, dir = "<", "DESC"

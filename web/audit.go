@@ -29,6 +29,11 @@ func (c *Console) audit(q *req) error {
 	if u := in.Get("user"); u != "" {
 		v.Set("userFilter", u)
 	}
+	// Reads (exports, decryptions, environments opened) are left out, as
+	// by the API, unless ?class=read or ?class=all asks for them.
+	if c := in.Get("class"); c != "" {
+		v.Set("class", c)
+	}
 	d := auditData{Filter: in}
 	// Dates (YYYY-MM-DD, UTC) bound the events: from the start of the
 	// first day to the end of the last.

@@ -49,3 +49,23 @@ type AuthPolicy struct {
 type UpdateAuthPolicyRequest struct {
 	Policies []gatehouse.AuthPolicyRule `json:"policies"`
 }
+
+// PolicyTestResult is what `gatehouse oidc test` found: whether an ID token
+// with the given claims would be exchanged under the issuer's policy, by
+// which rule, and what the exchange would issue. The CLI evaluates the
+// policy itself (nothing is issued); this is its -o json shape.
+type PolicyTestResult struct {
+	Allowed   bool   `json:"allowed"`
+	Issuer    string `json:"issuer"`
+	TokenType string `json:"tokenType"`
+	Subject   string `json:"subject,omitempty"`
+	// Rule is the index of the deciding rule, absent when none matched.
+	Rule   *int   `json:"rule,omitempty"`
+	Reason string `json:"reason"`
+	RoleID string `json:"roleId,omitempty"`
+	// Grants says in words what the issued token would hold.
+	Grants string `json:"grants,omitempty"`
+	// MaxExpiration is the longest lifetime of the issued token, a Go
+	// duration ("25h0m0s").
+	MaxExpiration string `json:"maxExpiration,omitempty"`
+}

@@ -19,6 +19,7 @@ func TestAdminGrantAdmin(t *testing.T) {
 	t.Setenv("GATEHOUSE_MASTER_KEY_FILE", "")
 	ctx := context.Background()
 	database := filepath.Join(t.TempDir(), "gatehouse.db")
+	newDatabase(t, database)
 	if code, _, stderr := run(t, "admin", "org", "create", "acme", "--admin", "alice", "--database", database); code != exitOK {
 		t.Fatalf("admin org create: exit %d %s", code, stderr)
 	}

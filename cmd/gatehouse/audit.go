@@ -31,7 +31,7 @@ func parseWhen(flag, v string) (time.Time, error) {
 }
 
 func newAuditCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "audit", Short: "Read, export and verify the audit log"}
+	cmd := newGroup("audit", "Read, export and verify the audit log")
 	cmd.AddCommand(newAuditListCmd(), newAuditExportCmd(), newAuditVerifyCmd(), newAuditCheckpointCmd())
 	return cmd
 }
@@ -39,11 +39,22 @@ func newAuditCmd() *cobra.Command {
 // auditFilterFlags are the flags that filter audit events, shared by audit
 // list and audit export.
 type auditFilterFlags struct {
-	from, to      string
-	events, users []string
+	from, to, class string
+	events, users   []string
 }
 
-func (a *auditFilterFlags) bind(c *cobra.Command) {
+// bind binds the filters; class is --class's default: change for lists
+// (reads left out, as by the API), all for exports.
+func (a *auditFilterFlags) bind(c *cobra.Command, class string) {
+	c.Flags().StringVar(&a.class, "class", class, "change (reads left out), read (exports, decryptions, environments opened) or all")
+	c.RegisterFlagCompletionFunc("class", cobra.FixedCompletions([]string{gatehouse.AuditClassChange, gatehouse.AuditClassRead, gatehouse.AuditClassAll}, cobra.ShellCompDirectiveNoFileComp))
+	c.RegisterFlagCompletionFunc("event", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		var out []string
+		for _, t := range gatehouse.AuditEventTypes {
+			out = append(out, t.Event+"\t"+t.DisplayName)
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	})
 	c.Flags().StringVar(&a.from, "from", "", "events at or after (unix seconds or RFC 3339)")
 	c.Flags().StringVar(&a.to, "to", "", "events before (unix seconds or RFC 3339)")
 	c.Flags().StringSliceVar(&a.events, "event", nil, "event types (repeat or comma-separate)")
@@ -59,7 +70,7 @@ func (a *auditFilterFlags) filter() (gatehouse.AuditFilter, error) {
 	if af.To, err = parseWhen("to", a.to); err != nil {
 		return af, err
 	}
-	af.Types, af.ActorLogins = a.events, a.users
+	af.Types, af.ActorLogins, af.Class = a.events, a.users, a.class
 	return af, nil
 }
 
@@ -67,7 +78,7 @@ func newAuditListCmd() *cobra.Command {
 	f := &clientFlags{}
 	a := &auditFilterFlags{}
 	var limit int
-	list := &cobra.Command{Use: "list", Short: "List audit events, newest first", Args: cobra.NoArgs,
+	list := &cobra.Command{Use: "list", Aliases: []string{"ls"}, Short: "List audit events, newest first", Args: cobra.NoArgs,
 		RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, _ []string) error {
 			af, err := a.filter()
 			if err != nil {
@@ -88,14 +99,17 @@ func newAuditListCmd() *cobra.Command {
 			if len(out) > limit {
 				out = out[:limit]
 			}
+			if f.output == "json" {
+				return writeAuditPages(cmd.OutOrStdout(), f.bodies, limit)
+			}
 			rows := make([][]string, len(out))
 			for i, e := range out {
 				rows[i] = []string{e.Time.UTC().Format(time.RFC3339), e.ActorLogin, e.Type, e.Description, e.SourceIP}
 			}
-			return f.print(cmd.OutOrStdout(), out, []string{"TIME", "ACTOR", "EVENT", "DESCRIPTION", "SOURCE"}, rows)
+			return printTable(cmd.OutOrStdout(), []string{"TIME", "ACTOR", "EVENT", "DESCRIPTION", "SOURCE"}, rows)
 		})}
 	f.bind(list)
-	a.bind(list)
+	a.bind(list, gatehouse.AuditClassChange)
 	list.Flags().IntVar(&limit, "limit", 100, "most events to show")
 	return list
 }
@@ -122,7 +136,7 @@ func newAuditExportCmd() *cobra.Command {
 			return c.ExportAudit(cmd.Context(), org, af, format, w)
 		})}
 	f.bind(export)
-	a.bind(export)
+	a.bind(export, gatehouse.AuditClassAll)
 	export.Flags().StringVar(&format, "format", "csv", "csv or cef")
 	export.Flags().StringVar(&file, "file", "", "write to this new file instead of standard output")
 	return export
@@ -248,4 +262,28 @@ func readCheckpoint(path string) (*service.AuditCheckpoint, error) {
 		return nil, fmt.Errorf("--checkpoint %s: not a checkpoint: %v", path, err)
 	}
 	return cp, nil
+}
+
+// writeAuditPages writes the pages the server sent as one page of the
+// API's shape ({"auditLogEvents": [...]}), the first limit events, each as
+// the server sent it.
+func writeAuditPages(w io.Writer, bodies [][]byte, limit int) error {
+	events := []json.RawMessage{}
+	for _, b := range bodies {
+		var page struct {
+			AuditLogEvents []json.RawMessage `json:"auditLogEvents"`
+		}
+		if err := json.Unmarshal(b, &page); err != nil {
+			return fmt.Errorf("the server's response is not an audit page: %w", err)
+		}
+		events = append(events, page.AuditLogEvents...)
+	}
+	if len(events) > limit {
+		events = events[:limit]
+	}
+	body, err := json.Marshal(map[string]any{"auditLogEvents": events})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, body)
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -43,6 +45,9 @@ func openDirect(ctx context.Context, database string) (*store.DB, *service.Servi
 
 // openDirectKey is openDirect with the master key file given (when not "").
 func openDirectKey(ctx context.Context, database, keyFile string) (*store.DB, *service.Service, error) {
+	if err := needDatabase(database); err != nil {
+		return nil, nil, err
+	}
 	master, err := directMasterKey(database, keyFile)
 	if err != nil {
 		return nil, nil, err
@@ -149,36 +154,123 @@ func orgByName(ctx context.Context, db *store.DB, name string) (*gatehouse.Organ
 }
 
 func newBackupCmd() *cobra.Command {
-	var database string
+	var database, keyFile string
+	var withoutKey bool
 	cmd := &cobra.Command{
 		Use:   "backup PATH",
-		Short: "Write a consistent copy of the SQLite database while Gatehouse runs",
+		Short: "Write a consistent copy of the SQLite database, and its master key beside it, while Gatehouse runs",
 		Long: `Write a consistent copy of the SQLite database to PATH (which must not exist),
-without stopping Gatehouse. To restore: stop Gatehouse, delete the database file
-and its -wal and -shm files, copy the backup in place of the database file, start
-Gatehouse. For PostgreSQL, use pg_dump.`,
+without stopping Gatehouse, and the master key to PATH.key (mode 0600). The key
+seals every stack's and environment's secrets and keys the audit chain: a backup
+without it restores a database whose secrets cannot be decrypted and whose chain
+cannot be verified. Keep the two apart if you like, but keep both. --without-key
+writes the database alone, for when the key is backed up another way.
+
+To restore: stop Gatehouse (it leaves no -wal or -shm file when it stops
+cleanly; delete any that a crash left), copy PATH in place of the database file
+and PATH.key in place of its key file (the database path plus .key), start
+Gatehouse. For PostgreSQL, use pg_dump, and keep the key file you give
+--master-key-file.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := os.Stat(args[0]); err == nil {
-				return fmt.Errorf("backup: %s already exists; choose a new path", args[0])
+			out := args[0]
+			if _, err := os.Stat(out); err == nil {
+				return fmt.Errorf("backup: %s already exists; choose a new path", out)
 			}
-			if _, err := os.Stat(database); err != nil && !isPostgres(database) {
-				return fmt.Errorf("backup: database %s: %w", database, err)
+			if err := needDatabase(database); err != nil {
+				return fmt.Errorf("backup: %w", err)
+			}
+			var key []byte
+			if !withoutKey {
+				var err error
+				if key, err = directMasterKey(database, keyFile); err != nil {
+					return fmt.Errorf("backup: %w", err)
+				}
+				if key == nil {
+					return fmt.Errorf("backup: no master key found for %s (its .key file, --master-key-file, GATEHOUSE_MASTER_KEY or GATEHOUSE_MASTER_KEY_FILE); "+
+						"without it the backup's stack and environment secrets cannot be decrypted nor its audit chain verified: give the key, "+
+						"or --without-key to back up the database alone", database)
+				}
+				if _, err := os.Stat(out + ".key"); err == nil {
+					return fmt.Errorf("backup: %s.key already exists; choose a new path", out)
+				}
 			}
 			db, err := store.Open(cmd.Context(), database, store.Options{})
 			if err != nil {
 				return err
 			}
 			defer db.Close()
-			if err := db.Backup(cmd.Context(), args[0]); err != nil {
+			if err := db.Backup(cmd.Context(), out); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "backed up %s to %s\n", database, args[0])
+			if withoutKey {
+				fmt.Fprintf(cmd.OutOrStdout(), "backed up %s to %s, without its master key: back the key up too, or the secrets in the backup are lost\n", database, out)
+				return nil
+			}
+			if err := writeKeyFile(out+".key", key); err != nil {
+				os.Remove(out)
+				return fmt.Errorf("backup: the master key: %w", err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "backed up %s to %s and its master key to %s.key\n", database, out, out)
 			return nil
 		},
 	}
 	databaseFlag(cmd, &database)
+	cmd.Flags().StringVar(&keyFile, "master-key-file", "", "the master key file (default: GATEHOUSE_MASTER_KEY(_FILE), or the database path plus .key)")
+	cmd.Flags().BoolVar(&withoutKey, "without-key", false, "back up the database alone; its secrets and audit chain then need the key kept elsewhere")
 	return cmd
+}
+
+// writeKeyFile writes a master key as its key file does (base64, mode
+// 0600), never over an existing file.
+func writeKeyFile(path string, key []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(base64.StdEncoding.EncodeToString(key) + "\n")
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+	}
+	return err
+}
+
+// sqliteFile is the file of a SQLite database name ("./gatehouse.db",
+// "file:x.db?_pragma=..."), "" for PostgreSQL and in-memory databases.
+func sqliteFile(dsn string) string {
+	if isPostgres(dsn) {
+		return ""
+	}
+	path := strings.TrimPrefix(dsn, "file:")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	if path == "" || path == ":memory:" || strings.Contains(dsn, "mode=memory") {
+		return ""
+	}
+	return path
+}
+
+// needDatabase refuses a SQLite database that does not exist: host
+// commands work on the database a server made, and opening a missing one
+// would create it empty.
+func needDatabase(database string) error {
+	file := sqliteFile(database)
+	if file == "" {
+		return nil
+	}
+	if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("database %s does not exist (nothing was created): give the database gatehouse serve uses with --database or GATEHOUSE_DATABASE; `gatehouse serve` creates a new one", file)
+	} else if err != nil {
+		return fmt.Errorf("database %s: %w", file, err)
+	}
+	return nil
 }
 
 func isPostgres(dsn string) bool {

@@ -85,6 +85,7 @@ func newCheckCmd() *cobra.Command {
 	cmd.Flags().StringVar(&token, "token", "", "the token to ask about (the caller's own comes from gatehouse login or $GATEHOUSE_TOKEN)")
 	cmd.Flags().StringVar(&scope, "scope", "", "the scope, e.g. stack:write")
 	cmd.Flags().StringVar(&entity, "entity", "global", "the entity")
+	cmd.RegisterFlagCompletionFunc("scope", completeScopes)
 	cmd.MarkFlagRequired("scope")
 	cmd.MarkFlagRequired("token")
 	return cmd

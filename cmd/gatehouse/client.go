@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-iam/gatehouse"
-	"github.com/gatehouse-iam/gatehouse/api"
 )
 
 // credentials is what `gatehouse login` keeps, in a 0600 file.
@@ -72,6 +71,10 @@ func saveCredentials(c credentials) (string, error) {
 // clientFlags are the flags every client command shares.
 type clientFlags struct {
 	url, token, org, output string
+	// last is the body of the API's last response, bodies all of them
+	// (see observe).
+	last   []byte
+	bodies [][]byte
 }
 
 func (f *clientFlags) bind(cmd *cobra.Command) {
@@ -84,7 +87,9 @@ func (f *clientFlags) bind(cmd *cobra.Command) {
 func (f *clientFlags) bindWithout(cmd *cobra.Command) {
 	cmd.PersistentFlags().StringVar(&f.url, "url", "", "Gatehouse URL (default: from gatehouse login, or $GATEHOUSE_URL)")
 	cmd.PersistentFlags().StringVar(&f.org, "org", "", "organization (default: from gatehouse login, or $GATEHOUSE_ORG)")
-	cmd.PersistentFlags().StringVarP(&f.output, "output", "o", "table", "output format: table or json")
+	cmd.PersistentFlags().StringVarP(&f.output, "output", "o", "table", "output format: table or json (the API's own JSON)")
+	cmd.RegisterFlagCompletionFunc("org", completeOrgs(f))
+	cmd.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "json"}, cobra.ShellCompDirectiveNoFileComp))
 }
 
 // client resolves the connection: flags, then environment, then the saved
@@ -110,7 +115,7 @@ func (f *clientFlags) client() (gatehouse.IAM, string, error) {
 	if f.output != "table" && f.output != "json" {
 		return nil, "", fmt.Errorf("--output: %q is not table or json", f.output)
 	}
-	return &api.Client{BaseURL: url, Token: token}, org, nil
+	return f.newAPIClient(url, token), org, nil
 }
 
 // withOrg wraps a command body that needs a client and an organization.
@@ -118,7 +123,7 @@ func (f *clientFlags) withOrg(run func(cmd *cobra.Command, c gatehouse.IAM, org 
 	return func(cmd *cobra.Command, args []string) error {
 		c, org, err := f.client()
 		if err == nil {
-			err = f.needOrg(org)
+			err = f.needOrg(cmd, c, org)
 		}
 		if err != nil {
 			return err
@@ -127,20 +132,27 @@ func (f *clientFlags) withOrg(run func(cmd *cobra.Command, c gatehouse.IAM, org 
 	}
 }
 
-func (f *clientFlags) needOrg(org string) error {
-	if org == "" {
-		return errors.New("no organization: pass --org (or log in, which remembers your first one)")
+// needOrg says an organization is needed when org is "". It asks the
+// server who the caller is first, so that a server that is down, or a
+// token it refuses, is reported as such rather than as a missing --org;
+// and it names the caller's organizations.
+func (f *clientFlags) needOrg(cmd *cobra.Command, c gatehouse.IAM, org string) error {
+	if org != "" {
+		return nil
 	}
-	return nil
+	who, err := c.WhoAmI(cmd.Context())
+	if err != nil {
+		return err
+	}
+	f.last, f.bodies = nil, nil
+	if len(who.Organizations) == 0 {
+		return fmt.Errorf("no organization: %s belongs to none; pass --org", who.Login)
+	}
+	return fmt.Errorf("no organization: pass --org (one of %s), or log in again, which remembers your first one", strings.Join(who.Organizations, ", "))
 }
 
-// print writes v as JSON, or rows as a table.
-func (f *clientFlags) print(w io.Writer, v any, header []string, rows [][]string) error {
-	if f.output == "json" {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
-	}
+// printTable writes rows as a table under header.
+func printTable(w io.Writer, header []string, rows [][]string) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.Join(header, "\t"))
 	for _, r := range rows {

@@ -35,12 +35,12 @@ func TestClientCommands(t *testing.T) {
 	if err != nil || info.Mode().Perm() != 0o600 {
 		t.Fatalf("credentials file: %v %v", info, err)
 	}
-	if code, _, stderr := run(t, "login", url, "--token", "pul-wrong"); code != exitError || !strings.Contains(stderr, "401") {
+	if code, _, stderr := run(t, "login", url, "--token", "pul-wrong"); code != exitError || !strings.Contains(stderr, "login to "+url+": unauthorized: ") || strings.Contains(stderr, "code=") {
 		t.Errorf("login with a bad token: exit %d %s", code, stderr)
 	}
 	must("acme", "whoami")
 
-	out := must(`"Name": "Deployers"`, "set", "create", "Deployers", "--type", "stack", "--scopes", "stack:read,stack:write", "-o", "json")
+	out := must(`"name": "Deployers"`, "set", "create", "Deployers", "--type", "stack", "--scopes", "stack:read,stack:write", "-o", "json")
 	var set struct{ ID string }
 	json.Unmarshal([]byte(out), &set)
 	details := filepath.Join(t.TempDir(), "role.json")
@@ -48,12 +48,14 @@ func TestClientCommands(t *testing.T) {
 		{"__type":"PermissionDescriptorAllow","permissions":["org_member:read"]},
 		{"__type":"PermissionDescriptorCondition","condition":{"__type":"PermissionExpressionHasTag","context":{"__type":"PermissionExpressionStack"},"key":"team"},
 		 "subNode":{"__type":"PermissionDescriptorCompose","permissionDescriptors":["`+set.ID+`"]}}]}`), 0o600)
-	out = must(`"Name": "tagged"`, "role", "create", "tagged", "--details", details, "--description", "by tag", "-o", "json")
+	out = must(`"name": "tagged"`, "role", "create", "tagged", "--details", details, "--description", "by tag", "-o", "json")
 	var role struct{ ID string }
 	json.Unmarshal([]byte(out), &role)
 	must("tagged", "role", "list")
 	must("PermissionDescriptorCompose", "role", "get", role.ID)
+	must("PermissionDescriptorCompose", "role", "get", "tagged") // by name
 	must("tagged-role", "role", "edit", role.ID, "--name", "tagged-role")
+	must(`"description": "by tag, again"`, "role", "update", "tagged-role", "--description", "by tag, again", "-o", "json")
 	if code, _, stderr := run(t, "role", "edit", role.ID); code != exitError || !strings.Contains(stderr, "nothing to change") {
 		t.Errorf("edit with nothing: exit %d %s", code, stderr)
 	}
@@ -63,7 +65,7 @@ func TestClientCommands(t *testing.T) {
 		t.Errorf("create with a bad scope: exit %d %s", code, stderr)
 	}
 
-	value := strings.TrimSpace(must("pul-", "token", "create", "--name", "ci", "--role", role.ID, "--expires", "24h"))
+	value := strings.TrimSpace(must("pul-", "token", "create", "--name", "ci", "--role", "tagged-role", "--expires", "24h"))
 	must("ci", "token", "list")
 	must("allow: role", "check", "--token", value, "--scope", "org_member:read")
 	code, stdout, _ := run(t, "check", "--token", value, "--scope", "team:create")
@@ -77,7 +79,7 @@ func TestClientCommands(t *testing.T) {
 	must("platform", "team", "create", "platform", "--display-name", "Platform")
 	must("bob", "member", "add", "bob", "--role", "member")
 	must("", "team", "add-member", "platform", "bob")
-	must("assigned", "role", "assign", role.ID, "--team", "platform")
+	must("assigned", "role", "assign", "tagged-role", "--team", "platform")
 	must("assigned", "role", "assign", role.ID, "--member", "bob")
 	out = must("bob", "member", "list")
 	if !strings.Contains(out, "tagged-role") {
@@ -87,26 +89,23 @@ func TestClientCommands(t *testing.T) {
 	must("allow", "check", "--token", teamTok, "--scope", "org_member:read")
 	personal := strings.TrimSpace(must("pul-", "token", "create", "--personal", "--description", "laptop"))
 	_ = personal
-	out = must("laptop", "token", "list", "--personal", "-o", "json")
-	var toks []struct{ ID, Description string }
-	json.Unmarshal([]byte(out), &toks)
-	for _, tk := range toks {
-		if tk.Description == "laptop" {
-			must("revoked", "token", "revoke", tk.ID, "--personal")
-		}
-	}
-	if code, _, stderr := run(t, "role", "delete", role.ID); code != exitError || !strings.Contains(stderr, "409") {
+	must(`"description": "laptop"`, "token", "list", "--personal", "-o", "json")
+	must("revoked token laptop", "token", "revoke", "laptop", "--personal") // by description, the name a personal token lacks
+	if code, _, stderr := run(t, "role", "delete", role.ID); code != exitError || !strings.Contains(stderr, `gatehouse: "tagged-role" is assigned to`) || strings.Count(stderr, "\n") != 1 {
 		t.Errorf("delete a role in use: exit %d %s", code, stderr)
 	}
-	must("", "member", "remove", "bob")
-	must("", "team", "delete", "platform")
+	must("removed bob", "member", "remove", "bob")
+	must("deleted team platform", "team", "delete", "platform")
 	out = must("", "token", "list", "-o", "json")
-	json.Unmarshal([]byte(out), &toks)
-	for _, tk := range toks {
-		must("revoked", "token", "revoke", tk.ID)
+	var toks struct{ Tokens []struct{ ID, Name string } }
+	if err := json.Unmarshal([]byte(out), &toks); err != nil || len(toks.Tokens) == 0 {
+		t.Fatalf("token list -o json: %v\n%s", err, out)
+	}
+	for _, tk := range toks.Tokens {
+		must("revoked", "token", "rm", tk.Name)
 	}
 	must("deleted", "role", "delete", role.ID)
-	must("deleted", "set", "delete", set.ID)
+	must("deleted", "set", "rm", "Deployers")
 	must("bash", "completion", "bash")
 
 	// The audit log: list, export, and verify from the host.

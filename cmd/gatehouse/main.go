@@ -60,7 +60,7 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case errors.As(err, &code):
 		return int(code)
 	default:
-		fmt.Fprintln(stderr, "gatehouse:", err)
+		fmt.Fprintln(stderr, "gatehouse:", describeError(err))
 		return exitError
 	}
 }
@@ -76,5 +76,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(newServeCmd(), newAdminCmd(), newScopesCmd(), newPolicyCmd(), newBackupCmd(),
 		newLoginCmd(), newWhoAmICmd(), newDescriptorCmd("role", gatehouse.PurposeRole, "role"),
 		newDescriptorCmd("set", gatehouse.PurposeSet, "permission set"), newTokenCmd(), newTeamCmd(), newMemberCmd(), newCheckCmd(), newAuditCmd(), newOIDCCmd())
+	root.AddCommand(newVersionCmd(), newLogoutCmd())
+	strictGroups(root)
 	return root
 }

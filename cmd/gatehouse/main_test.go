@@ -79,13 +79,27 @@ func TestPolicyEvalJSON(t *testing.T) {
 
 func TestPolicyValidate(t *testing.T) {
 	t.Parallel()
-	code, stdout, stderr := run(t, "policy", "validate", "--sets", "testdata/sets", "testdata/ops-role.json")
-	if code != exitOK || !strings.Contains(stdout, `testdata/ops-role.json: valid role "Ops"`) {
-		t.Errorf("valid role: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	// A custom set by name (deploy-role.json) or by its file name.
+	for _, role := range []string{"testdata/deploy-role.json"} {
+		code, stdout, stderr := run(t, "policy", "validate", "--sets", "testdata/sets", role)
+		if code != exitOK || !strings.Contains(stdout, role+`: valid role "Deploy"`) {
+			t.Errorf("valid role: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+		}
 	}
-	// Without --sets, the role's reference to "deployer" does not resolve.
-	code, _, stderr = run(t, "policy", "validate", "testdata/ops-role.json")
-	if code != exitDeny || !strings.Contains(stderr, `testdata/ops-role.json: details.entries[1].subNode.permissionDescriptors[0]: unknown permission descriptor "deployer"`) {
+	// Built-ins by identifier: refused as the server refuses them, saying
+	// which built-in was meant; eval (TestPolicyEval) still resolves them.
+	code, _, stderr := run(t, "policy", "validate", "--sets", "testdata/sets", "testdata/ops-role.json")
+	for _, want := range []string{
+		`testdata/ops-role.json: details.entries[0].permissionDescriptors[0]: unknown permission descriptor "org-standard": "org-standard" is the identifier of the built-in set "Standard"`,
+		`details.entries[0].permissionDescriptors[1]: unknown permission descriptor "stack-read": "stack-read" is the identifier of the built-in set "Stack Read"`,
+	} {
+		if code != exitDeny || !strings.Contains(stderr, want) {
+			t.Errorf("built-in identifiers: exit %d, stderr %q lacks %q", code, stderr, want)
+		}
+	}
+	// Without --sets, the role's reference to "Deployer" does not resolve.
+	code, _, stderr = run(t, "policy", "validate", "testdata/deploy-role.json")
+	if code != exitDeny || !strings.Contains(stderr, `testdata/deploy-role.json: details.entries[1].subNode.permissionDescriptors[0]: unknown permission descriptor "Deployer"`) {
 		t.Errorf("dangling reference: exit %d, stderr %q", code, stderr)
 	}
 	code, _, stderr = run(t, "policy", "validate", "testdata/bad-role.json", "testdata/sets/deployer.json")
@@ -111,24 +125,34 @@ func TestScopes(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d", code)
 	}
-	var infos []struct {
-		Name  string   `json:"name"`
-		Types []string `json:"types"`
+	// The API's shape (GET /roles/scopes), with the one type asked for.
+	var byType map[string][]struct {
+		Name   string `json:"name"`
+		Scopes []struct {
+			Name     string            `json:"name"`
+			Metadata map[string]string `json:"metadata"`
+		} `json:"scopes"`
 	}
-	if err := json.Unmarshal([]byte(stdout), &infos); err != nil {
+	if err := json.Unmarshal([]byte(stdout), &byType); err != nil {
 		t.Fatal(err)
 	}
-	found := false
-	for _, i := range infos {
-		if i.Name == "environment:open" {
-			found = true
+	found, n := false, 0
+	for typ, groups := range byType {
+		if typ != "environment" {
+			t.Errorf("scopes --type environment lists type %s", typ)
 		}
-		if !strings.Contains(strings.Join(i.Types, ","), "environment") {
-			t.Errorf("scope %s listed for environment has types %v", i.Name, i.Types)
+		for _, g := range groups {
+			for _, sc := range g.Scopes {
+				n++
+				found = found || sc.Name == "environment:open" && sc.Metadata["description"] != ""
+			}
 		}
 	}
-	if !found || len(infos) < 30 {
-		t.Errorf("environment scopes: %d, environment:open found %v", len(infos), found)
+	if !found || n < 30 {
+		t.Errorf("environment scopes: %d, environment:open found %v", n, found)
+	}
+	if code, stdout, _ := run(t, "scopes", "-o", "json"); code != exitOK || !strings.Contains(stdout, `"insights-account": [`) || !strings.Contains(stdout, `"global": [`) {
+		t.Errorf("scopes -o json lacks a type: exit %d", code)
 	}
 	code, stdout, _ = run(t, "scopes")
 	if code != exitOK || !strings.Contains(stdout, "audit_logs:read") || strings.Count(stdout, "\n") != 208 {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"time"
@@ -12,16 +11,17 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/api/wire"
 	"github.com/gatehouse-iam/gatehouse/service"
 )
 
 func newOIDCCmd() *cobra.Command {
 	f := &clientFlags{}
-	cmd := &cobra.Command{Use: "oidc", Short: "Manage OIDC issuers and their authorization policies"}
+	cmd := newGroup("oidc", "Manage OIDC issuers and their authorization policies")
 	f.bind(cmd)
-	issuer := &cobra.Command{Use: "issuer", Short: "Register, list and remove OIDC issuers"}
-	issuer.AddCommand(newOIDCIssuerAddCmd(f), newOIDCIssuerListCmd(f), newOIDCIssuerRmCmd(f))
-	policy := &cobra.Command{Use: "policy", Short: "Read and replace an issuer's authorization policy"}
+	issuer := newGroup("issuer", "Register, list and remove OIDC issuers")
+	issuer.AddCommand(newOIDCIssuerAddCmd(f), newOIDCIssuerListCmd(f), newOIDCIssuerGetCmd(f), newOIDCIssuerRmCmd(f))
+	policy := newGroup("policy", "Read and replace an issuer's authorization policy")
 	policy.AddCommand(newOIDCPolicyGetCmd(f), newOIDCPolicySetCmd(f))
 	cmd.AddCommand(issuer, policy, newOIDCTestCmd(f))
 	return cmd
@@ -29,21 +29,12 @@ func newOIDCCmd() *cobra.Command {
 
 // findIssuer resolves an issuer by name or id.
 func findIssuer(cmd *cobra.Command, c gatehouse.IAM, org, nameOrID string) (*gatehouse.Issuer, error) {
-	is, err := c.Issuers(cmd.Context(), org)
-	if err != nil {
-		return nil, err
-	}
-	for _, i := range is {
-		if i.Name == nameOrID || i.ID == nameOrID {
-			return i, nil
-		}
-	}
-	return nil, fmt.Errorf("no OIDC issuer %q in %s", nameOrID, org)
+	return resolveIssuer(cmd.Context(), c, org, nameOrID)
 }
 
 func newOIDCIssuerAddCmd(f *clientFlags) *cobra.Command {
 	var maxExp time.Duration
-	add := &cobra.Command{Use: "add NAME URL", Short: "Register an issuer; its policy starts by denying everything", Args: cobra.ExactArgs(2),
+	add := &cobra.Command{Use: "create NAME URL", Aliases: []string{"add"}, Short: "Register an issuer; its policy starts by denying everything", Args: cobra.ExactArgs(2),
 		RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error {
 			i, err := c.RegisterIssuer(cmd.Context(), org, args[0], args[1], maxExp)
 			if err != nil {
@@ -57,7 +48,7 @@ func newOIDCIssuerAddCmd(f *clientFlags) *cobra.Command {
 }
 
 func newOIDCIssuerListCmd(f *clientFlags) *cobra.Command {
-	return &cobra.Command{Use: "list", Short: "List issuers", Args: cobra.NoArgs,
+	return &cobra.Command{Use: "list", Aliases: []string{"ls"}, Short: "List issuers", Args: cobra.NoArgs,
 		RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, _ []string) error {
 			is, err := c.Issuers(cmd.Context(), org)
 			if err != nil {
@@ -72,18 +63,39 @@ func newOIDCIssuerListCmd(f *clientFlags) *cobra.Command {
 }
 
 func newOIDCIssuerRmCmd(f *clientFlags) *cobra.Command {
-	return &cobra.Command{Use: "rm NAME", Short: "Remove an issuer and its policy", Args: cobra.ExactArgs(1),
+	return &cobra.Command{Use: "delete NAME|ID", Aliases: []string{"rm"}, Short: "Remove an issuer and its policy", Args: cobra.ExactArgs(1),
+		ValidArgsFunction: completeIssuers(f),
 		RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error {
 			i, err := findIssuer(cmd, c, org, args[0])
 			if err != nil {
 				return err
 			}
-			return c.DeleteIssuer(cmd.Context(), org, i.ID)
+			if err := c.DeleteIssuer(cmd.Context(), org, i.ID); err != nil {
+				return err
+			}
+			return f.done(cmd, "deleted OIDC issuer %s", i.Name)
+		})}
+}
+
+func newOIDCIssuerGetCmd(f *clientFlags) *cobra.Command {
+	return &cobra.Command{Use: "get NAME|ID", Short: "Show an issuer", Args: cobra.ExactArgs(1),
+		ValidArgsFunction: completeIssuers(f),
+		RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error {
+			i, err := findIssuer(cmd, c, org, args[0])
+			if err != nil {
+				return err
+			}
+			if f.output == "json" { // the issuer's entry in the list the server sent
+				return writeJSON(cmd.OutOrStdout(), pickFromList(f.last, "oidcIssuers", "id", i.ID))
+			}
+			return f.print(cmd.OutOrStdout(), nil, []string{"ID", "NAME", "ISSUER", "MAX EXPIRATION", "THUMBPRINTS", "LAST USED"},
+				[][]string{{i.ID, i.Name, i.Issuer, i.MaxExpiration.String(), strings.Join(i.Thumbprints, ","), stamp(i.LastUsed)}})
 		})}
 }
 
 func newOIDCPolicyGetCmd(f *clientFlags) *cobra.Command {
-	return &cobra.Command{Use: "get ISSUER", Short: "Print an issuer's rules as JSON", Args: cobra.ExactArgs(1),
+	return &cobra.Command{Use: "get ISSUER", Short: "Print an issuer's rules as JSON (-o json: the whole policy, as the API returns it)", Args: cobra.ExactArgs(1),
+		ValidArgsFunction: completeIssuers(f),
 		RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error {
 			i, err := findIssuer(cmd, c, org, args[0])
 			if err != nil {
@@ -93,14 +105,20 @@ func newOIDCPolicyGetCmd(f *clientFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			enc := json.NewEncoder(cmd.OutOrStdout())
-			enc.SetIndent("", "  ")
-			return enc.Encode(rules)
+			if f.output == "json" {
+				return writeJSON(cmd.OutOrStdout(), f.last)
+			}
+			return encodeJSON(cmd.OutOrStdout(), rules)
 		})}
 }
 
 func newOIDCPolicySetCmd(f *clientFlags) *cobra.Command {
-	return &cobra.Command{Use: "set ISSUER FILE", Short: "Replace an issuer's rules with those in FILE (a JSON list)", Args: cobra.ExactArgs(2),
+	return &cobra.Command{Use: "set ISSUER FILE", Aliases: []string{"update"}, ValidArgsFunction: func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+		if len(args) == 0 {
+			return completeIssuers(f)(cmd, args, toComplete)
+		}
+		return nil, cobra.ShellCompDirectiveDefault
+	}, Short: "Replace an issuer's rules with those in FILE (a JSON list)", Args: cobra.ExactArgs(2),
 		RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error {
 			i, err := findIssuer(cmd, c, org, args[0])
 			if err != nil {
@@ -114,8 +132,7 @@ func newOIDCPolicySetCmd(f *clientFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "policy of %s is at version %d with %d rules\n", i.Name, p.Version, len(rules))
-			return nil
+			return f.done(cmd, "policy of %s is at version %d with %d rules", i.Name, p.Version, len(rules))
 		})}
 }
 
@@ -149,17 +166,26 @@ func newOIDCTestCmd(f *clientFlags) *cobra.Command {
 				}
 			}
 			d := service.EvaluatePolicy(rules, claims, tokenType, subject, i.Name)
-			if !d.Allowed {
-				fmt.Fprintf(cmd.OutOrStdout(), "deny: %s\n", d.Reason)
-				return exitCode(exitDeny)
+			res := wire.PolicyTestResult{Allowed: d.Allowed, Issuer: i.Name, TokenType: tokenType, Subject: subject, Reason: d.Reason}
+			if d.Allowed {
+				res = issued(res, i, rules[d.Rule], d.Rule, scope)
 			}
-			return printIssued(cmd.OutOrStdout(), i, rules[d.Rule], d.Rule, tokenType, subject, scope)
+			if f.output == "json" {
+				err = encodeJSON(cmd.OutOrStdout(), res)
+			} else {
+				_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\n", map[bool]string{true: "allow", false: "deny"}[res.Allowed], res.Reason)
+			}
+			if err == nil && !res.Allowed {
+				err = exitCode(exitDeny)
+			}
+			return err
 		}),
 	}
 	test.Flags().String("issuer", "", "issuer name or id")
 	test.Flags().StringVar(&claimsFile, "claims", "", "JSON file of the token's claims")
 	test.Flags().StringVar(&tokenType, "token-type", gatehouse.TokenOrganization, "organization, team, personal or runner")
 	test.Flags().StringVar(&scope, "scope", "", "admin, team:NAME, user:LOGIN or runner:NAME")
+	test.RegisterFlagCompletionFunc("issuer", completeIssuers(f))
 	test.MarkFlagRequired("issuer")
 	test.MarkFlagRequired("claims")
 	return test
@@ -178,30 +204,31 @@ func readClaims(path string) (map[string]any, error) {
 	return claims, nil
 }
 
-// printIssued says what an exchange matching rule r (number n) of issuer i
-// would issue; asking for admin from a rule that does not authorize it is
-// a denial (exit status 1).
-func printIssued(w io.Writer, i *gatehouse.Issuer, r gatehouse.AuthPolicyRule, n int, tokenType, subject, scope string) error {
+// issued completes res, allowed by rule r (number n) of issuer i, with
+// what an exchange would issue; asking for admin from a rule that does not
+// authorize it is a denial.
+func issued(res wire.PolicyTestResult, i *gatehouse.Issuer, r gatehouse.AuthPolicyRule, n int, scope string) wire.PolicyTestResult {
+	res.Rule = &n
 	role := r.RoleID
 	if role == "" {
 		role = "the organization's default role"
 	}
 	if scope == "admin" {
 		if !containsString(r.AuthorizedPermissions, "admin") {
-			fmt.Fprintf(w, "deny: rule %d does not list admin in authorizedPermissions\n", n)
-			return exitCode(exitDeny)
+			res.Allowed, res.Reason = false, fmt.Sprintf("rule %d does not list admin in authorizedPermissions", n)
+			return res
 		}
 		role = "Admin"
 	}
-	switch tokenType {
+	switch res.TokenType {
 	case gatehouse.TokenTeam:
-		role = "the roles of team " + subject + " and the Member role"
+		role = "the roles of team " + res.Subject + " and the Member role"
 	case gatehouse.TokenPersonal:
-		role = "the permissions of user " + subject
+		role = "the permissions of user " + res.Subject
 	}
-	fmt.Fprintf(w, "allow: rule %d matches; an exchange would issue a %s token holding %s, for at most %s\n",
-		n, tokenType, role, i.MaxExpiration)
-	return nil
+	res.RoleID, res.Grants, res.MaxExpiration = r.RoleID, role, i.MaxExpiration.String()
+	res.Reason = fmt.Sprintf("rule %d matches; an exchange would issue a %s token holding %s, for at most %s", n, res.TokenType, role, i.MaxExpiration)
+	return res
 }
 
 func readRules(path string) ([]gatehouse.AuthPolicyRule, error) {

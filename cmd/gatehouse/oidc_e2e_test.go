@@ -162,6 +162,17 @@ func TestOIDCCommands(t *testing.T) {
 	os.WriteFile(claims, []byte(`{"sub":"repo:acme/app:environment:prod","environment":"prod","repository":"acme/app"}`), 0o600)
 	must("allow: rule 0 matches; an exchange would issue a organization token", "oidc", "test", "--issuer", "github", "--claims", claims)
 	must("allow: rule 1 matches", "oidc", "test", "--issuer", "github", "--claims", claims, "--token-type", "team", "--scope", "team:platform")
+	var res struct {
+		Allowed       bool   `json:"allowed"`
+		Rule          *int   `json:"rule"`
+		TokenType     string `json:"tokenType"`
+		MaxExpiration string `json:"maxExpiration"`
+	}
+	if err := json.Unmarshal([]byte(must(`"allowed": true`, "oidc", "test", "--issuer", "github", "--claims", claims, "-o", "json")), &res); err != nil ||
+		res.Rule == nil || *res.Rule != 0 || res.TokenType != "organization" || res.MaxExpiration != "1h0m0s" {
+		t.Errorf("oidc test -o json: %v %+v", err, res)
+	}
+	must(`"id": "`, "oidc", "issuer", "get", "github", "-o", "json")
 	os.WriteFile(claims, []byte(`{"sub":"repo:acme/app:environment:dev","environment":"dev"}`), 0o600)
 	code, stdout, _ := run(t, "oidc", "test", "--issuer", "github", "--claims", claims)
 	if code != exitDeny || !strings.Contains(stdout, `claim environment "dev" does not match "prod"`) {

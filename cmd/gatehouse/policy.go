@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -29,9 +31,14 @@ A document file holds either a descriptor as the API takes it
 or a bare descriptor tree (an object with "__type"), which is taken as a role.
 
 Compose references resolve, in order, to: a document whose "id" matches, a
-document in --sets whose file name (without .json) matches, and the built-in
-sets and roles by their identifier (stack-read, stack-write, stack-admin,
-environment-open, org-standard, member, admin, ...).`,
+document in --sets whose file name (without .json) matches, and a document
+whose "name" matches (the one of that name). validate resolves nothing else,
+as the server: there, built-in sets and roles have an ID of their own in each
+organization, so a reference to "org-standard" is an unknown permission
+descriptor, and the error says which built-in it names. eval also resolves
+the built-ins by their identifier (stack-read, stack-write, stack-admin,
+environment-open, org-standard, member, admin, ...), to answer what a role
+would grant.`,
 	}
 	cmd.AddCommand(newValidateCmd(), newEvalCmd())
 	return cmd
@@ -109,24 +116,61 @@ func loadDocument(path, defaultPurpose string) (*loaded, error) {
 	return l, nil
 }
 
-// library holds every descriptor references may resolve to.
+// library holds every descriptor references may resolve to: by ID (a
+// document's "id", or its file name without .json), by the name of a set
+// or policy document, and, when builtins, by a built-in's identifier.
 type library struct {
-	byID map[string]*policy.Descriptor
+	byID   map[string]*policy.Descriptor
+	byName map[string][]*policy.Descriptor
+	// builtins resolves the built-ins' identifiers ("stack-read"). The
+	// server does not: built-ins have an ID of their own in each
+	// organization, and Compose takes IDs. validate follows the server and
+	// leaves them out; eval, which only answers what a role would grant,
+	// keeps them.
+	builtins map[string]*policy.Descriptor
 }
 
-func newLibrary() *library {
-	lib := &library{byID: map[string]*policy.Descriptor{}}
+func newLibrary(builtins bool) *library {
+	lib := &library{byID: map[string]*policy.Descriptor{}, byName: map[string][]*policy.Descriptor{}, builtins: map[string]*policy.Descriptor{}}
 	for _, d := range policy.Builtins(func(id string) string { return id }, gatehouse.DefaultMemberDefaults()) {
-		lib.byID[d.ID] = d
+		lib.builtins[d.ID] = d
+	}
+	if builtins {
+		maps.Copy(lib.byID, lib.builtins)
 	}
 	return lib
 }
 
-func (lib *library) add(d *policy.Descriptor) { lib.byID[d.ID] = d }
+func (lib *library) add(d *policy.Descriptor) {
+	lib.byID[d.ID] = d
+	if d.Name != d.ID {
+		lib.byName[d.Name] = append(lib.byName[d.Name], d)
+	}
+}
 
+// lookup resolves a Compose reference: an ID first, then the one
+// document of that name.
 func (lib *library) lookup(id string) (*policy.Descriptor, bool) {
-	d, ok := lib.byID[id]
-	return d, ok
+	if d, ok := lib.byID[id]; ok {
+		return d, true
+	}
+	if ds := lib.byName[id]; len(ds) == 1 {
+		return ds[0], true
+	}
+	return nil, false
+}
+
+// hint says why a reference that did not resolve would resolve on the
+// server, or not: a built-in's identifier, or a name two documents share.
+func (lib *library) hint(ref string) string {
+	if d, ok := lib.builtins[ref]; ok {
+		return fmt.Sprintf("%q is the identifier of the built-in %s %q; as on the server, Compose takes descriptor IDs, and each organization gives its built-ins IDs of their own (`gatehouse %s get %q -o json` shows it)",
+			ref, d.Purpose, d.Name, map[string]string{"set": "set", "role": "role"}[d.Purpose], d.Name)
+	}
+	if n := len(lib.byName[ref]); n > 1 {
+		return fmt.Sprintf("%d documents are named %q: refer to one by its id", n, ref)
+	}
+	return ""
 }
 
 // loadSets decodes every *.json file of dir into the library.
@@ -170,6 +214,19 @@ func (l *loaded) validate(lib *library) error {
 		Root: l.root, Purpose: l.desc.Purpose, ResourceType: l.desc.ResourceType,
 		SelfID: l.desc.ID, Lookup: lib.lookup,
 	})
+	var es policy.Errors
+	if errors.As(err, &es) {
+		for i, e := range es {
+			if ref, ok := strings.CutPrefix(e.Message, "unknown permission descriptor "); ok {
+				if unq, uerr := strconv.Unquote(ref); uerr == nil {
+					if h := lib.hint(unq); h != "" {
+						es[i].Message += ": " + h
+					}
+				}
+			}
+		}
+		err = es
+	}
 	return prefixErrors(l.file, err)
 }
 
@@ -208,7 +265,7 @@ func newValidateCmd() *cobra.Command {
 			"Exit status: 0 when every document is valid, 1 when one is not, 2 on a usage or read error.",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			lib := newLibrary()
+			lib := newLibrary(false)
 			if _, err := lib.loadSets(setsDir); err != nil {
 				return err
 			}
@@ -307,7 +364,7 @@ func newEvalCmd() *cobra.Command {
 			if output != "text" && output != "json" {
 				return fmt.Errorf("--output: unknown format %q (want text or json)", output)
 			}
-			lib := newLibrary()
+			lib := newLibrary(true)
 			if _, err := lib.loadSets(setsDir); err != nil {
 				return err
 			}

@@ -44,10 +44,10 @@ func readDetails(cmd *cobra.Command, path string) (json.RawMessage, error) {
 // newDescriptorCmd builds `role` (purpose role) and `set` (purpose set).
 func newDescriptorCmd(use, purpose, what string) *cobra.Command {
 	f := &clientFlags{}
-	cmd := &cobra.Command{Use: use, Short: "Manage " + what + "s"}
+	cmd := newGroup(use, "Manage "+what+"s")
 	f.bind(cmd)
-	cmd.AddCommand(newDescriptorListCmd(f, purpose, what), newDescriptorGetCmd(f, what), newDescriptorCreateCmd(f, purpose, what),
-		newDescriptorEditCmd(f, what), newDescriptorDeleteCmd(f, what))
+	cmd.AddCommand(newDescriptorListCmd(f, purpose, what), newDescriptorGetCmd(f, purpose, what), newDescriptorCreateCmd(f, purpose, what),
+		newDescriptorUpdateCmd(f, purpose, what), newDescriptorDeleteCmd(f, purpose, what))
 	if purpose == gatehouse.PurposeRole {
 		cmd.AddCommand(newRoleAssignCmd(f), newRoleDefaultCmd(f))
 	}
@@ -57,7 +57,7 @@ func newDescriptorCmd(use, purpose, what string) *cobra.Command {
 func newDescriptorListCmd(f *clientFlags, purpose, what string) *cobra.Command {
 	var listPurpose string
 	list := &cobra.Command{
-		Use: "list", Short: "List " + what + "s", Args: cobra.NoArgs,
+		Use: "list", Aliases: []string{"ls"}, Short: "List " + what + "s", Args: cobra.NoArgs,
 		RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, _ []string) error {
 			ds, err := c.Roles(cmd.Context(), org, listPurpose)
 			if err != nil {
@@ -70,11 +70,16 @@ func newDescriptorListCmd(f *clientFlags, purpose, what string) *cobra.Command {
 	return list
 }
 
-func newDescriptorGetCmd(f *clientFlags, what string) *cobra.Command {
+func newDescriptorGetCmd(f *clientFlags, purpose, what string) *cobra.Command {
 	return &cobra.Command{
-		Use: "get ID", Short: "Show a " + what + " with its details", Args: cobra.ExactArgs(1),
+		Use: "get NAME|ID", Short: "Show a " + what + " with its details", Args: cobra.ExactArgs(1),
+		ValidArgsFunction: completeDescriptors(f, purpose),
 		RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error {
-			d, err := c.Role(cmd.Context(), org, args[0])
+			id, err := resolveRole(cmd.Context(), c, org, purpose, args[0])
+			if err != nil {
+				return err
+			}
+			d, err := c.Role(cmd.Context(), org, id)
 			if err != nil {
 				return err
 			}
@@ -125,19 +130,25 @@ func newDescriptorCreateCmd(f *clientFlags, purpose, what string) *cobra.Command
 	if purpose == gatehouse.PurposeSet {
 		create.Flags().StringVar(&resourceType, "type", "stack", "entity type: stack, environment, insights-account or global")
 		create.Flags().StringVar(&scopes, "scopes", "", "comma-separated scopes, for a flat set")
+		create.RegisterFlagCompletionFunc("scopes", completeScopeList)
+		create.RegisterFlagCompletionFunc("type", cobra.FixedCompletions([]string{"stack", "environment", "insights-account", "global"}, cobra.ShellCompDirectiveNoFileComp))
 	} else {
 		create.Flags().BoolVar(&both, "policy-and-role", true, "store the details in a policy the role composes, as the Pulumi console does")
 	}
 	return create
 }
 
-func newDescriptorEditCmd(f *clientFlags, what string) *cobra.Command {
+func newDescriptorUpdateCmd(f *clientFlags, purpose, what string) *cobra.Command {
 	var newName, newDescription, newDetails string
 	edit := &cobra.Command{
-		Use: "edit ID", Short: "Change a " + what + "'s name, description or details", Args: cobra.ExactArgs(1),
+		Use: "update NAME|ID", Aliases: []string{"edit"}, Short: "Change a " + what + "'s name, description or details", Args: cobra.ExactArgs(1),
+		ValidArgsFunction: completeDescriptors(f, purpose),
 		RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error {
 			var in gatehouse.RoleInput
-			var err error
+			id, err := resolveRole(cmd.Context(), c, org, purpose, args[0])
+			if err != nil {
+				return err
+			}
 			if cmd.Flags().Changed("name") {
 				in.Name = &newName
 			}
@@ -152,7 +163,7 @@ func newDescriptorEditCmd(f *clientFlags, what string) *cobra.Command {
 			if in.Name == nil && in.Description == nil && in.Details == nil {
 				return errors.New("nothing to change: give --name, --description or --details")
 			}
-			d, err := c.UpdateRole(cmd.Context(), org, args[0], in)
+			d, err := c.UpdateRole(cmd.Context(), org, id, in)
 			if err != nil {
 				return err
 			}
@@ -165,16 +176,20 @@ func newDescriptorEditCmd(f *clientFlags, what string) *cobra.Command {
 	return edit
 }
 
-func newDescriptorDeleteCmd(f *clientFlags, what string) *cobra.Command {
+func newDescriptorDeleteCmd(f *clientFlags, purpose, what string) *cobra.Command {
 	var force bool
 	del := &cobra.Command{
-		Use: "delete ID", Short: "Delete a " + what, Args: cobra.ExactArgs(1),
+		Use: "delete NAME|ID", Aliases: []string{"rm"}, Short: "Delete a " + what, Args: cobra.ExactArgs(1),
+		ValidArgsFunction: completeDescriptors(f, purpose),
 		RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error {
-			if err := c.DeleteRole(cmd.Context(), org, args[0], force); err != nil {
+			id, err := resolveRole(cmd.Context(), c, org, purpose, args[0])
+			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", args[0])
-			return nil
+			if err := c.DeleteRole(cmd.Context(), org, id, force); err != nil {
+				return err
+			}
+			return f.done(cmd, "deleted %s %s", what, args[0])
 		}),
 	}
 	del.Flags().BoolVar(&force, "force", false, "also unassign it from members (who fall back to the default role) and teams")
@@ -184,34 +199,47 @@ func newDescriptorDeleteCmd(f *clientFlags, what string) *cobra.Command {
 func newRoleAssignCmd(f *clientFlags) *cobra.Command {
 	var member, team string
 	assign := &cobra.Command{
-		Use: "assign ROLE-ID (--member LOGIN | --team TEAM)", Short: "Give a member or a team a role", Args: cobra.ExactArgs(1),
+		Use: "assign ROLE (--member LOGIN | --team TEAM)", Short: "Give a member or a team a role (by name or ID)", Args: cobra.ExactArgs(1),
+		ValidArgsFunction: completeDescriptors(f, gatehouse.PurposeRole),
 		RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error {
-			var err error
-			switch {
-			case (member == "") == (team == ""):
+			if (member == "") == (team == "") {
 				return errors.New("give exactly one of --member and --team")
-			case member != "":
-				err = c.SetMemberRole(cmd.Context(), org, member, args[0])
-			default:
-				err = c.AssignTeamRole(cmd.Context(), org, team, args[0])
+			}
+			id, err := resolveRole(cmd.Context(), c, org, gatehouse.PurposeRole, args[0])
+			if err != nil {
+				return err
+			}
+			if member != "" {
+				err = c.SetMemberRole(cmd.Context(), org, member, id)
+			} else {
+				err = c.AssignTeamRole(cmd.Context(), org, team, id)
 			}
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "assigned %s to %s%s\n", args[0], member, team)
-			return nil
+			return f.done(cmd, "assigned role %s to %s%s", args[0], member, team)
 		}),
 	}
 	assign.Flags().StringVar(&member, "member", "", "member login")
 	assign.Flags().StringVar(&team, "team", "", "team name")
+	assign.RegisterFlagCompletionFunc("member", completeMembers(f))
+	assign.RegisterFlagCompletionFunc("team", completeTeams(f))
 	return assign
 }
 
 func newRoleDefaultCmd(f *clientFlags) *cobra.Command {
 	return &cobra.Command{
-		Use: "default ROLE-ID", Short: "Make a role the organization's default", Args: cobra.ExactArgs(1),
+		Use: "default ROLE", Short: "Make a role (by name or ID) the organization's default", Args: cobra.ExactArgs(1),
+		ValidArgsFunction: completeDescriptors(f, gatehouse.PurposeRole),
 		RunE: f.withOrg(func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error {
-			return c.SetDefaultRole(cmd.Context(), org, args[0])
+			id, err := resolveRole(cmd.Context(), c, org, gatehouse.PurposeRole, args[0])
+			if err != nil {
+				return err
+			}
+			if err := c.SetDefaultRole(cmd.Context(), org, id); err != nil {
+				return err
+			}
+			return f.done(cmd, "role %s is now the default of %s", args[0], org)
 		}),
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -9,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/api"
 	"github.com/gatehouse-iam/gatehouse/catalog"
 )
 
@@ -18,15 +18,18 @@ func newScopesCmd() *cobra.Command {
 		Use:   "scopes",
 		Short: "List the scope catalog",
 		Long: "List every scope Gatehouse knows, with the entity types it applies to, its group and what it allows.\n" +
-			"--type keeps the scopes of one entity type: global, stack, environment or insights-account.",
+			"--type keeps the scopes of one entity type: global, stack, environment or insights-account.\n" +
+			"-o json prints the catalog as the API serves it (GET /api/orgs/ORG/roles/scopes), from the binary.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			infos := catalog.All()
+			var types []gatehouse.EntityType
 			if typ != "" {
 				t, ok := gatehouse.ParseEntityType(typ)
 				if !ok || t == gatehouse.EntityTeam {
 					return fmt.Errorf("--type: unknown entity type %q (want global, stack, environment or insights-account)", typ)
 				}
+				types = append(types, t)
 				kept := infos[:0]
 				for _, info := range infos {
 					if info.AppliesTo(t) {
@@ -37,10 +40,8 @@ func newScopesCmd() *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			switch output {
-			case "json":
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				return enc.Encode(infos)
+			case "json": // the API's GET /api/orgs/{org}/roles/scopes
+				return encodeJSON(out, api.ScopeCatalog(types...))
 			case "table":
 				w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(w, "SCOPE\tTYPES\tGROUP\tDESCRIPTION")

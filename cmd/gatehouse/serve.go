@@ -473,6 +473,9 @@ func (m *Main) masterKey() ([]byte, error) {
 			return nil, fmt.Errorf("master-key-file: %v; with PostgreSQL the key is not made on first start (every replica needs the same one): make it with `gatehouse admin master-key %s` and share it", err, path)
 		}
 	}
+	if err := m.refuseNewKey(path); err != nil {
+		return nil, err
+	}
 	key, created, err := state.LoadMasterKey(path)
 	if err != nil {
 		return nil, err
@@ -481,6 +484,38 @@ func (m *Main) masterKey() ([]byte, error) {
 		m.log.Warn("created a new master key for stack secrets and the audit chain: back it up with the database; without it, stack secrets cannot be decrypted nor the audit chain verified", "file", path)
 	}
 	return key, nil
+}
+
+// refuseNewKey fails when the master key file at path is missing and the
+// SQLite database already holds what the master key seals: a new key would
+// open none of it (every decryption a 500, the audit chain unverifiable).
+func (m *Main) refuseNewKey(path string) error {
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		return nil // there, or unreadable: LoadMasterKey says which
+	}
+	file := sqliteFile(m.Config.Database)
+	if file == "" {
+		return nil
+	}
+	if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
+		return nil // a new database: its key is made with it
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	db, err := store.Open(ctx, m.Config.Database, store.Options{})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	sealed, err := db.Sealed(ctx)
+	if err != nil {
+		return err
+	}
+	if sealed.Any() {
+		return fmt.Errorf("master-key-file: %s is missing, but the database %s holds %s sealed under its master key; a new key would open none of them, "+
+			"so none is made: restore the key file (gatehouse backup writes it beside each backup, as BACKUP.key) or give --master-key-file or GATEHOUSE_MASTER_KEY", path, file, sealed)
+	}
+	return nil
 }
 
 // derivedKeys are the keys derived from the master key, one per purpose.

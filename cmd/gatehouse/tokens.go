@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -11,10 +12,10 @@ import (
 
 func newTokenCmd() *cobra.Command {
 	f := &clientFlags{}
-	cmd := &cobra.Command{Use: "token", Short: "Manage personal, organization and team tokens"}
+	cmd := newGroup("token", "Manage personal, organization and team tokens")
 	f.bind(cmd)
 	t := &tokenTarget{f: f}
-	cmd.AddCommand(newTokenCreateCmd(t), newTokenListCmd(t), newTokenRevokeCmd(t))
+	cmd.AddCommand(newTokenCreateCmd(t), newTokenListCmd(t), newTokenDeleteCmd(t))
 	return cmd
 }
 
@@ -30,6 +31,7 @@ type tokenTarget struct {
 func (t *tokenTarget) bind(c *cobra.Command) {
 	c.Flags().StringVar(&t.team, "team", "", "a team's tokens")
 	c.Flags().BoolVar(&t.personal, "personal", false, "your personal tokens")
+	c.RegisterFlagCompletionFunc("team", completeTeams(t.f))
 }
 
 // withClient wraps a token command body: it resolves the connection and
@@ -42,7 +44,7 @@ func (t *tokenTarget) withClient(run func(cmd *cobra.Command, c gatehouse.IAM, o
 		}
 		if t.personal {
 			org = ""
-		} else if err := t.f.needOrg(org); err != nil {
+		} else if err := t.f.needOrg(cmd, c, org); err != nil {
 			return err
 		}
 		return run(cmd, c, org, args)
@@ -56,7 +58,14 @@ func newTokenCreateCmd(t *tokenTarget) *cobra.Command {
 	create := &cobra.Command{
 		Use: "create", Short: "Create a token; its value is shown once", Args: cobra.NoArgs,
 		RunE: t.withClient(func(cmd *cobra.Command, c gatehouse.IAM, org string, _ []string) error {
-			req := gatehouse.TokenRequest{Team: t.team, Name: name, Description: description, RoleID: role}
+			req := gatehouse.TokenRequest{Team: t.team, Name: name, Description: description}
+			if role != "" {
+				id, err := resolveRole(cmd.Context(), c, org, gatehouse.PurposeRole, role)
+				if err != nil {
+					return fmt.Errorf("--role: %w", err)
+				}
+				req.RoleID = id
+			}
 			if expires > 0 {
 				req.Expires = time.Now().Add(expires)
 			}
@@ -65,7 +74,7 @@ func newTokenCreateCmd(t *tokenTarget) *cobra.Command {
 				return err
 			}
 			if f.output == "json" {
-				return f.print(cmd.OutOrStdout(), tok, nil, nil)
+				return f.print(cmd.OutOrStdout(), nil, nil, nil)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s\n", tok.Value)
 			fmt.Fprintf(cmd.ErrOrStderr(), "token %s created; its value is shown this once\n", tok.ID)
@@ -75,14 +84,15 @@ func newTokenCreateCmd(t *tokenTarget) *cobra.Command {
 	t.bind(create)
 	create.Flags().StringVar(&name, "name", "", "name (organization and team tokens; never reused)")
 	create.Flags().StringVar(&description, "description", "", "description")
-	create.Flags().StringVar(&role, "role", "", "role id (organization tokens; default: the organization's default role)")
+	create.Flags().StringVar(&role, "role", "", "role name or ID (organization tokens; default: the organization's default role)")
+	create.RegisterFlagCompletionFunc("role", completeDescriptors(f, gatehouse.PurposeRole))
 	create.Flags().DurationVar(&expires, "expires", 0, "lifetime, e.g. 720h (default: never expires)")
 	return create
 }
 
 func newTokenListCmd(t *tokenTarget) *cobra.Command {
 	list := &cobra.Command{
-		Use: "list", Short: "List tokens", Args: cobra.NoArgs,
+		Use: "list", Aliases: []string{"ls"}, Short: "List tokens", Args: cobra.NoArgs,
 		RunE: t.withClient(func(cmd *cobra.Command, c gatehouse.IAM, org string, _ []string) error {
 			ts, err := c.Tokens(cmd.Context(), org, t.team)
 			if err != nil {
@@ -99,17 +109,44 @@ func newTokenListCmd(t *tokenTarget) *cobra.Command {
 	return list
 }
 
-func newTokenRevokeCmd(t *tokenTarget) *cobra.Command {
+func newTokenDeleteCmd(t *tokenTarget) *cobra.Command {
 	revoke := &cobra.Command{
-		Use: "revoke ID", Short: "Revoke a token at once", Args: cobra.ExactArgs(1),
+		Use: "delete NAME|ID", Aliases: []string{"rm", "revoke"}, Short: "Revoke a token at once", Args: cobra.ExactArgs(1),
+		ValidArgsFunction: t.completeTokens,
 		RunE: t.withClient(func(cmd *cobra.Command, c gatehouse.IAM, org string, args []string) error {
-			if err := c.RevokeToken(cmd.Context(), org, t.team, args[0]); err != nil {
+			id, err := resolveToken(cmd.Context(), c, org, t.team, args[0])
+			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "revoked %s\n", args[0])
-			return nil
+			if err := c.RevokeToken(cmd.Context(), org, t.team, id); err != nil {
+				return err
+			}
+			return t.f.done(cmd, "revoked token %s", args[0])
 		}),
 	}
 	t.bind(revoke)
 	return revoke
+}
+
+// completeTokens completes the names (or, for unnamed personal tokens, the
+// IDs) of the tokens --team and --personal select.
+func (t *tokenTarget) completeTokens(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	return complete(t.f, false, func(ctx context.Context, c gatehouse.IAM, org string) ([]string, error) {
+		switch {
+		case t.personal:
+			org = ""
+		case org == "":
+			return nil, nil // no organization: nothing to complete from
+		}
+		ts, err := c.Tokens(ctx, org, t.team)
+		var out []string
+		for _, x := range ts {
+			name := x.Name
+			if name == "" {
+				name = x.ID
+			}
+			out = append(out, name+"\t"+x.Description)
+		}
+		return out, err
+	})(cmd, args, toComplete)
 }

@@ -54,6 +54,7 @@ func Run(t *testing.T, open Opener) {
 		{"Environments", testEnvironments},
 		{"Accounts", testAccounts},
 		{"Audit", testAudit},
+		{"AuditClass", testAuditClass},
 		{"AuditConcurrent", testAuditConcurrent},
 		{"Snapshot", testSnapshot},
 		{"RevisionBumps", testRevisionBumps},
