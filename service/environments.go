@@ -390,15 +390,20 @@ func (s *Service) ResolveVersion(ctx context.Context, e *gatehouse.Environment, 
 	if err != nil {
 		return 0, err
 	}
+	return s.resolveVersionOf(ctx, cur, ref)
+}
+
+// resolveVersionOf is ResolveVersion for e as just read (its current version).
+func (s *Service) resolveVersionOf(ctx context.Context, e *gatehouse.Environment, ref string) (int, error) {
 	switch {
 	case ref == "" || ref == "latest":
-		return cur.Version, nil
+		return e.Version, nil
 	case ref[0] >= '0' && ref[0] <= '9':
 		n, err := strconv.Atoi(ref)
 		if err != nil || n < 1 {
 			return 0, gatehouse.Errorf(gatehouse.EINVALID, "version: %q is not a version number", ref)
 		}
-		if n > cur.Version {
+		if n > e.Version {
 			return 0, gatehouse.Errorf(gatehouse.ENOTFOUND, "environment %s/%s has no version %d", e.Project, e.Name, n)
 		}
 		return n, nil

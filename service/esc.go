@@ -51,48 +51,63 @@ type evaluator struct {
 	authorize ImportAuthorizer
 	imports   []string
 	limit     time.Duration
+	loads     []importLoad // what each import resolved to, in load order
+	providers bool         // whether a provider was loaded (fn::open)
 }
 
 // LoadEnvironment implements eval.EnvironmentLoader: name is
 // [project/]name[@version], the project "default" when none is given.
 func (ev *evaluator) LoadEnvironment(ctx context.Context, name string) ([]byte, eval.Decrypter, error) {
+	e, n, err := ev.resolve(ctx, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	def, dec, err := ev.s.storedDefinition(ctx, e, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	ev.loads = append(ev.loads, importLoad{name: name, id: e.ID, version: n})
+	return def, dec, nil
+}
+
+// resolve finds the environment and version an import names, decided for
+// the caller (its maxOpenDuration lowering the evaluation's limit), and
+// records it among the evaluation's imports.
+func (ev *evaluator) resolve(ctx context.Context, name string) (*gatehouse.Environment, int, error) {
 	ref, version, _ := strings.Cut(name, "@")
 	project, envName, ok := strings.Cut(ref, "/")
 	if !ok {
 		project, envName = "default", ref
 	}
 	if ev.authorize == nil {
-		return nil, nil, fmt.Errorf("environment %q: imports are not allowed here", name)
+		return nil, 0, fmt.Errorf("environment %q: imports are not allowed here", name)
 	}
 	e, err := ev.s.Environment(ctx, ev.orgID, project, envName)
 	if err != nil {
-		return nil, nil, fmt.Errorf("environment %q not found", name)
+		return nil, 0, fmt.Errorf("environment %q not found", name)
 	}
 	limit, err := ev.authorize(ctx, e)
 	if err != nil {
-		return nil, nil, fmt.Errorf("import %q refused: %v", name, gatehouse.ErrorMessage(err))
+		return nil, 0, fmt.Errorf("import %q refused: %v", name, gatehouse.ErrorMessage(err))
 	}
 	if limit > 0 && (ev.limit == 0 || limit < ev.limit) {
 		ev.limit = limit
 	}
-	n, err := ev.s.ResolveVersion(ctx, e, version)
+	n, err := ev.s.resolveVersionOf(ctx, e, version)
 	if err == nil {
 		n, err = ev.s.openable(ctx, e, n)
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("import %q: %v", name, gatehouse.ErrorMessage(err))
-	}
-	def, dec, err := ev.s.storedDefinition(ctx, e, n)
-	if err != nil {
-		return nil, nil, err
+		return nil, 0, fmt.Errorf("import %q: %v", name, gatehouse.ErrorMessage(err))
 	}
 	ev.imports = append(ev.imports, project+"/"+envName+"@"+strconv.Itoa(n))
-	return def, dec, nil
+	return e, n, nil
 }
 
 // LoadProvider implements eval.ProviderLoader: pulumi-stacks, for the
 // caller's StackAuthorizer in ctx.
 func (ev *evaluator) LoadProvider(ctx context.Context, name string) (esc.Provider, error) {
+	ev.providers = true
 	if name == "pulumi-stacks" {
 		a, _ := ctx.Value(stackAuthorizerKey{}).(StackAuthorizer)
 		return &stacksProvider{s: ev.s, orgID: ev.orgID, authorize: a}, nil
@@ -182,11 +197,28 @@ func (c *defCache) put(id string, version int, def []byte) {
 }
 
 // Evaluate evaluates a definition named name in an organization, its
-// ciphertexts opened by dec (nil: none can be). check evaluates symbolically (no fn::open runs) and
-// reveals secrets only when showSecrets is set; otherwise the definition
-// is opened. Imports are loaded through authorize. Errors in the
-// definition are diagnostics, not an error.
+// ciphertexts opened by dec (nil: none can be). check evaluates
+// symbolically (no fn::open runs) and reveals secrets only when
+// showSecrets is set; otherwise the definition is opened. Imports are
+// loaded through authorize. Errors in the definition are diagnostics, not
+// an error.
 func (s *Service) Evaluate(ctx context.Context, orgID, name string, def []byte, dec eval.Decrypter, authorize ImportAuthorizer, check, showSecrets bool) (*Evaluation, error) {
+	return s.evaluate(ctx, orgID, "", name, def, dec, authorize, check, showSecrets)
+}
+
+// evaluate is Evaluate, where scope is the environment whose key dec is
+// ("": none). An open whose result can be told apart by its key alone (a
+// stored definition, or one given in a request with no decrypter) goes
+// through the cache of evaluations.
+func (s *Service) evaluate(ctx context.Context, orgID, scope, name string, def []byte, dec eval.Decrypter, authorize ImportAuthorizer, check, showSecrets bool) (*Evaluation, error) {
+	cacheable := !check && (scope != "" || dec == nil)
+	var key evalKey
+	if cacheable {
+		key = newEvalKey(orgID, scope, name, def)
+		if out := s.cached(ctx, key, orgID, authorize); out != nil {
+			return out, nil
+		}
+	}
 	if dec == nil {
 		dec = noDecrypter{}
 	}
@@ -214,6 +246,9 @@ func (s *Service) Evaluate(ctx context.Context, orgID, name string, def []byte, 
 		out.Env = &esc.Environment{Properties: map[string]esc.Value{}}
 	}
 	out.Imports, out.Limit = ev.imports, ev.limit
+	if cacheable {
+		remember(key, out, ev)
+	}
 	return out, nil
 }
 
@@ -224,7 +259,7 @@ func (s *Service) EvaluateStored(ctx context.Context, e *gatehouse.Environment, 
 	if err != nil {
 		return nil, err
 	}
-	return s.Evaluate(ctx, e.OrgID, e.Project+"/"+e.Name, def, dec, authorize, check, !check)
+	return s.evaluate(ctx, e.OrgID, e.ID, e.Project+"/"+e.Name, def, dec, authorize, check, !check)
 }
 
 // Anonymous environments: a definition given in the request (what a stack's

@@ -1,0 +1,113 @@
+package service
+
+import (
+	"context"
+	"crypto/sha256"
+	"sync"
+
+	"github.com/pulumi/esc"
+	"github.com/pulumi/esc/syntax"
+)
+
+// Opened evaluations are cached. ESC's evaluator re-evaluates every import
+// on every evaluation (its EnvironmentLoader takes definitions, not
+// values, and its values are unexported), which for an environment
+// importing ten others of 100 values is most of an open's time. So the
+// result of an open (not of a check) is kept, keyed by what it is a pure
+// function of:
+//   - the organization, the environment whose key opens the definition's
+//     secrets ("" for a definition given in a request) and the definition's
+//     own bytes (a stored version never changes; a hash of the bytes covers
+//     a request's);
+//   - the environment and version each import resolved to (kept in the
+//     entry; an environment's id is never reused, its key never changes,
+//     and a numbered version never changes).
+//
+// A hit is used only after every import has been resolved again, in the
+// order ESC loaded them, and decided for this caller (the same resolve
+// as an evaluation's, with its refusals and limits): a new version, a
+// moved tag, a retraction, a deletion (a new environment of the same name
+// has another id) or a refusal each make it a miss, and a refused import
+// is then reported by the fresh evaluation as always. An evaluation that
+// loaded a provider (fn::open: stack outputs change, and are decided per
+// caller), or that has errors, is never cached. The ExecContext is always
+// empty, so no value depends on the caller.
+//
+// The values are kept in memory only, never stored. Bounded: when full,
+// the cache starts again empty.
+var evaluations = &evalCache{max: 256}
+
+type evalKey struct {
+	orgID, scope string
+	sum          [sha256.Size]byte
+}
+
+// importLoad is what one import of an evaluation resolved to.
+type importLoad struct {
+	name    string
+	id      string
+	version int
+}
+
+type evalEntry struct {
+	env   *esc.Environment
+	diags syntax.Diagnostics
+	loads []importLoad
+}
+
+type evalCache struct {
+	mu  sync.Mutex
+	max int
+	m   map[evalKey]*evalEntry
+}
+
+func newEvalKey(orgID, scope, name string, def []byte) evalKey {
+	h := sha256.New()
+	h.Write([]byte(name))
+	h.Write([]byte{0})
+	h.Write(def)
+	k := evalKey{orgID: orgID, scope: scope}
+	h.Sum(k.sum[:0])
+	return k
+}
+
+func (c *evalCache) get(k evalKey) *evalEntry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[k]
+}
+
+func (c *evalCache) put(k evalKey, e *evalEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= c.max {
+		c.m = make(map[evalKey]*evalEntry, c.max)
+	}
+	c.m[k] = e
+}
+
+// cached is the cached evaluation of k for this caller, or nil: every
+// import resolved and decided again, each to the environment and version
+// it resolved to before.
+func (s *Service) cached(ctx context.Context, k evalKey, orgID string, authorize ImportAuthorizer) *Evaluation {
+	entry := evaluations.get(k)
+	if entry == nil {
+		return nil
+	}
+	ev := &evaluator{s: s, orgID: orgID, authorize: authorize}
+	for _, l := range entry.loads {
+		e, n, err := ev.resolve(ctx, l.name)
+		if err != nil || e.ID != l.id || n != l.version {
+			return nil
+		}
+	}
+	return &Evaluation{Env: entry.env, Diagnostics: entry.diags, Imports: ev.imports, Limit: ev.limit}
+}
+
+// remember caches an open's evaluation, unless it may not be reused.
+func remember(k evalKey, out *Evaluation, ev *evaluator) {
+	if ev.providers || out.Diagnostics.HasErrors() {
+		return
+	}
+	evaluations.put(k, &evalEntry{env: out.Env, diags: out.Diagnostics, loads: ev.loads})
+}
