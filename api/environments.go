@@ -36,6 +36,7 @@ func (s *Server) registerEnvironments() {
 	}
 	env("GET", "", "environment:read", doc{"GetEnvironment", "The definition (YAML) and its version as the ETag; showSecrets=true needs environment:open", []string{"showSecrets"}, "", "EnvironmentDefinition"}, s.getDefinition)
 	s.handle(&route{method: "PATCH", pattern: envPath, doc: doc{"UpdateEnvironment", "Store a new version of the definition (YAML; If-Match: the version)", nil, "EnvironmentDefinition", "EnvironmentDiagnostics"}, scopes: scopes("environment:write"), entity: envEntity, maxBytes: state.MaxDefinition, h: s.updateDefinition})
+	env("GET", "/metadata", "environment:read", doc{"GetEnvironmentMetadata", "The environment's id (its identity as a role's entity) and owner", nil, "", "EnvironmentMetadata"}, s.environmentMetadata)
 	env("DELETE", "", "environment:delete", doc{"DeleteEnvironment", "Delete an environment with its versions", nil, "", ""}, s.deleteEnvironment)
 	s.handle(&route{method: "POST", pattern: envPath + "/open", doc: doc{"OpenEnvironment", "Open the environment for a while", []string{"duration"}, "", "OpenEnvironmentResponse"}, scopes: scopes("environment:open"), entity: envEntity, noBody: true, h: s.openEnvironment})
 	env("GET", "/open/{openSessionID}", "environment:open", doc{"ReadOpenEnvironment", "The opened values, secrets revealed", nil, "", "OpenEnvironmentValues"}, s.readOpenEnvironment)
@@ -252,6 +253,20 @@ func (s *Server) cloneEnvironment(q *request) (any, error) {
 	}
 	_, err := s.svc.CloneEnvironment(q.ctx(), q.env, q.id, in.Project, in.Name, in.Version, in.PreserveHistory, in.PreserveEnvironmentTags)
 	return nil, err
+}
+
+// environmentMetadata answers the environment's id and its owner (the
+// user who created it; empty when a token did).
+func (s *Server) environmentMetadata(q *request) (any, error) {
+	u, err := s.svc.EnvironmentOwner(q.ctx(), q.env)
+	if err != nil {
+		return nil, err
+	}
+	out := wire.EnvironmentMetadata{ID: q.env.ID}
+	if u != nil {
+		out.OwnedBy = wire.UserInfo{Name: u.Name, GitHubLogin: u.Login, AvatarURL: u.AvatarURL}
+	}
+	return out, nil
 }
 
 func (s *Server) deleteEnvironment(q *request) (any, error) {

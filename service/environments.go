@@ -560,3 +560,20 @@ func (s *Service) setDeletionProtectionTx(ctx context.Context, tx gatehouse.Tx, 
 	return cur, s.audit(ctx, tx, cur.OrgID, gatehouse.EventEnvUpdated, cur.ID, map[string]bool{"deletionProtected": on},
 		"set deletion protection of environment %s/%s %v", cur.Project, cur.Name, on)
 }
+
+// EnvironmentOwner is the user who created an environment, or nil when a
+// token with no user did, or that user is gone.
+func (s *Service) EnvironmentOwner(ctx context.Context, e *gatehouse.Environment) (*gatehouse.User, error) {
+	if e.CreatedBy == "" {
+		return nil, nil
+	}
+	var u *gatehouse.User
+	err := s.read(ctx, func(tx gatehouse.Tx) (err error) {
+		u, err = tx.GetUser(ctx, e.CreatedBy)
+		return err
+	})
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return nil, nil
+	}
+	return u, err
+}

@@ -182,3 +182,10 @@ type EnvironmentImportReferrer struct {
 	Name     string `json:"name"`
 	Revision int    `json:"revision"`
 }
+
+// EnvironmentMetadata mirrors apitype's: the environment's id (the entity
+// identity roles name it by) and the user who owns it.
+type EnvironmentMetadata struct {
+	ID      string   `json:"id"`
+	OwnedBy UserInfo `json:"ownedBy"`
+}
