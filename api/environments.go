@@ -251,7 +251,8 @@ func (s *Server) cloneEnvironment(q *request) (any, error) {
 	if err := s.require(q, catalog.MustLookup("environment:create")); err != nil {
 		return nil, err
 	}
-	_, err := s.svc.CloneEnvironment(q.ctx(), q.env, q.id, in.Project, in.Name, in.Version, in.PreserveHistory, in.PreserveEnvironmentTags)
+	_, err := s.svc.CloneEnvironment(q.ctx(), q.env, q.id, in.Project, in.Name, service.CloneOptions{Version: in.Version,
+		History: in.PreserveHistory, EnvironmentTags: in.PreserveEnvironmentTags, RevisionTags: in.PreserveRevisionTags})
 	return nil, err
 }
 
