@@ -99,3 +99,18 @@ func TestOpenDecidesEveryImport(t *testing.T) {
 		t.Errorf("a bad built-in: %v", err)
 	}
 }
+
+// ESC's built-ins evaluate, fn::split among them (ESC v0.26).
+func TestBuiltins(t *testing.T) {
+	e := testenv.New(t)
+	def := "values:\n  list:\n    fn::split: [',', 'a,b']\n  joined:\n    fn::join: ['-', '${list}']\n  json:\n    fn::toJSON: {k: v}\n  b64:\n    fn::toBase64: hi\n"
+	ev, err := e.Svc.Evaluate(context.Background(), e.Org.ID, "yaml", []byte(def), nil, nil, false, true)
+	if err != nil || ev.Diagnostics.HasErrors() {
+		t.Fatal(err, ev.Diagnostics)
+	}
+	got, _ := json.Marshal(map[string]any{"list": ev.Env.Properties["list"].ToJSON(false), "joined": ev.Env.Properties["joined"].ToJSON(false),
+		"json": ev.Env.Properties["json"].ToJSON(false), "b64": ev.Env.Properties["b64"].ToJSON(false)})
+	if string(got) != `{"b64":"aGk=","joined":"a-b","json":"{\"k\":\"v\"}","list":["a","b"]}` {
+		t.Errorf("built-ins: %s", got)
+	}
+}
