@@ -2,6 +2,8 @@ package service
 
 import (
 	"context"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -264,21 +266,15 @@ func (s *Service) EvaluateStored(ctx context.Context, e *gatehouse.Environment, 
 
 // Anonymous environments: a definition given in the request (what a stack's
 // Pulumi.<stack>.yaml `environment:` becomes), evaluated for the caller and
-// kept open in this process for the session's time. The sessions live in
-// memory (at most maxYAMLSessions): a replica answers the sessions it
-// opened, which is the CLI's open-then-read within one command.
-const maxYAMLSessions = 10000
+// kept open for the session's time. Sessions are stored, so that any
+// replica answers them: by the SHA-256 of the id (the id, a bearer of the
+// values for the token that opened it, is never stored), the values
+// sealed under a data key of the session's own wrapped by the master key
+// (bound to the digest, so a key never opens another session's values).
+// Expired sessions are pruned with each open.
 
-type yamlSession struct {
-	orgID, tokenID string
-	expires        time.Time
-	env            *esc.Environment
-}
-
-var yamlSessions = struct {
-	sync.Mutex
-	m map[string]*yamlSession
-}{m: map[string]*yamlSession{}}
+// yamlSessionKeyID binds a session's data key to its digest.
+func yamlSessionKeyID(digest []byte) string { return "environment-session/" + hex.EncodeToString(digest) }
 
 // OpenYAML evaluates a definition given by the caller (its imports
 // authorized by authorize) and opens it for d (0: the default), capped by
@@ -288,6 +284,9 @@ func (s *Service) OpenYAML(ctx context.Context, orgID string, by *gatehouse.Iden
 	if d > MaxOpenDuration {
 		return "", nil, gatehouse.Errorf(gatehouse.EINVALID, "duration: %v is over the limit of %v", d, MaxOpenDuration)
 	}
+	if s.Keys == nil {
+		return "", nil, gatehouse.Errorf(gatehouse.EINTERNAL, "no master key is configured")
+	}
 	ev, err := s.Evaluate(ctx, orgID, "yaml", def, nil, authorize, false, true)
 	if err != nil || ev.Diagnostics.HasErrors() {
 		return "", ev.diagnostics(), err
@@ -295,32 +294,68 @@ func (s *Service) OpenYAML(ctx context.Context, orgID string, by *gatehouse.Iden
 	if d, err = openDuration(&gatehouse.Environment{Project: "yaml", Name: "(anonymous)"}, d, ev.Limit); err != nil {
 		return "", nil, err
 	}
-	id := gatehouse.NewID() + gatehouse.NewID()
-	now := s.Now()
-	yamlSessions.Lock()
-	for k, v := range yamlSessions.m {
-		if !now.Before(v.expires) || len(yamlSessions.m) >= maxYAMLSessions {
-			delete(yamlSessions.m, k)
-		}
+	values, err := json.Marshal(ev.Env)
+	if err != nil {
+		return "", nil, gatehouse.Errorf(gatehouse.EINTERNAL, "open session: %v", err)
 	}
-	yamlSessions.m[id] = &yamlSession{orgID: orgID, tokenID: by.Token.ID, expires: now.Add(d), env: ev.Env}
-	yamlSessions.Unlock()
+	id := gatehouse.NewID() + gatehouse.NewID()
+	digest := gatehouse.TokenDigest(id)
+	k, wrapped, err := s.Keys.NewStackKey(yamlSessionKeyID(digest))
+	if err != nil {
+		return "", nil, err
+	}
+	now := s.Now()
+	sess := &gatehouse.EnvironmentSession{Digest: digest, OrgID: orgID, TokenID: by.Token.ID, WrappedKey: wrapped, Sealed: k.Encrypt(values), Expires: now.Add(d)}
 	err = s.store.Write(ctx, func(tx gatehouse.Tx) error {
+		if _, err := tx.PruneEnvironmentSessions(ctx, now); err != nil {
+			return err
+		}
+		if err := tx.CreateEnvironmentSession(ctx, sess); err != nil {
+			return err
+		}
 		return s.audit(ctx, tx, orgID, gatehouse.EventEnvOpened, "", map[string]any{"imports": ev.Imports, "duration": d.String(), "how": "yaml"},
 			"opened an anonymous environment importing %s", strings.Join(ev.Imports, ", "))
 	})
-	return id, nil, err
+	if err != nil {
+		return "", nil, err
+	}
+	return id, nil, nil
 }
 
 // OpenedYAML reads an anonymous session, for the token that opened it.
 func (s *Service) OpenedYAML(ctx context.Context, orgID string, by *gatehouse.Identity, id string) (*esc.Environment, error) {
-	yamlSessions.Lock()
-	sess := yamlSessions.m[id]
-	yamlSessions.Unlock()
-	if sess == nil || sess.orgID != orgID || sess.tokenID != by.Token.ID || !s.Now().Before(sess.expires) {
-		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "open session not found or expired")
+	notFound := gatehouse.Errorf(gatehouse.ENOTFOUND, "open session not found or expired")
+	if s.Keys == nil {
+		return nil, notFound
 	}
-	return sess.env, nil
+	digest := gatehouse.TokenDigest(id)
+	var sess *gatehouse.EnvironmentSession
+	err := s.read(ctx, func(tx gatehouse.Tx) (err error) {
+		sess, err = tx.GetEnvironmentSession(ctx, digest)
+		return err
+	})
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return nil, notFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	if sess.OrgID != orgID || sess.TokenID != by.Token.ID || !s.Now().Before(sess.Expires) {
+		return nil, notFound
+	}
+	k, err := s.Keys.OpenStackKey(yamlSessionKeyID(digest), sess.WrappedKey)
+	if err != nil {
+		return nil, gatehouse.Errorf(gatehouse.EINTERNAL, "open session: %v", err)
+	}
+	values, err := k.Decrypt(sess.Sealed)
+	var env esc.Environment
+	if err == nil {
+		err = json.Unmarshal(values, &env)
+	}
+	if err != nil {
+		return nil, gatehouse.Errorf(gatehouse.EINTERNAL, "open session: %v", err)
+	}
+	return &env, nil
 }
 
 // DiagnosticsError is a definition refused for the errors ESC finds in it.
