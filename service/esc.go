@@ -274,7 +274,9 @@ func (s *Service) EvaluateStored(ctx context.Context, e *gatehouse.Environment, 
 // Expired sessions are pruned with each open.
 
 // yamlSessionKeyID binds a session's data key to its digest.
-func yamlSessionKeyID(digest []byte) string { return "environment-session/" + hex.EncodeToString(digest) }
+func yamlSessionKeyID(digest []byte) string {
+	return "environment-session/" + hex.EncodeToString(digest)
+}
 
 // OpenYAML evaluates a definition given by the caller (its imports
 // authorized by authorize) and opens it for d (0: the default), capped by

@@ -73,7 +73,10 @@ func TestYAMLSessionsAcrossReplicas(t *testing.T) {
 		if _, _, err := other.OpenYAML(ctx, e.Org.ID, by, def, 0, allow); err != nil {
 			t.Fatal(err)
 		}
-		err = e.DB.Read(ctx, func(tx gatehouse.Tx) error { _, err := tx.GetEnvironmentSession(ctx, gatehouse.TokenDigest(id)); return err })
+		err = e.DB.Read(ctx, func(tx gatehouse.Tx) error {
+			_, err := tx.GetEnvironmentSession(ctx, gatehouse.TokenDigest(id))
+			return err
+		})
 		if gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
 			t.Errorf("the expired session was not pruned by the next open: %v", err)
 		}

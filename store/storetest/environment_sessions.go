@@ -49,7 +49,10 @@ func testEnvironmentSessions(t *testing.T, s gatehouse.Store) {
 		write(t, s, func(tx gatehouse.Tx) error { return tx.PutStackEnvironmentImports(ctx, st, imps) })
 	}
 	list := func(project, name string) (out []gatehouse.StackEnvironmentImport) {
-		read(t, s, func(tx gatehouse.Tx) (err error) { out, err = tx.ListStackEnvironmentImports(ctx, f.org.ID, project, name); return err })
+		read(t, s, func(tx gatehouse.Tx) (err error) {
+			out, err = tx.ListStackEnvironmentImports(ctx, f.org.ID, project, name)
+			return err
+		})
 		return out
 	}
 	imports(gatehouse.StackEnvironmentImport{Project: "app", Name: "web", StackVersion: 3}, gatehouse.StackEnvironmentImport{Project: "app", Name: "base", Ref: "stable", StackVersion: 3})
