@@ -76,7 +76,8 @@ func (s *Server) patchEnvironmentSettings(q *request) (any, error) {
 }
 
 // listReferrers answers pulumi env referrer list: the environments that
-// import this one, by the version they import; only those of the current
+// import this one and the stacks whose last update did (those the caller
+// may read), by the version they import; only those of the current
 // version unless allRevisions=true. One page: no continuation token.
 func (s *Server) listReferrers(q *request) (any, error) {
 	refs, err := s.svc.Referrers(q.ctx(), q.env)
@@ -91,6 +92,21 @@ func (s *Server) listReferrers(q *request) (any, error) {
 		}
 		key := strconv.Itoa(r.Imports)
 		out.Referrers[key] = append(out.Referrers[key], wire.EnvironmentReferrer{Environment: &wire.EnvironmentImportReferrer{Project: r.Project, Name: r.Name, Revision: r.Version}})
+	}
+	stacks, err := s.svc.StackReferrers(q.ctx(), q.env)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range stacks {
+		if !all && r.Imports != q.env.Version {
+			continue
+		}
+		// A stack is named only to a caller who may read it.
+		if ent, err := s.az.EntityByID(q.ctx(), q.org.ID, r.Stack.ID); err != nil || !s.may(q, "stack:read", ent) {
+			continue
+		}
+		key := strconv.Itoa(r.Imports)
+		out.Referrers[key] = append(out.Referrers[key], wire.EnvironmentReferrer{Stack: &wire.EnvironmentStackReferrer{Project: r.Stack.Project, Stack: r.Stack.Name, Version: r.Version}})
 	}
 	return out, nil
 }

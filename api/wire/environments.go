@@ -170,10 +170,18 @@ type ListEnvironmentReferrersResponse struct {
 	ContinuationToken string                           `json:"continuationToken,omitempty"`
 }
 
-// EnvironmentReferrer mirrors apitype's; Gatehouse knows environments
-// only (stacks' imports live in their own files).
+// EnvironmentReferrer mirrors apitype's: an environment or a stack.
 type EnvironmentReferrer struct {
 	Environment *EnvironmentImportReferrer `json:"environment,omitempty"`
+	Stack       *EnvironmentStackReferrer  `json:"stack,omitempty"`
+}
+
+// EnvironmentStackReferrer is a stack whose program imports an
+// environment, at the stack's version of its last update.
+type EnvironmentStackReferrer struct {
+	Project string `json:"project"`
+	Stack   string `json:"stack"`
+	Version int    `json:"version"`
 }
 
 // EnvironmentImportReferrer is an environment that imports another.
