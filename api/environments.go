@@ -234,15 +234,14 @@ func (s *Server) updateDefinition(q *request) (any, error) {
 }
 
 // cloneEnvironment copies the environment into a new one in the same
-// organization. Access is decided by roles, not per environment, so there
-// is none to preserve: preserveAccess is refused rather than ignored.
+// organization, keeping what the request asks. Access to environments
+// comes from roles: preserveAccess makes those naming the source by
+// identity name the clone too, which is a change of roles, so it needs
+// role:update as well.
 func (s *Server) cloneEnvironment(q *request) (any, error) {
 	var in wire.CloneEnvironmentRequest
 	if err := q.decode(&in); err != nil {
 		return nil, err
-	}
-	if in.PreserveAccess {
-		return nil, gatehouse.Errorf(gatehouse.EINVALID, "preserveAccess: access to environments comes from roles in Gatehouse; a clone is reached by the roles that match it")
 	}
 	if in.Project == "" {
 		in.Project = q.env.Project
@@ -251,8 +250,13 @@ func (s *Server) cloneEnvironment(q *request) (any, error) {
 	if err := s.require(q, catalog.MustLookup("environment:create")); err != nil {
 		return nil, err
 	}
+	if in.PreserveAccess {
+		if err := s.require(q, catalog.MustLookup("role:update")); err != nil {
+			return nil, err
+		}
+	}
 	_, err := s.svc.CloneEnvironment(q.ctx(), q.env, q.id, in.Project, in.Name, service.CloneOptions{Version: in.Version,
-		History: in.PreserveHistory, EnvironmentTags: in.PreserveEnvironmentTags, RevisionTags: in.PreserveRevisionTags})
+		History: in.PreserveHistory, EnvironmentTags: in.PreserveEnvironmentTags, RevisionTags: in.PreserveRevisionTags, Access: in.PreserveAccess})
 	return nil, err
 }
 

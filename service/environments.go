@@ -459,6 +459,10 @@ type CloneOptions struct {
 	History         bool // every version up to Version, in order, with its retraction
 	EnvironmentTags bool // the environment's tags
 	RevisionTags    bool // the version tags (needs History: the versions keep their numbers)
+	// Access makes the descriptors naming the source by identity name the
+	// clone too (preserveAccess; the caller must be allowed to change
+	// roles: the API requires role:update).
+	Access bool
 }
 
 // clonedVersion is a version a clone copies: its definition (secrets
@@ -504,7 +508,13 @@ func (s *Service) CloneEnvironment(ctx context.Context, e *gatehouse.Environment
 		if err := s.cloneEnvironmentTx(ctx, tx, e, c, wrapped, sealed, by); err != nil {
 			return err
 		}
-		return cloneHistoryTx(ctx, tx, c, versions, tags)
+		if err := cloneHistoryTx(ctx, tx, c, versions, tags); err != nil {
+			return err
+		}
+		if opts.Access {
+			return s.preserveAccessTx(ctx, tx, e, c)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
