@@ -21,9 +21,14 @@ import (
 
 const envPath = "/api/esc/environments/{orgName}/{projectName}/{envName}"
 
+// escPage is how many items a page of an ESC list holds when the request
+// does not say (the CLI pages lists of environments and referrers on the
+// continuation token, and asks its own count of versions and tags).
+const escPage = 100
+
 // registerEnvironments registers the routes of environments (Pulumi ESC).
 func (s *Server) registerEnvironments() {
-	s.handle(&route{method: "GET", pattern: "/api/esc/environments", doc: doc{"ListAllEnvironments", "Environments the caller may read in every organization it belongs to", nil, "", "ListEnvironmentsResponse"}, h: s.listAllEnvironments})
+	s.handle(&route{method: "GET", pattern: "/api/esc/environments", doc: doc{"ListAllEnvironments", "Environments the caller may read in every organization it belongs to", []string{"continuationToken", "maxResults"}, "", "ListEnvironmentsResponse"}, h: s.listAllEnvironments})
 	s.handle(&route{method: "GET", pattern: "/api/esc/environments/{orgName}", doc: doc{"ListEnvironments", "Environments the caller may read", []string{"continuationToken", "maxResults"}, "", "ListEnvironmentsResponse"}, scopes: scopes("environment:list"), h: s.listEnvironments})
 	s.handle(&route{method: "POST", pattern: "/api/esc/environments/{orgName}", doc: doc{"CreateEnvironment", "Create an environment; its creator administers it", nil, "CreateEnvironmentRequest", "Environment"}, scopes: scopes("environment:create"), h: s.createEnvironment})
 	s.handle(&route{method: "GET", pattern: "/api/esc/environments/{orgName}/tags", doc: doc{"ListOrgEnvironmentTags", "Every environment tag with its values", nil, "", "EnvironmentTagValues"}, scopes: scopes("environment_tags:list"), h: s.orgEnvironmentTags})
@@ -102,7 +107,7 @@ func (s *Server) listEnvironments(q *request) (any, error) {
 	}
 	opts.Continuation = q.r.URL.Query().Get("continuationToken")
 	if opts.Limit == 0 {
-		opts.Limit = gatehouse.MaxListLimit
+		opts.Limit = escPage
 	}
 	envs, next, err := s.svc.Environments(q.ctx(), q.org.ID, s.readableEnv(q), opts)
 	if err != nil {
@@ -117,41 +122,63 @@ func (s *Server) listEnvironments(q *request) (any, error) {
 }
 
 // listAllEnvironments lists the environments the caller may read in each
-// of its organizations where it holds environment:list, in one answer
-// (no nextToken: the CLI's loop ends).
+// of its organizations where it holds environment:list, organization by
+// organization, paged by position (maxResults, escPage by default).
 func (s *Server) listAllEnvironments(q *request) (any, error) {
+	opts, err := q.listOptions()
+	if err != nil {
+		return nil, err
+	}
+	if opts.Limit == 0 {
+		opts.Limit = escPage
+	}
+	from, err := offsetParam(q)
+	if err != nil {
+		return nil, err
+	}
 	orgs := []*gatehouse.Organization{}
 	if q.id.User != nil {
-		var err error
 		if orgs, err = s.userOrgs(q); err != nil {
 			return nil, err
 		}
 	} else if org, err := s.orgByID(q, q.id.Token.OrgID); err == nil {
 		orgs = append(orgs, org)
 	}
-	out := wire.ListEnvironmentsResponse{Environments: []wire.Environment{}}
+	all := []wire.Environment{}
 	for _, org := range orgs {
 		q.org = org
 		if !s.may(q, "environment:list", &gatehouse.Entity{Type: gatehouse.EntityGlobal, ID: org.ID}) {
 			continue
 		}
-		opts := gatehouse.ListOptions{Limit: gatehouse.MaxListLimit}
-		for {
-			envs, next, err := s.svc.Environments(q.ctx(), org.ID, s.readableEnv(q), opts)
-			if err != nil {
-				return nil, err
-			}
-			for _, e := range envs {
-				out.Environments = append(out.Environments, wire.Environment{Organization: org.Name, Project: e.Project, Name: e.Name,
-					Created: rfc3339(e.Created), Modified: rfc3339(e.Modified), Tags: e.Tags})
-			}
-			if next == "" {
-				break
-			}
-			opts.Continuation = next
+		if all, err = s.appendEnvironments(q, all); err != nil {
+			return nil, err
 		}
 	}
+	out := wire.ListEnvironmentsResponse{Environments: all[min(from, len(all)):min(from+opts.Limit, len(all))]}
+	if from+opts.Limit < len(all) {
+		out.NextToken = q.next(strconv.Itoa(from + opts.Limit))
+	}
 	return out, nil
+}
+
+// appendEnvironments appends the environments of q.org the caller may
+// read.
+func (s *Server) appendEnvironments(q *request, out []wire.Environment) ([]wire.Environment, error) {
+	opts := gatehouse.ListOptions{Limit: gatehouse.MaxListLimit}
+	for {
+		envs, next, err := s.svc.Environments(q.ctx(), q.org.ID, s.readableEnv(q), opts)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range envs {
+			out = append(out, wire.Environment{Organization: q.org.Name, Project: e.Project, Name: e.Name,
+				Created: rfc3339(e.Created), Modified: rfc3339(e.Modified), Tags: e.Tags})
+		}
+		if next == "" {
+			return out, nil
+		}
+		opts.Continuation = next
+	}
 }
 
 func (s *Server) createEnvironment(q *request) (any, error) {

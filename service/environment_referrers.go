@@ -16,6 +16,7 @@ import (
 // imported environment it names (its current one unless @version or
 // @tag says otherwise).
 type EnvironmentReferrer struct {
+	ID            string
 	Project, Name string
 	Version       int
 	Imports       int // the version of the imported environment
@@ -85,7 +86,7 @@ func (s *Service) importsOf(ctx context.Context, o, e *gatehouse.Environment) ([
 		if err != nil {
 			continue // an import of a version or tag that is not there
 		}
-		out = append(out, EnvironmentReferrer{Project: o.Project, Name: o.Name, Version: version, Imports: n})
+		out = append(out, EnvironmentReferrer{ID: o.ID, Project: o.Project, Name: o.Name, Version: version, Imports: n})
 	}
 	return out, nil
 }
