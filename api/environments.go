@@ -21,10 +21,12 @@ import (
 
 const envPath = "/api/esc/environments/{orgName}/{projectName}/{envName}"
 
-// escPage is how many items a page of an ESC list holds when the request
-// does not say (the CLI pages lists of environments and referrers on the
-// continuation token, and asks its own count of versions and tags).
-const escPage = 100
+// escPage is the most items a page of an ESC list holds: environments and
+// referrers by default (the CLI pages them on the continuation token),
+// versions and tags whatever count asks (the CLI asks 500 and pages on
+// until an empty page or its end token). Small enough that an
+// environment's tags (at most 100) span pages, so the CLI's paging runs.
+const escPage = 50
 
 // registerEnvironments registers the routes of environments (Pulumi ESC).
 func (s *Server) registerEnvironments() {
@@ -546,8 +548,8 @@ func wireDiagnostics(diags syntax.Diagnostics) []wire.EnvironmentDiagnostic {
 }
 
 // listEnvironmentVersions answers the esc CLI's paging: at most count
-// (or maxResults) versions below before, newest first; the CLI stops at
-// an empty page.
+// (or maxResults, at most escPage) versions below before, newest first;
+// the CLI stops at an empty page.
 func (s *Server) listEnvironmentVersions(q *request) (any, error) {
 	opts, err := q.listOptions()
 	if err != nil {
@@ -562,10 +564,10 @@ func (s *Server) listEnvironmentVersions(q *request) (any, error) {
 		return nil, err
 	}
 	if count == 0 {
-		count = gatehouse.MaxListLimit
-		if opts.Limit > 0 {
-			count = opts.Limit
-		}
+		count = opts.Limit
+	}
+	if count == 0 || count > escPage {
+		count = escPage
 	}
 	vs, err := s.svc.EnvironmentVersionsBefore(q.ctx(), q.env, before, count)
 	if err != nil {
@@ -623,11 +625,11 @@ func intParam(q *request, name string, lo, hi int) (int, error) {
 }
 
 // nameParams are the esc CLI's paging of lists in name order: count (at
-// most MaxListLimit, which is also the default) names after after.
+// most escPage, which is also the default) names after after.
 func nameParams(q *request) (int, string, error) {
 	count, err := intParam(q, "count", 1, gatehouse.MaxListLimit)
-	if count == 0 {
-		count = gatehouse.MaxListLimit
+	if count == 0 || count > escPage {
+		count = escPage
 	}
 	return count, q.r.URL.Query().Get("after"), err
 }

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// The ESC lists page: environments (one organization, and all) by 100 on
+// The ESC lists page: environments (one organization, and all) by 50 on
 // the continuation token, referrers by count; every item comes once
 // across the pages and the last page has no token; a forged token is
 // refused.
@@ -48,8 +48,8 @@ func TestEnvironmentListsPage(t *testing.T) {
 	}
 	for _, path := range []string{envs, "/api/esc/environments"} {
 		names, pages := walk(path)
-		if len(names) != 102 || pages != 2 {
-			t.Errorf("%s: %d names in %d pages, want 102 in 2", path, len(names), pages)
+		if len(names) != 102 || pages != 3 {
+			t.Errorf("%s: %d names in %d pages, want 102 in 3", path, len(names), pages)
 		}
 		for n, c := range names {
 			if c != 1 {
