@@ -25,23 +25,7 @@ func TestPulumiEnvPaging(t *testing.T) {
 	m, admin := startMain(t, filepath.Join(t.TempDir(), "g.db"), nil)
 	backend := "http://" + m.Addr
 	dir := t.TempDir()
-	raw := func(method, path, body string) {
-		t.Helper()
-		req, _ := http.NewRequest(method, backend+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "token "+admin)
-		if strings.HasPrefix(body, "{") {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode >= 300 {
-			t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, b)
-		}
-	}
+	raw := rawCaller(t, backend, admin)
 	const envs = "/api/esc/environments/acme"
 	const versions, tags, importers = 120, 100, 120
 	raw("POST", envs, `{"project":"app","name":"big"}`)
@@ -102,5 +86,27 @@ func TestPulumiEnvPaging(t *testing.T) {
 	}
 	if n := len(refs.Referrers[fmt.Sprint(1+versions)]); n != importers {
 		t.Errorf("referrer list --all: %d referrers of the current version, want %d", n, importers)
+	}
+}
+
+// rawCaller sends a request with a raw body (JSON when it starts with {,
+// YAML otherwise) as token, failing the test unless it succeeds.
+func rawCaller(t testing.TB, backend, token string) func(method, path, body string) {
+	return func(method, path, body string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, backend+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "token "+token)
+		if strings.HasPrefix(body, "{") {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode >= 300 {
+			t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, b)
+		}
 	}
 }
