@@ -393,10 +393,20 @@ func (s *Service) ResolveVersion(ctx context.Context, e *gatehouse.Environment, 
 	return s.resolveVersionOf(ctx, cur, ref)
 }
 
-// resolveVersionOf is ResolveVersion for e as just read (its current version).
-func (s *Service) resolveVersionOf(ctx context.Context, e *gatehouse.Environment, ref string) (int, error) {
+// resolveVersionOf is ResolveVersion for e as just read (its current
+// version).
+func (s *Service) resolveVersionOf(ctx context.Context, e *gatehouse.Environment, ref string) (n int, err error) {
+	err = s.read(ctx, func(tx gatehouse.Tx) (err error) {
+		n, err = resolveVersionTx(ctx, tx, e, ref)
+		return err
+	})
+	return n, err
+}
+
+// resolveVersionTx is resolveVersionOf in a transaction.
+func resolveVersionTx(ctx context.Context, tx gatehouse.Tx, e *gatehouse.Environment, ref string) (int, error) {
 	switch {
-	case ref == "" || ref == "latest":
+	case ref == "" || ref == LatestTag:
 		return e.Version, nil
 	case ref[0] >= '0' && ref[0] <= '9':
 		n, err := strconv.Atoi(ref)
@@ -408,9 +418,9 @@ func (s *Service) resolveVersionOf(ctx context.Context, e *gatehouse.Environment
 		}
 		return n, nil
 	}
-	t, err := s.RevisionTag(ctx, e, ref)
+	t, err := tx.GetEnvironmentRevisionTag(ctx, e.ID, ref)
 	if err != nil {
-		return 0, err
+		return 0, gatehouse.Reword(err, gatehouse.ENOTFOUND, "environment %s/%s has no version tag %q", e.Project, e.Name, ref)
 	}
 	return t.Version, nil
 }

@@ -75,18 +75,30 @@ func (ev *evaluator) LoadEnvironment(ctx context.Context, name string) ([]byte, 
 // resolve finds the environment and version an import names, decided for
 // the caller (its maxOpenDuration lowering the evaluation's limit), and
 // records it among the evaluation's imports.
-func (ev *evaluator) resolve(ctx context.Context, name string) (*gatehouse.Environment, int, error) {
-	ref, version, _ := strings.Cut(name, "@")
-	project, envName, ok := strings.Cut(ref, "/")
-	if !ok {
-		project, envName = "default", ref
-	}
+func (ev *evaluator) resolve(ctx context.Context, name string) (e *gatehouse.Environment, n int, err error) {
 	if ev.authorize == nil {
 		return nil, 0, fmt.Errorf("environment %q: imports are not allowed here", name)
 	}
-	e, err := ev.s.Environment(ctx, ev.orgID, project, envName)
-	if err != nil {
+	err = ev.s.read(ctx, func(tx gatehouse.Tx) (err error) {
+		e, n, err = ev.resolveTx(ctx, tx, name)
+		return err
+	})
+	return e, n, err
+}
+
+// resolveTx is resolve in a transaction. Its errors are the import's
+// diagnostic, naming it.
+func (ev *evaluator) resolveTx(ctx context.Context, tx gatehouse.Tx, name string) (*gatehouse.Environment, int, error) {
+	project, envName, version := importName(name)
+	if ev.authorize == nil {
+		return nil, 0, fmt.Errorf("environment %q: imports are not allowed here", name)
+	}
+	e, err := tx.GetEnvironment(ctx, ev.orgID, project, envName)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 		return nil, 0, fmt.Errorf("environment %q not found", name)
+	}
+	if err != nil {
+		return nil, 0, err
 	}
 	limit, err := ev.authorize(ctx, e)
 	if err != nil {
@@ -95,9 +107,9 @@ func (ev *evaluator) resolve(ctx context.Context, name string) (*gatehouse.Envir
 	if limit > 0 && (ev.limit == 0 || limit < ev.limit) {
 		ev.limit = limit
 	}
-	n, err := ev.s.resolveVersionOf(ctx, e, version)
+	n, err := resolveVersionTx(ctx, tx, e, version)
 	if err == nil {
-		n, err = ev.s.openable(ctx, e, n)
+		n, err = openableTx(ctx, tx, e, n)
 	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("import %q: %v", name, gatehouse.ErrorMessage(err))

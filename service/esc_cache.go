@@ -7,6 +7,8 @@ import (
 
 	"github.com/pulumi/esc"
 	"github.com/pulumi/esc/syntax"
+
+	"github.com/gatehouse-iam/gatehouse"
 )
 
 // Opened evaluations are cached. ESC's evaluator re-evaluates every import
@@ -94,12 +96,24 @@ func (s *Service) cached(ctx context.Context, k evalKey, orgID string, authorize
 	if entry == nil {
 		return nil
 	}
-	ev := &evaluator{s: s, orgID: orgID, authorize: authorize}
-	for _, l := range entry.loads {
-		e, n, err := ev.resolve(ctx, l.name)
-		if err != nil || e.ID != l.id || n != l.version {
-			return nil
+	if len(entry.loads) == 0 {
+		return &Evaluation{Env: entry.env, Diagnostics: entry.diags}
+	}
+	var ev *evaluator
+	valid := false
+	err := s.read(ctx, func(tx gatehouse.Tx) error {
+		ev, valid = &evaluator{s: s, orgID: orgID, authorize: authorize}, true // a retried read starts over
+		for _, l := range entry.loads {
+			e, n, err := ev.resolveTx(ctx, tx, l.name)
+			if err != nil || e.ID != l.id || n != l.version {
+				valid = false
+				return nil
+			}
 		}
+		return nil
+	})
+	if err != nil || !valid {
+		return nil
 	}
 	return &Evaluation{Env: entry.env, Diagnostics: entry.diags, Imports: ev.imports, Limit: ev.limit}
 }
