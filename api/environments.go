@@ -741,7 +741,17 @@ func (s *Server) createEnvironmentTag(q *request) (any, error) {
 	if err := s.svc.ChangeEnvironmentTags(q.ctx(), q.env, service.TagUpdate{Add: &[2]string{in.Name, in.Value}}); err != nil {
 		return nil, err
 	}
-	return wire.EnvironmentTag{Name: in.Name, Value: in.Value}, nil
+	return s.changedTag(q, in.Name)
+}
+
+// changedTag answers a tag as it is after a change (with its time).
+func (s *Server) changedTag(q *request, name string) (any, error) {
+	e, err := s.svc.Environment(q.ctx(), q.org.ID, q.env.Project, q.env.Name)
+	if err != nil {
+		return nil, err
+	}
+	q.env = e
+	return s.envTag(q, name)
 }
 
 func (s *Server) updateEnvironmentTag(q *request) (any, error) {
@@ -776,7 +786,7 @@ func (s *Server) updateEnvironmentTag(q *request) (any, error) {
 	if err := s.svc.ChangeEnvironmentTags(q.ctx(), q.env, service.TagUpdate{Replace: tags}); err != nil {
 		return nil, err
 	}
-	return wire.EnvironmentTag{Name: newName, Value: in.NewTag.Value}, nil
+	return s.changedTag(q, newName)
 }
 
 func (s *Server) deleteEnvironmentTag(q *request) (any, error) {
