@@ -172,6 +172,11 @@ func recordStackImportsTx(ctx context.Context, tx gatehouse.Tx, st *gatehouse.St
 		}
 		imps = append(imps, gatehouse.StackEnvironmentImport{Project: project, Name: name, Ref: ref, StackVersion: st.Version})
 	}
+	// Updates of one stack are created at once (previews take no lease):
+	// the stack's row lock orders their replacements.
+	if err := tx.LockStack(ctx, st.ID); err != nil {
+		return err
+	}
 	return tx.PutStackEnvironmentImports(ctx, st, imps)
 }
 
