@@ -68,7 +68,7 @@ func (ev *evaluator) LoadEnvironment(ctx context.Context, name string) ([]byte, 
 	if err != nil {
 		return nil, nil, err
 	}
-	ev.loads = append(ev.loads, importLoad{name: name, id: e.ID, version: n})
+	ev.loads = append(ev.loads, importLoad{name: name, id: e.ID, version: n, size: len(def)})
 	return def, dec, nil
 }
 
@@ -261,7 +261,7 @@ func (s *Service) evaluate(ctx context.Context, orgID, scope, name string, def [
 	}
 	out.Imports, out.Limit = ev.imports, ev.limit
 	if cacheable {
-		remember(key, out, ev)
+		remember(key, def, out, ev)
 	}
 	return out, nil
 }

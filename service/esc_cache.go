@@ -35,32 +35,38 @@ import (
 // caller), or that has errors, is never cached. The ExecContext is always
 // empty, so no value depends on the caller.
 //
-// The values are kept in memory only, never stored. Bounded: when full,
-// the cache starts again empty.
-var evaluations = &evalCache{max: 256}
+// The values are kept in memory only, never stored. Bounded by the bytes
+// of the definitions evaluated (an evaluation holds about 60 times its
+// definitions' size: 1 MB for 1,000 values from 17 KB of YAML), 1 MiB of
+// them, so about 64 MB: when full, the cache starts again empty.
+var evaluations = &evalCache{max: 1 << 20}
 
 type evalKey struct {
 	orgID, scope string
 	sum          [sha256.Size]byte
 }
 
-// importLoad is what one import of an evaluation resolved to.
+// importLoad is what one import of an evaluation resolved to, and the
+// size of its definition.
 type importLoad struct {
 	name    string
 	id      string
 	version int
+	size    int
 }
 
 type evalEntry struct {
 	env   *esc.Environment
 	diags syntax.Diagnostics
 	loads []importLoad
+	size  int // the bytes of the definitions evaluated
 }
 
 type evalCache struct {
-	mu  sync.Mutex
-	max int
-	m   map[evalKey]*evalEntry
+	mu    sync.Mutex
+	max   int // bytes of definitions
+	bytes int
+	m     map[evalKey]*evalEntry
 }
 
 func newEvalKey(orgID, scope, name string, def []byte) evalKey {
@@ -80,12 +86,19 @@ func (c *evalCache) get(k evalKey) *evalEntry {
 }
 
 func (c *evalCache) put(k evalKey, e *evalEntry) {
+	if e.size > c.max {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.m == nil || len(c.m) >= c.max {
-		c.m = make(map[evalKey]*evalEntry, c.max)
+	if c.m == nil || c.bytes+e.size > c.max {
+		c.m, c.bytes = map[evalKey]*evalEntry{}, 0
+	}
+	if old, ok := c.m[k]; ok {
+		c.bytes -= old.size
 	}
 	c.m[k] = e
+	c.bytes += e.size
 }
 
 // cached is the cached evaluation of k for this caller, or nil: every
@@ -118,10 +131,15 @@ func (s *Service) cached(ctx context.Context, k evalKey, orgID string, authorize
 	return &Evaluation{Env: entry.env, Diagnostics: entry.diags, Imports: ev.imports, Limit: ev.limit}
 }
 
-// remember caches an open's evaluation, unless it may not be reused.
-func remember(k evalKey, out *Evaluation, ev *evaluator) {
+// remember caches an open's evaluation of def, unless it may not be
+// reused.
+func remember(k evalKey, def []byte, out *Evaluation, ev *evaluator) {
 	if ev.providers || out.Diagnostics.HasErrors() {
 		return
 	}
-	evaluations.put(k, &evalEntry{env: out.Env, diags: out.Diagnostics, loads: ev.loads})
+	size := len(def)
+	for _, l := range ev.loads {
+		size += l.size
+	}
+	evaluations.put(k, &evalEntry{env: out.Env, diags: out.Diagnostics, loads: ev.loads, size: size})
 }
