@@ -73,49 +73,60 @@ func (ev *evaluator) LoadEnvironment(ctx context.Context, name string) ([]byte, 
 }
 
 // resolve finds the environment and version an import names, decided for
-// the caller (its maxOpenDuration lowering the evaluation's limit), and
-// records it among the evaluation's imports.
+// the caller, and records it (resolved) among the evaluation's imports.
 func (ev *evaluator) resolve(ctx context.Context, name string) (e *gatehouse.Environment, n int, err error) {
 	if ev.authorize == nil {
 		return nil, 0, fmt.Errorf("environment %q: imports are not allowed here", name)
 	}
+	var limit time.Duration
 	err = ev.s.read(ctx, func(tx gatehouse.Tx) (err error) {
-		e, n, err = ev.resolveTx(ctx, tx, name)
+		e, n, limit, err = ev.resolveTx(ctx, tx, name)
 		return err
 	})
-	return e, n, err
-}
-
-// resolveTx is resolve in a transaction. Its errors are the import's
-// diagnostic, naming it.
-func (ev *evaluator) resolveTx(ctx context.Context, tx gatehouse.Tx, name string) (*gatehouse.Environment, int, error) {
-	project, envName, version := importName(name)
-	if ev.authorize == nil {
-		return nil, 0, fmt.Errorf("environment %q: imports are not allowed here", name)
-	}
-	e, err := tx.GetEnvironment(ctx, ev.orgID, project, envName)
-	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
-		return nil, 0, fmt.Errorf("environment %q not found", name)
-	}
 	if err != nil {
 		return nil, 0, err
 	}
-	limit, err := ev.authorize(ctx, e)
-	if err != nil {
-		return nil, 0, fmt.Errorf("import %q refused: %v", name, gatehouse.ErrorMessage(err))
-	}
+	ev.resolved(e, n, limit)
+	return e, n, nil
+}
+
+// resolved records a resolved import: its version among the imports, its
+// maxOpenDuration lowering the evaluation's limit.
+func (ev *evaluator) resolved(e *gatehouse.Environment, n int, limit time.Duration) {
 	if limit > 0 && (ev.limit == 0 || limit < ev.limit) {
 		ev.limit = limit
+	}
+	ev.imports = append(ev.imports, e.Project+"/"+e.Name+"@"+strconv.Itoa(n))
+}
+
+// resolveTx is resolve in a transaction, without recording (a
+// transaction may run twice): the environment, its version and the
+// caller's maxOpenDuration there. Its errors are the import's diagnostic,
+// naming it.
+func (ev *evaluator) resolveTx(ctx context.Context, tx gatehouse.Tx, name string) (*gatehouse.Environment, int, time.Duration, error) {
+	project, envName, version := importName(name)
+	if ev.authorize == nil {
+		return nil, 0, 0, fmt.Errorf("environment %q: imports are not allowed here", name)
+	}
+	e, err := tx.GetEnvironment(ctx, ev.orgID, project, envName)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return nil, 0, 0, fmt.Errorf("environment %q not found", name)
+	}
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	limit, err := ev.authorize(ctx, e)
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("import %q refused: %v", name, gatehouse.ErrorMessage(err))
 	}
 	n, err := resolveVersionTx(ctx, tx, e, version)
 	if err == nil {
 		n, err = openableTx(ctx, tx, e, n)
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("import %q: %v", name, gatehouse.ErrorMessage(err))
+		return nil, 0, 0, fmt.Errorf("import %q: %v", name, gatehouse.ErrorMessage(err))
 	}
-	ev.imports = append(ev.imports, project+"/"+envName+"@"+strconv.Itoa(n))
-	return e, n, nil
+	return e, n, limit, nil
 }
 
 // LoadProvider implements eval.ProviderLoader: pulumi-stacks, for the

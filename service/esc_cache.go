@@ -3,7 +3,9 @@ package service
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"sync"
+	"time"
 
 	"github.com/pulumi/esc"
 	"github.com/pulumi/esc/syntax"
@@ -79,6 +81,10 @@ func newEvalKey(orgID, scope, name string, def []byte) evalKey {
 	return k
 }
 
+// errStale ends the check of a cached evaluation whose imports no longer
+// resolve as they did.
+var errStale = errors.New("stale")
+
 func (c *evalCache) get(k evalKey) *evalEntry {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -112,21 +118,28 @@ func (s *Service) cached(ctx context.Context, k evalKey, orgID string, authorize
 	if len(entry.loads) == 0 {
 		return &Evaluation{Env: entry.env, Diagnostics: entry.diags}
 	}
-	var ev *evaluator
-	valid := false
+	ev := &evaluator{s: s, orgID: orgID, authorize: authorize}
+	type hit struct {
+		e     *gatehouse.Environment
+		limit time.Duration
+	}
+	var hits []hit
 	err := s.read(ctx, func(tx gatehouse.Tx) error {
-		ev, valid = &evaluator{s: s, orgID: orgID, authorize: authorize}, true // a retried read starts over
+		hits = hits[:0] // a retried read starts over
 		for _, l := range entry.loads {
-			e, n, err := ev.resolveTx(ctx, tx, l.name)
+			e, n, limit, err := ev.resolveTx(ctx, tx, l.name)
 			if err != nil || e.ID != l.id || n != l.version {
-				valid = false
-				return nil
+				return errStale
 			}
+			hits = append(hits, hit{e, limit})
 		}
 		return nil
 	})
-	if err != nil || !valid {
+	if err != nil {
 		return nil
+	}
+	for i, h := range hits {
+		ev.resolved(h.e, entry.loads[i].version, h.limit)
 	}
 	return &Evaluation{Env: entry.env, Diagnostics: entry.diags, Imports: ev.imports, Limit: ev.limit}
 }
