@@ -74,20 +74,68 @@ func (ev *evaluator) LoadEnvironment(ctx context.Context, name string) ([]byte, 
 
 // resolve finds the environment and version an import names, decided for
 // the caller, and records it (resolved) among the evaluation's imports.
-func (ev *evaluator) resolve(ctx context.Context, name string) (e *gatehouse.Environment, n int, err error) {
+func (ev *evaluator) resolve(ctx context.Context, name string) (*gatehouse.Environment, int, error) {
 	if ev.authorize == nil {
 		return nil, 0, fmt.Errorf("environment %q: imports are not allowed here", name)
 	}
-	var limit time.Duration
-	err = ev.s.read(ctx, func(tx gatehouse.Tx) (err error) {
-		e, n, limit, err = ev.resolveTx(ctx, tx, name)
+	var l lookup
+	err := ev.s.read(ctx, func(tx gatehouse.Tx) (err error) {
+		l, err = ev.lookupTx(ctx, tx, name)
 		return err
 	})
 	if err != nil {
 		return nil, 0, err
 	}
-	ev.resolved(e, n, limit)
-	return e, n, nil
+	limit, err := ev.decide(ctx, name, l)
+	if err != nil {
+		return nil, 0, err
+	}
+	ev.resolved(l.e, l.version, limit)
+	return l.e, l.version, nil
+}
+
+// lookup is what an import names as read in the store: the environment
+// and its version, or why the version cannot be opened (told only to a
+// caller who may open the environment).
+type lookup struct {
+	e       *gatehouse.Environment
+	version int
+	err     error
+}
+
+// lookupTx reads what an import names. Its errors are the import's
+// diagnostic, naming it. It decides nothing: the caller's decisions are
+// made outside the transaction (decide).
+func (ev *evaluator) lookupTx(ctx context.Context, tx gatehouse.Tx, name string) (lookup, error) {
+	project, envName, version := importName(name)
+	e, err := tx.GetEnvironment(ctx, ev.orgID, project, envName)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return lookup{}, fmt.Errorf("environment %q not found", name)
+	}
+	if err != nil {
+		return lookup{}, err
+	}
+	n, err := resolveVersionTx(ctx, tx, e, version)
+	if err == nil {
+		n, err = openableTx(ctx, tx, e, n)
+	}
+	return lookup{e: e, version: n, err: err}, nil
+}
+
+// decide decides an import for the caller: its maxOpenDuration there, or
+// the refusal, then why its version cannot be opened.
+func (ev *evaluator) decide(ctx context.Context, name string, l lookup) (time.Duration, error) {
+	if ev.authorize == nil {
+		return 0, fmt.Errorf("environment %q: imports are not allowed here", name)
+	}
+	limit, err := ev.authorize(ctx, l.e)
+	if err != nil {
+		return 0, fmt.Errorf("import %q refused: %v", name, gatehouse.ErrorMessage(err))
+	}
+	if l.err != nil {
+		return 0, fmt.Errorf("import %q: %v", name, gatehouse.ErrorMessage(l.err))
+	}
+	return limit, nil
 }
 
 // resolved records a resolved import: its version among the imports, its
@@ -97,36 +145,6 @@ func (ev *evaluator) resolved(e *gatehouse.Environment, n int, limit time.Durati
 		ev.limit = limit
 	}
 	ev.imports = append(ev.imports, e.Project+"/"+e.Name+"@"+strconv.Itoa(n))
-}
-
-// resolveTx is resolve in a transaction, without recording (a
-// transaction may run twice): the environment, its version and the
-// caller's maxOpenDuration there. Its errors are the import's diagnostic,
-// naming it.
-func (ev *evaluator) resolveTx(ctx context.Context, tx gatehouse.Tx, name string) (*gatehouse.Environment, int, time.Duration, error) {
-	project, envName, version := importName(name)
-	if ev.authorize == nil {
-		return nil, 0, 0, fmt.Errorf("environment %q: imports are not allowed here", name)
-	}
-	e, err := tx.GetEnvironment(ctx, ev.orgID, project, envName)
-	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
-		return nil, 0, 0, fmt.Errorf("environment %q not found", name)
-	}
-	if err != nil {
-		return nil, 0, 0, err
-	}
-	limit, err := ev.authorize(ctx, e)
-	if err != nil {
-		return nil, 0, 0, fmt.Errorf("import %q refused: %v", name, gatehouse.ErrorMessage(err))
-	}
-	n, err := resolveVersionTx(ctx, tx, e, version)
-	if err == nil {
-		n, err = openableTx(ctx, tx, e, n)
-	}
-	if err != nil {
-		return nil, 0, 0, fmt.Errorf("import %q: %v", name, gatehouse.ErrorMessage(err))
-	}
-	return e, n, limit, nil
 }
 
 // LoadProvider implements eval.ProviderLoader: pulumi-stacks, for the

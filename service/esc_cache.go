@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"sync"
-	"time"
 
 	"github.com/pulumi/esc"
 	"github.com/pulumi/esc/syntax"
@@ -27,12 +26,13 @@ import (
 //     entry; an environment's id is never reused, its key never changes,
 //     and a numbered version never changes).
 //
-// A hit is used only after every import has been resolved again, in the
-// order ESC loaded them, and decided for this caller (the same resolve
-// as an evaluation's, with its refusals and limits): a new version, a
-// moved tag, a retraction, a deletion (a new environment of the same name
-// has another id) or a refusal each make it a miss, and a refused import
-// is then reported by the fresh evaluation as always. An evaluation that
+// A hit is used only after every import has been resolved again (in one
+// read transaction), in the order ESC loaded them, and decided for this
+// caller outside it (the same lookup and decision as an evaluation's,
+// with its refusals and limits): a new version, a moved tag, a
+// retraction, a deletion (a new environment of the same name has another
+// id) or a refusal each make it a miss, and a refused import is then
+// reported by the fresh evaluation as always. An evaluation that
 // loaded a provider (fn::open: stack outputs change, and are decided per
 // caller), or that has errors, is never cached. The ExecContext is always
 // empty, so no value depends on the caller.
@@ -119,27 +119,27 @@ func (s *Service) cached(ctx context.Context, k evalKey, orgID string, authorize
 		return &Evaluation{Env: entry.env, Diagnostics: entry.diags}
 	}
 	ev := &evaluator{s: s, orgID: orgID, authorize: authorize}
-	type hit struct {
-		e     *gatehouse.Environment
-		limit time.Duration
-	}
-	var hits []hit
+	var lookups []lookup
 	err := s.read(ctx, func(tx gatehouse.Tx) error {
-		hits = hits[:0] // a retried read starts over
+		lookups = lookups[:0] // a retried read starts over
 		for _, l := range entry.loads {
-			e, n, limit, err := ev.resolveTx(ctx, tx, l.name)
-			if err != nil || e.ID != l.id || n != l.version {
+			found, err := ev.lookupTx(ctx, tx, l.name)
+			if err != nil || found.err != nil || found.e.ID != l.id || found.version != l.version {
 				return errStale
 			}
-			hits = append(hits, hit{e, limit})
+			lookups = append(lookups, found)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil
 	}
-	for i, h := range hits {
-		ev.resolved(h.e, entry.loads[i].version, h.limit)
+	for i, l := range lookups {
+		limit, err := ev.decide(ctx, entry.loads[i].name, l)
+		if err != nil {
+			return nil // the evaluation reports the refusal
+		}
+		ev.resolved(l.e, l.version, limit)
 	}
 	return &Evaluation{Env: entry.env, Diagnostics: entry.diags, Imports: ev.imports, Limit: ev.limit}
 }

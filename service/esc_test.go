@@ -114,3 +114,27 @@ func TestBuiltins(t *testing.T) {
 		t.Errorf("built-ins: %s", got)
 	}
 }
+
+// An import refused to the caller is reported as refused before anything
+// about its versions: a caller who may not open an environment does not
+// learn which version tags it has.
+func TestRefusedImportTellsNoVersions(t *testing.T) {
+	e := testenv.New(t)
+	ctx := context.Background()
+	by := e.Identity(t, e.Admin)
+	if _, err := e.Svc.CreateEnvironment(ctx, e.Org.ID, by, "app", "base"); err != nil {
+		t.Fatal(err)
+	}
+	refuse := func(context.Context, *gatehouse.Environment) (time.Duration, error) {
+		return 0, gatehouse.Errorf(gatehouse.EFORBIDDEN, "no open")
+	}
+	allow := func(context.Context, *gatehouse.Environment) (time.Duration, error) { return 0, nil }
+	def := []byte("imports: [app/base@nosuchtag]\n")
+	ev, err := e.Svc.Evaluate(ctx, e.Org.ID, "yaml", def, nil, refuse, false, true)
+	if err != nil || !strings.Contains(ev.Diagnostics.Error(), `import "app/base@nosuchtag" refused`) || strings.Contains(ev.Diagnostics.Error(), "no version tag") {
+		t.Errorf("refused: %v %v", ev.Diagnostics, err)
+	}
+	if ev, _ := e.Svc.Evaluate(ctx, e.Org.ID, "yaml", def, nil, allow, false, true); !strings.Contains(ev.Diagnostics.Error(), `no version tag "nosuchtag"`) {
+		t.Errorf("allowed: %v", ev.Diagnostics)
+	}
+}
