@@ -50,3 +50,29 @@ type EnvironmentRevisionTag struct {
 	Created       time.Time
 	Modified      time.Time
 }
+
+// EnvironmentSession is an open anonymous environment (yaml/open): kept
+// by the SHA-256 of its id, for the token that opened it, its values
+// sealed under a data key of its own (WrappedKey, wrapped by the master
+// key), until Expires.
+type EnvironmentSession struct {
+	Digest     []byte
+	OrgID      string
+	TokenID    string
+	WrappedKey []byte
+	Sealed     []byte
+	Created    time.Time
+	Expires    time.Time
+}
+
+// StackEnvironmentImport is an environment a stack's program imports (its
+// Pulumi.<stack>.yaml environment:), as its last update sent it: the
+// environment's project and name, the version or tag written after @
+// ("" for none), and the stack's version then.
+type StackEnvironmentImport struct {
+	StackID      string
+	Project      string
+	Name         string
+	Ref          string
+	StackVersion int
+}

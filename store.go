@@ -349,6 +349,17 @@ type EnvironmentTx interface {
 	// name order.
 	ListEnvironmentRevisionTags(ctx context.Context, envID string) ([]*EnvironmentRevisionTag, error)
 	DeleteEnvironmentRevisionTag(ctx context.Context, envID, name string) error
+	// CreateEnvironmentSession stores an anonymous open session.
+	CreateEnvironmentSession(ctx context.Context, s *EnvironmentSession) error
+	// GetEnvironmentSession returns a session by its digest, expired or not.
+	GetEnvironmentSession(ctx context.Context, digest []byte) (*EnvironmentSession, error)
+	// PruneEnvironmentSessions deletes the sessions expired before a time.
+	PruneEnvironmentSessions(ctx context.Context, before time.Time) (int64, error)
+	// PutStackEnvironmentImports replaces the environments a stack imports.
+	PutStackEnvironmentImports(ctx context.Context, st *Stack, imports []StackEnvironmentImport) error
+	// ListStackEnvironmentImports lists the stacks' imports of an
+	// organization's environment project/name, by stack.
+	ListStackEnvironmentImports(ctx context.Context, orgID, project, name string) ([]StackEnvironmentImport, error)
 }
 
 // AccountTx reads and writes Insights accounts.

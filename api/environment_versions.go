@@ -3,6 +3,7 @@ package api
 import (
 	"strconv"
 
+	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/api/wire"
 )
 
@@ -76,21 +77,74 @@ func (s *Server) patchEnvironmentSettings(q *request) (any, error) {
 }
 
 // listReferrers answers pulumi env referrer list: the environments that
-// import this one, by the version they import; only those of the current
-// version unless allRevisions=true. One page: no continuation token.
+// import this one and the stacks whose last update did, each only to a
+// caller who may read it, by the version they import; only those of the
+// current version unless allRevisions=true. Paged: count (at most
+// MaxListLimit, escPage by default) after the continuation token's
+// position, environments first, then stacks.
 func (s *Server) listReferrers(q *request) (any, error) {
-	refs, err := s.svc.Referrers(q.ctx(), q.env)
+	count, err := intParam(q, "count", 1, gatehouse.MaxListLimit)
 	if err != nil {
 		return nil, err
 	}
+	if count == 0 {
+		count = escPage
+	}
+	from, err := offsetParam(q)
+	if err != nil {
+		return nil, err
+	}
+	type keyed struct {
+		key string
+		r   wire.EnvironmentReferrer
+	}
+	var refs []keyed
 	all := q.r.URL.Query().Get("allRevisions") == "true"
-	out := wire.ListEnvironmentReferrersResponse{Referrers: map[string][]wire.EnvironmentReferrer{}}
-	for _, r := range refs {
-		if !all && r.Imports != q.env.Version {
-			continue
+	envs, err := s.svc.Referrers(q.ctx(), q.env)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range envs {
+		if (all || r.Imports == q.env.Version) && s.readable(q, "environment:read", r.ID) {
+			refs = append(refs, keyed{strconv.Itoa(r.Imports), wire.EnvironmentReferrer{Environment: &wire.EnvironmentImportReferrer{Project: r.Project, Name: r.Name, Revision: r.Version}}})
 		}
-		key := strconv.Itoa(r.Imports)
-		out.Referrers[key] = append(out.Referrers[key], wire.EnvironmentReferrer{Environment: &wire.EnvironmentImportReferrer{Project: r.Project, Name: r.Name, Revision: r.Version}})
+	}
+	stacks, err := s.svc.StackReferrers(q.ctx(), q.env)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range stacks {
+		if (all || r.Imports == q.env.Version) && s.readable(q, "stack:read", r.Stack.ID) {
+			refs = append(refs, keyed{strconv.Itoa(r.Imports), wire.EnvironmentReferrer{Stack: &wire.EnvironmentStackReferrer{Project: r.Stack.Project, Stack: r.Stack.Name, Version: r.Version}}})
+		}
+	}
+	out := wire.ListEnvironmentReferrersResponse{Referrers: map[string][]wire.EnvironmentReferrer{}}
+	for i := from; i < len(refs) && i < from+count; i++ {
+		out.Referrers[refs[i].key] = append(out.Referrers[refs[i].key], refs[i].r)
+	}
+	if from+count < len(refs) {
+		out.ContinuationToken = q.next(strconv.Itoa(from + count))
 	}
 	return out, nil
+}
+
+// readable says whether the caller holds scope on the entity of id.
+func (s *Server) readable(q *request, scope, id string) bool {
+	ent, err := s.az.EntityByID(q.ctx(), q.org.ID, id)
+	return err == nil && s.may(q, scope, ent)
+}
+
+// offsetParam is the position a continuation token carries in a list
+// paged by position (0 without one; the token is checked by
+// openContinuation).
+func offsetParam(q *request) (int, error) {
+	v := q.r.URL.Query().Get(continuationParam)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, gatehouse.Errorf(gatehouse.EINVALID, "%s: %q is not a token this server gave", continuationParam, v)
+	}
+	return n, nil
 }

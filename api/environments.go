@@ -21,9 +21,16 @@ import (
 
 const envPath = "/api/esc/environments/{orgName}/{projectName}/{envName}"
 
+// escPage is the most items a page of an ESC list holds: environments and
+// referrers by default (the CLI pages them on the continuation token),
+// versions and tags whatever count asks (the CLI asks 500 and pages on
+// until an empty page or its end token). Small enough that an
+// environment's tags (at most 100) span pages, so the CLI's paging runs.
+const escPage = 50
+
 // registerEnvironments registers the routes of environments (Pulumi ESC).
 func (s *Server) registerEnvironments() {
-	s.handle(&route{method: "GET", pattern: "/api/esc/environments", doc: doc{"ListAllEnvironments", "Environments the caller may read in every organization it belongs to", nil, "", "ListEnvironmentsResponse"}, h: s.listAllEnvironments})
+	s.handle(&route{method: "GET", pattern: "/api/esc/environments", doc: doc{"ListAllEnvironments", "Environments the caller may read in every organization it belongs to", []string{"continuationToken", "maxResults"}, "", "ListEnvironmentsResponse"}, h: s.listAllEnvironments})
 	s.handle(&route{method: "GET", pattern: "/api/esc/environments/{orgName}", doc: doc{"ListEnvironments", "Environments the caller may read", []string{"continuationToken", "maxResults"}, "", "ListEnvironmentsResponse"}, scopes: scopes("environment:list"), h: s.listEnvironments})
 	s.handle(&route{method: "POST", pattern: "/api/esc/environments/{orgName}", doc: doc{"CreateEnvironment", "Create an environment; its creator administers it", nil, "CreateEnvironmentRequest", "Environment"}, scopes: scopes("environment:create"), h: s.createEnvironment})
 	s.handle(&route{method: "GET", pattern: "/api/esc/environments/{orgName}/tags", doc: doc{"ListOrgEnvironmentTags", "Every environment tag with its values", nil, "", "EnvironmentTagValues"}, scopes: scopes("environment_tags:list"), h: s.orgEnvironmentTags})
@@ -36,6 +43,7 @@ func (s *Server) registerEnvironments() {
 	}
 	env("GET", "", "environment:read", doc{"GetEnvironment", "The definition (YAML) and its version as the ETag; showSecrets=true needs environment:open", []string{"showSecrets"}, "", "EnvironmentDefinition"}, s.getDefinition)
 	s.handle(&route{method: "PATCH", pattern: envPath, doc: doc{"UpdateEnvironment", "Store a new version of the definition (YAML; If-Match: the version)", nil, "EnvironmentDefinition", "EnvironmentDiagnostics"}, scopes: scopes("environment:write"), entity: envEntity, maxBytes: state.MaxDefinition, h: s.updateDefinition})
+	env("GET", "/metadata", "environment:read", doc{"GetEnvironmentMetadata", "The environment's id (its identity as a role's entity) and owner", nil, "", "EnvironmentMetadata"}, s.environmentMetadata)
 	env("DELETE", "", "environment:delete", doc{"DeleteEnvironment", "Delete an environment with its versions", nil, "", ""}, s.deleteEnvironment)
 	s.handle(&route{method: "POST", pattern: envPath + "/open", doc: doc{"OpenEnvironment", "Open the environment for a while", []string{"duration"}, "", "OpenEnvironmentResponse"}, scopes: scopes("environment:open"), entity: envEntity, noBody: true, h: s.openEnvironment})
 	env("GET", "/open/{openSessionID}", "environment:open", doc{"ReadOpenEnvironment", "The opened values, secrets revealed", nil, "", "OpenEnvironmentValues"}, s.readOpenEnvironment)
@@ -48,7 +56,7 @@ func (s *Server) registerEnvironments() {
 	env("GET", "/versions/tags/{tagName}", "environment_version:read", doc{"GetEnvironmentRevisionTag", "A version tag", nil, "", "EnvironmentRevisionTag"}, s.getRevisionTag)
 	env("GET", "/settings", "environment_settings:read", doc{"GetEnvironmentSettings", "The environment's settings (deletion protection)", nil, "", "EnvironmentSettings"}, s.getEnvironmentSettings)
 	env("PATCH", "/settings", "environment_settings:update", doc{"PatchEnvironmentSettings", "Change the settings given (deletionProtected: while on, the environment cannot be deleted)", nil, "PatchEnvironmentSettingsRequest", "EnvironmentSettings"}, s.patchEnvironmentSettings)
-	env("GET", "/referrers", "environment:read", doc{"ListEnvironmentReferrers", "The environments whose current definitions import this one, by the version they import (allRevisions=true: every version, else the current one)", []string{"allRevisions", "count", "continuationToken"}, "", "ListEnvironmentReferrersResponse"}, s.listReferrers)
+	env("GET", "/referrers", "environment:read", doc{"ListEnvironmentReferrers", "The environments whose current definitions import this one and the stacks whose last update did, by the version they import (allRevisions=true: every version, else the current one)", []string{"allRevisions", "count", "continuationToken"}, "", "ListEnvironmentReferrersResponse"}, s.listReferrers)
 	env("POST", "/versions/tags", "environment_version:create", doc{"CreateEnvironmentRevisionTag", "Tag a version (revision; absent: the latest); 409 if the tag exists", nil, "CreateEnvironmentRevisionTagRequest", ""}, s.createRevisionTag)
 	env("PATCH", "/versions/tags/{tagName}", "environment_version:update", doc{"UpdateEnvironmentRevisionTag", "Move a version tag to a version (absent: the latest)", nil, "UpdateEnvironmentRevisionTagRequest", ""}, s.updateRevisionTag)
 	env("DELETE", "/versions/tags/{tagName}", "environment_version:delete", doc{"DeleteEnvironmentRevisionTag", "Delete a version tag (not latest)", nil, "", ""}, s.deleteRevisionTag)
@@ -101,7 +109,7 @@ func (s *Server) listEnvironments(q *request) (any, error) {
 	}
 	opts.Continuation = q.r.URL.Query().Get("continuationToken")
 	if opts.Limit == 0 {
-		opts.Limit = gatehouse.MaxListLimit
+		opts.Limit = escPage
 	}
 	envs, next, err := s.svc.Environments(q.ctx(), q.org.ID, s.readableEnv(q), opts)
 	if err != nil {
@@ -116,41 +124,63 @@ func (s *Server) listEnvironments(q *request) (any, error) {
 }
 
 // listAllEnvironments lists the environments the caller may read in each
-// of its organizations where it holds environment:list, in one answer
-// (no nextToken: the CLI's loop ends).
+// of its organizations where it holds environment:list, organization by
+// organization, paged by position (maxResults, escPage by default).
 func (s *Server) listAllEnvironments(q *request) (any, error) {
+	opts, err := q.listOptions()
+	if err != nil {
+		return nil, err
+	}
+	if opts.Limit == 0 {
+		opts.Limit = escPage
+	}
+	from, err := offsetParam(q)
+	if err != nil {
+		return nil, err
+	}
 	orgs := []*gatehouse.Organization{}
 	if q.id.User != nil {
-		var err error
 		if orgs, err = s.userOrgs(q); err != nil {
 			return nil, err
 		}
 	} else if org, err := s.orgByID(q, q.id.Token.OrgID); err == nil {
 		orgs = append(orgs, org)
 	}
-	out := wire.ListEnvironmentsResponse{Environments: []wire.Environment{}}
+	all := []wire.Environment{}
 	for _, org := range orgs {
 		q.org = org
 		if !s.may(q, "environment:list", &gatehouse.Entity{Type: gatehouse.EntityGlobal, ID: org.ID}) {
 			continue
 		}
-		opts := gatehouse.ListOptions{Limit: gatehouse.MaxListLimit}
-		for {
-			envs, next, err := s.svc.Environments(q.ctx(), org.ID, s.readableEnv(q), opts)
-			if err != nil {
-				return nil, err
-			}
-			for _, e := range envs {
-				out.Environments = append(out.Environments, wire.Environment{Organization: org.Name, Project: e.Project, Name: e.Name,
-					Created: rfc3339(e.Created), Modified: rfc3339(e.Modified), Tags: e.Tags})
-			}
-			if next == "" {
-				break
-			}
-			opts.Continuation = next
+		if all, err = s.appendEnvironments(q, all); err != nil {
+			return nil, err
 		}
 	}
+	out := wire.ListEnvironmentsResponse{Environments: all[min(from, len(all)):min(from+opts.Limit, len(all))]}
+	if from+opts.Limit < len(all) {
+		out.NextToken = q.next(strconv.Itoa(from + opts.Limit))
+	}
 	return out, nil
+}
+
+// appendEnvironments appends the environments of q.org the caller may
+// read.
+func (s *Server) appendEnvironments(q *request, out []wire.Environment) ([]wire.Environment, error) {
+	opts := gatehouse.ListOptions{Limit: gatehouse.MaxListLimit}
+	for {
+		envs, next, err := s.svc.Environments(q.ctx(), q.org.ID, s.readableEnv(q), opts)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range envs {
+			out = append(out, wire.Environment{Organization: q.org.Name, Project: e.Project, Name: e.Name,
+				Created: rfc3339(e.Created), Modified: rfc3339(e.Modified), Tags: e.Tags})
+		}
+		if next == "" {
+			return out, nil
+		}
+		opts.Continuation = next
+	}
 }
 
 func (s *Server) createEnvironment(q *request) (any, error) {
@@ -233,15 +263,14 @@ func (s *Server) updateDefinition(q *request) (any, error) {
 }
 
 // cloneEnvironment copies the environment into a new one in the same
-// organization. Access is decided by roles, not per environment, so there
-// is none to preserve: preserveAccess is refused rather than ignored.
+// organization, keeping what the request asks. Access to environments
+// comes from roles: preserveAccess makes those naming the source by
+// identity name the clone too, which is a change of roles, so it needs
+// role:update as well.
 func (s *Server) cloneEnvironment(q *request) (any, error) {
 	var in wire.CloneEnvironmentRequest
 	if err := q.decode(&in); err != nil {
 		return nil, err
-	}
-	if in.PreserveAccess {
-		return nil, gatehouse.Errorf(gatehouse.EINVALID, "preserveAccess: access to environments comes from roles in Gatehouse; a clone is reached by the roles that match it")
 	}
 	if in.Project == "" {
 		in.Project = q.env.Project
@@ -250,8 +279,28 @@ func (s *Server) cloneEnvironment(q *request) (any, error) {
 	if err := s.require(q, catalog.MustLookup("environment:create")); err != nil {
 		return nil, err
 	}
-	_, err := s.svc.CloneEnvironment(q.ctx(), q.env, q.id, in.Project, in.Name, in.Version, in.PreserveHistory, in.PreserveEnvironmentTags)
+	if in.PreserveAccess {
+		if err := s.require(q, catalog.MustLookup("role:update")); err != nil {
+			return nil, err
+		}
+	}
+	_, err := s.svc.CloneEnvironment(q.ctx(), q.env, q.id, in.Project, in.Name, service.CloneOptions{Version: in.Version,
+		History: in.PreserveHistory, EnvironmentTags: in.PreserveEnvironmentTags, RevisionTags: in.PreserveRevisionTags, Access: in.PreserveAccess})
 	return nil, err
+}
+
+// environmentMetadata answers the environment's id and its owner (the
+// user who created it; empty when a token did).
+func (s *Server) environmentMetadata(q *request) (any, error) {
+	u, err := s.svc.EnvironmentOwner(q.ctx(), q.env)
+	if err != nil {
+		return nil, err
+	}
+	out := wire.EnvironmentMetadata{ID: q.env.ID}
+	if u != nil {
+		out.OwnedBy = wire.UserInfo{Name: u.Name, GitHubLogin: u.Login, AvatarURL: u.AvatarURL}
+	}
+	return out, nil
 }
 
 func (s *Server) deleteEnvironment(q *request) (any, error) {
@@ -499,8 +548,8 @@ func wireDiagnostics(diags syntax.Diagnostics) []wire.EnvironmentDiagnostic {
 }
 
 // listEnvironmentVersions answers the esc CLI's paging: at most count
-// (or maxResults) versions below before, newest first; the CLI stops at
-// an empty page.
+// (or maxResults, at most escPage) versions below before, newest first;
+// the CLI stops at an empty page.
 func (s *Server) listEnvironmentVersions(q *request) (any, error) {
 	opts, err := q.listOptions()
 	if err != nil {
@@ -515,10 +564,10 @@ func (s *Server) listEnvironmentVersions(q *request) (any, error) {
 		return nil, err
 	}
 	if count == 0 {
-		count = gatehouse.MaxListLimit
-		if opts.Limit > 0 {
-			count = opts.Limit
-		}
+		count = opts.Limit
+	}
+	if count == 0 || count > escPage {
+		count = escPage
 	}
 	vs, err := s.svc.EnvironmentVersionsBefore(q.ctx(), q.env, before, count)
 	if err != nil {
@@ -576,11 +625,11 @@ func intParam(q *request, name string, lo, hi int) (int, error) {
 }
 
 // nameParams are the esc CLI's paging of lists in name order: count (at
-// most MaxListLimit, which is also the default) names after after.
+// most escPage, which is also the default) names after after.
 func nameParams(q *request) (int, string, error) {
 	count, err := intParam(q, "count", 1, gatehouse.MaxListLimit)
-	if count == 0 {
-		count = gatehouse.MaxListLimit
+	if count == 0 || count > escPage {
+		count = escPage
 	}
 	return count, q.r.URL.Query().Get("after"), err
 }
@@ -692,7 +741,17 @@ func (s *Server) createEnvironmentTag(q *request) (any, error) {
 	if err := s.svc.ChangeEnvironmentTags(q.ctx(), q.env, service.TagUpdate{Add: &[2]string{in.Name, in.Value}}); err != nil {
 		return nil, err
 	}
-	return wire.EnvironmentTag{Name: in.Name, Value: in.Value}, nil
+	return s.changedTag(q, in.Name)
+}
+
+// changedTag answers a tag as it is after a change (with its time).
+func (s *Server) changedTag(q *request, name string) (any, error) {
+	e, err := s.svc.Environment(q.ctx(), q.org.ID, q.env.Project, q.env.Name)
+	if err != nil {
+		return nil, err
+	}
+	q.env = e
+	return s.envTag(q, name)
 }
 
 func (s *Server) updateEnvironmentTag(q *request) (any, error) {
@@ -727,7 +786,7 @@ func (s *Server) updateEnvironmentTag(q *request) (any, error) {
 	if err := s.svc.ChangeEnvironmentTags(q.ctx(), q.env, service.TagUpdate{Replace: tags}); err != nil {
 		return nil, err
 	}
-	return wire.EnvironmentTag{Name: newName, Value: in.NewTag.Value}, nil
+	return s.changedTag(q, newName)
 }
 
 func (s *Server) deleteEnvironmentTag(q *request) (any, error) {

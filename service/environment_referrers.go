@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"encoding/json"
 	"sort"
 	"strings"
 
@@ -15,15 +16,15 @@ import (
 // imported environment it names (its current one unless @version or
 // @tag says otherwise).
 type EnvironmentReferrer struct {
+	ID            string
 	Project, Name string
 	Version       int
 	Imports       int // the version of the imported environment
 }
 
 // Referrers lists the environments of e's organization whose current
-// definitions import e, in project and name order. Stacks import
-// environments from their own Pulumi.<stack>.yaml, which Gatehouse never
-// sees, so they are not among them.
+// definitions import e, in project and name order. The stacks that import
+// it are StackReferrers.
 func (s *Service) Referrers(ctx context.Context, e *gatehouse.Environment) ([]EnvironmentReferrer, error) {
 	var out []EnvironmentReferrer
 	opts := gatehouse.ListOptions{Limit: gatehouse.MaxListLimit}
@@ -77,11 +78,7 @@ func (s *Service) importsOf(ctx context.Context, o, e *gatehouse.Environment) ([
 		if !ok {
 			continue
 		}
-		ref, at, _ := strings.Cut(name, "@")
-		project, envName, qualified := strings.Cut(ref, "/")
-		if !qualified {
-			project, envName = "default", ref
-		}
+		project, envName, at := importName(name)
 		if project != e.Project || envName != e.Name {
 			continue
 		}
@@ -89,7 +86,107 @@ func (s *Service) importsOf(ctx context.Context, o, e *gatehouse.Environment) ([
 		if err != nil {
 			continue // an import of a version or tag that is not there
 		}
-		out = append(out, EnvironmentReferrer{Project: o.Project, Name: o.Name, Version: version, Imports: n})
+		out = append(out, EnvironmentReferrer{ID: o.ID, Project: o.Project, Name: o.Name, Version: version, Imports: n})
 	}
 	return out, nil
+}
+
+// StackReferrer is a stack whose program imports an environment (its
+// Pulumi.<stack>.yaml environment:), as its last update said: the stack,
+// its version then, and the version of the environment it names.
+type StackReferrer struct {
+	Stack   *gatehouse.Stack
+	Version int // the stack's
+	Imports int // the environment's
+}
+
+// StackReferrers lists the stacks whose last update imported e, in
+// project and name order; an import of a version or tag that is not
+// there is left out.
+func (s *Service) StackReferrers(ctx context.Context, e *gatehouse.Environment) ([]StackReferrer, error) {
+	var imps []gatehouse.StackEnvironmentImport
+	var stacks []*gatehouse.Stack
+	err := s.read(ctx, func(tx gatehouse.Tx) (err error) {
+		stacks = nil // a retried read starts over
+		if imps, err = tx.ListStackEnvironmentImports(ctx, e.OrgID, e.Project, e.Name); err != nil {
+			return err
+		}
+		for _, imp := range imps {
+			st, err := tx.GetStackByID(ctx, imp.StackID)
+			if err != nil {
+				return err
+			}
+			stacks = append(stacks, st)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var out []StackReferrer
+	for i, imp := range imps {
+		n, err := s.ResolveVersion(ctx, e, imp.Ref)
+		if err != nil {
+			continue
+		}
+		out = append(out, StackReferrer{Stack: stacks[i], Version: imp.StackVersion, Imports: n})
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i].Stack, out[j].Stack
+		return a.Project < b.Project || a.Project == b.Project && a.Name < b.Name
+	})
+	return out, nil
+}
+
+// maxStackImports bounds the environments one program may say it imports.
+const maxStackImports = 100
+
+// stackEnvironments is the key of an update's metadata under which the
+// pulumi CLI sends the environments the stack imports: a JSON list of
+// {"id": "[project/]name[@version]"}.
+const stackEnvironments = "stack.environments"
+
+// recordStackImportsTx records the environments an update's program
+// imports, from its metadata (a CLI that does not say leaves what was
+// recorded as it is).
+func recordStackImportsTx(ctx context.Context, tx gatehouse.Tx, st *gatehouse.Stack, metadata map[string]string) error {
+	raw, ok := metadata[stackEnvironments]
+	if !ok {
+		return nil
+	}
+	field := `metadata.environment["` + stackEnvironments + `"]`
+	var ids []struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(raw), &ids); err != nil {
+		return gatehouse.Errorf(gatehouse.EINVALID, "%s: not a JSON list of {\"id\": \"project/name\"}: %v", field, err)
+	}
+	if len(ids) > maxStackImports {
+		return gatehouse.Errorf(gatehouse.EINVALID, "%s: %d environments, over the limit of %d", field, len(ids), maxStackImports)
+	}
+	imps := make([]gatehouse.StackEnvironmentImport, 0, len(ids))
+	for _, id := range ids {
+		project, name, ref := importName(id.ID)
+		if checkStackName("project", project) != nil || checkStackName("name", name) != nil {
+			return gatehouse.Errorf(gatehouse.EINVALID, "%s: %q is not an environment's [project/]name[@version]", field, id.ID)
+		}
+		imps = append(imps, gatehouse.StackEnvironmentImport{Project: project, Name: name, Ref: ref, StackVersion: st.Version})
+	}
+	// Updates of one stack are created at once (previews take no lease):
+	// the stack's row lock orders their replacements.
+	if err := tx.LockStack(ctx, st.ID); err != nil {
+		return err
+	}
+	return tx.PutStackEnvironmentImports(ctx, st, imps)
+}
+
+// importName splits an import's [project/]name[@version]; the project is
+// "default" when none is given, as in ESC.
+func importName(s string) (project, name, ref string) {
+	full, ref, _ := strings.Cut(s, "@")
+	project, name, ok := strings.Cut(full, "/")
+	if !ok {
+		return "default", full, ref
+	}
+	return project, name, ref
 }

@@ -196,13 +196,18 @@ func moveRevisionTags(ctx context.Context, tx gatehouse.Tx, envID string, versio
 
 // openable is the version opening n opens: n, or the replacement of a
 // retracted n (a replacement retracted later is followed in turn).
-func (s *Service) openable(ctx context.Context, e *gatehouse.Environment, n int) (int, error) {
+func (s *Service) openable(ctx context.Context, e *gatehouse.Environment, n int) (out int, err error) {
+	err = s.read(ctx, func(tx gatehouse.Tx) (err error) {
+		out, err = openableTx(ctx, tx, e, n)
+		return err
+	})
+	return out, err
+}
+
+// openableTx is openable in a transaction.
+func openableTx(ctx context.Context, tx gatehouse.Tx, e *gatehouse.Environment, n int) (int, error) {
 	for range 64 {
-		var v *gatehouse.EnvironmentVersion
-		err := s.read(ctx, func(tx gatehouse.Tx) (err error) {
-			v, err = tx.GetEnvironmentVersion(ctx, e.ID, n)
-			return err
-		})
+		v, err := tx.GetEnvironmentVersion(ctx, e.ID, n)
 		if err != nil {
 			return 0, gatehouse.Reword(err, gatehouse.ENOTFOUND, "environment %s/%s has no version %d", e.Project, e.Name, n)
 		}

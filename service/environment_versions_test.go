@@ -158,7 +158,7 @@ func TestCloneInOneTransaction(t *testing.T) {
 		}
 		src, _ = e.Svc.Environment(ctx, e.Org.ID, "app", "src")
 		before := len(events(t, e, gatehouse.EventEnvUpdated))
-		c, err := e.Svc.CloneEnvironment(ctx, src, by, "app", "copy", 0, true, true)
+		c, err := e.Svc.CloneEnvironment(ctx, src, by, "app", "copy", service.CloneOptions{History: true, EnvironmentTags: true})
 		if err != nil || c.Version != 3 {
 			t.Fatalf("clone = %+v %v", c, err)
 		}
@@ -180,10 +180,71 @@ func TestCloneInOneTransaction(t *testing.T) {
 			t.Errorf("clone's version 2: %s", def)
 		}
 		// A clone onto an existing name fails whole.
-		_, err = e.Svc.CloneEnvironment(ctx, src, by, "app", "copy", 0, true, true)
+		_, err = e.Svc.CloneEnvironment(ctx, src, by, "app", "copy", service.CloneOptions{History: true, EnvironmentTags: true})
 		wantCode(t, "clone onto a name in use", err, gatehouse.ECONFLICT, "")
 		if got, _ := e.Svc.Environment(ctx, e.Org.ID, "app", "copy"); got.ID != c.ID || got.Version != 3 {
 			t.Errorf("the existing environment changed: %+v", got)
+		}
+	})
+}
+
+// A clone with preserveRevisionTags keeps the version tags on the same
+// numbers, and with its history the retractions (a retracted version
+// opens its replacement in the clone too); version tags without history
+// are refused, naming the option.
+func TestClonePreservesRevisionTags(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testenv.Env) {
+		ctx := context.Background()
+		by := e.Identity(t, e.Admin)
+		src, err := e.Svc.CreateEnvironment(ctx, e.Org.ID, by, "app", "src")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, def := range []string{"values: {v: 2}\n", "values: {v: 3}\n", "values: {v: 4}\n"} {
+			if _, err := e.Svc.UpdateDefinition(ctx, src, []byte(def), -1, by); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := e.Svc.PutRevisionTag(ctx, src, "stable", 3, false, by); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Svc.RetractVersion(ctx, src, 2, 0, "bad", by); err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.Svc.CloneEnvironment(ctx, src, by, "app", "nohist", service.CloneOptions{RevisionTags: true})
+		wantCode(t, "version tags without history", err, gatehouse.EINVALID, "preserveRevisionTags")
+
+		c, err := e.Svc.CloneEnvironment(ctx, src, by, "app", "copy", service.CloneOptions{History: true, RevisionTags: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tags, err := e.Svc.RevisionTags(ctx, c)
+		if err != nil || len(tags) != 2 || tags[0].Name != "latest" || tags[0].Version != 4 || tags[1].Name != "stable" || tags[1].Version != 3 {
+			t.Fatalf("the clone's tags: %+v %v", tags, err)
+		}
+		n, err := e.Svc.ResolveVersion(ctx, c, "stable")
+		if err != nil || n != 3 {
+			t.Errorf("stable in the clone = %d %v", n, err)
+		}
+		vs, _, err := e.Svc.EnvironmentVersions(ctx, c, gatehouse.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range vs {
+			if (v.Retracted != nil) != (v.Version == 2) {
+				t.Errorf("the clone's version %d retracted: %+v", v.Version, v.Retracted)
+			}
+			if v.Version == 2 && (v.Retracted.Reason != "bad" || v.Retracted.Replacement != 1) {
+				t.Errorf("the clone's retraction: %+v", v.Retracted)
+			}
+		}
+		// Without the option, no tags but latest.
+		plain, err := e.Svc.CloneEnvironment(ctx, src, by, "app", "plain", service.CloneOptions{History: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tags, _ := e.Svc.RevisionTags(ctx, plain); len(tags) != 1 {
+			t.Errorf("a clone without preserveRevisionTags has %+v", tags)
 		}
 	})
 }

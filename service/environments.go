@@ -390,22 +390,37 @@ func (s *Service) ResolveVersion(ctx context.Context, e *gatehouse.Environment, 
 	if err != nil {
 		return 0, err
 	}
+	return s.resolveVersionOf(ctx, cur, ref)
+}
+
+// resolveVersionOf is ResolveVersion for e as just read (its current
+// version).
+func (s *Service) resolveVersionOf(ctx context.Context, e *gatehouse.Environment, ref string) (n int, err error) {
+	err = s.read(ctx, func(tx gatehouse.Tx) (err error) {
+		n, err = resolveVersionTx(ctx, tx, e, ref)
+		return err
+	})
+	return n, err
+}
+
+// resolveVersionTx is resolveVersionOf in a transaction.
+func resolveVersionTx(ctx context.Context, tx gatehouse.Tx, e *gatehouse.Environment, ref string) (int, error) {
 	switch {
-	case ref == "" || ref == "latest":
-		return cur.Version, nil
+	case ref == "" || ref == LatestTag:
+		return e.Version, nil
 	case ref[0] >= '0' && ref[0] <= '9':
 		n, err := strconv.Atoi(ref)
 		if err != nil || n < 1 {
 			return 0, gatehouse.Errorf(gatehouse.EINVALID, "version: %q is not a version number", ref)
 		}
-		if n > cur.Version {
+		if n > e.Version {
 			return 0, gatehouse.Errorf(gatehouse.ENOTFOUND, "environment %s/%s has no version %d", e.Project, e.Name, n)
 		}
 		return n, nil
 	}
-	t, err := s.RevisionTag(ctx, e, ref)
+	t, err := tx.GetEnvironmentRevisionTag(ctx, e.ID, ref)
 	if err != nil {
-		return 0, err
+		return 0, gatehouse.Reword(err, gatehouse.ENOTFOUND, "environment %s/%s has no version tag %q", e.Project, e.Name, ref)
 	}
 	return t.Version, nil
 }
@@ -447,31 +462,70 @@ func (s *Service) changeEnvironmentTagsTx(ctx context.Context, tx gatehouse.Tx, 
 		"changed the tags of environment %s/%s", cur.Project, cur.Name)
 }
 
-// CloneEnvironment creates project/name from e: its definition at version
-// (0: the current one), or with history every version in order, each
-// opened under e's key and sealed under the clone's own; with tags, e's
-// tags. The clone's creator administers it, as with CreateEnvironment.
-// The clone, its versions and tags are written in one transaction: a
-// failure leaves no half clone.
-func (s *Service) CloneEnvironment(ctx context.Context, e *gatehouse.Environment, by *gatehouse.Identity, project, name string, version int, history, tags bool) (*gatehouse.Environment, error) {
-	defs, err := s.cloneSource(ctx, e, version, history)
+// CloneOptions are what a clone keeps of its source (the esc CLI's
+// clone flags).
+type CloneOptions struct {
+	Version         int  // the version to copy (0: the current one)
+	History         bool // every version up to Version, in order, with its retraction
+	EnvironmentTags bool // the environment's tags
+	RevisionTags    bool // the version tags (needs History: the versions keep their numbers)
+	// Access makes the descriptors naming the source by identity name the
+	// clone too (preserveAccess; the caller must be allowed to change
+	// roles: the API requires role:update).
+	Access bool
+}
+
+// clonedVersion is a version a clone copies: its definition (secrets
+// revealed) and its retraction, if History keeps it.
+type clonedVersion struct {
+	def       []byte
+	retracted *gatehouse.EnvironmentRetraction
+}
+
+// CloneEnvironment creates project/name from e, as opts says: each
+// version copied opened under e's key and sealed under the clone's own.
+// The clone's creator administers it, as with CreateEnvironment. The
+// clone, its versions and tags are written in one transaction: a failure
+// leaves no half clone.
+func (s *Service) CloneEnvironment(ctx context.Context, e *gatehouse.Environment, by *gatehouse.Identity, project, name string, opts CloneOptions) (*gatehouse.Environment, error) {
+	if opts.RevisionTags && !opts.History {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "preserveRevisionTags: version tags name versions, which a clone keeps only with preserveHistory")
+	}
+	versions, err := s.cloneSource(ctx, e, opts.Version, opts.History)
 	if err != nil {
 		return nil, err
+	}
+	var tags []*gatehouse.EnvironmentRevisionTag
+	if opts.RevisionTags {
+		if tags, err = s.RevisionTags(ctx, e); err != nil {
+			return nil, err
+		}
 	}
 	c, k, wrapped, err := s.newEnvironment(e.OrgID, by, project, name)
 	if err != nil {
 		return nil, err
 	}
-	sealed := make([][]byte, len(defs))
-	for i, def := range defs {
-		if sealed[i], err = state.SealSecrets(def, k); err != nil {
+	sealed := make([][]byte, len(versions))
+	for i, v := range versions {
+		if sealed[i], err = state.SealSecrets(v.def, k); err != nil {
 			return nil, gatehouse.Errorf(gatehouse.EINVALID, "%s", err.Error())
 		}
 	}
-	if tags && len(e.Tags) > 0 {
+	if opts.EnvironmentTags && len(e.Tags) > 0 {
 		c.Tags = maps.Clone(e.Tags)
 	}
-	err = s.write(ctx, e.OrgID, func(tx gatehouse.Tx) error { return s.cloneEnvironmentTx(ctx, tx, e, c, wrapped, sealed, by) })
+	err = s.write(ctx, e.OrgID, func(tx gatehouse.Tx) error {
+		if err := s.cloneEnvironmentTx(ctx, tx, e, c, wrapped, sealed, by); err != nil {
+			return err
+		}
+		if err := cloneHistoryTx(ctx, tx, c, versions, tags); err != nil {
+			return err
+		}
+		if opts.Access {
+			return s.preserveAccessTx(ctx, tx, e, c)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -498,10 +552,35 @@ func (s *Service) cloneEnvironmentTx(ctx context.Context, tx gatehouse.Tx, e, c 
 		"created environment %s/%s, a clone of %s/%s", c.Project, c.Name, e.Project, e.Name)
 }
 
-// cloneSource is what a clone copies: the definitions, secrets revealed,
+// cloneHistoryTx gives a clone with history its source's retractions
+// (a retracted version stays retracted: it may be why it was) and version
+// tags, on the versions of the same numbers; a tag of a version past the
+// clone's last is left out, as is latest (the clone's own).
+func cloneHistoryTx(ctx context.Context, tx gatehouse.Tx, c *gatehouse.Environment, versions []clonedVersion, tags []*gatehouse.EnvironmentRevisionTag) error {
+	last := 1 + len(versions)
+	for i, v := range versions {
+		if v.retracted != nil && 2+i < last {
+			if err := tx.RetractEnvironmentVersion(ctx, c.ID, 2+i, *v.retracted); err != nil {
+				return err
+			}
+		}
+	}
+	for _, t := range tags {
+		if t.Name == LatestTag || t.Version > last {
+			continue
+		}
+		tag := &gatehouse.EnvironmentRevisionTag{EnvironmentID: c.ID, Name: t.Name, Version: t.Version, EditedBy: t.EditedBy}
+		if err := tx.PutEnvironmentRevisionTag(ctx, tag, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// cloneSource is what a clone copies: the versions, secrets revealed,
 // oldest first (version 1, the empty one every environment starts with,
 // is the clone's own).
-func (s *Service) cloneSource(ctx context.Context, e *gatehouse.Environment, version int, history bool) ([][]byte, error) {
+func (s *Service) cloneSource(ctx context.Context, e *gatehouse.Environment, version int, history bool) ([]clonedVersion, error) {
 	cur, err := s.Environment(ctx, e.OrgID, e.Project, e.Name)
 	if err != nil {
 		return nil, err
@@ -516,15 +595,34 @@ func (s *Service) cloneSource(ctx context.Context, e *gatehouse.Environment, ver
 	if history {
 		from = 2
 	}
-	var defs [][]byte
-	for v := max(from, 2); v <= to; v++ {
-		def, _, err := s.Definition(ctx, e, v, true)
+	var out []clonedVersion
+	for n := max(from, 2); n <= to; n++ {
+		def, _, err := s.Definition(ctx, e, n, true)
 		if err != nil {
 			return nil, err
 		}
-		defs = append(defs, def)
+		v := clonedVersion{def: def}
+		if history {
+			if v.retracted, err = s.retraction(ctx, e, n); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, v)
 	}
-	return defs, nil
+	return out, nil
+}
+
+// retraction is a version's retraction, or nil.
+func (s *Service) retraction(ctx context.Context, e *gatehouse.Environment, n int) (*gatehouse.EnvironmentRetraction, error) {
+	var v *gatehouse.EnvironmentVersion
+	err := s.read(ctx, func(tx gatehouse.Tx) (err error) {
+		v, err = tx.GetEnvironmentVersion(ctx, e.ID, n)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.Retracted, nil
 }
 
 // SetDeletionProtection turns an environment's deletion protection on or
@@ -554,4 +652,21 @@ func (s *Service) setDeletionProtectionTx(ctx context.Context, tx gatehouse.Tx, 
 	}
 	return cur, s.audit(ctx, tx, cur.OrgID, gatehouse.EventEnvUpdated, cur.ID, map[string]bool{"deletionProtected": on},
 		"set deletion protection of environment %s/%s %v", cur.Project, cur.Name, on)
+}
+
+// EnvironmentOwner is the user who created an environment, or nil when a
+// token with no user did, or that user is gone.
+func (s *Service) EnvironmentOwner(ctx context.Context, e *gatehouse.Environment) (*gatehouse.User, error) {
+	if e.CreatedBy == "" {
+		return nil, nil
+	}
+	var u *gatehouse.User
+	err := s.read(ctx, func(tx gatehouse.Tx) (err error) {
+		u, err = tx.GetUser(ctx, e.CreatedBy)
+		return err
+	})
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return nil, nil
+	}
+	return u, err
 }

@@ -2,6 +2,8 @@ package service
 
 import (
 	"context"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -51,48 +53,104 @@ type evaluator struct {
 	authorize ImportAuthorizer
 	imports   []string
 	limit     time.Duration
+	loads     []importLoad // what each import resolved to, in load order
+	providers bool         // whether a provider was loaded (fn::open)
 }
 
 // LoadEnvironment implements eval.EnvironmentLoader: name is
 // [project/]name[@version], the project "default" when none is given.
 func (ev *evaluator) LoadEnvironment(ctx context.Context, name string) ([]byte, eval.Decrypter, error) {
-	ref, version, _ := strings.Cut(name, "@")
-	project, envName, ok := strings.Cut(ref, "/")
-	if !ok {
-		project, envName = "default", ref
-	}
-	if ev.authorize == nil {
-		return nil, nil, fmt.Errorf("environment %q: imports are not allowed here", name)
-	}
-	e, err := ev.s.Environment(ctx, ev.orgID, project, envName)
+	e, n, err := ev.resolve(ctx, name)
 	if err != nil {
-		return nil, nil, fmt.Errorf("environment %q not found", name)
-	}
-	limit, err := ev.authorize(ctx, e)
-	if err != nil {
-		return nil, nil, fmt.Errorf("import %q refused: %v", name, gatehouse.ErrorMessage(err))
-	}
-	if limit > 0 && (ev.limit == 0 || limit < ev.limit) {
-		ev.limit = limit
-	}
-	n, err := ev.s.ResolveVersion(ctx, e, version)
-	if err == nil {
-		n, err = ev.s.openable(ctx, e, n)
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("import %q: %v", name, gatehouse.ErrorMessage(err))
+		return nil, nil, err
 	}
 	def, dec, err := ev.s.storedDefinition(ctx, e, n)
 	if err != nil {
 		return nil, nil, err
 	}
-	ev.imports = append(ev.imports, project+"/"+envName+"@"+strconv.Itoa(n))
+	ev.loads = append(ev.loads, importLoad{name: name, id: e.ID, version: n, size: len(def)})
 	return def, dec, nil
+}
+
+// resolve finds the environment and version an import names, decided for
+// the caller, and records it (resolved) among the evaluation's imports.
+func (ev *evaluator) resolve(ctx context.Context, name string) (*gatehouse.Environment, int, error) {
+	if ev.authorize == nil {
+		return nil, 0, fmt.Errorf("environment %q: imports are not allowed here", name)
+	}
+	var l lookup
+	err := ev.s.read(ctx, func(tx gatehouse.Tx) (err error) {
+		l, err = ev.lookupTx(ctx, tx, name)
+		return err
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	limit, err := ev.decide(ctx, name, l)
+	if err != nil {
+		return nil, 0, err
+	}
+	ev.resolved(l.e, l.version, limit)
+	return l.e, l.version, nil
+}
+
+// lookup is what an import names as read in the store: the environment
+// and its version, or why the version cannot be opened (told only to a
+// caller who may open the environment).
+type lookup struct {
+	e       *gatehouse.Environment
+	version int
+	err     error
+}
+
+// lookupTx reads what an import names. Its errors are the import's
+// diagnostic, naming it. It decides nothing: the caller's decisions are
+// made outside the transaction (decide).
+func (ev *evaluator) lookupTx(ctx context.Context, tx gatehouse.Tx, name string) (lookup, error) {
+	project, envName, version := importName(name)
+	e, err := tx.GetEnvironment(ctx, ev.orgID, project, envName)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return lookup{}, fmt.Errorf("environment %q not found", name)
+	}
+	if err != nil {
+		return lookup{}, err
+	}
+	n, err := resolveVersionTx(ctx, tx, e, version)
+	if err == nil {
+		n, err = openableTx(ctx, tx, e, n)
+	}
+	return lookup{e: e, version: n, err: err}, nil
+}
+
+// decide decides an import for the caller: its maxOpenDuration there, or
+// the refusal, then why its version cannot be opened.
+func (ev *evaluator) decide(ctx context.Context, name string, l lookup) (time.Duration, error) {
+	if ev.authorize == nil {
+		return 0, fmt.Errorf("environment %q: imports are not allowed here", name)
+	}
+	limit, err := ev.authorize(ctx, l.e)
+	if err != nil {
+		return 0, fmt.Errorf("import %q refused: %v", name, gatehouse.ErrorMessage(err))
+	}
+	if l.err != nil {
+		return 0, fmt.Errorf("import %q: %v", name, gatehouse.ErrorMessage(l.err))
+	}
+	return limit, nil
+}
+
+// resolved records a resolved import: its version among the imports, its
+// maxOpenDuration lowering the evaluation's limit.
+func (ev *evaluator) resolved(e *gatehouse.Environment, n int, limit time.Duration) {
+	if limit > 0 && (ev.limit == 0 || limit < ev.limit) {
+		ev.limit = limit
+	}
+	ev.imports = append(ev.imports, e.Project+"/"+e.Name+"@"+strconv.Itoa(n))
 }
 
 // LoadProvider implements eval.ProviderLoader: pulumi-stacks, for the
 // caller's StackAuthorizer in ctx.
 func (ev *evaluator) LoadProvider(ctx context.Context, name string) (esc.Provider, error) {
+	ev.providers = true
 	if name == "pulumi-stacks" {
 		a, _ := ctx.Value(stackAuthorizerKey{}).(StackAuthorizer)
 		return &stacksProvider{s: ev.s, orgID: ev.orgID, authorize: a}, nil
@@ -182,11 +240,28 @@ func (c *defCache) put(id string, version int, def []byte) {
 }
 
 // Evaluate evaluates a definition named name in an organization, its
-// ciphertexts opened by dec (nil: none can be). check evaluates symbolically (no fn::open runs) and
-// reveals secrets only when showSecrets is set; otherwise the definition
-// is opened. Imports are loaded through authorize. Errors in the
-// definition are diagnostics, not an error.
+// ciphertexts opened by dec (nil: none can be). check evaluates
+// symbolically (no fn::open runs) and reveals secrets only when
+// showSecrets is set; otherwise the definition is opened. Imports are
+// loaded through authorize. Errors in the definition are diagnostics, not
+// an error.
 func (s *Service) Evaluate(ctx context.Context, orgID, name string, def []byte, dec eval.Decrypter, authorize ImportAuthorizer, check, showSecrets bool) (*Evaluation, error) {
+	return s.evaluate(ctx, orgID, "", name, def, dec, authorize, check, showSecrets)
+}
+
+// evaluate is Evaluate, where scope is the environment whose key dec is
+// ("": none). An open whose result can be told apart by its key alone (a
+// stored definition, or one given in a request with no decrypter) goes
+// through the cache of evaluations.
+func (s *Service) evaluate(ctx context.Context, orgID, scope, name string, def []byte, dec eval.Decrypter, authorize ImportAuthorizer, check, showSecrets bool) (*Evaluation, error) {
+	cacheable := !check && (scope != "" || dec == nil)
+	var key evalKey
+	if cacheable {
+		key = newEvalKey(orgID, scope, name, def)
+		if out := s.cached(ctx, key, orgID, authorize); out != nil {
+			return out, nil
+		}
+	}
 	if dec == nil {
 		dec = noDecrypter{}
 	}
@@ -214,6 +289,9 @@ func (s *Service) Evaluate(ctx context.Context, orgID, name string, def []byte, 
 		out.Env = &esc.Environment{Properties: map[string]esc.Value{}}
 	}
 	out.Imports, out.Limit = ev.imports, ev.limit
+	if cacheable {
+		remember(key, def, out, ev)
+	}
 	return out, nil
 }
 
@@ -224,26 +302,22 @@ func (s *Service) EvaluateStored(ctx context.Context, e *gatehouse.Environment, 
 	if err != nil {
 		return nil, err
 	}
-	return s.Evaluate(ctx, e.OrgID, e.Project+"/"+e.Name, def, dec, authorize, check, !check)
+	return s.evaluate(ctx, e.OrgID, e.ID, e.Project+"/"+e.Name, def, dec, authorize, check, !check)
 }
 
 // Anonymous environments: a definition given in the request (what a stack's
 // Pulumi.<stack>.yaml `environment:` becomes), evaluated for the caller and
-// kept open in this process for the session's time. The sessions live in
-// memory (at most maxYAMLSessions): a replica answers the sessions it
-// opened, which is the CLI's open-then-read within one command.
-const maxYAMLSessions = 10000
+// kept open for the session's time. Sessions are stored, so that any
+// replica answers them: by the SHA-256 of the id (the id, a bearer of the
+// values for the token that opened it, is never stored), the values
+// sealed under a data key of the session's own wrapped by the master key
+// (bound to the digest, so a key never opens another session's values).
+// Expired sessions are pruned with each open.
 
-type yamlSession struct {
-	orgID, tokenID string
-	expires        time.Time
-	env            *esc.Environment
+// yamlSessionKeyID binds a session's data key to its digest.
+func yamlSessionKeyID(digest []byte) string {
+	return "environment-session/" + hex.EncodeToString(digest)
 }
-
-var yamlSessions = struct {
-	sync.Mutex
-	m map[string]*yamlSession
-}{m: map[string]*yamlSession{}}
 
 // OpenYAML evaluates a definition given by the caller (its imports
 // authorized by authorize) and opens it for d (0: the default), capped by
@@ -253,6 +327,9 @@ func (s *Service) OpenYAML(ctx context.Context, orgID string, by *gatehouse.Iden
 	if d > MaxOpenDuration {
 		return "", nil, gatehouse.Errorf(gatehouse.EINVALID, "duration: %v is over the limit of %v", d, MaxOpenDuration)
 	}
+	if s.Keys == nil {
+		return "", nil, gatehouse.Errorf(gatehouse.EINTERNAL, "no master key is configured")
+	}
 	ev, err := s.Evaluate(ctx, orgID, "yaml", def, nil, authorize, false, true)
 	if err != nil || ev.Diagnostics.HasErrors() {
 		return "", ev.diagnostics(), err
@@ -260,32 +337,68 @@ func (s *Service) OpenYAML(ctx context.Context, orgID string, by *gatehouse.Iden
 	if d, err = openDuration(&gatehouse.Environment{Project: "yaml", Name: "(anonymous)"}, d, ev.Limit); err != nil {
 		return "", nil, err
 	}
-	id := gatehouse.NewID() + gatehouse.NewID()
-	now := s.Now()
-	yamlSessions.Lock()
-	for k, v := range yamlSessions.m {
-		if !now.Before(v.expires) || len(yamlSessions.m) >= maxYAMLSessions {
-			delete(yamlSessions.m, k)
-		}
+	values, err := json.Marshal(ev.Env)
+	if err != nil {
+		return "", nil, gatehouse.Errorf(gatehouse.EINTERNAL, "open session: %v", err)
 	}
-	yamlSessions.m[id] = &yamlSession{orgID: orgID, tokenID: by.Token.ID, expires: now.Add(d), env: ev.Env}
-	yamlSessions.Unlock()
+	id := gatehouse.NewID() + gatehouse.NewID()
+	digest := gatehouse.TokenDigest(id)
+	k, wrapped, err := s.Keys.NewStackKey(yamlSessionKeyID(digest))
+	if err != nil {
+		return "", nil, err
+	}
+	now := s.Now()
+	sess := &gatehouse.EnvironmentSession{Digest: digest, OrgID: orgID, TokenID: by.Token.ID, WrappedKey: wrapped, Sealed: k.Encrypt(values), Expires: now.Add(d)}
 	err = s.store.Write(ctx, func(tx gatehouse.Tx) error {
+		if _, err := tx.PruneEnvironmentSessions(ctx, now); err != nil {
+			return err
+		}
+		if err := tx.CreateEnvironmentSession(ctx, sess); err != nil {
+			return err
+		}
 		return s.audit(ctx, tx, orgID, gatehouse.EventEnvOpened, "", map[string]any{"imports": ev.Imports, "duration": d.String(), "how": "yaml"},
 			"opened an anonymous environment importing %s", strings.Join(ev.Imports, ", "))
 	})
-	return id, nil, err
+	if err != nil {
+		return "", nil, err
+	}
+	return id, nil, nil
 }
 
 // OpenedYAML reads an anonymous session, for the token that opened it.
 func (s *Service) OpenedYAML(ctx context.Context, orgID string, by *gatehouse.Identity, id string) (*esc.Environment, error) {
-	yamlSessions.Lock()
-	sess := yamlSessions.m[id]
-	yamlSessions.Unlock()
-	if sess == nil || sess.orgID != orgID || sess.tokenID != by.Token.ID || !s.Now().Before(sess.expires) {
-		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "open session not found or expired")
+	notFound := gatehouse.Errorf(gatehouse.ENOTFOUND, "open session not found or expired")
+	if s.Keys == nil {
+		return nil, notFound
 	}
-	return sess.env, nil
+	digest := gatehouse.TokenDigest(id)
+	var sess *gatehouse.EnvironmentSession
+	err := s.read(ctx, func(tx gatehouse.Tx) (err error) {
+		sess, err = tx.GetEnvironmentSession(ctx, digest)
+		return err
+	})
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return nil, notFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	if sess.OrgID != orgID || sess.TokenID != by.Token.ID || !s.Now().Before(sess.Expires) {
+		return nil, notFound
+	}
+	k, err := s.Keys.OpenStackKey(yamlSessionKeyID(digest), sess.WrappedKey)
+	if err != nil {
+		return nil, gatehouse.Errorf(gatehouse.EINTERNAL, "open session: %v", err)
+	}
+	values, err := k.Decrypt(sess.Sealed)
+	var env esc.Environment
+	if err == nil {
+		err = json.Unmarshal(values, &env)
+	}
+	if err != nil {
+		return nil, gatehouse.Errorf(gatehouse.EINTERNAL, "open session: %v", err)
+	}
+	return &env, nil
 }
 
 // DiagnosticsError is a definition refused for the errors ESC finds in it.

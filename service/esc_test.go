@@ -99,3 +99,42 @@ func TestOpenDecidesEveryImport(t *testing.T) {
 		t.Errorf("a bad built-in: %v", err)
 	}
 }
+
+// ESC's built-ins evaluate, fn::split among them (ESC v0.26).
+func TestBuiltins(t *testing.T) {
+	e := testenv.New(t)
+	def := "values:\n  list:\n    fn::split: [',', 'a,b']\n  joined:\n    fn::join: ['-', '${list}']\n  json:\n    fn::toJSON: {k: v}\n  b64:\n    fn::toBase64: hi\n"
+	ev, err := e.Svc.Evaluate(context.Background(), e.Org.ID, "yaml", []byte(def), nil, nil, false, true)
+	if err != nil || ev.Diagnostics.HasErrors() {
+		t.Fatal(err, ev.Diagnostics)
+	}
+	got, _ := json.Marshal(map[string]any{"list": ev.Env.Properties["list"].ToJSON(false), "joined": ev.Env.Properties["joined"].ToJSON(false),
+		"json": ev.Env.Properties["json"].ToJSON(false), "b64": ev.Env.Properties["b64"].ToJSON(false)})
+	if string(got) != `{"b64":"aGk=","joined":"a-b","json":"{\"k\":\"v\"}","list":["a","b"]}` {
+		t.Errorf("built-ins: %s", got)
+	}
+}
+
+// An import refused to the caller is reported as refused before anything
+// about its versions: a caller who may not open an environment does not
+// learn which version tags it has.
+func TestRefusedImportTellsNoVersions(t *testing.T) {
+	e := testenv.New(t)
+	ctx := context.Background()
+	by := e.Identity(t, e.Admin)
+	if _, err := e.Svc.CreateEnvironment(ctx, e.Org.ID, by, "app", "base"); err != nil {
+		t.Fatal(err)
+	}
+	refuse := func(context.Context, *gatehouse.Environment) (time.Duration, error) {
+		return 0, gatehouse.Errorf(gatehouse.EFORBIDDEN, "no open")
+	}
+	allow := func(context.Context, *gatehouse.Environment) (time.Duration, error) { return 0, nil }
+	def := []byte("imports: [app/base@nosuchtag]\n")
+	ev, err := e.Svc.Evaluate(ctx, e.Org.ID, "yaml", def, nil, refuse, false, true)
+	if err != nil || !strings.Contains(ev.Diagnostics.Error(), `import "app/base@nosuchtag" refused`) || strings.Contains(ev.Diagnostics.Error(), "no version tag") {
+		t.Errorf("refused: %v %v", ev.Diagnostics, err)
+	}
+	if ev, _ := e.Svc.Evaluate(ctx, e.Org.ID, "yaml", def, nil, allow, false, true); !strings.Contains(ev.Diagnostics.Error(), `no version tag "nosuchtag"`) {
+		t.Errorf("allowed: %v", ev.Diagnostics)
+	}
+}

@@ -70,6 +70,9 @@ func createUpdateTx(ctx context.Context, tx gatehouse.Tx, st *gatehouse.Stack, b
 	}
 	info, _ := json.Marshal(UpdateInfo{Program: p.Raw, Message: p.Message, Environment: p.Environment, Config: p.Config, Author: by.Actor()})
 	u := &gatehouse.StackUpdate{StackID: st.ID, Kind: kind, Status: gatehouse.UpdateNotStarted, Info: info, StarterDigest: by.Token.Digest}
+	if err := recordStackImportsTx(ctx, tx, st, p.Environment); err != nil {
+		return nil, err
+	}
 	return u, tx.CreateUpdate(ctx, u)
 }
 

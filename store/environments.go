@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"time"
 
 	"github.com/gatehouse-iam/gatehouse"
 )
@@ -216,4 +217,69 @@ func (t *tx) GetEnvironmentKey(ctx context.Context, envID string) ([]byte, error
 		return nil, t.d.mapErr(err, opWrite)
 	}
 	return wrapped, nil
+}
+
+func (t *tx) CreateEnvironmentSession(ctx context.Context, s *gatehouse.EnvironmentSession) error {
+	if len(s.Digest) != 32 || len(s.WrappedKey) == 0 || len(s.Sealed) == 0 {
+		return gatehouse.Errorf(gatehouse.EINVALID, "an open session needs its digest, its wrapped key and its sealed values")
+	}
+	s.Created = t.stamp()
+	_, err := t.exec(ctx, opWrite, "INSERT INTO environment_open_sessions (digest, org_id, token_id, wrapped_key, sealed, created, expires) VALUES (?, ?, ?, ?, ?, ?, ?)",
+		s.Digest, s.OrgID, s.TokenID, s.WrappedKey, s.Sealed, us(s.Created), us(s.Expires))
+	return invalidAs(conflictAs(err, "the open session exists already"), "organization %q does not exist", s.OrgID)
+}
+
+func (t *tx) GetEnvironmentSession(ctx context.Context, digest []byte) (*gatehouse.EnvironmentSession, error) {
+	s := &gatehouse.EnvironmentSession{}
+	var created, expires int64
+	err := t.queryRow(ctx, "SELECT digest, org_id, token_id, wrapped_key, sealed, created, expires FROM environment_open_sessions WHERE digest = ?", digest).
+		Scan(&s.Digest, &s.OrgID, &s.TokenID, &s.WrappedKey, &s.Sealed, &created, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("open session")
+	}
+	if err != nil {
+		return nil, t.d.mapErr(err, opWrite)
+	}
+	s.Created, s.Expires = fromUS(created), fromUS(expires)
+	return s, nil
+}
+
+func (t *tx) PruneEnvironmentSessions(ctx context.Context, before time.Time) (int64, error) {
+	res, err := t.exec(ctx, opDelete, "DELETE FROM environment_open_sessions WHERE expires < ?", us(before))
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (t *tx) PutStackEnvironmentImports(ctx context.Context, st *gatehouse.Stack, imports []gatehouse.StackEnvironmentImport) error {
+	if _, err := t.exec(ctx, opDelete, "DELETE FROM stack_environment_imports WHERE stack_id = ?", st.ID); err != nil {
+		return err
+	}
+	for i, imp := range imports {
+		_, err := t.exec(ctx, opWrite, "INSERT INTO stack_environment_imports (stack_id, position, org_id, project, name, ref, stack_version) VALUES (?, ?, ?, ?, ?, ?, ?)",
+			st.ID, i, st.OrgID, imp.Project, imp.Name, imp.Ref, imp.StackVersion)
+		if err != nil {
+			return invalidAs(err, "stack %q does not exist", st.ID)
+		}
+	}
+	return nil
+}
+
+func (t *tx) ListStackEnvironmentImports(ctx context.Context, orgID, project, name string) ([]gatehouse.StackEnvironmentImport, error) {
+	rows, err := t.query(ctx, "SELECT stack_id, project, name, ref, stack_version FROM stack_environment_imports WHERE org_id = ? AND project = ? AND name = ? ORDER BY stack_id, position",
+		orgID, project, name)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []gatehouse.StackEnvironmentImport
+	for rows.Next() {
+		var imp gatehouse.StackEnvironmentImport
+		if err := rows.Scan(&imp.StackID, &imp.Project, &imp.Name, &imp.Ref, &imp.StackVersion); err != nil {
+			return nil, t.d.mapErr(err, opWrite)
+		}
+		out = append(out, imp)
+	}
+	return out, rows.Err()
 }

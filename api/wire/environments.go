@@ -170,10 +170,18 @@ type ListEnvironmentReferrersResponse struct {
 	ContinuationToken string                           `json:"continuationToken,omitempty"`
 }
 
-// EnvironmentReferrer mirrors apitype's; Gatehouse knows environments
-// only (stacks' imports live in their own files).
+// EnvironmentReferrer mirrors apitype's: an environment or a stack.
 type EnvironmentReferrer struct {
 	Environment *EnvironmentImportReferrer `json:"environment,omitempty"`
+	Stack       *EnvironmentStackReferrer  `json:"stack,omitempty"`
+}
+
+// EnvironmentStackReferrer is a stack whose program imports an
+// environment, at the stack's version of its last update.
+type EnvironmentStackReferrer struct {
+	Project string `json:"project"`
+	Stack   string `json:"stack"`
+	Version int    `json:"version"`
 }
 
 // EnvironmentImportReferrer is an environment that imports another.
@@ -181,4 +189,11 @@ type EnvironmentImportReferrer struct {
 	Project  string `json:"project"`
 	Name     string `json:"name"`
 	Revision int    `json:"revision"`
+}
+
+// EnvironmentMetadata mirrors apitype's: the environment's id (the entity
+// identity roles name it by) and the user who owns it.
+type EnvironmentMetadata struct {
+	ID      string   `json:"id"`
+	OwnedBy UserInfo `json:"ownedBy"`
 }

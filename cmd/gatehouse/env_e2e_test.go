@@ -52,6 +52,11 @@ func TestPulumiEnv(t *testing.T) {
 	must("https://us-west-2.example.com", "env", "open", "acme/app/web")
 	must("hunter2", "env", "open", "acme/app/web", "password")
 	must(`REGION="us-west-2"`, "env", "open", "acme/app/web", "--format", "dotenv")
+	must(`export REGION="us-west-2"`, "env", "open", "acme/app/web", "--format", "shell")
+	must(`"url": "https://us-west-2.example.com"`, "env", "open", "acme/app/web", "--format", "json")
+	if out := must("https://us-west-2.example.com", "env", "open", "acme/app/web", "url", "--format", "string"); strings.Contains(out, `"`) {
+		t.Errorf("env open --format string quotes the value:\n%s", out)
+	}
 	must("us-west-2", "env", "run", "acme/app/web", "--", "sh", "-c", "echo $REGION")
 
 	// edit with EDITOR a script that appends a value.
@@ -109,11 +114,20 @@ func TestPulumiEnv(t *testing.T) {
 	if out, err := run(nil, "env", "version", "retract", "acme/app/web@4"); err == nil || !strings.Contains(out, "latest") {
 		t.Errorf("retracting the latest version: %v\n%s", err, out)
 	}
-	must("cloned into acme/app/web2", "env", "clone", "acme/app/web", "web2", "--preserve-history")
-	must("revision 4 (tag: latest)", "env", "version", "history", "acme/app/web2")
-	must("hunter2", "env", "open", "acme/app/web2", "password")
 	must("", "env", "tag", "acme/app/web", "team", "core")
 	must("core", "env", "tag", "ls", "acme/app/web")
+	must("cloned into acme/app/web2", "env", "clone", "acme/app/web", "web2", "--preserve-history", "--preserve-rev-tags", "--preserve-env-tags", "--preserve-access")
+	must("revision 4 (tag: latest)", "env", "version", "history", "acme/app/web2")
+	must("hunter2", "env", "open", "acme/app/web2", "password")
+	must("core", "env", "tag", "ls", "acme/app/web2")
+	must("stable", "env", "version", "tag", "ls", "acme/app/web2")
+	if out := must("(retracted)", "env", "version", "history", "acme/app/web2"); !strings.Contains(out, "leaked a value") {
+		t.Errorf("the clone's history lost the retraction:\n%s", out)
+	}
+	must("cloned into acme/app/web3", "env", "clone", "acme/app/web", "web3")
+	if out := must("latest", "env", "version", "tag", "ls", "acme/app/web3"); strings.Contains(out, "stable") {
+		t.Errorf("a clone without --preserve-rev-tags has the version tags:\n%s", out)
+	}
 	out = must("acme/app/web", "env", "ls")
 	if !strings.Contains(out, "acme/app/base") {
 		t.Errorf("env ls:\n%s", out)
@@ -143,8 +157,9 @@ func TestPulumiEnv(t *testing.T) {
 	stack("app/web", "config", "env", "ls", "-s", "acme/envstack")
 	stack("hello from us-west-2", "config", "-s", "acme/envstack")
 	stack("hello from us-west-2", "preview", "-s", "acme/envstack")
-	out = stack("hello from us-west-2", "up", "--yes", "-s", "acme/envstack")
-	_ = out
+	stack("hello from us-west-2", "up", "--yes", "-s", "acme/envstack")
+	// The stack's update said it imports app/web: a referrer.
+	must("app/envstack@", "env", "referrer", "list", "acme/app/web")
 	// fn::open::pulumi-stacks reads the stack's outputs.
 	outs := filepath.Join(dir, "outs.yaml")
 	os.WriteFile(outs, []byte("values:\n  s:\n    fn::open::pulumi-stacks:\n      stacks:\n        web: {stack: app/envstack}\n"), 0o600)

@@ -52,6 +52,7 @@ func Run(t *testing.T, open Opener) {
 		{"Sessions", testSessions},
 		{"UpdateEvents", testUpdateEvents},
 		{"Environments", testEnvironments},
+		{"EnvironmentSessions", testEnvironmentSessions},
 		{"Accounts", testAccounts},
 		{"Audit", testAudit},
 		{"AuditClass", testAuditClass},
