@@ -606,7 +606,10 @@ func testPruneTokens(t *testing.T, s gatehouse.Store) {
 		t.Errorf("counted %d live tokens; want 3", n)
 	}
 	prune := func(at time.Time) (p gatehouse.TokenPrune) {
-		write(t, s, func(tx gatehouse.Tx) (err error) { p, err = tx.PruneTokens(ctx, f.org.ID, at, at.Add(-time.Hour), 100); return err })
+		write(t, s, func(tx gatehouse.Tx) (err error) {
+			p, err = tx.PruneTokens(ctx, f.org.ID, at, at.Add(-time.Hour), 100)
+			return err
+		})
 		return p
 	}
 	if p := prune(now); p.Expired != 1 || p.Revoked != 0 || len(p.Live) != 1 || p.Live[0].ID != expired.ID {
