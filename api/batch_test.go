@@ -72,7 +72,7 @@ func TestTagBatchValidation(t *testing.T) {
 		status  int
 		want    string
 	}{
-		{"bad tag name", []wire.TagBatchChange{good, stackChange("app/b", map[string]string{"bad name": "v"})}, 400, "changes[1].set.tags: name \"bad name\""},
+		{"bad tag name", []wire.TagBatchChange{good, stackChange("app/b", map[string]string{"bad name": "v"})}, 400, "changes[1].set: name \"bad name\""},
 		{"built-in tag", []wire.TagBatchChange{good, stackChange("app/b", nil, "pulumi:project")}, 400, "changes[1].remove[0]: pulumi:project is built in"},
 		{"unknown type", []wire.TagBatchChange{good, {Entity: wire.TagBatchEntity{Type: "team", Name: "x/y"}, Set: map[string]string{"a": "b"}}}, 400, "changes[1].entity.type"},
 		{"bad name", []wire.TagBatchChange{good, stackChange("nope", map[string]string{"a": "b"})}, 400, `changes[1].entity.name: "nope" is not project/name`},

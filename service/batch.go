@@ -472,7 +472,7 @@ func checkTagChange(c TagChange) error {
 		return gatehouse.Errorf(gatehouse.EINVALID, "set: %s is built in and cannot be changed", ProjectTag)
 	}
 	if _, err := checkTags(c.Set); err != nil {
-		return prefixError(err, "set.")
+		return gatehouse.Errorf(gatehouse.EINVALID, "set: %s", strings.TrimPrefix(gatehouse.ErrorMessage(err), "tags: "))
 	}
 	for j, k := range c.Remove {
 		if k == ProjectTag {
