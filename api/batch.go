@@ -47,7 +47,17 @@ func (s *Server) tagBatch(q *request) (any, error) {
 			return nil, err
 		}
 	}
-	res, err := s.svc.ChangeTags(q.ctx(), q.org.ID, changes, in.DryRun)
+	// Whose access moves is what the access explorer tells: only for a
+	// caller who may ask it.
+	access := false
+	if in.DryRun {
+		ok, err := s.az.Decide(q.ctx(), q.id, q.org.ID, catalog.MustLookup("org_member_access:read"), &gatehouse.Entity{Type: gatehouse.EntityGlobal, ID: q.org.ID})
+		if err != nil {
+			return nil, err
+		}
+		access = ok
+	}
+	res, err := s.svc.ChangeTags(q.ctx(), q.org.ID, changes, service.TagOptions{DryRun: in.DryRun, Access: access})
 	if err != nil {
 		return nil, err
 	}
@@ -59,11 +69,7 @@ func (s *Server) tagBatch(q *request) (any, error) {
 	if !in.DryRun {
 		return out, nil
 	}
-	// Whose access moves is what the access explorer tells: only for a
-	// caller who may ask it.
-	if ok, err := s.az.Decide(q.ctx(), q.id, q.org.ID, catalog.MustLookup("org_member_access:read"), &gatehouse.Entity{Type: gatehouse.EntityGlobal, ID: q.org.ID}); err != nil {
-		return nil, err
-	} else if !ok {
+	if !access {
 		out.AccessOmitted = "the caller lacks org_member_access:read, which says who holds what"
 		return out, nil
 	}

@@ -406,6 +406,15 @@ type Principal struct {
 	Name string
 }
 
+// TagOptions are ChangeTags's options.
+type TagOptions struct {
+	// DryRun rolls the changes back once every one was applied and
+	// checked.
+	DryRun bool
+	// Access, in a dry run, lists whose access the changes would move.
+	Access bool
+}
+
 // TagChanges is what ChangeTags did, or would do in a dry run.
 type TagChanges struct {
 	DryRun  bool
@@ -504,9 +513,10 @@ func prefixError(err error, format string, args ...any) error {
 // are read under the organization's lock, so that no concurrent change is
 // lost, and a change that would give the caller a scope it does not hold
 // is refused as one alone is. With dryRun the write is rolled back after
-// every change was applied and checked, and the result says whose access
-// the changes would move (AccessChange).
-func (s *Service) ChangeTags(ctx context.Context, orgID string, changes []TagChange, dryRun bool) (*TagChanges, error) {
+// every change was applied and checked, and, with access, the result says
+// whose access the changes would move (AccessChange).
+func (s *Service) ChangeTags(ctx context.Context, orgID string, changes []TagChange, o TagOptions) (*TagChanges, error) {
+	dryRun := o.DryRun
 	if err := CheckTagChanges(changes); err != nil {
 		return nil, err
 	}
@@ -529,6 +539,9 @@ func (s *Service) ChangeTags(ctx context.Context, orgID string, changes []TagCha
 		if err != nil {
 			return nil, err
 		}
+		return out, nil
+	}
+	if !o.Access {
 		return out, nil
 	}
 	if out.Access, out.AccessTruncated, err = s.accessChanges(ctx, orgID, out.Changes); err != nil {

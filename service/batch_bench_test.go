@@ -45,7 +45,7 @@ func BenchmarkChangeTags1000(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		if _, err := e.Svc.ChangeTags(ctx, e.Org.ID, changes(fmt.Sprint(i)), false); err != nil {
+		if _, err := e.Svc.ChangeTags(ctx, e.Org.ID, changes(fmt.Sprint(i)), service.TagOptions{}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -64,7 +64,7 @@ func BenchmarkChangeTagsDryRun1000(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		if _, err := e.Svc.ChangeTags(ctx, e.Org.ID, changes(fmt.Sprint(i)), true); err != nil {
+		if _, err := e.Svc.ChangeTags(ctx, e.Org.ID, changes(fmt.Sprint(i)), service.TagOptions{DryRun: true, Access: true}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -36,7 +36,7 @@ func TestChangeTagsConcurrent(t *testing.T) {
 					changes[i] = service.TagChange{Type: gatehouse.EntityStack, Name: fmt.Sprintf("p/s%d", i), ID: ids[i],
 						Set: map[string]string{fmt.Sprintf("w%d", w): "x"}}
 				}
-				if _, err := e.Svc.ChangeTags(ctx, e.Org.ID, changes, w%4 == 0); err != nil {
+				if _, err := e.Svc.ChangeTags(ctx, e.Org.ID, changes, service.TagOptions{DryRun: w%4 == 0}); err != nil {
 					t.Error(err)
 				}
 			}()
@@ -80,7 +80,7 @@ func TestChangeTagsAllOrNone(t *testing.T) {
 		_, err = e.Svc.ChangeTags(ctx, e.Org.ID, []service.TagChange{
 			{Type: gatehouse.EntityStack, Name: "p/a", ID: a.ID, Set: map[string]string{"env": "prod"}},
 			{Type: gatehouse.EntityStack, Name: "p/b", ID: b.ID, Set: map[string]string{"env": "prod"}},
-		}, false)
+		}, service.TagOptions{})
 		wantCode(t, "a batch whose stack went", err, gatehouse.ENOTFOUND, "changes[1] (stack p/b)")
 		st, err := e.Svc.Stack(ctx, e.Org.ID, "p", "a")
 		if err != nil {
