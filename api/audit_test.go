@@ -181,6 +181,10 @@ func TestEveryMutatingRouteEmitsItsEvent(t *testing.T) {
 		"DELETE /api/stacks/{orgName}/{projectName}/{stackName}/tags/{tagName}": {gatehouse.EventStackTagsChanged, func() {
 			e.must(e.admin, "DELETE", stackPath("web", "dev", "tags", "a"), nil, 204, nil)
 		}},
+		"POST /api/orgs/{orgName}/tags/batch": {gatehouse.EventStackTagsChanged, func() {
+			e.must(e.admin, "POST", "/api/orgs/acme/tags/batch", map[string]any{"changes": []any{
+				map[string]any{"entity": map[string]string{"type": "stack", "name": "web/dev"}, "set": map[string]string{"b": "2"}}}}, 200, nil)
+		}},
 		"POST /api/stacks/{orgName}/{projectName}/{stackName}/import": {gatehouse.EventStackImported, func() {
 			e.must(e.admin, "POST", stackPath("web", "dev", "import"), deployment("urn:i"), 200, nil)
 		}},
@@ -305,7 +309,8 @@ func TestEveryMutatingRouteEmitsItsEvent(t *testing.T) {
 		"POST /api/oauth/token", "DELETE /api/orgs/{orgName}/oidc/issuers/{issuerID}",
 		"POST /api/stacks/{orgName}/{projectName}", "POST /api/stacks/{orgName}/{projectName}/{stackName}/tags",
 		"PATCH /api/stacks/{orgName}/{projectName}/{stackName}/tags", "PATCH /api/stacks/{orgName}/{projectName}/{stackName}/tags/{tagName}",
-		"DELETE /api/stacks/{orgName}/{projectName}/{stackName}/tags/{tagName}", "POST /api/stacks/{orgName}/{projectName}/{stackName}/import",
+		"DELETE /api/stacks/{orgName}/{projectName}/{stackName}/tags/{tagName}", "POST /api/orgs/{orgName}/tags/batch",
+		"POST /api/stacks/{orgName}/{projectName}/{stackName}/import",
 		"POST /api/stacks/{orgName}/{projectName}/{stackName}/decrypt", "POST /api/stacks/{orgName}/{projectName}/{stackName}/batch-decrypt",
 		"POST /api/stacks/{orgName}/{projectName}/{stackName}/decrypt/log-decryption",
 		"POST /api/stacks/{orgName}/{projectName}/{stackName}/decrypt/log-batch-decryption",

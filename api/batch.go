@@ -15,8 +15,8 @@ const maxTagBatchBody = 8 << 20
 // changes one entity's tags per request).
 func (s *Server) registerBatch() {
 	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/tags/batch",
-		doc:       doc{"BatchUpdateTags", "Change the tags of up to 1,000 stacks and environments in one transaction, all or none; dryRun reports whose access the changes move (Gatehouse extension)", nil, "TagBatchRequest", "TagBatchResponse"},
-		perEntity: scopes("stack_tags:update", "environment_tag:create", "environment_tag:update", "environment_tag:delete"),
+		doc:       doc{"BatchUpdateTags", "Change the tags of up to 1,000 stacks, environments and Insights accounts in one transaction, all or none; dryRun reports whose access the changes move (Gatehouse extension)", nil, "TagBatchRequest", "TagBatchResponse"},
+		perEntity: scopes("stack_tags:update", "environment_tag:create", "environment_tag:update", "environment_tag:delete", "insights_account:update"),
 		maxBytes:  maxTagBatchBody, h: s.tagBatch})
 }
 
@@ -34,8 +34,8 @@ func (s *Server) tagBatch(q *request) (any, error) {
 	changes := make([]service.TagChange, len(in.Changes))
 	for i, c := range in.Changes {
 		t, ok := gatehouse.ParseEntityType(c.Entity.Type)
-		if !ok || (t != gatehouse.EntityStack && t != gatehouse.EntityEnvironment) {
-			return nil, gatehouse.Errorf(gatehouse.EINVALID, "changes[%d].entity.type: %q is not stack or environment", i, c.Entity.Type)
+		if !ok || (t != gatehouse.EntityStack && t != gatehouse.EntityEnvironment && t != gatehouse.EntityInsightsAccount) {
+			return nil, gatehouse.Errorf(gatehouse.EINVALID, "changes[%d].entity.type: %q is not stack, environment or insights-account", i, c.Entity.Type)
 		}
 		changes[i] = service.TagChange{Type: t, Name: c.Entity.Name, Set: c.Set, Remove: c.Remove}
 	}
@@ -82,10 +82,10 @@ func (s *Server) tagBatch(q *request) (any, error) {
 }
 
 // authorizeTagChange resolves change i's entity from the snapshot (its ID
-// set on c) and decides each scope the change needs on it: stack_tags:update
-// for a stack; for an environment, environment_tag:create for a new tag,
-// :update for a changed one and :delete for a removed one, as the single
-// routes need.
+// set on c) and decides each scope the change needs on it, as the single
+// routes do: stack_tags:update for a stack; for an environment,
+// environment_tag:create for a new tag, :update for a changed one and
+// :delete for a removed one; insights_account:update for an account.
 func (s *Server) authorizeTagChange(q *request, i int, c *service.TagChange) error {
 	notFound := gatehouse.Errorf(gatehouse.ENOTFOUND, "changes[%d].entity: %s %q not found", i, c.Type, c.Name)
 	e, err := s.az.Entity(q.ctx(), q.org.ID, c.Type, c.Name)
@@ -96,9 +96,14 @@ func (s *Server) authorizeTagChange(q *request, i int, c *service.TagChange) err
 		return err
 	}
 	c.ID = e.ID
-	needed := []string{"stack_tags:update"}
-	if c.Type == gatehouse.EntityEnvironment {
+	var needed []string
+	switch c.Type {
+	case gatehouse.EntityStack:
+		needed = []string{"stack_tags:update"}
+	case gatehouse.EntityEnvironment:
 		needed = environmentTagScopes(e, c)
+	default:
+		needed = []string{"insights_account:update"}
 	}
 	q.entity = e
 	defer func() { q.entity = nil }()

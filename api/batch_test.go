@@ -34,15 +34,17 @@ func TestTagBatch(t *testing.T) {
 		e.createStack("app", fmt.Sprintf("s%d", i), map[string]string{"owner": "x"}, "")
 	}
 	e.must(e.admin, "POST", "/api/esc/environments/acme", map[string]string{"project": "app", "name": "cfg"}, 200, nil)
+	e.must(e.admin, "POST", "/api/preview/insights/acme/accounts/aws", map[string]string{"provider": "aws", "environment": "app/cfg"}, 204, nil)
 	var out wire.TagBatchResponse
 	e.must(e.admin, "POST", "/api/orgs/acme/tags/batch", wire.TagBatchRequest{Changes: []wire.TagBatchChange{
 		stackChange("app/s0", map[string]string{"env": "prod"}),
 		stackChange("app/s1", map[string]string{"env": "prod"}, "owner"),
 		stackChange("app/s2", nil, "absent"),
 		{Entity: wire.TagBatchEntity{Type: "environment", Name: "app/cfg"}, Set: map[string]string{"env": "prod"}},
+		{Entity: wire.TagBatchEntity{Type: "insights-account", Name: "aws"}, Set: map[string]string{"tier": "sandbox"}},
 	}}, 200, &out)
-	if len(out.Changes) != 4 || !out.Changes[0].Changed || !out.Changes[1].Changed || out.Changes[2].Changed || !out.Changes[3].Changed {
-		t.Fatalf("results %+v; want 0, 1 and 3 changed, 2 not", out.Changes)
+	if len(out.Changes) != 5 || !out.Changes[0].Changed || !out.Changes[1].Changed || out.Changes[2].Changed || !out.Changes[3].Changed || !out.Changes[4].Changed {
+		t.Fatalf("results %+v; want all but 2 changed", out.Changes)
 	}
 	if got := e.stackTags("app/s1"); !maps.Equal(got, map[string]string{"env": "prod"}) {
 		t.Errorf("app/s1 tags %v, want env=prod alone", got)
@@ -55,6 +57,14 @@ func TestTagBatch(t *testing.T) {
 	}
 	if n := len(e.events(gatehouse.EventEnvTagsChanged)); n != 1 {
 		t.Errorf("%d environment tag events, want 1", n)
+	}
+	if n := len(e.events(gatehouse.EventAccountTagsChanged)); n != 1 {
+		t.Errorf("%d account tag events, want 1", n)
+	}
+	var acct struct{ Tags map[string]string }
+	e.must(e.admin, "GET", "/api/preview/insights/acme/accounts/aws/tags", nil, 200, &acct)
+	if fmt.Sprint(acct.Tags) != "map[tier:sandbox]" {
+		t.Errorf("the account's tags: %v", acct.Tags)
 	}
 }
 

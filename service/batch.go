@@ -370,7 +370,8 @@ const MaxTagChanges = 1000
 
 // TagChange is one entity's tag change in ChangeTags: Set adds or changes
 // tags, Remove removes them (a tag not there is no error). The entity is
-// a stack ("project/stack") or an environment ("project/environment");
+// a stack ("project/stack"), an environment ("project/environment") or an
+// Insights account (its name);
 // the caller resolves it to ID, deciding the caller's access to it first.
 type TagChange struct {
 	Type   gatehouse.EntityType
@@ -467,12 +468,18 @@ func CheckTagCount(n int) error {
 }
 
 func checkTagChange(c TagChange) error {
-	if c.Type != gatehouse.EntityStack && c.Type != gatehouse.EntityEnvironment {
-		return gatehouse.Errorf(gatehouse.EINVALID, "entity.type: %q is not stack or environment", c.Type)
-	}
-	project, name, ok := strings.Cut(c.Name, "/")
-	if !ok || project == "" || name == "" || strings.Contains(name, "/") {
-		return gatehouse.Errorf(gatehouse.EINVALID, "entity.name: %q is not project/name", c.Name)
+	switch c.Type {
+	case gatehouse.EntityStack, gatehouse.EntityEnvironment:
+		project, name, ok := strings.Cut(c.Name, "/")
+		if !ok || project == "" || name == "" || strings.Contains(name, "/") {
+			return gatehouse.Errorf(gatehouse.EINVALID, "entity.name: %q is not project/name", c.Name)
+		}
+	case gatehouse.EntityInsightsAccount:
+		if c.Name == "" {
+			return gatehouse.Errorf(gatehouse.EINVALID, "entity.name: the Insights account's name is needed")
+		}
+	default:
+		return gatehouse.Errorf(gatehouse.EINVALID, "entity.type: %q is not stack, environment or insights-account", c.Type)
 	}
 	if len(c.Set) == 0 && len(c.Remove) == 0 {
 		return gatehouse.Errorf(gatehouse.EINVALID, "set: nothing to set or remove")
@@ -552,6 +559,7 @@ func (s *Service) ChangeTags(ctx context.Context, orgID string, changes []TagCha
 
 // changeTags is one TagChange in the batch: the entity's tags now, with
 // the change applied as a replacement (Set over them, Remove taken out).
+// An account's tags are always replaced whole (SetAccountTags).
 func (b *Batch) changeTags(c TagChange) (TagChangeResult, error) {
 	r := TagChangeResult{Type: c.Type, ID: c.ID, Name: c.Name}
 	var cur map[string]string
@@ -564,6 +572,17 @@ func (b *Batch) changeTags(c TagChange) (TagChangeResult, error) {
 		cur = st.Tags
 		r.Before, r.After = cur, nextTags(cur, c)
 		r.Changed, err = b.s.changeStackTagsTx(b.ctx, b.tx, st, TagUpdate{Replace: r.After})
+		return r, err
+	case gatehouse.EntityInsightsAccount:
+		a, err := b.tx.GetAccountByID(b.ctx, c.ID)
+		if err == nil {
+			err = b.sameOrg(a.OrgID)
+		}
+		if err != nil {
+			return r, err
+		}
+		r.Before, r.After = a.Tags, nextTags(a.Tags, c)
+		r.Changed, err = b.s.setAccountTagsTx(b.ctx, b.tx, b.orgID, a, r.After)
 		return r, err
 	default:
 		e, err := b.tx.GetEnvironmentByID(b.ctx, c.ID)

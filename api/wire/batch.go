@@ -10,9 +10,10 @@ type TagBatchRequest struct {
 	DryRun bool `json:"dryRun,omitempty"`
 }
 
-// TagBatchEntity names a stack or an environment as project/name.
+// TagBatchEntity names a stack or an environment as project/name, or an
+// Insights account by its name.
 type TagBatchEntity struct {
-	Type string `json:"type"` // "stack" or "environment"
+	Type string `json:"type"` // "stack", "environment" or "insights-account"
 	Name string `json:"name"`
 }
 
