@@ -140,6 +140,10 @@ func TestEveryMutatingRouteEmitsItsEvent(t *testing.T) {
 			e.must(e.admin, "POST", "/api/orgs/acme/assignments/update", map[string]any{"context": ctxStack, "id": st.ID,
 				"userId": "bob", "permissionSetId": sets["Stack Read"].ID}, 200, nil)
 		}},
+		"POST /api/orgs/{orgName}/assignments/batch": {gatehouse.EventAssignmentChanged, func() {
+			e.must(e.admin, "POST", "/api/orgs/acme/assignments/batch", map[string]any{"assignments": []any{map[string]any{
+				"entity": map[string]string{"type": "stack", "name": "app/prod"}, "userId": "bob", "permissionSetId": sets["Stack Write"].ID}}}, 200, nil)
+		}},
 		"DELETE /api/orgs/{orgName}/teams/{teamName}": {gatehouse.EventTeamDeleted, func() {
 			e.must(e.admin, "DELETE", "/api/orgs/acme/teams/ops", nil, 204, nil)
 		}},
@@ -302,7 +306,7 @@ func TestEveryMutatingRouteEmitsItsEvent(t *testing.T) {
 		"PATCH /api/orgs/{orgName}/teams/{teamName}", "POST /api/orgs/{orgName}/teams/{teamName}/roles/{roleID}",
 		"DELETE /api/orgs/{orgName}/teams/{teamName}/roles/{roleID}", "POST /api/user/tokens", "DELETE /api/user/tokens/{tokenID}",
 		"POST /api/orgs/{orgName}/tokens", "DELETE /api/orgs/{orgName}/tokens/{tokenID}", "POST /api/orgs/{orgName}/teams/{teamName}/tokens",
-		"DELETE /api/orgs/{orgName}/teams/{teamName}/tokens/{tokenID}", "POST /api/orgs/{orgName}/assignments/update",
+		"DELETE /api/orgs/{orgName}/teams/{teamName}/tokens/{tokenID}", "POST /api/orgs/{orgName}/assignments/update", "POST /api/orgs/{orgName}/assignments/batch",
 		"DELETE /api/orgs/{orgName}/teams/{teamName}", "DELETE /api/orgs/{orgName}/members/{userLogin}", "DELETE /api/orgs/{orgName}/roles/{roleID}",
 		"POST /api/orgs/{orgName}/oidc/issuers", "PATCH /api/orgs/{orgName}/oidc/issuers/{issuerID}",
 		"POST /api/orgs/{orgName}/oidc/issuers/{issuerID}/regenerate-thumbprints", "PATCH /api/orgs/{orgName}/auth/policies/{policyID}",

@@ -18,6 +18,56 @@ func (s *Server) registerBatch() {
 		doc:       doc{"BatchUpdateTags", "Change the tags of up to 1,000 stacks, environments and Insights accounts in one transaction, all or none; dryRun reports whose access the changes move (Gatehouse extension)", nil, "TagBatchRequest", "TagBatchResponse"},
 		perEntity: scopes("stack_tags:update", "environment_tag:create", "environment_tag:update", "environment_tag:delete", "insights_account:update"),
 		maxBytes:  maxTagBatchBody, h: s.tagBatch})
+	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/assignments/batch",
+		doc: doc{"BatchUpdateEntityAssignments", "Grant, change or revoke up to 1,000 users' permission sets on stacks, environments and Insights accounts in one transaction, all or none (Gatehouse extension)", nil, "AssignmentBatchRequest", "AssignmentBatchResponse"},
+		perEntity: scopes("stack_access:update", "environment_access:update", "insights_account_access:update"),
+		maxBytes:  maxTagBatchBody, h: s.assignmentBatch})
+}
+
+// assignmentBatch decides the access-update scope (as UpdateEntityAssignment
+// does) on every entity named, then applies every grant in one write.
+func (s *Server) assignmentBatch(q *request) (any, error) {
+	var in wire.AssignmentBatchRequest
+	if err := q.decode(&in); err != nil {
+		return nil, err
+	}
+	grants := make([]service.Grant, len(in.Assignments))
+	for i, a := range in.Assignments {
+		if i == service.MaxTagChanges {
+			break // CheckGrants refuses the size
+		}
+		t, ok := gatehouse.ParseEntityType(a.Entity.Type)
+		if !ok || (t != gatehouse.EntityStack && t != gatehouse.EntityEnvironment && t != gatehouse.EntityInsightsAccount) {
+			return nil, gatehouse.Errorf(gatehouse.EINVALID, "assignments[%d].entity.type: %q is not stack, environment or insights-account", i, a.Entity.Type)
+		}
+		grants[i] = service.Grant{Entity: gatehouse.EntityRef{Type: t}, Name: a.Entity.Name, User: a.UserID}
+		if a.PermissionSetID != nil {
+			grants[i].SetID = *a.PermissionSetID
+		}
+	}
+	if err := service.CheckGrants(grants); err != nil {
+		return nil, err
+	}
+	for i := range grants {
+		if err := s.authorizeGrant(q, i, &grants[i]); err != nil {
+			return nil, err
+		}
+	}
+	views, err := s.svc.AssignMany(q.ctx(), q.org.ID, grants)
+	if err != nil {
+		return nil, err
+	}
+	out := wire.AssignmentBatchResponse{Assignments: make([]wire.AssignmentBatchResult, len(views))}
+	for i, v := range views {
+		out.Assignments[i] = wire.AssignmentBatchResult{Index: i, Entity: in.Assignments[i].Entity}
+		if v != nil {
+			a := wire.Assignment{PermissionSet: toPermissionSet(v.Set), Source: v.Source}
+			u := toUserInfo(v.User)
+			a.Principal.User = &u
+			out.Assignments[i].Assignment = &a
+		}
+	}
+	return out, nil
 }
 
 // tagBatch validates every change, then decides the caller's scopes on
@@ -63,7 +113,7 @@ func (s *Server) tagBatch(q *request) (any, error) {
 	}
 	out := wire.TagBatchResponse{DryRun: res.DryRun, Changes: make([]wire.TagBatchResult, len(res.Changes))}
 	for i, r := range res.Changes {
-		out.Changes[i] = wire.TagBatchResult{Index: r.Index, Entity: wire.TagBatchEntity{Type: r.Type.String(), Name: r.Name},
+		out.Changes[i] = wire.TagBatchResult{Index: r.Index, Entity: wire.BatchEntity{Type: r.Type.String(), Name: r.Name},
 			Before: nonNil(r.Before), After: nonNil(r.After), Changed: r.Changed}
 	}
 	if !in.DryRun {
@@ -76,7 +126,7 @@ func (s *Server) tagBatch(q *request) (any, error) {
 	out.AccessTruncated = res.AccessTruncated
 	for _, a := range res.Access {
 		out.Access = append(out.Access, wire.TagBatchAccess{Principal: wire.AccessHolder{Kind: a.Principal.Kind, ID: a.Principal.ID, Name: a.Principal.Name},
-			Index: a.Index, Entity: wire.TagBatchEntity{Type: a.Type.String(), Name: a.EntityName}, Gained: a.Gained, Lost: a.Lost})
+			Index: a.Index, Entity: wire.BatchEntity{Type: a.Type.String(), Name: a.EntityName}, Gained: a.Gained, Lost: a.Lost})
 	}
 	return out, nil
 }
@@ -118,6 +168,29 @@ func (s *Server) authorizeTagChange(q *request, i int, c *service.TagChange) err
 		}
 	}
 	return nil
+}
+
+// authorizeGrant resolves grant i's entity (its ID set on g) and decides
+// the access-update scope of its type on it.
+func (s *Server) authorizeGrant(q *request, i int, g *service.Grant) error {
+	notFound := gatehouse.Errorf(gatehouse.ENOTFOUND, "assignments[%d].entity: %s %q not found", i, g.Entity.Type, g.Name)
+	e, err := s.az.Entity(q.ctx(), q.org.ID, g.Entity.Type, g.Name)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return notFound
+	} else if err != nil {
+		return err
+	}
+	g.Entity.ID = e.ID
+	q.entity = e
+	defer func() { q.entity = nil }()
+	switch err := s.require(q, accessScope("update")(g.Entity.Type)); gatehouse.ErrorCode(err) {
+	case "":
+		return nil
+	case gatehouse.ENOTFOUND:
+		return notFound
+	default:
+		return prefixed(err, "assignments[%d].entity: %s %q: ", i, g.Entity.Type, g.Name)
+	}
 }
 
 // environmentTagScopes are the scopes an environment's tag change needs.

@@ -11,7 +11,7 @@ import (
 )
 
 func stackChange(name string, set map[string]string, remove ...string) wire.TagBatchChange {
-	return wire.TagBatchChange{Entity: wire.TagBatchEntity{Type: "stack", Name: name}, Set: set, Remove: remove}
+	return wire.TagBatchChange{Entity: wire.BatchEntity{Type: "stack", Name: name}, Set: set, Remove: remove}
 }
 
 // stackTags reads a stack's tags through the API, without the built-in
@@ -40,8 +40,8 @@ func TestTagBatch(t *testing.T) {
 		stackChange("app/s0", map[string]string{"env": "prod"}),
 		stackChange("app/s1", map[string]string{"env": "prod"}, "owner"),
 		stackChange("app/s2", nil, "absent"),
-		{Entity: wire.TagBatchEntity{Type: "environment", Name: "app/cfg"}, Set: map[string]string{"env": "prod"}},
-		{Entity: wire.TagBatchEntity{Type: "insights-account", Name: "aws"}, Set: map[string]string{"tier": "sandbox"}},
+		{Entity: wire.BatchEntity{Type: "environment", Name: "app/cfg"}, Set: map[string]string{"env": "prod"}},
+		{Entity: wire.BatchEntity{Type: "insights-account", Name: "aws"}, Set: map[string]string{"tier": "sandbox"}},
 	}}, 200, &out)
 	if len(out.Changes) != 5 || !out.Changes[0].Changed || !out.Changes[1].Changed || out.Changes[2].Changed || !out.Changes[3].Changed || !out.Changes[4].Changed {
 		t.Fatalf("results %+v; want all but 2 changed", out.Changes)
@@ -84,7 +84,7 @@ func TestTagBatchValidation(t *testing.T) {
 	}{
 		{"bad tag name", []wire.TagBatchChange{good, stackChange("app/b", map[string]string{"bad name": "v"})}, 400, "changes[1].set: name \"bad name\""},
 		{"built-in tag", []wire.TagBatchChange{good, stackChange("app/b", nil, "pulumi:project")}, 400, "changes[1].remove[0]: pulumi:project is built in"},
-		{"unknown type", []wire.TagBatchChange{good, {Entity: wire.TagBatchEntity{Type: "team", Name: "x/y"}, Set: map[string]string{"a": "b"}}}, 400, "changes[1].entity.type"},
+		{"unknown type", []wire.TagBatchChange{good, {Entity: wire.BatchEntity{Type: "team", Name: "x/y"}, Set: map[string]string{"a": "b"}}}, 400, "changes[1].entity.type"},
 		{"bad name", []wire.TagBatchChange{good, stackChange("nope", map[string]string{"a": "b"})}, 400, `changes[1].entity.name: "nope" is not project/name`},
 		{"twice", []wire.TagBatchChange{good, stackChange("app/a", map[string]string{"a": "b"})}, 400, "changes[1].entity: stack \"app/a\" is changes[0] too"},
 		{"nothing", []wire.TagBatchChange{good, stackChange("app/b", nil)}, 400, "changes[1].set: nothing to set or remove"},
@@ -186,4 +186,58 @@ func TestTagBatchDryRun(t *testing.T) {
 	if out.AccessOmitted == "" || len(out.Access) != 0 || !out.Changes[0].Changed {
 		t.Errorf("a dry run without org_member_access:read: %+v", out)
 	}
+}
+
+// A batch of grants is all or none: every entity's access-update scope is
+// decided first (a refusal names the grant), and a grant the service
+// refuses rolls back the ones before it.
+func TestAssignmentBatch(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	sets := e.roles("set")
+	e.createStack("app", "a", nil, "")
+	e.createStack("app", "b", map[string]string{"team": "x"}, "")
+	e.must(e.admin, "POST", "/api/orgs/acme/members/bob", nil, 200, nil)
+	write := sets["Stack Write"].ID
+	grant := func(stack, set string) map[string]any {
+		g := map[string]any{"entity": map[string]string{"type": "stack", "name": stack}, "userId": "bob"}
+		if set != "" {
+			g["permissionSetId"] = set
+		}
+		return g
+	}
+	var out wire.AssignmentBatchResponse
+	e.must(e.admin, "POST", "/api/orgs/acme/assignments/batch", map[string]any{"assignments": []any{grant("app/a", write), grant("app/b", write)}}, 200, &out)
+	if len(out.Assignments) != 2 || out.Assignments[1].Assignment == nil || out.Assignments[1].Assignment.PermissionSet.Name != "Stack Write" {
+		t.Fatalf("assignments %+v", out.Assignments)
+	}
+	if n := len(e.events(gatehouse.EventAssignmentChanged)); n != 2 {
+		t.Errorf("%d assignment events, want 2", n)
+	}
+	e.fails(e.admin, "POST", "/api/orgs/acme/assignments/batch", map[string]any{"assignments": []any{grant("app/a", ""), grant("app/b", sets["Environment Read"].ID)}},
+		400, "assignments[1] (stack app/b): ")
+	e.fails(e.admin, "POST", "/api/orgs/acme/assignments/batch", map[string]any{"assignments": []any{grant("app/a", ""), grant("app/a", write)}},
+		400, `assignments[1]: "bob" on stack app/a is assignments[0] too`)
+	e.fails(e.admin, "POST", "/api/orgs/acme/assignments/batch", map[string]any{"assignments": []any{grant("app/a", ""), grant("app/missing", write)}},
+		404, `assignments[1].entity: stack "app/missing" not found`)
+	tok := e.orgToken("granter", e.customRole("granter", map[string]any{"__type": "PermissionDescriptorGroup", "entries": []any{
+		allowDetails("stack:read", "stack:write"),
+		tagRule("PermissionExpressionStack", "team", "x", "stack_access:update"),
+	}}))
+	e.fails(tok, "POST", "/api/orgs/acme/assignments/batch", map[string]any{"assignments": []any{grant("app/b", ""), grant("app/a", "")}},
+		403, `assignments[1].entity: stack "app/a": forbidden: this requires the stack_access:update scope`)
+	if n := len(e.events(gatehouse.EventAssignmentChanged)); n != 2 {
+		t.Errorf("%d assignment events after refused batches, want 2", n)
+	}
+	// Both grants are still there: a revocation of app/a then app/b works.
+	out = wire.AssignmentBatchResponse{}
+	e.must(e.admin, "POST", "/api/orgs/acme/assignments/batch", map[string]any{"assignments": []any{grant("app/a", ""), grant("app/b", "")}}, 200, &out)
+	if out.Assignments[0].Assignment != nil || out.Assignments[1].Assignment != nil {
+		t.Errorf("revocations answered %+v", out.Assignments)
+	}
+	many := make([]any, 1001)
+	for i := range many {
+		many[i] = grant(fmt.Sprintf("app/s%d", i), write)
+	}
+	e.fails(e.admin, "POST", "/api/orgs/acme/assignments/batch", map[string]any{"assignments": many}, 400, "1001 assignments, over the limit of 1000")
 }

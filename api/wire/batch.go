@@ -10,9 +10,9 @@ type TagBatchRequest struct {
 	DryRun bool `json:"dryRun,omitempty"`
 }
 
-// TagBatchEntity names a stack or an environment as project/name, or an
+// BatchEntity names a stack or an environment as project/name, or an
 // Insights account by its name.
-type TagBatchEntity struct {
+type BatchEntity struct {
 	Type string `json:"type"` // "stack", "environment" or "insights-account"
 	Name string `json:"name"`
 }
@@ -20,7 +20,7 @@ type TagBatchEntity struct {
 // TagBatchChange is one entity's tag change: set adds or changes tags,
 // remove removes them (a tag not there is no error).
 type TagBatchChange struct {
-	Entity TagBatchEntity    `json:"entity"`
+	Entity BatchEntity       `json:"entity"`
 	Set    map[string]string `json:"set,omitempty"`
 	Remove []string          `json:"remove,omitempty"`
 }
@@ -42,7 +42,7 @@ type TagBatchResponse struct {
 // TagBatchResult is one change's outcome, in the request's order.
 type TagBatchResult struct {
 	Index   int               `json:"index"`
-	Entity  TagBatchEntity    `json:"entity"`
+	Entity  BatchEntity       `json:"entity"`
 	Before  map[string]string `json:"before"`
 	After   map[string]string `json:"after"`
 	Changed bool              `json:"changed"`
@@ -50,9 +50,37 @@ type TagBatchResult struct {
 
 // TagBatchAccess is a principal's access to an entity that a change moves.
 type TagBatchAccess struct {
-	Principal AccessHolder   `json:"principal"`
-	Index     int            `json:"index"`
-	Entity    TagBatchEntity `json:"entity"`
-	Gained    []string       `json:"gained,omitempty"`
-	Lost      []string       `json:"lost,omitempty"`
+	Principal AccessHolder `json:"principal"`
+	Index     int          `json:"index"`
+	Entity    BatchEntity  `json:"entity"`
+	Gained    []string     `json:"gained,omitempty"`
+	Lost      []string     `json:"lost,omitempty"`
+}
+
+// AssignmentBatchRequest is the body of POST
+// /api/orgs/{orgName}/assignments/batch (a Gatehouse extension): up to
+// 1,000 direct grants applied in one transaction, all or none.
+type AssignmentBatchRequest struct {
+	Assignments []AssignmentBatchItem `json:"assignments"`
+}
+
+// AssignmentBatchItem gives a user (id or login) a permission set on an
+// entity, or, with no permissionSetId, takes their direct grant away.
+type AssignmentBatchItem struct {
+	Entity          BatchEntity `json:"entity"`
+	UserID          string      `json:"userId"`
+	PermissionSetID *string     `json:"permissionSetId,omitempty"`
+}
+
+// AssignmentBatchResponse lists the assignments in the request's order
+// (no assignment for a revocation).
+type AssignmentBatchResponse struct {
+	Assignments []AssignmentBatchResult `json:"assignments"`
+}
+
+// AssignmentBatchResult is one grant's outcome.
+type AssignmentBatchResult struct {
+	Index      int         `json:"index"`
+	Entity     BatchEntity `json:"entity"`
+	Assignment *Assignment `json:"assignment,omitempty"`
 }

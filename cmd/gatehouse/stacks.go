@@ -89,7 +89,7 @@ func (t *stackTagFlags) run(cmd *cobra.Command, f *clientFlags, c *api.Client, o
 		part := names[start:min(start+t.batch, len(names))]
 		req := wire.TagBatchRequest{DryRun: t.dryRun, Changes: make([]wire.TagBatchChange, len(part))}
 		for i, n := range part {
-			req.Changes[i] = wire.TagBatchChange{Entity: wire.TagBatchEntity{Type: "stack", Name: n}, Set: set, Remove: t.remove}
+			req.Changes[i] = wire.TagBatchChange{Entity: wire.BatchEntity{Type: "stack", Name: n}, Set: set, Remove: t.remove}
 		}
 		out, err := c.TagBatch(cmd.Context(), org, req)
 		if err != nil {
