@@ -19,7 +19,7 @@ func (s *Server) registerBatch() {
 		perEntity: scopes("stack_tags:update", "environment_tag:create", "environment_tag:update", "environment_tag:delete", "insights_account:update"),
 		maxBytes:  maxTagBatchBody, h: s.tagBatch})
 	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/assignments/batch",
-		doc: doc{"BatchUpdateEntityAssignments", "Grant, change or revoke up to 1,000 users' permission sets on stacks, environments and Insights accounts in one transaction, all or none (Gatehouse extension)", nil, "AssignmentBatchRequest", "AssignmentBatchResponse"},
+		doc:       doc{"BatchUpdateEntityAssignments", "Grant, change or revoke up to 1,000 users' permission sets on stacks, environments and Insights accounts in one transaction, all or none (Gatehouse extension)", nil, "AssignmentBatchRequest", "AssignmentBatchResponse"},
 		perEntity: scopes("stack_access:update", "environment_access:update", "insights_account_access:update"),
 		maxBytes:  maxTagBatchBody, h: s.assignmentBatch})
 }
