@@ -91,3 +91,57 @@ func TestChangeTagsAllOrNone(t *testing.T) {
 		}
 	})
 }
+
+// AssignMany is all or none: a refused grant at the end leaves none of
+// the grants before it; concurrent batches of grants each land whole.
+func TestAssignMany(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testenv.Env) {
+		ctx := context.Background()
+		by := e.Identity(t, e.Admin)
+		var refs []gatehouse.EntityRef
+		for i := range 4 {
+			st, err := e.Svc.CreateStack(ctx, e.Org.ID, by, service.StackInput{Project: "p", Name: fmt.Sprintf("s%d", i)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			refs = append(refs, gatehouse.EntityRef{Type: gatehouse.EntityStack, ID: st.ID})
+		}
+		for _, login := range []string{"ann", "bob"} {
+			if _, err := e.Svc.AddMember(ctx, e.Org.ID, login, "member"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		d, err := e.Svc.Builtin(ctx, e.Org.ID, "stack-read")
+		if err != nil {
+			t.Fatal(err)
+		}
+		set := d.ID
+		grants := func(login string, last string) []service.Grant {
+			out := make([]service.Grant, len(refs))
+			for i, r := range refs {
+				out[i] = service.Grant{Entity: r, Name: fmt.Sprintf("p/s%d", i), User: login, SetID: set}
+			}
+			out[len(out)-1].SetID = last
+			return out
+		}
+		_, err = e.Svc.AssignMany(ctx, e.Org.ID, grants("ann", "no-such-set"))
+		wantCode(t, "a batch whose last set does not exist", err, gatehouse.EINVALID, "assignments[3] (stack p/s3): permissionSetId")
+		if n := eventCount(t, e, e.Org.ID, gatehouse.EventAssignmentChanged); n != 0 {
+			t.Errorf("%d assignment events after the refused batch", n)
+		}
+		var wg sync.WaitGroup
+		for _, login := range []string{"ann", "bob"} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := e.Svc.AssignMany(ctx, e.Org.ID, grants(login, set)); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		if n := eventCount(t, e, e.Org.ID, gatehouse.EventAssignmentChanged); n != 2*len(refs) {
+			t.Errorf("%d assignment events; want %d", n, 2*len(refs))
+		}
+	})
+}
