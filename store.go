@@ -249,6 +249,16 @@ type TokenTx interface {
 	// OIDC exchange that expired at or before before, and returns how
 	// many: they grant nothing any more and would hold its tokens quota.
 	PruneExchangedTokens(ctx context.Context, orgID string, before time.Time) (int, error)
+	// PruneTokens deletes up to limit of the organization's tokens (orgID
+	// empty: the personal tokens of no organization) that expired before
+	// before, or that a prune run saw revoked before before; it stamps the
+	// revoked tokens no run has seen yet with now. A pruned organization or
+	// team token leaves its name reserved (TokenNameReserved). It bumps no
+	// revision: what it deletes grants nothing.
+	PruneTokens(ctx context.Context, orgID string, now, before time.Time, limit int) (TokenPrune, error)
+	// TokenNameReserved reports whether a pruned token of the organization
+	// had the name.
+	TokenNameReserved(ctx context.Context, orgID, name string) (bool, error)
 }
 
 // IssuerTx reads and writes OIDC issuers and their authorization policies.

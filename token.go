@@ -74,3 +74,11 @@ func (t *Token) Expired(now time.Time) bool {
 func (t *Token) BoundElsewhere(orgID string) bool {
 	return t.OrgID != "" && t.OrgID != orgID
 }
+
+// TokenPrune is what one Tx.PruneTokens deleted: how many tokens past
+// their expiry and how many revoked ones, and those of the expired that
+// were still live (snapshots hold them until they are dropped).
+type TokenPrune struct {
+	Expired, Revoked int
+	Live             []*Token
+}

@@ -140,6 +140,10 @@ func TestEveryMutatingRouteEmitsItsEvent(t *testing.T) {
 			e.must(e.admin, "POST", "/api/orgs/acme/assignments/update", map[string]any{"context": ctxStack, "id": st.ID,
 				"userId": "bob", "permissionSetId": sets["Stack Read"].ID}, 200, nil)
 		}},
+		"POST /api/orgs/{orgName}/assignments/batch": {gatehouse.EventAssignmentChanged, func() {
+			e.must(e.admin, "POST", "/api/orgs/acme/assignments/batch", map[string]any{"assignments": []any{map[string]any{
+				"entity": map[string]string{"type": "stack", "name": "app/prod"}, "userId": "bob", "permissionSetId": sets["Stack Write"].ID}}}, 200, nil)
+		}},
 		"DELETE /api/orgs/{orgName}/teams/{teamName}": {gatehouse.EventTeamDeleted, func() {
 			e.must(e.admin, "DELETE", "/api/orgs/acme/teams/ops", nil, 204, nil)
 		}},
@@ -180,6 +184,10 @@ func TestEveryMutatingRouteEmitsItsEvent(t *testing.T) {
 		}},
 		"DELETE /api/stacks/{orgName}/{projectName}/{stackName}/tags/{tagName}": {gatehouse.EventStackTagsChanged, func() {
 			e.must(e.admin, "DELETE", stackPath("web", "dev", "tags", "a"), nil, 204, nil)
+		}},
+		"POST /api/orgs/{orgName}/tags/batch": {gatehouse.EventStackTagsChanged, func() {
+			e.must(e.admin, "POST", "/api/orgs/acme/tags/batch", map[string]any{"changes": []any{
+				map[string]any{"entity": map[string]string{"type": "stack", "name": "web/dev"}, "set": map[string]string{"b": "2"}}}}, 200, nil)
 		}},
 		"POST /api/stacks/{orgName}/{projectName}/{stackName}/import": {gatehouse.EventStackImported, func() {
 			e.must(e.admin, "POST", stackPath("web", "dev", "import"), deployment("urn:i"), 200, nil)
@@ -298,14 +306,15 @@ func TestEveryMutatingRouteEmitsItsEvent(t *testing.T) {
 		"PATCH /api/orgs/{orgName}/teams/{teamName}", "POST /api/orgs/{orgName}/teams/{teamName}/roles/{roleID}",
 		"DELETE /api/orgs/{orgName}/teams/{teamName}/roles/{roleID}", "POST /api/user/tokens", "DELETE /api/user/tokens/{tokenID}",
 		"POST /api/orgs/{orgName}/tokens", "DELETE /api/orgs/{orgName}/tokens/{tokenID}", "POST /api/orgs/{orgName}/teams/{teamName}/tokens",
-		"DELETE /api/orgs/{orgName}/teams/{teamName}/tokens/{tokenID}", "POST /api/orgs/{orgName}/assignments/update",
+		"DELETE /api/orgs/{orgName}/teams/{teamName}/tokens/{tokenID}", "POST /api/orgs/{orgName}/assignments/update", "POST /api/orgs/{orgName}/assignments/batch",
 		"DELETE /api/orgs/{orgName}/teams/{teamName}", "DELETE /api/orgs/{orgName}/members/{userLogin}", "DELETE /api/orgs/{orgName}/roles/{roleID}",
 		"POST /api/orgs/{orgName}/oidc/issuers", "PATCH /api/orgs/{orgName}/oidc/issuers/{issuerID}",
 		"POST /api/orgs/{orgName}/oidc/issuers/{issuerID}/regenerate-thumbprints", "PATCH /api/orgs/{orgName}/auth/policies/{policyID}",
 		"POST /api/oauth/token", "DELETE /api/orgs/{orgName}/oidc/issuers/{issuerID}",
 		"POST /api/stacks/{orgName}/{projectName}", "POST /api/stacks/{orgName}/{projectName}/{stackName}/tags",
 		"PATCH /api/stacks/{orgName}/{projectName}/{stackName}/tags", "PATCH /api/stacks/{orgName}/{projectName}/{stackName}/tags/{tagName}",
-		"DELETE /api/stacks/{orgName}/{projectName}/{stackName}/tags/{tagName}", "POST /api/stacks/{orgName}/{projectName}/{stackName}/import",
+		"DELETE /api/stacks/{orgName}/{projectName}/{stackName}/tags/{tagName}", "POST /api/orgs/{orgName}/tags/batch",
+		"POST /api/stacks/{orgName}/{projectName}/{stackName}/import",
 		"POST /api/stacks/{orgName}/{projectName}/{stackName}/decrypt", "POST /api/stacks/{orgName}/{projectName}/{stackName}/batch-decrypt",
 		"POST /api/stacks/{orgName}/{projectName}/{stackName}/decrypt/log-decryption",
 		"POST /api/stacks/{orgName}/{projectName}/{stackName}/decrypt/log-batch-decryption",

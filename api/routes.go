@@ -64,4 +64,5 @@ func (s *Server) register() {
 
 	s.registerCheck()
 	s.registerAccess()
+	s.registerBatch()
 }

@@ -201,6 +201,10 @@ type route struct {
 	// scopeFor, when set, picks the scope by the entity's type (the
 	// access scopes differ per entity type).
 	scopeFor func(gatehouse.EntityType) catalog.Scope
+	// perEntity are scopes the handler decides on each of the entities
+	// its body names (a batch): documented with the route, decided by
+	// the handler, not before it.
+	perEntity []catalog.Scope
 	// entity finds the entity the scopes apply to; nil means the
 	// organization in the path, or nothing for routes without one.
 	entity func(q *request) (*gatehouse.Entity, error)
@@ -239,6 +243,9 @@ func (rt *route) scopeNames() []string {
 		for _, t := range []gatehouse.EntityType{gatehouse.EntityStack, gatehouse.EntityEnvironment, gatehouse.EntityInsightsAccount} {
 			out = append(out, rt.scopeFor(t).Name())
 		}
+	}
+	for _, sc := range rt.perEntity {
+		out = append(out, sc.Name())
 	}
 	return out
 }

@@ -2,6 +2,10 @@ package service
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"strings"
 
 	"github.com/gatehouse-iam/gatehouse"
 )
@@ -357,6 +361,311 @@ func (b *Batch) RetractVersion(e *gatehouse.Environment, version, replacement in
 func (b *Batch) sameOrg(orgID string) error {
 	if orgID != b.orgID {
 		return gatehouse.Errorf(gatehouse.ENOTFOUND, "not found in this organization")
+	}
+	return nil
+}
+
+// MaxTagChanges bounds the entities one ChangeTags call changes.
+const MaxTagChanges = 1000
+
+// TagChange is one entity's tag change in ChangeTags: Set adds or changes
+// tags, Remove removes them (a tag not there is no error). The entity is
+// a stack ("project/stack"), an environment ("project/environment") or an
+// Insights account (its name);
+// the caller resolves it to ID, deciding the caller's access to it first.
+type TagChange struct {
+	Type   gatehouse.EntityType
+	Name   string
+	ID     string
+	Set    map[string]string
+	Remove []string
+}
+
+// TagChangeResult is what a TagChange did (or, in a dry run, would do).
+type TagChangeResult struct {
+	Index         int
+	Type          gatehouse.EntityType
+	ID, Name      string
+	Before, After map[string]string
+	Changed       bool
+}
+
+// AccessChange is a principal's access to an entity that a tag change
+// gives or takes: the scopes gained and lost through tag rules.
+type AccessChange struct {
+	Principal    Principal
+	Index        int // of the TagChange
+	Type         gatehouse.EntityType
+	EntityName   string
+	Gained, Lost []string
+}
+
+// Principal names a member, team or organization token.
+type Principal struct {
+	Kind string // "user", "team" or "token"
+	ID   string
+	Name string
+}
+
+// TagOptions are ChangeTags's options.
+type TagOptions struct {
+	// DryRun rolls the changes back once every one was applied and
+	// checked.
+	DryRun bool
+	// Access, in a dry run, lists whose access the changes would move.
+	Access bool
+}
+
+// TagChanges is what ChangeTags did, or would do in a dry run.
+type TagChanges struct {
+	DryRun  bool
+	Changes []TagChangeResult
+	// Access is filled in a dry run: whose access the changes move, in
+	// the order of the changes, then principals by kind and name.
+	Access []AccessChange
+	// AccessTruncated says Access stopped at MaxAccessChanges.
+	AccessTruncated bool
+}
+
+// MaxAccessChanges bounds the access changes a dry run reports.
+const MaxAccessChanges = 10000
+
+// errDryRun rolls a dry run's write back once every change was applied
+// and checked in it.
+var errDryRun = errors.New("dry run")
+
+// CheckTagChanges validates a batch of tag changes without reading
+// anything: its size, each entity's type and name, each tag's name and
+// value, and that no entity appears twice. An error names the change's
+// index and field.
+func CheckTagChanges(changes []TagChange) error {
+	if err := CheckTagCount(len(changes)); err != nil {
+		return err
+	}
+	seen := make(map[string]int, len(changes))
+	for i, c := range changes {
+		if err := checkTagChange(c); err != nil {
+			return prefixError(err, "changes[%d].", i)
+		}
+		key := c.Type.String() + " " + c.Name
+		if j, ok := seen[key]; ok {
+			return gatehouse.Errorf(gatehouse.EINVALID, "changes[%d].entity: %s %q is changes[%d] too; give each entity one change", i, c.Type, c.Name, j)
+		}
+		seen[key] = i
+	}
+	return nil
+}
+
+// CheckTagCount refuses an empty batch or one over MaxTagChanges.
+func CheckTagCount(n int) error {
+	switch {
+	case n == 0:
+		return gatehouse.Errorf(gatehouse.EINVALID, "changes: at least one change is needed")
+	case n > MaxTagChanges:
+		return gatehouse.Errorf(gatehouse.EINVALID, "changes: %d changes, over the limit of %d per batch; send them in batches", n, MaxTagChanges)
+	}
+	return nil
+}
+
+func checkTagChange(c TagChange) error {
+	switch c.Type {
+	case gatehouse.EntityStack, gatehouse.EntityEnvironment:
+		project, name, ok := strings.Cut(c.Name, "/")
+		if !ok || project == "" || name == "" || strings.Contains(name, "/") {
+			return gatehouse.Errorf(gatehouse.EINVALID, "entity.name: %q is not project/name", c.Name)
+		}
+	case gatehouse.EntityInsightsAccount:
+		if c.Name == "" {
+			return gatehouse.Errorf(gatehouse.EINVALID, "entity.name: the Insights account's name is needed")
+		}
+	default:
+		return gatehouse.Errorf(gatehouse.EINVALID, "entity.type: %q is not stack, environment or insights-account", c.Type)
+	}
+	if len(c.Set) == 0 && len(c.Remove) == 0 {
+		return gatehouse.Errorf(gatehouse.EINVALID, "set: nothing to set or remove")
+	}
+	if _, ok := c.Set[ProjectTag]; ok {
+		return gatehouse.Errorf(gatehouse.EINVALID, "set: %s is built in and cannot be changed", ProjectTag)
+	}
+	if _, err := checkTags(c.Set); err != nil {
+		return gatehouse.Errorf(gatehouse.EINVALID, "set: %s", strings.TrimPrefix(gatehouse.ErrorMessage(err), "tags: "))
+	}
+	for j, k := range c.Remove {
+		if k == ProjectTag {
+			return gatehouse.Errorf(gatehouse.EINVALID, "remove[%d]: %s is built in and cannot be removed", j, ProjectTag)
+		}
+		if !tagNameRE.MatchString(k) {
+			return gatehouse.Errorf(gatehouse.EINVALID, "remove[%d]: %q is not a tag name", j, k)
+		}
+		if _, ok := c.Set[k]; ok {
+			return gatehouse.Errorf(gatehouse.EINVALID, "remove[%d]: %q is set by the same change", j, k)
+		}
+	}
+	return nil
+}
+
+// prefixError puts a field path before a client error's message, keeping
+// its code; other errors come back as they are.
+func prefixError(err error, format string, args ...any) error {
+	var e *gatehouse.Error
+	if !errors.As(err, &e) {
+		return err
+	}
+	return &gatehouse.Error{Code: e.Code, Message: fmt.Sprintf(format, args...) + e.Message, Err: err}
+}
+
+// ChangeTags applies a batch of tag changes in one write: every change
+// or none, one audit event per entity that changes, one snapshot refresh.
+// The changes are validated first (CheckTagChanges); each entity's tags
+// are read under the organization's lock, so that no concurrent change is
+// lost, and a change that would give the caller a scope it does not hold
+// is refused as one alone is. With o.DryRun the write is rolled back
+// after every change was applied and checked, and, with o.Access, the
+// result says whose access the changes would move (AccessChange): a
+// decision per principal and changed entity, about 0.6 µs each.
+func (s *Service) ChangeTags(ctx context.Context, orgID string, changes []TagChange, o TagOptions) (*TagChanges, error) {
+	dryRun := o.DryRun
+	if err := CheckTagChanges(changes); err != nil {
+		return nil, err
+	}
+	out := &TagChanges{DryRun: dryRun, Changes: make([]TagChangeResult, len(changes))}
+	err := s.Batch(ctx, orgID, func(b *Batch) error {
+		for i, c := range changes {
+			r, err := b.changeTags(c)
+			if err != nil {
+				return prefixError(err, "changes[%d] (%s %s): ", i, c.Type, c.Name)
+			}
+			r.Index = i
+			out.Changes[i] = r
+		}
+		if dryRun {
+			return errDryRun
+		}
+		return nil
+	})
+	if !dryRun || !errors.Is(err, errDryRun) {
+		if err != nil {
+			return nil, err
+		}
+		return out, nil
+	}
+	if !o.Access {
+		return out, nil
+	}
+	if out.Access, out.AccessTruncated, err = s.accessChanges(ctx, orgID, out.Changes); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// changeTags is one TagChange in the batch: the entity's tags now, with
+// the change applied as a replacement (Set over them, Remove taken out).
+// An account's tags are always replaced whole (SetAccountTags).
+func (b *Batch) changeTags(c TagChange) (TagChangeResult, error) {
+	r := TagChangeResult{Type: c.Type, ID: c.ID, Name: c.Name}
+	var cur map[string]string
+	switch c.Type {
+	case gatehouse.EntityStack:
+		st, err := orgStack(b.ctx, b.tx, b.orgID, c.ID)
+		if err != nil {
+			return r, err
+		}
+		cur = st.Tags
+		r.Before, r.After = cur, nextTags(cur, c)
+		r.Changed, err = b.s.changeStackTagsTx(b.ctx, b.tx, st, TagUpdate{Replace: r.After})
+		return r, err
+	case gatehouse.EntityInsightsAccount:
+		a, err := b.tx.GetAccountByID(b.ctx, c.ID)
+		if err == nil {
+			err = b.sameOrg(a.OrgID)
+		}
+		if err != nil {
+			return r, err
+		}
+		r.Before, r.After = a.Tags, nextTags(a.Tags, c)
+		r.Changed, err = b.s.setAccountTagsTx(b.ctx, b.tx, b.orgID, a, r.After)
+		return r, err
+	default:
+		e, err := b.tx.GetEnvironmentByID(b.ctx, c.ID)
+		if err == nil {
+			err = b.sameOrg(e.OrgID)
+		}
+		if err != nil {
+			return r, err
+		}
+		r.Before, r.After = e.Tags, nextTags(e.Tags, c)
+		r.Changed, err = b.s.changeEnvironmentTagsTx(b.ctx, b.tx, e, TagUpdate{Replace: r.After})
+		return r, err
+	}
+}
+
+func nextTags(cur map[string]string, c TagChange) map[string]string {
+	out := maps.Clone(cur)
+	if out == nil {
+		out = map[string]string{}
+	}
+	maps.Copy(out, c.Set)
+	for _, k := range c.Remove {
+		delete(out, k)
+	}
+	return out
+}
+
+// Grant is one assignment in AssignMany: a user (id or login) given a
+// permission set on an entity (the caller resolves it to ID), or with an
+// empty SetID their direct grant taken away.
+type Grant struct {
+	Entity gatehouse.EntityRef
+	Name   string // the entity's name, for errors
+	User   string
+	SetID  string
+}
+
+// AssignMany applies up to MaxTagChanges grants in one write, as Assign
+// does each (its escalation check included): all or none, one audit
+// event each, one snapshot refresh. A user may appear once per entity.
+// It returns the assignments in order (nil for a revocation).
+func (s *Service) AssignMany(ctx context.Context, orgID string, grants []Grant) ([]*AssignmentView, error) {
+	if err := CheckGrants(grants); err != nil {
+		return nil, err
+	}
+	out := make([]*AssignmentView, len(grants))
+	err := s.Batch(ctx, orgID, func(b *Batch) error {
+		for i, g := range grants {
+			v, err := b.Assign(g.Entity, g.User, g.SetID)
+			if err != nil {
+				return prefixError(err, "assignments[%d] (%s %s): ", i, g.Entity.Type, g.Name)
+			}
+			out[i] = v
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// CheckGrants validates a batch of grants without reading anything: its
+// size, that each names a user, and that no user appears twice on one
+// entity. An error names the grant's index.
+func CheckGrants(grants []Grant) error {
+	switch {
+	case len(grants) == 0:
+		return gatehouse.Errorf(gatehouse.EINVALID, "assignments: at least one is needed")
+	case len(grants) > MaxTagChanges:
+		return gatehouse.Errorf(gatehouse.EINVALID, "assignments: %d assignments, over the limit of %d per batch; send them in batches", len(grants), MaxTagChanges)
+	}
+	seen := make(map[[3]string]int, len(grants))
+	for i, g := range grants {
+		if g.User == "" {
+			return gatehouse.Errorf(gatehouse.EINVALID, "assignments[%d].userId: missing", i)
+		}
+		key := [3]string{g.Entity.Type.String(), g.Name, strings.ToLower(g.User)}
+		if j, ok := seen[key]; ok {
+			return gatehouse.Errorf(gatehouse.EINVALID, "assignments[%d]: %q on %s %s is assignments[%d] too", i, g.User, g.Entity.Type, g.Name, j)
+		}
+		seen[key] = i
 	}
 	return nil
 }

@@ -75,18 +75,10 @@ func checkDescriptorSize(ctx context.Context, tx gatehouse.Tx, orgID string, siz
 	return nil
 }
 
-// count is how many of kind the organization holds. Stacks and
-// environments are counted from the snapshot when it is current at the
-// revision the locked organization row has (nothing changed since it was
-// built, so its count is exact), which costs nothing; otherwise, and for
-// the other kinds, the store counts (a scan of the organization's rows:
-// 12 ms at 100,000 stacks on SQLite).
+// count is how many of kind the organization holds: one row of counters
+// that the store keeps in the transaction of every insert, delete and
+// revocation, read under the organization's lock, so a check costs the
+// same at 10 stacks or 100,000 and races no other writer.
 func (s *Service) count(ctx context.Context, tx gatehouse.Tx, org *gatehouse.Organization, kind string) (int, error) {
-	types := map[string]gatehouse.EntityType{quotaStacks: gatehouse.EntityStack, quotaEnvironments: gatehouse.EntityEnvironment}
-	if t, ok := types[kind]; ok && s.az != nil {
-		if n, rev, ok := s.az.Count(org.ID, t); ok && rev == org.Revision {
-			return n, nil
-		}
-	}
 	return tx.CountOrg(ctx, org.ID, kind)
 }

@@ -59,6 +59,11 @@ func (s *Service) createTokenTx(ctx context.Context, tx gatehouse.Tx, in TokenIn
 		if err := s.checkTokenQuota(ctx, tx, in.OrgID); err != nil {
 			return nil, "", err
 		}
+		// Under the organization's lock (the quota's), which a prune of
+		// its tokens takes too: the name is reserved, or still a token's.
+		if err := checkTokenName(ctx, tx, in.OrgID, in.Name); err != nil {
+			return nil, "", err
+		}
 	}
 	orgs, err := s.checkTokenOwner(ctx, tx, in, t)
 	if err != nil {
@@ -436,4 +441,120 @@ func (s *Service) issueTokenTx(ctx context.Context, tx gatehouse.Tx, orgName, lo
 		return "", "", err
 	}
 	return value, org.ID, s.tokenEvent(gatehouse.WithActor(ctx, gatehouse.Actor{Login: "host: gatehouse admin issue-token"}), tx, orgs, gatehouse.EventTokenCreated, t, "issued from the host")
+}
+
+// checkTokenName refuses the name of a pruned token: organization and
+// team token names are never reused, also once the token is gone.
+func checkTokenName(ctx context.Context, tx gatehouse.Tx, orgID, name string) error {
+	reserved, err := tx.TokenNameReserved(ctx, orgID, name)
+	if err != nil {
+		return err
+	}
+	if reserved {
+		return gatehouse.Errorf(gatehouse.ECONFLICT, "name: a token named %q exists or existed in the organization; token names are never reused", name)
+	}
+	return nil
+}
+
+// DefaultTokenRetention is how long expired and revoked tokens are kept
+// before PruneTokens deletes them (serve's --token-retention).
+const DefaultTokenRetention = 30 * 24 * time.Hour
+
+// pruneBatch bounds the tokens one prune transaction deletes, so that a
+// first run over years of tokens does not hold the organization's lock
+// for long.
+const pruneBatch = 1000
+
+// TokenPruneResult counts what a PruneTokens run deleted.
+type TokenPruneResult struct {
+	Expired, Revoked int
+	// Orgs is the number of organizations that had tokens pruned.
+	Orgs int
+}
+
+// PruneTokens deletes the tokens that expired, or were revoked, longer
+// than retention ago, in every organization (and the personal tokens of
+// none), each organization in transactions of its own under its lock;
+// the names of organization and team tokens stay reserved. A revoked
+// token is counted from the first run that sees it revoked. What it
+// deletes grants nothing, so no snapshot is rebuilt; expired tokens still
+// held in this process's snapshot are dropped from it.
+func (s *Service) PruneTokens(ctx context.Context, retention time.Duration) (TokenPruneResult, error) {
+	var res TokenPruneResult
+	if retention <= 0 {
+		return res, gatehouse.Errorf(gatehouse.EINVALID, "retention: must be positive, not %s", retention)
+	}
+	orgs, err := s.allOrgIDs(ctx)
+	if err != nil {
+		return res, err
+	}
+	for _, orgID := range append(orgs, "") {
+		n, err := s.pruneOrgTokens(ctx, orgID, retention)
+		if err != nil {
+			return res, err
+		}
+		res.Expired += n.Expired
+		res.Revoked += n.Revoked
+		if orgID != "" && n.Expired+n.Revoked > 0 {
+			res.Orgs++
+		}
+	}
+	return res, nil
+}
+
+// pruneOrgTokens is PruneTokens for one organization (orgID empty: the
+// personal tokens of no organization, which hold no name and take no
+// organization's lock).
+func (s *Service) pruneOrgTokens(ctx context.Context, orgID string, retention time.Duration) (gatehouse.TokenPrune, error) {
+	var total gatehouse.TokenPrune
+	for {
+		now := s.Now()
+		var p gatehouse.TokenPrune
+		err := s.store.Write(ctx, func(tx gatehouse.Tx) (err error) {
+			if orgID != "" {
+				if err := tx.LockOrg(ctx, orgID); err != nil {
+					return err
+				}
+			}
+			p, err = tx.PruneTokens(ctx, orgID, now, now.Add(-retention), pruneBatch)
+			return err
+		})
+		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+			return total, nil // the organization went meanwhile
+		}
+		if err != nil {
+			return total, err
+		}
+		for _, t := range p.Live {
+			s.az.RemoveToken(t)
+		}
+		total.Expired += p.Expired
+		total.Revoked += p.Revoked
+		if p.Expired+p.Revoked < pruneBatch {
+			return total, nil
+		}
+	}
+}
+
+// allOrgIDs lists every organization's id, page by page.
+func (s *Service) allOrgIDs(ctx context.Context) ([]string, error) {
+	var ids []string
+	opts := gatehouse.ListOptions{Limit: gatehouse.MaxListLimit}
+	for {
+		var page []*gatehouse.Organization
+		var next string
+		if err := s.read(ctx, func(tx gatehouse.Tx) (err error) {
+			page, next, err = tx.ListOrgs(ctx, opts)
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		for _, o := range page {
+			ids = append(ids, o.ID)
+		}
+		if next == "" || len(page) == 0 {
+			return ids, nil
+		}
+		opts.Continuation = next
+	}
 }

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -11,21 +13,30 @@ func (t *tx) LockOrg(ctx context.Context, orgID string) error {
 	return t.lockRow(ctx, "organizations", "organization", orgID)
 }
 
-var countQueries = map[string]string{
-	"stacks":       "SELECT count(*) FROM stacks WHERE org_id = ?",
-	"environments": "SELECT count(*) FROM environments WHERE org_id = ?",
-	"descriptors":  "SELECT count(*) FROM descriptors WHERE org_id = ? AND default_identifier = ''",
-	"tokens":       "SELECT count(*) FROM tokens WHERE org_id = ? AND deleted = FALSE",
+// countColumns are the org_counts columns CountOrg reads: counters that
+// triggers keep in the transaction of every insert, delete and revocation
+// (migration 00014), so that a quota check costs one row, not a scan.
+var countColumns = map[string]string{
+	"stacks":       "stacks",
+	"environments": "environments",
+	"descriptors":  "descriptors",
+	"tokens":       "tokens",
 }
 
-// CountOrg implements gatehouse.Tx.
+// CountOrg implements gatehouse.Tx. The caller holds the organization's
+// lock (Tx.LockOrg), so that the count and the insert it allows are one
+// step for every writer; the counter row is the organization's own.
 func (t *tx) CountOrg(ctx context.Context, orgID, kind string) (int, error) {
-	q, ok := countQueries[kind]
+	col, ok := countColumns[kind]
 	if !ok {
 		return 0, fmt.Errorf("count %s: not a countable kind", kind)
 	}
 	var n int
-	if err := t.queryRow(ctx, q, orgID).Scan(&n); err != nil {
+	err := t.queryRow(ctx, "SELECT "+col+" FROM org_counts WHERE org_id = ?", orgID).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
 		return 0, t.d.mapErr(err, opWrite)
 	}
 	return n, nil

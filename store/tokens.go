@@ -259,3 +259,63 @@ func (t *tx) RevokeIssuerTokens(ctx context.Context, issuerID string) ([]*gateho
 	}
 	return toks, nil
 }
+
+// PruneTokens implements gatehouse.Tx. Revocation has no time of its own
+// (many writes set deleted), so a run stamps the revoked tokens it sees
+// first (revoked_seen), and a later run deletes them once the retention
+// has passed since: a revoked token is kept at least the retention and at
+// most the retention plus one interval between runs.
+func (t *tx) PruneTokens(ctx context.Context, orgID string, now, before time.Time, limit int) (gatehouse.TokenPrune, error) {
+	var p gatehouse.TokenPrune
+	orgCond, args := "org_id = ?", []any{orgID}
+	if orgID == "" {
+		orgCond, args = "org_id IS NULL", nil
+	}
+	if _, err := t.exec(ctx, opWrite, "UPDATE tokens SET revoked_seen = ? WHERE "+orgCond+" AND deleted = ? AND revoked_seen = 0",
+		append([]any{us(now)}, append(args, true)...)...); err != nil {
+		return p, err
+	}
+	toks, err := all(ctx, t, scanToken, "SELECT "+tokenCols+" WHERE "+orgCond+
+		" AND ((expires > 0 AND expires <= ?) OR (deleted = ? AND revoked_seen > 0 AND revoked_seen <= ?)) ORDER BY id LIMIT ?",
+		append(args, us(before), true, us(before), limit)...)
+	if err != nil || len(toks) == 0 {
+		return p, err
+	}
+	ids := make([]any, len(toks))
+	for i, tk := range toks {
+		ids[i] = tk.ID
+		switch {
+		case !tk.Deleted:
+			p.Expired++
+			p.Live = append(p.Live, tk)
+		case !tk.Expires.IsZero() && !tk.Expires.After(before):
+			p.Expired++
+		default:
+			p.Revoked++
+		}
+		// An exchanged token's name is made up ("oidc-" and random hex);
+		// keeping those would grow token_names with every CI run.
+		if tk.OrgID != "" && tk.Name != "" && !tk.Exchanged && (tk.Kind == gatehouse.TokenOrganization || tk.Kind == gatehouse.TokenTeam) {
+			if _, err := t.exec(ctx, opWrite, "INSERT INTO token_names (org_id, name) VALUES (?, ?) ON CONFLICT DO NOTHING", tk.OrgID, tk.Name); err != nil {
+				return p, err
+			}
+		}
+	}
+	in := "?" + strings.Repeat(", ?", len(ids)-1)
+	if _, err := t.exec(ctx, opWrite, "DELETE FROM tokens WHERE id IN ("+in+")", ids...); err != nil {
+		return p, err
+	}
+	// No revision bump: what a prune deletes grants nothing (revoked, or
+	// refused as expired at every authentication), so no snapshot must
+	// change; the service drops the live ones from its own (Live).
+	return p, nil
+}
+
+// TokenNameReserved implements gatehouse.Tx.
+func (t *tx) TokenNameReserved(ctx context.Context, orgID, name string) (bool, error) {
+	var n int
+	if err := t.queryRow(ctx, "SELECT count(*) FROM token_names WHERE org_id = ? AND name = ?", orgID, name).Scan(&n); err != nil {
+		return false, t.d.mapErr(err, opWrite)
+	}
+	return n > 0, nil
+}

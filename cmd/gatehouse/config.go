@@ -52,6 +52,10 @@ type Config struct {
 	// ShutdownTimeout for the requests in flight.
 	ShutdownDelay   string `json:"shutdownDelay" flag:"shutdown-delay" help:"on SIGTERM, how long to keep serving with /readyz at 503 before the listener closes, so that load balancers stop sending"`
 	ShutdownTimeout string `json:"shutdownTimeout" flag:"shutdown-timeout" help:"after the listener closes, how long requests in flight may take to finish before their connections are closed"`
+
+	// TokenRetention is how long expired and revoked tokens are kept
+	// before the hourly prune deletes them (their names stay reserved).
+	TokenRetention string `json:"tokenRetention" flag:"token-retention" help:"how long expired and revoked tokens are kept before they are deleted (their names stay reserved), such as 720h"`
 }
 
 // DefaultConfig is the embedded default: a SQLite file in the working
@@ -59,7 +63,8 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{Listen: "127.0.0.1:8080", Database: defaultDatabase, BootstrapOrg: "default", BootstrapAdmin: "admin",
 		LogFormat: "text", LogLevel: "info", AuthFailureLimit: 60, RefreshInterval: "500ms",
-		DatabaseTimeout: "5s", MaxCheckpointMiB: 64, ShutdownDelay: "5s", ShutdownTimeout: "15s"}
+		DatabaseTimeout: "5s", MaxCheckpointMiB: 64, ShutdownDelay: "5s", ShutdownTimeout: "15s",
+		TokenRetention: "720h"}
 }
 
 // Validate reports the first field that is unusable.
@@ -84,6 +89,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.validateDurations(); err != nil {
 		return err
+	}
+	if d, err := time.ParseDuration(c.TokenRetention); err != nil || d < time.Hour {
+		return fmt.Errorf("token-retention: %q is not a duration of an hour or more, such as 720h", c.TokenRetention)
 	}
 	if d, err := time.ParseDuration(c.DatabaseTimeout); err != nil || d <= 0 {
 		return fmt.Errorf("database-timeout: %q is not a positive duration", c.DatabaseTimeout)

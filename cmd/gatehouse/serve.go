@@ -295,6 +295,7 @@ func (m *Main) background(ctx context.Context, interval time.Duration) {
 	prune := time.NewTicker(time.Hour)
 	defer prune.Stop()
 	m.pruneAudit(ctx)
+	m.pruneTokens(ctx)
 	flush := func(ctx context.Context) {
 		used := m.az.TakeUsed()
 		if len(used) == 0 {
@@ -313,6 +314,7 @@ func (m *Main) background(ctx context.Context, interval time.Duration) {
 			flush(ctx)
 		case <-prune.C:
 			m.pruneAudit(ctx)
+			m.pruneTokens(ctx)
 		}
 	}
 }
@@ -335,6 +337,18 @@ func (m *Main) pruneAudit(ctx context.Context) {
 			m.log.Info("pruned audit events past retention", "org", o.Name, "events", n)
 		}
 	}
+}
+
+// pruneTokens deletes the tokens expired or revoked longer than the
+// retention ago, and logs what one run deleted.
+func (m *Main) pruneTokens(ctx context.Context) {
+	retention := duration(m.Config.TokenRetention)
+	res, err := m.Service.PruneTokens(ctx, retention)
+	if err != nil {
+		m.log.Warn("token retention", "err", err)
+		return
+	}
+	m.log.Info("pruned tokens past retention", "expired", res.Expired, "revoked", res.Revoked, "orgs", res.Orgs, "retention", retention.String())
 }
 
 // bootstrap creates the first organization and admin on an empty database

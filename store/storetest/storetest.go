@@ -68,6 +68,8 @@ func Run(t *testing.T, open Opener) {
 		{"LockOrgLastHolder", testLockOrgLastHolder},
 		{"LockStackVersions", testLockStackVersions},
 		{"PruneExchangedTokens", testPruneExchangedTokens},
+		{"PruneTokens", testPruneTokens},
+		{"OrgCounts", testOrgCounts},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

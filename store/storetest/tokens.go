@@ -579,3 +579,110 @@ func keyOrder(made []*gatehouse.Token, key func(*gatehouse.Token) time.Time) []s
 	}
 	return out
 }
+
+func testPruneTokens(t *testing.T, s gatehouse.Store) {
+	f := newFixture(t, s)
+	now := time.Now().Truncate(time.Microsecond)
+	mk := func(name string, expires time.Time, revoke bool) *gatehouse.Token {
+		_, d := gatehouse.NewTokenValue()
+		tk := &gatehouse.Token{Kind: gatehouse.TokenOrganization, OrgID: f.org.ID, Name: name, Digest: d, Expires: expires}
+		write(t, s, func(tx gatehouse.Tx) error {
+			if err := tx.CreateToken(ctx, tk); err != nil || !revoke {
+				return err
+			}
+			return tx.DeleteToken(ctx, tk.ID)
+		})
+		return tk
+	}
+	expired := mk("expired", now.Add(-2*time.Hour), false)
+	fresh := mk("fresh", now.Add(-time.Minute), false)
+	revoked := mk("revoked", time.Time{}, true)
+	live := mk("live", time.Time{}, false)
+	count := func() (n int) {
+		read(t, s, func(tx gatehouse.Tx) (err error) { n, err = tx.CountOrg(ctx, f.org.ID, "tokens"); return err })
+		return n
+	}
+	if n := count(); n != 3 {
+		t.Errorf("counted %d live tokens; want 3", n)
+	}
+	prune := func(at time.Time) (p gatehouse.TokenPrune) {
+		write(t, s, func(tx gatehouse.Tx) (err error) {
+			p, err = tx.PruneTokens(ctx, f.org.ID, at, at.Add(-time.Hour), 100)
+			return err
+		})
+		return p
+	}
+	if p := prune(now); p.Expired != 1 || p.Revoked != 0 || len(p.Live) != 1 || p.Live[0].ID != expired.ID {
+		t.Errorf("first prune: %+v; want the expired token only (the revoked one is stamped)", p)
+	}
+	if p := prune(now.Add(2 * time.Hour)); p.Expired != 1 || p.Revoked != 1 {
+		t.Errorf("second prune: %+v; want the fresh expired and the revoked token", p)
+	}
+	read(t, s, func(tx gatehouse.Tx) error {
+		for _, tk := range []*gatehouse.Token{expired, fresh, revoked} {
+			if _, err := tx.GetToken(ctx, tk.ID); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+				t.Errorf("token %s after the prune: %v; want not found", tk.Name, err)
+			}
+			if ok, err := tx.TokenNameReserved(ctx, f.org.ID, tk.Name); err != nil || !ok {
+				t.Errorf("the name %s: reserved %v, %v; want reserved", tk.Name, ok, err)
+			}
+		}
+		if _, err := tx.GetToken(ctx, live.ID); err != nil {
+			t.Errorf("the live token: %v", err)
+		}
+		if ok, err := tx.TokenNameReserved(ctx, f.org.ID, "live"); err != nil || ok {
+			t.Errorf("the live token's name: reserved %v, %v; want not (it is the token's)", ok, err)
+		}
+		return nil
+	})
+	if n := count(); n != 1 {
+		t.Errorf("counted %d live tokens after the prune; want 1", n)
+	}
+}
+
+// testOrgCounts checks the quota counters against the rows through
+// creates, deletes and revocations of every counted kind.
+func testOrgCounts(t *testing.T, s gatehouse.Store) {
+	f := newFixture(t, s)
+	counts := func() map[string]int {
+		out := map[string]int{}
+		read(t, s, func(tx gatehouse.Tx) error {
+			for _, k := range []string{"stacks", "environments", "descriptors", "tokens"} {
+				n, err := tx.CountOrg(ctx, f.org.ID, k)
+				if err != nil {
+					return err
+				}
+				out[k] = n
+			}
+			return nil
+		})
+		return out
+	}
+	base := counts()
+	var stacks []*gatehouse.Stack
+	write(t, s, func(tx gatehouse.Tx) error {
+		for i := range 3 {
+			st := &gatehouse.Stack{OrgID: f.org.ID, Project: "p", Name: fmt.Sprintf("s%d", i)}
+			if err := tx.CreateStack(ctx, st); err != nil {
+				return err
+			}
+			stacks = append(stacks, st)
+		}
+		_, d := gatehouse.NewTokenValue()
+		tk := &gatehouse.Token{Kind: gatehouse.TokenOrganization, OrgID: f.org.ID, Name: "counted", Digest: d}
+		if err := tx.CreateToken(ctx, tk); err != nil {
+			return err
+		}
+		_, d2 := gatehouse.NewTokenValue()
+		tk2 := &gatehouse.Token{Kind: gatehouse.TokenOrganization, OrgID: f.org.ID, Name: "revoked", Digest: d2}
+		if err := tx.CreateToken(ctx, tk2); err != nil {
+			return err
+		}
+		return tx.DeleteToken(ctx, tk2.ID)
+	})
+	write(t, s, func(tx gatehouse.Tx) error { return tx.DeleteStack(ctx, stacks[0].ID) })
+	got := counts()
+	if got["stacks"] != base["stacks"]+2 || got["tokens"] != base["tokens"]+1 || got["environments"] != base["environments"] || got["descriptors"] != base["descriptors"] {
+		t.Errorf("counts %v after 3 stacks created, 1 deleted, 2 tokens created, 1 revoked; started at %v", got, base)
+	}
+}
