@@ -307,6 +307,10 @@ func (s *Service) deprovision(ctx context.Context, tx gatehouse.Tx, orgID string
 		"sessionsEnded": n}, "SCIM deprovisioned user %q: %d personal tokens revoked, %d console sessions ended", u.Login, len(revoked), n)
 }
 
+// ErrLastActiveAdmin refuses to deactivate or remove the organization's
+// last active admin.
+var ErrLastActiveAdmin = gatehouse.Errorf(gatehouse.ECONFLICT, "this is the organization's last active admin; make someone else an admin first")
+
 // lastActiveAdmin refuses to take away the organization's last admin who
 // is not suspended.
 func lastActiveAdmin(ctx context.Context, tx gatehouse.Tx, m *gatehouse.Membership) error {
@@ -328,7 +332,7 @@ func lastActiveAdmin(ctx context.Context, tx gatehouse.Tx, m *gatehouse.Membersh
 			return nil
 		}
 	}
-	return gatehouse.Errorf(gatehouse.ECONFLICT, "this is the organization's last active admin; make someone else an admin first")
+	return ErrLastActiveAdmin
 }
 
 // DeleteSCIMUser removes a provisioned user from the organization (the
