@@ -21,17 +21,6 @@ import (
 // user's personal tokens through the token path (so that every snapshot
 // drops them) and ends their console sessions in the same transaction.
 
-// scimLoginRE is what a provisioned userName may be: a login, or an email
-// address as identity providers send by default.
-var scimLoginRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$`)
-
-func checkSCIMLogin(v string) error {
-	if !scimLoginRE.MatchString(v) {
-		return gatehouse.Errorf(gatehouse.EINVALID, "userName: %q must be 1 to 100 letters, digits or '.', '_', '-', '@', '+', starting with a letter or digit", ClientText(v))
-	}
-	return nil
-}
-
 // CreateSCIMToken makes the organization's SCIM token, revoking the one it
 // had, and returns its value, shown once.
 func (s *Service) CreateSCIMToken(ctx context.Context, orgID, createdBy string) (string, *gatehouse.SCIMToken, error) {
@@ -173,7 +162,7 @@ func (s *Service) createSCIMUserTx(ctx context.Context, tx gatehouse.Tx, orgID s
 
 func checkSCIMUserFields(p SCIMUserPatch) error {
 	if p.UserName != nil {
-		if err := checkSCIMLogin(*p.UserName); err != nil {
+		if err := checkLogin("userName", *p.UserName); err != nil {
 			return err
 		}
 	}
@@ -333,6 +322,28 @@ func lastActiveAdmin(ctx context.Context, tx gatehouse.Tx, m *gatehouse.Membersh
 		}
 	}
 	return ErrLastActiveAdmin
+}
+
+// checkNotDeprovisioned refuses a personal token to a user whose managing
+// organization has suspended them (SCIM's active=false): a request that
+// authenticated just before the deprovisioning must not mint a token that
+// outlives it.
+func checkNotDeprovisioned(ctx context.Context, tx gatehouse.Tx, userID string) error {
+	u, err := tx.GetUser(ctx, userID)
+	if err != nil || u.ManagedBy == "" {
+		return err
+	}
+	m, err := tx.GetMember(ctx, u.ManagedBy, userID)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if m.Suspended {
+		return gatehouse.Errorf(gatehouse.EFORBIDDEN, "forbidden: the organization that manages this user has deactivated them")
+	}
+	return nil
 }
 
 // DeleteSCIMUser removes a provisioned user from the organization (the
