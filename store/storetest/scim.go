@@ -34,7 +34,10 @@ func testSCIM(t *testing.T, s gatehouse.Store) {
 		return tx.CreateSCIMToken(ctx, &gatehouse.SCIMToken{OrgID: other.org.ID, Digest: second.Digest})
 	})
 	wantCode(t, err, gatehouse.ECONFLICT, "a SCIM token's digest twice")
-	err = s.Read(ctx, func(tx gatehouse.Tx) error { _, err := tx.GetSCIMTokenByDigest(ctx, gatehouse.TokenDigest("nope")); return err })
+	err = s.Read(ctx, func(tx gatehouse.Tx) error {
+		_, err := tx.GetSCIMTokenByDigest(ctx, gatehouse.TokenDigest("nope"))
+		return err
+	})
 	wantCode(t, err, gatehouse.ENOTFOUND, "an unknown SCIM token")
 
 	// f's user is a member but not managed by f; three managed ones; one of
@@ -59,7 +62,9 @@ func testSCIM(t *testing.T, s gatehouse.Store) {
 	})
 	at := time.Now().Truncate(time.Second)
 	write(t, s, func(tx gatehouse.Tx) error { return tx.PutSCIMUser(ctx, f.org.ID, managed[1].ID, "ext-1", at) })
-	write(t, s, func(tx gatehouse.Tx) error { return tx.PutSCIMUser(ctx, f.org.ID, managed[1].ID, "ext-1b", at.Add(time.Second)) })
+	write(t, s, func(tx gatehouse.Tx) error {
+		return tx.PutSCIMUser(ctx, f.org.ID, managed[1].ID, "ext-1b", at.Add(time.Second))
+	})
 	err = s.Write(ctx, func(tx gatehouse.Tx) error { return tx.PutSCIMUser(ctx, f.org.ID, gatehouse.NewID(), "x", at) })
 	wantCode(t, err, gatehouse.EINVALID, "the SCIM record of no user")
 	read(t, s, func(tx gatehouse.Tx) error {
