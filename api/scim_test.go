@@ -182,100 +182,110 @@ func members(g obj) []string {
 // without members, delete.
 func TestSCIMOkta(t *testing.T) {
 	eachSCIM(t, func(t *testing.T, e *scimEnv) {
-		st, list := e.do("GET", "/Users"+filterQ(`userName eq "dade.murphy@example.com"`)+"&startIndex=1&count=100", nil)
-		e.want("lookup", 200, st, list)
-		if list["totalResults"] != 0.0 || list["schemas"].([]any)[0] != "urn:ietf:params:scim:api:messages:2.0:ListResponse" || len(list["Resources"].([]any)) != 0 {
-			t.Fatalf("lookup of nobody: %v", list)
-		}
-		st, u := e.do("POST", "/Users", obj{
-			"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:User"}, "userName": "dade.murphy@example.com",
-			"name": obj{"givenName": "Dade", "familyName": "Murphy"}, "emails": []obj{{"primary": true, "value": "dade.murphy@example.com", "type": "work"}},
-			"displayName": "Dade Murphy", "locale": "en-US", "externalId": "00ujl29u0le5T6Aj10h7", "groups": []any{}, "password": "1mz050nq", "active": true})
-		e.want("create", 201, st, u)
-		id := u["id"].(string)
-		meta := u["meta"].(obj)
-		if meta["resourceType"] != "User" || meta["created"] == "" || meta["lastModified"] == "" || meta["location"] != e.srv.URL+e.base+"/Users/"+id {
-			t.Errorf("meta: %v", meta)
-		}
-		if u["externalId"] != "00ujl29u0le5T6Aj10h7" || u["active"] != true || u["displayName"] != "Dade Murphy" || u["password"] != nil {
-			t.Errorf("created: %v", u)
-		}
-		// Created as a member with the default role, managed by acme.
-		m, err := e.te.Svc.Member(context.Background(), e.te.Org.ID, "dade.murphy@example.com")
-		if err != nil || m.User.ManagedBy != e.te.Org.ID || m.Membership.RoleID != e.te.Org.Settings.DefaultRoleID {
-			t.Fatalf("member: %+v, %v", m, err)
-		}
-		st, list = e.do("GET", "/Users"+filterQ(`userName eq "DADE.MURPHY@example.com"`), nil)
-		if st != 200 || list["totalResults"] != 1.0 || list["Resources"].([]any)[0].(obj)["id"] != id {
-			t.Fatalf("lookup ignoring case: %d %v", st, list)
-		}
-		st, got := e.do("GET", "/Users/"+id, nil)
-		e.want("get", 200, st, got)
-
-		st, put := e.do("PUT", "/Users/"+id, obj{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:User"}, "id": id,
-			"userName": "dade.murphy@example.com", "name": obj{"givenName": "Crash", "familyName": "Override"},
-			"emails": []obj{{"primary": true, "value": "crash@example.com", "type": "work"}}, "externalId": "00ujl29u0le5T6Aj10h7", "active": true})
-		e.want("put", 200, st, put)
-		if put["displayName"] != "Crash Override" || put["emails"].([]any)[0].(obj)["value"] != "crash@example.com" {
-			t.Errorf("replaced: %v", put)
-		}
-
-		pt := e.personalToken(id)
-		if s := e.apiStatus(pt, "/api/user"); s != 200 {
-			t.Fatalf("the user's token before: %d", s)
-		}
-		st, off := e.do("PATCH", "/Users/"+id, patchOp(obj{"op": "replace", "value": obj{"active": false}}))
-		e.want("deactivate", 200, st, off)
-		if off["active"] != false {
-			t.Errorf("deactivated: %v", off)
-		}
-		if s := e.apiStatus(pt, "/api/user"); s != 401 {
-			t.Errorf("the user's token after active=false: %d, want 401", s)
-		}
-		st, on := e.do("PATCH", "/Users/"+id, patchOp(obj{"op": "replace", "value": obj{"active": true}}))
-		if e.want("reactivate", 200, st, on); on["active"] != true || e.apiStatus(pt, "/api/user") != 401 {
-			t.Errorf("reactivated: %v (the revoked token must stay revoked)", on)
-		}
-
-		okta2 := e.createUser("okta2@example.com", "ext-2")
-		st, g := e.do("POST", "/Groups", obj{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"}, "displayName": "Test SCIMv2", "members": []any{}})
-		e.want("create group", 201, st, g)
-		gid := g["id"].(string)
-		if g["meta"].(obj)["resourceType"] != "Group" || len(members(g)) != 0 {
-			t.Errorf("group: %v", g)
-		}
-		st, list = e.do("GET", "/Groups"+filterQ(`displayName eq "Test SCIMv2"`)+"&startIndex=1&count=100", nil)
-		if st != 200 || list["totalResults"] != 1.0 {
-			t.Fatalf("group lookup: %v", list)
-		}
-		st, g = e.do("PATCH", "/Groups/"+gid, patchOp(obj{"op": "replace", "value": obj{"id": gid, "displayName": "Test SCIMv2 renamed"}}))
-		if e.want("rename", 200, st, g); g["displayName"] != "Test SCIMv2 renamed" {
-			t.Errorf("renamed: %v", g)
-		}
-		st, g = e.do("PATCH", "/Groups/"+gid, patchOp(obj{"op": "add", "path": "members", "value": []obj{{"value": id, "display": "dade"}, {"value": okta2, "display": "okta2"}}}))
-		if e.want("add members", 200, st, g); len(members(g)) != 2 {
-			t.Errorf("after adding: %v", g)
-		}
-		st, g = e.do("PATCH", "/Groups/"+gid, patchOp(obj{"op": "remove", "path": `members[value eq "` + id + `"]`}))
-		if e.want("remove member", 200, st, g); fmt.Sprint(members(g)) != fmt.Sprint([]string{okta2}) {
-			t.Errorf("after removing: %v", g)
-		}
-		team, err := e.te.Svc.TeamByID(context.Background(), e.te.Org.ID, gid)
-		if err != nil || team.Kind != gatehouse.TeamSCIM || team.Name != "Test-SCIMv2" {
-			t.Errorf("the team: %+v, %v", team, err)
-		}
-		st, list = e.do("GET", "/Groups?excludedAttributes=members", nil)
-		if st != 200 || list["Resources"].([]any)[0].(obj)["members"] != nil {
-			t.Errorf("excludedAttributes=members: %v", list)
-		}
-		st, _ = e.do("DELETE", "/Groups/"+gid, nil)
-		if st != 204 {
-			t.Fatalf("delete group: %d", st)
-		}
-		st, gone := e.do("GET", "/Groups/"+gid, nil)
-		wantSCIMError(t, "deleted group", st, gone, 404, "")
+		id := oktaUsers(t, e)
+		oktaGroups(t, e, id)
 		e.wantSCIMAudit()
 	})
+}
+
+// oktaUsers is Okta's user sequence; it returns the user's id.
+func oktaUsers(t *testing.T, e *scimEnv) string {
+	st, list := e.do("GET", "/Users"+filterQ(`userName eq "dade.murphy@example.com"`)+"&startIndex=1&count=100", nil)
+	e.want("lookup", 200, st, list)
+	if list["totalResults"] != 0.0 || list["schemas"].([]any)[0] != "urn:ietf:params:scim:api:messages:2.0:ListResponse" || len(list["Resources"].([]any)) != 0 {
+		t.Fatalf("lookup of nobody: %v", list)
+	}
+	st, u := e.do("POST", "/Users", obj{
+		"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:User"}, "userName": "dade.murphy@example.com",
+		"name": obj{"givenName": "Dade", "familyName": "Murphy"}, "emails": []obj{{"primary": true, "value": "dade.murphy@example.com", "type": "work"}},
+		"displayName": "Dade Murphy", "locale": "en-US", "externalId": "00ujl29u0le5T6Aj10h7", "groups": []any{}, "password": "1mz050nq", "active": true})
+	e.want("create", 201, st, u)
+	id := u["id"].(string)
+	meta := u["meta"].(obj)
+	if meta["resourceType"] != "User" || meta["created"] == "" || meta["lastModified"] == "" || meta["location"] != e.srv.URL+e.base+"/Users/"+id {
+		t.Errorf("meta: %v", meta)
+	}
+	if u["externalId"] != "00ujl29u0le5T6Aj10h7" || u["active"] != true || u["displayName"] != "Dade Murphy" || u["password"] != nil {
+		t.Errorf("created: %v", u)
+	}
+	// Created as a member with the default role, managed by acme.
+	m, err := e.te.Svc.Member(context.Background(), e.te.Org.ID, "dade.murphy@example.com")
+	if err != nil || m.User.ManagedBy != e.te.Org.ID || m.Membership.RoleID != e.te.Org.Settings.DefaultRoleID {
+		t.Fatalf("member: %+v, %v", m, err)
+	}
+	st, list = e.do("GET", "/Users"+filterQ(`userName eq "DADE.MURPHY@example.com"`), nil)
+	if st != 200 || list["totalResults"] != 1.0 || list["Resources"].([]any)[0].(obj)["id"] != id {
+		t.Fatalf("lookup ignoring case: %d %v", st, list)
+	}
+	st, got := e.do("GET", "/Users/"+id, nil)
+	e.want("get", 200, st, got)
+
+	st, put := e.do("PUT", "/Users/"+id, obj{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:User"}, "id": id,
+		"userName": "dade.murphy@example.com", "name": obj{"givenName": "Crash", "familyName": "Override"},
+		"emails": []obj{{"primary": true, "value": "crash@example.com", "type": "work"}}, "externalId": "00ujl29u0le5T6Aj10h7", "active": true})
+	e.want("put", 200, st, put)
+	if put["displayName"] != "Crash Override" || put["emails"].([]any)[0].(obj)["value"] != "crash@example.com" {
+		t.Errorf("replaced: %v", put)
+	}
+
+	pt := e.personalToken(id)
+	if s := e.apiStatus(pt, "/api/user"); s != 200 {
+		t.Fatalf("the user's token before: %d", s)
+	}
+	st, off := e.do("PATCH", "/Users/"+id, patchOp(obj{"op": "replace", "value": obj{"active": false}}))
+	e.want("deactivate", 200, st, off)
+	if off["active"] != false {
+		t.Errorf("deactivated: %v", off)
+	}
+	if s := e.apiStatus(pt, "/api/user"); s != 401 {
+		t.Errorf("the user's token after active=false: %d, want 401", s)
+	}
+	st, on := e.do("PATCH", "/Users/"+id, patchOp(obj{"op": "replace", "value": obj{"active": true}}))
+	if e.want("reactivate", 200, st, on); on["active"] != true || e.apiStatus(pt, "/api/user") != 401 {
+		t.Errorf("reactivated: %v (the revoked token must stay revoked)", on)
+	}
+	return id
+}
+
+// oktaGroups is Okta's group sequence, with id a provisioned user.
+func oktaGroups(t *testing.T, e *scimEnv, id string) {
+	okta2 := e.createUser("okta2@example.com", "ext-2")
+	st, g := e.do("POST", "/Groups", obj{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"}, "displayName": "Test SCIMv2", "members": []any{}})
+	e.want("create group", 201, st, g)
+	gid := g["id"].(string)
+	if g["meta"].(obj)["resourceType"] != "Group" || len(members(g)) != 0 {
+		t.Errorf("group: %v", g)
+	}
+	st, list := e.do("GET", "/Groups"+filterQ(`displayName eq "Test SCIMv2"`)+"&startIndex=1&count=100", nil)
+	if st != 200 || list["totalResults"] != 1.0 {
+		t.Fatalf("group lookup: %v", list)
+	}
+	st, g = e.do("PATCH", "/Groups/"+gid, patchOp(obj{"op": "replace", "value": obj{"id": gid, "displayName": "Test SCIMv2 renamed"}}))
+	if e.want("rename", 200, st, g); g["displayName"] != "Test SCIMv2 renamed" {
+		t.Errorf("renamed: %v", g)
+	}
+	st, g = e.do("PATCH", "/Groups/"+gid, patchOp(obj{"op": "add", "path": "members", "value": []obj{{"value": id, "display": "dade"}, {"value": okta2, "display": "okta2"}}}))
+	if e.want("add members", 200, st, g); len(members(g)) != 2 {
+		t.Errorf("after adding: %v", g)
+	}
+	st, g = e.do("PATCH", "/Groups/"+gid, patchOp(obj{"op": "remove", "path": `members[value eq "` + id + `"]`}))
+	if e.want("remove member", 200, st, g); fmt.Sprint(members(g)) != fmt.Sprint([]string{okta2}) {
+		t.Errorf("after removing: %v", g)
+	}
+	team, err := e.te.Svc.TeamByID(context.Background(), e.te.Org.ID, gid)
+	if err != nil || team.Kind != gatehouse.TeamSCIM || team.Name != "Test-SCIMv2" {
+		t.Errorf("the team: %+v, %v", team, err)
+	}
+	st, list = e.do("GET", "/Groups?excludedAttributes=members", nil)
+	if st != 200 || list["Resources"].([]any)[0].(obj)["members"] != nil {
+		t.Errorf("excludedAttributes=members: %v", list)
+	}
+	st, _ = e.do("DELETE", "/Groups/"+gid, nil)
+	if st != 204 {
+		t.Fatalf("delete group: %d", st)
+	}
+	st, gone := e.do("GET", "/Groups/"+gid, nil)
+	wantSCIMError(t, "deleted group", st, gone, 404, "")
 }
 
 // createUser provisions a user and returns its id.
@@ -321,90 +331,98 @@ func (e *scimEnv) wantSCIMAudit() {
 // value, delete.
 func TestSCIMEntra(t *testing.T) {
 	eachSCIM(t, func(t *testing.T, e *scimEnv) {
-		st, list := e.do("GET", "/Users"+filterQ(`userName eq "ryan3@contoso.com-9c51a3d2"`), nil)
-		if st != 200 || list["totalResults"] != 0.0 {
-			t.Fatalf("probe: %v", list)
-		}
-		st, u := e.do("POST", "/Users", obj{
-			"schemas":  []string{"urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"},
-			"UserName": "Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1@contoso.com", "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
-			"active": true, "emails": []obj{{"primary": true, "type": "work", "value": "Test_User_fd0ea19b@testuser.com"}}, "meta": obj{"resourceType": "User"},
-			"name": obj{"formatted": "givenName familyName", "familyName": "familyName", "givenName": "givenName"}, "roles": []any{},
-			"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": obj{"employeeNumber": "701984", "department": "4"}})
-		e.want("create (a capitalized attribute name)", 201, st, u)
-		id := u["id"].(string)
-		if u["userName"] != "Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1@contoso.com" || u["displayName"] != "givenName familyName" {
-			t.Errorf("created: %v", u)
-		}
-		st, list = e.do("GET", "/Users"+filterQ(`externalId eq "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef"`), nil)
-		if st != 200 || list["totalResults"] != 1.0 {
-			t.Fatalf("by externalId: %v", list)
-		}
-		st, u = e.do("PATCH", "/Users/"+id, patchOp(
-			obj{"op": "Replace", "path": `emails[type eq "work"].value`, "value": "updatedEmail@microsoft.com"},
-			obj{"op": "Replace", "path": "name.familyName", "value": "updatedFamilyName"},
-			obj{"op": "Add", "path": "displayName", "value": "Updated Name"},
-			obj{"op": "Replace", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": "boss"},
-			obj{"op": "Replace", "path": "title", "value": "Engineer"}))
-		e.want("patch with paths", 200, st, u)
-		if u["emails"].([]any)[0].(obj)["value"] != "updatedEmail@microsoft.com" || u["displayName"] != "Updated Name" {
-			t.Errorf("patched: %v", u)
-		}
-		st, u = e.do("PATCH", "/Users/"+id, patchOp(obj{"op": "Replace", "path": "userName", "value": "ryan@contoso.com"}))
-		if e.want("rename", 200, st, u); u["userName"] != "ryan@contoso.com" {
-			t.Errorf("renamed: %v", u)
-		}
-		sess, _, err := e.te.Svc.Sessions().Open(context.Background(), id, make([]byte, 32), 3600e9)
-		if err != nil {
-			t.Fatal(err)
-		}
-		st, u = e.do("PATCH", "/Users/"+id, patchOp(obj{"op": "Replace", "path": "active", "value": "False"}))
-		if e.want(`active "False"`, 200, st, u); u["active"] != false {
-			t.Errorf(`after "False": %v`, u)
-		}
-		if _, err := e.te.Svc.Sessions().Get(context.Background(), sess); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
-			t.Errorf("the console session after deprovisioning: %v", err)
-		}
-
-		var users []string
-		for i := range 5 {
-			users = append(users, e.createUser(fmt.Sprintf("entra%d@contoso.com", i), fmt.Sprintf("ext-%d", i)))
-		}
-		st, g := e.do("POST", "/Groups", obj{"externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159", "displayName": "Group1DisplayName",
-			"meta": obj{"resourceType": "Group"}, "schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"}})
-		e.want("create group", 201, st, g)
-		gid := g["id"].(string)
-		st, list = e.do("GET", "/Groups"+filterQ(`displayName eq "Group1DisplayName"`)+"&excludedAttributes=members", nil)
-		if st != 200 || list["totalResults"] != 1.0 || list["Resources"].([]any)[0].(obj)["members"] != nil {
-			t.Fatalf("group lookup: %v", list)
-		}
-		batch := []obj{{"value": users[0]}, {"value": users[1]}, {"value": users[2]}}
-		st, g = e.do("PATCH", "/Groups/"+gid, patchOp(obj{"op": "Add", "path": "members", "value": batch}, obj{"op": "Add", "path": "members", "value": []obj{{"value": users[3]}}}))
-		if e.want("add a batch", 200, st, g); len(members(g)) != 4 {
-			t.Errorf("after the batch: %v", members(g))
-		}
-		st, g = e.do("PATCH", "/Groups/"+gid, patchOp(obj{"op": "Remove", "path": "members", "value": []obj{{"value": users[0]}, {"value": users[1]}}}))
-		if e.want("remove a batch", 200, st, g); len(members(g)) != 2 {
-			t.Errorf("after removing: %v", members(g))
-		}
-		st, g = e.do("PATCH", "/Groups/"+gid, patchOp(obj{"op": "Replace", "path": "displayName", "value": "1879db59-3bdf-4490-ad68-ab880a269474updatedDisplayName"}))
-		if e.want("rename group", 200, st, g); g["displayName"] != "1879db59-3bdf-4490-ad68-ab880a269474updatedDisplayName" {
-			t.Errorf("renamed: %v", g)
-		}
-		st, g = e.do("PATCH", "/Groups/"+gid, patchOp(obj{"op": "Replace", "path": "members", "value": []obj{{"value": users[4]}}}))
-		if e.want("replace members", 200, st, g); fmt.Sprint(members(g)) != fmt.Sprint([]string{users[4]}) {
-			t.Errorf("replaced: %v", members(g))
-		}
-		st, _ = e.do("DELETE", "/Users/"+id, nil)
-		if st != 204 {
+		id := entraUsers(t, e)
+		entraGroups(t, e)
+		if st, _ := e.do("DELETE", "/Users/"+id, nil); st != 204 {
 			t.Fatalf("delete user: %d", st)
 		}
 		st, gone := e.do("GET", "/Users/"+id, nil)
 		wantSCIMError(t, "deleted user", st, gone, 404, "")
-		st, _ = e.do("DELETE", "/Groups/"+gid, nil)
-		if st != 204 {
-			t.Fatalf("delete group: %d", st)
-		}
 		e.wantSCIMAudit()
 	})
+}
+
+// entraUsers is Entra ID's user sequence; it returns the user's id.
+func entraUsers(t *testing.T, e *scimEnv) string {
+	st, list := e.do("GET", "/Users"+filterQ(`userName eq "ryan3@contoso.com-9c51a3d2"`), nil)
+	if st != 200 || list["totalResults"] != 0.0 {
+		t.Fatalf("probe: %v", list)
+	}
+	st, u := e.do("POST", "/Users", obj{
+		"schemas":  []string{"urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"},
+		"UserName": "Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1@contoso.com", "externalId": "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef",
+		"active": true, "emails": []obj{{"primary": true, "type": "work", "value": "Test_User_fd0ea19b@testuser.com"}}, "meta": obj{"resourceType": "User"},
+		"name": obj{"formatted": "givenName familyName", "familyName": "familyName", "givenName": "givenName"}, "roles": []any{},
+		"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": obj{"employeeNumber": "701984", "department": "4"}})
+	e.want("create (a capitalized attribute name)", 201, st, u)
+	id := u["id"].(string)
+	if u["userName"] != "Test_User_ab6490ee-1e48-479e-a20b-2d77186b5dd1@contoso.com" || u["displayName"] != "givenName familyName" {
+		t.Errorf("created: %v", u)
+	}
+	st, list = e.do("GET", "/Users"+filterQ(`externalId eq "0a21f0f2-8d2a-4f8e-bf98-7363c4aed4ef"`), nil)
+	if st != 200 || list["totalResults"] != 1.0 {
+		t.Fatalf("by externalId: %v", list)
+	}
+	st, u = e.do("PATCH", "/Users/"+id, patchOp(
+		obj{"op": "Replace", "path": `emails[type eq "work"].value`, "value": "updatedEmail@microsoft.com"},
+		obj{"op": "Replace", "path": "name.familyName", "value": "updatedFamilyName"},
+		obj{"op": "Add", "path": "displayName", "value": "Updated Name"},
+		obj{"op": "Replace", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": "boss"},
+		obj{"op": "Replace", "path": "title", "value": "Engineer"}))
+	e.want("patch with paths", 200, st, u)
+	if u["emails"].([]any)[0].(obj)["value"] != "updatedEmail@microsoft.com" || u["displayName"] != "Updated Name" {
+		t.Errorf("patched: %v", u)
+	}
+	st, u = e.do("PATCH", "/Users/"+id, patchOp(obj{"op": "Replace", "path": "userName", "value": "ryan@contoso.com"}))
+	if e.want("rename", 200, st, u); u["userName"] != "ryan@contoso.com" {
+		t.Errorf("renamed: %v", u)
+	}
+	sess, _, err := e.te.Svc.Sessions().Open(context.Background(), id, make([]byte, 32), 3600e9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, u = e.do("PATCH", "/Users/"+id, patchOp(obj{"op": "Replace", "path": "active", "value": "False"}))
+	if e.want(`active "False"`, 200, st, u); u["active"] != false {
+		t.Errorf(`after "False": %v`, u)
+	}
+	if _, err := e.te.Svc.Sessions().Get(context.Background(), sess); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+		t.Errorf("the console session after deprovisioning: %v", err)
+	}
+	return id
+}
+
+// entraGroups is Entra ID's group sequence.
+func entraGroups(t *testing.T, e *scimEnv) {
+	var users []string
+	for i := range 5 {
+		users = append(users, e.createUser(fmt.Sprintf("entra%d@contoso.com", i), fmt.Sprintf("ext-%d", i)))
+	}
+	st, g := e.do("POST", "/Groups", obj{"externalId": "8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159", "displayName": "Group1DisplayName",
+		"meta": obj{"resourceType": "Group"}, "schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:Group"}})
+	e.want("create group", 201, st, g)
+	gid := g["id"].(string)
+	st, list := e.do("GET", "/Groups"+filterQ(`displayName eq "Group1DisplayName"`)+"&excludedAttributes=members", nil)
+	if st != 200 || list["totalResults"] != 1.0 || list["Resources"].([]any)[0].(obj)["members"] != nil {
+		t.Fatalf("group lookup: %v", list)
+	}
+	batch := []obj{{"value": users[0]}, {"value": users[1]}, {"value": users[2]}}
+	st, g = e.do("PATCH", "/Groups/"+gid, patchOp(obj{"op": "Add", "path": "members", "value": batch}, obj{"op": "Add", "path": "members", "value": []obj{{"value": users[3]}}}))
+	if e.want("add a batch", 200, st, g); len(members(g)) != 4 {
+		t.Errorf("after the batch: %v", members(g))
+	}
+	st, g = e.do("PATCH", "/Groups/"+gid, patchOp(obj{"op": "Remove", "path": "members", "value": []obj{{"value": users[0]}, {"value": users[1]}}}))
+	if e.want("remove a batch", 200, st, g); len(members(g)) != 2 {
+		t.Errorf("after removing: %v", members(g))
+	}
+	st, g = e.do("PATCH", "/Groups/"+gid, patchOp(obj{"op": "Replace", "path": "displayName", "value": "1879db59-3bdf-4490-ad68-ab880a269474updatedDisplayName"}))
+	if e.want("rename group", 200, st, g); g["displayName"] != "1879db59-3bdf-4490-ad68-ab880a269474updatedDisplayName" {
+		t.Errorf("renamed: %v", g)
+	}
+	st, g = e.do("PATCH", "/Groups/"+gid, patchOp(obj{"op": "Replace", "path": "members", "value": []obj{{"value": users[4]}}}))
+	if e.want("replace members", 200, st, g); fmt.Sprint(members(g)) != fmt.Sprint([]string{users[4]}) {
+		t.Errorf("replaced: %v", members(g))
+	}
+	if st, _ = e.do("DELETE", "/Groups/"+gid, nil); st != 204 {
+		t.Fatalf("delete group: %d", st)
+	}
 }
