@@ -33,12 +33,13 @@ func (t *tx) GetSCIMTokenByDigest(ctx context.Context, digest []byte) (*gatehous
 	}, "SELECT id, org_id, digest, created, created_by, revoked FROM scim_tokens WHERE digest = ?", digest)
 }
 
-// scimUserFrom joins a membership, its user (managed by the organization)
-// and what provisioning recorded of it; scimUserCols reads it.
+// scimUserFrom joins the users an organization manages (users_managed,
+// in id order), their memberships and what provisioning recorded of them;
+// scimUserCols reads it.
 const (
-	scimUserFrom = ` FROM memberships m JOIN users u ON u.id = m.user_id
+	scimUserFrom = ` FROM users u JOIN memberships m ON m.org_id = u.managed_by AND m.user_id = u.id
  LEFT JOIN scim_users s ON s.org_id = m.org_id AND s.user_id = m.user_id
- WHERE m.org_id = ? AND u.managed_by = m.org_id`
+ WHERE u.managed_by = ?`
 	scimUserCols = `SELECT u.id, u.login, u.name, u.email, u.avatar_url, u.created, u.managed_by,
  m.org_id, m.user_id, m.role_id, m.suspended, m.created, COALESCE(s.external_id, ''), COALESCE(s.modified, 0)`
 )
@@ -54,30 +55,31 @@ func scanSCIMUser(sc scanner) (*gatehouse.SCIMUser, error) {
 	return v, err
 }
 
-// scimWhere is the condition of a SCIM filter on columns named by cols
-// (attribute: column), with its argument.
-func scimWhere(f gatehouse.SCIMFilter, cols map[string]string) (string, []any, error) {
+// scimCond is the condition of a SCIM filter on an attribute, with its
+// arguments, for the organization and the value.
+type scimCond func(orgID, value string) (string, []any)
+
+// scimWhere is the condition of a SCIM filter (conds: per attribute).
+func scimWhere(f gatehouse.SCIMFilter, orgID string, conds map[string]scimCond) (string, []any, error) {
 	if f.Attr == "" {
 		return "", nil, nil
 	}
-	col, ok := cols[f.Attr]
+	cond, ok := conds[f.Attr]
 	if !ok {
 		return "", nil, gatehouse.Errorf(gatehouse.EINVALID, "filter: cannot filter on %q", f.Attr)
 	}
-	if f.Attr == gatehouse.SCIMAttrUserName {
-		return " AND LOWER(" + col + ") = LOWER(?)", []any{f.Value}, nil
-	}
-	return " AND " + col + " = ?", []any{f.Value}, nil
+	q, args := cond(orgID, f.Value)
+	return " AND " + q, args, nil
 }
 
 // scimPage runs a SCIM list: the count of all that match, then the page.
-func scimPage[T any](ctx context.Context, t *tx, f gatehouse.SCIMFilter, cols, from, order string, cond map[string]string,
-	scan func(scanner) (T, error), args ...any) ([]T, int, error) {
-	where, wargs, err := scimWhere(f, cond)
+func scimPage[T any](ctx context.Context, t *tx, orgID string, f gatehouse.SCIMFilter, cols, from, order string, conds map[string]scimCond,
+	scan func(scanner) (T, error)) ([]T, int, error) {
+	where, wargs, err := scimWhere(f, orgID, conds)
 	if err != nil {
 		return nil, 0, err
 	}
-	args = append(args, wargs...)
+	args := append([]any{orgID}, wargs...)
 	var total int
 	if err := t.queryRow(ctx, "SELECT COUNT(*)"+from+where, args...).Scan(&total); err != nil {
 		return nil, 0, t.d.mapErr(err, opWrite)
@@ -89,14 +91,22 @@ func scimPage[T any](ctx context.Context, t *tx, f gatehouse.SCIMFilter, cols, f
 	return out, total, err
 }
 
-var scimUserFilters = map[string]string{
-	gatehouse.SCIMAttrUserName:    "u.login",
-	gatehouse.SCIMAttrExternalID:  "COALESCE(s.external_id, '')",
-	gatehouse.SCIMAttrDisplayName: "u.name",
+// scimUserFilters are written for the indexes, each a lookup that then
+// probes the memberships' key: userName through users_login_lower
+// (logins compare ignoring case, RFC 7643's caseExact false), externalId
+// through scim_users_external.
+var scimUserFilters = map[string]scimCond{
+	gatehouse.SCIMAttrUserName: func(_, v string) (string, []any) {
+		return "m.user_id IN (SELECT id FROM users WHERE LOWER(login) = LOWER(?))", []any{v}
+	},
+	gatehouse.SCIMAttrExternalID: func(org, v string) (string, []any) {
+		return "m.user_id IN (SELECT user_id FROM scim_users WHERE org_id = ? AND external_id = ?)", []any{org, v}
+	},
+	gatehouse.SCIMAttrDisplayName: func(_, v string) (string, []any) { return "u.name = ?", []any{v} },
 }
 
 func (t *tx) ListSCIMUsers(ctx context.Context, orgID string, f gatehouse.SCIMFilter) ([]*gatehouse.SCIMUser, int, error) {
-	return scimPage(ctx, t, f, scimUserCols, scimUserFrom, "u.id", scimUserFilters, scanSCIMUser, orgID)
+	return scimPage(ctx, t, orgID, f, scimUserCols, scimUserFrom, "u.id", scimUserFilters, scanSCIMUser)
 }
 
 func (t *tx) GetSCIMUser(ctx context.Context, orgID, userID string) (*gatehouse.SCIMUser, error) {
@@ -125,13 +135,15 @@ func scanSCIMGroup(sc scanner) (*gatehouse.SCIMGroup, error) {
 	return v, err
 }
 
-var scimGroupFilters = map[string]string{
-	gatehouse.SCIMAttrExternalID:  "COALESCE(g.external_id, '')",
-	gatehouse.SCIMAttrDisplayName: "t.display_name",
+var scimGroupFilters = map[string]scimCond{
+	gatehouse.SCIMAttrExternalID: func(org, v string) (string, []any) {
+		return "t.id IN (SELECT team_id FROM scim_groups WHERE org_id = ? AND external_id = ?)", []any{org, v}
+	},
+	gatehouse.SCIMAttrDisplayName: func(_, v string) (string, []any) { return "t.display_name = ?", []any{v} },
 }
 
 func (t *tx) ListSCIMGroups(ctx context.Context, orgID string, f gatehouse.SCIMFilter) ([]*gatehouse.SCIMGroup, int, error) {
-	return scimPage(ctx, t, f, scimGroupCols, scimGroupFrom, "t.id", scimGroupFilters, scanSCIMGroup, orgID)
+	return scimPage(ctx, t, orgID, f, scimGroupCols, scimGroupFrom, "t.id", scimGroupFilters, scanSCIMGroup)
 }
 
 func (t *tx) GetSCIMGroup(ctx context.Context, orgID, teamID string) (*gatehouse.SCIMGroup, error) {

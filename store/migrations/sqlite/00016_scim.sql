@@ -22,6 +22,10 @@ CREATE TABLE scim_users (
     PRIMARY KEY (org_id, user_id)
 );
 CREATE INDEX scim_users_external ON scim_users (org_id, external_id);
+-- SCIM's userName filter compares logins ignoring case.
+CREATE INDEX users_login_lower ON users (LOWER(login));
+-- SCIM lists the users an organization manages, in id order.
+CREATE INDEX users_managed ON users (managed_by, id);
 
 CREATE TABLE scim_groups (
     org_id      TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
@@ -37,6 +41,8 @@ CREATE INDEX console_sessions_user ON console_sessions (user_id);
 
 -- +goose Down
 DROP INDEX console_sessions_user;
+DROP INDEX users_login_lower;
+DROP INDEX users_managed;
 ALTER TABLE console_sessions DROP COLUMN last_seen;
 DROP TABLE scim_groups;
 DROP TABLE scim_users;
