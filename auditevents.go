@@ -69,6 +69,17 @@ const (
 	EventAccountCreated           = "insights_account_created"
 	EventAccountDeleted           = "insights_account_deleted"
 	EventAccountTagsChanged       = "insights_account_tags_changed"
+
+	// SCIM provisioning (service/scim.go): every change an identity
+	// provider makes, attributed to the organization's SCIM token.
+	EventSCIMTokenCreated      = "scim_token_created"
+	EventSCIMUserCreated       = "scim_user_created"
+	EventSCIMUserUpdated       = "scim_user_updated"
+	EventSCIMUserDeprovisioned = "scim_user_deprovisioned"
+	EventSCIMUserDeleted       = "scim_user_deleted"
+	EventSCIMGroupCreated      = "scim_group_created"
+	EventSCIMGroupUpdated      = "scim_group_updated"
+	EventSCIMGroupDeleted      = "scim_group_deleted"
 )
 
 // Audit event classes. Reads (an export, a decryption, an environment
@@ -150,4 +161,12 @@ var AuditEventTypes = []AuditEventType{
 	{EventAccountCreated, "Insights Account Created", "An Insights account was created.", false, false, false, false},
 	{EventAccountDeleted, "Insights Account Deleted", "An Insights account was deleted.", false, false, false, false},
 	{EventAccountTagsChanged, "Insights Account Tags Changed", "An Insights account's tags changed.", false, false, false, false},
+	{EventSCIMTokenCreated, "SCIM Token Created", "An admin made the organization's SCIM provisioning token, revoking the one before.", true, false, false, false},
+	{EventSCIMUserCreated, "SCIM User Created", "The identity provider provisioned a user, who joined with the default role.", true, false, false, false},
+	{EventSCIMUserUpdated, "SCIM User Updated", "The identity provider changed a user (name, email, external id, active).", true, false, false, false},
+	{EventSCIMUserDeprovisioned, "SCIM User Deprovisioned", "The identity provider deactivated or removed a user: their personal tokens were revoked and console sessions ended.", true, false, false, false},
+	{EventSCIMUserDeleted, "SCIM User Deleted", "The identity provider removed a user from the organization.", true, false, false, false},
+	{EventSCIMGroupCreated, "SCIM Group Created", "The identity provider created a group (a SCIM team).", true, false, false, false},
+	{EventSCIMGroupUpdated, "SCIM Group Updated", "The identity provider renamed a group or changed its members.", true, false, false, false},
+	{EventSCIMGroupDeleted, "SCIM Group Deleted", "The identity provider deleted a group; its team and the team's tokens went with it.", true, false, false, false},
 }

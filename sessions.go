@@ -12,4 +12,5 @@ type Session struct {
 	CSRF        string // the token every form of the session carries
 	Created     time.Time
 	Expires     time.Time
+	LastSeen    time.Time // when the session last served a request (zero: never since it opened)
 }

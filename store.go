@@ -117,6 +117,7 @@ type Tx interface {
 	AccountTx
 	AuditTx
 	SessionTx
+	SCIMTx
 	SnapshotTx
 }
 
@@ -406,6 +407,13 @@ type SessionTx interface {
 	DeleteSession(ctx context.Context, digest []byte) error
 	// PruneSessions deletes the sessions expired before a time.
 	PruneSessions(ctx context.Context, before time.Time) (int64, error)
+	// ListUserSessions lists a user's live sessions at now, newest first.
+	ListUserSessions(ctx context.Context, userID string, now time.Time) ([]*Session, error)
+	// TouchSession records that a session was seen at a time.
+	TouchSession(ctx context.Context, digest []byte, at time.Time) error
+	// DeleteUserSessions ends every session of a user and returns how
+	// many there were.
+	DeleteUserSessions(ctx context.Context, userID string) (int64, error)
 }
 
 // SnapshotTx reads what authorization needs about an organization.

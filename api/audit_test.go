@@ -94,6 +94,9 @@ func TestEveryMutatingRouteEmitsItsEvent(t *testing.T) {
 			e.must(e.admin, "POST", "/api/orgs/acme/invites", map[string]any{"userLogin": "carol"}, 201, &out)
 			e.must(carol, "POST", "/api/user/pending-invites/"+out.ID+"/accept", nil, 200, nil)
 		}},
+		"POST /api/orgs/{orgName}/scim/token": {gatehouse.EventSCIMTokenCreated, func() {
+			e.must(e.admin, "POST", "/api/orgs/acme/scim/token", nil, 201, nil)
+		}},
 		"POST /api/orgs/{orgName}/members/{userLogin}": {gatehouse.EventMemberAdded, func() {
 			e.must(e.admin, "POST", "/api/orgs/acme/members/bob", nil, 200, nil)
 		}},
@@ -301,7 +304,7 @@ func TestEveryMutatingRouteEmitsItsEvent(t *testing.T) {
 	}
 	order := []string{"POST /api/orgs/{orgName}/invites", "PATCH /api/orgs/{orgName}/invites/{inviteID}",
 		"DELETE /api/orgs/{orgName}/invites/{inviteID}", "POST /api/user/pending-invites/{inviteID}/decline",
-		"POST /api/user/pending-invites/{inviteID}/accept", "POST /api/orgs/{orgName}/roles", "PATCH /api/orgs/{orgName}/roles/{roleID}", "PATCH /api/orgs/{orgName}/roles/{roleID}/default",
+		"POST /api/user/pending-invites/{inviteID}/accept", "POST /api/orgs/{orgName}/scim/token", "POST /api/orgs/{orgName}/roles", "PATCH /api/orgs/{orgName}/roles/{roleID}", "PATCH /api/orgs/{orgName}/roles/{roleID}/default",
 		"POST /api/orgs/{orgName}/members/{userLogin}", "PATCH /api/orgs/{orgName}/members/{userLogin}", "POST /api/orgs/{orgName}/teams/pulumi",
 		"PATCH /api/orgs/{orgName}/teams/{teamName}", "POST /api/orgs/{orgName}/teams/{teamName}/roles/{roleID}",
 		"DELETE /api/orgs/{orgName}/teams/{teamName}/roles/{roleID}", "POST /api/user/tokens", "DELETE /api/user/tokens/{tokenID}",

@@ -505,3 +505,63 @@ func (c *Client) SetIssuerPolicy(ctx context.Context, org, issuerID string, rule
 	raw, _ := json.Marshal(out.Policies)
 	return &gatehouse.AuthPolicy{ID: out.ID, IssuerID: issuerID, Version: out.Version, Policies: raw}, nil
 }
+
+// Invites lists an organization's pending invitations.
+func (c *Client) Invites(ctx context.Context, org string) ([]wire.Invite, error) {
+	var out wire.ListInvitesResponse
+	return out.Invites, c.do(ctx, "GET", orgPath(org, "invites"), nil, &out)
+}
+
+// Invite invites an existing user to an organization.
+func (c *Client) Invite(ctx context.Context, org string, req wire.InviteRequest) (*wire.Invite, error) {
+	var out wire.Invite
+	if err := c.do(ctx, "POST", orgPath(org, "invites"), req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// UpdateInvite changes a pending invitation's role or expiry.
+func (c *Client) UpdateInvite(ctx context.Context, org, id string, req wire.InviteRequest) (*wire.Invite, error) {
+	var out wire.Invite
+	if err := c.do(ctx, "PATCH", orgPath(org, "invites", id), req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// RevokeInvite withdraws a pending invitation.
+func (c *Client) RevokeInvite(ctx context.Context, org, id string) error {
+	return c.do(ctx, "DELETE", orgPath(org, "invites", id), nil, nil)
+}
+
+// PendingInvites lists the invitations sent to the signed-in user.
+func (c *Client) PendingInvites(ctx context.Context) ([]wire.Invite, error) {
+	var out wire.ListInvitesResponse
+	return out.Invites, c.do(ctx, "GET", "/api/user/pending-invites", nil, &out)
+}
+
+// AcceptInvite accepts an invitation sent to the signed-in user, who joins
+// its organization with its role.
+func (c *Client) AcceptInvite(ctx context.Context, id string) (*wire.Invite, error) {
+	var out wire.Invite
+	if err := c.do(ctx, "POST", "/api/user/pending-invites/"+url.PathEscape(id)+"/accept", nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// DeclineInvite declines an invitation sent to the signed-in user.
+func (c *Client) DeclineInvite(ctx context.Context, id string) error {
+	return c.do(ctx, "POST", "/api/user/pending-invites/"+url.PathEscape(id)+"/decline", nil, nil)
+}
+
+// CreateSCIMToken makes the organization's SCIM provisioning token,
+// revoking the one before; its value is shown once.
+func (c *Client) CreateSCIMToken(ctx context.Context, org string) (*wire.SCIMTokenResponse, error) {
+	var out wire.SCIMTokenResponse
+	if err := c.do(ctx, "POST", orgPath(org, "scim", "token"), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

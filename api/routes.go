@@ -39,6 +39,7 @@ func (s *Server) register() {
 	}
 
 	s.registerInvites()
+	s.registerSCIM()
 
 	s.registerUser()
 	s.registerRoles()

@@ -41,6 +41,7 @@ type Server struct {
 	metricsElsewhere bool
 	mux              *http.ServeMux
 	routes           []*route
+	scimRoutes       []string // scim.go
 	ready            func(context.Context) error
 	audit            *auditWriter
 	// verifier checks ID tokens for registration and exchange.

@@ -17,6 +17,7 @@ var noBodyRoutes = map[string]bool{
 	"POST /api/esc/environments/{orgName}/{projectName}/{envName}":                             true,
 	"POST /api/user/pending-invites/{inviteID}/accept":                                         true,
 	"POST /api/user/pending-invites/{inviteID}/decline":                                        true,
+	"POST /api/orgs/{orgName}/scim/token":                                                      true,
 }
 
 func takesNoBody(rt string) bool {

@@ -132,7 +132,7 @@ func (s *Service) Invite(ctx context.Context, orgID string, in InviteInput) (*In
 }
 
 func (s *Service) inviteTx(ctx context.Context, tx gatehouse.Tx, orgID string, in InviteInput) (*InviteView, error) {
-	if err := checkName("userLogin", in.Login, 100); err != nil {
+	if err := checkLogin("userLogin", in.Login); err != nil {
 		return nil, err
 	}
 	expires, err := s.inviteExpiry(in.Expires)

@@ -113,7 +113,7 @@ func (s *Service) AddMember(ctx context.Context, orgID, login, role string) (*Me
 }
 
 func (s *Service) addMemberTx(ctx context.Context, tx gatehouse.Tx, orgID, login, role string) (*MemberView, error) {
-	if err := checkName("userLogin", login, 100); err != nil {
+	if err := checkLogin("userLogin", login); err != nil {
 		return nil, err
 	}
 	roleID, err := memberRoleID(ctx, tx, orgID, role)

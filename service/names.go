@@ -23,6 +23,17 @@ func checkName(field, v string, maxLen int) error {
 	return nil
 }
 
+// loginRE is what a login may be: a name, or an email address, as
+// identity providers (SCIM's userName, SSO's email claim) name people.
+var loginRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}$`)
+
+func checkLogin(field, v string) error {
+	if !loginRE.MatchString(v) {
+		return gatehouse.Errorf(gatehouse.EINVALID, "%s: %q must be 1 to 100 letters, digits or '.', '_', '-', '@', '+', starting with a letter or digit", field, ClientText(v))
+	}
+	return nil
+}
+
 func checkText(field, v string, maxLen int) error {
 	if len(v) > maxLen {
 		return gatehouse.Errorf(gatehouse.EINVALID, "%s: %d characters, over the limit of %d", field, len(v), maxLen)

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"time"
 
 	"github.com/gatehouse-iam/gatehouse"
@@ -57,3 +58,58 @@ func (ss Sessions) End(ctx context.Context, value string) error {
 }
 
 func sessionDigest(v string) []byte { d := sha256.Sum256([]byte(v)); return d[:] }
+
+// SessionID is a session's handle on the user's own page: derived from
+// its digest (so neither the cookie nor the stored key is shown), and
+// enough to end it.
+func SessionID(rec *gatehouse.Session) string {
+	d := sha256.Sum256(append([]byte("gatehouse/session-id/v1\x00"), rec.Digest...))
+	return hex.EncodeToString(d[:12])
+}
+
+// List lists a user's live sessions, newest first.
+func (ss Sessions) List(ctx context.Context, userID string) (out []*gatehouse.Session, err error) {
+	err = ss.s.read(ctx, func(tx gatehouse.Tx) error {
+		out, err = tx.ListUserSessions(ctx, userID, ss.s.Now())
+		return err
+	})
+	return out, err
+}
+
+// Touch records that a session served a request now. A page calls it at
+// most once a minute per session (it compares LastSeen), so that reads
+// stay reads.
+func (ss Sessions) Touch(ctx context.Context, rec *gatehouse.Session) error {
+	now := ss.s.Now()
+	if now.Sub(rec.LastSeen) < time.Minute {
+		return nil
+	}
+	return ss.s.store.Write(ctx, func(tx gatehouse.Tx) error { return tx.TouchSession(ctx, rec.Digest, now) })
+}
+
+// Revoke ends one of a user's sessions by its SessionID: ENOTFOUND when
+// the user has no such session.
+func (ss Sessions) Revoke(ctx context.Context, userID, id string) error {
+	return ss.s.store.Write(ctx, func(tx gatehouse.Tx) error {
+		rs, err := tx.ListUserSessions(ctx, userID, ss.s.Now())
+		if err != nil {
+			return err
+		}
+		for _, r := range rs {
+			if SessionID(r) == id {
+				return tx.DeleteSession(ctx, r.Digest)
+			}
+		}
+		return gatehouse.Errorf(gatehouse.ENOTFOUND, "session %q not found", ClientText(id))
+	})
+}
+
+// EndAll ends every session of a user ("sign out everywhere") and
+// returns how many there were.
+func (ss Sessions) EndAll(ctx context.Context, userID string) (n int64, err error) {
+	err = ss.s.store.Write(ctx, func(tx gatehouse.Tx) error {
+		n, err = tx.DeleteUserSessions(ctx, userID)
+		return err
+	})
+	return n, err
+}

@@ -145,7 +145,13 @@ func (s *Service) checkTokenOwner(ctx context.Context, tx gatehouse.Tx, in Token
 		for _, m := range ms {
 			orgs = append(orgs, m.OrgID)
 		}
-		return orgs, s.checkPersonalTokens(ctx, tx, in.UserID, orgs)
+		if err := s.checkPersonalTokens(ctx, tx, in.UserID, orgs); err != nil {
+			return nil, err
+		}
+		// After checkPersonalTokens's locks, so that a deprovisioning
+		// (scimUserWrite takes the same ones) either came first and is
+		// seen, or comes after and revokes this token too.
+		return orgs, checkNotDeprovisioned(ctx, tx, in.UserID)
 	}
 	return orgs, nil
 }

@@ -21,17 +21,43 @@ func (t *tx) CreateSession(ctx context.Context, s *gatehouse.Session) error {
 
 func (t *tx) GetSession(ctx context.Context, digest []byte) (*gatehouse.Session, error) {
 	s := &gatehouse.Session{}
-	var created, expires int64
-	err := t.queryRow(ctx, "SELECT digest, token_digest, user_id, csrf, created, expires FROM console_sessions WHERE digest = ?", digest).
-		Scan(&s.Digest, &s.TokenDigest, &s.UserID, &s.CSRF, &created, &expires)
+	var created, expires, seen int64
+	err := t.queryRow(ctx, "SELECT "+sessionCols+" WHERE digest = ?", digest).Scan(&s.Digest, &s.TokenDigest, &s.UserID, &s.CSRF, &created, &expires, &seen)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("session")
 	}
 	if err != nil {
 		return nil, t.d.mapErr(err, opWrite)
 	}
-	s.Created, s.Expires = fromUS(created), fromUS(expires)
+	s.Created, s.Expires, s.LastSeen = fromUS(created), fromUS(expires), fromUS(seen)
 	return s, nil
+}
+
+const sessionCols = "digest, token_digest, user_id, csrf, created, expires, last_seen FROM console_sessions"
+
+func (t *tx) ListUserSessions(ctx context.Context, userID string, now time.Time) ([]*gatehouse.Session, error) {
+	return all(ctx, t, func(sc scanner) (*gatehouse.Session, error) {
+		s := &gatehouse.Session{}
+		var created, expires, seen int64
+		err := sc.Scan(&s.Digest, &s.TokenDigest, &s.UserID, &s.CSRF, &created, &expires, &seen)
+		s.Created, s.Expires, s.LastSeen = fromUS(created), fromUS(expires), fromUS(seen)
+		return s, err
+	}, "SELECT "+sessionCols+" WHERE user_id = ? AND expires > ? ORDER BY created DESC, digest", userID, us(now))
+}
+
+// TouchSession moves last_seen forward only, so that a late, batched
+// touch never moves it back.
+func (t *tx) TouchSession(ctx context.Context, digest []byte, at time.Time) error {
+	_, err := t.exec(ctx, opWrite, "UPDATE console_sessions SET last_seen = ? WHERE digest = ? AND last_seen < ?", us(at), digest, us(at))
+	return err
+}
+
+func (t *tx) DeleteUserSessions(ctx context.Context, userID string) (int64, error) {
+	res, err := t.exec(ctx, opDelete, "DELETE FROM console_sessions WHERE user_id = ?", userID)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 func (t *tx) DeleteSession(ctx context.Context, digest []byte) error {

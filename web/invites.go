@@ -58,3 +58,27 @@ func (c *Console) revokeInvite(q *req) error {
 	}
 	return q.redirect("/console/"+url.PathEscape(q.org)+"/members", "Revoked the invitation.")
 }
+
+// pendingFirst sends a user who has invitations waiting to them, with a
+// notice, from the console's landing page (where signing in arrives): it
+// reports whether it did.
+func (c *Console) pendingFirst(q *req) (bool, error) {
+	var out wire.ListInvitesResponse
+	if err := q.call("GET", "/api/user/pending-invites", nil, &out); err != nil {
+		return false, err
+	}
+	n := 0
+	for _, inv := range out.Invites {
+		if inv.Status == "pending" {
+			n++
+		}
+	}
+	if n == 0 {
+		return false, nil
+	}
+	msg := "You have an invitation to answer."
+	if n > 1 {
+		msg = fmt.Sprintf("You have %d invitations to answer.", n)
+	}
+	return true, q.redirect("/console/-/invites", msg)
+}

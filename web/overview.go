@@ -8,6 +8,9 @@ import (
 )
 
 func (c *Console) home(q *req) error {
+	if sent, err := c.pendingFirst(q); sent || err != nil {
+		return err
+	}
 	var d wire.DefaultOrganization
 	if err := q.call("GET", "/api/user/organizations/default", nil, &d); err != nil {
 		return err

@@ -141,6 +141,7 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /console/{org}/teams/{team}/delete", c.authed(c.deleteTeam))
 
 	c.inviteRoutes()
+	c.profileRoutes()
 	m.HandleFunc("GET /console/{org}/members", c.authed(c.members))
 	m.HandleFunc("POST /console/{org}/members", c.authed(c.addMember))
 	m.HandleFunc("POST /console/{org}/members/{login}", c.authed(c.updateMember))
@@ -182,6 +183,7 @@ var funcs = template.FuncMap{
 		return false
 	},
 	"add":   func(a, b int) int { return a + b },
+	"time":  func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 	"list3": func() []string { return []string{"stack", "environment", "insights-account"} },
 	"list4": func() []string { return []string{"stack", "environment", "insights-account", "global"} },
 }
@@ -253,6 +255,9 @@ func (c *Console) session(r *http.Request) *session {
 	id, err := c.az.AuthenticateDigest(rec.TokenDigest)
 	if err != nil || id.User == nil || id.User.ID != rec.UserID || id.Token.OrgID != "" {
 		return nil
+	}
+	if err := c.svc.Sessions().Touch(r.Context(), rec); err != nil {
+		c.log.Warn("console session: recording last seen", "err", err.Error())
 	}
 	return &session{rec: rec, id: id}
 }

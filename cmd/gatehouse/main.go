@@ -75,7 +75,8 @@ func newRootCmd() *cobra.Command {
 	}
 	root.AddCommand(newServeCmd(), newAdminCmd(), newScopesCmd(), newPolicyCmd(), newBackupCmd(),
 		newLoginCmd(), newWhoAmICmd(), newDescriptorCmd("role", gatehouse.PurposeRole, "role"),
-		newDescriptorCmd("set", gatehouse.PurposeSet, "permission set"), newTokenCmd(), newTeamCmd(), newMemberCmd(), newCheckCmd(), newAuditCmd(), newOIDCCmd(), newStackCmd())
+		newDescriptorCmd("set", gatehouse.PurposeSet, "permission set"), newTokenCmd(), newTeamCmd(), newMemberCmd(), newCheckCmd(), newAuditCmd(), newOIDCCmd(), newStackCmd(),
+		newInviteCmd(), newSCIMCmd())
 	root.AddCommand(newVersionCmd(), newLogoutCmd())
 	strictGroups(root)
 	return root

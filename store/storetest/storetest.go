@@ -50,6 +50,8 @@ func Run(t *testing.T, open Opener) {
 		{"StackLeases", testStackLeases},
 		{"StackHeads", testStackHeads},
 		{"Sessions", testSessions},
+		{"UserSessions", testUserSessions},
+		{"SCIM", testSCIM},
 		{"UpdateEvents", testUpdateEvents},
 		{"Environments", testEnvironments},
 		{"EnvironmentSessions", testEnvironmentSessions},

@@ -1,0 +1,121 @@
+package service_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/internal/testenv"
+	"github.com/gatehouse-iam/gatehouse/service"
+)
+
+func scimCtx(ctx context.Context) context.Context {
+	return gatehouse.WithActor(ctx, gatehouse.Actor{Login: "SCIM token", TokenID: "t", TokenName: "scim"})
+}
+
+// TestSCIMDeprovisionRacesTokenCreation: personal tokens created while the
+// user is deprovisioned either were made before (and are revoked with the
+// rest) or are refused; none survives, on either dialect, and every
+// organization's snapshot has dropped them.
+func TestSCIMDeprovisionRacesTokenCreation(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testenv.Env) {
+		ctx := scimCtx(context.Background())
+		u, err := e.Svc.CreateSCIMUser(ctx, e.Org.ID, service.SCIMUserPatch{UserName: ptr("dana@example.com")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// dana also joins another organization, where her tokens act too.
+		other, err := e.Svc.CreateOrgWithAdmin(context.Background(), "globex", "hank", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inv, err := e.Svc.Invite(context.Background(), other.Org.ID, service.InviteInput{Login: "dana@example.com"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Svc.AcceptInvite(context.Background(), u.User, inv.Invite.ID); err != nil {
+			t.Fatal(err)
+		}
+		const n = 16
+		values := make(chan string, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, v, err := e.Svc.CreateToken(context.Background(), service.TokenInput{Kind: gatehouse.TokenPersonal, UserID: u.User.ID, Description: "race", CreatedBy: u.User.ID})
+				switch {
+				case err == nil:
+					values <- v
+				case gatehouse.ErrorCode(err) != gatehouse.EFORBIDDEN:
+					t.Errorf("token %d: %v", i, err)
+				}
+			}()
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := e.Svc.UpdateSCIMUser(ctx, e.Org.ID, u.User.ID, service.SCIMUserPatch{Active: ptr(false)}); err != nil {
+				t.Error(err)
+			}
+		}()
+		wg.Wait()
+		close(values)
+		for v := range values {
+			if id, err := e.Authz.Authenticate("token " + v); err == nil {
+				t.Errorf("a token made in the race authenticates after deprovisioning: %s", id.Token.ID)
+			}
+		}
+		live, _, err := e.Svc.Tokens(context.Background(), service.TokenFilter{TokenFilter: gatehouse.TokenFilter{UserID: u.User.ID, Kind: gatehouse.TokenPersonal}})
+		if err != nil || len(live) != 0 {
+			t.Errorf("%d live personal tokens after deprovisioning (%v)", len(live), err)
+		}
+		_, _, err = e.Svc.CreateToken(context.Background(), service.TokenInput{Kind: gatehouse.TokenPersonal, UserID: u.User.ID, Description: "after"})
+		wantCode(t, "a personal token after deprovisioning", err, gatehouse.EFORBIDDEN, "deactivated")
+	})
+}
+
+// TestSCIMRules: what provisioning may touch and what it records.
+func TestSCIMRules(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testenv.Env) {
+		ctx := scimCtx(context.Background())
+		_, err := e.Svc.CreateSCIMUser(ctx, e.Org.ID, service.SCIMUserPatch{UserName: ptr("bad login")})
+		wantCode(t, "a login with a space", err, gatehouse.EINVALID, "userName")
+		_, err = e.Svc.CreateSCIMUser(ctx, e.Org.ID, service.SCIMUserPatch{UserName: ptr("x"), ExternalID: ptr(string(make([]byte, 201)))})
+		wantCode(t, "a long externalId", err, gatehouse.EINVALID, "externalId")
+		u, err := e.Svc.CreateSCIMUser(ctx, e.Org.ID, service.SCIMUserPatch{UserName: ptr("erin"), Active: ptr(false)})
+		if err != nil || !u.Member.Suspended || u.User.ManagedBy != e.Org.ID {
+			t.Fatalf("created inactive: %+v %v", u, err)
+		}
+		// Deleted, then provisioned again: the same user comes back.
+		if err := e.Svc.DeleteSCIMUser(ctx, e.Org.ID, u.User.ID); err != nil {
+			t.Fatal(err)
+		}
+		again, err := e.Svc.CreateSCIMUser(ctx, e.Org.ID, service.SCIMUserPatch{UserName: ptr("erin")})
+		if err != nil || again.User.ID != u.User.ID || again.Member.Suspended {
+			t.Fatalf("provisioned again: %+v %v", again, err)
+		}
+		g, err := e.Svc.CreateSCIMGroup(ctx, e.Org.ID, service.SCIMGroupPatch{DisplayName: ptr("Site Reliability / On-call"), Members: &[]string{u.User.ID}})
+		if err != nil || g.Team.Name != "Site-Reliability-On-call" || len(g.Members) != 1 {
+			t.Fatalf("group: %+v %v", g, err)
+		}
+		_, err = e.Svc.CreateSCIMGroup(ctx, e.Org.ID, service.SCIMGroupPatch{DisplayName: ptr("Site Reliability: On-call")})
+		wantCode(t, "a second group with the same team name", err, gatehouse.ECONFLICT, "exists already")
+		// A Pulumi team is not a SCIM group.
+		team, err := e.Svc.CreateTeam(context.Background(), e.Org.ID, "platform", "Platform", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.Svc.UpdateSCIMGroup(ctx, e.Org.ID, team.ID, service.SCIMGroupPatch{DisplayName: ptr("mine now")})
+		wantCode(t, "a Pulumi team", err, gatehouse.ENOTFOUND, "not found")
+		wantCode(t, "deleting a Pulumi team", e.Svc.DeleteSCIMGroup(ctx, e.Org.ID, team.ID), gatehouse.ENOTFOUND, "not found")
+		if err := e.Svc.DeleteSCIMGroup(ctx, e.Org.ID, g.Team.ID); err != nil {
+			t.Fatal(err)
+		}
+		es, _, err := e.Svc.AuditEvents(context.Background(), e.Org.ID, gatehouse.AuditFilter{Types: []string{gatehouse.EventSCIMGroupDeleted}}, gatehouse.ListOptions{})
+		if err != nil || len(es) != 1 || es[0].TokenName != "scim" {
+			t.Errorf("the group's deletion is audited: %+v %v", es, err)
+		}
+	})
+}
