@@ -114,6 +114,7 @@ type Tx interface {
 	AccountTx
 	AuditTx
 	SessionTx
+	SSOTx
 	SnapshotTx
 }
 

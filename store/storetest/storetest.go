@@ -50,6 +50,7 @@ func Run(t *testing.T, open Opener) {
 		{"StackLeases", testStackLeases},
 		{"StackHeads", testStackHeads},
 		{"Sessions", testSessions},
+		{"SSO", testSSO},
 		{"UpdateEvents", testUpdateEvents},
 		{"Environments", testEnvironments},
 		{"Accounts", testAccounts},
