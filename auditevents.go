@@ -69,6 +69,8 @@ const (
 	EventAccountCreated           = "insights_account_created"
 	EventAccountDeleted           = "insights_account_deleted"
 	EventAccountTagsChanged       = "insights_account_tags_changed"
+	EventSSOChanged               = "sso_settings_changed"
+	EventSSOSignIn                = "sso_sign_in"
 )
 
 // AuditEventTypes is the catalog /auditlogs/event-types serves.
@@ -125,4 +127,6 @@ var AuditEventTypes = []AuditEventType{
 	{EventAccountCreated, "Insights Account Created", "An Insights account was created.", false, false, false, false},
 	{EventAccountDeleted, "Insights Account Deleted", "An Insights account was deleted.", false, false, false, false},
 	{EventAccountTagsChanged, "Insights Account Tags Changed", "An Insights account's tags changed.", false, false, false, false},
+	{EventSSOChanged, "SSO Settings Changed", "The organization's OIDC or SAML single sign-on settings changed (never the client secret itself).", true, false, false, false},
+	{EventSSOSignIn, "SSO Sign-in", "A user signed in to the console through the organization's identity provider; the event says whether the sign-in created the user and which teams it changed.", true, false, false, false},
 }

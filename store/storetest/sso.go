@@ -30,7 +30,9 @@ func testSSO(t *testing.T, s gatehouse.Store) {
 		}
 		return err
 	})
-	write(t, s, func(tx gatehouse.Tx) error { return tx.PutSSO(ctx, &gatehouse.SSO{OrgID: f.org.ID, IdPMetadata: "<other/>"}) })
+	write(t, s, func(tx gatehouse.Tx) error {
+		return tx.PutSSO(ctx, &gatehouse.SSO{OrgID: f.org.ID, IdPMetadata: "<other/>"})
+	})
 	read(t, s, func(tx gatehouse.Tx) error {
 		got, err := tx.GetSSO(ctx, f.org.ID)
 		if err == nil && (got.Issuer != "" || got.AllowCreate || got.DefaultRoleID != "" || got.IdPMetadata != "<other/>" || got.SecretKey != nil) {
