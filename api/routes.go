@@ -39,6 +39,7 @@ func (s *Server) register() {
 	}
 
 	s.registerInvites()
+	s.registerSSO()
 
 	s.registerUser()
 	s.registerRoles()

@@ -1,0 +1,130 @@
+package api
+
+import (
+	"crypto/x509"
+	"encoding/base64"
+	"strings"
+	"time"
+
+	"github.com/crewjam/saml"
+
+	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/api/wire"
+	"github.com/gatehouse-iam/gatehouse/service"
+)
+
+// Single sign-on. Pulumi's GET/PATCH /api/orgs/{org}/saml (the identity
+// provider's metadata XML); and, a Gatehouse extension since Pulumi has no
+// such route, GET/PATCH/DELETE /api/orgs/{org}/sso/oidc for an OpenID
+// provider. Both are under the SSO scopes (saml:read, saml:update).
+func (s *Server) registerSSO() {
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/saml", doc: doc{"GetSAMLOrganization", "The organization's SAML identity provider", nil, "", "SAMLOrganization"}, scopes: scopes("saml:read"), h: s.getSAML})
+	s.handle(&route{method: "PATCH", pattern: "/api/orgs/{orgName}/saml", doc: doc{"UpdateSAMLOrganization", "Set the SAML identity provider's metadata and the first sign-in policy", nil, "UpdateSAMLOrganizationRequest", "SAMLOrganization"}, scopes: scopes("saml:update"), maxBytes: 300 << 10, h: s.updateSAML})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/sso/oidc", doc: doc{"GetOIDCSSO", "The organization's OpenID Connect sign-in", nil, "", "OIDCSSO"}, scopes: scopes("saml:read"), h: s.getOIDCSSO})
+	s.handle(&route{method: "PATCH", pattern: "/api/orgs/{orgName}/sso/oidc", doc: doc{"UpdateOIDCSSO", "Set the OpenID provider, client and claims of console sign-in", nil, "UpdateOIDCSSORequest", "OIDCSSO"}, scopes: scopes("saml:update"), h: s.updateOIDCSSO})
+	s.handle(&route{method: "DELETE", pattern: "/api/orgs/{orgName}/sso/oidc", doc: doc{"DeleteOIDCSSO", "Turn OpenID Connect sign-in off", nil, "", ""}, scopes: scopes("saml:update"), h: s.deleteOIDCSSO})
+}
+
+// ssoOf returns the organization's settings, or empty ones.
+func (s *Server) ssoOf(q *request) (*service.SSOView, error) {
+	v, err := s.svc.SSO(q.ctx(), q.org.ID)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return &service.SSOView{SSO: gatehouse.SSO{OrgID: q.org.ID}}, nil
+	}
+	return v, err
+}
+
+func toSSOPolicy(v *service.SSOView) wire.SSOPolicy {
+	p := wire.SSOPolicy{AllowCreate: v.AllowCreate, DefaultRoleID: v.DefaultRoleID}
+	if v.DefaultRole != nil {
+		p.DefaultRole = v.DefaultRole.Name
+	}
+	return p
+}
+
+func toOIDCSSO(v *service.SSOView) wire.OIDCSSO {
+	return wire.OIDCSSO{Issuer: v.Issuer, ClientID: v.ClientID, HasClientSecret: v.HasSecret, UserClaim: v.UserClaim,
+		GroupsClaim: v.GroupsClaim, SSOPolicy: toSSOPolicy(v)}
+}
+
+func toSAML(org *gatehouse.Organization, v *service.SSOView) wire.SAMLOrganization {
+	out := wire.SAMLOrganization{Name: org.Name, GitHubLogin: org.Name, Repos: []string{}, IdPSSODescriptor: v.IdPMetadata,
+		ValidationError: v.MetadataError, GroupsAttribute: v.GroupsAttribute, SSOPolicy: toSSOPolicy(v)}
+	if v.IdP == nil {
+		return out
+	}
+	out.EntityID = v.IdP.EntityID
+	idp := v.IdP.IDPSSODescriptors[0]
+	for _, e := range idp.SingleSignOnServices {
+		if out.SSOURL == "" || e.Binding == saml.HTTPRedirectBinding {
+			out.SSOURL = e.Location
+		}
+	}
+	if len(idp.NameIDFormats) > 0 {
+		out.NameIDFormat = string(idp.NameIDFormats[0])
+	}
+	for _, k := range idp.KeyDescriptors {
+		for _, c := range k.KeyInfo.X509Data.X509Certificates {
+			der, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(c.Data), ""))
+			if err != nil {
+				continue
+			}
+			if cert, err := x509.ParseCertificate(der); err == nil && (out.ValidUntil == "" || cert.NotAfter.Format(time.RFC3339) < out.ValidUntil) {
+				out.ValidUntil = cert.NotAfter.UTC().Format(time.RFC3339)
+			}
+		}
+	}
+	return out
+}
+
+func (s *Server) getSAML(q *request) (any, error) {
+	v, err := s.ssoOf(q)
+	if err != nil {
+		return nil, err
+	}
+	return toSAML(q.org, v), nil
+}
+
+func (s *Server) updateSAML(q *request) (any, error) {
+	var in wire.UpdateSAMLOrganizationRequest
+	if err := q.decode(&in); err != nil {
+		return nil, err
+	}
+	if in.NewIdPSSODescriptor != nil && strings.TrimSpace(*in.NewIdPSSODescriptor) == "" {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "newIdpSsoDescriptor: must be the identity provider's metadata XML, not empty")
+	}
+	v, err := s.svc.UpdateSSO(q.ctx(), q.org.ID, service.SSOInput{IdPMetadata: in.NewIdPSSODescriptor, GroupsAttribute: in.GroupsAttribute,
+		AllowCreate: in.AllowCreate, DefaultRoleID: in.DefaultRoleID})
+	if err != nil {
+		return nil, err
+	}
+	return toSAML(q.org, v), nil
+}
+
+func (s *Server) getOIDCSSO(q *request) (any, error) {
+	v, err := s.ssoOf(q)
+	if err != nil {
+		return nil, err
+	}
+	return toOIDCSSO(v), nil
+}
+
+func (s *Server) updateOIDCSSO(q *request) (any, error) {
+	var in wire.UpdateOIDCSSORequest
+	if err := q.decode(&in); err != nil {
+		return nil, err
+	}
+	v, err := s.svc.UpdateSSO(q.ctx(), q.org.ID, service.SSOInput{Issuer: in.Issuer, ClientID: in.ClientID, ClientSecret: in.ClientSecret,
+		UserClaim: in.UserClaim, GroupsClaim: in.GroupsClaim, AllowCreate: in.AllowCreate, DefaultRoleID: in.DefaultRoleID})
+	if err != nil {
+		return nil, err
+	}
+	return toOIDCSSO(v), nil
+}
+
+func (s *Server) deleteOIDCSSO(q *request) (any, error) {
+	empty := ""
+	_, err := s.svc.UpdateSSO(q.ctx(), q.org.ID, service.SSOInput{Issuer: &empty, ClientID: &empty, ClientSecret: &empty,
+		UserClaim: &empty, GroupsClaim: &empty})
+	return nil, err
+}
