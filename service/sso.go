@@ -204,7 +204,7 @@ func checkSSO(c *gatehouse.SSO) error {
 
 // ParseIdPMetadata parses a SAML identity provider's metadata: an
 // EntityDescriptor (or the first of an EntitiesDescriptor) with an
-// IDPSSODescriptor that has a redirect or POST sign-on service and a
+// IDPSSODescriptor that has an HTTP-Redirect sign-on service and a
 // signing certificate.
 func ParseIdPMetadata(doc string) (*saml.EntityDescriptor, error) {
 	ed := &saml.EntityDescriptor{}
@@ -225,11 +225,9 @@ func ParseIdPMetadata(doc string) (*saml.EntityDescriptor, error) {
 		return nil, fmt.Errorf("no IDPSSODescriptor: this is not an identity provider's metadata")
 	}
 	idp := ed.IDPSSODescriptors[0]
-	ok := slices.ContainsFunc(idp.SingleSignOnServices, func(e saml.Endpoint) bool {
-		return e.Binding == saml.HTTPRedirectBinding || e.Binding == saml.HTTPPostBinding
-	})
+	ok := slices.ContainsFunc(idp.SingleSignOnServices, func(e saml.Endpoint) bool { return e.Binding == saml.HTTPRedirectBinding })
 	if !ok {
-		return nil, fmt.Errorf("the IDPSSODescriptor has no SingleSignOnService with the HTTP-Redirect or HTTP-POST binding")
+		return nil, fmt.Errorf("the IDPSSODescriptor has no SingleSignOnService with the HTTP-Redirect binding, which Gatehouse sends its requests with")
 	}
 	signing := slices.ContainsFunc(idp.KeyDescriptors, func(k saml.KeyDescriptor) bool {
 		return (k.Use == "" || k.Use == "signing") && len(k.KeyInfo.X509Data.X509Certificates) > 0
@@ -551,4 +549,62 @@ func (s *Service) ssoToken(ctx context.Context, tx gatehouse.Tx, orgID, userID s
 	tok := &gatehouse.Token{Kind: gatehouse.TokenPersonal, OrgID: orgID, UserID: userID, Digest: digest, Expires: now.Add(lifetime),
 		Description: "console session through single sign-on", CreatedBy: userID}
 	return tok, tx.CreateToken(ctx, tok)
+}
+
+// SSOOrg returns an organization by name with its SSO settings
+// (ENOTFOUND: no such organization, or it has no SSO).
+func (s *Service) SSOOrg(ctx context.Context, name string) (org *gatehouse.Organization, c *gatehouse.SSO, err error) {
+	err = s.read(ctx, func(tx gatehouse.Tx) error {
+		if org, err = tx.GetOrgByName(ctx, name); err != nil {
+			return err
+		}
+		c, err = tx.GetSSO(ctx, org.ID)
+		return err
+	})
+	return org, c, err
+}
+
+// CLIToken mints the personal token `pulumi login` in the browser hands to
+// the CLI, for the identity of a console session: a token of the user's
+// own when the session was opened with one, or, for a session opened
+// through an organization's SSO, a token bound to that organization (its
+// provider speaks for the user there, never in their other
+// organizations), which dies with the membership.
+func (s *Service) CLIToken(ctx context.Context, id *gatehouse.Identity, description string) (string, error) {
+	if id.User == nil {
+		return "", gatehouse.Errorf(gatehouse.EFORBIDDEN, "only a user signs in the CLI")
+	}
+	if id.Token.OrgID == "" {
+		_, value, err := s.CreateToken(ctx, TokenInput{Kind: gatehouse.TokenPersonal, UserID: id.User.ID, Description: description,
+			CreatedBy: id.User.ID})
+		return value, err
+	}
+	if err := checkText("description", description, 1000); err != nil {
+		return "", err
+	}
+	orgID := id.Token.OrgID
+	value, digest := gatehouse.NewTokenValue()
+	tok := &gatehouse.Token{Kind: gatehouse.TokenPersonal, OrgID: orgID, UserID: id.User.ID, Digest: digest, Description: description,
+		CreatedBy: id.User.ID}
+	err := s.write(ctx, orgID, func(tx gatehouse.Tx) error {
+		if _, err := tx.GetMember(ctx, orgID, id.User.ID); err != nil {
+			return gatehouse.Recode(err, gatehouse.ENOTFOUND, gatehouse.EFORBIDDEN, "you are no longer a member of the organization")
+		}
+		org, err := tx.GetOrg(ctx, orgID)
+		if err != nil {
+			return err
+		}
+		if max := org.Settings.MaxTokenLifetime; max > 0 {
+			tok.Expires = s.Now().Add(max)
+		}
+		if err := tx.CreateToken(ctx, tok); err != nil {
+			return err
+		}
+		return s.tokenEvent(ctx, tx, []string{orgID}, gatehouse.EventTokenCreated, tok, "created")
+	})
+	if err != nil {
+		return "", err
+	}
+	s.az.AddToken(tok)
+	return value, nil
 }
