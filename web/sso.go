@@ -417,14 +417,21 @@ func samlIdentity(cfg *gatehouse.SSO, a *saml.Assertion) (service.SSOIdentity, e
 	}
 	for _, st := range a.AttributeStatements {
 		for _, at := range st.Attributes {
-			name := strings.ToLower(at.Name)
+			is := func(names ...string) bool {
+				for _, n := range names {
+					if strings.EqualFold(at.Name, n) || strings.EqualFold(at.FriendlyName, n) {
+						return true
+					}
+				}
+				return false
+			}
 			for _, v := range at.Values {
 				switch {
-				case cfg.GroupsAttribute != "" && (at.Name == cfg.GroupsAttribute || at.FriendlyName == cfg.GroupsAttribute):
+				case cfg.GroupsAttribute != "" && is(cfg.GroupsAttribute):
 					who.Groups = append(who.Groups, v.Value)
-				case who.Email == "" && (name == "email" || name == "mail" || strings.HasSuffix(name, "/emailaddress")):
+				case who.Email == "" && is("email", "mail", "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress"):
 					who.Email = v.Value
-				case who.Name == "" && (name == "name" || name == "displayname" || strings.HasSuffix(name, "/name")):
+				case who.Name == "" && is("name", "displayName", "cn", "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name"):
 					who.Name = v.Value
 				}
 			}

@@ -1,0 +1,59 @@
+package web_test
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestOIDCSignIn(t *testing.T) {
+	e := newSSOEnv(t)
+	if _, err := e.te.Svc.CreateTeam(t.Context(), e.te.Org.ID, "devs", "Devs", ""); err != nil {
+		t.Fatal(err)
+	}
+	// Without allowCreate a stranger is refused with a clear page.
+	e.configureOIDC(false, "gatehouse")
+	b := e.browser()
+	if status, body := e.oidcSignIn(b, "alice"); status != 403 || !strings.Contains(body, "does not let a first sign-in create members") {
+		t.Fatalf("stranger: %d %s", status, body)
+	}
+	if signedIn(b, e.gh.URL) {
+		t.Fatal("a refused sign-in has a session")
+	}
+	// With it, alice becomes a member managed by acme, in team devs.
+	e.configureOIDC(true, "gatehouse")
+	b = e.browser()
+	status, body := e.oidcSignIn(b, "alice")
+	if status != 200 || !strings.Contains(body, "Signed in") {
+		t.Fatalf("sign-in: %d %s", status, body)
+	}
+	if !signedIn(b, e.gh.URL) {
+		t.Fatal("no session after signing in")
+	}
+	m, err := e.member("alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.User.ManagedBy != e.te.Org.ID || m.User.Email != "alice@example.com" {
+		t.Errorf("member = %+v", m.User)
+	}
+	teams, _ := e.te.Svc.MemberTeams(t.Context(), e.te.Org.ID, "alice")
+	if len(teams) != 1 || teams[0] != "devs" {
+		t.Errorf("teams = %v, want [devs]", teams)
+	}
+	// The IdP drops the group: the next sign-in leaves the team.
+	e.groups["alice"] = []string{}
+	b2 := e.browser()
+	if status, body := e.oidcSignIn(b2, "alice"); status != 200 {
+		t.Fatalf("second sign-in: %d %s", status, body)
+	}
+	if teams, _ := e.te.Svc.MemberTeams(t.Context(), e.te.Org.ID, "alice"); len(teams) != 0 {
+		t.Errorf("teams after the group went = %v", teams)
+	}
+	// Removed from the organization, both sessions end at once.
+	if err := e.te.Svc.RemoveMember(t.Context(), e.te.Org.ID, "alice", nil); err != nil {
+		t.Fatal(err)
+	}
+	if signedIn(b, e.gh.URL) || signedIn(b2, e.gh.URL) {
+		t.Error("a removed member's SSO session still works")
+	}
+}
