@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -207,16 +208,27 @@ func checkSSO(c *gatehouse.SSO) error {
 // IDPSSODescriptor that has an HTTP-Redirect sign-on service and a
 // signing certificate.
 func ParseIdPMetadata(doc string) (*saml.EntityDescriptor, error) {
+	root, err := rootElement(doc)
+	if err != nil {
+		return nil, fmt.Errorf("not SAML metadata: %v", err)
+	}
 	ed := &saml.EntityDescriptor{}
-	if err := xml.Unmarshal([]byte(doc), ed); err != nil || ed.XMLName.Local != "EntityDescriptor" {
+	switch root {
+	case "EntityDescriptor":
+		err = xml.Unmarshal([]byte(doc), ed)
+	case "EntitiesDescriptor":
 		eds := &saml.EntitiesDescriptor{}
-		if err2 := xml.Unmarshal([]byte(doc), eds); err2 != nil || len(eds.EntityDescriptors) == 0 {
-			if err == nil {
-				err = fmt.Errorf("the root element is %q, not EntityDescriptor", ed.XMLName.Local)
-			}
-			return nil, fmt.Errorf("not SAML metadata: %v", err)
+		if err = xml.Unmarshal([]byte(doc), eds); err == nil && len(eds.EntityDescriptors) == 0 {
+			err = errors.New("the EntitiesDescriptor holds no EntityDescriptor")
 		}
-		ed = &eds.EntityDescriptors[0]
+		if err == nil {
+			ed = &eds.EntityDescriptors[0]
+		}
+	default:
+		err = fmt.Errorf("the root element is %q, not EntityDescriptor", root)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("not SAML metadata: %v", err)
 	}
 	if ed.EntityID == "" {
 		return nil, fmt.Errorf("the EntityDescriptor has no entityID")
@@ -607,4 +619,18 @@ func (s *Service) CLIToken(ctx context.Context, id *gatehouse.Identity, descript
 	}
 	s.az.AddToken(tok)
 	return value, nil
+}
+
+// rootElement is the local name of a document's first element.
+func rootElement(doc string) (string, error) {
+	d := xml.NewDecoder(strings.NewReader(doc))
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return "", err
+		}
+		if se, ok := tok.(xml.StartElement); ok {
+			return se.Name.Local, nil
+		}
+	}
 }

@@ -3,6 +3,8 @@ package web_test
 import (
 	"strings"
 	"testing"
+
+	"github.com/gatehouse-iam/gatehouse/api/wire"
 )
 
 func TestOIDCSignIn(t *testing.T) {
@@ -55,5 +57,40 @@ func TestOIDCSignIn(t *testing.T) {
 	}
 	if signedIn(b, e.gh.URL) || signedIn(b2, e.gh.URL) {
 		t.Error("a removed member's SSO session still works")
+	}
+}
+
+func TestSAMLSignIn(t *testing.T) {
+	e := newSSOEnv(t)
+	if _, err := e.te.Svc.CreateTeam(t.Context(), e.te.Org.ID, "devs", "Devs", ""); err != nil {
+		t.Fatal(err)
+	}
+	e.configureSAML(true)
+	var got wire.SAMLOrganization
+	if st := e.api("GET", "/api/orgs/acme/saml", nil, &got); st != 200 || got.EntityID != e.idp.URL+"/metadata" || got.SSOURL == "" ||
+		got.ValidUntil == "" || !got.AllowCreate {
+		t.Fatalf("GET saml: %d %+v", st, got)
+	}
+	b := e.browser()
+	acs, form := e.samlResponse(b, "alice")
+	if acs != e.gh.URL+"/console/-/sso/acme/saml/acs" {
+		t.Fatalf("ACS = %q", acs)
+	}
+	status, _, body := b.do("POST", acs, form)
+	if status != 200 || !strings.Contains(body, "Signed in") {
+		t.Fatalf("ACS: %d %s", status, body)
+	}
+	if !signedIn(b, e.gh.URL) {
+		t.Fatal("no session after signing in")
+	}
+	m, err := e.member("alice_example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.User.ManagedBy != e.te.Org.ID {
+		t.Errorf("member = %+v", m.User)
+	}
+	if teams, _ := e.te.Svc.MemberTeams(t.Context(), e.te.Org.ID, "alice_example.com"); len(teams) != 1 || teams[0] != "devs" {
+		t.Errorf("teams = %v, want [devs]", teams)
 	}
 }

@@ -155,9 +155,11 @@ func (e *ssoEnv) newIdP() http.Handler {
 	}
 	for _, n := range []string{"alice", "bob"} {
 		pw := "pw-" + n
-		if err := s.Store.Put("/users/"+n, samlidp.User{Name: n, PlaintextPassword: &pw, Email: n + "@example.com", Groups: []string{"devs"},
-			CommonName: n}); err != nil {
-			e.t.Fatal(err)
+		u, _ := json.Marshal(samlidp.User{Name: n, PlaintextPassword: &pw, Email: n + "@example.com", Groups: []string{"devs"}, CommonName: n})
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, httptest.NewRequest("PUT", "/users/"+n, bytes.NewReader(u)))
+		if w.Code >= 300 {
+			e.t.Fatalf("IdP user: %d %s", w.Code, w.Body)
 		}
 	}
 	e.sidp = s
@@ -189,13 +191,9 @@ func (e *ssoEnv) registerSP() {
 		e.t.Fatalf("SP metadata: %d %s", status, body)
 	}
 	var md saml.EntityDescriptor
-	if err := xml.Unmarshal([]byte(body), &md); err != nil {
-		e.t.Fatal(err)
+	if err := xml.Unmarshal([]byte(body), &md); err != nil || md.EntityID != e.gh.URL+"/console/-/sso/acme/saml/metadata" {
+		e.t.Fatalf("SP metadata: %v %q", err, md.EntityID)
 	}
-	if err := e.sidp.Store.Put("/services/gatehouse", samlidp.Service{Name: "gatehouse", Metadata: md}); err != nil {
-		e.t.Fatal(err)
-	}
-	// The server reads its services at start and on its API's changes.
 	req := httptest.NewRequest("PUT", "/services/gatehouse", strings.NewReader(body))
 	w := httptest.NewRecorder()
 	e.sidp.ServeHTTP(w, req)
@@ -207,7 +205,10 @@ func (e *ssoEnv) registerSP() {
 // idpMetadata is the IdP's metadata XML.
 func (e *ssoEnv) idpMetadata() string {
 	e.t.Helper()
-	_, _, body := e.browser().do("GET", e.idp.URL+"/metadata", nil)
+	status, _, body := e.browser().do("GET", e.idp.URL+"/metadata", nil)
+	if status != 200 {
+		e.t.Fatalf("IdP metadata: %d %.300s", status, body)
+	}
 	return body
 }
 
@@ -386,10 +387,10 @@ func (e *ssoEnv) samlResponse(b *ssoBrowser, user string) (string, url.Values) {
 	if status != 200 {
 		e.t.Fatalf("IdP login page: %d %s", status, body)
 	}
-	_, form := formOf(body)
+	action, form := formOf(body)
 	form.Set("user", user)
 	form.Set("password", "pw-"+user)
-	status, _, body = b.do("POST", e.idp.URL+"/login", form)
+	status, _, body = b.do("POST", action, form)
 	if status != 200 || !strings.Contains(body, "SAMLResponse") {
 		e.t.Fatalf("IdP login: %d %s", status, body)
 	}
