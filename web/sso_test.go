@@ -17,6 +17,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -70,7 +71,7 @@ func newSSOEnv(t *testing.T) *ssoEnv {
 	pool.AddCert(e.gh.Certificate())
 	a := api.New(e.te.Svc, e.te.Authz, api.Options{})
 	t.Cleanup(a.Close)
-	c := web.New(e.te.Svc, e.te.Authz, a, web.Options{Secure: true, PublicURL: e.gh.URL,
+	c := web.New(e.te.Svc, e.te.Authz, a, web.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)), Secure: true, PublicURL: e.gh.URL,
 		OIDC: oidc.NewLogin(oidc.Options{AllowInsecure: true, RootCAs: pool})})
 	mux := http.NewServeMux()
 	mux.Handle("/console/", c.Handler())
