@@ -51,12 +51,22 @@ func TestOIDCSignIn(t *testing.T) {
 	if teams, _ := e.te.Svc.MemberTeams(t.Context(), e.te.Org.ID, "alice"); len(teams) != 0 {
 		t.Errorf("teams after the group went = %v", teams)
 	}
-	// Removed from the organization, both sessions end at once.
+	// `pulumi login` in the browser from the SSO session: a token bound
+	// to acme.
+	token := e.cliLogin(b2)
+	if st := e.apiAs(token, "GET", "/api/orgs/acme/members", nil); st != 200 {
+		t.Errorf("the CLI's token in acme: %d", st)
+	}
+	// Removed from the organization, both sessions and the CLI's token
+	// end at once.
 	if err := e.te.Svc.RemoveMember(t.Context(), e.te.Org.ID, "alice", nil); err != nil {
 		t.Fatal(err)
 	}
 	if signedIn(b, e.gh.URL) || signedIn(b2, e.gh.URL) {
 		t.Error("a removed member's SSO session still works")
+	}
+	if st := e.apiAs(token, "GET", "/api/user", nil); st != 401 {
+		t.Errorf("a removed member's CLI token: %d, want 401", st)
 	}
 }
 

@@ -288,13 +288,23 @@ func formOf(body string) (string, url.Values) {
 
 func (e *ssoEnv) api(method, path string, body, out any) int {
 	e.t.Helper()
+	return e.apiWith(e.te.Admin, method, path, body, out)
+}
+
+func (e *ssoEnv) apiAs(token, method, path string, out any) int {
+	e.t.Helper()
+	return e.apiWith(token, method, path, nil, out)
+}
+
+func (e *ssoEnv) apiWith(token, method, path string, body, out any) int {
+	e.t.Helper()
 	var rd io.Reader
 	if body != nil {
 		data, _ := json.Marshal(body)
 		rd = bytes.NewReader(data)
 	}
 	req, _ := http.NewRequest(method, e.gh.URL+path, rd)
-	req.Header.Set("Authorization", "token "+e.te.Admin)
+	req.Header.Set("Authorization", "token "+token)
 	resp, err := e.gh.Client().Do(req)
 	if err != nil {
 		e.t.Fatal(err)
@@ -411,3 +421,32 @@ func (e *ssoEnv) member(login string) (*service.MemberView, error) {
 
 var _ = slog.Default
 var _ gatehouse.SSO
+
+var csrfInput = regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`)
+
+// cliLogin runs pulumi login's browser flow from /cli-login on a signed-in
+// browser and returns the token handed to the CLI.
+func (e *ssoEnv) cliLogin(b *ssoBrowser) string {
+	e.t.Helper()
+	q := url.Values{"cliSessionPort": {"4567"}, "cliSessionNonce": {"0123456789abcdef0123"}, "cliSessionDescription": {"pulumi login"}}
+	_, status, body := b.follow(e.gh.URL + "/cli-login?" + q.Encode())
+	m := csrfInput.FindStringSubmatch(body)
+	if status != 200 || m == nil {
+		e.t.Fatalf("cli-login page: %d %s", status, body)
+	}
+	q.Set("csrf", m[1])
+	q.Set("action", "authorize")
+	req, _ := http.NewRequest("POST", e.gh.URL+"/console/-/cli-login", strings.NewReader(q.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", e.gh.URL)
+	resp, err := b.c.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != 303 || loc.Host != "localhost:4567" {
+		e.t.Fatalf("cli-login: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	return loc.Query().Get("accessToken")
+}
