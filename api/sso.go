@@ -1,8 +1,10 @@
 package api
 
 import (
+	"context"
 	"crypto/x509"
 	"encoding/base64"
+	"net/url"
 	"strings"
 	"time"
 
@@ -127,4 +129,33 @@ func (s *Server) deleteOIDCSSO(q *request) (any, error) {
 	_, err := s.svc.UpdateSSO(q.ctx(), q.org.ID, service.SSOInput{Issuer: &empty, ClientID: &empty, ClientSecret: &empty,
 		UserClaim: &empty, GroupsClaim: &empty})
 	return nil, err
+}
+
+// OIDCSSO returns an organization's OIDC sign-in settings.
+func (c *Client) OIDCSSO(ctx context.Context, org string) (*wire.OIDCSSO, error) {
+	out := &wire.OIDCSSO{}
+	return out, c.do(ctx, "GET", "/api/orgs/"+url.PathEscape(org)+"/sso/oidc", nil, out)
+}
+
+// UpdateOIDCSSO changes them.
+func (c *Client) UpdateOIDCSSO(ctx context.Context, org string, in wire.UpdateOIDCSSORequest) (*wire.OIDCSSO, error) {
+	out := &wire.OIDCSSO{}
+	return out, c.do(ctx, "PATCH", "/api/orgs/"+url.PathEscape(org)+"/sso/oidc", in, out)
+}
+
+// DeleteOIDCSSO turns OIDC sign-in off.
+func (c *Client) DeleteOIDCSSO(ctx context.Context, org string) error {
+	return c.do(ctx, "DELETE", "/api/orgs/"+url.PathEscape(org)+"/sso/oidc", nil, nil)
+}
+
+// SAML returns an organization's SAML settings (Pulumi's SAMLOrganization).
+func (c *Client) SAML(ctx context.Context, org string) (*wire.SAMLOrganization, error) {
+	out := &wire.SAMLOrganization{}
+	return out, c.do(ctx, "GET", "/api/orgs/"+url.PathEscape(org)+"/saml", nil, out)
+}
+
+// UpdateSAML changes them.
+func (c *Client) UpdateSAML(ctx context.Context, org string, in wire.UpdateSAMLOrganizationRequest) (*wire.SAMLOrganization, error) {
+	out := &wire.SAMLOrganization{}
+	return out, c.do(ctx, "PATCH", "/api/orgs/"+url.PathEscape(org)+"/saml", in, out)
 }

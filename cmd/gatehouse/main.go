@@ -75,6 +75,6 @@ func newRootCmd() *cobra.Command {
 	}
 	root.AddCommand(newServeCmd(), newAdminCmd(), newScopesCmd(), newPolicyCmd(), newBackupCmd(),
 		newLoginCmd(), newWhoAmICmd(), newDescriptorCmd("role", gatehouse.PurposeRole, "role"),
-		newDescriptorCmd("set", gatehouse.PurposeSet, "permission set"), newTokenCmd(), newTeamCmd(), newMemberCmd(), newCheckCmd(), newAuditCmd(), newOIDCCmd())
+		newDescriptorCmd("set", gatehouse.PurposeSet, "permission set"), newTokenCmd(), newTeamCmd(), newMemberCmd(), newCheckCmd(), newAuditCmd(), newOIDCCmd(), newSSOCmd())
 	return root
 }
