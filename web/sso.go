@@ -284,6 +284,8 @@ func (c *Console) serviceProvider(ctx context.Context, org *gatehouse.Organizati
 	acs, _ := url.Parse(u.ACS)
 	sp := &saml.ServiceProvider{EntityID: u.Metadata, MetadataURL: *md, AcsURL: *acs,
 		AssertionConsumerServiceBindings: []string{saml.HTTPPostBinding}, RejectSHA1Signatures: true,
+		// The NameID names the user: an e-mail address, never a transient id.
+		AuthnNameIDFormat: saml.EmailAddressNameIDFormat,
 		ReplayCache: replayCache{ctx: ctx, svc: c.svc, orgID: org.ID}}
 	if cfg != nil && cfg.IdPMetadata != "" {
 		ed, err := service.ParseIdPMetadata(cfg.IdPMetadata)
@@ -410,6 +412,9 @@ func samlIdentity(cfg *gatehouse.SSO, a *saml.Assertion) (service.SSOIdentity, e
 	who := service.SSOIdentity{Protocol: service.ProtocolSAML}
 	if a.Subject == nil || a.Subject.NameID == nil || a.Subject.NameID.Value == "" {
 		return who, errors.New("the assertion has no NameID to name the user by")
+	}
+	if a.Subject.NameID.Format == string(saml.TransientNameIDFormat) {
+		return who, errors.New("the identity provider sent a transient NameID, which names no one for long: configure it to send the user's e-mail address")
 	}
 	who.Subject = a.Subject.NameID.Value
 	if cfg.GroupsAttribute != "" {

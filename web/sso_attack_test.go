@@ -167,6 +167,10 @@ func TestSAMLAttacks(t *testing.T) {
 			}
 		}},
 		{"not yet valid", func(a *saml.Assertion) { a.Conditions.NotBefore = time.Now().Add(time.Hour) }},
+		{"transient NameID", func(a *saml.Assertion) {
+			a.Subject.NameID.Format = string(saml.TransientNameIDFormat)
+			a.Subject.NameID.Value = "_8f2a0c"
+		}},
 		{"wrong recipient", func(a *saml.Assertion) {
 			for i := range a.Subject.SubjectConfirmations {
 				a.Subject.SubjectConfirmations[i].SubjectConfirmationData.Recipient = "https://another.example/acs"
@@ -179,7 +183,11 @@ func TestSAMLAttacks(t *testing.T) {
 			defer idpSays(nil)
 			b := e.browser()
 			acs, form := e.samlResponse(b, "alice")
-			post(t, b, acs, form, 401, "could not be verified")
+			want := "could not be verified"
+			if c.name == "transient NameID" {
+				want = "transient NameID"
+			}
+			post(t, b, acs, form, 401, want)
 		})
 	}
 	t.Run("unsigned", func(t *testing.T) {

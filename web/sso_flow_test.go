@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 
@@ -102,5 +103,42 @@ func TestSAMLSignIn(t *testing.T) {
 	}
 	if teams, _ := e.te.Svc.MemberTeams(t.Context(), e.te.Org.ID, "alice_example.com"); len(teams) != 1 || teams[0] != "devs" {
 		t.Errorf("teams = %v, want [devs]", teams)
+	}
+}
+
+// TestSSOEntries: the sign-in page's organization box and Pulumi's
+// /welcome/{org}/sso lead to the organization's flow; an organization
+// without SSO says so.
+func TestSSOEntries(t *testing.T) {
+	e := newSSOEnv(t)
+	b := e.browser()
+	if _, _, body := b.do("GET", e.gh.URL+"/console/login", nil); !strings.Contains(body, `action="/console/-/sso"`) {
+		t.Errorf("the sign-in page has no SSO form:\n%s", body)
+	}
+	if status, h, _ := b.do("GET", e.gh.URL+"/console/-/sso?org=acme&next=/console/acme/teams", nil); status != 303 ||
+		h.Get("Location") != "/console/-/sso/acme?next=%2Fconsole%2Facme%2Fteams" {
+		t.Errorf("organization box: %d %s", status, h.Get("Location"))
+	}
+	if status, h, _ := b.do("GET", e.gh.URL+"/welcome/acme/sso", nil); status != 303 || h.Get("Location") != "/console/-/sso/acme" {
+		t.Errorf("/welcome/acme/sso: %d %s", status, h.Get("Location"))
+	}
+	if status, _, body := b.do("GET", e.gh.URL+"/console/-/sso/acme", nil); status != 404 || !strings.Contains(body, "has no single sign-on") {
+		t.Errorf("no SSO yet: %d %s", status, body)
+	}
+	if status, _, _ := b.do("GET", e.gh.URL+"/console/-/sso/nosuchorg/saml/metadata", nil); status != 404 {
+		t.Errorf("metadata of no organization: %d", status)
+	}
+	// next never leaves the console.
+	e.configureOIDC(true, "gatehouse")
+	for _, next := range []string{"https://evil.example/", "//evil.example/", "/console/\\evil", "/api/user"} {
+		status, h, _ := b.do("GET", e.gh.URL+"/console/-/sso/acme?next="+url.QueryEscape(next), nil)
+		if status != 303 {
+			t.Fatal(status)
+		}
+		u, _ := url.Parse(h.Get("Location"))
+		st := u.Query().Get("state")
+		if l, err := e.te.Svc.TakeSSO(t.Context(), st, "oidc"); err != nil || l.Next != "/console/" {
+			t.Errorf("next %q kept as %+v (%v)", next, l, err)
+		}
 	}
 }

@@ -359,7 +359,10 @@ func (q *req) render(status int, name, title, nav string, data any, errMsg, noti
 		Data: data}
 	if orgs, err := q.c.svc.UserOrgs(q.r.Context(), q.sess.id.User.ID); err == nil {
 		for _, o := range orgs {
-			p.Orgs = append(p.Orgs, o.Name)
+			// A session of an organization's SSO acts there only.
+			if bound := q.sess.id.Token.OrgID; bound == "" || bound == o.ID {
+				p.Orgs = append(p.Orgs, o.Name)
+			}
 		}
 		sort.Strings(p.Orgs)
 	}
