@@ -286,7 +286,7 @@ func (c *Console) serviceProvider(ctx context.Context, org *gatehouse.Organizati
 		AssertionConsumerServiceBindings: []string{saml.HTTPPostBinding}, RejectSHA1Signatures: true,
 		// The NameID names the user: an e-mail address, never a transient id.
 		AuthnNameIDFormat: saml.EmailAddressNameIDFormat,
-		ReplayCache: replayCache{ctx: ctx, svc: c.svc, orgID: org.ID}}
+		ReplayCache:       replayCache{ctx: ctx, svc: c.svc, orgID: org.ID}}
 	if cfg != nil && cfg.IdPMetadata != "" {
 		ed, err := service.ParseIdPMetadata(cfg.IdPMetadata)
 		if err != nil {
