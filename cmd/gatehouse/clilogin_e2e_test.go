@@ -82,7 +82,7 @@ func TestPulumiLoginInBrowser(t *testing.T) {
 			if strings.HasSuffix(seen, "\x1b[6n") {
 				io.WriteString(stdin, "\x1b]11;rgb:0000/0000/0000\x1b\\\x1b[1;1R")
 			}
-			if strings.Contains(seen, "log in with your browser") {
+			if strings.Contains(seen, "paste an access token") {
 				once.Do(func() { close(prompted) })
 			}
 		}
@@ -94,9 +94,21 @@ func TestPulumiLoginInBrowser(t *testing.T) {
 		defer mu.Unlock()
 		t.Fatalf("no browser prompt:\n%s", transcript.String())
 	}
-	io.WriteString(stdin, "\r")
-
+	// ENTER, again until the browser opens: a key that arrives before the
+	// prompt reads keys is lost (and more ENTERs once it waits do nothing).
+	stop := make(chan struct{})
+	go func() {
+		for {
+			io.WriteString(stdin, "\r")
+			select {
+			case <-stop:
+				return
+			case <-time.After(2 * time.Second):
+			}
+		}
+	}()
 	opened := waitForLine(t, urls, 60*time.Second, func() string { mu.Lock(); defer mu.Unlock(); return transcript.String() })
+	close(stop)
 	u, err := url.Parse(opened)
 	if err != nil || u.Host != m.Addr || u.Path != "/cli-login" || u.Query().Get("cliSessionPort") == "" {
 		t.Fatalf("the CLI opened %q", opened)
