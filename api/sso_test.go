@@ -61,3 +61,19 @@ func TestSSORoutes(t *testing.T) {
 	e.must(member, "PATCH", "/api/orgs/acme/sso/oidc", map[string]any{"issuer": "https://evil.example", "clientId": "x"}, 403, nil)
 	e.must(member, "PATCH", "/api/orgs/acme/saml", map[string]any{"allowCreate": false}, 403, nil)
 }
+
+// TestSSODefaultRoleEscalation: whoever sets the role first sign-ins get
+// must hold it, as for any other grant.
+func TestSSODefaultRoleEscalation(t *testing.T) {
+	e := newEnv(t)
+	var r struct{ ID string }
+	e.must(e.admin, "POST", "/api/orgs/acme/roles", map[string]any{"name": "sso-admin", "uxPurpose": "role",
+		"details": allowDetails("saml:read", "saml:update")}, 200, &r)
+	ssoAdmin := e.memberWithRole("sam", r.ID)
+	admin := e.roles("role")["Admin"].ID
+	e.fails(ssoAdmin, "PATCH", "/api/orgs/acme/sso/oidc", map[string]any{"defaultRoleId": admin}, 403, "")
+	e.fails(ssoAdmin, "PATCH", "/api/orgs/acme/saml", map[string]any{"newIdpSsoDescriptor": testIdPMetadata, "defaultRoleId": admin}, 403, "")
+	// Their own role they may hand on.
+	e.must(ssoAdmin, "PATCH", "/api/orgs/acme/sso/oidc", map[string]any{"defaultRoleId": r.ID, "allowCreate": true}, 200, nil)
+	e.must(e.admin, "PATCH", "/api/orgs/acme/sso/oidc", map[string]any{"defaultRoleId": admin}, 200, nil)
+}
