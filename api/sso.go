@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/base64"
+	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -158,4 +160,25 @@ func (c *Client) SAML(ctx context.Context, org string) (*wire.SAMLOrganization, 
 func (c *Client) UpdateSAML(ctx context.Context, org string, in wire.UpdateSAMLOrganizationRequest) (*wire.SAMLOrganization, error) {
 	out := &wire.SAMLOrganization{}
 	return out, c.do(ctx, "PATCH", "/api/orgs/"+url.PathEscape(org)+"/saml", in, out)
+}
+
+// SSOFailed records a console sign-in through an organization's identity
+// provider that failed (a state that does not match, an answer that does
+// not verify, a user the organization refuses): like SignInFailed, it
+// counts against the client address's failure limit and, within it, is
+// logged and audited in the organization. It returns false when the
+// address is over the limit: the caller answers 429.
+func (s *Server) SSOFailed(w http.ResponseWriter, r *http.Request, orgID, protocol, why string) bool {
+	ip := s.clientIP(r)
+	reqID := newRequestID()
+	s.metrics.authFailures.WithLabelValues("sso").Inc()
+	if s.limitFailures(w, reqID, ip, 1) {
+		return false
+	}
+	s.log.Info("console SSO sign-in failed", "request_id", reqID, "remote", ip, "protocol", protocol, "why", why)
+	ctx := gatehouse.WithActor(r.Context(), gatehouse.Actor{SourceIP: ip, UserAgent: r.UserAgent(), RequestID: reqID})
+	s.audit.add(service.NewAuditEvent(ctx, s.now(), orgID, gatehouse.EventAuthFailure,
+		fmt.Sprintf("console %s single sign-on failed: %s", strings.ToUpper(protocol), why), "",
+		map[string]string{"reason": "sso", "protocol": protocol, "why": why, "method": r.Method, "path": r.URL.Path}))
+	return true
 }

@@ -66,6 +66,17 @@ func (c *Console) ssoFail(w http.ResponseWriter, r *http.Request, status int, ms
 	}
 }
 
+// ssoRefuse answers a failed sign-in, which the API counts against the
+// client address's failure limit (429 past it) and audits in the
+// organization.
+func (c *Console) ssoRefuse(w http.ResponseWriter, r *http.Request, org *gatehouse.Organization, protocol string, status int, msg string, cause error) {
+	if !c.api.SSOFailed(w, r, org.ID, protocol, msg) {
+		c.ssoFail(w, r, http.StatusTooManyRequests, "too many failed sign-ins from this address; try again later", nil)
+		return
+	}
+	c.ssoFail(w, r, status, msg, cause)
+}
+
 // ssoPick is the sign-in page's "organization" form.
 func (c *Console) ssoPick(w http.ResponseWriter, r *http.Request) {
 	org := strings.TrimSpace(r.URL.Query().Get("org"))
@@ -181,17 +192,17 @@ func (c *Console) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	if e := q.Get("error"); e != "" {
-		c.ssoFail(w, r, http.StatusUnauthorized, "the identity provider refused the sign-in: "+truncate(e+" "+q.Get("error_description"), 300), nil)
+		c.ssoRefuse(w, r, org, service.ProtocolOIDC, http.StatusUnauthorized, "the identity provider refused the sign-in: "+truncate(e+" "+q.Get("error_description"), 300), nil)
 		return
 	}
 	state := q.Get("state")
 	if !stateMatches(r, state, true) {
-		c.ssoFail(w, r, http.StatusBadRequest, "this sign-in was not started in this browser (its state does not match); start again", errors.New("state cookie mismatch"))
+		c.ssoRefuse(w, r, org, service.ProtocolOIDC, http.StatusBadRequest, "this sign-in was not started in this browser (its state does not match); start again", errors.New("state cookie mismatch"))
 		return
 	}
 	l, err := c.svc.TakeSSO(r.Context(), state, service.ProtocolOIDC)
 	if err != nil || l.OrgID != org.ID {
-		c.ssoFail(w, r, http.StatusBadRequest, "this sign-in is unknown, used already or expired; start again", err)
+		c.ssoRefuse(w, r, org, service.ProtocolOIDC, http.StatusBadRequest, "this sign-in is unknown, used already or expired; start again", err)
 		return
 	}
 	client, cfg, err := c.svc.OIDCClient(r.Context(), org.ID)
@@ -201,12 +212,12 @@ func (c *Console) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	claims, err := c.oidc.Exchange(r.Context(), *client, c.ssoURLs(org.Name).Redirect, q.Get("code"), l.Verifier, l.Nonce)
 	if err != nil {
-		c.ssoFail(w, r, http.StatusUnauthorized, "the identity provider's answer could not be verified", err)
+		c.ssoRefuse(w, r, org, service.ProtocolOIDC, http.StatusUnauthorized, "the identity provider's answer could not be verified", err)
 		return
 	}
 	who, err := oidcIdentity(cfg, claims)
 	if err != nil {
-		c.ssoFail(w, r, http.StatusUnauthorized, err.Error(), err)
+		c.ssoRefuse(w, r, org, service.ProtocolOIDC, http.StatusUnauthorized, err.Error(), err)
 		return
 	}
 	c.finishSSO(w, r, org, who, l.Next)
@@ -250,7 +261,7 @@ func (c *Console) finishSSO(w http.ResponseWriter, r *http.Request, org *gatehou
 	if err != nil {
 		switch gatehouse.ErrorCode(err) {
 		case gatehouse.EFORBIDDEN, gatehouse.EINVALID:
-			c.ssoFail(w, r, http.StatusForbidden, gatehouse.ErrorMessage(err), err)
+			c.ssoRefuse(w, r, org, who.Protocol, http.StatusForbidden, gatehouse.ErrorMessage(err), err)
 		default:
 			c.ssoFail(w, r, http.StatusInternalServerError, "internal error", err)
 		}
@@ -376,12 +387,12 @@ func (c *Console) samlACS(w http.ResponseWriter, r *http.Request) {
 	}
 	state := r.PostForm.Get("RelayState")
 	if !stateMatches(r, state, c.secure) {
-		c.ssoFail(w, r, http.StatusBadRequest, "this sign-in was not started in this browser (its state does not match); start again", errors.New("state cookie mismatch"))
+		c.ssoRefuse(w, r, org, service.ProtocolSAML, http.StatusBadRequest, "this sign-in was not started in this browser (its state does not match); start again", errors.New("state cookie mismatch"))
 		return
 	}
 	l, err := c.svc.TakeSSO(r.Context(), state, service.ProtocolSAML)
 	if err != nil || l.OrgID != org.ID {
-		c.ssoFail(w, r, http.StatusBadRequest, "this sign-in is unknown, used already or expired; start again (sign-ins the identity provider starts are not accepted)", err)
+		c.ssoRefuse(w, r, org, service.ProtocolSAML, http.StatusBadRequest, "this sign-in is unknown, used already or expired; start again (sign-ins the identity provider starts are not accepted)", err)
 		return
 	}
 	sp, err := c.serviceProvider(r.Context(), org, cfg)
@@ -395,12 +406,12 @@ func (c *Console) samlACS(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &ire) {
 			err = ire.PrivateErr
 		}
-		c.ssoFail(w, r, http.StatusUnauthorized, "the identity provider's answer could not be verified", err)
+		c.ssoRefuse(w, r, org, service.ProtocolSAML, http.StatusUnauthorized, "the identity provider's answer could not be verified", err)
 		return
 	}
 	who, err := samlIdentity(cfg, a)
 	if err != nil {
-		c.ssoFail(w, r, http.StatusUnauthorized, err.Error(), err)
+		c.ssoRefuse(w, r, org, service.ProtocolSAML, http.StatusUnauthorized, err.Error(), err)
 		return
 	}
 	c.finishSSO(w, r, org, who, l.Next)

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"encoding/base64"
 	"net/http"
 	"net/url"
@@ -10,6 +11,9 @@ import (
 	"time"
 
 	"github.com/crewjam/saml"
+
+	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/api"
 )
 
 // oidcAuthorize starts an OIDC sign-in and returns the provider's
@@ -111,6 +115,13 @@ func TestOIDCAttacks(t *testing.T) {
 		stolen := e.oidcCallback(attacker, e.oidcAuthorize(attacker), "mallory")
 		mine := e.oidcCallback(victim, e.oidcAuthorize(victim), "alice")
 		refused(t, victim, tamper(mine, "code", stolen.Query().Get("code")), 401, "could not be verified")
+	})
+	t.Run("audited", func(t *testing.T) {
+		// The failures so far are authentication failures in acme's audit
+		// log (written in the background).
+		if n := e.waitEvents(gatehouse.EventAuthFailure, "single sign-on failed", 5); n < 5 {
+			t.Errorf("%d SSO failures audited, want at least 5", n)
+		}
 	})
 	t.Run("provider error", func(t *testing.T) {
 		b := e.browser()
@@ -246,4 +257,42 @@ func TestSAMLAttacks(t *testing.T) {
 func (e *ssoEnv) setState(b *ssoBrowser, state string) {
 	u, _ := url.Parse(e.gh.URL + "/console/-/sso/acme/")
 	b.c.Jar.SetCookies(u, []*http.Cookie{{Name: "gatehouse_sso", Value: state, Path: "/console/-/sso/acme", Secure: true}})
+}
+
+// waitEvents waits for at least n audit events of a type whose
+// description holds want, and returns how many there are.
+func (e *ssoEnv) waitEvents(typ, want string, n int) int {
+	e.t.Helper()
+	count := 0
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		es, _, err := e.te.Svc.AuditEvents(context.Background(), e.te.Org.ID, gatehouse.AuditFilter{Types: []string{typ}}, gatehouse.ListOptions{Limit: 500})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		count = 0
+		for _, ev := range es {
+			if strings.Contains(ev.Description, want) {
+				count++
+			}
+		}
+		if count >= n {
+			break
+		}
+	}
+	return count
+}
+
+// TestSSOFailureLimit: failed SSO sign-ins count against the client
+// address's failure limit, like failed token sign-ins.
+func TestSSOFailureLimit(t *testing.T) {
+	e := newSSOEnv(t, api.Options{AuthFailuresPerMinute: 3})
+	e.configureOIDC(true, "gatehouse")
+	b := e.browser()
+	last := 0
+	for range 6 {
+		last, _, _ = b.do("GET", e.gh.URL+"/console/-/sso/acme/oidc/callback?state=forged&code=x", nil)
+	}
+	if last != 429 {
+		t.Errorf("the 6th forged callback: %d, want 429", last)
+	}
 }

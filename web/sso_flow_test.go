@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/api/wire"
 )
 
@@ -35,6 +36,9 @@ func TestOIDCSignIn(t *testing.T) {
 	m, err := e.member("alice")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if n := e.waitEvents(gatehouse.EventSSOSignIn, `"alice" signed in through OIDC`, 1); n != 1 {
+		t.Errorf("%d sso_sign_in events, want 1", n)
 	}
 	if m.User.ManagedBy != e.te.Org.ID || m.User.Email != "alice@example.com" {
 		t.Errorf("member = %+v", m.User)

@@ -58,8 +58,12 @@ type indirect struct{ h http.Handler }
 
 func (i *indirect) ServeHTTP(w http.ResponseWriter, r *http.Request) { i.h.ServeHTTP(w, r) }
 
-func newSSOEnv(t *testing.T) *ssoEnv {
+func newSSOEnv(t *testing.T, opts ...api.Options) *ssoEnv {
 	t.Helper()
+	var o api.Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
 	e := &ssoEnv{t: t, te: testenv.New(t), groups: map[string][]string{"alice": {"devs", "nosuchteam"}}}
 	ghH, opH, idpH := &indirect{}, &indirect{}, &indirect{}
 	e.gh, e.op, e.idp = httptest.NewUnstartedServer(ghH), httptest.NewUnstartedServer(opH), httptest.NewUnstartedServer(idpH)
@@ -69,7 +73,7 @@ func newSSOEnv(t *testing.T) *ssoEnv {
 	}
 	pool := x509.NewCertPool()
 	pool.AddCert(e.gh.Certificate())
-	a := api.New(e.te.Svc, e.te.Authz, api.Options{})
+	a := api.New(e.te.Svc, e.te.Authz, o)
 	t.Cleanup(a.Close)
 	c := web.New(e.te.Svc, e.te.Authz, a, web.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)), Secure: true, PublicURL: e.gh.URL,
 		OIDC: oidc.NewLogin(oidc.Options{AllowInsecure: true, RootCAs: pool})})
