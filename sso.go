@@ -34,7 +34,11 @@ type SSO struct {
 	// in.
 	AllowCreate   bool
 	DefaultRoleID string
-	Updated       time.Time
+	// EmailDomains, when set, limit the first sign-ins that create users
+	// to verified e-mail addresses in these domains (a provider such as
+	// Google authenticates anyone).
+	EmailDomains []string
+	Updated      time.Time
 }
 
 // SSOLogin is a sign-in under way: the browser was sent to the provider

@@ -39,7 +39,10 @@ func (s *Server) ssoOf(q *request) (*service.SSOView, error) {
 }
 
 func toSSOPolicy(v *service.SSOView) wire.SSOPolicy {
-	p := wire.SSOPolicy{AllowCreate: v.AllowCreate, DefaultRoleID: v.DefaultRoleID}
+	p := wire.SSOPolicy{AllowCreate: v.AllowCreate, DefaultRoleID: v.DefaultRoleID, EmailDomains: v.EmailDomains}
+	if p.EmailDomains == nil {
+		p.EmailDomains = []string{}
+	}
 	if v.DefaultRole != nil {
 		p.DefaultRole = v.DefaultRole.Name
 	}
@@ -98,7 +101,7 @@ func (s *Server) updateSAML(q *request) (any, error) {
 		return nil, gatehouse.Errorf(gatehouse.EINVALID, "newIdpSsoDescriptor: must be the identity provider's metadata XML, not empty")
 	}
 	v, err := s.svc.UpdateSSO(q.ctx(), q.org.ID, service.SSOInput{IdPMetadata: in.NewIdPSSODescriptor, GroupsAttribute: in.GroupsAttribute,
-		AllowCreate: in.AllowCreate, DefaultRoleID: in.DefaultRoleID})
+		AllowCreate: in.AllowCreate, DefaultRoleID: in.DefaultRoleID, EmailDomains: in.EmailDomains})
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +122,8 @@ func (s *Server) updateOIDCSSO(q *request) (any, error) {
 		return nil, err
 	}
 	v, err := s.svc.UpdateSSO(q.ctx(), q.org.ID, service.SSOInput{Issuer: in.Issuer, ClientID: in.ClientID, ClientSecret: in.ClientSecret,
-		UserClaim: in.UserClaim, GroupsClaim: in.GroupsClaim, AllowCreate: in.AllowCreate, DefaultRoleID: in.DefaultRoleID})
+		UserClaim: in.UserClaim, GroupsClaim: in.GroupsClaim, AllowCreate: in.AllowCreate, DefaultRoleID: in.DefaultRoleID,
+		EmailDomains: in.EmailDomains})
 	if err != nil {
 		return nil, err
 	}

@@ -50,6 +50,8 @@ type SSOInput struct {
 	AllowCreate                                            *bool
 	// DefaultRoleID is a role of the organization; "" is its default role.
 	DefaultRoleID *string
+	// EmailDomains replaces the domains first sign-ins are limited to.
+	EmailDomains *[]string
 }
 
 // SSO returns an organization's SSO settings (ENOTFOUND: none).
@@ -168,10 +170,22 @@ func applySSO(c *gatehouse.SSO, in SSOInput) []string {
 		c.AllowCreate = *in.AllowCreate
 		changed = append(changed, "allowCreate")
 	}
+	if in.EmailDomains != nil {
+		c.EmailDomains = nil
+		for _, d := range *in.EmailDomains {
+			if d = strings.ToLower(strings.TrimSpace(d)); d != "" && !slices.Contains(c.EmailDomains, d) {
+				c.EmailDomains = append(c.EmailDomains, d)
+			}
+		}
+		changed = append(changed, "emailDomains")
+	}
 	return changed
 }
 
-var claimRE = regexp.MustCompile(`^[A-Za-z0-9_:./-]{1,200}$`)
+var (
+	claimRE  = regexp.MustCompile(`^[A-Za-z0-9_:./-]{1,200}$`)
+	domainRE = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
+)
 
 // checkSSO checks settings as they would be stored.
 func checkSSO(c *gatehouse.SSO) error {
@@ -190,6 +204,14 @@ func checkSSO(c *gatehouse.SSO) error {
 	for field, v := range map[string]string{"userClaim": c.UserClaim, "groupsClaim": c.GroupsClaim, "groupsAttribute": c.GroupsAttribute} {
 		if v != "" && !claimRE.MatchString(v) {
 			return gatehouse.Errorf(gatehouse.EINVALID, "%s: %q must be 1 to 200 letters, digits or _:./-", field, v)
+		}
+	}
+	if len(c.EmailDomains) > 50 {
+		return gatehouse.Errorf(gatehouse.EINVALID, "emailDomains: %d domains, over the limit of 50", len(c.EmailDomains))
+	}
+	for i, d := range c.EmailDomains {
+		if !domainRE.MatchString(d) {
+			return gatehouse.Errorf(gatehouse.EINVALID, "emailDomains[%d]: %q is not a domain name such as example.com", i, d)
 		}
 	}
 	if c.IdPMetadata != "" {
@@ -372,6 +394,10 @@ type SSOIdentity struct {
 	// NameID (SAML): it names the user.
 	Subject     string
 	Email, Name string
+	// EmailVerified says the provider vouches for Email: OIDC's
+	// email_verified claim true; SAML's organization-run identity
+	// providers always do.
+	EmailVerified bool
 	// Groups are the user's groups, when the organization names a groups
 	// claim or attribute (nil otherwise: team memberships stay as they are).
 	Groups []string
@@ -466,10 +492,15 @@ func (s *Service) ssoMember(ctx context.Context, tx gatehouse.Tx, c *gatehouse.S
 		if !c.AllowCreate || u.ManagedBy != c.OrgID {
 			return nil, false, refuse("the user is not a member of the organization; an administrator must invite them")
 		}
+		if !emailAllowed(c.EmailDomains, who) {
+			return nil, false, refuse(fmt.Sprintf("a first sign-in adds members only for verified e-mail addresses in %s", strings.Join(c.EmailDomains, ", ")))
+		}
 	case gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND:
 		return nil, false, err
 	case !c.AllowCreate:
 		return nil, false, refuse("the user is not a member of the organization, and the organization does not let a first sign-in create members")
+	case !emailAllowed(c.EmailDomains, who):
+		return nil, false, refuse(fmt.Sprintf("a first sign-in creates members only for verified e-mail addresses in %s", strings.Join(c.EmailDomains, ", ")))
 	default:
 		u = &gatehouse.User{Login: login, Name: firstNonEmpty(who.Name, login), Email: who.Email, ManagedBy: c.OrgID}
 		if err := tx.CreateUser(ctx, u); err != nil {
@@ -486,6 +517,16 @@ func (s *Service) ssoMember(ctx context.Context, tx gatehouse.Tx, c *gatehouse.S
 	err = s.audit(ctx, tx, c.OrgID, gatehouse.EventMemberAdded, "", map[string]any{"login": login, "roleId": role.ID, "role": role.Name,
 		"via": "sso"}, "added %q with role %q at their first single sign-on", login, role.Name)
 	return u, true, err
+}
+
+// emailAllowed reports whether a verified e-mail address of who's is in
+// one of the domains (anyone may, when there are none).
+func emailAllowed(domains []string, who SSOIdentity) bool {
+	if len(domains) == 0 {
+		return true
+	}
+	_, domain, ok := strings.Cut(strings.ToLower(who.Email), "@")
+	return ok && who.EmailVerified && slices.Contains(domains, domain)
 }
 
 func firstNonEmpty(a, b string) string {

@@ -34,6 +34,8 @@ func TestUpdateSSO(t *testing.T) {
 			{"SP metadata", service.SSOInput{IdPMetadata: ptr(`<EntityDescriptor xmlns="urn:oasis:names:tc:SAML:2.0:metadata" entityID="x"/>`)}, "no IDPSSODescriptor"},
 			{"a set as role", service.SSOInput{DefaultRoleID: ptr(builtinID(t, e, "stack-read"))}, "not a role"},
 			{"no such role", service.SSOInput{DefaultRoleID: ptr(gatehouse.NewID())}, "defaultRoleId: role"},
+			{"bad domain", service.SSOInput{EmailDomains: &[]string{"example.com", "not a domain"}}, "emailDomains[1]: "},
+			{"a URL as domain", service.SSOInput{EmailDomains: &[]string{"https://example.com"}}, "emailDomains[0]: "},
 		}
 		for _, c := range bad {
 			_, err := e.Svc.UpdateSSO(ctx, e.Org.ID, c.in)
@@ -104,6 +106,23 @@ func TestSignInSSO(t *testing.T) {
 		}
 		_, err = e.Svc.SignInSSO(ctx, e.Org.ID, service.SSOIdentity{Subject: "dave"}, time.Hour)
 		wantCode(t, "another organization's user", err, gatehouse.EFORBIDDEN, "must invite them")
+		// Limited to a domain, a first sign-in needs a verified address
+		// there.
+		if _, err := e.Svc.UpdateSSO(ctx, e.Org.ID, service.SSOInput{EmailDomains: &[]string{" Example.com ", "example.com"}}); err != nil {
+			t.Fatal(err)
+		}
+		if v, _ := e.Svc.SSO(ctx, e.Org.ID); len(v.EmailDomains) != 1 || v.EmailDomains[0] != "example.com" {
+			t.Errorf("domains = %q", v.EmailDomains)
+		}
+		_, err = e.Svc.SignInSSO(ctx, e.Org.ID, service.SSOIdentity{Subject: "frank@evil.example", Email: "frank@evil.example", EmailVerified: true}, time.Hour)
+		wantCode(t, "another domain", err, gatehouse.EFORBIDDEN, "in example.com")
+		_, err = e.Svc.SignInSSO(ctx, e.Org.ID, service.SSOIdentity{Subject: "frank@example.com", Email: "frank@example.com"}, time.Hour)
+		wantCode(t, "an unverified address", err, gatehouse.EFORBIDDEN, "in example.com")
+		_, err = e.Svc.SignInSSO(ctx, e.Org.ID, service.SSOIdentity{Subject: "frank"}, time.Hour)
+		wantCode(t, "no verified address", err, gatehouse.EFORBIDDEN, "in example.com")
+		if out, err := e.Svc.SignInSSO(ctx, e.Org.ID, service.SSOIdentity{Subject: "grace@example.com", Email: "grace@Example.com", EmailVerified: true}, time.Hour); err != nil || !out.Created {
+			t.Errorf("a first sign-in in the domain: %+v %v", out, err)
+		}
 		// An existing member signs in as themselves.
 		out, err := e.Svc.SignInSSO(ctx, e.Org.ID, service.SSOIdentity{Subject: "admin"}, time.Hour)
 		if err != nil || out.Created || out.User.Login != "admin" {

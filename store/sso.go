@@ -4,20 +4,22 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-iam/gatehouse"
 )
 
-const ssoColumns = "org_id, issuer, client_id, secret_key, secret_sealed, user_claim, groups_claim, idp_metadata, groups_attribute, allow_create, default_role_id, updated"
+const ssoColumns = "org_id, issuer, client_id, secret_key, secret_sealed, user_claim, groups_claim, idp_metadata, groups_attribute, allow_create, default_role_id, email_domains, updated"
 
 func (t *tx) GetSSO(ctx context.Context, orgID string) (*gatehouse.SSO, error) {
 	s := &gatehouse.SSO{}
 	var role sql.NullString
+	var domains string
 	var updated int64
 	err := t.queryRow(ctx, "SELECT "+ssoColumns+" FROM sso WHERE org_id = ?", orgID).
 		Scan(&s.OrgID, &s.Issuer, &s.ClientID, &s.SecretKey, &s.SecretSealed, &s.UserClaim, &s.GroupsClaim, &s.IdPMetadata,
-			&s.GroupsAttribute, &s.AllowCreate, &role, &updated)
+			&s.GroupsAttribute, &s.AllowCreate, &role, &domains, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("single sign-on settings")
 	}
@@ -25,18 +27,21 @@ func (t *tx) GetSSO(ctx context.Context, orgID string) (*gatehouse.SSO, error) {
 		return nil, t.d.mapErr(err, opWrite)
 	}
 	s.DefaultRoleID, s.Updated = role.String, fromUS(updated)
+	if domains != "" {
+		s.EmailDomains = strings.Split(domains, ",")
+	}
 	return s, nil
 }
 
 func (t *tx) PutSSO(ctx context.Context, s *gatehouse.SSO) error {
 	s.Updated = t.stamp()
-	_, err := t.exec(ctx, opWrite, "INSERT INTO sso ("+ssoColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "+
+	_, err := t.exec(ctx, opWrite, "INSERT INTO sso ("+ssoColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "+
 		"ON CONFLICT (org_id) DO UPDATE SET issuer = excluded.issuer, client_id = excluded.client_id, secret_key = excluded.secret_key, "+
 		"secret_sealed = excluded.secret_sealed, user_claim = excluded.user_claim, groups_claim = excluded.groups_claim, "+
 		"idp_metadata = excluded.idp_metadata, groups_attribute = excluded.groups_attribute, allow_create = excluded.allow_create, "+
-		"default_role_id = excluded.default_role_id, updated = excluded.updated",
+		"default_role_id = excluded.default_role_id, email_domains = excluded.email_domains, updated = excluded.updated",
 		s.OrgID, s.Issuer, s.ClientID, s.SecretKey, s.SecretSealed, s.UserClaim, s.GroupsClaim, s.IdPMetadata, s.GroupsAttribute,
-		s.AllowCreate, nullable(s.DefaultRoleID), us(s.Updated))
+		s.AllowCreate, nullable(s.DefaultRoleID), strings.Join(s.EmailDomains, ","), us(s.Updated))
 	return invalidAs(err, "organization %q or role %q does not exist", s.OrgID, s.DefaultRoleID)
 }
 

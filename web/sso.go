@@ -238,6 +238,11 @@ func oidcIdentity(cfg *gatehouse.SSO, claims map[string]any) (service.SSOIdentit
 		return who, errors.New("the identity provider has not verified the user's e-mail address, which names the user")
 	}
 	who.Email, _ = claims["email"].(string)
+	verified, ok := claims["email_verified"].(bool)
+	if ok && !verified {
+		who.Email = "" // an address the provider says it has not verified says nothing
+	}
+	who.EmailVerified = verified && who.Email != ""
 	who.Name, _ = claims["name"].(string)
 	if cfg.GroupsClaim != "" {
 		who.Groups = []string{}
@@ -456,6 +461,8 @@ func samlIdentity(cfg *gatehouse.SSO, a *saml.Assertion) (service.SSOIdentity, e
 	if who.Email == "" && strings.Contains(who.Subject, "@") {
 		who.Email = who.Subject
 	}
+	// The organization's own identity provider vouches for its users.
+	who.EmailVerified = who.Email != ""
 	return who, nil
 }
 
@@ -487,10 +494,11 @@ func (c *Console) ssoSettingsPage(q *req, status int, errMsg string) error {
 }
 
 // formPolicy reads the first sign-in policy fields of a settings form.
-func formPolicy(f url.Values) (allow *bool, role *string) {
+func formPolicy(f url.Values) (allow *bool, role *string, domains *[]string) {
 	a := f.Get("allowCreate") == "on"
 	r := f.Get("defaultRoleId")
-	return &a, &r
+	d := strings.FieldsFunc(f.Get("emailDomains"), func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' })
+	return &a, &r, &d
 }
 
 func (c *Console) saveOIDCSSO(q *req) error {
@@ -506,7 +514,7 @@ func (c *Console) saveOIDCSSO(q *req) error {
 	if secret := f.Get("clientSecret"); secret != "" || f.Get("clearSecret") == "on" {
 		in.ClientSecret = &secret // empty only when asked to clear: a blank field keeps the secret
 	}
-	in.AllowCreate, in.DefaultRoleID = formPolicy(f)
+	in.AllowCreate, in.DefaultRoleID, in.EmailDomains = formPolicy(f)
 	if err := q.call("PATCH", "/api/orgs/"+url.PathEscape(q.org)+"/sso/oidc", in, nil); err != nil {
 		return q.fail(err, func(msg string) error { return c.ssoSettingsPage(q, http.StatusBadRequest, msg) })
 	}
@@ -520,7 +528,7 @@ func (c *Console) saveSAML(q *req) error {
 	if strings.TrimSpace(md) != "" {
 		in.NewIdPSSODescriptor = &md
 	}
-	in.AllowCreate, in.DefaultRoleID = formPolicy(f)
+	in.AllowCreate, in.DefaultRoleID, in.EmailDomains = formPolicy(f)
 	if err := q.call("PATCH", "/api/orgs/"+url.PathEscape(q.org)+"/saml", in, nil); err != nil {
 		return q.fail(err, func(msg string) error { return c.ssoSettingsPage(q, http.StatusBadRequest, msg) })
 	}

@@ -146,3 +146,29 @@ func TestSSOEntries(t *testing.T) {
 		}
 	}
 }
+
+// TestOIDCEmailDomains: first sign-ins limited to a domain need an address
+// there that the provider has verified.
+func TestOIDCEmailDomains(t *testing.T) {
+	e := newSSOEnv(t)
+	e.configureOIDC(true, "gatehouse")
+	if st := e.api("PATCH", "/api/orgs/acme/sso/oidc", map[string]any{"emailDomains": []string{"example.com"}}, nil); st != 200 {
+		t.Fatal(st)
+	}
+	if status, body := e.oidcSignIn(e.browser(), "eve"); status != 403 || !strings.Contains(body, "verified e-mail addresses in example.com") {
+		t.Errorf("an unverified address: %d %s", status, body)
+	}
+	if status, body := e.oidcSignIn(e.browser(), "bob"); status != 200 {
+		t.Errorf("a verified address in the domain: %d %s", status, body)
+	}
+	if st := e.api("PATCH", "/api/orgs/acme/sso/oidc", map[string]any{"emailDomains": []string{"example.org"}}, nil); st != 200 {
+		t.Fatal(st)
+	}
+	if status, body := e.oidcSignIn(e.browser(), "mallory"); status != 403 || !strings.Contains(body, "in example.org") {
+		t.Errorf("another domain: %d %s", status, body)
+	}
+	// A member already there still signs in.
+	if status, body := e.oidcSignIn(e.browser(), "bob"); status != 200 {
+		t.Errorf("an existing member: %d %s", status, body)
+	}
+}

@@ -137,9 +137,9 @@ func (groupsClient) IsScopeAllowed(s string) bool { return s == "groups" }
 
 func (e *ssoEnv) newOP() http.Handler {
 	users := opUsers{}
-	for _, n := range []string{"alice", "bob", "mallory"} {
+	for _, n := range []string{"alice", "bob", "mallory", "eve"} {
 		users[n] = &storage.User{ID: n, Username: n, Password: "pw-" + n, FirstName: strings.ToUpper(n[:1]) + n[1:], LastName: "Doe",
-			Email: n + "@example.com", EmailVerified: true, PreferredLanguage: language.English}
+			Email: n + "@example.com", EmailVerified: n != "eve", PreferredLanguage: language.English}
 	}
 	redirect := e.gh.URL + "/console/-/sso/acme/oidc/callback"
 	st := storage.NewStorageWithClients(users, map[string]*storage.Client{

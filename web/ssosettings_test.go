@@ -26,7 +26,7 @@ func TestSSOSettingsPage(t *testing.T) {
 		t.Fatalf("settings page:\n%s", body)
 	}
 	form := url.Values{"issuer": {"https://idp.example"}, "clientId": {"gh"}, "clientSecret": {"page-secret"}, "userClaim": {"email"},
-		"groupsClaim": {"groups"}, "allowCreate": {"on"}, "defaultRoleId": {""}}
+		"groupsClaim": {"groups"}, "allowCreate": {"on"}, "defaultRoleId": {""}, "emailDomains": {"example.com, example.org"}}
 	if status, h, body := b.do("POST", "/console/acme/sso/oidc", form); status != 303 || !strings.HasPrefix(h.Get("Location"), "/console/acme/sso") {
 		t.Fatalf("save OIDC: %d %s", status, body)
 	}
@@ -37,7 +37,8 @@ func TestSSOSettingsPage(t *testing.T) {
 	}
 	var o wire.OIDCSSO
 	e.api(e.admin, "GET", "/api/orgs/acme/sso/oidc", nil, &o)
-	if o.Issuer != "https://idp.example" || !o.HasClientSecret || o.UserClaim != "preferred_username" || !o.AllowCreate {
+	if o.Issuer != "https://idp.example" || !o.HasClientSecret || o.UserClaim != "preferred_username" || !o.AllowCreate ||
+		len(o.EmailDomains) != 2 {
 		t.Errorf("OIDC = %+v", o)
 	}
 	if body := b.get("/console/acme/sso"); strings.Contains(body, "page-secret") || !strings.Contains(body, "leave blank to keep it") {

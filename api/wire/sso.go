@@ -22,18 +22,22 @@ type SSOPolicy struct {
 	// organization's default role, named in DefaultRole).
 	DefaultRoleID string `json:"defaultRoleId"`
 	DefaultRole   string `json:"defaultRole"`
+	// EmailDomains, when set, limit such sign-ins to verified e-mail
+	// addresses in these domains.
+	EmailDomains []string `json:"emailDomains"`
 }
 
 // UpdateOIDCSSORequest changes the OIDC sign-in: an absent field keeps its
 // value, "" clears it.
 type UpdateOIDCSSORequest struct {
-	Issuer        *string `json:"issuer,omitempty"`
-	ClientID      *string `json:"clientId,omitempty"`
-	ClientSecret  *string `json:"clientSecret,omitempty"`
-	UserClaim     *string `json:"userClaim,omitempty"`
-	GroupsClaim   *string `json:"groupsClaim,omitempty"`
-	AllowCreate   *bool   `json:"allowCreate,omitempty"`
-	DefaultRoleID *string `json:"defaultRoleId,omitempty"`
+	Issuer        *string   `json:"issuer,omitempty"`
+	ClientID      *string   `json:"clientId,omitempty"`
+	ClientSecret  *string   `json:"clientSecret,omitempty"`
+	UserClaim     *string   `json:"userClaim,omitempty"`
+	GroupsClaim   *string   `json:"groupsClaim,omitempty"`
+	AllowCreate   *bool     `json:"allowCreate,omitempty"`
+	DefaultRoleID *string   `json:"defaultRoleId,omitempty"`
+	EmailDomains  *[]string `json:"emailDomains,omitempty"`
 }
 
 // SAMLOrganization is Pulumi's SAMLOrganization: the organization with its
@@ -58,8 +62,9 @@ type SAMLOrganization struct {
 // the metadata; Gatehouse's extensions change the groups attribute and the
 // first sign-in policy. An absent field keeps its value.
 type UpdateSAMLOrganizationRequest struct {
-	NewIdPSSODescriptor *string `json:"newIdpSsoDescriptor,omitempty"`
-	GroupsAttribute     *string `json:"groupsAttribute,omitempty"`
-	AllowCreate         *bool   `json:"allowCreate,omitempty"`
-	DefaultRoleID       *string `json:"defaultRoleId,omitempty"`
+	NewIdPSSODescriptor *string   `json:"newIdpSsoDescriptor,omitempty"`
+	GroupsAttribute     *string   `json:"groupsAttribute,omitempty"`
+	AllowCreate         *bool     `json:"allowCreate,omitempty"`
+	DefaultRoleID       *string   `json:"defaultRoleId,omitempty"`
+	EmailDomains        *[]string `json:"emailDomains,omitempty"`
 }

@@ -64,7 +64,8 @@ func newSSOShowCmd(f *clientFlags) *cobra.Command {
 			rows := [][]string{{"OIDC issuer", o.Issuer}, {"OIDC client ID", o.ClientID}, {"OIDC client secret", yesNo(o.HasClientSecret, "set", "none")},
 				{"OIDC user claim", o.UserClaim}, {"OIDC groups claim", o.GroupsClaim}, {"SAML IdP entity ID", s.EntityID}, {"SAML IdP SSO URL", s.SSOURL},
 				{"SAML certificate valid until", s.ValidUntil}, {"SAML groups attribute", s.GroupsAttribute},
-				{"first sign-in creates members", strconv.FormatBool(o.AllowCreate)}, {"their role", firstOf(o.DefaultRole, o.DefaultRoleID)}}
+				{"first sign-in creates members", strconv.FormatBool(o.AllowCreate)}, {"their role", firstOf(o.DefaultRole, o.DefaultRoleID)},
+				{"only for e-mail domains", firstOf(strings.Join(o.EmailDomains, ", "), "any")}}
 			if s.ValidationError != "" {
 				rows = append(rows, []string{"SAML metadata error", s.ValidationError})
 			}
@@ -122,13 +123,24 @@ func readArgFile(cmd *cobra.Command, path string) (string, error) {
 func addPolicyFlags(cmd *cobra.Command) {
 	cmd.Flags().Bool("allow-create", false, "let a first sign-in create the user as a member (shared by OIDC and SAML)")
 	cmd.Flags().String("default-role", "", "role id such members get (\"\": the organization's default role)")
+	cmd.Flags().StringSlice("email-domains", nil, "only for verified e-mail addresses in these domains (comma-separated; \"\" for any)")
+}
+
+// changedDomains returns --email-domains when it was given, else nil.
+func changedDomains(cmd *cobra.Command) *[]string {
+	if !cmd.Flags().Changed("email-domains") {
+		return nil
+	}
+	v, _ := cmd.Flags().GetStringSlice("email-domains")
+	return &v
 }
 
 func newSSOOIDCSetCmd(f *clientFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "set", Short: "Set the OpenID provider, client and claims (only the flags given change)", Args: cobra.NoArgs,
 		RunE: withAPI(f, func(cmd *cobra.Command, c *api.Client, org string, _ []string) error {
 			in := wire.UpdateOIDCSSORequest{Issuer: changed(cmd, "issuer"), ClientID: changed(cmd, "client-id"), UserClaim: changed(cmd, "user-claim"),
-				GroupsClaim: changed(cmd, "groups-claim"), AllowCreate: changedBool(cmd, "allow-create"), DefaultRoleID: changed(cmd, "default-role")}
+				GroupsClaim: changed(cmd, "groups-claim"), AllowCreate: changedBool(cmd, "allow-create"), DefaultRoleID: changed(cmd, "default-role"),
+				EmailDomains: changedDomains(cmd)}
 			if p := changed(cmd, "client-secret-file"); p != nil {
 				secret, err := readArgFile(cmd, *p)
 				if err != nil {
@@ -157,7 +169,7 @@ func newSSOSAMLSetCmd(f *clientFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "set", Short: "Set the SAML identity provider's metadata and attributes (only the flags given change)", Args: cobra.NoArgs,
 		RunE: withAPI(f, func(cmd *cobra.Command, c *api.Client, org string, _ []string) error {
 			in := wire.UpdateSAMLOrganizationRequest{GroupsAttribute: changed(cmd, "groups-attribute"), AllowCreate: changedBool(cmd, "allow-create"),
-				DefaultRoleID: changed(cmd, "default-role")}
+				DefaultRoleID: changed(cmd, "default-role"), EmailDomains: changedDomains(cmd)}
 			if p := changed(cmd, "metadata"); p != nil {
 				md, err := readArgFile(cmd, *p)
 				if err != nil {

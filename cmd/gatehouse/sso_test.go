@@ -34,13 +34,13 @@ func TestSSOCommands(t *testing.T) {
 		return stdout
 	}
 	must(base+"/console/-/sso/acme/oidc/callback", "sso", "oidc", "set", "--issuer", "https://idp.example", "--client-id", "gh",
-		"--client-secret-file", secret, "--user-claim", "preferred_username", "--allow-create")
+		"--client-secret-file", secret, "--user-claim", "preferred_username", "--allow-create", "--email-domains", "example.com,example.org")
 	if code, _, stderr := run(t, "sso", "oidc", "set", "--issuer", "http://idp.example"); code != exitError || !strings.Contains(stderr, "issuer:") {
 		t.Errorf("a plain http issuer: exit %d %s", code, stderr)
 	}
 	must("https://idp.example/sso", "sso", "saml", "set", "--metadata", md, "--groups-attribute", "memberOf")
 	out := must("https://idp.example", "sso", "show")
-	for _, want := range []string{"gh", "preferred_username", "memberOf", "true", base + "/console/-/sso/acme/saml/acs"} {
+	for _, want := range []string{"gh", "preferred_username", "memberOf", "true", "example.com, example.org", base + "/console/-/sso/acme/saml/acs"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("sso show lacks %q:\n%s", want, out)
 		}

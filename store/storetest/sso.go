@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,13 +20,15 @@ func testSSO(t *testing.T, s gatehouse.Store) {
 	err := s.Read(ctx, func(tx gatehouse.Tx) error { _, err := tx.GetSSO(ctx, f.org.ID); return err })
 	wantCode(t, err, gatehouse.ENOTFOUND, "no settings yet")
 	in := &gatehouse.SSO{OrgID: f.org.ID, Issuer: "https://idp.example", ClientID: "c", SecretKey: []byte{1, 2}, SecretSealed: []byte{3},
-		UserClaim: "email", GroupsClaim: "groups", IdPMetadata: "<md/>", GroupsAttribute: "memberOf", AllowCreate: true, DefaultRoleID: f.role.ID}
+		UserClaim: "email", GroupsClaim: "groups", IdPMetadata: "<md/>", GroupsAttribute: "memberOf", AllowCreate: true, DefaultRoleID: f.role.ID,
+		EmailDomains: []string{"example.com", "example.org"}}
 	write(t, s, func(tx gatehouse.Tx) error { return tx.PutSSO(ctx, in) })
 	read(t, s, func(tx gatehouse.Tx) error {
 		got, err := tx.GetSSO(ctx, f.org.ID)
 		if err == nil && (got.Issuer != in.Issuer || got.ClientID != "c" || !bytes.Equal(got.SecretKey, in.SecretKey) ||
 			!bytes.Equal(got.SecretSealed, in.SecretSealed) || got.UserClaim != "email" || got.GroupsClaim != "groups" ||
-			got.IdPMetadata != "<md/>" || got.GroupsAttribute != "memberOf" || !got.AllowCreate || got.DefaultRoleID != f.role.ID || got.Updated.IsZero()) {
+			got.IdPMetadata != "<md/>" || got.GroupsAttribute != "memberOf" || !got.AllowCreate || got.DefaultRoleID != f.role.ID || got.Updated.IsZero() ||
+			strings.Join(got.EmailDomains, " ") != "example.com example.org") {
 			t.Errorf("sso = %+v", got)
 		}
 		return err
@@ -35,7 +38,8 @@ func testSSO(t *testing.T, s gatehouse.Store) {
 	})
 	read(t, s, func(tx gatehouse.Tx) error {
 		got, err := tx.GetSSO(ctx, f.org.ID)
-		if err == nil && (got.Issuer != "" || got.AllowCreate || got.DefaultRoleID != "" || got.IdPMetadata != "<other/>" || got.SecretKey != nil) {
+		if err == nil && (got.Issuer != "" || got.AllowCreate || got.DefaultRoleID != "" || got.IdPMetadata != "<other/>" || got.SecretKey != nil ||
+			got.EmailDomains != nil) {
 			t.Errorf("replaced sso = %+v", got)
 		}
 		return err

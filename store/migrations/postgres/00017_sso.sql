@@ -17,6 +17,7 @@ CREATE TABLE sso (
     groups_attribute TEXT NOT NULL DEFAULT '',
     allow_create     BOOLEAN NOT NULL DEFAULT FALSE,
     default_role_id  TEXT REFERENCES descriptors (id) ON DELETE SET NULL,
+    email_domains    TEXT NOT NULL DEFAULT '',
     updated          BIGINT NOT NULL
 );
 
