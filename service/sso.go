@@ -412,10 +412,10 @@ type SSOSession struct {
 	Created bool
 }
 
-// SSOLogin maps a provider's user to a login: the subject itself when it
+// SSOLoginName maps a provider's user to a login: the subject itself when it
 // is a valid login, with an e-mail address's "@" as "_" (alice@example.com
 // signs in as alice_example.com).
-func SSOLogin(subject string) (string, error) {
+func SSOLoginName(subject string) (string, error) {
 	login := strings.Replace(strings.TrimSpace(subject), "@", "_", 1)
 	if err := checkName("login", login, 100); err != nil {
 		return "", gatehouse.Errorf(gatehouse.EINVALID, "the identity provider's user %q does not make a valid login: %v", subject, err)
@@ -432,7 +432,7 @@ func SSOLogin(subject string) (string, error) {
 // bound to the organization, so that the session ends the moment the user
 // stops being a member (or is deactivated, or the token is revoked).
 func (s *Service) SignInSSO(ctx context.Context, orgID string, who SSOIdentity, lifetime time.Duration) (*SSOSession, error) {
-	login, err := SSOLogin(who.Subject)
+	login, err := SSOLoginName(who.Subject)
 	if err != nil {
 		return nil, err
 	}

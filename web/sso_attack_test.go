@@ -149,16 +149,7 @@ var signatureRE = regexp.MustCompile(`(?s)<ds:Signature.*?</ds:Signature>`)
 func TestSAMLAttacks(t *testing.T) {
 	e := newSSOEnv(t)
 	e.configureSAML(true)
-	post := func(t *testing.T, b *ssoBrowser, acs string, form url.Values, status int, want string) {
-		t.Helper()
-		got, _, body := b.do("POST", acs, form)
-		if got != status || !strings.Contains(body, want) {
-			t.Errorf("ACS: %d, want %d with %q\n%.400s", got, status, want, body)
-		}
-		if signedIn(b, e.gh.URL) {
-			t.Error("the refused sign-in has a session")
-		}
-	}
+	post := e.refusedPost
 	idpSays := func(change func(*saml.Assertion)) {
 		e.sidp.IDP.AssertionMaker = misbehaving{change}
 	}
@@ -223,33 +214,6 @@ func TestSAMLAttacks(t *testing.T) {
 		form.Set("SAMLResponse", base64.StdEncoding.EncodeToString([]byte(evil)))
 		post(t, b, acs, form, 401, "could not be verified")
 	})
-	t.Run("replayed", func(t *testing.T) {
-		b := e.browser()
-		acs, form := e.samlResponse(b, "alice")
-		if status, _, body := b.do("POST", acs, form); status != 200 {
-			t.Fatalf("first use: %d %s", status, body)
-		}
-		// The same response again, in a fresh browser, and in a fresh
-		// sign-in of its own whose state the response is given.
-		post(t, e.browser(), acs, form, 400, "not started in this browser")
-		again := e.browser()
-		e.setState(again, form.Get("RelayState"))
-		post(t, again, acs, form, 400, "used already")
-		b2 := e.browser()
-		status, h, _ := b2.do("GET", e.gh.URL+"/console/-/sso/acme?protocol=saml", nil)
-		if status != 303 {
-			t.Fatal(status)
-		}
-		loc, _ := url.Parse(h.Get("Location"))
-		form.Set("RelayState", loc.Query().Get("RelayState"))
-		post(t, b2, acs, form, 401, "could not be verified")
-	})
-	t.Run("IdP-initiated", func(t *testing.T) {
-		b := e.browser()
-		acs, form := e.samlResponse(b, "alice")
-		form.Del("RelayState")
-		post(t, b, acs, form, 400, "not started in this browser")
-	})
 }
 
 // setState gives a browser a sign-in's state cookie, as the browser that
@@ -295,4 +259,51 @@ func TestSSOFailureLimit(t *testing.T) {
 	if last != 429 {
 		t.Errorf("the 6th forged callback: %d, want 429", last)
 	}
+}
+
+// refusedPost posts a SAML response that must be refused.
+func (e *ssoEnv) refusedPost(t *testing.T, b *ssoBrowser, acs string, form url.Values, status int, want string) {
+	t.Helper()
+	got, _, body := b.do("POST", acs, form)
+	if got != status || !strings.Contains(body, want) {
+		t.Errorf("ACS: %d, want %d with %q\n%.400s", got, status, want, body)
+	}
+	if signedIn(b, e.gh.URL) {
+		t.Error("the refused sign-in has a session")
+	}
+}
+
+// TestSAMLReplay: a response is good once, in its browser, for its own
+// request; identity-provider-initiated responses are refused.
+func TestSAMLReplay(t *testing.T) {
+	e := newSSOEnv(t)
+	e.configureSAML(true)
+	post := e.refusedPost
+	t.Run("replayed", func(t *testing.T) {
+		b := e.browser()
+		acs, form := e.samlResponse(b, "alice")
+		if status, _, body := b.do("POST", acs, form); status != 200 {
+			t.Fatalf("first use: %d %s", status, body)
+		}
+		// The same response again, in a fresh browser, and in a fresh
+		// sign-in of its own whose state the response is given.
+		post(t, e.browser(), acs, form, 400, "not started in this browser")
+		again := e.browser()
+		e.setState(again, form.Get("RelayState"))
+		post(t, again, acs, form, 400, "used already")
+		b2 := e.browser()
+		status, h, _ := b2.do("GET", e.gh.URL+"/console/-/sso/acme?protocol=saml", nil)
+		if status != 303 {
+			t.Fatal(status)
+		}
+		loc, _ := url.Parse(h.Get("Location"))
+		form.Set("RelayState", loc.Query().Get("RelayState"))
+		post(t, b2, acs, form, 401, "could not be verified")
+	})
+	t.Run("IdP-initiated", func(t *testing.T) {
+		b := e.browser()
+		acs, form := e.samlResponse(b, "alice")
+		form.Del("RelayState")
+		post(t, b, acs, form, 400, "not started in this browser")
+	})
 }

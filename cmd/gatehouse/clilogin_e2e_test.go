@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -49,57 +50,17 @@ func TestPulumiLoginInBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	home := filepath.Join(dir, "home")
-	env := []string{"PATH=" + dir + string(os.PathListSeparator) + os.Getenv("PATH"), "HOME=" + dir, "PULUMI_HOME=" + home,
+	env := []string{"PATH=" + dir + string(os.PathListSeparator) + os.Getenv("PATH"), "HOME=" + dir, "PULUMI_HOME=" + filepath.Join(dir, "home"),
 		"PULUMI_CONSOLE_DOMAIN=" + m.Addr, "BROWSER=" + filepath.Join(dir, "browser"), "TERM=xterm", "NO_COLOR=1",
 		"PULUMI_SKIP_UPDATE_CHECK=true", "PULUMI_DISABLE_CI_DETECTION=1"}
-	cmd := exec.Command(script, "-qefc", pulumi+" login "+base, "/dev/null")
-	cmd.Env = env
-	stdin, _ := cmd.StdinPipe()
-	out, _ := cmd.StdoutPipe()
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	var mu sync.Mutex
-	var transcript strings.Builder
-	prompted := make(chan struct{})
-	go func() {
-		r := bufio.NewReader(out)
-		once := sync.Once{}
-		for {
-			b, err := r.ReadByte()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			transcript.WriteByte(b)
-			seen := transcript.String()
-			mu.Unlock()
-			// The prompt asks the terminal for its background colour and
-			// cursor position, and reads keys only once answered.
-			if strings.HasSuffix(seen, "\x1b[6n") {
-				io.WriteString(stdin, "\x1b]11;rgb:0000/0000/0000\x1b\\\x1b[1;1R")
-			}
-			if strings.Contains(seen, "paste an access token") {
-				once.Do(func() { close(prompted) })
-			}
-		}
-	}()
-	select {
-	case <-prompted:
-	case <-time.After(60 * time.Second):
-		mu.Lock()
-		defer mu.Unlock()
-		t.Fatalf("no browser prompt:\n%s", transcript.String())
-	}
+	term := startTerminal(t, env, script, pulumi+" login "+base)
+	term.waitFor("paste an access token", 60*time.Second)
 	// ENTER, again until the browser opens: a key that arrives before the
 	// prompt reads keys is lost (and more ENTERs once it waits do nothing).
 	stop := make(chan struct{})
 	go func() {
 		for {
-			io.WriteString(stdin, "\r")
+			term.write("\r")
 			select {
 			case <-stop:
 				return
@@ -107,31 +68,93 @@ func TestPulumiLoginInBrowser(t *testing.T) {
 			}
 		}
 	}()
-	opened := waitForLine(t, urls, 60*time.Second, func() string { mu.Lock(); defer mu.Unlock(); return transcript.String() })
+	opened := waitForLine(t, urls, 60*time.Second, term.text)
 	close(stop)
 	u, err := url.Parse(opened)
 	if err != nil || u.Host != m.Addr || u.Path != "/cli-login" || u.Query().Get("cliSessionPort") == "" {
 		t.Fatalf("the CLI opened %q", opened)
 	}
 	browse(t, base, carolToken, opened)
-
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		mu.Lock()
-		got := transcript.String()
-		mu.Unlock()
-		if err != nil || !strings.Contains(got, "Logged in to") || !strings.Contains(got, "as carol") {
-			t.Fatalf("pulumi login: %v\n%s", err, got)
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("pulumi login did not finish")
+	if err := term.wait(60 * time.Second); err != nil || !strings.Contains(term.text(), "Logged in to") || !strings.Contains(term.text(), "as carol") {
+		t.Fatalf("pulumi login: %v\n%s", err, term.text())
 	}
 	who := exec.Command(pulumi, "whoami")
 	who.Env = env
 	if b, err := who.CombinedOutput(); err != nil || strings.TrimSpace(string(b)) != "carol" {
 		t.Fatalf("pulumi whoami: %v %s", err, b)
+	}
+}
+
+// terminal runs a command in a terminal of script(1)'s, answering the
+// terminal queries of the CLI's prompt (its background colour and cursor
+// position, which it waits for before it reads keys).
+type terminal struct {
+	t     *testing.T
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	mu    sync.Mutex
+	out   strings.Builder
+	done  chan error
+}
+
+func startTerminal(t *testing.T, env []string, script, command string) *terminal {
+	t.Helper()
+	term := &terminal{t: t, cmd: exec.Command(script, "-qefc", command, "/dev/null"), done: make(chan error, 1)}
+	term.cmd.Env = env
+	term.stdin, _ = term.cmd.StdinPipe()
+	out, _ := term.cmd.StdoutPipe()
+	term.cmd.Stderr = term.cmd.Stdout
+	if err := term.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { term.cmd.Process.Kill(); <-term.done })
+	go func() {
+		r := bufio.NewReader(out)
+		for {
+			b, err := r.ReadByte()
+			if err != nil {
+				term.done <- term.cmd.Wait()
+				return
+			}
+			term.mu.Lock()
+			term.out.WriteByte(b)
+			query := strings.HasSuffix(term.out.String(), "\x1b[6n")
+			term.mu.Unlock()
+			if query {
+				term.write("\x1b]11;rgb:0000/0000/0000\x1b\\\x1b[1;1R")
+			}
+		}
+	}()
+	return term
+}
+
+func (term *terminal) write(s string) { io.WriteString(term.stdin, s) }
+
+func (term *terminal) text() string {
+	term.mu.Lock()
+	defer term.mu.Unlock()
+	return term.out.String()
+}
+
+// waitFor waits until the output holds want.
+func (term *terminal) waitFor(want string, d time.Duration) {
+	term.t.Helper()
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if strings.Contains(term.text(), want) {
+			return
+		}
+	}
+	term.t.Fatalf("no %q in %s:\n%s", want, d, term.text())
+}
+
+// wait waits for the command to end.
+func (term *terminal) wait(d time.Duration) error {
+	select {
+	case err := <-term.done:
+		term.done <- err // for the cleanup
+		return err
+	case <-time.After(d):
+		return fmt.Errorf("still running after %s", d)
 	}
 }
 
