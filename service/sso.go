@@ -438,6 +438,11 @@ func (s *Service) SignInSSO(ctx context.Context, orgID string, who SSOIdentity, 
 	}
 	out := &SSOSession{}
 	var tok *gatehouse.Token
+	// The provider's user acts: its events (a first sign-in's
+	// member_added, the sign-in) name them.
+	actor := gatehouse.ActorFrom(ctx)
+	actor.Login = login
+	ctx = gatehouse.WithActor(ctx, actor)
 	err = s.write(ctx, orgID, func(tx gatehouse.Tx) error {
 		c, err := tx.GetSSO(ctx, orgID)
 		if err != nil {

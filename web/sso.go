@@ -262,7 +262,8 @@ func oidcIdentity(cfg *gatehouse.SSO, claims map[string]any) (service.SSOIdentit
 
 // finishSSO signs the user in and sends the browser on.
 func (c *Console) finishSSO(w http.ResponseWriter, r *http.Request, org *gatehouse.Organization, who service.SSOIdentity, next string) {
-	out, err := c.svc.SignInSSO(r.Context(), org.ID, who, SessionLifetime)
+	ctx := gatehouse.WithActor(r.Context(), gatehouse.Actor{SourceIP: c.api.ClientIP(r), UserAgent: r.UserAgent()})
+	out, err := c.svc.SignInSSO(ctx, org.ID, who, SessionLifetime)
 	if err != nil {
 		switch gatehouse.ErrorCode(err) {
 		case gatehouse.EFORBIDDEN, gatehouse.EINVALID:

@@ -73,6 +73,13 @@ func TestOIDCSignIn(t *testing.T) {
 	if st := e.apiAs(token, "GET", "/api/user", nil); st != 401 {
 		t.Errorf("a removed member's CLI token: %d, want 401", st)
 	}
+	// Added back, the old session and token stay dead.
+	if _, err := e.te.Svc.AddMember(t.Context(), e.te.Org.ID, "alice", ""); err != nil {
+		t.Fatal(err)
+	}
+	if signedIn(b2, e.gh.URL) || e.apiAs(token, "GET", "/api/user", nil) != 401 {
+		t.Error("re-adding the member revived their old SSO session or CLI token")
+	}
 }
 
 func TestSAMLSignIn(t *testing.T) {
