@@ -80,6 +80,8 @@ const (
 	EventSCIMGroupCreated      = "scim_group_created"
 	EventSCIMGroupUpdated      = "scim_group_updated"
 	EventSCIMGroupDeleted      = "scim_group_deleted"
+	EventSSOChanged            = "sso_settings_changed"
+	EventSSOSignIn             = "sso_sign_in"
 )
 
 // Audit event classes. Reads (an export, a decryption, an environment
@@ -169,4 +171,6 @@ var AuditEventTypes = []AuditEventType{
 	{EventSCIMGroupCreated, "SCIM Group Created", "The identity provider created a group (a SCIM team).", true, false, false, false},
 	{EventSCIMGroupUpdated, "SCIM Group Updated", "The identity provider renamed a group or changed its members.", true, false, false, false},
 	{EventSCIMGroupDeleted, "SCIM Group Deleted", "The identity provider deleted a group; its team and the team's tokens went with it.", true, false, false, false},
+	{EventSSOChanged, "SSO Settings Changed", "The organization's OIDC or SAML single sign-on settings changed (never the client secret itself).", true, false, false, false},
+	{EventSSOSignIn, "SSO Sign-in", "A user signed in to the console through the organization's identity provider; the event says whether the sign-in created the user and which teams it changed.", true, false, false, false},
 }

@@ -118,6 +118,7 @@ type Tx interface {
 	AuditTx
 	SessionTx
 	SCIMTx
+	SSOTx
 	SnapshotTx
 }
 

@@ -283,6 +283,15 @@ func TestEveryMutatingRouteEmitsItsEvent(t *testing.T) {
 		"DELETE /api/preview/insights/{orgName}/accounts/{accountName}": {gatehouse.EventAccountDeleted, func() {
 			e.must(e.admin, "DELETE", "/api/preview/insights/acme/accounts/aws", nil, 204, nil)
 		}},
+		"PATCH /api/orgs/{orgName}/saml": {gatehouse.EventSSOChanged, func() {
+			e.must(e.admin, "PATCH", "/api/orgs/acme/saml", map[string]any{"newIdpSsoDescriptor": testIdPMetadata}, 200, nil)
+		}},
+		"PATCH /api/orgs/{orgName}/sso/oidc": {gatehouse.EventSSOChanged, func() {
+			e.must(e.admin, "PATCH", "/api/orgs/acme/sso/oidc", map[string]any{"issuer": "https://idp.example", "clientId": "c"}, 200, nil)
+		}},
+		"DELETE /api/orgs/{orgName}/sso/oidc": {gatehouse.EventSSOChanged, func() {
+			e.must(e.admin, "DELETE", "/api/orgs/acme/sso/oidc", nil, 204, nil)
+		}},
 	}
 	// Routes that change nothing worth an event of their own: encrypting
 	// stores nothing; an update's creation, start, checkpoints, events and
@@ -337,7 +346,8 @@ func TestEveryMutatingRouteEmitsItsEvent(t *testing.T) {
 		"POST /api/esc/environments/{orgName}/{projectName}/{envName}/tags", "PATCH /api/esc/environments/{orgName}/{projectName}/{envName}/tags/{tagName}",
 		"DELETE /api/esc/environments/{orgName}/{projectName}/{envName}/tags/{tagName}", "DELETE /api/esc/environments/{orgName}/{projectName}/{envName}",
 		"POST /api/preview/insights/{orgName}/accounts/{accountName}", "PUT /api/preview/insights/{orgName}/accounts/{accountName}/tags",
-		"DELETE /api/preview/insights/{orgName}/accounts/{accountName}"}
+		"DELETE /api/preview/insights/{orgName}/accounts/{accountName}", "PATCH /api/orgs/{orgName}/saml", "PATCH /api/orgs/{orgName}/sso/oidc",
+		"DELETE /api/orgs/{orgName}/sso/oidc"}
 	for _, rt := range e.routes() {
 		method, _, _ := strings.Cut(rt, " ")
 		if method == "GET" || method == "HEAD" || readOnly[rt] {

@@ -40,6 +40,7 @@ func (s *Server) register() {
 
 	s.registerInvites()
 	s.registerSCIM()
+	s.registerSSO()
 
 	s.registerUser()
 	s.registerRoles()

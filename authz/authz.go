@@ -423,6 +423,12 @@ func (a *Authorizer) verifyDigest(d []byte) (*gatehouse.Identity, error) {
 		if st == nil || st.members[t.UserID] == nil {
 			return nil, ErrNotMember
 		}
+		// A membership newer than the token is a later one: removing the
+		// user ended the token for good, and adding them back does not
+		// revive it.
+		if m := st.members[t.UserID].membership; m != nil && m.Created.After(t.Created) {
+			return nil, ErrNotMember
+		}
 		if !gatehouse.TokenLifetimeOK(t, st.org.Settings.MaxTokenLifetime) {
 			return nil, ErrLifetime
 		}

@@ -20,20 +20,28 @@ func (s *Service) Sessions() Sessions { return Sessions{s} }
 // its digest), pruning the expired ones first, and returns the session's
 // value with its record.
 func (ss Sessions) Open(ctx context.Context, userID string, tokenDigest []byte, lifetime time.Duration) (string, *gatehouse.Session, error) {
-	now := ss.s.Now()
-	value := randomHex(32)
-	rec := &gatehouse.Session{Digest: sessionDigest(value), TokenDigest: tokenDigest, UserID: userID, CSRF: randomHex(32),
-		Expires: now.Add(lifetime)}
-	err := ss.s.store.Write(ctx, func(tx gatehouse.Tx) error {
-		if _, err := tx.PruneSessions(ctx, now); err != nil {
-			return err
-		}
-		return tx.CreateSession(ctx, rec)
+	var value string
+	var rec *gatehouse.Session
+	err := ss.s.store.Write(ctx, func(tx gatehouse.Tx) (err error) {
+		value, rec, err = ss.s.openSessionTx(ctx, tx, userID, tokenDigest, lifetime)
+		return err
 	})
 	if err != nil {
 		return "", nil, err
 	}
 	return value, rec, nil
+}
+
+// openSessionTx is Open in a transaction.
+func (s *Service) openSessionTx(ctx context.Context, tx gatehouse.Tx, userID string, tokenDigest []byte, lifetime time.Duration) (string, *gatehouse.Session, error) {
+	now := s.Now()
+	value := randomHex(32)
+	rec := &gatehouse.Session{Digest: sessionDigest(value), TokenDigest: tokenDigest, UserID: userID, CSRF: randomHex(32),
+		Expires: now.Add(lifetime)}
+	if _, err := tx.PruneSessions(ctx, now); err != nil {
+		return "", nil, err
+	}
+	return value, rec, tx.CreateSession(ctx, rec)
 }
 
 // Get returns the live session of a value: ENOTFOUND when there is none

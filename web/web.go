@@ -62,6 +62,11 @@ type Console struct {
 	mux  *http.ServeMux
 	// secure marks cookies Secure (the server speaks TLS).
 	secure bool
+	// oidc runs OIDC sign-ins; publicURL is the server's address as
+	// browsers and identity providers reach it (SSO's redirect URIs and
+	// SAML's entity id): without it SSO is off.
+	oidc      gatehouse.OIDCLogin
+	publicURL string
 }
 
 // Options configure a Console.
@@ -69,6 +74,11 @@ type Options struct {
 	Logger *slog.Logger
 	// Secure is set when the server speaks TLS: cookies are then Secure.
 	Secure bool
+	// OIDC runs organizations' OIDC sign-ins (nil: OIDC sign-in is off).
+	OIDC gatehouse.OIDCLogin
+	// PublicURL is the server's base URL as browsers reach it, such as
+	// https://gatehouse.example.com (empty: SSO is off).
+	PublicURL string
 }
 
 // New returns the console over the service, the authorizer and the API.
@@ -76,7 +86,8 @@ func New(svc *service.Service, az *authz.Authorizer, apiSrv *api.Server, opts Op
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	c := &Console{svc: svc, az: az, api: apiSrv, log: opts.Logger, secure: opts.Secure, mux: http.NewServeMux()}
+	c := &Console{svc: svc, az: az, api: apiSrv, log: opts.Logger, secure: opts.Secure, mux: http.NewServeMux(), oidc: opts.OIDC,
+		publicURL: strings.TrimSuffix(opts.PublicURL, "/")}
 	// "unix" is the former name of "when", kept so that templates written
 	// with it render times the one way too.
 	c.tmpl = template.Must(template.New("").Funcs(funcs).Funcs(template.FuncMap{"when": c.when, "unix": c.when}).
@@ -152,6 +163,8 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /console/{org}/oidc/{id}/policy", c.authed(c.savePolicy))
 	m.HandleFunc("POST /console/{org}/oidc/{id}/delete", c.authed(c.deleteIssuer))
 
+	c.ssoRoutes()
+	c.cliRoutes()
 	m.HandleFunc("GET /console/{org}/audit", c.authed(c.audit))
 	m.HandleFunc("GET /console/{org}/access", c.authed(c.access))
 	m.HandleFunc("POST /console/{org}/access", c.authed(c.access))
@@ -215,10 +228,15 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request, token string) e
 	if err != nil {
 		return err
 	}
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: value, Path: "/console", Expires: s.Expires, HttpOnly: true,
-		SameSite: http.SameSiteStrictMode, Secure: c.secure})
+	c.setSession(w, value, s.Expires)
 	c.log.Info("console sign-in", "user", id.User.Login, "remote", c.api.ClientIP(r))
 	return nil
+}
+
+// setSession gives the browser a session's cookie.
+func (c *Console) setSession(w http.ResponseWriter, value string, expires time.Time) {
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: value, Path: "/console", Expires: expires, HttpOnly: true,
+		SameSite: http.SameSiteStrictMode, Secure: c.secure})
 }
 
 // badToken is a sign-in with a token that does not authenticate: a failed
@@ -252,8 +270,13 @@ func (c *Console) session(r *http.Request) *session {
 		}
 		return nil
 	}
+	// A session opened through an organization's SSO acts through a
+	// personal token bound to that organization, which stops
+	// authenticating when the user stops being a member there; a session
+	// opened with a token acts through that token (signIn refuses bound
+	// ones), so a bound token here is always SSO's.
 	id, err := c.az.AuthenticateDigest(rec.TokenDigest)
-	if err != nil || id.User == nil || id.User.ID != rec.UserID || id.Token.OrgID != "" {
+	if err != nil || id.User == nil || id.User.ID != rec.UserID || id.Token.Kind != gatehouse.TokenPersonal {
 		return nil
 	}
 	if err := c.svc.Sessions().Touch(r.Context(), rec); err != nil {
@@ -315,7 +338,11 @@ func (c *Console) authed(h handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s := c.session(r)
 		if s == nil {
-			http.Redirect(w, r, "/console/login?next="+url.QueryEscape(r.URL.Path), http.StatusSeeOther)
+			next := r.URL.Path
+			if r.Method == http.MethodGet {
+				next = r.URL.RequestURI() // a page's query too (the CLI's sign-in)
+			}
+			http.Redirect(w, r, "/console/login?next="+url.QueryEscape(next), http.StatusSeeOther)
 			return
 		}
 		q := &req{c: c, w: w, r: r, sess: s, org: r.PathValue("org")}
@@ -355,7 +382,10 @@ func (q *req) render(status int, name, title, nav string, data any, errMsg, noti
 		Data: data, q: q}
 	if orgs, err := q.c.svc.UserOrgs(q.r.Context(), q.sess.id.User.ID); err == nil {
 		for _, o := range orgs {
-			p.Orgs = append(p.Orgs, o.Name)
+			// A session of an organization's SSO acts there only.
+			if bound := q.sess.id.Token.OrgID; bound == "" || bound == o.ID {
+				p.Orgs = append(p.Orgs, o.Name)
+			}
 		}
 		sort.Strings(p.Orgs)
 	}

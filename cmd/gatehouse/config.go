@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"reflect"
 	"strconv"
@@ -43,6 +44,13 @@ type Config struct {
 	// AllowInsecureIssuers permits OIDC issuers on loopback and private
 	// addresses and trusts their certificates on first use.
 	AllowInsecureIssuers bool `json:"allowInsecureIssuers" flag:"allow-insecure-issuers" help:"allow OIDC issuers on loopback and private addresses, trusting their certificate on first use (local testing only)"`
+	// PublicURL is the server's base URL as browsers and identity
+	// providers reach it: single sign-on's redirect URIs and SAML entity ids
+	// are made from it, and SSO is off without it.
+	PublicURL string `json:"publicURL" flag:"public-url" help:"the server's base URL as browsers reach it, such as https://gatehouse.example.com (single sign-on needs it)"`
+	// SSOCAFile adds the certificates that OpenID providers' TLS chains
+	// may end at (beyond the system's).
+	SSOCAFile string `json:"ssoCAFile" flag:"sso-ca-file" help:"PEM file of extra CA certificates trusted for OpenID providers' HTTPS (beyond the system's)"`
 	// MaxCheckpointMiB bounds a stack checkpoint or import, decompressed.
 	MaxCheckpointMiB int `json:"maxCheckpointMiB" flag:"max-checkpoint-mib" help:"largest stack checkpoint or import accepted, in MiB once decompressed (at most 256)"`
 
@@ -72,6 +80,8 @@ func (c *Config) Validate() error {
 	switch {
 	case c.Listen == "":
 		return fmt.Errorf("listen: must not be empty")
+	case c.PublicURL != "" && !validPublicURL(c.PublicURL):
+		return fmt.Errorf("public-url: %q must be an http:// or https:// URL with a host and no path, query or fragment", c.PublicURL)
 	case c.Database == "":
 		return fmt.Errorf("database: must not be empty")
 	case (c.TLSCert == "") != (c.TLSKey == ""):
@@ -220,4 +230,12 @@ func resolveConfig(cmd *cobra.Command, c *Config) error {
 		}
 	})
 	return c.Validate()
+}
+
+// validPublicURL reports whether u is a base URL: a scheme and a host,
+// nothing after.
+func validPublicURL(u string) bool {
+	p, err := url.Parse(u)
+	return err == nil && (p.Scheme == "https" || p.Scheme == "http") && p.Host != "" && p.User == nil &&
+		strings.TrimSuffix(p.Path, "/") == "" && p.RawQuery == "" && p.Fragment == ""
 }

@@ -76,7 +76,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(newServeCmd(), newAdminCmd(), newScopesCmd(), newPolicyCmd(), newBackupCmd(),
 		newLoginCmd(), newWhoAmICmd(), newDescriptorCmd("role", gatehouse.PurposeRole, "role"),
 		newDescriptorCmd("set", gatehouse.PurposeSet, "permission set"), newTokenCmd(), newTeamCmd(), newMemberCmd(), newCheckCmd(), newAuditCmd(), newOIDCCmd(), newStackCmd(),
-		newInviteCmd(), newSCIMCmd())
+		newInviteCmd(), newSCIMCmd(), newSSOCmd())
 	root.AddCommand(newVersionCmd(), newLogoutCmd())
 	strictGroups(root)
 	return root

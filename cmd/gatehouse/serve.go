@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -189,9 +190,19 @@ func (m *Main) buildHandler(keys derivedKeys) error {
 		Verifier: oidc.New(oidc.Options{AllowInsecure: m.Config.AllowInsecureIssuers}),
 		Ready:    db.Ready})
 	m.api = srv
-	console := web.New(m.Service, m.az, srv, web.Options{Logger: m.log, Secure: m.Config.TLSCert != ""})
+	login, err := m.ssoLogin()
+	if err != nil {
+		return err
+	}
+	console := web.New(m.Service, m.az, srv, web.Options{Logger: m.log, Secure: m.Config.TLSCert != "", OIDC: login,
+		PublicURL: m.Config.PublicURL})
 	root := http.NewServeMux()
 	root.Handle("/console/", console.Handler())
+	// The paths the pulumi CLI's browser login and identity providers
+	// know, redirected into the console.
+	cli := console.RootHandler()
+	root.Handle("GET /cli-login", cli)
+	root.Handle("GET /welcome/", cli)
 	root.Handle("GET /{$}", http.RedirectHandler("/console/", http.StatusSeeOther))
 	root.Handle("/", srv.Handler())
 	m.Handler = m.draining(root)
@@ -575,4 +586,25 @@ func writePrivate(path string, data []byte) error {
 		err = cerr
 	}
 	return err
+}
+
+// ssoLogin is the OIDC sign-in of the console, fetching through the oidc
+// package's guarded client, trusting --sso-ca-file's certificates too.
+func (m *Main) ssoLogin() (*oidc.Login, error) {
+	opts := oidc.Options{AllowInsecure: m.Config.AllowInsecureIssuers}
+	if m.Config.SSOCAFile != "" {
+		pem, err := os.ReadFile(m.Config.SSOCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("sso-ca-file: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("sso-ca-file: %s holds no PEM certificate", m.Config.SSOCAFile)
+		}
+		opts.RootCAs = pool
+	}
+	return oidc.NewLogin(opts), nil
 }

@@ -52,6 +52,7 @@ func Run(t *testing.T, open Opener) {
 		{"Sessions", testSessions},
 		{"UserSessions", testUserSessions},
 		{"SCIM", testSCIM},
+		{"SSO", testSSO},
 		{"UpdateEvents", testUpdateEvents},
 		{"Environments", testEnvironments},
 		{"EnvironmentSessions", testEnvironmentSessions},

@@ -1,0 +1,143 @@
+package storetest
+
+import (
+	"bytes"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-iam/gatehouse"
+)
+
+// testSSO: an organization's SSO settings are put, replaced, read back
+// whole and deleted; a default role of another organization is refused;
+// a sign-in's state is taken once, also by racing takers; a used SAML
+// assertion id is refused again until it expires, in its organization
+// only.
+func testSSO(t *testing.T, s gatehouse.Store) {
+	f := newFixture(t, s)
+	err := s.Read(ctx, func(tx gatehouse.Tx) error { _, err := tx.GetSSO(ctx, f.org.ID); return err })
+	wantCode(t, err, gatehouse.ENOTFOUND, "no settings yet")
+	in := &gatehouse.SSO{OrgID: f.org.ID, Issuer: "https://idp.example", ClientID: "c", SecretKey: []byte{1, 2}, SecretSealed: []byte{3},
+		UserClaim: "email", GroupsClaim: "groups", IdPMetadata: "<md/>", GroupsAttribute: "memberOf", AllowCreate: true, DefaultRoleID: f.role.ID,
+		EmailDomains: []string{"example.com", "example.org"}}
+	write(t, s, func(tx gatehouse.Tx) error { return tx.PutSSO(ctx, in) })
+	read(t, s, func(tx gatehouse.Tx) error {
+		got, err := tx.GetSSO(ctx, f.org.ID)
+		if err == nil && (got.Issuer != in.Issuer || got.ClientID != "c" || !bytes.Equal(got.SecretKey, in.SecretKey) ||
+			!bytes.Equal(got.SecretSealed, in.SecretSealed) || got.UserClaim != "email" || got.GroupsClaim != "groups" ||
+			got.IdPMetadata != "<md/>" || got.GroupsAttribute != "memberOf" || !got.AllowCreate || got.DefaultRoleID != f.role.ID || got.Updated.IsZero() ||
+			strings.Join(got.EmailDomains, " ") != "example.com example.org") {
+			t.Errorf("sso = %+v", got)
+		}
+		return err
+	})
+	write(t, s, func(tx gatehouse.Tx) error {
+		return tx.PutSSO(ctx, &gatehouse.SSO{OrgID: f.org.ID, IdPMetadata: "<other/>"})
+	})
+	read(t, s, func(tx gatehouse.Tx) error {
+		got, err := tx.GetSSO(ctx, f.org.ID)
+		if err == nil && (got.Issuer != "" || got.AllowCreate || got.DefaultRoleID != "" || got.IdPMetadata != "<other/>" || got.SecretKey != nil ||
+			got.EmailDomains != nil) {
+			t.Errorf("replaced sso = %+v", got)
+		}
+		return err
+	})
+	other := newFixture(t, s)
+	err = s.Write(ctx, func(tx gatehouse.Tx) error {
+		return tx.PutSSO(ctx, &gatehouse.SSO{OrgID: f.org.ID, DefaultRoleID: gatehouse.NewID()})
+	})
+	wantCode(t, err, gatehouse.EINVALID, "a default role that does not exist")
+	write(t, s, func(tx gatehouse.Tx) error { return tx.DeleteSSO(ctx, f.org.ID) })
+	err = s.Read(ctx, func(tx gatehouse.Tx) error { _, err := tx.GetSSO(ctx, f.org.ID); return err })
+	wantCode(t, err, gatehouse.ENOTFOUND, "deleted settings")
+
+	testSSOLogins(t, s, f)
+	testAssertions(t, s, f, other)
+}
+
+func testSSOLogins(t *testing.T, s gatehouse.Store, f *fixture) {
+	now := time.Now()
+	l := &gatehouse.SSOLogin{Digest: gatehouse.TokenDigest("state"), OrgID: f.org.ID, Protocol: "oidc", Nonce: "n", Verifier: "v",
+		Next: "/console/", Expires: now.Add(time.Minute)}
+	write(t, s, func(tx gatehouse.Tx) error { return tx.CreateSSOLogin(ctx, l) })
+	err := s.Write(ctx, func(tx gatehouse.Tx) error { return tx.CreateSSOLogin(ctx, l) })
+	wantCode(t, err, gatehouse.ECONFLICT, "a second sign-in with one state")
+	write(t, s, func(tx gatehouse.Tx) error {
+		got, err := tx.TakeSSOLogin(ctx, l.Digest)
+		if err == nil && (got.OrgID != f.org.ID || got.Nonce != "n" || got.Verifier != "v" || got.Protocol != "oidc" || got.Next != "/console/" ||
+			got.Expires.Unix() != l.Expires.Unix()) {
+			t.Errorf("sign-in = %+v", got)
+		}
+		return err
+	})
+	err = s.Write(ctx, func(tx gatehouse.Tx) error { _, err := tx.TakeSSOLogin(ctx, l.Digest); return err })
+	wantCode(t, err, gatehouse.ENOTFOUND, "a state taken twice")
+
+	// Racing takers of one state: exactly one gets it.
+	race := &gatehouse.SSOLogin{Digest: gatehouse.TokenDigest("race"), OrgID: f.org.ID, Protocol: "saml", RequestID: "id-1", Expires: now.Add(time.Minute)}
+	write(t, s, func(tx gatehouse.Tx) error { return tx.CreateSSOLogin(ctx, race) })
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	won := 0
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := s.Write(ctx, func(tx gatehouse.Tx) error { _, err := tx.TakeSSOLogin(ctx, race.Digest); return err })
+			if err == nil {
+				mu.Lock()
+				won++
+				mu.Unlock()
+			} else if gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+				t.Errorf("take: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if won != 1 {
+		t.Errorf("%d takers got one state, want 1", won)
+	}
+}
+
+func testAssertions(t *testing.T, s gatehouse.Store, f, other *fixture) {
+	now := time.Now()
+	use := func(org *fixture, id string, expires, at time.Time) error {
+		return s.Write(ctx, func(tx gatehouse.Tx) error { return tx.UseAssertion(ctx, org.org.ID, id, expires, at) })
+	}
+	if err := use(f, "a1", now.Add(time.Minute), now); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, use(f, "a1", now.Add(time.Minute), now), gatehouse.ECONFLICT, "a replayed assertion")
+	if err := use(other, "a1", now.Add(time.Minute), now); err != nil {
+		t.Errorf("the same id in another organization: %v", err)
+	}
+	// Once it has expired it is forgotten (and its time check refuses it).
+	if err := use(f, "a1", now.Add(3*time.Minute), now.Add(2*time.Minute)); err != nil {
+		t.Errorf("an expired id used again: %v", err)
+	}
+	// Racing uses of one id: exactly one succeeds.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	won := 0
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := use(f, "race", now.Add(time.Hour), now)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				won++
+			case gatehouse.ErrorCode(err) != gatehouse.ECONFLICT:
+				t.Errorf("use %d: %v", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if won != 1 {
+		t.Errorf("%d uses of one assertion succeeded, want 1", won)
+	}
+}

@@ -1,0 +1,456 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/xml"
+	"html"
+	"io"
+	"log/slog"
+	"math/big"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/crewjam/saml"
+	"github.com/crewjam/saml/samlidp"
+	"github.com/zitadel/oidc/v3/example/server/exampleop"
+	"github.com/zitadel/oidc/v3/example/server/storage"
+	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+	"golang.org/x/text/language"
+
+	"github.com/gatehouse-iam/gatehouse"
+	"github.com/gatehouse-iam/gatehouse/api"
+	"github.com/gatehouse-iam/gatehouse/internal/testenv"
+	"github.com/gatehouse-iam/gatehouse/oidc"
+	"github.com/gatehouse-iam/gatehouse/service"
+	"github.com/gatehouse-iam/gatehouse/web"
+)
+
+// ssoEnv is Gatehouse over TLS on loopback with SSO on, a real OpenID
+// provider (zitadel's) and a real SAML IdP (crewjam's samlidp), each over
+// TLS on loopback too.
+type ssoEnv struct {
+	t    *testing.T
+	te   *testenv.Env
+	gh   *httptest.Server
+	op   *httptest.Server
+	idp  *httptest.Server
+	sidp *samlidp.Server
+	// groups are the OP users' groups claim.
+	groups map[string][]string
+}
+
+// indirect lets a test server's handler be set once its URL is known.
+type indirect struct{ h http.Handler }
+
+func (i *indirect) ServeHTTP(w http.ResponseWriter, r *http.Request) { i.h.ServeHTTP(w, r) }
+
+func newSSOEnv(t *testing.T, opts ...api.Options) *ssoEnv {
+	t.Helper()
+	var o api.Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	e := &ssoEnv{t: t, te: testenv.New(t), groups: map[string][]string{"alice": {"devs", "nosuchteam"}}}
+	ghH, opH, idpH := &indirect{}, &indirect{}, &indirect{}
+	e.gh, e.op, e.idp = httptest.NewUnstartedServer(ghH), httptest.NewUnstartedServer(opH), httptest.NewUnstartedServer(idpH)
+	for _, s := range []*httptest.Server{e.gh, e.op, e.idp} {
+		s.StartTLS()
+		t.Cleanup(s.Close)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(e.gh.Certificate())
+	a := api.New(e.te.Svc, e.te.Authz, o)
+	t.Cleanup(a.Close)
+	c := web.New(e.te.Svc, e.te.Authz, a, web.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)), Secure: true, PublicURL: e.gh.URL,
+		OIDC: oidc.NewLogin(oidc.Options{AllowInsecure: true, RootCAs: pool})})
+	mux := http.NewServeMux()
+	mux.Handle("/console/", c.Handler())
+	mux.Handle("GET /cli-login", c.RootHandler())
+	mux.Handle("GET /welcome/", c.RootHandler())
+	mux.Handle("/", a.Handler())
+	ghH.h = mux
+	opH.h = e.newOP()
+	idpH.h = e.newIdP()
+	return e
+}
+
+// --- the OpenID provider
+
+// opUsers are the provider's people.
+type opUsers map[string]*storage.User
+
+func (u opUsers) GetUserByID(id string) *storage.User { return u[id] }
+func (u opUsers) GetUserByUsername(name string) *storage.User {
+	for _, x := range u {
+		if x.Username == name {
+			return x
+		}
+	}
+	return nil
+}
+func (u opUsers) ExampleClientID() string { return "gatehouse" }
+
+// opStorage is the example storage with a groups claim for the "groups"
+// scope.
+type opStorage struct {
+	*storage.Storage
+	groups map[string][]string
+}
+
+func (s opStorage) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
+	c, err := s.Storage.GetClientByClientID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return groupsClient{c}, nil
+}
+
+func (s opStorage) SetUserinfoFromScopes(ctx context.Context, ui *zoidc.UserInfo, userID, clientID string, scopes []string) error {
+	if err := s.Storage.SetUserinfoFromScopes(ctx, ui, userID, clientID, scopes); err != nil {
+		return err
+	}
+	for _, sc := range scopes {
+		if sc == "groups" {
+			ui.AppendClaims("groups", s.groups[userID])
+		}
+	}
+	return nil
+}
+
+type groupsClient struct{ op.Client }
+
+func (groupsClient) IsScopeAllowed(s string) bool { return s == "groups" }
+
+func (e *ssoEnv) newOP() http.Handler {
+	users := opUsers{}
+	for _, n := range []string{"alice", "bob", "mallory", "eve"} {
+		users[n] = &storage.User{ID: n, Username: n, Password: "pw-" + n, FirstName: strings.ToUpper(n[:1]) + n[1:], LastName: "Doe",
+			Email: n + "@example.com", EmailVerified: n != "eve", PreferredLanguage: language.English}
+	}
+	redirect := e.gh.URL + "/console/-/sso/acme/oidc/callback"
+	st := storage.NewStorageWithClients(users, map[string]*storage.Client{
+		"gatehouse": storage.WebClient("gatehouse", "gatehouse-secret", redirect),
+		"other":     storage.WebClient("other", "other-secret", redirect),
+	})
+	return exampleop.SetupServer(e.op.URL, opStorage{st, e.groups}, nil, false)
+}
+
+// --- the SAML IdP
+
+func (e *ssoEnv) newIdP() http.Handler {
+	key, cert := selfSigned(e.t, "idp")
+	u, _ := url.Parse(e.idp.URL)
+	s, err := samlidp.New(samlidp.Options{URL: *u, Key: key, Certificate: cert, Store: &samlidp.MemoryStore{}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, n := range []string{"alice", "bob"} {
+		pw := "pw-" + n
+		u, _ := json.Marshal(samlidp.User{Name: n, PlaintextPassword: &pw, Email: n + "@example.com", Groups: []string{"devs"}, CommonName: n})
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, httptest.NewRequest("PUT", "/users/"+n, bytes.NewReader(u)))
+		if w.Code >= 300 {
+			e.t.Fatalf("IdP user: %d %s", w.Code, w.Body)
+		}
+	}
+	e.sidp = s
+	return s
+}
+
+func selfSigned(t *testing.T, cn string) (*rsa.PrivateKey, *x509.Certificate) {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn}, NotBefore: time.Now().Add(-time.Hour),
+		NotAfter: time.Now().Add(24 * time.Hour), KeyUsage: x509.KeyUsageDigitalSignature}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	return key, cert
+}
+
+// registerSP gives the IdP Gatehouse's SP metadata, as an admin would.
+func (e *ssoEnv) registerSP() {
+	e.t.Helper()
+	b := e.browser()
+	status, _, body := b.do("GET", e.gh.URL+"/console/-/sso/acme/saml/metadata", nil)
+	if status != 200 {
+		e.t.Fatalf("SP metadata: %d %s", status, body)
+	}
+	var md saml.EntityDescriptor
+	if err := xml.Unmarshal([]byte(body), &md); err != nil || md.EntityID != e.gh.URL+"/console/-/sso/acme/saml/metadata" {
+		e.t.Fatalf("SP metadata: %v %q", err, md.EntityID)
+	}
+	req := httptest.NewRequest("PUT", "/services/gatehouse", strings.NewReader(body))
+	w := httptest.NewRecorder()
+	e.sidp.ServeHTTP(w, req)
+	if w.Code >= 300 {
+		e.t.Fatalf("register SP: %d %s", w.Code, w.Body)
+	}
+}
+
+// idpMetadata is the IdP's metadata XML.
+func (e *ssoEnv) idpMetadata() string {
+	e.t.Helper()
+	status, _, body := e.browser().do("GET", e.idp.URL+"/metadata", nil)
+	if status != 200 {
+		e.t.Fatalf("IdP metadata: %d %.300s", status, body)
+	}
+	return body
+}
+
+// --- a browser over all three servers
+
+type ssoBrowser struct {
+	t *testing.T
+	c *http.Client
+}
+
+func (e *ssoEnv) browser() *ssoBrowser {
+	jar, _ := cookiejar.New(nil)
+	tr := e.gh.Client().Transport.(*http.Transport).Clone() // the three servers share httptest's certificate
+	return &ssoBrowser{t: e.t, c: &http.Client{Jar: jar, Transport: tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+func (b *ssoBrowser) do(method, u string, form url.Values) (int, http.Header, string) {
+	b.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, u, body)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(data)
+}
+
+// follow GETs u and its redirects until a page that is not one, returning
+// its URL, status and body.
+func (b *ssoBrowser) follow(u string) (string, int, string) {
+	b.t.Helper()
+	for range 10 {
+		status, h, body := b.do("GET", u, nil)
+		if status < 300 || status >= 400 {
+			return u, status, body
+		}
+		next, err := url.Parse(u)
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		loc, _ := next.Parse(h.Get("Location"))
+		u = loc.String()
+	}
+	b.t.Fatalf("too many redirects from %s", u)
+	return "", 0, ""
+}
+
+var inputRE = regexp.MustCompile(`<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"`)
+
+// formOf reads a page's hidden inputs and its form's action.
+func formOf(body string) (string, url.Values) {
+	v := url.Values{}
+	for _, m := range inputRE.FindAllStringSubmatch(body, -1) {
+		v.Set(html.UnescapeString(m[1]), html.UnescapeString(m[2]))
+	}
+	action := ""
+	if m := regexp.MustCompile(`<form[^>]*action="([^"]*)"`).FindStringSubmatch(body); m != nil {
+		action = html.UnescapeString(m[1])
+	}
+	return action, v
+}
+
+// --- set-up through the API
+
+func (e *ssoEnv) api(method, path string, body, out any) int {
+	e.t.Helper()
+	return e.apiWith(e.te.Admin, method, path, body, out)
+}
+
+func (e *ssoEnv) apiAs(token, method, path string, out any) int {
+	e.t.Helper()
+	return e.apiWith(token, method, path, nil, out)
+}
+
+func (e *ssoEnv) apiWith(token, method, path string, body, out any) int {
+	e.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		data, _ := json.Marshal(body)
+		rd = bytes.NewReader(data)
+	}
+	req, _ := http.NewRequest(method, e.gh.URL+path, rd)
+	req.Header.Set("Authorization", "token "+token)
+	resp, err := e.gh.Client().Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if out != nil {
+		json.Unmarshal(data, out)
+	}
+	if resp.StatusCode >= 300 {
+		e.t.Logf("%s %s: %d %s", method, path, resp.StatusCode, data)
+	}
+	return resp.StatusCode
+}
+
+func (e *ssoEnv) configureOIDC(allowCreate bool, client string) {
+	e.t.Helper()
+	secret := client + "-secret"
+	body := map[string]any{"issuer": e.op.URL, "clientId": client, "clientSecret": secret, "userClaim": "preferred_username",
+		"groupsClaim": "groups", "allowCreate": allowCreate}
+	if st := e.api("PATCH", "/api/orgs/acme/sso/oidc", body, nil); st != 200 {
+		e.t.Fatalf("configure OIDC: %d", st)
+	}
+}
+
+func (e *ssoEnv) configureSAML(allowCreate bool) {
+	e.t.Helper()
+	md := e.idpMetadata()
+	body := map[string]any{"newIdpSsoDescriptor": md, "groupsAttribute": "eduPersonAffiliation", "allowCreate": allowCreate}
+	if st := e.api("PATCH", "/api/orgs/acme/saml", body, nil); st != 200 {
+		e.t.Fatalf("configure SAML: %d", st)
+	}
+	e.registerSP()
+}
+
+// --- the flows
+
+// oidcSignIn runs the OIDC flow as user and returns the Gatehouse
+// callback's status and page.
+func (e *ssoEnv) oidcSignIn(b *ssoBrowser, user string) (int, string) {
+	e.t.Helper()
+	status, h, body := b.do("GET", e.gh.URL+"/console/-/sso/acme", nil)
+	if status != 303 || !strings.HasPrefix(h.Get("Location"), e.op.URL) {
+		e.t.Fatalf("start: %d %s %s", status, h.Get("Location"), body)
+	}
+	loginURL, status, body := b.follow(h.Get("Location"))
+	if status != 200 {
+		e.t.Fatalf("OP login page %s: %d %s", loginURL, status, body)
+	}
+	u, _ := url.Parse(loginURL)
+	id := u.Query().Get("authRequestID")
+	status, h, body = b.do("POST", e.op.URL+"/login/username", url.Values{"username": {user}, "password": {"pw-" + user}, "id": {id}})
+	if status != 302 {
+		e.t.Fatalf("OP login: %d %s", status, body)
+	}
+	callback := e.followTo(b, h.Get("Location"), e.op.URL)
+	status, _, body = b.do("GET", callback, nil)
+	return status, body
+}
+
+// followTo follows redirects on the provider at base until one leaves it,
+// and returns that URL.
+func (e *ssoEnv) followTo(b *ssoBrowser, u, base string) string {
+	e.t.Helper()
+	for range 10 {
+		if !strings.HasPrefix(u, "http") {
+			u = base + u
+		}
+		if !strings.HasPrefix(u, base) {
+			return u
+		}
+		status, h, body := b.do("GET", u, nil)
+		if status < 300 || status >= 400 {
+			e.t.Fatalf("%s: %d %s", u, status, body)
+		}
+		u = h.Get("Location")
+	}
+	e.t.Fatalf("too many redirects")
+	return ""
+}
+
+// samlResponse runs the SAML flow as user up to the IdP's auto-posted
+// form, returning the ACS URL and the form.
+func (e *ssoEnv) samlResponse(b *ssoBrowser, user string) (string, url.Values) {
+	e.t.Helper()
+	status, h, body := b.do("GET", e.gh.URL+"/console/-/sso/acme?protocol=saml", nil)
+	if status != 303 || !strings.HasPrefix(h.Get("Location"), e.idp.URL) {
+		e.t.Fatalf("start: %d %s %s", status, h.Get("Location"), body)
+	}
+	_, status, body = b.follow(h.Get("Location"))
+	if status != 200 {
+		e.t.Fatalf("IdP login page: %d %s", status, body)
+	}
+	action, form := formOf(body)
+	form.Set("user", user)
+	form.Set("password", "pw-"+user)
+	status, _, body = b.do("POST", action, form)
+	if status != 200 || !strings.Contains(body, "SAMLResponse") {
+		e.t.Fatalf("IdP login: %d %s", status, body)
+	}
+	action, resp := formOf(body)
+	return action, resp
+}
+
+// signedIn reports whether the browser's console session works in acme.
+func signedIn(b *ssoBrowser, base string) bool {
+	status, _, _ := b.do("GET", base+"/console/acme/", nil)
+	return status == 200
+}
+
+func (e *ssoEnv) member(login string) (*service.MemberView, error) {
+	return e.te.Svc.Member(context.Background(), e.te.Org.ID, login)
+}
+
+var _ = slog.Default
+var _ gatehouse.SSO
+
+var csrfInput = regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`)
+
+// cliLogin runs pulumi login's browser flow from /cli-login on a signed-in
+// browser and returns the token handed to the CLI.
+func (e *ssoEnv) cliLogin(b *ssoBrowser) string {
+	e.t.Helper()
+	q := url.Values{"cliSessionPort": {"4567"}, "cliSessionNonce": {"0123456789abcdef0123"}, "cliSessionDescription": {"pulumi login"}}
+	_, status, body := b.follow(e.gh.URL + "/cli-login?" + q.Encode())
+	m := csrfInput.FindStringSubmatch(body)
+	if status != 200 || m == nil {
+		e.t.Fatalf("cli-login page: %d %s", status, body)
+	}
+	q.Set("csrf", m[1])
+	q.Set("action", "authorize")
+	req, _ := http.NewRequest("POST", e.gh.URL+"/console/-/cli-login", strings.NewReader(q.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", e.gh.URL)
+	resp, err := b.c.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != 303 || loc.Host != "localhost:4567" {
+		e.t.Fatalf("cli-login: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	return loc.Query().Get("accessToken")
+}
