@@ -29,7 +29,7 @@ type environmentData struct {
 	// plaintext) replaced by hiddenSecret; DefinitionError says why it is
 	// not shown when it cannot be read.
 	Definition, DefinitionError string
-	Versions   []wire.EnvironmentRevision
+	Versions                    []wire.EnvironmentRevision
 	// VersionsError and TagsError say why a part is not shown (a scope
 	// the user lacks).
 	VersionsError, TagsError string
