@@ -1,9 +1,12 @@
 package web
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"net/url"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/api/wire"
@@ -21,10 +24,12 @@ func (c *Console) environments(q *req) error {
 
 type environmentData struct {
 	entityPage
-	// Definition is the YAML as the API sends it without showSecrets:
-	// secrets stay sealed.
-	Definition string
-	Versions   []wire.EnvironmentRevision
+	// Definition is the YAML as the API sends it without showSecrets,
+	// with every fn::secret's value (the ciphertext the API sends, or a
+	// plaintext) replaced by hiddenSecret; DefinitionError says why it is
+	// not shown when it cannot be read.
+	Definition, DefinitionError string
+	Versions                    []wire.EnvironmentRevision
 	// VersionsError and TagsError say why a part is not shown (a scope
 	// the user lacks).
 	VersionsError, TagsError string
@@ -52,7 +57,9 @@ func (c *Console) environmentPage(q *req, status int, errMsg string) error {
 			return q.render(http.StatusForbidden, "environment", d.Name, "environments", d, msg, "")
 		})
 	}
-	d.Definition = string(def)
+	if d.Definition, err = hideSecrets(def); err != nil {
+		d.DefinitionError = "The definition cannot be shown: " + err.Error()
+	}
 	if err := q.call("GET", api+"/versions", nil, &d.Versions); err != nil {
 		if err := q.fail(err, func(msg string) error { d.VersionsError = msg; return nil }); err != nil {
 			return err
@@ -98,4 +105,43 @@ func (c *Console) deleteEnvironment(q *req) error {
 	}
 	return q.redirect("/console/"+url.PathEscape(q.org)+"/environments",
 		fmt.Sprintf("Deleted environment %s/%s.", q.r.PathValue("project"), q.r.PathValue("name")))
+}
+
+// hiddenSecret is what the console shows for a secret's value.
+const hiddenSecret = "[secret]"
+
+// hideSecrets returns an environment's definition with the value of every
+// fn::secret replaced by hiddenSecret: the API sends a secret as its
+// ciphertext, which the console does not show either (anyone who later
+// holds the key could open it). A definition that does not parse is not
+// shown at all, rather than shown with its secrets.
+func hideSecrets(def []byte) (string, error) {
+	if len(bytes.TrimSpace(def)) == 0 {
+		return "", nil
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(def, &doc); err != nil {
+		return "", fmt.Errorf("it is not YAML")
+	}
+	hideSecretsIn(&doc)
+	var out bytes.Buffer
+	enc := yaml.NewEncoder(&out)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return "", fmt.Errorf("it cannot be written back as YAML")
+	}
+	return out.String(), nil
+}
+
+func hideSecretsIn(n *yaml.Node) {
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Kind == yaml.ScalarNode && n.Content[i].Value == "fn::secret" {
+				n.Content[i+1] = &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: hiddenSecret}
+			}
+		}
+	}
+	for _, c := range n.Content {
+		hideSecretsIn(c)
+	}
 }

@@ -48,7 +48,7 @@ func (c *Console) stacks(q *req) error {
 	var out wire.ListStacksResponse
 	if err := q.call("GET", "/api/user/stacks?"+v.Encode(), nil, &out); err != nil {
 		return q.notFoundOr(err, func(msg string) error {
-			return q.render(http.StatusForbidden, "stacks", "Stacks", "stacks", d, msg, "")
+			return q.render(errStatus(err), "stacks", "Stacks", "stacks", d, msg, "")
 		})
 	}
 	org := q.organization()

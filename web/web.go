@@ -471,6 +471,12 @@ func (q *req) serve(method, path string, body any) (*recorder, error) {
 	r.Header.Set("Content-Type", "application/json")
 	rec := &recorder{h: http.Header{}}
 	q.c.api.ServeAs(q.sess.id, rec, r)
+	if rec.status >= 300 && rec.status < 400 {
+		// The API's router redirects a path it does not serve as written
+		// (a "." or ".." segment, which names may hold): nothing was done
+		// there, and nothing by that name can be reached.
+		return nil, &apiError{Code: http.StatusNotFound, Message: "not found: the name cannot be used in a path (\".\" or \"..\")"}
+	}
 	if rec.status >= 400 {
 		e := &apiError{Code: rec.status}
 		if json.Unmarshal(rec.body.Bytes(), e) != nil || e.Message == "" {
