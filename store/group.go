@@ -152,6 +152,9 @@ func (g *groupCommitter) commit(group []*writeReq) {
 			continue
 		}
 		results[i] = runClosure(r.fn, t)
+		if results[i].err == nil && results[i].panic == nil {
+			results[i].err = t.logChanges(ctx)
+		}
 		if results[i].err != nil || results[i].panic != nil {
 			if _, err := c.ExecContext(ctx, "ROLLBACK TO w"); err != nil {
 				// The transaction is unusable: fail the whole group.

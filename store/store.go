@@ -228,6 +228,10 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn fun
 		sqlTx.Rollback()
 		return err
 	}
+	if err := t.logChanges(ctx); err != nil {
+		sqlTx.Rollback()
+		return err
+	}
 	if db.d == postgresDialect {
 		if err := t.announce(ctx); err != nil {
 			sqlTx.Rollback()

@@ -56,6 +56,7 @@ func Run(t *testing.T, open Opener) {
 		{"Audit", testAudit},
 		{"AuditConcurrent", testAuditConcurrent},
 		{"Snapshot", testSnapshot},
+		{"Changes", testChanges},
 		{"RevisionBumps", testRevisionBumps},
 		{"Rollback", testRollback},
 		{"Pagination", testPagination},
