@@ -58,9 +58,9 @@ type delta struct {
 	// Which of prev's maps s owns already (copied on first write).
 	ownDescs, ownPrincipals, ownEntities bool
 
-	descs   map[string]bool // changed descriptors and those composing them
-	teams   map[string]bool // teams to compile again
-	members map[string]bool // members (user ids) to compile again
+	descs   map[string]bool             // changed descriptors and those composing them
+	teams   map[string]bool             // teams to compile again
+	members map[string]bool             // members (user ids) to compile again
 	grants  map[string]*gatehouse.Grant // the grants read, by id
 	// direct holds the grants of principals whose grants changed
 	// (principalGrants); owner, each grant's principal in prev.

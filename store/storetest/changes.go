@@ -30,7 +30,9 @@ func testChanges(t *testing.T, s gatehouse.Store) {
 	write(t, s, func(tx gatehouse.Tx) error { return tx.CreateStack(ctx, st) })
 	write(t, s, func(tx gatehouse.Tx) error { return tx.CreateToken(ctx, tok) })
 	write(t, s, func(tx gatehouse.Tx) error { return tx.DeleteStack(ctx, st.ID) })
-	k := func(kind gatehouse.ChangeKind, id string) gatehouse.ChangeKey { return gatehouse.ChangeKey{Kind: kind, ID: id} }
+	k := func(kind gatehouse.ChangeKind, id string) gatehouse.ChangeKey {
+		return gatehouse.ChangeKey{Kind: kind, ID: id}
+	}
 	want := []gatehouse.ChangeSet{
 		{Revision: start + 1, Keys: []gatehouse.ChangeKey{k(gatehouse.ChangeTeam, tm.ID)}},
 		{Revision: start + 2, Keys: []gatehouse.ChangeKey{k(gatehouse.ChangeStack, st.ID)}},
