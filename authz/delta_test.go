@@ -1,6 +1,7 @@
 package authz_test
 
 import (
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -507,5 +508,116 @@ func (m *model) tokenOps() []op {
 			}
 			return nil
 		}},
+	}
+}
+
+// TestReplicaAppliesDeltas: on PostgreSQL, a revocation through one
+// replica is seen by another without a rebuild, and so is a write whose
+// change set is past NOTIFY's payload limit (read from the change log).
+// Needs GATEHOUSE_TEST_POSTGRES_DSN.
+func TestReplicaAppliesDeltas(t *testing.T) {
+	dsn := storetest.PostgresSchema(t)
+	open := func() *store.DB {
+		db, err := store.Open(ctx, dsn, store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	db1, db2 := open(), open()
+	az1 := authz.New(db1, nil)
+	svc1 := service.New(db1, az1, nil)
+	admin, err := svc1.Bootstrap(ctx, "acme", "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var org *gatehouse.Organization
+	if err := db1.Read(ctx, func(tx gatehouse.Tx) (err error) { org, err = tx.GetOrgByName(ctx, "acme"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	tok, value, err := svc1.CreateToken(ctx, service.TokenInput{Kind: gatehouse.TokenOrganization, OrgID: org.ID, Name: "ci"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	az2 := authz.New(db2, nil)
+	if err := az2.LoadAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go az2.Watch(wctx, time.Hour, db2.Changes(wctx), nil) // announcements only
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for !ok() {
+			if time.Now().After(deadline) {
+				t.Fatalf("replica 2 never %s", what)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+	if _, err := az2.Authenticate("token " + value); err != nil {
+		t.Fatal(err)
+	}
+	rebuilds := az2.Rebuilds()
+	if err := svc1.RevokeToken(ctx, tok.ID, func(*gatehouse.Token) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("saw the revocation", func() bool { _, err := az2.Authenticate("token " + value); return err != nil })
+	// 300 stacks in one write: a change set of some 11 kB, past what an
+	// announcement carries.
+	id, err := az1.Authenticate("token " + admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db1.Write(ctx, func(tx gatehouse.Tx) error {
+		for i := range 300 {
+			if err := tx.CreateStack(ctx, &gatehouse.Stack{OrgID: org.ID, Project: "p", Name: fmt.Sprintf("s%d", i), CreatedBy: id.User.ID}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("saw the 300 stacks", func() bool { n, _, _ := az2.Count(org.ID, gatehouse.EntityStack); return n == 300 })
+	if got := az2.Rebuilds(); got != rebuilds {
+		t.Errorf("replica 2 rebuilt %d times, want deltas only", got-rebuilds)
+	}
+	want, err := authz.FreshFingerprint(ctx, az2, org.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := authz.Fingerprint(az2, org.ID); got != want {
+		t.Errorf("replica 2's snapshot differs from a rebuild's:\n%s", diff(got, want))
+	}
+}
+
+// TestGapRebuilds: a snapshot whose next revisions are no longer in the
+// change log is rebuilt, and the rebuild counted as a gap.
+func TestGapRebuilds(t *testing.T) {
+	f := newFixture(t)
+	before := f.az.RebuildsByReason(authz.ReasonGap)
+	if err := f.db.Write(ctx, func(tx gatehouse.Tx) error {
+		return tx.CreateTeam(ctx, &gatehouse.Team{OrgID: f.org.ID, Kind: gatehouse.TeamPulumi, Name: "elsewhere"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.db.UnsafeExec(ctx, "DELETE FROM org_changes"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.az.Refresh(ctx, f.org.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.az.RebuildsByReason(authz.ReasonGap) - before; got != 1 {
+		t.Errorf("%d rebuilds for a gap, want 1", got)
+	}
+	want, err := authz.FreshFingerprint(ctx, f.az, f.org.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := authz.Fingerprint(f.az, f.org.ID); got != want {
+		t.Errorf("after the gap's rebuild:\n%s", diff(got, want))
 	}
 }

@@ -8,9 +8,9 @@ import (
 )
 
 // changeRetention is how many of an organization's latest revisions the
-// change log keeps: a process further behind (or one whose revision was
-// pruned) rebuilds its snapshot instead. Each write deletes what fell out
-// of the window, so the log stays bounded without a sweeper.
+// change log keeps by default (Options.ChangeRetention): a process further
+// behind rebuilds its snapshot instead. Every 16th revision deletes what
+// fell out of the window, so the log stays bounded without a sweeper.
 const changeRetention = 1024
 
 // maxChangeKeys bounds the keys one change set lists; a transaction that
@@ -53,10 +53,14 @@ func (t *tx) logChanges(ctx context.Context) error {
 			orgID, c.revision, c.encoded(), now); err != nil {
 			return err
 		}
-		if c.revision > changeRetention && c.revision%16 == 0 {
+		keep := t.retention
+		if keep <= 0 {
+			keep = changeRetention
+		}
+		if c.revision > keep && c.revision%16 == 0 {
 			// Every 16th revision prunes the 16 before the window.
 			if _, err := t.exec(ctx, opDelete, "DELETE FROM org_changes WHERE org_id = ? AND revision <= ?",
-				orgID, c.revision-changeRetention); err != nil {
+				orgID, c.revision-keep); err != nil {
 				return err
 			}
 		}

@@ -146,7 +146,7 @@ func (g *groupCommitter) commit(group []*writeReq) {
 			results[i].err = err
 			continue
 		}
-		t := &tx{tx: c, d: g.db.d, now: g.db.now, auditKey: g.db.auditKey}
+		t := &tx{tx: c, d: g.db.d, now: g.db.now, auditKey: g.db.auditKey, retention: g.db.retention}
 		if _, err := c.ExecContext(ctx, "SAVEPOINT w"); err != nil {
 			results[i].err = err
 			continue

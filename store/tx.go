@@ -21,6 +21,8 @@ type tx struct {
 	readOnly bool
 	origin   string // the DB's origin, for PostgreSQL announcements
 	auditKey []byte // keys the audit chain; nil: unkeyed
+	// retention is how many revisions the change log keeps (changes.go).
+	retention int64
 	// ctx carries the transaction's deadline to its statements (bound).
 	ctx context.Context
 	// bumped holds the organizations whose revision this transaction has
