@@ -56,7 +56,8 @@ type delta struct {
 	keys    map[gatehouse.ChangeKind]map[string]bool
 
 	// Which of prev's maps s owns already (copied on first write).
-	ownDescs, ownPrincipals, ownEntities bool
+	ownDescs, ownEntities                     bool
+	ownMembers, ownTeams, ownTeamsOf, ownUsers bool
 
 	descs   map[string]bool             // changed descriptors and those composing them
 	teams   map[string]bool             // teams to compile again
@@ -131,11 +132,12 @@ func (x *delta) ownDescriptors() {
 	}
 }
 
-func (x *delta) ownPrincipalMaps() {
-	if !x.ownPrincipals {
-		x.ownPrincipals = true
-		s := x.s
-		s.members, s.teams, s.teamsOf, s.users = maps.Clone(s.members), maps.Clone(s.teams), maps.Clone(s.teamsOf), maps.Clone(s.users)
+// own copies one of prev's principal maps into s the first time the
+// delta writes it.
+func own[V any](owned *bool, m *map[string]V) {
+	if !*owned {
+		*owned = true
+		*m = maps.Clone(*m)
 	}
 }
 
@@ -391,8 +393,9 @@ func (x *delta) applyTeams() {
 	if len(ids) == 0 {
 		return
 	}
-	x.ownPrincipalMaps()
 	s := x.s
+	own(&x.ownTeams, &s.teams)
+	own(&x.ownTeamsOf, &s.teamsOf)
 	rows := map[string]*gatehouse.Team{}
 	for _, t := range x.d.Teams {
 		rows[t.ID] = t
@@ -449,8 +452,10 @@ func (x *delta) applyMembers() {
 	if len(ids) == 0 {
 		return
 	}
-	x.ownPrincipalMaps()
 	s := x.s
+	own(&x.ownMembers, &s.members)
+	own(&x.ownUsers, &s.users)
+	own(&x.ownTeamsOf, &s.teamsOf)
 	rows := map[string]*gatehouse.Membership{}
 	for _, m := range x.d.Members {
 		rows[m.UserID] = m
@@ -500,21 +505,27 @@ func (x *delta) markByDescriptors() {
 	for id := range x.descs {
 		delete(s.roleGrants, id)
 	}
-	member := x.descs[s.builtin[catalog.RoleMember]]
+	// Changed is x.descs as a test that compares a few strings rather
+	// than hashing: the scans below visit every member.
+	changed := func(id string) bool { return x.descs[id] }
+	if ids := slices.Collect(maps.Keys(x.descs)); len(ids) <= 8 {
+		changed = func(id string) bool { return slices.Contains(ids, id) }
+	}
+	member := changed(s.builtin[catalog.RoleMember])
 	creators := false
 	for _, role := range creatorRole {
-		creators = creators || x.descs[s.builtin[role]]
+		creators = creators || changed(s.builtin[role])
 	}
 	bySet := func(direct []*gatehouse.Grant) bool {
-		return slices.ContainsFunc(direct, func(g *gatehouse.Grant) bool { return x.descs[g.SetID] })
+		return slices.ContainsFunc(direct, func(g *gatehouse.Grant) bool { return changed(g.SetID) })
 	}
 	for tid, ts := range s.teams {
-		if member || bySet(ts.direct) || slices.ContainsFunc(ts.roleIDs, func(id string) bool { return x.descs[id] }) {
+		if member || bySet(ts.direct) || slices.ContainsFunc(ts.roleIDs, changed) {
 			x.teams[tid] = true
 		}
 	}
 	for uid, ms := range s.members {
-		if x.descs[ms.membership.RoleID] || bySet(ms.direct) || creators && len(s.created[uid]) > 0 {
+		if changed(ms.membership.RoleID) || bySet(ms.direct) || creators && len(s.created[uid]) > 0 {
 			x.members[uid] = true
 		}
 	}
@@ -526,8 +537,11 @@ func (x *delta) compile() {
 	if len(x.teams) == 0 && len(x.members) == 0 {
 		return
 	}
-	x.ownPrincipalMaps()
 	s := x.s
+	if len(x.teams) > 0 {
+		own(&x.ownTeams, &s.teams)
+	}
+	own(&x.ownMembers, &s.members)
 	for tid := range x.teams {
 		ts := s.teams[tid]
 		if ts == nil {

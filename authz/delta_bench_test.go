@@ -138,12 +138,21 @@ func seed(b testing.TB, dsn string, sz size) *seeded {
 // latencies runs op b.N times and reports its p50 and p99.
 func latencies(b *testing.B, op func(i int)) {
 	b.Helper()
+	timed(b, func(i int) time.Duration {
+		start := time.Now()
+		op(i)
+		return time.Since(start)
+	})
+}
+
+// timed runs op b.N times and reports the p50 and p99 of the durations it
+// returns.
+func timed(b *testing.B, op func(i int) time.Duration) {
+	b.Helper()
 	ds := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		start := time.Now()
-		op(i)
-		ds = append(ds, time.Since(start))
+		ds = append(ds, op(i))
 	}
 	b.StopTimer()
 	slices.Sort(ds)
@@ -167,6 +176,28 @@ func BenchmarkWrites(b *testing.B) {
 				}
 			})
 			b.ReportMetric(float64(s.az.Rebuilds()), "rebuilds")
+		})
+		// The snapshot's share of a role update: the write made, then the
+		// refresh (read the change log and the role, recompile the role
+		// and its holders, install) timed alone.
+		b.Run("RoleDelta/"+sz.name, func(b *testing.B) {
+			timed(b, func(i int) time.Duration {
+				if err := s.db.Write(ctx, func(tx gatehouse.Tx) error {
+					d, err := tx.GetDescriptor(ctx, s.org.ID, role)
+					if err != nil {
+						return err
+					}
+					d.Details = roleDetails(s.set, i%50)
+					return tx.UpdateDescriptor(ctx, d, d.Version)
+				}); err != nil {
+					b.Fatal(err)
+				}
+				start := time.Now()
+				if err := s.az.Refresh(ctx, s.org.ID); err != nil {
+					b.Fatal(err)
+				}
+				return time.Since(start)
+			})
 		})
 		b.Run("TokenCreate/"+sz.name, func(b *testing.B) {
 			latencies(b, func(i int) {
