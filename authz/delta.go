@@ -56,7 +56,7 @@ type delta struct {
 	keys    map[gatehouse.ChangeKind]map[string]bool
 
 	// Which of prev's maps s owns already (copied on first write).
-	ownDescs, ownEntities                     bool
+	ownDescs, ownEntities                      bool
 	ownMembers, ownTeams, ownTeamsOf, ownUsers bool
 
 	descs   map[string]bool             // changed descriptors and those composing them
