@@ -1,9 +1,11 @@
 // Package authz authenticates tokens and decides requests. It keeps, per
 // organization, an in-memory snapshot compiled from the store: roles
 // compiled by the policy engine, each principal's grants, entities with
-// their tags, and tokens by digest. A change that affects access rebuilds
-// the organization's snapshot (Refresh) before its response returns; other
-// replicas notice the organization's new revision and rebuild too (Watch).
+// their tags, and tokens by digest. A change that affects access changes
+// the organization's snapshot by what it changed (Refresh reads the change
+// log: delta.go) before its response returns; other replicas apply the same
+// change sets when announced or polled (Watch). A snapshot is built whole
+// at its first load, or when the log cannot bring it forward.
 package authz
 
 import (
