@@ -116,6 +116,11 @@ type CheckRequest struct {
 	Token  string      `json:"token"`
 	Scope  string      `json:"scope"`
 	Entity CheckEntity `json:"entity"`
+	// Explain asks for an allowed check's reason too (which role grants
+	// the scope, and where). A denial is always explained; an allowed
+	// check is decided from the compiled grants alone unless asked, so
+	// that its cost does not grow with the size of the roles.
+	Explain bool `json:"explain,omitempty"`
 }
 
 // CheckEntity names the entity of a check.

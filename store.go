@@ -29,6 +29,9 @@ type Change struct {
 	OrgID    string
 	Revision int64
 	Tokens   []string
+	// Changes, when not nil, is what the revision changed (announced when
+	// it fits the announcement); nil means "read the change log".
+	Changes *ChangeSet
 }
 
 // ListOptions bound a list. Continuation is the opaque token a previous
@@ -120,6 +123,7 @@ type Tx interface {
 	SCIMTx
 	SSOTx
 	SnapshotTx
+	ChangeLogTx
 }
 
 // IdentityTx reads and writes who may act in an organization: users,

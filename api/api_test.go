@@ -271,13 +271,14 @@ func TestAuthFailuresRateLimited(t *testing.T) {
 		!strings.Contains(string(body), "gatehouse_authn_failures_limited_total 1") {
 		t.Errorf("metrics lack the failures:\n%s", body)
 	}
-	// The organization's snapshot was built at least once, and counted.
+	// The organization's snapshot was built at least once, at its load,
+	// and counted.
 	var rebuilds float64
 	for _, line := range strings.Split(string(body), "\n") {
-		fmt.Sscanf(line, "gatehouse_snapshot_rebuilds_total %g", &rebuilds)
+		fmt.Sscanf(line, `gatehouse_snapshot_rebuilds_total{reason="load"} %g`, &rebuilds)
 	}
-	if rebuilds < 1 {
-		t.Errorf("gatehouse_snapshot_rebuilds_total = %g, want at least 1", rebuilds)
+	if rebuilds < 1 || !strings.Contains(string(body), "gatehouse_snapshot_deltas_total") {
+		t.Errorf(`gatehouse_snapshot_rebuilds_total{reason="load"} = %g, want at least 1, and gatehouse_snapshot_deltas_total`, rebuilds)
 	}
 }
 

@@ -19,7 +19,7 @@ import (
 // is dropped and counted instead of panicking on the closed queue.
 func TestAuditWriterClose(t *testing.T) {
 	te := testenv.New(t)
-	m := newMetrics(func() uint64 { return 0 })
+	m := newMetrics(te.Authz)
 	w := newAuditWriter(te.Svc.RecordAudit, slog.New(slog.DiscardHandler), 1000, m)
 	ctx := context.Background()
 	const queued = 300 // more than one batch

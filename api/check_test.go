@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,5 +76,29 @@ func TestCheckOtherOrganizationsToken(t *testing.T) {
 	e.closeServer()
 	if n := len(e.authFailureSources()); n != 2 {
 		t.Errorf("%d authentication failures audited in acme, want 2", n)
+	}
+}
+
+// TestCheckExplainsDenialsAndWhenAsked: an allowed check is decided from
+// the compiled grants and says only that it is allowed, unless it asks
+// for the explanation; a denial is always explained.
+func TestCheckExplainsDenialsAndWhenAsked(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	global := map[string]string{"type": "global"}
+	var out struct{ Results []checkResult }
+	e.must(e.admin, "POST", "/api/orgs/acme/authz/check", map[string]any{"checks": []any{
+		map[string]any{"token": e.admin, "scope": "audit_logs:read", "entity": global},
+		map[string]any{"token": e.admin, "scope": "audit_logs:read", "entity": global, "explain": true},
+		map[string]any{"token": e.admin, "scope": "stack:read", "entity": global},
+	}}, 200, &out)
+	if r := out.Results[0]; !r.Allowed || r.Reason != `allowed (ask with "explain": true for the role that grants it)` {
+		t.Errorf("an allowed check without explain = %+v", r)
+	}
+	if r := out.Results[1]; !r.Allowed || !strings.Contains(r.Reason, "grants audit_logs:read at") {
+		t.Errorf("an allowed check with explain = %+v, want the role that grants it", r)
+	}
+	if r := out.Results[2]; r.Allowed || r.Error != "" || !strings.Contains(r.Reason, "applies to stack") {
+		t.Errorf("a denied check = %+v, want its explanation", r)
 	}
 }

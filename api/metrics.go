@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/gatehouse-iam/gatehouse/authz"
 	"github.com/gatehouse-iam/gatehouse/catalog"
 )
 
@@ -27,7 +28,14 @@ type metrics struct {
 	allowed, denied []prometheus.Counter
 }
 
-func newMetrics(rebuilds func() uint64) *metrics {
+// snapshotCounts counts how the authorizer's snapshots changed
+// (authz.Authorizer).
+type snapshotCounts interface {
+	RebuildsByReason(reason string) uint64
+	Deltas() uint64
+}
+
+func newMetrics(snaps snapshotCounts) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatehouse_http_requests_total",
@@ -42,9 +50,14 @@ func newMetrics(rebuilds func() uint64) *metrics {
 			Help: "Failed authentications refused with 429 because their source address was over its limit."}),
 	}
 	m.reg.MustRegister(m.requests, m.latency, m.decisions, m.authFailures, m.authLimited,
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gatehouse_snapshot_rebuilds_total",
-			Help: "Rebuilds of an organization's authorization snapshot from the store."}, func() float64 { return float64(rebuilds()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gatehouse_snapshot_deltas_total",
+			Help: "Changes of an organization's authorization snapshot by what a write changed."}, func() float64 { return float64(snaps.Deltas()) }),
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	for _, reason := range authz.Reasons {
+		m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gatehouse_snapshot_rebuilds_total",
+			Help:        "Rebuilds of an organization's whole authorization snapshot from the store, by reason (load, gap, unknown, builtin).",
+			ConstLabels: prometheus.Labels{"reason": reason}}, func() float64 { return float64(snaps.RebuildsByReason(reason)) }))
+	}
 	for i := 0; i < catalog.Len(); i++ {
 		name := catalog.Scope(i).Name()
 		m.allowed = append(m.allowed, m.decisions.WithLabelValues(name, "allowed"))

@@ -106,7 +106,7 @@ func New(svc *service.Service, az *authz.Authorizer, opts Options) *Server {
 		// service is given another after the server is made.
 		opts.Now = func() time.Time { return svc.Now() }
 	}
-	s := &Server{svc: svc, az: az, log: opts.Logger, metrics: newMetrics(az.Rebuilds), mux: http.NewServeMux(),
+	s := &Server{svc: svc, az: az, log: opts.Logger, metrics: newMetrics(az), mux: http.NewServeMux(),
 		limiter: newFailureLimiter(opts.AuthFailuresPerMinute, time.Minute), trusted: opts.TrustedProxies, metricsElsewhere: opts.MetricsElsewhere, ready: opts.Ready, verifier: opts.Verifier, now: opts.Now}
 	s.cursorKey = continuationKey(opts.ContinuationKey)
 	s.audit = newAuditWriter(svc.RecordAudit, opts.Logger, opts.AuditQueue, s.metrics)

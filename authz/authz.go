@@ -1,15 +1,18 @@
 // Package authz authenticates tokens and decides requests. It keeps, per
 // organization, an in-memory snapshot compiled from the store: roles
 // compiled by the policy engine, each principal's grants, entities with
-// their tags, and tokens by digest. A change that affects access rebuilds
-// the organization's snapshot (Refresh) before its response returns; other
-// replicas notice the organization's new revision and rebuild too (Watch).
+// their tags, and tokens by digest. A change that affects access changes
+// the organization's snapshot by what it changed (Refresh reads the change
+// log: delta.go) before its response returns; other replicas apply the same
+// change sets when announced or polled (Watch). A snapshot is built whole
+// at its first load, or when the log cannot bring it forward.
 package authz
 
 import (
 	"context"
 	"crypto/subtle"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -44,8 +47,12 @@ type Authorizer struct {
 	tokens   map[[32]byte]*gatehouse.Token
 
 	used *usedBatch
-	// rebuilds counts snapshot rebuilds (Refresh), for metrics and tests.
+	// rebuilds counts snapshots built whole (reasons: by reason, as
+	// Reasons lists them) and deltas those changed by a delta, for metrics
+	// and tests.
 	rebuilds atomic.Uint64
+	reasons  [4]atomic.Uint64
+	deltas   atomic.Uint64
 	// buildHook, in tests, runs between reading a snapshot and building it.
 	buildHook func(orgID string)
 }
@@ -97,13 +104,23 @@ func (a *Authorizer) revisions(ctx context.Context) (map[string]int64, error) {
 	return revs, err
 }
 
-// Refresh rebuilds an organization's snapshot from the store. The read
-// and the compile run under the organization's own lock only; the
+// Refresh brings an organization's snapshot up to date with the store. A
+// loaded snapshot changes by what the writes since its revision changed
+// (read from the change log, delta.go); one not loaded yet, or one the log
+// cannot bring forward (a gap, a write that did not say what it changed),
+// is built whole, and counted by reason (RebuildsByReason). The read and
+// the compile run under the organization's own lock only; the
 // process-wide lock is taken to swap the new state in. A token added or
-// removed in memory while the snapshot was read may be missing from it:
-// then the rebuild reads again, and after two such tries reads under the
-// process-wide lock, as a token change cannot come between.
+// removed in memory while the store was read may be missing from what was
+// read: then the refresh reads again, and after two such tries reads under
+// the process-wide lock, as a token change cannot come between.
 func (a *Authorizer) Refresh(ctx context.Context, orgID string) error {
+	return a.refresh(ctx, orgID, nil)
+}
+
+// refresh is Refresh, with what the next revision changed when an
+// announcement said (hint, nil otherwise).
+func (a *Authorizer) refresh(ctx context.Context, orgID string, hint *gatehouse.ChangeSet) error {
 	l, _ := a.orgLocks.LoadOrStore(orgID, &sync.Mutex{})
 	l.(*sync.Mutex).Lock()
 	defer l.(*sync.Mutex).Unlock()
@@ -111,10 +128,11 @@ func (a *Authorizer) Refresh(ctx context.Context, orgID string) error {
 		locked := try == 2
 		a.mu.Lock()
 		epoch := a.tokenEpoch
+		prev := (*a.orgs.Load())[orgID]
 		if !locked {
 			a.mu.Unlock()
 		}
-		st, err := a.load(ctx, orgID)
+		u, err := a.update(ctx, orgID, prev, hint)
 		if !locked {
 			a.mu.Lock()
 		}
@@ -122,22 +140,135 @@ func (a *Authorizer) Refresh(ctx context.Context, orgID string) error {
 			a.mu.Unlock()
 			return err
 		}
-		if a.tokenEpoch != epoch {
+		if a.tokenEpoch != epoch || (*a.orgs.Load())[orgID] != prev {
 			a.mu.Unlock()
 			continue
 		}
-		a.install(orgID, st)
+		switch {
+		case u.current:
+		case u.reason != "" || u.st == nil:
+			a.install(orgID, u.st)
+		default:
+			a.installDelta(orgID, u)
+		}
 		a.mu.Unlock()
-		if st != nil {
-			a.rebuilds.Add(1)
+		a.count(u)
+		return nil
+	}
+}
+
+// update is what a refresh installs.
+type update struct {
+	st *orgState // nil: the organization is gone
+	// reason is why st was built whole; "" for a delta.
+	reason         string
+	added, removed []*gatehouse.Token // a delta's tokens
+	current        bool               // nothing changed: keep the state
+}
+
+// update reads what changed since prev (nil: not loaded) and makes the
+// state after it.
+func (a *Authorizer) update(ctx context.Context, orgID string, prev *orgState, hint *gatehouse.ChangeSet) (update, error) {
+	if prev == nil {
+		st, err := a.load(ctx, orgID, nil)
+		return update{st: st, reason: ReasonLoad}, err
+	}
+	d, keys, reason, err := a.readDelta(ctx, prev, hint)
+	switch {
+	case gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND:
+		return update{}, nil
+	case err != nil:
+		return update{}, fmt.Errorf("read the changes of organization %s: %w", orgID, err)
+	case reason == "" && d == nil:
+		return update{current: true}, nil
+	}
+	if reason == "" {
+		if a.buildHook != nil {
+			a.buildHook(orgID)
+		}
+		st, added, removed, why := applyDelta(prev, d, keys)
+		if why == "" {
+			return update{st: st, added: added, removed: removed}, nil
+		}
+		reason = why
+	}
+	st, err := a.load(ctx, orgID, prev)
+	return update{st: st, reason: reason}, err
+}
+
+// readDelta reads the change sets logged after prev's revision (or takes
+// hint, when it is the next one) and the records they name, in one
+// transaction. It returns a nil delta when nothing changed, and a reason
+// when the log cannot bring prev forward.
+func (a *Authorizer) readDelta(ctx context.Context, prev *orgState, hint *gatehouse.ChangeSet) (*gatehouse.Delta, []gatehouse.ChangeKey, string, error) {
+	from, orgID := prev.revision.Load(), prev.org.ID
+	var (
+		d      *gatehouse.Delta
+		keys   []gatehouse.ChangeKey
+		reason string
+	)
+	err := a.store.Read(ctx, func(tx gatehouse.Tx) error {
+		for _, useHint := range []bool{true, false} {
+			d, keys, reason = nil, nil, ""
+			var sets []gatehouse.ChangeSet
+			if useHint {
+				if hint == nil || hint.Revision != from+1 {
+					continue
+				}
+				sets = []gatehouse.ChangeSet{*hint}
+			} else {
+				var err error
+				if sets, err = tx.ChangesSince(ctx, orgID, from); err != nil {
+					return err
+				}
+			}
+			for i, cs := range sets {
+				switch {
+				case cs.Revision != from+int64(i)+1:
+					reason = ReasonGap
+				case cs.All:
+					reason = ReasonUnknown
+				}
+				if reason != "" {
+					return nil
+				}
+				keys = append(keys, cs.Keys...)
+			}
+			var err error
+			if d, err = tx.LoadDelta(ctx, orgID, request(keys)); err != nil {
+				return err
+			}
+			switch rev := d.Org.Revision; {
+			case rev == from+int64(len(sets)) && len(sets) == 0:
+				d = nil // nothing changed
+				return nil
+			case rev == from+int64(len(sets)):
+				return nil
+			case !useHint:
+				reason = ReasonGap // revisions that logged nothing
+				return nil
+			}
 		}
 		return nil
+	})
+	return d, keys, reason, err
+}
+
+// count counts an installed update.
+func (a *Authorizer) count(u update) {
+	switch {
+	case u.current || u.st == nil:
+	case u.reason != "":
+		a.rebuilds.Add(1)
+		a.reasons[slices.Index(Reasons, u.reason)].Add(1)
+	default:
+		a.deltas.Add(1)
 	}
 }
 
 // load reads an organization's snapshot and builds its state (nil when
 // the organization is gone).
-func (a *Authorizer) load(ctx context.Context, orgID string) (*orgState, error) {
+func (a *Authorizer) load(ctx context.Context, orgID string, prev *orgState) (*orgState, error) {
 	var snap *gatehouse.Snapshot
 	err := a.store.Read(ctx, func(tx gatehouse.Tx) (err error) {
 		snap, err = tx.LoadSnapshot(ctx, orgID)
@@ -152,12 +283,53 @@ func (a *Authorizer) load(ctx context.Context, orgID string) (*orgState, error) 
 	if a.buildHook != nil {
 		a.buildHook(orgID)
 	}
-	return build(snap, (*a.orgs.Load())[orgID])
+	return build(snap, prev)
 }
 
-// Rebuilds reports how many times an organization's snapshot was rebuilt
-// from the store.
+// Rebuilds reports how many times an organization's snapshot was built
+// whole from the store.
 func (a *Authorizer) Rebuilds() uint64 { return a.rebuilds.Load() }
+
+// RebuildsByReason reports the rebuilds by reason (Reasons).
+func (a *Authorizer) RebuildsByReason(reason string) uint64 {
+	if i := slices.Index(Reasons, reason); i >= 0 {
+		return a.reasons[i].Load()
+	}
+	return 0
+}
+
+// Deltas reports how many times a snapshot was changed by a delta.
+func (a *Authorizer) Deltas() uint64 { return a.deltas.Load() }
+
+// installDelta installs the state a delta made, with its tokens. Callers
+// hold a.mu.
+func (a *Authorizer) installDelta(orgID string, u update) {
+	old := *a.orgs.Load()
+	orgs := maps.Clone(old)
+	orgs[orgID] = u.st
+	a.tokensMu.Lock()
+	defer a.tokensMu.Unlock()
+	u.st.tokens.mu.Lock()
+	for _, t := range u.removed {
+		d := [32]byte(t.Digest)
+		if _, ok := u.st.tokens.m[d]; !ok {
+			continue
+		}
+		delete(u.st.tokens.m, d)
+		// A revoked token goes at once; a personal token no longer
+		// reaching this organization stays while another holds it.
+		if t.Deleted || t.Kind != gatehouse.TokenPersonal || t.OrgID != "" || !heldElsewhere(orgs, orgID, d) {
+			delete(a.tokens, d)
+		}
+	}
+	for _, t := range u.added {
+		d := [32]byte(t.Digest)
+		u.st.tokens.m[d] = t
+		a.tokens[d] = t
+	}
+	u.st.tokens.mu.Unlock()
+	a.orgs.Store(&orgs)
+}
 
 // install replaces an organization's state and its tokens in the index.
 // Callers hold a.mu.
@@ -175,9 +347,9 @@ func (a *Authorizer) install(orgID string, st *orgState) {
 	}
 	a.tokensMu.Lock()
 	defer a.tokensMu.Unlock()
-	if prev != nil {
-		prev.mu.Lock()
-		for d, t := range prev.tokens {
+	if prev != nil && (st == nil || prev.tokens != st.tokens) {
+		prev.tokens.mu.Lock()
+		for d, t := range prev.tokens.m {
 			// A personal token stays while another loaded organization of
 			// its user still holds it, and every token the new state holds
 			// stays (it is replaced below).
@@ -186,10 +358,14 @@ func (a *Authorizer) install(orgID string, st *orgState) {
 			}
 			delete(a.tokens, d)
 		}
-		prev.mu.Unlock()
+		prev.tokens.mu.Unlock()
 	}
-	for d, t := range stTokens(st) {
-		a.tokens[d] = t
+	if st != nil && (prev == nil || prev.tokens != st.tokens) {
+		st.tokens.mu.Lock()
+		for d, t := range st.tokens.m {
+			a.tokens[d] = t
+		}
+		st.tokens.mu.Unlock()
 	}
 	a.orgs.Store(&orgs)
 }
@@ -206,9 +382,9 @@ func (a *Authorizer) addTokenLocked(t *gatehouse.Token) {
 	a.tokenEpoch++
 	d := [32]byte(t.Digest)
 	for _, st := range a.holders(t) {
-		st.mu.Lock()
-		st.tokens[d] = t
-		st.mu.Unlock()
+		st.tokens.mu.Lock()
+		st.tokens.m[d] = t
+		st.tokens.mu.Unlock()
 	}
 	a.tokensMu.Lock()
 	a.tokens[d] = t
@@ -267,10 +443,9 @@ func (a *Authorizer) RemoveToken(t *gatehouse.Token) {
 	a.tokenEpoch++
 	d := [32]byte(t.Digest)
 	for _, st := range *a.orgs.Load() {
-		st.mu.Lock()
-		delete(st.tokens, d)
-		delete(st.tokenGrants, t.ID)
-		st.mu.Unlock()
+		st.tokens.mu.Lock()
+		delete(st.tokens.m, d)
+		st.tokens.mu.Unlock()
 	}
 	a.tokensMu.Lock()
 	delete(a.tokens, d)
@@ -293,19 +468,19 @@ func (a *Authorizer) holders(t *gatehouse.Token) []*orgState {
 	return out
 }
 
+// stTokens is st's tokens, read by install under a.mu: the map may change
+// only under a.mu too (AddToken, RemoveToken, a delta's install).
 func stTokens(st *orgState) map[[32]byte]*gatehouse.Token {
 	if st == nil {
 		return nil
 	}
-	return st.tokens
+	return st.tokens.m
 }
 
 func heldElsewhere(orgs map[string]*orgState, except string, d [32]byte) bool {
 	for id, st := range orgs {
 		if id != except {
-			st.mu.Lock()
-			_, ok := st.tokens[d]
-			st.mu.Unlock()
+			_, ok := st.tokens.get(d)
 			if ok {
 				return true
 			}
@@ -804,14 +979,14 @@ func (a *Authorizer) WhoCan(ctx context.Context, orgID string, sc catalog.Scope,
 			out = append(out, Holder{Kind: "team", ID: tid, Name: t.team.Name})
 		}
 	}
-	st.mu.Lock()
+	st.tokens.mu.Lock()
 	var tokens []*gatehouse.Token
-	for _, t := range st.tokens {
+	for _, t := range st.tokens.m {
 		if t.Kind == gatehouse.TokenOrganization && t.OrgID == orgID && !t.Deleted {
 			tokens = append(tokens, t)
 		}
 	}
-	st.mu.Unlock()
+	st.tokens.mu.Unlock()
 	for _, t := range tokens {
 		if st.orgTokenGrants(t).grants.Decide(sc, e) {
 			out = append(out, Holder{Kind: "token", ID: t.ID, Name: t.Name})

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/authz"
+	"github.com/gatehouse-iam/gatehouse/catalog"
 	"github.com/gatehouse-iam/gatehouse/service"
 )
 
@@ -23,7 +24,8 @@ func TestRebuildReusesCompiledRoles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := f.svc.CreateToken(ctx, service.TokenInput{Kind: gatehouse.TokenOrganization, OrgID: f.org.ID, Name: "ci", RoleID: role.ID}); err != nil {
+	_, value, err := f.svc.CreateToken(ctx, service.TokenInput{Kind: gatehouse.TokenOrganization, OrgID: f.org.ID, Name: "ci", RoleID: role.ID})
+	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.svc.CreateTeam(ctx, f.org.ID, "ops", "Ops", ""); err != nil {
@@ -44,13 +46,25 @@ func TestRebuildReusesCompiledRoles(t *testing.T) {
 		Details: json.RawMessage(`{"__type":"PermissionDescriptorAllow","permissions":["stack:read","stack:delete"]}`)}); err != nil {
 		t.Fatal(err)
 	}
-	if n := authz.Compiles(f.az, f.org.ID); n == 0 {
+	// Only the token holds the role: it compiles at the token's first use.
+	id, err := f.az.Authenticate("token " + value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &gatehouse.Entity{Type: gatehouse.EntityStack, ID: "s"}
+	if ok, err := f.az.Decide(ctx, id, f.org.ID, catalog.MustLookup("stack:delete"), e); err != nil || !ok {
+		t.Fatalf("the changed role does not take effect: %v, %v", ok, err)
+	}
+	n := authz.Compiles(f.az, f.org.ID)
+	if n == 0 {
 		t.Fatal("a changed descriptor was not compiled again")
 	}
+	// A refresh with nothing new keeps the state as it is.
+	rebuilds, deltas := f.az.Rebuilds(), f.az.Deltas()
 	if err := f.az.Refresh(ctx, f.org.ID); err != nil {
 		t.Fatal(err)
 	}
-	if n := authz.Compiles(f.az, f.org.ID); n != 0 {
-		t.Fatalf("a rebuild with the same descriptors compiled %d roles again", n)
+	if got := authz.Compiles(f.az, f.org.ID); got != n || f.az.Rebuilds() != rebuilds || f.az.Deltas() != deltas {
+		t.Fatalf("a refresh with nothing new compiled %d roles (rebuilds %d -> %d, deltas %d -> %d)", got-n, rebuilds, f.az.Rebuilds(), deltas, f.az.Deltas())
 	}
 }

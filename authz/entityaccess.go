@@ -112,14 +112,14 @@ func (a *Authorizer) Access(ctx context.Context, orgID string, e *gatehouse.Enti
 	for tid, t := range st.teams {
 		add(Holder{Kind: "team", ID: tid, Name: t.team.Name}, t.grants, []source{{key: "team:" + tid, roles: t.roles}})
 	}
-	st.mu.Lock()
+	st.tokens.mu.Lock()
 	var tokens []*gatehouse.Token
-	for _, t := range st.tokens {
+	for _, t := range st.tokens.m {
 		if t.Kind == gatehouse.TokenOrganization && t.OrgID == orgID && !t.Deleted {
 			tokens = append(tokens, t)
 		}
 	}
-	st.mu.Unlock()
+	st.tokens.mu.Unlock()
 	for _, t := range tokens {
 		tg := st.orgTokenGrants(t)
 		add(Holder{Kind: "token", ID: t.ID, Name: t.Name}, tg.grants, []source{{via: "token role", key: rolesKey(tg.roles), roles: tg.roles}})
@@ -140,7 +140,7 @@ func (st *orgState) memberSources(m *memberState) []source {
 	if d := st.descs[m.membership.RoleID]; d != nil {
 		out = append(out, source{via: "organization role", key: "role:" + d.ID, roles: []*policy.Descriptor{d}})
 	}
-	for _, tid := range m.teams {
+	for _, tid := range st.teamsOf[m.membership.UserID] {
 		if ts := st.teams[tid]; ts != nil {
 			out = append(out, source{via: "team " + ts.team.Name, key: "team:" + tid, roles: ts.roles})
 		}

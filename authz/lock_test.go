@@ -28,6 +28,12 @@ func TestCompilesDoNotWaitOnOtherOrganizations(t *testing.T) {
 			<-release
 		}
 	})
+	// A change made elsewhere, so that the refresh has one to compile.
+	if err := f.db.Write(ctx, func(tx gatehouse.Tx) error {
+		return tx.CreateTeam(ctx, &gatehouse.Team{OrgID: f.org.ID, Kind: gatehouse.TeamPulumi, Name: "elsewhere"})
+	}); err != nil {
+		t.Fatal(err)
+	}
 	slow := make(chan error, 1)
 	go func() { slow <- f.az.Refresh(ctx, f.org.ID) }()
 	<-entered

@@ -15,7 +15,8 @@ import (
 )
 
 // orgState is the compiled snapshot of one organization at one revision.
-// It is immutable once built; a change builds a new one.
+// It is immutable once installed but for what grows under mu and the
+// tokens; a change derives a new state from it (delta.go) or builds one.
 type orgState struct {
 	org *gatehouse.Organization
 	// revision moves on only when a write changed nothing but add a token
@@ -25,32 +26,59 @@ type orgState struct {
 	// installed out of order (guarded by Authorizer.mu).
 	ahead map[int64]bool
 
-	// mu guards compiled, tokens and tokenGrants, which grow after the
-	// build: roles compile lazily, and tokens created through this process
-	// join without a rebuild.
+	// mu guards compiled and roleGrants, which grow after the build: roles
+	// compile lazily.
 	mu sync.Mutex
 
 	descs    map[string]*policy.Descriptor // decoded descriptors by id
 	records  map[string]*gatehouse.Descriptor
-	compiled map[string]*policy.Compiled // roles by id, compiled lazily under build
+	compiled map[string]*policy.Compiled // roles (and synthetic roles) by id, compiled lazily
 	fresh    int                         // roles this state compiled (not taken from the one before)
 	lookup   policy.Lookup
 	builtin  map[string]string // defaultIdentifier -> descriptor id
 
 	members map[string]*memberState // by user id
 	teams   map[string]*teamState   // by team id
-	tokens  map[[32]byte]*gatehouse.Token
-	// tokenGrants holds what each organization token may do.
-	tokenGrants map[string]*tokenGrants
+	// teamsOf lists each user's teams (team memberships of members and
+	// of anyone else); created, what each user created.
+	teamsOf map[string][]string
+	created map[string][]gatehouse.EntityRef
+	// tokens is shared with the states derived from this one: tokens
+	// change in place.
+	tokens *tokenSet
+	// roleGrants holds what an organization token of each role may do
+	// (by role id; "" for a token that holds nothing).
+	roleGrants map[string]*tokenGrants
 
 	// Entities, by id and by name.
 	entities map[string]*gatehouse.Entity
-	stacks   map[string]string // "project/name" -> id
+	info     map[string]entityInfo // stacks, environments, accounts by id
+	stacks   map[string]string     // "project/name" -> id
 	// stackList is every stack in id order, for lists.
 	stackList []StackRef
 	envs      map[string]string // "project/name" -> id
 	accounts  map[string]string // name -> id
 	users     map[string]*gatehouse.User
+}
+
+// entityInfo is what the indexes need to know about an entity when it
+// changes: its name key and who created it.
+type entityInfo struct {
+	name      string
+	createdBy string
+}
+
+// tokenSet is an organization's tokens by digest, guarded by mu.
+type tokenSet struct {
+	mu sync.Mutex
+	m  map[[32]byte]*gatehouse.Token
+}
+
+func (ts *tokenSet) get(d [32]byte) (*gatehouse.Token, bool) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	t, ok := ts.m[d]
+	return t, ok
 }
 
 type tokenGrants struct {
@@ -60,19 +88,42 @@ type tokenGrants struct {
 
 type memberState struct {
 	membership *gatehouse.Membership
+	direct     []*gatehouse.Grant   // the user's grants on entities
 	roles      []*policy.Descriptor // the member role, team roles, and the direct grants as a synthetic role
 	grants     *policy.Grants
-	teams      []string // ids of the teams the member is in, for explanations
 }
 
 type teamState struct {
-	team   *gatehouse.Team
-	roles  []*policy.Descriptor // team roles, team entity grants as a synthetic role
-	grants *policy.Grants       // roles and entity grants only
+	team    *gatehouse.Team
+	roleIDs []string
+	direct  []*gatehouse.Grant   // the team's grants on entities
+	roles   []*policy.Descriptor // team roles, team entity grants as a synthetic role
+	grants  *policy.Grants       // roles and entity grants only
 	// tokenGrants is what a team token holds: the team's grants plus the
 	// organization's Member role.
 	tokenRoles  []*policy.Descriptor
 	tokenGrants *policy.Grants
+}
+
+func newState(org *gatehouse.Organization) *orgState {
+	s := &orgState{
+		org:   org,
+		descs: map[string]*policy.Descriptor{}, records: map[string]*gatehouse.Descriptor{},
+		compiled: map[string]*policy.Compiled{}, builtin: map[string]string{},
+		members: map[string]*memberState{}, teams: map[string]*teamState{},
+		teamsOf: map[string][]string{}, created: map[string][]gatehouse.EntityRef{},
+		tokens:     &tokenSet{m: map[[32]byte]*gatehouse.Token{}},
+		roleGrants: map[string]*tokenGrants{},
+		entities:   map[string]*gatehouse.Entity{}, info: map[string]entityInfo{},
+		stacks: map[string]string{}, envs: map[string]string{}, accounts: map[string]string{},
+		users: map[string]*gatehouse.User{},
+	}
+	s.revision.Store(org.Revision)
+	s.lookup = func(id string) (*policy.Descriptor, bool) {
+		d, ok := s.descs[id]
+		return d, ok
+	}
+	return s
 }
 
 // build compiles a snapshot. prev, when not nil, is the organization's
@@ -80,173 +131,171 @@ type teamState struct {
 // taken as they are (a role's compiled form depends on the descriptors
 // only), so that a write that changes no descriptor compiles nothing again.
 func build(snap *gatehouse.Snapshot, prev *orgState) (*orgState, error) {
-	s := &orgState{
-		org:   snap.Org,
-		descs: map[string]*policy.Descriptor{}, records: map[string]*gatehouse.Descriptor{},
-		compiled: map[string]*policy.Compiled{}, builtin: map[string]string{},
-		members: map[string]*memberState{}, teams: map[string]*teamState{},
-		tokens: map[[32]byte]*gatehouse.Token{}, tokenGrants: map[string]*tokenGrants{},
-		entities: map[string]*gatehouse.Entity{}, stacks: map[string]string{}, envs: map[string]string{},
-		accounts: map[string]string{}, users: map[string]*gatehouse.User{},
+	s := newState(snap.Org)
+	for _, d := range snap.Descriptors {
+		s.putDescriptor(d)
 	}
-	s.revision.Store(snap.Org.Revision)
-	s.loadDescriptors(snap)
 	s.reuse(prev)
 	s.loadEntities(snap)
-	userDirect, teamDirect := s.directGrants(snap)
-	s.creatorGrants(snap, userDirect)
-	s.buildTeams(snap, teamDirect)
-	s.buildMembers(snap, userDirect)
+	for _, tm := range snap.TeamMembers {
+		s.teamsOf[tm.UserID] = append(s.teamsOf[tm.UserID], tm.TeamID)
+	}
+	userDirect, teamDirect := map[string][]*gatehouse.Grant{}, map[string][]*gatehouse.Grant{}
+	for _, g := range snap.Grants {
+		if g.UserID != "" {
+			userDirect[g.UserID] = append(userDirect[g.UserID], g)
+		} else {
+			teamDirect[g.TeamID] = append(teamDirect[g.TeamID], g)
+		}
+	}
+	for _, t := range snap.Teams {
+		s.teams[t.ID] = s.team(t, snap.TeamRoles[t.ID], teamDirect[t.ID])
+	}
+	for _, m := range snap.Members {
+		s.members[m.UserID] = s.member(m, userDirect[m.UserID])
+	}
+	for _, u := range snap.Users {
+		s.users[u.ID] = u
+	}
 	for _, t := range snap.Tokens {
 		if len(t.Digest) == 32 {
-			s.tokens[[32]byte(t.Digest)] = t
-		}
-		if t.Kind == gatehouse.TokenOrganization || t.Kind == gatehouse.TokenRunner {
-			s.orgTokenGrants(t)
+			s.tokens.m[[32]byte(t.Digest)] = t
 		}
 	}
 	return s, nil
 }
 
-// loadDescriptors decodes the organization's descriptors.
-func (s *orgState) loadDescriptors(snap *gatehouse.Snapshot) {
-	for _, d := range snap.Descriptors {
-		n, err := policy.Decode(d.Details)
-		if err != nil {
-			// A stored document that no longer decodes grants nothing
-			// rather than taking the organization down.
-			n = &policy.Group{}
-		}
-		s.descs[d.ID] = &policy.Descriptor{ID: d.ID, Name: d.Name, Purpose: d.Purpose, ResourceType: d.ResourceType, Details: n}
-		s.records[d.ID] = d
-		if d.DefaultIdentifier != "" {
-			s.builtin[d.DefaultIdentifier] = d.ID
-		}
+// putDescriptor decodes a descriptor into the state.
+func (s *orgState) putDescriptor(d *gatehouse.Descriptor) {
+	n, err := policy.Decode(d.Details)
+	if err != nil {
+		// A stored document that no longer decodes grants nothing
+		// rather than taking the organization down.
+		n = &policy.Group{}
 	}
-	s.lookup = func(id string) (*policy.Descriptor, bool) {
-		d, ok := s.descs[id]
-		return d, ok
+	s.descs[d.ID] = &policy.Descriptor{ID: d.ID, Name: d.Name, Purpose: d.Purpose, ResourceType: d.ResourceType, Details: n}
+	s.records[d.ID] = d
+	if d.DefaultIdentifier != "" {
+		s.builtin[d.DefaultIdentifier] = d.ID
 	}
 }
 
-// loadEntities indexes the stacks, environments, accounts and users.
+// loadEntities indexes the stacks, environments and accounts.
 func (s *orgState) loadEntities(snap *gatehouse.Snapshot) {
 	s.stackList = make([]StackRef, 0, len(snap.Stacks))
 	for _, st := range snap.Stacks {
-		e := &gatehouse.Entity{Type: gatehouse.EntityStack, ID: st.ID, Tags: gatehouse.TagsFromMap(st.Tags)}
-		s.entities[st.ID] = e
-		s.stacks[st.Project+"/"+st.Name] = st.ID
-		s.stackList = append(s.stackList, StackRef{ID: st.ID, Project: st.Project, Name: st.Name, Tags: st.Tags, Entity: e})
+		s.stackList = append(s.stackList, s.putStack(st))
 	}
 	slices.SortFunc(s.stackList, func(a, b StackRef) int { return strings.Compare(a.ID, b.ID) })
 	for _, e := range snap.Environments {
-		s.entities[e.ID] = &gatehouse.Entity{Type: gatehouse.EntityEnvironment, ID: e.ID, Tags: gatehouse.TagsFromMap(e.Tags)}
-		s.envs[e.Project+"/"+e.Name] = e.ID
+		s.putEnvironment(e)
 	}
 	for _, a := range snap.Accounts {
-		s.entities[a.ID] = &gatehouse.Entity{Type: gatehouse.EntityInsightsAccount, ID: a.ID, Tags: gatehouse.TagsFromMap(a.Tags)}
-		s.accounts[a.Name] = a.ID
-	}
-	for _, u := range snap.Users {
-		s.users[u.ID] = u
+		s.putAccount(a)
 	}
 }
 
-// directGrants turns the direct grants per user and per team into nodes.
-func (s *orgState) directGrants(snap *gatehouse.Snapshot) (userDirect, teamDirect map[string][]policy.Node) {
-	// Direct grants per user and per team, and creator grants, become one
-	// synthetic role each: a Group of entity conditions composing the sets.
-	userDirect, teamDirect = map[string][]policy.Node{}, map[string][]policy.Node{}
-	for _, g := range snap.Grants {
-		node := entityRule(g.Entity, g.SetID)
-		if g.MaxOpenDuration > 0 {
-			node = s.limitedRule(g)
-		}
-		if g.UserID != "" {
-			userDirect[g.UserID] = append(userDirect[g.UserID], node)
-		} else {
-			teamDirect[g.TeamID] = append(teamDirect[g.TeamID], node)
-		}
-	}
-	return userDirect, teamDirect
+// putStack indexes a stack (but for stackList) and returns its list entry.
+func (s *orgState) putStack(st *gatehouse.Stack) StackRef {
+	e := &gatehouse.Entity{Type: gatehouse.EntityStack, ID: st.ID, Tags: gatehouse.TagsFromMap(st.Tags)}
+	s.putEntity(e, st.Project+"/"+st.Name, st.CreatedBy, s.stacks)
+	return StackRef{ID: st.ID, Project: st.Project, Name: st.Name, Tags: st.Tags, Entity: e}
 }
 
-// creatorGrants adds each creator's admin grant on what they created.
-func (s *orgState) creatorGrants(snap *gatehouse.Snapshot, userDirect map[string][]policy.Node) {
-	// Creators administer what they created: a stack, an environment, an
-	// Insights account.
-	if admin, ok := s.builtin["stack-admin"]; ok {
-		for _, st := range snap.Stacks {
-			if st.CreatedBy != "" {
-				userDirect[st.CreatedBy] = append(userDirect[st.CreatedBy], entityRule(gatehouse.EntityRef{Type: gatehouse.EntityStack, ID: st.ID}, admin))
-			}
-		}
+func (s *orgState) putEnvironment(env *gatehouse.Environment) {
+	e := &gatehouse.Entity{Type: gatehouse.EntityEnvironment, ID: env.ID, Tags: gatehouse.TagsFromMap(env.Tags)}
+	s.putEntity(e, env.Project+"/"+env.Name, env.CreatedBy, s.envs)
+}
+
+func (s *orgState) putAccount(a *gatehouse.Account) {
+	e := &gatehouse.Entity{Type: gatehouse.EntityInsightsAccount, ID: a.ID, Tags: gatehouse.TagsFromMap(a.Tags)}
+	s.putEntity(e, a.Name, a.CreatedBy, s.accounts)
+}
+
+// putEntity indexes an entity by id and by name (in names), and records
+// its creator's admin grant on it when it is new.
+func (s *orgState) putEntity(e *gatehouse.Entity, name, createdBy string, names map[string]string) {
+	old, existed := s.info[e.ID]
+	if existed && old.name != name {
+		delete(names, old.name)
 	}
-	if admin, ok := s.builtin["environment-admin"]; ok {
-		for _, e := range snap.Environments {
-			if e.CreatedBy != "" {
-				userDirect[e.CreatedBy] = append(userDirect[e.CreatedBy], entityRule(gatehouse.EntityRef{Type: gatehouse.EntityEnvironment, ID: e.ID}, admin))
-			}
-		}
-	}
-	if admin, ok := s.builtin["insights-account-admin"]; ok {
-		for _, a := range snap.Accounts {
-			if a.CreatedBy != "" {
-				userDirect[a.CreatedBy] = append(userDirect[a.CreatedBy], entityRule(gatehouse.EntityRef{Type: gatehouse.EntityInsightsAccount, ID: a.ID}, admin))
-			}
-		}
+	s.entities[e.ID] = e
+	names[name] = e.ID
+	s.info[e.ID] = entityInfo{name: name, createdBy: createdBy}
+	if !existed && createdBy != "" {
+		// Clipped: a delta's state shares the slice with the one before.
+		s.created[createdBy] = append(slices.Clip(s.created[createdBy]), gatehouse.EntityRef{Type: e.Type, ID: e.ID})
 	}
 }
 
-// buildTeams compiles each team's grants and its tokens' grants.
-func (s *orgState) buildTeams(snap *gatehouse.Snapshot, teamDirect map[string][]policy.Node) {
-	memberRole := s.descs[s.builtin[catalog.RoleMember]]
-	for _, t := range snap.Teams {
-		ts := &teamState{team: t}
-		for _, rid := range snap.TeamRoles[t.ID] {
-			if d, ok := s.descs[rid]; ok {
-				ts.roles = append(ts.roles, d)
+// team compiles a team's grants and its tokens' grants.
+func (s *orgState) team(t *gatehouse.Team, roleIDs []string, direct []*gatehouse.Grant) *teamState {
+	ts := &teamState{team: t, roleIDs: roleIDs, direct: direct}
+	for _, rid := range roleIDs {
+		if d, ok := s.descs[rid]; ok {
+			ts.roles = append(ts.roles, d)
+		}
+	}
+	if nodes := s.grantNodes(direct, nil); len(nodes) > 0 {
+		ts.roles = append(ts.roles, &policy.Descriptor{ID: "team-grants:" + t.ID, Name: fmt.Sprintf("entity grants of team %s", t.Name),
+			Purpose: "role", Details: &policy.Group{Entries: nodes}})
+	}
+	ts.grants = s.union(ts.roles)
+	ts.tokenRoles = ts.roles
+	if memberRole := s.descs[s.builtin[catalog.RoleMember]]; memberRole != nil {
+		ts.tokenRoles = append(slices.Clone(ts.roles), memberRole)
+	}
+	ts.tokenGrants = s.union(ts.tokenRoles)
+	return ts
+}
+
+// member compiles a member's grants: role, teams, direct grants and the
+// admin grants on what they created.
+func (s *orgState) member(m *gatehouse.Membership, direct []*gatehouse.Grant) *memberState {
+	ms := &memberState{membership: m, direct: direct}
+	if !m.Suspended {
+		if d, ok := s.descs[m.RoleID]; ok {
+			ms.roles = append(ms.roles, d)
+		}
+		for _, tid := range s.teamsOf[m.UserID] {
+			if ts := s.teams[tid]; ts != nil {
+				ms.roles = append(ms.roles, ts.roles...)
 			}
 		}
-		if nodes := teamDirect[t.ID]; len(nodes) > 0 {
-			ts.roles = append(ts.roles, &policy.Descriptor{ID: "team-grants:" + t.ID, Name: fmt.Sprintf("entity grants of team %s", t.Name),
+		if nodes := s.grantNodes(direct, s.created[m.UserID]); len(nodes) > 0 {
+			ms.roles = append(ms.roles, &policy.Descriptor{ID: "user-grants:" + m.UserID, Name: "direct grants and stacks created",
 				Purpose: "role", Details: &policy.Group{Entries: nodes}})
 		}
-		ts.grants = s.union(ts.roles)
-		ts.tokenRoles = ts.roles
-		if memberRole != nil {
-			ts.tokenRoles = append(slices.Clone(ts.roles), memberRole)
-		}
-		ts.tokenGrants = s.union(ts.tokenRoles)
-		s.teams[t.ID] = ts
 	}
+	ms.grants = s.union(ms.roles)
+	return ms
 }
 
-// buildMembers compiles each member's grants: role, teams, direct grants.
-func (s *orgState) buildMembers(snap *gatehouse.Snapshot, userDirect map[string][]policy.Node) {
-	teamsOf := map[string][]string{}
-	for _, tm := range snap.TeamMembers {
-		teamsOf[tm.UserID] = append(teamsOf[tm.UserID], tm.TeamID)
-	}
-	for _, m := range snap.Members {
-		ms := &memberState{membership: m, teams: teamsOf[m.UserID]}
-		if !m.Suspended {
-			if d, ok := s.descs[m.RoleID]; ok {
-				ms.roles = append(ms.roles, d)
-			}
-			for _, tid := range teamsOf[m.UserID] {
-				if ts := s.teams[tid]; ts != nil {
-					ms.roles = append(ms.roles, ts.roles...)
-				}
-			}
-			if nodes := userDirect[m.UserID]; len(nodes) > 0 {
-				ms.roles = append(ms.roles, &policy.Descriptor{ID: "user-grants:" + m.UserID, Name: "direct grants and stacks created",
-					Purpose: "role", Details: &policy.Group{Entries: nodes}})
-			}
+// grantNodes turns a principal's grants, and the admin grants of a user
+// on what they created, into the nodes of its synthetic role.
+func (s *orgState) grantNodes(direct []*gatehouse.Grant, created []gatehouse.EntityRef) []policy.Node {
+	nodes := make([]policy.Node, 0, len(direct)+len(created))
+	for _, g := range direct {
+		if g.MaxOpenDuration > 0 {
+			nodes = append(nodes, s.limitedRule(g))
+		} else {
+			nodes = append(nodes, entityRule(g.Entity, g.SetID))
 		}
-		ms.grants = s.union(ms.roles)
-		s.members[m.UserID] = ms
 	}
+	for _, e := range created {
+		if admin, ok := s.builtin[creatorRole[e.Type]]; ok {
+			nodes = append(nodes, entityRule(e, admin))
+		}
+	}
+	return nodes
+}
+
+// creatorRole is the built-in set a creator holds on what they created:
+// a stack, an environment, an Insights account.
+var creatorRole = map[gatehouse.EntityType]string{
+	gatehouse.EntityStack:           "stack-admin",
+	gatehouse.EntityEnvironment:     "environment-admin",
+	gatehouse.EntityInsightsAccount: "insights-account-admin",
 }
 
 func entityRule(e gatehouse.EntityRef, setID string) policy.Node {
@@ -296,7 +345,7 @@ func (s *orgState) reuse(prev *orgState) {
 }
 
 // compile returns the compiled form of a role, compiling it once. Callers
-// hold s.mu, or own s (during build).
+// hold s.mu, or own s (during a build or a delta).
 func (s *orgState) compile(d *policy.Descriptor) *policy.Compiled {
 	if c, ok := s.compiled[d.ID]; ok {
 		return c
@@ -307,19 +356,24 @@ func (s *orgState) compile(d *policy.Descriptor) *policy.Compiled {
 	return c
 }
 
-// orgTokenGrants returns what an organization or runner token holds,
-// computing it on first use for tokens added after the build.
+// orgTokenGrants returns what an organization or runner token holds: what
+// its role holds, computed once per role.
 func (s *orgState) orgTokenGrants(t *gatehouse.Token) *tokenGrants {
+	r := s.roleOf(t)
+	id := ""
+	if r != nil {
+		id = r.ID
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if tg := s.tokenGrants[t.ID]; tg != nil {
+	if tg := s.roleGrants[id]; tg != nil {
 		return tg
 	}
 	tg := &tokenGrants{grants: policy.Union()}
-	if r := s.roleOf(t); r != nil {
+	if r != nil {
 		tg = &tokenGrants{roles: []*policy.Descriptor{r}, grants: s.union([]*policy.Descriptor{r})}
 	}
-	s.tokenGrants[t.ID] = tg
+	s.roleGrants[id] = tg
 	return tg
 }
 

@@ -13,8 +13,8 @@ import (
 // revisions and rebuilds those that moved. Changes made through this
 // process are already installed by Refresh before their response. Watch
 // returns when ctx ends. Changed, when not nil, announces changes made
-// elsewhere (PostgreSQL notifications): new tokens are added, anything else
-// rebuilds its organization at once.
+// elsewhere (PostgreSQL notifications): the organization is brought up to
+// date at once, by the announced change set or the change log (Refresh).
 func (a *Authorizer) Watch(ctx context.Context, interval time.Duration, changed <-chan gatehouse.Change, log *slog.Logger) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -49,7 +49,7 @@ func (a *Authorizer) Watch(ctx context.Context, interval time.Duration, changed 
 	}
 }
 
-// sync rebuilds every organization whose stored revision differs from the
+// sync refreshes every organization whose stored revision differs from the
 // loaded one, and drops deleted ones. Writes through this process install
 // themselves just after they commit (Refresh, AddTokenAt), so a revision
 // first seen now may be one of those on its way: an organization is rebuilt
@@ -90,46 +90,8 @@ func (a *Authorizer) sync(ctx context.Context, polled map[string]int64, now bool
 	return nil
 }
 
-// apply installs an announced change: the tokens it created, when that is
-// all it did, or else a rebuild unless the loaded snapshot is at the
-// organization's stored revision already.
+// apply brings an announced organization up to date: by the announced
+// change set when it is the next revision, or by the change log.
 func (a *Authorizer) apply(ctx context.Context, c gatehouse.Change) error {
-	if len(c.Tokens) > 0 && c.Revision > 0 && a.Revision(c.OrgID) >= 0 {
-		toks := make([]*gatehouse.Token, 0, len(c.Tokens))
-		err := a.store.Read(ctx, func(tx gatehouse.Tx) error {
-			toks = toks[:0] // a retried read starts over (store.guard)
-			for _, id := range c.Tokens {
-				tok, err := tx.GetToken(ctx, id)
-				if err != nil {
-					return err
-				}
-				toks = append(toks, tok)
-			}
-			return nil
-		})
-		if err == nil {
-			for _, tok := range toks {
-				if tok.OrgID != c.OrgID { // a personal token of no organization reaches several
-					return a.refreshIfMoved(ctx, c.OrgID)
-				}
-			}
-			a.AddTokenAt(c.Revision, toks...)
-			return nil
-		}
-	}
-	return a.refreshIfMoved(ctx, c.OrgID)
-}
-
-// refreshIfMoved rebuilds an organization unless the loaded snapshot is at
-// its stored revision already.
-func (a *Authorizer) refreshIfMoved(ctx context.Context, orgID string) error {
-	var org *gatehouse.Organization
-	err := a.store.Read(ctx, func(tx gatehouse.Tx) (err error) {
-		org, err = tx.GetOrg(ctx, orgID)
-		return err
-	})
-	if err == nil && a.Revision(orgID) == org.Revision {
-		return nil
-	}
-	return a.Refresh(ctx, orgID)
+	return a.refresh(ctx, c.OrgID, c.Changes)
 }

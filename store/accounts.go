@@ -41,7 +41,7 @@ func (t *tx) CreateAccount(ctx context.Context, a *gatehouse.Account) error {
 	if err != nil {
 		return invalidAs(conflictAs(err, "account %q already exists", a.Name), "organization %q does not exist", a.OrgID)
 	}
-	return t.bump(ctx, a.OrgID)
+	return t.bump(ctx, a.OrgID, key(gatehouse.ChangeAccount, a.ID))
 }
 
 func (t *tx) GetAccount(ctx context.Context, orgID, name string) (*gatehouse.Account, error) {
@@ -73,7 +73,7 @@ func (t *tx) UpdateAccount(ctx context.Context, a *gatehouse.Account) error {
 	if err != nil {
 		return conflictAs(err, "account %q already exists", a.Name)
 	}
-	return t.bump(ctx, a.OrgID)
+	return t.bump(ctx, a.OrgID, key(gatehouse.ChangeAccount, a.ID))
 }
 
 func (t *tx) DeleteAccount(ctx context.Context, id string) error {

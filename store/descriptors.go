@@ -42,7 +42,7 @@ func (t *tx) CreateDescriptor(ctx context.Context, d *gatehouse.Descriptor) erro
 	if err := t.writeRefs(ctx, d); err != nil {
 		return err
 	}
-	return t.bump(ctx, d.OrgID)
+	return t.bump(ctx, d.OrgID, key(gatehouse.ChangeDescriptor, d.ID))
 }
 
 // writeRefs records the descriptors d composes; each must exist in d's
@@ -113,7 +113,7 @@ func (t *tx) UpdateDescriptor(ctx context.Context, d *gatehouse.Descriptor, expe
 	}
 	d.Version, d.Modified = expectVersion+1, modified
 	d.Purpose, d.ResourceType, d.DefaultIdentifier, d.Created = cur.Purpose, cur.ResourceType, cur.DefaultIdentifier, cur.Created
-	return t.bump(ctx, d.OrgID)
+	return t.bump(ctx, d.OrgID, key(gatehouse.ChangeDescriptor, d.ID))
 }
 
 func sortedCopy(s []string) []string {
@@ -143,7 +143,7 @@ func (t *tx) DeleteDescriptor(ctx context.Context, orgID, id string) error {
 	if err := t.execOne(ctx, opDelete, "descriptor", "DELETE FROM descriptors WHERE org_id = ? AND id = ?", orgID, id); err != nil {
 		return err
 	}
-	return t.bump(ctx, orgID)
+	return t.bump(ctx, orgID, key(gatehouse.ChangeDescriptor, id))
 }
 
 // lockDescriptor takes a row lock on a descriptor that conflicts with the

@@ -46,7 +46,7 @@ func (t *tx) CreateEnvironment(ctx context.Context, e *gatehouse.Environment, de
 		e.ID, 1, definition, e.CreatedBy, us(e.Created)); err != nil {
 		return err
 	}
-	return t.bump(ctx, e.OrgID)
+	return t.bump(ctx, e.OrgID, key(gatehouse.ChangeEnvironment, e.ID))
 }
 
 func (t *tx) GetEnvironment(ctx context.Context, orgID, project, name string) (*gatehouse.Environment, error) {
@@ -75,7 +75,7 @@ func (t *tx) UpdateEnvironment(ctx context.Context, e *gatehouse.Environment) er
 	if err != nil {
 		return conflictAs(err, "environment %s/%s already exists", e.Project, e.Name)
 	}
-	return t.bump(ctx, e.OrgID)
+	return t.bump(ctx, e.OrgID, key(gatehouse.ChangeEnvironment, e.ID))
 }
 
 func (t *tx) DeleteEnvironment(ctx context.Context, id string) error {

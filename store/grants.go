@@ -81,7 +81,7 @@ func (t *tx) PutGrant(ctx context.Context, g *gatehouse.Grant) error {
 	if err != nil {
 		return invalidAs(err, "the user does not exist")
 	}
-	return t.bump(ctx, g.OrgID)
+	return t.bump(ctx, g.OrgID, key(gatehouse.ChangeGrant, g.ID))
 }
 
 // entityInOrg checks that the entity exists in the organization.
@@ -99,7 +99,7 @@ func (t *tx) DeleteGrant(ctx context.Context, orgID, id string) error {
 	if err := t.execOne(ctx, opDelete, "grant", "DELETE FROM grants WHERE org_id = ? AND id = ?", orgID, id); err != nil {
 		return err
 	}
-	return t.bump(ctx, orgID)
+	return t.bump(ctx, orgID, key(gatehouse.ChangeGrant, id))
 }
 
 func (t *tx) ListGrants(ctx context.Context, orgID string, f gatehouse.GrantFilter) ([]*gatehouse.Grant, error) {
@@ -139,5 +139,8 @@ func (t *tx) deleteEntity(ctx context.Context, what, table, id string) error {
 	if err := t.execOne(ctx, opDelete, what, "DELETE FROM "+table+" WHERE id = ?", id); err != nil {
 		return err
 	}
-	return t.bump(ctx, orgID)
+	// The grants on it went too: readers find them by the entity.
+	kind := map[string]gatehouse.ChangeKind{"stacks": gatehouse.ChangeStack, "environments": gatehouse.ChangeEnvironment,
+		"accounts": gatehouse.ChangeAccount}[table]
+	return t.bump(ctx, orgID, key(kind, id))
 }

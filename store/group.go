@@ -146,12 +146,15 @@ func (g *groupCommitter) commit(group []*writeReq) {
 			results[i].err = err
 			continue
 		}
-		t := &tx{tx: c, d: g.db.d, now: g.db.now, auditKey: g.db.auditKey}
+		t := &tx{tx: c, d: g.db.d, now: g.db.now, auditKey: g.db.auditKey, retention: g.db.retention}
 		if _, err := c.ExecContext(ctx, "SAVEPOINT w"); err != nil {
 			results[i].err = err
 			continue
 		}
 		results[i] = runClosure(r.fn, t)
+		if results[i].err == nil && results[i].panic == nil {
+			results[i].err = t.logChanges(ctx)
+		}
 		if results[i].err != nil || results[i].panic != nil {
 			if _, err := c.ExecContext(ctx, "ROLLBACK TO w"); err != nil {
 				// The transaction is unusable: fail the whole group.

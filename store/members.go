@@ -27,7 +27,7 @@ func (t *tx) AddMember(ctx context.Context, m *gatehouse.Membership) error {
 		err = conflictAs(err, "the user is already a member")
 		return invalidAs(err, "the organization, user or role does not exist")
 	}
-	return t.bump(ctx, m.OrgID)
+	return t.bump(ctx, m.OrgID, key(gatehouse.ChangeMember, m.UserID))
 }
 
 func (t *tx) GetMember(ctx context.Context, orgID, userID string) (*gatehouse.Membership, error) {
@@ -63,7 +63,7 @@ func (t *tx) UpdateMember(ctx context.Context, m *gatehouse.Membership) error {
 	if err != nil {
 		return invalidAs(err, "role %q does not exist", m.RoleID)
 	}
-	return t.bump(ctx, m.OrgID)
+	return t.bump(ctx, m.OrgID, key(gatehouse.ChangeMember, m.UserID))
 }
 
 func (t *tx) RemoveMember(ctx context.Context, orgID, userID string) error {
@@ -76,5 +76,5 @@ func (t *tx) RemoveMember(ctx context.Context, orgID, userID string) error {
 	if _, err := t.exec(ctx, opDelete, "DELETE FROM grants WHERE org_id = ? AND user_id = ?", orgID, userID); err != nil {
 		return err
 	}
-	return t.bump(ctx, orgID)
+	return t.bump(ctx, orgID, key(gatehouse.ChangeMember, userID))
 }

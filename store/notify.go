@@ -106,8 +106,10 @@ func withPgConn(conn *sql.Conn, fn func(*pgx.Conn) error) error {
 	})
 }
 
-// parseAnnouncement reads "ORG ORIGIN REVISION[ TOKEN,TOKEN...]" (tx.announce).
-// Anything it cannot read stays a plain change of the organization.
+// parseAnnouncement reads "ORG ORIGIN REVISION[ CHANGES]" (tx.announce):
+// the change set when announced, and the tokens when creating them was all
+// the change did. Anything it cannot read stays a plain change of the
+// organization (whose listener reads the change log).
 func parseAnnouncement(payload string) (gatehouse.Change, string) {
 	f := strings.Fields(payload)
 	if len(f) == 0 {
@@ -118,12 +120,29 @@ func parseAnnouncement(payload string) (gatehouse.Change, string) {
 	if len(f) > 1 {
 		origin = f[1]
 	}
-	if len(f) > 2 {
-		if rev, err := strconv.ParseInt(f[2], 10, 64); err == nil && rev > 0 {
-			c.Revision = rev
-			if len(f) > 3 {
-				c.Tokens = strings.Split(f[3], ",")
-			}
+	if len(f) < 3 {
+		return c, origin
+	}
+	rev, err := strconv.ParseInt(f[2], 10, 64)
+	if err != nil || rev <= 0 {
+		return c, origin
+	}
+	c.Revision = rev
+	if len(f) == 3 {
+		return c, origin
+	}
+	all, keys, ok := gatehouse.DecodeChanges(strings.Join(f[3:], " "))
+	if !ok {
+		return c, origin
+	}
+	c.Changes = &gatehouse.ChangeSet{Revision: rev, All: all, Keys: keys}
+	tokensOnly := !all && len(keys) > 0
+	for _, k := range keys {
+		tokensOnly = tokensOnly && k.Kind == gatehouse.ChangeToken
+	}
+	if tokensOnly {
+		for _, k := range keys {
+			c.Tokens = append(c.Tokens, k.ID)
 		}
 	}
 	return c, origin

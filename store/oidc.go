@@ -55,7 +55,7 @@ func (t *tx) CreateIssuer(ctx context.Context, i *gatehouse.Issuer, p *gatehouse
 	if err != nil {
 		return err
 	}
-	return t.bump(ctx, i.OrgID)
+	return t.bump(ctx, i.OrgID, key(gatehouse.ChangeIssuer, i.ID))
 }
 
 func nonNil(s []string) []string {
@@ -89,7 +89,7 @@ func (t *tx) UpdateIssuer(ctx context.Context, i *gatehouse.Issuer) error {
 		i.Name, thumbs, string(i.JWKS), int64(i.MaxExpiration/time.Second), us(i.Modified), us(i.LastUsed), i.OrgID, i.ID); err != nil {
 		return err
 	}
-	return t.bump(ctx, i.OrgID)
+	return t.bump(ctx, i.OrgID, key(gatehouse.ChangeIssuer, i.ID))
 }
 
 func (t *tx) TouchIssuer(ctx context.Context, orgID, id string, at time.Time) error {
@@ -100,7 +100,7 @@ func (t *tx) DeleteIssuer(ctx context.Context, orgID, id string) error {
 	if err := t.execOne(ctx, opDelete, "oidc issuer", "DELETE FROM issuers WHERE org_id = ? AND id = ?", orgID, id); err != nil {
 		return err
 	}
-	return t.bump(ctx, orgID)
+	return t.bump(ctx, orgID, key(gatehouse.ChangeIssuer, id))
 }
 
 const policyCols = "id, org_id, issuer_id, version, policies, created, modified FROM auth_policies"
@@ -141,5 +141,5 @@ func (t *tx) UpdateAuthPolicy(ctx context.Context, p *gatehouse.AuthPolicy, expe
 		return gatehouse.Errorf(gatehouse.ECONFLICT, "the auth policy was changed meanwhile; read it again")
 	}
 	p.Version, p.Modified, p.IssuerID, p.Created = expectVersion+1, modified, cur.IssuerID, cur.Created
-	return t.bump(ctx, p.OrgID)
+	return t.bump(ctx, p.OrgID, key(gatehouse.ChangeIssuer, p.IssuerID))
 }

@@ -63,7 +63,7 @@ func (t *tx) UpdateOrg(ctx context.Context, o *gatehouse.Organization) error {
 		o.DisplayName, settings, o.ID); err != nil {
 		return err
 	}
-	if err := t.bump(ctx, o.ID); err != nil {
+	if err := t.bump(ctx, o.ID, key(gatehouse.ChangeOrg, o.ID)); err != nil {
 		return err
 	}
 	o.Revision, err = t.Revision(ctx, o.ID)

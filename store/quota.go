@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/gatehouse-iam/gatehouse"
 )
 
 // LockOrg implements gatehouse.Tx.
@@ -44,19 +46,19 @@ func (t *tx) CountOrg(ctx context.Context, orgID, kind string) (int, error) {
 
 // PruneExchangedTokens implements gatehouse.Tx.
 func (t *tx) PruneExchangedTokens(ctx context.Context, orgID string, before time.Time) (int, error) {
-	res, err := t.exec(ctx, opWrite, "UPDATE tokens SET deleted = ? WHERE org_id = ? AND exchanged = ? AND deleted = ? AND expires > 0 AND expires <= ?",
+	ids, err := all(ctx, t, scanString, "UPDATE tokens SET deleted = ? WHERE org_id = ? AND exchanged = ? AND deleted = ? AND expires > 0 AND expires <= ? RETURNING id",
 		true, orgID, true, false, us(before))
 	if err != nil {
 		return 0, err
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, t.d.mapErr(err, opWrite)
-	}
-	if n > 0 {
-		if err := t.bump(ctx, orgID); err != nil {
+	if len(ids) > 0 {
+		keys := make([]gatehouse.ChangeKey, len(ids))
+		for i, id := range ids {
+			keys[i] = key(gatehouse.ChangeToken, id)
+		}
+		if err := t.bump(ctx, orgID, keys...); err != nil {
 			return 0, err
 		}
 	}
-	return int(n), nil
+	return len(ids), nil
 }

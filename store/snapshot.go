@@ -43,11 +43,19 @@ func (t *tx) LoadSnapshot(ctx context.Context, orgID string) (*gatehouse.Snapsho
 	if s.Grants, err = all(ctx, t, scanGrant, "SELECT "+grantCols+" WHERE org_id = ?", orgID); err != nil {
 		return nil, err
 	}
-	if s.Tokens, err = all(ctx, t, scanToken, "SELECT "+tokenCols+" WHERE deleted = ? AND (org_id = ? OR (kind = ? AND org_id IS NULL AND user_id IN (SELECT user_id FROM memberships WHERE org_id = ?)))",
-		false, orgID, gatehouse.TokenPersonal, orgID); err != nil {
+	// The organization's tokens, then its members' personal tokens of no
+	// organization: two queries that each use an index, where one with
+	// an OR scanned every token.
+	if s.Tokens, err = all(ctx, t, scanToken, "SELECT "+tokenCols+" WHERE org_id = ? AND deleted = ?", orgID, false); err != nil {
 		return nil, err
 	}
-	if s.Stacks, err = all(ctx, t, scanStack, "SELECT "+stackCols+" WHERE org_id = ?", orgID); err != nil {
+	personal, err := all(ctx, t, scanToken, "SELECT "+tokenCols+" WHERE user_id IN (SELECT user_id FROM memberships WHERE org_id = ?) AND org_id IS NULL AND kind = ? AND deleted = ?",
+		orgID, gatehouse.TokenPersonal, false)
+	if err != nil {
+		return nil, err
+	}
+	s.Tokens = append(s.Tokens, personal...)
+	if s.Stacks, err = all(ctx, t, scanSnapshotStack, "SELECT id, project, name, tags, created_by FROM stacks WHERE org_id = ?", orgID); err != nil {
 		return nil, err
 	}
 	if s.Environments, err = all(ctx, t, scanEnv, "SELECT "+envCols+" WHERE org_id = ?", orgID); err != nil {
@@ -57,4 +65,17 @@ func (t *tx) LoadSnapshot(ctx context.Context, orgID string) (*gatehouse.Snapsho
 		return nil, err
 	}
 	return s, nil
+}
+
+// scanSnapshotStack reads what a snapshot needs of a stack (not its
+// checkpoint version, lease or times: a startup reads every stack).
+func scanSnapshotStack(s scanner) (*gatehouse.Stack, error) {
+	st := &gatehouse.Stack{}
+	var tags string
+	if err := s.Scan(&st.ID, &st.Project, &st.Name, &tags, &st.CreatedBy); err != nil {
+		return nil, err
+	}
+	var err error
+	st.Tags, err = parseTags(tags)
+	return st, err
 }

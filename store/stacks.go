@@ -39,7 +39,7 @@ func (t *tx) CreateStack(ctx context.Context, s *gatehouse.Stack) error {
 	if err != nil {
 		return invalidAs(conflictAs(err, "stack %s/%s already exists", s.Project, s.Name), "organization %q does not exist", s.OrgID)
 	}
-	return t.bump(ctx, s.OrgID)
+	return t.bump(ctx, s.OrgID, key(gatehouse.ChangeStack, s.ID))
 }
 
 func (t *tx) GetStack(ctx context.Context, orgID, project, name string) (*gatehouse.Stack, error) {
@@ -106,7 +106,7 @@ func (t *tx) UpdateStack(ctx context.Context, s *gatehouse.Stack) error {
 	if err != nil {
 		return conflictAs(err, "stack %s/%s already exists", s.Project, s.Name)
 	}
-	return t.bump(ctx, s.OrgID)
+	return t.bump(ctx, s.OrgID, key(gatehouse.ChangeStack, s.ID))
 }
 
 // DeleteStack deletes a stack with its history and the grants on it.

@@ -38,6 +38,9 @@ type DB struct {
 	origin string
 	// auditKey keys the audit chain (nil: unkeyed, as before 00010).
 	auditKey []byte
+	// retention is how many revisions of each organization the change log
+	// keeps (store/changes.go).
+	retention int64
 	// timeout bounds every transaction (0: unbounded); see faults.go.
 	timeout time.Duration
 	faults  faults
@@ -65,6 +68,10 @@ type Options struct {
 	// that does not answer in time is gatehouse.EUNAVAILABLE. Zero leaves
 	// them unbounded (host commands); the server sets --database-timeout.
 	Timeout time.Duration
+	// ChangeRetention is how many of each organization's latest revisions
+	// the change log keeps (default 1,024): a replica further behind
+	// rebuilds its snapshot rather than applying the changes.
+	ChangeRetention int
 }
 
 // Open opens the database named by dsn: a postgres:// or postgresql:// URL,
@@ -89,6 +96,10 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 	db.now = opts.Now
 	db.origin = gatehouse.NewID()
 	db.auditKey = opts.AuditKey
+	db.retention = changeRetention
+	if opts.ChangeRetention > 0 {
+		db.retention = int64(opts.ChangeRetention)
+	}
 	db.timeout = opts.Timeout
 	if err := db.write.PingContext(ctx); err != nil {
 		db.Close()
@@ -223,8 +234,12 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn fun
 	if err != nil {
 		return db.d.mapErr(fmt.Errorf("begin transaction: %w", err), opWrite)
 	}
-	t := &tx{tx: sqlTx, d: db.d, now: db.now, origin: db.origin, auditKey: db.auditKey, readOnly: opts != nil && opts.ReadOnly, ctx: ctx}
+	t := &tx{tx: sqlTx, d: db.d, now: db.now, origin: db.origin, auditKey: db.auditKey, retention: db.retention, readOnly: opts != nil && opts.ReadOnly, ctx: ctx}
 	if err := fn(t); err != nil {
+		sqlTx.Rollback()
+		return err
+	}
+	if err := t.logChanges(ctx); err != nil {
 		sqlTx.Rollback()
 		return err
 	}

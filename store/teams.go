@@ -26,7 +26,7 @@ func (t *tx) CreateTeam(ctx context.Context, tm *gatehouse.Team) error {
 	if err != nil {
 		return invalidAs(conflictAs(err, "team %q already exists", tm.Name), "organization %q does not exist", tm.OrgID)
 	}
-	return t.bump(ctx, tm.OrgID)
+	return t.bump(ctx, tm.OrgID, key(gatehouse.ChangeTeam, tm.ID))
 }
 
 func (t *tx) GetTeam(ctx context.Context, orgID, name string) (*gatehouse.Team, error) {
@@ -50,7 +50,7 @@ func (t *tx) UpdateTeam(ctx context.Context, tm *gatehouse.Team) error {
 	if err != nil {
 		return conflictAs(err, "team %q already exists", tm.Name)
 	}
-	return t.bump(ctx, tm.OrgID)
+	return t.bump(ctx, tm.OrgID, key(gatehouse.ChangeTeam, tm.ID))
 }
 
 // DeleteTeam revokes the team's tokens (their names stay reserved) and
@@ -60,13 +60,19 @@ func (t *tx) DeleteTeam(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := t.exec(ctx, opWrite, "UPDATE tokens SET deleted = ? WHERE team_id = ?", true, id); err != nil {
+	revoked, err := all(ctx, t, scanString, "UPDATE tokens SET deleted = ? WHERE team_id = ? RETURNING id", true, id)
+	if err != nil {
 		return err
+	}
+	for _, tok := range revoked {
+		if err := t.bump(ctx, tm.OrgID, key(gatehouse.ChangeToken, tok)); err != nil {
+			return err
+		}
 	}
 	if err := t.execOne(ctx, opDelete, "team", "DELETE FROM teams WHERE id = ?", id); err != nil {
 		return err
 	}
-	return t.bump(ctx, tm.OrgID)
+	return t.bump(ctx, tm.OrgID, key(gatehouse.ChangeTeam, tm.ID))
 }
 
 func (t *tx) teamOrg(ctx context.Context, teamID string) (string, error) {
@@ -89,7 +95,7 @@ func (t *tx) PutTeamMember(ctx context.Context, m *gatehouse.TeamMember) error {
 	if err != nil {
 		return invalidAs(err, "user %q does not exist", m.UserID)
 	}
-	return t.bump(ctx, org)
+	return t.bump(ctx, org, key(gatehouse.ChangeTeam, m.TeamID))
 }
 
 func (t *tx) RemoveTeamMember(ctx context.Context, teamID, userID string) error {
@@ -100,7 +106,7 @@ func (t *tx) RemoveTeamMember(ctx context.Context, teamID, userID string) error 
 	if err := t.execOne(ctx, opDelete, "team member", "DELETE FROM team_members WHERE team_id = ? AND user_id = ?", teamID, userID); err != nil {
 		return err
 	}
-	return t.bump(ctx, org)
+	return t.bump(ctx, org, key(gatehouse.ChangeTeam, teamID))
 }
 
 func scanTeamMember(s scanner) (*gatehouse.TeamMember, error) {
@@ -127,7 +133,7 @@ func (t *tx) AddTeamRole(ctx context.Context, teamID, roleID string) error {
 	if _, err := t.exec(ctx, opWrite, "INSERT INTO team_roles (team_id, role_id) VALUES (?, ?) ON CONFLICT DO NOTHING", teamID, roleID); err != nil {
 		return err
 	}
-	return t.bump(ctx, org)
+	return t.bump(ctx, org, key(gatehouse.ChangeTeam, teamID))
 }
 
 func (t *tx) RemoveTeamRole(ctx context.Context, teamID, roleID string) error {
@@ -138,7 +144,7 @@ func (t *tx) RemoveTeamRole(ctx context.Context, teamID, roleID string) error {
 	if err := t.execOne(ctx, opDelete, "team role", "DELETE FROM team_roles WHERE team_id = ? AND role_id = ?", teamID, roleID); err != nil {
 		return err
 	}
-	return t.bump(ctx, org)
+	return t.bump(ctx, org, key(gatehouse.ChangeTeam, teamID))
 }
 
 func (t *tx) ListTeamRoles(ctx context.Context, teamID string) ([]string, error) {

@@ -78,6 +78,7 @@ func (t *tx) CreateToken(ctx context.Context, tk *gatehouse.Token) error {
 		return err
 	}
 	c.tokens = append(c.tokens, tk.ID)
+	c.note([]gatehouse.ChangeKey{key(gatehouse.ChangeToken, tk.ID)})
 	return nil
 }
 
@@ -86,14 +87,14 @@ func (t *tx) CreateToken(ctx context.Context, tk *gatehouse.Token) error {
 // user.
 func (t *tx) bumpToken(ctx context.Context, tk *gatehouse.Token) error {
 	if tk.Kind != gatehouse.TokenPersonal || tk.OrgID != "" {
-		return t.bump(ctx, tk.OrgID)
+		return t.bump(ctx, tk.OrgID, key(gatehouse.ChangeToken, tk.ID))
 	}
 	orgs, err := all(ctx, t, scanString, "SELECT org_id FROM memberships WHERE user_id = ?", tk.UserID)
 	if err != nil {
 		return err
 	}
 	for _, o := range orgs {
-		if err := t.bump(ctx, o); err != nil {
+		if err := t.bump(ctx, o, key(gatehouse.ChangeToken, tk.ID)); err != nil {
 			return err
 		}
 	}
@@ -229,10 +230,12 @@ func (t *tx) UnbindRole(ctx context.Context, orgID, roleID string) ([]*gatehouse
 	if _, err := t.exec(ctx, opWrite, "UPDATE tokens SET role_id = NULL, role_deleted = ? WHERE org_id = ? AND role_id = ?", true, orgID, roleID); err != nil {
 		return nil, err
 	}
+	keys := []gatehouse.ChangeKey{key(gatehouse.ChangeDescriptor, roleID)}
 	for _, tk := range toks {
 		tk.RoleID, tk.RoleDeleted = "", true
+		keys = append(keys, key(gatehouse.ChangeToken, tk.ID))
 	}
-	return toks, t.bump(ctx, orgID)
+	return toks, t.bump(ctx, orgID, keys...)
 }
 
 // RevokeIssuerTokens revokes every live token an OIDC issuer's exchanges

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gatehouse-iam/gatehouse"
@@ -22,6 +21,8 @@ type tx struct {
 	readOnly bool
 	origin   string // the DB's origin, for PostgreSQL announcements
 	auditKey []byte // keys the audit chain; nil: unkeyed
+	// retention is how many revisions the change log keeps (changes.go).
+	retention int64
 	// ctx carries the transaction's deadline to its statements (bound).
 	ctx context.Context
 	// bumped holds the organizations whose revision this transaction has
@@ -135,14 +136,21 @@ type orgChange struct {
 	revision int64    // the organization's revision after the transaction
 	tokens   []string // organization, team and runner tokens created
 	other    bool     // anything else
+	// keys are the records changed, in order (seen dedupes them); all
+	// means a write could not say which (store/changes.go).
+	keys []gatehouse.ChangeKey
+	seen map[gatehouse.ChangeKey]bool
+	all  bool
 }
 
 // bump increments an organization's revision for a change other than a
-// token's creation.
-func (t *tx) bump(ctx context.Context, orgID string) error {
+// token's creation, and records the records it changed (none: the write
+// cannot say, and readers of the change log rebuild).
+func (t *tx) bump(ctx context.Context, orgID string, keys ...gatehouse.ChangeKey) error {
 	c, err := t.bumpOrg(ctx, orgID)
 	if c != nil {
 		c.other = true
+		c.note(keys)
 	}
 	return err
 }
@@ -170,19 +178,20 @@ func (t *tx) bumpOrg(ctx context.Context, orgID string) (*orgChange, error) {
 	return c, nil
 }
 
-// maxAnnouncedTokens bounds the token ids one announcement carries
-// (PostgreSQL's payloads stop at 8,000 bytes); more make it a plain change.
-const maxAnnouncedTokens = 100
+// maxAnnounced bounds an announcement's payload (PostgreSQL's stop at
+// 8,000 bytes): a larger change set is left out, and listeners read it
+// from the change log.
+const maxAnnounced = 7000
 
 // announce tells listening replicas, through PostgreSQL's NOTIFY (delivered
 // when the transaction commits), which organizations changed: "ORG ORIGIN
-// REVISION[ TOKEN,TOKEN...]", the token ids when creating them was all the
-// transaction did there, so that replicas add them rather than rebuild.
+// REVISION[ CHANGES]", with the change set (gatehouse.EncodeChanges) when
+// it fits, so that replicas apply it rather than rebuild.
 func (t *tx) announce(ctx context.Context) error {
 	for orgID, c := range t.bumped {
 		payload := orgID + " " + t.origin + " " + strconv.FormatInt(c.revision, 10)
-		if !c.other && len(c.tokens) > 0 && len(c.tokens) <= maxAnnouncedTokens {
-			payload += " " + strings.Join(c.tokens, ",")
+		if enc := c.encoded(); len(payload)+1+len(enc) <= maxAnnounced {
+			payload += " " + enc
 		}
 		if _, err := t.exec(ctx, opWrite, "SELECT pg_notify('"+notifyChannel+"', ?)", payload); err != nil {
 			return err

@@ -58,7 +58,7 @@ func newCheckCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := c.Check(cmd.Context(), org, []gatehouse.CheckRequest{{Token: token, Scope: scope, Entity: e}})
+			res, err := c.Check(cmd.Context(), org, []gatehouse.CheckRequest{{Token: token, Scope: scope, Entity: e, Explain: true}})
 			if err != nil {
 				return err
 			}

@@ -61,6 +61,7 @@ func Run(t *testing.T, open Opener) {
 		{"AuditClass", testAuditClass},
 		{"AuditConcurrent", testAuditConcurrent},
 		{"Snapshot", testSnapshot},
+		{"Changes", testChanges},
 		{"RevisionBumps", testRevisionBumps},
 		{"Rollback", testRollback},
 		{"Pagination", testPagination},
