@@ -134,7 +134,7 @@ func TestCLIConventions(t *testing.T) {
 	sameJSON("team list", must("team", "list", "-o", "json"), curl("GET", "/api/orgs/acme/teams", ""))
 	teams := curl("GET", "/api/orgs/acme/teams", "").(map[string]any)["teams"].([]any)
 	sameJSON("team get", must("team", "get", "platform", "-o", "json"), teams[0])
-	checkBody := `{"checks":[{"token":"` + admin + `","scope":"team:create","entity":{"type":"global"}}]}`
+	checkBody := `{"checks":[{"token":"` + admin + `","scope":"team:create","entity":{"type":"global"},"explain":true}]}`
 	sameJSON("check", must("check", "--token", admin, "--scope", "team:create", "-o", "json"), curl("POST", "/api/orgs/acme/authz/check", checkBody))
 	sameJSON("scopes", must("scopes", "-o", "json"), curl("GET", "/api/orgs/acme/roles/scopes", ""))
 	if out := must("role", "list", "-o", "json"); !strings.Contains(out, `"roles": [`) || strings.Contains(out, `"Name"`) {

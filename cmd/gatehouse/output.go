@@ -123,6 +123,15 @@ func (f *clientFlags) print(w io.Writer, v any, header []string, rows [][]string
 	return printTable(w, header, rows)
 }
 
+// printComposed prints v, which the command composed from several
+// responses (no single server body is its JSON), as JSON or as a table.
+func (f *clientFlags) printComposed(w io.Writer, v any, header []string, rows [][]string) error {
+	if f.output == "json" {
+		return encodeJSON(w, v)
+	}
+	return printTable(w, header, rows)
+}
+
 // writeJSON writes a JSON document indented, or nothing for an empty body
 // (a 204).
 func writeJSON(w io.Writer, body []byte) error {

@@ -70,7 +70,7 @@ func newSSOShowCmd(f *clientFlags) *cobra.Command {
 				rows = append(rows, []string{"SAML metadata error", s.ValidationError})
 			}
 			rows = append(rows, ssoEndpoints(c, org)...)
-			return f.print(cmd.OutOrStdout(), map[string]any{"oidc": o, "saml": s}, []string{"SETTING", "VALUE"}, rows)
+			return f.printComposed(cmd.OutOrStdout(), map[string]any{"oidc": o, "saml": s}, []string{"SETTING", "VALUE"}, rows)
 		})}
 }
 

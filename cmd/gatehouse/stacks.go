@@ -182,7 +182,7 @@ func tagsMatch(tags, filters map[string]string) bool {
 func (t *stackTagFlags) print(cmd *cobra.Command, f *clientFlags, res stackTagResult) error {
 	w := cmd.OutOrStdout()
 	if f.output == "json" {
-		return f.print(w, res, nil, nil)
+		return f.printComposed(w, res, nil, nil)
 	}
 	var rows [][]string
 	changed := 0
