@@ -105,11 +105,7 @@ func (s *Server) scimReplaceUser(q *scimRequest) (int, any, error) {
 }
 
 func (s *Server) scimPatchUser(q *scimRequest) (int, any, error) {
-	var in wire.SCIMPatch
-	if err := q.decode(&in); err != nil {
-		return 0, nil, err
-	}
-	ops, err := scimOps(&in)
+	ops, err := q.patchOps()
 	if err != nil {
 		return 0, nil, err
 	}
@@ -229,11 +225,7 @@ func (s *Server) scimReplaceGroup(q *scimRequest) (int, any, error) {
 }
 
 func (s *Server) scimPatchGroup(q *scimRequest) (int, any, error) {
-	var in wire.SCIMPatch
-	if err := q.decode(&in); err != nil {
-		return 0, nil, err
-	}
-	ops, err := scimOps(&in)
+	ops, err := q.patchOps()
 	if err != nil {
 		return 0, nil, err
 	}
@@ -250,4 +242,13 @@ func (s *Server) scimPatchGroup(q *scimRequest) (int, any, error) {
 
 func (s *Server) scimDeleteGroup(q *scimRequest) (int, any, error) {
 	return http.StatusNoContent, nil, s.svc.DeleteSCIMGroup(q.ctx(), q.org.ID, q.r.PathValue("id"))
+}
+
+// patchOps decodes a PatchOp body and checks its operations.
+func (q *scimRequest) patchOps() ([]scimOp, error) {
+	var in wire.SCIMPatch
+	if err := q.decode(&in); err != nil {
+		return nil, err
+	}
+	return scimOps(&in)
 }
