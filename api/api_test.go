@@ -39,7 +39,28 @@ type env struct {
 
 func newEnv(t testing.TB, opts ...func(*api.Options)) *env {
 	t.Helper()
-	te := testenv.New(t)
+	return newEnvOn(t, "sqlite", opts...)
+}
+
+// eachDialect runs a test on a server over SQLite and, with
+// GATEHOUSE_TEST_POSTGRES_DSN, over PostgreSQL (skipped without it).
+func eachDialect(t *testing.T, test func(t *testing.T, e *env), opts ...func(*api.Options)) {
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			test(t, newEnvOn(t, dialect, opts...))
+		})
+	}
+}
+
+// newEnvOn is newEnv on the named store dialect, "sqlite" or "postgres".
+func newEnvOn(t testing.TB, dialect string, opts ...func(*api.Options)) *env {
+	t.Helper()
+	var teOpts []testenv.Option
+	if dialect == "postgres" {
+		teOpts = append(teOpts, testenv.Postgres())
+	}
+	te := testenv.New(t, teOpts...)
 	o := api.Options{AuthFailuresPerMinute: 1000, Verifier: oidc.New(oidc.Options{AllowInsecure: true})}
 	for _, f := range opts {
 		f(&o)
