@@ -203,7 +203,7 @@ func (s *Service) updateMemberTx(ctx context.Context, tx gatehouse.Tx, orgID, lo
 	if err := s.checkRole(ctx, tx, orgID, fmt.Sprintf("giving %q the role %q", login, d.Name), d.ID); err != nil {
 		return err
 	}
-	if err := lastAdmin(ctx, tx, orgID, m, d.ID); err != nil {
+	if err := lastAdmin(ctx, tx, m, d.ID); err != nil {
 		return err
 	}
 	before := m.RoleID
@@ -215,21 +215,43 @@ func (s *Service) updateMemberTx(ctx context.Context, tx gatehouse.Tx, orgID, lo
 		"gave %q the role %q", login, d.Name)
 }
 
-// lastAdmin refuses a change that would leave the organization without a
-// member on the Admin role.
-func lastAdmin(ctx context.Context, tx gatehouse.Tx, orgID string, m *gatehouse.Membership, newRoleID string) error {
-	admin, err := builtinRole(ctx, tx, orgID, catalog.RoleAdmin)
-	if err != nil || m.RoleID != admin.ID || newRoleID == admin.ID {
+// lastAdmin refuses a change that would leave the organization without an
+// admin who is not suspended (SCIM's active=false): demoting or removing
+// an admin needs another active one.
+func lastAdmin(ctx context.Context, tx gatehouse.Tx, m *gatehouse.Membership, newRoleID string) error {
+	admin, err := builtinRole(ctx, tx, m.OrgID, catalog.RoleAdmin)
+	if err != nil || newRoleID == admin.ID {
 		return err
 	}
-	u, err := tx.DescriptorUsage(ctx, orgID, admin.ID)
+	return lastActiveAdmin(ctx, tx, m)
+}
+
+// ErrLastActiveAdmin refuses to deactivate or remove the organization's
+// last active admin.
+var ErrLastActiveAdmin = gatehouse.Errorf(gatehouse.ECONFLICT, "this is the organization's last admin who is not suspended; make someone else an admin first")
+
+// lastActiveAdmin refuses to take away the organization's last admin who
+// is not suspended.
+func lastActiveAdmin(ctx context.Context, tx gatehouse.Tx, m *gatehouse.Membership) error {
+	admin, err := builtinRole(ctx, tx, m.OrgID, catalog.RoleAdmin)
+	if err != nil || m.RoleID != admin.ID || m.Suspended {
+		return err
+	}
+	usage, err := tx.DescriptorUsage(ctx, m.OrgID, admin.ID)
 	if err != nil {
 		return err
 	}
-	if len(u.Members) <= 1 {
-		return gatehouse.Errorf(gatehouse.ECONFLICT, "this is the organization's last admin; make someone else an admin first")
+	for _, uid := range usage.Members {
+		if uid == m.UserID {
+			continue
+		}
+		if other, err := tx.GetMember(ctx, m.OrgID, uid); err != nil {
+			return err
+		} else if !other.Suspended {
+			return nil
+		}
 	}
-	return nil
+	return ErrLastActiveAdmin
 }
 
 // RemoveMember removes a member (and their place in the organization's
@@ -246,7 +268,7 @@ func (s *Service) removeMemberTx(ctx context.Context, tx gatehouse.Tx, orgID, lo
 	if err != nil {
 		return err
 	}
-	if err := lastAdmin(ctx, tx, orgID, m, ""); err != nil {
+	if err := lastAdmin(ctx, tx, m, ""); err != nil {
 		return err
 	}
 	if err := tx.RemoveMember(ctx, orgID, m.UserID); err != nil {

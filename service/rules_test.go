@@ -76,6 +76,31 @@ func TestLastAdmin(t *testing.T) {
 	})
 }
 
+// A suspended admin (SCIM's active=false) is no admin to fall back on:
+// the last active admin can be neither demoted nor removed while the only
+// other admin is suspended, and can once that one is active again.
+func TestLastAdminIgnoresSuspended(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testenv.Env) {
+		ctx := context.Background()
+		carol, err := e.Svc.CreateSCIMUser(ctx, e.Org.ID, service.SCIMUserPatch{UserName: ptr("carol")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Svc.UpdateMember(ctx, e.Org.ID, "carol", "admin", ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Svc.UpdateSCIMUser(ctx, e.Org.ID, carol.User.ID, service.SCIMUserPatch{Active: ptr(false)}); err != nil {
+			t.Fatalf("suspending carol while admin is active: %v", err)
+		}
+		wantCode(t, "demoting the last active admin", e.Svc.UpdateMember(ctx, e.Org.ID, "admin", "member", ""), gatehouse.ECONFLICT, "last admin who is not suspended")
+		wantCode(t, "removing the last active admin", e.Svc.RemoveMember(ctx, e.Org.ID, "admin", nil), gatehouse.ECONFLICT, "last admin who is not suspended")
+		if _, err := e.Svc.UpdateSCIMUser(ctx, e.Org.ID, carol.User.ID, service.SCIMUserPatch{Active: ptr(true)}); err != nil {
+			t.Fatal(err)
+		}
+		wantCode(t, "demoting admin once carol is active", e.Svc.UpdateMember(ctx, e.Org.ID, "admin", "member", ""), "", "")
+	})
+}
+
 func TestTokenNamesStayReserved(t *testing.T) {
 	eachStore(t, func(t *testing.T, e *testenv.Env) {
 		ctx := context.Background()

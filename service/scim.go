@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/gatehouse-iam/gatehouse"
-	"github.com/gatehouse-iam/gatehouse/catalog"
 )
 
 // SCIM 2.0 provisioning (RFC 7643, 7644): an identity provider creates,
@@ -294,34 +293,6 @@ func (s *Service) deprovision(ctx context.Context, tx gatehouse.Tx, orgID string
 	}
 	return revoked, s.audit(ctx, tx, orgID, gatehouse.EventSCIMUserDeprovisioned, u.ID, map[string]any{"login": u.Login, "tokensRevoked": len(revoked),
 		"sessionsEnded": n}, "SCIM deprovisioned user %q: %d personal tokens revoked, %d console sessions ended", u.Login, len(revoked), n)
-}
-
-// ErrLastActiveAdmin refuses to deactivate or remove the organization's
-// last active admin.
-var ErrLastActiveAdmin = gatehouse.Errorf(gatehouse.ECONFLICT, "this is the organization's last active admin; make someone else an admin first")
-
-// lastActiveAdmin refuses to take away the organization's last admin who
-// is not suspended.
-func lastActiveAdmin(ctx context.Context, tx gatehouse.Tx, m *gatehouse.Membership) error {
-	admin, err := builtinRole(ctx, tx, m.OrgID, catalog.RoleAdmin)
-	if err != nil || m.RoleID != admin.ID || m.Suspended {
-		return err
-	}
-	usage, err := tx.DescriptorUsage(ctx, m.OrgID, admin.ID)
-	if err != nil {
-		return err
-	}
-	for _, uid := range usage.Members {
-		if uid == m.UserID {
-			continue
-		}
-		if other, err := tx.GetMember(ctx, m.OrgID, uid); err != nil {
-			return err
-		} else if !other.Suspended {
-			return nil
-		}
-	}
-	return ErrLastActiveAdmin
 }
 
 // checkNotDeprovisioned refuses a personal token to a user whose managing
