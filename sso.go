@@ -64,8 +64,11 @@ type SSOTx interface {
 	PutSSO(ctx context.Context, s *SSO) error
 	// DeleteSSO removes them (none is not an error).
 	DeleteSSO(ctx context.Context, orgID string) error
-	// CreateSSOLogin records a sign-in under way.
-	CreateSSOLogin(ctx context.Context, l *SSOLogin) error
+	// CreateSSOLogin records a sign-in under way, after pruning the
+	// expired ones: ETOOMANYREQUESTS when the organization has maxPending
+	// sign-ins under way already. The caller holds the organization's lock
+	// (OrgTx.LockOrg), so that the count and the insert are one step.
+	CreateSSOLogin(ctx context.Context, l *SSOLogin, maxPending int) error
 	// TakeSSOLogin returns and deletes the sign-in of a state's digest, so
 	// that a state is good once (ENOTFOUND: none).
 	TakeSSOLogin(ctx context.Context, digest []byte) (*SSOLogin, error)

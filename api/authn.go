@@ -50,6 +50,16 @@ func (s *Server) authFailed(q *request, ip string, why error, n int) error {
 // peer, or what the trusted proxies forwarded.
 func (s *Server) ClientIP(r *http.Request) string { return s.clientIP(r) }
 
+// SignInStarted charges an unauthenticated sign-in start (a console SSO
+// start records a sign-in under way before the browser reaches the
+// provider) to the client's address, against the per-address limit of
+// failed authentications: a flood of starts from one address is refused
+// before it writes anything. It returns false over the limit: the caller
+// answers 429 (Retry-After is set on w).
+func (s *Server) SignInStarted(w http.ResponseWriter, r *http.Request) bool {
+	return !s.limitFailures(w, newRequestID(), s.clientIP(r), 1)
+}
+
 // SignInFailed records a failed sign-in made outside the API's routes (the
 // console's form) exactly as the API records a failed authentication: it
 // counts against the same per-address limit, and within the limit it is

@@ -25,6 +25,12 @@ const (
 // SSOLoginLifetime is how long a sign-in may take at the provider.
 const SSOLoginLifetime = 10 * time.Minute
 
+// MaxPendingSSOLogins bounds an organization's sign-ins under way (each a
+// row, written before the browser reaches the provider, by anyone who
+// asks): a flood of starts fills at most this many rows per organization
+// per SSOLoginLifetime, on top of the per-address limit the console applies.
+const MaxPendingSSOLogins = 10000
+
 // DefaultUserClaim names the user when an organization names no claim.
 const DefaultUserClaim = "email"
 
@@ -352,7 +358,13 @@ func (s *Service) BeginSSO(ctx context.Context, orgID, protocol, requestID, next
 	if protocol == ProtocolOIDC {
 		l.Nonce, l.Verifier = randomHex(32), randomHex(48)
 	}
-	if err := s.store.Write(ctx, func(tx gatehouse.Tx) error { return tx.CreateSSOLogin(ctx, l) }); err != nil {
+	err := s.store.Write(ctx, func(tx gatehouse.Tx) error {
+		if err := tx.LockOrg(ctx, orgID); err != nil {
+			return err
+		}
+		return tx.CreateSSOLogin(ctx, l, MaxPendingSSOLogins)
+	})
+	if err != nil {
 		return "", nil, err
 	}
 	return state, l, nil

@@ -50,12 +50,21 @@ func (t *tx) DeleteSSO(ctx context.Context, orgID string) error {
 	return err
 }
 
-func (t *tx) CreateSSOLogin(ctx context.Context, l *gatehouse.SSOLogin) error {
+func (t *tx) CreateSSOLogin(ctx context.Context, l *gatehouse.SSOLogin, maxPending int) error {
 	if len(l.Digest) != 32 {
 		return gatehouse.Errorf(gatehouse.EINVALID, "a sign-in needs its state's digest")
 	}
 	if _, err := t.exec(ctx, opDelete, "DELETE FROM sso_logins WHERE expires < ?", us(t.now())); err != nil {
 		return err
+	}
+	// Counted up to the bound only: the check costs at most maxPending
+	// index entries (sso_logins_org, migration 00021), whatever the flood.
+	var n int
+	if err := t.queryRow(ctx, "SELECT COUNT(*) FROM (SELECT 1 FROM sso_logins WHERE org_id = ? LIMIT ?) AS pending", l.OrgID, maxPending).Scan(&n); err != nil {
+		return t.d.mapErr(err, opWrite)
+	}
+	if n >= maxPending {
+		return gatehouse.Errorf(gatehouse.ETOOMANYREQUESTS, "the organization has %d sign-ins under way, the most it may; retry in a few minutes", n)
 	}
 	_, err := t.exec(ctx, opWrite, "INSERT INTO sso_logins (digest, org_id, protocol, nonce, verifier, request_id, next, expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 		l.Digest, l.OrgID, l.Protocol, l.Nonce, l.Verifier, l.RequestID, l.Next, us(l.Expires))

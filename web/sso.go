@@ -125,6 +125,12 @@ func (c *Console) ssoStart(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	// A start writes a row before anyone is authenticated: it is charged
+	// to the address first (and bounded per organization by the service).
+	if !c.api.SignInStarted(w, r) {
+		c.ssoFail(w, r, http.StatusTooManyRequests, "too many sign-ins from this address; try again later", nil)
+		return
+	}
 	next := safeNext(r.URL.Query().Get("next"))
 	protocol := r.URL.Query().Get("protocol")
 	if protocol == "" {
@@ -141,6 +147,17 @@ func (c *Console) ssoStart(w http.ResponseWriter, r *http.Request) {
 	default:
 		c.ssoFail(w, r, http.StatusNotFound, fmt.Sprintf("organization %q has no %s sign-in", org.Name, strings.ToUpper(protocol)), nil)
 	}
+}
+
+// beginFailed answers a sign-in the service would not record: 429 when
+// the organization has as many under way as it may.
+func (c *Console) beginFailed(w http.ResponseWriter, r *http.Request, err error) {
+	if gatehouse.ErrorCode(err) == gatehouse.ETOOMANYREQUESTS {
+		w.Header().Set("Retry-After", "60")
+		c.ssoFail(w, r, http.StatusTooManyRequests, "too many sign-ins under way for this organization; try again in a few minutes", nil)
+		return
+	}
+	c.ssoFail(w, r, http.StatusInternalServerError, "internal error", err)
 }
 
 // setState gives the browser the sign-in's state. The SAML response
@@ -173,7 +190,7 @@ func (c *Console) startOIDC(w http.ResponseWriter, r *http.Request, org *gatehou
 	}
 	state, l, err := c.svc.BeginSSO(r.Context(), org.ID, service.ProtocolOIDC, "", next)
 	if err != nil {
-		c.ssoFail(w, r, http.StatusInternalServerError, "internal error", err)
+		c.beginFailed(w, r, err)
 		return
 	}
 	u, err := c.oidc.AuthCodeURL(r.Context(), *client, c.ssoURLs(org.Name).Redirect, state, l.Nonce, l.Verifier)
@@ -342,7 +359,7 @@ func (c *Console) startSAML(w http.ResponseWriter, r *http.Request, org *gatehou
 	}
 	state, _, err := c.svc.BeginSSO(r.Context(), org.ID, service.ProtocolSAML, req.ID, next)
 	if err != nil {
-		c.ssoFail(w, r, http.StatusInternalServerError, "internal error", err)
+		c.beginFailed(w, r, err)
 		return
 	}
 	u, err := req.Redirect(state, sp)

@@ -2,7 +2,9 @@ package web_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -306,4 +308,33 @@ func TestSAMLReplay(t *testing.T) {
 		form.Del("RelayState")
 		post(t, b, acs, form, 400, "not started in this browser")
 	})
+}
+
+// TestSSOStartLimit: a start records a sign-in under way before anyone is
+// authenticated, so a flood of starts from one address is refused (429)
+// once past the address's limit, and the refused starts write nothing.
+func TestSSOStartLimit(t *testing.T) {
+	e := newSSOEnv(t, api.Options{AuthFailuresPerMinute: 3})
+	e.configureOIDC(true, "gatehouse")
+	b := e.browser()
+	var got []int
+	for range 6 {
+		st, _, _ := b.do("GET", e.gh.URL+"/console/-/sso/acme", nil)
+		got = append(got, st)
+	}
+	if fmt.Sprint(got) != "[303 303 303 429 429 429]" {
+		t.Errorf("six starts from one address answered %v, want three redirects then 429s", got)
+	}
+	db, err := sql.Open("sqlite", "file:"+e.te.DSN+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow("SELECT COUNT(*) FROM sso_logins").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 3 {
+		t.Errorf("%d sign-ins recorded, want the 3 within the limit", n)
+	}
 }

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -54,15 +55,62 @@ func testSSO(t *testing.T, s gatehouse.Store) {
 	wantCode(t, err, gatehouse.ENOTFOUND, "deleted settings")
 
 	testSSOLogins(t, s, f)
+	testSSOLoginBound(t, s, f, other.org)
 	testAssertions(t, s, f, other)
+}
+
+// testSSOLoginBound: writers that each lock the organization and record a
+// sign-in, racing, stop at the organization's bound exactly (the count and
+// the insert are one step under the lock); another organization is not
+// held back by it.
+func testSSOLoginBound(t *testing.T, s gatehouse.Store, f *fixture, other *gatehouse.Organization) {
+	const bound, writers = 5, 12
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	made, refused := 0, 0
+	for i := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l := &gatehouse.SSOLogin{Digest: gatehouse.TokenDigest(fmt.Sprintf("bound-%d", i)), OrgID: f.org.ID, Protocol: "oidc", Expires: time.Now().Add(time.Minute)}
+			err := s.Write(ctx, func(tx gatehouse.Tx) error {
+				if err := tx.LockOrg(ctx, f.org.ID); err != nil {
+					return err
+				}
+				return tx.CreateSSOLogin(ctx, l, bound)
+			})
+			mu.Lock()
+			defer mu.Unlock()
+			switch gatehouse.ErrorCode(err) {
+			case "":
+				made++
+			case gatehouse.ETOOMANYREQUESTS:
+				refused++
+			default:
+				t.Errorf("create: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if made != bound || refused != writers-bound {
+		t.Errorf("%d sign-ins recorded and %d refused, want %d and %d", made, refused, bound, writers-bound)
+	}
+	l := &gatehouse.SSOLogin{Digest: gatehouse.TokenDigest("bound-other"), OrgID: other.ID, Protocol: "oidc", Expires: time.Now().Add(time.Minute)}
+	write(t, s, func(tx gatehouse.Tx) error { return tx.CreateSSOLogin(ctx, l, bound) })
+	// Expired sign-ins are pruned first and do not count.
+	expired := &gatehouse.SSOLogin{Digest: gatehouse.TokenDigest("bound-expired"), OrgID: other.ID, Protocol: "oidc", Expires: time.Now().Add(-time.Minute)}
+	write(t, s, func(tx gatehouse.Tx) error { return tx.CreateSSOLogin(ctx, expired, bound) })
+	write(t, s, func(tx gatehouse.Tx) error {
+		return tx.CreateSSOLogin(ctx, &gatehouse.SSOLogin{Digest: gatehouse.TokenDigest("bound-after"), OrgID: other.ID, Protocol: "oidc", Expires: time.Now().Add(time.Minute)}, 2)
+	})
 }
 
 func testSSOLogins(t *testing.T, s gatehouse.Store, f *fixture) {
 	now := time.Now()
 	l := &gatehouse.SSOLogin{Digest: gatehouse.TokenDigest("state"), OrgID: f.org.ID, Protocol: "oidc", Nonce: "n", Verifier: "v",
 		Next: "/console/", Expires: now.Add(time.Minute)}
-	write(t, s, func(tx gatehouse.Tx) error { return tx.CreateSSOLogin(ctx, l) })
-	err := s.Write(ctx, func(tx gatehouse.Tx) error { return tx.CreateSSOLogin(ctx, l) })
+	write(t, s, func(tx gatehouse.Tx) error { return tx.CreateSSOLogin(ctx, l, 100) })
+	err := s.Write(ctx, func(tx gatehouse.Tx) error { return tx.CreateSSOLogin(ctx, l, 100) })
 	wantCode(t, err, gatehouse.ECONFLICT, "a second sign-in with one state")
 	write(t, s, func(tx gatehouse.Tx) error {
 		got, err := tx.TakeSSOLogin(ctx, l.Digest)
@@ -77,7 +125,7 @@ func testSSOLogins(t *testing.T, s gatehouse.Store, f *fixture) {
 
 	// Racing takers of one state: exactly one gets it.
 	race := &gatehouse.SSOLogin{Digest: gatehouse.TokenDigest("race"), OrgID: f.org.ID, Protocol: "saml", RequestID: "id-1", Expires: now.Add(time.Minute)}
-	write(t, s, func(tx gatehouse.Tx) error { return tx.CreateSSOLogin(ctx, race) })
+	write(t, s, func(tx gatehouse.Tx) error { return tx.CreateSSOLogin(ctx, race, 100) })
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	won := 0
