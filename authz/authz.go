@@ -458,7 +458,7 @@ func (a *Authorizer) holders(t *gatehouse.Token) []*orgState {
 	var out []*orgState
 	for id, st := range *a.orgs.Load() {
 		if t.Kind == gatehouse.TokenPersonal && t.OrgID == "" {
-			if st.members[t.UserID] != nil {
+			if st.members.At(t.UserID) != nil {
 				out = append(out, st)
 			}
 		} else if id == t.OrgID {
@@ -510,9 +510,9 @@ func (a *Authorizer) Count(orgID string, t gatehouse.EntityType) (n int, rev int
 	}
 	switch t {
 	case gatehouse.EntityStack:
-		n = len(st.stacks)
+		n = st.stacks.Len()
 	case gatehouse.EntityEnvironment:
-		n = len(st.envs)
+		n = st.envs.Len()
 	default:
 		return 0, 0, false
 	}
@@ -595,26 +595,26 @@ func (a *Authorizer) verifyDigest(d []byte) (*gatehouse.Identity, error) {
 		// Bound to the organization that minted it: the user must be a
 		// member there, and nowhere else counts.
 		st := orgs[t.OrgID]
-		if st == nil || st.members[t.UserID] == nil {
+		if st == nil || st.members.At(t.UserID) == nil {
 			return nil, ErrNotMember
 		}
 		// A membership newer than the token is a later one: removing the
 		// user ended the token for good, and adding them back does not
 		// revive it.
-		if m := st.members[t.UserID].membership; m != nil && m.Created.After(t.Created) {
+		if m := st.members.At(t.UserID).membership; m != nil && m.Created.After(t.Created) {
 			return nil, ErrNotMember
 		}
 		if !gatehouse.TokenLifetimeOK(t, st.org.Settings.MaxTokenLifetime) {
 			return nil, ErrLifetime
 		}
-		id.User = st.users[t.UserID]
+		id.User = st.users.At(t.UserID)
 	case t.Kind == gatehouse.TokenPersonal:
 		// The user, and the lifetime cap of every organization the token
 		// reaches, come from the loaded organizations.
 		for _, st := range orgs {
-			if m := st.members[t.UserID]; m != nil {
+			if m := st.members.At(t.UserID); m != nil {
 				if id.User == nil {
-					id.User = st.users[t.UserID]
+					id.User = st.users.At(t.UserID)
 				}
 			}
 		}
@@ -677,7 +677,7 @@ func (st *orgState) principal(id *gatehouse.Identity) (roles []*policy.Descripto
 	}
 	switch t.Kind {
 	case gatehouse.TokenPersonal:
-		m := st.members[t.UserID]
+		m := st.members.At(t.UserID)
 		if m == nil || m.membership.Suspended {
 			return nil, nil, false
 		}
@@ -757,7 +757,18 @@ func (a *Authorizer) Authorize(ctx context.Context, id *gatehouse.Identity, orgI
 	if member && grants.Decide(sc, e) {
 		return Decision{Allowed: true}, nil
 	}
-	return st.denial(roles, grants, member, sc, e), nil
+	return st.denial(st.entityRoles(id, roles, e), grants, member, sc, e), nil
+}
+
+// entityRoles is roles as Explain and OpenLimit walk them on entity e: a
+// member's with the creator's rule on e when they created it (rolesOn).
+func (st *orgState) entityRoles(id *gatehouse.Identity, roles []*policy.Descriptor, e *gatehouse.Entity) []*policy.Descriptor {
+	if id.Token.Kind == gatehouse.TokenPersonal {
+		if ms := st.members.At(id.Token.UserID); ms != nil {
+			return st.rolesOn(ms, e)
+		}
+	}
+	return roles
 }
 
 // denial is Authorize's answer when sc is denied: a denial the caller may
@@ -807,7 +818,7 @@ func (a *Authorizer) Explain(ctx context.Context, id *gatehouse.Identity, orgID 
 	if !ok {
 		return notMember, nil
 	}
-	return policy.Explain(roles, st.lookup, sc, e), nil
+	return policy.Explain(st.entityRoles(id, roles, e), st.lookup, sc, e), nil
 }
 
 // OpenLimit returns how long the identity may keep entity e open under
@@ -824,7 +835,7 @@ func (a *Authorizer) OpenLimit(ctx context.Context, id *gatehouse.Identity, orgI
 	if !member {
 		return 0, false, nil
 	}
-	secs, ok := policy.OpenLimit(roles, st.lookup, sc, e)
+	secs, ok := policy.OpenLimit(st.entityRoles(id, roles, e), st.lookup, sc, e)
 	return time.Duration(secs) * time.Second, ok, nil
 }
 
@@ -841,13 +852,13 @@ func (a *Authorizer) Entity(ctx context.Context, orgID string, t gatehouse.Entit
 	case gatehouse.EntityGlobal:
 		return &gatehouse.Entity{Type: gatehouse.EntityGlobal, ID: orgID}, nil
 	case gatehouse.EntityStack:
-		id = st.stacks[name]
+		id = st.stacks.At(name)
 	case gatehouse.EntityEnvironment:
-		id = st.envs[name]
+		id = st.envs.At(name)
 	case gatehouse.EntityInsightsAccount:
-		id = st.accounts[name]
+		id = st.accounts.At(name)
 	}
-	if e := st.entities[id]; e != nil {
+	if e := st.entities.At(id); e != nil {
 		return e, nil
 	}
 	return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "%s %q not found", t, name)
@@ -859,7 +870,7 @@ func (a *Authorizer) EntityByID(ctx context.Context, orgID, id string) (*gatehou
 	if err != nil {
 		return nil, err
 	}
-	if e := st.entities[strings.ToLower(id)]; e != nil {
+	if e := st.entities.At(strings.ToLower(id)); e != nil {
 		return e, nil
 	}
 	return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "entity %q not found", id)
@@ -928,22 +939,13 @@ func (a *Authorizer) VisibleStacks(ctx context.Context, id *gatehouse.Identity, 
 	if !ok {
 		return nil, "", nil
 	}
-	list := st.stackList
-	i, _ := slices.BinarySearchFunc(list, after, func(r StackRef, id string) int { return strings.Compare(r.ID, id) })
-	if i < len(list) && list[i].ID == after {
-		i++
-	}
 	var out []StackRef
-	for ; i < len(list); i++ {
-		r := &list[i]
+	for r := range st.stackList.After(after) {
+		if limit > 0 && len(out) == limit {
+			return out, out[len(out)-1].ID, nil // more follow
+		}
 		if (match == nil || match(r)) && grants.Decide(sc, r.Entity) {
 			out = append(out, *r)
-			if len(out) == limit {
-				if i+1 < len(list) {
-					return out, r.ID, nil
-				}
-				break
-			}
 		}
 	}
 	return out, "", nil
@@ -965,10 +967,10 @@ func (a *Authorizer) WhoCan(ctx context.Context, orgID string, sc catalog.Scope,
 		return nil, err
 	}
 	var out []Holder
-	for uid, m := range st.members {
+	for uid, m := range st.members.All() {
 		if !m.membership.Suspended && m.grants.Decide(sc, e) {
 			name := uid
-			if u := st.users[uid]; u != nil {
+			if u := st.users.At(uid); u != nil {
 				name = u.Login
 			}
 			out = append(out, Holder{Kind: "user", ID: uid, Name: name})
