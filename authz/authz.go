@@ -115,15 +115,30 @@ func (a *Authorizer) revisions(ctx context.Context) (map[string]int64, error) {
 // read: then the refresh reads again, and after two such tries reads under
 // the process-wide lock, as a token change cannot come between.
 func (a *Authorizer) Refresh(ctx context.Context, orgID string) error {
-	return a.refresh(ctx, orgID, nil)
+	return a.refresh(ctx, orgID, nil, 0)
+}
+
+// RefreshTo is Refresh after a write that committed the organization's
+// revision rev: a snapshot at rev or later holds the write already (a
+// refresh for a write committed with it, in one group or just after,
+// took it there), and then nothing is read.
+func (a *Authorizer) RefreshTo(ctx context.Context, orgID string, rev int64) error {
+	return a.refresh(ctx, orgID, nil, rev)
 }
 
 // refresh is Refresh, with what the next revision changed when an
-// announcement said (hint, nil otherwise).
-func (a *Authorizer) refresh(ctx context.Context, orgID string, hint *gatehouse.ChangeSet) error {
+// announcement said (hint, nil otherwise), and the revision the caller
+// needs (0: the latest).
+func (a *Authorizer) refresh(ctx context.Context, orgID string, hint *gatehouse.ChangeSet, rev int64) error {
+	if rev > 0 && a.Revision(orgID) >= rev {
+		return nil
+	}
 	l, _ := a.orgLocks.LoadOrStore(orgID, &sync.Mutex{})
 	l.(*sync.Mutex).Lock()
 	defer l.(*sync.Mutex).Unlock()
+	if rev > 0 && a.Revision(orgID) >= rev {
+		return nil // the refresh this one waited for took the snapshot there
+	}
 	for try := 0; ; try++ {
 		locked := try == 2
 		a.mu.Lock()
