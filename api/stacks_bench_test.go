@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/gatehouse-iam/gatehouse"
@@ -101,4 +104,36 @@ func BenchmarkListStacks10k(b *testing.B) {
 			b.Fatalf("listed %d stacks, want 5000", n)
 		}
 	}
+}
+
+// BenchmarkCreateStacksParallel creates stacks through POST
+// /api/stacks/{org}/{project} over HTTP on loopback, 8 clients at once
+// (4 per core on 2 cores), as the admin: the seeding script's bulk
+// phase in process, so that the server's side can be profiled.
+func BenchmarkCreateStacksParallel(b *testing.B) {
+	e := newEnv(b)
+	var n atomic.Int64
+	b.SetParallelism(4)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			body := fmt.Sprintf(`{"stackName":"s%d","tags":{"team":"team-%d","env":"prod"}}`, i, i%50)
+			req, _ := http.NewRequest("POST", fmt.Sprintf("%s/api/stacks/acme/p%d", e.srv.URL, i%100), strings.NewReader(body))
+			req.Header.Set("Authorization", "token "+e.admin)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				b.Errorf("create: %d", resp.StatusCode)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "stacks/s")
 }

@@ -115,15 +115,30 @@ func (a *Authorizer) revisions(ctx context.Context) (map[string]int64, error) {
 // read: then the refresh reads again, and after two such tries reads under
 // the process-wide lock, as a token change cannot come between.
 func (a *Authorizer) Refresh(ctx context.Context, orgID string) error {
-	return a.refresh(ctx, orgID, nil)
+	return a.refresh(ctx, orgID, nil, 0)
+}
+
+// RefreshTo is Refresh after a write that committed the organization's
+// revision rev: a snapshot at rev or later holds the write already (a
+// refresh for a write committed with it, in one group or just after,
+// took it there), and then nothing is read.
+func (a *Authorizer) RefreshTo(ctx context.Context, orgID string, rev int64) error {
+	return a.refresh(ctx, orgID, nil, rev)
 }
 
 // refresh is Refresh, with what the next revision changed when an
-// announcement said (hint, nil otherwise).
-func (a *Authorizer) refresh(ctx context.Context, orgID string, hint *gatehouse.ChangeSet) error {
+// announcement said (hint, nil otherwise), and the revision the caller
+// needs (0: the latest).
+func (a *Authorizer) refresh(ctx context.Context, orgID string, hint *gatehouse.ChangeSet, rev int64) error {
+	if rev > 0 && a.Revision(orgID) >= rev {
+		return nil
+	}
 	l, _ := a.orgLocks.LoadOrStore(orgID, &sync.Mutex{})
 	l.(*sync.Mutex).Lock()
 	defer l.(*sync.Mutex).Unlock()
+	if rev > 0 && a.Revision(orgID) >= rev {
+		return nil // the refresh this one waited for took the snapshot there
+	}
 	for try := 0; ; try++ {
 		locked := try == 2
 		a.mu.Lock()
@@ -458,7 +473,7 @@ func (a *Authorizer) holders(t *gatehouse.Token) []*orgState {
 	var out []*orgState
 	for id, st := range *a.orgs.Load() {
 		if t.Kind == gatehouse.TokenPersonal && t.OrgID == "" {
-			if st.members[t.UserID] != nil {
+			if st.members.At(t.UserID) != nil {
 				out = append(out, st)
 			}
 		} else if id == t.OrgID {
@@ -510,9 +525,9 @@ func (a *Authorizer) Count(orgID string, t gatehouse.EntityType) (n int, rev int
 	}
 	switch t {
 	case gatehouse.EntityStack:
-		n = len(st.stacks)
+		n = st.stacks.Len()
 	case gatehouse.EntityEnvironment:
-		n = len(st.envs)
+		n = st.envs.Len()
 	default:
 		return 0, 0, false
 	}
@@ -595,26 +610,26 @@ func (a *Authorizer) verifyDigest(d []byte) (*gatehouse.Identity, error) {
 		// Bound to the organization that minted it: the user must be a
 		// member there, and nowhere else counts.
 		st := orgs[t.OrgID]
-		if st == nil || st.members[t.UserID] == nil {
+		if st == nil || st.members.At(t.UserID) == nil {
 			return nil, ErrNotMember
 		}
 		// A membership newer than the token is a later one: removing the
 		// user ended the token for good, and adding them back does not
 		// revive it.
-		if m := st.members[t.UserID].membership; m != nil && m.Created.After(t.Created) {
+		if m := st.members.At(t.UserID).membership; m != nil && m.Created.After(t.Created) {
 			return nil, ErrNotMember
 		}
 		if !gatehouse.TokenLifetimeOK(t, st.org.Settings.MaxTokenLifetime) {
 			return nil, ErrLifetime
 		}
-		id.User = st.users[t.UserID]
+		id.User = st.users.At(t.UserID)
 	case t.Kind == gatehouse.TokenPersonal:
 		// The user, and the lifetime cap of every organization the token
 		// reaches, come from the loaded organizations.
 		for _, st := range orgs {
-			if m := st.members[t.UserID]; m != nil {
+			if m := st.members.At(t.UserID); m != nil {
 				if id.User == nil {
-					id.User = st.users[t.UserID]
+					id.User = st.users.At(t.UserID)
 				}
 			}
 		}
@@ -677,7 +692,7 @@ func (st *orgState) principal(id *gatehouse.Identity) (roles []*policy.Descripto
 	}
 	switch t.Kind {
 	case gatehouse.TokenPersonal:
-		m := st.members[t.UserID]
+		m := st.members.At(t.UserID)
 		if m == nil || m.membership.Suspended {
 			return nil, nil, false
 		}
@@ -757,7 +772,18 @@ func (a *Authorizer) Authorize(ctx context.Context, id *gatehouse.Identity, orgI
 	if member && grants.Decide(sc, e) {
 		return Decision{Allowed: true}, nil
 	}
-	return st.denial(roles, grants, member, sc, e), nil
+	return st.denial(st.entityRoles(id, roles, e), grants, member, sc, e), nil
+}
+
+// entityRoles is roles as Explain and OpenLimit walk them on entity e: a
+// member's with the creator's rule on e when they created it (rolesOn).
+func (st *orgState) entityRoles(id *gatehouse.Identity, roles []*policy.Descriptor, e *gatehouse.Entity) []*policy.Descriptor {
+	if id.Token.Kind == gatehouse.TokenPersonal {
+		if ms := st.members.At(id.Token.UserID); ms != nil {
+			return st.rolesOn(ms, e)
+		}
+	}
+	return roles
 }
 
 // denial is Authorize's answer when sc is denied: a denial the caller may
@@ -807,7 +833,7 @@ func (a *Authorizer) Explain(ctx context.Context, id *gatehouse.Identity, orgID 
 	if !ok {
 		return notMember, nil
 	}
-	return policy.Explain(roles, st.lookup, sc, e), nil
+	return policy.Explain(st.entityRoles(id, roles, e), st.lookup, sc, e), nil
 }
 
 // OpenLimit returns how long the identity may keep entity e open under
@@ -824,7 +850,7 @@ func (a *Authorizer) OpenLimit(ctx context.Context, id *gatehouse.Identity, orgI
 	if !member {
 		return 0, false, nil
 	}
-	secs, ok := policy.OpenLimit(roles, st.lookup, sc, e)
+	secs, ok := policy.OpenLimit(st.entityRoles(id, roles, e), st.lookup, sc, e)
 	return time.Duration(secs) * time.Second, ok, nil
 }
 
@@ -841,13 +867,13 @@ func (a *Authorizer) Entity(ctx context.Context, orgID string, t gatehouse.Entit
 	case gatehouse.EntityGlobal:
 		return &gatehouse.Entity{Type: gatehouse.EntityGlobal, ID: orgID}, nil
 	case gatehouse.EntityStack:
-		id = st.stacks[name]
+		id = st.stacks.At(name)
 	case gatehouse.EntityEnvironment:
-		id = st.envs[name]
+		id = st.envs.At(name)
 	case gatehouse.EntityInsightsAccount:
-		id = st.accounts[name]
+		id = st.accounts.At(name)
 	}
-	if e := st.entities[id]; e != nil {
+	if e := st.entities.At(id); e != nil {
 		return e, nil
 	}
 	return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "%s %q not found", t, name)
@@ -859,7 +885,7 @@ func (a *Authorizer) EntityByID(ctx context.Context, orgID, id string) (*gatehou
 	if err != nil {
 		return nil, err
 	}
-	if e := st.entities[strings.ToLower(id)]; e != nil {
+	if e := st.entities.At(strings.ToLower(id)); e != nil {
 		return e, nil
 	}
 	return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "entity %q not found", id)
@@ -928,22 +954,13 @@ func (a *Authorizer) VisibleStacks(ctx context.Context, id *gatehouse.Identity, 
 	if !ok {
 		return nil, "", nil
 	}
-	list := st.stackList
-	i, _ := slices.BinarySearchFunc(list, after, func(r StackRef, id string) int { return strings.Compare(r.ID, id) })
-	if i < len(list) && list[i].ID == after {
-		i++
-	}
 	var out []StackRef
-	for ; i < len(list); i++ {
-		r := &list[i]
+	for r := range st.stackList.After(after) {
+		if limit > 0 && len(out) == limit {
+			return out, out[len(out)-1].ID, nil // more follow
+		}
 		if (match == nil || match(r)) && grants.Decide(sc, r.Entity) {
 			out = append(out, *r)
-			if len(out) == limit {
-				if i+1 < len(list) {
-					return out, r.ID, nil
-				}
-				break
-			}
 		}
 	}
 	return out, "", nil
@@ -965,10 +982,10 @@ func (a *Authorizer) WhoCan(ctx context.Context, orgID string, sc catalog.Scope,
 		return nil, err
 	}
 	var out []Holder
-	for uid, m := range st.members {
+	for uid, m := range st.members.All() {
 		if !m.membership.Suspended && m.grants.Decide(sc, e) {
 			name := uid
-			if u := st.users[uid]; u != nil {
+			if u := st.users.At(uid); u != nil {
 				name = u.Login
 			}
 			out = append(out, Holder{Kind: "user", ID: uid, Name: name})

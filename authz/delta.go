@@ -3,7 +3,6 @@ package authz
 import (
 	"maps"
 	"slices"
-	"strings"
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/catalog"
@@ -55,9 +54,11 @@ type delta struct {
 	d       *gatehouse.Delta
 	keys    map[gatehouse.ChangeKind]map[string]bool
 
-	// Which of prev's maps s owns already (copied on first write).
-	ownDescs, ownEntities                      bool
-	ownMembers, ownTeams, ownTeamsOf, ownUsers bool
+	// Which of prev's maps s owns already (copied, or derived for a
+	// cowMap, on first write).
+	ownDescs, ownEntities, ownComposers, ownHolders bool
+	ownMembers, ownTeams, ownTeamsOf, ownUsers      bool
+	ownGranted, ownCreated                          bool
 
 	descs   map[string]bool             // changed descriptors and those composing them
 	teams   map[string]bool             // teams to compile again
@@ -108,6 +109,7 @@ func (x *delta) derive() {
 	p := x.prev
 	s := &orgState{org: x.d.Org, descs: p.descs, records: p.records, builtin: p.builtin,
 		members: p.members, teams: p.teams, teamsOf: p.teamsOf, created: p.created, tokens: p.tokens,
+		holders: p.holders, granted: p.granted, composers: p.composers,
 		entities: p.entities, info: p.info, stacks: p.stacks, stackList: p.stackList, envs: p.envs,
 		accounts: p.accounts, users: p.users}
 	s.revision.Store(x.d.Org.Revision)
@@ -132,8 +134,8 @@ func (x *delta) ownDescriptors() {
 	}
 }
 
-// own copies one of prev's principal maps into s the first time the
-// delta writes it.
+// own copies one of prev's maps into s the first time the delta writes
+// it.
 func own[V any](owned *bool, m *map[string]V) {
 	if !*owned {
 		*owned = true
@@ -141,13 +143,22 @@ func own[V any](owned *bool, m *map[string]V) {
 	}
 }
 
+// ownCow is own for a cowMap: s's map shares prev's shards until written.
+func ownCow[V any](owned *bool, m **cowMap[V]) {
+	if !*owned {
+		*owned = true
+		*m = (*m).derive()
+	}
+}
+
 func (x *delta) ownEntityMaps() {
 	if !x.ownEntities {
 		x.ownEntities = true
 		s := x.s
-		s.entities, s.info, s.created = maps.Clone(s.entities), maps.Clone(s.info), maps.Clone(s.created)
-		s.stacks, s.envs, s.accounts = maps.Clone(s.stacks), maps.Clone(s.envs), maps.Clone(s.accounts)
-		s.stackList = slices.Clone(s.stackList)
+		s.entities, s.info = s.entities.derive(), s.info.derive()
+		s.stacks, s.envs, s.accounts = s.stacks.derive(), s.envs.derive(), s.accounts.derive()
+		s.stackList = s.stackList.derive()
+		ownCow(&x.ownCreated, &s.created)
 	}
 }
 
@@ -166,6 +177,7 @@ func (x *delta) applyDescriptors() bool {
 		if d := s.records[id]; d != nil {
 			idents[id] = d.DefaultIdentifier
 		}
+		x.unrefer(id)
 		delete(s.descs, id)
 		delete(s.records, id)
 	}
@@ -175,6 +187,7 @@ func (x *delta) applyDescriptors() bool {
 		}
 		delete(idents, d.ID)
 		s.putDescriptor(d)
+		x.refer(d.ID)
 	}
 	for _, ident := range idents {
 		if ident != "" {
@@ -182,10 +195,6 @@ func (x *delta) applyDescriptors() bool {
 		}
 	}
 	// The changed descriptors and, transitively, those composing them.
-	composers := map[string][]string{}
-	for id, d := range s.descs {
-		composeRefs(d.Details, func(ref string) { composers[ref] = append(composers[ref], id) })
-	}
 	queue := slices.Collect(maps.Keys(ids))
 	for len(queue) > 0 {
 		id := queue[len(queue)-1]
@@ -195,9 +204,37 @@ func (x *delta) applyDescriptors() bool {
 		}
 		x.descs[id] = true
 		delete(s.compiled, id)
-		queue = append(queue, composers[id]...)
+		queue = append(queue, s.composers[id]...)
 	}
 	return true
+}
+
+// unrefer takes descriptor id out of the composers index, as s holds it
+// (before its change).
+func (x *delta) unrefer(id string) {
+	d := x.s.descs[id]
+	if d == nil {
+		return
+	}
+	own(&x.ownComposers, &x.s.composers)
+	c := x.s.composers
+	composeRefs(d.Details, func(ref string) {
+		c[ref] = slices.DeleteFunc(slices.Clone(c[ref]), func(by string) bool { return by == id })
+		if len(c[ref]) == 0 {
+			delete(c, ref)
+		}
+	})
+}
+
+// refer puts descriptor id in the composers index.
+func (x *delta) refer(id string) {
+	own(&x.ownComposers, &x.s.composers)
+	c := x.s.composers
+	composeRefs(x.s.descs[id].Details, func(ref string) {
+		if !slices.Contains(c[ref], id) {
+			c[ref] = append(slices.Clip(c[ref]), id)
+		}
+	})
 }
 
 // composeRefs calls f with every descriptor id n composes.
@@ -237,12 +274,7 @@ func (x *delta) applyEntities() {
 	for _, st := range x.d.Stacks {
 		found[st.ID] = true
 		x.newCreator(st.ID, st.CreatedBy)
-		ref := s.putStack(st)
-		if i, ok := slices.BinarySearchFunc(s.stackList, st.ID, func(r StackRef, id string) int { return strings.Compare(r.ID, id) }); ok {
-			s.stackList[i] = ref
-		} else {
-			s.stackList = slices.Insert(s.stackList, i, ref)
-		}
+		s.stackList.put(s.putStack(st))
 	}
 	for _, e := range x.d.Environments {
 		found[e.ID] = true
@@ -263,9 +295,10 @@ func (x *delta) applyEntities() {
 	}
 }
 
-// newCreator marks the creator of an entity the delta adds.
+// newCreator marks the creator of an entity the delta adds: their
+// grants' owned index is the state's (a new one).
 func (x *delta) newCreator(id, createdBy string) {
-	if _, existed := x.s.info[id]; !existed && createdBy != "" {
+	if _, existed := x.s.info.Get(id); !existed && createdBy != "" {
 		x.members[createdBy] = true
 	}
 }
@@ -274,69 +307,90 @@ func (x *delta) newCreator(id, createdBy string) {
 // creator's admin grant and the grants on it.
 func (x *delta) deleteEntity(id string) {
 	s := x.s
-	info, ok := s.info[id]
+	info, ok := s.info.Get(id)
 	if !ok {
 		return
 	}
-	e := s.entities[id]
-	delete(s.entities, id)
-	delete(s.info, id)
-	switch e.Type {
+	s.entities.Delete(id)
+	s.info.Delete(id)
+	switch info.typ {
 	case gatehouse.EntityStack:
-		delete(s.stacks, info.name)
-		if i, ok := slices.BinarySearchFunc(s.stackList, id, func(r StackRef, id string) int { return strings.Compare(r.ID, id) }); ok {
-			s.stackList = slices.Delete(s.stackList, i, i+1)
-		}
+		s.stacks.Delete(info.name)
+		s.stackList.remove(id)
 	case gatehouse.EntityEnvironment:
-		delete(s.envs, info.name)
+		s.envs.Delete(info.name)
 	case gatehouse.EntityInsightsAccount:
-		delete(s.accounts, info.name)
+		s.accounts.Delete(info.name)
 	}
 	if info.createdBy != "" {
-		s.created[info.createdBy] = slices.DeleteFunc(slices.Clone(s.created[info.createdBy]),
-			func(r gatehouse.EntityRef) bool { return r.ID == id })
-		if len(s.created[info.createdBy]) == 0 {
-			delete(s.created, info.createdBy)
+		if n := s.created.At(info.createdBy) - 1; n > 0 {
+			s.created.Set(info.createdBy, n)
+		} else {
+			s.created.Delete(info.createdBy)
 		}
 		x.members[info.createdBy] = true
 	}
-	for uid, ms := range x.prev.members {
-		if slices.ContainsFunc(ms.direct, func(g *gatehouse.Grant) bool { return g.Entity.ID == id }) {
+	on := func(g *gatehouse.Grant) bool { return g.Entity.ID == id }
+	for uid := range x.prev.granted.Keys() {
+		if ms := x.prev.members.At(uid); ms != nil && slices.ContainsFunc(ms.direct, on) {
 			x.members[uid] = true
-			x.dropGrants(&gatehouse.Grant{UserID: uid}, func(g *gatehouse.Grant) bool { return g.Entity.ID == id })
+			x.dropGrants(&gatehouse.Grant{UserID: uid}, on)
 		}
 	}
 	for tid, ts := range x.prev.teams {
-		if slices.ContainsFunc(ts.direct, func(g *gatehouse.Grant) bool { return g.Entity.ID == id }) {
+		if slices.ContainsFunc(ts.direct, on) {
 			x.teams[tid] = true
-			x.dropGrants(&gatehouse.Grant{TeamID: tid}, func(g *gatehouse.Grant) bool { return g.Entity.ID == id })
+			x.dropGrants(&gatehouse.Grant{TeamID: tid}, on)
 		}
 	}
 }
 
-// direct holds, per principal ("u:" or "t:" and its id), the grants a
-// delta gives it, when they differ from what its state holds.
-func (x *delta) principalGrants(g *gatehouse.Grant) *[]*gatehouse.Grant {
-	k := "t:" + g.TeamID
+// principalKey names a grant's principal in direct: "u:" or "t:" and its
+// id.
+func principalKey(g *gatehouse.Grant) string {
 	if g.UserID != "" {
-		k = "u:" + g.UserID
+		return "u:" + g.UserID
 	}
-	if x.direct == nil {
-		x.direct = map[string]*[]*gatehouse.Grant{}
-	}
+	return "t:" + g.TeamID
+}
+
+// principalGrants is the grants a delta gives g's principal, started from
+// what prev holds.
+func (x *delta) principalGrants(g *gatehouse.Grant) *[]*gatehouse.Grant {
+	k := principalKey(g)
 	if p := x.direct[k]; p != nil {
 		return p
 	}
 	var cur []*gatehouse.Grant
 	if g.UserID != "" {
-		if ms := x.prev.members[g.UserID]; ms != nil {
+		if ms := x.prev.members.At(g.UserID); ms != nil {
 			cur = slices.Clone(ms.direct)
 		}
 	} else if ts := x.prev.teams[g.TeamID]; ts != nil {
 		cur = slices.Clone(ts.direct)
 	}
-	x.direct[k] = &cur
-	return &cur
+	return x.setDirect(k, cur)
+}
+
+// setDirect records the grants a delta gives principal k.
+func (x *delta) setDirect(k string, grants []*gatehouse.Grant) *[]*gatehouse.Grant {
+	if x.direct == nil {
+		x.direct = map[string]*[]*gatehouse.Grant{}
+	}
+	x.direct[k] = &grants
+	return &grants
+}
+
+// readDirect records, as the grants of principal k, the delta's grants
+// that principal reports are its own (a member or team read again).
+func (x *delta) readDirect(k string, mine func(*gatehouse.Grant) bool) {
+	direct := []*gatehouse.Grant{}
+	for _, g := range x.d.Grants {
+		if mine(g) {
+			direct = append(direct, g)
+		}
+	}
+	x.setDirect(k, direct)
 }
 
 // dropGrants removes the grants of g's principal that drop reports.
@@ -354,9 +408,11 @@ func (x *delta) applyGrants() {
 	}
 	if x.owner == nil {
 		x.owner = map[string]*gatehouse.Grant{}
-		for _, ms := range x.prev.members {
-			for _, g := range ms.direct {
-				x.owner[g.ID] = g
+		for uid := range x.prev.granted.Keys() {
+			if ms := x.prev.members.At(uid); ms != nil {
+				for _, g := range ms.direct {
+					x.owner[g.ID] = g
+				}
 			}
 		}
 		for _, ts := range x.prev.teams {
@@ -395,7 +451,7 @@ func (x *delta) applyTeams() {
 	}
 	s := x.s
 	own(&x.ownTeams, &s.teams)
-	own(&x.ownTeamsOf, &s.teamsOf)
+	ownCow(&x.ownTeamsOf, &s.teamsOf)
 	rows := map[string]*gatehouse.Team{}
 	for _, t := range x.d.Teams {
 		rows[t.ID] = t
@@ -409,19 +465,17 @@ func (x *delta) applyTeams() {
 			now[tm.TeamID][tm.UserID] = true
 		}
 	}
-	for uid, tids := range x.prev.teamsOf {
+	for uid, tids := range x.prev.teamsOf.All() {
 		for _, tid := range tids {
 			if ids[tid] && !now[tid][uid] {
-				s.teamsOf[uid] = slices.DeleteFunc(slices.Clone(s.teamsOf[uid]), func(t string) bool { return t == tid })
+				s.setTeamsOf(uid, slices.DeleteFunc(slices.Clone(s.teamsOf.At(uid)), func(t string) bool { return t == tid }))
 				x.members[uid] = true
 			}
 		}
 	}
 	for tid, users := range now {
 		for uid := range users {
-			if !slices.Contains(s.teamsOf[uid], tid) {
-				s.teamsOf[uid] = append(slices.Clip(s.teamsOf[uid]), tid)
-			}
+			x.addTeamOf(uid, tid)
 			x.members[uid] = true
 		}
 	}
@@ -430,18 +484,25 @@ func (x *delta) applyTeams() {
 			delete(s.teams, tid)
 			continue
 		}
-		direct := []*gatehouse.Grant{}
-		for _, g := range x.d.Grants {
-			if g.TeamID == tid {
-				direct = append(direct, g)
-			}
-		}
-		if x.direct == nil {
-			x.direct = map[string]*[]*gatehouse.Grant{}
-		}
-		x.direct["t:"+tid] = &direct
+		x.readDirect("t:"+tid, func(g *gatehouse.Grant) bool { return g.TeamID == tid })
 		s.teams[tid] = &teamState{team: rows[tid], roleIDs: x.d.TeamRoles[tid]} // compiled in compile
 		x.teams[tid] = true
+	}
+}
+
+// addTeamOf puts team tid in user uid's teams.
+func (x *delta) addTeamOf(uid, tid string) {
+	if tids := x.s.teamsOf.At(uid); !slices.Contains(tids, tid) {
+		x.s.teamsOf.Set(uid, append(slices.Clip(tids), tid))
+	}
+}
+
+// setTeamsOf sets a user's teams (none: the entry goes).
+func (s *orgState) setTeamsOf(uid string, tids []string) {
+	if len(tids) == 0 {
+		s.teamsOf.Delete(uid)
+	} else {
+		s.teamsOf.Set(uid, tids)
 	}
 }
 
@@ -453,50 +514,65 @@ func (x *delta) applyMembers() {
 		return
 	}
 	s := x.s
-	own(&x.ownMembers, &s.members)
-	own(&x.ownUsers, &s.users)
-	own(&x.ownTeamsOf, &s.teamsOf)
+	ownCow(&x.ownMembers, &s.members)
+	ownCow(&x.ownUsers, &s.users)
+	ownCow(&x.ownTeamsOf, &s.teamsOf)
 	rows := map[string]*gatehouse.Membership{}
 	for _, m := range x.d.Members {
 		rows[m.UserID] = m
 	}
 	for uid := range ids {
-		delete(s.users, uid)
-		delete(s.teamsOf, uid)
+		s.users.Delete(uid)
+		s.teamsOf.Delete(uid)
+		was := s.members.At(uid)
+		if was != nil {
+			x.holding(was.membership.RoleID, uid, false)
+		}
 		if rows[uid] == nil {
-			if s.members[uid] != nil {
+			if was != nil {
 				x.gone = append(x.gone, uid)
+				x.granting(uid, false)
 			}
-			delete(s.members, uid)
+			s.members.Delete(uid)
 			continue
 		}
-		direct := []*gatehouse.Grant{}
-		for _, g := range x.d.Grants {
-			if g.UserID == uid {
-				direct = append(direct, g)
-			}
-		}
-		if x.direct == nil {
-			x.direct = map[string]*[]*gatehouse.Grant{}
-		}
-		x.direct["u:"+uid] = &direct
-		s.members[uid] = &memberState{membership: rows[uid]} // compiled in compile
+		x.holding(rows[uid].RoleID, uid, true)
+		x.readDirect("u:"+uid, func(g *gatehouse.Grant) bool { return g.UserID == uid })
+		s.members.Set(uid, &memberState{membership: rows[uid]}) // compiled in compile
 		x.members[uid] = true
 	}
 	for _, u := range x.d.Users {
 		if ids[u.ID] {
-			s.users[u.ID] = u
+			s.users.Set(u.ID, u)
 		}
 	}
 	for _, tm := range x.d.TeamMembers {
-		if ids[tm.UserID] && !slices.Contains(s.teamsOf[tm.UserID], tm.TeamID) {
-			s.teamsOf[tm.UserID] = append(slices.Clip(s.teamsOf[tm.UserID]), tm.TeamID)
+		if ids[tm.UserID] {
+			x.addTeamOf(tm.UserID, tm.TeamID)
 		}
 	}
 }
 
+// holding puts member uid in (or, with !holds, out of) the holders of
+// role.
+func (x *delta) holding(role, uid string, holds bool) {
+	own(&x.ownHolders, &x.s.holders)
+	h := x.s.holders
+	if holds {
+		h[role] = append(slices.Clip(h[role]), uid)
+		return
+	}
+	if i := slices.Index(h[role], uid); i >= 0 {
+		h[role] = slices.Delete(slices.Clone(h[role]), i, i+1)
+	}
+	if len(h[role]) == 0 {
+		delete(h, role)
+	}
+}
+
 // markByDescriptors marks the principals holding a changed descriptor:
-// as a role, through a grant's set, or through a creator's built-in set.
+// as a role (the holders index), through a grant's set, or through a
+// creator's built-in set.
 func (x *delta) markByDescriptors() {
 	if len(x.descs) == 0 {
 		return
@@ -504,13 +580,11 @@ func (x *delta) markByDescriptors() {
 	s := x.s
 	for id := range x.descs {
 		delete(s.roleGrants, id)
+		for _, uid := range s.holders[id] {
+			x.members[uid] = true
+		}
 	}
-	// Changed is x.descs as a test that compares a few strings rather
-	// than hashing: the scans below visit every member.
 	changed := func(id string) bool { return x.descs[id] }
-	if ids := slices.Collect(maps.Keys(x.descs)); len(ids) <= 8 {
-		changed = func(id string) bool { return slices.Contains(ids, id) }
-	}
 	member := changed(s.builtin[catalog.RoleMember])
 	creators := false
 	for _, role := range creatorRole {
@@ -524,8 +598,13 @@ func (x *delta) markByDescriptors() {
 			x.teams[tid] = true
 		}
 	}
-	for uid, ms := range s.members {
-		if changed(ms.membership.RoleID) || bySet(ms.direct) || creators && len(s.created[uid]) > 0 {
+	for uid := range s.granted.Keys() {
+		if ms := s.members.At(uid); ms != nil && bySet(ms.direct) {
+			x.members[uid] = true
+		}
+	}
+	if creators {
+		for uid := range s.created.Keys() {
 			x.members[uid] = true
 		}
 	}
@@ -541,7 +620,7 @@ func (x *delta) compile() {
 	if len(x.teams) > 0 {
 		own(&x.ownTeams, &s.teams)
 	}
-	own(&x.ownMembers, &s.members)
+	ownCow(&x.ownMembers, &s.members)
 	for tid := range x.teams {
 		ts := s.teams[tid]
 		if ts == nil {
@@ -551,19 +630,34 @@ func (x *delta) compile() {
 		s.teams[tid] = s.team(ts.team, ts.roleIDs, x.grantsOf("t:"+tid, ts.direct))
 	}
 	if len(x.teams) > 0 {
-		for uid, tids := range s.teamsOf {
+		for uid, tids := range s.teamsOf.All() {
 			if slices.ContainsFunc(tids, func(t string) bool { return x.teams[t] }) {
 				x.members[uid] = true
 			}
 		}
 	}
 	for uid := range x.members {
-		ms := s.members[uid]
+		ms := s.members.At(uid)
 		if ms == nil {
 			continue
 		}
 		delete(s.compiled, "user-grants:"+uid)
-		s.members[uid] = s.member(ms.membership, x.grantsOf("u:"+uid, ms.direct))
+		direct := x.grantsOf("u:"+uid, ms.direct)
+		x.granting(uid, len(direct) > 0)
+		s.members.Set(uid, s.member(ms.membership, direct))
+	}
+}
+
+// granting records whether member uid holds direct grants.
+func (x *delta) granting(uid string, has bool) {
+	if has == x.s.granted.At(uid) {
+		return
+	}
+	ownCow(&x.ownGranted, &x.s.granted)
+	if has {
+		x.s.granted.Set(uid, true)
+	} else {
+		x.s.granted.Delete(uid)
 	}
 }
 
@@ -585,7 +679,7 @@ func (x *delta) applyTokens() {
 		if len(t.Digest) != 32 {
 			continue
 		}
-		mine := t.OrgID == s.org.ID || t.Kind == gatehouse.TokenPersonal && t.OrgID == "" && s.members[t.UserID] != nil
+		mine := t.OrgID == s.org.ID || t.Kind == gatehouse.TokenPersonal && t.OrgID == "" && s.members.At(t.UserID) != nil
 		if !t.Deleted && mine {
 			x.added = append(x.added, t)
 		} else {

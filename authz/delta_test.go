@@ -435,6 +435,17 @@ func (m *model) principalOps() []op {
 			}
 		}},
 		{"put or delete grant", func(tx gatehouse.Tx) error { return m.grant(tx) }},
+		{"rename user", func(tx gatehouse.Tx) error {
+			// A login rename (SCIM's userName) changes the member's record
+			// in the snapshot: who the identity is, who an access list names.
+			uid, _ := pick(m.rng, m.users)
+			u, err := tx.GetUser(ctx, uid)
+			if err != nil {
+				return err
+			}
+			u.Login, u.Email = m.name("renamed"), m.name("mail")
+			return tx.UpdateUser(ctx, u)
+		}},
 	}
 }
 

@@ -99,15 +99,15 @@ func (a *Authorizer) Access(ctx context.Context, orgID string, e *gatehouse.Enti
 			out = append(out, EntityAccess{Holder: h, Grants: ga})
 		}
 	}
-	for uid, m := range st.members {
+	for uid, m := range st.members.All() {
 		if m.membership.Suspended {
 			continue
 		}
 		name := uid
-		if u := st.users[uid]; u != nil {
+		if u := st.users.At(uid); u != nil {
 			name = u.Login
 		}
-		add(Holder{Kind: "user", ID: uid, Name: name}, m.grants, st.memberSources(m))
+		add(Holder{Kind: "user", ID: uid, Name: name}, m.grants, st.memberSources(m, e))
 	}
 	for tid, t := range st.teams {
 		add(Holder{Kind: "team", ID: tid, Name: t.team.Name}, t.grants, []source{{key: "team:" + tid, roles: t.roles}})
@@ -135,18 +135,18 @@ func (a *Authorizer) Access(ctx context.Context, orgID string, e *gatehouse.Enti
 
 // memberSources splits a member's roles by how the member holds them: the
 // organization role, each team's roles, the direct grants.
-func (st *orgState) memberSources(m *memberState) []source {
+func (st *orgState) memberSources(m *memberState, e *gatehouse.Entity) []source {
 	var out []source
 	if d := st.descs[m.membership.RoleID]; d != nil {
 		out = append(out, source{via: "organization role", key: "role:" + d.ID, roles: []*policy.Descriptor{d}})
 	}
-	for _, tid := range st.teamsOf[m.membership.UserID] {
+	for _, tid := range st.teamsOf.At(m.membership.UserID) {
 		if ts := st.teams[tid]; ts != nil {
 			out = append(out, source{via: "team " + ts.team.Name, key: "team:" + tid, roles: ts.roles})
 		}
 	}
-	if n := len(m.roles); n > 0 && strings.HasPrefix(m.roles[n-1].ID, "user-grants:") {
-		out = append(out, source{via: "direct grant", roles: m.roles[n-1:]})
+	if roles := st.rolesOn(m, e); len(roles) > 0 && strings.HasPrefix(roles[len(roles)-1].ID, "user-grants:") {
+		out = append(out, source{via: "direct grant", roles: roles[len(roles)-1:]})
 	}
 	return out
 }

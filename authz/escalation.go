@@ -76,7 +76,7 @@ func (a *Authorizer) MemberGrants(ctx context.Context, orgID, userID string) (*p
 	if err != nil {
 		return nil, err
 	}
-	if ms := st.members[userID]; ms != nil && !ms.membership.Suspended {
+	if ms := st.members.At(userID); ms != nil && !ms.membership.Suspended {
 		return ms.grants, nil
 	}
 	return policy.Union(), nil
@@ -90,7 +90,7 @@ func (a *Authorizer) Entities(ctx context.Context, orgID string) (policy.EntityL
 		return nil, err
 	}
 	return func(t gatehouse.EntityType, id string) *gatehouse.Entity {
-		if e := st.entities[strings.ToLower(id)]; e != nil && e.Type == t {
+		if e := st.entities.At(strings.ToLower(id)); e != nil && e.Type == t {
 			return e
 		}
 		return nil

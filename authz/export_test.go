@@ -57,26 +57,39 @@ func (s *orgState) fingerprint() string {
 		fmt.Fprintf(&b, "desc %s v%d %q\n", id, s.records[id].Version, s.records[id].DefaultIdentifier)
 	}
 	ents := []*gatehouse.Entity{{Type: gatehouse.EntityGlobal, ID: o.ID}}
-	for _, id := range slices.Sorted(maps.Keys(s.entities)) {
-		e := s.entities[id]
+	for _, id := range slices.Sorted(s.entities.Keys()) {
+		e := s.entities.At(id)
 		ents = append(ents, e)
-		fmt.Fprintf(&b, "entity %s %s %v %+v\n", e.Type, id, e.Tags, s.info[id])
+		fmt.Fprintf(&b, "entity %s %s %v %+v\n", e.Type, id, e.Tags, s.info.At(id))
 	}
-	for _, names := range []map[string]string{s.stacks, s.envs, s.accounts} {
-		for _, n := range slices.Sorted(maps.Keys(names)) {
-			fmt.Fprintf(&b, "name %s=%s\n", n, names[n])
+	for _, names := range []*cowMap[string]{s.stacks, s.envs, s.accounts} {
+		for _, n := range slices.Sorted(names.Keys()) {
+			fmt.Fprintf(&b, "name %s=%s\n", n, names.At(n))
+		}
+		fmt.Fprintf(&b, "names %d\n", names.Len())
+	}
+	fmt.Fprintf(&b, "entities %d/%d list %d\n", s.entities.Len(), s.info.Len(), s.stackList.Len())
+	for r := range s.stackList.After("") {
+		fmt.Fprintf(&b, "list %s %s/%s %v %v\n", r.ID, r.Project, r.Name, r.Tags, r.Entity == s.entities.At(r.ID))
+	}
+	for _, c := range s.stackList.chunks {
+		if len(c) == 0 || len(c) > stackChunk {
+			fmt.Fprintf(&b, "bad chunk of %d\n", len(c))
 		}
 	}
-	for _, r := range s.stackList {
-		fmt.Fprintf(&b, "list %s %s/%s %v %v\n", r.ID, r.Project, r.Name, r.Tags, r.Entity == s.entities[r.ID])
+	for _, uid := range slices.Sorted(s.created.Keys()) {
+		fmt.Fprintf(&b, "created %s %d\n", uid, s.created.At(uid))
 	}
-	for _, uid := range slices.Sorted(maps.Keys(s.created)) {
-		refs := slices.Clone(s.created[uid])
-		slices.SortFunc(refs, func(x, y gatehouse.EntityRef) int { return strings.Compare(x.ID, y.ID) })
-		fmt.Fprintf(&b, "created %s %v\n", uid, refs)
+	for _, uid := range slices.Sorted(s.users.Keys()) {
+		fmt.Fprintf(&b, "user %s %s\n", uid, s.users.At(uid).Login)
 	}
-	for _, uid := range slices.Sorted(maps.Keys(s.users)) {
-		fmt.Fprintf(&b, "user %s %s\n", uid, s.users[uid].Login)
+	// The indexes deltas find what to compile again by.
+	for _, role := range slices.Sorted(maps.Keys(s.holders)) {
+		fmt.Fprintf(&b, "holders %s %v\n", role, slices.Sorted(slices.Values(s.holders[role])))
+	}
+	fmt.Fprintf(&b, "granted %v\n", slices.Sorted(s.granted.Keys()))
+	for _, id := range slices.Sorted(maps.Keys(s.composers)) {
+		fmt.Fprintf(&b, "composers %s %v\n", id, slices.Sorted(slices.Values(s.composers[id])))
 	}
 	decisions := func(g *policy.Grants) string {
 		var d strings.Builder
@@ -92,10 +105,21 @@ func (s *orgState) fingerprint() string {
 		}
 		return d.String()
 	}
-	for _, uid := range slices.Sorted(maps.Keys(s.members)) {
-		m := s.members[uid]
+	for _, uid := range slices.Sorted(s.members.Keys()) {
+		m := s.members.At(uid)
 		fmt.Fprintf(&b, "member %s role %s suspended %v teams %v grants %s\n", uid, m.membership.RoleID, m.membership.Suspended,
-			slices.Sorted(slices.Values(s.teamsOf[uid])), decisions(m.grants))
+			slices.Sorted(slices.Values(s.teamsOf.At(uid))), decisions(m.grants))
+		for _, e := range ents {
+			// What Explain walks on e: the creator's rule on what they
+			// created, as a rebuild and a delta make it.
+			for _, r := range s.rolesOn(m, e) {
+				fmt.Fprintf(&b, " on %s: %s", e.ID, r.ID)
+			}
+		}
+		b.WriteByte('\n')
+	}
+	for _, uid := range slices.Sorted(s.teamsOf.Keys()) {
+		fmt.Fprintf(&b, "teamsOf %s %v\n", uid, slices.Sorted(slices.Values(s.teamsOf.At(uid))))
 	}
 	for _, tid := range slices.Sorted(maps.Keys(s.teams)) {
 		t := s.teams[tid]

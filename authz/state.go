@@ -37,12 +37,22 @@ type orgState struct {
 	lookup   policy.Lookup
 	builtin  map[string]string // defaultIdentifier -> descriptor id
 
-	members map[string]*memberState // by user id
-	teams   map[string]*teamState   // by team id
+	// The maps keyed by user and entity are cowMaps, which a delta's
+	// state shares but for the shards it writes (cow.go).
+	members *cowMap[*memberState] // by user id
+	teams   map[string]*teamState // by team id
 	// teamsOf lists each user's teams (team memberships of members and
-	// of anyone else); created, what each user created.
-	teamsOf map[string][]string
-	created map[string][]gatehouse.EntityRef
+	// of anyone else); created, how many entities each user created.
+	teamsOf *cowMap[[]string]
+	created *cowMap[int]
+	// holders lists the members holding each role as their organization
+	// role, in no order, so that a role's change finds its holders
+	// without a scan of the members; granted, the members with direct
+	// grants.
+	holders map[string][]string
+	granted *cowMap[bool]
+	// composers lists, per descriptor id, the descriptors composing it.
+	composers map[string][]string
 	// tokens is shared with the states derived from this one: tokens
 	// change in place.
 	tokens *tokenSet
@@ -51,14 +61,14 @@ type orgState struct {
 	roleGrants map[string]*tokenGrants
 
 	// Entities, by id and by name.
-	entities map[string]*gatehouse.Entity
-	info     map[string]entityInfo // stacks, environments, accounts by id
-	stacks   map[string]string     // "project/name" -> id
+	entities *cowMap[*gatehouse.Entity]
+	info     *cowMap[entityInfo] // stacks, environments, accounts by id
+	stacks   *cowMap[string]     // "project/name" -> id
 	// stackList is every stack in id order, for lists.
-	stackList []StackRef
-	envs      map[string]string // "project/name" -> id
-	accounts  map[string]string // name -> id
-	users     map[string]*gatehouse.User
+	stackList *stackList
+	envs      *cowMap[string] // "project/name" -> id
+	accounts  *cowMap[string] // name -> id
+	users     *cowMap[*gatehouse.User]
 }
 
 // entityInfo is what the indexes need to know about an entity when it
@@ -66,6 +76,7 @@ type orgState struct {
 type entityInfo struct {
 	name      string
 	createdBy string
+	typ       gatehouse.EntityType
 }
 
 // tokenSet is an organization's tokens by digest, guarded by mu.
@@ -110,13 +121,14 @@ func newState(org *gatehouse.Organization) *orgState {
 		org:   org,
 		descs: map[string]*policy.Descriptor{}, records: map[string]*gatehouse.Descriptor{},
 		compiled: map[string]*policy.Compiled{}, builtin: map[string]string{},
-		members: map[string]*memberState{}, teams: map[string]*teamState{},
-		teamsOf: map[string][]string{}, created: map[string][]gatehouse.EntityRef{},
+		members: newCowMap[*memberState](), teams: map[string]*teamState{},
+		teamsOf: newCowMap[[]string](), created: newCowMap[int](),
+		holders: map[string][]string{}, granted: newCowMap[bool](), composers: map[string][]string{},
 		tokens:     &tokenSet{m: map[[32]byte]*gatehouse.Token{}},
 		roleGrants: map[string]*tokenGrants{},
-		entities:   map[string]*gatehouse.Entity{}, info: map[string]entityInfo{},
-		stacks: map[string]string{}, envs: map[string]string{}, accounts: map[string]string{},
-		users: map[string]*gatehouse.User{},
+		entities:   newCowMap[*gatehouse.Entity](), info: newCowMap[entityInfo](),
+		stacks: newCowMap[string](), envs: newCowMap[string](), accounts: newCowMap[string](),
+		users: newCowMap[*gatehouse.User](), stackList: &stackList{},
 	}
 	s.revision.Store(org.Revision)
 	s.lookup = func(id string) (*policy.Descriptor, bool) {
@@ -135,10 +147,13 @@ func build(snap *gatehouse.Snapshot, prev *orgState) (*orgState, error) {
 	for _, d := range snap.Descriptors {
 		s.putDescriptor(d)
 	}
+	for id, d := range s.descs {
+		composeRefs(d.Details, func(ref string) { s.composers[ref] = append(s.composers[ref], id) })
+	}
 	s.reuse(prev)
 	s.loadEntities(snap)
 	for _, tm := range snap.TeamMembers {
-		s.teamsOf[tm.UserID] = append(s.teamsOf[tm.UserID], tm.TeamID)
+		s.teamsOf.Set(tm.UserID, append(s.teamsOf.At(tm.UserID), tm.TeamID))
 	}
 	userDirect, teamDirect := map[string][]*gatehouse.Grant{}, map[string][]*gatehouse.Grant{}
 	for _, g := range snap.Grants {
@@ -152,10 +167,14 @@ func build(snap *gatehouse.Snapshot, prev *orgState) (*orgState, error) {
 		s.teams[t.ID] = s.team(t, snap.TeamRoles[t.ID], teamDirect[t.ID])
 	}
 	for _, m := range snap.Members {
-		s.members[m.UserID] = s.member(m, userDirect[m.UserID])
+		s.members.Set(m.UserID, s.member(m, userDirect[m.UserID]))
+		s.holders[m.RoleID] = append(s.holders[m.RoleID], m.UserID)
+		if len(userDirect[m.UserID]) > 0 {
+			s.granted.Set(m.UserID, true)
+		}
 	}
 	for _, u := range snap.Users {
-		s.users[u.ID] = u
+		s.users.Set(u.ID, u)
 	}
 	for _, t := range snap.Tokens {
 		if len(t.Digest) == 32 {
@@ -182,11 +201,12 @@ func (s *orgState) putDescriptor(d *gatehouse.Descriptor) {
 
 // loadEntities indexes the stacks, environments and accounts.
 func (s *orgState) loadEntities(snap *gatehouse.Snapshot) {
-	s.stackList = make([]StackRef, 0, len(snap.Stacks))
+	refs := make([]StackRef, 0, len(snap.Stacks))
 	for _, st := range snap.Stacks {
-		s.stackList = append(s.stackList, s.putStack(st))
+		refs = append(refs, s.putStack(st))
 	}
-	slices.SortFunc(s.stackList, func(a, b StackRef) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(refs, func(a, b StackRef) int { return strings.Compare(a.ID, b.ID) })
+	s.stackList = newStackList(refs)
 	for _, e := range snap.Environments {
 		s.putEnvironment(e)
 	}
@@ -214,17 +234,16 @@ func (s *orgState) putAccount(a *gatehouse.Account) {
 
 // putEntity indexes an entity by id and by name (in names), and records
 // its creator's admin grant on it when it is new.
-func (s *orgState) putEntity(e *gatehouse.Entity, name, createdBy string, names map[string]string) {
-	old, existed := s.info[e.ID]
+func (s *orgState) putEntity(e *gatehouse.Entity, name, createdBy string, names *cowMap[string]) {
+	old, existed := s.info.Get(e.ID)
 	if existed && old.name != name {
-		delete(names, old.name)
+		names.Delete(old.name)
 	}
-	s.entities[e.ID] = e
-	names[name] = e.ID
-	s.info[e.ID] = entityInfo{name: name, createdBy: createdBy}
+	s.entities.Set(e.ID, e)
+	names.Set(name, e.ID)
+	s.info.Set(e.ID, entityInfo{name: name, createdBy: createdBy, typ: e.Type})
 	if !existed && createdBy != "" {
-		// Clipped: a delta's state shares the slice with the one before.
-		s.created[createdBy] = append(slices.Clip(s.created[createdBy]), gatehouse.EntityRef{Type: e.Type, ID: e.ID})
+		s.created.Set(createdBy, s.created.At(createdBy)+1)
 	}
 }
 
@@ -236,7 +255,7 @@ func (s *orgState) team(t *gatehouse.Team, roleIDs []string, direct []*gatehouse
 			ts.roles = append(ts.roles, d)
 		}
 	}
-	if nodes := s.grantNodes(direct, nil); len(nodes) > 0 {
+	if nodes := s.grantNodes(direct); len(nodes) > 0 {
 		ts.roles = append(ts.roles, &policy.Descriptor{ID: "team-grants:" + t.ID, Name: fmt.Sprintf("entity grants of team %s", t.Name),
 			Purpose: "role", Details: &policy.Group{Entries: nodes}})
 	}
@@ -250,41 +269,96 @@ func (s *orgState) team(t *gatehouse.Team, roleIDs []string, direct []*gatehouse
 }
 
 // member compiles a member's grants: role, teams, direct grants and the
-// admin grants on what they created.
+// admin grants on what they created (policy.Owned, not one rule per
+// entity: creating a stack compiles nothing).
 func (s *orgState) member(m *gatehouse.Membership, direct []*gatehouse.Grant) *memberState {
 	ms := &memberState{membership: m, direct: direct}
+	var owned *policy.Owned
 	if !m.Suspended {
 		if d, ok := s.descs[m.RoleID]; ok {
 			ms.roles = append(ms.roles, d)
 		}
-		for _, tid := range s.teamsOf[m.UserID] {
+		for _, tid := range s.teamsOf.At(m.UserID) {
 			if ts := s.teams[tid]; ts != nil {
 				ms.roles = append(ms.roles, ts.roles...)
 			}
 		}
-		if nodes := s.grantNodes(direct, s.created[m.UserID]); len(nodes) > 0 {
-			ms.roles = append(ms.roles, &policy.Descriptor{ID: "user-grants:" + m.UserID, Name: "direct grants and stacks created",
-				Purpose: "role", Details: &policy.Group{Entries: nodes}})
+		if nodes := s.grantNodes(direct); len(nodes) > 0 {
+			ms.roles = append(ms.roles, s.directRole(m.UserID, nodes))
 		}
+		owned = s.owned(m.UserID)
 	}
-	ms.grants = s.union(ms.roles)
+	ms.grants = policy.UnionOwned(owned, s.compileAll(ms.roles)...)
 	return ms
 }
 
-// grantNodes turns a principal's grants, and the admin grants of a user
-// on what they created, into the nodes of its synthetic role.
-func (s *orgState) grantNodes(direct []*gatehouse.Grant, created []gatehouse.EntityRef) []policy.Node {
-	nodes := make([]policy.Node, 0, len(direct)+len(created))
+// directRole is a member's synthetic role of direct grants (and, for an
+// explanation, the creator's rule on an entity).
+func (s *orgState) directRole(uid string, nodes []policy.Node) *policy.Descriptor {
+	return &policy.Descriptor{ID: "user-grants:" + uid, Name: "direct grants and stacks created",
+		Purpose: "role", Details: &policy.Group{Entries: nodes}}
+}
+
+// owned is what a user holds on what they created: the built-in admin
+// set of each entity type on the entities whose creator they are, as
+// the state's entity index says (nil when they created nothing).
+func (s *orgState) owned(uid string) *policy.Owned {
+	if s.created.At(uid) == 0 {
+		return nil
+	}
+	info := s.info
+	o := &policy.Owned{
+		Owns: func(t gatehouse.EntityType, id string) bool {
+			i, ok := info.Get(id)
+			return ok && i.createdBy == uid && i.typ == t
+		},
+		Each: func(yield func(gatehouse.EntityType, string) bool) {
+			for id, i := range info.All() {
+				if i.createdBy == uid && !yield(i.typ, id) {
+					return
+				}
+			}
+		},
+	}
+	for t, role := range creatorRole {
+		if d := s.descs[s.builtin[role]]; d != nil {
+			o.Sets[t] = s.compile(d)
+		}
+	}
+	return o
+}
+
+// rolesOn is what Explain and OpenLimit walk for a member on entity e:
+// their roles and, when they created e, the creator's rule on it in the
+// synthetic role of direct grants (the compiled grants hold it as
+// policy.Owned).
+func (s *orgState) rolesOn(ms *memberState, e *gatehouse.Entity) []*policy.Descriptor {
+	uid := ms.membership.UserID
+	info, ok := s.info.Get(e.ID)
+	if ms.membership.Suspended || !ok || info.createdBy != uid || info.typ != e.Type {
+		return ms.roles
+	}
+	admin, ok := s.builtin[creatorRole[e.Type]]
+	if !ok {
+		return ms.roles
+	}
+	roles := ms.roles
+	if n := len(roles); n > 0 && roles[n-1].ID == "user-grants:"+uid {
+		roles = roles[:n-1]
+	}
+	nodes := append(s.grantNodes(ms.direct), entityRule(gatehouse.EntityRef{Type: e.Type, ID: e.ID}, admin))
+	return append(slices.Clip(roles), s.directRole(uid, nodes))
+}
+
+// grantNodes turns a principal's grants into the nodes of its synthetic
+// role.
+func (s *orgState) grantNodes(direct []*gatehouse.Grant) []policy.Node {
+	nodes := make([]policy.Node, 0, len(direct)+1)
 	for _, g := range direct {
 		if g.MaxOpenDuration > 0 {
 			nodes = append(nodes, s.limitedRule(g))
 		} else {
 			nodes = append(nodes, entityRule(g.Entity, g.SetID))
-		}
-	}
-	for _, e := range created {
-		if admin, ok := s.builtin[creatorRole[e.Type]]; ok {
-			nodes = append(nodes, entityRule(e, admin))
 		}
 	}
 	return nodes
@@ -378,11 +452,15 @@ func (s *orgState) orgTokenGrants(t *gatehouse.Token) *tokenGrants {
 }
 
 func (s *orgState) union(roles []*policy.Descriptor) *policy.Grants {
+	return policy.Union(s.compileAll(roles)...)
+}
+
+func (s *orgState) compileAll(roles []*policy.Descriptor) []*policy.Compiled {
 	cs := make([]*policy.Compiled, len(roles))
 	for i, r := range roles {
 		cs[i] = s.compile(r)
 	}
-	return policy.Union(cs...)
+	return cs
 }
 
 // roleOf returns an organization token's role: its own, or the

@@ -93,5 +93,5 @@ func (a *Authorizer) sync(ctx context.Context, polled map[string]int64, now bool
 // apply brings an announced organization up to date: by the announced
 // change set when it is the next revision, or by the change log.
 func (a *Authorizer) apply(ctx context.Context, c gatehouse.Change) error {
-	return a.refresh(ctx, c.OrgID, c.Changes)
+	return a.refresh(ctx, c.OrgID, c.Changes, 0)
 }

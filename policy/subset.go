@@ -95,7 +95,36 @@ func Subset(cand, holder *Grants, entity EntityLookup) *Excess {
 			return x
 		}
 	}
-	return nil
+	return ownedSubset(cand.owned, holder, entity)
+}
+
+// ownedSubset is Subset for what a creator holds on what they created:
+// per entity, every scope its set may grant there (conditions or not) is
+// held by the holder on that entity (conservative, as an entity rule).
+func ownedSubset(o *Owned, h *Grants, entity EntityLookup) *Excess {
+	if o == nil {
+		return nil
+	}
+	var x *Excess
+	o.Each(func(t gatehouse.EntityType, id string) bool {
+		c := o.Sets[t]
+		if c == nil {
+			return true
+		}
+		var e *gatehouse.Entity
+		if entity != nil {
+			e = entity(t, id)
+		}
+		s := c.uncond
+		s.Union(&c.cond)
+		s = s.Intersect(masks[t])
+		if sc, ok := firstMissing(s, func(sc catalog.Scope) bool { return h.holdsOnEntity(sc, t, id, e) }); ok {
+			x = &Excess{Scope: sc, Type: t, Entity: id}
+			return false
+		}
+		return true
+	})
+	return x
 }
 
 // firstMissing returns the first scope of s for which has is false.
@@ -243,6 +272,9 @@ func (g *Grants) holdsOnEntity(sc catalog.Scope, t gatehouse.EntityType, id stri
 				return true
 			}
 		}
+	}
+	if o := g.owned; o != nil && o.Sets[t] != nil && o.Sets[t].uncond.Has(sc) && o.Owns(t, id) {
+		return true
 	}
 	return e != nil && e.Type == t && strings.EqualFold(e.ID, id) && g.Decide(sc, e)
 }

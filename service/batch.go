@@ -59,6 +59,7 @@ type Batch struct {
 // Batch runs fn's operations on the organization in one write.
 func (s *Service) Batch(ctx context.Context, orgID string, fn func(*Batch) error) error {
 	b := &Batch{s: s, ctx: ctx, orgID: orgID}
+	var rev int64 // the organization's revision the write committed
 	err := s.store.Write(ctx, func(tx gatehouse.Tx) error {
 		// The organization's lock first, as in write: the operations'
 		// checks and writes are atomic on PostgreSQL too.
@@ -66,7 +67,12 @@ func (s *Service) Batch(ctx context.Context, orgID string, fn func(*Batch) error
 			return err
 		}
 		b.tx, b.after = tx, nil
-		return fn(b)
+		if err := fn(b); err != nil {
+			return err
+		}
+		var err error
+		rev, err = tx.Revision(ctx, orgID)
+		return err
 	})
 	if err != nil {
 		return err
@@ -74,7 +80,7 @@ func (s *Service) Batch(ctx context.Context, orgID string, fn func(*Batch) error
 	for _, f := range b.after {
 		f()
 	}
-	return s.az.Refresh(ctx, orgID)
+	return s.az.RefreshTo(ctx, orgID, rev)
 }
 
 // batchOne is a Batch of the one operation op, which returns a value.

@@ -33,12 +33,13 @@ var (
 	seeds  = map[string]*seeded{}
 )
 
-// seedLarge fills a database with the large organization, once per dialect
-// per process, in batches of 1,000 rows per transaction.
-func seedLarge(b *testing.B, dialect string) *seeded {
+// seedOnce returns the organization the benchmarks of this process named
+// name on dialect, seeding a database of its own with fill the first
+// time (it lives until the process ends).
+func seedOnce(b *testing.B, name, dialect string, fill func(db *store.DB) *seeded) *seeded {
 	seedMu.Lock()
 	defer seedMu.Unlock()
-	if s, ok := seeds[dialect]; ok {
+	if s, ok := seeds[name+"/"+dialect]; ok {
 		return s
 	}
 	var db *store.DB
@@ -57,23 +58,38 @@ func seedLarge(b *testing.B, dialect string) *seeded {
 		}
 		processCleanups = append(processCleanups, func() { db.Close(); os.RemoveAll(dir) })
 	}
+	s := fill(db)
+	seeds[name+"/"+dialect] = s
+	return s
+}
+
+// inBatches calls fn for 0..n-1, 1,000 calls per transaction.
+func inBatches(b *testing.B, db *store.DB, n int, fn func(tx gatehouse.Tx, i int) error) {
+	for start := 0; start < n; start += 1000 {
+		if err := db.Write(ctx, func(tx gatehouse.Tx) error {
+			for i := start; i < min(start+1000, n); i++ {
+				if err := fn(tx, i); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// seedLarge fills a database with the large organization, once per dialect
+// per process, in batches of 1,000 rows per transaction.
+func seedLarge(b *testing.B, dialect string) *seeded {
+	return seedOnce(b, "large", dialect, func(db *store.DB) *seeded { return fillLarge(b, db) })
+}
+
+func fillLarge(b *testing.B, db *store.DB) *seeded {
 	s := &seeded{db: db, org: &gatehouse.Organization{Name: "large"}}
 	r := rand.New(rand.NewPCG(1, 2))
 	var roles []string
-	batch := func(n int, fn func(tx gatehouse.Tx, i int) error) {
-		for start := 0; start < n; start += 1000 {
-			if err := db.Write(ctx, func(tx gatehouse.Tx) error {
-				for i := start; i < min(start+1000, n); i++ {
-					if err := fn(tx, i); err != nil {
-						return err
-					}
-				}
-				return nil
-			}); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
+	batch := func(n int, fn func(tx gatehouse.Tx, i int) error) { inBatches(b, db, n, fn) }
 	batch(1, func(tx gatehouse.Tx, _ int) error { return tx.CreateOrg(ctx, s.org) })
 	batch(benchRoles, func(tx gatehouse.Tx, i int) error {
 		d := &gatehouse.Descriptor{OrgID: s.org.ID, Name: fmt.Sprintf("role-%d", i), Purpose: gatehouse.PurposeRole,
@@ -117,7 +133,6 @@ func seedLarge(b *testing.B, dialect string) *seeded {
 		}
 		return tx.CreateToken(ctx, tk)
 	})
-	seeds[dialect] = s
 	return s
 }
 

@@ -71,6 +71,9 @@ func (t *tx) UpdateOrg(ctx context.Context, o *gatehouse.Organization) error {
 }
 
 func (t *tx) Revision(ctx context.Context, orgID string) (int64, error) {
+	if c := t.bumped[orgID]; c != nil {
+		return c.revision, nil // this transaction's write moved it there
+	}
 	return get(ctx, t, "organization", func(s scanner) (int64, error) {
 		var r int64
 		return r, s.Scan(&r)

@@ -10,9 +10,20 @@ import (
 	"github.com/gatehouse-iam/gatehouse"
 )
 
-// LockOrg implements gatehouse.Tx.
+// LockOrg implements gatehouse.Tx. A transaction that holds the lock
+// already (a batch's, then a quota check's) does not ask again.
 func (t *tx) LockOrg(ctx context.Context, orgID string) error {
-	return t.lockRow(ctx, "organizations", "organization", orgID)
+	if t.locked[orgID] {
+		return nil
+	}
+	if err := t.lockRow(ctx, "organizations", "organization", orgID); err != nil {
+		return err
+	}
+	if t.locked == nil {
+		t.locked = map[string]bool{}
+	}
+	t.locked[orgID] = true
+	return nil
 }
 
 // countColumns are the org_counts columns CountOrg reads: counters that

@@ -2,9 +2,6 @@ package store_test
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,34 +13,13 @@ import (
 // provisions in the SCIM benchmarks.
 const benchSCIMUsers = 10000
 
-var (
-	scimSeedMu sync.Mutex
-	scimSeeds  = map[string]*seeded{}
-)
-
 // seedSCIM fills a database with an organization managing benchSCIMUsers
 // provisioned members, each with an externalId, once per dialect.
 func seedSCIM(b *testing.B, dialect string) *seeded {
-	scimSeedMu.Lock()
-	defer scimSeedMu.Unlock()
-	if s, ok := scimSeeds[dialect]; ok {
-		return s
-	}
-	var db *store.DB
-	if dialect == "postgres" {
-		var cleanup func()
-		db, _, cleanup = newPostgresSchema(b)
-		processCleanups = append(processCleanups, cleanup)
-	} else {
-		dir, err := os.MkdirTemp("", "gatehouse-bench-")
-		if err != nil {
-			b.Fatal(err)
-		}
-		if db, err = store.Open(ctx, filepath.Join(dir, "bench.db"), store.Options{}); err != nil {
-			b.Fatal(err)
-		}
-		processCleanups = append(processCleanups, func() { db.Close(); os.RemoveAll(dir) })
-	}
+	return seedOnce(b, "scim", dialect, func(db *store.DB) *seeded { return fillSCIM(b, db) })
+}
+
+func fillSCIM(b *testing.B, db *store.DB) *seeded {
 	s := &seeded{db: db, org: &gatehouse.Organization{Name: "provisioned"}}
 	role := &gatehouse.Descriptor{Name: "Member", Purpose: gatehouse.PurposeRole, Details: []byte(`{"__type":"PermissionDescriptorAllow","permissions":["stack:read"]}`)}
 	err := db.Write(ctx, func(tx gatehouse.Tx) error {
@@ -56,32 +32,21 @@ func seedSCIM(b *testing.B, dialect string) *seeded {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for start := 0; start < benchSCIMUsers; start += 1000 {
-		err := db.Write(ctx, func(tx gatehouse.Tx) error {
-			for i := start; i < start+1000; i++ {
-				u := &gatehouse.User{Login: fmt.Sprintf("Person%d@example.com", i), Name: fmt.Sprintf("Person %d", i), ManagedBy: s.org.ID}
-				if err := tx.CreateUser(ctx, u); err != nil {
-					return err
-				}
-				if err := tx.AddMember(ctx, &gatehouse.Membership{OrgID: s.org.ID, UserID: u.ID, RoleID: role.ID}); err != nil {
-					return err
-				}
-				if err := tx.PutSCIMUser(ctx, s.org.ID, u.ID, fmt.Sprintf("ext-%d", i), time.Now()); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			b.Fatal(err)
+	inBatches(b, db, benchSCIMUsers, func(tx gatehouse.Tx, i int) error {
+		u := &gatehouse.User{Login: fmt.Sprintf("Person%d@example.com", i), Name: fmt.Sprintf("Person %d", i), ManagedBy: s.org.ID}
+		if err := tx.CreateUser(ctx, u); err != nil {
+			return err
 		}
-	}
+		if err := tx.AddMember(ctx, &gatehouse.Membership{OrgID: s.org.ID, UserID: u.ID, RoleID: role.ID}); err != nil {
+			return err
+		}
+		return tx.PutSCIMUser(ctx, s.org.ID, u.ID, fmt.Sprintf("ext-%d", i), time.Now())
+	})
 	// The statistics autovacuum (PostgreSQL) or the next optimize (SQLite)
 	// would gather on their own.
 	if err := db.UnsafeExec(ctx, "ANALYZE"); err != nil {
 		b.Fatal(err)
 	}
-	scimSeeds[dialect] = s
 	return s
 }
 

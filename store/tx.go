@@ -29,6 +29,9 @@ type tx struct {
 	// already bumped (one bump per transaction is enough), and what it
 	// changed there.
 	bumped map[string]*orgChange
+	// locked holds the organizations whose row this transaction has
+	// locked (LockOrg): a lock is held until the end, so once is enough.
+	locked map[string]bool
 }
 
 var _ gatehouse.Tx = (*tx)(nil)

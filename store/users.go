@@ -48,8 +48,23 @@ func (t *tx) GetUsers(ctx context.Context, ids []string) ([]*gatehouse.User, err
 	return all(ctx, t, scanUser, "SELECT "+userCols+" WHERE id IN ("+marks+") ORDER BY id", args...)
 }
 
+// The user's record is in the snapshot of every organization it is a
+// member of (the identity its tokens authenticate as, the names access
+// lists show): each moves to a new revision that says the member changed.
 func (t *tx) UpdateUser(ctx context.Context, u *gatehouse.User) error {
 	err := t.execOne(ctx, opWrite, "user", "UPDATE users SET login = ?, name = ?, email = ?, avatar_url = ?, managed_by = ? WHERE id = ?",
 		u.Login, u.Name, u.Email, u.AvatarURL, nullable(u.ManagedBy), u.ID)
-	return invalidAs(conflictAs(err, "user %q already exists", u.Login), "the user's managing organization does not exist")
+	if err != nil {
+		return invalidAs(conflictAs(err, "user %q already exists", u.Login), "the user's managing organization does not exist")
+	}
+	orgs, err := all(ctx, t, scanString, "SELECT org_id FROM memberships WHERE user_id = ? ORDER BY org_id", u.ID)
+	if err != nil {
+		return err
+	}
+	for _, org := range orgs {
+		if err := t.bump(ctx, org, key(gatehouse.ChangeMember, u.ID)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
