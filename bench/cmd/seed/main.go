@@ -44,6 +44,7 @@ type config struct {
 	gatehouse, database, url, token, org    string
 	stacks, roles, members, tokens, clients int
 	samples                                 int
+	pid                                     int // the server -gatehouse started
 }
 
 func main() {
@@ -102,6 +103,7 @@ func serve(c *config) (func(), error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
+	c.pid = cmd.Process.Pid
 	stop := func() { cmd.Process.Signal(os.Interrupt); cmd.Wait(); os.RemoveAll(dir) }
 	for range 100 {
 		if b, err := os.ReadFile(tokenFile); err == nil && len(b) > 0 {
@@ -264,13 +266,16 @@ func run(c config) error {
 		return cl.do(ctx, "POST", "/api/orgs/"+c.org+"/tokens", map[string]any{"name": fmt.Sprintf("t%d", i), "description": "seed",
 			"expires": 0, "roleID": roles[i%len(roles)]}, nil)
 	}
-	rate, _, err = parallel(c.clients, 0, c.tokens, token)
+	// The timed creates are the last -samples of -tokens, so that the
+	// default quota (50,000 organization tokens) holds them all.
+	bulkTokens := max(0, c.tokens-c.samples)
+	rate, _, err = parallel(c.clients, 0, bulkTokens, token)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("tokens:  %d at %.0f/s (%d clients)\n", c.tokens, rate, c.clients)
+	fmt.Printf("tokens:  %d at %.0f/s (%d clients)\n", bulkTokens, rate, c.clients)
 
-	_, tokLat, err := parallel(1, c.tokens, c.tokens+c.samples, token)
+	_, tokLat, err := parallel(1, bulkTokens, bulkTokens+c.samples, token)
 	if err != nil {
 		return err
 	}
@@ -281,8 +286,20 @@ func run(c config) error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("at %d stacks, %d roles, %d members, %d tokens (one client, %d samples each):\n", c.stacks, c.roles, c.members, c.tokens+c.samples, c.samples)
+	fmt.Printf("at %d stacks, %d roles, %d members, %d tokens (one client, %d samples each):\n", c.stacks, c.roles, c.members, bulkTokens+c.samples, c.samples)
 	fmt.Printf("  role update:  p50 %s, p99 %s\n", ms(percentile(roleLat, 0.5)), ms(percentile(roleLat, 0.99)))
 	fmt.Printf("  token create: p50 %s, p99 %s\n", ms(percentile(tokLat, 0.5)), ms(percentile(tokLat, 0.99)))
+	if c.pid != 0 {
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.pid)); err == nil {
+			for _, l := range strings.Split(string(b), "\n") {
+				if strings.HasPrefix(l, "VmRSS:") || strings.HasPrefix(l, "VmHWM:") {
+					fmt.Printf("  server %s\n", strings.Join(strings.Fields(l), " "))
+				}
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		fmt.Printf("  load average at the end: %s\n", strings.Join(strings.Fields(string(b))[:3], " "))
+	}
 	return nil
 }
