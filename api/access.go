@@ -45,20 +45,36 @@ func (s *Server) accessHolders(q *request) (any, error) {
 
 // queryEntity is the entity a query names as a check does: entityType,
 // then entity as project/name or an account's name (none for the
-// organization).
+// organization). Its errors name the query parameter.
 func (s *Server) queryEntity(q *request) (*gatehouse.Entity, error) {
 	in := q.r.URL.Query()
 	ref := gatehouse.CheckEntity{Type: in.Get("entityType")}
 	if ref.Type == "" {
 		ref.Type = "global"
 	}
-	if ref.Type != "global" {
-		ref.Name = in.Get("entity")
-		if project, n, ok := strings.Cut(ref.Name, "/"); ok {
-			ref.Project, ref.Name = project, n
-		}
+	et, ok := gatehouse.ParseEntityType(ref.Type)
+	if !ok || et == gatehouse.EntityTeam {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "entityType: %q is not one of global, stack, environment, insights-account", ref.Type)
 	}
-	return s.svc.ResolveEntity(q.ctx(), q.org.ID, ref)
+	if et == gatehouse.EntityGlobal {
+		return s.svc.ResolveEntity(q.ctx(), q.org.ID, ref)
+	}
+	name := in.Get("entity")
+	switch project, n, _ := strings.Cut(name, "/"); {
+	case name == "":
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "entity: required with entityType %s", ref.Type)
+	case et == gatehouse.EntityInsightsAccount:
+		ref.Name = name
+	case project == "" || n == "" || strings.Contains(n, "/"):
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "entity: %q is not project/name", name)
+	default:
+		ref.Project, ref.Name = project, n
+	}
+	e, err := s.svc.ResolveEntity(q.ctx(), q.org.ID, ref)
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "entity: %s %q not found", ref.Type, name)
+	}
+	return e, err
 }
 
 // entityAccess answers "who holds what on this entity, and why": every

@@ -55,8 +55,27 @@ func TestEntityAccessAndOutputNames(t *testing.T) {
 		}
 	}
 	e.fails(scoped, "GET", "/api/orgs/acme/access/entity?entityType=stack&entity=app/dev", nil, 403, "org_member_access:read")
-	e.fails(e.admin, "GET", "/api/orgs/acme/access/entity?entityType=planet&entity=x", nil, 400, "planet")
-	e.fails(e.admin, "GET", "/api/orgs/acme/access/entity?entityType=stack&entity=app/nope", nil, 404, "app/nope")
+	// Errors name the query parameter and the problem.
+	for _, c := range []struct {
+		query  string
+		status int
+		want   string
+	}{
+		{"entityType=planet&entity=x", 400, `entityType: "planet" is not one of`},
+		{"entityType=team&entity=x", 400, `entityType: "team" is not one of`},
+		{"entityType=stack", 400, "entity: required with entityType stack"},
+		{"entityType=stack&entity=dev", 400, `entity: "dev" is not project/name`},
+		{"entityType=stack&entity=/dev", 400, `entity: "/dev" is not project/name`},
+		{"entityType=stack&entity=app/dev/x", 400, `entity: "app/dev/x" is not project/name`},
+		{"entityType=environment&entity=app/", 400, `entity: "app/" is not project/name`},
+		{"entityType=stack&entity=app/nope", 404, `entity: stack "app/nope" not found`},
+		{"entityType=insights-account&entity=nope", 404, `entity: insights-account "nope" not found`},
+	} {
+		e.fails(e.admin, "GET", "/api/orgs/acme/access/entity?"+c.query, nil, c.status, c.want)
+		e.fails(e.admin, "GET", "/api/orgs/acme/access/holders?scope=stack:read&"+c.query, nil, c.status, c.want)
+	}
+	// Another organization's stack is not found, whatever its name.
+	e.fails(e.admin, "GET", "/api/orgs/other/access/entity?entityType=stack&entity=app/dev", nil, 404, "")
 
 	dep := `{"version":3,"deployment":{"resources":[{"urn":"urn:pulumi:dev::app::pulumi:pulumi:Stack::app-dev","type":"pulumi:pulumi:Stack",` +
 		`"outputs":{"url":"https://dev.example","dbPassword":{"4dabf18193072939515e22adb298388d":"1b47061264138c4ac30d75fd1eb44270","ciphertext":"v1:x"}}}]}}`
