@@ -19,7 +19,14 @@ var (
 // be set or removed.
 const ProjectTag = "pulumi:project"
 
+// checkStackName checks a stack, project, environment, account or version
+// tag name: Pulumi's characters, and not "." or "..", which are path
+// segments in every URL that names the entity (a client or proxy resolves
+// them away: the request would reach another route).
 func checkStackName(field, v string) error {
+	if v == "." || v == ".." {
+		return gatehouse.Errorf(gatehouse.EINVALID, "%s: %q is a path segment, not a name", field, v)
+	}
 	if !stackNameRE.MatchString(v) {
 		return gatehouse.Errorf(gatehouse.EINVALID, "%s: %q must be 1 to 100 letters, digits, '_', '.' or '-'", field, v)
 	}
