@@ -136,6 +136,11 @@ func openSQLite(path string, opts Options) (*DB, error) {
 	// Savepoints' sub-journals (one per write in a group) and temporary
 	// b-trees stay in memory rather than in temporary files.
 	q.Add("_pragma", "temp_store(MEMORY)")
+	// A page cache of up to 32 MiB a connection (SQLite's default is
+	// 2 MiB): past about 10,000 stacks the indexes a write touches no
+	// longer fit in 2 MiB, and every insert read its pages back through
+	// the OS (BENCHMARKS.md, seeding).
+	q.Add("_pragma", "cache_size(-32768)")
 	base := "file:" + path + "?"
 	write, err := sql.Open("sqlite", base+q.Encode()+"&_txlock=immediate")
 	if err != nil {
