@@ -450,16 +450,27 @@ func (s *Service) SignInSSO(ctx context.Context, orgID string, who SSOIdentity, 
 	}
 	out := &SSOSession{}
 	var tok *gatehouse.Token
-	// The provider's user acts: its events (a first sign-in's
-	// member_added, the sign-in) name them.
-	actor := gatehouse.ActorFrom(ctx)
-	actor.Login = login
-	ctx = gatehouse.WithActor(ctx, actor)
 	err = s.write(ctx, orgID, func(tx gatehouse.Tx) error {
 		c, err := tx.GetSSO(ctx, orgID)
 		if err != nil {
 			return err
 		}
+		// A user whose login is the provider's subject itself (as SCIM
+		// provisions them: Okta's and Entra ID's userName is the address
+		// their SSO names) is that person; only a subject no login
+		// matches takes the '_' form.
+		if login != who.Subject && checkLogin("login", who.Subject) == nil {
+			if _, err := tx.GetUserByLogin(ctx, who.Subject); err == nil {
+				login = who.Subject
+			} else if gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+				return err
+			}
+		}
+		// The provider's user acts: its events (a first sign-in's
+		// member_added, the sign-in) name them.
+		actor := gatehouse.ActorFrom(ctx)
+		actor.Login = login
+		ctx := gatehouse.WithActor(ctx, actor)
 		u, created, err := s.ssoMember(ctx, tx, c, login, who)
 		if err != nil {
 			return err
@@ -501,7 +512,10 @@ func (s *Service) ssoMember(ctx context.Context, tx gatehouse.Tx, c *gatehouse.S
 	u, err := tx.GetUserByLogin(ctx, login)
 	switch {
 	case err == nil:
-		if _, err := tx.GetMember(ctx, c.OrgID, u.ID); err == nil {
+		if m, err := tx.GetMember(ctx, c.OrgID, u.ID); err == nil {
+			if m.Suspended {
+				return nil, false, refuse("the organization's provisioning (SCIM) has deactivated the user")
+			}
 			return u, false, nil
 		} else if gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
 			return nil, false, err

@@ -173,3 +173,39 @@ func TestSignInSSOConcurrent(t *testing.T) {
 		}
 	})
 }
+
+// TestSignInSSOProvisionedUser: a person SCIM provisioned under their
+// address (Okta's and Entra ID's userName) signs in as that user when the
+// provider names them by it, rather than as a new "_" login; a subject no
+// login matches still takes the "_" form.
+func TestSignInSSOProvisionedUser(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testenv.Env) {
+		ctx := context.Background()
+		if _, err := e.Svc.UpdateSSO(ctx, e.Org.ID, service.SSOInput{IdPMetadata: ptr(testMetadata), AllowCreate: ptr(true)}); err != nil {
+			t.Fatal(err)
+		}
+		provisioned, err := e.Svc.CreateSCIMUser(ctx, e.Org.ID, service.SCIMUserPatch{UserName: ptr("alice@example.com"), Active: ptr(true)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, protocol := range []string{service.ProtocolOIDC, service.ProtocolSAML} {
+			out, err := e.Svc.SignInSSO(ctx, e.Org.ID, service.SSOIdentity{Protocol: protocol, Subject: "alice@example.com", Email: "alice@example.com"}, time.Hour)
+			if err != nil || out.Created || out.User.ID != provisioned.User.ID {
+				t.Fatalf("%s sign-in of the provisioned user: %+v %v", protocol, out, err)
+			}
+		}
+		if _, err := e.Svc.Member(ctx, e.Org.ID, "alice_example.com"); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+			t.Errorf("a second user was made for the provisioned one: %v", err)
+		}
+		out, err := e.Svc.SignInSSO(ctx, e.Org.ID, service.SSOIdentity{Protocol: service.ProtocolSAML, Subject: "bob@example.com"}, time.Hour)
+		if err != nil || !out.Created || out.User.Login != "bob_example.com" {
+			t.Errorf("a new subject: %+v %v", out, err)
+		}
+		// Deprovisioned, the provisioned user is refused.
+		if _, err := e.Svc.UpdateSCIMUser(ctx, e.Org.ID, provisioned.User.ID, service.SCIMUserPatch{Active: ptr(false)}); err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.Svc.SignInSSO(ctx, e.Org.ID, service.SSOIdentity{Protocol: service.ProtocolOIDC, Subject: "alice@example.com"}, time.Hour)
+		wantCode(t, "a deprovisioned user", err, gatehouse.EFORBIDDEN, "deactivated the user")
+	})
+}
