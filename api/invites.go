@@ -91,10 +91,13 @@ func (s *Server) revokeInvite(q *request) (any, error) {
 }
 
 // ownUser is the caller's user, for the routes where a user answers for
-// itself: a user's own personal token only (not one an organization's OIDC
-// exchange minted, which speaks for that organization alone).
+// itself: a user's own personal token only (not one bound to an
+// organization by its SSO or OIDC exchange, which speaks for it alone).
 func ownUser(q *request) (*gatehouse.User, error) {
 	if err := userOnly(q); err != nil {
+		return nil, err
+	}
+	if err := unbound(q, "answer the user's invitations"); err != nil {
 		return nil, err
 	}
 	return q.id.User, nil

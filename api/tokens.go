@@ -83,46 +83,62 @@ func userOnly(q *request) error {
 	if q.id.User == nil {
 		return gatehouse.Errorf(gatehouse.EFORBIDDEN, "forbidden: personal tokens belong to users; this request was made with a %s token", q.id.Token.Kind)
 	}
+	return nil
+}
+
+// unbound refuses a token bound to one organization (made by its single
+// sign-on or its OIDC exchange): it speaks for the user there only, and
+// may not answer the user's invitations to others.
+func unbound(q *request, what string) error {
 	if q.id.Token.OrgID != "" {
-		// A token an organization's OIDC exchange minted speaks for that
-		// organization only: it may not make or manage the user's own
-		// tokens (which reach every organization of the user) nor answer
-		// the user's invitations.
-		return gatehouse.Errorf(gatehouse.EFORBIDDEN, "forbidden: this personal token was exchanged through an OIDC issuer of one organization and acts only there; use a token you created")
+		return gatehouse.Errorf(gatehouse.EFORBIDDEN, "forbidden: this token acts for one organization only (made by its single sign-on, or exchanged through its OIDC issuer) and cannot %s; use a personal token you created", what)
 	}
 	return nil
 }
 
+// The personal tokens routes serve a token bound to one organization (a
+// console or CLI session of its single sign-on) too, on the user's tokens
+// bound to that organization: they die with the membership, as the
+// session does. Tokens exchanged from an OIDC ID token make none.
 func (s *Server) listPersonalTokens(q *request) (any, error) {
-	if err := userOnly(q); err != nil {
+	if err := personalTokensCaller(q); err != nil {
 		return nil, err
 	}
-	return s.listTokens(q, gatehouse.TokenFilter{UserID: q.id.User.ID, Kind: gatehouse.TokenPersonal})
+	return s.listTokens(q, gatehouse.TokenFilter{UserID: q.id.User.ID, Kind: gatehouse.TokenPersonal, OrgID: q.id.Token.OrgID})
+}
+
+// personalTokensCaller refuses a caller that is not a user, or whose
+// token was exchanged from an OIDC ID token: that token is short-lived
+// and dies with its issuer, and a personal token it made would do
+// neither.
+func personalTokensCaller(q *request) error {
+	if err := userOnly(q); err != nil {
+		return err
+	}
+	if q.id.Token.Exchanged {
+		return gatehouse.Errorf(gatehouse.EFORBIDDEN, "forbidden: a token exchanged from an OIDC ID token cannot list, create or revoke personal access tokens; use a personal access token")
+	}
+	return nil
 }
 
 func (s *Server) createPersonalToken(q *request) (any, error) {
-	if err := userOnly(q); err != nil {
+	if err := personalTokensCaller(q); err != nil {
 		return nil, err
-	}
-	if q.id.Token.Exchanged {
-		// An exchanged token is short-lived and dies with its issuer; a
-		// personal token it made would do neither.
-		return nil, gatehouse.Errorf(gatehouse.EFORBIDDEN, "forbidden: a token exchanged from an OIDC ID token cannot create personal access tokens; sign in with a personal access token")
 	}
 	var in wire.CreatePersonalTokenRequest
 	if err := q.decode(&in); err != nil {
 		return nil, err
 	}
-	return s.createToken(q, service.TokenInput{Kind: gatehouse.TokenPersonal, UserID: q.id.User.ID, Description: in.Description,
-		Expires: in.Expires, CreatedBy: q.id.User.ID})
+	return s.createToken(q, service.TokenInput{Kind: gatehouse.TokenPersonal, UserID: q.id.User.ID, OrgID: q.id.Token.OrgID,
+		Description: in.Description, Expires: in.Expires, CreatedBy: q.id.User.ID})
 }
 
 func (s *Server) deletePersonalToken(q *request) (any, error) {
-	if err := userOnly(q); err != nil {
+	if err := personalTokensCaller(q); err != nil {
 		return nil, err
 	}
 	return nil, s.svc.RevokeToken(q.ctx(), q.r.PathValue("tokenID"), func(t *gatehouse.Token) error {
-		if t.UserID != q.id.User.ID || t.Kind != gatehouse.TokenPersonal {
+		if t.UserID != q.id.User.ID || t.Kind != gatehouse.TokenPersonal || (q.id.Token.OrgID != "" && t.OrgID != q.id.Token.OrgID) {
 			return gatehouse.Errorf(gatehouse.ENOTFOUND, "token %q not found", t.ID)
 		}
 		return nil

@@ -17,7 +17,7 @@ const MaxTokenAhead = 2 * 365 * 24 * time.Hour
 // TokenInput describes a token to create.
 type TokenInput struct {
 	Kind        string
-	OrgID       string // organization and team tokens
+	OrgID       string // organization and team tokens; a personal token bound to one organization
 	UserID      string // personal tokens
 	TeamName    string // team tokens
 	Name        string // organization and team tokens: 1 to 40 characters
@@ -145,8 +145,21 @@ func (s *Service) checkTokenOwner(ctx context.Context, tx gatehouse.Tx, in Token
 		for _, m := range ms {
 			orgs = append(orgs, m.OrgID)
 		}
+		if in.OrgID != "" && !slices.Contains(orgs, in.OrgID) {
+			orgs = append(orgs, in.OrgID) // locked, for the membership check below
+		}
 		if err := s.checkPersonalTokens(ctx, tx, in.UserID, orgs); err != nil {
 			return nil, err
+		}
+		if in.OrgID != "" {
+			// A token bound to one organization (made from a session of
+			// its single sign-on) needs the membership, read under the
+			// organization's lock that a removal takes too, and is
+			// recorded there only.
+			if _, err := tx.GetMember(ctx, in.OrgID, in.UserID); err != nil {
+				return nil, gatehouse.Recode(err, gatehouse.ENOTFOUND, gatehouse.EFORBIDDEN, "forbidden: you are no longer a member of the organization")
+			}
+			orgs = []string{in.OrgID}
 		}
 		// After checkPersonalTokens's locks, so that a deprovisioning
 		// (scimUserWrite takes the same ones) either came first and is

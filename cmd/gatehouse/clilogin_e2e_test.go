@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/exec"
@@ -43,6 +45,94 @@ func TestPulumiLoginInBrowser(t *testing.T) {
 	}
 
 	dir := t.TempDir()
+	env := pulumiLogin(t, pulumi, script, dir, base, m.Addr, []string{"PULUMI_CONSOLE_DOMAIN=" + m.Addr},
+		func(opened string) { browse(t, nil, base, carolToken, opened) })
+	if !strings.Contains(env.transcript, "as carol") {
+		t.Fatalf("pulumi login:\n%s", env.transcript)
+	}
+	who := exec.Command(pulumi, "whoami")
+	who.Env = env.env
+	if b, err := who.CombinedOutput(); err != nil || strings.TrimSpace(string(b)) != "carol" {
+		t.Fatalf("pulumi whoami: %v %s", err, b)
+	}
+}
+
+// TestPulumiLoginAPIAppPair: with the API at api.X and the console at
+// app.X (both names reaching one Gatehouse, here through an HTTP proxy
+// that stands in for DNS), the stock CLI finds the console by itself, with
+// no PULUMI_CONSOLE_DOMAIN, and logs in through the browser.
+func TestPulumiLoginAPIAppPair(t *testing.T) {
+	pulumi := pulumiCLI(t)
+	script, err := exec.LookPath("script")
+	if err != nil {
+		t.Skip("script(1) is not installed")
+	}
+	const api, app = "api.gatehouse.test", "app.gatehouse.test"
+	m, _ := startMain(t, filepath.Join(t.TempDir(), "g.db"), func(c *Config) { c.PublicURL = "http://" + app })
+	ctx := context.Background()
+	if _, err := m.Service.AddMember(ctx, orgIDOf(t, m, "acme"), "carol", ""); err != nil {
+		t.Fatal(err)
+	}
+	carolToken, err := m.Service.IssueToken(ctx, "acme", "carol", "console", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The proxy: both names go to the one server, with their Host header;
+	// any other is refused.
+	var hosts sync.Map
+	target, _ := url.Parse("http://" + m.Addr)
+	forward := httputil.NewSingleHostReverseProxy(target)
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Host != api && r.URL.Host != app {
+			http.Error(w, "no such host "+r.URL.Host, http.StatusBadGateway)
+			return
+		}
+		hosts.Store(r.URL.Host, true)
+		r.Host = r.URL.Host
+		forward.ServeHTTP(w, r)
+	}))
+	t.Cleanup(proxy.Close)
+	proxyURL, _ := url.Parse(proxy.URL)
+	tr := &http.Transport{Proxy: func(r *http.Request) (*url.URL, error) {
+		if r.URL.Hostname() == "localhost" {
+			return nil, nil // the CLI's own listener
+		}
+		return proxyURL, nil
+	}}
+
+	dir := t.TempDir()
+	env := pulumiLogin(t, pulumi, script, dir, "http://"+api, app, []string{"HTTP_PROXY=" + proxy.URL, "NO_PROXY=localhost"},
+		func(opened string) { browse(t, tr, "http://"+app, carolToken, opened) })
+	// Logged in to the API's name; the console's is where it shows stacks.
+	if want := "Logged in to http://" + api + " as carol (http://" + app + ")"; !strings.Contains(env.transcript, want) {
+		t.Fatalf("pulumi login: no %q in\n%s", want, env.transcript)
+	}
+	who := exec.Command(pulumi, "whoami")
+	who.Env = env.env
+	if b, err := who.CombinedOutput(); err != nil || strings.TrimSpace(string(b)) != "carol" {
+		t.Fatalf("pulumi whoami: %v %s", err, b)
+	}
+	for _, h := range []string{api, app} {
+		if _, ok := hosts.Load(h); !ok {
+			t.Errorf("nothing went to %s", h)
+		}
+	}
+}
+
+// loggedIn is a pulumi login's environment (its PULUMI_HOME holds the
+// credentials) and what its terminal showed.
+type loggedIn struct {
+	env        []string
+	transcript string
+}
+
+// pulumiLogin runs `pulumi login base` in a terminal (script(1) gives it
+// one) with its home in dir and extra in its environment, presses ENTER at
+// its prompt, and hands the console URL the CLI opens (console is the host
+// it must name) to browse, the browser; it returns once the CLI has logged
+// in.
+func pulumiLogin(t *testing.T, pulumi, script, dir, base, console string, extra []string, browse func(opened string)) loggedIn {
+	t.Helper()
 	urls := filepath.Join(dir, "opened")
 	opener := "#!/bin/sh\nprintf '%s\\n' \"$1\" >> " + urls + "\n"
 	for _, name := range []string{"xdg-open", "browser"} {
@@ -50,9 +140,9 @@ func TestPulumiLoginInBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	env := []string{"PATH=" + dir + string(os.PathListSeparator) + os.Getenv("PATH"), "HOME=" + dir, "PULUMI_HOME=" + filepath.Join(dir, "home"),
-		"PULUMI_CONSOLE_DOMAIN=" + m.Addr, "BROWSER=" + filepath.Join(dir, "browser"), "TERM=xterm", "NO_COLOR=1",
-		"PULUMI_SKIP_UPDATE_CHECK=true", "PULUMI_DISABLE_CI_DETECTION=1"}
+	env := append([]string{"PATH=" + dir + string(os.PathListSeparator) + os.Getenv("PATH"), "HOME=" + dir, "PULUMI_HOME=" + filepath.Join(dir, "home"),
+		"BROWSER=" + filepath.Join(dir, "browser"), "TERM=xterm", "NO_COLOR=1",
+		"PULUMI_SKIP_UPDATE_CHECK=true", "PULUMI_DISABLE_CI_DETECTION=1"}, extra...)
 	term := startTerminal(t, env, script, pulumi+" login "+base)
 	term.waitFor("paste an access token", 60*time.Second)
 	// ENTER, again until the browser opens: a key that arrives before the
@@ -71,18 +161,14 @@ func TestPulumiLoginInBrowser(t *testing.T) {
 	opened := waitForLine(t, urls, 60*time.Second, term.text)
 	close(stop)
 	u, err := url.Parse(opened)
-	if err != nil || u.Host != m.Addr || u.Path != "/cli-login" || u.Query().Get("cliSessionPort") == "" {
+	if err != nil || u.Host != console || u.Path != "/cli-login" || u.Query().Get("cliSessionPort") == "" {
 		t.Fatalf("the CLI opened %q", opened)
 	}
-	browse(t, base, carolToken, opened)
-	if err := term.wait(60 * time.Second); err != nil || !strings.Contains(term.text(), "Logged in to") || !strings.Contains(term.text(), "as carol") {
+	browse(opened)
+	if err := term.wait(60 * time.Second); err != nil || !strings.Contains(term.text(), "Logged in to") {
 		t.Fatalf("pulumi login: %v\n%s", err, term.text())
 	}
-	who := exec.Command(pulumi, "whoami")
-	who.Env = env
-	if b, err := who.CombinedOutput(); err != nil || strings.TrimSpace(string(b)) != "carol" {
-		t.Fatalf("pulumi whoami: %v %s", err, b)
-	}
+	return loggedIn{env: env, transcript: term.text()}
 }
 
 // terminal runs a command in a terminal of script(1)'s, answering the
@@ -158,13 +244,14 @@ func (term *terminal) wait(d time.Duration) error {
 	}
 }
 
-// browse is the browser: signed in to the console with a token, it opens
-// the CLI's URL, confirms, and follows the redirects to the CLI's listener
-// and back to the console's welcome page.
-func browse(t *testing.T, base, token, opened string) {
+// browse is the browser (over tr, nil for the default transport): signed
+// in to the console with a token, it opens the CLI's URL, confirms, and
+// follows the redirects to the CLI's listener and back to the console's
+// welcome page.
+func browse(t *testing.T, tr http.RoundTripper, base, token, opened string) {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	c := &http.Client{Jar: jar, Timeout: 30 * time.Second, Transport: tr}
 	form := func(path string, v url.Values) *http.Response {
 		req, _ := http.NewRequest("POST", base+path, strings.NewReader(v.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
