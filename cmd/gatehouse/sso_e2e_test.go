@@ -172,7 +172,9 @@ func ssoOnboarding(t *testing.T, pulumi, script, dialect string) {
 	if st != 200 || !strings.Contains(body, "Signed in") || !signedIn(aliceSAML, a) {
 		t.Fatalf("alice through SAML: %d %.500s", st, body)
 	}
-	var members struct{ Members []struct{ User struct{ GithubLogin string } } }
+	var members struct {
+		Members []struct{ User struct{ GithubLogin string } }
+	}
 	call(admin, "GET", "/api/orgs/acme/members", nil, &members)
 	var logins []string
 	for _, m := range members.Members {
@@ -362,4 +364,3 @@ func freePort(t *testing.T) string {
 	defer l.Close()
 	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 }
-
