@@ -1,6 +1,8 @@
 package web_test
 
 import (
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -69,6 +71,17 @@ func TestSSOPersonalTokens(t *testing.T) {
 	}
 	if st := e.apiAs(made.TokenValue, "GET", "/api/user", nil); st != 401 {
 		t.Errorf("a revoked token: %d, want 401", st)
+	}
+	// The console's tokens page works for the SSO session, with its
+	// CSRF token, and shows the token it made.
+	_, _, page := b.do("GET", e.gh.URL+"/console/-/profile", nil)
+	csrf := csrfInput.FindStringSubmatch(page)
+	if csrf == nil {
+		t.Fatalf("profile page: %.500s", page)
+	}
+	st, _, page := b.do("POST", e.gh.URL+"/console/-/profile/tokens", url.Values{"csrf": {csrf[1]}, "description": {"from the console"}, "expires": {"30"}})
+	if st != 200 || !strings.Contains(page, "pul-") || !strings.Contains(page, "from the console") {
+		t.Errorf("creating a token on the profile page from an SSO session: %d %.800s", st, page)
 	}
 	// Another bound token dies with the membership.
 	if st := e.apiWith(cli, "POST", "/api/user/tokens", map[string]any{"description": "ci"}, &made); st != 200 && st != 201 {
