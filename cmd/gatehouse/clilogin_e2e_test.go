@@ -35,14 +35,7 @@ func TestPulumiLoginInBrowser(t *testing.T) {
 	}
 	m, _ := startMain(t, filepath.Join(t.TempDir(), "g.db"), nil)
 	base := "http://" + m.Addr
-	ctx := context.Background()
-	if _, err := m.Service.AddMember(ctx, orgIDOf(t, m, "acme"), "carol", ""); err != nil {
-		t.Fatal(err)
-	}
-	carolToken, err := m.Service.IssueToken(ctx, "acme", "carol", "console", time.Time{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	carolToken := newMemberToken(t, m, "carol")
 
 	dir := t.TempDir()
 	env := pulumiLogin(t, pulumi, script, dir, base, m.Addr, []string{"PULUMI_CONSOLE_DOMAIN=" + m.Addr},
@@ -69,14 +62,7 @@ func TestPulumiLoginAPIAppPair(t *testing.T) {
 	}
 	const api, app = "api.gatehouse.test", "app.gatehouse.test"
 	m, _ := startMain(t, filepath.Join(t.TempDir(), "g.db"), func(c *Config) { c.PublicURL = "http://" + app })
-	ctx := context.Background()
-	if _, err := m.Service.AddMember(ctx, orgIDOf(t, m, "acme"), "carol", ""); err != nil {
-		t.Fatal(err)
-	}
-	carolToken, err := m.Service.IssueToken(ctx, "acme", "carol", "console", time.Time{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	carolToken := newMemberToken(t, m, "carol")
 	// The proxy: both names go to the one server, with their Host header;
 	// any other is refused.
 	var hosts sync.Map
@@ -117,6 +103,20 @@ func TestPulumiLoginAPIAppPair(t *testing.T) {
 			t.Errorf("nothing went to %s", h)
 		}
 	}
+}
+
+// newMemberToken adds login to acme and issues them a token.
+func newMemberToken(t *testing.T, m *Main, login string) string {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := m.Service.AddMember(ctx, orgIDOf(t, m, "acme"), login, ""); err != nil {
+		t.Fatal(err)
+	}
+	token, err := m.Service.IssueToken(ctx, "acme", login, "console", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return token
 }
 
 // loggedIn is a pulumi login's environment (its PULUMI_HOME holds the
