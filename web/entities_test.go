@@ -1,14 +1,19 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/gatehouse-iam/gatehouse/api/wire"
+	"github.com/gatehouse-iam/gatehouse/service"
 )
 
 // raw sends a body as it is (an environment's YAML) and returns the status.
@@ -112,5 +117,43 @@ func TestEntityPages(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestStacksNextPage: past a page of stacks (1,000) the list links the
+// next page, keeping the filters, and the link works (html/template would
+// escape a query put after a literal "?" as one value).
+func TestStacksNextPage(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.signIn(e.admin)
+	ctx := context.Background()
+	id, err := e.az.Authenticate("token " + e.admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = e.svc.Batch(ctx, orgID(t, e), func(bt *service.Batch) error {
+		for i := range 1001 {
+			if _, err := bt.CreateStack(id, service.StackInput{Project: "bulk", Name: fmt.Sprintf("s%04d", i)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := b.get("/console/acme/stacks?project=bulk")
+	m := regexp.MustCompile(`<a href="([^"]*)">Next page</a>`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no next page link:\n%.2000s", page)
+	}
+	next := html.UnescapeString(m[1])
+	u, err := url.Parse(next)
+	if err != nil || u.Path != "/console/acme/stacks" || u.Query().Get("project") != "bulk" || u.Query().Get("continuationToken") == "" {
+		t.Fatalf("next page link %q: %v", next, err)
+	}
+	if page := b.get(next); strings.Count(page, `<a href="/console/acme/stacks/bulk/`) != 1 || strings.Contains(page, "Next page") {
+		t.Errorf("the next page does not hold the last stack alone:\n%.3000s", page)
 	}
 }
