@@ -232,6 +232,9 @@ func TestAccountTagErrors(t *testing.T) {
 			t.Errorf("%s's %v: %d\n%s", c.who, c.form, status, body)
 		}
 	}
+	if page := admin.get("/console/acme/accounts/aws"); !strings.Contains(page, ">Delete this Insights account</button>") {
+		t.Errorf("the account's page does not name its type in words:\n%s", page)
+	}
 	var tags wire.InsightsAccountTags
 	e.must(e.admin, "GET", "/api/preview/insights/acme/accounts/aws/tags", nil, &tags)
 	if len(tags.Tags) != 1 || tags.Tags["team"] != "data" {
