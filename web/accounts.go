@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/api/wire"
@@ -56,27 +57,56 @@ func (c *Console) accountPage(q *req, status int, errMsg string) error {
 	return q.render(status, "account", d.Name, "accounts", d, errMsg, q.notice())
 }
 
-// accountTag sets or removes one tag: the API replaces an account's tags
-// whole, so the form's change is applied to the tags as read.
+// accountTag sets or removes one tag. The API's own account route
+// replaces the tags whole (PUT), so a change applied to tags read before
+// would undo a change made in between; the tag batch route applies this
+// one change to the tags as they are in its transaction, under the
+// organization's lock, deciding insights_account:update as the PUT does.
 func (c *Console) accountTag(q *req) error {
 	f := q.tagForm()
-	var tags wire.InsightsAccountTags
-	err := q.call("GET", q.accountAPI()+"/tags", nil, &tags)
-	if err == nil {
-		if tags.Tags == nil {
-			tags.Tags = map[string]string{}
-		}
-		if f.Remove {
-			delete(tags.Tags, f.Name)
-		} else {
-			tags.Tags[f.Name] = f.Value
-		}
-		err = q.call("PUT", q.accountAPI()+"/tags", tags, nil)
+	change := wire.TagBatchChange{Entity: wire.BatchEntity{Type: "insights-account", Name: q.r.PathValue("name")}}
+	if f.Remove {
+		change.Remove = []string{f.Name}
+	} else {
+		change.Set = map[string]string{f.Name: f.Value}
 	}
+	err := q.call("POST", "/api/orgs/"+url.PathEscape(q.org)+"/tags/batch", wire.TagBatchRequest{Changes: []wire.TagBatchChange{change}}, nil)
 	if err != nil {
+		if e, ok := err.(*apiError); ok {
+			e.Message = oneChange(e.Message)
+		}
 		return q.fail(err, func(msg string) error { return c.accountPage(q, errStatus(err), msg) })
 	}
 	return q.redirect(q.accountPath(), tagNotice(f))
+}
+
+// oneChange words a tag batch error about its only change for the page
+// it was made on: without the change's index and entity, and the tag
+// fields as "tags", as the account's own route names them.
+func oneChange(msg string) string {
+	rest, ok := strings.CutPrefix(msg, "changes[0]")
+	if !ok {
+		return msg
+	}
+	switch {
+	case strings.HasPrefix(rest, " ("): // " (insights-account aws): ..."
+		if _, m, ok := strings.Cut(rest, "): "); ok {
+			return m
+		}
+	case strings.HasPrefix(rest, ".entity: "): // `insights-account "aws": ...` or `... not found`
+		m := strings.TrimPrefix(rest, ".entity: ")
+		if _, after, ok := strings.Cut(m, `": `); ok {
+			return after
+		}
+		return m
+	case strings.HasPrefix(rest, ".set: "):
+		return "tags: " + strings.TrimPrefix(rest, ".set: ")
+	case strings.HasPrefix(rest, ".remove["):
+		if _, m, ok := strings.Cut(rest, "]: "); ok {
+			return "tags: " + m
+		}
+	}
+	return msg
 }
 
 func (c *Console) deleteAccount(q *req) error {

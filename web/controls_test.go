@@ -181,3 +181,38 @@ func TestEveryPageForEveryRole(t *testing.T) {
 		}
 	}
 }
+
+// TestConsoleNavigation: the organization's navigation links each page
+// once, and only the pages the user's role reads: the admin sees them
+// all; a Reader (no audit_logs:read, oidc_issuers:read,
+// org_member_access:read) sees no Audit log, OIDC or Access explorer.
+func TestConsoleNavigation(t *testing.T) {
+	e := newEnv(t)
+	admin := e.browser()
+	admin.signIn(e.admin)
+	reader := e.browser()
+	reader.signIn(e.member(t, "rex", "reader"))
+	nav := regexp.MustCompile(`(?s)<nav aria-label="Organization">(.*?)</nav>`)
+	link := regexp.MustCompile(`<a href="/console/acme/([a-z-]+)"`)
+	all := []string{"stacks", "environments", "accounts", "permissions", "roles", "tokens", "teams", "members", "oidc", "sso", "audit", "access"}
+	for _, c := range []struct {
+		who  string
+		b    *browser
+		want []string
+	}{
+		{"admin", admin, all},
+		{"reader", reader, []string{"stacks", "environments", "accounts", "permissions", "roles", "tokens", "teams", "members", "sso"}},
+	} {
+		m := nav.FindStringSubmatch(c.b.get("/console/acme/stacks"))
+		if m == nil {
+			t.Fatalf("the %s's page has no organization navigation", c.who)
+		}
+		var got []string
+		for _, l := range link.FindAllStringSubmatch(m[1], -1) {
+			got = append(got, l[1])
+		}
+		if strings.Join(got, " ") != strings.Join(c.want, " ") {
+			t.Errorf("the %s's navigation links %v, want %v", c.who, got, c.want)
+		}
+	}
+}

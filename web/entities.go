@@ -136,5 +136,14 @@ var entityScopes = map[string]map[string]string{
 // which follows the stack's project and cannot be removed.
 func (p entityPage) BuiltIn(key string) bool { return p.Type == "stack" && key == service.ProjectTag }
 
+// Noun is the entity's type in a sentence: stack, environment, Insights
+// account.
+func (p entityPage) Noun() string {
+	if p.Type == "insights-account" {
+		return "Insights account"
+	}
+	return p.Type
+}
+
 // Scope is the scope the page's control for action needs.
 func (p entityPage) Scope(action string) string { return entityScopes[p.Type][action] }

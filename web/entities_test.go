@@ -1,14 +1,20 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/gatehouse-iam/gatehouse/api/wire"
+	"github.com/gatehouse-iam/gatehouse/service"
 )
 
 // raw sends a body as it is (an environment's YAML) and returns the status.
@@ -112,5 +118,126 @@ func TestEntityPages(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestStacksNextPage: past a page of stacks (1,000) the list links the
+// next page, keeping the filters, and the link works (html/template would
+// escape a query put after a literal "?" as one value).
+func TestStacksNextPage(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.signIn(e.admin)
+	ctx := context.Background()
+	id, err := e.az.Authenticate("token " + e.admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = e.svc.Batch(ctx, orgID(t, e), func(bt *service.Batch) error {
+		for i := range 1001 {
+			if _, err := bt.CreateStack(id, service.StackInput{Project: "bulk", Name: fmt.Sprintf("s%04d", i)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := b.get("/console/acme/stacks?project=bulk")
+	m := regexp.MustCompile(`<a href="([^"]*)">Next page</a>`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no next page link:\n%.2000s", page)
+	}
+	next := html.UnescapeString(m[1])
+	u, err := url.Parse(next)
+	if err != nil || u.Path != "/console/acme/stacks" || u.Query().Get("project") != "bulk" || u.Query().Get("continuationToken") == "" {
+		t.Fatalf("next page link %q: %v", next, err)
+	}
+	if page := b.get(next); strings.Count(page, `<a href="/console/acme/stacks/bulk/`) != 1 || strings.Contains(page, "Next page") {
+		t.Errorf("the next page does not hold the last stack alone:\n%.3000s", page)
+	}
+}
+
+// TestAccountTagsConcurrent: tag changes made at once to one Insights
+// account through its page all land. (The API's account route replaces an account's tags whole; a page that read them, changed one and
+// wrote them back lost the changes made in between.)
+func TestAccountTagsConcurrent(t *testing.T) {
+	e := newEnv(t)
+	admin := e.browser()
+	admin.signIn(e.admin)
+	e.seedEntities(t, admin) // the account aws, tagged team=data
+	const n = 12
+	statuses := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			form := url.Values{"csrf": {admin.csrf}, "name": {fmt.Sprintf("k%d", i)}, "value": {"v"}}
+			if i%4 == 3 {
+				form = url.Values{"csrf": {admin.csrf}, "action": {"remove"}, "name": {"team"}}
+			}
+			req, _ := http.NewRequest("POST", e.srv.URL+"/console/acme/accounts/aws/tags", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			resp, err := admin.c.Do(req)
+			if err != nil {
+				statuses[i] = -1
+				return
+			}
+			resp.Body.Close()
+			statuses[i] = resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	var tags wire.InsightsAccountTags
+	e.must(e.admin, "GET", "/api/preview/insights/acme/accounts/aws/tags", nil, &tags)
+	for i, s := range statuses {
+		if s != http.StatusSeeOther {
+			t.Errorf("change %d: status %d", i, s)
+		}
+		if _, ok := tags.Tags[fmt.Sprintf("k%d", i)]; !ok && i%4 != 3 {
+			t.Errorf("tag k%d was lost: %v", i, tags.Tags)
+		}
+	}
+	if _, ok := tags.Tags["team"]; ok {
+		t.Errorf("the removal of team was lost: %v", tags.Tags)
+	}
+}
+
+// TestAccountTagErrors: a refused tag change of an account is named on its
+// page as the account's own route would name it: the field and the
+// problem, or the scope the user lacks; nothing changes.
+func TestAccountTagErrors(t *testing.T) {
+	e := newEnv(t)
+	admin := e.browser()
+	admin.signIn(e.admin)
+	e.seedEntities(t, admin)
+	reader := e.browser()
+	reader.signIn(e.member(t, "rex", "reader"))
+	for _, c := range []struct {
+		who    string
+		b      *browser
+		form   url.Values
+		status int
+		want   string
+	}{
+		{"admin", admin, url.Values{"name": {"bad tag"}, "value": {"x"}}, 400, `tags: name &#34;bad tag&#34; must be 1 to 40 letters`},
+		{"admin", admin, url.Values{"name": {"big"}, "value": {strings.Repeat("x", 257)}}, 400, `tags: the value of &#34;big&#34; is 257 characters`},
+		{"admin", admin, url.Values{"action": {"remove"}, "name": {"no such"}}, 400, `tags: &#34;no such&#34; is not a tag name`},
+		{"reader", reader, url.Values{"name": {"owner"}, "value": {"rex"}}, 403, `forbidden: this requires the insights_account:update scope`},
+	} {
+		status, _, body := c.b.do("POST", "/console/acme/accounts/aws/tags", c.form)
+		if status != c.status || !strings.Contains(body, `<p class="error" role="alert">`+c.want) || strings.Contains(body, "changes[0]") {
+			t.Errorf("%s's %v: %d\n%s", c.who, c.form, status, body)
+		}
+	}
+	if page := admin.get("/console/acme/accounts/aws"); !strings.Contains(page, ">Delete this Insights account</button>") {
+		t.Errorf("the account's page does not name its type in words:\n%s", page)
+	}
+	var tags wire.InsightsAccountTags
+	e.must(e.admin, "GET", "/api/preview/insights/acme/accounts/aws/tags", nil, &tags)
+	if len(tags.Tags) != 1 || tags.Tags["team"] != "data" {
+		t.Errorf("refused changes changed the tags: %v", tags.Tags)
 	}
 }

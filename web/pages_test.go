@@ -159,3 +159,38 @@ func TestConsoleHidesWhatTheUserMayNot(t *testing.T) {
 		t.Errorf("a member's members page:\n%s", page)
 	}
 }
+
+// TestEmptyStates: an empty list says what to do next, on every page that
+// lists something, for an organization that has nothing yet.
+func TestEmptyStates(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.signIn(e.admin)
+	check := func(path string, want ...string) {
+		t.Helper()
+		page := b.get(path)
+		for _, w := range want {
+			if !strings.Contains(page, w) {
+				t.Errorf("%s lacks %q", path, w)
+			}
+		}
+	}
+	check("/console/acme/stacks", `class="empty">No stacks you may read yet. Create one with the pulumi CLI`)
+	check("/console/acme/stacks?name=nothing", `class="empty">No stack you may read matches these filters. <a href="/console/acme/stacks">Clear the filters</a>`)
+	check("/console/acme/environments", `class="empty">No environments you may read yet. Create one with <code>pulumi env init acme/my-project/dev</code>`)
+	check("/console/acme/accounts", `class="empty">No Insights accounts you may read yet. Create one through the API`)
+	check("/console/acme/oidc", `class="empty">No issuers yet. Register your CI's issuer below`)
+	check("/console/acme/teams", `class="empty">No teams yet. Create one below, add members, then give it roles.`)
+	check("/console/acme/tokens", `class="empty">No organization tokens yet. Create one below`)
+	check("/console/acme/audit?event=team_deleted", `match these filters: widen the dates or <a href="/console/acme/audit">clear the filters</a>`)
+
+	e.must(e.admin, "POST", "/api/stacks/acme/app", wire.CreateStackRequest{StackName: "dev"}, nil)
+	check("/console/acme/stacks/app/dev", `class="empty">No outputs. A program's exports appear here after <code>pulumi up</code>`,
+		`class="empty">No updates yet: run <code>pulumi up</code> on this stack.`)
+	e.must(e.admin, "POST", "/api/esc/environments/acme", wire.CreateEnvironmentRequest{Project: "app", Name: "cfg"}, nil)
+	check("/console/acme/environments/app/cfg", `class="empty">No tags yet. Tags let roles grant access to every environment that carries them: add one below, then write a tag rule in a role.`)
+	e.must(e.admin, "POST", "/api/orgs/acme/teams/pulumi", wire.CreateTeamRequest{Name: "ops"}, nil)
+	check("/console/acme/teams/ops", `class="empty">No members yet: add one by login below.`, `class="empty">No roles yet: give the team one below.`,
+		`class="empty">None yet: grant the team a permission on one stack or environment below.`,
+		`class="empty">No team tokens yet: create one below for CI that acts as the team.`)
+}

@@ -15,7 +15,9 @@ type stacksData struct {
 	// The filters: a project, a tag (key or key=value), part of a name.
 	Project, Tag, Name string
 	Filtered           bool
-	Next               string // the query of the next page, if any
+	// Next is the URL of the next page, if any: a whole URL, as
+	// html/template escapes a query put after a literal "?" as one value.
+	Next string
 }
 
 type stackRow struct {
@@ -63,8 +65,13 @@ func (c *Console) stacks(q *req) error {
 		d.Stacks = append(d.Stacks, row)
 	}
 	if out.ContinuationToken != nil {
-		next := url.Values{"project": {d.Project}, "tag": {d.Tag}, "name": {d.Name}, "continuationToken": {*out.ContinuationToken}}
-		d.Next = next.Encode()
+		next := url.Values{"continuationToken": {*out.ContinuationToken}}
+		for k, v := range map[string]string{"project": d.Project, "tag": d.Tag, "name": d.Name} {
+			if v != "" {
+				next.Set(k, v)
+			}
+		}
+		d.Next = "/console/" + url.PathEscape(q.org) + "/stacks?" + next.Encode()
 	}
 	return q.render(http.StatusOK, "stacks", "Stacks", "stacks", d, "", q.notice())
 }

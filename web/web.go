@@ -166,6 +166,7 @@ func (c *Console) routes() {
 	c.ssoRoutes()
 	c.cliRoutes()
 	m.HandleFunc("GET /console/{org}/audit", c.authed(c.audit))
+	m.HandleFunc("GET /console/{org}/audit/export", c.authed(c.auditExport))
 	m.HandleFunc("GET /console/{org}/access", c.authed(c.access))
 	m.HandleFunc("POST /console/{org}/access", c.authed(c.access))
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -48,6 +49,38 @@ func TestUnknownSubcommands(t *testing.T) {
 	}
 	if code, _, stderr := run(t, "frobnicate"); code != exitError || !strings.Contains(stderr, `unknown command "frobnicate"`) {
 		t.Errorf("gatehouse frobnicate: exit %d %s", code, stderr)
+	}
+}
+
+// TestVerbs: in every command group the verbs are the same: list (alias
+// ls) and delete (alias rm), never ls, rm or remove as a command's own
+// name.
+func TestVerbs(t *testing.T) {
+	var walk func(c *cobra.Command, path string)
+	n := 0
+	walk = func(c *cobra.Command, path string) {
+		for _, sub := range c.Commands() {
+			p := strings.TrimSpace(path + " " + sub.Name())
+			switch sub.Name() {
+			case "list":
+				n++
+				if !slices.Contains(sub.Aliases, "ls") {
+					t.Errorf("gatehouse %s has no alias ls", p)
+				}
+			case "delete":
+				n++
+				if !slices.Contains(sub.Aliases, "rm") {
+					t.Errorf("gatehouse %s has no alias rm", p)
+				}
+			case "ls", "rm", "remove", "del", "revoke":
+				t.Errorf("gatehouse %s: name it list or delete, with %s as an alias", p, sub.Name())
+			}
+			walk(sub, p)
+		}
+	}
+	walk(newRootCmd(), "")
+	if n < 10 {
+		t.Fatalf("found only %d list and delete commands", n)
 	}
 }
 

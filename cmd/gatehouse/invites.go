@@ -91,7 +91,7 @@ func newInviteCmd() *cobra.Command {
 			return f.print(cmd.OutOrStdout(), v, inviteHeader, inviteRows([]wire.Invite{*v}))
 		})}
 	created.bind(create)
-	list := &cobra.Command{Use: "list", Short: "List the organization's pending invitations", Args: cobra.NoArgs,
+	list := &cobra.Command{Use: "list", Aliases: []string{"ls"}, Short: "List the organization's pending invitations", Args: cobra.NoArgs,
 		RunE: f.withClient(true, func(cmd *cobra.Command, c *api.Client, org string, _ []string) error {
 			invs, err := c.Invites(cmd.Context(), org)
 			if err != nil {
@@ -115,7 +115,7 @@ func newInviteCmd() *cobra.Command {
 			return f.print(cmd.OutOrStdout(), v, inviteHeader, inviteRows([]wire.Invite{*v}))
 		})}
 	updated.bind(update)
-	del := &cobra.Command{Use: "delete ID", Short: "Revoke a pending invitation", Args: cobra.ExactArgs(1),
+	del := &cobra.Command{Use: "delete ID", Aliases: []string{"rm"}, Short: "Revoke a pending invitation", Args: cobra.ExactArgs(1),
 		RunE: f.withClient(true, func(cmd *cobra.Command, c *api.Client, org string, args []string) error {
 			return c.RevokeInvite(cmd.Context(), org, args[0])
 		})}

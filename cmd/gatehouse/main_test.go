@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -79,8 +81,17 @@ func TestPolicyEvalJSON(t *testing.T) {
 
 func TestPolicyValidate(t *testing.T) {
 	t.Parallel()
-	// A custom set by name (deploy-role.json) or by its file name.
-	for _, role := range []string{"testdata/deploy-role.json"} {
+	// A custom set by name (deploy-role.json, "Deployer") or by its id,
+	// which is its file name without .json ("deployer").
+	byID := filepath.Join(t.TempDir(), "deploy-by-id.json")
+	b, err := os.ReadFile("testdata/deploy-role.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(byID, bytes.Replace(b, []byte(`["Deployer"]`), []byte(`["deployer"]`), 1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, role := range []string{"testdata/deploy-role.json", byID} {
 		code, stdout, stderr := run(t, "policy", "validate", "--sets", "testdata/sets", role)
 		if code != exitOK || !strings.Contains(stdout, role+`: valid role "Deploy"`) {
 			t.Errorf("valid role: exit %d, stdout %q, stderr %q", code, stdout, stderr)

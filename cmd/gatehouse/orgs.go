@@ -52,9 +52,10 @@ func newAdminOrgCmd() *cobra.Command {
 	create.Flags().BoolVar(&invite, "invite", false, "invite an existing user as admin instead of refusing")
 	var listDB string
 	list := &cobra.Command{
-		Use:   "list",
-		Short: "List organizations",
-		Args:  cobra.NoArgs,
+		Use:     "list",
+		Aliases: []string{"ls"},
+		Short:   "List organizations",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			db, svc, err := openDirect(cmd.Context(), listDB)
 			if err != nil {

@@ -21,7 +21,7 @@ func newSSOCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "sso", Short: "Configure console sign-in through the organization's OpenID provider or SAML identity provider"}
 	f.bind(cmd)
 	oidc := &cobra.Command{Use: "oidc", Short: "OpenID Connect sign-in"}
-	oidc.AddCommand(newSSOOIDCSetCmd(f), &cobra.Command{Use: "rm", Short: "Turn OIDC sign-in off", Args: cobra.NoArgs,
+	oidc.AddCommand(newSSOOIDCSetCmd(f), &cobra.Command{Use: "delete", Aliases: []string{"rm"}, Short: "Turn OIDC sign-in off", Args: cobra.NoArgs,
 		RunE: withAPI(f, func(cmd *cobra.Command, c *api.Client, org string, _ []string) error {
 			return c.DeleteOIDCSSO(cmd.Context(), org)
 		})})

@@ -1,15 +1,16 @@
 // The console in a real browser: sign in; create a permission set; create a
 // role with a tag rule; create an organization token with that role and use
 // it against the API (allowed on a matching stack, denied on another); find
-// the denial in the audit log; create a team and find it on the teams page;
-// an issuer's page with its claims test; the invitations page; browse the
-// stacks (filtered by tag), a stack with its outputs, updates and Access
-// tab, the environments, one with its secret sealed and its Access tab, the
-// Insights accounts, one tagged here and its Access tab; an unknown URL's
-// page; then, as a Reader, the same pages with
-// the controls of what a Reader may not do disabled and the missing scope
-// as their tooltip; sign out. Every page is checked with axe-core (no
-// serious or critical violation) and a screenshot of each is saved.
+// the denial in the audit log, then the reads (a stack export) under the
+// log's class filter and in its export; create a team and find it on the
+// teams page; an issuer's page with its claims test; the invitations page;
+// browse the stacks (filtered by tag), a stack with its outputs, updates and
+// Access tab, the environments, one with its secret sealed and its Access
+// tab, the Insights accounts, one tagged here and its Access tab; an unknown
+// URL's page; then, as a Reader, the same pages with the controls of what a
+// Reader may not do disabled and the missing scope as their tooltip; sign
+// out. Every page is checked with axe-core (no serious or critical
+// violation) and a screenshot of each is saved.
 //
 //   GATEHOUSE_URL=http://127.0.0.1:8080 GATEHOUSE_TOKEN=pul-... SCREENSHOTS=dir \
 //   [GATEHOUSE_BIN=path/to/gatehouse GATEHOUSE_DATABASE=path/to/g.db] node console.mjs
@@ -24,6 +25,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { mkdirSync } from "node:fs";
+import { gunzipSync } from "node:zlib";
 
 const base = process.env.GATEHOUSE_URL;
 const admin = process.env.GATEHOUSE_TOKEN;
@@ -140,6 +142,27 @@ try {
   await page.getByRole("button", { name: "Filter" }).click();
   await page.getByRole("cell", { name: /denied POST \/api\/stacks\/acme\/app\/prod\/update/ }).first().waitFor();
   await shot("09-audit-log");
+
+  step("audit classes: reads only when asked, kept by the export");
+  await must(admin, "GET", "/api/stacks/acme/app/dev/export"); // a read: stack_exported
+  await page.getByRole("link", { name: "Audit log" }).first().click();
+  await page.waitForURL(/\/audit$/);
+  assert.equal(await page.getByLabel("Class").inputValue(), "change", "changes are the audit page's default class");
+  await page.getByRole("cell", { name: "access_denied", exact: true }).first().waitFor();
+  assert.equal(await page.getByRole("cell", { name: "stack_exported", exact: true }).count(), 0, "reads are left out by default");
+  await page.getByLabel("Class").selectOption("read");
+  await page.getByRole("button", { name: "Filter" }).click();
+  await page.getByRole("cell", { name: "stack_exported", exact: true }).first().waitFor();
+  assert.equal(await page.getByLabel("Class").inputValue(), "read", "the chosen class stays selected");
+  assert.equal(await page.getByRole("cell", { name: "access_denied", exact: true }).count(), 0, "reads only");
+  const exported = await page.getByRole("link", { name: "Export these events (CSV)" }).getAttribute("href");
+  assert.match(exported, /^\/console\/acme\/audit\/export\?.*class=read/, "the export keeps the class");
+  const csv = await page.request.get(base + exported); // the session's cookie, as a click sends it
+  assert.equal(csv.status(), 200, "the console's export: " + await csv.text());
+  assert.equal(csv.headers()["content-type"], "application/gzip");
+  const rows = gunzipSync(await csv.body()).toString();
+  assert.ok(rows.includes(",stack_exported,") && !rows.includes(",access_denied,"), "the export holds the reads only:\n" + rows);
+  await shot("30-audit-reads");
 
   step("the other pages");
   await page.getByRole("link", { name: "Access explorer" }).first().click();
