@@ -53,14 +53,17 @@ func (c *Console) ssoRoutes() {
 	m.HandleFunc("GET /console/{org}/sso", c.authed(c.ssoSettings))
 	m.HandleFunc("POST /console/{org}/sso/oidc", c.authed(c.saveOIDCSSO))
 	m.HandleFunc("POST /console/{org}/sso/saml", c.authed(c.saveSAML))
+	m.HandleFunc("POST /console/{org}/sso/saml/keys", c.authed(c.createSPKey))
+	m.HandleFunc("POST /console/{org}/sso/saml/keys/{id}/{action}", c.authed(c.changeSPKey))
 }
 
 // ssoURLs are an organization's SSO endpoints at this server.
-type ssoURLs struct{ SignIn, Redirect, Metadata, ACS string }
+type ssoURLs struct{ SignIn, Redirect, Metadata, ACS, Certificate string }
 
 func (c *Console) ssoURLs(org string) ssoURLs {
 	base := c.publicURL + "/console/-/sso/" + url.PathEscape(org)
-	return ssoURLs{SignIn: base, Redirect: base + "/oidc/callback", Metadata: base + "/saml/metadata", ACS: base + "/saml/acs"}
+	return ssoURLs{SignIn: base, Redirect: base + "/oidc/callback", Metadata: base + "/saml/metadata", ACS: base + "/saml/acs",
+		Certificate: base + "/saml/certificate"}
 }
 
 type ssoPage struct {
@@ -601,6 +604,7 @@ func samlIdentity(cfg *gatehouse.SSO, a *saml.Assertion) (service.SSOIdentity, e
 type ssoSettingsData struct {
 	OIDC      wire.OIDCSSO
 	SAML      wire.SAMLOrganization
+	SPKeys    wire.SAMLSPKeys
 	URLs      ssoURLs
 	Roles     []wire.Role
 	CanUpdate bool
@@ -617,6 +621,9 @@ func (c *Console) ssoSettingsPage(q *req, status int, errMsg string) error {
 		})
 	}
 	if err := q.call("GET", "/api/orgs/"+url.PathEscape(q.org)+"/saml", nil, &d.SAML); err != nil {
+		return err
+	}
+	if err := q.call("GET", "/api/orgs/"+url.PathEscape(q.org)+"/saml/sp-keys", nil, &d.SPKeys); err != nil {
 		return err
 	}
 	d.Roles, _ = q.descriptors("role")
@@ -663,4 +670,34 @@ func (c *Console) saveSAML(q *req) error {
 		return q.fail(err, func(msg string) error { return c.ssoSettingsPage(q, http.StatusBadRequest, msg) })
 	}
 	return q.redirect("/console/"+url.PathEscape(q.org)+"/sso", "SAML sign-in saved.")
+}
+
+// createSPKey starts a rollover of the SAML service provider's key pair.
+func (c *Console) createSPKey(q *req) error {
+	if err := q.call("POST", "/api/orgs/"+url.PathEscape(q.org)+"/saml/sp-keys", nil, nil); err != nil {
+		return q.fail(err, func(msg string) error { return c.ssoSettingsPage(q, http.StatusBadRequest, msg) })
+	}
+	return q.redirect("/console/"+url.PathEscape(q.org)+"/sso",
+		"New SAML service provider key published beside the current one: give its certificate to the identity provider, then activate it.")
+}
+
+// changeSPKey activates or deletes one of the SAML service provider's key
+// pairs.
+func (c *Console) changeSPKey(q *req) error {
+	path := "/api/orgs/" + url.PathEscape(q.org) + "/saml/sp-keys/" + url.PathEscape(q.r.PathValue("id"))
+	var err error
+	notice := ""
+	switch q.r.PathValue("action") {
+	case "activate":
+		err, notice = q.call("POST", path+"/activate", nil, nil), "SAML service provider key activated: it signs the requests from now on."
+	case "delete":
+		err, notice = q.call("DELETE", path, nil, nil), "SAML service provider key deleted."
+	default:
+		http.NotFound(q.w, q.r)
+		return nil
+	}
+	if err != nil {
+		return q.fail(err, func(msg string) error { return c.ssoSettingsPage(q, http.StatusBadRequest, msg) })
+	}
+	return q.redirect("/console/"+url.PathEscape(q.org)+"/sso", notice)
 }
