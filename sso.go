@@ -76,6 +76,39 @@ type SSOTx interface {
 	// ECONFLICT when the organization has seen it already. It prunes the
 	// expired ones first.
 	UseAssertion(ctx context.Context, orgID, id string, expires, now time.Time) error
+
+	// ListSPKeys returns an organization's SAML service provider key
+	// pairs, oldest first (none is not an error).
+	ListSPKeys(ctx context.Context, orgID string) ([]*SPKey, error)
+	// CreateSPKey adds one (ECONFLICT: its id is taken; EINVALID: no such
+	// organization).
+	CreateSPKey(ctx context.Context, k *SPKey) error
+	// ActivateSPKey makes one the key that signs, from at on (ENOTFOUND:
+	// the organization has no such key).
+	ActivateSPKey(ctx context.Context, orgID, id string, at time.Time) error
+	// DeleteSPKey removes one (ENOTFOUND: the organization has no such
+	// key).
+	DeleteSPKey(ctx context.Context, orgID, id string) error
+}
+
+// SPKey is one of an organization's SAML service provider key pairs: the
+// RSA key that signs its AuthnRequests and that its identity provider
+// encrypts assertions to, with the self-signed certificate that the SP
+// metadata publishes. The private key is kept sealed: KeySealed is its
+// PKCS #8 form sealed under a data key, KeyWrapped that data key wrapped
+// by the master key (bound to the organization and the key's id); it is
+// never stored, shown or logged in the clear.
+type SPKey struct {
+	ID          string
+	OrgID       string
+	Certificate []byte // DER
+	KeyWrapped  []byte
+	KeySealed   []byte
+	Created     time.Time
+	// Activated is when the key became the one that signs; zero for a key
+	// published ahead of a rollover that has not signed yet. Of the keys
+	// activated, the latest is the current one.
+	Activated time.Time
 }
 
 // OIDCClient is an organization's OpenID Connect client at its provider.

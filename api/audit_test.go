@@ -49,6 +49,8 @@ func TestEveryMutatingRouteEmitsItsEvent(t *testing.T) {
 	sets := e.roles("set")
 	st := e.createStack("app", "prod", nil, "")
 	var roleID, orgTokenID, teamTokenID, personalTokenID, inviteID, carol string
+	var spKeyIDs []string
+	e.must(e.admin, "GET", "/api/orgs/acme/saml/sp-keys", nil, 200, nil) // the first SP key pair
 	ti := newTestIssuer(t)
 	var iss issuerResp
 	var policyID string
@@ -292,6 +294,19 @@ func TestEveryMutatingRouteEmitsItsEvent(t *testing.T) {
 		"DELETE /api/orgs/{orgName}/sso/oidc": {gatehouse.EventSSOChanged, func() {
 			e.must(e.admin, "DELETE", "/api/orgs/acme/sso/oidc", nil, 204, nil)
 		}},
+		// The first key pair was made (and audited) above, by the GET
+		// that shows it.
+		"POST /api/orgs/{orgName}/saml/sp-keys": {gatehouse.EventSSOChanged, func() {
+			var keys struct{ Keys []struct{ ID string } }
+			e.must(e.admin, "POST", "/api/orgs/acme/saml/sp-keys", nil, 200, &keys)
+			spKeyIDs = []string{keys.Keys[0].ID, keys.Keys[1].ID}
+		}},
+		"POST /api/orgs/{orgName}/saml/sp-keys/{keyID}/activate": {gatehouse.EventSSOChanged, func() {
+			e.must(e.admin, "POST", "/api/orgs/acme/saml/sp-keys/"+spKeyIDs[1]+"/activate", nil, 200, nil)
+		}},
+		"DELETE /api/orgs/{orgName}/saml/sp-keys/{keyID}": {gatehouse.EventSSOChanged, func() {
+			e.must(e.admin, "DELETE", "/api/orgs/acme/saml/sp-keys/"+spKeyIDs[0], nil, 204, nil)
+		}},
 	}
 	// Routes that change nothing worth an event of their own: encrypting
 	// stores nothing; an update's creation, start, checkpoints, events and
@@ -347,7 +362,8 @@ func TestEveryMutatingRouteEmitsItsEvent(t *testing.T) {
 		"DELETE /api/esc/environments/{orgName}/{projectName}/{envName}/tags/{tagName}", "DELETE /api/esc/environments/{orgName}/{projectName}/{envName}",
 		"POST /api/preview/insights/{orgName}/accounts/{accountName}", "PUT /api/preview/insights/{orgName}/accounts/{accountName}/tags",
 		"DELETE /api/preview/insights/{orgName}/accounts/{accountName}", "PATCH /api/orgs/{orgName}/saml", "PATCH /api/orgs/{orgName}/sso/oidc",
-		"DELETE /api/orgs/{orgName}/sso/oidc"}
+		"DELETE /api/orgs/{orgName}/sso/oidc", "POST /api/orgs/{orgName}/saml/sp-keys", "POST /api/orgs/{orgName}/saml/sp-keys/{keyID}/activate",
+		"DELETE /api/orgs/{orgName}/saml/sp-keys/{keyID}"}
 	for _, rt := range e.routes() {
 		method, _, _ := strings.Cut(rt, " ")
 		if method == "GET" || method == "HEAD" || readOnly[rt] {

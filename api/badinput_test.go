@@ -64,7 +64,8 @@ func TestBadInputEveryRoute(t *testing.T) {
 			"{userLogin}", "ghost", "{teamName}", "ghost-team", "{tokenID}", "00000000-0000-4000-8000-000000000001",
 			"{issuerID}", "00000000-0000-4000-8000-000000000002", "{policyID}", "00000000-0000-4000-8000-000000000003",
 			"{projectName}", "app", "{stackName}", "dev", "{updateKind}", "update", "{updateID}", "00000000-0000-4000-8000-000000000004",
-			"{version}", "999", "{tagName}", "nope", "{envName}", "cfg", "{accountName}", "aws", "{openSessionID}", "bm9wZQ")
+			"{version}", "999", "{tagName}", "nope", "{envName}", "cfg", "{accountName}", "aws", "{openSessionID}", "bm9wZQ",
+			"{keyID}", "00000000-0000-4000-8000-000000000005")
 		return r.Replace(pattern)
 	}
 	bodies := map[string]bool{"POST": true, "PATCH": true}
@@ -109,7 +110,8 @@ func TestBadInputEveryRoute(t *testing.T) {
 			hasID := strings.ContainsAny(pattern, "{") && (strings.Contains(pattern, "{roleID}") || strings.Contains(pattern, "{teamName}") ||
 				strings.Contains(pattern, "{tokenID}") || strings.Contains(pattern, "{userLogin}") ||
 				strings.Contains(pattern, "{issuerID}") || strings.Contains(pattern, "{policyID}") || strings.Contains(pattern, "{updateID}") ||
-				strings.Contains(pattern, "{version}") || strings.Contains(pattern, "{tagName}") || strings.Contains(pattern, "{openSessionID}"))
+				strings.Contains(pattern, "{version}") || strings.Contains(pattern, "{tagName}") || strings.Contains(pattern, "{openSessionID}") ||
+				strings.Contains(pattern, "{keyID}"))
 			if hasID && rt != "POST /api/orgs/{orgName}/members/{userLogin}" {
 				e.failsAny(e.admin, method, path, `{}`, 0, "", "unknown ids")
 			}

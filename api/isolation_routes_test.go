@@ -25,7 +25,8 @@ func TestOtherOrgAdminEveryRoute(t *testing.T) {
 		"{tokenID}", "00000000-0000-4000-8000-000000000001", "{issuerID}", "00000000-0000-4000-8000-000000000002",
 		"{policyID}", "00000000-0000-4000-8000-000000000003", "{projectName}", "app", "{stackName}", "dev",
 		"{updateKind}", "update", "{updateID}", "00000000-0000-4000-8000-000000000004", "{version}", "1",
-		"{tagName}", "env", "{envName}", "cfg", "{accountName}", "aws", "{openSessionID}", "bm9wZQ")
+		"{tagName}", "env", "{envName}", "cfg", "{accountName}", "aws", "{openSessionID}", "bm9wZQ",
+		"{keyID}", "00000000-0000-4000-8000-000000000005")
 	checked := 0
 	for _, rt := range e.routes() {
 		method, pattern, _ := strings.Cut(rt, " ")

@@ -2,8 +2,11 @@ package api
 
 import (
 	"context"
+	"crypto/sha1"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
+	"encoding/pem"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -18,12 +21,18 @@ import (
 )
 
 // Single sign-on. Pulumi's GET/PATCH /api/orgs/{org}/saml (the identity
-// provider's metadata XML); and, a Gatehouse extension since Pulumi has no
-// such route, GET/PATCH/DELETE /api/orgs/{org}/sso/oidc for an OpenID
-// provider. Both are under the SSO scopes (saml:read, saml:update).
+// provider's metadata XML); and, Gatehouse extensions since Pulumi has no
+// such routes, /api/orgs/{org}/saml/sp-keys for the SAML service
+// provider's key pairs (list, create, activate, delete: a rollover) and
+// GET/PATCH/DELETE /api/orgs/{org}/sso/oidc for an OpenID provider. All are
+// under the SSO scopes (saml:read, saml:update).
 func (s *Server) registerSSO() {
 	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/saml", doc: doc{"GetSAMLOrganization", "The organization's SAML identity provider", nil, "", "SAMLOrganization"}, scopes: scopes("saml:read"), h: s.getSAML})
 	s.handle(&route{method: "PATCH", pattern: "/api/orgs/{orgName}/saml", doc: doc{"UpdateSAMLOrganization", "Set the SAML identity provider's metadata and the first sign-in policy", nil, "UpdateSAMLOrganizationRequest", "SAMLOrganization"}, scopes: scopes("saml:update"), maxBytes: 300 << 10, h: s.updateSAML})
+	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/saml/sp-keys", doc: doc{"ListSAMLSPKeys", "The SAML service provider's key pairs (their certificates), the current one first", nil, "", "SAMLSPKeys"}, scopes: scopes("saml:read"), h: s.listSPKeys})
+	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/saml/sp-keys", doc: doc{"CreateSAMLSPKey", "Start a rollover: a new SP key pair, published beside the current one, signing once activated", nil, "", "SAMLSPKeys"}, scopes: scopes("saml:update"), noBody: true, h: s.createSPKey})
+	s.handle(&route{method: "POST", pattern: "/api/orgs/{orgName}/saml/sp-keys/{keyID}/activate", doc: doc{"ActivateSAMLSPKey", "Make an SP key pair the current one, which signs the requests; the one it replaces stays published until deleted", nil, "", "SAMLSPKeys"}, scopes: scopes("saml:update"), noBody: true, h: s.activateSPKey})
+	s.handle(&route{method: "DELETE", pattern: "/api/orgs/{orgName}/saml/sp-keys/{keyID}", doc: doc{"DeleteSAMLSPKey", "End a rollover: an SP key pair that is not the current one is no longer published nor decrypts", nil, "", ""}, scopes: scopes("saml:update"), h: s.deleteSPKey})
 	s.handle(&route{method: "GET", pattern: "/api/orgs/{orgName}/sso/oidc", doc: doc{"GetOIDCSSO", "The organization's OpenID Connect sign-in", nil, "", "OIDCSSO"}, scopes: scopes("saml:read"), h: s.getOIDCSSO})
 	s.handle(&route{method: "PATCH", pattern: "/api/orgs/{orgName}/sso/oidc", doc: doc{"UpdateOIDCSSO", "Set the OpenID provider, client and claims of console sign-in", nil, "UpdateOIDCSSORequest", "OIDCSSO"}, scopes: scopes("saml:update"), h: s.updateOIDCSSO})
 	s.handle(&route{method: "DELETE", pattern: "/api/orgs/{orgName}/sso/oidc", doc: doc{"DeleteOIDCSSO", "Turn OpenID Connect sign-in off", nil, "", ""}, scopes: scopes("saml:update"), h: s.deleteOIDCSSO})
@@ -108,6 +117,52 @@ func (s *Server) updateSAML(q *request) (any, error) {
 	return toSAML(q.org, v), nil
 }
 
+// toSPKeys shows SP key pairs: their certificates, never their keys.
+func toSPKeys(keys []service.SPKeyView) wire.SAMLSPKeys {
+	out := wire.SAMLSPKeys{Keys: []wire.SAMLSPKey{}}
+	for _, k := range keys {
+		c := k.Certificate
+		sha1sum := sha1.Sum(c.Raw)
+		w := wire.SAMLSPKey{ID: k.ID, Status: k.Status, Certificate: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})),
+			FingerprintSHA256: service.CertificateFingerprint(c.Raw), ThumbprintSHA1: strings.ToUpper(hex.EncodeToString(sha1sum[:])),
+			Subject: c.Subject.String(), NotBefore: rfc3339(c.NotBefore), NotAfter: rfc3339(c.NotAfter), Created: rfc3339(k.Created)}
+		if !k.Activated.IsZero() {
+			w.Activated = rfc3339(k.Activated)
+		}
+		out.Keys = append(out.Keys, w)
+	}
+	return out
+}
+
+func (s *Server) listSPKeys(q *request) (any, error) {
+	keys, err := s.svc.SPKeys(q.ctx(), q.org.ID)
+	if err != nil {
+		return nil, err
+	}
+	return toSPKeys(keys), nil
+}
+
+func (s *Server) createSPKey(q *request) (any, error) {
+	keys, err := s.svc.CreateSPKey(q.ctx(), q.org.ID)
+	if err != nil {
+		return nil, err
+	}
+	return toSPKeys(keys), nil
+}
+
+func (s *Server) activateSPKey(q *request) (any, error) {
+	keys, err := s.svc.ActivateSPKey(q.ctx(), q.org.ID, q.r.PathValue("keyID"))
+	if err != nil {
+		return nil, err
+	}
+	return toSPKeys(keys), nil
+}
+
+func (s *Server) deleteSPKey(q *request) (any, error) {
+	_, err := s.svc.DeleteSPKey(q.ctx(), q.org.ID, q.r.PathValue("keyID"))
+	return nil, err
+}
+
 func (s *Server) getOIDCSSO(q *request) (any, error) {
 	v, err := s.ssoOf(q)
 	if err != nil {
@@ -164,6 +219,29 @@ func (c *Client) SAML(ctx context.Context, org string) (*wire.SAMLOrganization, 
 func (c *Client) UpdateSAML(ctx context.Context, org string, in wire.UpdateSAMLOrganizationRequest) (*wire.SAMLOrganization, error) {
 	out := &wire.SAMLOrganization{}
 	return out, c.do(ctx, "PATCH", "/api/orgs/"+url.PathEscape(org)+"/saml", in, out)
+}
+
+// SAMLSPKeys returns the organization's SAML service provider key pairs.
+func (c *Client) SAMLSPKeys(ctx context.Context, org string) (*wire.SAMLSPKeys, error) {
+	out := &wire.SAMLSPKeys{}
+	return out, c.do(ctx, "GET", "/api/orgs/"+url.PathEscape(org)+"/saml/sp-keys", nil, out)
+}
+
+// CreateSAMLSPKey starts a rollover with a new SP key pair.
+func (c *Client) CreateSAMLSPKey(ctx context.Context, org string) (*wire.SAMLSPKeys, error) {
+	out := &wire.SAMLSPKeys{}
+	return out, c.do(ctx, "POST", "/api/orgs/"+url.PathEscape(org)+"/saml/sp-keys", nil, out)
+}
+
+// ActivateSAMLSPKey makes an SP key pair the current one.
+func (c *Client) ActivateSAMLSPKey(ctx context.Context, org, id string) (*wire.SAMLSPKeys, error) {
+	out := &wire.SAMLSPKeys{}
+	return out, c.do(ctx, "POST", "/api/orgs/"+url.PathEscape(org)+"/saml/sp-keys/"+url.PathEscape(id)+"/activate", nil, out)
+}
+
+// DeleteSAMLSPKey deletes an SP key pair that is not the current one.
+func (c *Client) DeleteSAMLSPKey(ctx context.Context, org, id string) error {
+	return c.do(ctx, "DELETE", "/api/orgs/"+url.PathEscape(org)+"/saml/sp-keys/"+url.PathEscape(id), nil, nil)
 }
 
 // SSOFailed records a console sign-in through an organization's identity

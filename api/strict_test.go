@@ -18,6 +18,8 @@ var noBodyRoutes = map[string]bool{
 	"POST /api/user/pending-invites/{inviteID}/accept":                                         true,
 	"POST /api/user/pending-invites/{inviteID}/decline":                                        true,
 	"POST /api/orgs/{orgName}/scim/token":                                                      true,
+	"POST /api/orgs/{orgName}/saml/sp-keys":                                                    true,
+	"POST /api/orgs/{orgName}/saml/sp-keys/{keyID}/activate":                                   true,
 }
 
 func takesNoBody(rt string) bool {
@@ -37,7 +39,8 @@ func strictEnv(t *testing.T) (*env, func(pattern string) string, lease) {
 		"{userLogin}", "ghost", "{teamName}", "ghost-team", "{tokenID}", "00000000-0000-4000-8000-000000000001",
 		"{issuerID}", "00000000-0000-4000-8000-000000000002", "{policyID}", "00000000-0000-4000-8000-000000000003",
 		"{projectName}", "app", "{stackName}", "dev", "{updateKind}", "update", "{updateID}", u.id,
-		"{version}", "1", "{tagName}", "env", "{envName}", "cfg", "{accountName}", "aws", "{openSessionID}", "bm9wZQ")
+		"{version}", "1", "{tagName}", "env", "{envName}", "cfg", "{accountName}", "aws", "{openSessionID}", "bm9wZQ",
+		"{keyID}", "00000000-0000-4000-8000-000000000005")
 	return e, r.Replace, u
 }
 

@@ -9,6 +9,7 @@ package service
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/gatehouse-iam/gatehouse"
@@ -38,6 +39,10 @@ type Service struct {
 	MaxPersonalTokens int
 
 	keys keyCache
+	// spKeyGen lets one first SAML SP key pair be made at a time in this
+	// process (making one costs an RSA key generation, and anyone may ask
+	// for the SP metadata that needs it).
+	spKeyGen sync.Mutex
 }
 
 // New returns a Service.

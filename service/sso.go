@@ -2,9 +2,17 @@ package service
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"log/slog"
+	"math/big"
 	"net/url"
 	"regexp"
 	"slices"
@@ -705,4 +713,403 @@ func rootElement(doc string) (string, error) {
 			return se.Name.Local, nil
 		}
 	}
+}
+
+// --- SAML service provider key pairs
+
+// SP key statuses.
+const (
+	// SPKeyCurrent signs the organization's AuthnRequests; its certificate
+	// comes first in the SP metadata.
+	SPKeyCurrent = "current"
+	// SPKeyNext is published ahead of a rollover: the identity provider
+	// learns its certificate before it signs.
+	SPKeyNext = "next"
+	// SPKeyPrevious signed before the current key; it stays published
+	// until deleted, so that an identity provider that still encrypts to
+	// it is understood.
+	SPKeyPrevious = "previous"
+)
+
+// MaxSPKeys is how many SP key pairs an organization holds at once: the
+// current one and one other, the next or the previous, which is all a
+// rollover needs.
+const MaxSPKeys = 2
+
+const (
+	spKeyBits = 2048
+	// spKeyLifetime is the certificates' validity. Identity providers
+	// treat an SP certificate as a container for its key, and rotation is
+	// the admin's (CreateSPKey, ActivateSPKey, DeleteSPKey), so it is long
+	// enough never to end a working configuration by surprise.
+	spKeyLifetime = 10 * 365 * 24 * time.Hour
+)
+
+// SPKeyView is an SP key pair as shown: its certificate, never its
+// private key.
+type SPKeyView struct {
+	ID          string
+	Status      string // SPKeyCurrent, SPKeyNext or SPKeyPrevious
+	Certificate *x509.Certificate
+	Created     time.Time
+	Activated   time.Time // zero for a next key
+}
+
+// SPKeyPair is an SP key pair with its private key opened, for the
+// console's service provider only. Neither its String, its LogValue nor
+// its JSON shows the key, so that a log line that names a pair (or a list
+// of them) cannot leak it.
+type SPKeyPair struct {
+	SPKeyView
+	Key *rsa.PrivateKey
+}
+
+func (p SPKeyPair) String() string { return "SAML SP key " + p.ID + " (" + p.Status + ")" }
+
+// LogValue is the pair's id and status.
+func (p SPKeyPair) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("id", p.ID), slog.String("status", p.Status))
+}
+
+// MarshalJSON is the pair's id and status.
+func (p SPKeyPair) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]string{"id": p.ID, "status": p.Status})
+}
+
+// spKeyID names the data key an SP private key is sealed under: bound to
+// its organization and key, so that a sealed key moved to another row
+// does not open.
+func spKeyID(orgID, id string) string { return "sso-sp/" + orgID + "/" + id }
+
+// SPKeys returns an organization's SP key pairs, the current one first and
+// the others newest first, making the first one when there is none.
+func (s *Service) SPKeys(ctx context.Context, orgID string) ([]SPKeyView, error) {
+	keys, err := s.ensureSPKeys(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	return spViews(keys)
+}
+
+// OpenSPKeys returns an organization's SP key pairs with their private
+// keys opened, in SPKeys' order (the current one first), making the first
+// one when there is none.
+func (s *Service) OpenSPKeys(ctx context.Context, orgID string) ([]SPKeyPair, error) {
+	keys, err := s.ensureSPKeys(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	views, err := spViews(keys)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]*gatehouse.SPKey{}
+	for _, k := range keys {
+		byID[k.ID] = k
+	}
+	out := make([]SPKeyPair, len(views))
+	for i, v := range views {
+		key, err := s.openSPKey(byID[v.ID], v.Certificate)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = SPKeyPair{SPKeyView: v, Key: key}
+	}
+	return out, nil
+}
+
+// ensureSPKeys returns an organization's keys, making and storing its
+// first (current) key pair when it has none. The key is made outside the
+// transaction, one at a time in this process; the transaction, under the
+// organization's lock, stores it only if no replica stored one first.
+func (s *Service) ensureSPKeys(ctx context.Context, orgID string) ([]*gatehouse.SPKey, error) {
+	var keys []*gatehouse.SPKey
+	list := func() error {
+		return s.read(ctx, func(tx gatehouse.Tx) (err error) { keys, err = tx.ListSPKeys(ctx, orgID); return err })
+	}
+	if err := list(); err != nil || len(keys) > 0 {
+		return keys, err
+	}
+	s.spKeyGen.Lock()
+	defer s.spKeyGen.Unlock()
+	if err := list(); err != nil || len(keys) > 0 {
+		return keys, err
+	}
+	k, err := s.newSPKey(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	k.Activated = k.Created
+	err = s.store.Write(ctx, func(tx gatehouse.Tx) error {
+		if err := tx.LockOrg(ctx, orgID); err != nil {
+			return err
+		}
+		if keys, err = tx.ListSPKeys(ctx, orgID); err != nil || len(keys) > 0 {
+			return err
+		}
+		if err := tx.CreateSPKey(ctx, k); err != nil {
+			return err
+		}
+		keys = []*gatehouse.SPKey{k}
+		return s.spKeyEvent(ctx, tx, orgID, "created", k, "made the SAML service provider's first key pair %s, which signs its requests", k.ID)
+	})
+	return keys, err
+}
+
+// newSPKey makes a key pair, its self-signed certificate and the sealed
+// form of its private key.
+func (s *Service) newSPKey(ctx context.Context, orgID string) (*gatehouse.SPKey, error) {
+	if s.Keys == nil {
+		return nil, gatehouse.Errorf(gatehouse.EINTERNAL, "the service has no master key to seal the SAML service provider's key with")
+	}
+	var org *gatehouse.Organization
+	if err := s.read(ctx, func(tx gatehouse.Tx) (err error) { org, err = tx.GetOrg(ctx, orgID); return err }); err != nil {
+		return nil, err
+	}
+	key, err := rsa.GenerateKey(rand.Reader, spKeyBits)
+	if err != nil {
+		return nil, fmt.Errorf("make the SAML SP key: %w", err)
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	if err != nil {
+		return nil, err
+	}
+	now := s.Now().UTC().Truncate(time.Second)
+	tmpl := &x509.Certificate{SerialNumber: serial,
+		Subject:   pkix.Name{CommonName: "Gatehouse SAML service provider", Organization: []string{org.Name}},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(spKeyLifetime),
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment, BasicConstraintsValid: true}
+	cert, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, fmt.Errorf("make the SAML SP certificate: %w", err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(der)
+	k := &gatehouse.SPKey{ID: gatehouse.NewID(), OrgID: orgID, Certificate: cert, Created: s.Now()}
+	dk, wrapped, err := s.Keys.NewStackKey(spKeyID(orgID, k.ID))
+	if err != nil {
+		return nil, err
+	}
+	k.KeyWrapped, k.KeySealed = wrapped, dk.Encrypt(der)
+	return k, nil
+}
+
+// openSPKey opens a key pair's sealed private key, which must be the
+// certificate's.
+func (s *Service) openSPKey(k *gatehouse.SPKey, cert *x509.Certificate) (*rsa.PrivateKey, error) {
+	if s.Keys == nil {
+		return nil, gatehouse.Errorf(gatehouse.EINTERNAL, "the service has no master key to open the SAML service provider's key with")
+	}
+	dk, err := s.Keys.OpenStackKey(spKeyID(k.OrgID, k.ID), k.KeyWrapped)
+	if err != nil {
+		return nil, fmt.Errorf("open SAML SP key %s's data key: %w", k.ID, err)
+	}
+	der, err := dk.Decrypt(k.KeySealed)
+	if err != nil {
+		return nil, fmt.Errorf("open SAML SP key %s: %w", k.ID, err)
+	}
+	defer clear(der)
+	parsed, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("SAML SP key %s does not parse", k.ID)
+	}
+	key, ok := parsed.(*rsa.PrivateKey)
+	if !ok || !key.PublicKey.Equal(cert.PublicKey) {
+		return nil, fmt.Errorf("SAML SP key %s is not its certificate's", k.ID)
+	}
+	return key, nil
+}
+
+// spViews shows keys, the current one first: of the keys activated, the
+// one activated last (the oldest key when none is).
+func spViews(keys []*gatehouse.SPKey) ([]SPKeyView, error) {
+	current := -1
+	for i, k := range keys {
+		if !k.Activated.IsZero() && (current < 0 || k.Activated.After(keys[current].Activated)) {
+			current = i
+		}
+	}
+	if current < 0 && len(keys) > 0 {
+		current = 0
+	}
+	out := make([]SPKeyView, 0, len(keys))
+	for i, k := range keys {
+		cert, err := x509.ParseCertificate(k.Certificate)
+		if err != nil {
+			return nil, fmt.Errorf("SAML SP key %s's certificate does not parse: %w", k.ID, err)
+		}
+		v := SPKeyView{ID: k.ID, Status: SPKeyPrevious, Certificate: cert, Created: k.Created, Activated: k.Activated}
+		switch {
+		case i == current:
+			v.Status = SPKeyCurrent
+		case k.Activated.IsZero():
+			v.Status = SPKeyNext
+		}
+		out = append(out, v)
+	}
+	slices.SortStableFunc(out, func(a, b SPKeyView) int {
+		if (a.Status == SPKeyCurrent) != (b.Status == SPKeyCurrent) {
+			if a.Status == SPKeyCurrent {
+				return -1
+			}
+			return 1
+		}
+		return b.Created.Compare(a.Created)
+	})
+	return out, nil
+}
+
+// CreateSPKey starts a rollover: it makes a key pair that the SP metadata
+// publishes beside the current one (for signing and for encryption, and
+// assertions encrypted to it decrypt) but that signs nothing until
+// ActivateSPKey. ECONFLICT when the organization holds MaxSPKeys already.
+func (s *Service) CreateSPKey(ctx context.Context, orgID string) ([]SPKeyView, error) {
+	keys, err := s.SPKeys(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	if err := spKeysFull(keys); err != nil {
+		return nil, err // before the key generation it would waste
+	}
+	k, err := s.newSPKey(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	return s.spKeyWrite(ctx, orgID, func(tx gatehouse.Tx, keys []SPKeyView) error {
+		if err := spKeysFull(keys); err != nil {
+			return err
+		}
+		if err := tx.CreateSPKey(ctx, k); err != nil {
+			return err
+		}
+		return s.spKeyEvent(ctx, tx, orgID, "created", k,
+			"made SAML service provider key %s, published beside the current one; it signs once activated", k.ID)
+	})
+}
+
+// ActivateSPKey makes a key the current one, which signs the
+// organization's AuthnRequests from now on; the key it replaces becomes
+// the previous one, still published and still decrypting until deleted.
+// A previous key may be activated again (a rollback). ENOTFOUND for a key
+// the organization does not hold; ECONFLICT for the current one.
+func (s *Service) ActivateSPKey(ctx context.Context, orgID, id string) ([]SPKeyView, error) {
+	return s.spKeyWrite(ctx, orgID, func(tx gatehouse.Tx, keys []SPKeyView) error {
+		k, err := findSPKey(keys, id)
+		if err != nil {
+			return err
+		}
+		if k.Status == SPKeyCurrent {
+			return gatehouse.Errorf(gatehouse.ECONFLICT, "SAML SP key %s is the current key already", id)
+		}
+		// Later than the current key's activation even on a clock that
+		// has not moved, so that this key is the one activated last.
+		at := s.Now()
+		if cur := keys[0]; !at.After(cur.Activated) {
+			at = cur.Activated.Add(time.Microsecond)
+		}
+		if err := tx.ActivateSPKey(ctx, orgID, id, at); err != nil {
+			return err
+		}
+		return s.spKeyEvent(ctx, tx, orgID, "activated", &gatehouse.SPKey{ID: id, Certificate: k.Certificate.Raw},
+			"activated SAML service provider key %s: it signs the requests from now on", id)
+	})
+}
+
+// DeleteSPKey ends a rollover (or abandons one): the key is no longer
+// published, and assertions encrypted to it no longer decrypt. ENOTFOUND
+// for a key the organization does not hold; ECONFLICT for the current one,
+// which signs.
+func (s *Service) DeleteSPKey(ctx context.Context, orgID, id string) ([]SPKeyView, error) {
+	return s.spKeyWrite(ctx, orgID, func(tx gatehouse.Tx, keys []SPKeyView) error {
+		k, err := findSPKey(keys, id)
+		if err != nil {
+			return err
+		}
+		if k.Status == SPKeyCurrent {
+			return gatehouse.Errorf(gatehouse.ECONFLICT, "SAML SP key %s is the current key, which signs the requests: activate another key first", id)
+		}
+		if err := tx.DeleteSPKey(ctx, orgID, id); err != nil {
+			return err
+		}
+		return s.spKeyEvent(ctx, tx, orgID, "deleted", &gatehouse.SPKey{ID: id, Certificate: k.Certificate.Raw},
+			"deleted SAML service provider key %s (the %s one): it is no longer published nor decrypts", id, k.Status)
+	})
+}
+
+// spKeyWrite runs fn on the organization's keys as shown, under its lock,
+// and returns them as fn left them.
+func (s *Service) spKeyWrite(ctx context.Context, orgID string, fn func(tx gatehouse.Tx, keys []SPKeyView) error) ([]SPKeyView, error) {
+	var out []SPKeyView
+	err := s.store.Write(ctx, func(tx gatehouse.Tx) error {
+		if err := tx.LockOrg(ctx, orgID); err != nil {
+			return err
+		}
+		keys, err := tx.ListSPKeys(ctx, orgID)
+		if err != nil {
+			return err
+		}
+		views, err := spViews(keys)
+		if err != nil {
+			return err
+		}
+		if err := fn(tx, views); err != nil {
+			return err
+		}
+		if keys, err = tx.ListSPKeys(ctx, orgID); err != nil {
+			return err
+		}
+		out, err = spViews(keys)
+		return err
+	})
+	return out, err
+}
+
+// spKeysFull refuses another key to an organization that holds MaxSPKeys.
+func spKeysFull(keys []SPKeyView) error {
+	if len(keys) < MaxSPKeys {
+		return nil
+	}
+	other := keys[len(keys)-1]
+	return gatehouse.Errorf(gatehouse.ECONFLICT, "the organization holds %d SAML SP keys, the most it may: delete the %s one (%s) first",
+		len(keys), other.Status, other.ID)
+}
+
+func findSPKey(keys []SPKeyView, id string) (SPKeyView, error) {
+	for _, k := range keys {
+		if k.ID == id {
+			return k, nil
+		}
+	}
+	return SPKeyView{}, gatehouse.Errorf(gatehouse.ENOTFOUND, "SAML SP key %q not found in the organization", truncateID(id))
+}
+
+func truncateID(id string) string {
+	if len(id) > 64 {
+		return id[:64] + "…"
+	}
+	return id
+}
+
+// spKeyEvent audits a change of the SP keys: the key's id and its
+// certificate's SHA-256 fingerprint, never the private key.
+func (s *Service) spKeyEvent(ctx context.Context, tx gatehouse.Tx, orgID, action string, k *gatehouse.SPKey, format string, args ...any) error {
+	return s.audit(ctx, tx, orgID, gatehouse.EventSSOChanged, "", map[string]any{"spKey": k.ID, "action": action,
+		"certificateSha256": CertificateFingerprint(k.Certificate)}, format, args...)
+}
+
+// CertificateFingerprint is a DER certificate's SHA-256 fingerprint as
+// openssl prints it (upper-case hex pairs separated by colons).
+func CertificateFingerprint(der []byte) string {
+	sum := sha256.Sum256(der)
+	var b strings.Builder
+	for i, c := range sum {
+		if i > 0 {
+			b.WriteByte(':')
+		}
+		fmt.Fprintf(&b, "%02X", c)
+	}
+	return b.String()
 }

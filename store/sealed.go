@@ -6,17 +6,19 @@ import (
 )
 
 // Sealed counts what the database holds that only the master key opens:
-// wrapped data keys of stacks and environments (their secrets), and
-// audit chains keyed with a key derived from it.
+// wrapped data keys of stacks and environments (their secrets), SAML
+// service provider private keys, and audit chains keyed with a key
+// derived from it.
 type Sealed struct {
-	StackKeys, EnvironmentKeys, KeyedAuditChains int
+	StackKeys, EnvironmentKeys, SPKeys, KeyedAuditChains int
 }
 
 // Any reports whether anything is sealed.
-func (s Sealed) Any() bool { return s.StackKeys+s.EnvironmentKeys+s.KeyedAuditChains > 0 }
+func (s Sealed) Any() bool { return s.StackKeys+s.EnvironmentKeys+s.SPKeys+s.KeyedAuditChains > 0 }
 
 func (s Sealed) String() string {
-	return fmt.Sprintf("%d stack data keys, %d environment data keys and %d keyed audit chains", s.StackKeys, s.EnvironmentKeys, s.KeyedAuditChains)
+	return fmt.Sprintf("%d stack data keys, %d environment data keys, %d SAML service provider keys and %d keyed audit chains",
+		s.StackKeys, s.EnvironmentKeys, s.SPKeys, s.KeyedAuditChains)
 }
 
 // Sealed counts what the database holds under the master key, so that a
@@ -27,7 +29,8 @@ func (db *DB) Sealed(ctx context.Context) (Sealed, error) {
 	err := db.read.QueryRowContext(ctx, `SELECT
 		(SELECT COUNT(*) FROM stack_keys),
 		(SELECT COUNT(*) FROM environment_keys),
-		(SELECT COUNT(*) FROM audit_heads WHERE keyed_from > 0)`).Scan(&s.StackKeys, &s.EnvironmentKeys, &s.KeyedAuditChains)
+		(SELECT COUNT(*) FROM sso_sp_keys),
+		(SELECT COUNT(*) FROM audit_heads WHERE keyed_from > 0)`).Scan(&s.StackKeys, &s.EnvironmentKeys, &s.SPKeys, &s.KeyedAuditChains)
 	if err != nil {
 		return s, fmt.Errorf("count what the master key seals: %w", err)
 	}

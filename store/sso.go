@@ -98,3 +98,42 @@ func (t *tx) UseAssertion(ctx context.Context, orgID, id string, expires, now ti
 	_, err := t.exec(ctx, opWrite, "INSERT INTO sso_assertions (org_id, assertion_id, expires) VALUES (?, ?, ?)", orgID, id, us(expires))
 	return invalidAs(conflictAs(err, "assertion %q was used already", id), "organization %q does not exist", orgID)
 }
+
+const spKeyColumns = "id, org_id, certificate, key_wrapped, key_sealed, created, activated"
+
+func scanSPKey(r scanner) (*gatehouse.SPKey, error) {
+	k := &gatehouse.SPKey{}
+	var created, activated int64
+	if err := r.Scan(&k.ID, &k.OrgID, &k.Certificate, &k.KeyWrapped, &k.KeySealed, &created, &activated); err != nil {
+		return nil, err
+	}
+	k.Created, k.Activated = fromUS(created), fromUS(activated)
+	return k, nil
+}
+
+func (t *tx) ListSPKeys(ctx context.Context, orgID string) ([]*gatehouse.SPKey, error) {
+	return all(ctx, t, scanSPKey, "SELECT "+spKeyColumns+" FROM sso_sp_keys WHERE org_id = ? ORDER BY created, id", orgID)
+}
+
+func (t *tx) CreateSPKey(ctx context.Context, k *gatehouse.SPKey) error {
+	if k.ID == "" || len(k.Certificate) == 0 || len(k.KeyWrapped) == 0 || len(k.KeySealed) == 0 {
+		return gatehouse.Errorf(gatehouse.EINVALID, "an SP key needs its id, certificate and sealed private key")
+	}
+	if k.Created.IsZero() {
+		k.Created = t.stamp()
+	}
+	_, err := t.exec(ctx, opWrite, "INSERT INTO sso_sp_keys ("+spKeyColumns+") VALUES (?, ?, ?, ?, ?, ?, ?)",
+		k.ID, k.OrgID, k.Certificate, k.KeyWrapped, k.KeySealed, us(k.Created), us(k.Activated))
+	return invalidAs(conflictAs(err, "SP key %q exists already", k.ID), "organization %q does not exist", k.OrgID)
+}
+
+func (t *tx) ActivateSPKey(ctx context.Context, orgID, id string, at time.Time) error {
+	if at.IsZero() {
+		return gatehouse.Errorf(gatehouse.EINVALID, "an SP key is activated at a time")
+	}
+	return t.execOne(ctx, opWrite, "SP key", "UPDATE sso_sp_keys SET activated = ? WHERE org_id = ? AND id = ?", us(at), orgID, id)
+}
+
+func (t *tx) DeleteSPKey(ctx context.Context, orgID, id string) error {
+	return t.execOne(ctx, opDelete, "SP key", "DELETE FROM sso_sp_keys WHERE org_id = ? AND id = ?", orgID, id)
+}

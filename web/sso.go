@@ -3,15 +3,19 @@ package web
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/base64"
+	"encoding/pem"
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/crewjam/saml"
+	dsig "github.com/russellhaering/goxmldsig"
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/api/wire"
@@ -22,9 +26,19 @@ import (
 // when it has an OpenID provider, else SAML; ?protocol= picks), the
 // provider answers at /console/-/sso/{org}/oidc/callback or
 // /console/-/sso/{org}/saml/acs, and the service provider's SAML metadata is
-// at /console/-/sso/{org}/saml/metadata. A sign-in's state is recorded in the
+// at /console/-/sso/{org}/saml/metadata (its current certificate, as PEM,
+// at .../saml/certificate). A sign-in's state is recorded in the
 // database (good once, on every replica) and held by the browser in a
 // cookie, so that a response started in another browser is refused.
+//
+// The service provider signs its AuthnRequests (HTTP-Redirect: SigAlg and
+// Signature, RSA-SHA256) with the organization's current SP key, and
+// decrypts EncryptedAssertions with any of its SP keys (the service's
+// SPKeys: the current one, and the next or previous one of a rollover,
+// all published in the metadata for signing and for encryption). An
+// encrypted assertion must still be signed, by itself or by the Response
+// around it; one encrypted with AES-CBC needs the Response signed, since
+// nothing else authenticates the ciphertext before it is decrypted.
 
 const ssoCookie = "gatehouse_sso"
 
@@ -34,18 +48,22 @@ func (c *Console) ssoRoutes() {
 	m.HandleFunc("GET /console/-/sso/{org}", c.ssoStart)
 	m.HandleFunc("GET /console/-/sso/{org}/oidc/callback", c.oidcCallback)
 	m.HandleFunc("GET /console/-/sso/{org}/saml/metadata", c.samlMetadata)
+	m.HandleFunc("GET /console/-/sso/{org}/saml/certificate", c.samlCertificate)
 	m.HandleFunc("POST /console/-/sso/{org}/saml/acs", c.samlACS)
 	m.HandleFunc("GET /console/{org}/sso", c.authed(c.ssoSettings))
 	m.HandleFunc("POST /console/{org}/sso/oidc", c.authed(c.saveOIDCSSO))
 	m.HandleFunc("POST /console/{org}/sso/saml", c.authed(c.saveSAML))
+	m.HandleFunc("POST /console/{org}/sso/saml/keys", c.authed(c.createSPKey))
+	m.HandleFunc("POST /console/{org}/sso/saml/keys/{id}/{action}", c.authed(c.changeSPKey))
 }
 
 // ssoURLs are an organization's SSO endpoints at this server.
-type ssoURLs struct{ SignIn, Redirect, Metadata, ACS string }
+type ssoURLs struct{ SignIn, Redirect, Metadata, ACS, Certificate string }
 
 func (c *Console) ssoURLs(org string) ssoURLs {
 	base := c.publicURL + "/console/-/sso/" + url.PathEscape(org)
-	return ssoURLs{SignIn: base, Redirect: base + "/oidc/callback", Metadata: base + "/saml/metadata", ACS: base + "/saml/acs"}
+	return ssoURLs{SignIn: base, Redirect: base + "/oidc/callback", Metadata: base + "/saml/metadata", ACS: base + "/saml/acs",
+		Certificate: base + "/saml/certificate"}
 }
 
 type ssoPage struct {
@@ -320,7 +338,11 @@ func (c *Console) serviceProvider(ctx context.Context, org *gatehouse.Organizati
 		AssertionConsumerServiceBindings: []string{saml.HTTPPostBinding}, RejectSHA1Signatures: true,
 		// The NameID names the user: an e-mail address, never a transient id.
 		AuthnNameIDFormat: saml.EmailAddressNameIDFormat,
-		ReplayCache:       replayCache{ctx: ctx, svc: c.svc, orgID: org.ID}}
+		ReplayCache:       replayCache{ctx: ctx, svc: c.svc, orgID: org.ID},
+		// Requests are signed (Entra ID verifies RSA-SHA256 only), and an
+		// assertion encrypted with a CBC cipher is decrypted only inside
+		// a signed Response (padding oracles need unauthenticated CBC).
+		SignatureMethod: dsig.RSASHA256SignatureMethod, RequireSignedResponseForCBC: true}
 	if cfg != nil && cfg.IdPMetadata != "" {
 		ed, err := service.ParseIdPMetadata(cfg.IdPMetadata)
 		if err != nil {
@@ -329,6 +351,44 @@ func (c *Console) serviceProvider(ctx context.Context, org *gatehouse.Organizati
 		sp.IDPMetadata = ed
 	}
 	return sp, nil
+}
+
+// withKeys gives a service provider the organization's SP key pairs: the
+// current one signs and decrypts, the others (a rollover's next or
+// previous one) decrypt.
+func (c *Console) withKeys(ctx context.Context, sp *saml.ServiceProvider, org *gatehouse.Organization) error {
+	pairs, err := c.svc.OpenSPKeys(ctx, org.ID)
+	if err != nil {
+		return err
+	}
+	sp.Key, sp.Certificate = pairs[0].Key, pairs[0].Certificate
+	for _, p := range pairs[1:] {
+		sp.DecryptionKeys = append(sp.DecryptionKeys, p.Key)
+	}
+	return nil
+}
+
+// spMetadata is the service provider's metadata with every SP key's
+// certificate: crewjam publishes the current one (Certificate) for
+// encryption and signing, first, so that an identity provider that
+// encrypts to the first it finds picks it; the others follow, for both
+// uses too.
+func spMetadata(sp *saml.ServiceProvider, keys []service.SPKeyView) *saml.EntityDescriptor {
+	sp.Certificate = keys[0].Certificate
+	md := sp.Metadata()
+	d := &md.SPSSODescriptors[0]
+	var methods []saml.EncryptionMethod
+	for _, k := range d.KeyDescriptors {
+		if k.Use == "encryption" {
+			methods = k.EncryptionMethods
+		}
+	}
+	for _, k := range keys[1:] {
+		info := saml.KeyInfo{X509Data: saml.X509Data{X509Certificates: []saml.X509Certificate{{Data: base64.StdEncoding.EncodeToString(k.Certificate.Raw)}}}}
+		d.KeyDescriptors = append(d.KeyDescriptors, saml.KeyDescriptor{Use: "encryption", KeyInfo: info, EncryptionMethods: methods},
+			saml.KeyDescriptor{Use: "signing", KeyInfo: info})
+	}
+	return md
 }
 
 // replayCache is saml.AssertionReplayCache over the database.
@@ -350,6 +410,10 @@ func (c *Console) startSAML(w http.ResponseWriter, r *http.Request, org *gatehou
 	sp, err := c.serviceProvider(r.Context(), org, cfg)
 	if err != nil {
 		c.ssoFail(w, r, http.StatusInternalServerError, "the organization's SAML metadata no longer parses", err)
+		return
+	}
+	if err := c.withKeys(r.Context(), sp, org); err != nil {
+		c.ssoFail(w, r, http.StatusInternalServerError, "the organization's SAML service provider key cannot be opened", err)
 		return
 	}
 	req, err := sp.MakeAuthenticationRequest(sp.GetSSOBindingLocation(saml.HTTPRedirectBinding), saml.HTTPRedirectBinding, saml.HTTPPostBinding)
@@ -388,7 +452,13 @@ func (c *Console) samlMetadata(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		sp, _ = c.serviceProvider(r.Context(), org, nil)
 	}
-	b, err := xml.MarshalIndent(sp.Metadata(), "", "  ")
+	keys, err := c.svc.SPKeys(r.Context(), org.ID)
+	if err != nil {
+		c.log.Error("console SAML metadata: the SP keys", "org", org.Name, "err", err.Error())
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	b, err := xml.MarshalIndent(spMetadata(sp, keys), "", "  ")
 	if err != nil {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
@@ -396,6 +466,40 @@ func (c *Console) samlMetadata(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/samlmetadata+xml")
 	w.Write([]byte(xml.Header))
 	w.Write(b)
+}
+
+// samlCertificate serves an SP key's certificate as PEM, for identity
+// providers that take a certificate file rather than the metadata (Okta's
+// signature and encryption certificates, Entra ID's verification and
+// token encryption certificates): the current key's, or ?id='s.
+func (c *Console) samlCertificate(w http.ResponseWriter, r *http.Request) {
+	if c.publicURL == "" {
+		http.NotFound(w, r)
+		return
+	}
+	org, _, err := c.svc.SSOOrg(r.Context(), r.PathValue("org"))
+	if org == nil || (err != nil && gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND) {
+		http.NotFound(w, r)
+		return
+	}
+	keys, err := c.svc.SPKeys(r.Context(), org.ID)
+	if err != nil {
+		c.log.Error("console SAML certificate: the SP keys", "org", org.Name, "err", err.Error())
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	k := keys[0]
+	if id := r.URL.Query().Get("id"); id != "" {
+		i := slices.IndexFunc(keys, func(k service.SPKeyView) bool { return k.ID == id })
+		if i < 0 {
+			http.Error(w, fmt.Sprintf("id: the organization has no SAML SP key %q", truncate(id, 64)), http.StatusNotFound)
+			return
+		}
+		k = keys[i]
+	}
+	w.Header().Set("Content-Type", "application/x-pem-file")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+url.PathEscape(org.Name)+`-saml-sp.pem"`)
+	pem.Encode(w, &pem.Block{Type: "CERTIFICATE", Bytes: k.Certificate.Raw})
 }
 
 func (c *Console) samlACS(w http.ResponseWriter, r *http.Request) {
@@ -423,13 +527,24 @@ func (c *Console) samlACS(w http.ResponseWriter, r *http.Request) {
 		c.ssoFail(w, r, http.StatusInternalServerError, "the organization's SAML sign-in is not configured", err)
 		return
 	}
+	if err := c.withKeys(r.Context(), sp, org); err != nil {
+		c.ssoFail(w, r, http.StatusInternalServerError, "the organization's SAML service provider key cannot be opened", err)
+		return
+	}
 	a, err := sp.ParseResponse(r, []string{l.RequestID})
 	if err != nil {
 		var ire *saml.InvalidResponseError
 		if errors.As(err, &ire) {
 			err = ire.PrivateErr
 		}
-		c.ssoRefuse(w, r, org, service.ProtocolSAML, http.StatusUnauthorized, "the identity provider's answer could not be verified", err)
+		msg := "the identity provider's answer could not be verified"
+		if errors.Is(err, saml.ErrDecryptionFailed) {
+			// Most likely the IdP holds a certificate the organization
+			// no longer (or never) had: say so, it is the admin's to fix.
+			msg = "the identity provider encrypted the assertion to a key this organization's service provider does not hold: " +
+				"give the identity provider the current SP certificate (" + c.ssoURLs(org.Name).Metadata + ")"
+		}
+		c.ssoRefuse(w, r, org, service.ProtocolSAML, http.StatusUnauthorized, msg, err)
 		return
 	}
 	who, err := samlIdentity(cfg, a)
@@ -489,6 +604,7 @@ func samlIdentity(cfg *gatehouse.SSO, a *saml.Assertion) (service.SSOIdentity, e
 type ssoSettingsData struct {
 	OIDC      wire.OIDCSSO
 	SAML      wire.SAMLOrganization
+	SPKeys    wire.SAMLSPKeys
 	URLs      ssoURLs
 	Roles     []wire.Role
 	CanUpdate bool
@@ -505,6 +621,9 @@ func (c *Console) ssoSettingsPage(q *req, status int, errMsg string) error {
 		})
 	}
 	if err := q.call("GET", "/api/orgs/"+url.PathEscape(q.org)+"/saml", nil, &d.SAML); err != nil {
+		return err
+	}
+	if err := q.call("GET", "/api/orgs/"+url.PathEscape(q.org)+"/saml/sp-keys", nil, &d.SPKeys); err != nil {
 		return err
 	}
 	d.Roles, _ = q.descriptors("role")
@@ -551,4 +670,34 @@ func (c *Console) saveSAML(q *req) error {
 		return q.fail(err, func(msg string) error { return c.ssoSettingsPage(q, http.StatusBadRequest, msg) })
 	}
 	return q.redirect("/console/"+url.PathEscape(q.org)+"/sso", "SAML sign-in saved.")
+}
+
+// createSPKey starts a rollover of the SAML service provider's key pair.
+func (c *Console) createSPKey(q *req) error {
+	if err := q.call("POST", "/api/orgs/"+url.PathEscape(q.org)+"/saml/sp-keys", nil, nil); err != nil {
+		return q.fail(err, func(msg string) error { return c.ssoSettingsPage(q, http.StatusBadRequest, msg) })
+	}
+	return q.redirect("/console/"+url.PathEscape(q.org)+"/sso",
+		"New SAML service provider key published beside the current one: give its certificate to the identity provider, then activate it.")
+}
+
+// changeSPKey activates or deletes one of the SAML service provider's key
+// pairs.
+func (c *Console) changeSPKey(q *req) error {
+	path := "/api/orgs/" + url.PathEscape(q.org) + "/saml/sp-keys/" + url.PathEscape(q.r.PathValue("id"))
+	var err error
+	notice := ""
+	switch q.r.PathValue("action") {
+	case "activate":
+		err, notice = q.call("POST", path+"/activate", nil, nil), "SAML service provider key activated: it signs the requests from now on."
+	case "delete":
+		err, notice = q.call("DELETE", path, nil, nil), "SAML service provider key deleted."
+	default:
+		http.NotFound(q.w, q.r)
+		return nil
+	}
+	if err != nil {
+		return q.fail(err, func(msg string) error { return c.ssoSettingsPage(q, http.StatusBadRequest, msg) })
+	}
+	return q.redirect("/console/"+url.PathEscape(q.org)+"/sso", notice)
 }

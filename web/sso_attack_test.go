@@ -148,40 +148,43 @@ func (m misbehaving) MakeAssertion(req *saml.IdpAuthnRequest, s *saml.Session) e
 
 var signatureRE = regexp.MustCompile(`(?s)<ds:Signature.*?</ds:Signature>`)
 
-func TestSAMLAttacks(t *testing.T) {
-	e := newSSOEnv(t)
-	e.configureSAML(true)
-	post := e.refusedPost
+// samlAssertionAttacks are assertions the IdP signs that Gatehouse must
+// refuse, in plain (TestSAMLAttacks) and encrypted
+// (TestSAMLEncryptedAttacks).
+var samlAssertionAttacks = []struct {
+	name   string
+	change func(*saml.Assertion)
+}{
+	{"wrong audience", func(a *saml.Assertion) {
+		a.Conditions.AudienceRestrictions = []saml.AudienceRestriction{{Audience: saml.Audience{Value: "https://another.example/sp"}}}
+	}},
+	{"expired", func(a *saml.Assertion) {
+		past := time.Now().Add(-time.Hour)
+		a.Conditions.NotOnOrAfter = past
+		for i := range a.Subject.SubjectConfirmations {
+			a.Subject.SubjectConfirmations[i].SubjectConfirmationData.NotOnOrAfter = past
+		}
+	}},
+	{"not yet valid", func(a *saml.Assertion) { a.Conditions.NotBefore = time.Now().Add(time.Hour) }},
+	{"transient NameID", func(a *saml.Assertion) {
+		a.Subject.NameID.Format = string(saml.TransientNameIDFormat)
+		a.Subject.NameID.Value = "_8f2a0c"
+	}},
+	{"wrong recipient", func(a *saml.Assertion) {
+		for i := range a.Subject.SubjectConfirmations {
+			a.Subject.SubjectConfirmations[i].SubjectConfirmationData.Recipient = "https://another.example/acs"
+		}
+	}},
+}
+
+// runAssertionAttacks has the IdP make each of samlAssertionAttacks and
+// checks that Gatehouse refuses it.
+func (e *ssoEnv) runAssertionAttacks(t *testing.T) {
 	idpSays := func(change func(*saml.Assertion)) {
 		e.sidp.IDP.AssertionMaker = misbehaving{change}
 	}
 	t.Cleanup(func() { idpSays(nil) })
-	cases := []struct {
-		name   string
-		change func(*saml.Assertion)
-	}{
-		{"wrong audience", func(a *saml.Assertion) {
-			a.Conditions.AudienceRestrictions = []saml.AudienceRestriction{{Audience: saml.Audience{Value: "https://another.example/sp"}}}
-		}},
-		{"expired", func(a *saml.Assertion) {
-			past := time.Now().Add(-time.Hour)
-			a.Conditions.NotOnOrAfter = past
-			for i := range a.Subject.SubjectConfirmations {
-				a.Subject.SubjectConfirmations[i].SubjectConfirmationData.NotOnOrAfter = past
-			}
-		}},
-		{"not yet valid", func(a *saml.Assertion) { a.Conditions.NotBefore = time.Now().Add(time.Hour) }},
-		{"transient NameID", func(a *saml.Assertion) {
-			a.Subject.NameID.Format = string(saml.TransientNameIDFormat)
-			a.Subject.NameID.Value = "_8f2a0c"
-		}},
-		{"wrong recipient", func(a *saml.Assertion) {
-			for i := range a.Subject.SubjectConfirmations {
-				a.Subject.SubjectConfirmations[i].SubjectConfirmationData.Recipient = "https://another.example/acs"
-			}
-		}},
-	}
-	for _, c := range cases {
+	for _, c := range samlAssertionAttacks {
 		t.Run(c.name, func(t *testing.T) {
 			idpSays(c.change)
 			defer idpSays(nil)
@@ -191,9 +194,20 @@ func TestSAMLAttacks(t *testing.T) {
 			if c.name == "transient NameID" {
 				want = "transient NameID"
 			}
-			post(t, b, acs, form, 401, want)
+			e.refusedPost(t, b, acs, form, 401, want)
 		})
 	}
+}
+
+func TestSAMLAttacks(t *testing.T) {
+	e := newSSOEnv(t)
+	e.configureSAML(true)
+	// These attacks edit the response's XML, so the IdP is given the SP
+	// metadata without its encryption certificate and sends plain
+	// assertions; TestSAMLEncryptedAttacks runs them on encrypted ones.
+	e.registerSPAs(withoutEncryption)
+	post := e.refusedPost
+	e.runAssertionAttacks(t)
 	t.Run("unsigned", func(t *testing.T) {
 		b := e.browser()
 		acs, form := e.samlResponse(b, "alice")

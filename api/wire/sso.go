@@ -68,3 +68,35 @@ type UpdateSAMLOrganizationRequest struct {
 	DefaultRoleID       *string   `json:"defaultRoleId,omitempty"`
 	EmailDomains        *[]string `json:"emailDomains,omitempty"`
 }
+
+// SAMLSPKey is one of the organization's SAML service provider key pairs
+// (a Gatehouse extension: Pulumi's service provider is its own): the
+// certificate that signs AuthnRequests and that the identity provider
+// encrypts assertions to, never the private key.
+type SAMLSPKey struct {
+	ID string `json:"id"`
+	// Status is "current" (signs the requests; first in the SP metadata),
+	// "next" (published ahead of a rollover, signs once activated) or
+	// "previous" (signed before the current one; published, and its
+	// assertions decrypt, until it is deleted).
+	Status string `json:"status"`
+	// Certificate is the X.509 certificate, PEM: what Okta's signature and
+	// encryption certificate and Entra ID's verification and token
+	// encryption certificate take.
+	Certificate string `json:"certificate"`
+	// FingerprintSHA256 is the certificate's SHA-256 (as openssl prints
+	// it), ThumbprintSHA1 its SHA-1 (as Entra ID shows it).
+	FingerprintSHA256 string `json:"fingerprintSha256"`
+	ThumbprintSHA1    string `json:"thumbprintSha1"`
+	Subject           string `json:"subject"`
+	NotBefore         string `json:"notBefore"`
+	NotAfter          string `json:"notAfter"`
+	Created           string `json:"created"`
+	// Activated is when the key became current ("" for a next key).
+	Activated string `json:"activated,omitempty"`
+}
+
+// SAMLSPKeys are the organization's SP key pairs, the current one first.
+type SAMLSPKeys struct {
+	Keys []SAMLSPKey `json:"keys"`
+}

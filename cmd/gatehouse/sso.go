@@ -26,7 +26,7 @@ func newSSOCmd() *cobra.Command {
 			return c.DeleteOIDCSSO(cmd.Context(), org)
 		})})
 	saml := &cobra.Command{Use: "saml", Short: "SAML 2.0 sign-in"}
-	saml.AddCommand(newSSOSAMLSetCmd(f))
+	saml.AddCommand(newSSOSAMLSetCmd(f), newSSOSAMLKeysCmd(f))
 	cmd.AddCommand(newSSOShowCmd(f), oidc, saml)
 	return cmd
 }
@@ -47,7 +47,8 @@ func withAPI(f *clientFlags, run func(cmd *cobra.Command, c *api.Client, org str
 func ssoEndpoints(c *api.Client, org string) [][]string {
 	base := strings.TrimRight(c.BaseURL, "/") + "/console/-/sso/" + url.PathEscape(org)
 	return [][]string{{"sign-in URL", base}, {"OIDC redirect URI", base + "/oidc/callback"},
-		{"SAML SP metadata / entity ID", base + "/saml/metadata"}, {"SAML ACS (HTTP-POST)", base + "/saml/acs"}}
+		{"SAML SP metadata / entity ID", base + "/saml/metadata"}, {"SAML ACS (HTTP-POST)", base + "/saml/acs"},
+		{"SAML SP certificate (PEM)", base + "/saml/certificate"}}
 }
 
 func newSSOShowCmd(f *clientFlags) *cobra.Command {
@@ -61,6 +62,10 @@ func newSSOShowCmd(f *clientFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			keys, err := c.SAMLSPKeys(cmd.Context(), org)
+			if err != nil {
+				return err
+			}
 			rows := [][]string{{"OIDC issuer", o.Issuer}, {"OIDC client ID", o.ClientID}, {"OIDC client secret", yesNo(o.HasClientSecret, "set", "none")},
 				{"OIDC user claim", o.UserClaim}, {"OIDC groups claim", o.GroupsClaim}, {"SAML IdP entity ID", s.EntityID}, {"SAML IdP SSO URL", s.SSOURL},
 				{"SAML certificate valid until", s.ValidUntil}, {"SAML groups attribute", s.GroupsAttribute},
@@ -69,8 +74,11 @@ func newSSOShowCmd(f *clientFlags) *cobra.Command {
 			if s.ValidationError != "" {
 				rows = append(rows, []string{"SAML metadata error", s.ValidationError})
 			}
+			for _, k := range keys.Keys {
+				rows = append(rows, []string{"SAML SP certificate (" + k.Status + ")", k.FingerprintSHA256 + " until " + k.NotAfter})
+			}
 			rows = append(rows, ssoEndpoints(c, org)...)
-			return f.printComposed(cmd.OutOrStdout(), map[string]any{"oidc": o, "saml": s}, []string{"SETTING", "VALUE"}, rows)
+			return f.printComposed(cmd.OutOrStdout(), map[string]any{"oidc": o, "saml": s, "spKeys": keys}, []string{"SETTING", "VALUE"}, rows)
 		})}
 }
 
@@ -188,4 +196,99 @@ func newSSOSAMLSetCmd(f *clientFlags) *cobra.Command {
 	cmd.Flags().String("groups-attribute", "", "attribute listing the user's groups: their teams follow it")
 	addPolicyFlags(cmd)
 	return cmd
+}
+
+// newSSOSAMLKeysCmd manages the SAML service provider's key pairs. A key
+// argument is a key's ID or its status (current, next, previous).
+func newSSOSAMLKeysCmd(f *clientFlags) *cobra.Command {
+	keys := newGroup("keys", "The SAML service provider's key pairs (request signing and assertion encryption) and their rollover")
+	header := []string{"ID", "STATUS", "SHA-256 FINGERPRINT", "NOT AFTER"}
+	rows := func(k *wire.SAMLSPKeys) [][]string {
+		var out [][]string
+		for _, x := range k.Keys {
+			out = append(out, []string{x.ID, x.Status, x.FingerprintSHA256, x.NotAfter})
+		}
+		return out
+	}
+	show := func(cmd *cobra.Command, k *wire.SAMLSPKeys) error {
+		return f.print(cmd.OutOrStdout(), k, header, rows(k))
+	}
+	list := &cobra.Command{Use: "list", Aliases: []string{"ls"}, Short: "List the key pairs, the current one first", Args: cobra.NoArgs,
+		RunE: withAPI(f, func(cmd *cobra.Command, c *api.Client, org string, _ []string) error {
+			k, err := c.SAMLSPKeys(cmd.Context(), org)
+			if err != nil {
+				return err
+			}
+			return show(cmd, k)
+		})}
+	create := &cobra.Command{Use: "create", Short: "Start a rollover: a next key pair, published beside the current one; it signs once activated", Args: cobra.NoArgs,
+		RunE: withAPI(f, func(cmd *cobra.Command, c *api.Client, org string, _ []string) error {
+			k, err := c.CreateSAMLSPKey(cmd.Context(), org)
+			if err != nil {
+				return err
+			}
+			return show(cmd, k)
+		})}
+	activate := &cobra.Command{Use: "activate KEY", Short: "Make a key pair the current one, which signs the requests (the one it replaces stays published until deleted)",
+		Args: cobra.ExactArgs(1), RunE: withAPI(f, func(cmd *cobra.Command, c *api.Client, org string, args []string) error {
+			id, err := resolveSPKey(cmd, c, org, args[0])
+			if err != nil {
+				return err
+			}
+			k, err := c.ActivateSAMLSPKey(cmd.Context(), org, id)
+			if err != nil {
+				return err
+			}
+			return show(cmd, k)
+		})}
+	del := &cobra.Command{Use: "delete KEY", Aliases: []string{"rm"}, Short: "End a rollover: the key pair is no longer published, nor decrypts (not the current one)",
+		Args: cobra.ExactArgs(1), RunE: withAPI(f, func(cmd *cobra.Command, c *api.Client, org string, args []string) error {
+			id, err := resolveSPKey(cmd, c, org, args[0])
+			if err != nil {
+				return err
+			}
+			return c.DeleteSAMLSPKey(cmd.Context(), org, id)
+		})}
+	pemCmd := &cobra.Command{Use: "pem [KEY]", Short: "Print a key pair's certificate as PEM (the current one's), for an identity provider that takes a certificate file",
+		Args: cobra.MaximumNArgs(1), RunE: withAPI(f, func(cmd *cobra.Command, c *api.Client, org string, args []string) error {
+			k, err := c.SAMLSPKeys(cmd.Context(), org)
+			if err != nil {
+				return err
+			}
+			if f.output == "json" {
+				return show(cmd, k)
+			}
+			want := "current"
+			if len(args) == 1 {
+				want = args[0]
+			}
+			for _, x := range k.Keys {
+				if x.ID == want || x.Status == want {
+					_, err := io.WriteString(cmd.OutOrStdout(), x.Certificate)
+					return err
+				}
+			}
+			return fmt.Errorf("KEY: the organization has no SAML SP key %q (an ID, or current, next or previous)", want)
+		})}
+	keys.AddCommand(list, create, activate, del, pemCmd)
+	return keys
+}
+
+// resolveSPKey turns a key argument, an ID or a status, into the key's ID.
+func resolveSPKey(cmd *cobra.Command, c *api.Client, org, arg string) (string, error) {
+	switch arg {
+	case "current", "next", "previous":
+	default:
+		return arg, nil
+	}
+	k, err := c.SAMLSPKeys(cmd.Context(), org)
+	if err != nil {
+		return "", err
+	}
+	for _, x := range k.Keys {
+		if x.Status == arg {
+			return x.ID, nil
+		}
+	}
+	return "", fmt.Errorf("KEY: the organization has no %s SAML SP key", arg)
 }

@@ -57,6 +57,78 @@ func testSSO(t *testing.T, s gatehouse.Store) {
 	testSSOLogins(t, s, f)
 	testSSOLoginBound(t, s, f, other.org)
 	testAssertions(t, s, f, other)
+	testSPKeys(t, s, f, other)
+}
+
+// testSPKeys: an organization's SAML service provider keys are listed
+// oldest first with their bytes whole, activated and deleted by id within
+// their organization only (another organization's id is not found and
+// changes nothing); a taken id and an unknown organization are refused.
+func testSPKeys(t *testing.T, s gatehouse.Store, f, other *fixture) {
+	read(t, s, func(tx gatehouse.Tx) error {
+		keys, err := tx.ListSPKeys(ctx, f.org.ID)
+		if err == nil && len(keys) != 0 {
+			t.Errorf("keys before any = %+v", keys)
+		}
+		return err
+	})
+	t0 := time.Now().UTC().Truncate(time.Microsecond)
+	a := &gatehouse.SPKey{ID: gatehouse.NewID(), OrgID: f.org.ID, Certificate: []byte{0x30, 1}, KeyWrapped: []byte{2, 3}, KeySealed: []byte{4, 5, 6},
+		Created: t0, Activated: t0}
+	b := &gatehouse.SPKey{ID: gatehouse.NewID(), OrgID: f.org.ID, Certificate: []byte{0x30, 7}, KeyWrapped: []byte{8}, KeySealed: []byte{9},
+		Created: t0.Add(time.Second)}
+	theirs := &gatehouse.SPKey{ID: gatehouse.NewID(), OrgID: other.org.ID, Certificate: []byte{0x30, 10}, KeyWrapped: []byte{11}, KeySealed: []byte{12},
+		Created: t0, Activated: t0}
+	write(t, s, func(tx gatehouse.Tx) error {
+		for _, k := range []*gatehouse.SPKey{b, a, theirs} {
+			if err := tx.CreateSPKey(ctx, k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	err := s.Write(ctx, func(tx gatehouse.Tx) error {
+		return tx.CreateSPKey(ctx, &gatehouse.SPKey{ID: a.ID, OrgID: f.org.ID, Certificate: []byte{1}, KeyWrapped: []byte{1}, KeySealed: []byte{1}})
+	})
+	wantCode(t, err, gatehouse.ECONFLICT, "a taken SP key id")
+	err = s.Write(ctx, func(tx gatehouse.Tx) error {
+		return tx.CreateSPKey(ctx, &gatehouse.SPKey{ID: gatehouse.NewID(), OrgID: gatehouse.NewID(), Certificate: []byte{1}, KeyWrapped: []byte{1}, KeySealed: []byte{1}})
+	})
+	wantCode(t, err, gatehouse.EINVALID, "an SP key of no organization")
+	list := func() []*gatehouse.SPKey {
+		t.Helper()
+		var keys []*gatehouse.SPKey
+		read(t, s, func(tx gatehouse.Tx) (err error) { keys, err = tx.ListSPKeys(ctx, f.org.ID); return err })
+		return keys
+	}
+	keys := list()
+	if len(keys) != 2 || keys[0].ID != a.ID || keys[1].ID != b.ID || !bytes.Equal(keys[0].Certificate, a.Certificate) ||
+		!bytes.Equal(keys[0].KeyWrapped, a.KeyWrapped) || !bytes.Equal(keys[0].KeySealed, a.KeySealed) || !keys[0].Created.Equal(t0) ||
+		!keys[0].Activated.Equal(t0) || !keys[1].Activated.IsZero() || keys[1].OrgID != f.org.ID {
+		t.Fatalf("keys = %+v", keys)
+	}
+	t1 := t0.Add(time.Minute)
+	write(t, s, func(tx gatehouse.Tx) error { return tx.ActivateSPKey(ctx, f.org.ID, b.ID, t1) })
+	err = s.Write(ctx, func(tx gatehouse.Tx) error { return tx.ActivateSPKey(ctx, f.org.ID, theirs.ID, t1) })
+	wantCode(t, err, gatehouse.ENOTFOUND, "activating another organization's SP key")
+	err = s.Write(ctx, func(tx gatehouse.Tx) error { return tx.DeleteSPKey(ctx, f.org.ID, theirs.ID) })
+	wantCode(t, err, gatehouse.ENOTFOUND, "deleting another organization's SP key")
+	if keys := list(); len(keys) != 2 || !keys[1].Activated.Equal(t1) {
+		t.Errorf("after activating = %+v", keys)
+	}
+	write(t, s, func(tx gatehouse.Tx) error { return tx.DeleteSPKey(ctx, f.org.ID, a.ID) })
+	err = s.Write(ctx, func(tx gatehouse.Tx) error { return tx.DeleteSPKey(ctx, f.org.ID, a.ID) })
+	wantCode(t, err, gatehouse.ENOTFOUND, "a deleted SP key")
+	if keys := list(); len(keys) != 1 || keys[0].ID != b.ID {
+		t.Errorf("after deleting = %+v", keys)
+	}
+	read(t, s, func(tx gatehouse.Tx) error {
+		keys, err := tx.ListSPKeys(ctx, other.org.ID)
+		if err == nil && (len(keys) != 1 || keys[0].ID != theirs.ID || !keys[0].Activated.Equal(t0)) {
+			t.Errorf("the other organization's keys = %+v", keys)
+		}
+		return err
+	})
 }
 
 // testSSOLoginBound: writers that each lock the organization and record a
