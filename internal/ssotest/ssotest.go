@@ -207,23 +207,23 @@ func (i *IdP) Metadata(t testing.TB) string {
 	return out
 }
 
-// SignIn follows start (a Gatehouse URL that begins a SAML sign-in) to
-// the IdP, signs username in, and returns the form the IdP's page would
-// post to the service provider: its action (the ACS) and its fields.
+// SignIn signs username in at the IdP (a session there), then follows start (a Gatehouse
+// URL that begins a SAML sign-in) to it, and returns the form the IdP's
+// page would post to the service provider: its action (the ACS) and its
+// fields. (The IdP's login form would repost the AuthnRequest without its
+// signature, which it then refuses: samlidp checks the signatures an SP's
+// metadata promises.)
 func (i *IdP) SignIn(b *Browser, start, username string) (string, url.Values) {
 	b.t.Helper()
+	if status, _, body := b.Do("POST", i.URL+"/login", url.Values{"user": {username}, "password": {Password(username)}}); status != http.StatusOK {
+		b.t.Fatalf("IdP login: %d %.300s", status, body)
+	}
 	status, h, body := b.Do("GET", start, nil)
 	if status != http.StatusSeeOther || !strings.HasPrefix(h.Get("Location"), i.URL) {
 		b.t.Fatalf("sign-in start %s: %d %s %.300s", start, status, h.Get("Location"), body)
 	}
-	if _, status, body = b.Follow(h.Get("Location")); status != http.StatusOK {
-		b.t.Fatalf("IdP login page: %d %.300s", status, body)
-	}
-	action, form := FormOf(body)
-	form.Set("user", username)
-	form.Set("password", Password(username))
-	if status, _, body = b.Do("POST", action, form); status != http.StatusOK || !strings.Contains(body, "SAMLResponse") {
-		b.t.Fatalf("IdP login: %d %.300s", status, body)
+	if _, status, body = b.Follow(h.Get("Location")); status != http.StatusOK || !strings.Contains(body, "SAMLResponse") {
+		b.t.Fatalf("IdP: %d %.300s", status, body)
 	}
 	return FormOf(body)
 }
