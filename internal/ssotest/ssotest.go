@@ -207,12 +207,12 @@ func (i *IdP) Metadata(t testing.TB) string {
 	return out
 }
 
-// SignIn signs username in at the IdP (a session there), then follows start (a Gatehouse
-// URL that begins a SAML sign-in) to it, and returns the form the IdP's
-// page would post to the service provider: its action (the ACS) and its
-// fields. (The IdP's login form would repost the AuthnRequest without its
-// signature, which it then refuses: samlidp checks the signatures an SP's
-// metadata promises.)
+// SignIn signs username in at the IdP (a session there), then follows
+// start (a Gatehouse URL that begins a SAML sign-in) to it, and returns the
+// form the IdP's page would post to the service provider: its action (the
+// ACS) and its fields. (The IdP's login form would repost the AuthnRequest
+// without its signature, which samlidp then refuses: it checks the
+// signatures an SP's metadata promises.)
 func (i *IdP) SignIn(b *Browser, start, username string) (string, url.Values) {
 	b.t.Helper()
 	if status, _, body := b.Do("POST", i.URL+"/login", url.Values{"user": {username}, "password": {Password(username)}}); status != http.StatusOK {
