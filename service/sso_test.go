@@ -64,6 +64,11 @@ func TestUpdateSSO(t *testing.T) {
 		if err != nil || client.ClientSecret != "top-secret-value" {
 			t.Errorf("client = %+v, %v", client, err)
 		}
+		// The store counts it as sealed, so that serve refuses a new
+		// master key over it.
+		if sealed, err := e.DB.Sealed(ctx); err != nil || sealed.OIDCSecrets != 1 || !sealed.Any() {
+			t.Errorf("Sealed = %+v, %v", sealed, err)
+		}
 		// A change of other fields keeps the secret.
 		if _, err := e.Svc.UpdateSSO(ctx, e.Org.ID, service.SSOInput{UserClaim: ptr("preferred_username")}); err != nil {
 			t.Fatal(err)
