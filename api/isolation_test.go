@@ -182,100 +182,101 @@ func TestExchangedPersonalTokenStaysInItsOrg(t *testing.T) {
 // it, once, and every step is in the organization's audit log.
 func TestInvitations(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	carol := e.newOrg("carols", "carol")
-	dave := e.newOrg("daves", "dave")
-	roles := e.roles("role")
+	eachDialect(t, func(t *testing.T, e *env) {
+		carol := e.newOrg("carols", "carol")
+		dave := e.newOrg("daves", "dave")
+		roles := e.roles("role")
 
-	// A user acme manages (created under a new login) is added directly.
-	e.must(e.admin, "POST", "/api/orgs/acme/members/bob", nil, 200, nil)
-	// An unknown login cannot be invited; bad input changes nothing.
-	e.fails(e.admin, "POST", "/api/orgs/acme/invites", map[string]any{"userLogin": "nobody"}, 404, "not found")
-	e.fails(e.admin, "POST", "/api/orgs/acme/invites", map[string]any{"userLogin": "carol", "roleId": "nope"}, 400, "roleId")
-	e.fails(e.admin, "POST", "/api/orgs/acme/invites", map[string]any{"userLogin": "carol", "expires": time.Now().Add(-time.Hour).Unix()}, 400, "expires")
-	e.fails(e.admin, "POST", "/api/orgs/acme/invites", map[string]any{"userLogin": "bob"}, 409, "already a member")
+		// A user acme manages (created under a new login) is added directly.
+		e.must(e.admin, "POST", "/api/orgs/acme/members/bob", nil, 200, nil)
+		// An unknown login cannot be invited; bad input changes nothing.
+		e.fails(e.admin, "POST", "/api/orgs/acme/invites", map[string]any{"userLogin": "nobody"}, 404, "not found")
+		e.fails(e.admin, "POST", "/api/orgs/acme/invites", map[string]any{"userLogin": "carol", "roleId": "nope"}, 400, "roleId")
+		e.fails(e.admin, "POST", "/api/orgs/acme/invites", map[string]any{"userLogin": "carol", "expires": time.Now().Add(-time.Hour).Unix()}, 400, "expires")
+		e.fails(e.admin, "POST", "/api/orgs/acme/invites", map[string]any{"userLogin": "bob"}, 409, "already a member")
 
-	var inv struct {
-		ID, Role, RoleID, Organization, Status string
-		User                                   struct{ GitHubLogin string }
-	}
-	e.must(e.admin, "POST", "/api/orgs/acme/invites", map[string]any{"userLogin": "carol", "roleId": roles["Reader"].ID}, 201, &inv)
-	if inv.RoleID != roles["Reader"].ID || inv.User.GitHubLogin != "carol" || inv.Organization != "acme" || inv.Status != "pending" {
-		t.Fatalf("invite = %+v", inv)
-	}
-	e.fails(e.admin, "POST", "/api/orgs/acme/invites", map[string]any{"userLogin": "carol"}, 409, "pending invitation")
-	var list struct{ Invites []struct{ ID string } }
-	e.must(e.admin, "GET", "/api/orgs/acme/invites", nil, 200, &list)
-	if len(list.Invites) != 1 || list.Invites[0].ID != inv.ID {
-		t.Fatalf("invites = %+v", list)
-	}
-	// Until carol accepts she is no member of acme.
-	e.fails(carol, "GET", "/api/orgs/acme/members", nil, 404, "not found")
-	// Only carol sees and answers it; dave cannot, nor a bad id.
-	var pending struct {
-		Invites []struct{ ID, Organization string }
-	}
-	e.must(dave, "GET", "/api/user/pending-invites", nil, 200, &pending)
-	if len(pending.Invites) != 0 {
-		t.Fatalf("dave sees %+v", pending)
-	}
-	e.fails(dave, "POST", "/api/user/pending-invites/"+inv.ID+"/accept", nil, 404, "not found")
-	e.must(carol, "GET", "/api/user/pending-invites", nil, 200, &pending)
-	if len(pending.Invites) != 1 || pending.Invites[0].Organization != "acme" {
-		t.Fatalf("carol's pending invites = %+v", pending)
-	}
-	// An organization token of acme cannot accept for anyone.
-	orgTok := e.orgToken("ci", "")
-	e.fails(orgTok, "POST", "/api/user/pending-invites/"+inv.ID+"/accept", nil, 403, "users")
-	// The admin changes the role before carol accepts.
-	e.must(e.admin, "PATCH", "/api/orgs/acme/invites/"+inv.ID, map[string]any{"role": "member"}, 200, nil)
-	e.must(carol, "POST", "/api/user/pending-invites/"+inv.ID+"/accept", nil, 200, nil)
-	var members struct {
-		Members []struct {
-			User    struct{ GitHubLogin string }
-			FGARole struct{ ID string } `json:"fgaRole"`
+		var inv struct {
+			ID, Role, RoleID, Organization, Status string
+			User                                   struct{ GitHubLogin string }
 		}
-	}
-	e.must(carol, "GET", "/api/orgs/acme/members", nil, 200, &members)
-	found := false
-	for _, m := range members.Members {
-		if m.User.GitHubLogin == "carol" {
-			found = m.FGARole.ID == roles["Member"].ID
+		e.must(e.admin, "POST", "/api/orgs/acme/invites", map[string]any{"userLogin": "carol", "roleId": roles["Reader"].ID}, 201, &inv)
+		if inv.RoleID != roles["Reader"].ID || inv.User.GitHubLogin != "carol" || inv.Organization != "acme" || inv.Status != "pending" {
+			t.Fatalf("invite = %+v", inv)
 		}
-	}
-	if !found {
-		t.Errorf("carol did not join with the invitation's role: %+v", members)
-	}
-	// Once: a second accept finds nothing.
-	e.fails(carol, "POST", "/api/user/pending-invites/"+inv.ID+"/accept", nil, 404, "not found")
-
-	// Dave declines; a revoked invitation cannot be accepted.
-	var d struct{ ID string }
-	e.must(e.admin, "POST", "/api/orgs/acme/invites", map[string]any{"userLogin": "dave"}, 201, &d)
-	e.must(dave, "POST", "/api/user/pending-invites/"+d.ID+"/decline", nil, 204, nil)
-	e.fails(dave, "POST", "/api/user/pending-invites/"+d.ID+"/accept", nil, 404, "not found")
-	e.must(e.admin, "POST", "/api/orgs/acme/invites", map[string]any{"userLogin": "dave"}, 201, &d)
-	e.must(e.admin, "DELETE", "/api/orgs/acme/invites/"+d.ID, nil, 204, nil)
-	e.fails(dave, "POST", "/api/user/pending-invites/"+d.ID+"/accept", nil, 404, "not found")
-	e.fails(dave, "GET", "/api/orgs/acme/members", nil, 404, "not found")
-	// Another organization's admin cannot see or revoke acme's invitations.
-	e.must(e.admin, "POST", "/api/orgs/acme/invites", map[string]any{"userLogin": "dave"}, 201, &d)
-	e.fails(carol, "DELETE", "/api/orgs/carols/invites/"+d.ID, nil, 404, "not found")
-
-	// An expired invitation cannot be accepted.
-	if err := e.rawExec("UPDATE invitations SET expires = 1 WHERE id = ?", d.ID); err != nil {
-		t.Fatal(err)
-	}
-	e.fails(dave, "POST", "/api/user/pending-invites/"+d.ID+"/accept", nil, 400, "expired")
-	// ... and gives way to a new one.
-	e.must(e.admin, "POST", "/api/orgs/acme/invites", map[string]any{"userLogin": "dave"}, 201, nil)
-
-	for _, typ := range []string{gatehouse.EventInviteCreated, gatehouse.EventInviteUpdated, gatehouse.EventInviteAccepted,
-		gatehouse.EventInviteDeclined, gatehouse.EventInviteRevoked} {
-		if e.countEvents(typ) == 0 {
-			t.Errorf("no %s event", typ)
+		e.fails(e.admin, "POST", "/api/orgs/acme/invites", map[string]any{"userLogin": "carol"}, 409, "pending invitation")
+		var list struct{ Invites []struct{ ID string } }
+		e.must(e.admin, "GET", "/api/orgs/acme/invites", nil, 200, &list)
+		if len(list.Invites) != 1 || list.Invites[0].ID != inv.ID {
+			t.Fatalf("invites = %+v", list)
 		}
-	}
+		// Until carol accepts she is no member of acme.
+		e.fails(carol, "GET", "/api/orgs/acme/members", nil, 404, "not found")
+		// Only carol sees and answers it; dave cannot, nor a bad id.
+		var pending struct {
+			Invites []struct{ ID, Organization string }
+		}
+		e.must(dave, "GET", "/api/user/pending-invites", nil, 200, &pending)
+		if len(pending.Invites) != 0 {
+			t.Fatalf("dave sees %+v", pending)
+		}
+		e.fails(dave, "POST", "/api/user/pending-invites/"+inv.ID+"/accept", nil, 404, "not found")
+		e.must(carol, "GET", "/api/user/pending-invites", nil, 200, &pending)
+		if len(pending.Invites) != 1 || pending.Invites[0].Organization != "acme" {
+			t.Fatalf("carol's pending invites = %+v", pending)
+		}
+		// An organization token of acme cannot accept for anyone.
+		orgTok := e.orgToken("ci", "")
+		e.fails(orgTok, "POST", "/api/user/pending-invites/"+inv.ID+"/accept", nil, 403, "users")
+		// The admin changes the role before carol accepts.
+		e.must(e.admin, "PATCH", "/api/orgs/acme/invites/"+inv.ID, map[string]any{"role": "member"}, 200, nil)
+		e.must(carol, "POST", "/api/user/pending-invites/"+inv.ID+"/accept", nil, 200, nil)
+		var members struct {
+			Members []struct {
+				User    struct{ GitHubLogin string }
+				FGARole struct{ ID string } `json:"fgaRole"`
+			}
+		}
+		e.must(carol, "GET", "/api/orgs/acme/members", nil, 200, &members)
+		found := false
+		for _, m := range members.Members {
+			if m.User.GitHubLogin == "carol" {
+				found = m.FGARole.ID == roles["Member"].ID
+			}
+		}
+		if !found {
+			t.Errorf("carol did not join with the invitation's role: %+v", members)
+		}
+		// Once: a second accept finds nothing.
+		e.fails(carol, "POST", "/api/user/pending-invites/"+inv.ID+"/accept", nil, 404, "not found")
+
+		// Dave declines; a revoked invitation cannot be accepted.
+		var d struct{ ID string }
+		e.must(e.admin, "POST", "/api/orgs/acme/invites", map[string]any{"userLogin": "dave"}, 201, &d)
+		e.must(dave, "POST", "/api/user/pending-invites/"+d.ID+"/decline", nil, 204, nil)
+		e.fails(dave, "POST", "/api/user/pending-invites/"+d.ID+"/accept", nil, 404, "not found")
+		e.must(e.admin, "POST", "/api/orgs/acme/invites", map[string]any{"userLogin": "dave"}, 201, &d)
+		e.must(e.admin, "DELETE", "/api/orgs/acme/invites/"+d.ID, nil, 204, nil)
+		e.fails(dave, "POST", "/api/user/pending-invites/"+d.ID+"/accept", nil, 404, "not found")
+		e.fails(dave, "GET", "/api/orgs/acme/members", nil, 404, "not found")
+		// Another organization's admin cannot see or revoke acme's invitations.
+		e.must(e.admin, "POST", "/api/orgs/acme/invites", map[string]any{"userLogin": "dave"}, 201, &d)
+		e.fails(carol, "DELETE", "/api/orgs/carols/invites/"+d.ID, nil, 404, "not found")
+
+		// An expired invitation cannot be accepted.
+		if err := e.rawExec("UPDATE invitations SET expires = 1 WHERE id = ?", d.ID); err != nil {
+			t.Fatal(err)
+		}
+		e.fails(dave, "POST", "/api/user/pending-invites/"+d.ID+"/accept", nil, 400, "expired")
+		// ... and gives way to a new one.
+		e.must(e.admin, "POST", "/api/orgs/acme/invites", map[string]any{"userLogin": "dave"}, 201, nil)
+
+		for _, typ := range []string{gatehouse.EventInviteCreated, gatehouse.EventInviteUpdated, gatehouse.EventInviteAccepted,
+			gatehouse.EventInviteDeclined, gatehouse.EventInviteRevoked} {
+			if e.countEvents(typ) == 0 {
+				t.Errorf("no %s event", typ)
+			}
+		}
+	})
 }
 
 // TestPersonalTokensAuditedInEachOrg: a personal token is recorded in

@@ -13,6 +13,7 @@ import (
 // TestSCIMConformance checks RFC 7643/7644's discovery resources, list
 // paging and the error shape.
 func TestSCIMConformance(t *testing.T) {
+	t.Parallel()
 	eachSCIM(t, func(t *testing.T, e *scimEnv) {
 		scimDiscovery(t, e)
 		scimPaging(t, e)
@@ -134,6 +135,7 @@ func scimErrors(t *testing.T, e *scimEnv) {
 // token, a SCIM token on the Pulumi API, users another organization
 // manages, oversized input, and the last admin.
 func TestSCIMAttacks(t *testing.T) {
+	t.Parallel()
 	eachSCIM(t, func(t *testing.T, e *scimEnv) {
 		other, err := e.te.Svc.CreateOrgWithAdmin(context.Background(), "globex", "hank", false)
 		if err != nil {
@@ -257,6 +259,7 @@ func scimOversized(t *testing.T, e *scimEnv) {
 // added to one group at once all land, and of two admins deactivated at
 // once, one stays (the last active admin).
 func TestSCIMConcurrent(t *testing.T) {
+	t.Parallel()
 	eachSCIM(t, func(t *testing.T, e *scimEnv) {
 		ctx := context.Background()
 		const n = 12

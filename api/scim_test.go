@@ -28,10 +28,11 @@ type scimEnv struct {
 }
 
 // eachSCIM runs a test on SQLite and, with GATEHOUSE_TEST_POSTGRES_DSN,
-// on PostgreSQL.
+// on PostgreSQL (skipped without it), both at once.
 func eachSCIM(t *testing.T, test func(t *testing.T, e *scimEnv)) {
 	for _, dialect := range []string{"sqlite", "postgres"} {
 		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
 			var opts []testenv.Option
 			if dialect == "postgres" {
 				opts = append(opts, testenv.Postgres())
@@ -181,6 +182,7 @@ func members(g obj) []string {
 // rename with a PATCH carrying the id, add and remove members, list
 // without members, delete.
 func TestSCIMOkta(t *testing.T) {
+	t.Parallel()
 	eachSCIM(t, func(t *testing.T, e *scimEnv) {
 		id := oktaUsers(t, e)
 		oktaGroups(t, e, id)
@@ -330,6 +332,7 @@ func (e *scimEnv) wantSCIMAudit() {
 // with excludedAttributes, members added in batches and removed with a
 // value, delete.
 func TestSCIMEntra(t *testing.T) {
+	t.Parallel()
 	eachSCIM(t, func(t *testing.T, e *scimEnv) {
 		id := entraUsers(t, e)
 		entraGroups(t, e)
