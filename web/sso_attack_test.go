@@ -52,84 +52,85 @@ func (e *ssoEnv) oidcCallback(b *ssoBrowser, authorize *url.URL, user string) *u
 }
 
 func TestOIDCAttacks(t *testing.T) {
-	e := newSSOEnv(t)
-	e.configureOIDC(true, "gatehouse")
-	refused := func(t *testing.T, b *ssoBrowser, cb *url.URL, status int, want string) {
-		t.Helper()
-		got, _, body := b.do("GET", cb.String(), nil)
-		if got != status || !strings.Contains(body, want) {
-			t.Errorf("callback: %d, want %d with %q\n%.400s", got, status, want, body)
+	eachSSO(t, func(t *testing.T, e *ssoEnv) {
+		e.configureOIDC(true, "gatehouse")
+		refused := func(t *testing.T, b *ssoBrowser, cb *url.URL, status int, want string) {
+			t.Helper()
+			got, _, body := b.do("GET", cb.String(), nil)
+			if got != status || !strings.Contains(body, want) {
+				t.Errorf("callback: %d, want %d with %q\n%.400s", got, status, want, body)
+			}
+			if signedIn(b, e.gh.URL) {
+				t.Error("the refused sign-in has a session")
+			}
 		}
-		if signedIn(b, e.gh.URL) {
-			t.Error("the refused sign-in has a session")
+		tamper := func(u *url.URL, key, value string) *url.URL {
+			q := u.Query()
+			q.Set(key, value)
+			v := *u
+			v.RawQuery = q.Encode()
+			return &v
 		}
-	}
-	tamper := func(u *url.URL, key, value string) *url.URL {
-		q := u.Query()
-		q.Set(key, value)
-		v := *u
-		v.RawQuery = q.Encode()
-		return &v
-	}
-	t.Run("wrong state", func(t *testing.T) {
-		b := e.browser()
-		cb := e.oidcCallback(b, e.oidcAuthorize(b), "alice")
-		refused(t, b, tamper(cb, "state", strings.Repeat("0", 64)), 400, "not started in this browser")
-	})
-	t.Run("another browser's callback", func(t *testing.T) {
-		victim, attacker := e.browser(), e.browser()
-		cb := e.oidcCallback(attacker, e.oidcAuthorize(attacker), "mallory")
-		// Login CSRF: the victim is made to open the attacker's callback.
-		refused(t, victim, cb, 400, "not started in this browser")
-	})
-	t.Run("replayed callback", func(t *testing.T) {
-		b := e.browser()
-		cb := e.oidcCallback(b, e.oidcAuthorize(b), "alice")
-		if status, _, body := b.do("GET", cb.String(), nil); status != 200 {
-			t.Fatalf("first use: %d %s", status, body)
-		}
-		refused(t, e.browser(), cb, 400, "not started in this browser")
-		// Even with the state's cookie: the state is good once.
-		again := e.browser()
-		e.setState(again, cb.Query().Get("state"))
-		refused(t, again, cb, 400, "used already")
-	})
-	t.Run("wrong nonce", func(t *testing.T) {
-		b := e.browser()
-		cb := e.oidcCallback(b, tamper(e.oidcAuthorize(b), "nonce", "attacker-chosen-nonce"), "alice")
-		refused(t, b, cb, 401, "could not be verified")
-	})
-	t.Run("PKCE verifier mismatch", func(t *testing.T) {
-		b := e.browser()
-		// The challenge of a verifier the attacker holds.
-		cb := e.oidcCallback(b, tamper(e.oidcAuthorize(b), "code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"), "alice")
-		refused(t, b, cb, 401, "could not be verified")
-	})
-	t.Run("a code for another client", func(t *testing.T) {
-		b := e.browser()
-		cb := e.oidcCallback(b, tamper(e.oidcAuthorize(b), "client_id", "other"), "alice")
-		refused(t, b, cb, 401, "could not be verified")
-	})
-	t.Run("a code from another sign-in", func(t *testing.T) {
-		// The attacker's code, injected into the victim's own flow: the
-		// victim's PKCE verifier and nonce do not fit it.
-		attacker, victim := e.browser(), e.browser()
-		stolen := e.oidcCallback(attacker, e.oidcAuthorize(attacker), "mallory")
-		mine := e.oidcCallback(victim, e.oidcAuthorize(victim), "alice")
-		refused(t, victim, tamper(mine, "code", stolen.Query().Get("code")), 401, "could not be verified")
-	})
-	t.Run("audited", func(t *testing.T) {
-		// The failures so far are authentication failures in acme's audit
-		// log (written in the background).
-		if n := e.waitEvents(gatehouse.EventAuthFailure, "single sign-on failed", 5); n < 5 {
-			t.Errorf("%d SSO failures audited, want at least 5", n)
-		}
-	})
-	t.Run("provider error", func(t *testing.T) {
-		b := e.browser()
-		a := e.oidcAuthorize(b)
-		cb, _ := url.Parse(e.gh.URL + "/console/-/sso/acme/oidc/callback?error=access_denied&state=" + a.Query().Get("state"))
-		refused(t, b, cb, 401, "access_denied")
+		t.Run("wrong state", func(t *testing.T) {
+			b := e.browser()
+			cb := e.oidcCallback(b, e.oidcAuthorize(b), "alice")
+			refused(t, b, tamper(cb, "state", strings.Repeat("0", 64)), 400, "not started in this browser")
+		})
+		t.Run("another browser's callback", func(t *testing.T) {
+			victim, attacker := e.browser(), e.browser()
+			cb := e.oidcCallback(attacker, e.oidcAuthorize(attacker), "mallory")
+			// Login CSRF: the victim is made to open the attacker's callback.
+			refused(t, victim, cb, 400, "not started in this browser")
+		})
+		t.Run("replayed callback", func(t *testing.T) {
+			b := e.browser()
+			cb := e.oidcCallback(b, e.oidcAuthorize(b), "alice")
+			if status, _, body := b.do("GET", cb.String(), nil); status != 200 {
+				t.Fatalf("first use: %d %s", status, body)
+			}
+			refused(t, e.browser(), cb, 400, "not started in this browser")
+			// Even with the state's cookie: the state is good once.
+			again := e.browser()
+			e.setState(again, cb.Query().Get("state"))
+			refused(t, again, cb, 400, "used already")
+		})
+		t.Run("wrong nonce", func(t *testing.T) {
+			b := e.browser()
+			cb := e.oidcCallback(b, tamper(e.oidcAuthorize(b), "nonce", "attacker-chosen-nonce"), "alice")
+			refused(t, b, cb, 401, "could not be verified")
+		})
+		t.Run("PKCE verifier mismatch", func(t *testing.T) {
+			b := e.browser()
+			// The challenge of a verifier the attacker holds.
+			cb := e.oidcCallback(b, tamper(e.oidcAuthorize(b), "code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"), "alice")
+			refused(t, b, cb, 401, "could not be verified")
+		})
+		t.Run("a code for another client", func(t *testing.T) {
+			b := e.browser()
+			cb := e.oidcCallback(b, tamper(e.oidcAuthorize(b), "client_id", "other"), "alice")
+			refused(t, b, cb, 401, "could not be verified")
+		})
+		t.Run("a code from another sign-in", func(t *testing.T) {
+			// The attacker's code, injected into the victim's own flow: the
+			// victim's PKCE verifier and nonce do not fit it.
+			attacker, victim := e.browser(), e.browser()
+			stolen := e.oidcCallback(attacker, e.oidcAuthorize(attacker), "mallory")
+			mine := e.oidcCallback(victim, e.oidcAuthorize(victim), "alice")
+			refused(t, victim, tamper(mine, "code", stolen.Query().Get("code")), 401, "could not be verified")
+		})
+		t.Run("audited", func(t *testing.T) {
+			// The failures so far are authentication failures in acme's audit
+			// log (written in the background).
+			if n := e.waitEvents(gatehouse.EventAuthFailure, "single sign-on failed", 5); n < 5 {
+				t.Errorf("%d SSO failures audited, want at least 5", n)
+			}
+		})
+		t.Run("provider error", func(t *testing.T) {
+			b := e.browser()
+			a := e.oidcAuthorize(b)
+			cb, _ := url.Parse(e.gh.URL + "/console/-/sso/acme/oidc/callback?error=access_denied&state=" + a.Query().Get("state"))
+			refused(t, b, cb, 401, "access_denied")
+		})
 	})
 }
 
@@ -200,35 +201,36 @@ func (e *ssoEnv) runAssertionAttacks(t *testing.T) {
 }
 
 func TestSAMLAttacks(t *testing.T) {
-	e := newSSOEnv(t)
-	e.configureSAML(true)
-	// These attacks edit the response's XML, so the IdP is given the SP
-	// metadata without its encryption certificate and sends plain
-	// assertions; TestSAMLEncryptedAttacks runs them on encrypted ones.
-	e.registerSPAs(withoutEncryption)
-	post := e.refusedPost
-	e.runAssertionAttacks(t)
-	t.Run("unsigned", func(t *testing.T) {
-		b := e.browser()
-		acs, form := e.samlResponse(b, "alice")
-		xmlDoc, err := base64.StdEncoding.DecodeString(form.Get("SAMLResponse"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		stripped := signatureRE.ReplaceAllString(string(xmlDoc), "")
-		if stripped == string(xmlDoc) {
-			t.Fatal("the response had no signature to strip")
-		}
-		form.Set("SAMLResponse", base64.StdEncoding.EncodeToString([]byte(stripped)))
-		post(t, b, acs, form, 401, "could not be verified")
-	})
-	t.Run("tampered NameID", func(t *testing.T) {
-		b := e.browser()
-		acs, form := e.samlResponse(b, "bob")
-		xmlDoc, _ := base64.StdEncoding.DecodeString(form.Get("SAMLResponse"))
-		evil := strings.ReplaceAll(string(xmlDoc), "bob@example.com", "admin")
-		form.Set("SAMLResponse", base64.StdEncoding.EncodeToString([]byte(evil)))
-		post(t, b, acs, form, 401, "could not be verified")
+	eachSSO(t, func(t *testing.T, e *ssoEnv) {
+		e.configureSAML(true)
+		// These attacks edit the response's XML, so the IdP is given the SP
+		// metadata without its encryption certificate and sends plain
+		// assertions; TestSAMLEncryptedAttacks runs them on encrypted ones.
+		e.registerSPAs(withoutEncryption)
+		post := e.refusedPost
+		e.runAssertionAttacks(t)
+		t.Run("unsigned", func(t *testing.T) {
+			b := e.browser()
+			acs, form := e.samlResponse(b, "alice")
+			xmlDoc, err := base64.StdEncoding.DecodeString(form.Get("SAMLResponse"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			stripped := signatureRE.ReplaceAllString(string(xmlDoc), "")
+			if stripped == string(xmlDoc) {
+				t.Fatal("the response had no signature to strip")
+			}
+			form.Set("SAMLResponse", base64.StdEncoding.EncodeToString([]byte(stripped)))
+			post(t, b, acs, form, 401, "could not be verified")
+		})
+		t.Run("tampered NameID", func(t *testing.T) {
+			b := e.browser()
+			acs, form := e.samlResponse(b, "bob")
+			xmlDoc, _ := base64.StdEncoding.DecodeString(form.Get("SAMLResponse"))
+			evil := strings.ReplaceAll(string(xmlDoc), "bob@example.com", "admin")
+			form.Set("SAMLResponse", base64.StdEncoding.EncodeToString([]byte(evil)))
+			post(t, b, acs, form, 401, "could not be verified")
+		})
 	})
 }
 
@@ -265,16 +267,17 @@ func (e *ssoEnv) waitEvents(typ, want string, n int) int {
 // TestSSOFailureLimit: failed SSO sign-ins count against the client
 // address's failure limit, like failed token sign-ins.
 func TestSSOFailureLimit(t *testing.T) {
-	e := newSSOEnv(t, api.Options{AuthFailuresPerMinute: 3})
-	e.configureOIDC(true, "gatehouse")
-	b := e.browser()
-	last := 0
-	for range 6 {
-		last, _, _ = b.do("GET", e.gh.URL+"/console/-/sso/acme/oidc/callback?state=forged&code=x", nil)
-	}
-	if last != 429 {
-		t.Errorf("the 6th forged callback: %d, want 429", last)
-	}
+	eachSSO(t, func(t *testing.T, e *ssoEnv) {
+		e.configureOIDC(true, "gatehouse")
+		b := e.browser()
+		last := 0
+		for range 6 {
+			last, _, _ = b.do("GET", e.gh.URL+"/console/-/sso/acme/oidc/callback?state=forged&code=x", nil)
+		}
+		if last != 429 {
+			t.Errorf("the 6th forged callback: %d, want 429", last)
+		}
+	}, api.Options{AuthFailuresPerMinute: 3})
 }
 
 // refusedPost posts a SAML response that must be refused.
@@ -292,35 +295,36 @@ func (e *ssoEnv) refusedPost(t *testing.T, b *ssoBrowser, acs string, form url.V
 // TestSAMLReplay: a response is good once, in its browser, for its own
 // request; identity-provider-initiated responses are refused.
 func TestSAMLReplay(t *testing.T) {
-	e := newSSOEnv(t)
-	e.configureSAML(true)
-	post := e.refusedPost
-	t.Run("replayed", func(t *testing.T) {
-		b := e.browser()
-		acs, form := e.samlResponse(b, "alice")
-		if status, _, body := b.do("POST", acs, form); status != 200 {
-			t.Fatalf("first use: %d %s", status, body)
-		}
-		// The same response again, in a fresh browser, and in a fresh
-		// sign-in of its own whose state the response is given.
-		post(t, e.browser(), acs, form, 400, "not started in this browser")
-		again := e.browser()
-		e.setState(again, form.Get("RelayState"))
-		post(t, again, acs, form, 400, "used already")
-		b2 := e.browser()
-		status, h, _ := b2.do("GET", e.gh.URL+"/console/-/sso/acme?protocol=saml", nil)
-		if status != 303 {
-			t.Fatal(status)
-		}
-		loc, _ := url.Parse(h.Get("Location"))
-		form.Set("RelayState", loc.Query().Get("RelayState"))
-		post(t, b2, acs, form, 401, "could not be verified")
-	})
-	t.Run("IdP-initiated", func(t *testing.T) {
-		b := e.browser()
-		acs, form := e.samlResponse(b, "alice")
-		form.Del("RelayState")
-		post(t, b, acs, form, 400, "not started in this browser")
+	eachSSO(t, func(t *testing.T, e *ssoEnv) {
+		e.configureSAML(true)
+		post := e.refusedPost
+		t.Run("replayed", func(t *testing.T) {
+			b := e.browser()
+			acs, form := e.samlResponse(b, "alice")
+			if status, _, body := b.do("POST", acs, form); status != 200 {
+				t.Fatalf("first use: %d %s", status, body)
+			}
+			// The same response again, in a fresh browser, and in a fresh
+			// sign-in of its own whose state the response is given.
+			post(t, e.browser(), acs, form, 400, "not started in this browser")
+			again := e.browser()
+			e.setState(again, form.Get("RelayState"))
+			post(t, again, acs, form, 400, "used already")
+			b2 := e.browser()
+			status, h, _ := b2.do("GET", e.gh.URL+"/console/-/sso/acme?protocol=saml", nil)
+			if status != 303 {
+				t.Fatal(status)
+			}
+			loc, _ := url.Parse(h.Get("Location"))
+			form.Set("RelayState", loc.Query().Get("RelayState"))
+			post(t, b2, acs, form, 401, "could not be verified")
+		})
+		t.Run("IdP-initiated", func(t *testing.T) {
+			b := e.browser()
+			acs, form := e.samlResponse(b, "alice")
+			form.Del("RelayState")
+			post(t, b, acs, form, 400, "not started in this browser")
+		})
 	})
 }
 
@@ -328,27 +332,38 @@ func TestSAMLReplay(t *testing.T) {
 // authenticated, so a flood of starts from one address is refused (429)
 // once past the address's limit, and the refused starts write nothing.
 func TestSSOStartLimit(t *testing.T) {
-	e := newSSOEnv(t, api.Options{AuthFailuresPerMinute: 3})
-	e.configureOIDC(true, "gatehouse")
-	b := e.browser()
-	var got []int
-	for range 6 {
-		st, _, _ := b.do("GET", e.gh.URL+"/console/-/sso/acme", nil)
-		got = append(got, st)
+	eachSSO(t, func(t *testing.T, e *ssoEnv) {
+		e.configureOIDC(true, "gatehouse")
+		b := e.browser()
+		var got []int
+		for range 6 {
+			st, _, _ := b.do("GET", e.gh.URL+"/console/-/sso/acme", nil)
+			got = append(got, st)
+		}
+		if fmt.Sprint(got) != "[303 303 303 429 429 429]" {
+			t.Errorf("six starts from one address answered %v, want three redirects then 429s", got)
+		}
+		if n := e.count("SELECT COUNT(*) FROM sso_logins"); n != 3 {
+			t.Errorf("%d sign-ins recorded, want the 3 within the limit", n)
+		}
+	}, api.Options{AuthFailuresPerMinute: 3})
+}
+
+// count runs a counting query on the database itself, past the store.
+func (e *ssoEnv) count(query string) int {
+	e.t.Helper()
+	driver, dsn := "sqlite", "file:"+e.te.DSN+"?mode=ro"
+	if e.dialect == "postgres" {
+		driver, dsn = "pgx", e.te.DSN
 	}
-	if fmt.Sprint(got) != "[303 303 303 429 429 429]" {
-		t.Errorf("six starts from one address answered %v, want three redirects then 429s", got)
-	}
-	db, err := sql.Open("sqlite", "file:"+e.te.DSN+"?mode=ro")
+	db, err := sql.Open(driver, dsn)
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
 	defer db.Close()
 	var n int
-	if err := db.QueryRow("SELECT COUNT(*) FROM sso_logins").Scan(&n); err != nil {
-		t.Fatal(err)
+	if err := db.QueryRow(query).Scan(&n); err != nil {
+		e.t.Fatal(err)
 	}
-	if n != 3 {
-		t.Errorf("%d sign-ins recorded, want the 3 within the limit", n)
-	}
+	return n
 }

@@ -51,6 +51,8 @@ type ssoEnv struct {
 	sidp *samlidp.Server
 	// groups are the OP users' groups claim.
 	groups map[string][]string
+	// dialect is the store's, "sqlite" or "postgres".
+	dialect string
 }
 
 // indirect lets a test server's handler be set once its URL is known.
@@ -60,11 +62,30 @@ func (i *indirect) ServeHTTP(w http.ResponseWriter, r *http.Request) { i.h.Serve
 
 func newSSOEnv(t *testing.T, opts ...api.Options) *ssoEnv {
 	t.Helper()
+	return newSSOEnvOn(t, "sqlite", opts...)
+}
+
+// eachSSO runs a test on an SSO environment over SQLite and, with
+// GATEHOUSE_TEST_POSTGRES_DSN, over PostgreSQL (skipped without it), the
+// two at once.
+func eachSSO(t *testing.T, test func(t *testing.T, e *ssoEnv), opts ...api.Options) {
+	for _, dialect := range dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			test(t, newSSOEnvOn(t, dialect, opts...))
+		})
+	}
+}
+
+// newSSOEnvOn is newSSOEnv on the named store dialect, "sqlite" or
+// "postgres".
+func newSSOEnvOn(t *testing.T, dialect string, opts ...api.Options) *ssoEnv {
+	t.Helper()
 	var o api.Options
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	e := &ssoEnv{t: t, te: testenv.New(t), groups: map[string][]string{"alice": {"devs", "nosuchteam"}}}
+	e := &ssoEnv{t: t, dialect: dialect, te: testenv.New(t, dialectOptions(dialect)...), groups: map[string][]string{"alice": {"devs", "nosuchteam"}}}
 	ghH, opH, idpH := &indirect{}, &indirect{}, &indirect{}
 	e.gh, e.op, e.idp = httptest.NewUnstartedServer(ghH), httptest.NewUnstartedServer(opH), httptest.NewUnstartedServer(idpH)
 	for _, s := range []*httptest.Server{e.gh, e.op, e.idp} {

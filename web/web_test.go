@@ -36,9 +36,37 @@ type env struct {
 
 func newEnv(t *testing.T) *env { return newEnvWith(t, api.Options{}) }
 
-func newEnvWith(t *testing.T, opts api.Options) *env {
+func newEnvWith(t *testing.T, opts api.Options) *env { return newEnvOn(t, "sqlite", opts) }
+
+// dialects are the store dialects eachDialect and eachSSO run a test on.
+var dialects = []string{"sqlite", "postgres"}
+
+// dialectOptions are testenv's options for a store dialect, "sqlite" or
+// "postgres" (a test on PostgreSQL is skipped without
+// GATEHOUSE_TEST_POSTGRES_DSN).
+func dialectOptions(dialect string) []testenv.Option {
+	if dialect == "postgres" {
+		return []testenv.Option{testenv.Postgres()}
+	}
+	return nil
+}
+
+// eachDialect runs a test on a console over SQLite and, with
+// GATEHOUSE_TEST_POSTGRES_DSN, over PostgreSQL (skipped without it), the
+// two at once.
+func eachDialect(t *testing.T, test func(t *testing.T, e *env)) {
+	for _, dialect := range dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			test(t, newEnvOn(t, dialect, api.Options{}))
+		})
+	}
+}
+
+// newEnvOn is newEnvWith on the named store dialect.
+func newEnvOn(t *testing.T, dialect string, opts api.Options) *env {
 	t.Helper()
-	te := testenv.New(t)
+	te := testenv.New(t, dialectOptions(dialect)...)
 	a := api.New(te.Svc, te.Authz, opts)
 	c := web.New(te.Svc, te.Authz, a, web.Options{Logger: opts.Logger})
 	mux := http.NewServeMux()
