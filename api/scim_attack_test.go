@@ -18,7 +18,28 @@ func TestSCIMConformance(t *testing.T) {
 		scimDiscovery(t, e)
 		scimPaging(t, e)
 		scimErrors(t, e)
+		scimUserNameCase(t, e)
 	})
+}
+
+// scimUserNameCase: a userName filter ignores ASCII case only, on both
+// dialects: a Kelvin sign or a dotted capital I (which PostgreSQL's LOWER
+// folds to k and i) finds no one, so that an identity provider's user of
+// such a name is never taken for kit.
+func scimUserNameCase(t *testing.T, e *scimEnv) {
+	id := e.createUser("kit", "")
+	for _, c := range []struct {
+		value string
+		want  float64
+	}{{"KIT", 1}, {"\u212Ait", 0}, {"K\u0130T", 0}} {
+		st, list := e.do("GET", "/Users"+filterQ(`userName eq "`+c.value+`"`), nil)
+		if st != 200 || list["totalResults"] != c.want {
+			t.Errorf("userName eq %+q: %d %v, want %v", c.value, st, list["totalResults"], c.want)
+		}
+		if c.want == 1 && list["Resources"].([]any)[0].(obj)["id"] != id {
+			t.Errorf("userName eq %+q: %v", c.value, list)
+		}
+	}
 }
 
 // scimDiscovery: ServiceProviderConfig, ResourceTypes, Schemas.

@@ -97,12 +97,30 @@ func scimPage[T any](ctx context.Context, t *tx, orgID string, f gatehouse.SCIMF
 // through scim_users_external.
 var scimUserFilters = map[string]scimCond{
 	gatehouse.SCIMAttrUserName: func(_, v string) (string, []any) {
+		// Logins are ASCII, so "ignoring case" is ASCII's case. SQLite's
+		// LOWER folds only ASCII; PostgreSQL's folds Unicode, where the
+		// Kelvin sign lowers to k and a dotted capital I to i: there a
+		// value such as "\u212Aate" would find kate, whom SQLite (and
+		// every byte-wise comparison of logins) tells apart. A value that
+		// is not ASCII matches no login on either.
+		if !isASCII(v) {
+			return "1 = 0", nil
+		}
 		return "m.user_id IN (SELECT id FROM users WHERE LOWER(login) = LOWER(?))", []any{v}
 	},
 	gatehouse.SCIMAttrExternalID: func(org, v string) (string, []any) {
 		return "m.user_id IN (SELECT user_id FROM scim_users WHERE org_id = ? AND external_id = ?)", []any{org, v}
 	},
 	gatehouse.SCIMAttrDisplayName: func(_, v string) (string, []any) { return "u.name = ?", []any{v} },
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 func (t *tx) ListSCIMUsers(ctx context.Context, orgID string, f gatehouse.SCIMFilter) ([]*gatehouse.SCIMUser, int, error) {

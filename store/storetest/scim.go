@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -118,6 +119,7 @@ func testSCIM(t *testing.T, s gatehouse.Store) {
 		wantCode(t, err, gatehouse.EINVALID, "a filter on an attribute not kept")
 		return nil
 	})
+	testSCIMUserNameCase(t, s)
 
 	scimTeam := &gatehouse.Team{OrgID: f.org.ID, Kind: gatehouse.TeamSCIM, Name: "eng", DisplayName: "Engineering"}
 	write(t, s, func(tx gatehouse.Tx) error {
@@ -142,6 +144,42 @@ func testSCIM(t *testing.T, s gatehouse.Store) {
 		}
 		_, err = tx.GetSCIMGroup(ctx, other.org.ID, scimTeam.ID)
 		wantCode(t, err, gatehouse.ENOTFOUND, "another organization's group")
+		return nil
+	})
+}
+
+// testSCIMUserNameCase: userName compares ignoring ASCII case, and only
+// ASCII's, the same on every dialect: PostgreSQL's LOWER would fold the
+// Kelvin sign (U+212A) to k and a dotted capital I (U+0130) to i, and so
+// find kit for values SQLite finds nobody for.
+func testSCIMUserNameCase(t *testing.T, s gatehouse.Store) {
+	f := newFixture(t, s)
+	kit := &gatehouse.User{Login: "kit-" + f.org.Name, ManagedBy: f.org.ID}
+	write(t, s, func(tx gatehouse.Tx) error {
+		if err := tx.CreateUser(ctx, kit); err != nil {
+			return err
+		}
+		return tx.AddMember(ctx, &gatehouse.Membership{OrgID: f.org.ID, UserID: kit.ID, RoleID: f.role.ID})
+	})
+	rest := strings.TrimPrefix(kit.Login, "kit")
+	read(t, s, func(tx gatehouse.Tx) error {
+		for _, c := range []struct {
+			value string
+			want  int
+		}{
+			{kit.Login, 1},
+			{strings.ToUpper(kit.Login), 1},
+			{"\u212Ait" + rest, 0},
+			{"K\u0130T" + rest, 0},
+		} {
+			got, n, err := tx.ListSCIMUsers(ctx, f.org.ID, gatehouse.SCIMFilter{Attr: gatehouse.SCIMAttrUserName, Value: c.value, Limit: 5})
+			if err != nil {
+				return err
+			}
+			if n != c.want || len(got) != c.want {
+				t.Errorf("userName eq %+q: %d users, want %d", c.value, n, c.want)
+			}
+		}
 		return nil
 	})
 }
