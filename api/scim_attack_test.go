@@ -2,11 +2,15 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/service"
 )
 
@@ -350,6 +354,218 @@ func TestSCIMConcurrent(t *testing.T) {
 		}
 		if active != 1 {
 			t.Errorf("%d admins active, want 1", active)
+		}
+	})
+}
+
+// TestSCIMCreateSameUserConcurrent: an identity provider that retries
+// (or two replicas of its connector) creates one userName many times at
+// once, in different cases (userName is caseExact false): one 201, every
+// other a 409 uniqueness, one user. Without the organization's lock in
+// CreateSCIMUser each creator on PostgreSQL sees no user of that name and
+// makes its own.
+func TestSCIMCreateSameUserConcurrent(t *testing.T) {
+	t.Parallel()
+	eachSCIM(t, func(t *testing.T, e *scimEnv) {
+		const n = 12
+		for round := range 4 {
+			login := fmt.Sprintf("dana%d@example.com", round)
+			names := []string{login, strings.ToUpper(login), "Dana" + login[4:], strings.ToUpper(login[:5]) + login[5:]}
+			var mu sync.Mutex
+			created := 0
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					name := names[i%len(names)]
+					st, body := e.do("POST", "/Users", obj{"schemas": []string{"urn:ietf:params:scim:schemas:core:2.0:User"},
+						"userName": name, "externalId": fmt.Sprintf("okta-%d-%d", round, i), "active": true})
+					if st == 201 {
+						mu.Lock()
+						created++
+						mu.Unlock()
+						return
+					}
+					wantSCIMError(t, fmt.Sprintf("round %d: create %d (%s)", round, i, name), st, body, 409, "uniqueness")
+				}()
+			}
+			wg.Wait()
+			if created != 1 {
+				t.Errorf("round %d: %d of %d concurrent creates of one userName answered 201, want 1", round, created, n)
+			}
+			st, list := e.do("GET", "/Users"+filterQ(`userName eq "`+login+`"`), nil)
+			if st != 200 || list["totalResults"] != 1.0 {
+				t.Errorf("round %d: users named %s in any case: %d %v, want 1", round, login, st, list["totalResults"])
+			}
+		}
+		ms, _, err := e.te.Svc.Members(context.Background(), e.te.Org.ID, gatehouse.ListOptions{Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ms) != 1+4 {
+			t.Errorf("%d members after four rounds, want the admin and one per round", len(ms))
+		}
+	})
+}
+
+// TestSCIMGroupMembersConcurrent: PATCHes of one group that add and remove
+// members, each sent twice at once (an identity provider's retries): every
+// one answers 200, the group ends with exactly the members added, and the
+// audit log records each member added once and removed once. Without the
+// organization's lock in UpdateSCIMGroup, on PostgreSQL two removals of
+// one member both find it, and the second deletes nothing (a 404); two
+// additions both record it added.
+func TestSCIMGroupMembersConcurrent(t *testing.T) {
+	t.Parallel()
+	eachSCIM(t, func(t *testing.T, e *scimEnv) {
+		const n = 6
+		var olds, news []string
+		for i := range n {
+			olds = append(olds, e.createUser(fmt.Sprintf("old%d", i), ""))
+			news = append(news, e.createUser(fmt.Sprintf("new%d", i), ""))
+		}
+		ms := []obj{}
+		for _, id := range olds {
+			ms = append(ms, obj{"value": id})
+		}
+		st, g := e.do("POST", "/Groups", obj{"displayName": "churn", "members": ms})
+		e.want("group", 201, st, g)
+		gid := g["id"].(string)
+		var wg sync.WaitGroup
+		for round := range 2 {
+			for i := range n {
+				for _, op := range []obj{
+					{"op": "remove", "path": `members[value eq "` + olds[i] + `"]`},
+					{"op": "add", "path": "members", "value": []obj{{"value": news[i]}}},
+				} {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						if st, body := e.do("PATCH", "/Groups/"+gid, patchOp(op)); st != 200 {
+							t.Errorf("round %d, %s %d: %d %v", round, op["op"], i, st, body)
+						}
+					}()
+				}
+			}
+		}
+		wg.Wait()
+		_, g = e.do("GET", "/Groups/"+gid, nil)
+		got := members(g)
+		slices.Sort(got)
+		want := slices.Sorted(slices.Values(news))
+		if !slices.Equal(got, want) {
+			t.Errorf("members after the churn: %v, want %v", got, want)
+		}
+		es, _, err := e.te.Svc.AuditEvents(context.Background(), e.te.Org.ID, gatehouse.AuditFilter{Types: []string{gatehouse.EventSCIMGroupUpdated}},
+			gatehouse.ListOptions{Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		added, removed := map[string]int{}, map[string]int{}
+		for _, ev := range es {
+			var d struct{ MembersAdded, MembersRemoved []string }
+			if err := json.Unmarshal(ev.Data, &d); err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range d.MembersAdded {
+				added[id]++
+			}
+			for _, id := range d.MembersRemoved {
+				removed[id]++
+			}
+		}
+		for i := range n {
+			if added[news[i]] != 1 || removed[olds[i]] != 1 {
+				t.Errorf("the log records new%d added %d times and old%d removed %d times, want once each", i, added[news[i]], i, removed[olds[i]])
+			}
+		}
+	})
+}
+
+// TestSCIMGroupAddRacesUserDelete: a group PATCH adds a user while SCIM
+// deletes that user: the user ends in no team of the organization they
+// left. The PATCH checks that the user is provisioned, then writes the
+// team membership; without the organization's lock (which the deletion
+// takes too) a deletion committed in between leaves a team member who is
+// no member on PostgreSQL.
+func TestSCIMGroupAddRacesUserDelete(t *testing.T) {
+	t.Parallel()
+	eachSCIM(t, func(t *testing.T, e *scimEnv) {
+		st, g := e.do("POST", "/Groups", obj{"displayName": "leavers"})
+		e.want("group", 201, st, g)
+		gid := g["id"].(string)
+		for round := range 10 {
+			id := e.createUser(fmt.Sprintf("leaver%d", round), "")
+			var wg sync.WaitGroup
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				// 200 when it came first, 400 (not a user the organization
+				// provisions) when the deletion did.
+				if st, body := e.do("PATCH", "/Groups/"+gid, patchOp(obj{"op": "add", "path": "members", "value": []obj{{"value": id}}})); st != 200 && st != 400 {
+					t.Errorf("round %d: add: %d %v", round, st, body)
+				}
+			}()
+			go func() {
+				defer wg.Done()
+				if st, _ := e.do("DELETE", "/Users/"+id, nil); st != 204 {
+					t.Errorf("round %d: delete: %d", round, st)
+				}
+			}()
+			wg.Wait()
+			if _, g := e.do("GET", "/Groups/"+gid, nil); slices.Contains(members(g), id) {
+				t.Fatalf("round %d: the deleted user is still in the group: %v", round, members(g))
+			}
+			ctx := context.Background()
+			var teams []*gatehouse.Team
+			err := e.te.DB.Read(ctx, func(tx gatehouse.Tx) (err error) {
+				teams, err = tx.ListUserTeams(ctx, e.te.Org.ID, id)
+				return err
+			})
+			if err != nil || len(teams) != 0 {
+				t.Fatalf("round %d: the deleted user is in %d teams of the organization (%v)", round, len(teams), err)
+			}
+		}
+	})
+}
+
+// TestSCIMTokenRotationConcurrent: the SCIM token rotated many times at
+// once (two admins, a retried request): every rotation answers 201 and
+// exactly one of the new tokens works, the old one none. Without the
+// organization's lock each rotation on PostgreSQL revokes only what it
+// saw, and the live-token index refuses all but one insert (a 409).
+func TestSCIMTokenRotationConcurrent(t *testing.T) {
+	t.Parallel()
+	eachSCIM(t, func(t *testing.T, e *scimEnv) {
+		old := e.token
+		const n = 8
+		tokens := make([]string, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var out struct{ Token string }
+				st, body := e.raw("token "+e.te.Admin, "POST", "/api/orgs/"+e.te.Org.Name+"/scim/token", "", &out)
+				if st != http.StatusCreated {
+					t.Errorf("rotation %d: %d %s", i, st, body)
+				}
+				tokens[i] = out.Token
+			}()
+		}
+		wg.Wait()
+		live := 0
+		for _, tok := range append(tokens, old) {
+			if tok == "" {
+				continue
+			}
+			if st, _ := e.raw("Bearer "+tok, "GET", e.base+"/Users", "", nil); st == 200 {
+				live++
+			}
+		}
+		if live != 1 {
+			t.Errorf("%d SCIM tokens work after %d concurrent rotations, want 1", live, n)
 		}
 	})
 }
