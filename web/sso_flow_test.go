@@ -1,8 +1,12 @@
 package web_test
 
 import (
+	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/gatehouse-iam/gatehouse"
@@ -180,6 +184,75 @@ func TestOIDCEmailDomains(t *testing.T) {
 		// A member already there still signs in.
 		if status, body := e.oidcSignIn(e.browser(), "bob"); status != 200 {
 			t.Errorf("an existing member: %d %s", status, body)
+		}
+	})
+}
+
+// TestSSOFirstSignInConcurrent: a new user's first sign-in completed in
+// several browsers at once (two tabs, a form posted twice, replicas behind
+// a balancer), through OIDC and through SAML: every callback signs its
+// browser in (200, never a 500), and the organization gains one member per
+// user, recorded once. SignInSSO checks for the user and creates them
+// under the organization's lock; without it, every sign-in on PostgreSQL
+// finds no user, and all but one fail to create the login again.
+func TestSSOFirstSignInConcurrent(t *testing.T) {
+	eachSSO(t, func(t *testing.T, e *ssoEnv) {
+		e.configureOIDC(true, "gatehouse")
+		e.configureSAML(true)
+		const n = 4
+		// Each browser goes through its provider up to the last step,
+		// which they then all take at once.
+		type last struct {
+			b    *ssoBrowser
+			req  *http.Request
+			user string
+		}
+		var lasts []last
+		for range n {
+			b := e.browser()
+			cb := e.oidcCallback(b, e.oidcAuthorize(b), "bob")
+			req, _ := http.NewRequest("GET", cb.String(), nil)
+			lasts = append(lasts, last{b, req, "bob"})
+			b = e.browser()
+			acs, form := e.samlResponse(b, "alice")
+			req, _ = http.NewRequest("POST", acs, strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			lasts = append(lasts, last{b, req, "alice_example.com"})
+		}
+		var wg sync.WaitGroup
+		for _, l := range lasts {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				resp, err := l.b.c.Do(l.req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer resp.Body.Close()
+				body, _ := io.ReadAll(resp.Body)
+				if resp.StatusCode != 200 || !strings.Contains(string(body), "Signed in") {
+					t.Errorf("%s's %s %s: %d %.300s", l.user, l.req.Method, l.req.URL.Path, resp.StatusCode, body)
+				}
+			}()
+		}
+		wg.Wait()
+		for _, l := range lasts {
+			if !signedIn(l.b, e.gh.URL) {
+				t.Errorf("a browser of %s has no session", l.user)
+			}
+		}
+		for _, login := range []string{"bob", "alice_example.com"} {
+			m, err := e.member(login)
+			if err != nil || m.User.ManagedBy != e.te.Org.ID {
+				t.Errorf("%s: %+v %v", login, m, err)
+			}
+			if got := e.waitEvents(gatehouse.EventMemberAdded, fmt.Sprintf("added %q with role", login), 1); got != 1 {
+				t.Errorf("%d member_added events for %s, want 1", got, login)
+			}
+			if got := e.waitEvents(gatehouse.EventSSOSignIn, fmt.Sprintf("%q signed in", login), n); got != n {
+				t.Errorf("%d sso_sign_in events for %s, want %d", got, login, n)
+			}
 		}
 	})
 }
