@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/internal/testenv"
@@ -116,6 +117,76 @@ func TestSCIMRules(t *testing.T) {
 		es, _, err := e.Svc.AuditEvents(context.Background(), e.Org.ID, gatehouse.AuditFilter{Types: []string{gatehouse.EventSCIMGroupDeleted}}, gatehouse.ListOptions{})
 		if err != nil || len(es) != 1 || es[0].TokenName != "scim" {
 			t.Errorf("the group's deletion is audited: %+v %v", es, err)
+		}
+	})
+}
+
+// TestSCIMDeprovisionRacesSSOSignIn: a member keeps signing in through SSO
+// while SCIM deactivates them: each sign-in either came first (and its
+// session and token die with the rest) or is refused, and none survives,
+// nor comes back when the member is activated again. The sign-in checks
+// the membership and mints under the organization's lock, which the
+// deprovisioning takes too.
+func TestSCIMDeprovisionRacesSSOSignIn(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testenv.Env) {
+		ctx := scimCtx(context.Background())
+		if _, err := e.Svc.UpdateSSO(ctx, e.Org.ID, service.SSOInput{IdPMetadata: ptr(testMetadata)}); err != nil {
+			t.Fatal(err)
+		}
+		u, err := e.Svc.CreateSCIMUser(ctx, e.Org.ID, service.SCIMUserPatch{UserName: ptr("dana")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		const signers, most = 4, 1000
+		var mu sync.Mutex
+		var sessions []*service.SSOSession
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range signers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				// Until the deprovisioning refuses them.
+				for range most {
+					out, err := e.Svc.SignInSSO(context.Background(), e.Org.ID, service.SSOIdentity{Protocol: service.ProtocolSAML, Subject: "dana"}, time.Hour)
+					if err != nil {
+						if gatehouse.ErrorCode(err) != gatehouse.EFORBIDDEN {
+							t.Errorf("signer %d: %v", i, err)
+						}
+						return
+					}
+					mu.Lock()
+					sessions = append(sessions, out)
+					mu.Unlock()
+				}
+				t.Errorf("signer %d: %d sign-ins, none refused after the deprovisioning", i, most)
+			}()
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			if _, err := e.Svc.UpdateSCIMUser(ctx, e.Org.ID, u.User.ID, service.SCIMUserPatch{Active: ptr(false)}); err != nil {
+				t.Error(err)
+			}
+		}()
+		close(start)
+		wg.Wait()
+		live, _, err := e.Svc.Tokens(context.Background(), service.TokenFilter{TokenFilter: gatehouse.TokenFilter{UserID: u.User.ID, Kind: gatehouse.TokenPersonal}})
+		if err != nil || len(live) != 0 {
+			t.Errorf("%d live personal tokens after deprovisioning, want 0 (%v)", len(live), err)
+		}
+		if _, err := e.Svc.UpdateSCIMUser(ctx, e.Org.ID, u.User.ID, service.SCIMUserPatch{Active: ptr(true)}); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range sessions {
+			if _, err := e.Svc.Sessions().Get(context.Background(), s.Value); err == nil {
+				t.Errorf("a console session opened in the race outlived the deprovisioning")
+			}
+			if _, err := e.Authz.AuthenticateDigest(s.Session.TokenDigest); err == nil {
+				t.Errorf("a session's token made in the race works after the member is activated again")
+			}
 		}
 	})
 }

@@ -521,8 +521,8 @@ func (s *Service) ssoMember(ctx context.Context, tx gatehouse.Tx, c *gatehouse.S
 	switch {
 	case err == nil:
 		if m, err := tx.GetMember(ctx, c.OrgID, u.ID); err == nil {
-			if m.Suspended {
-				return nil, false, refuse("the organization's provisioning (SCIM) has deactivated the user")
+			if err := checkActive(ctx, tx, m); err != nil {
+				return nil, false, refuse(gatehouse.ErrorMessage(err))
 			}
 			return u, false, nil
 		} else if gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
@@ -556,6 +556,22 @@ func (s *Service) ssoMember(ctx context.Context, tx gatehouse.Tx, c *gatehouse.S
 	err = s.audit(ctx, tx, c.OrgID, gatehouse.EventMemberAdded, "", map[string]any{"login": login, "roleId": role.ID, "role": role.Name,
 		"via": "sso"}, "added %q with role %q at their first single sign-on", login, role.Name)
 	return u, true, err
+}
+
+// checkActive refuses a personal token bound to a membership (an SSO
+// session's, a CLI token minted from one) when SCIM deactivated the member
+// there or in the organization that manages the user: deprovisioning
+// revoked every token the user had, and one made after it would come back
+// to life when the member is activated again. Under the organization's
+// lock, which deprovisioning takes too, so that a deprovisioning either
+// came first and is seen here, or comes after and revokes this token with
+// the rest.
+func checkActive(ctx context.Context, tx gatehouse.Tx, m *gatehouse.Membership) error {
+	if m.Suspended {
+		return gatehouse.Errorf(gatehouse.EFORBIDDEN, "the organization's provisioning (SCIM) has deactivated the user")
+	}
+	return gatehouse.Reword(checkNotDeprovisioned(ctx, tx, m.UserID), gatehouse.EFORBIDDEN,
+		"the organization that manages this user has deactivated them")
 }
 
 // emailAllowed reports whether a verified e-mail address of who's is in
@@ -679,8 +695,12 @@ func (s *Service) CLIToken(ctx context.Context, id *gatehouse.Identity, descript
 	tok := &gatehouse.Token{Kind: gatehouse.TokenPersonal, OrgID: orgID, UserID: id.User.ID, Digest: digest, Description: description,
 		CreatedBy: id.User.ID}
 	err := s.write(ctx, orgID, func(tx gatehouse.Tx) error {
-		if _, err := tx.GetMember(ctx, orgID, id.User.ID); err != nil {
+		m, err := tx.GetMember(ctx, orgID, id.User.ID)
+		if err != nil {
 			return gatehouse.Recode(err, gatehouse.ENOTFOUND, gatehouse.EFORBIDDEN, "you are no longer a member of the organization")
+		}
+		if err := checkActive(ctx, tx, m); err != nil {
+			return err
 		}
 		org, err := tx.GetOrg(ctx, orgID)
 		if err != nil {

@@ -214,3 +214,76 @@ func TestSignInSSOProvisionedUser(t *testing.T) {
 		wantCode(t, "a deprovisioned user", err, gatehouse.EFORBIDDEN, "deactivated the user")
 	})
 }
+
+// TestSignInSSODeactivated: a member SCIM deactivated signs in through SSO
+// no more, nor mints a CLI token from a session opened before: the
+// deprovisioning revoked every token of theirs, and one made after it
+// would come back to life when SCIM activates them again. A user that
+// another organization manages and deactivated is refused too, as
+// personal tokens are.
+func TestSignInSSODeactivated(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testenv.Env) {
+		ctx := scimCtx(context.Background())
+		if _, err := e.Svc.UpdateSSO(ctx, e.Org.ID, service.SSOInput{IdPMetadata: ptr(testMetadata), AllowCreate: ptr(true)}); err != nil {
+			t.Fatal(err)
+		}
+		dana, err := e.Svc.CreateSCIMUser(ctx, e.Org.ID, service.SCIMUserPatch{UserName: ptr("dana")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		who := service.SSOIdentity{Protocol: service.ProtocolSAML, Subject: "dana"}
+		before, err := e.Svc.SignInSSO(ctx, e.Org.ID, who, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := e.Authz.AuthenticateDigest(before.Session.TokenDigest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Svc.UpdateSCIMUser(ctx, e.Org.ID, dana.User.ID, service.SCIMUserPatch{Active: ptr(false)}); err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.Svc.SignInSSO(ctx, e.Org.ID, who, time.Hour)
+		wantCode(t, "signing in deactivated", err, gatehouse.EFORBIDDEN, "dana cannot sign in: the organization's provisioning (SCIM) has deactivated the user")
+		// A request that authenticated the session before the
+		// deprovisioning mints nothing after it.
+		_, err = e.Svc.CLIToken(ctx, id, "pulumi login")
+		wantCode(t, "a CLI token of a session from before", err, gatehouse.EFORBIDDEN, "deactivated")
+		if _, err := e.Svc.UpdateSCIMUser(ctx, e.Org.ID, dana.User.ID, service.SCIMUserPatch{Active: ptr(true)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Authz.AuthenticateDigest(before.Session.TokenDigest); err == nil {
+			t.Error("the session opened before the deprovisioning works again")
+		}
+		live, _, err := e.Svc.Tokens(ctx, service.TokenFilter{TokenFilter: gatehouse.TokenFilter{UserID: dana.User.ID, Kind: gatehouse.TokenPersonal}})
+		if err != nil || len(live) != 0 {
+			t.Errorf("%d live personal tokens of dana after the deprovisioning, want 0 (%v)", len(live), err)
+		}
+		if _, err := e.Svc.SignInSSO(ctx, e.Org.ID, who, time.Hour); err != nil {
+			t.Errorf("signing in activated again: %v", err)
+		}
+
+		// hank is beta's, a member of acme by invitation; beta deactivates
+		// him.
+		beta, err := e.Svc.CreateOrgWithAdmin(ctx, "beta", "boss", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hank, err := e.Svc.CreateSCIMUser(ctx, beta.Org.ID, service.SCIMUserPatch{UserName: ptr("hank")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		inv, err := e.Svc.Invite(ctx, e.Org.ID, service.InviteInput{Login: "hank"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Svc.AcceptInvite(ctx, hank.User, inv.Invite.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Svc.UpdateSCIMUser(ctx, beta.Org.ID, hank.User.ID, service.SCIMUserPatch{Active: ptr(false)}); err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.Svc.SignInSSO(ctx, e.Org.ID, service.SSOIdentity{Protocol: service.ProtocolSAML, Subject: "hank"}, time.Hour)
+		wantCode(t, "signing in deactivated by the managing organization", err, gatehouse.EFORBIDDEN, "manages this user has deactivated them")
+	})
+}
