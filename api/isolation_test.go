@@ -70,6 +70,14 @@ func (e *env) newOrg(name, admin string) string {
 // for login and exchanges a signed ID token for one.
 func (e *env) mintPersonal(orgToken, org, login string) (int, exchangeResult) {
 	e.t.Helper()
+	si := e.personalIssuer(orgToken, org, login)
+	return e.exchange(si.sign(e.t, org, "ci"), "personal", "user:"+login, false, map[string]string{"audience": "urn:pulumi:org:" + org})
+}
+
+// personalIssuer registers an issuer in org whose policy allows personal
+// tokens of login.
+func (e *env) personalIssuer(orgToken, org, login string) *staticIssuer {
+	e.t.Helper()
 	si := newStaticIssuer(e.t, "https://idp.invalid/"+org)
 	var iss issuerResp
 	e.must(orgToken, "POST", "/api/orgs/"+org+"/oidc/issuers", map[string]any{"name": "own", "url": si.url, "jwks": si.jwks()}, 200, &iss)
@@ -77,7 +85,7 @@ func (e *env) mintPersonal(orgToken, org, login string) (int, exchangeResult) {
 	e.must(orgToken, "GET", "/api/orgs/"+org+"/auth/policies/oidcissuers/"+iss.ID, nil, 200, &pol)
 	e.must(orgToken, "PATCH", "/api/orgs/"+org+"/auth/policies/"+pol.ID, map[string]any{"policies": []any{
 		map[string]any{"decision": "allow", "tokenType": "personal", "userLogin": login, "rules": map[string]string{"sub": "*"}}}}, 200, nil)
-	return e.exchange(si.sign(e.t, org, "ci"), "personal", "user:"+login, false, map[string]string{"audience": "urn:pulumi:org:" + org})
+	return si
 }
 
 // TestAttackOtherOrgAdminMintsPersonalToken is issue 12's scenario: the

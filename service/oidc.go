@@ -543,8 +543,17 @@ func (s *Service) mintExchanged(ctx context.Context, x exchanged) (*ExchangeResu
 		// The organization's lock first, the order of every writer (the
 		// issuer's changes take it before the issuer's row): taken after
 		// the issuer's row, exchanges and issuer changes deadlocked on
-		// PostgreSQL. The quota check below counts under it too.
-		if err := tx.LockOrg(ctx, x.org.ID); err != nil {
+		// PostgreSQL. The quota check below counts under it too. A
+		// personal token's user may be managed by another organization,
+		// whose deprovisioning must either be seen here or revoke this
+		// token: both locked, in id order, as scimUserWrite takes them.
+		orgs := []string{x.org.ID}
+		if x.req.Kind == gatehouse.TokenPersonal {
+			if u, err := tx.GetUserByLogin(ctx, x.req.Subject); err == nil && u.ManagedBy != "" && u.ManagedBy != x.org.ID {
+				orgs = append(orgs, u.ManagedBy)
+			}
+		}
+		if err := lockOrgs(ctx, tx, orgs); err != nil {
 			return err
 		}
 		if err := exchangedSubject(ctx, tx, tok, x); err != nil {
@@ -602,11 +611,17 @@ func exchangedSubject(ctx context.Context, tx gatehouse.Tx, tok *gatehouse.Token
 		tok.TeamID = t.ID
 	case gatehouse.TokenPersonal:
 		u, err := tx.GetUserByLogin(ctx, x.req.Subject)
+		var m *gatehouse.Membership
 		if err == nil {
-			_, err = tx.GetMember(ctx, x.org.ID, u.ID)
+			m, err = tx.GetMember(ctx, x.org.ID, u.ID)
 		}
 		if err != nil {
 			return oauthErr("invalid_scope", "scope: user %q is not a member of organization %q", x.req.Subject, x.req.OrgName)
+		}
+		// Nor one that SCIM deactivated (here, or in the organization
+		// that manages them): the token would wake with the user.
+		if err := checkActive(ctx, tx, m); err != nil {
+			return oauthErr("invalid_scope", "scope: user %q cannot act: %v", x.req.Subject, gatehouse.ErrorMessage(err))
 		}
 		// Bound to this organization: its issuer and policy speak
 		// for it, never for the user's other organizations.
