@@ -3,36 +3,25 @@ package web_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/xml"
-	"html"
 	"io"
 	"log/slog"
-	"math/big"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/crewjam/saml"
 	"github.com/crewjam/saml/samlidp"
-	"github.com/zitadel/oidc/v3/example/server/exampleop"
-	"github.com/zitadel/oidc/v3/example/server/storage"
-	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
-	"github.com/zitadel/oidc/v3/pkg/op"
-	"golang.org/x/text/language"
 
 	"github.com/gatehouse-iam/gatehouse"
 	"github.com/gatehouse-iam/gatehouse/api"
+	"github.com/gatehouse-iam/gatehouse/internal/ssotest"
 	"github.com/gatehouse-iam/gatehouse/internal/testenv"
 	"github.com/gatehouse-iam/gatehouse/oidc"
 	"github.com/gatehouse-iam/gatehouse/service"
@@ -46,9 +35,9 @@ type ssoEnv struct {
 	t    *testing.T
 	te   *testenv.Env
 	gh   *httptest.Server
-	op   *httptest.Server
-	idp  *httptest.Server
-	sidp *samlidp.Server
+	op   *ssotest.OP
+	idp  *ssotest.IdP
+	sidp *samlidp.Server // the IdP's own server
 	// groups are the OP users' groups claim.
 	groups map[string][]string
 	// dialect is the store's, "sqlite" or "postgres".
@@ -85,13 +74,13 @@ func newSSOEnvOn(t *testing.T, dialect string, opts ...api.Options) *ssoEnv {
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	e := &ssoEnv{t: t, dialect: dialect, te: testenv.New(t, dialectOptions(dialect)...), groups: map[string][]string{"alice": {"devs", "nosuchteam"}}}
-	ghH, opH, idpH := &indirect{}, &indirect{}, &indirect{}
-	e.gh, e.op, e.idp = httptest.NewUnstartedServer(ghH), httptest.NewUnstartedServer(opH), httptest.NewUnstartedServer(idpH)
-	for _, s := range []*httptest.Server{e.gh, e.op, e.idp} {
-		s.StartTLS()
-		t.Cleanup(s.Close)
-	}
+	e := &ssoEnv{t: t, dialect: dialect, te: testenv.New(t, dialectOptions(dialect)...)}
+	ghH := &indirect{}
+	e.gh = httptest.NewUnstartedServer(ghH)
+	e.gh.StartTLS()
+	t.Cleanup(e.gh.Close)
+	e.newOP()
+	e.newIdP()
 	pool := x509.NewCertPool()
 	pool.AddCert(e.gh.Certificate())
 	a := api.New(e.te.Svc, e.te.Authz, o)
@@ -104,109 +93,34 @@ func newSSOEnvOn(t *testing.T, dialect string, opts ...api.Options) *ssoEnv {
 	mux.Handle("GET /welcome/", c.RootHandler())
 	mux.Handle("/", a.Handler())
 	ghH.h = mux
-	opH.h = e.newOP()
-	idpH.h = e.newIdP()
 	return e
 }
 
-// --- the OpenID provider
+// --- the providers
 
-// opUsers are the provider's people.
-type opUsers map[string]*storage.User
-
-func (u opUsers) GetUserByID(id string) *storage.User { return u[id] }
-func (u opUsers) GetUserByUsername(name string) *storage.User {
-	for _, x := range u {
-		if x.Username == name {
-			return x
-		}
-	}
-	return nil
-}
-func (u opUsers) ExampleClientID() string { return "gatehouse" }
-
-// opStorage is the example storage with a groups claim for the "groups"
-// scope.
-type opStorage struct {
-	*storage.Storage
-	groups map[string][]string
-}
-
-func (s opStorage) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
-	c, err := s.Storage.GetClientByClientID(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	return groupsClient{c}, nil
-}
-
-func (s opStorage) SetUserinfoFromScopes(ctx context.Context, ui *zoidc.UserInfo, userID, clientID string, scopes []string) error {
-	if err := s.Storage.SetUserinfoFromScopes(ctx, ui, userID, clientID, scopes); err != nil {
-		return err
-	}
-	for _, sc := range scopes {
-		if sc == "groups" {
-			ui.AppendClaims("groups", s.groups[userID])
-		}
-	}
-	return nil
-}
-
-type groupsClient struct{ op.Client }
-
-func (groupsClient) IsScopeAllowed(s string) bool { return s == "groups" }
-
-func (e *ssoEnv) newOP() http.Handler {
-	users := opUsers{}
+// newOP starts the OpenID provider: alice, bob, mallory and eve (whose
+// address it has not verified); alice's groups claim is devs and a
+// group no team has; the clients gatehouse and other.
+func (e *ssoEnv) newOP() {
+	var users []ssotest.User
 	for _, n := range []string{"alice", "bob", "mallory", "eve"} {
-		users[n] = &storage.User{ID: n, Username: n, Password: "pw-" + n, FirstName: strings.ToUpper(n[:1]) + n[1:], LastName: "Doe",
-			Email: n + "@example.com", EmailVerified: n != "eve", PreferredLanguage: language.English}
+		users = append(users, ssotest.User{Username: n, Email: n + "@example.com", EmailVerified: n != "eve"})
 	}
+	users[0].Groups = []string{"devs", "nosuchteam"}
 	redirect := e.gh.URL + "/console/-/sso/acme/oidc/callback"
-	st := storage.NewStorageWithClients(users, map[string]*storage.Client{
-		"gatehouse": storage.WebClient("gatehouse", "gatehouse-secret", redirect),
-		"other":     storage.WebClient("other", "other-secret", redirect),
-	})
-	return exampleop.SetupServer(e.op.URL, opStorage{st, e.groups}, nil, false)
+	e.op = ssotest.NewOP(e.t, users, []ssotest.Client{{ID: "gatehouse", Secret: "gatehouse-secret", RedirectURI: redirect},
+		{ID: "other", Secret: "other-secret", RedirectURI: redirect}})
+	e.groups = e.op.Groups
 }
 
-// --- the SAML IdP
-
-func (e *ssoEnv) newIdP() http.Handler {
-	key, cert := selfSigned(e.t, "idp")
-	u, _ := url.Parse(e.idp.URL)
-	s, err := samlidp.New(samlidp.Options{URL: *u, Key: key, Certificate: cert, Store: &samlidp.MemoryStore{}})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	for _, n := range []string{"alice", "bob"} {
-		pw := "pw-" + n
-		u, _ := json.Marshal(samlidp.User{Name: n, PlaintextPassword: &pw, Email: n + "@example.com", Groups: []string{"devs"}, CommonName: n})
-		w := httptest.NewRecorder()
-		s.ServeHTTP(w, httptest.NewRequest("PUT", "/users/"+n, bytes.NewReader(u)))
-		if w.Code >= 300 {
-			e.t.Fatalf("IdP user: %d %s", w.Code, w.Body)
-		}
-	}
-	e.sidp = s
-	return s
+// newIdP starts the SAML IdP: alice and bob, in group devs.
+func (e *ssoEnv) newIdP() {
+	e.idp = ssotest.NewIdP(e.t, []ssotest.User{{Username: "alice", Email: "alice@example.com", Groups: []string{"devs"}},
+		{Username: "bob", Email: "bob@example.com", Groups: []string{"devs"}}})
+	e.sidp = e.idp.SAML
 }
 
-func selfSigned(t *testing.T, cn string) (*rsa.PrivateKey, *x509.Certificate) {
-	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: cn}, NotBefore: time.Now().Add(-time.Hour),
-		NotAfter: time.Now().Add(24 * time.Hour), KeyUsage: x509.KeyUsageDigitalSignature}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	return key, cert
-}
+var selfSigned = ssotest.SelfSigned
 
 // registerSP gives the IdP Gatehouse's SP metadata, as an admin would.
 func (e *ssoEnv) registerSP() {
@@ -220,22 +134,13 @@ func (e *ssoEnv) registerSP() {
 	if err := xml.Unmarshal([]byte(body), &md); err != nil || md.EntityID != e.gh.URL+"/console/-/sso/acme/saml/metadata" {
 		e.t.Fatalf("SP metadata: %v %q", err, md.EntityID)
 	}
-	req := httptest.NewRequest("PUT", "/services/gatehouse", strings.NewReader(body))
-	w := httptest.NewRecorder()
-	e.sidp.ServeHTTP(w, req)
-	if w.Code >= 300 {
-		e.t.Fatalf("register SP: %d %s", w.Code, w.Body)
-	}
+	e.idp.RegisterSP(e.t, "gatehouse", body)
 }
 
 // idpMetadata is the IdP's metadata XML.
 func (e *ssoEnv) idpMetadata() string {
 	e.t.Helper()
-	status, _, body := e.browser().do("GET", e.idp.URL+"/metadata", nil)
-	if status != 200 {
-		e.t.Fatalf("IdP metadata: %d %.300s", status, body)
-	}
-	return body
+	return e.idp.Metadata(e.t)
 }
 
 // --- a browser over all three servers
@@ -243,71 +148,28 @@ func (e *ssoEnv) idpMetadata() string {
 type ssoBrowser struct {
 	t *testing.T
 	c *http.Client
+	b *ssotest.Browser
 }
 
 func (e *ssoEnv) browser() *ssoBrowser {
-	jar, _ := cookiejar.New(nil)
-	tr := e.gh.Client().Transport.(*http.Transport).Clone() // the three servers share httptest's certificate
-	return &ssoBrowser{t: e.t, c: &http.Client{Jar: jar, Transport: tr,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	b := ssotest.NewBrowser(e.t, e.gh) // the three servers share httptest's certificate
+	return &ssoBrowser{t: e.t, c: b.C, b: b}
 }
 
 func (b *ssoBrowser) do(method, u string, form url.Values) (int, http.Header, string) {
 	b.t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequest(method, u, body)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	resp, err := b.c.Do(req)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, string(data)
+	return b.b.Do(method, u, form)
 }
 
 // follow GETs u and its redirects until a page that is not one, returning
 // its URL, status and body.
 func (b *ssoBrowser) follow(u string) (string, int, string) {
 	b.t.Helper()
-	for range 10 {
-		status, h, body := b.do("GET", u, nil)
-		if status < 300 || status >= 400 {
-			return u, status, body
-		}
-		next, err := url.Parse(u)
-		if err != nil {
-			b.t.Fatal(err)
-		}
-		loc, _ := next.Parse(h.Get("Location"))
-		u = loc.String()
-	}
-	b.t.Fatalf("too many redirects from %s", u)
-	return "", 0, ""
+	return b.b.Follow(u)
 }
-
-var inputRE = regexp.MustCompile(`<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"`)
 
 // formOf reads a page's hidden inputs and its form's action.
-func formOf(body string) (string, url.Values) {
-	v := url.Values{}
-	for _, m := range inputRE.FindAllStringSubmatch(body, -1) {
-		v.Set(html.UnescapeString(m[1]), html.UnescapeString(m[2]))
-	}
-	action := ""
-	if m := regexp.MustCompile(`<form[^>]*action="([^"]*)"`).FindStringSubmatch(body); m != nil {
-		action = html.UnescapeString(m[1])
-	}
-	return action, v
-}
+var formOf = ssotest.FormOf
 
 // --- set-up through the API
 

@@ -109,7 +109,11 @@ func ssoOnboarding(t *testing.T, pulumi, script, dialect string) {
 	if st := call(admin, "PATCH", "/api/orgs/acme/saml", map[string]any{"newIdpSsoDescriptor": idp.Metadata(t), "allowCreate": false}, nil); st != 200 {
 		t.Fatalf("configure SAML: %d", st)
 	}
-	browser := func() *ssotest.Browser { return ssotest.NewBrowser(t, op.Server) }
+	browser := func() *ssotest.Browser {
+		b := ssotest.NewBrowser(t, op.Server)
+		b.SameOrigin = true
+		return b
+	}
 	status, _, spMetadata := browser().Do("GET", public+"/console/-/sso/acme/saml/metadata", nil)
 	if status != 200 {
 		t.Fatalf("SP metadata: %d", status)

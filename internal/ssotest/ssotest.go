@@ -67,10 +67,13 @@ func NewOP(t testing.TB, users []User, clients []Client) *OP {
 	o := &OP{Server: httptest.NewUnstartedServer(h), Groups: map[string][]string{}}
 	o.StartTLS()
 	t.Cleanup(o.Close)
-	us := opUsers{}
+	us := opUsers{users: map[string]*storage.User{}}
+	if len(clients) > 0 {
+		us.example = clients[0].ID
+	}
 	for _, u := range users {
 		first := strings.ToUpper(u.Username[:1]) + u.Username[1:]
-		us[u.Username] = &storage.User{ID: u.Username, Username: u.Username, Password: Password(u.Username), FirstName: first,
+		us.users[u.Username] = &storage.User{ID: u.Username, Username: u.Username, Password: Password(u.Username), FirstName: first,
 			LastName: "Doe", Email: u.Email, EmailVerified: u.EmailVerified, PreferredLanguage: language.English}
 		o.Groups[u.Username] = u.Groups
 	}
@@ -106,18 +109,21 @@ func (o *OP) SignIn(b *Browser, start, username string) string {
 }
 
 // opUsers are the provider's people.
-type opUsers map[string]*storage.User
+type opUsers struct {
+	users   map[string]*storage.User
+	example string // a client's id
+}
 
-func (u opUsers) GetUserByID(id string) *storage.User { return u[id] }
+func (u opUsers) GetUserByID(id string) *storage.User { return u.users[id] }
 func (u opUsers) GetUserByUsername(name string) *storage.User {
-	for _, x := range u {
+	for _, x := range u.users {
 		if x.Username == name {
 			return x
 		}
 	}
 	return nil
 }
-func (u opUsers) ExampleClientID() string { return "" }
+func (u opUsers) ExampleClientID() string { return u.example }
 
 // opStorage is the example storage with a groups claim for the "groups"
 // scope.
@@ -153,7 +159,8 @@ func (groupsClient) IsScopeAllowed(s string) bool { return s == "groups" }
 // IdP is a SAML identity provider over TLS on loopback.
 type IdP struct {
 	*httptest.Server
-	idp *samlidp.Server
+	// SAML is crewjam's IdP itself, for tests that change how it answers.
+	SAML *samlidp.Server
 }
 
 // NewIdP starts a SAML IdP with users (NameID: their e-mail address;
@@ -170,7 +177,7 @@ func NewIdP(t testing.TB, users []User) *IdP {
 	if err != nil {
 		t.Fatal(err)
 	}
-	i.idp, h.h = s, s
+	i.SAML, h.h = s, s
 	for _, u := range users {
 		pw := Password(u.Username)
 		body, _ := json.Marshal(samlidp.User{Name: u.Username, PlaintextPassword: &pw, Email: u.Email, Groups: u.Groups, CommonName: u.Username})
@@ -184,7 +191,7 @@ func NewIdP(t testing.TB, users []User) *IdP {
 // local calls the IdP's own (unauthenticated) management API.
 func (i *IdP) local(method, path string, body []byte) (int, string) {
 	w := httptest.NewRecorder()
-	i.idp.ServeHTTP(w, httptest.NewRequest(method, path, bytes.NewReader(body)))
+	i.SAML.ServeHTTP(w, httptest.NewRequest(method, path, bytes.NewReader(body)))
 	return w.Code, w.Body.String()
 }
 
@@ -262,6 +269,10 @@ func SelfSigned(t testing.TB, cn string) (*rsa.PrivateKey, *x509.Certificate) {
 type Browser struct {
 	t testing.TB
 	C *http.Client
+	// SameOrigin sends form posts with the Origin header of the page
+	// they go to, as a browser posts a form of that page (the console
+	// wants it on some).
+	SameOrigin bool
 }
 
 // NewBrowser makes a browser that trusts s's certificate (and so every
@@ -287,8 +298,8 @@ func (b *Browser) Do(method, u string, form url.Values) (int, http.Header, strin
 	}
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		if o, err := url.Parse(u); err == nil {
-			req.Header.Set("Origin", o.Scheme+"://"+o.Host) // a browser's same-origin form post
+		if b.SameOrigin {
+			req.Header.Set("Origin", req.URL.Scheme+"://"+req.URL.Host)
 		}
 	}
 	resp, err := b.C.Do(req)
