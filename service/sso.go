@@ -502,7 +502,7 @@ func (s *Service) SignInSSO(ctx context.Context, orgID string, who SSOIdentity, 
 	if err != nil {
 		return nil, err
 	}
-	s.az.AddToken(tok)
+	s.installToken(ctx, tok)
 	return out, nil
 }
 
@@ -717,7 +717,7 @@ func (s *Service) CLIToken(ctx context.Context, id *gatehouse.Identity, descript
 	if err != nil {
 		return "", err
 	}
-	s.az.AddToken(tok)
+	s.installToken(ctx, tok)
 	return value, nil
 }
 

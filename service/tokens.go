@@ -40,8 +40,33 @@ func (s *Service) CreateToken(ctx context.Context, in TokenInput) (*gatehouse.To
 	if err != nil {
 		return nil, "", err
 	}
-	s.az.AddToken(t)
+	s.installToken(ctx, t)
 	return t, value, nil
+}
+
+// installToken adds a token just committed to the snapshot. A revocation
+// that committed after it (a deprovisioning, a removal from the
+// organization) may have refreshed the snapshot before this add, which
+// would bring the revoked token back, to wake when the user is active
+// again: so the store is asked once more after the add, and a token no
+// longer live there is taken out. The add and a refresh's install are
+// ordered by the authorizer's lock, so either the refresh comes after the
+// add and removes it, or this read sees the revocation. A failed read
+// takes the token out too (the next refresh installs it if live).
+func (s *Service) installToken(ctx context.Context, t *gatehouse.Token) {
+	s.az.AddToken(t)
+	live := false
+	err := s.read(ctx, func(tx gatehouse.Tx) error {
+		cur, err := tx.GetToken(ctx, t.ID)
+		if err != nil {
+			return err
+		}
+		live = !cur.Deleted
+		return nil
+	})
+	if err != nil || !live {
+		s.az.RemoveToken(t)
+	}
 }
 
 // createTokenTx is CreateToken in a transaction, but for the token's
