@@ -115,14 +115,7 @@ func TestCLIConventions(t *testing.T) {
 	t.Setenv("GATEHOUSE_TOKEN", "")
 	t.Setenv("GATEHOUSE_URL", "")
 	t.Setenv("GATEHOUSE_ORG", "")
-	must := func(args ...string) string {
-		t.Helper()
-		code, stdout, stderr := run(t, args...)
-		if code != exitOK {
-			t.Fatalf("gatehouse %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, stdout, stderr)
-		}
-		return stdout
-	}
+	must := func(args ...string) string { t.Helper(); return runOK(t, args...) }
 	curl := func(method, path, body string) any {
 		t.Helper()
 		req, _ := http.NewRequest(method, url+path, strings.NewReader(body))

@@ -173,3 +173,14 @@ func TestScopes(t *testing.T) {
 		t.Errorf("bad type: exit %d, stderr %q", code, stderr)
 	}
 }
+
+// runOK runs the CLI, failing the test unless it exits 0, and returns its
+// standard output.
+func runOK(t *testing.T, args ...string) string {
+	t.Helper()
+	code, stdout, stderr := run(t, args...)
+	if code != exitOK {
+		t.Fatalf("gatehouse %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, stdout, stderr)
+	}
+	return stdout
+}

@@ -18,14 +18,7 @@ func TestSSOSAMLKeyCommands(t *testing.T) {
 	t.Setenv("GATEHOUSE_TOKEN", admin)
 	t.Setenv("GATEHOUSE_URL", "http://"+m.Addr)
 	t.Setenv("GATEHOUSE_ORG", "acme")
-	must := func(args ...string) string {
-		t.Helper()
-		code, stdout, stderr := run(t, args...)
-		if code != exitOK {
-			t.Fatalf("gatehouse %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, stdout, stderr)
-		}
-		return stdout
-	}
+	must := func(args ...string) string { t.Helper(); return runOK(t, args...) }
 	type keys struct {
 		Keys []struct{ ID, Status, Certificate, FingerprintSHA256 string }
 	}
