@@ -3,11 +3,14 @@ package web_test
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"html"
 	"io"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse-iam/gatehouse/api/wire"
 )
@@ -115,4 +118,42 @@ func TestAuditClass(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestAuditExportRefusals: the console's export downloads what the API
+// would give the session's user, and nothing more: a Reader (no
+// audit_logs:export) and another organization's admin get a page that
+// says no, and no log.
+func TestAuditExportRefusals(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	reader := e.browser()
+	reader.signIn(e.member(t, "rex", "reader"))
+	if _, err := e.svc.CreateOrgWithAdmin(ctx, "globex", "gus", false); err != nil {
+		t.Fatal(err)
+	}
+	gus, err := e.svc.IssueToken(ctx, "globex", "gus", "t", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outsider := e.browser()
+	if status, _, body := outsider.do("POST", "/console/login", url.Values{"token": {gus}}); status != 303 {
+		t.Fatalf("gus signs in: %d\n%s", status, body)
+	}
+	// The admin's download, for contrast.
+	e.must(e.admin, "POST", "/api/stacks/acme/app", map[string]any{"stackName": "dev"}, nil)
+	admin := e.browser()
+	admin.signIn(e.admin)
+	if status, h, _ := admin.do("GET", "/console/acme/audit/export?class=all", nil); status != 200 || h.Get("Content-Disposition") == "" {
+		t.Fatalf("the admin's export: %d %v", status, h)
+	}
+	for name, c := range map[string]struct {
+		b      *browser
+		status int
+	}{"reader": {reader, 403}, "another organization's admin": {outsider, 404}} {
+		status, h, body := c.b.do("GET", "/console/acme/audit/export?class=all", nil)
+		if status != c.status || h.Get("Content-Disposition") != "" || !strings.HasPrefix(h.Get("Content-Type"), "text/html") || strings.Contains(body, ",stack_created,") || !strings.Contains(body, "<h1>") {
+			t.Errorf("%s: export: %d %v\n%.400s", name, status, h, body)
+		}
+	}
 }
