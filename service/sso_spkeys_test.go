@@ -233,3 +233,67 @@ func TestSPKeyMadeOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestSPKeyWritesConcurrent: rollovers that race (two admins, replicas
+// behind a balancer) keep the rules: of creates sent at once one lands and
+// the rest are refused as over the bound; an activation racing the
+// deletion of the same next key leaves exactly one current key and never
+// deletes the key that signs.
+func TestSPKeyWritesConcurrent(t *testing.T) {
+	eachStore(t, func(t *testing.T, e *testenv.Env) {
+		ctx := context.Background()
+		if _, err := e.Svc.SPKeys(ctx, e.Org.ID); err != nil { // the first key
+			t.Fatal(err)
+		}
+		for round := range 3 {
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			made, full := 0, 0
+			for range 6 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, err := e.Svc.CreateSPKey(ctx, e.Org.ID)
+					mu.Lock()
+					defer mu.Unlock()
+					switch {
+					case err == nil:
+						made++
+					case gatehouse.ErrorCode(err) == gatehouse.ECONFLICT:
+						full++
+					default:
+						t.Errorf("round %d: create: %v", round, err)
+					}
+				}()
+			}
+			wg.Wait()
+			keys, err := e.Svc.SPKeys(ctx, e.Org.ID)
+			if err != nil || made != 1 || full != 5 || len(keys) != service.MaxSPKeys {
+				t.Fatalf("round %d: %d made, %d refused, keys %s (%v); want 1, 5 and %d keys", round, made, full, statuses(keys), err, service.MaxSPKeys)
+			}
+			next := keys[len(keys)-1].ID
+			wg.Add(2)
+			go func() { defer wg.Done(); e.Svc.ActivateSPKey(ctx, e.Org.ID, next) }()
+			go func() { defer wg.Done(); e.Svc.DeleteSPKey(ctx, e.Org.ID, next) }()
+			wg.Wait()
+			keys, err = e.Svc.SPKeys(ctx, e.Org.ID)
+			current := 0
+			for _, k := range keys {
+				if k.Status == service.SPKeyCurrent {
+					current++
+				}
+			}
+			if err != nil || current != 1 {
+				t.Fatalf("round %d: after activate racing delete: %s (%v), want one current key", round, statuses(keys), err)
+			}
+			// Back to one key for the next round.
+			for _, k := range keys {
+				if k.Status != service.SPKeyCurrent {
+					if _, err := e.Svc.DeleteSPKey(ctx, e.Org.ID, k.ID); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+		}
+	})
+}
